@@ -1,0 +1,35 @@
+"""Kafka topics of the pipeline; every topic has a dead-letter twin `<topic>.dlt`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DLT_SUFFIX = ".dlt"
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    name: str
+    partitions: int
+    description: str
+
+    @property
+    def dead_letter(self) -> str:
+        return self.name + DLT_SUFFIX
+
+
+ENCOUNTER_CODED = Topic("encounter-coded", 6, "A coded encounter accepted by intake, ready to bill.")
+CLAIM_SUBMITTED = Topic("claim-submitted", 6, "A claim sent to the clearinghouse in an 837 batch.")
+PAYMENT_RECEIVED = Topic("payment-received", 6, "A claim payment posted from an 835 remittance.")
+CLAIM_DENIED = Topic("claim-denied", 6, "A claim or line denied in full or in part by the payer.")
+
+CORE_TOPICS: tuple[Topic, ...] = (ENCOUNTER_CODED, CLAIM_SUBMITTED, PAYMENT_RECEIVED, CLAIM_DENIED)
+
+
+def all_topic_names() -> list[tuple[str, int]]:
+    """Every topic to create, with its partition count: the core topics and their dead-letter twins."""
+    names: list[tuple[str, int]] = []
+    for topic in CORE_TOPICS:
+        names.append((topic.name, topic.partitions))
+        names.append((topic.dead_letter, 1))
+    return names
