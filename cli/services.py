@@ -1,0 +1,185 @@
+"""Running the five services as real processes: provisioning their roles, starting, probing, stopping."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import httpx
+
+from shared.db_roles import ensure_database, provision_service
+
+SERVICE_NAMES = ("intake", "claims", "remittance", "denials", "notifications")
+FIRST_PORT = 8001
+DATABASE = "claimflow"
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSecrets:
+    """Per-service database passwords and the token signing secret, generated once, kept out of git."""
+
+    database_passwords: dict[str, str]
+    auth_secret: str
+
+    @classmethod
+    def load_or_create(cls, path: Path) -> ServiceSecrets:
+        if path.exists():
+            stored = json.loads(path.read_text())
+            return cls(stored["database_passwords"], stored["auth_secret"])
+        created = cls({name: secrets.token_urlsafe(24) for name in SERVICE_NAMES}, secrets.token_urlsafe(48))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            json.dumps({"database_passwords": created.database_passwords, "auth_secret": created.auth_secret})
+        )
+        path.chmod(0o600)
+        return created
+
+
+def role_url(admin_url: str, *, role: str, password: str, database: str) -> str:
+    """The SQLAlchemy URL a service connects with: its own role, on the admin URL's host and port."""
+    parts = urlsplit(admin_url)
+    host = parts.hostname or "127.0.0.1"
+    netloc = f"{quote(role)}:{quote(password, safe='')}@{host}:{parts.port or 5432}"
+    return urlunsplit(("postgresql+asyncpg", netloc, f"/{database}", "", ""))
+
+
+def with_database(admin_url: str, database: str) -> str:
+    parts = urlsplit(admin_url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, ""))
+
+
+async def provision_all(admin_url: str, service_secrets: ServiceSecrets, database: str = DATABASE) -> None:
+    """Create the database, then one role owning one schema per service."""
+    await ensure_database(admin_url, database)
+    for name in SERVICE_NAMES:
+        await provision_service(
+            with_database(admin_url, database),
+            service=name,
+            password=service_secrets.database_passwords[name],
+            database=database,
+        )
+
+
+def service_environment(
+    name: str,
+    *,
+    admin_url: str,
+    kafka_bootstrap_servers: str,
+    service_secrets: ServiceSecrets,
+    database: str = DATABASE,
+    environment: str = "development",
+    extra: dict[str, str] | None = None,
+) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("CLAIMFLOW_") and key not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")
+    }
+    env.update(
+        {
+            "CLAIMFLOW_ENVIRONMENT": environment,
+            "CLAIMFLOW_DATABASE_URL": role_url(
+                admin_url, role=name, password=service_secrets.database_passwords[name], database=database
+            ),
+            "CLAIMFLOW_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap_servers,
+            "CLAIMFLOW_AUTH_SECRET": service_secrets.auth_secret,
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
+@dataclass
+class ServiceProcess:
+    """One service under uvicorn in its own process, its output appended to a log file."""
+
+    name: str
+    port: int
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    _log: IO[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                f"services.{self.name}.app:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    async def wait_ready(self, timeout_s: float = 60.0) -> dict[str, object]:
+        deadline = time.monotonic() + timeout_s
+        last: object = "no answer"
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                if self.process is not None and self.process.poll() is not None:
+                    raise RuntimeError(
+                        f"{self.name} exited with {self.process.returncode}; see {self.log_path}:\n{self.log_tail()}"
+                    )
+                try:
+                    response = await client.get("/readyz")
+                    last = response.json()
+                    if response.status_code == 200:
+                        return dict(response.json())
+                except httpx.HTTPError as exc:
+                    last = type(exc).__name__
+                await asyncio.sleep(0.25)
+        raise TimeoutError(f"{self.name} not ready after {timeout_s}s: {last}\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as in a crash."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+        self._close_log()
+
+    def stop(self, timeout_s: float = 15.0) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None

@@ -1,0 +1,22 @@
+"""The claims service: coded encounters become claims; `claim-submitted` out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.claims.api import router
+from services.claims.handlers import SUBSCRIPTIONS
+from services.claims.models import messaging, metadata
+from shared.service import ServiceDefinition, create_service_app
+
+DEFINITION = ServiceDefinition(
+    name="claims",
+    description="Claims built from coded encounters, scrubbed, submitted and tracked.",
+    metadata=metadata,
+    messaging=messaging,
+    migrations_dir=Path(__file__).parent / "migrations",
+    routers=[router],
+    subscriptions=SUBSCRIPTIONS,
+)
+
+app = create_service_app(DEFINITION)

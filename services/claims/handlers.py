@@ -1,0 +1,39 @@
+"""Claims consumes `encounter-coded`: each coded encounter becomes one draft claim."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.claims.domain.claim_state import ClaimState, draft_total_cents
+from services.claims.repository import ClaimRepository
+from shared.events.catalog import EncounterCodedV1
+from shared.events.envelope import EventEnvelope
+from shared.messaging.consumer import Subscription
+from shared.messaging.topics import ENCOUNTER_CODED
+
+
+async def on_encounter_coded(session: AsyncSession, envelope: EventEnvelope) -> None:
+    encounter = envelope.payload_as(EncounterCodedV1)
+    await ClaimRepository(session, envelope.tenant).add_draft(
+        {
+            "id": uuid.uuid4(),
+            "encounter_id": encounter.encounter_id,
+            "claim_type": encounter.claim_type,
+            "payer_id": encounter.payer_id,
+            "state": ClaimState.DRAFT,
+            "total_charge_cents": draft_total_cents(encounter),
+            "currency": encounter.currency,
+            "line_count": len(encounter.lines),
+        }
+    )
+
+
+SUBSCRIPTIONS = [
+    Subscription(
+        group_id="claims",
+        topics=(ENCOUNTER_CODED.name,),
+        handlers={"encounter-coded.v1": on_encounter_coded},
+    )
+]

@@ -1,0 +1,22 @@
+"""The intake service: patients, coverage, providers and coded encounters in; `encounter-coded` out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.intake.api import router
+from services.intake.handlers import SUBSCRIPTIONS
+from services.intake.models import messaging, metadata
+from shared.service import ServiceDefinition, create_service_app
+
+DEFINITION = ServiceDefinition(
+    name="intake",
+    description="Coded encounters in from hospital systems; `encounter-coded` events out.",
+    metadata=metadata,
+    messaging=messaging,
+    migrations_dir=Path(__file__).parent / "migrations",
+    routers=[router],
+    subscriptions=SUBSCRIPTIONS,
+)
+
+app = create_service_app(DEFINITION)

@@ -1,0 +1,22 @@
+"""The remittance service: 835s posted to claims and patient accounts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.remittance.api import router
+from services.remittance.handlers import SUBSCRIPTIONS
+from services.remittance.models import messaging, metadata
+from shared.service import ServiceDefinition, create_service_app
+
+DEFINITION = ServiceDefinition(
+    name="remittance",
+    description="835 remittances posted to claims and patient accounts; `payment-received` and `claim-denied` out.",
+    metadata=metadata,
+    messaging=messaging,
+    migrations_dir=Path(__file__).parent / "migrations",
+    routers=[router],
+    subscriptions=SUBSCRIPTIONS,
+)
+
+app = create_service_app(DEFINITION)

@@ -1,0 +1,34 @@
+"""Remittance consumes `claim-submitted`: the claims an incoming 835 will be matched to."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.remittance.repository import SubmittedClaimRepository
+from shared.events.catalog import ClaimSubmittedV1
+from shared.events.envelope import EventEnvelope
+from shared.messaging.consumer import Subscription
+from shared.messaging.topics import CLAIM_SUBMITTED
+
+
+async def on_claim_submitted(session: AsyncSession, envelope: EventEnvelope) -> None:
+    claim = envelope.payload_as(ClaimSubmittedV1)
+    await SubmittedClaimRepository(session, envelope.tenant).record(
+        {
+            "claim_id": claim.claim_id,
+            "claim_control_number": claim.claim_control_number,
+            "payer_id": claim.payer_id,
+            "total_charge_cents": claim.total_charge_cents,
+            "currency": claim.currency,
+            "submitted_at": claim.submitted_at,
+        }
+    )
+
+
+SUBSCRIPTIONS = [
+    Subscription(
+        group_id="remittance",
+        topics=(CLAIM_SUBMITTED.name,),
+        handlers={"claim-submitted.v1": on_claim_submitted},
+    )
+]

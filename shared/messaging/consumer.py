@@ -1,0 +1,302 @@
+"""The consumer loop: inbox de-duplication, effects and outbox rows in one transaction, then the offset.
+
+Per partition batch: record every event id in the inbox (duplicates skipped), apply the handlers,
+commit; only then commit the Kafka offset `{tp: last + 1}`. A failing batch is replayed message by
+message: infrastructure failures retry in place with capped backoff (order kept); a handler that
+keeps failing, or a message that is not a valid event, goes to `<topic>.dlt` with headers naming
+topic, partition, offset, error and attempts, and the partition moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.structs import ConsumerRecord
+from opentelemetry import propagate, trace
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.db import unit_of_work
+from shared.events.envelope import EventEnvelope, MalformedEvent, from_kafka
+from shared.messaging.publisher import KafkaPublisher, KafkaUnavailable, OutgoingMessage
+from shared.messaging.topics import DLT_SUFFIX
+from shared.telemetry.metrics import (
+    CONSUMER_LAG,
+    DEAD_LETTERS,
+    DUPLICATES_SKIPPED,
+    EVENTS_PROCESSED,
+    HANDLER_SECONDS,
+)
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("claimflow.messaging")
+
+Handler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
+MAX_BACKOFF_S = 5.0
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    sa.exc.OperationalError,
+    sa.exc.InterfaceError,
+    KafkaUnavailable,
+)
+
+
+class PoisonMessage(Exception):
+    """A handler's verdict that this event can never be applied; it goes straight to the DLT."""
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    group_id: str
+    handlers: dict[str, Handler]
+    """Event type (e.g. `claim-submitted.v1`) to handler; topics follow from the event catalog."""
+    topics: tuple[str, ...]
+
+
+class _RebalanceLog(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Only logs: it shares no lock with the poll loop (rebalances run in a background task)."""
+
+    def __init__(self, service: str, group: str) -> None:
+        self._service, self._group = service, group
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        for tp in revoked:
+            try:
+                CONSUMER_LAG.remove(self._service, self._group, tp.topic, str(tp.partition))
+            except KeyError:
+                pass
+        log.info("partitions revoked", extra={"group": self._group, "partitions": sorted(map(str, revoked))})
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        log.info("partitions assigned", extra={"group": self._group, "partitions": sorted(map(str, assigned))})
+
+
+class ConsumerRunner:
+    def __init__(
+        self,
+        *,
+        service: str,
+        subscription: Subscription,
+        sessions: async_sessionmaker[AsyncSession],
+        inbox: sa.Table,
+        publisher: KafkaPublisher,
+        bootstrap_servers: str,
+        max_attempts: int,
+        batch_size: int,
+    ) -> None:
+        self._service = service
+        self._subscription = subscription
+        self._sessions = sessions
+        self._inbox = inbox
+        self._publisher = publisher
+        self._bootstrap_servers = bootstrap_servers
+        self._max_attempts = max_attempts
+        self._batch_size = batch_size
+        self._consumer: AIOKafkaConsumer | None = None
+        self.connected = False
+
+    @property
+    def group_id(self) -> str:
+        return self._subscription.group_id
+
+    async def run(self) -> None:
+        backoff = 0.1
+        while True:
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=self._bootstrap_servers,
+                group_id=self.group_id,
+                client_id=f"claimflow-{self._service}",
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                isolation_level="read_committed",
+                max_poll_records=self._batch_size,
+            )
+            consumer.subscribe(list(self._subscription.topics), listener=_RebalanceLog(self._service, self.group_id))
+            try:
+                await consumer.start()
+                self._consumer = consumer
+                self.connected = True
+                backoff = 0.1
+                await self._poll(consumer)
+            except asyncio.CancelledError:
+                raise
+            except (KafkaError, OSError, TimeoutError) as exc:
+                log.warning("consumer paused", extra={"group": self.group_id, "error": f"{type(exc).__name__}"})
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+            finally:
+                self.connected = False
+                self._consumer = None
+                try:
+                    await asyncio.wait_for(consumer.stop(), 10)
+                except Exception:  # a hung stop must not hang shutdown
+                    log.warning("consumer stop did not finish", extra={"group": self.group_id})
+
+    async def _poll(self, consumer: AIOKafkaConsumer) -> None:
+        while True:
+            batches = await consumer.getmany(timeout_ms=500, max_records=self._batch_size)
+            for tp, records in batches.items():
+                if not records:
+                    continue
+                await self._handle_partition_batch(tp, records)
+                try:
+                    await consumer.commit({tp: records[-1].offset + 1})
+                except CommitFailedError:
+                    # The partition moved to another member during the batch; its inbox makes the
+                    # re-delivery there harmless.
+                    log.info("offset commit refused after rebalance", extra={"topic": tp.topic})
+            await self._observe_lag(consumer)
+
+    async def _observe_lag(self, consumer: AIOKafkaConsumer) -> None:
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            if highwater is None:
+                continue
+            position = await consumer.position(tp)
+            CONSUMER_LAG.labels(self._service, self.group_id, tp.topic, str(tp.partition)).set(
+                max(0, highwater - position)
+            )
+
+    async def _handle_partition_batch(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
+        started = time.perf_counter()
+        try:
+            decoded = [(record, _decode(record)) for record in records]
+            async with unit_of_work(self._sessions) as session:
+                await self._apply(session, tp, decoded)
+        except Exception as exc:
+            log.info(
+                "batch failed; replaying one by one",
+                extra={"topic": tp.topic, "partition": tp.partition, "error": type(exc).__name__},
+            )
+            for record in records:
+                await self._handle_one(tp, record)
+        HANDLER_SECONDS.labels(self._service, tp.topic).observe(time.perf_counter() - started)
+
+    async def _apply(
+        self, session: AsyncSession, tp: TopicPartition, decoded: list[tuple[ConsumerRecord, EventEnvelope]]
+    ) -> None:
+        rows = [
+            {
+                "event_id": envelope.id,
+                "consumer_group": self.group_id,
+                "topic": tp.topic,
+                "partition": tp.partition,
+                "kafka_offset": record.offset,
+                "event_type": envelope.type,
+            }
+            for record, envelope in decoded
+        ]
+        fresh = (
+            set(
+                (
+                    await session.execute(
+                        insert(self._inbox).on_conflict_do_nothing().returning(self._inbox.c.event_id), rows
+                    )
+                ).scalars()
+            )
+            if rows
+            else set()
+        )
+        seen: set[str] = set()
+        for record, envelope in decoded:
+            if envelope.id not in fresh or envelope.id in seen:
+                DUPLICATES_SKIPPED.labels(self._service, tp.topic).inc()
+                continue
+            seen.add(envelope.id)
+            handler = self._subscription.handlers.get(envelope.type)
+            if handler is None:
+                raise MalformedEvent(f"no handler for event type {envelope.type!r} in group {self.group_id}")
+            context = propagate.extract(envelope.trace_headers)
+            with tracer.start_as_current_span(
+                f"process {tp.topic}",
+                context=context,
+                kind=trace.SpanKind.CONSUMER,
+                attributes={
+                    "messaging.system": "kafka",
+                    "messaging.destination.name": tp.topic,
+                    "messaging.kafka.partition": tp.partition,
+                    "messaging.kafka.offset": record.offset,
+                    "messaging.message.id": envelope.id,
+                    "messaging.consumer.group.name": self.group_id,
+                    "cloudevents.event_type": envelope.type,
+                },
+            ):
+                await handler(session, envelope)
+            EVENTS_PROCESSED.labels(self._service, tp.topic, envelope.type).inc()
+
+    async def _handle_one(self, tp: TopicPartition, record: ConsumerRecord) -> None:
+        attempt = 0
+        backoff = 0.1
+        while True:
+            attempt += 1
+            try:
+                envelope = _decode(record)
+                async with unit_of_work(self._sessions) as session:
+                    await self._apply(session, tp, [(record, envelope)])
+                return
+            except (MalformedEvent, PoisonMessage) as exc:
+                await self._dead_letter(tp, record, exc, attempt)
+                return
+            except TRANSIENT_ERRORS as exc:
+                log.warning(
+                    "transient failure; retrying in place",
+                    extra={"topic": tp.topic, "offset": record.offset, "error": type(exc).__name__},
+                )
+            except Exception as exc:
+                if attempt >= self._max_attempts:
+                    await self._dead_letter(tp, record, exc, attempt)
+                    return
+                log.warning(
+                    "handler failed; retrying",
+                    extra={"topic": tp.topic, "offset": record.offset, "attempt": attempt, "error": type(exc).__name__},
+                )
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF_S)
+
+    async def _dead_letter(
+        self, tp: TopicPartition, record: ConsumerRecord, error: BaseException, attempts: int
+    ) -> None:
+        headers = list(record.headers or ()) + [
+            ("dlt-original-topic", tp.topic.encode()),
+            ("dlt-original-partition", str(tp.partition).encode()),
+            ("dlt-original-offset", str(record.offset).encode()),
+            ("dlt-consumer-group", self.group_id.encode()),
+            ("dlt-error", f"{type(error).__name__}: {error}"[:1000].encode()),
+            ("dlt-attempts", str(attempts).encode()),
+            ("dlt-failed-at", dt.datetime.now(dt.UTC).isoformat().encode()),
+        ]
+        message = OutgoingMessage(
+            topic=tp.topic + DLT_SUFFIX, key=record.key or b"", value=record.value or b"", headers=headers
+        )
+        backoff = 0.1
+        while True:
+            try:
+                await self._publisher.publish([message])
+                break
+            except KafkaUnavailable:
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+        DEAD_LETTERS.labels(self._service, tp.topic).inc()
+        log.error(
+            "message dead-lettered",
+            extra={
+                "topic": tp.topic,
+                "partition": tp.partition,
+                "offset": record.offset,
+                "error": type(error).__name__,
+                "attempts": attempts,
+            },
+        )
+
+
+def _decode(record: ConsumerRecord) -> EventEnvelope:
+    return from_kafka(record.key, record.value, list(record.headers or ()))

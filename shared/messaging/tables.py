@@ -1,0 +1,66 @@
+"""Outbox and inbox tables, created in every service's own schema by its first migration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+
+@dataclass(frozen=True, slots=True)
+class MessagingTables:
+    outbox: sa.Table
+    inbox: sa.Table
+
+
+def messaging_tables(metadata: sa.MetaData) -> MessagingTables:
+    outbox = sa.Table(
+        "outbox",
+        metadata,
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("event_id", sa.Uuid, nullable=False, unique=True),
+        sa.Column("topic", sa.Text, nullable=False),
+        sa.Column("message_key", sa.Text, nullable=False),
+        sa.Column("event_type", sa.Text, nullable=False),
+        sa.Column("tenant_id", sa.Text, nullable=False),
+        sa.Column("envelope", JSONB, nullable=False, comment="ce attributes, data and trace context"),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column("published_at", sa.DateTime(timezone=True)),
+        sa.Index("ix_outbox_unpublished", "id", postgresql_where=sa.text("published_at IS NULL")),
+    )
+    inbox = sa.Table(
+        "inbox",
+        metadata,
+        sa.Column("event_id", sa.Text, primary_key=True),
+        sa.Column("consumer_group", sa.Text, primary_key=True),
+        sa.Column("topic", sa.Text, nullable=False),
+        sa.Column("partition", sa.Integer, nullable=False),
+        sa.Column("kafka_offset", sa.BigInteger, nullable=False),
+        sa.Column("event_type", sa.Text, nullable=False),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    )
+    return MessagingTables(outbox=outbox, inbox=inbox)
+
+
+def notify_trigger_sql(schema: str) -> list[str]:
+    """Statement-level trigger that wakes the relay (LISTEN `<schema>_outbox`) when rows are inserted."""
+    channel = f"{schema}_outbox"
+    return [
+        f"""
+        CREATE OR REPLACE FUNCTION {schema}.outbox_notify() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM pg_notify('{channel}', '');
+            RETURN NULL;
+        END $$
+        """,
+        f"""
+        CREATE TRIGGER outbox_notify AFTER INSERT ON {schema}.outbox
+        FOR EACH STATEMENT EXECUTE FUNCTION {schema}.outbox_notify()
+        """,
+    ]
+
+
+def outbox_channel(schema: str) -> str:
+    return f"{schema}_outbox"

@@ -1,0 +1,229 @@
+"""One way to run a service: settings, engine, migrations, relay and consumers in the app lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared.auth import TokenVerifier
+from shared.db import create_engine, create_sessionmaker
+from shared.messaging.consumer import ConsumerRunner, Subscription
+from shared.messaging.outbox import Outbox
+from shared.messaging.publisher import KafkaPublisher
+from shared.messaging.relay import OutboxRelay
+from shared.messaging.tables import MessagingTables
+from shared.migrations import alembic_config, current_revision, head_revision, upgrade_to_head
+from shared.settings import ServiceSettings
+from shared.telemetry.logging import configure_logging
+from shared.telemetry.metrics import HTTP_REQUEST_SECONDS
+from shared.telemetry.tracing import configure_tracing
+
+log = logging.getLogger(__name__)
+STOP_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    name: str
+    description: str
+    metadata: sa.MetaData
+    messaging: MessagingTables
+    migrations_dir: Path
+    routers: Sequence[APIRouter] = ()
+    subscriptions: Sequence[Subscription] = ()
+
+
+@dataclass
+class ServiceRuntime:
+    definition: ServiceDefinition
+    settings: ServiceSettings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    outbox: Outbox
+    publisher: KafkaPublisher
+    relay: OutboxRelay
+    consumers: list[ConsumerRunner]
+    head: str | None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+def create_service_app(definition: ServiceDefinition, settings: ServiceSettings | None = None) -> FastAPI:
+    settings = settings or ServiceSettings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(definition.name, settings.log_level)
+        configure_tracing(definition.name)
+        runtime = await _start(definition, settings)
+        app.state.runtime = runtime
+        log.info("service started", extra={"schema": definition.metadata.schema, "revision": runtime.head})
+        try:
+            yield
+        finally:
+            await _stop(runtime)
+            log.info("service stopped")
+
+    app = FastAPI(
+        title=f"claimflow {definition.name}",
+        description=definition.description,
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.token_verifier = TokenVerifier(
+        secret=settings.auth_secret.get_secret_value(), issuer=settings.auth_issuer, audience=settings.auth_audience
+    )
+    app.include_router(_operations_router())
+    for router in definition.routers:
+        app.include_router(router)
+    _add_request_metrics(app, definition.name)
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+    return app
+
+
+async def _start(definition: ServiceDefinition, settings: ServiceSettings) -> ServiceRuntime:
+    engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+    SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine, enable_commenter=False)
+    schema = str(definition.metadata.schema)
+    config = alembic_config(definition.migrations_dir, schema)
+    await upgrade_to_head(engine, config)
+    sessions = create_sessionmaker(engine)
+    publisher = KafkaPublisher(
+        settings.kafka_bootstrap_servers,
+        client_id=f"claimflow-{definition.name}",
+        send_timeout_s=settings.kafka_send_timeout_s,
+        stop_timeout_s=settings.kafka_stop_timeout_s,
+    )
+    relay = OutboxRelay(
+        service=definition.name,
+        engine=engine,
+        outbox=definition.messaging.outbox,
+        publisher=publisher,
+        batch_size=settings.relay_batch_size,
+        poll_interval_s=settings.relay_poll_interval_s,
+    )
+    consumers = [
+        ConsumerRunner(
+            service=definition.name,
+            subscription=subscription,
+            sessions=sessions,
+            inbox=definition.messaging.inbox,
+            publisher=publisher,
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            max_attempts=settings.consumer_max_attempts,
+            batch_size=settings.consumer_batch_size,
+        )
+        for subscription in definition.subscriptions
+    ]
+    runtime = ServiceRuntime(
+        definition=definition,
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        outbox=Outbox(definition.messaging.outbox, source=f"/claimflow/{definition.name}"),
+        publisher=publisher,
+        relay=relay,
+        consumers=consumers,
+        head=head_revision(config),
+    )
+    if settings.run_relay:
+        runtime.tasks.append(asyncio.create_task(relay.run(), name=f"{definition.name}-relay"))
+    if settings.run_consumers:
+        for consumer in consumers:
+            runtime.tasks.append(asyncio.create_task(consumer.run(), name=f"{definition.name}-{consumer.group_id}"))
+    return runtime
+
+
+async def _stop(runtime: ServiceRuntime) -> None:
+    for task in runtime.tasks:
+        task.cancel()
+    if runtime.tasks:
+        await asyncio.wait(runtime.tasks, timeout=STOP_TIMEOUT_S)
+    await runtime.publisher.stop()
+    await runtime.engine.dispose()
+
+
+def get_runtime(request: Request) -> ServiceRuntime:
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[ServiceRuntime, Depends(get_runtime)]
+
+
+def _operations_router() -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", summary="Liveness: the process answers.")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz", summary="Readiness: database, migrations at head, Kafka reachable.")
+    async def readyz(runtime: RuntimeDep) -> JSONResponse:
+        checks = await readiness_checks(runtime)
+        ready = all(check["ok"] for check in checks.values())
+        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+    @router.get("/metrics", summary="Prometheus metrics.", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+async def readiness_checks(runtime: ServiceRuntime) -> dict[str, dict[str, object]]:
+    checks: dict[str, dict[str, object]] = {}
+    schema = str(runtime.definition.metadata.schema)
+    try:
+        async with asyncio.timeout(2):
+            revision = await current_revision(runtime.engine, schema)
+        checks["database"] = {"ok": True}
+        checks["migrations"] = {"ok": revision == runtime.head, "current": revision, "head": runtime.head}
+    except Exception as exc:
+        checks["database"] = {"ok": False, "error": type(exc).__name__}
+        checks["migrations"] = {"ok": False, "error": "database unreachable"}
+    reachable = await kafka_reachable(runtime.settings.kafka_bootstrap_servers)
+    consumers_up = all(consumer.connected for consumer in runtime.consumers) or not runtime.settings.run_consumers
+    kafka_ok = reachable and consumers_up and runtime.publisher.last_error is None
+    checks["kafka"] = {"ok": kafka_ok, "error": runtime.publisher.last_error}
+    return checks
+
+
+async def kafka_reachable(bootstrap_servers: str, timeout_s: float = 1.0) -> bool:
+    """A TCP connect to any bootstrap server; a stuck idempotent producer is caught by last_error."""
+    for server in bootstrap_servers.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            async with asyncio.timeout(timeout_s):
+                _, writer = await asyncio.open_connection(host, int(port))
+            writer.close()
+            return True
+        except (OSError, TimeoutError, ValueError):
+            continue
+    return False
+
+
+def _add_request_metrics(app: FastAPI, service: str) -> None:
+    @app.middleware("http")
+    async def observe(request: Request, call_next):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        HTTP_REQUEST_SECONDS.labels(service, request.method, path, str(response.status_code)).observe(
+            time.perf_counter() - started
+        )
+        return response

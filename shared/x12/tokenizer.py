@@ -1,0 +1,236 @@
+"""X12 tokenizer: delimiters from the ISA, then segments with their position in the file.
+
+Pure: takes the file's bytes or text, returns values; reading the file is the caller's job.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from shared.x12.errors import X12SyntaxError
+
+_SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}")
+# Whitespace allowed between segments. Not str.strip()'s default set: that also removes
+# the 0x1C-0x1F information separators, which some senders use as delimiters.
+_BETWEEN_SEGMENTS = " \t\r\n\f\v"
+# A fixed-width ISA is 106 characters; a sender that does not pad its fields is shorter.
+_ISA_SCAN = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Delimiters:
+    """The four separators an interchange declares in its ISA header."""
+
+    element: str = "*"
+    component: str = ":"
+    segment: str = "~"
+    repetition: str | None = "^"
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One segment. `elements[0]` is the segment id, so `elements[n]` is element n (CLP01 is `elements[1]`).
+
+    `position` is the 1-based index of the segment in the file, across interchanges.
+    """
+
+    id: str
+    elements: tuple[str, ...]
+    position: int
+
+    def element(self, index: int) -> str:
+        """Element `index` as written, or "" when the segment stops before it."""
+        elements = self.elements
+        return elements[index] if index < len(elements) else ""
+
+
+def decode_x12(data: bytes | str) -> str:
+    """Text of an X12 file: UTF-8 (BOM tolerated) or UTF-16 with or without BOM."""
+    if isinstance(data, str):
+        text = data
+    else:
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            encoding = "utf-16"
+        elif len(data) >= 2 and data[0] != 0 and data[1] == 0:
+            encoding = "utf-16-le"
+        elif len(data) >= 2 and data[0] == 0 and data[1] != 0:
+            encoding = "utf-16-be"
+        else:
+            encoding = "utf-8-sig"
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise X12SyntaxError(
+                f"the file is not {encoding} text: byte {data[exc.start]:#04x} at offset {exc.start}"
+            ) from exc
+    return text.lstrip("\ufeff")
+
+
+def read_delimiters(text: str, offset: int = 0, position: int = 1) -> Delimiters:
+    """Delimiters declared by the ISA that starts at `text[offset]`.
+
+    The element separator is the byte after "ISA", the component separator is ISA16, the
+    segment terminator is the character right after ISA16, and ISA11 is the repetition
+    separator from version 00402 on. Fields are located by splitting rather than by fixed
+    offsets so that an ISA whose fields are not padded is still read.
+    """
+    head = text[offset : offset + _ISA_SCAN]
+    if not head.startswith("ISA"):
+        found = head[:3] if head else "end of file"
+        raise X12SyntaxError(
+            f"expected an ISA interchange header, found {found!r}: the file has no X12 envelope",
+            segment_id=head.split("*", 1)[0][:3] or None,
+            position=position,
+        )
+    if len(head) < 4:
+        raise X12SyntaxError("the ISA segment is truncated", segment_id="ISA", position=position)
+    element = head[3]
+    fields = head.split(element, 16)
+    if len(fields) < 17 or len(fields[16]) < 2:
+        raise X12SyntaxError(
+            "the ISA segment is truncated: it needs 16 elements and a segment terminator after ISA16",
+            segment_id="ISA",
+            position=position,
+            element_index=min(len(fields) - 1, 16),
+        )
+    component, terminator = fields[16][0], fields[16][1]
+    version = fields[12]
+    candidate = fields[11]
+    repetition = candidate if version >= "00402" and len(candidate) == 1 and not candidate.isalnum() else None
+    checks: list[tuple[str, str, int | None]] = [
+        ("element separator (byte 4 of the ISA)", element, None),
+        ("component separator (ISA16)", component, 16),
+        ("segment terminator (the character after ISA16)", terminator, 16),
+    ]
+    if repetition is not None:
+        checks.append(("repetition separator (ISA11)", repetition, 11))
+    for name, value, index in checks:
+        if value.isalnum() or value == " ":
+            raise X12SyntaxError(
+                f"the {name} is {value!r}; delimiters cannot be letters, digits or spaces",
+                segment_id="ISA",
+                position=position,
+                element_index=index,
+            )
+    declared = [value for _, value, _ in checks]
+    if len(set(declared)) != len(declared):
+        raise X12SyntaxError(
+            "the ISA declares the same character for two delimiters: "
+            + ", ".join(f"{name} {value!r}" for name, value, _ in checks),
+            segment_id="ISA",
+            position=position,
+        )
+    return Delimiters(element=element, component=component, segment=terminator, repetition=repetition)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenizedFile:
+    """Segments of a file and the delimiters in force at each ISA (keyed by the ISA's position)."""
+
+    segments: tuple[Segment, ...]
+    delimiters: dict[int, Delimiters]
+
+
+def tokenize_file(data: bytes | str) -> TokenizedFile:
+    """Split a whole X12 file into segments; each interchange is read with its own delimiters."""
+    text = decode_x12(data)
+    segments: list[Segment] = []
+    delimiters_at: dict[int, Delimiters] = {}
+    offset = len(text) - len(text.lstrip(_BETWEEN_SEGMENTS))
+    if offset == len(text):
+        raise X12SyntaxError("the file is empty: no X12 segments")
+    valid_ids: set[str] = set()
+    while offset < len(text):
+        position = len(segments)
+        delimiters = read_delimiters(text, offset, position + 1)
+        pieces = text[offset:].split(delimiters.segment)
+        element = delimiters.element
+        restart: int | None = None
+        append = segments.append
+        for index in range(len(pieces) - 1):
+            raw = pieces[index].strip(_BETWEEN_SEGMENTS)
+            if not raw:
+                continue
+            elements = raw.split(element)
+            segment_id = elements[0]
+            position += 1
+            if segment_id not in valid_ids:
+                if raw.startswith("ISA") and index:
+                    # A later interchange may declare other delimiters: re-read from its ISA.
+                    start = _offset_of(pieces, index, offset)
+                    if read_delimiters(text, start, position) != delimiters:
+                        restart = start
+                        position -= 1
+                        break
+                    delimiters_at[position] = delimiters
+                elif segment_id == "ISA":
+                    delimiters_at[position] = delimiters
+                elif _SEGMENT_ID.fullmatch(segment_id):
+                    valid_ids.add(segment_id)
+                else:
+                    raise X12SyntaxError(
+                        f"invalid segment id {segment_id[:20]!r}" + _terminator_hint(segment_id, delimiters),
+                        segment_id=segment_id[:3] or None,
+                        position=position,
+                    )
+            append(Segment(segment_id, tuple(elements), position))
+        if restart is None:
+            tail = pieces[-1].strip(_BETWEEN_SEGMENTS)
+            if tail.startswith("ISA") and len(pieces) > 1:
+                restart = _offset_of(pieces, len(pieces) - 1, offset)
+            elif tail:
+                raise X12SyntaxError(
+                    f"the last segment has no segment terminator {delimiters.segment!r}: the file is truncated",
+                    segment_id=tail.split(element, 1)[0][:3] or None,
+                    position=position + 1,
+                )
+        if restart is None:
+            break
+        offset = restart
+    return TokenizedFile(tuple(segments), delimiters_at)
+
+
+def tokenize(data: bytes | str) -> tuple[Segment, ...]:
+    """Segments of an X12 file, each with its 1-based position in the file."""
+    return tokenize_file(data).segments
+
+
+def split_components(value: str, delimiters: Delimiters) -> tuple[str, ...]:
+    """Components of a composite element (SVC01 "HC:99213:25" -> ("HC", "99213", "25"))."""
+    return tuple(value.split(delimiters.component))
+
+
+def split_repetitions(value: str, delimiters: Delimiters) -> tuple[str, ...]:
+    """Repeats of a repeatable element; a single value when the interchange declares no repetition separator."""
+    if delimiters.repetition is None:
+        return (value,)
+    return tuple(value.split(delimiters.repetition))
+
+
+def encode_segment(elements: Sequence[str], delimiters: Delimiters) -> str:
+    """One segment as text, terminator included; elements[0] is the segment id."""
+    return delimiters.element.join(elements) + delimiters.segment
+
+
+def encode_segments(segments: Iterable[Sequence[str]], delimiters: Delimiters, line_break: str = "") -> str:
+    """Segments as text; `line_break` (e.g. "\\n") is written after each terminator for readability."""
+    return "".join(encode_segment(elements, delimiters) + line_break for elements in segments)
+
+
+def _offset_of(pieces: list[str], index: int, offset: int) -> int:
+    """Offset in the text of the first non-blank character of `pieces[index]`."""
+    piece = pieces[index]
+    leading = len(piece) - len(piece.lstrip(_BETWEEN_SEGMENTS))
+    return offset + sum(len(earlier) + 1 for earlier in pieces[:index]) + leading
+
+
+def _terminator_hint(segment_id: str, delimiters: Delimiters) -> str:
+    if segment_id and not segment_id[0].isalnum():
+        return (
+            f" (the ISA declares {delimiters.segment!r} as segment terminator; "
+            f"{segment_id[0]!r} before the id suggests the file uses another one)"
+        )
+    return ""
