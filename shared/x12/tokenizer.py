@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from shared.x12.errors import X12SyntaxError
 
 _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}")
+_LEADING_ID = re.compile(r"[A-Za-z0-9]*")
 # Whitespace allowed between segments. Not str.strip()'s default set: that also removes
 # the 0x1C-0x1F information separators, which some senders use as delimiters.
 _BETWEEN_SEGMENTS = " \t\r\n\f\v"
@@ -79,10 +80,10 @@ def read_delimiters(text: str, offset: int = 0, position: int = 1) -> Delimiters
     """
     head = text[offset : offset + _ISA_SCAN]
     if not head.startswith("ISA"):
-        found = head[:3] if head else "end of file"
+        found = _LEADING_ID.match(head).group() or head[:3]  # type: ignore[union-attr]
         raise X12SyntaxError(
             f"expected an ISA interchange header, found {found!r}: the file has no X12 envelope",
-            segment_id=head.split("*", 1)[0][:3] or None,
+            segment_id=found or None,
             position=position,
         )
     if len(head) < 4:
@@ -182,11 +183,7 @@ def tokenize_file(data: bytes | str) -> TokenizedFile:
             if tail.startswith("ISA") and len(pieces) > 1:
                 restart = _offset_of(pieces, len(pieces) - 1, offset)
             elif tail:
-                raise X12SyntaxError(
-                    f"the last segment has no segment terminator {delimiters.segment!r}: the file is truncated",
-                    segment_id=tail.split(element, 1)[0][:3] or None,
-                    position=position + 1,
-                )
+                raise _unterminated(tail, element, delimiters.segment, position + 1)
         if restart is None:
             break
         offset = restart
@@ -225,6 +222,20 @@ def _offset_of(pieces: list[str], index: int, offset: int) -> int:
     piece = pieces[index]
     leading = len(piece) - len(piece.lstrip(_BETWEEN_SEGMENTS))
     return offset + sum(len(earlier) + 1 for earlier in pieces[:index]) + leading
+
+
+def _unterminated(tail: str, element: str, terminator: str, position: int) -> X12SyntaxError:
+    segment_id = tail.split(element, 1)[0]
+    if _SEGMENT_ID.fullmatch(segment_id):
+        return X12SyntaxError(
+            f"segment {segment_id} has no segment terminator {terminator!r}: the file is truncated",
+            segment_id=segment_id,
+            position=position,
+        )
+    return X12SyntaxError(
+        f"unexpected text {tail[:20]!r} after the last segment terminator {terminator!r}",
+        position=position,
+    )
 
 
 def _terminator_hint(segment_id: str, delimiters: Delimiters) -> str:

@@ -1,0 +1,1 @@
+"""Remittance domain: 835 model, parser and balancing. Pure: no I/O."""
