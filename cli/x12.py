@@ -2,6 +2,191 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
 import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from services.remittance.domain.balancing import BalanceFinding, balance_findings
+from services.remittance.domain.remittance_advice import ClaimAdjustment, RemittanceAdvice
+from services.remittance.domain.x12_835 import parse_835
+from shared.x12 import X12Error
+from shared.x12.pyx12_validation import validate_with_pyx12
 
 x12_app = typer.Typer(no_args_is_help=True, help="Read, write and validate X12 files offline.")
+
+EXIT_REJECTED = 1
+"""The file cannot be accepted (unreadable, malformed, wrong version, or validator errors)."""
+EXIT_UNBALANCED = 3
+"""The 835 parsed but does not balance; the findings are on stderr."""
+
+X12File = Annotated[Path, typer.Argument(help="The X12 file to read.", show_default=False)]
+
+
+@x12_app.command("parse-835")
+def parse_835_command(
+    file: X12File,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the remittance as JSON (amounts in cents).")] = False,
+) -> None:
+    """Parse an 835 remittance (005010X221A1) and check that it balances.
+
+    Exit status: 0 parsed and balanced; 1 file rejected (reason and segment position on
+    stderr); 3 parsed but unbalanced (findings on stderr, the parse still printed).
+    """
+    data = _read(file)
+    try:
+        advices = parse_835(data)
+    except X12Error as exc:
+        _fail(f"{file}: rejected: {exc}")
+    findings = [balance_findings(advice) for advice in advices]
+    if as_json:
+        typer.echo(json.dumps(remittance_json(advices, findings), indent=2))
+    else:
+        _print_summary(file, advices, findings)
+    for finding in (finding for per_advice in findings for finding in per_advice):
+        typer.echo(f"{file}: unbalanced: segment {finding.position}: {finding.message}", err=True)
+    if any(findings):
+        raise typer.Exit(EXIT_UNBALANCED)
+
+
+@x12_app.command("validate")
+def validate_command(file: X12File) -> None:
+    """Validate any X12 file against its implementation guide with pyx12, the independent validator.
+
+    Prints each error with the segment position; exit status 1 when there is any.
+    """
+    issues = validate_with_pyx12(_read(file))
+    if not issues:
+        typer.echo(f"{file}: valid: pyx12 found no errors")
+        return
+    for issue in issues:
+        typer.echo(f"{file}: {issue}")
+    typer.echo(f"{file}: {len(issues)} error(s) reported by pyx12", err=True)
+    raise typer.Exit(EXIT_REJECTED)
+
+
+def remittance_json(advices: tuple[RemittanceAdvice, ...], findings: list[list[BalanceFinding]]) -> dict[str, Any]:
+    """The `parse-835 --json` document: one entry per transaction set, amounts in signed cents.
+
+    `findings[i]` are the balancing findings of `advices[i]`.
+    """
+    return {
+        "transactions": [
+            {
+                "trace_number": advice.trace.trace_number,
+                "bpr_total_cents": advice.payment.amount_cents,
+                "plb_total_cents": advice.provider_adjustment_total_cents,
+                "control_number": advice.control_number,
+                "payment_method": advice.payment.method,
+                "payment_date": advice.payment.payment_date,
+                "payer": advice.payer.name,
+                "payee_id": advice.payee.id,
+                "provider_adjustments": [
+                    {"reason": plb.reason, "reference": plb.reference, "amount_cents": plb.amount_cents}
+                    for plb in advice.provider_adjustments
+                ],
+                "claims": [
+                    {
+                        "clp01": claim.patient_control_number,
+                        "status": claim.status,
+                        "charge_cents": claim.charge_cents,
+                        "paid_cents": claim.paid_cents,
+                        "patient_responsibility_cents": claim.patient_responsibility_cents or 0,
+                        "payer_claim_control_number": claim.payer_claim_control_number,
+                        "adjustments": [_adjustment_json(adjustment, "claim") for adjustment in claim.adjustments]
+                        + [
+                            _adjustment_json(adjustment, "line")
+                            for line in claim.lines
+                            for adjustment in line.adjustments
+                        ],
+                        "lines": [
+                            {
+                                "procedure": f"{line.procedure.qualifier}:{line.procedure.code}",
+                                "modifiers": list(line.procedure.modifiers),
+                                "charge_cents": line.charge_cents,
+                                "paid_cents": line.paid_cents,
+                                "control_number": line.control_number,
+                                "remarks": [remark.code for remark in line.remarks],
+                            }
+                            for line in claim.lines
+                        ],
+                    }
+                    for claim in advice.claims
+                ],
+                "balance_findings": [
+                    {
+                        "rule": finding.rule,
+                        "clp01": finding.clp01,
+                        "position": finding.position,
+                        "expected_cents": finding.expected_cents,
+                        "actual_cents": finding.actual_cents,
+                    }
+                    for finding in advice_findings
+                ],
+            }
+            for advice, advice_findings in zip(advices, findings, strict=True)
+        ]
+    }
+
+
+def _adjustment_json(adjustment: ClaimAdjustment, level: str) -> dict[str, Any]:
+    return {
+        "group": adjustment.group,
+        "carc": adjustment.reason,
+        "amount_cents": adjustment.amount_cents,
+        "level": level,
+    }
+
+
+def _print_summary(file: Path, advices: tuple[RemittanceAdvice, ...], findings: list[list[BalanceFinding]]) -> None:
+    console = Console(highlight=False)
+    claim_count = sum(len(advice.claims) for advice in advices)
+    console.print(f"[bold]{escape(str(file))}[/]: {len(advices)} remittance(s), {claim_count} claim(s)")
+    for advice in advices:
+        payment = advice.payment
+        console.print(
+            f"\n[bold]Trace {escape(advice.trace.trace_number)}[/] from {escape(advice.payer.name)} "
+            f"to {escape(advice.payee.name)}: {payment.method} {_dollars(payment.amount_cents)}"
+            + (f" on {escape(payment.payment_date)}" if payment.payment_date else "")
+            + f", provider adjustments {_dollars(advice.provider_adjustment_total_cents)}"
+        )
+        table = Table("CLP01", "status", "charge", "paid", "patient resp.", "adjusted by group", "lines")
+        for claim in advice.claims:
+            by_group: dict[str, int] = {}
+            for adjustment in claim.all_adjustments:
+                by_group[adjustment.group] = by_group.get(adjustment.group, 0) + adjustment.amount_cents
+            table.add_row(
+                escape(claim.patient_control_number),
+                escape(claim.status),
+                _dollars(claim.charge_cents),
+                _dollars(claim.paid_cents),
+                _dollars(claim.patient_responsibility_cents or 0),
+                " ".join(f"{group} {_dollars(cents)}" for group, cents in by_group.items()),
+                str(len(claim.lines)),
+            )
+        console.print(table)
+    finding_count = sum(len(per_advice) for per_advice in findings)
+    if finding_count:
+        console.print(f"[bold red]{finding_count} balancing finding(s)[/] (see stderr)")
+    else:
+        console.print("[green]Balanced[/]: every claim, line and payment adds up.")
+
+
+def _dollars(cents: int) -> str:
+    return f"{'-' if cents < 0 else ''}${abs(cents) // 100:,}.{abs(cents) % 100:02d}"
+
+
+def _read(file: Path) -> bytes:
+    try:
+        return file.read_bytes()
+    except OSError as exc:
+        _fail(f"{file}: cannot read: {exc.strerror or exc}")
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(EXIT_REJECTED)
