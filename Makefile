@@ -1,0 +1,45 @@
+# claimflow developer entry points.
+# A fresh clone needs only python3 (3.11+), a JDK 17+ (`java`) and Maven 3.8+ (`mvn`):
+#   make install     bootstrap uv, build .venv/ from uv.lock, fetch the Kafka jars once
+#   make up          the whole pipeline on the local stack (`claimflow up`)
+#   make test        the test suite (integration tests start their own stack in .local/test-stack/)
+#   make stack-up    only Postgres + Kafka on loopback (`claimflow stack up`); stack-down, stack-status
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := install
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+BOOTSTRAP := .local/bootstrap
+UV := $(BOOTSTRAP)/bin/uv
+UV_STAMP := $(BOOTSTRAP)/.uv-$(UV_VERSION)
+VENV := .venv
+CLAIMFLOW := $(VENV)/bin/claimflow
+
+.PHONY: install up test stack-up stack-down stack-status
+
+# A private venv holding a pinned uv, so nothing needs to be installed system-wide.
+$(UV_STAMP):
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (install Python 3.11+)" >&2; exit 1; }
+	$(PYTHON) -m venv $(BOOTSTRAP)
+	$(BOOTSTRAP)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	@touch $@
+
+install: $(UV_STAMP)
+	$(UV) sync --frozen
+	$(CLAIMFLOW) stack fetch
+
+up: install
+	$(CLAIMFLOW) up
+
+test: install
+	$(VENV)/bin/python -m pytest
+
+stack-up: install
+	$(CLAIMFLOW) stack up
+
+stack-down:
+	$(CLAIMFLOW) stack down
+
+stack-status:
+	$(CLAIMFLOW) stack status

@@ -1,0 +1,445 @@
+"""Apache Kafka for the local stack: the broker's Maven Central jars run on the local JDK.
+
+One combined broker+controller node in KRaft mode on two loopback ports. The jars are fetched once
+with Maven (`deploy/kafka/pom.xml`) into `<repo>/.local/cache/kafka-<version>/libs/`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from cli.stack.paths import KAFKA_VERSION, SCALA_VERSION, StackPaths
+from cli.stack.process import StackError, process_matches, run_logged, tail, terminate
+
+MIN_JAVA = 17
+DEFAULT_HEAP_OPTS = "-Xms768m -Xmx768m"  # small heaps fail in the log cleaner
+JVM_OPTS = [
+    "-server",
+    "-XX:+UseG1GC",
+    "-XX:MaxGCPauseMillis=20",
+    "-XX:InitiatingHeapOccupancyPercent=35",
+    "-XX:+ExplicitGCInvokesConcurrent",
+    "-Djava.awt.headless=true",
+]
+INSTALL_HINT = (
+    "install a JDK 17+ and Maven 3.8+ (Debian/Ubuntu: `apt-get install openjdk-17-jdk-headless maven`; "
+    "macOS: `brew install openjdk@17 maven`), or set JAVA_HOME, or point KAFKA_BOOTSTRAP_SERVERS "
+    "at a running broker"
+)
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_msg: str) -> None:
+    return None
+
+
+# --- tools --------------------------------------------------------------------------------------------
+
+
+def find_java() -> Path:
+    """The `java` of JAVA_HOME or PATH, checked to be version 17 or later."""
+    java_home = os.environ.get("JAVA_HOME")
+    candidate: str | None = None
+    if java_home and (Path(java_home) / "bin" / "java").is_file():
+        candidate = str(Path(java_home) / "bin" / "java")
+    else:
+        candidate = shutil.which("java")
+    if candidate is None:
+        raise StackError(f"`java` not found: {INSTALL_HINT}")
+    try:
+        out = subprocess.run([candidate, "-version"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        raise StackError(f"`{candidate} -version` failed ({err}): {INSTALL_HINT}") from err
+    text = out.stderr + out.stdout
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', text)
+    if not match:
+        raise StackError(f"cannot read the Java version from `{candidate} -version`:\n{text}\n{INSTALL_HINT}")
+    major = int(match.group(1))
+    if major == 1 and match.group(2):  # "1.8.0_x" style
+        major = int(match.group(2))
+    if major < MIN_JAVA:
+        raise StackError(
+            f"Kafka {KAFKA_VERSION} needs Java {MIN_JAVA}+, found Java {major} ({candidate}): {INSTALL_HINT}"
+        )
+    return Path(candidate)
+
+
+def find_maven() -> Path:
+    candidate = shutil.which("mvn")
+    if candidate is None:
+        raise StackError(f"`mvn` (Apache Maven) not found; it fetches the Kafka jars once: {INSTALL_HINT}")
+    return Path(candidate)
+
+
+# --- fetching the jars ------------------------------------------------------------------------------
+
+
+def _pom_digest(paths: StackPaths) -> str:
+    return hashlib.sha256(paths.kafka_pom.read_bytes()).hexdigest()
+
+
+def kafka_jars_ready(paths: StackPaths) -> bool:
+    """Whether the jar cache is complete and was made from the current pom."""
+    try:
+        marker = json.loads(paths.kafka_fetch_marker.read_text())
+    except (OSError, ValueError):
+        return False
+    broker_jar = paths.kafka_libs / f"kafka_{SCALA_VERSION}-{KAFKA_VERSION}.jar"
+    return marker.get("pom_sha256") == _pom_digest(paths) and broker_jar.is_file()
+
+
+def fetch_kafka(paths: StackPaths, progress: Progress = _quiet, *, force: bool = False) -> Path:
+    """Copy the broker's jars from Maven Central into the cache once; returns the libs folder."""
+    if kafka_jars_ready(paths) and not force:
+        return paths.kafka_libs
+    mvn = find_maven()
+    find_java()
+    cache = paths.kafka_cache
+    cache.mkdir(parents=True, exist_ok=True)
+    staging = cache / f"libs.tmp-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    progress(f"fetching Kafka {KAFKA_VERSION} jars from Maven Central (once) into {cache}")
+    paths.kafka_fetch_log.write_text("")
+    started = time.monotonic()
+    try:
+        run_logged(
+            [
+                str(mvn),
+                "-q",
+                "-B",
+                "-Dstyle.color=never",
+                "-f",
+                str(paths.kafka_pom),
+                "dependency:copy-dependencies",
+                f"-DoutputDirectory={staging}",
+            ],
+            timeout=1800,
+            log=paths.kafka_fetch_log,
+            cwd=paths.kafka_pom.parent,
+        )
+    except StackError as err:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise StackError(f"fetching the Kafka jars with Maven failed (log: {paths.kafka_fetch_log}):\n{err}") from err
+    if not (staging / f"kafka_{SCALA_VERSION}-{KAFKA_VERSION}.jar").is_file():
+        raise StackError(f"Maven finished but the broker jar is missing in {staging}")
+    shutil.rmtree(paths.kafka_libs, ignore_errors=True)
+    staging.rename(paths.kafka_libs)
+    jars = sorted(p.name for p in paths.kafka_libs.glob("*.jar"))
+    paths.kafka_fetch_marker.write_text(
+        json.dumps(
+            {
+                "kafka_version": KAFKA_VERSION,
+                "pom_sha256": _pom_digest(paths),
+                "seconds": round(time.monotonic() - started, 1),
+                "jars": jars,
+            },
+            indent=2,
+        )
+    )
+    progress(f"fetched {len(jars)} jars in {time.monotonic() - started:.1f}s")
+    return paths.kafka_libs
+
+
+# --- the broker process -----------------------------------------------------------------------------
+
+
+def new_cluster_id() -> str:
+    """A Kafka cluster id: a random UUID, URL-safe base64 without padding (as `random-uuid` prints)."""
+    while True:
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cid.startswith("-"):
+            return cid
+
+
+def broker_properties(paths: StackPaths, broker_port: int, controller_port: int) -> str:
+    host = "127.0.0.1"
+    return "\n".join(
+        [
+            "# Written by `claimflow stack up` on every start: one combined KRaft node on loopback.",
+            "process.roles=broker,controller",
+            "node.id=1",
+            f"controller.quorum.bootstrap.servers={host}:{controller_port}",
+            f"listeners=PLAINTEXT://{host}:{broker_port},CONTROLLER://{host}:{controller_port}",
+            f"advertised.listeners=PLAINTEXT://{host}:{broker_port},CONTROLLER://{host}:{controller_port}",
+            "controller.listener.names=CONTROLLER",
+            "inter.broker.listener.name=PLAINTEXT",
+            "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            f"log.dirs={paths.kafka_data}",
+            "num.partitions=1",
+            "offsets.topic.replication.factor=1",
+            "offsets.topic.num.partitions=1",
+            "transaction.state.log.replication.factor=1",
+            "transaction.state.log.min.isr=1",
+            "transaction.state.log.num.partitions=1",
+            "share.coordinator.state.topic.replication.factor=1",
+            "share.coordinator.state.topic.min.isr=1",
+            "share.coordinator.state.topic.num.partitions=1",
+            "group.initial.rebalance.delay.ms=0",
+            "auto.create.topics.enable=false",
+            "",
+        ]
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class KafkaRun:
+    pid: int
+    broker_port: int
+    controller_port: int
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"127.0.0.1:{self.broker_port}"
+
+
+class LocalKafka:
+    """One broker whose data and logs live under `<stack>/kafka/`."""
+
+    # Popen handles of brokers started by this process, so they are reaped (no zombies) when stopped.
+    _children: dict[int, subprocess.Popen[bytes]] = {}
+
+    def __init__(self, paths: StackPaths, progress: Progress | None = None) -> None:
+        self.paths = paths
+        self._progress = progress or _quiet
+
+    @property
+    def formatted(self) -> bool:
+        return (self.paths.kafka_data / "meta.properties").is_file()
+
+    def is_ours(self, pid: int | None) -> bool:
+        """Whether `pid` is a broker of this stack (not a reused pid)."""
+        return process_matches(pid, "kafka.Kafka", str(self.paths.kafka_properties))
+
+    def alive(self, pid: int | None) -> bool:
+        if pid is not None and pid in self._children:
+            return self._children[pid].poll() is None
+        return self.is_ours(pid)
+
+    def _java_command(self, java: Path, *main: str) -> list[str]:
+        heap = os.environ.get("KAFKA_HEAP_OPTS", DEFAULT_HEAP_OPTS).split()
+        return [
+            str(java),
+            *heap,
+            *JVM_OPTS,
+            f"-Dkafka.logs.dir={self.paths.kafka_logs}",
+            f"-Dlog4j2.configurationFile={self.paths.kafka_log4j_config}",
+            "-cp",
+            str(self.paths.kafka_libs / "*"),
+            *main,
+        ]
+
+    def start(self, broker_port: int, controller_port: int) -> KafkaRun:
+        """Write the properties, format the storage on first use, and launch the broker (no waiting)."""
+        java = find_java()
+        fetch_kafka(self.paths, self._progress)
+        for folder in (self.paths.kafka_data, self.paths.kafka_logs):
+            folder.mkdir(parents=True, exist_ok=True)
+        self.paths.kafka_properties.write_text(broker_properties(self.paths, broker_port, controller_port))
+        if not self.formatted:
+            self._progress("formatting Kafka storage (KRaft, standalone controller)")
+            heapless = [arg for arg in self._java_command(java) if not arg.startswith("-Xm")]
+            run_logged(
+                [
+                    *heapless,
+                    "-Xmx256m",
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "--standalone",
+                    "-t",
+                    new_cluster_id(),
+                    "-c",
+                    str(self.paths.kafka_properties),
+                ],
+                timeout=180,
+                log=self.paths.kafka_logs / "format.log",
+            )
+        self._progress(f"starting Kafka {KAFKA_VERSION} on 127.0.0.1:{broker_port} (controller :{controller_port})")
+        with self.paths.kafka_stdout_log.open("ab") as out:
+            out.write(f"\n=== starting broker {time.strftime('%Y-%m-%d %H:%M:%S')} ===\n".encode())
+            out.flush()
+            proc = subprocess.Popen(
+                self._java_command(java, "kafka.Kafka", str(self.paths.kafka_properties)),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=self.paths.kafka_dir,
+                start_new_session=True,  # survives the CLI exiting and Ctrl-C in its terminal
+            )
+        self._children[proc.pid] = proc
+        return KafkaRun(proc.pid, broker_port, controller_port)
+
+    def stop(self, pid: int | None, grace: float = 30.0) -> bool:
+        """SIGTERM (controlled shutdown), then SIGKILL after `grace` seconds. True when one was running."""
+        popen = self._children.pop(pid, None) if pid is not None else None
+        if pid is None or not (self.is_ours(pid) or (popen is not None and popen.poll() is None)):
+            if popen is not None:
+                popen.poll()
+            return False
+        self._progress(f"stopping Kafka (pid {pid})")
+        clean = terminate(pid, grace=grace, popen=popen)
+        if not clean:
+            self._progress(f"Kafka did not stop within {grace:.0f}s and was killed")
+        return True
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The broker's first error lines and the tail of its logs, for error messages."""
+        parts = []
+        log_lines = tail(self.paths.kafka_server_log, 2000).splitlines()
+        firsts = [i for i, line in enumerate(log_lines) if " ERROR " in line or " FATAL " in line][:3]
+        if firsts:
+            excerpt = [line for i in firsts for line in log_lines[i : i + 3]]  # each with its cause
+            parts.append("--- first errors in the broker log ---\n" + "\n".join(excerpt))
+        for log in (self.paths.kafka_server_log, self.paths.kafka_stdout_log):
+            text = tail(log, lines)
+            if text.strip():
+                parts.append(f"--- tail of {log} ---\n{text}")
+        return "\n".join(parts) or f"(no broker log in {self.paths.kafka_logs})"
+
+
+# --- admin calls --------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _quiet_aiokafka() -> Iterator[None]:
+    """aiokafka logs every refused connection at ERROR while the broker boots; hush it meanwhile."""
+    logger = logging.getLogger("aiokafka")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+async def describe_cluster(bootstrap_servers: str, seconds: float = 5.0) -> dict[str, object]:
+    """One real admin round trip (Metadata request); raises when the broker does not answer."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers,
+        request_timeout_ms=int(seconds * 1000),
+        client_id="claimflow-stack",
+    )
+    try:
+        async with asyncio.timeout(seconds + 1):
+            await admin.start()
+            info = await admin.describe_cluster()
+        if not info.get("brokers"):
+            raise StackError("the broker answered but lists no brokers yet")
+        return info
+    finally:
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(5):
+                await admin.close()
+
+
+async def wait_for_kafka(
+    bootstrap_servers: str,
+    seconds: float,
+    alive: Callable[[], bool] | None = None,
+    log_tail: Callable[[], str] | None = None,
+) -> dict[str, object]:
+    """Retry `describe_cluster` until the broker answers or `seconds` pass.
+
+    `alive` lets a local broker's early death fail fast; the error shows `log_tail()`.
+    """
+    deadline = time.monotonic() + seconds
+    last: BaseException | None = None
+    with _quiet_aiokafka():
+        while time.monotonic() < deadline:
+            if alive is not None and not alive():
+                raise StackError(f"the Kafka broker exited while starting\n{log_tail() if log_tail else ''}".rstrip())
+            try:
+                return await describe_cluster(
+                    bootstrap_servers, seconds=min(5.0, max(1.0, deadline - time.monotonic()))
+                )
+            except Exception as err:  # connection refused, timeouts, not-ready errors
+                last = err
+            await asyncio.sleep(0.3)
+    message = f"Kafka at {bootstrap_servers} did not answer an admin call within {seconds:.0f}s: {last!r}"
+    if log_tail is not None:
+        message += "\n" + log_tail()
+    raise StackError(message)
+
+
+async def ensure_topics(
+    bootstrap_servers: str, topics: Iterable[tuple[str, int]], seconds: float = 60.0
+) -> dict[str, int]:
+    """Create missing topics with their partition counts; grow existing ones that have fewer.
+
+    Idempotent. Returns {topic: partitions} as the broker reports it after the call.
+    """
+    from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
+    from aiokafka.errors import TopicAlreadyExistsError, for_code
+
+    wanted = dict(topics)
+    deadline = time.monotonic() + seconds
+    last: BaseException | None = None
+    with _quiet_aiokafka():
+        while time.monotonic() < deadline:
+            admin = AIOKafkaAdminClient(
+                bootstrap_servers=bootstrap_servers, request_timeout_ms=10000, client_id="claimflow-stack"
+            )
+            try:
+                async with asyncio.timeout(max(1.0, deadline - time.monotonic())):
+                    await admin.start()
+                    brokers = (await admin.describe_cluster()).get("brokers") or []
+                    replication = max(1, min(3, len(brokers)))  # type: ignore[arg-type]
+                    existing = set(await admin.list_topics())
+                    missing = [
+                        NewTopic(name, partitions, replication)
+                        for name, partitions in wanted.items()
+                        if name not in existing
+                    ]
+                    if missing:
+                        response = await admin.create_topics(missing, timeout_ms=10000)
+                        for error in response.topic_errors:
+                            name, code = error[0], error[1]
+                            if code and for_code(code) is not TopicAlreadyExistsError:
+                                detail = error[2] if len(error) > 2 else ""
+                                raise for_code(code)(f"creating topic {name}: {detail}")
+                    actual = await _partition_counts(admin, list(wanted))
+                    grow = {
+                        name: NewPartitions(total_count=count)
+                        for name, count in wanted.items()
+                        if 0 < actual.get(name, 0) < count
+                    }
+                    if grow:
+                        await admin.create_partitions(grow, timeout_ms=10000)
+                        actual = await _partition_counts(admin, list(wanted))
+                    if all(actual.get(name, 0) >= count for name, count in wanted.items()):
+                        return actual
+                    last = StackError(f"topics not ready yet: {actual}")
+            except Exception as err:  # the controller may still be settling right after start
+                last = err
+            finally:
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(5):
+                        await admin.close()
+            await asyncio.sleep(0.5)
+    raise StackError(f"could not create the topics on {bootstrap_servers} within {seconds:.0f}s: {last!r}")
+
+
+async def _partition_counts(admin: object, names: list[str]) -> dict[str, int]:
+    described = await admin.describe_topics(names)  # type: ignore[attr-defined]
+    counts: dict[str, int] = {}
+    for topic in described:
+        partitions = topic.get("partitions") or []
+        if topic.get("error_code", 0) == 0 and all(p.get("leader", -1) >= 0 for p in partitions):
+            counts[topic["topic"]] = len(partitions)
+    return counts
