@@ -33,7 +33,7 @@ async def receive_encounter(
     except EncounterRejected as exc:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
-            detail=[{"loc": ["body", *exc.field.split(".")], "msg": exc.message, "type": "value_error"}],
+            detail=[{"loc": ["body", *exc.location], "msg": exc.message, "type": "value_error"}],
         ) from None
     repository = EncounterRepository(session, principal.tenant)
     encounter_id = uuid.uuid4()

@@ -19,7 +19,8 @@ Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 cod
 
 
 class EventPayload(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    """Unknown fields are ignored so a consumer keeps reading when a version gains an optional field."""
 
 
 class CodedServiceLine(EventPayload):

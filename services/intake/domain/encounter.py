@@ -6,11 +6,11 @@ from shared.events.catalog import CodedServiceLine
 
 
 class EncounterRejected(ValueError):
-    """The encounter breaks a rule; `field` names where."""
+    """The encounter breaks a rule; `location` names the field, as pydantic locations do."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
+    def __init__(self, location: tuple[str | int, ...], message: str) -> None:
+        super().__init__(f"{'.'.join(map(str, location))}: {message}")
+        self.location = location
         self.message = message
 
 
@@ -24,6 +24,6 @@ def check_diagnosis_pointers(lines: list[CodedServiceLine], diagnosis_count: int
         for pointer in line.diagnosis_pointers:
             if not 1 <= pointer <= diagnosis_count:
                 raise EncounterRejected(
-                    f"lines[{index}].diagnosis_pointers",
+                    ("lines", index, "diagnosis_pointers"),
                     f"pointer {pointer} names no diagnosis (the encounter has {diagnosis_count})",
                 )

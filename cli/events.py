@@ -1,0 +1,18 @@
+"""`claimflow events export-schemas`: regenerate the checked-in event schemas and AsyncAPI document."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from shared.events.schemas import write_all
+
+events_app = typer.Typer(no_args_is_help=True, help="Event schemas for analytics consumers.")
+console = Console()
+
+
+@events_app.command("export-schemas")
+def export_schemas() -> None:
+    """Write shared/events/schemas/*.json and shared/events/asyncapi.json from the event models."""
+    for path in write_all():
+        console.print(f"wrote {path}")

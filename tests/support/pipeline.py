@@ -1,0 +1,210 @@
+"""Real services in real processes against the test database and broker."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from prometheus_client.parser import text_string_to_metric_families
+
+from cli.dead_letters import topic_partitions
+from cli.services import ServiceProcess, ServiceSecrets, service_environment
+from shared.auth import TokenVerifier
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Pipeline:
+    admin_url: str
+    """libpq URL of a superuser, on the test database."""
+    server_admin_url: str
+    database: str
+    kafka_bootstrap_servers: str
+    secrets: ServiceSecrets
+    log_dir: Path
+    started: list[ServiceProcess] = field(default_factory=list)
+
+    def token(self, tenant: str, *scopes: str) -> str:
+        verifier = TokenVerifier(secret=self.secrets.auth_secret, issuer="claimflow", audience="claimflow")
+        return verifier.mint(subject="test-suite", tenant=tenant, scopes=list(scopes), ttl=dt.timedelta(minutes=30))
+
+    def auth(self, tenant: str, *scopes: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(tenant, *scopes)}"}
+
+    def role_url(self, service: str) -> str:
+        env = service_environment(
+            service,
+            admin_url=self.server_admin_url,
+            kafka_bootstrap_servers=self.kafka_bootstrap_servers,
+            service_secrets=self.secrets,
+            database=self.database,
+        )
+        return env["CLAIMFLOW_DATABASE_URL"]
+
+    async def start(self, name: str, **extra_env: str) -> ServiceProcess:
+        """Start service `name` in its own process and wait until /readyz answers 200."""
+        process = ServiceProcess(
+            name=name,
+            port=free_port(),
+            env=service_environment(
+                name,
+                admin_url=self.server_admin_url,
+                kafka_bootstrap_servers=self.kafka_bootstrap_servers,
+                service_secrets=self.secrets,
+                database=self.database,
+                environment="test",
+                extra={"CLAIMFLOW_RELAY_POLL_INTERVAL_S": "0.2", **extra_env},
+            ),
+            log_path=self.log_dir / f"{name}-{len(self.started)}.log",
+        )
+        self.started.append(process)
+        process.start()
+        await process.wait_ready(90)
+        return process
+
+    def stop_all(self) -> None:
+        for process in self.started:
+            process.kill()
+
+
+def new_tenant() -> str:
+    return f"tenant-{uuid.uuid4().hex[:12]}"
+
+
+def coded_encounter(**overrides: Any) -> dict[str, Any]:
+    """A synthetic professional encounter (no real person or identifier)."""
+    day = "2026-11-02"
+    encounter: dict[str, Any] = {
+        "external_encounter_id": f"ENC-{uuid.uuid4().hex[:12]}",
+        "claim_type": "professional",
+        "patient_id": str(uuid.uuid4()),
+        "payer_id": "SANDBOX",
+        "billing_provider_npi": "1234567893",
+        "place_of_service": "11",
+        "service_date_from": day,
+        "service_date_to": day,
+        "diagnosis_codes": ["J06.9", "R05.9"],
+        "lines": [
+            {
+                "line_number": 1,
+                "procedure_code": "99213",
+                "units": 1,
+                "charge_cents": 12500,
+                "diagnosis_pointers": [1, 2],
+                "service_date": day,
+            },
+            {
+                "line_number": 2,
+                "procedure_code": "87880",
+                "modifiers": ["QW"],
+                "units": 1,
+                "charge_cents": 3000,
+                "diagnosis_pointers": [1],
+                "service_date": day,
+            },
+        ],
+    }
+    encounter.update(overrides)
+    return encounter
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], *, timeout_s: float = 30.0, what: str) -> Any:
+    """Poll `check` until it returns a truthy value; fail with `what` after the timeout."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        result = await check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+        await asyncio.sleep(0.2)
+
+
+async def metric_total(process: ServiceProcess, name: str, **labels: str) -> float:
+    async with httpx.AsyncClient(base_url=process.base_url) as client:
+        text = (await client.get("/metrics")).text
+    total = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                total += sample.value
+    return total
+
+
+async def end_offsets(bootstrap_servers: str, topic: str) -> dict[TopicPartition, int]:
+    partitions = await topic_partitions(bootstrap_servers, topic)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        return dict(await consumer.end_offsets(partitions))
+    finally:
+        await consumer.stop()
+
+
+async def read_from(bootstrap_servers: str, start: dict[TopicPartition, int], *, idle_s: float = 1.0) -> list[Any]:
+    """Every record from `start` offsets up to the current end, without a consumer group."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(list(start))
+        for tp, offset in start.items():
+            consumer.seek(tp, offset)
+        end = await consumer.end_offsets(list(start))
+        records: list[Any] = []
+        deadline = time.monotonic() + 30
+        while await _behind(consumer, end) and time.monotonic() < deadline:
+            for batch in (await consumer.getmany(timeout_ms=int(idle_s * 1000))).values():
+                records.extend(batch)
+        return records
+    finally:
+        await consumer.stop()
+
+
+async def _behind(consumer: AIOKafkaConsumer, end: dict[TopicPartition, int]) -> bool:
+    return any([await consumer.position(tp) < offset for tp, offset in end.items()])
+
+
+async def produce(
+    bootstrap_servers: str, topic: str, *, key: bytes, value: bytes, headers: list[tuple[str, bytes]]
+) -> Any:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        return await producer.send_and_wait(topic, value, key=key, headers=headers)
+    finally:
+        await producer.stop()
+
+
+async def rewind_group(
+    bootstrap_servers: str, group_id: str, offsets: dict[TopicPartition, int], timeout_s: float = 60
+) -> None:
+    """Set a group's committed offsets, as if its last commits never happened (the group must be empty)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=group_id, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            consumer.assign(list(offsets))
+            await consumer.commit(offsets)
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+        finally:
+            await consumer.stop()
+        await asyncio.sleep(1)

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shared.money import Money, format_cents, parse_cents
+
+
+@pytest.mark.parametrize(
+    ("text", "cents"),
+    [("0", 0), ("123.45", 12345), ("100", 10000), ("-0.05", -5), ("7.5", 750), (" 12.00 ", 1200)],
+)
+def test_parse_cents_is_exact(text: str, cents: int) -> None:
+    assert parse_cents(text) == cents
+
+
+@pytest.mark.parametrize("text", ["", "1.234", "abc", "1,00", "1e3", "--1"])
+def test_parse_cents_refuses_what_is_not_an_amount(text: str) -> None:
+    with pytest.raises(ValueError, match="not a monetary amount"):
+        parse_cents(text)
+
+
+@given(st.integers(min_value=-(10**12), max_value=10**12))
+def test_format_then_parse_round_trips(cents: int) -> None:
+    assert parse_cents(format_cents(cents)) == cents
+
+
+def test_format_drops_trailing_zeros() -> None:
+    assert [format_cents(c) for c in (12345, 10000, 750, -5)] == ["123.45", "100", "7.5", "-0.05"]
+
+
+def test_money_refuses_floats_and_mixed_currencies() -> None:
+    with pytest.raises(TypeError):
+        Money(1.5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="cannot combine USD and EUR"):
+        Money(100) + Money(100, "EUR")
+    assert Money(150) - Money(50) == Money(100)
