@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cli.stack.paths import KAFKA_VERSION, SCALA_VERSION, StackPaths
-from cli.stack.process import StackError, process_matches, run_logged, tail, terminate
+from cli.stack.process import StackError, file_lock, process_matches, run_logged, tail, terminate
 
 MIN_JAVA = 17
 DEFAULT_HEAP_OPTS = "-Xms768m -Xmx768m"  # small heaps fail in the log cleaner
@@ -107,6 +107,13 @@ def fetch_kafka(paths: StackPaths, progress: Progress = _quiet, *, force: bool =
     """Copy the broker's jars from Maven Central into the cache once; returns the libs folder."""
     if kafka_jars_ready(paths) and not force:
         return paths.kafka_libs
+    with file_lock(paths.kafka_cache / ".fetch.lock"):  # the dev and test stacks share the cache
+        if kafka_jars_ready(paths) and not force:
+            return paths.kafka_libs
+        return _fetch_locked(paths, progress)
+
+
+def _fetch_locked(paths: StackPaths, progress: Progress) -> Path:
     mvn = find_maven()
     find_java()
     cache = paths.kafka_cache
@@ -229,6 +236,18 @@ class LocalKafka:
         if pid is not None and pid in self._children:
             return self._children[pid].poll() is None
         return self.is_ours(pid)
+
+    def configured_ports(self) -> tuple[int, int] | None:
+        """(broker, controller) ports from the properties file the running broker was started with."""
+        try:
+            text = self.paths.kafka_properties.read_text()
+        except OSError:
+            return None
+        broker = re.search(r"^listeners=.*PLAINTEXT://[^:,]+:(\d+)", text, re.M)
+        controller = re.search(r"^listeners=.*CONTROLLER://[^:,]+:(\d+)", text, re.M)
+        if broker is None or controller is None:
+            return None
+        return int(broker.group(1)), int(controller.group(1))
 
     def _java_command(self, java: Path, *main: str) -> list[str]:
         heap = os.environ.get("KAFKA_HEAP_OPTS", DEFAULT_HEAP_OPTS).split()

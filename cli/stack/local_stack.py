@@ -141,6 +141,18 @@ def prepare_endpoints(
     return run_sync(prepare)
 
 
+def _safe_progress(progress: Progress | None) -> Progress:
+    """A progress callback that can never abort a start or stop (e.g. a closed stdout pipe)."""
+    if progress is None:
+        return lambda _msg: None
+
+    def report(message: str) -> None:
+        with contextlib.suppress(Exception, SystemExit):  # rich exits on a broken pipe
+            progress(message)
+
+    return report
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -169,7 +181,7 @@ class LocalStack:
         self.external_database_url = database_url or None
         self.external_kafka = kafka_bootstrap_servers or None
         self._topics = list(topics) if topics is not None else None
-        self._progress: Progress = progress or (lambda _msg: None)
+        self._progress: Progress = _safe_progress(progress)
         self.kafka_ready_timeout = kafka_ready_timeout
         self.postgres_ready_timeout = postgres_ready_timeout
         self.postgres = LocalPostgres(self.paths, self._progress)
@@ -344,11 +356,11 @@ class LocalStack:
                 find_java()
                 fetch_kafka(self.paths, self._progress)
                 kafka_pid = previous_pids.get("kafka") or self._kafka_pid_file()
-                if self.kafka.alive(kafka_pid) and previous_ports.get("kafka"):
-                    self._progress(f"Kafka already running (pid {kafka_pid}) on 127.0.0.1:{previous_ports['kafka']}")
+                running_ports = self.kafka.configured_ports() if self.kafka.alive(kafka_pid) else None
+                if running_ports is not None:
+                    self._progress(f"Kafka already running (pid {kafka_pid}) on 127.0.0.1:{running_ports[0]}")
                     pids["kafka"] = kafka_pid
-                    ports["kafka"] = previous_ports["kafka"]
-                    ports["kafka_controller"] = previous_ports.get("kafka_controller")
+                    ports["kafka"], ports["kafka_controller"] = running_ports
                 else:
                     broker_port = pick_port(previous_ports.get("kafka"), taken)
                     taken.add(broker_port)
