@@ -33,12 +33,13 @@ class ClaimRepository:
             ).all()
         )
 
-    async def add_draft(self, values: dict[str, Any]) -> bool:
-        """One claim per encounter, enforced by a unique constraint; False when it exists already."""
-        statement = (
-            insert(claims)
-            .values(tenant_id=self._tenant, **values)
-            .on_conflict_do_nothing(constraint="uq_claims_tenant_id")
-            .returning(claims.c.id)
-        )
-        return (await self._session.execute(statement)).scalar_one_or_none() is not None
+
+class ClaimDrafts:
+    """Writes from the event stream, which carries each event's tenant itself."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, drafts: list[dict[str, Any]]) -> None:
+        """One claim per encounter, enforced by a unique constraint; existing ones are left alone."""
+        await self._session.execute(insert(claims).on_conflict_do_nothing(constraint="uq_claims_tenant_id"), drafts)

@@ -14,22 +14,23 @@ from shared.messaging.consumer import Subscription
 from shared.messaging.topics import CLAIM_DENIED
 
 
-async def on_claim_denied(session: AsyncSession, envelope: EventEnvelope) -> None:
-    denial = envelope.payload_as(ClaimDeniedV1)
-    await DenialCaseRepository(session, envelope.tenant).open_case(
-        {
-            "id": uuid.uuid4(),
-            "claim_control_number": denial.claim_control_number,
-            "payer_id": denial.payer_id,
-            "trace_number": denial.trace_number,
-            "denial": denial.denial,
-            "denied_cents": denial.denied_cents,
-            "currency": denial.currency,
-            "carcs": denial.carcs,
-            "rarcs": denial.rarcs,
-            "status": DenialCaseStatus.OPEN,
-        }
-    )
+async def on_claim_denied(session: AsyncSession, envelopes: list[EventEnvelope]) -> None:
+    for envelope in envelopes:
+        denial = envelope.payload_as(ClaimDeniedV1)
+        await DenialCaseRepository(session, envelope.tenant).open_case(
+            {
+                "id": uuid.uuid4(),
+                "claim_control_number": denial.claim_control_number,
+                "payer_id": denial.payer_id,
+                "trace_number": denial.trace_number,
+                "denial": denial.denial,
+                "denied_cents": denial.denied_cents,
+                "currency": denial.currency,
+                "carcs": denial.carcs,
+                "rarcs": denial.rarcs,
+                "status": DenialCaseStatus.OPEN,
+            }
+        )
 
 
 SUBSCRIPTIONS = [

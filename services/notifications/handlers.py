@@ -4,23 +4,27 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notifications.repository import ActivityRepository
+from services.notifications.repository import ActivityFeed
 from shared.events.catalog import EVENT_TYPES
 from shared.events.envelope import EventEnvelope
 from shared.messaging.consumer import Subscription
 from shared.messaging.topics import CORE_TOPICS
 
 
-async def on_any_event(session: AsyncSession, envelope: EventEnvelope) -> None:
-    envelope.payload()  # refuse malformed payloads before they reach the feed
-    await ActivityRepository(session, envelope.tenant).record(
-        {
-            "event_id": envelope.id,
-            "event_type": envelope.type,
-            "subject": envelope.subject,
-            "occurred_at": envelope.time,
-        }
-    )
+async def on_any_event(session: AsyncSession, envelopes: list[EventEnvelope]) -> None:
+    entries = []
+    for envelope in envelopes:
+        envelope.payload()  # refuse malformed payloads before they reach the feed
+        entries.append(
+            {
+                "event_id": envelope.id,
+                "tenant_id": envelope.tenant,
+                "event_type": envelope.type,
+                "subject": envelope.subject,
+                "occurred_at": envelope.time,
+            }
+        )
+    await ActivityFeed(session).record(entries)
 
 
 SUBSCRIPTIONS = [

@@ -29,3 +29,13 @@ class ActivityRepository:
                 )
             ).all()
         )
+
+
+class ActivityFeed:
+    """Writes from the event stream, which carries each event's tenant itself."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def record(self, entries: list[dict[str, Any]]) -> None:
+        await self._session.execute(insert(activity).on_conflict_do_nothing(), entries)

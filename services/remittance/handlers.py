@@ -11,18 +11,19 @@ from shared.messaging.consumer import Subscription
 from shared.messaging.topics import CLAIM_SUBMITTED
 
 
-async def on_claim_submitted(session: AsyncSession, envelope: EventEnvelope) -> None:
-    claim = envelope.payload_as(ClaimSubmittedV1)
-    await SubmittedClaimRepository(session, envelope.tenant).record(
-        {
-            "claim_id": claim.claim_id,
-            "claim_control_number": claim.claim_control_number,
-            "payer_id": claim.payer_id,
-            "total_charge_cents": claim.total_charge_cents,
-            "currency": claim.currency,
-            "submitted_at": claim.submitted_at,
-        }
-    )
+async def on_claim_submitted(session: AsyncSession, envelopes: list[EventEnvelope]) -> None:
+    for envelope in envelopes:
+        claim = envelope.payload_as(ClaimSubmittedV1)
+        await SubmittedClaimRepository(session, envelope.tenant).record(
+            {
+                "claim_id": claim.claim_id,
+                "claim_control_number": claim.claim_control_number,
+                "payer_id": claim.payer_id,
+                "total_charge_cents": claim.total_charge_cents,
+                "currency": claim.currency,
+                "submitted_at": claim.submitted_at,
+            }
+        )
 
 
 SUBSCRIPTIONS = [

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -39,7 +41,8 @@ from shared.telemetry.metrics import (
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("claimflow.messaging")
 
-Handler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
+Handler = Callable[[AsyncSession, list[EventEnvelope]], Awaitable[None]]
+"""Applies consecutive new events of one type, in partition order, inside the batch's transaction."""
 MAX_BACKOFF_S = 5.0
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
@@ -206,32 +209,51 @@ class ConsumerRunner:
             if rows
             else set()
         )
+        applied: list[tuple[ConsumerRecord, EventEnvelope]] = []
         seen: set[str] = set()
         for record, envelope in decoded:
             if envelope.id not in fresh or envelope.id in seen:
                 DUPLICATES_SKIPPED.labels(self._service, tp.topic).inc()
                 continue
             seen.add(envelope.id)
-            handler = self._subscription.handlers.get(envelope.type)
+            applied.append((record, envelope))
+        # Consecutive events of one type go to their handler together, so order is kept.
+        for event_type, run in itertools.groupby(applied, key=lambda pair: pair[1].type):
+            handler = self._subscription.handlers.get(event_type)
             if handler is None:
-                raise MalformedEvent(f"no handler for event type {envelope.type!r} in group {self.group_id}")
-            context = propagate.extract(envelope.trace_headers)
-            with tracer.start_as_current_span(
-                f"process {tp.topic}",
-                context=context,
-                kind=trace.SpanKind.CONSUMER,
-                attributes={
-                    "messaging.system": "kafka",
-                    "messaging.destination.name": tp.topic,
-                    "messaging.kafka.partition": tp.partition,
-                    "messaging.kafka.offset": record.offset,
-                    "messaging.message.id": envelope.id,
-                    "messaging.consumer.group.name": self.group_id,
-                    "cloudevents.event_type": envelope.type,
-                },
-            ):
-                await handler(session, envelope)
-            EVENTS_PROCESSED.labels(self._service, tp.topic, envelope.type).inc()
+                raise MalformedEvent(f"no handler for event type {event_type!r} in group {self.group_id}")
+            pairs = list(run)
+            with self._processing_span(tp, pairs):
+                await handler(session, [envelope for _, envelope in pairs])
+            EVENTS_PROCESSED.labels(self._service, tp.topic, event_type).inc(len(pairs))
+
+    def _processing_span(
+        self, tp: TopicPartition, pairs: list[tuple[ConsumerRecord, EventEnvelope]]
+    ) -> AbstractContextManager[trace.Span]:
+        """A single event continues its producer's trace; a batch links to every producer's trace."""
+        contexts = [propagate.extract(envelope.trace_headers) for _, envelope in pairs]
+        links = [
+            trace.Link(span_context)
+            for context in contexts
+            if (span_context := trace.get_current_span(context).get_span_context()).is_valid
+        ]
+        first_record, first_envelope = pairs[0]
+        return tracer.start_as_current_span(
+            f"process {tp.topic}",
+            context=contexts[0] if len(pairs) == 1 else None,
+            links=links if len(pairs) > 1 else None,
+            kind=trace.SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": tp.topic,
+                "messaging.destination.partition.id": str(tp.partition),
+                "messaging.kafka.offset": first_record.offset,
+                "messaging.batch.message_count": len(pairs),
+                "messaging.message.id": first_envelope.id,
+                "messaging.consumer.group.name": self.group_id,
+                "cloudevents.event_type": first_envelope.type,
+            },
+        )
 
     async def _handle_one(self, tp: TopicPartition, record: ConsumerRecord) -> None:
         attempt = 0

@@ -1,0 +1,127 @@
+"""Events per second through outbox -> relay -> Kafka -> consumer inbox -> effect, on this machine.
+
+    .venv/bin/python bench/messaging.py [--events 20000] [--batch 500]
+
+Servers: CLAIMFLOW_TEST_DATABASE_URL + CLAIMFLOW_TEST_KAFKA_BOOTSTRAP_SERVERS when set, else the local
+stack in .local/bench-stack (started and stopped here). The intake relay and the claims consumer run
+as real service processes; this script writes encounter-coded events into intake's outbox in
+batches (as intake's own role would), then times publishing and consumption.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from cli.services import ServiceSecrets, provision_all, with_database  # noqa: E402
+from cli.stack import LocalStack  # noqa: E402
+from services.claims.app import DEFINITION as CLAIMS  # noqa: E402
+from services.intake.app import DEFINITION as INTAKE  # noqa: E402
+from shared.db import create_engine, create_sessionmaker, unit_of_work  # noqa: E402
+from shared.events.catalog import EncounterCodedV1  # noqa: E402
+from shared.messaging.outbox import Outbox  # noqa: E402
+from shared.migrations import alembic_config, upgrade_to_head  # noqa: E402
+from tests.support.pipeline import Pipeline, coded_encounter  # noqa: E402
+
+
+def _servers() -> tuple[str, str, LocalStack | None]:
+    database_url = os.environ.get("CLAIMFLOW_TEST_DATABASE_URL")
+    kafka = os.environ.get("CLAIMFLOW_TEST_KAFKA_BOOTSTRAP_SERVERS")
+    if database_url and kafka:
+        return database_url, kafka, None
+    stack = LocalStack(stack_dir=Path(".local") / "bench-stack", progress=lambda m: print(f"  stack: {m}"))
+    endpoints = stack.up()
+    return endpoints.database_url, endpoints.kafka_bootstrap_servers, stack
+
+
+async def run(events: int, batch: int) -> None:
+    admin_url, kafka, stack = _servers()
+    database = f"claimflow_bench_{uuid.uuid4().hex[:8]}"
+    work = Path(tempfile.mkdtemp(prefix="claimflow-bench-"))
+    service_secrets = ServiceSecrets.load_or_create(work / "secrets.json")
+    await provision_all(admin_url, service_secrets, database)
+    pipeline = Pipeline(
+        admin_url=with_database(admin_url, database),
+        server_admin_url=admin_url,
+        database=database,
+        kafka_bootstrap_servers=kafka,
+        secrets=service_secrets,
+        log_dir=work,
+    )
+    tenant = f"bench-{uuid.uuid4().hex[:8]}"
+    try:
+        for definition in (INTAKE, CLAIMS):
+            engine = create_engine(pipeline.role_url(definition.name), pool_size=1)
+            await upgrade_to_head(engine, alembic_config(definition.migrations_dir, str(definition.metadata.schema)))
+            await engine.dispose()
+        await pipeline.start("claims")
+        await pipeline.start("intake")
+        engine = create_engine(pipeline.role_url("intake"), pool_size=2)
+        sessions = create_sessionmaker(engine)
+        outbox = Outbox(INTAKE.messaging.outbox, source="/claimflow/intake")
+        template = {k: v for k, v in coded_encounter().items()}
+        admin = await asyncpg.connect(pipeline.admin_url)
+
+        started = time.perf_counter()
+        for offset in range(0, events, batch):
+            payloads = []
+            for _ in range(min(batch, events - offset)):
+                encounter_id = uuid.uuid4()
+                payload = EncounterCodedV1.model_validate(
+                    {**template, "encounter_id": str(encounter_id), "external_encounter_id": encounter_id.hex}
+                )
+                payloads.append((str(encounter_id), payload))
+            async with unit_of_work(sessions) as session:
+                await outbox.add_many(session, tenant=tenant, events=payloads)
+        written = time.perf_counter()
+
+        published_at = consumed_at = None
+        while consumed_at is None:
+            if published_at is None and not await admin.fetchval(
+                "SELECT count(*) FROM intake.outbox WHERE tenant_id = $1 AND published_at IS NULL", tenant
+            ):
+                published_at = time.perf_counter()
+            if await admin.fetchval("SELECT count(*) FROM claims.claims WHERE tenant_id = $1", tenant) >= events:
+                consumed_at = time.perf_counter()
+                published_at = published_at or consumed_at
+            await asyncio.sleep(0.05)
+        await admin.close()
+        await engine.dispose()
+
+        cores = os.cpu_count()
+        print(f"\nclaimflow messaging benchmark  (cores: {cores}, events: {events}, outbox batch: {batch})")
+        print(f"  outbox writes (batched transactions)    {events / (written - started):>10,.0f} events/s")
+        print(f"  outbox -> Kafka (relay, acks=all)       {events / (published_at - started):>10,.0f} events/s")
+        print(
+            f"  outbox -> Kafka -> inbox + claim row    {events / (consumed_at - started):>10,.0f} events/s"
+            f"   ({consumed_at - started:.2f} s end to end)"
+        )
+    finally:
+        pipeline.stop_all()
+        admin = await asyncpg.connect(admin_url)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await admin.close()
+        if stack is not None:
+            stack.down()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--batch", type=int, default=500)
+    arguments = parser.parse_args()
+    asyncio.run(run(arguments.events, arguments.batch))
+
+
+if __name__ == "__main__":
+    main()
