@@ -2,7 +2,7 @@
 # A fresh clone needs only python3 (3.11+), a JDK 17+ (`java`) and Maven 3.8+ (`mvn`):
 #   make install     bootstrap uv, build .venv/ from uv.lock, fetch the Kafka jars once
 #   make up          the whole pipeline on the local stack (`claimflow up`)
-#   make test        the test suite (integration tests start their own stack in .local/test-stack/)
+#   make test        lint, import contracts, the test suite (integration tests start their own stack in .local/test-stack/)
 #   make stack-up    only Postgres + Kafka on loopback (`claimflow stack up`); stack-down, stack-status
 
 SHELL := /bin/bash
@@ -16,7 +16,7 @@ UV_STAMP := $(BOOTSTRAP)/.uv-$(UV_VERSION)
 VENV := .venv
 CLAIMFLOW := $(VENV)/bin/claimflow
 
-.PHONY: install up test stack-up stack-down stack-status
+.PHONY: install up test lint stack-up stack-down stack-status
 
 # A private venv holding a pinned uv, so nothing needs to be installed system-wide.
 $(UV_STAMP):
@@ -32,7 +32,11 @@ install: $(UV_STAMP)
 up: install
 	$(CLAIMFLOW) up
 
-test: install
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+
+test: lint
 	$(VENV)/bin/python -m pytest
 
 stack-up: install
