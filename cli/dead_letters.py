@@ -68,14 +68,10 @@ async def topic_partitions(bootstrap_servers: str, topic: str) -> list[TopicPart
 
 async def read_dead_letters(bootstrap_servers: str, topic: str) -> list[DeadLetter]:
     """Everything in `<topic>.dlt`, read without a consumer group (listing changes nothing)."""
+    partitions = await topic_partitions(bootstrap_servers, topic + DLT_SUFFIX)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None)
     await consumer.start()
     try:
-        partitions = [
-            TopicPartition(topic + DLT_SUFFIX, p) for p in consumer.partitions_for_topic(topic + DLT_SUFFIX) or ()
-        ]
-        if not partitions:
-            return []
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         end = await consumer.end_offsets(partitions)
