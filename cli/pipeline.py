@@ -132,7 +132,8 @@ def up(
         _print_services(processes, log_dir)
         token = dev_token(service_secrets.auth_secret)
         asyncio.run(show_pipeline_working(processes, token))
-        console.print(f"\nA development token for tenant 'demo' (12 h):\n[dim]{token}[/]\n")
+        console.print("\nA development token for tenant 'demo' (12 h; also `claimflow token`):")
+        console.print(token, soft_wrap=True, highlight=False)
         console.print("Following the service logs; Ctrl-C stops everything.")
         _follow_logs(processes)
     finally:
