@@ -140,14 +140,7 @@ def cents_to_x12(cents: int) -> str:
     """Integer cents as an X12 decimal (R) value: 12345 -> "123.45", 10000 -> "100", 12350 -> "123.5"."""
     if type(cents) is not int:
         raise TypeError(f"amount must be integer cents, got {type(cents).__name__}")
-    if cents < 0:
-        return "-" + cents_to_x12(-cents)
-    whole, fraction = divmod(cents, 100)
-    if fraction == 0:
-        return str(whole)
-    if fraction % 10 == 0:
-        return f"{whole}.{fraction // 10}"
-    return f"{whole}.{fraction:02d}"
+    return _amount(cents)
 
 
 _FRACTIONS = tuple("" if f == 0 else f".{f // 10}" if f % 10 == 0 else f".{f:02d}" for f in range(100))
@@ -618,9 +611,7 @@ def _check_institutional(chk: _Checker, field: str, details: object, claim: Clai
         else:
             for i, line in enumerate(claim.lines):
                 service_date = getattr(line, "service_date", None)
-                if isinstance(service_date, date) and not (
-                    details.statement_from <= service_date <= details.statement_to
-                ):
+                if type(service_date) is date and not (details.statement_from <= service_date <= details.statement_to):
                     chk.add(f"{field.rsplit('.', 1)[0]}.lines[{i}].service_date", "is outside the statement period")
     chk.digits(f"{field}.patient_status_code", details.patient_status_code, (2,))
     admission = details.admission
@@ -1300,7 +1291,8 @@ def _hierarchy(claims: Sequence[Claim]) -> dict:
 
 def _write_transaction(
     out: list[str], claims: Sequence[Claim], kind: ClaimKind, control: str, bht03: str, stamp: str
-) -> None:
+) -> tuple[str, ...]:
+    """Write one ST..SE; returns the claim control numbers in the order they were written."""
     version = VERSIONS[kind]
     start = len(out)
     first = claims[0]
@@ -1312,6 +1304,7 @@ def _write_transaction(
     out.append(f"PER*IC*{submitter.contact_name}*TE*{submitter.contact_phone}")
     out.append(f"NM1*40*2*{receiver.name}*****46*{receiver.identifier}")
     writer = _TransactionWriter(out, kind)
+    written: list[str] = []
     hl = 0
     for provider, by_subscriber in _hierarchy(claims).values():
         hl += 1
@@ -1325,6 +1318,7 @@ def _write_transaction(
                     writer.subscriber(subscriber, payer, responsibility, True, hl, provider_hl)
                     for claim in bucket[chunk_start : chunk_start + MAX_CLAIMS_PER_HL]:
                         writer.claim(claim)
+                        written.append(claim.control_number)
                 continue
             hl += 1
             subscriber_hl = hl
@@ -1335,7 +1329,9 @@ def _write_transaction(
                     writer.patient(patient, hl, subscriber_hl)
                     for claim in bucket[chunk_start : chunk_start + MAX_CLAIMS_PER_HL]:
                         writer.claim(claim)
+                        written.append(claim.control_number)
     out.append(f"SE*{len(out) - start + 1}*{control}")
+    return tuple(written)
 
 
 def _envelope_check(claims: Sequence[Claim]) -> None:
@@ -1394,10 +1390,8 @@ def _write_interchange(
         for chunk_start in range(0, len(kind_claims), max_claims_per_transaction):
             chunk = kind_claims[chunk_start : chunk_start + max_claims_per_transaction]
             control_text = st02(transaction_number)
-            _write_transaction(out, chunk, kind, control_text, f"{isa_number}{control_text}", stamp)
-            transactions.append(
-                TransactionSet(group_number, transaction_number, kind, tuple(c.control_number for c in chunk))
-            )
+            written = _write_transaction(out, chunk, kind, control_text, f"{isa_number}{control_text}", stamp)
+            transactions.append(TransactionSet(group_number, transaction_number, kind, written))
             sets_in_group += 1
             transaction_number = following(transaction_number)
         out.append(f"GE*{sets_in_group}*{gs06(group_number)}")
