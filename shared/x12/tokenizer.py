@@ -6,9 +6,15 @@ Pure: takes the file's bytes or text, returns values; reading the file is the ca
 from __future__ import annotations
 
 import codecs
+import gc
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
+from itertools import repeat
+from operator import itemgetter
+from typing import NamedTuple
 
 from shared.x12.errors import X12SyntaxError
 
@@ -31,11 +37,12 @@ class Delimiters:
     repetition: str | None = "^"
 
 
-@dataclass(frozen=True, slots=True)
-class Segment:
+class Segment(NamedTuple):
     """One segment. `elements[0]` is the segment id, so `elements[n]` is element n (CLP01 is `elements[1]`).
 
-    `position` is the 1-based index of the segment in the file, across interchanges.
+    `position` is the 1-based index of the segment in the file, across interchanges. An
+    immutable record built as a tuple, because a large remittance has hundreds of
+    thousands of them.
     """
 
     id: str
@@ -135,6 +142,26 @@ class TokenizedFile:
     delimiters: dict[int, Delimiters]
 
 
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a file is turned into many small acyclic records.
+
+    Reading a large X12 file allocates hundreds of thousands of tuples and records that
+    reference counting frees on its own; letting the cyclic collector traverse them over and
+    over more than doubles the parse time. The collector is re-enabled on exit if it was on.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+_new_segment = partial(tuple.__new__, Segment)
+
+
 def tokenize_file(data: bytes | str) -> TokenizedFile:
     """Split a whole X12 file into segments; each interchange is read with its own delimiters."""
     text = decode_x12(data)
@@ -143,51 +170,80 @@ def tokenize_file(data: bytes | str) -> TokenizedFile:
     offset = len(text) - len(text.lstrip(_BETWEEN_SEGMENTS))
     if offset == len(text):
         raise X12SyntaxError("the file is empty: no X12 segments")
-    valid_ids: set[str] = set()
-    while offset < len(text):
-        position = len(segments)
-        delimiters = read_delimiters(text, offset, position + 1)
-        pieces = text[offset:].split(delimiters.segment)
-        element = delimiters.element
-        restart: int | None = None
-        append = segments.append
-        for index in range(len(pieces) - 1):
-            raw = pieces[index].strip(_BETWEEN_SEGMENTS)
-            if not raw:
-                continue
-            elements = raw.split(element)
-            segment_id = elements[0]
-            position += 1
-            if segment_id not in valid_ids:
-                if raw.startswith("ISA") and index:
-                    # A later interchange may declare other delimiters: re-read from its ISA.
-                    start = _offset_of(pieces, index, offset)
-                    if read_delimiters(text, start, position) != delimiters:
-                        restart = start
-                        position -= 1
-                        break
-                    delimiters_at[position] = delimiters
-                elif segment_id == "ISA":
-                    delimiters_at[position] = delimiters
-                elif _SEGMENT_ID.fullmatch(segment_id):
-                    valid_ids.add(segment_id)
+    known_ids: set[str] = {"ISA"}
+    with paused_gc():
+        while offset < len(text):
+            base = len(segments)
+            delimiters = read_delimiters(text, offset, base + 1)
+            pieces = text[offset:].split(delimiters.segment)
+            last = pieces.pop()
+            tail = last.strip(_BETWEEN_SEGMENTS)
+            # map() over str methods keeps the per-segment work in C: these lists can be 10^6 long.
+            raws = list(map(str.strip, pieces, repeat(_BETWEEN_SEGMENTS)))
+            restart = _next_interchange(text, offset, pieces, raws, delimiters, base)
+            if restart is not None:
+                del raws[restart[1] :]
+                tail = ""
+            element = delimiters.element
+            rows = list(map(tuple, map(str.split, filter(None, raws), repeat(element))))
+            ids = list(map(itemgetter(0), rows))
+            unknown = set(ids) - known_ids
+            if unknown:
+                _check_ids(ids, unknown, delimiters, base)
+                known_ids |= unknown
+            segments.extend(map(_new_segment, zip(ids, rows, range(base + 1, base + 1 + len(rows)), strict=True)))
+            for index in _indices(ids, "ISA"):
+                delimiters_at[base + 1 + index] = delimiters
+            if restart is None and tail:
+                if tail.startswith("ISA") and pieces:
+                    restart = (_offset_of([*pieces, last], len(pieces), offset), len(raws))
                 else:
-                    raise X12SyntaxError(
-                        f"invalid segment id {segment_id[:20]!r}" + _terminator_hint(segment_id, delimiters),
-                        segment_id=segment_id[:3] or None,
-                        position=position,
-                    )
-            append(Segment(segment_id, tuple(elements), position))
-        if restart is None:
-            tail = pieces[-1].strip(_BETWEEN_SEGMENTS)
-            if tail.startswith("ISA") and len(pieces) > 1:
-                restart = _offset_of(pieces, len(pieces) - 1, offset)
-            elif tail:
-                raise _unterminated(tail, element, delimiters.segment, position + 1)
-        if restart is None:
-            break
-        offset = restart
+                    raise _unterminated(tail, element, delimiters.segment, len(segments) + 1)
+            if restart is None:
+                break
+            offset = restart[0]
     return TokenizedFile(tuple(segments), delimiters_at)
+
+
+def _next_interchange(
+    text: str, offset: int, pieces: list[str], raws: list[str], delimiters: Delimiters, base: int
+) -> tuple[int, int] | None:
+    """(text offset, piece index) of a later ISA that declares other delimiters, if any."""
+    for index in _indices(list(map(_HEAD, raws)), "ISA"):
+        if index == 0:
+            continue
+        start = _offset_of(pieces, index, offset)
+        position = base + 1 + sum(1 for raw in raws[:index] if raw)
+        if read_delimiters(text, start, position) != delimiters:
+            return start, index
+    return None
+
+
+_HEAD = itemgetter(slice(0, 3))
+
+
+def _indices(values: list[str], wanted: str) -> list[int]:
+    """Indices of `wanted` in `values`, scanning in C (list.index) rather than element by element."""
+    found: list[int] = []
+    start = 0
+    try:
+        while True:
+            start = values.index(wanted, start) + 1
+            found.append(start - 1)
+    except ValueError:
+        return found
+
+
+def _check_ids(ids: list[str], unknown: set[str], delimiters: Delimiters, base: int) -> None:
+    invalid = {segment_id for segment_id in unknown if not _SEGMENT_ID.fullmatch(segment_id)}
+    if invalid:
+        index = next(index for index, segment_id in enumerate(ids) if segment_id in invalid)
+        segment_id = ids[index]
+        raise X12SyntaxError(
+            f"invalid segment id {segment_id[:20]!r}" + _terminator_hint(segment_id, delimiters),
+            segment_id=segment_id[:3] or None,
+            position=base + 1 + index,
+        )
 
 
 def tokenize(data: bytes | str) -> tuple[Segment, ...]:
@@ -228,7 +284,8 @@ def _unterminated(tail: str, element: str, terminator: str, position: int) -> X1
     segment_id = tail.split(element, 1)[0]
     if _SEGMENT_ID.fullmatch(segment_id):
         return X12SyntaxError(
-            f"segment {segment_id} has no segment terminator {terminator!r}: the file is truncated",
+            f"segment {segment_id} has no segment terminator {terminator!r} (the character after ISA16): "
+            "the file is truncated or uses another terminator",
             segment_id=segment_id,
             position=position,
         )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+_CENT_SCALE = (100, 10, 1)
+
 
 def parse_cents(text: str) -> int:
     """Parse an X12 `R` monetary amount ("-1.27", "150000", ".5") into integer cents.
@@ -12,20 +14,15 @@ def parse_cents(text: str) -> int:
     beyond the cent, since those cannot be posted exactly.
     """
     negative = text[:1] == "-"
-    body = text[1:] if negative else text
-    whole, _, fraction = body.partition(".")
-    if (
-        not (whole or fraction)
-        or not body.isascii()
-        or (whole and not whole.isdigit())
-        or (fraction and not fraction.isdigit())
-    ):
+    whole, _, fraction = (text[1:] if negative else text).partition(".")
+    digits = whole + fraction
+    if not digits.isdigit() or not digits.isascii():
         raise ValueError(f"{text!r} is not a decimal amount")
     if len(fraction) > 2:
         if fraction[2:].strip("0"):
             raise ValueError(f"{text!r} has digits below one cent")
-        fraction = fraction[:2]
-    cents = int(whole or "0") * 100 + (int(fraction) * (10 if len(fraction) == 1 else 1) if fraction else 0)
+        digits, fraction = whole + fraction[:2], fraction[:2]
+    cents = int(digits) * _CENT_SCALE[len(fraction)]
     return -cents if negative else cents
 
 

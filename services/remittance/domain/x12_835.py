@@ -54,6 +54,7 @@ from shared.x12 import (
     parse_decimal,
     read_interchanges,
 )
+from shared.x12.tokenizer import paused_gc
 
 IMPLEMENTATION = "005010X221A1"
 """The only 835 implementation guide accepted (HIPAA-mandated since 2012)."""
@@ -73,13 +74,14 @@ def parse_835(data: bytes | str) -> tuple[RemittanceAdvice, ...]:
 
     Raises `X12Error` (syntax, envelope or version) naming the segment and its position.
     """
-    interchanges = read_interchanges(data, check_header=_check_835_header)
-    return tuple(
-        _TransactionReader(transaction, interchange, group).read()
-        for interchange in interchanges
-        for group in interchange.groups
-        for transaction in group.transactions
-    )
+    with paused_gc():
+        interchanges = read_interchanges(data, check_header=_check_835_header)
+        return tuple(
+            _TransactionReader(transaction, interchange, group).read()
+            for interchange in interchanges
+            for group in interchange.groups
+            for transaction in group.transactions
+        )
 
 
 def _check_835_header(segment: Segment) -> None:
@@ -315,11 +317,9 @@ class _TransactionReader:
         segments = self.segments
         count = len(segments)
         clp = segments[index]
-        elements = clp.elements
-        for required in (1, 2, 3, 4):
-            if len(elements) <= required or not elements[required]:
-                raise _missing(clp, required)
-        patient_responsibility = elements[5] if len(elements) > 5 else ""
+        elements = _padded(clp.elements, 14)
+        if not (elements[1] and elements[2] and elements[3] and elements[4]):
+            raise _missing(clp, next(i for i in (1, 2, 3, 4) if not elements[i]))
         adjustments: list[ClaimAdjustment] = []
         names: list[ClaimName] = []
         inpatient: InpatientAdjudication | None = None
@@ -366,16 +366,16 @@ class _TransactionReader:
         claim = Claim(
             patient_control_number=elements[1],
             status=elements[2],
-            charge_cents=_cents(clp, 3),
-            paid_cents=_cents(clp, 4),
-            patient_responsibility_cents=_cents(clp, 5) if patient_responsibility else None,
-            filing_indicator=clp.element(6),
-            payer_claim_control_number=clp.element(7),
-            facility_type=clp.element(8),
-            frequency=clp.element(9),
-            drg_code=clp.element(11),
-            drg_weight=_decimal(clp, 12) if clp.element(12) else None,
-            discharge_fraction=_decimal(clp, 13) if clp.element(13) else None,
+            charge_cents=_cents(clp, 3, elements[3]),
+            paid_cents=_cents(clp, 4, elements[4]),
+            patient_responsibility_cents=_cents(clp, 5, elements[5]) if elements[5] else None,
+            filing_indicator=elements[6],
+            payer_claim_control_number=elements[7],
+            facility_type=elements[8],
+            frequency=elements[9],
+            drg_code=elements[11],
+            drg_weight=_decimal(clp, 12) if elements[12] else None,
+            discharge_fraction=_decimal(clp, 13) if elements[13] else None,
             adjustments=tuple(adjustments),
             names=tuple(names),
             inpatient=inpatient,
@@ -396,8 +396,17 @@ class _TransactionReader:
         segments = self.segments
         count = len(segments)
         svc = segments[index]
-        procedure = self._procedure(svc, 1)
-        assert procedure is not None
+        elements = _padded(svc.elements, 8)
+        parts = elements[1].split(self.component)
+        if len(parts) >= 2 and len(parts[0]) == 2 and parts[1] and parts[0].isalnum():
+            procedure = ProcedureCode(
+                qualifier=parts[0],
+                code=parts[1],
+                modifiers=tuple(filter(None, parts[2:6])) if len(parts) > 2 else (),
+                description=parts[6] if len(parts) > 6 else "",
+            )
+        else:
+            procedure = self._procedure(svc, 1)  # raises the precise error
         dates: list[DateReference] = []
         adjustments: list[ClaimAdjustment] = []
         references: list[Reference] = []
@@ -416,24 +425,18 @@ class _TransactionReader:
             elif segment_id == "AMT":
                 amounts.append(_amount(segment))
             elif segment_id == "LQ":
-                remarks.append(
-                    RemarkCode(
-                        qualifier=_required(segment, 1, "code list qualifier"),
-                        code=_required(segment, 2, "remark code"),
-                        position=segment.position,
-                    )
-                )
+                remarks.append(_remark(segment))
             else:
                 quantities.append(_quantity(segment))
             index += 1
         line = ServiceLine(
-            procedure=procedure,
-            charge_cents=_cents(svc, 2),
-            paid_cents=_cents(svc, 3),
-            revenue_code=svc.element(4),
-            units_paid=_decimal(svc, 5) if svc.element(5) else None,
-            submitted_procedure=self._procedure(svc, 6, required=False),
-            units_submitted=_decimal(svc, 7) if svc.element(7) else None,
+            procedure=procedure,  # type: ignore[arg-type]
+            charge_cents=_cents(svc, 2, elements[2]),
+            paid_cents=_cents(svc, 3, elements[3]),
+            revenue_code=elements[4],
+            units_paid=_decimal(svc, 5) if elements[5] else None,
+            submitted_procedure=self._procedure(svc, 6, required=False) if elements[6] else None,
+            units_submitted=_decimal(svc, 7) if elements[7] else None,
             dates=tuple(dates),
             adjustments=tuple(adjustments),
             references=tuple(references),
@@ -558,6 +561,8 @@ def _adjustments(cas: Segment) -> list[ClaimAdjustment]:
             position=cas.position,
             element_index=1,
         )
+    if count == 4 and elements[2]:  # one triplet without quantity: most CAS segments
+        return [ClaimAdjustment(group, elements[2], _cents(cas, 3, elements[3]), None, cas.position)]
     if count > 20:
         raise X12SyntaxError(
             "CAS carries more than six reason/amount/quantity triplets",
@@ -565,22 +570,19 @@ def _adjustments(cas: Segment) -> list[ClaimAdjustment]:
             position=cas.position,
             element_index=20,
         )
+    elements = _padded(elements, 20)
     adjustments: list[ClaimAdjustment] = []
     for reason_index in range(2, count, 3):
-        reason = elements[reason_index]
-        amount = elements[reason_index + 1] if reason_index + 1 < count else ""
-        quantity = elements[reason_index + 2] if reason_index + 2 < count else ""
+        reason, amount, quantity = elements[reason_index : reason_index + 3]
         if not reason:
             if amount or quantity:
                 raise _missing(cas, reason_index)
             continue
-        if not amount:
-            raise _missing(cas, reason_index + 1)
         adjustments.append(
             ClaimAdjustment(
                 group=group,
                 reason=reason,
-                amount_cents=_cents(cas, reason_index + 1),
+                amount_cents=_cents(cas, reason_index + 1, amount),
                 quantity=_decimal(cas, reason_index + 2) if quantity else None,
                 position=cas.position,
             )
@@ -591,16 +593,18 @@ def _adjustments(cas: Segment) -> list[ClaimAdjustment]:
 
 
 def _claim_name(nm1: Segment) -> ClaimName:
-    element = nm1.element
+    elements = _padded(nm1.elements, 10)
+    if not (elements[1] and elements[2]):
+        raise _missing(nm1, 1 if not elements[1] else 2, "entity identifier" if not elements[1] else "entity type")
     return ClaimName(
-        entity=_required(nm1, 1, "entity identifier code"),
-        entity_type=_required(nm1, 2, "entity type qualifier"),
-        last_or_organization_name=element(3),
-        first_name=element(4),
-        middle_name=element(5),
-        suffix=element(7),
-        id_qualifier=element(8),
-        id=element(9),
+        entity=elements[1],
+        entity_type=elements[2],
+        last_or_organization_name=elements[3],
+        first_name=elements[4],
+        middle_name=elements[5],
+        suffix=elements[7],
+        id_qualifier=elements[8],
+        id=elements[9],
         position=nm1.position,
     )
 
@@ -641,27 +645,34 @@ def _contact(per: Segment) -> Contact:
 
 
 def _reference(ref: Segment) -> Reference:
-    return Reference(
-        qualifier=_required(ref, 1, "reference identification qualifier"),
-        value=_required(ref, 2, "reference identification"),
-        position=ref.position,
-    )
+    elements = ref.elements
+    if len(elements) > 2 and elements[1] and elements[2]:
+        return Reference(elements[1], elements[2], ref.position)
+    _required(ref, 1, "reference identification qualifier")
+    raise _missing(ref, 2, "reference identification")
 
 
 def _date(dtm: Segment) -> DateReference:
-    return DateReference(
-        qualifier=_required(dtm, 1, "date/time qualifier"),
-        date=_required(dtm, 2, "date"),
-        position=dtm.position,
-    )
+    elements = dtm.elements
+    if len(elements) > 2 and elements[1] and elements[2]:
+        return DateReference(elements[1], elements[2], dtm.position)
+    _required(dtm, 1, "date/time qualifier")
+    raise _missing(dtm, 2, "date")
 
 
 def _amount(amt: Segment) -> MonetaryAmount:
-    return MonetaryAmount(
-        qualifier=_required(amt, 1, "amount qualifier code"),
-        amount_cents=_cents(amt, 2),
-        position=amt.position,
-    )
+    elements = amt.elements
+    if len(elements) > 2 and elements[1]:
+        return MonetaryAmount(elements[1], _cents(amt, 2, elements[2]), amt.position)
+    raise _missing(amt, 1 if len(elements) < 2 or not elements[1] else 2, "amount qualifier code")
+
+
+def _remark(lq: Segment) -> RemarkCode:
+    elements = lq.elements
+    if len(elements) > 2 and elements[1] and elements[2]:
+        return RemarkCode(elements[1], elements[2], lq.position)
+    _required(lq, 1, "code list qualifier")
+    raise _missing(lq, 2, "remark code")
 
 
 def _quantity(qty: Segment) -> Quantity:
@@ -671,6 +682,14 @@ def _quantity(qty: Segment) -> Quantity:
         quantity=_decimal(qty, 2),
         position=qty.position,
     )
+
+
+_PADDING = ("",) * 32
+
+
+def _padded(elements: tuple[str, ...], length: int) -> tuple[str, ...]:
+    """`elements` extended with "" up to `length`, so optional elements index without checks."""
+    return elements if len(elements) >= length else elements + _PADDING[: length - len(elements)]
 
 
 def _required(segment: Segment, index: int, what: str) -> str:
@@ -690,21 +709,26 @@ def _missing(segment: Segment, index: int, what: str = "") -> X12SyntaxError:
     )
 
 
-def _cents(segment: Segment, index: int) -> int:
-    value = segment.element(index)
-    if not value:
-        raise _missing(segment, index, "amount")
+def _cents(segment: Segment, index: int, value: str | None = None) -> int:
+    """Element `index` as cents; `value` may be passed when the caller already holds it."""
+    if value is None:
+        value = segment.element(index)
     try:
         return parse_cents(value)
     except ValueError as exc:
+        if not value:
+            raise _missing(segment, index, "amount") from None
         raise X12SyntaxError(
             f"{segment.id}{index:02d} {exc}", segment_id=segment.id, position=segment.position, element_index=index
         ) from None
 
 
 def _decimal(segment: Segment, index: int) -> Decimal:
+    value = segment.element(index)
+    if value.isdigit() and value.isascii():  # whole units, the common case
+        return Decimal(value)
     try:
-        return parse_decimal(segment.element(index))
+        return parse_decimal(value)
     except ValueError as exc:
         raise X12SyntaxError(
             f"{segment.id}{index:02d} {exc}", segment_id=segment.id, position=segment.position, element_index=index

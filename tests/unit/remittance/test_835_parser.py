@@ -271,7 +271,7 @@ class TestRefused:
             ("CLP*SYN-MIN-1*1*120.00", "CLP*SYN-MIN-1**120.00", "CLP", 9, 2, "CLP02 is required but missing"),
             ("CLP*SYN-MIN-1*1*120.00*100.00", "CLP*SYN-MIN-1*1*120.00*", "CLP", 9, 4, "CLP04 is required"),
             ("CAS*PR*2*20.00", "CAS*CR*2*20.00", "CAS", 12, 1, "CAS01 'CR' is not a claim adjustment group code"),
-            ("CAS*PR*2*20.00", "CAS*PR*2*", "CAS", 12, 3, "CAS03 is required but missing"),
+            ("CAS*PR*2*20.00", "CAS*PR*2*", "CAS", 12, 3, "CAS03 (amount) is required but missing"),
             ("CAS*PR*2*20.00", "CAS*PR*2*20.00***5.00", "CAS", 12, 5, "CAS05 is required but missing"),
             ("CAS*PR*2*20.00", "CAS*PR" + "*1*1.00*" * 7, "CAS", 12, 20, "more than six"),
             ("SVC*HC:99212", "SVC*HC", "SVC", 11, 1, "SVC01 'HC' has no procedure code"),

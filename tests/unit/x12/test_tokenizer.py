@@ -125,6 +125,17 @@ class TestSegments:
         assert second_svc.position == 26
         assert second_svc.elements == ("SVC", "HC<99212", "120.00", "100.00", "", "1")
 
+    def test_a_later_interchange_whose_terminator_never_appears_before(self) -> None:
+        second = MINIMAL.translate(str.maketrans({"~": "\n"}))
+        segments = tokenize(MINIMAL + "\r\n  " + second)
+        assert [(s.id, s.position) for s in segments if s.id in ("ISA", "IEA")] == [
+            ("ISA", 1),
+            ("IEA", 15),
+            ("ISA", 16),
+            ("IEA", 30),
+        ]
+        assert segments[-2].elements == ("GE", "1", "101")
+
     def test_truncated_file_names_the_unterminated_segment(self) -> None:
         cut = MINIMAL[: MINIMAL.index("CAS*PR") + 9]
         with pytest.raises(
