@@ -116,7 +116,9 @@ def _check_version(segment: Segment, index: int, version: str) -> None:
             f"only {IMPLEMENTATION} is accepted: ask the payer for a 5010 remittance"
         )
     else:
-        message = f"{segment.id}{index:02d} {version!r} is not a supported 835 version; only {IMPLEMENTATION}"
+        message = (
+            f"{segment.id}{index:02d} {version!r} is not a supported 835 version; only {IMPLEMENTATION} is accepted"
+        )
     raise X12VersionError(message, segment_id=segment.id, position=segment.position, element_index=index)
 
 
