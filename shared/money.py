@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-_DECIMAL = re.compile(r"^(-)?(\d+)(?:\.(\d{1,2}))?$")
+_CENT_SCALE = (100, 10, 1)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -39,13 +38,22 @@ class Money:
 
 
 def parse_cents(text: str) -> int:
-    """Parse a decimal amount such as "123.4" or "-0.05" into cents, exactly."""
-    match = _DECIMAL.match(text.strip())
-    if match is None:
-        raise ValueError(f"not a monetary amount with at most two decimals: {text!r}")
-    sign, whole, fraction = match.groups()
-    cents = int(whole) * 100 + int((fraction or "").ljust(2, "0"))
-    return -cents if sign else cents
+    """Parse a decimal amount ("-1.27", "150000", ".5", X12's `R` type) into integer cents, exactly.
+
+    Raises ValueError when the text is not a plain decimal number or carries non-zero digits
+    beyond the cent, since those cannot be posted exactly.
+    """
+    negative = text[:1] == "-"
+    whole, _, fraction = (text[1:] if negative else text).partition(".")
+    digits = whole + fraction
+    if not digits.isdigit() or not digits.isascii():
+        raise ValueError(f"{text!r} is not a decimal amount")
+    if len(fraction) > 2:
+        if fraction[2:].strip("0"):
+            raise ValueError(f"{text!r} has digits below one cent")
+        digits, fraction = whole + fraction[:2], fraction[:2]
+    cents = int(digits) * _CENT_SCALE[len(fraction)]
+    return -cents if negative else cents
 
 
 def format_cents(cents: int) -> str:

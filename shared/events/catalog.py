@@ -73,7 +73,7 @@ class ClaimSubmittedV1(EventPayload):
 
 
 class Adjustment(EventPayload):
-    group: Literal["CO", "PR", "OI", "PI", "CR"]
+    group: Literal["CO", "OA", "PI", "PR"] = Field(description="CAS claim adjustment group code (X12 5010).")
     carc: str
     amount_cents: Cents
     line_number: int | None = None

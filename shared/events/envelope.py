@@ -65,7 +65,6 @@ class EventEnvelope:
         except ValidationError as exc:
             raise MalformedEvent(f"{self.type} payload invalid: {_summarise(exc)}") from None
 
-
     def payload_as(self, model: type[P]) -> P:
         payload = self.payload()
         if not isinstance(payload, model):

@@ -9,16 +9,21 @@ from shared.money import Money, format_cents, parse_cents
 
 @pytest.mark.parametrize(
     ("text", "cents"),
-    [("0", 0), ("123.45", 12345), ("100", 10000), ("-0.05", -5), ("7.5", 750), (" 12.00 ", 1200)],
+    [("0", 0), ("123.45", 12345), ("100", 10000), ("-0.05", -5), ("7.5", 750), (".5", 50), ("12.000", 1200)],
 )
 def test_parse_cents_is_exact(text: str, cents: int) -> None:
     assert parse_cents(text) == cents
 
 
-@pytest.mark.parametrize("text", ["", "1.234", "abc", "1,00", "1e3", "--1"])
+@pytest.mark.parametrize("text", ["", "abc", "1,00", "1e3", "--1", " 12"])
 def test_parse_cents_refuses_what_is_not_an_amount(text: str) -> None:
-    with pytest.raises(ValueError, match="not a monetary amount"):
+    with pytest.raises(ValueError, match="is not a decimal amount"):
         parse_cents(text)
+
+
+def test_parse_cents_refuses_fractions_of_a_cent() -> None:
+    with pytest.raises(ValueError, match="digits below one cent"):
+        parse_cents("1.234")
 
 
 @given(st.integers(min_value=-(10**12), max_value=10**12))
