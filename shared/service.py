@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -45,6 +45,8 @@ class ServiceDefinition:
     migrations_dir: Path
     routers: Sequence[APIRouter] = ()
     subscriptions: Sequence[Subscription] = ()
+    background: Sequence[Callable[[ServiceRuntime], Awaitable[None]]] = ()
+    """Long-running loops (e.g. an inbound file poller) started after migrations, cancelled at shutdown."""
 
 
 @dataclass
@@ -141,6 +143,8 @@ async def _start(definition: ServiceDefinition, settings: ServiceSettings) -> Se
     )
     if settings.run_relay:
         runtime.tasks.append(asyncio.create_task(relay.run(), name=f"{definition.name}-relay"))
+    for loop in definition.background:
+        runtime.tasks.append(asyncio.create_task(loop(runtime), name=f"{definition.name}-{loop.__name__}"))
     if settings.run_consumers:
         for consumer in consumers:
             runtime.tasks.append(asyncio.create_task(consumer.run(), name=f"{definition.name}-{consumer.group_id}"))
