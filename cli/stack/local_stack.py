@@ -274,18 +274,19 @@ class LocalStack:
     def status(self, timeout: float = 3.0) -> StackStatus:
         """Ask each server for a real answer now (SELECT 1 / describe_cluster)."""
         state = self.read_state()
-        ports = state.get("ports") or {}
         pg_managed = self.external_database_url is None
         kafka_managed = self.external_kafka is None
         pg_pid = self.postgres.running_pid() if pg_managed else None
         kafka_pid = (state.get("pids") or {}).get("kafka") or self._kafka_pid_file()
         kafka_pid = kafka_pid if kafka_managed and self.kafka.alive(kafka_pid) else None
-        db_url = self.external_database_url or (
-            state.get("database_url") if pg_pid is not None and state.get("database_url") else None
-        )
-        bootstrap = self.external_kafka or (
-            f"127.0.0.1:{ports['kafka']}" if kafka_pid is not None and ports.get("kafka") else None
-        )
+        db_url = self.external_database_url
+        if pg_pid is not None:
+            with contextlib.suppress(OSError):
+                db_url = self.postgres.running_url()
+        bootstrap = self.external_kafka
+        kafka_ports = self.kafka.configured_ports() if kafka_pid is not None else None
+        if kafka_ports is not None:
+            bootstrap = f"127.0.0.1:{kafka_ports[0]}"
 
         async def check() -> tuple[tuple[bool, str], tuple[bool, str]]:
             async def pg() -> tuple[bool, str]:

@@ -78,6 +78,11 @@ class LocalPostgres:
     def password(self) -> str:
         return self.paths.postgres_password_file.read_text().strip()
 
+    def running_url(self) -> str | None:
+        """The URL of the server running on this data directory, or None."""
+        port = self.running_port() if self.running_pid() is not None else None
+        return database_url(port, self.password()) if port is not None else None
+
     # --- lifecycle --------------------------------------------------------------------------------
     def start(self, port: int, timeout: float = 60.0) -> PostgresRun:
         """initdb when needed, then start the server on 127.0.0.1:`port` (or reuse a running one)."""
@@ -87,7 +92,7 @@ class LocalPostgres:
             self._initdb(user)
         pid = self.running_pid()
         if pid is not None:
-            running_port = self._running_port()
+            running_port = self.running_port()
             if running_port is not None:
                 return PostgresRun(pid, running_port, database_url(running_port, self.password()))
         self._remove_stale_pid_file()
@@ -237,7 +242,7 @@ class LocalPostgres:
             "password_encryption = 'scram-sha-256'\n"
         )
 
-    def _running_port(self) -> int | None:
+    def running_port(self) -> int | None:
         with contextlib.suppress(OSError, ValueError, IndexError):
             lines = (self.paths.postgres_data / "postmaster.pid").read_text().splitlines()
             return int(lines[3])
