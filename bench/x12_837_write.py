@@ -220,12 +220,14 @@ def main() -> None:
     claims = build_claims(args.claims)
     print(f"built {len(claims):,} synthetic claims in {time.perf_counter() - started:.1f}s (not timed)")
 
-    best = float("inf")
+    load_before = os.getloadavg()[0]
+    best_wall = best_cpu = float("inf")
     batch = None
     for _ in range(args.repeat):
-        started = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         batch = write_batches(claims, ControlNumbers(1, 1, 1), datetime(2025, 3, 14, 9, 30))
-        best = min(best, time.perf_counter() - started)
+        best_wall = min(best_wall, time.perf_counter() - wall)
+        best_cpu = min(best_cpu, time.process_time() - cpu)
     assert batch is not None
     written = sum(i.claim_count for i in batch.interchanges)
     size = sum(len(i.text) for i in batch.interchanges)
@@ -235,10 +237,15 @@ def main() -> None:
     print(f"interchanges: {len(batch.interchanges)}  transaction sets: {transaction_sets}")
     print(f"output: {size / 1e6:.1f} MB, {segments:,} segments")
     print(
-        f"837 write: {written / best:,.0f} claims/s ({segments / best:,.0f} segments/s), best of {args.repeat}: "
-        f"{best:.2f}s for {written:,} claims; target >= 20,000 claims/s"
+        f"837 write (validation included): {written / best_wall:,.0f} claims/s wall-clock "
+        f"({segments / best_wall:,.0f} segments/s), best of {args.repeat}: {best_wall:.2f}s for {written:,} claims; "
+        f"target >= 20,000 claims/s"
     )
-    print(f"machine: os.cpu_count()={os.cpu_count()}  python {platform.python_version()}  (single process)")
+    print(f"  CPU time of this process: {written / best_cpu:,.0f} claims/s (less sensitive to other load)")
+    print(
+        f"machine: os.cpu_count()={os.cpu_count()}  load average {load_before:.1f} -> {os.getloadavg()[0]:.1f}  "
+        f"python {platform.python_version()}  (single process)"
+    )
 
 
 if __name__ == "__main__":

@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from services.claims.domain.claim import (
     Address,
+    Adjustment,
     AdjustmentGroup,
     Admission,
     AssignmentCode,
@@ -38,6 +39,7 @@ from services.claims.domain.claim import (
     DrugIdentification,
     DrugUnit,
     InstitutionalDetails,
+    LineAdjudication,
     OtherPayer,
     Patient,
     Payer,
@@ -173,7 +175,9 @@ def _d8(day: date) -> str:
 
 # --------------------------------------------------------------------------- validation
 
-_TEXT = re.compile(r"""[A-Za-z0-9!"&'()+,\-./;?= %@\[\]_{}\\|<>#$`]+""")
+# X12 extended character set less our four delimiters (* : ^ ~).
+_TEXT_CHARS = r"""A-Za-z0-9!"&'()+,\-./;?= %@\[\]_{}\\|<>#$`"""
+_TEXT = re.compile(f"[{_TEXT_CHARS}]+")
 _DIGITS = re.compile(r"[0-9]+")
 _ICD10CM = re.compile(r"[A-Z][0-9][0-9A-Z](?:\.?[0-9A-Z]{1,4})?")
 _PROCEDURE = re.compile(r"[A-Z0-9]{5}")
@@ -226,17 +230,17 @@ class _Checker:
 
     def __init__(self) -> None:
         self.problems: list[Problem] = []
-        self.seen: set[tuple[int, str]] = set()
+        self.seen: set[int] = set()
 
     def add(self, field: str, message: str) -> None:
         self.problems.append(Problem(field, message))
 
-    def first_visit(self, value: object, variant: str = "") -> bool:
-        """Shared parties are checked once per write, not once per claim.
+    def first_visit(self, value: object, variant: int = 0) -> bool:
+        """Shared parties are checked once per write (per variant 0-3), not once per claim.
 
         Keyed by identity: every object stays alive (held by the claims) while we validate.
         """
-        key = (id(value), variant)
+        key = id(value) * 4 + variant
         if key in self.seen:
             return False
         self.seen.add(key)
@@ -394,7 +398,7 @@ def _check_parties(chk: _Checker, field: str, claim: Claim, kind: ClaimKind) -> 
             chk.text(f"{f}.identifier", receiver.identifier, 15, min_len=2)
             chk.code(f"{f}.interchange_qualifier", receiver.interchange_qualifier, _ISA_QUALIFIERS)
     provider = claim.billing_provider
-    if chk.first_visit(provider, kind):
+    if chk.first_visit(provider, kind is ClaimKind.INSTITUTIONAL):
         f = f"{field}.billing_provider"
         if not isinstance(provider, BillingProvider):
             chk.add(f, f"must be a BillingProvider, got {type(provider).__name__}")
@@ -418,7 +422,7 @@ def _check_parties(chk: _Checker, field: str, claim: Claim, kind: ClaimKind) -> 
         _check_payer(chk, f"{field}.payer", payer)
     subscriber = claim.subscriber
     is_patient = claim.patient is None
-    if chk.first_visit(subscriber, "patient" if is_patient else "") and not _plain_subscriber(subscriber, is_patient):
+    if chk.first_visit(subscriber, is_patient) and not _plain_subscriber(subscriber, is_patient):
         _check_subscriber(chk, f"{field}.subscriber", subscriber, is_patient)
     patient = claim.patient
     if patient is not None and chk.first_visit(patient) and not _plain_patient(patient):
@@ -449,6 +453,14 @@ def _check_parties(chk: _Checker, field: str, claim: Claim, kind: ClaimKind) -> 
                 chk.npi(f"{f}.npi", facility.npi)
     if isinstance(claim.institutional, InstitutionalDetails):
         _check_provider(chk, f"{field}.institutional.attending", claim.institutional.attending)
+    if type(claim.other_payers) is tuple:
+        for i, other in enumerate(claim.other_payers):
+            if not isinstance(other, OtherPayer):
+                continue
+            if chk.first_visit(other.payer):
+                _check_payer(chk, f"{field}.other_payers[{i}].payer", other.payer)
+            if chk.first_visit(other.subscriber) and not _plain_subscriber(other.subscriber, False):
+                _check_subscriber(chk, f"{field}.other_payers[{i}].subscriber", other.subscriber, is_patient=False)
 
 
 def _check_adjustments(chk: _Checker, field: str, adjustments: tuple) -> int:
@@ -469,17 +481,20 @@ def _check_adjustments(chk: _Checker, field: str, adjustments: tuple) -> int:
     return total
 
 
-def _check_other_payer(chk: _Checker, field: str, other: OtherPayer, claim: Claim, kind: ClaimKind) -> None:
-    if chk.first_visit(other.payer):
-        _check_payer(chk, f"{field}.payer", other.payer)
-    if other.payer.payer_id == claim.payer.payer_id:
+def _check_other_payer(chk: _Checker, field: str, other: object, claim: Claim, kind: ClaimKind) -> None:
+    if not isinstance(other, OtherPayer):
+        chk.add(field, f"must be an OtherPayer, got {type(other).__name__}")
+        return
+    if (
+        isinstance(other.payer, Payer)
+        and isinstance(claim.payer, Payer)
+        and other.payer.payer_id == claim.payer.payer_id
+    ):
         chk.add(f"{field}.payer.payer_id", "must differ from the payer the claim is sent to")
     chk.code(f"{field}.responsibility", other.responsibility, _RESPONSIBILITIES)
     if other.responsibility == claim.payer_responsibility:
         chk.add(f"{field}.responsibility", "must differ from the claim's own payer responsibility")
     chk.code(f"{field}.relationship", other.relationship, _RELATIONSHIPS)
-    if chk.first_visit(other.subscriber):
-        _check_subscriber(chk, f"{field}.subscriber", other.subscriber, is_patient=False)
     chk.cents(f"{field}.paid_cents", other.paid_cents)
     chk.day(f"{field}.adjudication_date", other.adjudication_date)
     if other.remaining_patient_liability_cents is not None:
@@ -638,6 +653,10 @@ def _check_institutional(chk: _Checker, field: str, details: object, claim: Clai
 
 def _check_claim_own(chk: _Checker, field: str, claim: Claim, kind: ClaimKind) -> None:
     """Everything that belongs to this claim alone (parties are checked by ``_check_parties``)."""
+    for name in ("diagnoses", "lines", "other_payers"):
+        if not isinstance(getattr(claim, name), tuple | list):
+            chk.add(f"{field}.{name}", f"must be a tuple, got {type(getattr(claim, name)).__name__}")
+            return
     chk.text(f"{field}.control_number", claim.control_number, 38)
     chk.code(f"{field}.payer_responsibility", claim.payer_responsibility, _RESPONSIBILITIES)
     chk.code(f"{field}.frequency", claim.frequency, _FREQUENCIES)
@@ -691,14 +710,17 @@ def _check_claim_own(chk: _Checker, field: str, claim: Claim, kind: ClaimKind) -
 # which is also the only place problems are described.
 
 
+@cache
+def _plain_text_pattern(max_len: int) -> re.Pattern[str]:
+    """1..max_len characters of the X12 set, not starting or ending with a space."""
+    edge = _TEXT_CHARS.replace(" ", "")
+    if max_len < 2:
+        return re.compile(f"[{edge}]")
+    return re.compile(f"[{edge}](?:[{_TEXT_CHARS}]{{0,{max_len - 2}}}[{edge}])?")
+
+
 def _plain_text(value: object, max_len: int) -> bool:
-    return (
-        type(value) is str
-        and 0 < len(value) <= max_len
-        and value[0] != " "
-        and value[-1] != " "
-        and _TEXT.fullmatch(value) is not None
-    )
+    return type(value) is str and _plain_text_pattern(max_len).fullmatch(value) is not None
 
 
 def _plain_name(value: object, max_len: int) -> bool:
@@ -789,9 +811,7 @@ def _plain_institutional_line(line: object, details: InstitutionalDetails) -> bo
         and 0 <= charge < _MAX_CENTS
         and type(units) is int
         and 0 < units < _MAX_QUANTITY
-        and type(revenue) is str
-        and len(revenue) == 4
-        and _DIGITS.fullmatch(revenue) is not None
+        and _plain_revenue_code(revenue, required=True)
         and (code is None or (type(code) is str and _PROCEDURE.fullmatch(code) is not None))
         and line.service_date_end is None
         and not line.diagnosis_pointers
@@ -894,9 +914,102 @@ def _plain_professional_line(line: object, diagnosis_limit: int) -> bool:
     return control is None or _plain_text(control, 50)
 
 
-def _plain_claim(claim: Claim) -> bool:
-    if claim.other_payers:
+def _plain_adjustments(adjustments: object) -> int | None:
+    """The total of plain adjustments, or None when any needs the detailed checks."""
+    if type(adjustments) is not tuple or len(adjustments) > MAX_CAS_SEGMENTS:
+        return None
+    total = 0
+    for adjustment in adjustments:
+        if type(adjustment) is not Adjustment:
+            return None
+        amount = adjustment.amount_cents
+        reason = adjustment.reason_code
+        if not (
+            type(adjustment.group) is AdjustmentGroup
+            and type(reason) is str
+            and _CARC.fullmatch(reason) is not None
+            and type(amount) is int
+            and -_MAX_CENTS < amount < _MAX_CENTS
+            and adjustment.quantity is None
+        ):
+            return None
+        total += amount
+    return total
+
+
+def _plain_revenue_code(value: object, required: bool) -> bool:
+    if value is None:
+        return not required
+    return type(value) is str and len(value) == 4 and _DIGITS.fullmatch(value) is not None
+
+
+def _plain_optional_cents(value: object) -> bool:
+    return value is None or (type(value) is int and 0 <= value < _MAX_CENTS)
+
+
+def _plain_other_payers(claim: Claim) -> bool:
+    """COB data from the primary's remittance, balanced per line and per claim."""
+    others = claim.other_payers
+    lines = claim.lines
+    if type(others) is not tuple or len(others) > MAX_OTHER_PAYERS or type(claim.payer) is not Payer:
         return False
+    if claim.payer_responsibility == PayerResponsibility.PRIMARY:
+        return False
+    professional = claim.institutional is None
+    for other in others:
+        if type(other) is not OtherPayer or type(other.payer) is not Payer:
+            return False
+        paid = other.paid_cents
+        if not (
+            other.payer.payer_id != claim.payer.payer_id
+            and type(other.responsibility) is PayerResponsibility
+            and other.responsibility != claim.payer_responsibility
+            and type(other.relationship) is Relationship
+            and type(paid) is int
+            and 0 <= paid < _MAX_CENTS
+            and type(other.adjudication_date) is date
+            and _plain_optional_cents(other.remaining_patient_liability_cents)
+            and _plain_optional_cents(other.non_covered_cents)
+            and _plain_name(other.payer_claim_control_number, 50)
+        ):
+            return False
+        adjusted = _plain_adjustments(other.claim_adjustments)
+        adjudications = other.line_adjudications
+        if adjusted is None or type(adjudications) is not tuple or len(adjudications) > MAX_LINE_ADJUDICATIONS:
+            return False
+        for adjudication in adjudications:
+            if type(adjudication) is not LineAdjudication:
+                return False
+            number = adjudication.line_number
+            line_paid = adjudication.paid_cents
+            units = adjudication.paid_units
+            if not (
+                type(number) is int
+                and 0 < number <= len(lines)
+                and type(line_paid) is int
+                and 0 <= line_paid < _MAX_CENTS
+                and type(adjudication.adjudication_date) is date
+                and type(units) is int
+                and 0 < units < _MAX_QUANTITY
+                and adjudication.procedure_code is None
+                and not adjudication.modifiers
+                and _plain_revenue_code(adjudication.revenue_code, required=False)
+                and _plain_optional_cents(adjudication.remaining_patient_liability_cents)
+            ):
+                return False
+            line_adjusted = _plain_adjustments(adjudication.adjustments)
+            line = lines[number - 1]
+            if line_adjusted is None or line.charge_cents - line_adjusted != line_paid:
+                return False
+            if professional and line.procedure_code is None:
+                return False
+            adjusted += line_adjusted
+        if claim.total_charge_cents - adjusted != paid:
+            return False
+    return True
+
+
+def _plain_claim(claim: Claim) -> bool:
     details = claim.institutional
     if details is not None and not _plain_institutional_details(details, len(claim.diagnoses)):
         return False
@@ -951,7 +1064,9 @@ def _plain_claim(claim: Claim) -> bool:
                 return False
             total += line.charge_cents
     claimed = claim.total_charge_cents
-    return type(claimed) is int and claimed == total and claimed < _MAX_CENTS
+    if type(claimed) is not int or claimed != total or claimed >= _MAX_CENTS:
+        return False
+    return not claim.other_payers or _plain_other_payers(claim)
 
 
 def validate_claims(claims: Iterable[Claim]) -> list[Problem]:
@@ -1247,46 +1362,92 @@ class _TransactionWriter:
 _POINTER_TEXT: dict[tuple[int, ...], str] = {}
 
 
-def _hierarchy(claims: Sequence[Claim]) -> dict:
-    """Group claims by value: billing provider -> subscriber (with payer) -> patient -> claims.
+def _grouping_key(party: object) -> object:
+    """A cheap key that equal parties always share; full equality is compared only on a clash."""
+    kind = type(party)
+    if kind is Subscriber:
+        return party.member_id
+    if kind is Patient:
+        return (party.last_name, party.first_name, party.birth_date)
+    if kind is Payer:
+        return party.payer_id
+    if kind is BillingProvider:
+        return party.npi
+    return party
 
-    Every party object is hashed once (they are shared, and dataclass hashing walks
-    every field); after that it stands for its value by a small integer token.
+
+class _Tokens:
+    """Small-int stand-ins for party values, in order of first appearance.
+
+    Looked up by identity first (parties are shared objects, alive while we write), then
+    by a cheap key, and only on a clash compared field by field. Nothing here keeps a
+    container per party, so a large batch does not feed the cyclic garbage collector.
     """
-    token_by_id: dict[int, int] = {}
-    token_by_value: dict[object, int] = {}
 
-    def token(party: object) -> int:
-        found = token_by_id.get(id(party))
-        if found is None:
-            found = token_by_id[id(party)] = token_by_value.setdefault(party, len(token_by_value))
+    __slots__ = ("by_id", "by_key", "parties")
+
+    def __init__(self) -> None:
+        self.by_id: dict[int, int] = {}
+        self.by_key: dict[object, int | list[int]] = {}
+        self.parties: list[object] = []
+
+    def of(self, party: object) -> int:
+        found = self.by_id.get(id(party))
+        if found is not None:
+            return found
+        key = _grouping_key(party)
+        known = self.by_key.get(key)
+        parties = self.parties
+        if known is None:
+            found = len(parties)
+            self.by_key[key] = found
+        else:
+            candidates = [known] if type(known) is int else known
+            for candidate in candidates:
+                if parties[candidate] == party:
+                    found = candidate
+                    break
+            else:
+                found = len(parties)
+                self.by_key[key] = [*candidates, found]
+        if found == len(parties):
+            parties.append(party)
+        self.by_id[id(party)] = found
         return found
 
-    tree: dict[int, tuple[BillingProvider, dict]] = {}
-    for claim in claims:
+
+def _hierarchy_order(claims: Sequence[Claim]) -> list[tuple[int, int, int, int]]:
+    """(billing provider, subscriber level, patient, claim index) for each claim, sorted.
+
+    Equal parties group together; groups keep the order in which they first appear and
+    claims keep their order within a group. A subscriber level is one subscriber at one
+    payer, either as the patient (patient -1) or as the holder of dependents' coverage.
+    """
+    tokens = _Tokens()
+    by_id = tokens.by_id
+    levels: dict[tuple[int, int, int, str, bool], int] = {}
+    order = []
+    for index, claim in enumerate(claims):
         provider = claim.billing_provider
-        provider_token = token_by_id.get(id(provider))
+        provider_token = by_id.get(id(provider))
         if provider_token is None:
-            provider_token = token(provider)
-        provider_entry = tree.get(provider_token)
-        if provider_entry is None:
-            provider_entry = tree[provider_token] = (provider, {})
+            provider_token = tokens.of(provider)
+        subscriber = claim.subscriber
+        subscriber_token = by_id.get(id(subscriber))
+        if subscriber_token is None:
+            subscriber_token = tokens.of(subscriber)
+        payer = claim.payer
+        payer_token = by_id.get(id(payer))
+        if payer_token is None:
+            payer_token = tokens.of(payer)
         patient = claim.patient
-        is_patient = patient is None
-        responsibility = claim.payer_responsibility
-        key = (token(claim.subscriber), token(claim.payer), responsibility, is_patient)
-        by_subscriber = provider_entry[1]
-        subscriber_entry = by_subscriber.get(key)
-        if subscriber_entry is None:
-            subscriber_entry = by_subscriber[key] = (claim.subscriber, claim.payer, responsibility, is_patient, {})
-        by_patient = subscriber_entry[4]
-        patient_token = -1 if is_patient else token(patient)
-        bucket = by_patient.get(patient_token)
-        if bucket is None:
-            by_patient[patient_token] = (patient, [claim])
-        else:
-            bucket[1].append(claim)
-    return tree
+        key = (provider_token, subscriber_token, payer_token, str(claim.payer_responsibility), patient is None)
+        level = levels.get(key)
+        if level is None:
+            level = levels[key] = len(levels)
+        order.append((provider_token, level, -1 if patient is None else tokens.of(patient), index))
+    order.sort()
+    return order
 
 
 def _write_transaction(
@@ -1305,31 +1466,39 @@ def _write_transaction(
     out.append(f"NM1*40*2*{receiver.name}*****46*{receiver.identifier}")
     writer = _TransactionWriter(out, kind)
     written: list[str] = []
-    hl = 0
-    for provider, by_subscriber in _hierarchy(claims).values():
-        hl += 1
-        provider_hl = hl
-        writer.billing_provider(provider, provider_hl)
-        for subscriber, payer, responsibility, is_patient, by_patient in by_subscriber.values():
-            if is_patient:
-                bucket = by_patient[-1][1]
-                for chunk_start in range(0, len(bucket), MAX_CLAIMS_PER_HL):
-                    hl += 1
-                    writer.subscriber(subscriber, payer, responsibility, True, hl, provider_hl)
-                    for claim in bucket[chunk_start : chunk_start + MAX_CLAIMS_PER_HL]:
-                        writer.claim(claim)
-                        written.append(claim.control_number)
-                continue
+    hl = provider_hl = subscriber_hl = 0
+    current_provider = current_level = current_patient = -2
+    in_hl = 0
+    for provider_token, level, patient_token, index in _hierarchy_order(claims):
+        claim = claims[index]
+        if provider_token != current_provider:
+            current_provider, current_level = provider_token, -2
+            hl += 1
+            provider_hl = hl
+            writer.billing_provider(claim.billing_provider, hl)
+        is_patient = patient_token == -1
+        if level != current_level:
+            current_level, current_patient = level, -2
             hl += 1
             subscriber_hl = hl
-            writer.subscriber(subscriber, payer, responsibility, False, subscriber_hl, provider_hl)
-            for patient, bucket in by_patient.values():
-                for chunk_start in range(0, len(bucket), MAX_CLAIMS_PER_HL):
-                    hl += 1
-                    writer.patient(patient, hl, subscriber_hl)
-                    for claim in bucket[chunk_start : chunk_start + MAX_CLAIMS_PER_HL]:
-                        writer.claim(claim)
-                        written.append(claim.control_number)
+            writer.subscriber(claim.subscriber, claim.payer, claim.payer_responsibility, is_patient, hl, provider_hl)
+            in_hl = 0
+        if not is_patient and patient_token != current_patient:
+            current_patient = patient_token
+            hl += 1
+            writer.patient(claim.patient, hl, subscriber_hl)
+            in_hl = 0
+        if in_hl == MAX_CLAIMS_PER_HL:  # loop 2300 repeats at most 100 times per HL
+            hl += 1
+            if is_patient:
+                subscriber_hl = hl
+                writer.subscriber(claim.subscriber, claim.payer, claim.payer_responsibility, True, hl, provider_hl)
+            else:
+                writer.patient(claim.patient, hl, subscriber_hl)
+            in_hl = 0
+        writer.claim(claim)
+        written.append(claim.control_number)
+        in_hl += 1
     out.append(f"SE*{len(out) - start + 1}*{control}")
     return tuple(written)
 
@@ -1340,7 +1509,7 @@ def _envelope_check(claims: Sequence[Claim]) -> None:
     problems = validate_claims(claims)
     first = claims[0]
     for i, claim in enumerate(claims):
-        if not isinstance(claim, Claim):
+        if not isinstance(claim, Claim) or not isinstance(first, Claim):
             continue
         if claim.submitter != first.submitter:
             problems.append(
