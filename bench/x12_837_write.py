@@ -45,8 +45,9 @@ from services.claims.domain.claim import (
     Subscriber,
     TaxIdQualifier,
 )
+from services.claims.domain.claim_checks import npi_is_valid
 from services.claims.domain.control_numbers import ControlNumbers
-from services.claims.domain.x12_837 import npi_is_valid, write_batches
+from services.claims.domain.x12_837 import write_batches
 
 CPT = ("99213", "99214", "99203", "81002", "85025", "80053", "93000", "71046", "36415", "90471")
 ICD = ("E11.9", "I10", "J06.9", "M54.50", "R07.9", "Z00.00", "K21.9", "F41.1", "N39.0", "E78.5")

@@ -353,7 +353,9 @@ class Claim:
 
     ``diagnoses`` are ICD-10-CM codes, principal first (the dot is optional and is not
     written). Set ``institutional`` to write the claim as an 837I; otherwise it is an
-    837P and ``place_of_service`` applies.
+    837P and ``place_of_service`` applies. As the TR3s ask, ``rendering_provider`` is
+    written only when its NPI differs from the billing provider's (837P) or the
+    attending's (837I).
     """
 
     control_number: str

@@ -24,18 +24,17 @@ from x12_837_builders import (
 )
 
 from services.claims.domain.claim import Claim, Subscriber
+from services.claims.domain.claim_checks import npi_is_valid
 from services.claims.domain.control_numbers import MAX_CONTROL_NUMBER, ControlNumbers, following, isa13, st02
 from services.claims.domain.x12_837 import (
     MAX_CLAIMS_PER_HL,
     ClaimValidationError,
     Interchange837,
     UsageIndicator,
-    cents_to_x12,
-    npi_is_valid,
-    quantity_to_x12,
     write_batches,
     write_interchange,
 )
+from services.claims.domain.x12_numbers import cents_to_x12, quantity_to_x12
 from shared.x12.envelope import read_interchanges
 from shared.x12.values import format_cents, parse_cents
 
@@ -282,6 +281,7 @@ def test_quantities_render_without_exponent_or_trailing_zeros(quantity: int | De
 
 def test_npi_check_digit() -> None:
     assert npi_is_valid("1234567893")
+    assert not npi_is_valid("123456789\u0663")  # an Arabic-Indic three is a digit, but not ASCII
     assert not npi_is_valid("1234567890")
     assert not npi_is_valid("123456789")
     assert not npi_is_valid("12345678a3")

@@ -37,7 +37,7 @@ from services.claims.domain.claim import (
     PayerResponsibility,
     Relationship,
 )
-from services.claims.domain.x12_837 import _check_claim_own, _Checker, _plain_claim
+from services.claims.domain.claim_checks import _check_claim_own, _Checker, _plain_claim
 
 TEXTS = ["PCN-1", "", " PCN", "PCN ", "A" * 38, "A" * 39, "A" * 51, "X*Y", "É", "OK:1", "a~b", "GOOD"]
 DAYS = [None, date(2025, 3, 3), date(2025, 3, 1), date(2025, 3, 9), datetime(2025, 3, 3, 1, 0)]

@@ -39,7 +39,8 @@ from services.claims.domain.claim import (
     Relationship,
     ServiceLine,
 )
-from services.claims.domain.x12_837 import validate_claims, write_interchange
+from services.claims.domain.claim_checks import validate_claims
+from services.claims.domain.x12_837 import write_interchange
 
 ICD = ["E11.9", "I10", "J06.9", "M54.50", "R07.9", "Z00.00", "K21.9", "F41.1", "N39.0", "E78.5", "S93.401A", "R50.9"]
 CPT = ["99213", "99214", "81002", "85025", "J1100", "G0439", "0001U"]

@@ -31,7 +31,8 @@ from services.claims.domain.claim import (
     Relationship,
     ServiceLine,
 )
-from services.claims.domain.x12_837 import ClaimValidationError, Problem, validate_claims, write_interchange
+from services.claims.domain.claim_checks import ClaimValidationError, Problem, validate_claims
+from services.claims.domain.x12_837 import write_interchange
 
 
 def _problems(claim: Claim) -> list[Problem]:

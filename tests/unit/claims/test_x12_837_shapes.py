@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 from pyx12_check import pyx12_errors
@@ -87,6 +88,23 @@ def test_referring_and_rendering_providers_and_facility() -> None:
     assert segments[rendering + 1] == "PRV*PE*PXC*207Q00000X"
     assert segments[facility + 1 : facility + 3] == ["N3*9 LAB WAY", "N4*SPRINGFIELD*IL*62703"]
     assert "CLM*PCN-R-0001*175***22:B:1*Y*A*Y*Y" in segments
+
+
+def test_rendering_provider_is_left_out_when_it_is_the_billing_provider() -> None:
+    claim = SHAPES["referring_rendering"]()
+    same = replace(claim, rendering_provider=replace(claim.rendering_provider, npi=claim.billing_provider.npi))
+
+    segments = _segments(_write(same))
+
+    assert not any(s.startswith("NM1*82*") for s in segments)
+    assert pyx12_errors(_write(same).text) == []
+
+
+def test_institutional_rendering_provider_is_left_out_when_it_is_the_attending() -> None:
+    claim = SHAPES["institutional_outpatient"]()
+    same = replace(claim, rendering_provider=claim.institutional.attending)
+
+    assert not any(s.startswith("NM1*82*") for s in _segments(_write(same)))
 
 
 def test_prior_authorization_is_ref_g1_before_hi() -> None:

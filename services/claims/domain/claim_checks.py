@@ -1,0 +1,988 @@
+"""What makes a claim writable as a valid 837: every check, each naming the field it failed.
+
+Two paths share the same rules. ``_check_*`` functions describe every problem with its
+field path and are the only source of errors. ``_plain_*`` functions are a strict yes/no
+for the common case, so a batch of good claims is not slowed by building field paths it
+never reports; they may refuse more than the detailed checks (the claim then takes the
+detailed path) but must never accept anything the detailed checks would refuse, which
+``tests/unit/claims/test_x12_837_fast_path.py`` checks with generated claims.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cache
+
+from services.claims.domain.claim import (
+    Address,
+    Adjustment,
+    AdjustmentGroup,
+    Admission,
+    AssignmentCode,
+    BillingProvider,
+    Claim,
+    ClaimFilingIndicator,
+    ClaimFrequency,
+    ClaimKind,
+    DrugIdentification,
+    DrugUnit,
+    InstitutionalDetails,
+    LineAdjudication,
+    OtherPayer,
+    Patient,
+    Payer,
+    PayerResponsibility,
+    Provider,
+    Receiver,
+    Relationship,
+    ReleaseOfInformation,
+    ServiceFacility,
+    ServiceLine,
+    Sex,
+    Submitter,
+    Subscriber,
+    TaxIdQualifier,
+)
+from services.claims.domain.x12_numbers import quantity_to_x12
+
+# TR3 repeat limits the checks enforce.
+MAX_LINES = {ClaimKind.PROFESSIONAL: 50, ClaimKind.INSTITUTIONAL: 999}
+MAX_DIAGNOSES = {ClaimKind.PROFESSIONAL: 12, ClaimKind.INSTITUTIONAL: 25}
+MAX_OTHER_PAYERS = 10
+MAX_LINE_ADJUDICATIONS = 15
+MAX_CAS_SEGMENTS = 5
+MAX_ADJUSTMENTS_PER_CAS = 6
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with the input, named by its field path."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+class ClaimValidationError(ValueError):
+    """Raised before writing when any claim cannot be written as a valid 837."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        shown = "\n  ".join(str(p) for p in self.problems[:50])
+        more = f"\n  ... and {len(self.problems) - 50} more" if len(self.problems) > 50 else ""
+        super().__init__(f"{len(self.problems)} problem(s) in claim input:\n  {shown}{more}")
+
+
+# X12 extended character set less our four delimiters (* : ^ ~).
+_TEXT_CHARS = r"""A-Za-z0-9!"&'()+,\-./;?= %@\[\]_{}\\|<>#$`"""
+_TEXT = re.compile(f"[{_TEXT_CHARS}]+")
+_DIGITS = re.compile(r"[0-9]+")
+_ICD10CM = re.compile(r"[A-Z][0-9][0-9A-Z](?:\.?[0-9A-Z]{1,4})?")
+_PROCEDURE = re.compile(r"[A-Z0-9]{5}")
+_MODIFIER = re.compile(r"[A-Z0-9]{2}")
+_TAXONOMY = re.compile(r"[0-9]{3}[0-9A-Z]{6}X")
+_CARC = re.compile(r"[A-Z0-9]{1,5}")
+_ALNUM1 = re.compile(r"[A-Z0-9]")
+_ISA_QUALIFIERS = frozenset({"01", "14", "20", "27", "28", "29", "30", "33", "ZZ"})
+_US_STATES = frozenset(
+    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ "
+    "NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY AS GU MP PR VI FM MH PW AA AE AP".split()
+)
+_FILING_CODES = frozenset(c.value for c in ClaimFilingIndicator)
+_RESPONSIBILITIES = frozenset(c.value for c in PayerResponsibility)
+_RELATIONSHIPS = frozenset(c.value for c in Relationship)
+_SEXES = frozenset(c.value for c in Sex)
+_ADJUSTMENT_GROUPS = frozenset(c.value for c in AdjustmentGroup)
+_DRUG_UNITS = frozenset(c.value for c in DrugUnit)
+_FREQUENCIES = frozenset(c.value for c in ClaimFrequency)
+_ASSIGNMENTS = frozenset(c.value for c in AssignmentCode)
+_RELEASES = frozenset(c.value for c in ReleaseOfInformation)
+_TAX_ID_QUALIFIERS = frozenset(c.value for c in TaxIdQualifier)
+_POA = frozenset({"Y", "N", "U", "W"})
+_INPATIENT_FACILITY_TYPES = frozenset({"11"})
+
+
+def npi_is_valid(npi: str) -> bool:
+    """Ten digits whose last is the Luhn check digit of the first nine prefixed with 80840."""
+    if len(npi) != 10 or not npi.isascii() or not npi.isdigit():
+        return False
+    total = 24  # the Luhn contribution of the 80840 prefix
+    for index, char in enumerate(reversed(npi[:9])):
+        digit = ord(char) - 48
+        if index % 2 == 0:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return (10 - total % 10) % 10 == ord(npi[9]) - 48
+
+
+_MAX_CENTS = 10**16
+_MAX_QUANTITY = 10**15
+
+
+class _Checker:
+    """Collects problems; each check names the field it looked at."""
+
+    __slots__ = ("problems", "seen")
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.seen: set[int] = set()
+
+    def add(self, field: str, message: str) -> None:
+        self.problems.append(Problem(field, message))
+
+    def first_visit(self, value: object, variant: int = 0) -> bool:
+        """Shared parties are checked once per write (per variant 0-3), not once per claim.
+
+        Keyed by identity: every object stays alive (held by the claims) while we validate.
+        """
+        key = id(value) * 4 + variant
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        return True
+
+    def text(self, field: str, value: object, max_len: int, min_len: int = 1, required: bool = True) -> None:
+        if value is None:
+            if required:
+                self.add(field, "is required")
+            return
+        if not isinstance(value, str):
+            self.add(field, f"must be text, got {type(value).__name__}")
+            return
+        if not min_len <= len(value) <= max_len:
+            self.add(field, f"must be {min_len} to {max_len} characters, got {len(value)}")
+        elif _TEXT.fullmatch(value) is None:
+            self.add(field, "contains characters an X12 file cannot carry (delimiters * : ^ ~, control or non-ASCII)")
+        elif value[0] == " " or value[-1] == " ":
+            self.add(field, "has leading or trailing spaces")
+
+    def pattern(self, field: str, value: object, regex: re.Pattern[str], expected: str) -> None:
+        if not isinstance(value, str) or regex.fullmatch(value) is None:
+            self.add(field, f"must be {expected}, got {value!r}")
+
+    def digits(self, field: str, value: object, lengths: tuple[int, ...]) -> None:
+        if not isinstance(value, str) or len(value) not in lengths or _DIGITS.fullmatch(value) is None:
+            expected = " or ".join(str(n) for n in lengths)
+            self.add(field, f"must be {expected} digits, got {value!r}")
+
+    def code(self, field: str, value: object, allowed: frozenset[str]) -> None:
+        if not isinstance(value, str) or value not in allowed:
+            self.add(field, f"must be one of {', '.join(sorted(allowed))}, got {value!r}")
+
+    def npi(self, field: str, value: object) -> None:
+        if not isinstance(value, str) or not npi_is_valid(value):
+            self.add(field, f"must be a 10-digit NPI with a valid check digit, got {value!r}")
+
+    def cents(self, field: str, value: object, allow_negative: bool = False) -> bool:
+        if type(value) is not int:
+            self.add(field, f"must be integer cents, got {type(value).__name__}")
+            return False
+        if value < 0 and not allow_negative:
+            self.add(field, f"must not be negative, got {value}")
+            return False
+        if abs(value) >= _MAX_CENTS:
+            self.add(field, "is too large for an X12 amount")
+            return False
+        return True
+
+    def quantity(self, field: str, value: object) -> None:
+        if type(value) is int or (isinstance(value, Decimal) and value.is_finite()):
+            if value <= 0:
+                self.add(field, f"must be greater than zero, got {value}")
+            elif len(quantity_to_x12(value)) > 15:
+                self.add(field, "has too many digits for an X12 quantity")
+        else:
+            self.add(field, f"must be an int or Decimal, got {type(value).__name__}")
+
+    def day(self, field: str, value: object, required: bool = True) -> bool:
+        if value is None:
+            if required:
+                self.add(field, "is required")
+            return False
+        if not isinstance(value, date) or isinstance(value, datetime):
+            self.add(field, f"must be a date, got {type(value).__name__}")
+            return False
+        return True
+
+
+def _check_address(chk: _Checker, field: str, address: object, nine_digit_zip: bool = False) -> None:
+    if not isinstance(address, Address):
+        chk.add(field, "must be an Address")
+        return
+    chk.text(f"{field}.line1", address.line1, 55)
+    chk.text(f"{field}.line2", address.line2, 55, required=False)
+    chk.text(f"{field}.city", address.city, 30, min_len=2)
+    chk.code(f"{field}.state", address.state, _US_STATES)
+    if nine_digit_zip:
+        chk.digits(f"{field}.postal_code", address.postal_code, (9,))
+    else:
+        chk.digits(f"{field}.postal_code", address.postal_code, (5, 9))
+
+
+def _check_provider(chk: _Checker, field: str, provider: object) -> None:
+    if not chk.first_visit(provider):
+        return
+    if not isinstance(provider, Provider):
+        chk.add(field, f"must be a Provider, got {type(provider).__name__}")
+        return
+    chk.npi(f"{field}.npi", provider.npi)
+    chk.text(f"{field}.last_name", provider.last_name, 60)
+    chk.text(f"{field}.first_name", provider.first_name, 35, required=False)
+    chk.text(f"{field}.middle_name", provider.middle_name, 25, required=False)
+    if provider.taxonomy is not None:
+        chk.pattern(f"{field}.taxonomy", provider.taxonomy, _TAXONOMY, "a 10-character taxonomy code")
+
+
+def _check_payer(chk: _Checker, field: str, payer: object) -> None:
+    if not isinstance(payer, Payer):
+        chk.add(field, f"must be a Payer, got {type(payer).__name__}")
+        return
+    chk.text(f"{field}.name", payer.name, 60)
+    chk.text(f"{field}.payer_id", payer.payer_id, 80, min_len=2)
+    chk.code(f"{field}.claim_filing_indicator", payer.claim_filing_indicator, _FILING_CODES)
+    if payer.address is not None:
+        _check_address(chk, f"{field}.address", payer.address)
+
+
+def _check_subscriber(chk: _Checker, field: str, subscriber: object, is_patient: bool) -> None:
+    if not isinstance(subscriber, Subscriber):
+        chk.add(field, f"must be a Subscriber, got {type(subscriber).__name__}")
+        return
+    chk.text(f"{field}.member_id", subscriber.member_id, 80, min_len=2)
+    chk.text(f"{field}.last_name", subscriber.last_name, 60)
+    chk.text(f"{field}.first_name", subscriber.first_name, 35, required=False)
+    chk.text(f"{field}.middle_name", subscriber.middle_name, 25, required=False)
+    chk.text(f"{field}.group_number", subscriber.group_number, 50, required=False)
+    chk.text(f"{field}.group_name", subscriber.group_name, 60, required=False)
+    if is_patient:
+        chk.day(f"{field}.birth_date", subscriber.birth_date)
+        chk.code(f"{field}.sex", subscriber.sex, _SEXES)
+        if subscriber.address is None:
+            chk.add(f"{field}.address", "is required when the subscriber is the patient")
+        else:
+            _check_address(chk, f"{field}.address", subscriber.address)
+    else:
+        if subscriber.birth_date is not None:
+            chk.day(f"{field}.birth_date", subscriber.birth_date)
+        if subscriber.sex is not None:
+            chk.code(f"{field}.sex", subscriber.sex, _SEXES)
+        if subscriber.address is not None:
+            _check_address(chk, f"{field}.address", subscriber.address)
+
+
+def _check_parties(chk: _Checker, field: str, claim: Claim, kind: ClaimKind) -> None:
+    """Everything a claim shares with others, each object checked once per write."""
+    submitter = claim.submitter
+    if chk.first_visit(submitter):
+        f = f"{field}.submitter"
+        if not isinstance(submitter, Submitter):
+            chk.add(f, f"must be a Submitter, got {type(submitter).__name__}")
+        else:
+            chk.text(f"{f}.name", submitter.name, 60)
+            chk.text(f"{f}.identifier", submitter.identifier, 15, min_len=2)
+            chk.text(f"{f}.contact_name", submitter.contact_name, 60)
+            chk.digits(f"{f}.contact_phone", submitter.contact_phone, (10,))
+            chk.code(f"{f}.interchange_qualifier", submitter.interchange_qualifier, _ISA_QUALIFIERS)
+    receiver = claim.receiver
+    if chk.first_visit(receiver):
+        f = f"{field}.receiver"
+        if not isinstance(receiver, Receiver):
+            chk.add(f, f"must be a Receiver, got {type(receiver).__name__}")
+        else:
+            chk.text(f"{f}.name", receiver.name, 60)
+            chk.text(f"{f}.identifier", receiver.identifier, 15, min_len=2)
+            chk.code(f"{f}.interchange_qualifier", receiver.interchange_qualifier, _ISA_QUALIFIERS)
+    provider = claim.billing_provider
+    if chk.first_visit(provider, kind is ClaimKind.INSTITUTIONAL):
+        f = f"{field}.billing_provider"
+        if not isinstance(provider, BillingProvider):
+            chk.add(f, f"must be a BillingProvider, got {type(provider).__name__}")
+        else:
+            chk.npi(f"{f}.npi", provider.npi)
+            chk.text(f"{f}.name", provider.name, 60)
+            chk.text(f"{f}.first_name", provider.first_name, 35, required=False)
+            if kind is ClaimKind.INSTITUTIONAL and provider.first_name is not None:
+                chk.add(f"{f}.first_name", "an institutional billing provider must be an organization")
+            if provider.taxonomy is not None:
+                chk.pattern(f"{f}.taxonomy", provider.taxonomy, _TAXONOMY, "a 10-character taxonomy code")
+            chk.code(f"{f}.tax_id_qualifier", provider.tax_id_qualifier, _TAX_ID_QUALIFIERS)
+            if kind is ClaimKind.INSTITUTIONAL and provider.tax_id_qualifier != TaxIdQualifier.EIN:
+                chk.add(f"{f}.tax_id_qualifier", "an institutional billing provider is identified by its EIN")
+            chk.digits(f"{f}.tax_id", provider.tax_id, (9,))
+            _check_address(chk, f"{f}.address", provider.address, nine_digit_zip=True)
+            if provider.pay_to_address is not None:
+                _check_address(chk, f"{f}.pay_to_address", provider.pay_to_address)
+    payer = claim.payer
+    if chk.first_visit(payer):
+        _check_payer(chk, f"{field}.payer", payer)
+    subscriber = claim.subscriber
+    is_patient = claim.patient is None
+    if chk.first_visit(subscriber, is_patient) and not _plain_subscriber(subscriber, is_patient):
+        _check_subscriber(chk, f"{field}.subscriber", subscriber, is_patient)
+    patient = claim.patient
+    if patient is not None and chk.first_visit(patient) and not _plain_patient(patient):
+        f = f"{field}.patient"
+        if not isinstance(patient, Patient):
+            chk.add(f, f"must be a Patient, got {type(patient).__name__}")
+        else:
+            chk.text(f"{f}.last_name", patient.last_name, 60)
+            chk.text(f"{f}.first_name", patient.first_name, 35)
+            chk.text(f"{f}.middle_name", patient.middle_name, 25, required=False)
+            chk.day(f"{f}.birth_date", patient.birth_date)
+            chk.code(f"{f}.sex", patient.sex, _SEXES)
+            _check_address(chk, f"{f}.address", patient.address)
+            chk.code(f"{f}.relationship", patient.relationship, _RELATIONSHIPS - {Relationship.SELF.value})
+    if claim.referring_provider is not None:
+        _check_provider(chk, f"{field}.referring_provider", claim.referring_provider)
+    if claim.rendering_provider is not None:
+        _check_provider(chk, f"{field}.rendering_provider", claim.rendering_provider)
+    facility = claim.service_facility
+    if facility is not None and chk.first_visit(facility):
+        f = f"{field}.service_facility"
+        if not isinstance(facility, ServiceFacility):
+            chk.add(f, f"must be a ServiceFacility, got {type(facility).__name__}")
+        else:
+            chk.text(f"{f}.name", facility.name, 60)
+            _check_address(chk, f"{f}.address", facility.address)
+            if facility.npi is not None:
+                chk.npi(f"{f}.npi", facility.npi)
+    if isinstance(claim.institutional, InstitutionalDetails):
+        _check_provider(chk, f"{field}.institutional.attending", claim.institutional.attending)
+    if type(claim.other_payers) is tuple:
+        for i, other in enumerate(claim.other_payers):
+            if not isinstance(other, OtherPayer):
+                continue
+            if chk.first_visit(other.payer):
+                _check_payer(chk, f"{field}.other_payers[{i}].payer", other.payer)
+            if chk.first_visit(other.subscriber) and not _plain_subscriber(other.subscriber, False):
+                _check_subscriber(chk, f"{field}.other_payers[{i}].subscriber", other.subscriber, is_patient=False)
+
+
+def _check_adjustments(chk: _Checker, field: str, adjustments: tuple) -> int:
+    total = 0
+    groups: dict[str, int] = {}
+    for i, adjustment in enumerate(adjustments):
+        f = f"{field}[{i}]"
+        chk.code(f"{f}.group", adjustment.group, _ADJUSTMENT_GROUPS)
+        chk.pattern(f"{f}.reason_code", adjustment.reason_code, _CARC, "a claim adjustment reason code")
+        if chk.cents(f"{f}.amount_cents", adjustment.amount_cents, allow_negative=True):
+            total += adjustment.amount_cents
+        if adjustment.quantity is not None:
+            chk.quantity(f"{f}.quantity", adjustment.quantity)
+        groups[adjustment.group] = groups.get(adjustment.group, 0) + 1
+    segments = sum(-(-n // MAX_ADJUSTMENTS_PER_CAS) for n in groups.values())
+    if segments > MAX_CAS_SEGMENTS:
+        chk.add(field, f"needs {segments} CAS segments; at most {MAX_CAS_SEGMENTS} fit in one loop")
+    return total
+
+
+def _check_other_payer(chk: _Checker, field: str, other: object, claim: Claim, kind: ClaimKind) -> None:
+    if not isinstance(other, OtherPayer):
+        chk.add(field, f"must be an OtherPayer, got {type(other).__name__}")
+        return
+    if (
+        isinstance(other.payer, Payer)
+        and isinstance(claim.payer, Payer)
+        and other.payer.payer_id == claim.payer.payer_id
+    ):
+        chk.add(f"{field}.payer.payer_id", "must differ from the payer the claim is sent to")
+    chk.code(f"{field}.responsibility", other.responsibility, _RESPONSIBILITIES)
+    if other.responsibility == claim.payer_responsibility:
+        chk.add(f"{field}.responsibility", "must differ from the claim's own payer responsibility")
+    chk.code(f"{field}.relationship", other.relationship, _RELATIONSHIPS)
+    chk.cents(f"{field}.paid_cents", other.paid_cents)
+    chk.day(f"{field}.adjudication_date", other.adjudication_date)
+    if other.remaining_patient_liability_cents is not None:
+        chk.cents(f"{field}.remaining_patient_liability_cents", other.remaining_patient_liability_cents)
+    if other.non_covered_cents is not None:
+        chk.cents(f"{field}.non_covered_cents", other.non_covered_cents)
+    chk.text(f"{field}.payer_claim_control_number", other.payer_claim_control_number, 50, required=False)
+    adjusted = _check_adjustments(chk, f"{field}.claim_adjustments", other.claim_adjustments)
+    per_line: dict[int, int] = {}
+    for i, adjudication in enumerate(other.line_adjudications):
+        f = f"{field}.line_adjudications[{i}]"
+        number = adjudication.line_number
+        if type(number) is not int or not 1 <= number <= len(claim.lines):
+            chk.add(f"{f}.line_number", f"must point at one of the claim's {len(claim.lines)} lines, got {number!r}")
+            continue
+        per_line[number] = per_line.get(number, 0) + 1
+        if per_line[number] == MAX_LINE_ADJUDICATIONS + 1:
+            chk.add(f"{f}.line_number", f"line {number} has more than {MAX_LINE_ADJUDICATIONS} adjudications")
+        line = claim.lines[number - 1]
+        paid_ok = chk.cents(f"{f}.paid_cents", adjudication.paid_cents)
+        chk.day(f"{f}.adjudication_date", adjudication.adjudication_date)
+        chk.quantity(f"{f}.paid_units", adjudication.paid_units)
+        if adjudication.procedure_code is not None:
+            chk.pattern(f"{f}.procedure_code", adjudication.procedure_code, _PROCEDURE, "a 5-character CPT/HCPCS code")
+        elif kind is ClaimKind.PROFESSIONAL and line.procedure_code is None:
+            chk.add(f"{f}.procedure_code", "is required (the line has none to repeat)")
+        _check_modifiers(chk, f"{f}.modifiers", adjudication.modifiers)
+        if adjudication.modifiers and adjudication.procedure_code is None:
+            chk.add(f"{f}.modifiers", "need a procedure_code to modify")
+        if adjudication.revenue_code is not None:
+            chk.digits(f"{f}.revenue_code", adjudication.revenue_code, (4,))
+        if adjudication.remaining_patient_liability_cents is not None:
+            chk.cents(f"{f}.remaining_patient_liability_cents", adjudication.remaining_patient_liability_cents)
+        line_adjusted = _check_adjustments(chk, f"{f}.adjustments", adjudication.adjustments)
+        adjusted += line_adjusted
+        if paid_ok and type(line.charge_cents) is int and line.charge_cents - line_adjusted != adjudication.paid_cents:
+            chk.add(
+                f"{f}.paid_cents",
+                f"line charge {line.charge_cents} minus adjustments {line_adjusted} is "
+                f"{line.charge_cents - line_adjusted}, not the paid {adjudication.paid_cents}",
+            )
+    if (
+        type(other.paid_cents) is int
+        and type(claim.total_charge_cents) is int
+        and claim.total_charge_cents - adjusted != other.paid_cents
+    ):
+        chk.add(
+            f"{field}.paid_cents",
+            f"claim charge {claim.total_charge_cents} minus all adjustments {adjusted} is "
+            f"{claim.total_charge_cents - adjusted}, not the paid {other.paid_cents} (COB does not balance)",
+        )
+
+
+def _check_modifiers(chk: _Checker, field: str, modifiers: tuple[str, ...]) -> None:
+    if len(modifiers) > 4:
+        chk.add(field, f"at most 4 modifiers, got {len(modifiers)}")
+    for i, modifier in enumerate(modifiers):
+        chk.pattern(f"{field}[{i}]", modifier, _MODIFIER, "a 2-character modifier")
+
+
+def _check_line(chk: _Checker, field: str, line: ServiceLine, claim: Claim, kind: ClaimKind) -> None:
+    if not isinstance(line, ServiceLine):
+        chk.add(field, f"must be a ServiceLine, got {type(line).__name__}")
+        return
+    chk.cents(f"{field}.charge_cents", line.charge_cents)
+    chk.quantity(f"{field}.units", line.units)
+    if line.procedure_code is not None:
+        chk.pattern(f"{field}.procedure_code", line.procedure_code, _PROCEDURE, "a 5-character CPT/HCPCS code")
+    _check_modifiers(chk, f"{field}.modifiers", line.modifiers)
+    if line.modifiers and line.procedure_code is None:
+        chk.add(f"{field}.modifiers", "need a procedure_code to modify")
+    chk.text(f"{field}.control_number", line.control_number, 50, required=False)
+    if (
+        line.service_date_end is not None
+        and chk.day(f"{field}.service_date", line.service_date)
+        and chk.day(f"{field}.service_date_end", line.service_date_end)
+        and line.service_date_end < line.service_date
+    ):
+        chk.add(f"{field}.service_date_end", "is before service_date")
+    if kind is ClaimKind.PROFESSIONAL:
+        if line.procedure_code is None:
+            chk.add(f"{field}.procedure_code", "is required on a professional line")
+        chk.day(f"{field}.service_date", line.service_date)
+        if line.revenue_code is not None:
+            chk.add(f"{field}.revenue_code", "is only used on institutional lines")
+        pointers = line.diagnosis_pointers
+        if not pointers:
+            chk.add(f"{field}.diagnosis_pointers", "at least one diagnosis pointer is required")
+        elif len(pointers) > 4:
+            chk.add(f"{field}.diagnosis_pointers", f"at most 4 pointers, got {len(pointers)}")
+        else:
+            limit = min(len(claim.diagnoses), MAX_DIAGNOSES[kind])
+            for i, pointer in enumerate(pointers):
+                if type(pointer) is not int or not 1 <= pointer <= limit:
+                    chk.add(
+                        f"{field}.diagnosis_pointers[{i}]", f"must point at one of {limit} diagnoses, got {pointer!r}"
+                    )
+            if len(set(pointers)) != len(pointers):
+                chk.add(f"{field}.diagnosis_pointers", "repeats a pointer")
+        if line.place_of_service is not None:
+            chk.digits(f"{field}.place_of_service", line.place_of_service, (2,))
+    else:
+        chk.digits(f"{field}.revenue_code", line.revenue_code, (4,))
+        if line.diagnosis_pointers:
+            chk.add(f"{field}.diagnosis_pointers", "are not used on institutional lines")
+        if line.place_of_service is not None:
+            chk.add(f"{field}.place_of_service", "is not used on institutional lines")
+        if line.emergency:
+            chk.add(f"{field}.emergency", "is not used on institutional lines")
+        if line.service_date is not None:
+            chk.day(f"{field}.service_date", line.service_date)
+    drug = line.drug
+    if drug is not None:
+        chk.digits(f"{field}.drug.ndc", drug.ndc, (11,))
+        chk.quantity(f"{field}.drug.quantity", drug.quantity)
+        chk.code(f"{field}.drug.unit", drug.unit, _DRUG_UNITS)
+
+
+def _check_institutional(chk: _Checker, field: str, details: object, claim: Claim) -> None:
+    if not isinstance(details, InstitutionalDetails):
+        chk.add(field, f"must be InstitutionalDetails, got {type(details).__name__}")
+        return
+    chk.digits(f"{field}.facility_type_code", details.facility_type_code, (2,))
+    if chk.day(f"{field}.statement_from", details.statement_from) and chk.day(
+        f"{field}.statement_to", details.statement_to
+    ):
+        if details.statement_to < details.statement_from:
+            chk.add(f"{field}.statement_to", "is before statement_from")
+        else:
+            for i, line in enumerate(claim.lines):
+                service_date = getattr(line, "service_date", None)
+                if type(service_date) is date and not (details.statement_from <= service_date <= details.statement_to):
+                    chk.add(f"{field.rsplit('.', 1)[0]}.lines[{i}].service_date", "is outside the statement period")
+    chk.digits(f"{field}.patient_status_code", details.patient_status_code, (2,))
+    admission = details.admission
+    if admission is None:
+        if details.facility_type_code in _INPATIENT_FACILITY_TYPES:
+            chk.add(f"{field}.admission", "is required on an inpatient claim")
+    else:
+        f = f"{field}.admission"
+        chk.day(f"{f}.admitted_on", admission.admitted_on)
+        chk.digits(f"{f}.type_code", admission.type_code, (1,))
+        chk.pattern(f"{f}.source_code", admission.source_code, _ALNUM1, "one letter or digit")
+        if admission.hour is not None and (type(admission.hour) is not int or not 0 <= admission.hour <= 23):
+            chk.add(f"{f}.hour", f"must be 0 to 23, got {admission.hour!r}")
+        if type(admission.minute) is not int or not 0 <= admission.minute <= 59:
+            chk.add(f"{f}.minute", f"must be 0 to 59, got {admission.minute!r}")
+    if details.admitting_diagnosis is not None:
+        chk.pattern(f"{field}.admitting_diagnosis", details.admitting_diagnosis, _ICD10CM, "an ICD-10-CM code")
+    if details.present_on_admission:
+        if len(details.present_on_admission) != len(claim.diagnoses):
+            chk.add(f"{field}.present_on_admission", "must be empty or have one indicator per diagnosis")
+        for i, indicator in enumerate(details.present_on_admission):
+            chk.code(f"{field}.present_on_admission[{i}]", indicator, _POA)
+
+
+def _check_claim_own(chk: _Checker, field: str, claim: Claim, kind: ClaimKind) -> None:
+    """Everything that belongs to this claim alone (parties are checked by ``_check_parties``)."""
+    for name in ("diagnoses", "lines", "other_payers"):
+        if not isinstance(getattr(claim, name), tuple | list):
+            chk.add(f"{field}.{name}", f"must be a tuple, got {type(getattr(claim, name)).__name__}")
+            return
+    chk.text(f"{field}.control_number", claim.control_number, 38)
+    chk.code(f"{field}.payer_responsibility", claim.payer_responsibility, _RESPONSIBILITIES)
+    chk.code(f"{field}.frequency", claim.frequency, _FREQUENCIES)
+    chk.code(f"{field}.assignment", claim.assignment, _ASSIGNMENTS)
+    chk.code(f"{field}.release_of_information", claim.release_of_information, _RELEASES)
+    if claim.frequency in (ClaimFrequency.REPLACEMENT, ClaimFrequency.VOID):
+        if claim.original_claim_number is None:
+            chk.add(f"{field}.original_claim_number", "is required to replace or void a claim (REF*F8)")
+        else:
+            chk.text(f"{field}.original_claim_number", claim.original_claim_number, 50)
+    elif claim.original_claim_number is not None:
+        chk.add(f"{field}.original_claim_number", "is only sent with frequency 7 (replacement) or 8 (void)")
+    chk.text(f"{field}.prior_authorization", claim.prior_authorization, 50, required=False)
+
+    diagnoses = claim.diagnoses
+    if not diagnoses:
+        chk.add(f"{field}.diagnoses", "at least one diagnosis (the principal) is required")
+    elif len(diagnoses) > MAX_DIAGNOSES[kind]:
+        chk.add(f"{field}.diagnoses", f"at most {MAX_DIAGNOSES[kind]} on a {kind.value}, got {len(diagnoses)}")
+    for i, code in enumerate(diagnoses):
+        chk.pattern(f"{field}.diagnoses[{i}]", code, _ICD10CM, "an ICD-10-CM code")
+
+    lines = claim.lines
+    if not lines:
+        chk.add(f"{field}.lines", "at least one service line is required")
+    elif len(lines) > MAX_LINES[kind]:
+        chk.add(f"{field}.lines", f"at most {MAX_LINES[kind]} lines on a {kind.value}, got {len(lines)}")
+    line_total = 0
+    for i, line in enumerate(lines):
+        _check_line(chk, f"{field}.lines[{i}]", line, claim, kind)
+        if type(getattr(line, "charge_cents", None)) is int:
+            line_total += line.charge_cents
+    if chk.cents(f"{field}.total_charge_cents", claim.total_charge_cents) and line_total != claim.total_charge_cents:
+        chk.add(f"{field}.total_charge_cents", f"is {claim.total_charge_cents} but the lines add up to {line_total}")
+
+    if len(claim.other_payers) > MAX_OTHER_PAYERS:
+        chk.add(f"{field}.other_payers", f"at most {MAX_OTHER_PAYERS}, got {len(claim.other_payers)}")
+    if claim.other_payers and claim.payer_responsibility == PayerResponsibility.PRIMARY:
+        chk.add(f"{field}.payer_responsibility", "a claim carrying another payer's adjudication is not primary")
+    for i, other in enumerate(claim.other_payers):
+        _check_other_payer(chk, f"{field}.other_payers[{i}]", other, claim, kind)
+
+    if kind is ClaimKind.PROFESSIONAL:
+        chk.digits(f"{field}.place_of_service", claim.place_of_service, (2,))
+    else:
+        _check_institutional(chk, f"{field}.institutional", claim.institutional, claim)
+
+
+# The fast path: a strict yes/no for the common claim. It never accepts
+# what ``_check_claim_own`` would reject; anything it is unsure of goes the slow way,
+# which is also the only place problems are described.
+
+
+@cache
+def _plain_text_pattern(max_len: int) -> re.Pattern[str]:
+    """1..max_len characters of the X12 set, not starting or ending with a space."""
+    edge = _TEXT_CHARS.replace(" ", "")
+    if max_len < 2:
+        return re.compile(f"[{edge}]")
+    return re.compile(f"[{edge}](?:[{_TEXT_CHARS}]{{0,{max_len - 2}}}[{edge}])?")
+
+
+def _plain_text(value: object, max_len: int) -> bool:
+    return type(value) is str and _plain_text_pattern(max_len).fullmatch(value) is not None
+
+
+def _plain_name(value: object, max_len: int) -> bool:
+    return value is None or _plain_text(value, max_len)
+
+
+def _plain_address(address: object) -> bool:
+    if type(address) is not Address:
+        return False
+    postal = address.postal_code
+    city = address.city
+    return (
+        _plain_text(address.line1, 55)
+        and _plain_name(address.line2, 55)
+        and _plain_text(city, 30)
+        and len(city) > 1
+        and isinstance(address.state, str)
+        and address.state in _US_STATES
+        and type(postal) is str
+        and (len(postal) == 5 or len(postal) == 9)
+        and _DIGITS.fullmatch(postal) is not None
+    )
+
+
+def _plain_subscriber(subscriber: object, is_patient: bool) -> bool:
+    if type(subscriber) is not Subscriber:
+        return False
+    if not (
+        _plain_text(subscriber.member_id, 80)
+        and len(subscriber.member_id) > 1
+        and _plain_text(subscriber.last_name, 60)
+        and _plain_name(subscriber.first_name, 35)
+        and _plain_name(subscriber.middle_name, 25)
+        and _plain_name(subscriber.group_number, 50)
+        and _plain_name(subscriber.group_name, 60)
+    ):
+        return False
+    if is_patient:
+        return (
+            type(subscriber.birth_date) is date and type(subscriber.sex) is Sex and _plain_address(subscriber.address)
+        )
+    return (
+        (subscriber.birth_date is None or type(subscriber.birth_date) is date)
+        and (subscriber.sex is None or type(subscriber.sex) is Sex)
+        and (subscriber.address is None or _plain_address(subscriber.address))
+    )
+
+
+def _plain_patient(patient: object) -> bool:
+    return (
+        type(patient) is Patient
+        and _plain_text(patient.last_name, 60)
+        and _plain_text(patient.first_name, 35)
+        and _plain_name(patient.middle_name, 25)
+        and type(patient.birth_date) is date
+        and type(patient.sex) is Sex
+        and type(patient.relationship) is Relationship
+        and patient.relationship is not Relationship.SELF
+        and _plain_address(patient.address)
+    )
+
+
+def _plain_drug(drug: object) -> bool:
+    if type(drug) is not DrugIdentification:
+        return False
+    quantity = drug.quantity
+    ndc = drug.ndc
+    return (
+        type(ndc) is str
+        and len(ndc) == 11
+        and _DIGITS.fullmatch(ndc) is not None
+        and type(quantity) is int
+        and 0 < quantity < _MAX_QUANTITY
+        and type(drug.unit) is DrugUnit
+    )
+
+
+def _plain_institutional_line(line: object, details: InstitutionalDetails) -> bool:
+    if type(line) is not ServiceLine:
+        return False
+    charge = line.charge_cents
+    units = line.units
+    code = line.procedure_code
+    revenue = line.revenue_code
+    service_date = line.service_date
+    if not (
+        type(charge) is int
+        and 0 <= charge < _MAX_CENTS
+        and type(units) is int
+        and 0 < units < _MAX_QUANTITY
+        and _plain_revenue_code(revenue, required=True)
+        and (code is None or (type(code) is str and _PROCEDURE.fullmatch(code) is not None))
+        and line.service_date_end is None
+        and not line.diagnosis_pointers
+        and line.place_of_service is None
+        and not line.emergency
+        and (
+            service_date is None
+            or (type(service_date) is date and details.statement_from <= service_date <= details.statement_to)
+        )
+        and (line.drug is None or _plain_drug(line.drug))
+    ):
+        return False
+    modifiers = line.modifiers
+    if modifiers:
+        if code is None or type(modifiers) is not tuple or len(modifiers) > 4:
+            return False
+        for modifier in modifiers:
+            if type(modifier) is not str or _MODIFIER.fullmatch(modifier) is None:
+                return False
+    control = line.control_number
+    return control is None or _plain_text(control, 50)
+
+
+def _plain_institutional_details(details: object, diagnosis_count: int) -> bool:
+    if type(details) is not InstitutionalDetails:
+        return False
+    facility = details.facility_type_code
+    status = details.patient_status_code
+    if not (
+        type(facility) is str
+        and len(facility) == 2
+        and _DIGITS.fullmatch(facility) is not None
+        and type(status) is str
+        and len(status) == 2
+        and _DIGITS.fullmatch(status) is not None
+        and type(details.statement_from) is date
+        and type(details.statement_to) is date
+        and details.statement_from <= details.statement_to
+        and not details.present_on_admission
+        and (
+            details.admitting_diagnosis is None
+            or (
+                type(details.admitting_diagnosis) is str and _ICD10CM.fullmatch(details.admitting_diagnosis) is not None
+            )
+        )
+    ):
+        return False
+    admission = details.admission
+    if admission is None:
+        return facility not in _INPATIENT_FACILITY_TYPES
+    return (
+        type(admission) is Admission
+        and type(admission.admitted_on) is date
+        and admission.hour is None
+        and admission.minute == 0
+        and type(admission.type_code) is str
+        and len(admission.type_code) == 1
+        and _DIGITS.fullmatch(admission.type_code) is not None
+        and type(admission.source_code) is str
+        and _ALNUM1.fullmatch(admission.source_code) is not None
+    )
+
+
+def _plain_professional_line(line: object, diagnosis_limit: int) -> bool:
+    if type(line) is not ServiceLine:
+        return False
+    charge = line.charge_cents
+    units = line.units
+    code = line.procedure_code
+    pointers = line.diagnosis_pointers
+    if not (
+        type(charge) is int
+        and 0 <= charge < _MAX_CENTS
+        and type(units) is int
+        and 0 < units < _MAX_QUANTITY
+        and type(code) is str
+        and _PROCEDURE.fullmatch(code) is not None
+        and type(line.service_date) is date
+        and line.service_date_end is None
+        and line.revenue_code is None
+        and line.place_of_service is None
+        and (line.drug is None or _plain_drug(line.drug))
+        and type(pointers) is tuple
+        and 0 < len(pointers) <= 4
+    ):
+        return False
+    for pointer in pointers:
+        if type(pointer) is not int or not 0 < pointer <= diagnosis_limit:
+            return False
+    if len(pointers) > 1 and len(set(pointers)) != len(pointers):
+        return False
+    modifiers = line.modifiers
+    if modifiers:
+        if type(modifiers) is not tuple or len(modifiers) > 4:
+            return False
+        for modifier in modifiers:
+            if type(modifier) is not str or _MODIFIER.fullmatch(modifier) is None:
+                return False
+    control = line.control_number
+    return control is None or _plain_text(control, 50)
+
+
+def _plain_adjustments(adjustments: object) -> int | None:
+    """The total of plain adjustments, or None when any needs the detailed checks."""
+    if type(adjustments) is not tuple or len(adjustments) > MAX_CAS_SEGMENTS:
+        return None
+    total = 0
+    for adjustment in adjustments:
+        if type(adjustment) is not Adjustment:
+            return None
+        amount = adjustment.amount_cents
+        reason = adjustment.reason_code
+        if not (
+            type(adjustment.group) is AdjustmentGroup
+            and type(reason) is str
+            and _CARC.fullmatch(reason) is not None
+            and type(amount) is int
+            and -_MAX_CENTS < amount < _MAX_CENTS
+            and adjustment.quantity is None
+        ):
+            return None
+        total += amount
+    return total
+
+
+def _plain_revenue_code(value: object, required: bool) -> bool:
+    if value is None:
+        return not required
+    return type(value) is str and len(value) == 4 and _DIGITS.fullmatch(value) is not None
+
+
+def _plain_optional_cents(value: object) -> bool:
+    return value is None or (type(value) is int and 0 <= value < _MAX_CENTS)
+
+
+def _plain_other_payers(claim: Claim) -> bool:
+    """COB data from the primary's remittance, balanced per line and per claim."""
+    others = claim.other_payers
+    lines = claim.lines
+    if type(others) is not tuple or len(others) > MAX_OTHER_PAYERS or type(claim.payer) is not Payer:
+        return False
+    if claim.payer_responsibility == PayerResponsibility.PRIMARY:
+        return False
+    professional = claim.institutional is None
+    for other in others:
+        if type(other) is not OtherPayer or type(other.payer) is not Payer:
+            return False
+        paid = other.paid_cents
+        if not (
+            other.payer.payer_id != claim.payer.payer_id
+            and type(other.responsibility) is PayerResponsibility
+            and other.responsibility != claim.payer_responsibility
+            and type(other.relationship) is Relationship
+            and type(paid) is int
+            and 0 <= paid < _MAX_CENTS
+            and type(other.adjudication_date) is date
+            and _plain_optional_cents(other.remaining_patient_liability_cents)
+            and _plain_optional_cents(other.non_covered_cents)
+            and _plain_name(other.payer_claim_control_number, 50)
+        ):
+            return False
+        adjusted = _plain_adjustments(other.claim_adjustments)
+        adjudications = other.line_adjudications
+        if adjusted is None or type(adjudications) is not tuple or len(adjudications) > MAX_LINE_ADJUDICATIONS:
+            return False
+        for adjudication in adjudications:
+            if type(adjudication) is not LineAdjudication:
+                return False
+            number = adjudication.line_number
+            line_paid = adjudication.paid_cents
+            units = adjudication.paid_units
+            if not (
+                type(number) is int
+                and 0 < number <= len(lines)
+                and type(line_paid) is int
+                and 0 <= line_paid < _MAX_CENTS
+                and type(adjudication.adjudication_date) is date
+                and type(units) is int
+                and 0 < units < _MAX_QUANTITY
+                and adjudication.procedure_code is None
+                and not adjudication.modifiers
+                and _plain_revenue_code(adjudication.revenue_code, required=False)
+                and _plain_optional_cents(adjudication.remaining_patient_liability_cents)
+            ):
+                return False
+            line_adjusted = _plain_adjustments(adjudication.adjustments)
+            line = lines[number - 1]
+            if line_adjusted is None or line.charge_cents - line_adjusted != line_paid:
+                return False
+            if professional and line.procedure_code is None:
+                return False
+            adjusted += line_adjusted
+        if claim.total_charge_cents - adjusted != paid:
+            return False
+    return True
+
+
+def _plain_claim(claim: Claim) -> bool:
+    details = claim.institutional
+    if details is not None and not _plain_institutional_details(details, len(claim.diagnoses)):
+        return False
+    if not (
+        _plain_text(claim.control_number, 38)
+        and isinstance(claim.payer_responsibility, str)
+        and claim.payer_responsibility in _RESPONSIBILITIES
+        and isinstance(claim.assignment, str)
+        and claim.assignment in _ASSIGNMENTS
+        and isinstance(claim.release_of_information, str)
+        and claim.release_of_information in _RELEASES
+    ):
+        return False
+    if details is None and not (
+        type(claim.place_of_service) is str
+        and len(claim.place_of_service) == 2
+        and _DIGITS.fullmatch(claim.place_of_service) is not None
+    ):
+        return False
+    frequency = claim.frequency
+    if frequency is ClaimFrequency.ORIGINAL:
+        if claim.original_claim_number is not None:
+            return False
+    elif frequency is ClaimFrequency.REPLACEMENT or frequency is ClaimFrequency.VOID:
+        if not _plain_text(claim.original_claim_number, 50):
+            return False
+    else:
+        return False
+    authorization = claim.prior_authorization
+    if authorization is not None and not _plain_text(authorization, 50):
+        return False
+    kind = claim.kind
+    diagnoses = claim.diagnoses
+    if type(diagnoses) is not tuple or not 0 < len(diagnoses) <= MAX_DIAGNOSES[kind]:
+        return False
+    for code in diagnoses:
+        if type(code) is not str or _ICD10CM.fullmatch(code) is None:
+            return False
+    lines = claim.lines
+    if type(lines) is not tuple or not 0 < len(lines) <= MAX_LINES[kind]:
+        return False
+    total = 0
+    if details is None:
+        limit = len(diagnoses)
+        for line in lines:
+            if not _plain_professional_line(line, limit):
+                return False
+            total += line.charge_cents
+    else:
+        for line in lines:
+            if not _plain_institutional_line(line, details):
+                return False
+            total += line.charge_cents
+    claimed = claim.total_charge_cents
+    if type(claimed) is not int or claimed != total or claimed >= _MAX_CENTS:
+        return False
+    return not claim.other_payers or _plain_other_payers(claim)
+
+
+def validate_claims(claims: Iterable[Claim]) -> list[Problem]:
+    """Every problem that would stop these claims from being written, with field paths."""
+    chk = _Checker()
+    for i, claim in enumerate(claims):
+        field = f"claims[{i}]"
+        if not isinstance(claim, Claim):
+            chk.add(field, f"must be a Claim, got {type(claim).__name__}")
+            continue
+        kind = claim.kind
+        _check_parties(chk, field, claim, kind)
+        if not _plain_claim(claim):
+            _check_claim_own(chk, field, claim, kind)
+    return chk.problems
