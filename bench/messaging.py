@@ -23,15 +23,15 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cli.services import ServiceSecrets, provision_all, with_database  # noqa: E402
-from cli.stack import LocalStack  # noqa: E402
-from services.claims.app import DEFINITION as CLAIMS  # noqa: E402
-from services.intake.app import DEFINITION as INTAKE  # noqa: E402
-from shared.db import create_engine, create_sessionmaker, unit_of_work  # noqa: E402
-from shared.events.catalog import EncounterCodedV1  # noqa: E402
-from shared.messaging.outbox import Outbox  # noqa: E402
-from shared.migrations import alembic_config, upgrade_to_head  # noqa: E402
-from tests.support.pipeline import Pipeline, coded_encounter  # noqa: E402
+from cli.services import ServiceSecrets, provision_all, with_database
+from cli.stack import LocalStack
+from services.claims.app import DEFINITION as CLAIMS
+from services.intake.app import DEFINITION as INTAKE
+from shared.db import create_engine, create_sessionmaker, unit_of_work
+from shared.events.catalog import EncounterCodedV1
+from shared.messaging.outbox import Outbox
+from shared.migrations import alembic_config, upgrade_to_head
+from tests.support.pipeline import Pipeline, coded_encounter
 
 
 def _servers() -> tuple[str, str, LocalStack | None]:
