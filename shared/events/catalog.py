@@ -70,6 +70,9 @@ class ClaimSubmittedV1(EventPayload):
     lines: list[SubmittedClaimLine] = Field(min_length=1)
     interchange_control_number: str
     submitted_at: dt.datetime
+    patient_id: uuid.UUID | None = Field(
+        default=None, description="Our patient id (not the member id): the 835 does not carry it."
+    )
 
 
 class Adjustment(EventPayload):
@@ -77,6 +80,16 @@ class Adjustment(EventPayload):
     carc: str
     amount_cents: Cents
     line_number: int | None = None
+
+
+class PaidLine(EventPayload):
+    """One adjudicated service line (SVC), tied to our line number when it was matched."""
+
+    line_number: int | None = Field(default=None, description="Our claim line number; None when unmatched.")
+    procedure_code: str
+    modifiers: list[str] = Field(default_factory=list)
+    charge_cents: Cents
+    paid_cents: Cents
 
 
 class PaymentReceivedV1(EventPayload):
@@ -94,6 +107,12 @@ class PaymentReceivedV1(EventPayload):
     remark_codes: list[str] = Field(default_factory=list)
     next_responsible: Literal["secondary_payer", "patient", "none"]
     paid_date: dt.date
+    patient_id: uuid.UUID | None = None
+    payer_claim_control_number: str | None = Field(default=None, description="CLP07, the payer's claim number.")
+    reversal_of: uuid.UUID | None = Field(
+        default=None, description="For a reversal (CLP02 22): the payment_id it undoes."
+    )
+    lines: list[PaidLine] = Field(default_factory=list)
 
 
 class DeniedLine(EventPayload):
