@@ -1,70 +1,371 @@
-"""Intake HTTP API for hospital systems."""
+"""Intake HTTP API for hospital systems: registration (patients, coverage, providers, payers,
+facilities, the customer's CPT list) and coded encounters, one at a time, in batches, or as FHIR.
+
+The tenant comes from the credential and scopes every query: another tenant's record is a 404.
+Every POST honours an `Idempotency-Key`: the same key and request return the first result (200,
+`Idempotent-Replayed: true`) and create nothing; the same key with another request is a 422.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Response, status
+from fastapi import APIRouter, Header, HTTPException, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
-from services.intake.domain.encounter import EncounterRejected, check_diagnosis_pointers, total_charge_cents
-from services.intake.repository import EncounterRepository
-from services.intake.schemas import EncounterIn, EncounterOut
+from services.intake.domain.encounter import EncounterRejected, Problem
+from services.intake.receiving import receive_encounters
+from services.intake.repository import (
+    CptCodeRepository,
+    EncounterRepository,
+    IdempotencyRepository,
+    RecordRepository,
+    coverage_out,
+    coverage_records,
+    facility_out,
+    facility_records,
+    patient_out,
+    patient_records,
+    payer_out,
+    payer_records,
+    provider_records,
+)
+from services.intake.schemas import (
+    BatchResult,
+    CoverageIn,
+    CoverageOut,
+    CptCodesIn,
+    CptCodesOut,
+    EncounterBatchIn,
+    EncounterBatchOut,
+    EncounterIn,
+    EncounterOut,
+    FacilityIn,
+    FacilityOut,
+    PatientIn,
+    PatientOut,
+    PayerIn,
+    PayerOut,
+    ProviderIn,
+    ProviderOut,
+)
 from shared.auth import Principal, require_scope
-from shared.events.catalog import EncounterCodedV1
 from shared.http import OutboxDep, SessionDep
 
-router = APIRouter(prefix="/v1", tags=["encounters"])
-CanWrite = Annotated[Principal, require_scope("encounters:write")]
-CanRead = Annotated[Principal, require_scope("encounters:read")]
+router = APIRouter(prefix="/v1")
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", min_length=1, max_length=255, description="Repeat-safe retries of this request."),
+]
+REPEATED = {200: {"description": "Already received (same key or external id): the first result, nothing new."}}
+
+
+PatientsRead = Annotated[Principal, require_scope("patients:read")]
+PatientsWrite = Annotated[Principal, require_scope("patients:write")]
+ProvidersRead = Annotated[Principal, require_scope("providers:read")]
+ProvidersWrite = Annotated[Principal, require_scope("providers:write")]
+PayersRead = Annotated[Principal, require_scope("payers:read")]
+PayersWrite = Annotated[Principal, require_scope("payers:write")]
+FacilitiesRead = Annotated[Principal, require_scope("facilities:read")]
+FacilitiesWrite = Annotated[Principal, require_scope("facilities:write")]
+CodeSetsWrite = Annotated[Principal, require_scope("codesets:write")]
+EncountersRead = Annotated[Principal, require_scope("encounters:read")]
+EncountersWrite = Annotated[Principal, require_scope("encounters:write")]
+
+
+def rejected(problems: list[Problem], where: tuple[str | int, ...] = ("body",)) -> HTTPException:
+    return HTTPException(
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+        detail=[{"loc": [*where, *p.loc], "msg": p.msg, "type": "value_error"} for p in problems],
+    )
+
+
+async def idempotent(
+    request: Request,
+    session: SessionDep,
+    tenant: str,
+    key: str | None,
+    body: BaseModel | dict[str, Any],
+    run: Callable[[], Awaitable[tuple[int, Any]]],
+) -> JSONResponse:
+    """Run the request once per key; replay the stored response for the same request."""
+    if key is None:
+        status_code, content = await run()
+        return JSONResponse(jsonable_encoder(content), status_code=status_code)
+    canonical = body.model_dump_json() if isinstance(body, BaseModel) else repr(sorted(body.items()))
+    request_hash = hashlib.sha256(f"{request.method} {request.url.path}\n{canonical}".encode()).hexdigest()
+    keys = IdempotencyRepository(session, tenant)
+    earlier = await keys.claim(key, request_hash)
+    if earlier is not None:
+        if earlier.request_hash != request_hash:
+            raise rejected(
+                [Problem(("Idempotency-Key",), "this key was used with a different request; send a new key")],
+                where=("header",),
+            )
+        return JSONResponse(
+            earlier.response_body, status_code=status.HTTP_200_OK, headers={"Idempotent-Replayed": "true"}
+        )
+    status_code, content = await run()
+    encoded = jsonable_encoder(content)
+    await keys.complete(key, status_code, encoded)
+    return JSONResponse(encoded, status_code=status_code)
+
+
+async def _register(
+    records: RecordRepository, values: dict[str, Any], present: Callable[[Any], BaseModel]
+) -> tuple[int, BaseModel]:
+    row, created = await records.add_or_get(values)
+    return (status.HTTP_201_CREATED if created else status.HTTP_200_OK), present(row)
+
+
+def _not_found(what: str) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, detail=f"{what} not found")
+
+
+# Patients and their coverage ---------------------------------------------------------------------------
+
+
+@router.post("/patients", tags=["patients"], status_code=201, response_model=PatientOut, responses=REPEATED)
+async def register_patient(
+    patient: PatientIn,
+    principal: PatientsWrite,
+    session: SessionDep,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Register a patient's demographics; the same external_patient_id returns the first record."""
+    records = patient_records(session, principal.tenant)
+    values = {"external_patient_id": patient.external_patient_id, "record": patient.model_dump(mode="json")}
+    return await idempotent(
+        request, session, principal.tenant, idempotency_key, patient, lambda: _register(records, values, patient_out)
+    )
+
+
+@router.get("/patients/{patient_id}", tags=["patients"])
+async def get_patient(patient_id: uuid.UUID, principal: PatientsRead, session: SessionDep) -> PatientOut:
+    row = await patient_records(session, principal.tenant).get(patient_id)
+    if row is None:
+        raise _not_found("patient")
+    return patient_out(row)
 
 
 @router.post(
-    "/encounters",
-    status_code=status.HTTP_201_CREATED,
-    responses={200: {"description": "Already received: the first result, nothing new created."}},
+    "/patients/{patient_id}/coverages",
+    tags=["patients"],
+    status_code=201,
+    response_model=CoverageOut,
+    responses=REPEATED,
 )
-async def receive_encounter(
-    encounter: EncounterIn, principal: CanWrite, session: SessionDep, outbox: OutboxDep, response: Response
-) -> EncounterOut:
-    """Accept a coded encounter; repeating the same external id returns the first result."""
-    try:
-        check_diagnosis_pointers(encounter.lines, len(encounter.diagnosis_codes))
-    except EncounterRejected as exc:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            detail=[{"loc": ["body", *exc.location], "msg": exc.message, "type": "value_error"}],
-        ) from None
-    repository = EncounterRepository(session, principal.tenant)
-    encounter_id = uuid.uuid4()
-    row = await repository.add(
-        {
-            "id": encounter_id,
-            "external_encounter_id": encounter.external_encounter_id,
-            "claim_type": encounter.claim_type,
-            "total_charge_cents": total_charge_cents(encounter.lines),
-            "currency": encounter.currency,
-            "coding": encounter.model_dump(mode="json"),
-        }
+async def register_coverage(
+    patient_id: uuid.UUID,
+    coverage: CoverageIn,
+    principal: PatientsWrite,
+    session: SessionDep,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Add a coverage (primary, secondary or tertiary) to a patient; its payer must be registered."""
+    if await patient_records(session, principal.tenant).get(patient_id) is None:
+        raise _not_found("patient")
+    if not await payer_records(session, principal.tenant).find("payer_id", [coverage.payer_id]):
+        raise rejected([Problem(("payer_id",), "no payer with this id: register it (POST /v1/payers)")])
+    records = coverage_records(session, principal.tenant)
+    values = {
+        "patient_id": patient_id,
+        "payer_id": coverage.payer_id,
+        "member_id": coverage.member_id,
+        "record": coverage.model_dump(mode="json"),
+    }
+    return await idempotent(
+        request, session, principal.tenant, idempotency_key, coverage, lambda: _register(records, values, coverage_out)
     )
+
+
+@router.get("/patients/{patient_id}/coverages", tags=["patients"])
+async def list_coverages(patient_id: uuid.UUID, principal: PatientsRead, session: SessionDep) -> list[CoverageOut]:
+    if await patient_records(session, principal.tenant).get(patient_id) is None:
+        raise _not_found("patient")
+    return [
+        coverage_out(row) for row in await coverage_records(session, principal.tenant).find("patient_id", [patient_id])
+    ]
+
+
+# Providers, payers, facilities -------------------------------------------------------------------------
+
+
+def _provider_out(row: Any) -> ProviderOut:
+    provider = ProviderIn.model_validate(row.record)
+    return ProviderOut(
+        id=row.id,
+        npi=provider.npi,
+        entity=provider.entity,
+        name=provider.name,
+        first_name=provider.first_name,
+        taxonomy=provider.taxonomy,
+        tax_id_type=provider.tax_id_type,
+        tax_id_last4=None if provider.tax_id is None else provider.tax_id[-4:],
+    )
+
+
+@router.post("/providers", tags=["providers"], status_code=201, response_model=ProviderOut, responses=REPEATED)
+async def register_provider(
+    provider: ProviderIn,
+    principal: ProvidersWrite,
+    session: SessionDep,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Register a billing, rendering, referring or attending provider by NPI; the same NPI returns the first."""
+    records = provider_records(session, principal.tenant)
+    values = {"npi": provider.npi, "record": provider.model_dump(mode="json")}
+    return await idempotent(
+        request, session, principal.tenant, idempotency_key, provider, lambda: _register(records, values, _provider_out)
+    )
+
+
+@router.get("/providers/{provider_id}", tags=["providers"])
+async def get_provider(provider_id: uuid.UUID, principal: ProvidersRead, session: SessionDep) -> ProviderOut:
+    row = await provider_records(session, principal.tenant).get(provider_id)
     if row is None:
-        existing = await repository.get_by_external_id(encounter.external_encounter_id)
-        if existing is None:  # pragma: no cover - the conflicting row was committed before our read
-            raise HTTPException(status.HTTP_409_CONFLICT, detail="encounter is being received concurrently")
-        response.status_code = status.HTTP_200_OK
-        return EncounterOut.model_validate(existing, from_attributes=True)
-    await outbox.add(
-        session,
-        tenant=principal.tenant,
-        subject=str(encounter_id),
-        payload=EncounterCodedV1(encounter_id=encounter_id, **encounter.model_dump()),
+        raise _not_found("provider")
+    return _provider_out(row)
+
+
+@router.post("/payers", tags=["payers"], status_code=201, response_model=PayerOut, responses=REPEATED)
+async def register_payer(
+    payer: PayerIn,
+    principal: PayersWrite,
+    session: SessionDep,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Register a payer with its claim filing indicator and timely-filing and appeal windows."""
+    records = payer_records(session, principal.tenant)
+    values = {"payer_id": payer.payer_id, "record": payer.model_dump(mode="json")}
+    return await idempotent(
+        request, session, principal.tenant, idempotency_key, payer, lambda: _register(records, values, payer_out)
     )
+
+
+@router.get("/payers/{payer_record_id}", tags=["payers"])
+async def get_payer(payer_record_id: uuid.UUID, principal: PayersRead, session: SessionDep) -> PayerOut:
+    row = await payer_records(session, principal.tenant).get(payer_record_id)
+    if row is None:
+        raise _not_found("payer")
+    return payer_out(row)
+
+
+@router.post("/facilities", tags=["facilities"], status_code=201, response_model=FacilityOut, responses=REPEATED)
+async def register_facility(
+    facility: FacilityIn,
+    principal: FacilitiesWrite,
+    session: SessionDep,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Register a service facility (where care was given, when not at the billing provider's address)."""
+    records = facility_records(session, principal.tenant)
+    values = {"external_facility_id": facility.external_facility_id, "record": facility.model_dump(mode="json")}
+    return await idempotent(
+        request, session, principal.tenant, idempotency_key, facility, lambda: _register(records, values, facility_out)
+    )
+
+
+@router.get("/facilities/{facility_id}", tags=["facilities"])
+async def get_facility(facility_id: uuid.UUID, principal: FacilitiesRead, session: SessionDep) -> FacilityOut:
+    row = await facility_records(session, principal.tenant).get(facility_id)
+    if row is None:
+        raise _not_found("facility")
+    return facility_out(row)
+
+
+@router.post("/cpt-codes", tags=["code sets"])
+async def load_cpt_codes(codes: CptCodesIn, principal: CodeSetsWrite, session: SessionDep) -> CptCodesOut:
+    """Load the customer's licensed CPT codes; once any are loaded, CPT codes on encounters must be on the list."""
+    repository = CptCodeRepository(session, principal.tenant)
+    unique = {code.code: code.description for code in codes.codes}
+    await repository.load(list(unique.items()), replace=codes.replace)
+    return CptCodesOut(loaded=len(unique), total=await repository.count())
+
+
+# Encounters ---------------------------------------------------------------------------------------------
+
+
+def encounter_out(row: Any) -> EncounterOut:
     return EncounterOut.model_validate(row, from_attributes=True)
 
 
-@router.get("/encounters/{encounter_id}")
-async def get_encounter(encounter_id: uuid.UUID, principal: CanRead, session: SessionDep) -> EncounterOut:
+async def receive_one(
+    session: SessionDep, outbox: OutboxDep, tenant: str, encounter: EncounterIn, where: tuple[str | int, ...]
+) -> tuple[int, EncounterOut]:
+    try:
+        (received,) = await receive_encounters(session, outbox, tenant, [encounter])
+    except EncounterRejected as exc:
+        raise rejected(exc.problems, where) from None
+    return (status.HTTP_201_CREATED if received.created else status.HTTP_200_OK), encounter_out(received.row)
+
+
+@router.post("/encounters", tags=["encounters"], status_code=201, response_model=EncounterOut, responses=REPEATED)
+async def receive_encounter(
+    encounter: EncounterIn,
+    principal: EncountersWrite,
+    session: SessionDep,
+    outbox: OutboxDep,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Accept a coded encounter; repeating the same external id returns the first result."""
+    return await idempotent(
+        request,
+        session,
+        principal.tenant,
+        idempotency_key,
+        encounter,
+        lambda: receive_one(session, outbox, principal.tenant, encounter, ("body",)),
+    )
+
+
+@router.post("/encounters:batch", tags=["encounters"], response_model=EncounterBatchOut)
+async def receive_encounter_batch(
+    batch: EncounterBatchIn,
+    principal: EncountersWrite,
+    session: SessionDep,
+    outbox: OutboxDep,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Up to 1,000 encounters in one transaction: all are accepted, or none (a 422 naming each problem)."""
+
+    async def run() -> tuple[int, EncounterBatchOut]:
+        try:
+            received = await receive_encounters(
+                session, outbox, principal.tenant, batch.encounters, where=("encounters",)
+            )
+        except EncounterRejected as exc:
+            raise rejected(exc.problems) from None
+        results = [
+            BatchResult(
+                index=index,
+                id=item.row.id,
+                external_encounter_id=item.row.external_encounter_id,
+                status="created" if item.created else "existing",
+            )
+            for index, item in enumerate(received)
+        ]
+        created = sum(1 for item in received if item.created)
+        return status.HTTP_200_OK, EncounterBatchOut(created=created, existing=len(received) - created, results=results)
+
+    return await idempotent(request, session, principal.tenant, idempotency_key, batch, run)
+
+
+@router.get("/encounters/{encounter_id}", tags=["encounters"])
+async def get_encounter(encounter_id: uuid.UUID, principal: EncountersRead, session: SessionDep) -> EncounterOut:
     row = await EncounterRepository(session, principal.tenant).get(encounter_id)
     if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="encounter not found")
-    return EncounterOut.model_validate(row, from_attributes=True)
+        raise _not_found("encounter")
+    return encounter_out(row)

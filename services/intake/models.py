@@ -1,4 +1,8 @@
-"""Tables of the intake schema."""
+"""Tables of the intake schema.
+
+Each registered record keeps the validated request it came from in `record` (JSONB) beside the
+columns it is looked up by; every table leads with `tenant_id` and every unique key includes it.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,11 @@ SCHEMA = "intake"
 metadata = service_metadata(SCHEMA)
 messaging = messaging_tables(metadata)
 
+
+def _created_at() -> sa.Column[object]:
+    return sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now())
+
+
 encounters = sa.Table(
     "encounters",
     metadata,
@@ -21,7 +30,85 @@ encounters = sa.Table(
     sa.Column("claim_type", sa.Text, nullable=False),
     sa.Column("total_charge_cents", sa.BigInteger, nullable=False),
     sa.Column("currency", sa.String(3), nullable=False),
-    sa.Column("coding", JSONB, nullable=False, comment="patient, payer, provider ids, diagnoses and lines"),
+    sa.Column("coding", JSONB, nullable=False, comment="the encounter as received"),
+    sa.Column("unresolved", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.UniqueConstraint("tenant_id", "external_encounter_id"),
+)
+
+patients = sa.Table(
+    "patients",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Text, nullable=False),
+    sa.Column("external_patient_id", sa.Text, nullable=False),
+    sa.Column("record", JSONB, nullable=False, comment="demographics (PHI)"),
+    _created_at(),
+    sa.UniqueConstraint("tenant_id", "external_patient_id"),
+)
+
+coverages = sa.Table(
+    "coverages",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Text, nullable=False),
+    sa.Column("patient_id", sa.Uuid, sa.ForeignKey("patients.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("payer_id", sa.Text, nullable=False),
+    sa.Column("member_id", sa.Text, nullable=False),
+    sa.Column("record", JSONB, nullable=False, comment="priority, subscriber, group (PHI)"),
+    _created_at(),
+    sa.UniqueConstraint("tenant_id", "patient_id", "payer_id", "member_id"),
+)
+
+providers = sa.Table(
+    "providers",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Text, nullable=False),
+    sa.Column("npi", sa.String(10), nullable=False),
+    sa.Column("record", JSONB, nullable=False),
+    _created_at(),
+    sa.UniqueConstraint("tenant_id", "npi"),
+)
+
+payers = sa.Table(
+    "payers",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Text, nullable=False),
+    sa.Column("payer_id", sa.Text, nullable=False),
+    sa.Column("record", JSONB, nullable=False),
+    _created_at(),
+    sa.UniqueConstraint("tenant_id", "payer_id"),
+)
+
+facilities = sa.Table(
+    "facilities",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Text, nullable=False),
+    sa.Column("external_facility_id", sa.Text, nullable=False),
+    sa.Column("record", JSONB, nullable=False),
+    _created_at(),
+    sa.UniqueConstraint("tenant_id", "external_facility_id"),
+)
+
+cpt_codes = sa.Table(
+    "cpt_codes",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("code", sa.String(5), primary_key=True),
+    sa.Column("description", sa.Text, nullable=True),
+    comment="The customer's licensed CPT list; CPT itself never ships with claimflow.",
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("request_hash", sa.String(64), nullable=False, comment="sha256 of method, path and the parsed body"),
+    sa.Column("response_status", sa.SmallInteger, nullable=True),
+    sa.Column("response_body", JSONB, nullable=True),
+    _created_at(),
 )

@@ -1,7 +1,9 @@
 """Versioned domain events: the payload models and the topic each type travels on.
 
-Payloads carry the minimum necessary: ids, codes, amounts (integer cents) and dates; never names,
-addresses, birth dates or member ids. A breaking change means a new version (`.v2`), never an edit.
+Payloads carry the minimum necessary: ids, codes, amounts (integer cents) and dates. The one exception
+is `encounter-coded`, whose consumer writes 837 claims and so needs the patient's and subscriber's
+demographics and member ids: they live only in its `phi` block, every such field marked `x-phi` in
+the JSON Schema. A breaking change means a new version (`.v2`), never an edit.
 """
 
 from __future__ import annotations
@@ -23,17 +25,156 @@ class EventPayload(BaseModel):
     """Unknown fields are ignored so a consumer keeps reading when a version gains an optional field."""
 
 
+PHI = {"x-phi": True}
+"""JSON Schema mark of a field holding protected health information (or a sensitive identifier)."""
+
+
+class Address(EventPayload):
+    line1: str
+    line2: str | None = None
+    city: str
+    state: str = Field(pattern=r"^[A-Z]{2}$")
+    postal_code: str = Field(pattern=r"^\d{5}(\d{4})?$")
+
+
+class DrugLine(EventPayload):
+    """Loop 2410: the drug a line administered, by NDC (11 digits, 5-4-2, no hyphens)."""
+
+    ndc: str = Field(pattern=r"^\d{11}$")
+    quantity: str = Field(pattern=r"^\d{1,7}(\.\d{1,3})?$", description="Decimal as a string; never a float.")
+    unit: Literal["F2", "GR", "ME", "ML", "UN"] = Field(description="CTP05-1 unit of measure.")
+
+
 class CodedServiceLine(EventPayload):
     line_number: int = Field(ge=1)
-    procedure_code: str = Field(description="CPT/HCPCS code, or revenue code for institutional lines.")
+    procedure_code: str | None = Field(
+        default=None, description="CPT/HCPCS; required on professional lines, optional beside a revenue code."
+    )
+    revenue_code: str | None = Field(default=None, description="UB-04 revenue code; required on institutional lines.")
     modifiers: list[str] = Field(default_factory=list, max_length=4)
     units: int = Field(ge=1)
     charge_cents: Cents | None = Field(default=None, ge=0, description="None: priced from the fee schedule.")
-    diagnosis_pointers: list[int] = Field(default_factory=list, max_length=4)
+    diagnosis_pointers: list[Annotated[int, Field(ge=1, le=12)]] = Field(default_factory=list, max_length=4)
     service_date: dt.date
+    service_date_end: dt.date | None = None
+    place_of_service: str | None = Field(default=None, description="When it differs from the claim's.")
+    drug: DrugLine | None = None
+    emergency: bool = False
+
+
+class PayerDetails(EventPayload):
+    payer_id: str
+    name: str
+    claim_filing_indicator: str = Field(description="SBR09, e.g. CI commercial, MB Medicare Part B.")
+    timely_filing_days: int = Field(ge=1)
+    appeal_days: int = Field(ge=1)
+    address: Address | None = None
+
+
+class CoverageDetails(EventPayload):
+    """One coverage of the patient: who pays, in which order; the member's identifiers are in `phi`."""
+
+    coverage_id: uuid.UUID
+    responsibility: Literal["P", "S", "T"] = Field(description="SBR01: primary, secondary, tertiary.")
+    relationship: str = Field(description="Patient's relationship to the subscriber (18 self, 01 spouse, 19 child).")
+    payer: PayerDetails
+
+
+class ProviderDetails(EventPayload):
+    npi: str = Field(pattern=r"^\d{10}$")
+    entity: Literal["organization", "individual"]
+    name: str = Field(description="Organization name, or an individual's last name.")
+    first_name: str | None = None
+    middle_name: str | None = None
+    taxonomy: str | None = None
+    tax_id: str | None = Field(default=None, json_schema_extra=PHI, description="EIN, or an individual's SSN.")
+    tax_id_type: Literal["EIN", "SSN"] | None = None
+    address: Address | None = None
+
+
+class FacilityDetails(EventPayload):
+    facility_id: uuid.UUID
+    name: str
+    npi: str | None = None
+    address: Address
+
+
+class Admission(EventPayload):
+    admitted_on: dt.date
+    type_code: str
+    source_code: str
+    hour: int | None = Field(default=None, ge=0, le=23)
+
+
+class InstitutionalDetails(EventPayload):
+    """What only an 837I carries; the type of bill is facility_type_code + the claim's frequency_code."""
+
+    facility_type_code: str = Field(pattern=r"^\d{2}$")
+    patient_status_code: str = Field(pattern=r"^\d{2}$")
+    attending_provider_npi: str = Field(pattern=r"^\d{10}$")
+    attending: ProviderDetails | None = Field(default=None, description="None when intake has no record of the NPI.")
+    admission: Admission | None = None
+    admitting_diagnosis: str | None = None
+    present_on_admission: list[str] = Field(default_factory=list, description="Parallel to diagnosis_codes.")
+
+
+class PriorPayerAdjustment(EventPayload):
+    group: Literal["CO", "CR", "OA", "PI", "PR"]
+    reason_code: str
+    amount_cents: Cents
+
+
+class PriorPayerLine(EventPayload):
+    line_number: int = Field(ge=1)
+    paid_cents: Cents
+    paid_units: int = Field(ge=0)
+    adjustments: list[PriorPayerAdjustment] = Field(default_factory=list)
+
+
+class PriorPayerAdjudication(EventPayload):
+    """How a payer billed earlier adjudicated this encounter (loops 2320/2330/2430 of a secondary claim)."""
+
+    coverage_id: uuid.UUID
+    paid_cents: Cents
+    adjudication_date: dt.date
+    claim_adjustments: list[PriorPayerAdjustment] = Field(default_factory=list)
+    lines: list[PriorPayerLine] = Field(default_factory=list)
+    payer_claim_control_number: str | None = None
+
+
+class Person(EventPayload):
+    last_name: str = Field(json_schema_extra=PHI)
+    first_name: str | None = Field(default=None, json_schema_extra=PHI)
+    middle_name: str | None = Field(default=None, json_schema_extra=PHI)
+    birth_date: dt.date | None = Field(default=None, json_schema_extra=PHI)
+    sex: Literal["F", "M", "U"] | None = Field(default=None, json_schema_extra=PHI)
+    address: Address | None = Field(default=None, json_schema_extra=PHI)
+
+
+class SubscriberPhi(EventPayload):
+    coverage_id: uuid.UUID
+    member_id: str = Field(json_schema_extra=PHI)
+    group_number: str | None = Field(default=None, json_schema_extra=PHI)
+    group_name: str | None = Field(default=None, json_schema_extra=PHI)
+    subscriber: Person = Field(json_schema_extra=PHI, description="The insured; the patient when relationship is 18.")
+
+
+class EncounterPhi(EventPayload):
+    """The only PHI in the pipeline's events: what an 837 must name. Never log or index it."""
+
+    patient: Person = Field(json_schema_extra=PHI)
+    subscribers: list[SubscriberPhi] = Field(
+        default_factory=list, json_schema_extra=PHI, description="One per coverage, billed and other."
+    )
 
 
 class EncounterCodedV1(EventPayload):
+    """A coded encounter, with everything the claims service needs to write its 837P/837I alone.
+
+    Ids, codes, amounts and dates at the top; demographics and member ids only in `phi`. Parties the
+    sender had not registered with intake are absent and named in `unresolved` (the claim is held).
+    """
+
     encounter_id: uuid.UUID
     external_encounter_id: str
     claim_type: Literal["professional", "institutional"]
@@ -41,12 +182,29 @@ class EncounterCodedV1(EventPayload):
     payer_id: str
     billing_provider_npi: str
     rendering_provider_npi: str | None = None
+    referring_provider_npi: str | None = None
     place_of_service: str
     service_date_from: dt.date
     service_date_to: dt.date
-    diagnosis_codes: list[str] = Field(min_length=1, max_length=12)
+    diagnosis_codes: list[str] = Field(min_length=1, max_length=12, description="ICD-10-CM, principal first.")
     lines: list[CodedServiceLine] = Field(min_length=1)
     currency: Currency = "USD"
+    frequency_code: Literal["1", "7", "8"] = Field(default="1", description="CLM05-3: original, replacement, void.")
+    original_claim_number: str | None = Field(default=None, description="REF*F8: the payer's claim being corrected.")
+    prior_authorization: str | None = None
+    icd10cm_release: str | None = Field(default=None, description="The ICD-10-CM release the codes were checked in.")
+    coverage: CoverageDetails | None = Field(default=None, description="The coverage billed by this claim.")
+    other_coverages: list[CoverageDetails] = Field(default_factory=list, description="Other coverages, in order.")
+    billing_provider: ProviderDetails | None = None
+    rendering_provider: ProviderDetails | None = None
+    referring_provider: ProviderDetails | None = None
+    service_facility: FacilityDetails | None = None
+    institutional: InstitutionalDetails | None = None
+    prior_payer_adjudications: list[PriorPayerAdjudication] = Field(default_factory=list)
+    phi: EncounterPhi | None = Field(default=None, json_schema_extra=PHI)
+    unresolved: list[str] = Field(
+        default_factory=list, description="Request fields naming parties intake has no record of (e.g. payer_id)."
+    )
 
 
 class SubmittedClaimLine(EventPayload):

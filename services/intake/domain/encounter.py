@@ -1,29 +1,185 @@
-"""Pure rules of a coded encounter."""
+"""Pure rules of a coded encounter: what makes it billable, checked without I/O.
+
+Every rule answers with `Problem`s whose `loc` names the request field the way pydantic does, so
+the API can return them all in one 422.
+"""
 
 from __future__ import annotations
 
-from shared.events.catalog import CodedServiceLine
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+
+from services.intake.domain.code_formats import is_cpt
+from services.intake.domain.icd10cm import Icd10CmRelease
+from services.intake.schemas import EncounterIn, ServiceLineIn
+
+Location = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    loc: Location
+    msg: str
 
 
 class EncounterRejected(ValueError):
-    """The encounter breaks a rule; `location` names the field, as pydantic locations do."""
+    """The encounter breaks rules; each problem names its field."""
 
-    def __init__(self, location: tuple[str | int, ...], message: str) -> None:
-        super().__init__(f"{'.'.join(map(str, location))}: {message}")
-        self.location = location
-        self.message = message
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(f"{'.'.join(map(str, p.loc))}: {p.msg}" for p in problems))
+        self.problems = problems
 
 
-def total_charge_cents(lines: list[CodedServiceLine]) -> int:
+def total_charge_cents(lines: list[ServiceLineIn]) -> int:
     """Sum of the line charges; lines without a charge are priced later from the fee schedule."""
     return sum(line.charge_cents or 0 for line in lines)
 
 
-def check_diagnosis_pointers(lines: list[CodedServiceLine], diagnosis_count: int) -> None:
-    for index, line in enumerate(lines):
-        for pointer in line.diagnosis_pointers:
-            if not 1 <= pointer <= diagnosis_count:
-                raise EncounterRejected(
-                    ("lines", index, "diagnosis_pointers"),
+def check_encounter(
+    encounter: EncounterIn, *, today: dt.date, release: Icd10CmRelease, cpt_codes: frozenset[str] | None = None
+) -> list[Problem]:
+    """Every rule the encounter breaks; `cpt_codes` is the tenant's licensed list (None: none loaded)."""
+    return [
+        *check_dates(encounter, today),
+        *check_diagnoses(encounter, release),
+        *check_lines(encounter, cpt_codes),
+        *check_claim_frequency(encounter),
+        *check_institutional(encounter, release),
+        *check_prior_payers(encounter),
+    ]
+
+
+def check_dates(encounter: EncounterIn, today: dt.date) -> list[Problem]:
+    problems = []
+    start, end = encounter.service_date_from, encounter.service_date_to
+    if end < start:
+        problems.append(Problem(("service_date_to",), f"{end} is before service_date_from {start}"))
+    for field, day in (("service_date_from", start), ("service_date_to", end)):
+        if day > today:
+            problems.append(Problem((field,), f"{day} is in the future; bill services already rendered"))
+    for index, line in enumerate(encounter.lines):
+        if not start <= line.service_date <= end:
+            problems.append(
+                Problem(
+                    ("lines", index, "service_date"), f"{line.service_date} is outside the encounter {start}..{end}"
+                )
+            )
+        if line.service_date_end is not None and not line.service_date <= line.service_date_end <= end:
+            problems.append(
+                Problem(
+                    ("lines", index, "service_date_end"), "must be on or after service_date and within the encounter"
+                )
+            )
+    return problems
+
+
+def check_diagnoses(encounter: EncounterIn, release: Icd10CmRelease) -> list[Problem]:
+    problems = []
+    for index, code in enumerate(encounter.diagnosis_codes):
+        reason = release.problem(code.upper())
+        if reason is not None:
+            problems.append(Problem(("diagnosis_codes", index), reason))
+    seen = Counter(code.upper().replace(".", "") for code in encounter.diagnosis_codes)
+    for index, code in enumerate(encounter.diagnosis_codes):
+        if seen[code.upper().replace(".", "")] > 1:
+            problems.append(Problem(("diagnosis_codes", index), f"{code} is listed more than once"))
+    return problems
+
+
+def check_lines(encounter: EncounterIn, cpt_codes: frozenset[str] | None) -> list[Problem]:
+    problems = []
+    numbers = Counter(line.line_number for line in encounter.lines)
+    diagnosis_count = len(encounter.diagnosis_codes)
+    professional = encounter.claim_type == "professional"
+    for index, line in enumerate(encounter.lines):
+        where: Location = ("lines", index)
+        if numbers[line.line_number] > 1:
+            problems.append(Problem((*where, "line_number"), f"line number {line.line_number} is used more than once"))
+        problems.extend(_check_pointers(line, where, diagnosis_count, required=professional))
+        if professional and line.procedure_code is None:
+            problems.append(Problem((*where, "procedure_code"), "a professional line needs a CPT/HCPCS code"))
+        if not professional and line.revenue_code is None:
+            problems.append(Problem((*where, "revenue_code"), "an institutional line needs a revenue code"))
+        code = line.procedure_code
+        if code is not None and cpt_codes is not None and is_cpt(code) and code not in cpt_codes:
+            problems.append(Problem((*where, "procedure_code"), f"{code} is not in the CPT codes loaded for you"))
+        if len(set(line.modifiers)) != len(line.modifiers):
+            problems.append(Problem((*where, "modifiers"), "a modifier is repeated"))
+    return problems
+
+
+def _check_pointers(line: ServiceLineIn, where: Location, diagnosis_count: int, *, required: bool) -> list[Problem]:
+    problems = []
+    if required and not line.diagnosis_pointers:
+        problems.append(Problem((*where, "diagnosis_pointers"), "a professional line points at 1 to 4 diagnoses"))
+    for pointer in line.diagnosis_pointers:
+        if pointer > diagnosis_count:
+            problems.append(
+                Problem(
+                    (*where, "diagnosis_pointers"),
                     f"pointer {pointer} names no diagnosis (the encounter has {diagnosis_count})",
                 )
+            )
+    if len(set(line.diagnosis_pointers)) != len(line.diagnosis_pointers):
+        problems.append(Problem((*where, "diagnosis_pointers"), "a pointer is repeated"))
+    return problems
+
+
+def check_claim_frequency(encounter: EncounterIn) -> list[Problem]:
+    if encounter.frequency_code in ("7", "8") and encounter.original_claim_number is None:
+        return [Problem(("original_claim_number",), "a replacement (7) or void (8) names the payer's original claim")]
+    if encounter.frequency_code == "1" and encounter.original_claim_number is not None:
+        return [Problem(("original_claim_number",), "only a replacement (7) or void (8) names an original claim")]
+    return []
+
+
+def check_institutional(encounter: EncounterIn, release: Icd10CmRelease) -> list[Problem]:
+    details = encounter.institutional
+    if encounter.claim_type == "professional":
+        return [Problem(("institutional",), "only an institutional claim has these")] if details else []
+    if details is None:
+        return [Problem(("institutional",), "an institutional claim needs facility type, status and attending")]
+    problems = []
+    if details.present_on_admission and len(details.present_on_admission) != len(encounter.diagnosis_codes):
+        problems.append(
+            Problem(("institutional", "present_on_admission"), "give one indicator per diagnosis code, or none")
+        )
+    if details.admitting_diagnosis is not None:
+        reason = release.problem(details.admitting_diagnosis.upper())
+        if reason is not None:
+            problems.append(Problem(("institutional", "admitting_diagnosis"), reason))
+    if details.admission is not None and details.admission.admitted_on > encounter.service_date_from:
+        problems.append(Problem(("institutional", "admission", "admitted_on"), "admission is after the first service"))
+    return problems
+
+
+def check_prior_payers(encounter: EncounterIn) -> list[Problem]:
+    """An earlier payer's adjudication must balance: charge - adjustments = paid, per line and per claim."""
+    problems = []
+    charges = {line.line_number: line.charge_cents for line in encounter.lines}
+    for index, prior in enumerate(encounter.prior_payer_adjudications):
+        where: Location = ("prior_payer_adjudications", index)
+        if prior.payer_id == encounter.payer_id:
+            problems.append(Problem((*where, "payer_id"), "the payer billed now cannot also be an earlier payer"))
+        line_adjustments = 0
+        for line_index, adjudicated in enumerate(prior.lines):
+            line_where: Location = (*where, "lines", line_index)
+            if adjudicated.line_number not in charges:
+                problems.append(Problem((*line_where, "line_number"), f"no line {adjudicated.line_number}"))
+                continue
+            adjusted = sum(a.amount_cents for a in adjudicated.adjustments)
+            line_adjustments += adjusted
+            charge = charges[adjudicated.line_number]
+            if charge is not None and charge - adjusted != adjudicated.paid_cents:
+                problems.append(
+                    Problem((*line_where, "paid_cents"), f"charge {charge} - adjustments {adjusted} is not the paid")
+                )
+        if all(c is not None for c in charges.values()):
+            total = sum(c or 0 for c in charges.values())
+            adjusted = line_adjustments + sum(a.amount_cents for a in prior.claim_adjustments)
+            if total - adjusted != prior.paid_cents:
+                problems.append(
+                    Problem((*where, "paid_cents"), f"charges {total} - adjustments {adjusted} is not the paid amount")
+                )
+    return problems

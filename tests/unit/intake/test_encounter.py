@@ -1,32 +1,155 @@
+"""Every encounter rule, without I/O: each problem names its field the way pydantic does."""
+
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
-from services.intake.domain.encounter import EncounterRejected, check_diagnosis_pointers, total_charge_cents
-from shared.events.catalog import CodedServiceLine
+from services.intake.domain.encounter import check_encounter, total_charge_cents
+from services.intake.domain.icd10cm import packaged_releases
+from services.intake.schemas import EncounterIn
+from tests.unit.intake.builders import DAY, TODAY, encounter, encounter_body, institutional_body
 
-DAY = dt.date(2026, 11, 2)
+RELEASE = packaged_releases()[-1]
 
 
-def _line(number: int, charge: int | None, pointers: list[int]) -> CodedServiceLine:
-    return CodedServiceLine(
-        line_number=number,
-        procedure_code="99213",
-        units=1,
-        charge_cents=charge,
-        diagnosis_pointers=pointers,
-        service_date=DAY,
-    )
+def problems(value: EncounterIn, cpt: frozenset[str] | None = None, today: dt.date = TODAY) -> dict[tuple, str]:
+    return {p.loc: p.msg for p in check_encounter(value, today=today, release=RELEASE, cpt_codes=cpt)}
+
+
+def field_errors(body: dict[str, Any]) -> dict[tuple, str]:
+    with pytest.raises(ValidationError) as raised:
+        EncounterIn.model_validate(body)
+    return {tuple(e["loc"]): e["msg"] for e in raised.value.errors()}
+
+
+def with_line(**changes: Any) -> dict[str, Any]:
+    body = encounter_body()
+    body["lines"][0].update(changes)
+    return body
+
+
+def test_a_clean_encounter_has_no_problems() -> None:
+    assert problems(encounter()) == {}
+    assert problems(EncounterIn.model_validate(institutional_body())) == {}
 
 
 def test_total_charge_counts_priced_lines_only() -> None:
-    assert total_charge_cents([_line(1, 12500, [1]), _line(2, None, [1]), _line(3, 1, [1])]) == 12501
+    body = encounter_body()
+    body["lines"][1]["charge_cents"] = None
+    assert total_charge_cents(EncounterIn.model_validate(body).lines) == 12500
 
 
-def test_pointer_beyond_the_diagnoses_names_the_line_and_field() -> None:
-    with pytest.raises(EncounterRejected) as rejected:
-        check_diagnosis_pointers([_line(1, 100, [1]), _line(2, 100, [2, 5])], diagnosis_count=2)
-    assert rejected.value.location == ("lines", 1, "diagnosis_pointers")
-    assert "pointer 5" in rejected.value.message
+# field rules (pydantic, in the request model)
+
+
+def test_npi_check_digit() -> None:
+    assert "check digit" in field_errors(encounter_body(billing_provider_npi="1234567890"))[("billing_provider_npi",)]
+
+
+@pytest.mark.parametrize("code", ["9921", "ABCDE", "99213X"])
+def test_procedure_code_shape(code: str) -> None:
+    assert "neither CPT" in field_errors(with_line(procedure_code=code))[("lines", 0, "procedure_code")]
+
+
+def test_modifiers_shape_and_count() -> None:
+    assert ("lines", 0, "modifiers", 0) in field_errors(with_line(modifiers=["2"]))
+    assert ("lines", 0, "modifiers") in field_errors(with_line(modifiers=["25", "59", "76", "77", "91"]))
+
+
+@pytest.mark.parametrize(("units", "charge"), [(0, 100), (1.5, 100), (1, 125.5), (1, -1), (1, "100")])
+def test_units_and_integer_cents(units: object, charge: object) -> None:
+    errors = field_errors(with_line(units=units, charge_cents=charge))
+    assert {("lines", 0, "units"), ("lines", 0, "charge_cents")} & set(errors)
+
+
+def test_place_of_service_from_the_cms_list() -> None:
+    assert "place-of-service" in field_errors(encounter_body(place_of_service="30"))[("place_of_service",)]
+
+
+def test_pointer_range_is_1_to_12_and_at_most_4() -> None:
+    assert ("lines", 0, "diagnosis_pointers", 0) in field_errors(with_line(diagnosis_pointers=[13]))
+    assert ("lines", 0, "diagnosis_pointers") in field_errors(with_line(diagnosis_pointers=[1, 2, 3, 4, 5]))
+
+
+def test_patient_named_exactly_once() -> None:
+    assert ("patient_external_id",) in field_errors(encounter_body(patient_external_id="MRN-1"))
+    assert ("patient_external_id",) in field_errors(encounter_body(patient_id=None))
+
+
+# rules with context (domain)
+
+
+def test_pointer_must_name_an_existing_diagnosis() -> None:
+    found = problems(EncounterIn.model_validate(with_line(diagnosis_pointers=[1, 3])))
+    assert "pointer 3 names no diagnosis" in found[("lines", 0, "diagnosis_pointers")]
+
+
+def test_professional_lines_need_pointers_and_a_procedure_code() -> None:
+    found = problems(EncounterIn.model_validate(with_line(diagnosis_pointers=[], procedure_code=None)))
+    assert ("lines", 0, "diagnosis_pointers") in found
+    assert ("lines", 0, "procedure_code") in found
+
+
+def test_institutional_lines_need_revenue_codes_and_details() -> None:
+    body = institutional_body()
+    body["lines"][0]["revenue_code"] = None
+    assert ("lines", 0, "revenue_code") in problems(EncounterIn.model_validate(body))
+    assert ("institutional",) in problems(EncounterIn.model_validate({**institutional_body(), "institutional": None}))
+
+
+def test_icd10_codes_must_be_billable_for_the_release() -> None:
+    found = problems(encounter(diagnosis_codes=["J06", "J06.99", "J06.9", "J069"]))
+    assert "not billable" in found[("diagnosis_codes", 0)]
+    assert "not an ICD-10-CM code" in found[("diagnosis_codes", 1)]
+    assert "more than once" in found[("diagnosis_codes", 3)]
+
+
+def test_customer_cpt_list_applies_once_loaded() -> None:
+    assert problems(encounter(), cpt=None) == {}
+    found = problems(encounter(), cpt=frozenset({"99213"}))
+    assert list(found) == [("lines", 1, "procedure_code")]
+    assert "87880 is not in the CPT codes loaded" in found[("lines", 1, "procedure_code")]
+
+
+def test_dates() -> None:
+    later = (DAY + dt.timedelta(days=1)).isoformat()
+    assert ("service_date_to",) in problems(encounter(service_date_from=later))
+    found = problems(encounter(), today=DAY - dt.timedelta(days=1))
+    assert "in the future" in found[("service_date_from",)]
+    outside = problems(EncounterIn.model_validate(with_line(service_date=later)))
+    assert "outside the encounter" in outside[("lines", 0, "service_date")]
+
+
+def test_corrections_and_voids_name_the_original_claim() -> None:
+    assert ("original_claim_number",) in problems(encounter(frequency_code="7"))
+    assert problems(encounter(frequency_code="8", original_claim_number="PAYER-CLAIM-1")) == {}
+    assert ("original_claim_number",) in problems(encounter(original_claim_number="PAYER-CLAIM-1"))
+
+
+def test_repeated_line_numbers_and_modifiers() -> None:
+    body = encounter_body()
+    body["lines"][1]["line_number"] = 1
+    body["lines"][1]["modifiers"] = ["QW", "QW"]
+    found = problems(EncounterIn.model_validate(body))
+    assert ("lines", 1, "line_number") in found and ("lines", 1, "modifiers") in found
+
+
+def test_prior_payer_adjudication_must_balance() -> None:
+    prior = {
+        "payer_id": "PRIMARY1",
+        "paid_cents": 10000,
+        "adjudication_date": DAY.isoformat(),
+        "lines": [
+            {"line_number": 1, "paid_cents": 10000, "paid_units": 1,
+             "adjustments": [{"group": "CO", "reason_code": "45", "amount_cents": 2500}]},
+            {"line_number": 2, "paid_cents": 0, "paid_units": 1,
+             "adjustments": [{"group": "PR", "reason_code": "1", "amount_cents": 3000}]},
+        ],
+    }  # fmt: skip
+    assert problems(encounter(prior_payer_adjudications=[prior])) == {}
+    prior["paid_cents"] = 9999
+    assert ("prior_payer_adjudications", 0, "paid_cents") in problems(encounter(prior_payer_adjudications=[prior]))

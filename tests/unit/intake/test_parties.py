@@ -1,0 +1,69 @@
+"""Resolving an encounter's parties and the encounter-coded event built from them."""
+
+from __future__ import annotations
+
+import uuid
+
+from services.intake.domain.parties import Registry, coded_event, resolve
+from shared.events.catalog import EncounterCodedV1
+from tests.unit.intake.builders import ADDRESS, PATIENT, coverage, encounter, full_registry
+
+
+def test_a_fully_registered_encounter_carries_every_party() -> None:
+    primary, secondary = coverage("SANDBOX", "primary"), coverage("SECOND", "secondary")
+    registry = full_registry(primary, secondary)
+    resolved, problems = resolve(encounter(), registry)
+    assert problems == [] and resolved is not None
+    event = coded_event(uuid.uuid4(), encounter(), resolved, registry, "FY2026")
+    assert event.unresolved == []
+    assert event.coverage is not None and event.coverage.responsibility == "P"
+    assert event.coverage.payer.name == "SANDBOX HEALTH PLAN"
+    assert [c.payer.payer_id for c in event.other_coverages] == ["SECOND"]
+    assert event.billing_provider is not None and event.billing_provider.tax_id == "123456789"
+    assert event.phi is not None and event.phi.patient.last_name == "DOE"
+    assert [s.member_id for s in event.phi.subscribers] == ["MPRI0001", "MSEC0001"]
+    assert EncounterCodedV1.model_validate(event.model_dump(mode="json")) == event
+
+
+def test_a_secondary_claim_bills_the_secondary_coverage() -> None:
+    registry = full_registry(coverage("SANDBOX", "primary"), coverage("SECOND", "secondary"))
+    resolved, _ = resolve(encounter(payer_id="SECOND"), registry)
+    assert resolved is not None and resolved.billed is not None and resolved.billed.priority == "secondary"
+    assert [c.payer_id for c in resolved.others] == ["SANDBOX"]
+
+
+def test_a_dependent_names_the_subscriber_not_the_patient() -> None:
+    subscriber = {"last_name": "DOE", "first_name": "JOHN", "birth_date": "1975-05-05", "sex": "M", "address": ADDRESS}
+    registry = full_registry(coverage("SANDBOX", "primary", relationship="19", subscriber=subscriber))
+    resolved, _ = resolve(encounter(), registry)
+    assert resolved is not None
+    event = coded_event(uuid.uuid4(), encounter(), resolved, registry, "FY2026")
+    assert event.coverage is not None and event.coverage.relationship == "19"
+    assert event.phi is not None and event.phi.subscribers[0].subscriber.first_name == "JOHN"
+
+
+def test_unregistered_parties_are_named_not_guessed() -> None:
+    resolved, problems = resolve(encounter(), Registry())
+    assert problems == [] and resolved is not None
+    assert resolved.unresolved == ["patient_id", "billing_provider_npi", "rendering_provider_npi"]
+    event = coded_event(uuid.uuid4(), encounter(), resolved, Registry(), "FY2026")
+    assert event.phi is None and event.coverage is None
+
+
+def test_payer_without_coverage_of_the_patient_is_a_problem() -> None:
+    _, problems = resolve(encounter(payer_id="OTHER"), full_registry())
+    assert [p.loc for p in problems] == [("payer_id",)]
+
+
+def test_an_external_patient_id_must_be_registered() -> None:
+    _, problems = resolve(encounter(patient_id=None, patient_external_id="MRN-404"), full_registry())
+    assert [p.loc for p in problems] == [("patient_external_id",)]
+    resolved, _ = resolve(encounter(patient_id=None, patient_external_id=PATIENT.external_patient_id), full_registry())
+    assert resolved is not None and resolved.patient_id == PATIENT.id
+
+
+def test_a_billing_provider_without_tax_id_cannot_bill() -> None:
+    registry = full_registry()
+    registry.providers["1234567893"] = registry.providers["1987654328"]
+    _, problems = resolve(encounter(), registry)
+    assert [p.loc for p in problems] == [("billing_provider_npi",)]
