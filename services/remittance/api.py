@@ -1,24 +1,254 @@
-"""Remittance HTTP API."""
+"""Remittance HTTP API: 835 upload, suspense queue, claim and patient ledgers, patient payments, plans."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import datetime as dt
+import uuid
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, Header, HTTPException, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 
-from services.remittance.repository import SubmittedClaimRepository
-from services.remittance.schemas import SubmittedClaimOut
+from services.remittance import service
+from services.remittance.domain.posting import claim_balance
+from services.remittance.domain.x12_835 import parse_835
+from services.remittance.repository import (
+    ClaimPaymentRepository,
+    LedgerRepository,
+    RemittanceFileRepository,
+    SubmittedClaimRepository,
+)
+from services.remittance.schemas import (
+    AccountOut,
+    ClaimLedgerOut,
+    LedgerEntryOut,
+    OverduePlanOut,
+    PatientPaymentIn,
+    PatientPaymentOut,
+    PaymentPlanIn,
+    PaymentPlanOut,
+    ProviderLedgerOut,
+    RemittanceResult,
+    SubmittedClaimOut,
+    SuspendedPaymentOut,
+    SuspenseMatch,
+    SuspenseMatched,
+)
 from shared.auth import Principal, require_scope
-from shared.http import SessionDep
+from shared.http import OutboxDep, SessionDep
+from shared.x12.errors import X12Error
 
 router = APIRouter(prefix="/v1", tags=["remittance"])
 CanRead = Annotated[Principal, require_scope("remittance:read")]
+CanWrite = Annotated[Principal, require_scope("remittance:write")]
+X12_MEDIA_TYPES = frozenset({"application/edi-x12", "text/plain", "application/x12"})
+MAX_FILE_BYTES = 64 * 1024 * 1024
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No or invalid credential."},
+    403: {"description": "Missing scope."},
+}
 
 
-@router.get("/submitted-claims/{claim_control_number}")
+@router.get("/submitted-claims/{claim_control_number}", responses=_ERRORS)
 async def get_submitted_claim(claim_control_number: str, principal: CanRead, session: SessionDep) -> SubmittedClaimOut:
     """A claim awaiting remittance, by its claim control number (CLP01 of the 835)."""
     row = await SubmittedClaimRepository(session, principal.tenant).get_by_control_number(claim_control_number)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="submitted claim not found")
     return SubmittedClaimOut.model_validate(row, from_attributes=True)
+
+
+@router.post(
+    "/remittances",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        **_ERRORS,
+        200: {"description": "The same file was posted before: its first result, nothing posted again."},
+        413: {"description": "File too large."},
+        415: {"description": "Not an X12 media type."},
+        422: {"description": "Does not parse or balance: reason, segment id and position; nothing posted."},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/edi-x12": {"schema": {"type": "string"}},
+                "text/plain": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+async def upload_remittance(
+    request: Request, principal: CanWrite, session: SessionDep, outbox: OutboxDep, response: Response
+) -> RemittanceResult:
+    """Post an X12 835 (005010X221A1) file: every claim payment once, all or nothing."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in X12_MEDIA_TYPES:
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, detail="send the 835 as application/edi-x12 or text/plain"
+        )
+    body = await request.body()
+    if len(body) > MAX_FILE_BYTES:
+        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, detail=f"at most {MAX_FILE_BYTES} bytes")
+    try:
+        advices = await run_in_threadpool(parse_835, body)
+    except X12Error as exc:
+        return _unprocessable(  # type: ignore[return-value]
+            {
+                "reason": exc.message,
+                "segment_id": exc.segment_id,
+                "position": exc.position,
+                "element": exc.element_index,
+            }
+        )
+    except (ValueError, UnicodeError) as exc:
+        return _unprocessable({"reason": f"not an X12 file: {exc}", "segment_id": None, "position": None})  # type: ignore[return-value]
+    if not advices:
+        return _unprocessable({"reason": "the file holds no 835 transaction set", "segment_id": None, "position": None})  # type: ignore[return-value]
+    try:
+        result, created = await service.post_remittance(
+            session, outbox, tenant=principal.tenant, body=body, advices=advices
+        )
+    except service.RemittanceRejected as exc:
+        return _unprocessable(exc.detail)  # type: ignore[return-value]
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    return RemittanceResult.model_validate(result)
+
+
+def _unprocessable(detail: dict[str, Any]) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
+@router.get("/remittances/{remittance_id}", responses=_ERRORS)
+async def get_remittance(remittance_id: uuid.UUID, principal: CanRead, session: SessionDep) -> RemittanceResult:
+    row = await RemittanceFileRepository(session, principal.tenant).get(remittance_id)
+    if row is None or not row.result:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="remittance not found")
+    return RemittanceResult.model_validate(row.result)
+
+
+@router.get("/suspense", responses=_ERRORS)
+async def list_suspense(principal: CanRead, session: SessionDep) -> list[SuspendedPaymentOut]:
+    """Claim payments that matched no claim (or reverse nothing posted): the unmatched-payments queue."""
+    rows = await ClaimPaymentRepository(session, principal.tenant).suspended()
+    return [SuspendedPaymentOut.model_validate(row, from_attributes=True) for row in rows]
+
+
+@router.post("/suspense/{payment_id}/match", responses={**_ERRORS, 404: {}, 409: {}})
+async def match_suspense(
+    payment_id: uuid.UUID, match: SuspenseMatch, principal: CanWrite, session: SessionDep, outbox: OutboxDep
+) -> SuspenseMatched:
+    """Match a suspended claim payment by hand to a submitted claim, then post it."""
+    try:
+        result = await service.match_suspended(
+            session,
+            outbox,
+            tenant=principal.tenant,
+            payment_id=payment_id,
+            claim_control_number=match.claim_control_number,
+        )
+    except service.NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from None
+    except service.PostingConflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
+    return SuspenseMatched.model_validate(result)
+
+
+@router.get("/claims/{claim_id}/ledger", responses={**_ERRORS, 404: {}})
+async def claim_ledger(claim_id: uuid.UUID, principal: CanRead, session: SessionDep) -> ClaimLedgerOut:
+    """A claim's ledger: charge = paid + adjustments + patient responsibility + open balance."""
+    rows = await LedgerRepository(session, principal.tenant).of_account("claim", str(claim_id))
+    if not rows:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no ledger for this claim")
+    balance = claim_balance((row.kind, row.amount_cents) for row in rows)
+    return ClaimLedgerOut(
+        claim_id=claim_id,
+        charge_cents=balance.charge_cents,
+        paid_cents=balance.paid_cents,
+        adjustment_cents=balance.adjustment_cents,
+        patient_responsibility_cents=balance.patient_responsibility_cents,
+        open_cents=balance.open_cents,
+        balanced=balance.balanced,
+        entries=[LedgerEntryOut.model_validate(row, from_attributes=True) for row in rows],
+    )
+
+
+@router.get("/providers/{provider_id}/ledger", responses=_ERRORS)
+async def provider_ledger(provider_id: str, principal: CanRead, session: SessionDep) -> ProviderLedgerOut:
+    """Provider-level adjustments (PLB): interest, forward balances, recoupments."""
+    rows = await LedgerRepository(session, principal.tenant).of_account("provider", provider_id)
+    return ProviderLedgerOut(
+        provider_id=provider_id,
+        balance_cents=sum(row.amount_cents for row in rows),
+        entries=[LedgerEntryOut.model_validate(row, from_attributes=True) for row in rows],
+    )
+
+
+@router.post("/accounts/{patient_id}/payments", status_code=status.HTTP_201_CREATED, responses={**_ERRORS, 409: {}})
+async def take_patient_payment(
+    patient_id: uuid.UUID,
+    payment: PatientPaymentIn,
+    principal: CanWrite,
+    session: SessionDep,
+    response: Response,
+    idempotency_key: Annotated[str, Header(min_length=1, max_length=200)],
+) -> PatientPaymentOut:
+    """A patient payment, once per `Idempotency-Key`: a retry answers the first payment (200)."""
+    try:
+        result, created = await service.take_patient_payment(
+            session,
+            tenant=principal.tenant,
+            patient_id=patient_id,
+            idempotency_key=idempotency_key,
+            amount_cents=payment.amount_cents,
+            currency=payment.currency,
+            method=payment.method,
+            received_on=payment.received_on or dt.date.today(),
+        )
+    except service.PostingConflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    return PatientPaymentOut.model_validate(result)
+
+
+@router.get("/accounts/{patient_id}", responses=_ERRORS)
+async def patient_account(
+    patient_id: uuid.UUID, principal: CanRead, session: SessionDep, as_of: dt.date | None = None
+) -> AccountOut:
+    """A patient's account: balance, aging buckets and every ledger entry."""
+    account = await service.patient_account(
+        session, tenant=principal.tenant, patient_id=patient_id, today=as_of or dt.date.today()
+    )
+    return AccountOut.model_validate(account)
+
+
+@router.post(
+    "/accounts/{patient_id}/payment-plans", status_code=status.HTTP_201_CREATED, responses={**_ERRORS, 409: {}}
+)
+async def create_payment_plan(
+    patient_id: uuid.UUID, plan: PaymentPlanIn, principal: CanWrite, session: SessionDep
+) -> PaymentPlanOut:
+    """Monthly installments over the patient's current balance, adding up to it to the cent."""
+    try:
+        created = await service.create_payment_plan(
+            session,
+            tenant=principal.tenant,
+            patient_id=patient_id,
+            installments=plan.installments,
+            first_due=plan.first_due,
+        )
+    except service.PostingConflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
+    return PaymentPlanOut.model_validate(created)
+
+
+@router.get("/payment-plans/overdue", responses=_ERRORS)
+async def overdue_payment_plans(
+    principal: CanRead, session: SessionDep, as_of: dt.date | None = None, grace_days: int = 0
+) -> list[OverduePlanOut]:
+    """Active plans with a missed installment (past due plus grace, not covered by payments)."""
+    plans = await service.overdue_plans(
+        session, tenant=principal.tenant, today=as_of or dt.date.today(), grace_days=max(0, min(grace_days, 365))
+    )
+    return [OverduePlanOut.model_validate(plan) for plan in plans]

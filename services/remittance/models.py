@@ -1,8 +1,15 @@
-"""Tables of the remittance schema."""
+"""Tables of the remittance schema.
+
+Exactly once is the database's job, not only the code's: a file is stored once per tenant and
+content hash, a claim payment once per tenant + payer + trace (TRN02) + CLP01 + CLP02 + occurrence,
+a ledger entry once per tenant + source key, a reversal once per entry it reverses, a patient payment
+once per tenant + idempotency key. Ledger entries are immutable (a trigger refuses UPDATE and DELETE).
+"""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 
 from shared.db import service_metadata
 from shared.messaging.tables import messaging_tables
@@ -21,6 +28,131 @@ submitted_claims = sa.Table(
     sa.Column("total_charge_cents", sa.BigInteger, nullable=False),
     sa.Column("currency", sa.String(3), nullable=False),
     sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("patient_id", sa.Uuid, nullable=True),
+    sa.Column("lines", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
     sa.UniqueConstraint("tenant_id", "claim_control_number"),
     comment="Claims awaiting remittance: what an 835's CLP01 is matched against.",
+)
+
+remittance_files = sa.Table(
+    "remittance_files",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Text, nullable=False),
+    sa.Column("content_sha256", sa.Text, nullable=False),
+    sa.Column("byte_count", sa.BigInteger, nullable=False),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("result", JSONB, nullable=False, comment="The posting summary answered to the uploader."),
+    sa.UniqueConstraint("tenant_id", "content_sha256"),
+)
+
+claim_payments = sa.Table(
+    "claim_payments",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Text, nullable=False),
+    sa.Column("file_id", sa.Uuid, sa.ForeignKey("remittance.remittance_files.id"), nullable=False),
+    sa.Column("payer_id", sa.Text, nullable=False),
+    sa.Column("trace_number", sa.Text, nullable=False),
+    sa.Column("claim_control_number", sa.Text, nullable=False),
+    sa.Column("status_code", sa.Text, nullable=False),
+    sa.Column("occurrence", sa.Integer, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("suspense_reason", sa.Text, nullable=True),
+    sa.Column("claim_id", sa.Uuid, nullable=True),
+    sa.Column("patient_id", sa.Uuid, nullable=True),
+    sa.Column("charge_cents", sa.BigInteger, nullable=False),
+    sa.Column("paid_cents", sa.BigInteger, nullable=False),
+    sa.Column("patient_responsibility_cents", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("payer_claim_control_number", sa.Text, nullable=False),
+    sa.Column("paid_date", sa.Date, nullable=False),
+    sa.Column("reversal_of", sa.Uuid, nullable=True, unique=True),
+    sa.Column("facts", JSONB, nullable=False, comment="Adjustments, lines and remarks as read from the 835."),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("posted_at", sa.DateTime(timezone=True), nullable=True),
+    sa.UniqueConstraint(
+        "tenant_id",
+        "payer_id",
+        "trace_number",
+        "claim_control_number",
+        "status_code",
+        "occurrence",
+        name="uq_claim_payments_payment_key",
+    ),
+    sa.CheckConstraint("state IN ('posted', 'suspense')", name="state"),
+    sa.CheckConstraint("(state = 'posted') = (claim_id IS NOT NULL AND posted_at IS NOT NULL)", name="posted"),
+    sa.Index("ix_claim_payments_suspense", "tenant_id", postgresql_where=sa.text("state = 'suspense'")),
+    sa.Index("ix_claim_payments_claim", "tenant_id", "claim_id"),
+)
+
+ledger_entries = sa.Table(
+    "ledger_entries",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("tenant_id", sa.Text, nullable=False),
+    sa.Column("account_type", sa.Text, nullable=False),
+    sa.Column("account_id", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("group_code", sa.Text, nullable=True),
+    sa.Column("carc", sa.Text, nullable=True),
+    sa.Column("line_number", sa.Integer, nullable=True),
+    sa.Column("reference", sa.Text, nullable=True),
+    sa.Column("claim_payment_id", sa.Uuid, nullable=True),
+    sa.Column("reversal_of", sa.BigInteger, sa.ForeignKey("remittance.ledger_entries.id"), nullable=True, unique=True),
+    sa.Column("source_key", sa.Text, nullable=False),
+    sa.Column("posted_on", sa.Date, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.UniqueConstraint("tenant_id", "source_key"),
+    sa.CheckConstraint("account_type IN ('claim', 'patient', 'provider')", name="account_type"),
+    sa.CheckConstraint(
+        "kind IN ('charge', 'payment', 'adjustment', 'patient_responsibility', 'patient_payment', "
+        "'provider_adjustment')",
+        name="kind",
+    ),
+    sa.Index("ix_ledger_entries_account", "tenant_id", "account_type", "account_id"),
+    sa.Index("ix_ledger_entries_claim_payment", "claim_payment_id"),
+    comment="Immutable: corrections are new entries (reversal_of), never updates.",
+)
+
+patient_payments = sa.Table(
+    "patient_payments",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Text, nullable=False),
+    sa.Column("patient_id", sa.Uuid, nullable=False),
+    sa.Column("idempotency_key", sa.Text, nullable=False),
+    sa.Column("request_fingerprint", sa.Text, nullable=False),
+    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("method", sa.Text, nullable=False),
+    sa.Column("received_on", sa.Date, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.UniqueConstraint("tenant_id", "idempotency_key"),
+    sa.CheckConstraint("amount_cents > 0", name="positive"),
+    sa.Index("ix_patient_payments_patient", "tenant_id", "patient_id"),
+)
+
+payment_plans = sa.Table(
+    "payment_plans",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Text, nullable=False),
+    sa.Column("patient_id", sa.Uuid, nullable=False),
+    sa.Column("total_cents", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("installments", JSONB, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("starts_on", sa.Date, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.CheckConstraint("status IN ('active', 'cancelled')", name="status"),
+    sa.Index(
+        "uq_payment_plans_active",
+        "tenant_id",
+        "patient_id",
+        unique=True,
+        postgresql_where=sa.text("status = 'active'"),
+    ),
 )

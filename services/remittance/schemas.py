@@ -1,11 +1,12 @@
-"""HTTP shapes of the remittance API."""
+"""HTTP shapes of the remittance API. Money is integer cents."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class SubmittedClaimOut(BaseModel):
@@ -15,3 +16,128 @@ class SubmittedClaimOut(BaseModel):
     total_charge_cents: int
     currency: str
     submitted_at: dt.datetime
+
+
+class RemittanceResult(BaseModel):
+    remittance_id: uuid.UUID
+    transactions: int
+    claim_payments: int
+    posted: int
+    suspended: int
+    duplicates: int = Field(description="Claim payments already posted from another file with the same content.")
+    provider_adjustments_posted: int
+    paid_cents: int
+    currency: str
+    trace_numbers: list[str]
+
+
+class SuspendedPaymentOut(BaseModel):
+    id: uuid.UUID
+    claim_control_number: str
+    payer_id: str
+    trace_number: str
+    status_code: str
+    charge_cents: int
+    paid_cents: int
+    patient_responsibility_cents: int
+    currency: str
+    paid_date: dt.date
+    suspense_reason: str | None
+    received_at: dt.datetime
+
+
+class SuspenseMatch(BaseModel):
+    claim_control_number: str = Field(min_length=1, max_length=38)
+
+
+class SuspenseMatched(BaseModel):
+    payment_id: uuid.UUID
+    claim_id: uuid.UUID
+    state: Literal["posted"]
+
+
+class LedgerEntryOut(BaseModel):
+    id: int
+    kind: str
+    amount_cents: int
+    currency: str
+    group_code: str | None
+    carc: str | None
+    line_number: int | None
+    reference: str | None
+    claim_payment_id: uuid.UUID | None
+    reversal_of: int | None
+    posted_on: dt.date
+
+
+class ClaimLedgerOut(BaseModel):
+    claim_id: uuid.UUID
+    charge_cents: int
+    paid_cents: int
+    adjustment_cents: int
+    patient_responsibility_cents: int
+    open_cents: int
+    balanced: bool
+    entries: list[LedgerEntryOut]
+
+
+class PatientPaymentIn(BaseModel):
+    amount_cents: int = Field(gt=0, le=100_000_000, strict=True)
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    method: Literal["card", "cash", "check", "ach", "other"] = "card"
+    received_on: dt.date | None = None
+
+
+class PatientPaymentOut(BaseModel):
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    amount_cents: int
+    currency: str
+    method: str
+    received_on: dt.date
+
+
+class AccountOut(BaseModel):
+    patient_id: uuid.UUID
+    balance_cents: int
+    currency: str
+    aging: dict[str, int] = Field(description="Owed cents by days since owed: 0-30, 31-60, 61-90, 90+.")
+    unapplied_credit_cents: int
+    entries: list[LedgerEntryOut]
+
+
+class PaymentPlanIn(BaseModel):
+    installments: int = Field(ge=1, le=120)
+    first_due: dt.date
+
+
+class InstallmentOut(BaseModel):
+    number: int
+    due_on: dt.date
+    amount_cents: int
+
+
+class PaymentPlanOut(BaseModel):
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    total_cents: int
+    currency: str
+    installments: list[InstallmentOut]
+    status: str
+
+
+class MissedInstallmentOut(InstallmentOut):
+    shortfall_cents: int
+
+
+class OverduePlanOut(BaseModel):
+    plan_id: uuid.UUID
+    patient_id: uuid.UUID
+    paid_cents: int
+    missed: list[MissedInstallmentOut]
+
+
+class ProviderLedgerOut(BaseModel):
+    provider_id: str
+    balance_cents: int
+    entries: list[LedgerEntryOut]
