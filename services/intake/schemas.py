@@ -332,6 +332,7 @@ class CptCodesOut(BaseModel):
 class EncounterDocument(Strict):
     """Everything one claim needs, as a hospital system registers it: the shape of examples/encounters/."""
 
+    comment: str | None = Field(default=None, alias="_comment", description="What the document shows.")
     patient: PatientIn
     coverages: list[CoverageIn] = Field(min_length=1, max_length=3)
     providers: list[ProviderIn] = Field(min_length=1, max_length=4)

@@ -1,0 +1,66 @@
+"""An encounter document (patient, coverages, providers, payers, facility, encounter) checked alone.
+
+The same rules and the same event as the API, with the document standing in for the tenant's
+registered records: ids are derived from the document's external ids, so the result is repeatable.
+Used by the examples under examples/encounters/ and by offline tools.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from services.intake.domain.encounter import Problem, check_encounter
+from services.intake.domain.icd10cm import release_for
+from services.intake.domain.parties import Registry, coded_event, resolve
+from services.intake.schemas import CoverageOut, EncounterDocument, FacilityOut, PatientOut, PayerOut
+from shared.events.catalog import EncounterCodedV1
+
+DOCUMENT_NAMESPACE = uuid.UUID("6d1f3c52-3a55-4d6e-9a4b-7f0c2e8e9b11")
+
+
+def document_id(*parts: str) -> uuid.UUID:
+    return uuid.uuid5(DOCUMENT_NAMESPACE, "/".join(parts))
+
+
+def registry_from_document(document: EncounterDocument) -> Registry:
+    patient = PatientOut(id=document_id("patient", document.patient.external_patient_id), **document.patient.model_dump())
+    coverages = [
+        CoverageOut(id=document_id("coverage", c.payer_id, c.member_id), patient_id=patient.id, **c.model_dump())
+        for c in document.coverages
+    ]
+    facilities = (
+        []
+        if document.facility is None
+        else [
+            FacilityOut(
+                id=document_id("facility", document.facility.external_facility_id), **document.facility.model_dump()
+            )
+        ]
+    )
+    return Registry(
+        patients={patient.id: patient},
+        patients_by_external_id={patient.external_patient_id: patient},
+        coverages={patient.id: coverages},
+        payers={p.payer_id: PayerOut(id=document_id("payer", p.payer_id), **p.model_dump()) for p in document.payers},
+        providers={p.npi: p for p in document.providers},
+        facilities={f.id: f for f in facilities},
+        facilities_by_external_id={f.external_facility_id: f for f in facilities},
+    )
+
+
+def document_event(document: EncounterDocument, *, today: dt.date) -> tuple[EncounterCodedV1 | None, list[Problem]]:
+    """The encounter-coded event the document would produce, or the problems (under `encounter`)."""
+    encounter = document.encounter
+    release = release_for(encounter.service_date_from)
+    problems = check_encounter(encounter, today=today, release=release)
+    registry = registry_from_document(document)
+    resolved, unresolvable = resolve(encounter, registry)
+    problems = [Problem(("encounter", *p.loc), p.msg) for p in problems + unresolvable]
+    for index, coverage in enumerate(document.coverages):
+        if coverage.payer_id not in registry.payers:
+            problems.append(Problem(("coverages", index, "payer_id"), "no payer with this id in the document"))
+    if problems or resolved is None:
+        return None, problems
+    event_id = document_id("encounter", encounter.external_encounter_id)
+    return coded_event(event_id, encounter, resolved, registry, release.name), []
