@@ -24,7 +24,8 @@ def document_id(*parts: str) -> uuid.UUID:
 
 
 def registry_from_document(document: EncounterDocument) -> Registry:
-    patient = PatientOut(id=document_id("patient", document.patient.external_patient_id), **document.patient.model_dump())
+    patient_id = document_id("patient", document.patient.external_patient_id)
+    patient = PatientOut(id=patient_id, **document.patient.model_dump())
     coverages = [
         CoverageOut(id=document_id("coverage", c.payer_id, c.member_id), patient_id=patient.id, **c.model_dump())
         for c in document.coverages
