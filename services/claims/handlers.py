@@ -6,7 +6,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.claims.domain.claim_state import ClaimState, draft_total_cents
+from services.claims.domain.claim_state import ClaimState
 from services.claims.repository import ClaimDrafts
 from shared.events.catalog import EncounterCodedV1
 from shared.events.envelope import EventEnvelope
@@ -26,7 +26,7 @@ async def on_encounter_coded(session: AsyncSession, envelopes: list[EventEnvelop
                 "claim_type": encounter.claim_type,
                 "payer_id": encounter.payer_id,
                 "state": ClaimState.DRAFT,
-                "total_charge_cents": draft_total_cents(encounter),
+                "total_charge_cents": sum(line.charge_cents or 0 for line in encounter.lines),
                 "currency": encounter.currency,
                 "line_count": len(encounter.lines),
             }
