@@ -330,13 +330,34 @@ def matched_to(facts: ClaimPaymentFacts, submitted: SubmittedClaim) -> ClaimPaym
 
 def facts_to_json(facts: ClaimPaymentFacts) -> dict[str, Any]:
     """What is stored with a claim payment, so a suspended one can be posted later without the file."""
+    key = facts.key
     return {
-        "key": dataclasses.asdict(facts.key),
+        "key": {
+            "payer_id": key.payer_id,
+            "trace_number": key.trace_number,
+            "claim_control_number": key.claim_control_number,
+            "status_code": key.status_code,
+            "occurrence": key.occurrence,
+        },
         "charge_cents": facts.charge_cents,
         "paid_cents": facts.paid_cents,
         "patient_responsibility_cents": facts.patient_responsibility_cents,
-        "adjustments": [dataclasses.asdict(a) for a in facts.adjustments],
-        "lines": [dataclasses.asdict(line) for line in facts.lines],
+        "adjustments": [
+            {"group": a.group, "carc": a.carc, "amount_cents": a.amount_cents, "line_index": a.line_index}
+            for a in facts.adjustments
+        ],
+        "lines": [
+            {
+                "line_number": line.line_number,
+                "procedure_code": line.procedure_code,
+                "modifiers": list(line.modifiers),
+                "charge_cents": line.charge_cents,
+                "paid_cents": line.paid_cents,
+                "remark_codes": list(line.remark_codes),
+                "control_number": line.control_number,
+            }
+            for line in facts.lines
+        ],
         "remark_codes": list(facts.remark_codes),
         "payer_claim_control_number": facts.payer_claim_control_number,
         "paid_date": facts.paid_date.isoformat(),

@@ -1,0 +1,170 @@
+"""835 posting throughput: claim payments per second parsed and posted (ledger, events, all in one transaction).
+
+Synthetic 835 with N claims (two service lines each, contractual and patient responsibility
+adjustments, every claim matched to a submitted claim with a patient). Two figures:
+- in process: `parse_835` + `post_remittance` in one unit of work as the remittance role;
+- over HTTP: the same shape (another trace number) POSTed to the real remittance service process.
+Servers: CLAIMFLOW_TEST_DATABASE_URL + CLAIMFLOW_TEST_KAFKA_BOOTSTRAP_SERVERS, else a local stack in
+.local/bench-stack (started and stopped here).
+
+    .venv/bin/python bench/remittance_posting.py --claims 20000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cli.services import ServiceSecrets, provision_all, with_database
+from cli.stack import LocalStack
+from services.remittance.app import DEFINITION as REMITTANCE
+from services.remittance.domain.x12_835 import parse_835
+from services.remittance.service import post_remittance
+from shared.db import create_engine, create_sessionmaker, unit_of_work
+from shared.messaging.outbox import Outbox
+from shared.migrations import alembic_config, upgrade_to_head
+from tests.support.pipeline import Pipeline
+from tests.unit.remittance.remittance_builder import paid_claim, remittance_file
+
+
+def _servers() -> tuple[str, str, LocalStack | None]:
+    database_url = os.environ.get("CLAIMFLOW_TEST_DATABASE_URL")
+    kafka = os.environ.get("CLAIMFLOW_TEST_KAFKA_BOOTSTRAP_SERVERS")
+    if database_url and kafka:
+        return database_url, kafka, None
+    stack = LocalStack(stack_dir=Path(".local") / "bench-stack", progress=lambda m: print(f"  stack: {m}"))
+    endpoints = stack.up()
+    return endpoints.database_url, endpoints.kafka_bootstrap_servers, stack
+
+
+async def _seed(admin: asyncpg.Connection, tenant: str, control_numbers: list[str], patient: uuid.UUID) -> None:
+    """Submitted claims as `claim-submitted` would leave them (COPY: the seed is not what is measured)."""
+    records = [
+        (
+            uuid.uuid4(),
+            tenant,
+            number,
+            "SANDBOX",
+            15500,
+            "USD",
+            patient,
+            json.dumps(
+                [
+                    {
+                        "line_number": 1,
+                        "line_control_number": f"{number}-1",
+                        "procedure_code": "99213",
+                        "modifiers": [],
+                        "charge_cents": 12500,
+                    },
+                    {
+                        "line_number": 2,
+                        "line_control_number": f"{number}-2",
+                        "procedure_code": "87880",
+                        "modifiers": ["QW"],
+                        "charge_cents": 3000,
+                    },
+                ]
+            ),
+        )
+        for number in control_numbers
+    ]
+    await admin.executemany(
+        "INSERT INTO remittance.submitted_claims (claim_id, tenant_id, claim_control_number, payer_id, "
+        "total_charge_cents, currency, submitted_at, patient_id, lines) "
+        "VALUES ($1, $2, $3, $4, $5, $6, now(), $7, $8::jsonb)",
+        records,
+    )
+
+
+async def run(claims: int) -> None:
+    admin_url, kafka, stack = _servers()
+    database = f"claimflow_bench_{uuid.uuid4().hex[:8]}"
+    work = Path(tempfile.mkdtemp(prefix="claimflow-bench-"))
+    secrets = ServiceSecrets.load_or_create(work / "secrets.json")
+    await provision_all(admin_url, secrets, database)
+    pipeline = Pipeline(
+        admin_url=with_database(admin_url, database),
+        server_admin_url=admin_url,
+        database=database,
+        kafka_bootstrap_servers=kafka,
+        secrets=secrets,
+        log_dir=work,
+    )
+    tenant, patient = f"bench-{uuid.uuid4().hex[:8]}", uuid.uuid4()
+    try:
+        engine = create_engine(pipeline.role_url("remittance"), pool_size=2)
+        await upgrade_to_head(engine, alembic_config(REMITTANCE.migrations_dir, "remittance"))
+        numbers = [f"B{n:07d}" for n in range(claims)]
+        admin = await asyncpg.connect(pipeline.admin_url)
+        await _seed(admin, tenant, numbers, patient)
+        specs = [paid_claim(number) for number in numbers]
+        in_process = remittance_file(specs, trace="BENCH-IN-PROCESS").encode()
+        over_http = remittance_file(specs, trace="BENCH-HTTP", interchange_control="000000902").encode()
+
+        sessions = create_sessionmaker(engine)
+        outbox = Outbox(REMITTANCE.messaging.outbox, source="/claimflow/remittance")
+        started = time.perf_counter()
+        advices = parse_835(in_process)
+        parsed = time.perf_counter()
+        async with unit_of_work(sessions) as session:
+            result, _ = await post_remittance(session, outbox, tenant=tenant, body=in_process, advices=advices)
+        posted = time.perf_counter()
+        assert result["posted"] == claims, result
+        await engine.dispose()
+
+        service = await pipeline.start("remittance", CLAIMFLOW_RUN_RELAY="false")
+        headers = pipeline.auth(tenant, "remittance:write") | {"content-type": "application/edi-x12"}
+        async with httpx.AsyncClient(base_url=service.base_url, timeout=600) as client:
+            http_started = time.perf_counter()
+            answer = await client.post("/v1/remittances", content=over_http, headers=headers)
+            http_done = time.perf_counter()
+        assert answer.status_code == 201 and answer.json()["posted"] == claims, answer.text[:500]
+        entries = await admin.fetchval("SELECT count(*) FROM remittance.ledger_entries WHERE tenant_id = $1", tenant)
+        await admin.close()
+
+        print(
+            f"\nclaimflow 835 posting benchmark  (cores: {os.cpu_count()}, claims per file: {claims:,}, "
+            f"{len(in_process) / 1e6:.1f} MB)"
+        )
+        print(f"  parse only                              {claims / (parsed - started):>10,.0f} claims/s")
+        print(f"  post only (one transaction)             {claims / (posted - parsed):>10,.0f} claim payments/s")
+        print(
+            f"  parsed and posted, in process           {claims / (posted - started):>10,.0f} claim payments/s"
+            f"   ({posted - started:.2f} s)"
+        )
+        print(
+            f"  parsed and posted, HTTP to the service  {claims / (http_done - http_started):>10,.0f} claim payments/s"
+            f"   ({http_done - http_started:.2f} s)"
+        )
+        print(f"  ledger entries written (both files)     {entries:>10,}")
+        print("  target                                       5,000 claim payments/s")
+    finally:
+        pipeline.stop_all()
+        admin = await asyncpg.connect(admin_url)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await admin.close()
+        if stack is not None:
+            stack.down()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--claims", type=int, default=20_000)
+    asyncio.run(run(parser.parse_args().claims))
+
+
+if __name__ == "__main__":
+    main()
