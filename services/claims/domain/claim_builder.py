@@ -1,0 +1,385 @@
+"""From a coded encounter to a claim: pricing from the fee schedule, the scrubber's draft view, and
+the 837 writer's `Claim`.
+
+Pure: the encounter event (as amended by fixes) is the claim's source document; everything here
+is a function of it, the tenant's fee schedule, and the submitter/receiver of the interchange.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+from services.claims.domain.claim import (
+    Address,
+    Adjustment,
+    AdjustmentGroup,
+    Admission,
+    BillingProvider,
+    Claim,
+    ClaimFilingIndicator,
+    ClaimFrequency,
+    DrugIdentification,
+    DrugUnit,
+    InstitutionalDetails,
+    LineAdjudication,
+    OtherPayer,
+    Patient,
+    Payer,
+    PayerResponsibility,
+    Provider,
+    Receiver,
+    Relationship,
+    ServiceFacility,
+    ServiceLine,
+    Sex,
+    Submitter,
+    Subscriber,
+    TaxIdQualifier,
+)
+from services.claims.domain.claim_checks import validate_claims
+from services.claims.domain.scrubber import DraftClaim, DraftLine, Finding, MissingPart, Severity
+from shared.events import catalog as ev
+
+FeeSchedule = Mapping[tuple[str, str], int]
+"""Charge in cents by (procedure or revenue code, first modifier or "")."""
+
+
+class ClaimMappingError(ValueError):
+    """The encounter lacks what an 837 needs; the scrubber names it as a hold reason first."""
+
+
+def line_code(line: ev.CodedServiceLine) -> str:
+    return line.procedure_code or line.revenue_code or ""
+
+
+def fee_schedule_codes(encounter: ev.EncounterCodedV1) -> set[str]:
+    """Codes whose fee-schedule entries pricing this encounter may need."""
+    return {line_code(line) for line in encounter.lines if line.charge_cents is None and line_code(line)}
+
+
+def price(encounter: ev.EncounterCodedV1, schedule: FeeSchedule) -> ev.EncounterCodedV1:
+    """Lines without a charge get the fee-schedule charge of their code (and first modifier, if listed)."""
+    if all(line.charge_cents is not None for line in encounter.lines):
+        return encounter
+    lines = []
+    for line in encounter.lines:
+        if line.charge_cents is None:
+            code = line_code(line)
+            first_modifier = line.modifiers[0] if line.modifiers else ""
+            unit_cents = schedule.get((code, first_modifier), schedule.get((code, "")))
+            if unit_cents is not None:
+                line = line.model_copy(update={"charge_cents": unit_cents * line.units})
+        lines.append(line)
+    return encounter.model_copy(update={"lines": lines})
+
+
+def total_charge_cents(encounter: ev.EncounterCodedV1) -> int:
+    return sum(line.charge_cents or 0 for line in encounter.lines)
+
+
+def _subscriber_phi(encounter: ev.EncounterCodedV1, coverage: ev.CoverageDetails) -> ev.SubscriberPhi | None:
+    if encounter.phi is None:
+        return None
+    return next((s for s in encounter.phi.subscribers if s.coverage_id == coverage.coverage_id), None)
+
+
+def _complete_person(person: ev.Person | None) -> bool:
+    return bool(person and person.first_name and person.birth_date and person.sex and person.address is not None)
+
+
+def missing_parts(encounter: ev.EncounterCodedV1) -> frozenset[MissingPart]:
+    missing: set[MissingPart] = set()
+    coverage = encounter.coverage
+    if coverage is None:
+        missing.add(MissingPart.COVERAGE)
+    elif _subscriber_phi(encounter, coverage) is None:
+        missing.add(MissingPart.SUBSCRIBER)
+    patient = encounter.phi.patient if encounter.phi else None
+    if not _complete_person(patient):
+        missing.add(MissingPart.PATIENT_DEMOGRAPHICS)
+    provider = encounter.billing_provider
+    if provider is None or provider.address is None or provider.tax_id is None:
+        missing.add(MissingPart.BILLING_PROVIDER)
+    if encounter.claim_type == "institutional":
+        if encounter.institutional is None:
+            missing.add(MissingPart.INSTITUTIONAL_DETAILS)
+        elif encounter.institutional.attending is None:
+            missing.add(MissingPart.ATTENDING_PROVIDER)
+    return frozenset(missing)
+
+
+def draft_from_encounter(encounter: ev.EncounterCodedV1) -> DraftClaim:
+    """The scrubber's view: codes, units, charges, dates, NPIs; the patient's sex and birth date only."""
+    patient = encounter.phi.patient if encounter.phi else None
+    other_npis = [
+        (role, npi)
+        for role, npi in (
+            ("rendering", encounter.rendering_provider_npi),
+            ("referring", encounter.referring_provider_npi),
+            ("attending", encounter.institutional.attending_provider_npi if encounter.institutional else None),
+            ("service facility", encounter.service_facility.npi if encounter.service_facility else None),
+        )
+        if npi
+    ]
+    return DraftClaim(
+        claim_type=encounter.claim_type,
+        patient_id=str(encounter.patient_id),
+        payer_id=encounter.payer_id,
+        place_of_service=encounter.place_of_service,
+        service_date_from=encounter.service_date_from,
+        service_date_to=encounter.service_date_to,
+        diagnoses=tuple(encounter.diagnosis_codes),
+        lines=tuple(
+            DraftLine(
+                line_number=line.line_number,
+                service_date=line.service_date,
+                units=line.units,
+                procedure_code=line.procedure_code,
+                revenue_code=line.revenue_code,
+                modifiers=tuple(line.modifiers),
+                charge_cents=line.charge_cents,
+                diagnosis_pointers=tuple(line.diagnosis_pointers),
+                service_date_end=line.service_date_end,
+                place_of_service=line.place_of_service,
+            )
+            for line in encounter.lines
+        ),
+        billing_provider_npi=encounter.billing_provider_npi or None,
+        other_npis=tuple(other_npis),
+        frequency_code=encounter.frequency_code,
+        original_claim_number=encounter.original_claim_number,
+        patient_sex=patient.sex if patient else None,
+        patient_birth_date=patient.birth_date if patient else None,
+        timely_filing_days=encounter.coverage.payer.timely_filing_days if encounter.coverage else None,
+        facility_type_code=encounter.institutional.facility_type_code if encounter.institutional else None,
+        missing=missing_parts(encounter),
+        unresolved=tuple(encounter.unresolved),
+    )
+
+
+def _address(address: ev.Address | None) -> Address | None:
+    if address is None:
+        return None
+    return Address(
+        line1=address.line1, line2=address.line2, city=address.city, state=address.state,
+        postal_code=address.postal_code,
+    )  # fmt: skip
+
+
+def _provider(details: ev.ProviderDetails | None) -> Provider | None:
+    if details is None:
+        return None
+    return Provider(
+        npi=details.npi,
+        last_name=details.name,
+        first_name=details.first_name if details.entity == "individual" else None,
+        middle_name=details.middle_name if details.entity == "individual" else None,
+        taxonomy=details.taxonomy,
+    )
+
+
+def _payer(details: ev.PayerDetails) -> Payer:
+    return Payer(
+        name=details.name,
+        payer_id=details.payer_id,
+        claim_filing_indicator=ClaimFilingIndicator(details.claim_filing_indicator),
+        address=_address(details.address),
+    )
+
+
+def _subscriber(phi: ev.SubscriberPhi, fallback: ev.Person | None) -> Subscriber:
+    person = phi.subscriber
+    return Subscriber(
+        member_id=phi.member_id,
+        last_name=person.last_name,
+        first_name=person.first_name,
+        middle_name=person.middle_name,
+        birth_date=person.birth_date or (fallback.birth_date if fallback else None),
+        sex=Sex(person.sex or (fallback.sex if fallback else None) or "U"),
+        address=_address(person.address or (fallback.address if fallback else None)),
+        group_number=phi.group_number,
+        group_name=phi.group_name,
+    )
+
+
+def _adjustments(adjustments: list[ev.PriorPayerAdjustment]) -> tuple[Adjustment, ...]:
+    return tuple(Adjustment(AdjustmentGroup(a.group), a.reason_code, a.amount_cents) for a in adjustments)
+
+
+def _other_payers(encounter: ev.EncounterCodedV1) -> tuple[OtherPayer, ...]:
+    coverages = {c.coverage_id: c for c in encounter.other_coverages}
+    lines = {line.line_number: line for line in encounter.lines}
+    patient = encounter.phi.patient if encounter.phi else None
+    others = []
+    for prior in encounter.prior_payer_adjudications:
+        coverage = coverages.get(prior.coverage_id)
+        phi = _subscriber_phi(encounter, coverage) if coverage else None
+        if coverage is None or phi is None:
+            raise ClaimMappingError("a prior payer's coverage or subscriber is missing")
+        others.append(
+            OtherPayer(
+                payer=_payer(coverage.payer),
+                responsibility=PayerResponsibility(coverage.responsibility),
+                subscriber=_subscriber(phi, patient if coverage.relationship == "18" else None),
+                relationship=Relationship(coverage.relationship),
+                paid_cents=prior.paid_cents,
+                adjudication_date=prior.adjudication_date,
+                claim_adjustments=_adjustments(prior.claim_adjustments),
+                line_adjudications=tuple(
+                    LineAdjudication(
+                        line_number=paid.line_number,
+                        paid_cents=paid.paid_cents,
+                        adjudication_date=prior.adjudication_date,
+                        paid_units=paid.paid_units,
+                        procedure_code=lines[paid.line_number].procedure_code,
+                        modifiers=tuple(lines[paid.line_number].modifiers),
+                        revenue_code=lines[paid.line_number].revenue_code,
+                        adjustments=_adjustments(paid.adjustments),
+                    )
+                    for paid in prior.lines
+                    if paid.line_number in lines
+                ),
+                payer_claim_control_number=prior.payer_claim_control_number,
+            )
+        )
+    return tuple(others)
+
+
+def _institutional(encounter: ev.EncounterCodedV1) -> InstitutionalDetails | None:
+    details = encounter.institutional
+    if encounter.claim_type != "institutional":
+        return None
+    if details is None or details.attending is None:
+        raise ClaimMappingError("institutional details or the attending provider are missing")
+    attending = _provider(details.attending)
+    assert attending is not None
+    admission = details.admission
+    return InstitutionalDetails(
+        facility_type_code=details.facility_type_code,
+        statement_from=encounter.service_date_from,
+        statement_to=encounter.service_date_to,
+        patient_status_code=details.patient_status_code,
+        attending=attending,
+        admission=Admission(admission.admitted_on, admission.type_code, admission.source_code, admission.hour)
+        if admission
+        else None,
+        admitting_diagnosis=details.admitting_diagnosis,
+        present_on_admission=tuple(details.present_on_admission),
+    )
+
+
+def _line(line: ev.CodedServiceLine, control_number: str) -> ServiceLine:
+    drug = line.drug
+    return ServiceLine(
+        charge_cents=line.charge_cents if line.charge_cents is not None else 0,
+        units=line.units,
+        procedure_code=line.procedure_code,
+        modifiers=tuple(line.modifiers),
+        diagnosis_pointers=tuple(line.diagnosis_pointers),
+        service_date=line.service_date,
+        service_date_end=line.service_date_end,
+        revenue_code=line.revenue_code,
+        place_of_service=line.place_of_service,
+        control_number=line_control_number(control_number, line.line_number),
+        drug=DrugIdentification(
+            ndc=drug.ndc,
+            quantity=int(drug.quantity) if drug.quantity.isdigit() else Decimal(drug.quantity),
+            unit=DrugUnit(drug.unit),
+        )
+        if drug
+        else None,
+        emergency=line.emergency,
+    )
+
+
+def line_control_number(claim_control_number: str, line_number: int) -> str:
+    """REF*6R: the payer echoes it in the 835, so each paid line finds its claim line."""
+    return f"{claim_control_number}-{line_number}"
+
+
+def claim_from_encounter(
+    encounter: ev.EncounterCodedV1, *, control_number: str, submitter: Submitter, receiver: Receiver
+) -> Claim:
+    """The 837 writer's claim; `ClaimMappingError` when a required party is missing."""
+    if missing := missing_parts(encounter):
+        raise ClaimMappingError(f"missing: {', '.join(sorted(missing))}")
+    coverage, provider, phi = encounter.coverage, encounter.billing_provider, encounter.phi
+    assert coverage is not None and provider is not None and phi is not None
+    assert provider.address is not None and provider.tax_id is not None
+    subscriber_phi = _subscriber_phi(encounter, coverage)
+    assert subscriber_phi is not None
+    patient = phi.patient
+    is_self = coverage.relationship == Relationship.SELF
+    try:
+        dependent = None
+        if not is_self:
+            assert patient.first_name and patient.birth_date and patient.sex and patient.address
+            dependent = Patient(
+                last_name=patient.last_name,
+                first_name=patient.first_name,
+                middle_name=patient.middle_name,
+                birth_date=patient.birth_date,
+                sex=Sex(patient.sex),
+                address=_address(patient.address),  # type: ignore[arg-type]
+                relationship=Relationship(coverage.relationship),
+            )
+        return Claim(
+            control_number=control_number,
+            submitter=submitter,
+            receiver=receiver,
+            billing_provider=BillingProvider(
+                npi=provider.npi,
+                name=provider.name,
+                first_name=provider.first_name if provider.entity == "individual" else None,
+                taxonomy=provider.taxonomy,
+                tax_id=provider.tax_id,
+                tax_id_qualifier=TaxIdQualifier.SSN if provider.tax_id_type == "SSN" else TaxIdQualifier.EIN,
+                address=_address(provider.address),  # type: ignore[arg-type]
+            ),
+            subscriber=_subscriber(subscriber_phi, patient if is_self else None),
+            payer=_payer(coverage.payer),
+            payer_responsibility=PayerResponsibility(coverage.responsibility),
+            total_charge_cents=total_charge_cents(encounter),
+            diagnoses=tuple(encounter.diagnosis_codes),
+            lines=tuple(_line(line, control_number) for line in encounter.lines),
+            patient=dependent,
+            place_of_service=encounter.place_of_service,
+            frequency=ClaimFrequency(encounter.frequency_code),
+            original_claim_number=encounter.original_claim_number,
+            prior_authorization=encounter.prior_authorization,
+            referring_provider=_provider(encounter.referring_provider),
+            rendering_provider=_provider(encounter.rendering_provider),
+            service_facility=ServiceFacility(
+                name=encounter.service_facility.name,
+                address=_address(encounter.service_facility.address),  # type: ignore[arg-type]
+                npi=encounter.service_facility.npi,
+            )
+            if encounter.service_facility
+            else None,
+            other_payers=_other_payers(encounter),
+            institutional=_institutional(encounter),
+        )
+    except ValueError as exc:  # an enum code the 837 does not know
+        if isinstance(exc, ClaimMappingError):
+            raise
+        raise ClaimMappingError(str(exc)) from None
+
+
+WRITER_RULE_ID = "x12.837"
+"""Findings from the 837 writer's own checks; they cannot be disabled (the writer would refuse the claim)."""
+
+
+def writer_findings(encounter: ev.EncounterCodedV1, *, submitter: Submitter, receiver: Receiver) -> list[Finding]:
+    """Why the 837 writer would refuse this claim (field paths, not values), or nothing."""
+    if missing_parts(encounter):
+        return []  # the required.* edits already name what is missing
+    try:
+        claim = claim_from_encounter(encounter, control_number="X" * 20, submitter=submitter, receiver=receiver)
+    except ClaimMappingError as exc:
+        return [Finding(WRITER_RULE_ID, Severity.ERROR, f"cannot be written as an 837: {exc}")]
+    return [
+        Finding(WRITER_RULE_ID, Severity.ERROR, f"{problem.field.removeprefix('claims[0].')}: "
+                f"{problem.message.split(', got ')[0]}")
+        for problem in validate_claims([claim])
+    ]  # fmt: skip
