@@ -9,16 +9,19 @@ Every POST honours an `Idempotency-Key`: the same key and request return the fir
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from decimal import Decimal
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Header, HTTPException, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from services.intake.domain.encounter import EncounterRejected, Problem
+from services.intake.domain.fhir import FhirRejected, Origins, expression, parse
 from services.intake.receiving import receive_encounters
 from services.intake.repository import (
     CptCodeRepository,
@@ -58,6 +61,7 @@ from shared.auth import Principal, require_scope
 from shared.http import OutboxDep, SessionDep
 
 router = APIRouter(prefix="/v1")
+ModelT = TypeVar("ModelT", bound=BaseModel)
 IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", min_length=1, max_length=255, description="Repeat-safe retries of this request."),
@@ -97,7 +101,7 @@ async def idempotent(
     if key is None:
         status_code, content = await run()
         return JSONResponse(jsonable_encoder(content), status_code=status_code)
-    canonical = body.model_dump_json() if isinstance(body, BaseModel) else repr(sorted(body.items()))
+    canonical = body.model_dump_json() if isinstance(body, BaseModel) else json.dumps(body, sort_keys=True, default=str)
     request_hash = hashlib.sha256(f"{request.method} {request.url.path}\n{canonical}".encode()).hexdigest()
     keys = IdempotencyRepository(session, tenant)
     earlier = await keys.claim(key, request_hash)
@@ -369,3 +373,99 @@ async def get_encounter(encounter_id: uuid.UUID, principal: EncountersRead, sess
     if row is None:
         raise _not_found("encounter")
     return encounter_out(row)
+
+
+# FHIR R4 -------------------------------------------------------------------------------------------------
+
+fhir_router = APIRouter(prefix="/fhir", tags=["fhir"])
+FHIR_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/fhir+json": {"schema": {"type": "object"}},
+            "application/json": {"schema": {"type": "object"}},
+        },
+    }
+}
+
+
+def fhir_rejected(problems: list[Problem]) -> HTTPException:
+    return HTTPException(
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+        detail=[
+            {"loc": ["body", *p.loc], "msg": p.msg, "type": "value_error", "expression": expression(p.loc)}
+            for p in problems
+        ],
+    )
+
+
+def _from_fhir(model: type[ModelT], data: dict[str, Any], origins: Origins) -> ModelT:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise fhir_rejected(
+            [
+                Problem(origins.fhir_path(tuple(e["loc"])), f"{'.'.join(map(str, e['loc']))}: {e['msg']}")
+                for e in exc.errors(include_url=False, include_input=False)
+            ]
+        ) from None
+
+
+@fhir_router.post("/Claim", status_code=201, response_model=EncounterOut, responses=REPEATED, openapi_extra=FHIR_BODY)
+async def receive_fhir_claim(
+    principal: EncountersWrite,
+    session: SessionDep,
+    outbox: OutboxDep,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """A FHIR R4 Claim (patient by `Patient/<intake id>`), or a Bundle with Patient, Coverage and Claim.
+
+    The Bundle's Patient and Coverage are registered (or matched by MRN and member id) and the Claim
+    goes down the same path as `POST /v1/encounters`; 422s name the FHIR element.
+    """
+    try:
+        body = json.loads(await request.body(), parse_float=Decimal)
+    except ValueError:
+        raise fhir_rejected([Problem((), "the body is not JSON")]) from None
+    if not isinstance(body, dict):
+        raise fhir_rejected([Problem((), "the body is not a FHIR resource")])
+    try:
+        mapped = parse(body)
+    except FhirRejected as exc:
+        raise fhir_rejected(exc.problems) from None
+    if mapped.patient is not None and "patients:write" not in principal.scopes:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="missing scope patients:write (the Bundle registers)")
+
+    async def run() -> tuple[int, EncounterOut]:
+        tenant = principal.tenant
+        if mapped.patient is not None:
+            patient = _from_fhir(PatientIn, mapped.patient, mapped.patient_origins)
+            patient_row, _ = await patient_records(session, tenant).add_or_get(
+                {"external_patient_id": patient.external_patient_id, "record": patient.model_dump(mode="json")}
+            )
+            for coverage_body, origins in mapped.coverages:
+                coverage = _from_fhir(CoverageIn, coverage_body, origins)
+                if not await payer_records(session, tenant).find("payer_id", [coverage.payer_id]):
+                    raise fhir_rejected(
+                        [Problem(origins.fhir_path(("payer_id",)), "no payer with this id is registered")]
+                    )
+                await coverage_records(session, tenant).add_or_get(
+                    {
+                        "patient_id": patient_row.id,
+                        "payer_id": coverage.payer_id,
+                        "member_id": coverage.member_id,
+                        "record": coverage.model_dump(mode="json"),
+                    }
+                )
+        origins = mapped.encounter_origins
+        encounter = _from_fhir(EncounterIn, mapped.encounter, origins)
+        try:
+            (received,) = await receive_encounters(session, outbox, tenant, [encounter])
+        except EncounterRejected as exc:
+            raise fhir_rejected(
+                [Problem(origins.fhir_path(p.loc), f"{'.'.join(map(str, p.loc))}: {p.msg}") for p in exc.problems]
+            ) from None
+        return (status.HTTP_201_CREATED if received.created else status.HTTP_200_OK), encounter_out(received.row)
+
+    return await idempotent(request, session, principal.tenant, idempotency_key, body, run)

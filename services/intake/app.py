@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.intake.api import router
+from services.intake.api import fhir_router, router
 from services.intake.handlers import SUBSCRIPTIONS
 from services.intake.models import messaging, metadata
 from shared.service import ServiceDefinition, create_service_app
 
 DEFINITION = ServiceDefinition(
     name="intake",
-    description="Coded encounters in from hospital systems; `encounter-coded` events out.",
+    description="Patients, coverage, providers, payers, coded encounters (JSON or FHIR R4) in; `encounter-coded` out.",
     metadata=metadata,
     messaging=messaging,
     migrations_dir=Path(__file__).parent / "migrations",
-    routers=[router],
+    routers=[router, fhir_router],
     subscriptions=SUBSCRIPTIONS,
 )
 
