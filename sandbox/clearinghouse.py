@@ -1,0 +1,240 @@
+"""The sandbox clearinghouse and payer: answers every 837 dropped in a folder with a 999, 277CAs and 835s.
+
+The claims service reaches it exactly as it would a real file-drop clearinghouse
+(``services.claims.adapters.FileDropAdapter`` on the same folder): it drops 837s into
+``outbound/``; the sandbox moves each one to ``.sandbox/received/`` and writes its answers
+into ``inbound/`` atomically. It never imports service code beyond the pure domain modules.
+
+For each 837 file:
+- a 999 per file (one 999 transaction per functional group): IK3/IK4 locate syntax errors,
+  a transaction set with any is rejected (IK5*R) and gets nothing else;
+- a 277CA per accepted transaction set: each claim accepted (A2:20, with a payer claim
+  number in REF*1K) or rejected by the front-end edits below (A6/A7 with status codes);
+- an 835 per payer for the accepted claims, priced by ``sandbox.rules`` (voids, CLM05-3=8,
+  are acknowledged but not paid).
+
+Front-end edits (277CA rejections): subscriber id missing (A6:164:IL) or not 6-20 letters and
+digits (A7:164:IL); billing provider NPI failing its check digit (A7:562:85); line charges
+not adding up to CLM02 (A7:400, claim out of balance); service dated after receipt (A7:187).
+
+    python -m sandbox.clearinghouse --folder DIR [--once] [--rules rules.json] [--interval 1.0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import re
+import time
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from sandbox.claims_837 import Received837, ReceivedClaim, UnreadableFileError, read_837
+from sandbox.responses import ClaimVerdict, Envelope, Party, PayerDetails, write_277ca, write_835, write_999
+from sandbox.rules import DEFAULT_RULES, AdjudicationRule, ClaimAdjudication, adjudicate, load_rules
+
+log = logging.getLogger("claimflow.sandbox")
+
+SANDBOX_IDENTITY = Party("ZZ", "SANDBOXCH")
+SANDBOX_PAYER = PayerDetails()
+_MEMBER_ID = re.compile(r"[A-Za-z0-9]{6,20}")
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One file the sandbox sends back."""
+
+    file_name: str
+    content: bytes
+
+
+def npi_is_valid(npi: str) -> bool:
+    """NPI check digit: Luhn over the number prefixed with 80840."""
+    if len(npi) != 10 or not npi.isascii() or not npi.isdigit():
+        return False
+    digits = [int(c) for c in "80840" + npi]
+    total = 0
+    for index, digit in enumerate(reversed(digits)):
+        if index % 2 == 1:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return total % 10 == 0
+
+
+def front_end_rejections(claim: ReceivedClaim, received_on: date) -> tuple[tuple[str, str, str], ...]:
+    """STC01 (category, status, entity) for every front-end edit the claim fails; empty when it passes."""
+    reasons: list[tuple[str, str, str]] = []
+    if not claim.member_id:
+        reasons.append(("A6", "164", "IL"))
+    elif not _MEMBER_ID.fullmatch(claim.member_id):
+        reasons.append(("A7", "164", "IL"))
+    if not npi_is_valid(claim.billing_provider_npi):
+        reasons.append(("A7", "562", "85"))
+    if sum(line.charge_cents for line in claim.lines) != claim.charge_cents:
+        reasons.append(("A7", "400", ""))
+    _, end = claim.service_period()
+    if end is not None and end > received_on:
+        reasons.append(("A7", "187", ""))
+    return tuple(reasons)
+
+
+class SandboxClearinghouse:
+    """Answers 837 files. Keeps its own control-number and claim-number sequences (see ``state``)."""
+
+    def __init__(
+        self,
+        rules: tuple[AdjudicationRule, ...] = DEFAULT_RULES,
+        *,
+        identity: Party = SANDBOX_IDENTITY,
+        payer: PayerDetails = SANDBOX_PAYER,
+        next_control_number: int = 1,
+        next_claim_number: int = 1,
+    ) -> None:
+        self.rules = rules
+        self.identity = identity
+        self.payer = payer
+        self.next_control_number = next_control_number
+        self.next_claim_number = next_claim_number
+
+    @property
+    def state(self) -> dict[str, int]:
+        return {"next_control_number": self.next_control_number, "next_claim_number": self.next_claim_number}
+
+    def _envelope(self, received: Received837, now: datetime) -> Envelope:
+        number = self.next_control_number
+        self.next_control_number = 1 if number >= 999_999_999 else number + 1
+        return Envelope(
+            sender=self.identity,
+            receiver=Party(received.sender_qualifier, received.sender_id),
+            interchange_control_number=number,
+            group_control_number=number,
+            created_at=now,
+            usage=received.usage if received.usage in ("T", "P") else "T",
+        )
+
+    def _claim_number(self, received_on: date) -> str:
+        number = self.next_claim_number
+        self.next_claim_number += 1
+        return f"SBX{received_on:%y%j}{number:07d}"
+
+    def answer(self, file_name: str, content: bytes, now: datetime) -> list[Answer]:
+        """Every file that answers one 837, named so that name order is 999, 277CA, 835.
+
+        Raises ``UnreadableFileError`` when the file has no readable envelope.
+        """
+        stem = Path(file_name).stem
+        received_on = now.date()
+        answers: list[Answer] = []
+        for index, received in enumerate(read_837(content)):
+            prefix = stem if index == 0 else f"{stem}-{index + 1}"
+            answers.append(Answer(f"{prefix}.1-ack.999", write_999(received, self._envelope(received, now)).encode()))
+            adjudications: dict[str, list[ClaimAdjudication]] = {}
+            payer_claim_numbers: dict[str, str] = {}
+            for group in received.groups:
+                for transaction in group.transactions:
+                    if not transaction.accepted or not transaction.claims:
+                        continue
+                    verdicts = []
+                    for claim in transaction.claims:
+                        rejections = front_end_rejections(claim, received_on)
+                        number = None if rejections else self._claim_number(received_on)
+                        verdicts.append(ClaimVerdict(claim, rejections, number))
+                        if number is not None:
+                            payer_claim_numbers[claim.control_number] = number
+                            if claim.frequency != "8":
+                                adjudications.setdefault(claim.payer_id, []).append(
+                                    adjudicate(claim, received_on, self.rules)
+                                )
+                    text = write_277ca(transaction, verdicts, self._envelope(received, now), received_on)
+                    answers.append(
+                        Answer(f"{prefix}.2-{group.control_number}-{transaction.control_number}.277CA", text.encode())
+                    )
+            for payer_id, claims in adjudications.items():
+                payees = list(dict.fromkeys(a.claim.billing_provider_npi for a in claims))
+                envelope = self._envelope(received, now)
+                traces = [f"SBXEFT{envelope.interchange_control_number:09d}{n:02d}" for n in range(1, len(payees) + 1)]
+                text = write_835(claims, envelope, payer_claim_numbers, traces, received_on, self.payer)
+                answers.append(Answer(f"{prefix}.3-{_safe(payer_id)}.835", text.encode()))
+        return answers
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", text) or "payer"
+
+
+class FolderClearinghouse:
+    """Runs a ``SandboxClearinghouse`` against a file-drop folder (``outbound/`` in, ``inbound/`` out)."""
+
+    def __init__(self, folder: Path | str, rules: tuple[AdjudicationRule, ...] = DEFAULT_RULES) -> None:
+        self.folder = Path(folder)
+        self.outbound = self.folder / "outbound"
+        self.inbound = self.folder / "inbound"
+        self.private = self.folder / ".sandbox"
+        self.state_file = self.private / "state.json"
+        state = json.loads(self.state_file.read_text()) if self.state_file.exists() else {}
+        self.clearinghouse = SandboxClearinghouse(rules, **state)
+
+    def process_once(self, now: datetime | None = None) -> list[str]:
+        """Answer every complete 837 waiting in ``outbound/``; returns the names of the files written."""
+        for folder in (self.outbound, self.inbound, self.private / "received", self.private / "unreadable"):
+            folder.mkdir(parents=True, exist_ok=True)
+        written: list[str] = []
+        for path in sorted(self.outbound.iterdir()):
+            if not path.is_file() or path.name.startswith(".") or path.name.endswith(".part"):
+                continue
+            moment = now or datetime.now().replace(microsecond=0)
+            try:
+                answers = self.clearinghouse.answer(path.name, path.read_bytes(), moment)
+            except UnreadableFileError as exc:
+                log.warning("sandbox: %s has no readable X12 envelope: %s", path.name, exc)
+                (self.private / "unreadable" / f"{path.name}.txt").write_text(f"{exc}\n")
+                os.replace(path, self.private / "unreadable" / path.name)
+                continue
+            for answer in answers:
+                _write_atomically(self.inbound / answer.file_name, answer.content)
+                written.append(answer.file_name)
+            os.replace(path, self.private / "received" / path.name)
+            _write_atomically(self.state_file, json.dumps(self.clearinghouse.state).encode())
+            log.info("sandbox: answered %s with %d files", path.name, len(answers))
+        return written
+
+    def run(self, interval_s: float = 1.0) -> None:
+        while True:
+            self.process_once()
+            time.sleep(interval_s)
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.part")
+    temporary.write_bytes(content)
+    os.replace(temporary, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sandbox.clearinghouse", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--folder", required=True, type=Path, help="the file-drop folder (outbound/ and inbound/)")
+    parser.add_argument("--once", action="store_true", help="answer what is waiting, then exit")
+    parser.add_argument("--rules", type=Path, help="JSON adjudication rules replacing the default table")
+    parser.add_argument("--interval", type=float, default=1.0, help="seconds between polls (default 1)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    rules = load_rules(args.rules) if args.rules else DEFAULT_RULES
+    sandbox = FolderClearinghouse(args.folder, rules)
+    if args.once:
+        written = sandbox.process_once()
+        print(f"wrote {len(written)} files into {sandbox.inbound}")
+        return 0
+    try:
+        sandbox.run(args.interval)
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

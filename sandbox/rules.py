@@ -1,0 +1,266 @@
+"""Deterministic adjudication rules of the sandbox payer.
+
+Each service line is priced by the first rule whose ``match`` fits it; everything a rule
+does is integer arithmetic on cents, so the same 837 always gets the same 835.
+
+Default table (``DEFAULT_RULES``), in order — pick an outcome for a test by the CLM01 suffix:
+
+| rule | matches | outcome (CAS group-CARC, RARC) |
+|---|---|---|
+| prior-auth-absent | procedure 70553, 27447 or 93458 and no REF*G1 | denied CO-197, M62 |
+| timely-filing | service date more than 365 days before receipt | denied CO-29 |
+| denied-medical-necessity | CLM01 ends "-D50" | denied CO-50, N115 |
+| denied-bundled | CLM01 ends "-D97" | denied CO-97, M15 |
+| denied-missing-information | CLM01 ends "-D16" | denied CO-16, claim remark MA130 |
+| denied-not-covered | CLM01 ends "-D204" | patient owes all: PR-204, N130 |
+| paid-in-full | CLM01 ends "-PAID" | allowed = charge, paid = charge |
+| deductible | CLM01 ends "-DED" | allowed 80% (CO-45), first 50.00 of the claim PR-1 |
+| coinsurance | CLM01 ends "-COINS" | allowed 80% (CO-45), PR-2 20% of allowed |
+| copay | CLM01 ends "-COPAY" | allowed 80% (CO-45), PR-3 25.00 once per claim |
+| partial | CLM01 ends "-PART" | allowed 60% (CO-45), PR-1 10.00, PR-2 20% |
+| high-charge-cap | line charge >= 5,000.00 | allowed capped at 2,500.00 (CO-45) |
+| contracted (default) | anything else | allowed 80%, the rest CO-45 |
+
+Percentages are basis points (8000 = 80%) and round down to the cent. Deductible and
+copay are per claim: they are taken from the first lines that have allowed money left.
+
+A JSON file (``--rules FILE``) replaces the table: a list of objects with ``name``,
+``description``, ``match`` (the ``Match`` fields) and ``outcome`` (the ``Outcome`` fields,
+denial as ``["CO", "50"]``). See ``load_rules``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields
+from datetime import date
+from pathlib import Path
+
+from sandbox.claims_837 import ReceivedClaim, ReceivedLine
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """Every condition set must hold; an empty ``Match`` matches any line."""
+
+    procedure_codes: frozenset[str] = frozenset()
+    claim_suffix: str | None = None
+    min_line_charge_cents: int | None = None
+    missing_prior_authorization: bool = False
+    service_older_than_days: int | None = None
+
+    def fits(self, claim: ReceivedClaim, line: ReceivedLine, received_on: date) -> bool:
+        if self.procedure_codes and line.procedure_code not in self.procedure_codes:
+            return False
+        if self.claim_suffix is not None and not claim.control_number.upper().endswith(self.claim_suffix.upper()):
+            return False
+        if self.min_line_charge_cents is not None and line.charge_cents < self.min_line_charge_cents:
+            return False
+        if self.missing_prior_authorization and claim.prior_authorization:
+            return False
+        if self.service_older_than_days is not None:
+            served = line.service_date or claim.service_period()[0]
+            if served is None or (received_on - served).days <= self.service_older_than_days:
+                return False
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a matched line is priced. ``denial`` (group, CARC) pays nothing and adjusts the whole charge."""
+
+    allowed_basis_points: int = 10_000
+    max_allowed_cents: int | None = None
+    deductible_cents: int = 0
+    coinsurance_basis_points: int = 0
+    copay_cents: int = 0
+    denial: tuple[str, str] | None = None
+    remarks: tuple[str, ...] = ()
+    """RARCs on the line (LQ*HE)."""
+    claim_remarks: tuple[str, ...] = ()
+    """RARCs on the claim (MOA)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AdjudicationRule:
+    name: str
+    match: Match
+    outcome: Outcome
+    description: str = ""
+
+
+def _suffix(name: str, suffix: str, outcome: Outcome, description: str) -> AdjudicationRule:
+    return AdjudicationRule(name, Match(claim_suffix=suffix), outcome, description)
+
+
+DEFAULT_RULES: tuple[AdjudicationRule, ...] = (
+    AdjudicationRule(
+        "prior-auth-absent",
+        Match(procedure_codes=frozenset({"70553", "27447", "93458"}), missing_prior_authorization=True),
+        Outcome(denial=("CO", "197"), remarks=("M62",)),
+        "Precertification/authorization absent",
+    ),
+    AdjudicationRule(
+        "timely-filing",
+        Match(service_older_than_days=365),
+        Outcome(denial=("CO", "29")),
+        "The time limit for filing has expired",
+    ),
+    _suffix(
+        "denied-medical-necessity", "-D50", Outcome(denial=("CO", "50"), remarks=("N115",)), "Not medically necessary"
+    ),
+    _suffix("denied-bundled", "-D97", Outcome(denial=("CO", "97"), remarks=("M15",)), "Included in another service"),
+    _suffix(
+        "denied-missing-information",
+        "-D16",
+        Outcome(denial=("CO", "16"), claim_remarks=("MA130",)),
+        "Claim lacks information needed for adjudication",
+    ),
+    _suffix("denied-not-covered", "-D204", Outcome(denial=("PR", "204"), remarks=("N130",)), "Not covered by the plan"),
+    _suffix("paid-in-full", "-PAID", Outcome(), "Paid as billed"),
+    _suffix("deductible", "-DED", Outcome(allowed_basis_points=8000, deductible_cents=5000), "Deductible applies"),
+    _suffix("coinsurance", "-COINS", Outcome(allowed_basis_points=8000, coinsurance_basis_points=2000), "Coinsurance"),
+    _suffix("copay", "-COPAY", Outcome(allowed_basis_points=8000, copay_cents=2500), "Copay once per claim"),
+    _suffix(
+        "partial",
+        "-PART",
+        Outcome(allowed_basis_points=6000, deductible_cents=1000, coinsurance_basis_points=2000),
+        "Partial payment: contractual, deductible and coinsurance",
+    ),
+    AdjudicationRule(
+        "high-charge-cap",
+        Match(min_line_charge_cents=500_000),
+        Outcome(max_allowed_cents=250_000),
+        "Allowed amount capped by the fee schedule",
+    ),
+    AdjudicationRule("contracted", Match(), Outcome(allowed_basis_points=8000), "Contracted rate: 80% of charge"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LineAdjustment:
+    group: str
+    reason: str
+    amount_cents: int
+
+
+@dataclass(frozen=True, slots=True)
+class LineAdjudication:
+    line: ReceivedLine
+    rule: str
+    allowed_cents: int
+    paid_cents: int
+    adjustments: tuple[LineAdjustment, ...]
+    remarks: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimAdjudication:
+    claim: ReceivedClaim
+    lines: tuple[LineAdjudication, ...]
+    claim_remarks: tuple[str, ...] = field(default=())
+
+    @property
+    def paid_cents(self) -> int:
+        return sum(line.paid_cents for line in self.lines)
+
+    @property
+    def patient_responsibility_cents(self) -> int:
+        return sum(a.amount_cents for line in self.lines for a in line.adjustments if a.group == "PR")
+
+    @property
+    def status_code(self) -> str:
+        """CLP02: 4 denied (nothing paid, nothing owed by the patient), else processed as 1/2/3 by SBR01."""
+        if self.paid_cents == 0 and self.patient_responsibility_cents == 0:
+            return "4"
+        return {"S": "2", "T": "3"}.get(self.claim.responsibility, "1")
+
+
+def adjudicate(
+    claim: ReceivedClaim, received_on: date, rules: tuple[AdjudicationRule, ...] = DEFAULT_RULES
+) -> ClaimAdjudication:
+    """Price every line of ``claim`` by the first matching rule; charge - paid always equals the adjustments."""
+    deductible_taken: dict[str, int] = {}
+    copay_taken: set[str] = set()
+    results = []
+    claim_remarks: list[str] = []
+    for line in claim.lines:
+        rule = next((r for r in rules if r.match.fits(claim, line, received_on)), None)
+        if rule is None:
+            raise ValueError(f"no adjudication rule matches line {line.number} of claim {claim.control_number}")
+        outcome = rule.outcome
+        for remark in outcome.claim_remarks:
+            if remark not in claim_remarks:
+                claim_remarks.append(remark)
+        charge = line.charge_cents
+        if outcome.denial is not None:
+            group, reason = outcome.denial
+            adjustments = (LineAdjustment(group, reason, charge),) if charge else ()
+            results.append(LineAdjudication(line, rule.name, 0, 0, adjustments, outcome.remarks))
+            continue
+        allowed = charge * outcome.allowed_basis_points // 10_000
+        if outcome.max_allowed_cents is not None:
+            allowed = min(allowed, outcome.max_allowed_cents)
+        allowed = max(0, min(allowed, charge))
+        remaining = allowed
+        deductible = min(remaining, max(0, outcome.deductible_cents - deductible_taken.get(rule.name, 0)))
+        deductible_taken[rule.name] = deductible_taken.get(rule.name, 0) + deductible
+        remaining -= deductible
+        copay = 0
+        if outcome.copay_cents and rule.name not in copay_taken and remaining > 0:
+            copay = min(remaining, outcome.copay_cents)
+            copay_taken.add(rule.name)
+            remaining -= copay
+        coinsurance = remaining * outcome.coinsurance_basis_points // 10_000
+        remaining -= coinsurance
+        adjustments = tuple(
+            LineAdjustment(group, reason, amount)
+            for group, reason, amount in (
+                ("CO", "45", charge - allowed),
+                ("PR", "1", deductible),
+                ("PR", "2", coinsurance),
+                ("PR", "3", copay),
+            )
+            if amount
+        )
+        results.append(LineAdjudication(line, rule.name, allowed, remaining, adjustments, outcome.remarks))
+    return ClaimAdjudication(claim, tuple(results), tuple(claim_remarks))
+
+
+def load_rules(path: Path | str) -> tuple[AdjudicationRule, ...]:
+    """Rules from a JSON list; unknown keys are refused so a typo does not silently change prices."""
+    raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(raw, list) or not raw:
+        raise ValueError(f"{path}: expected a non-empty JSON list of rules")
+    return tuple(_rule(entry, f"{path}[{index}]") for index, entry in enumerate(raw))
+
+
+def _rule(entry: dict, where: str) -> AdjudicationRule:
+    _only(entry, {"name", "description", "match", "outcome"}, where)
+    match_fields = dict(entry.get("match", {}))
+    _only(match_fields, {f.name for f in fields(Match)}, f"{where}.match")
+    if "procedure_codes" in match_fields:
+        match_fields["procedure_codes"] = frozenset(match_fields["procedure_codes"])
+    outcome_fields = dict(entry.get("outcome", {}))
+    _only(outcome_fields, {f.name for f in fields(Outcome)}, f"{where}.outcome")
+    for name in ("remarks", "claim_remarks"):
+        if name in outcome_fields:
+            outcome_fields[name] = tuple(outcome_fields[name])
+    if outcome_fields.get("denial") is not None:
+        group, reason = outcome_fields["denial"]
+        outcome_fields["denial"] = (str(group), str(reason))
+    for name, value in outcome_fields.items():
+        if name.endswith(("_cents", "_points")) and value is not None and type(value) is not int:
+            raise ValueError(f"{where}.outcome.{name} must be an integer (cents or basis points), got {value!r}")
+    return AdjudicationRule(
+        name=str(entry["name"]),
+        match=Match(**match_fields),
+        outcome=Outcome(**outcome_fields),
+        description=str(entry.get("description", "")),
+    )
+
+
+def _only(values: dict, allowed: set[str], where: str) -> None:
+    unknown = set(values) - allowed
+    if unknown:
+        raise ValueError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}")
