@@ -23,7 +23,7 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cli.services import ServiceSecrets, provision_all, with_database
+from cli.services import provision_all, with_database
 from cli.stack import LocalStack
 from services.claims.app import DEFINITION as CLAIMS
 from services.intake.app import DEFINITION as INTAKE
@@ -31,7 +31,7 @@ from shared.db import create_engine, create_sessionmaker, unit_of_work
 from shared.events.catalog import EncounterCodedV1
 from shared.messaging.outbox import Outbox
 from shared.migrations import alembic_config, upgrade_to_head
-from tests.support.pipeline import Pipeline, coded_encounter
+from tests.support.pipeline import Pipeline, coded_encounter, test_secrets
 
 
 def _servers() -> tuple[str, str, LocalStack | None]:
@@ -48,7 +48,7 @@ async def run(events: int, batch: int) -> None:
     admin_url, kafka, stack = _servers()
     database = f"claimflow_bench_{uuid.uuid4().hex[:8]}"
     work = Path(tempfile.mkdtemp(prefix="claimflow-bench-"))
-    service_secrets = ServiceSecrets.load_or_create(work / "secrets.json")
+    service_secrets = test_secrets()
     await provision_all(admin_url, service_secrets, database)
     pipeline = Pipeline(
         admin_url=with_database(admin_url, database),

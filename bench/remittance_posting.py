@@ -27,7 +27,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cli.services import ServiceSecrets, provision_all, with_database
+from cli.services import provision_all, with_database
 from cli.stack import LocalStack
 from services.remittance.app import DEFINITION as REMITTANCE
 from services.remittance.domain.x12_835 import parse_835
@@ -35,7 +35,7 @@ from services.remittance.service import post_remittance
 from shared.db import create_engine, create_sessionmaker, unit_of_work
 from shared.messaging.outbox import Outbox
 from shared.migrations import alembic_config, upgrade_to_head
-from tests.support.pipeline import Pipeline
+from tests.support.pipeline import Pipeline, test_secrets
 from tests.unit.remittance.remittance_builder import paid_claim, remittance_file
 
 
@@ -93,7 +93,7 @@ async def run(claims: int) -> None:
     admin_url, kafka, stack = _servers()
     database = f"claimflow_bench_{uuid.uuid4().hex[:8]}"
     work = Path(tempfile.mkdtemp(prefix="claimflow-bench-"))
-    secrets = ServiceSecrets.load_or_create(work / "secrets.json")
+    secrets = test_secrets()
     await provision_all(admin_url, secrets, database)
     pipeline = Pipeline(
         admin_url=with_database(admin_url, database),

@@ -9,7 +9,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from cli.services import ServiceSecrets, provision_all, with_database
+from cli.services import provision_all, with_database
 from services.claims.app import DEFINITION as CLAIMS
 from services.denials.app import DEFINITION as DENIALS
 from services.intake.app import DEFINITION as INTAKE
@@ -17,7 +17,7 @@ from services.notifications.app import DEFINITION as NOTIFICATIONS
 from services.remittance.app import DEFINITION as REMITTANCE
 from shared.db import create_engine
 from shared.migrations import alembic_config, upgrade_to_head
-from tests.support.pipeline import Pipeline
+from tests.support.pipeline import Pipeline, test_secrets
 
 pytestmark = pytest.mark.integration
 
@@ -25,8 +25,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="session")
 async def pipeline(servers, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Pipeline]:  # type: ignore[no-untyped-def]
     database = f"claimflow_test_{uuid.uuid4().hex[:10]}"
-    secrets_dir = tmp_path_factory.mktemp("secrets")
-    service_secrets = ServiceSecrets.load_or_create(Path(secrets_dir) / "service-secrets.json")
+    service_secrets = test_secrets()
     await provision_all(servers.database_url, service_secrets, database)
     result = Pipeline(
         admin_url=with_database(servers.database_url, database),

@@ -20,6 +20,18 @@ from cli.dead_letters import topic_partitions
 from cli.services import ServiceProcess, ServiceSecrets, service_environment
 from shared.auth import TokenVerifier
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEST_SECRETS = REPO_ROOT / ".local" / "test-secrets.json"
+
+
+def test_secrets() -> ServiceSecrets:
+    """One set of role passwords for every test and bench session of this checkout.
+
+    Roles are server-wide: sessions sharing a server with different passwords would lock each
+    other out, so they all provision the same ones (kept in the ignored .local/).
+    """
+    return ServiceSecrets.load_or_create(TEST_SECRETS)
+
 
 def free_port() -> int:
     with socket.socket() as probe:
