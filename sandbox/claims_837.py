@@ -127,7 +127,7 @@ class ReceivedGroup:
     receiver_id: str
     transactions: list[ReceivedTransaction]
     group_errors: list[str]
-    """AK905 codes: 4 transaction set count wrong, 3 control numbers differ."""
+    """AK905 codes: 5 transaction set count wrong, 4 GS06/GE02 control numbers differ."""
 
 
 @dataclass(slots=True)

@@ -137,7 +137,7 @@ class SandboxClearinghouse:
             payer_claim_numbers: dict[str, str] = {}
             for group in received.groups:
                 for transaction in group.transactions:
-                    if not transaction.accepted or not transaction.claims:
+                    if group.group_errors or not transaction.accepted or not transaction.claims:
                         continue
                     verdicts = []
                     for claim in transaction.claims:

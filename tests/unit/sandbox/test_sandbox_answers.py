@@ -142,6 +142,14 @@ class TestRejectedTransactions:
         assert ack.transaction_sets[0].error_codes == ("4",)
         assert ack.transaction_sets_accepted == 0
 
+    def test_a_wrong_group_count_rejects_the_group(self) -> None:
+        text = x12_837(professional("PCN-13")).decode().replace("~GE*1*", "~GE*2*")
+        answers = answer(text.encode())
+        assert list(answers) == ["1-ack.999"]
+        pyx12_clean(answers)
+        (ack,) = parse_999(answers["1-ack.999"])
+        assert (ack.status, ack.error_codes) == (AckStatus.REJECTED, ("5",))
+
     def test_out_of_balance_and_future_dates_are_277ca_rejections(self) -> None:
         future = professional("PCN-11", line(1000, service_date=date(2025, 4, 1)))
         unbalanced = professional("PCN-12", line(1000), total_charge_cents=1000)
