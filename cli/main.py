@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from cli.codes import codes_app
 from cli.database import db_app
 from cli.dead_letters import dlt_app
 from cli.events import events_app
@@ -20,3 +21,4 @@ app.add_typer(x12_app, name="x12")
 app.add_typer(dlt_app, name="dlt")
 app.add_typer(events_app, name="events")
 app.add_typer(db_app, name="db")
+app.add_typer(codes_app, name="codes")

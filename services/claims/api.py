@@ -1,30 +1,148 @@
-"""Claims HTTP API: claim status for hospital systems and billing staff."""
+"""Claims HTTP API: claim status and history, the hold queue with fixes and releases, the tenant's
+fee schedule and scrub-rule settings."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Query, status
 
+from services.claims.domain.fixes import ClaimFix, FixRejected, LineFix
+from services.claims.domain.scrubber import BUILT_IN_RULES, RULES_BY_ID
+from services.claims.handlers import claims_settings
 from services.claims.repository import ClaimRepository
-from services.claims.schemas import ClaimOut
+from services.claims.schemas import (
+    ClaimDetailOut,
+    ClaimFixIn,
+    ClaimOut,
+    FeeScheduleEntryOut,
+    FeeScheduleIn,
+    FeeScheduleLoaded,
+    HeldClaimOut,
+    ScrubRuleIn,
+    ScrubRuleOut,
+)
+from services.claims.service import ClaimNotFound, ClaimNotWorkable, fix_claim, release_claim
 from shared.auth import Principal, require_scope
 from shared.http import SessionDep
 
 router = APIRouter(prefix="/v1", tags=["claims"])
 CanRead = Annotated[Principal, require_scope("claims:read")]
+CanWrite = Annotated[Principal, require_scope("claims:write")]
+NOT_FOUND = {404: {"description": "No such claim for this tenant."}}
+NOT_WORKABLE = {409: {"description": "The claim is not on hold."}, 422: {"description": "The fix is not valid."}}
 
 
-@router.get("/claims/{claim_id}")
-async def get_claim(claim_id: uuid.UUID, principal: CanRead, session: SessionDep) -> ClaimOut:
-    row = await ClaimRepository(session, principal.tenant).get(claim_id)
+def _not_found() -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, detail="claim not found")
+
+
+async def _detail(repository: ClaimRepository, claim_id: uuid.UUID) -> ClaimDetailOut:
+    row = await repository.get(claim_id)
     if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="claim not found")
-    return ClaimOut.model_validate(row, from_attributes=True)
+        raise _not_found()
+    lines = await repository.lines(claim_id)
+    history = await repository.history(claim_id)
+    values: dict[str, Any] = dict(row._mapping)
+    return ClaimDetailOut.model_validate(
+        {
+            **values,
+            "diagnosis_codes": (row.document or {}).get("diagnosis_codes", []),
+            "lines": [dict(line._mapping) for line in lines],
+            "status_history": [dict(change._mapping) for change in history],
+        }
+    )
+
+
+@router.get("/claims/{claim_id}", responses=NOT_FOUND)
+async def get_claim(claim_id: uuid.UUID, principal: CanRead, session: SessionDep) -> ClaimDetailOut:
+    """A claim with its lines, scrub findings and every status change (time and reason)."""
+    return await _detail(ClaimRepository(session, principal.tenant), claim_id)
 
 
 @router.get("/claims")
 async def list_claims_for_encounter(encounter_id: uuid.UUID, principal: CanRead, session: SessionDep) -> list[ClaimOut]:
     rows = await ClaimRepository(session, principal.tenant).list_for_encounter(encounter_id)
     return [ClaimOut.model_validate(row, from_attributes=True) for row in rows]
+
+
+@router.get("/holds")
+async def list_holds(
+    principal: CanRead,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> list[HeldClaimOut]:
+    """Claims the scrubber held, oldest first, with the reasons."""
+    rows = await ClaimRepository(session, principal.tenant).holds(limit=limit, offset=offset)
+    return [HeldClaimOut.model_validate(row, from_attributes=True) for row in rows]
+
+
+@router.post("/claims/{claim_id}/fixes", responses={**NOT_FOUND, **NOT_WORKABLE})
+async def fix(claim_id: uuid.UUID, body: ClaimFixIn, principal: CanWrite, session: SessionDep) -> ClaimDetailOut:
+    """Apply corrections (codes, modifiers, units, pointers, charges) to a held claim."""
+    claim_changes = body.model_dump(exclude_unset=True, exclude={"lines", "remove_lines"})
+    correction = ClaimFix(
+        claim_changes=claim_changes,
+        lines=tuple(
+            LineFix(line.line_number, line.model_dump(exclude_unset=True, exclude={"line_number"}))
+            for line in body.lines
+        ),
+        remove_lines=tuple(body.remove_lines),
+    )
+    try:
+        await fix_claim(session, principal.tenant, claim_id, correction)
+    except ClaimNotFound:
+        raise _not_found() from None
+    except ClaimNotWorkable as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
+    except FixRejected as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
+    return await _detail(ClaimRepository(session, principal.tenant), claim_id)
+
+
+@router.post("/claims/{claim_id}/release", responses={**NOT_FOUND, 409: NOT_WORKABLE[409]})
+async def release(claim_id: uuid.UUID, principal: CanWrite, session: SessionDep) -> ClaimDetailOut:
+    """Scrub a held claim again: it becomes ready when clean, or stays on hold with the new reasons."""
+    try:
+        await release_claim(session, principal.tenant, claim_id, claims_settings(), dt.datetime.now(dt.UTC).date())
+    except ClaimNotFound:
+        raise _not_found() from None
+    except ClaimNotWorkable as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
+    return await _detail(ClaimRepository(session, principal.tenant), claim_id)
+
+
+@router.get("/fee-schedule")
+async def get_fee_schedule(principal: CanRead, session: SessionDep) -> list[FeeScheduleEntryOut]:
+    rows = await ClaimRepository(session, principal.tenant).fee_schedule()
+    return [FeeScheduleEntryOut.model_validate(row, from_attributes=True) for row in rows]
+
+
+@router.put("/fee-schedule")
+async def load_fee_schedule(body: FeeScheduleIn, principal: CanWrite, session: SessionDep) -> FeeScheduleLoaded:
+    """Add or replace entries (charge per unit, by code and optional modifier) of the tenant's fee schedule."""
+    entries = {(e.code, e.modifier): e.model_dump() for e in body.entries}
+    await ClaimRepository(session, principal.tenant).upsert_fees(list(entries.values()))
+    return FeeScheduleLoaded(loaded=len(entries))
+
+
+@router.get("/scrub-rules")
+async def list_scrub_rules(principal: CanRead, session: SessionDep) -> list[ScrubRuleOut]:
+    disabled = await ClaimRepository(session, principal.tenant).disabled_rules()
+    return [
+        ScrubRuleOut(id=r.id, description=r.description, severity=r.severity.value, enabled=r.id not in disabled)
+        for r in BUILT_IN_RULES
+    ]
+
+
+@router.put("/scrub-rules/{rule_id}", responses={404: {"description": "No such rule."}})
+async def set_scrub_rule(rule_id: str, body: ScrubRuleIn, principal: CanWrite, session: SessionDep) -> ScrubRuleOut:
+    """Enable or disable a built-in rule for the tenant; it applies to claims scrubbed from now on."""
+    rule = RULES_BY_ID.get(rule_id)
+    if rule is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such scrub rule")
+    await ClaimRepository(session, principal.tenant).set_rule_enabled(rule_id, body.enabled)
+    return ScrubRuleOut(id=rule.id, description=rule.description, severity=rule.severity.value, enabled=body.enabled)

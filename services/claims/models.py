@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from shared.db import service_metadata
 from shared.messaging.tables import messaging_tables
@@ -24,5 +25,141 @@ claims = sa.Table(
     sa.Column("currency", sa.String(3), nullable=False),
     sa.Column("line_count", sa.Integer, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("claim_control_number", sa.String(20)),
+    sa.Column("patient_id", sa.Uuid),
+    sa.Column("frequency_code", sa.String(1), nullable=False, server_default="1"),
+    sa.Column("service_date_from", sa.Date),
+    sa.Column("service_date_to", sa.Date),
+    sa.Column("document", JSONB, comment="The encounter-coded payload as priced and fixed; holds PHI."),
+    sa.Column("findings", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
+    sa.Column("submission_id", sa.Uuid),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.UniqueConstraint("tenant_id", "encounter_id"),
+    sa.UniqueConstraint("tenant_id", "claim_control_number"),
+)
+sa.Index("ix_claims_ready", claims.c.created_at, postgresql_where=claims.c.state == "ready")
+sa.Index("ix_claims_tenant_state", claims.c.tenant_id, claims.c.state)
+
+claim_lines = sa.Table(
+    "claim_lines",
+    metadata,
+    sa.Column("claim_id", sa.Uuid, sa.ForeignKey("claims.claims.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("line_number", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.Text, nullable=False),
+    sa.Column("patient_id", sa.Uuid),
+    sa.Column("payer_id", sa.Text, nullable=False),
+    sa.Column("procedure_code", sa.Text),
+    sa.Column("revenue_code", sa.Text),
+    sa.Column("modifiers", ARRAY(sa.Text), nullable=False),
+    sa.Column("units", sa.Integer, nullable=False),
+    sa.Column("charge_cents", sa.BigInteger),
+    sa.Column("diagnosis_pointers", ARRAY(sa.Integer), nullable=False),
+    sa.Column("service_date", sa.Date, nullable=False),
+)
+sa.Index(
+    "ix_claim_lines_service",
+    claim_lines.c.tenant_id,
+    claim_lines.c.patient_id,
+    claim_lines.c.payer_id,
+    claim_lines.c.service_date,
+)
+
+claim_status_history = sa.Table(
+    "claim_status_history",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("claim_id", sa.Uuid, sa.ForeignKey("claims.claims.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("tenant_id", sa.Text, nullable=False),
+    sa.Column("from_state", sa.Text),
+    sa.Column("to_state", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+)
+sa.Index("ix_claim_status_history_claim_id", claim_status_history.c.claim_id, claim_status_history.c.id)
+
+claim_number_counters = sa.Table(
+    "claim_number_counters",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("last_value", sa.BigInteger, nullable=False),
+)
+
+fee_schedule_entries = sa.Table(
+    "fee_schedule_entries",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("code", sa.Text, primary_key=True),
+    sa.Column("modifier", sa.Text, primary_key=True, server_default=""),
+    sa.Column("charge_cents", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.CheckConstraint("charge_cents > 0", name="positive_charge"),
+)
+
+disabled_scrub_rules = sa.Table(
+    "disabled_scrub_rules",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("rule_id", sa.Text, primary_key=True),
+    sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+)
+
+ncci_ptp_edits = sa.Table(
+    "ncci_ptp_edits",
+    metadata,
+    sa.Column("provider_type", sa.Text, primary_key=True, comment="practitioner or hospital"),
+    sa.Column("column1", sa.String(5), primary_key=True),
+    sa.Column("column2", sa.String(5), primary_key=True),
+    sa.Column("effective_date", sa.Date, primary_key=True),
+    sa.Column("deletion_date", sa.Date),
+    sa.Column("modifier_indicator", sa.String(1), nullable=False),
+    sa.Column("rationale", sa.Text, nullable=False, server_default=""),
+)
+
+mue_edits = sa.Table(
+    "mue_edits",
+    metadata,
+    sa.Column("service_type", sa.Text, primary_key=True, comment="practitioner, outpatient_hospital or dme"),
+    sa.Column("code", sa.String(5), primary_key=True),
+    sa.Column("max_units", sa.Integer, nullable=False),
+    sa.Column("adjudication", sa.String(1), nullable=False),
+    sa.Column("rationale", sa.Text, nullable=False, server_default=""),
+)
+
+x12_control_numbers = sa.Table(
+    "x12_control_numbers",
+    metadata,
+    sa.Column("submitter_id", sa.Text, primary_key=True),
+    sa.Column("next_interchange", sa.Integer, nullable=False),
+    sa.Column("next_group", sa.Integer, nullable=False),
+    sa.Column("next_transaction", sa.Integer, nullable=False),
+)
+
+submissions = sa.Table(
+    "submissions",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Text, nullable=False),
+    sa.Column("submitter_id", sa.Text, nullable=False),
+    sa.Column("receiver_id", sa.Text, nullable=False),
+    sa.Column("payer_id", sa.Text, nullable=False),
+    sa.Column("interchange_control_number", sa.Integer, nullable=False),
+    sa.Column("claim_count", sa.Integer, nullable=False),
+    sa.Column("x12", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("sent_at", sa.DateTime(timezone=True)),
+    sa.UniqueConstraint("submitter_id", "interchange_control_number"),
+)
+
+submission_transactions = sa.Table(
+    "submission_transactions",
+    metadata,
+    sa.Column("submission_id", sa.Uuid, sa.ForeignKey("claims.submissions.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("submitter_id", sa.Text, nullable=False),
+    sa.Column("group_control_number", sa.Integer, nullable=False),
+    sa.Column("transaction_control_number", sa.Integer, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("claim_count", sa.Integer, nullable=False),
+    sa.PrimaryKeyConstraint("submitter_id", "transaction_control_number"),
 )

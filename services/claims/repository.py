@@ -1,45 +1,332 @@
-"""All SQL of the claims service; every query is scoped to one tenant."""
+"""All SQL of the claims service. Tenant-facing reads and writes are scoped to one tenant; the writes
+driven by the event stream and the batching loop carry each row's tenant themselves."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.claims.models import claims
+from services.claims.domain.control_numbers import ControlNumbers
+from services.claims.domain.scrubber import ServiceKey
+from services.claims.domain.scrubber.ncci import ModifierIndicator, MueAdjudication, MueEdit, PtpEdit
+from services.claims.models import (
+    claim_lines,
+    claim_number_counters,
+    claim_status_history,
+    claims,
+    disabled_scrub_rules,
+    fee_schedule_entries,
+    mue_edits,
+    ncci_ptp_edits,
+    submission_transactions,
+    submissions,
+    x12_control_numbers,
+)
+
+PTP_PROVIDER_TYPE = {"professional": "practitioner", "institutional": "hospital"}
+MUE_SERVICE_TYPE = {"professional": "practitioner", "institutional": "outpatient_hospital"}
 
 
 class ClaimRepository:
+    """One tenant's claims, holds, fee schedule and scrub settings."""
+
     def __init__(self, session: AsyncSession, tenant: str) -> None:
         self._session = session
         self._tenant = tenant
 
-    async def get(self, claim_id: uuid.UUID) -> sa.Row[Any] | None:
-        return (
-            await self._session.execute(
-                sa.select(claims).where(claims.c.tenant_id == self._tenant, claims.c.id == claim_id)
-            )
-        ).one_or_none()
+    async def get(self, claim_id: uuid.UUID, *, for_update: bool = False) -> sa.Row[Any] | None:
+        query = sa.select(claims).where(claims.c.tenant_id == self._tenant, claims.c.id == claim_id)
+        if for_update:
+            query = query.with_for_update()
+        return (await self._session.execute(query)).one_or_none()
 
     async def list_for_encounter(self, encounter_id: uuid.UUID) -> list[sa.Row[Any]]:
-        return list(
-            (
-                await self._session.execute(
-                    sa.select(claims).where(claims.c.tenant_id == self._tenant, claims.c.encounter_id == encounter_id)
-                )
-            ).all()
+        query = sa.select(claims).where(claims.c.tenant_id == self._tenant, claims.c.encounter_id == encounter_id)
+        return list((await self._session.execute(query)).all())
+
+    async def lines(self, claim_id: uuid.UUID) -> list[sa.Row[Any]]:
+        query = (
+            sa.select(claim_lines)
+            .where(claim_lines.c.tenant_id == self._tenant, claim_lines.c.claim_id == claim_id)
+            .order_by(claim_lines.c.line_number)
+        )
+        return list((await self._session.execute(query)).all())
+
+    async def history(self, claim_id: uuid.UUID) -> list[sa.Row[Any]]:
+        query = (
+            sa.select(claim_status_history)
+            .where(claim_status_history.c.tenant_id == self._tenant, claim_status_history.c.claim_id == claim_id)
+            .order_by(claim_status_history.c.id)
+        )
+        return list((await self._session.execute(query)).all())
+
+    async def holds(self, *, limit: int, offset: int) -> list[sa.Row[Any]]:
+        query = (
+            sa.select(claims)
+            .where(claims.c.tenant_id == self._tenant, claims.c.state == "on_hold")
+            .order_by(claims.c.created_at, claims.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return list((await self._session.execute(query)).all())
+
+    async def update(self, claim_id: uuid.UUID, **values: Any) -> None:
+        await self._session.execute(
+            sa.update(claims)
+            .where(claims.c.tenant_id == self._tenant, claims.c.id == claim_id)
+            .values(updated_at=sa.func.now(), **values)
         )
 
+    async def replace_lines(self, claim_id: uuid.UUID, rows: list[dict[str, Any]]) -> None:
+        await self._session.execute(sa.delete(claim_lines).where(claim_lines.c.claim_id == claim_id))
+        if rows:
+            await self._session.execute(sa.insert(claim_lines), rows)
 
-class ClaimDrafts:
-    """Writes from the event stream, which carries each event's tenant itself."""
+    async def fee_schedule(self) -> list[sa.Row[Any]]:
+        query = (
+            sa.select(fee_schedule_entries)
+            .where(fee_schedule_entries.c.tenant_id == self._tenant)
+            .order_by(fee_schedule_entries.c.code, fee_schedule_entries.c.modifier)
+        )
+        return list((await self._session.execute(query)).all())
+
+    async def upsert_fees(self, entries: list[dict[str, Any]]) -> None:
+        if not entries:
+            return
+        statement = insert(fee_schedule_entries).values([{"tenant_id": self._tenant, **e} for e in entries])
+        await self._session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["tenant_id", "code", "modifier"],
+                set_={
+                    "charge_cents": statement.excluded.charge_cents,
+                    "currency": statement.excluded.currency,
+                    "updated_at": sa.func.now(),
+                },
+            )
+        )
+
+    async def disabled_rules(self) -> frozenset[str]:
+        return (await StreamWrites(self._session).disabled_rules([self._tenant])).get(self._tenant, frozenset())
+
+    async def set_rule_enabled(self, rule_id: str, enabled: bool) -> None:
+        if enabled:
+            await self._session.execute(
+                sa.delete(disabled_scrub_rules).where(
+                    disabled_scrub_rules.c.tenant_id == self._tenant, disabled_scrub_rules.c.rule_id == rule_id
+                )
+            )
+        else:
+            await self._session.execute(
+                insert(disabled_scrub_rules).values(tenant_id=self._tenant, rule_id=rule_id).on_conflict_do_nothing()
+            )
+
+
+class StreamWrites:
+    """Reads and writes for many tenants at once: consumed events and the batching loop."""
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def add(self, drafts: list[dict[str, Any]]) -> None:
-        """One claim per encounter, enforced by a unique constraint; existing ones are left alone."""
-        await self._session.execute(insert(claims).on_conflict_do_nothing(constraint="uq_claims_tenant_id"), drafts)
+    async def existing_encounters(self, keys: Iterable[tuple[str, uuid.UUID]]) -> set[tuple[str, uuid.UUID]]:
+        keys = list(keys)
+        if not keys:
+            return set()
+        query = sa.select(claims.c.tenant_id, claims.c.encounter_id).where(
+            sa.tuple_(claims.c.tenant_id, claims.c.encounter_id).in_(keys)
+        )
+        return {(row.tenant_id, row.encounter_id) for row in await self._session.execute(query)}
+
+    async def fee_schedules(self, codes_by_tenant: dict[str, set[str]]) -> dict[str, dict[tuple[str, str], int]]:
+        wanted = [(tenant, code) for tenant, codes in codes_by_tenant.items() for code in codes]
+        if not wanted:
+            return {}
+        query = sa.select(fee_schedule_entries).where(
+            sa.tuple_(fee_schedule_entries.c.tenant_id, fee_schedule_entries.c.code).in_(wanted)
+        )
+        schedules: dict[str, dict[tuple[str, str], int]] = {}
+        for row in await self._session.execute(query):
+            schedules.setdefault(row.tenant_id, {})[(row.code, row.modifier)] = row.charge_cents
+        return schedules
+
+    async def disabled_rules(self, tenants: Iterable[str]) -> dict[str, frozenset[str]]:
+        query = sa.select(disabled_scrub_rules.c.tenant_id, disabled_scrub_rules.c.rule_id).where(
+            disabled_scrub_rules.c.tenant_id.in_(list(tenants))
+        )
+        found: dict[str, set[str]] = {}
+        for row in await self._session.execute(query):
+            found.setdefault(row.tenant_id, set()).add(row.rule_id)
+        return {tenant: frozenset(rules) for tenant, rules in found.items()}
+
+    async def billed_services(
+        self, tenant: str, patients: set[uuid.UUID], dates: set[dt.date], exclude: Sequence[uuid.UUID] = ()
+    ) -> set[ServiceKey]:
+        """(patient, payer, date, procedure) already on the tenant's claims for these patients and dates."""
+        if not patients or not dates:
+            return set()
+        query = sa.select(
+            claim_lines.c.patient_id, claim_lines.c.payer_id, claim_lines.c.service_date, claim_lines.c.procedure_code
+        ).where(
+            claim_lines.c.tenant_id == tenant,
+            claim_lines.c.patient_id.in_(list(patients)),
+            claim_lines.c.service_date.in_(list(dates)),
+            claim_lines.c.procedure_code.is_not(None),
+        )
+        if exclude:
+            query = query.where(claim_lines.c.claim_id.not_in(list(exclude)))
+        return {
+            (str(row.patient_id), row.payer_id, row.service_date, row.procedure_code)
+            for row in await self._session.execute(query)
+        }
+
+    async def ptp_edits(self, claim_type: str, codes: set[str]) -> dict[tuple[str, str], list[PtpEdit]]:
+        if len(codes) < 2:
+            return {}
+        query = sa.select(ncci_ptp_edits).where(
+            ncci_ptp_edits.c.provider_type == PTP_PROVIDER_TYPE[claim_type],
+            ncci_ptp_edits.c.column1.in_(list(codes)),
+            ncci_ptp_edits.c.column2.in_(list(codes)),
+        )
+        index: dict[tuple[str, str], list[PtpEdit]] = {}
+        for row in await self._session.execute(query):
+            index.setdefault((row.column1, row.column2), []).append(
+                PtpEdit(
+                    column1=row.column1,
+                    column2=row.column2,
+                    effective_date=row.effective_date,
+                    deletion_date=row.deletion_date,
+                    modifier_indicator=ModifierIndicator(row.modifier_indicator),
+                    rationale=row.rationale,
+                )
+            )
+        return index
+
+    async def mue_edits(self, claim_type: str, codes: set[str]) -> dict[str, MueEdit]:
+        if not codes:
+            return {}
+        query = sa.select(mue_edits).where(
+            mue_edits.c.service_type == MUE_SERVICE_TYPE[claim_type], mue_edits.c.code.in_(list(codes))
+        )
+        return {
+            row.code: MueEdit(
+                row.code, row.max_units, MueAdjudication(row.adjudication), row.rationale, row.service_type
+            )
+            for row in await self._session.execute(query)
+        }
+
+    async def allocate_claim_numbers(self, tenant: str, count: int) -> int:
+        """The first of `count` new claim numbers of the tenant; the counter row serializes allocations."""
+        statement = insert(claim_number_counters).values(tenant_id=tenant, last_value=count)
+        last = (
+            await self._session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["tenant_id"], set_={"last_value": claim_number_counters.c.last_value + count}
+                ).returning(claim_number_counters.c.last_value)
+            )
+        ).scalar_one()
+        return int(last) - count + 1
+
+    async def insert_claims(self, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+        """Ids of the claims inserted; an encounter that already has its claim is left alone."""
+        if not rows:
+            return set()
+        result = await self._session.execute(
+            insert(claims)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["tenant_id", "encounter_id"])
+            .returning(claims.c.id)
+        )
+        return set(result.scalars())
+
+    async def insert_lines(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            await self._session.execute(sa.insert(claim_lines), rows)
+
+    async def record_transitions(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            await self._session.execute(sa.insert(claim_status_history), rows)
+
+    async def take_ready(self, limit: int) -> list[sa.Row[Any]]:
+        """Ready claims, oldest first, locked; other batchers skip them."""
+        query = (
+            sa.select(
+                claims.c.id,
+                claims.c.tenant_id,
+                claims.c.encounter_id,
+                claims.c.patient_id,
+                claims.c.claim_control_number,
+                claims.c.document,
+            )
+            .where(claims.c.state == "ready")
+            .order_by(claims.c.created_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list((await self._session.execute(query)).all())
+
+    async def lock_control_numbers(self, submitter_id: str) -> ControlNumbers:
+        await self._session.execute(
+            insert(x12_control_numbers)
+            .values(submitter_id=submitter_id, next_interchange=1, next_group=1, next_transaction=1)
+            .on_conflict_do_nothing()
+        )
+        row = (
+            await self._session.execute(
+                sa.select(x12_control_numbers)
+                .where(x12_control_numbers.c.submitter_id == submitter_id)
+                .with_for_update()
+            )
+        ).one()
+        return ControlNumbers(row.next_interchange, row.next_group, row.next_transaction)
+
+    async def save_control_numbers(self, submitter_id: str, following: ControlNumbers) -> None:
+        await self._session.execute(
+            sa.update(x12_control_numbers)
+            .where(x12_control_numbers.c.submitter_id == submitter_id)
+            .values(
+                next_interchange=following.interchange,
+                next_group=following.group,
+                next_transaction=following.transaction,
+            )
+        )
+
+    async def insert_submissions(self, rows: list[dict[str, Any]], transactions: list[dict[str, Any]]) -> None:
+        if rows:
+            await self._session.execute(sa.insert(submissions), rows)
+        if transactions:
+            await self._session.execute(sa.insert(submission_transactions), transactions)
+
+    async def set_states(self, updates: list[dict[str, Any]]) -> None:
+        """Each update: claim id (`claim`), `state`, and optionally `submission`, `findings`."""
+        if not updates:
+            return
+        statement = (
+            sa.update(claims)
+            .where(claims.c.id == sa.bindparam("claim"))
+            .values(
+                state=sa.bindparam("new_state"),
+                submission_id=sa.bindparam("submission"),
+                updated_at=sa.func.now(),
+            )
+        )
+        await self._session.execute(
+            statement,
+            [{"claim": u["claim"], "new_state": u["state"], "submission": u.get("submission")} for u in updates],
+            execution_options={"synchronize_session": False},
+        )
+
+    async def hold(self, claim_id: uuid.UUID, findings: list[dict[str, Any]]) -> None:
+        await self._session.execute(
+            sa.update(claims)
+            .where(claims.c.id == claim_id)
+            .values(state="on_hold", findings=findings, updated_at=sa.func.now())
+        )
+
+    async def count_by_state(self) -> dict[str, int]:
+        query = sa.select(claims.c.state, sa.func.count()).group_by(claims.c.state)
+        return {state: count for state, count in (await self._session.execute(query)).all()}

@@ -1,16 +1,18 @@
-"""HTTP shapes of the claims API."""
+"""HTTP shapes of the claims API. No PHI: claims are shown by ids, codes, amounts and dates."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Annotated, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ClaimOut(BaseModel):
     id: uuid.UUID
     encounter_id: uuid.UUID
+    claim_control_number: str | None
     claim_type: str
     payer_id: str
     state: str
@@ -18,3 +20,110 @@ class ClaimOut(BaseModel):
     currency: str
     line_count: int
     created_at: dt.datetime
+
+
+class FindingOut(BaseModel):
+    rule_id: str
+    severity: Literal["error", "warning"]
+    message: str
+    line_number: int | None = None
+
+
+class HeldClaimOut(ClaimOut):
+    findings: list[FindingOut]
+
+
+class ClaimLineOut(BaseModel):
+    line_number: int
+    procedure_code: str | None
+    revenue_code: str | None
+    modifiers: list[str]
+    units: int
+    charge_cents: int | None
+    diagnosis_pointers: list[int]
+    service_date: dt.date
+
+
+class StatusChangeOut(BaseModel):
+    from_state: str | None
+    to_state: str
+    reason: str
+    at: dt.datetime
+
+
+class ClaimDetailOut(HeldClaimOut):
+    frequency_code: str
+    service_date_from: dt.date | None
+    service_date_to: dt.date | None
+    diagnosis_codes: list[str]
+    submission_id: uuid.UUID | None
+    lines: list[ClaimLineOut]
+    status_history: list[StatusChangeOut]
+
+
+Code = Annotated[str, Field(pattern=r"^[A-Z0-9]{4,5}$")]
+Modifier = Annotated[str, Field(pattern=r"^[A-Z0-9]{2}$")]
+
+
+class LineFixIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    line_number: int = Field(ge=1)
+    procedure_code: Code | None = None
+    revenue_code: Annotated[str, Field(pattern=r"^\d{4}$")] | None = None
+    modifiers: list[Modifier] | None = Field(default=None, max_length=4)
+    units: int | None = Field(default=None, ge=1, le=9999)
+    charge_cents: int | None = Field(default=None, ge=1, strict=True, description="Integer cents.")
+    diagnosis_pointers: list[Annotated[int, Field(ge=1, le=12)]] | None = Field(default=None, max_length=4)
+    place_of_service: Annotated[str, Field(pattern=r"^\d{2}$")] | None = None
+
+
+class ClaimFixIn(BaseModel):
+    """Corrections to a held claim; only the fields given change. Release it to scrub it again."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    diagnosis_codes: list[Annotated[str, Field(pattern=r"^[A-Z][0-9][0-9A-Z]\.?[0-9A-Z]{0,4}$")]] | None = Field(
+        default=None, min_length=1, max_length=12
+    )
+    place_of_service: Annotated[str, Field(pattern=r"^\d{2}$")] | None = None
+    prior_authorization: str | None = Field(default=None, max_length=50)
+    original_claim_number: str | None = Field(default=None, max_length=50)
+    lines: list[LineFixIn] = Field(default_factory=list, max_length=50)
+    remove_lines: list[int] = Field(default_factory=list, max_length=50)
+
+
+class FeeScheduleEntryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: Annotated[str, Field(pattern=r"^[A-Z0-9]{4,5}$", description="CPT/HCPCS, or a revenue code.")]
+    modifier: Annotated[str, Field(pattern=r"^([A-Z0-9]{2})?$")] = ""
+    charge_cents: int = Field(ge=1, le=10**12, strict=True, description="Charge per unit, integer cents.")
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
+
+
+class FeeScheduleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    entries: list[FeeScheduleEntryIn] = Field(min_length=1, max_length=20000)
+
+
+class FeeScheduleEntryOut(FeeScheduleEntryIn):
+    updated_at: dt.datetime
+
+
+class FeeScheduleLoaded(BaseModel):
+    loaded: int
+
+
+class ScrubRuleOut(BaseModel):
+    id: str
+    description: str
+    severity: Literal["error", "warning"]
+    enabled: bool
+
+
+class ScrubRuleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool

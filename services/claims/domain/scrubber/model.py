@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Literal
@@ -106,7 +107,7 @@ class ScrubContext:
 
     today: dt.date
     disabled_rules: frozenset[str] = frozenset()
-    billed_services: frozenset[ServiceKey] = frozenset()
+    billed_services: AbstractSet[ServiceKey] = frozenset()
     """Services already on other claims of the tenant (for the duplicate-claim edit)."""
     ptp_edits: Mapping[tuple[str, str], Sequence[PtpEdit]] = field(default_factory=dict)
     """NCCI PTP edits by (column 1, column 2) code."""

@@ -1,0 +1,52 @@
+"""The batching loop: READY claims into stored 837 interchanges, and the claims-by-state gauge."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+
+from services.claims.handlers import claims_settings
+from services.claims.metrics import CLAIMS_BY_STATE
+from services.claims.repository import StreamWrites
+from services.claims.service import batch_ready_claims
+from shared.db import unit_of_work
+from shared.service import ServiceRuntime
+
+log = logging.getLogger(__name__)
+MAX_BACKOFF_S = 5.0
+
+
+async def batching_loop(runtime: ServiceRuntime) -> None:
+    """Rounds of one transaction each; full rounds follow each other at once, short ones wait."""
+    settings = claims_settings()
+    if not settings.run_batching:
+        return
+    backoff = settings.batch_interval_s
+    next_gauge = 0.0
+    while True:
+        try:
+            async with unit_of_work(runtime.sessions) as session:
+                batched = await batch_ready_claims(session, runtime.outbox, settings, dt.datetime.now(dt.UTC))
+            if batched:
+                log.info("claims batched", extra={"claims": batched})
+            if time.monotonic() >= next_gauge:
+                await observe_states(runtime)
+                next_gauge = time.monotonic() + settings.metrics_interval_s
+            backoff = settings.batch_interval_s
+            if batched < settings.batch_size:
+                await asyncio.sleep(settings.batch_interval_s)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the loop must outlive a bad round; the claims stay READY
+            log.warning("batching round failed", extra={"error": type(exc).__name__})
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF_S)
+
+
+async def observe_states(runtime: ServiceRuntime) -> None:
+    async with unit_of_work(runtime.sessions) as session:
+        counts = await StreamWrites(session).count_by_state()
+    for state, count in counts.items():
+        CLAIMS_BY_STATE.labels(state).set(count)

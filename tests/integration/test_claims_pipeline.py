@@ -1,0 +1,171 @@
+"""Coded encounters in, scrubbed claims held or batched into stored 837s, `claim-submitted` out once
+per claim; a held claim fixed and released goes out too. Real claims process, Kafka and Postgres."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from services.claims.reference_data import read_mue, read_ptp, replace_mue_edits, replace_ptp_edits
+from services.intake.domain.documents import document_event
+from services.intake.schemas import EncounterDocument
+from shared.events.catalog import EncounterCodedV1
+from shared.events.envelope import EventEnvelope, to_kafka
+from shared.messaging.topics import CLAIM_SUBMITTED, ENCOUNTER_CODED
+from shared.x12.pyx12_validation import validate_with_pyx12
+from tests.support.pipeline import Pipeline, end_offsets, eventually, metric_total, new_tenant, read_from
+
+pytestmark = pytest.mark.integration
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "encounters"
+FIXTURES = Path(__file__).resolve().parents[1] / "unit" / "claims" / "fixtures"
+
+
+def example(name: str, **changes: Any) -> EncounterCodedV1:
+    document = EncounterDocument.model_validate_json((EXAMPLES / f"{name}.json").read_text())
+    event, problems = document_event(document, today=dt.date.today())
+    assert event is not None, problems
+    provider = event.billing_provider
+    assert provider is not None and provider.address is not None
+    if len(provider.address.postal_code) == 5:  # the 837 wants the billing provider's ZIP+4
+        address = provider.address.model_copy(update={"postal_code": provider.address.postal_code + "0001"})
+        event = event.model_copy(update={"billing_provider": provider.model_copy(update={"address": address})})
+    return event.model_copy(update={"encounter_id": uuid.uuid4(), "patient_id": uuid.uuid4(), **changes})
+
+
+def with_lines(event: EncounterCodedV1, *changes: dict[str, Any]) -> EncounterCodedV1:
+    lines = [line.model_copy(update=change) for line, change in zip(event.lines, changes, strict=False)]
+    return event.model_copy(update={"lines": lines + event.lines[len(lines) :]})
+
+
+async def produce_all(bootstrap: str, tenant: str, events: list[EncounterCodedV1]) -> list[str]:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    ids = []
+    try:
+        for event in events:
+            envelope = EventEnvelope.new(
+                source="/tests/intake", subject=str(event.encounter_id), tenant=tenant, payload=event
+            )
+            key, value, headers = to_kafka(envelope)
+            await producer.send_and_wait(ENCOUNTER_CODED.name, value, key=key, headers=headers)
+            ids.append(envelope.id)
+    finally:
+        await producer.stop()
+    return ids
+
+
+async def states(admin_db: asyncpg.Connection, tenant: str) -> dict[str, str]:
+    rows = await admin_db.fetch("SELECT encounter_id, state FROM claims.claims WHERE tenant_id = $1", tenant)
+    return {str(row["encounter_id"]): row["state"] for row in rows}
+
+
+async def test_encounters_become_scrubbed_batched_837s_and_held_claims_go_out_once_fixed(
+    services: Pipeline, admin_db: asyncpg.Connection
+) -> None:
+    database_url = services.role_url("claims")
+    await replace_ptp_edits(database_url, "practitioner", read_ptp([FIXTURES / "ncci_ptp_practitioner.txt"]))
+    await replace_mue_edits(database_url, "practitioner", read_mue([FIXTURES / "mue_practitioner.csv"], None))
+    claims = await services.start("claims", CLAIMFLOW_CLAIMS_BATCH_INTERVAL_S="0.2")
+    tenant = new_tenant()
+    write = services.auth(tenant, "claims:read", "claims:write")
+    start = await end_offsets(services.kafka_bootstrap_servers, CLAIM_SUBMITTED.name)
+    async with httpx.AsyncClient(base_url=claims.base_url, headers=write) as client:
+        # The examples' dates are fixed; their payers' windows may have closed since.
+        response = await client.put("/v1/scrub-rules/timely_filing.expired", json={"enabled": False})
+        assert response.status_code == 200 and response.json()["enabled"] is False
+        response = await client.put("/v1/fee-schedule", json={"entries": [{"code": "99213", "charge_cents": 11000}]})
+        assert response.json() == {"loaded": 1}
+
+        shapes = sorted(p.stem for p in EXAMPLES.glob("*.json"))
+        clean = [example(name) for name in shapes]
+        professional = example("professional")
+        priced_from_schedule = with_lines(professional, {"charge_cents": None})
+        unpriced = with_lines(example("professional"), {}, {"charge_cents": None})  # 87880: not in the schedule
+        bundled = with_lines(example("professional"), {"procedure_code": "20610"}, {"procedure_code": "76942"})
+        events = [*clean, priced_from_schedule, unpriced, bundled]
+        await produce_all(services.kafka_bootstrap_servers, tenant, events)
+
+        expected = {str(e.encounter_id): "batched" for e in [*clean, priced_from_schedule]}
+        expected |= {str(unpriced.encounter_id): "on_hold", str(bundled.encounter_id): "on_hold"}
+
+        async def settled() -> bool:
+            return await states(admin_db, tenant) == expected
+
+        await eventually(settled, timeout_s=60, what="every claim batched or held")
+        # A re-delivered encounter (a new event for the same encounter) creates nothing.
+        await produce_all(services.kafka_bootstrap_servers, tenant, [clean[0]])
+
+        holds = (await client.get("/v1/holds")).json()
+        reasons = {h["encounter_id"]: {f["rule_id"] for f in h["findings"] if f["severity"] == "error"} for h in holds}
+        assert reasons == {str(unpriced.encounter_id): {"charge.priced"}, str(bundled.encounter_id): {"ncci.ptp"}}
+        held_id = next(h["id"] for h in holds if h["encounter_id"] == str(unpriced.encounter_id))
+
+        response = await client.post(f"/v1/claims/{held_id}/release")
+        assert response.status_code == 200 and response.json()["state"] == "on_hold", "still unpriced"
+        response = await client.post(
+            f"/v1/claims/{held_id}/fixes", json={"lines": [{"line_number": 2, "charge_cents": 3100}]}
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["total_charge_cents"] == professional.lines[0].charge_cents + 3100
+        response = await client.post(f"/v1/claims/{held_id}/release")
+        assert response.status_code == 200 and response.json()["state"] == "ready", response.text
+        assert (await client.post(f"/v1/claims/{held_id}/release")).status_code == 409
+
+        expected[str(unpriced.encounter_id)] = "batched"
+        await eventually(settled, timeout_s=30, what="the released claim to be batched")
+
+        detail = (await client.get(f"/v1/claims/{held_id}")).json()
+        walk = [(c["from_state"], c["to_state"]) for c in detail["status_history"]]
+        assert walk == [
+            (None, "draft"),
+            ("draft", "scrubbed"),
+            ("scrubbed", "on_hold"),
+            ("on_hold", "scrubbed"),
+            ("scrubbed", "on_hold"),
+            ("on_hold", "on_hold"),
+            ("on_hold", "scrubbed"),
+            ("scrubbed", "ready"),
+            ("ready", "batched"),
+        ]
+        assert detail["submission_id"] and detail["lines"][1]["charge_cents"] == 3100
+        other = services.auth(new_tenant(), "claims:read")
+        assert (await client.get(f"/v1/claims/{held_id}", headers=other)).status_code == 404
+
+    await asyncio.sleep(1)
+    assert len(await states(admin_db, tenant)) == len(events), "the re-delivered encounter made no claim"
+    submissions = await admin_db.fetch(
+        "SELECT interchange_control_number, claim_count, x12 FROM claims.submissions WHERE tenant_id = $1", tenant
+    )
+    assert sum(s["claim_count"] for s in submissions) == len(clean) + 2
+    for submission in submissions:
+        assert list(validate_with_pyx12(submission["x12"])) == []
+    numbers = await admin_db.fetch("SELECT claim_control_number FROM claims.claims WHERE tenant_id = $1", tenant)
+    assert len({n["claim_control_number"] for n in numbers}) == len(events)
+
+    batched_ids = {
+        str(row["id"])
+        for row in await admin_db.fetch(
+            "SELECT id FROM claims.claims WHERE tenant_id = $1 AND state = 'batched'", tenant
+        )
+    }
+
+    async def submitted_once() -> dict[str, int]:
+        copies: dict[str, int] = {}
+        for record in await read_from(services.kafka_bootstrap_servers, start):
+            if dict(record.headers).get("ce_tenant") == tenant.encode():
+                claim_id = json.loads(record.value)["claim_id"]
+                copies[claim_id] = copies.get(claim_id, 0) + 1
+        return copies if set(copies) == batched_ids else {}
+
+    copies = await eventually(submitted_once, timeout_s=30, what="claim-submitted for every batched claim")
+    assert copies == dict.fromkeys(batched_ids, 1)
+    assert await metric_total(claims, "claimflow_claims_by_state", state="batched") >= len(batched_ids)
