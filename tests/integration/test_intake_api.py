@@ -186,6 +186,25 @@ async def test_a_fhir_bundle_goes_down_the_encounter_path(
     assert await admin_db.fetchval("SELECT count(*) FROM intake.patients WHERE tenant_id = $1", tenant) == 2
 
 
+async def test_once_a_cpt_list_is_loaded_unlisted_cpt_codes_are_422s(
+    pipeline: Pipeline, intake: ServiceProcess
+) -> None:
+    tenant = new_tenant()
+    headers = pipeline.auth(tenant, *WRITE, "codesets:write")
+    unlisted = encounter("ENC-CPT-1")
+    unlisted["lines"].append({"line_number": 2, "procedure_code": "87880", "modifiers": ["QW"], "units": 1,
+                              "charge_cents": 3000, "diagnosis_pointers": [1], "service_date": DAY})  # fmt: skip
+    async with httpx.AsyncClient(base_url=intake.base_url, headers=headers) as client:
+        await register(client)
+        loaded = await client.post("/v1/cpt-codes", json={"codes": [{"code": "99213"}, {"code": "99214"}]})
+        refused = await client.post("/v1/encounters", json=unlisted)
+        accepted = await client.post("/v1/encounters", json=encounter("ENC-CPT-2"))
+    assert loaded.json() == {"loaded": 2, "total": 2}
+    assert refused.status_code == 422
+    assert [d["loc"] for d in refused.json()["detail"]] == [["body", "lines", 1, "procedure_code"]]
+    assert accepted.status_code == 201
+
+
 def _with_charge(body: dict[str, Any], charge: object) -> dict[str, Any]:
     body["lines"][0]["charge_cents"] = charge
     return body
