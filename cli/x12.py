@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -51,6 +52,28 @@ def parse_835_command(
         typer.echo(f"{file}: unbalanced: segment {finding.position}: {finding.message}", err=True)
     if any(findings):
         raise typer.Exit(EXIT_UNBALANCED)
+
+
+@x12_app.command("render-837")
+def render_837_command(
+    file: Annotated[Path, typer.Argument(help="An encounter document (intake API shape) as JSON.", show_default=False)],
+    control_number: Annotated[str, typer.Option(help="CLM01 to write.")] = "CF0000000001",
+) -> None:
+    """Write the 837P/837I for an encounter document to stdout, through the claims service's mapper.
+
+    Scrubber findings go to stderr; exit status 1 when the document cannot become an 837.
+    """
+    from cli.render_837 import RenderError, render_837
+
+    _read(file)
+    try:
+        text, findings = render_837(file, control_number=control_number, now=datetime.now(UTC))
+    except RenderError as exc:
+        _fail(f"{file}: {exc}")
+    for finding in findings:
+        where = f" line {finding.line_number}" if finding.line_number else ""
+        typer.echo(f"{file}: scrub {finding.severity}{where}: {finding.rule_id}: {finding.message}", err=True)
+    typer.echo(text, nl=False)
 
 
 @x12_app.command("validate")
