@@ -62,7 +62,15 @@ Priority = Literal["primary", "secondary", "tertiary"]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: object) -> object:
+        """X12 and Postgres JSONB cannot carry control characters (NUL fails the insert)."""
+        if isinstance(value, str) and any(ord(char) < 32 or ord(char) == 127 for char in value):
+            raise ValueError("control characters are not allowed")
+        return value
 
 
 class AddressIn(Strict):

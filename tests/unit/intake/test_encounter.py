@@ -153,3 +153,14 @@ def test_prior_payer_adjudication_must_balance() -> None:
     assert problems(encounter(prior_payer_adjudications=[prior])) == {}
     prior["paid_cents"] = 9999
     assert ("prior_payer_adjudications", 0, "paid_cents") in problems(encounter(prior_payer_adjudications=[prior]))
+
+
+def test_control_characters_are_refused_by_field() -> None:
+    from services.intake.schemas import PatientIn
+
+    address = {"line1": "1 A\nST", "city": "X", "state": "IL", "postal_code": "62701"}
+    body = {"external_patient_id": "MRN-1", "last_name": "DO\x00E", "first_name": "JANE", "birth_date": "1980-01-01",
+            "sex": "F", "address": address}  # fmt: skip
+    with pytest.raises(ValidationError) as raised:
+        PatientIn.model_validate(body)
+    assert {tuple(e["loc"]) for e in raised.value.errors()} == {("last_name",), ("address", "line1")}
