@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.claims.domain.control_numbers import ControlNumbers
@@ -138,9 +138,11 @@ class StreamWrites:
         if not keys:
             return set()
         query = sa.select(claims.c.tenant_id, claims.c.encounter_id).where(
-            sa.tuple_(claims.c.tenant_id, claims.c.encounter_id).in_(keys)
+            claims.c.encounter_id == sa.func.any(sa.bindparam("encounters", type_=ARRAY(sa.Uuid)))
         )
-        return {(row.tenant_id, row.encounter_id) for row in await self._session.execute(query)}
+        wanted = set(keys)
+        found = await self._session.execute(query, {"encounters": [encounter for _, encounter in wanted]})
+        return {(row.tenant_id, row.encounter_id) for row in found} & wanted
 
     async def fee_schedules(self, codes_by_tenant: dict[str, set[str]]) -> dict[str, dict[tuple[str, str], int]]:
         wanted = [(tenant, code) for tenant, codes in codes_by_tenant.items() for code in codes]
@@ -235,21 +237,30 @@ class StreamWrites:
         """Ids of the claims inserted; an encounter that already has its claim is left alone."""
         if not rows:
             return set()
-        result = await self._session.execute(
-            insert(claims)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["tenant_id", "encounter_id"])
-            .returning(claims.c.id)
+        statement = (
+            insert(claims).on_conflict_do_nothing(index_elements=["tenant_id", "encounter_id"]).returning(claims.c.id)
         )
-        return set(result.scalars())
+        return set((await self._session.execute(statement, rows)).scalars())
+
+    async def _copy(self, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+        """COPY rows into `table` inside the session's transaction: bulk rows without per-row overhead."""
+        if not rows:
+            return
+        columns = list(rows[0])
+        connection = await self._session.connection()
+        raw = await connection.get_raw_connection()
+        await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+            table.name,
+            schema_name=table.schema,
+            columns=columns,
+            records=[tuple(row[c] for c in columns) for row in rows],
+        )
 
     async def insert_lines(self, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            await self._session.execute(sa.insert(claim_lines), rows)
+        await self._copy(claim_lines, rows)
 
     async def record_transitions(self, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            await self._session.execute(sa.insert(claim_status_history), rows)
+        await self._copy(claim_status_history, rows)
 
     async def take_ready(self, limit: int) -> list[sa.Row[Any]]:
         """Ready claims, oldest first, locked; other batchers skip them."""
@@ -305,19 +316,21 @@ class StreamWrites:
         """Each update: claim id (`claim`), `state`, and optionally `submission`, `findings`."""
         if not updates:
             return
-        statement = (
-            sa.update(claims)
-            .where(claims.c.id == sa.bindparam("claim"))
-            .values(
-                state=sa.bindparam("new_state"),
-                submission_id=sa.bindparam("submission"),
-                updated_at=sa.func.now(),
-            )
+        statement = sa.text(
+            "UPDATE claims.claims AS c SET state = u.state, submission_id = u.submission, updated_at = now() "
+            "FROM unnest(:ids, :states, :submissions) AS u(id, state, submission) WHERE c.id = u.id"
+        ).bindparams(
+            sa.bindparam("ids", type_=ARRAY(sa.Uuid)),
+            sa.bindparam("states", type_=ARRAY(sa.Text)),
+            sa.bindparam("submissions", type_=ARRAY(sa.Uuid)),
         )
         await self._session.execute(
             statement,
-            [{"claim": u["claim"], "new_state": u["state"], "submission": u.get("submission")} for u in updates],
-            execution_options={"synchronize_session": False},
+            {
+                "ids": [u["claim"] for u in updates],
+                "states": [str(u["state"]) for u in updates],
+                "submissions": [u.get("submission") for u in updates],
+            },
         )
 
     async def hold(self, claim_id: uuid.UUID, findings: list[dict[str, Any]]) -> None:

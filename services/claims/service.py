@@ -101,7 +101,8 @@ def _line_rows(claim_id: uuid.UUID, tenant: str, encounter: EncounterCodedV1) ->
     ]
 
 
-def _claim_values(encounter: EncounterCodedV1) -> dict[str, Any]:
+def _claim_values(encounter: EncounterCodedV1, document: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Columns of a claim from its encounter; `document` is the encounter as JSON when already at hand."""
     return {
         "claim_type": encounter.claim_type,
         "payer_id": encounter.payer_id,
@@ -112,7 +113,7 @@ def _claim_values(encounter: EncounterCodedV1) -> dict[str, Any]:
         "total_charge_cents": total_charge_cents(encounter),
         "currency": encounter.currency,
         "line_count": len(encounter.lines),
-        "document": encounter.model_dump(mode="json"),
+        "document": document if document is not None else encounter.model_dump(mode="json"),
     }
 
 
@@ -197,6 +198,7 @@ async def build_claims(
         wanted[envelope.tenant] |= fee_schedule_codes(encounter)
     schedules = await writes.fee_schedules(wanted)
     priced = [(e.tenant, price(p, schedules.get(e.tenant, {}))) for e, p in fresh]
+    unchanged = [(p is q) for (_, p), (_, q) in zip(fresh, priced, strict=True)]
     scrubber = _Scrubber(writes, settings, today)
     contexts = await scrubber.contexts(priced)
     counts: dict[str, int] = defaultdict(int)
@@ -205,7 +207,7 @@ async def build_claims(
     next_number = {tenant: await writes.allocate_claim_numbers(tenant, n) for tenant, n in counts.items()}
 
     claim_rows, line_rows, history_rows = [], [], []
-    for (envelope, _), (tenant, encounter) in zip(fresh, priced, strict=True):
+    for (envelope, _), (tenant, encounter), as_sent in zip(fresh, priced, unchanged, strict=True):
         claim_id = uuid.uuid4()
         context = contexts[(tenant, encounter.claim_type)]
         draft, findings = scrubber.scrub(encounter, context)
@@ -221,7 +223,7 @@ async def build_claims(
                 "claim_control_number": number,
                 "state": state,
                 "findings": [f.as_json() for f in findings],
-                **_claim_values(encounter),
+                **_claim_values(encounter, envelope.data if as_sent else None),
             }
         )
         line_rows += _line_rows(claim_id, tenant, encounter)

@@ -1,0 +1,143 @@
+"""Claims per second from `encounter-coded` to `claim-submitted` with the 837 written and stored.
+
+    .venv/bin/python bench/claims_throughput.py [--encounters 20000]
+
+Servers: CLAIMFLOW_TEST_DATABASE_URL + CLAIMFLOW_TEST_KAFKA_BOOTSTRAP_SERVERS when set, else the local
+stack in .local/bench-stack (started and stopped here). This script first produces complete
+encounter-coded events (the intake example `professional.json`, each with a fresh encounter and
+patient) to Kafka, then starts the claims service as a real process (consumer, scrubber, batching
+loop, outbox relay) on that backlog and times, from the database's own timestamps (first claim
+transaction to last event published): claims built and scrubbed, claims in stored 837s, and their
+`claim-submitted` events published. Figures are printed with the machine's core count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.messaging import _servers
+from cli.services import provision_all, with_database
+from services.claims.app import DEFINITION as CLAIMS
+from services.intake.domain.documents import document_event
+from services.intake.schemas import EncounterDocument
+from shared.db import create_engine
+from shared.events.envelope import EventEnvelope, to_kafka
+from shared.messaging.topics import ENCOUNTER_CODED
+from shared.migrations import alembic_config, upgrade_to_head
+from tests.support.pipeline import Pipeline, test_secrets
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "encounters" / "professional.json"
+
+
+async def produce(kafka: str, tenant: str, count: int) -> None:
+    document = EncounterDocument.model_validate_json(EXAMPLE.read_text())
+    template, problems = document_event(document, today=dt.date.today())
+    assert template is not None, problems
+    producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all", enable_idempotence=True, linger_ms=5)
+    await producer.start()
+    try:
+        pending = []
+        for _ in range(count):
+            event = template.model_copy(update={"encounter_id": uuid.uuid4(), "patient_id": uuid.uuid4()})
+            envelope = EventEnvelope.new(source="/bench", subject=str(event.encounter_id), tenant=tenant, payload=event)
+            key, value, headers = to_kafka(envelope)
+            pending.append(await producer.send(ENCOUNTER_CODED.name, value, key=key, headers=headers))
+            if len(pending) >= 1000:
+                await asyncio.gather(*pending)
+                pending.clear()
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+
+
+async def run(encounters: int) -> None:
+    admin_url, kafka, stack = _servers()
+    database = f"claimflow_bench_{uuid.uuid4().hex[:8]}"
+    work = Path(tempfile.mkdtemp(prefix="claimflow-bench-"))
+    service_secrets = test_secrets()
+    await provision_all(admin_url, service_secrets, database)
+    pipeline = Pipeline(
+        admin_url=with_database(admin_url, database),
+        server_admin_url=admin_url,
+        database=database,
+        kafka_bootstrap_servers=kafka,
+        secrets=service_secrets,
+        log_dir=work,
+    )
+    tenant = f"bench-{uuid.uuid4().hex[:8]}"
+    try:
+        engine = create_engine(pipeline.role_url("claims"), pool_size=1)
+        await upgrade_to_head(engine, alembic_config(CLAIMS.migrations_dir, str(CLAIMS.metadata.schema)))
+        await engine.dispose()
+        admin = await asyncpg.connect(pipeline.admin_url)
+        # The example's dates are fixed; its payer's filing window may have closed since.
+        await admin.execute(
+            "INSERT INTO claims.disabled_scrub_rules (tenant_id, rule_id) VALUES ($1, 'timely_filing.expired')", tenant
+        )
+        started = time.perf_counter()
+        await produce(kafka, tenant, encounters)
+        produced = time.perf_counter()
+        await pipeline.start("claims", CLAIMFLOW_CLAIMS_BATCH_INTERVAL_S="0.2")
+        deadline = time.monotonic() + 900
+        done = False
+        while not done and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+            batched = await admin.fetchval(
+                "SELECT count(*) FROM claims.claims WHERE tenant_id = $1 AND state = 'batched'", tenant
+            )
+            done = batched >= encounters and not await admin.fetchval(
+                "SELECT count(*) FROM claims.outbox WHERE tenant_id = $1 AND published_at IS NULL", tenant
+            )
+        held = await admin.fetchval(
+            "SELECT count(*) FROM claims.claims WHERE tenant_id = $1 AND state = 'on_hold'", tenant
+        )
+        if not done:
+            raise SystemExit(f"did not finish in time (held: {held}); logs under {work}")
+        first, built, batched_at = await admin.fetchrow(
+            "SELECT min(created_at), max(created_at), max(updated_at) FROM claims.claims WHERE tenant_id = $1", tenant
+        )
+        files = await admin.fetchval("SELECT count(*) FROM claims.submissions WHERE tenant_id = $1", tenant)
+        published = await admin.fetchval("SELECT max(published_at) FROM claims.outbox WHERE tenant_id = $1", tenant)
+        await admin.close()
+
+        def rate(until: dt.datetime) -> str:
+            seconds = (until - first).total_seconds()
+            return f"{encounters / seconds:>8,.0f} claims/s   ({seconds:.2f} s)"
+
+        print(f"\nclaimflow claims benchmark  (cores: {os.cpu_count()}, encounters: {encounters}, held: {held})")
+        print(f"  encounter-coded produced to Kafka first  {encounters / (produced - started):>8,.0f} events/s")
+        print("  then, timed from the claims service's first claim transaction:")
+        print(f"  claims built, priced, scrubbed           {rate(built)}")
+        print(f"  claims in stored 837s ({files} files)  {rate(batched_at)}")
+        print(f"  claim-submitted published                {rate(published)}")
+    finally:
+        pipeline.stop_all()
+        admin = await asyncpg.connect(admin_url)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await admin.close()
+        if stack is not None:
+            stack.down()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--encounters", type=int, default=20_000)
+    arguments = parser.parse_args()
+    asyncio.run(run(arguments.encounters))
+
+
+if __name__ == "__main__":
+    main()
