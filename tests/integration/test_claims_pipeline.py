@@ -169,3 +169,23 @@ async def test_encounters_become_scrubbed_batched_837s_and_held_claims_go_out_on
     copies = await eventually(submitted_once, timeout_s=30, what="claim-submitted for every batched claim")
     assert copies == dict.fromkeys(batched_ids, 1)
     assert await metric_total(claims, "claimflow_claims_by_state", state="batched") >= len(batched_ids)
+
+
+def test_codes_load_reads_cms_files_into_the_claims_schema(pipeline: Pipeline) -> None:
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    runner = CliRunner()
+    url = pipeline.role_url("claims")
+    ptp = runner.invoke(
+        app, ["codes", "load", "ncci-ptp", str(FIXTURES / "ncci_ptp_practitioner.txt"), "--database-url", url]
+    )
+    assert ptp.exit_code == 0, ptp.output
+    assert "loaded 5 practitioner NCCI PTP edits" in ptp.stdout
+    mue = runner.invoke(app, ["codes", "load", "mue", str(FIXTURES / "mue_practitioner.csv"), "--database-url", url])
+    assert mue.exit_code == 0 and "loaded 4 practitioner MUE edits" in mue.stdout, mue.output
+    wrong = runner.invoke(
+        app, ["codes", "load", "mue", str(FIXTURES / "ncci_ptp_practitioner.txt"), "--database-url", url]
+    )
+    assert wrong.exit_code == 1 and "line 4: adjudication indicator" in wrong.stderr, "a PTP file is not an MUE file"
