@@ -63,7 +63,7 @@ async def produce(kafka: str, tenant: str, count: int) -> None:
         await producer.stop()
 
 
-async def run(encounters: int) -> None:
+async def run(encounters: int, consumer_batch: int | None) -> None:
     admin_url, kafka, stack = _servers()
     database = f"claimflow_bench_{uuid.uuid4().hex[:8]}"
     work = Path(tempfile.mkdtemp(prefix="claimflow-bench-"))
@@ -90,7 +90,8 @@ async def run(encounters: int) -> None:
         started = time.perf_counter()
         await produce(kafka, tenant, encounters)
         produced = time.perf_counter()
-        await pipeline.start("claims", CLAIMFLOW_CLAIMS_BATCH_INTERVAL_S="0.2")
+        extra = {"CLAIMFLOW_CONSUMER_BATCH_SIZE": str(consumer_batch)} if consumer_batch else {}
+        await pipeline.start("claims", CLAIMFLOW_CLAIMS_BATCH_INTERVAL_S="0.2", **extra)
         deadline = time.monotonic() + 900
         done = False
         while not done and time.monotonic() < deadline:
@@ -117,7 +118,10 @@ async def run(encounters: int) -> None:
             seconds = (until - first).total_seconds()
             return f"{encounters / seconds:>8,.0f} claims/s   ({seconds:.2f} s)"
 
-        print(f"\nclaimflow claims benchmark  (cores: {os.cpu_count()}, encounters: {encounters}, held: {held})")
+        print(
+            f"\nclaimflow claims benchmark  (cores: {os.cpu_count()}, encounters: {encounters}, held: {held}, "
+            f"consumer batch: {consumer_batch or 'default'})"
+        )
         print(f"  encounter-coded produced to Kafka first  {encounters / (produced - started):>8,.0f} events/s")
         print("  then, timed from the claims service's first claim transaction:")
         print(f"  claims built, priced, scrubbed           {rate(built)}")
@@ -135,8 +139,9 @@ async def run(encounters: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--encounters", type=int, default=20_000)
+    parser.add_argument("--consumer-batch", type=int, default=None, help="Records per consumed batch (default: 500).")
     arguments = parser.parse_args()
-    asyncio.run(run(arguments.encounters))
+    asyncio.run(run(arguments.encounters, arguments.consumer_batch))
 
 
 if __name__ == "__main__":
