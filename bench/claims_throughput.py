@@ -90,17 +90,21 @@ async def run(encounters: int, consumer_batch: int | None) -> None:
         started = time.perf_counter()
         await produce(kafka, tenant, encounters)
         produced = time.perf_counter()
-        extra = {"CLAIMFLOW_CONSUMER_BATCH_SIZE": str(consumer_batch)} if consumer_batch else {}
+        extra = {"CLAIMFLOW_CLEARINGHOUSE_FOLDER": str(work / "clearinghouse")}
+        if consumer_batch:
+            extra["CLAIMFLOW_CONSUMER_BATCH_SIZE"] = str(consumer_batch)
         await pipeline.start("claims", CLAIMFLOW_CLAIMS_BATCH_INTERVAL_S="0.2", **extra)
         deadline = time.monotonic() + 900
         done = False
         while not done and time.monotonic() < deadline:
             await asyncio.sleep(0.5)
             batched = await admin.fetchval(
-                "SELECT count(*) FROM claims.claims WHERE tenant_id = $1 AND state = 'batched'", tenant
+                "SELECT count(*) FROM claims.claims WHERE tenant_id = $1 AND state IN ('batched', 'submitted')", tenant
             )
             done = batched >= encounters and not await admin.fetchval(
-                "SELECT count(*) FROM claims.outbox WHERE tenant_id = $1 AND published_at IS NULL", tenant
+                "SELECT (SELECT count(*) FROM claims.outbox WHERE tenant_id = $1 AND published_at IS NULL) + "
+                "(SELECT count(*) FROM claims.submissions WHERE tenant_id = $1 AND status = 'stored')",
+                tenant,
             )
         held = await admin.fetchval(
             "SELECT count(*) FROM claims.claims WHERE tenant_id = $1 AND state = 'on_hold'", tenant
@@ -108,9 +112,13 @@ async def run(encounters: int, consumer_batch: int | None) -> None:
         if not done:
             raise SystemExit(f"did not finish in time (held: {held}); logs under {work}")
         first, built, batched_at = await admin.fetchrow(
-            "SELECT min(created_at), max(created_at), max(updated_at) FROM claims.claims WHERE tenant_id = $1", tenant
+            "SELECT min(c.created_at), max(c.created_at), max(s.created_at) FROM claims.claims c "
+            "JOIN claims.submissions s ON s.id = c.submission_id WHERE c.tenant_id = $1",
+            tenant,
         )
-        files = await admin.fetchval("SELECT count(*) FROM claims.submissions WHERE tenant_id = $1", tenant)
+        files, sent = await admin.fetchrow(
+            "SELECT count(*), max(sent_at) FROM claims.submissions WHERE tenant_id = $1", tenant
+        )
         published = await admin.fetchval("SELECT max(published_at) FROM claims.outbox WHERE tenant_id = $1", tenant)
         await admin.close()
 
@@ -127,6 +135,8 @@ async def run(encounters: int, consumer_batch: int | None) -> None:
         print(f"  claims built, priced, scrubbed           {rate(built)}")
         print(f"  claims in stored 837s ({files} files)  {rate(batched_at)}")
         print(f"  claim-submitted published                {rate(published)}")
+        if sent is not None:
+            print(f"  837 files handed to the file drop        {rate(sent)}")
     finally:
         pipeline.stop_all()
         admin = await asyncpg.connect(admin_url)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.claims.api import router
-from services.claims.batching import batching_loop
+from services.claims.batching import batching_loop, sending_loop
 from services.claims.handlers import SUBSCRIPTIONS
 from services.claims.models import messaging, metadata
 from shared.service import ServiceDefinition, create_service_app
@@ -18,7 +18,7 @@ DEFINITION = ServiceDefinition(
     migrations_dir=Path(__file__).parent / "migrations",
     routers=[router],
     subscriptions=SUBSCRIPTIONS,
-    background=[batching_loop],
+    background=[batching_loop, sending_loop],
 )
 
 app = create_service_app(DEFINITION)

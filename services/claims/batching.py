@@ -1,4 +1,5 @@
-"""The batching loop: READY claims into stored 837 interchanges, and the claims-by-state gauge."""
+"""The batching loop (READY claims into stored 837 interchanges, the claims-by-state gauge) and the
+sending loop (stored interchanges to the clearinghouse adapter)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import datetime as dt
 import logging
 import time
 
+from services.claims.adapters import ClearinghouseSettings, adapter_from_settings
 from services.claims.handlers import claims_settings
 from services.claims.metrics import CLAIMS_BY_STATE
 from services.claims.repository import StreamWrites
-from services.claims.service import batch_ready_claims
+from services.claims.service import batch_ready_claims, send_stored_submissions
 from shared.db import unit_of_work
 from shared.service import ServiceRuntime
 
@@ -43,6 +45,31 @@ async def batching_loop(runtime: ServiceRuntime) -> None:
             log.warning("batching round failed", extra={"error": type(exc).__name__})
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_S)
+
+
+async def sending_loop(runtime: ServiceRuntime) -> None:
+    """Stored 837 files to the clearinghouse; claims `batched` -> `submitted`."""
+    settings = claims_settings()
+    if not settings.run_sending:
+        return
+    adapter = adapter_from_settings(ClearinghouseSettings())
+    backoff = settings.batch_interval_s
+    try:
+        while True:
+            try:
+                sent = await send_stored_submissions(runtime.sessions, adapter, limit=settings.send_batch)
+                if sent:
+                    log.info("claims sent to the clearinghouse", extra={"claims": sent})
+                backoff = settings.batch_interval_s
+                await asyncio.sleep(settings.batch_interval_s)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the files stay stored and are sent on a later round
+                log.warning("sending round failed", extra={"error": type(exc).__name__})
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+    finally:
+        await adapter.close()
 
 
 async def observe_states(runtime: ServiceRuntime) -> None:

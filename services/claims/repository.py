@@ -333,6 +333,34 @@ class StreamWrites:
             },
         )
 
+    async def stored_submissions(self, limit: int) -> list[sa.Row[Any]]:
+        query = (
+            sa.select(submissions.c.id, submissions.c.tenant_id, submissions.c.interchange_control_number,
+                      submissions.c.submitter_id, submissions.c.x12)
+            .where(submissions.c.status == "stored")
+            .order_by(submissions.c.created_at)
+            .limit(limit)
+        )  # fmt: skip
+        return list((await self._session.execute(query)).all())
+
+    async def mark_sent(self, submission_id: uuid.UUID, sent_at: dt.datetime) -> list[sa.Row[Any]]:
+        """The claims of a submission now sent (none when another sender marked it first)."""
+        marked = await self._session.execute(
+            sa.update(submissions)
+            .where(submissions.c.id == submission_id, submissions.c.status == "stored")
+            .values(status="sent", sent_at=sent_at)
+            .returning(submissions.c.id)
+        )
+        if marked.first() is None:
+            return []
+        result = await self._session.execute(
+            sa.update(claims)
+            .where(claims.c.submission_id == submission_id, claims.c.state == "batched")
+            .values(state="submitted", updated_at=sa.func.now())
+            .returning(claims.c.id, claims.c.tenant_id)
+        )
+        return list(result.all())
+
     async def hold(self, claim_id: uuid.UUID, findings: list[dict[str, Any]]) -> None:
         await self._session.execute(
             sa.update(claims)

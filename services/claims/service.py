@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.claims.adapters import ClearinghouseAdapter
 from services.claims.domain.claim import Claim
 from services.claims.domain.claim_builder import (
     ClaimMappingError,
@@ -37,6 +38,7 @@ from services.claims.domain.x12_837 import UsageIndicator, write_batches
 from services.claims.metrics import CLAIMS_BATCHED, CLAIMS_HELD
 from services.claims.repository import ClaimRepository, StreamWrites
 from services.claims.settings import ClaimsSettings
+from shared.db import unit_of_work
 from shared.events.catalog import ClaimSubmittedV1, EncounterCodedV1, EventPayload, SubmittedClaimLine
 from shared.events.envelope import EventEnvelope
 from shared.messaging.outbox import Outbox
@@ -435,3 +437,42 @@ async def batch_ready_claims(session: AsyncSession, outbox: Outbox, settings: Cl
         await outbox.add_many(session, tenant=tenant, events=tenant_events)
     CLAIMS_BATCHED.inc(len(updates))
     return len(updates) + len(held)
+
+
+# ----------------------------------------------------------------------------- sending
+
+
+def submission_file_name(submitter_id: str, interchange_control_number: int, submission_id: uuid.UUID) -> str:
+    """Unique per submission and stable, so a re-sent file is recognised by the adapter as the same."""
+    safe = "".join(c if c.isalnum() else "-" for c in submitter_id)[:30]
+    return f"837-{safe}-{interchange_control_number:09d}-{submission_id.hex[:12]}.x12"
+
+
+async def send_stored_submissions(sessions: Any, adapter: ClearinghouseAdapter, *, limit: int, now: Any = None) -> int:
+    """Hands stored 837 files to the clearinghouse adapter, then marks them sent and their claims
+    submitted. The adapter's submit is idempotent by file name, so a crash between sending and
+    marking only sends the same file again. Returns the claims submitted."""
+    async with unit_of_work(sessions) as session:
+        pending = await StreamWrites(session).stored_submissions(limit)
+    submitted = 0
+    for submission in pending:
+        name = submission_file_name(submission.submitter_id, submission.interchange_control_number, submission.id)
+        receipt = await adapter.submit(name, submission.x12.encode("ascii"))
+        async with unit_of_work(sessions) as session:
+            writes = StreamWrites(session)
+            claims_sent = await writes.mark_sent(submission.id, receipt.submitted_at)
+            transition(S.BATCHED, S.SUBMITTED)
+            await writes.record_transitions(
+                [
+                    {
+                        "claim_id": row.id,
+                        "tenant_id": row.tenant_id,
+                        "from_state": S.BATCHED,
+                        "to_state": S.SUBMITTED,
+                        "reason": f"sent as {receipt.file_name} (sha256 {receipt.sha256[:12]})",
+                    }
+                    for row in claims_sent
+                ]
+            )
+        submitted += len(claims_sent)
+    return submitted

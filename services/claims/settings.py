@@ -26,6 +26,10 @@ class ClaimsSettings(BaseSettings):
     max_claims_per_transaction: int = Field(5000, ge=1, le=5000)
     metrics_interval_s: float = 5.0
     run_batching: bool = True
+    run_sending: bool = Field(
+        True, description="Hand stored 837s to the clearinghouse adapter (CLAIMFLOW_CLEARINGHOUSE_*)."
+    )
+    send_batch: int = Field(50, ge=1, description="Stored submissions sent per round.")
 
     @property
     def submitter(self) -> Submitter:

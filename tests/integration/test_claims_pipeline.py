@@ -68,13 +68,19 @@ async def states(admin_db: asyncpg.Connection, tenant: str) -> dict[str, str]:
     return {str(row["encounter_id"]): row["state"] for row in rows}
 
 
-async def test_encounters_become_scrubbed_batched_837s_and_held_claims_go_out_once_fixed(
-    services: Pipeline, admin_db: asyncpg.Connection
+async def test_encounters_become_scrubbed_submitted_837s_and_held_claims_go_out_once_fixed(
+    services: Pipeline, admin_db: asyncpg.Connection, tmp_path: Path
 ) -> None:
     database_url = services.role_url("claims")
     await replace_ptp_edits(database_url, "practitioner", read_ptp([FIXTURES / "ncci_ptp_practitioner.txt"]))
     await replace_mue_edits(database_url, "practitioner", read_mue([FIXTURES / "mue_practitioner.csv"], None))
-    claims = await services.start("claims", CLAIMFLOW_CLAIMS_BATCH_INTERVAL_S="0.2")
+    clearinghouse = tmp_path / "clearinghouse"
+    claims = await services.start(
+        "claims",
+        CLAIMFLOW_CLAIMS_BATCH_INTERVAL_S="0.2",
+        CLAIMFLOW_CLEARINGHOUSE_TRANSPORT="file_drop",
+        CLAIMFLOW_CLEARINGHOUSE_FOLDER=str(clearinghouse),
+    )
     tenant = new_tenant()
     write = services.auth(tenant, "claims:read", "claims:write")
     start = await end_offsets(services.kafka_bootstrap_servers, CLAIM_SUBMITTED.name)
@@ -94,7 +100,7 @@ async def test_encounters_become_scrubbed_batched_837s_and_held_claims_go_out_on
         events = [*clean, priced_from_schedule, unpriced, bundled]
         await produce_all(services.kafka_bootstrap_servers, tenant, events)
 
-        expected = {str(e.encounter_id): "batched" for e in [*clean, priced_from_schedule]}
+        expected = {str(e.encounter_id): "submitted" for e in [*clean, priced_from_schedule]}
         expected |= {str(unpriced.encounter_id): "on_hold", str(bundled.encounter_id): "on_hold"}
 
         async def settled() -> bool:
@@ -120,8 +126,8 @@ async def test_encounters_become_scrubbed_batched_837s_and_held_claims_go_out_on
         assert response.status_code == 200 and response.json()["state"] == "ready", response.text
         assert (await client.post(f"/v1/claims/{held_id}/release")).status_code == 409
 
-        expected[str(unpriced.encounter_id)] = "batched"
-        await eventually(settled, timeout_s=30, what="the released claim to be batched")
+        expected[str(unpriced.encounter_id)] = "submitted"
+        await eventually(settled, timeout_s=30, what="the released claim to be batched and sent")
 
         detail = (await client.get(f"/v1/claims/{held_id}")).json()
         walk = [(c["from_state"], c["to_state"]) for c in detail["status_history"]]
@@ -135,6 +141,7 @@ async def test_encounters_become_scrubbed_batched_837s_and_held_claims_go_out_on
             ("on_hold", "scrubbed"),
             ("scrubbed", "ready"),
             ("ready", "batched"),
+            ("batched", "submitted"),
         ]
         assert detail["submission_id"] and detail["lines"][1]["charge_cents"] == 3100
         other = services.auth(new_tenant(), "claims:read")
@@ -143,18 +150,22 @@ async def test_encounters_become_scrubbed_batched_837s_and_held_claims_go_out_on
     await asyncio.sleep(1)
     assert len(await states(admin_db, tenant)) == len(events), "the re-delivered encounter made no claim"
     submissions = await admin_db.fetch(
-        "SELECT interchange_control_number, claim_count, x12 FROM claims.submissions WHERE tenant_id = $1", tenant
+        "SELECT interchange_control_number, claim_count, x12, status FROM claims.submissions WHERE tenant_id = $1",
+        tenant,
     )
     assert sum(s["claim_count"] for s in submissions) == len(clean) + 2
+    assert {s["status"] for s in submissions} == {"sent"}
+    sent_files = {path.read_text() for path in clearinghouse.rglob("837-*.x12")}
     for submission in submissions:
         assert list(validate_with_pyx12(submission["x12"])) == []
+        assert submission["x12"] in sent_files, "the stored 837 is the file the clearinghouse got"
     numbers = await admin_db.fetch("SELECT claim_control_number FROM claims.claims WHERE tenant_id = $1", tenant)
     assert len({n["claim_control_number"] for n in numbers}) == len(events)
 
     batched_ids = {
         str(row["id"])
         for row in await admin_db.fetch(
-            "SELECT id FROM claims.claims WHERE tenant_id = $1 AND state = 'batched'", tenant
+            "SELECT id FROM claims.claims WHERE tenant_id = $1 AND state = 'submitted'", tenant
         )
     }
 
@@ -168,7 +179,7 @@ async def test_encounters_become_scrubbed_batched_837s_and_held_claims_go_out_on
 
     copies = await eventually(submitted_once, timeout_s=30, what="claim-submitted for every batched claim")
     assert copies == dict.fromkeys(batched_ids, 1)
-    assert await metric_total(claims, "claimflow_claims_by_state", state="batched") >= len(batched_ids)
+    assert await metric_total(claims, "claimflow_claims_by_state", state="submitted") >= len(batched_ids)
 
 
 def test_codes_load_reads_cms_files_into_the_claims_schema(pipeline: Pipeline) -> None:
