@@ -24,13 +24,11 @@ from shared.auth import TokenVerifier
 
 console = Console()
 ALL_SCOPES = [
-    "encounters:write",
-    "encounters:read",
-    "claims:read",
-    "remittance:read",
-    "denials:read",
-    "notifications:read",
-]
+    f"{resource}:{access}"
+    for resource in ("patients", "providers", "payers", "facilities", "encounters", "claims", "remittance")
+    for access in ("read", "write")
+] + ["codesets:write", "denials:read", "notifications:read"]
+"""Every scope a development token carries: what the services' endpoints ask for."""
 
 
 def _free_port(preferred: int) -> int:
