@@ -1,7 +1,7 @@
 """The sandbox clearinghouse and payer: answers every 837 dropped in a folder with a 999, 277CAs and 835s.
 
 The claims service reaches it exactly as it would a real file-drop clearinghouse
-(``services.claims.adapters.FileDropAdapter`` on the same folder): it drops 837s into
+(``shared.clearinghouse.FileDropAdapter`` on the same folder): it drops 837s into
 ``outbound/``; the sandbox moves each one to ``.sandbox/received/`` and writes its answers
 into ``inbound/`` atomically. It never imports service code beyond the pure domain modules.
 

@@ -8,11 +8,11 @@ import datetime as dt
 import logging
 import time
 
-from services.claims.adapters import ClearinghouseSettings, adapter_from_settings
 from services.claims.handlers import claims_settings
 from services.claims.metrics import CLAIMS_BY_STATE
 from services.claims.repository import StreamWrites
 from services.claims.service import batch_ready_claims, send_stored_submissions
+from shared.clearinghouse import ClearinghouseSettings, adapter_from_settings
 from shared.db import unit_of_work
 from shared.service import ServiceRuntime
 

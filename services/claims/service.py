@@ -17,7 +17,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.claims.adapters import ClearinghouseAdapter
 from services.claims.domain.claim import Claim
 from services.claims.domain.claim_builder import (
     ClaimMappingError,
@@ -38,6 +37,7 @@ from services.claims.domain.x12_837 import UsageIndicator, write_batches
 from services.claims.metrics import CLAIMS_BATCHED, CLAIMS_HELD
 from services.claims.repository import ClaimRepository, StreamWrites
 from services.claims.settings import ClaimsSettings
+from shared.clearinghouse import ClearinghouseAdapter
 from shared.db import unit_of_work
 from shared.events.catalog import ClaimSubmittedV1, EncounterCodedV1, EventPayload, SubmittedClaimLine
 from shared.events.envelope import EventEnvelope

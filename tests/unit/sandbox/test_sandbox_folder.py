@@ -10,8 +10,8 @@ from pathlib import Path
 from sandbox_837 import RECEIVED_AT, professional, x12_837
 
 from sandbox.clearinghouse import FolderClearinghouse
-from services.claims.adapters import FileDropAdapter, InboundKind
 from services.claims.domain.acknowledgments import parse_277ca, parse_999
+from shared.clearinghouse import FileDropAdapter, InboundKind
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -19,7 +19,7 @@ from typing import Any
 import asyncssh
 from pydantic import SecretStr
 
-from services.claims.adapters.base import (
+from shared.clearinghouse.base import (
     TEMPORARY_SUFFIX,
     ClearinghouseAdapter,
     InboundFile,
@@ -31,7 +31,7 @@ from services.claims.adapters.base import (
     sha256_hex,
 )
 
-log = logging.getLogger("claimflow.claims.sftp")
+log = logging.getLogger("claimflow.clearinghouse.sftp")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
-"""The claims service's I/O edge to a clearinghouse: submit 837s, collect what comes back."""
+"""Clearinghouse adapters, the I/O edge to a clearinghouse: claims submits 837s; claims and remittance collect what comes back."""
 
-from services.claims.adapters.base import (
+from shared.clearinghouse.base import (
     ClearinghouseAdapter,
     InboundFile,
     InboundKind,
@@ -9,8 +9,8 @@ from services.claims.adapters.base import (
     check_file_name,
     classify_x12,
 )
-from services.claims.adapters.file_drop import FileDropAdapter
-from services.claims.adapters.settings import ClearinghouseSettings, adapter_from_settings
+from shared.clearinghouse.file_drop import FileDropAdapter
+from shared.clearinghouse.settings import ClearinghouseSettings, adapter_from_settings
 
 __all__ = [
     "ClearinghouseAdapter",

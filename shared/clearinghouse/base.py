@@ -1,4 +1,4 @@
-"""The clearinghouse adapter contract: what the claims service needs from any transport.
+"""The clearinghouse adapter contract: what the services need from any transport.
 
 A clearinghouse is a mailbox in each direction. We put 837 (and 276/270) files in its
 outbound box; it leaves 999, 277CA, 835, 271 and 277 files in our inbound box. Every

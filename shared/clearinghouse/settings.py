@@ -1,4 +1,4 @@
-"""Which clearinghouse transport the claims service uses, from ``CLAIMFLOW_CLEARINGHOUSE_*`` variables."""
+"""Which clearinghouse transport a service uses, from ``CLAIMFLOW_CLEARINGHOUSE_*`` variables."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Literal
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.claims.adapters.base import ClearinghouseAdapter
-from services.claims.adapters.file_drop import FileDropAdapter
+from shared.clearinghouse.base import ClearinghouseAdapter
+from shared.clearinghouse.file_drop import FileDropAdapter
 
 
 class ClearinghouseSettings(BaseSettings):
@@ -35,7 +35,7 @@ class ClearinghouseSettings(BaseSettings):
 def adapter_from_settings(settings: ClearinghouseSettings) -> ClearinghouseAdapter:
     if settings.transport == "file_drop":
         return FileDropAdapter(settings.folder)
-    from services.claims.adapters.sftp import SftpAdapter, SftpConnection
+    from shared.clearinghouse.sftp import SftpAdapter, SftpConnection
 
     return SftpAdapter(
         SftpConnection(

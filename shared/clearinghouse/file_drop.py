@@ -13,7 +13,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from services.claims.adapters.base import (
+from shared.clearinghouse.base import (
     TEMPORARY_SUFFIX,
     ClearinghouseAdapter,
     InboundFile,

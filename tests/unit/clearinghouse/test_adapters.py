@@ -9,7 +9,7 @@ import asyncssh
 import pytest
 from pydantic import SecretStr
 
-from services.claims.adapters import (
+from shared.clearinghouse import (
     ClearinghouseSettings,
     FileDropAdapter,
     InboundKind,
@@ -18,7 +18,7 @@ from services.claims.adapters import (
     check_file_name,
     classify_x12,
 )
-from services.claims.adapters.sftp import SftpAdapter, SftpConnection
+from shared.clearinghouse.sftp import SftpAdapter, SftpConnection
 
 ISA = "ISA*00*          *00*          *ZZ*SANDBOXCH      *ZZ*CLAIMFLOW01    *250314*0930*^*00501*000000001*0*T*:~"
 
