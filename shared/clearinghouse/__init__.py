@@ -1,4 +1,4 @@
-"""Clearinghouse adapters, the I/O edge to a clearinghouse: claims submits 837s; claims and remittance collect what comes back."""
+"""Clearinghouse adapters: claims submits 837s through them; claims and remittance collect the answers."""
 
 from shared.clearinghouse.base import (
     ClearinghouseAdapter,
