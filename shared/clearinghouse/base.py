@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -76,6 +77,10 @@ class ClearinghouseAdapter(ABC):
     @abstractmethod
     async def fetch_inbound(self) -> list[InboundFile]:
         """Every complete inbound file not yet acknowledged, sorted by file name."""
+
+    async def fetch_inbound_of(self, kinds: Collection[InboundKind]) -> list[InboundFile]:
+        """The inbound files of `kinds` only: services sharing one inbound box each take their own."""
+        return [inbound for inbound in await self.fetch_inbound() if inbound.kind in kinds]
 
     @abstractmethod
     async def acknowledge(self, inbound: InboundFile) -> None:

@@ -215,3 +215,15 @@ class TestSftp:
         with pytest.raises(ValueError, match="known_hosts"):
             SftpConnection(host="h", port=22, username="u", password=SecretStr("p"))
         SftpConnection(host="h", port=22, username="u", password=SecretStr("p"), check_host_key=False)
+
+
+async def test_fetch_inbound_of_takes_only_the_kinds_asked_for(tmp_path: Path) -> None:
+    adapter = FileDropAdapter(tmp_path)
+    adapter.inbound.mkdir(parents=True, exist_ok=True)
+    isa = b"ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       *260101*1200*^*00501*00000000%d*0*T*:~"
+    (adapter.inbound / "a.999").write_bytes(isa % 1 + b"GS*FA*S*R*20260101*1200*1*X*005010X231A1~ST*999*0001~")
+    (adapter.inbound / "b.835").write_bytes(isa % 2 + b"GS*HP*S*R*20260101*1200*2*X*005010X221A1~ST*835*0001~")
+    kinds = {inbound.file_name: inbound.kind for inbound in await adapter.fetch_inbound()}
+    assert kinds == {"a.999": InboundKind.FUNCTIONAL_ACK_999, "b.835": InboundKind.REMITTANCE_835}
+    only_835 = await adapter.fetch_inbound_of({InboundKind.REMITTANCE_835})
+    assert [inbound.file_name for inbound in only_835] == ["b.835"]
