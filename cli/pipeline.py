@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import signal
 import socket
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 import typer
@@ -41,57 +44,84 @@ def _free_port(preferred: int) -> int:
             return int(probe.getsockname()[1])
 
 
-def dev_token(secret: str, *, tenant: str = "demo", ttl: dt.timedelta = dt.timedelta(hours=12)) -> str:
+DEMO_TENANT = "demo"
+
+
+class SandboxProcess:
+    """The sandbox clearinghouse and payer answering the claims service's file drop (never in production)."""
+
+    def __init__(self, folder: Path, log_path: Path) -> None:
+        self.folder, self.log_path = folder, log_path
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "sandbox.clearinghouse", "--folder", str(self.folder)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+
+
+def dev_token(secret: str, *, tenant: str = DEMO_TENANT, ttl: dt.timedelta = dt.timedelta(hours=12)) -> str:
     verifier = TokenVerifier(secret=secret, issuer="claimflow", audience="claimflow")
     return verifier.mint(subject="claimflow-cli", tenant=tenant, scopes=ALL_SCOPES, ttl=ttl)
 
 
-def demo_encounter() -> dict[str, object]:
-    """A synthetic office visit: no real person, no real identifiers."""
-    today = dt.date.today().isoformat()
-    return {
-        "external_encounter_id": f"DEMO-{uuid.uuid4().hex[:10].upper()}",
-        "claim_type": "professional",
-        "patient_id": str(uuid.uuid4()),
-        "payer_id": "SANDBOX",
-        "billing_provider_npi": "1234567893",
-        "place_of_service": "11",
-        "service_date_from": today,
-        "service_date_to": today,
-        "diagnosis_codes": ["J06.9"],
-        "lines": [
-            {
-                "line_number": 1,
-                "procedure_code": "99213",
-                "units": 1,
-                "charge_cents": 12500,
-                "diagnosis_pointers": [1],
-                "service_date": today,
-            },
-        ],
-    }
+DEMO_DOCUMENT = "examples/encounters/professional.json"
 
 
-async def show_pipeline_working(processes: dict[str, ServiceProcess], token: str) -> None:
-    headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(headers=headers, timeout=10) as client:
-        response = await client.post(f"{processes['intake'].base_url}/v1/encounters", json=demo_encounter())
-        response.raise_for_status()
-        encounter = response.json()
-        console.print(
-            f"[green]intake[/] accepted encounter {encounter['id']} ({encounter['total_charge_cents']} cents)"
-        )
+async def submit_document(client: httpx.AsyncClient, intake_url: str, document: dict[str, Any]) -> dict[str, Any]:
+    """Register a document's payers, providers, patient and coverages, then post its encounter.
+
+    Registration is idempotent (external ids), so the same document can be sent again; the
+    encounter gets a fresh external id each time so each run bills a new visit.
+    """
+    for payer in document.get("payers", []):
+        (await client.post(f"{intake_url}/v1/payers", json=payer)).raise_for_status()
+    for provider in document.get("providers", []):
+        (await client.post(f"{intake_url}/v1/providers", json=provider)).raise_for_status()
+    patient = await client.post(f"{intake_url}/v1/patients", json=document["patient"])
+    patient.raise_for_status()
+    patient_id = patient.json()["id"]
+    for coverage in document.get("coverages", []):
+        (await client.post(f"{intake_url}/v1/patients/{patient_id}/coverages", json=coverage)).raise_for_status()
+    encounter = {**document["encounter"], "external_encounter_id": f"DEMO-{uuid.uuid4().hex[:10].upper()}"}
+    response = await client.post(f"{intake_url}/v1/encounters", json=encounter)
+    response.raise_for_status()
+    return dict(response.json())
+
+
+async def show_pipeline_working(processes: dict[str, ServiceProcess], token: str, root: Path) -> None:
+    document = json.loads((root / DEMO_DOCUMENT).read_text())
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=10) as client:
+        encounter = await submit_document(client, processes["intake"].base_url, document)
+        console.print(f"[green]intake[/] accepted encounter {encounter['id']} ({DEMO_DOCUMENT})")
+        claims_url = processes["claims"].base_url
+        seen: list[str] = []
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            claims = (
-                await client.get(f"{processes['claims'].base_url}/v1/claims", params={"encounter_id": encounter["id"]})
-            ).json()
+            claims = (await client.get(f"{claims_url}/v1/claims", params={"encounter_id": encounter["id"]})).json()
             if claims:
-                console.print(f"[green]claims[/] built claim {claims[0]['id']} in state {claims[0]['state']!r}")
-                break
-            await asyncio.sleep(0.2)
-        else:
-            console.print("[red]no claim within 30 s: see the service logs[/]")
+                claim = (await client.get(f"{claims_url}/v1/claims/{claims[0]['id']}")).json()
+                for change in claim.get("status_history", []):
+                    label = f"{change['to_state']}" + (f" ({change['reason']})" if change.get("reason") else "")
+                    if label not in seen:
+                        seen.append(label)
+                        console.print(f"[green]claims[/] claim {claim['claim_control_number']} → {label}")
+                if claim["state"] in ("accepted", "rejected", "paid", "partially_paid", "denied", "on_hold"):
+                    break
+            await asyncio.sleep(0.5)
         activity = (await client.get(f"{processes['notifications'].base_url}/v1/activity/{encounter['id']}")).json()
         for entry in activity:
             console.print(f"[green]notifications[/] recorded {entry['event_type']}")
@@ -100,7 +130,7 @@ async def show_pipeline_working(processes: dict[str, ServiceProcess], token: str
 def up(
     keep_stack: Annotated[bool, typer.Option(help="Leave Kafka and Postgres running after Ctrl-C.")] = False,
 ) -> None:
-    """Start Kafka and Postgres, migrate, run the five services with their logs until Ctrl-C."""
+    """Start Kafka and Postgres, migrate, run the five services and the sandbox payer until Ctrl-C."""
     root = find_repo_root()
     stack = LocalStack.from_env(root, progress=lambda message: console.print(f"  • {message}"))
     started = time.monotonic()
@@ -109,6 +139,11 @@ def up(
     service_secrets = ServiceSecrets.load_or_create(stack.paths.stack_dir / "service-secrets.json")
     asyncio.run(provision_all(endpoints.database_url, service_secrets))
     log_dir = root / ".local" / "logs"
+    clearinghouse = root / ".local" / "clearinghouse"
+    shared_env = {
+        "CLAIMFLOW_CLEARINGHOUSE_FOLDER": str(clearinghouse),
+        "CLAIMFLOW_REMITTANCE_INBOUND_TENANT": DEMO_TENANT,
+    }
     processes = {
         name: ServiceProcess(
             name=name,
@@ -118,18 +153,21 @@ def up(
                 admin_url=endpoints.database_url,
                 kafka_bootstrap_servers=endpoints.kafka_bootstrap_servers,
                 service_secrets=service_secrets,
+                extra=shared_env,
             ),
             log_path=log_dir / f"{name}.log",
         )
         for index, name in enumerate(SERVICE_NAMES)
     }
+    sandbox = SandboxProcess(clearinghouse, log_dir / "sandbox.log")
     try:
+        sandbox.start()
         for process in processes.values():
             process.start()
         asyncio.run(_wait_all_ready(processes))
         _print_services(processes, log_dir)
         token = dev_token(service_secrets.auth_secret)
-        asyncio.run(show_pipeline_working(processes, token))
+        asyncio.run(show_pipeline_working(processes, token, root))
         console.print("\nA development token for tenant 'demo' (12 h; also `claimflow token`):")
         console.print(token, soft_wrap=True, highlight=False)
         console.print("Following the service logs; Ctrl-C stops everything.")
@@ -137,6 +175,7 @@ def up(
     finally:
         for process in processes.values():
             process.stop()
+        sandbox.stop()
         if not keep_stack:
             stack.down()
         console.print("[bold]stopped[/]")
