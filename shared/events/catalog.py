@@ -14,7 +14,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.messaging.topics import CLAIM_DENIED, CLAIM_SUBMITTED, ENCOUNTER_CODED, PAYMENT_RECEIVED, Topic
+from shared.messaging.topics import (
+    CLAIM_DENIED,
+    CLAIM_STATUS,
+    CLAIM_SUBMITTED,
+    ENCOUNTER_CODED,
+    PAYMENT_RECEIVED,
+    Topic,
+)
 
 Cents = Annotated[int, Field(strict=True, description="Integer cents; never a float.")]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code.")]
@@ -294,11 +301,31 @@ class ClaimDeniedV1(EventPayload):
     lines: list[DeniedLine] = Field(default_factory=list)
 
 
+class ClaimStatusChangedV1(EventPayload):
+    """A claim changed state after it left us: acknowledged (999/277CA/277), rejected, paid, denied.
+
+    Keyed by claim id, so one claim's changes stay in order. Codes only, never PHI.
+    """
+
+    claim_id: uuid.UUID
+    claim_control_number: str
+    payer_id: str
+    from_state: str
+    to_state: str
+    reason_codes: list[str] = Field(
+        default_factory=list, description="STC composites (A7:164:IL), 999 IK3/IK4 codes, or CLP02/CARCs."
+    )
+    source: Literal["999", "277CA", "277", "835"] = Field(description="What said so.")
+    changed_at: dt.datetime
+    payer_claim_number: str | None = Field(default=None, description="The payer's claim number when known.")
+
+
 EVENT_TYPES: dict[str, tuple[Topic, type[EventPayload]]] = {
     "encounter-coded.v1": (ENCOUNTER_CODED, EncounterCodedV1),
     "claim-submitted.v1": (CLAIM_SUBMITTED, ClaimSubmittedV1),
     "payment-received.v1": (PAYMENT_RECEIVED, PaymentReceivedV1),
     "claim-denied.v1": (CLAIM_DENIED, ClaimDeniedV1),
+    "claim-status-changed.v1": (CLAIM_STATUS, ClaimStatusChangedV1),
 }
 
 

@@ -22,8 +22,11 @@ ENCOUNTER_CODED = Topic("encounter-coded", 6, "A coded encounter accepted by int
 CLAIM_SUBMITTED = Topic("claim-submitted", 6, "A claim sent to the clearinghouse in an 837 batch.")
 PAYMENT_RECEIVED = Topic("payment-received", 6, "A claim payment posted from an 835 remittance.")
 CLAIM_DENIED = Topic("claim-denied", 6, "A claim or line denied in full or in part by the payer.")
+CLAIM_STATUS = Topic(
+    "claim-status", 6, "A claim moved through its lifecycle after submission (acknowledged, rejected, paid, denied)."
+)
 
-CORE_TOPICS: tuple[Topic, ...] = (ENCOUNTER_CODED, CLAIM_SUBMITTED, PAYMENT_RECEIVED, CLAIM_DENIED)
+CORE_TOPICS: tuple[Topic, ...] = (ENCOUNTER_CODED, CLAIM_SUBMITTED, PAYMENT_RECEIVED, CLAIM_DENIED, CLAIM_STATUS)
 
 
 def all_topic_names() -> list[tuple[str, int]]:
