@@ -35,6 +35,7 @@ from pathlib import Path
 from sandbox.claims_837 import Received837, ReceivedClaim, UnreadableFileError, read_837
 from sandbox.responses import ClaimVerdict, Envelope, Party, PayerDetails, write_277ca, write_835, write_999
 from sandbox.rules import DEFAULT_RULES, AdjudicationRule, ClaimAdjudication, adjudicate, load_rules
+from shared.npi import npi_is_valid
 
 log = logging.getLogger("claimflow.sandbox")
 
@@ -49,21 +50,6 @@ class Answer:
 
     file_name: str
     content: bytes
-
-
-def npi_is_valid(npi: str) -> bool:
-    """NPI check digit: Luhn over the number prefixed with 80840."""
-    if len(npi) != 10 or not npi.isascii() or not npi.isdigit():
-        return False
-    digits = [int(c) for c in "80840" + npi]
-    total = 0
-    for index, digit in enumerate(reversed(digits)):
-        if index % 2 == 1:
-            digit *= 2
-            if digit > 9:
-                digit -= 9
-        total += digit
-    return total % 10 == 0
 
 
 def front_end_rejections(claim: ReceivedClaim, received_on: date) -> tuple[tuple[str, str, str], ...]:

@@ -25,7 +25,7 @@ from services.intake.domain.code_formats import (
     tax_id_problem,
     taxonomy_problem,
 )
-from services.intake.domain.npi import npi_problem
+from shared.npi import npi_problem
 
 
 def _rule(problem: Callable[[str], str | None]) -> AfterValidator:

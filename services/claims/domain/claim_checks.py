@@ -48,6 +48,7 @@ from services.claims.domain.claim import (
     TaxIdQualifier,
 )
 from services.claims.domain.x12_numbers import quantity_to_x12
+from shared.npi import npi_is_valid
 
 # TR3 repeat limits the checks enforce.
 MAX_LINES = {ClaimKind.PROFESSIONAL: 50, ClaimKind.INSTITUTIONAL: 999}
@@ -106,21 +107,6 @@ _RELEASES = frozenset(c.value for c in ReleaseOfInformation)
 _TAX_ID_QUALIFIERS = frozenset(c.value for c in TaxIdQualifier)
 _POA = frozenset({"Y", "N", "U", "W"})
 _INPATIENT_FACILITY_TYPES = frozenset({"11"})
-
-
-def npi_is_valid(npi: str) -> bool:
-    """Ten digits whose last is the Luhn check digit of the first nine prefixed with 80840."""
-    if len(npi) != 10 or not npi.isascii() or not npi.isdigit():
-        return False
-    total = 24  # the Luhn contribution of the 80840 prefix
-    for index, char in enumerate(reversed(npi[:9])):
-        digit = ord(char) - 48
-        if index % 2 == 0:
-            digit *= 2
-            if digit > 9:
-                digit -= 9
-        total += digit
-    return (10 - total % 10) % 10 == ord(npi[9]) - 48
 
 
 _MAX_CENTS = 10**16

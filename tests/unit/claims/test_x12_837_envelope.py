@@ -24,7 +24,6 @@ from x12_837_builders import (
 )
 
 from services.claims.domain.claim import Claim, Subscriber
-from services.claims.domain.claim_checks import npi_is_valid
 from services.claims.domain.control_numbers import MAX_CONTROL_NUMBER, ControlNumbers, following, isa13, st02
 from services.claims.domain.x12_837 import (
     MAX_CLAIMS_PER_HL,
@@ -35,6 +34,7 @@ from services.claims.domain.x12_837 import (
     write_interchange,
 )
 from services.claims.domain.x12_numbers import cents_to_x12, quantity_to_x12
+from shared.npi import npi_is_valid
 from shared.x12.envelope import read_interchanges
 from shared.x12.values import format_cents, parse_cents
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from services.intake.domain.documents import document_event
-from services.intake.domain.npi import npi_is_valid
 from services.intake.schemas import EncounterDocument
 from shared.events.catalog import EncounterCodedV1
+from shared.npi import npi_is_valid
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "encounters"
 SHAPES = ["professional", "institutional", "dependent", "secondary", "corrected", "void", "drug-ndc",

@@ -9,10 +9,11 @@ import pytest
 from sandbox_837 import CHILD, CLINIC, RECEIVED_AT, SUBSCRIBER, institutional, line, professional, x12_837
 
 from sandbox.claims_837 import UnreadableFileError
-from sandbox.clearinghouse import Answer, SandboxClearinghouse, npi_is_valid
+from sandbox.clearinghouse import Answer, SandboxClearinghouse
 from services.claims.domain.acknowledgments import AckStatus, StatusOutcome, parse_277ca, parse_999
 from services.remittance.domain.balancing import balance_report
 from services.remittance.domain.x12_835 import parse_835
+from shared.npi import npi_is_valid
 from shared.x12.pyx12_validation import validate_with_pyx12
 
 

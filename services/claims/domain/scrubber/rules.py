@@ -10,7 +10,6 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable
 
-from services.claims.domain.claim_checks import npi_is_valid
 from services.claims.domain.scrubber.code_sets import (
     FACILITY_PLACES_OF_SERVICE,
     ICD10CM_SHAPE,
@@ -24,6 +23,7 @@ from services.claims.domain.scrubber.code_sets import (
 )
 from services.claims.domain.scrubber.model import DraftClaim, MissingPart, Rule, ScrubContext, Severity
 from services.claims.domain.scrubber.ncci import ModifierIndicator
+from shared.npi import npi_is_valid
 
 Problems = list[tuple[str, int | None]]
 BUILT_IN_RULES: list[Rule] = []

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.intake.domain.npi import luhn_check_digit, npi_is_valid, npi_problem
+from shared.npi import luhn_check_digit, npi_is_valid, npi_problem
 
 FULLWIDTH = "".join(chr(0xFF10 + int(d)) for d in "1234567893")
 
