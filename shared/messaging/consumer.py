@@ -292,7 +292,7 @@ class ConsumerRunner:
             ("dlt-original-partition", str(tp.partition).encode()),
             ("dlt-original-offset", str(record.offset).encode()),
             ("dlt-consumer-group", self.group_id.encode()),
-            ("dlt-error", f"{type(error).__name__}: {error}"[:1000].encode()),
+            ("dlt-error", describe_error(error).encode()),
             ("dlt-attempts", str(attempts).encode()),
             ("dlt-failed-at", dt.datetime.now(dt.UTC).isoformat().encode()),
         ]
@@ -318,6 +318,16 @@ class ConsumerRunner:
                 "attempts": attempts,
             },
         )
+
+
+def describe_error(error: BaseException) -> str:
+    """Why a message failed, safe for headers and logs: database errors carry their SQL parameters
+    (possibly PHI) in their text, so only their class and SQLSTATE are kept."""
+    if isinstance(error, sa.exc.StatementError):
+        original = error.orig
+        sqlstate = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+        return f"{type(error).__name__}: {type(original).__name__}" + (f" (SQLSTATE {sqlstate})" if sqlstate else "")
+    return f"{type(error).__name__}: {error}"[:1000]
 
 
 def _decode(record: ConsumerRecord) -> EventEnvelope:
