@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
@@ -12,9 +12,9 @@ from fastapi.responses import JSONResponse
 
 from services.remittance import service
 from services.remittance.domain.posting import claim_balance
-from services.remittance.domain.x12_835 import parse_835
 from services.remittance.repository import (
     ClaimPaymentRepository,
+    InboundFileRepository,
     LedgerRepository,
     RemittanceFileRepository,
     SubmittedClaimRepository,
@@ -22,6 +22,7 @@ from services.remittance.repository import (
 from services.remittance.schemas import (
     AccountOut,
     ClaimLedgerOut,
+    InboundFileOut,
     LedgerEntryOut,
     OverduePlanOut,
     PatientPaymentIn,
@@ -37,7 +38,6 @@ from services.remittance.schemas import (
 )
 from shared.auth import Principal, require_scope
 from shared.http import OutboxDep, SessionDep
-from shared.x12.errors import X12Error
 
 router = APIRouter(prefix="/v1", tags=["remittance"])
 CanRead = Annotated[Principal, require_scope("remittance:read")]
@@ -92,21 +92,7 @@ async def upload_remittance(
     if len(body) > MAX_FILE_BYTES:
         raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, detail=f"at most {MAX_FILE_BYTES} bytes")
     try:
-        advices = await run_in_threadpool(parse_835, body)
-    except X12Error as exc:
-        return _unprocessable(  # type: ignore[return-value]
-            {
-                "reason": exc.message,
-                "segment_id": exc.segment_id,
-                "position": exc.position,
-                "element": exc.element_index,
-            }
-        )
-    except (ValueError, UnicodeError) as exc:
-        return _unprocessable({"reason": f"not an X12 file: {exc}", "segment_id": None, "position": None})  # type: ignore[return-value]
-    if not advices:
-        return _unprocessable({"reason": "the file holds no 835 transaction set", "segment_id": None, "position": None})  # type: ignore[return-value]
-    try:
+        advices = await run_in_threadpool(service.parse_remittance, body)
         result, created = await service.post_remittance(
             session, outbox, tenant=principal.tenant, body=body, advices=advices
         )
@@ -126,6 +112,16 @@ async def get_remittance(remittance_id: uuid.UUID, principal: CanRead, session: 
     if row is None or not row.result:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="remittance not found")
     return RemittanceResult.model_validate(row.result)
+
+
+@router.get("/inbound-files", responses=_ERRORS)
+async def list_inbound_files(
+    principal: CanRead, session: SessionDep, state: Literal["posted", "rejected"] | None = None
+) -> list[InboundFileOut]:
+    """835s collected from the clearinghouse inbound box for this tenant, newest first: posted, or rejected
+    with the reason, segment and position (a rejected file is never partly posted)."""
+    rows = await InboundFileRepository(session).of_tenant(principal.tenant, state=state)
+    return [InboundFileOut.model_validate(row, from_attributes=True) for row in rows]
 
 
 @router.get("/suspense", responses=_ERRORS)

@@ -6,17 +6,22 @@ from pathlib import Path
 
 from services.remittance.api import router
 from services.remittance.handlers import SUBSCRIPTIONS
+from services.remittance.inbound import inbound_loop
 from services.remittance.models import messaging, metadata
 from shared.service import ServiceDefinition, create_service_app
 
 DEFINITION = ServiceDefinition(
     name="remittance",
-    description="835 remittances posted to claims and patient accounts; `payment-received` and `claim-denied` out.",
+    description=(
+        "835 remittances (uploaded, or collected from the clearinghouse inbound box) posted to claims and patient "
+        "accounts; `payment-received` and `claim-denied` out."
+    ),
     metadata=metadata,
     messaging=messaging,
     migrations_dir=Path(__file__).parent / "migrations",
     routers=[router],
     subscriptions=SUBSCRIPTIONS,
+    background=[inbound_loop],
 )
 
 app = create_service_app(DEFINITION)

@@ -156,3 +156,24 @@ payment_plans = sa.Table(
         postgresql_where=sa.text("status = 'active'"),
     ),
 )
+
+inbound_files = sa.Table(
+    "inbound_files",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("file_name", sa.Text, nullable=False),
+    sa.Column("content_sha256", sa.Text, nullable=False),
+    sa.Column("byte_count", sa.BigInteger, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("tenant_id", sa.Text, nullable=True, comment="Null when the file could not be given to a tenant."),
+    sa.Column("remittance_id", sa.Uuid, sa.ForeignKey("remittance.remittance_files.id"), nullable=True),
+    sa.Column("rejection", JSONB, nullable=True, comment="Reason, segment id and position; never file content."),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.UniqueConstraint("file_name", "content_sha256"),
+    sa.CheckConstraint("state IN ('posted', 'rejected')", name="state"),
+    sa.CheckConstraint("(state = 'posted') = (remittance_id IS NOT NULL)", name="posted"),
+    sa.Index("ix_inbound_files_tenant", "tenant_id", "processed_at"),
+    comment="835 files collected from the clearinghouse inbound box: posted, or rejected with the reason. "
+    "One row per file name and content, so a file read again after a crash records nothing new.",
+)

@@ -24,6 +24,7 @@ from services.remittance.domain.posting import EntryDraft, StoredEntry, Submitte
 from services.remittance.models import (
     SCHEMA,
     claim_payments,
+    inbound_files,
     ledger_entries,
     patient_payments,
     payment_plans,
@@ -459,3 +460,37 @@ class PaymentPlanRepository:
         if patient_id is not None:
             query = query.where(payment_plans.c.patient_id == patient_id)
         return list(await self._session.execute(query.order_by(payment_plans.c.created_at)))
+
+
+class InboundFileRepository:
+    """The inbound box's record: files arrive before anyone knows their tenant, so recording is not
+    tenant-scoped; reading is."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def record(self, values: dict[str, Any]) -> bool:
+        """One row per file name + content: a file read again records nothing new, except that a file
+        rejected before (say, for want of a tenant mapping) and posted now is recorded as posted."""
+        statement = insert(inbound_files).values(id=uuid.uuid4(), **values)
+        written = await self._session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[inbound_files.c.file_name, inbound_files.c.content_sha256],
+                set_={
+                    "state": statement.excluded.state,
+                    "tenant_id": statement.excluded.tenant_id,
+                    "remittance_id": statement.excluded.remittance_id,
+                    "rejection": statement.excluded.rejection,
+                    "processed_at": sa.func.now(),
+                },
+                where=sa.and_(inbound_files.c.state == "rejected", statement.excluded.state == "posted"),
+            ).returning(inbound_files.c.id)
+        )
+        return written.scalar_one_or_none() is not None
+
+    async def of_tenant(self, tenant: str, *, state: str | None = None, limit: int = 200) -> list[sa.Row[Any]]:
+        query = sa.select(inbound_files).where(inbound_files.c.tenant_id == tenant)
+        if state is not None:
+            query = query.where(inbound_files.c.state == state)
+        order = (inbound_files.c.processed_at.desc(), inbound_files.c.id)
+        return list(await self._session.execute(query.order_by(*order).limit(limit)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -141,3 +141,17 @@ class ProviderLedgerOut(BaseModel):
     provider_id: str
     balance_cents: int
     entries: list[LedgerEntryOut]
+
+
+class InboundFileOut(BaseModel):
+    """An 835 collected from the clearinghouse inbound box: posted (with its remittance) or rejected (why)."""
+
+    id: uuid.UUID
+    file_name: str
+    content_sha256: str
+    byte_count: int
+    state: Literal["posted", "rejected"]
+    remittance_id: uuid.UUID | None
+    rejection: dict[str, Any] | None = Field(description="reason, segment_id, position (and findings) when rejected")
+    received_at: dt.datetime
+    processed_at: dt.datetime

@@ -33,8 +33,10 @@ from services.remittance.domain.posting import (
     reversal_entries,
 )
 from services.remittance.domain.remittance_advice import RemittanceAdvice
+from services.remittance.domain.x12_835 import parse_835
 from services.remittance.repository import (
     ClaimPaymentRepository,
+    InboundFileRepository,
     LedgerRepository,
     PatientPaymentRepository,
     PaymentPlanRepository,
@@ -50,6 +52,7 @@ from shared.events.catalog import (
     PaymentReceivedV1,
 )
 from shared.messaging.outbox import Outbox
+from shared.x12.errors import X12Error
 
 _BALANCE_SEGMENT = {"service_line": "SVC", "claim": "CLP", "transaction": "BPR"}
 
@@ -68,6 +71,30 @@ class PostingConflict(Exception):
 
 class NotFound(Exception):
     pass
+
+
+def parse_remittance(body: bytes) -> list[RemittanceAdvice]:
+    """The 835 transaction sets of a file, or RemittanceRejected naming the segment and position.
+
+    CPU-bound: callers on the event loop run it in a thread."""
+    try:
+        advices = parse_835(body)
+    except X12Error as exc:
+        raise RemittanceRejected(
+            {
+                "reason": exc.message,
+                "segment_id": exc.segment_id,
+                "position": exc.position,
+                "element": exc.element_index,
+            }
+        ) from None
+    except (ValueError, UnicodeError) as exc:
+        raise RemittanceRejected({"reason": f"not an X12 file: {exc}", "segment_id": None, "position": None}) from None
+    if not advices:
+        raise RemittanceRejected(
+            {"reason": "the file holds no 835 transaction set", "segment_id": None, "position": None}
+        )
+    return advices
 
 
 def content_hash(body: bytes) -> str:
@@ -194,6 +221,49 @@ async def post_remittance(
     }
     await files.set_result(file_id, result)
     return result, True
+
+
+async def post_inbound(
+    session: AsyncSession,
+    outbox: Outbox,
+    *,
+    tenant: str,
+    file_name: str,
+    body: bytes,
+    advices: Sequence[RemittanceAdvice],
+) -> tuple[dict[str, Any], bool]:
+    """An 835 from the clearinghouse inbound box, posted exactly as an upload and recorded with its file name
+    in the same transaction: `(result, created)`, `created` False when its content was posted before."""
+    result, created = await post_remittance(session, outbox, tenant=tenant, body=body, advices=advices)
+    await InboundFileRepository(session).record(
+        {
+            "file_name": file_name,
+            "content_sha256": content_hash(body),
+            "byte_count": len(body),
+            "state": "posted",
+            "tenant_id": tenant,
+            "remittance_id": uuid.UUID(result["remittance_id"]),
+            "rejection": None,
+        }
+    )
+    return result, created
+
+
+async def reject_inbound(
+    session: AsyncSession, *, tenant: str | None, file_name: str, body: bytes, detail: dict[str, Any]
+) -> None:
+    """Remember why an inbound file was not posted (reason, segment, position; no content)."""
+    await InboundFileRepository(session).record(
+        {
+            "file_name": file_name,
+            "content_sha256": content_hash(body),
+            "byte_count": len(body),
+            "state": "rejected",
+            "tenant_id": tenant,
+            "remittance_id": None,
+            "rejection": detail,
+        }
+    )
 
 
 def _currency(advices: Sequence[RemittanceAdvice]) -> str:
