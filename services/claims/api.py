@@ -1,5 +1,5 @@
-"""Claims HTTP API: claim status and history, the hold queue with fixes and releases, the tenant's
-fee schedule and scrub-rule settings."""
+"""Claims HTTP API: claim status and history, the hold queue with fixes and releases, the rejection
+queue, follow-ups, the tenant's fee schedule and scrub-rule settings."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ from services.claims.schemas import (
     FeeScheduleEntryOut,
     FeeScheduleIn,
     FeeScheduleLoaded,
+    FollowUpOut,
     HeldClaimOut,
+    RejectedClaimOut,
     ScrubRuleIn,
     ScrubRuleOut,
 )
@@ -32,7 +34,10 @@ router = APIRouter(prefix="/v1", tags=["claims"])
 CanRead = Annotated[Principal, require_scope("claims:read")]
 CanWrite = Annotated[Principal, require_scope("claims:write")]
 NOT_FOUND = {404: {"description": "No such claim for this tenant."}}
-NOT_WORKABLE = {409: {"description": "The claim is not on hold."}, 422: {"description": "The fix is not valid."}}
+NOT_WORKABLE = {
+    409: {"description": "The claim is neither on hold nor rejected."},
+    422: {"description": "The fix is not valid."},
+}
 
 
 def _not_found() -> HTTPException:
@@ -52,6 +57,7 @@ async def _detail(repository: ClaimRepository, claim_id: uuid.UUID) -> ClaimDeta
             "diagnosis_codes": (row.document or {}).get("diagnosis_codes", []),
             "lines": [dict(line._mapping) for line in lines],
             "status_history": [dict(change._mapping) for change in history],
+            "secondary_claim_id": await repository.secondary_of(claim_id),
         }
     )
 
@@ -80,9 +86,34 @@ async def list_holds(
     return [HeldClaimOut.model_validate(row, from_attributes=True) for row in rows]
 
 
+@router.get("/rejections")
+async def list_rejections(
+    principal: CanRead,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> list[RejectedClaimOut]:
+    """Claims the clearinghouse or payer rejected (999, 277CA, 277), oldest first, with the codes.
+    Fix them (`/fixes`) and release them: they go out again in the next batch as `resubmitted`."""
+    rows = await ClaimRepository(session, principal.tenant).rejections(limit=limit, offset=offset)
+    return [RejectedClaimOut.model_validate(row, from_attributes=True) for row in rows]
+
+
+@router.get("/follow-ups")
+async def list_follow_ups(
+    principal: CanRead,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> list[FollowUpOut]:
+    """Claims that went quiet past the follow-up age and were asked about with a 276, newest first."""
+    rows = await ClaimRepository(session, principal.tenant).follow_ups(limit=limit, offset=offset)
+    return [FollowUpOut.model_validate(row, from_attributes=True) for row in rows]
+
+
 @router.post("/claims/{claim_id}/fixes", responses={**NOT_FOUND, **NOT_WORKABLE})
 async def fix(claim_id: uuid.UUID, body: ClaimFixIn, principal: CanWrite, session: SessionDep) -> ClaimDetailOut:
-    """Apply corrections (codes, modifiers, units, pointers, charges) to a held claim."""
+    """Apply corrections (codes, modifiers, units, pointers, charges) to a held or rejected claim."""
     claim_changes = body.model_dump(exclude_unset=True, exclude={"lines", "remove_lines"})
     correction = ClaimFix(
         claim_changes=claim_changes,
@@ -105,7 +136,7 @@ async def fix(claim_id: uuid.UUID, body: ClaimFixIn, principal: CanWrite, sessio
 
 @router.post("/claims/{claim_id}/release", responses={**NOT_FOUND, 409: NOT_WORKABLE[409]})
 async def release(claim_id: uuid.UUID, principal: CanWrite, session: SessionDep) -> ClaimDetailOut:
-    """Scrub a held claim again: it becomes ready when clean, or stays on hold with the new reasons."""
+    """Scrub a held (or rejected) claim again: ready when clean, else on hold with the new reasons."""
     try:
         await release_claim(session, principal.tenant, claim_id, claims_settings(), dt.datetime.now(dt.UTC).date())
     except ClaimNotFound:

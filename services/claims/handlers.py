@@ -1,4 +1,5 @@
-"""Claims consumes `encounter-coded`: each coded encounter becomes one priced, numbered, scrubbed claim."""
+"""Claims consumes `encounter-coded` (each coded encounter becomes one priced, numbered, scrubbed claim)
+and `payment-received` (claims paid, partially paid or denied; secondary claims built)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,16 @@ import datetime as dt
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.claims.models import messaging
 from services.claims.service import build_claims
 from services.claims.settings import ClaimsSettings
+from services.claims.tracking import apply_payments
 from shared.events.envelope import EventEnvelope
 from shared.messaging.consumer import Subscription
-from shared.messaging.topics import ENCOUNTER_CODED
+from shared.messaging.outbox import Outbox
+from shared.messaging.topics import ENCOUNTER_CODED, PAYMENT_RECEIVED
+
+OUTBOX = Outbox(messaging.outbox, source="/claimflow/claims")
 
 _settings: ClaimsSettings | None = None
 
@@ -26,10 +32,19 @@ async def on_encounter_coded(session: AsyncSession, envelopes: list[EventEnvelop
     await build_claims(session, envelopes, claims_settings(), dt.datetime.now(dt.UTC).date())
 
 
+async def on_payment_received(session: AsyncSession, envelopes: list[EventEnvelope]) -> None:
+    await apply_payments(session, OUTBOX, envelopes, claims_settings(), dt.datetime.now(dt.UTC))
+
+
 SUBSCRIPTIONS = [
     Subscription(
         group_id="claims",
         topics=(ENCOUNTER_CODED.name,),
         handlers={"encounter-coded.v1": on_encounter_coded},
-    )
+    ),
+    Subscription(
+        group_id="claims-payments",
+        topics=(PAYMENT_RECEIVED.name,),
+        handlers={"payment-received.v1": on_payment_received},
+    ),
 ]

@@ -34,8 +34,26 @@ claims = sa.Table(
     sa.Column("findings", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
     sa.Column("submission_id", sa.Uuid),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-    sa.UniqueConstraint("tenant_id", "encounter_id"),
+    sa.Column("transaction_control_number", sa.Integer, comment="ST02 of the 837 transaction set it went out in."),
+    sa.Column("submission_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("payer_claim_number", sa.Text, comment="REF*1K of the 277CA, or CLP07 of the 835."),
+    sa.Column("rejection_reasons", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
+    sa.Column(
+        "primary_claim_id",
+        sa.Uuid,
+        sa.ForeignKey("claims.claims.id"),
+        comment="For a secondary claim: the primary claim whose remittance it carries.",
+    ),
+    sa.Column("responsibility", sa.String(1), nullable=False, server_default="P", comment="SBR01: P, S or T."),
     sa.UniqueConstraint("tenant_id", "claim_control_number"),
+    sa.UniqueConstraint("primary_claim_id"),
+)
+sa.Index(
+    "uq_claims_tenant_id_encounter_id_primary",
+    claims.c.tenant_id,
+    claims.c.encounter_id,
+    unique=True,
+    postgresql_where=claims.c.primary_claim_id.is_(None),
 )
 sa.Index("ix_claims_ready", claims.c.created_at, postgresql_where=claims.c.state == "ready")
 sa.Index("ix_claims_tenant_state", claims.c.tenant_id, claims.c.state)
@@ -163,3 +181,69 @@ submission_transactions = sa.Table(
     sa.Column("claim_count", sa.Integer, nullable=False),
     sa.PrimaryKeyConstraint("submitter_id", "transaction_control_number"),
 )
+
+
+acknowledgment_files = sa.Table(
+    "acknowledgment_files",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Text, nullable=False, comment="Empty when no claim of ours was recognised."),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("file_name", sa.Text, nullable=False),
+    sa.Column("claims_changed", sa.Integer, nullable=False),
+    sa.Column("summary", JSONB, nullable=False, comment="Counts and codes only; no PHI."),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.UniqueConstraint("tenant_id", "sha256"),
+)
+
+claim_payments = sa.Table(
+    "claim_payments",
+    metadata,
+    sa.Column("payment_id", sa.Uuid, primary_key=True, comment="payment-received.v1 payment_id."),
+    sa.Column("tenant_id", sa.Text, nullable=False),
+    sa.Column("claim_id", sa.Uuid, sa.ForeignKey("claims.claims.id"), nullable=False),
+    sa.Column("trace_number", sa.Text, nullable=False),
+    sa.Column("claim_status_code", sa.Text, nullable=False),
+    sa.Column("charge_cents", sa.BigInteger, nullable=False),
+    sa.Column("paid_cents", sa.BigInteger, nullable=False),
+    sa.Column("patient_responsibility_cents", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("next_responsible", sa.Text, nullable=False),
+    sa.Column("paid_date", sa.Date, nullable=False),
+    sa.Column("reversal_of", sa.Uuid),
+    sa.Column("outcome", sa.Text, nullable=False),
+    sa.Column("payment", JSONB, nullable=False, comment="The payment-received payload (ids, codes, amounts)."),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+)
+sa.Index("ix_claim_payments_claim_id", claim_payments.c.claim_id)
+
+status_requests = sa.Table(
+    "status_requests",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Text, nullable=False),
+    sa.Column("submitter_id", sa.Text, nullable=False),
+    sa.Column("interchange_control_number", sa.Integer, nullable=False),
+    sa.Column("claim_count", sa.Integer, nullable=False),
+    sa.Column("x12", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("sent_at", sa.DateTime(timezone=True)),
+    sa.UniqueConstraint("submitter_id", "interchange_control_number"),
+)
+
+follow_ups = sa.Table(
+    "follow_ups",
+    metadata,
+    sa.Column("trace_number", sa.Text, primary_key=True, comment="TRN02 of the 276; the 277 echoes it."),
+    sa.Column("tenant_id", sa.Text, nullable=False),
+    sa.Column("claim_id", sa.Uuid, sa.ForeignKey("claims.claims.id"), nullable=False),
+    sa.Column("request_id", sa.Uuid, sa.ForeignKey("claims.status_requests.id"), nullable=False),
+    sa.Column("state_when_flagged", sa.Text, nullable=False),
+    sa.Column("flagged_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("answered_at", sa.DateTime(timezone=True)),
+    sa.Column("answer_codes", ARRAY(sa.Text), nullable=False, server_default="{}"),
+)
+sa.Index("ix_follow_ups_tenant_id_flagged_at", follow_ups.c.tenant_id, follow_ups.c.flagged_at)
+sa.Index("ix_follow_ups_claim_id", follow_ups.c.claim_id)

@@ -16,14 +16,18 @@ from services.claims.domain.control_numbers import ControlNumbers
 from services.claims.domain.scrubber import ServiceKey
 from services.claims.domain.scrubber.ncci import ModifierIndicator, MueAdjudication, MueEdit, PtpEdit
 from services.claims.models import (
+    acknowledgment_files,
     claim_lines,
     claim_number_counters,
+    claim_payments,
     claim_status_history,
     claims,
     disabled_scrub_rules,
     fee_schedule_entries,
+    follow_ups,
     mue_edits,
     ncci_ptp_edits,
+    status_requests,
     submission_transactions,
     submissions,
     x12_control_numbers,
@@ -75,6 +79,38 @@ class ClaimRepository:
             .offset(offset)
         )
         return list((await self._session.execute(query)).all())
+
+    async def rejections(self, *, limit: int, offset: int) -> list[sa.Row[Any]]:
+        query = (
+            sa.select(claims)
+            .where(claims.c.tenant_id == self._tenant, claims.c.state == "rejected")
+            .order_by(claims.c.updated_at, claims.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return list((await self._session.execute(query)).all())
+
+    async def follow_ups(self, *, limit: int, offset: int) -> list[sa.Row[Any]]:
+        query = (
+            sa.select(
+                follow_ups,
+                claims.c.claim_control_number,
+                claims.c.payer_id,
+                claims.c.state,
+                status_requests.c.sent_at,
+            )
+            .join(claims, claims.c.id == follow_ups.c.claim_id)
+            .join(status_requests, status_requests.c.id == follow_ups.c.request_id)
+            .where(follow_ups.c.tenant_id == self._tenant)
+            .order_by(follow_ups.c.flagged_at.desc(), follow_ups.c.trace_number)
+            .limit(limit)
+            .offset(offset)
+        )
+        return list((await self._session.execute(query)).all())
+
+    async def secondary_of(self, claim_id: uuid.UUID) -> uuid.UUID | None:
+        query = sa.select(claims.c.id).where(claims.c.tenant_id == self._tenant, claims.c.primary_claim_id == claim_id)
+        return (await self._session.execute(query)).scalar_one_or_none()
 
     async def update(self, claim_id: uuid.UUID, **values: Any) -> None:
         await self._session.execute(
@@ -138,7 +174,8 @@ class StreamWrites:
         if not keys:
             return set()
         query = sa.select(claims.c.tenant_id, claims.c.encounter_id).where(
-            claims.c.encounter_id == sa.func.any(sa.bindparam("encounters", type_=ARRAY(sa.Uuid)))
+            claims.c.encounter_id == sa.func.any(sa.bindparam("encounters", type_=ARRAY(sa.Uuid))),
+            claims.c.primary_claim_id.is_(None),
         )
         wanted = set(keys)
         found = await self._session.execute(query, {"encounters": [encounter for _, encounter in wanted]})
@@ -238,8 +275,19 @@ class StreamWrites:
         if not rows:
             return set()
         statement = (
-            insert(claims).on_conflict_do_nothing(index_elements=["tenant_id", "encounter_id"]).returning(claims.c.id)
+            insert(claims)
+            .on_conflict_do_nothing(
+                index_elements=["tenant_id", "encounter_id"], index_where=claims.c.primary_claim_id.is_(None)
+            )
+            .returning(claims.c.id)
         )
+        return set((await self._session.execute(statement, rows)).scalars())
+
+    async def insert_secondary_claims(self, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+        """Ids of the secondary claims inserted; a primary that already has its secondary gets none."""
+        if not rows:
+            return set()
+        statement = insert(claims).on_conflict_do_nothing(index_elements=["primary_claim_id"]).returning(claims.c.id)
         return set((await self._session.execute(statement, rows)).scalars())
 
     async def _copy(self, table: sa.Table, rows: list[dict[str, Any]]) -> None:
@@ -312,17 +360,20 @@ class StreamWrites:
         if transactions:
             await self._session.execute(sa.insert(submission_transactions), transactions)
 
-    async def set_states(self, updates: list[dict[str, Any]]) -> None:
-        """Each update: claim id (`claim`), `state`, and optionally `submission`, `findings`."""
+    async def set_batched(self, updates: list[dict[str, Any]]) -> None:
+        """Each update: claim id (`claim`), `state`, `submission` and `transaction` (its ST02)."""
         if not updates:
             return
         statement = sa.text(
-            "UPDATE claims.claims AS c SET state = u.state, submission_id = u.submission, updated_at = now() "
-            "FROM unnest(:ids, :states, :submissions) AS u(id, state, submission) WHERE c.id = u.id"
+            "UPDATE claims.claims AS c SET state = u.state, submission_id = u.submission, "
+            "transaction_control_number = u.st, submission_count = c.submission_count + 1, "
+            "rejection_reasons = '[]'::jsonb, updated_at = now() "
+            "FROM unnest(:ids, :states, :submissions, :transactions) AS u(id, state, submission, st) WHERE c.id = u.id"
         ).bindparams(
             sa.bindparam("ids", type_=ARRAY(sa.Uuid)),
             sa.bindparam("states", type_=ARRAY(sa.Text)),
             sa.bindparam("submissions", type_=ARRAY(sa.Uuid)),
+            sa.bindparam("transactions", type_=ARRAY(sa.Integer)),
         )
         await self._session.execute(
             statement,
@@ -330,6 +381,7 @@ class StreamWrites:
                 "ids": [u["claim"] for u in updates],
                 "states": [str(u["state"]) for u in updates],
                 "submissions": [u.get("submission") for u in updates],
+                "transactions": [u.get("transaction") for u in updates],
             },
         )
 
@@ -356,8 +408,11 @@ class StreamWrites:
         result = await self._session.execute(
             sa.update(claims)
             .where(claims.c.submission_id == submission_id, claims.c.state == "batched")
-            .values(state="submitted", updated_at=sa.func.now())
-            .returning(claims.c.id, claims.c.tenant_id)
+            .values(
+                state=sa.case((claims.c.submission_count > 1, "resubmitted"), else_="submitted"),
+                updated_at=sa.func.now(),
+            )
+            .returning(claims.c.id, claims.c.tenant_id, claims.c.state)
         )
         return list(result.all())
 
@@ -371,3 +426,131 @@ class StreamWrites:
     async def count_by_state(self) -> dict[str, int]:
         query = sa.select(claims.c.state, sa.func.count()).group_by(claims.c.state)
         return {state: count for state, count in (await self._session.execute(query)).all()}
+
+
+TRACKED_COLUMNS = (
+    claims.c.id,
+    claims.c.tenant_id,
+    claims.c.state,
+    claims.c.claim_control_number,
+    claims.c.payer_id,
+    claims.c.primary_claim_id,
+    claims.c.responsibility,
+)
+
+
+class TrackingWrites:
+    """What comes back about claims after they left: acknowledgments, follow-ups, payments."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def claims_of_transaction(
+        self, submitter_id: str, transaction_control_number: int | None, group_control_number: int | None = None
+    ) -> list[sa.Row[Any]]:
+        """The claims an 837 transaction set (or, without one, a functional group) carried, locked."""
+        sent = sa.select(submission_transactions.c.submission_id, submission_transactions.c.transaction_control_number)
+        sent = sent.where(submission_transactions.c.submitter_id == submitter_id)
+        if transaction_control_number is not None:
+            sent = sent.where(submission_transactions.c.transaction_control_number == transaction_control_number)
+        elif group_control_number is not None:
+            sent = sent.where(submission_transactions.c.group_control_number == group_control_number)
+        else:
+            return []
+        pairs = [(row.submission_id, row.transaction_control_number) for row in await self._session.execute(sent)]
+        if not pairs:
+            return []
+        query = (
+            sa.select(*TRACKED_COLUMNS)
+            .where(sa.tuple_(claims.c.submission_id, claims.c.transaction_control_number).in_(pairs))
+            .order_by(claims.c.id)
+            .with_for_update()
+        )
+        return list((await self._session.execute(query)).all())
+
+    async def claims_by_number(self, numbers: Iterable[str], states: Iterable[str]) -> list[sa.Row[Any]]:
+        """Claims with these CLM01s in these states, any tenant (a fallback when a file names no transaction)."""
+        query = (
+            sa.select(*TRACKED_COLUMNS)
+            .where(claims.c.claim_control_number.in_(list(numbers)), claims.c.state.in_(list(states)))
+            .order_by(claims.c.id)
+            .with_for_update()
+        )
+        return list((await self._session.execute(query)).all())
+
+    async def claims_by_follow_up(self, traces: Iterable[str]) -> list[sa.Row[Any]]:
+        query = (
+            sa.select(*TRACKED_COLUMNS, follow_ups.c.trace_number)
+            .join(follow_ups, follow_ups.c.claim_id == claims.c.id)
+            .where(follow_ups.c.trace_number.in_(list(traces)))
+            .order_by(claims.c.id)
+            .with_for_update(of=claims)
+        )
+        return list((await self._session.execute(query)).all())
+
+    async def claim_for_payment(
+        self, tenant: str, claim_id: uuid.UUID | None, claim_control_number: str
+    ) -> sa.Row[Any] | None:
+        query = sa.select(*TRACKED_COLUMNS, claims.c.document).where(claims.c.tenant_id == tenant)
+        if claim_id is not None:
+            query = query.where(claims.c.id == claim_id)
+        else:
+            query = query.where(claims.c.claim_control_number == claim_control_number)
+        return (await self._session.execute(query.with_for_update())).one_or_none()
+
+    async def record_file(self, row: dict[str, Any]) -> bool:
+        """False when the tenant already has a file with this sha256: it was read before."""
+        statement = insert(acknowledgment_files).on_conflict_do_nothing().returning(acknowledgment_files.c.id)
+        return (await self._session.execute(statement, [row])).first() is not None
+
+    async def record_payment(self, row: dict[str, Any]) -> bool:
+        """False when this payment id was taken before."""
+        statement = insert(claim_payments).on_conflict_do_nothing().returning(claim_payments.c.payment_id)
+        return (await self._session.execute(statement, [row])).first() is not None
+
+    async def move(self, claim_id: uuid.UUID, **values: Any) -> None:
+        await self._session.execute(
+            sa.update(claims).where(claims.c.id == claim_id).values(updated_at=sa.func.now(), **values)
+        )
+
+    async def answer_follow_ups(self, answers: dict[str, list[str]], at: dt.datetime) -> None:
+        for trace, codes in answers.items():
+            await self._session.execute(
+                sa.update(follow_ups)
+                .where(follow_ups.c.trace_number == trace)
+                .values(answered_at=at, answer_codes=codes)
+            )
+
+    async def take_quiet(self, older_than: dt.datetime, states: Iterable[str], limit: int) -> list[sa.Row[Any]]:
+        """Claims quiet since `older_than` and not asked about since their last change, locked."""
+        asked = sa.exists().where(follow_ups.c.claim_id == claims.c.id, follow_ups.c.flagged_at >= claims.c.updated_at)
+        query = (
+            sa.select(*TRACKED_COLUMNS, claims.c.document, claims.c.payer_claim_number, claims.c.updated_at)
+            .where(claims.c.state.in_(list(states)), claims.c.updated_at <= older_than, ~asked)
+            .order_by(claims.c.updated_at)
+            .limit(limit)
+            .with_for_update(of=claims, skip_locked=True)
+        )
+        return list((await self._session.execute(query)).all())
+
+    async def insert_status_request(self, row: dict[str, Any], flagged: list[dict[str, Any]]) -> None:
+        await self._session.execute(sa.insert(status_requests), [row])
+        if flagged:
+            await self._session.execute(sa.insert(follow_ups), flagged)
+
+    async def stored_status_requests(self, limit: int) -> list[sa.Row[Any]]:
+        query = (
+            sa.select(status_requests.c.id, status_requests.c.submitter_id,
+                      status_requests.c.interchange_control_number, status_requests.c.x12)
+            .where(status_requests.c.status == "stored")
+            .order_by(status_requests.c.created_at)
+            .limit(limit)
+        )  # fmt: skip
+        return list((await self._session.execute(query)).all())
+
+    async def mark_status_request_sent(self, request_id: uuid.UUID, sent_at: dt.datetime) -> None:
+        await self._session.execute(
+            sa.update(status_requests)
+            .where(status_requests.c.id == request_id, status_requests.c.status == "stored")
+            .values(status="sent", sent_at=sent_at)
+        )

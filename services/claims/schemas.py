@@ -51,7 +51,35 @@ class StatusChangeOut(BaseModel):
     at: dt.datetime
 
 
+class RejectionReasonOut(BaseModel):
+    source: Literal["999", "277CA", "277"]
+    code: str = Field(description="An STC composite (A7:164:IL) or a 999 IK3/IK4/IK5 location and code.")
+
+
+class RejectedClaimOut(ClaimOut):
+    rejection_reasons: list[RejectionReasonOut]
+    updated_at: dt.datetime
+
+
+class FollowUpOut(BaseModel):
+    claim_id: uuid.UUID
+    claim_control_number: str | None
+    payer_id: str
+    state: str = Field(description="The claim's state now.")
+    state_when_flagged: str
+    trace_number: str = Field(description="TRN02 of the 276; the 277 answer echoes it.")
+    flagged_at: dt.datetime
+    sent_at: dt.datetime | None
+    answered_at: dt.datetime | None
+    answer_codes: list[str]
+
+
 class ClaimDetailOut(HeldClaimOut):
+    rejection_reasons: list[RejectionReasonOut]
+    payer_claim_number: str | None
+    responsibility: Literal["P", "S", "T"]
+    primary_claim_id: uuid.UUID | None
+    secondary_claim_id: uuid.UUID | None = None
     frequency_code: str
     service_date_from: dt.date | None
     service_date_to: dt.date | None
@@ -89,6 +117,9 @@ class ClaimFixIn(BaseModel):
     place_of_service: Annotated[str, Field(pattern=r"^\d{2}$")] | None = None
     prior_authorization: str | None = Field(default=None, max_length=50)
     original_claim_number: str | None = Field(default=None, max_length=50)
+    subscriber_member_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{2,80}$")] | None = Field(
+        default=None, description="The billed coverage's member id (PHI: never logged or echoed)."
+    )
     lines: list[LineFixIn] = Field(default_factory=list, max_length=50)
     remove_lines: list[int] = Field(default_factory=list, max_length=50)
 

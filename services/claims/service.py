@@ -245,19 +245,27 @@ async def build_claims(
 # ----------------------------------------------------------------------------- held claims
 
 
-async def _held_claim(repository: ClaimRepository, claim_id: uuid.UUID, action: str) -> Any:
+async def _held_claim(session: AsyncSession, repository: ClaimRepository, claim_id: uuid.UUID, action: str) -> Any:
+    """The claim, locked; a rejected claim is taken off the rejection queue onto hold first."""
     row = await repository.get(claim_id, for_update=True)
     if row is None:
         raise ClaimNotFound(claim_id)
-    if row.state != S.ON_HOLD:
-        raise ClaimNotWorkable(f"only a claim on hold can be {action}; this one is {row.state}")
+    if row.state == S.REJECTED:
+        transition(S.REJECTED, S.ON_HOLD)
+        await repository.update(claim_id, state=S.ON_HOLD)
+        await StreamWrites(session).record_transitions(
+            _history(claim_id, row.tenant_id, [(S.REJECTED, S.ON_HOLD)], [f"rejection taken up to be {action}"])
+        )
+        row = await repository.get(claim_id)
+    elif row.state != S.ON_HOLD:
+        raise ClaimNotWorkable(f"only a claim on hold or rejected can be {action}; this one is {row.state}")
     return row
 
 
 async def fix_claim(session: AsyncSession, tenant: str, claim_id: uuid.UUID, fix: ClaimFix) -> None:
     """Applies corrections to a held claim; it stays on hold until released (and re-scrubbed)."""
     repository = ClaimRepository(session, tenant)
-    row = await _held_claim(repository, claim_id, "fixed")
+    row = await _held_claim(session, repository, claim_id, "fixed")
     encounter = apply_fix(EncounterCodedV1.model_validate(row.document), fix)
     values = _claim_values(encounter)
     await repository.update(claim_id, **values)
@@ -272,7 +280,7 @@ async def release_claim(
 ) -> ClaimState:
     """Re-prices and re-scrubs a held claim: ready when clean, else on hold with the new reasons."""
     repository = ClaimRepository(session, tenant)
-    row = await _held_claim(repository, claim_id, "released")
+    row = await _held_claim(session, repository, claim_id, "released")
     writes = StreamWrites(session)
     encounter = EncounterCodedV1.model_validate(row.document)
     schedules = await writes.fee_schedules({tenant: fee_schedule_codes(encounter)})
@@ -286,6 +294,53 @@ async def release_claim(
     await repository.replace_lines(claim_id, _line_rows(claim_id, tenant, encounter))
     await writes.record_transitions(_history(claim_id, tenant, steps, ["released for a new scrub", reason]))
     return state
+
+
+async def build_secondary_claim(
+    session: AsyncSession,
+    tenant: str,
+    primary: Any,
+    encounter: EncounterCodedV1,
+    settings: ClaimsSettings,
+    today: dt.date,
+) -> str | None:
+    """The secondary claim of `primary`, scrubbed and left ready or on hold like any claim; its CLM01,
+    or None when the primary already has its secondary (the UNIQUE on primary_claim_id decides)."""
+    writes = StreamWrites(session)
+    scrubber = _Scrubber(writes, settings, today)
+    context = (await scrubber.contexts([(tenant, encounter)]))[(tenant, encounter.claim_type)]
+    _, findings = scrubber.scrub(encounter, context)
+    state, reason = _verdict(findings)
+    claim_id = uuid.uuid4()
+    number = claim_control_number(await writes.allocate_claim_numbers(tenant, 1))
+    inserted = await writes.insert_secondary_claims(
+        [
+            {
+                "id": claim_id,
+                "tenant_id": tenant,
+                "encounter_id": encounter.encounter_id,
+                "claim_control_number": number,
+                "state": state,
+                "findings": [f.as_json() for f in findings],
+                "primary_claim_id": primary.id,
+                "responsibility": encounter.coverage.responsibility if encounter.coverage else "S",
+                **_claim_values(encounter),
+            }
+        ]
+    )
+    if not inserted:
+        return None
+    await writes.insert_lines(_line_rows(claim_id, tenant, encounter))
+    steps: list[tuple[ClaimState | None, ClaimState]] = [(None, S.DRAFT), *path(S.DRAFT, S.SCRUBBED, state)]
+    await writes.record_transitions(
+        _history(
+            claim_id,
+            tenant,
+            steps,
+            [f"secondary of {primary.claim_control_number} from its remittance", f"{len(findings)} finding(s)", reason],
+        )
+    )
+    return number
 
 
 # ----------------------------------------------------------------------------- batching
@@ -416,7 +471,14 @@ async def batch_ready_claims(session: AsyncSession, outbox: Outbox, settings: Cl
                 for number in transaction.claim_control_numbers:
                     row, claim = by_number[number]
                     transition(S.READY, S.BATCHED)
-                    updates.append({"claim": row.id, "state": S.BATCHED, "submission": submission_id})
+                    updates.append(
+                        {
+                            "claim": row.id,
+                            "state": S.BATCHED,
+                            "submission": submission_id,
+                            "transaction": transaction.control_number,
+                        }
+                    )
                     history += _history(
                         row.id,
                         tenant,
@@ -428,7 +490,7 @@ async def batch_ready_claims(session: AsyncSession, outbox: Outbox, settings: Cl
                     )
     await writes.save_control_numbers(submitter_id, control)
     await writes.insert_submissions(submission_rows, transaction_rows)
-    await writes.set_states(updates)
+    await writes.set_batched(updates)
     for row, findings in held:
         await writes.hold(row.id, [f.as_json() for f in findings])
         history += _history(row.id, row.tenant_id, [(S.READY, transition(S.READY, S.ON_HOLD))], ["held by x12.837"])
@@ -461,14 +523,13 @@ async def send_stored_submissions(sessions: Any, adapter: ClearinghouseAdapter, 
         async with unit_of_work(sessions) as session:
             writes = StreamWrites(session)
             claims_sent = await writes.mark_sent(submission.id, receipt.submitted_at)
-            transition(S.BATCHED, S.SUBMITTED)
             await writes.record_transitions(
                 [
                     {
                         "claim_id": row.id,
                         "tenant_id": row.tenant_id,
                         "from_state": S.BATCHED,
-                        "to_state": S.SUBMITTED,
+                        "to_state": transition(S.BATCHED, row.state),
                         "reason": f"sent as {receipt.file_name} (sha256 {receipt.sha256[:12]})",
                     }
                     for row in claims_sent

@@ -30,6 +30,14 @@ class ClaimsSettings(BaseSettings):
         True, description="Hand stored 837s to the clearinghouse adapter (CLAIMFLOW_CLEARINGHOUSE_*)."
     )
     send_batch: int = Field(50, ge=1, description="Stored submissions sent per round.")
+    run_acknowledgments: bool = Field(True, description="Collect 999/277CA/277 files from the clearinghouse adapter.")
+    acknowledgment_interval_s: float = Field(1.0, gt=0)
+    run_follow_ups: bool = True
+    follow_up_after_s: float = Field(
+        30 * 24 * 3600.0, gt=0, description="Age since a claim's last change after which a quiet claim gets a 276."
+    )
+    follow_up_interval_s: float = Field(60.0, gt=0)
+    follow_up_batch: int = Field(500, ge=1, le=5000, description="Quiet claims flagged per round.")
 
     @property
     def submitter(self) -> Submitter:

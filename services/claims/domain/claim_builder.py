@@ -207,6 +207,12 @@ def _adjustments(adjustments: list[ev.PriorPayerAdjustment]) -> tuple[Adjustment
     return tuple(Adjustment(AdjustmentGroup(a.group), a.reason_code, a.amount_cents) for a in adjustments)
 
 
+def _patient_liability(adjustments: list[ev.PriorPayerAdjustment]) -> int | None:
+    """AMT*EAF: what the prior payer left the patient (its PR adjustments), when it left anything."""
+    owed = sum(a.amount_cents for a in adjustments if a.group == "PR")
+    return owed if owed > 0 else None
+
+
 def _other_payers(encounter: ev.EncounterCodedV1) -> tuple[OtherPayer, ...]:
     coverages = {c.coverage_id: c for c in encounter.other_coverages}
     lines = {line.line_number: line for line in encounter.lines}
@@ -236,9 +242,13 @@ def _other_payers(encounter: ev.EncounterCodedV1) -> tuple[OtherPayer, ...]:
                         modifiers=tuple(lines[paid.line_number].modifiers),
                         revenue_code=lines[paid.line_number].revenue_code,
                         adjustments=_adjustments(paid.adjustments),
+                        remaining_patient_liability_cents=_patient_liability(paid.adjustments),
                     )
                     for paid in prior.lines
                     if paid.line_number in lines
+                ),
+                remaining_patient_liability_cents=_patient_liability(
+                    [*prior.claim_adjustments, *(a for paid in prior.lines for a in paid.adjustments)]
                 ),
                 payer_claim_control_number=prior.payer_claim_control_number,
             )

@@ -12,8 +12,8 @@ draft ──► scrubbed ──► ready ──► batched ──► submitted �
 - `on_hold`: waits for billing staff; fixes are applied here, a release re-scrubs (back to `scrubbed`).
 - `ready`: waits for the batching loop; `batched` once it is in a stored 837 interchange.
 - `submitted`: the clearinghouse adapter took the file; `accepted`/`rejected` from its 999/277CA.
-- `rejected` claims are corrected (`on_hold`) and go out again as `resubmitted`, which is acknowledged
-  like `submitted`.
+- `rejected` claims are corrected (`on_hold`), released and batched again; the second time the
+  adapter takes them they are `resubmitted`, which is acknowledged like `submitted`.
 - `paid`, `partially_paid`, `denied` come from the payer's 835; a denied or short-paid claim may be
   corrected and resubmitted (frequency 7), a paid one may be reopened by a reversal (back to `accepted`).
 
@@ -46,7 +46,7 @@ TRANSITIONS: dict[ClaimState, frozenset[ClaimState]] = {
     S.SCRUBBED: frozenset({S.READY, S.ON_HOLD}),
     S.ON_HOLD: frozenset({S.SCRUBBED}),
     S.READY: frozenset({S.BATCHED, S.ON_HOLD, S.SCRUBBED}),
-    S.BATCHED: frozenset({S.SUBMITTED, S.ON_HOLD}),
+    S.BATCHED: frozenset({S.SUBMITTED, S.RESUBMITTED, S.ON_HOLD}),
     S.SUBMITTED: frozenset({S.ACCEPTED, S.REJECTED, S.PAID, S.PARTIALLY_PAID, S.DENIED}),
     S.RESUBMITTED: frozenset({S.ACCEPTED, S.REJECTED, S.PAID, S.PARTIALLY_PAID, S.DENIED}),
     S.ACCEPTED: frozenset({S.REJECTED, S.PAID, S.PARTIALLY_PAID, S.DENIED}),

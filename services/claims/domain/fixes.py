@@ -28,7 +28,10 @@ class LineFix:
 LINE_FIELDS = frozenset(
     {"procedure_code", "revenue_code", "modifiers", "units", "charge_cents", "diagnosis_pointers", "place_of_service"}
 )
-CLAIM_FIELDS = frozenset({"diagnosis_codes", "place_of_service", "prior_authorization", "original_claim_number"})
+CLAIM_FIELDS = frozenset(
+    {"diagnosis_codes", "place_of_service", "prior_authorization", "original_claim_number", "subscriber_member_id"}
+)
+"""`subscriber_member_id` corrects the billed coverage's member id (the commonest front-end rejection)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +53,22 @@ def apply_fix(encounter: EncounterCodedV1, fix: ClaimFix) -> EncounterCodedV1:
     if unknown:
         raise FixRejected(f"claim fields that cannot be fixed here: {', '.join(sorted(unknown))}")
     document = encounter.model_dump(mode="json")
-    document.update(fix.claim_changes)
+    changes = dict(fix.claim_changes)
+    member_id = changes.pop("subscriber_member_id", None)
+    if member_id is not None:
+        coverage = document.get("coverage") or {}
+        subscriber = next(
+            (
+                s
+                for s in (document.get("phi") or {}).get("subscribers", [])
+                if s["coverage_id"] == coverage.get("coverage_id")
+            ),
+            None,
+        )
+        if subscriber is None:
+            raise FixRejected("the claim has no subscriber for its billed coverage")
+        subscriber["member_id"] = member_id
+    document.update(changes)
     by_number = {line["line_number"]: line for line in document["lines"]}
     for line_fix in fix.lines:
         line = by_number.get(line_fix.line_number)
