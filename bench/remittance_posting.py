@@ -7,15 +7,17 @@ adjustments, every claim matched to a submitted claim with a patient). Two figur
 Servers: CLAIMFLOW_TEST_DATABASE_URL + CLAIMFLOW_TEST_KAFKA_BOOTSTRAP_SERVERS, else a local stack in
 .local/bench-stack (started and stopped here).
 
-    .venv/bin/python bench/remittance_posting.py --claims 20000
+    .venv/bin/python bench/remittance_posting.py --claims 20000 [--profile]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
 import os
+import pstats
 import sys
 import tempfile
 import time
@@ -89,7 +91,7 @@ async def _seed(admin: asyncpg.Connection, tenant: str, control_numbers: list[st
     )
 
 
-async def run(claims: int) -> None:
+async def run(claims: int, *, profile: bool = False) -> None:
     admin_url, kafka, stack = _servers()
     database = f"claimflow_bench_{uuid.uuid4().hex[:8]}"
     work = Path(tempfile.mkdtemp(prefix="claimflow-bench-"))
@@ -116,12 +118,18 @@ async def run(claims: int) -> None:
 
         sessions = create_sessionmaker(engine)
         outbox = Outbox(REMITTANCE.messaging.outbox, source="/claimflow/remittance")
+        profiler = cProfile.Profile() if profile else None
         started = time.perf_counter()
+        if profiler is not None:
+            profiler.enable()
         advices = parse_835(in_process)
         parsed = time.perf_counter()
         async with unit_of_work(sessions) as session:
             result, _ = await post_remittance(session, outbox, tenant=tenant, body=in_process, advices=advices)
         posted = time.perf_counter()
+        if profiler is not None:
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
         assert result["posted"] == claims, result
         await engine.dispose()
 
@@ -163,7 +171,9 @@ async def run(claims: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--claims", type=int, default=20_000)
-    asyncio.run(run(parser.parse_args().claims))
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of the in-process posting")
+    arguments = parser.parse_args()
+    asyncio.run(run(arguments.claims, profile=arguments.profile))
 
 
 if __name__ == "__main__":

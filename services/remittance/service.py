@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from opentelemetry import propagate
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.remittance.domain import accounts
@@ -38,6 +39,7 @@ from services.remittance.repository import (
     ClaimPaymentRepository,
     InboundFileRepository,
     LedgerRepository,
+    OutboxCopy,
     PatientPaymentRepository,
     PaymentPlanRepository,
     RemittanceFileRepository,
@@ -50,7 +52,9 @@ from shared.events.catalog import (
     EventPayload,
     PaidLine,
     PaymentReceivedV1,
+    event_type_of,
 )
+from shared.events.envelope import EventEnvelope
 from shared.messaging.outbox import Outbox
 from shared.x12.errors import X12Error
 
@@ -204,7 +208,7 @@ async def post_remittance(
         provider_posted += await ledger.add_if_new(
             provider_entries(advice), currency=currency, posted_on=today, claim_payment_id=None
         )
-    await outbox.add_many(session, tenant=tenant, events=posting.events)
+    await OutboxCopy(session).copy_in(_envelopes(tenant, posting.events))
 
     posted = sum(1 for pid in inserted if plans[pid][1] is not None)
     result = {
@@ -264,6 +268,29 @@ async def reject_inbound(
             "rejection": detail,
         }
     )
+
+
+OUTBOX_SOURCE = "/claimflow/remittance"
+
+
+def _envelopes(tenant: str, events: Sequence[tuple[str, EventPayload]]) -> list[EventEnvelope]:
+    """As `Outbox.add_many` builds them: the caller's trace context travels with each event."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    now = dt.datetime.now(dt.UTC)
+    return [
+        EventEnvelope(
+            id=str(uuid.uuid4()),
+            type=event_type_of(payload),
+            source=OUTBOX_SOURCE,
+            subject=subject,
+            tenant=tenant,
+            time=now,
+            data=payload.model_dump(mode="json"),
+            trace_headers=carrier,
+        )
+        for subject, payload in events
+    ]
 
 
 def _currency(advices: Sequence[RemittanceAdvice]) -> str:

@@ -14,7 +14,6 @@ entries of the payment it reverses, so it undoes exactly what was posted.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import uuid
 from collections import Counter
@@ -322,10 +321,31 @@ def match_lines(lines: Sequence[PaidLine], submitted: Sequence[SubmittedLine]) -
 def matched_to(facts: ClaimPaymentFacts, submitted: SubmittedClaim) -> ClaimPaymentFacts:
     """The facts with our line numbers filled in from the submitted claim."""
     numbers = match_lines(facts.lines, submitted.lines)
-    lines = tuple(
-        dataclasses.replace(line, line_number=number) for line, number in zip(facts.lines, numbers, strict=True)
+    lines = tuple(  # direct construction: dataclasses.replace costs several times more on large files
+        PaidLine(
+            number,
+            line.procedure_code,
+            line.modifiers,
+            line.charge_cents,
+            line.paid_cents,
+            line.remark_codes,
+            line.control_number,
+        )
+        for line, number in zip(facts.lines, numbers, strict=True)
     )
-    return dataclasses.replace(facts, lines=lines)
+    return ClaimPaymentFacts(
+        facts.key,
+        facts.charge_cents,
+        facts.paid_cents,
+        facts.patient_responsibility_cents,
+        facts.adjustments,
+        lines,
+        facts.remark_codes,
+        facts.payer_claim_control_number,
+        facts.paid_date,
+        facts.next_responsible,
+        facts.position,
+    )
 
 
 def facts_to_json(facts: ClaimPaymentFacts) -> dict[str, Any]:
