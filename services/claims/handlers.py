@@ -38,12 +38,12 @@ async def on_payment_received(session: AsyncSession, envelopes: list[EventEnvelo
 
 SUBSCRIPTIONS = [
     Subscription(
-        group_id="claims",
+        group_id=claims_settings().consumer_group,
         topics=(ENCOUNTER_CODED.name,),
         handlers={"encounter-coded.v1": on_encounter_coded},
     ),
     Subscription(
-        group_id="claims-payments",
+        group_id=f"{claims_settings().consumer_group}-payments",
         topics=(PAYMENT_RECEIVED.name,),
         handlers={"payment-received.v1": on_payment_received},
     ),

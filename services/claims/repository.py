@@ -468,6 +468,19 @@ class TrackingWrites:
         )
         return list((await self._session.execute(query)).all())
 
+    async def tenant_of_group(self, submitter_id: str, group_control_number: int) -> str | None:
+        """The tenant whose 837 functional group this was (a 999 that rejects nothing still belongs to it)."""
+        query = (
+            sa.select(submissions.c.tenant_id)
+            .join(submission_transactions, submission_transactions.c.submission_id == submissions.c.id)
+            .where(
+                submission_transactions.c.submitter_id == submitter_id,
+                submission_transactions.c.group_control_number == group_control_number,
+            )
+            .limit(1)
+        )
+        return (await self._session.execute(query)).scalar_one_or_none()
+
     async def claims_by_number(self, numbers: Iterable[str], states: Iterable[str]) -> list[sa.Row[Any]]:
         """Claims with these CLM01s in these states, any tenant (a fallback when a file names no transaction)."""
         query = (

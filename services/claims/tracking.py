@@ -151,6 +151,23 @@ async def _verdicts_of(writes: TrackingWrites, inbound: InboundFile, submitter_i
     return verdicts
 
 
+async def _tenant_of_999(writes: TrackingWrites, inbound: InboundFile, submitter_id: str) -> str:
+    """An accepting 999 names no claim; its tenant is that of the functional group it answers."""
+    if inbound.kind is not InboundKind.FUNCTIONAL_ACK_999:
+        return ""
+    try:
+        acknowledgments = parse_999(inbound.content)
+    except X12Error:
+        return ""
+    for acknowledgment in acknowledgments:
+        group = acknowledgment.group_control_number.strip()
+        if acknowledgment.functional_id == "HC" and group.isdigit():
+            tenant = await writes.tenant_of_group(submitter_id, int(group))
+            if tenant is not None:
+                return tenant
+    return ""
+
+
 async def apply_acknowledgment(
     session: AsyncSession, outbox: Outbox, inbound: InboundFile, submitter_id: str, now: dt.datetime
 ) -> int:
@@ -164,7 +181,7 @@ async def apply_acknowledgment(
     except X12Error as exc:
         verdicts = []
         summary["error"] = str(exc)[:500]
-    tenant = verdicts[0].claim.tenant_id if verdicts else ""
+    tenant = verdicts[0].claim.tenant_id if verdicts else await _tenant_of_999(writes, inbound, submitter_id)
     verdicts = [v for v in verdicts if v.claim.tenant_id == tenant]
     changes = _Changes(source, now)
     for verdict in verdicts:
