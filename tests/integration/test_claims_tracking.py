@@ -19,21 +19,12 @@ import pytest
 from sandbox.clearinghouse import FolderClearinghouse
 from shared.events.catalog import Adjustment, EncounterCodedV1, PaidLine, PaymentReceivedV1
 from shared.events.envelope import EventEnvelope, to_kafka
-from shared.messaging.topics import CLAIM_STATUS, ENCOUNTER_CODED, PAYMENT_RECEIVED
+from shared.messaging.topics import CLAIM_STATUS, PAYMENT_RECEIVED
 from shared.x12.pyx12_validation import validate_with_pyx12
-from tests.integration.test_claims_pipeline import example, produce_all
-from tests.support.pipeline import Pipeline, end_offsets, eventually, new_tenant, produce, read_from, rewind_group
+from tests.integration.test_claims_pipeline import example, own_consumer_group, produce_all
+from tests.support.pipeline import Pipeline, end_offsets, eventually, new_tenant, produce, read_from
 
 pytestmark = pytest.mark.integration
-
-
-async def own_consumer_group(bootstrap: str) -> dict[str, str]:
-    """A consumer group of this test's claims process alone, starting at the topics' current ends:
-    other sessions on a shared broker (their `claims` group) cannot take its partitions."""
-    group = f"claims-test-{uuid.uuid4().hex[:10]}"
-    await rewind_group(bootstrap, group, await end_offsets(bootstrap, ENCOUNTER_CODED.name))
-    await rewind_group(bootstrap, f"{group}-payments", await end_offsets(bootstrap, PAYMENT_RECEIVED.name))
-    return {"CLAIMFLOW_CLAIMS_CONSUMER_GROUP": group}
 
 
 def with_member_id(event: EncounterCodedV1, member_id: str) -> EncounterCodedV1:
