@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import datetime as dt
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -87,6 +88,7 @@ async def run(encounters: int, consumer_batch: int | None) -> None:
         await admin.execute(
             "INSERT INTO claims.disabled_scrub_rules (tenant_id, rule_id) VALUES ($1, 'timely_filing.expired')", tenant
         )
+        await pipeline.start_groups_at_end(CLAIMS.subscriptions)
         started = time.perf_counter()
         await produce(kafka, tenant, encounters)
         produced = time.perf_counter()
@@ -151,6 +153,7 @@ def main() -> None:
     parser.add_argument("--encounters", type=int, default=20_000)
     parser.add_argument("--consumer-batch", type=int, default=None, help="Records per consumed batch (default: 500).")
     arguments = parser.parse_args()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a timeout still stops the services
     asyncio.run(run(arguments.encounters, arguments.consumer_batch))
 
 

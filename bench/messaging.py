@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -64,6 +65,7 @@ async def run(events: int, batch: int) -> None:
             engine = create_engine(pipeline.role_url(definition.name), pool_size=1)
             await upgrade_to_head(engine, alembic_config(definition.migrations_dir, str(definition.metadata.schema)))
             await engine.dispose()
+        await pipeline.start_groups_at_end(CLAIMS.subscriptions)
         await pipeline.start("claims")
         await pipeline.start("intake")
         engine = create_engine(pipeline.role_url("intake"), pool_size=2)
@@ -120,6 +122,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=500)
     arguments = parser.parse_args()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a timeout still stops the services
     asyncio.run(run(arguments.events, arguments.batch))
 
 

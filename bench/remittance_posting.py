@@ -18,6 +18,7 @@ import cProfile
 import json
 import os
 import pstats
+import signal
 import sys
 import tempfile
 import time
@@ -133,6 +134,7 @@ async def run(claims: int, *, profile: bool = False) -> None:
         assert result["posted"] == claims, result
         await engine.dispose()
 
+        await pipeline.start_groups_at_end(REMITTANCE.subscriptions)
         service = await pipeline.start("remittance", CLAIMFLOW_RUN_RELAY="false")
         headers = pipeline.auth(tenant, "remittance:write") | {"content-type": "application/edi-x12"}
         async with httpx.AsyncClient(base_url=service.base_url, timeout=600) as client:
@@ -173,6 +175,7 @@ def main() -> None:
     parser.add_argument("--claims", type=int, default=20_000)
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the in-process posting")
     arguments = parser.parse_args()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a timeout still stops the services
     asyncio.run(run(arguments.claims, profile=arguments.profile))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -120,7 +121,9 @@ async def _start(definition: ServiceDefinition, settings: ServiceSettings) -> Se
     consumers = [
         ConsumerRunner(
             service=definition.name,
-            subscription=subscription,
+            subscription=dataclasses.replace(
+                subscription, group_id=settings.consumer_group_prefix + subscription.group_id
+            ),
             sessions=sessions,
             inbox=definition.messaging.inbox,
             publisher=publisher,

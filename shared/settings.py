@@ -26,6 +26,8 @@ class ServiceSettings(BaseSettings):
     kafka_stop_timeout_s: float = 10.0
     consumer_max_attempts: int = 5
     consumer_batch_size: int = 500
+    consumer_group_prefix: str = ""
+    """Prepended to every consumer group: deployments sharing one broker (or test sessions) stay apart."""
     relay_batch_size: int = 500
     relay_poll_interval_s: float = 1.0
     run_consumers: bool = True

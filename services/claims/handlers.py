@@ -38,12 +38,12 @@ async def on_payment_received(session: AsyncSession, envelopes: list[EventEnvelo
 
 SUBSCRIPTIONS = [
     Subscription(
-        group_id=claims_settings().consumer_group,
+        group_id="claims",
         topics=(ENCOUNTER_CODED.name,),
         handlers={"encounter-coded.v1": on_encounter_coded},
     ),
     Subscription(
-        group_id=f"{claims_settings().consumer_group}-payments",
+        group_id="claims-payments",
         topics=(PAYMENT_RECEIVED.name,),
         handlers={"payment-received.v1": on_payment_received},
     ),

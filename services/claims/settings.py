@@ -30,11 +30,6 @@ class ClaimsSettings(BaseSettings):
         True, description="Hand stored 837s to the clearinghouse adapter (CLAIMFLOW_CLEARINGHOUSE_*)."
     )
     send_batch: int = Field(50, ge=1, description="Stored submissions sent per round.")
-    consumer_group: str = Field(
-        "claims",
-        pattern=r"^[A-Za-z0-9._-]{1,100}$",
-        description="Kafka consumer group of `encounter-coded` (payments use `<group>-payments`).",
-    )
     run_acknowledgments: bool = Field(True, description="Collect 999/277CA/277 files from the clearinghouse adapter.")
     acknowledgment_interval_s: float = Field(1.0, gt=0)
     run_follow_ups: bool = True

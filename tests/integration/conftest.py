@@ -20,6 +20,7 @@ from shared.migrations import alembic_config, upgrade_to_head
 from tests.support.pipeline import Pipeline, test_secrets
 
 pytestmark = pytest.mark.integration
+DEFINITIONS = (INTAKE, CLAIMS, REMITTANCE, DENIALS, NOTIFICATIONS)
 
 
 @pytest.fixture(scope="session")
@@ -35,12 +36,15 @@ async def pipeline(servers, tmp_path_factory: pytest.TempPathFactory) -> AsyncIt
         secrets=service_secrets,
         log_dir=Path(tmp_path_factory.mktemp("service-logs")),
     )
-    for definition in (INTAKE, CLAIMS, REMITTANCE, DENIALS, NOTIFICATIONS):
+    for definition in DEFINITIONS:
         engine = create_engine(result.role_url(definition.name), pool_size=1)
         try:
             await upgrade_to_head(engine, alembic_config(definition.migrations_dir, str(definition.metadata.schema)))
         finally:
             await engine.dispose()
+    await result.start_groups_at_end(
+        subscription for definition in DEFINITIONS for subscription in definition.subscriptions
+    )
     yield result
     result.stop_all()
     admin = await asyncpg.connect(servers.database_url)

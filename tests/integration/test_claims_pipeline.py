@@ -20,7 +20,7 @@ from services.intake.domain.documents import document_event
 from services.intake.schemas import EncounterDocument
 from shared.events.catalog import EncounterCodedV1
 from shared.events.envelope import EventEnvelope, to_kafka
-from shared.messaging.topics import CLAIM_SUBMITTED, ENCOUNTER_CODED, PAYMENT_RECEIVED
+from shared.messaging.topics import CLAIM_SUBMITTED, ENCOUNTER_CODED
 from shared.x12.pyx12_validation import validate_with_pyx12
 from tests.support.pipeline import (
     Pipeline,
@@ -29,7 +29,6 @@ from tests.support.pipeline import (
     metric_total,
     new_tenant,
     read_from,
-    rewind_group,
 )
 
 pytestmark = pytest.mark.integration
@@ -47,15 +46,6 @@ def example(name: str, **changes: Any) -> EncounterCodedV1:
         address = provider.address.model_copy(update={"postal_code": provider.address.postal_code + "0001"})
         event = event.model_copy(update={"billing_provider": provider.model_copy(update={"address": address})})
     return event.model_copy(update={"encounter_id": uuid.uuid4(), "patient_id": uuid.uuid4(), **changes})
-
-
-async def own_consumer_group(bootstrap: str) -> dict[str, str]:
-    """A consumer group of this test's claims process alone, starting at the topics' current ends:
-    other sessions on a shared broker (their `claims` group) cannot take its partitions."""
-    group = f"claims-test-{uuid.uuid4().hex[:10]}"
-    await rewind_group(bootstrap, group, await end_offsets(bootstrap, ENCOUNTER_CODED.name))
-    await rewind_group(bootstrap, f"{group}-payments", await end_offsets(bootstrap, PAYMENT_RECEIVED.name))
-    return {"CLAIMFLOW_CLAIMS_CONSUMER_GROUP": group}
 
 
 def with_lines(event: EncounterCodedV1, *changes: dict[str, Any]) -> EncounterCodedV1:
@@ -97,7 +87,6 @@ async def test_encounters_become_scrubbed_submitted_837s_and_held_claims_go_out_
         CLAIMFLOW_CLAIMS_BATCH_INTERVAL_S="0.2",
         CLAIMFLOW_CLEARINGHOUSE_TRANSPORT="file_drop",
         CLAIMFLOW_CLEARINGHOUSE_FOLDER=str(clearinghouse),
-        **await own_consumer_group(services.kafka_bootstrap_servers),
     )
     tenant = new_tenant()
     write = services.auth(tenant, "claims:read", "claims:write")

@@ -21,7 +21,7 @@ from shared.events.catalog import Adjustment, EncounterCodedV1, PaidLine, Paymen
 from shared.events.envelope import EventEnvelope, to_kafka
 from shared.messaging.topics import CLAIM_STATUS, PAYMENT_RECEIVED
 from shared.x12.pyx12_validation import validate_with_pyx12
-from tests.integration.test_claims_pipeline import example, own_consumer_group, produce_all
+from tests.integration.test_claims_pipeline import example, produce_all
 from tests.support.pipeline import Pipeline, end_offsets, eventually, new_tenant, produce, read_from
 
 pytestmark = pytest.mark.integration
@@ -79,7 +79,6 @@ async def test_acknowledgments_rejections_resubmission_payments_secondary_and_fo
         CLAIMFLOW_CLAIMS_FOLLOW_UP_INTERVAL_S="0.5",
         CLAIMFLOW_CLEARINGHOUSE_TRANSPORT="file_drop",
         CLAIMFLOW_CLEARINGHOUSE_FOLDER=str(folder),
-        **await own_consumer_group(services.kafka_bootstrap_servers),
     )
     bootstrap = services.kafka_bootstrap_servers
     tenant = new_tenant()

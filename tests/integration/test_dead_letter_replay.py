@@ -34,7 +34,7 @@ async def test_replayed_dead_letter_is_applied_once(services: Pipeline, admin_db
         ("dlt-original-topic", b"encounter-coded"),
         ("dlt-original-partition", b"0"),
         ("dlt-original-offset", b"41"),
-        ("dlt-consumer-group", b"claims"),
+        ("dlt-consumer-group", services.group("claims").encode()),
         ("dlt-error", b"OperationalError: simulated outage"),
         ("dlt-attempts", b"5"),
     ]
@@ -67,6 +67,8 @@ async def test_replayed_dead_letter_is_applied_once(services: Pipeline, admin_db
 
     assert await eventually(claim_count, what="the replayed event to be applied") == 1
     inbox = await admin_db.fetchval(
-        "SELECT count(*) FROM claims.inbox WHERE event_id = $1 AND consumer_group = 'claims'", envelope.id
+        "SELECT count(*) FROM claims.inbox WHERE event_id = $1 AND consumer_group = $2",
+        envelope.id,
+        services.group("claims"),
     )
     assert inbox == 1

@@ -22,7 +22,6 @@ import pytest
 from sandbox.clearinghouse import FolderClearinghouse
 from sandbox.rules import DEFAULT_RULES, AdjudicationRule, Match, Outcome
 from shared.x12.pyx12_validation import validate_with_pyx12
-from tests.integration.test_claims_pipeline import own_consumer_group
 from tests.support.pipeline import Pipeline, eventually, new_tenant
 
 pytestmark = pytest.mark.integration
@@ -113,7 +112,6 @@ async def test_encounters_over_http_come_back_accepted_paid_and_billed_to_the_se
         CLAIMFLOW_CLAIMS_BATCH_INTERVAL_S="0.2",
         CLAIMFLOW_CLAIMS_ACKNOWLEDGMENT_INTERVAL_S="0.2",
         **clearinghouse,
-        **await own_consumer_group(services.kafka_bootstrap_servers),
     )
     await services.start(
         "remittance",

@@ -117,7 +117,8 @@ async def test_relay_killed_between_send_and_mark_still_applies_each_event_once(
     assert await _claims_per_encounter(admin_db, tenant) == dict.fromkeys(encounter_ids, 1)
     assert (
         await admin_db.fetchval(
-            "SELECT count(*) FROM claims.inbox WHERE consumer_group = 'claims' AND event_id = ANY($1::text[])",
+            "SELECT count(*) FROM claims.inbox WHERE consumer_group = $1 AND event_id = ANY($2::text[])",
+            services.group("claims"),
             event_ids,
         )
         == 5
@@ -139,7 +140,7 @@ async def test_consumer_killed_after_db_commit_before_offset_commit_applies_once
     await eventually(first_claims, what="claims for the first encounters")
     claims.kill()
     # From Kafka's point of view the offset commits after those DB commits never happened.
-    await rewind_group(services.kafka_bootstrap_servers, "claims", start)
+    await rewind_group(services.kafka_bootstrap_servers, services.group("claims"), start)
 
     restarted = await services.start("claims")
     second = await _post_encounters(intake.base_url, services.auth(tenant, "encounters:write"), 4)
@@ -191,7 +192,7 @@ async def test_poison_message_goes_to_the_dead_letter_topic_and_the_partition_mo
             if (
                 headers.get("dlt-original-offset") == str(poison.offset).encode()
                 and headers.get("dlt-original-partition") == str(poison.partition).encode()
-                and headers.get("dlt-consumer-group") == b"claims"
+                and headers.get("dlt-consumer-group") == services.group("claims").encode()
             ):
                 return record
         return None

@@ -7,7 +7,7 @@ import datetime as dt
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from cli.dead_letters import topic_partitions
 from cli.services import ServiceProcess, ServiceSecrets, service_environment
 from shared.auth import TokenVerifier
+from shared.messaging.consumer import Subscription
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEST_SECRETS = REPO_ROOT / ".local" / "test-secrets.json"
@@ -50,6 +51,22 @@ class Pipeline:
     log_dir: Path
     started: list[ServiceProcess] = field(default_factory=list)
 
+    @property
+    def group_prefix(self) -> str:
+        """This session's consumer groups are its own: other sessions on the broker cannot take partitions."""
+        return f"{self.database}."
+
+    def group(self, name: str) -> str:
+        return self.group_prefix + name
+
+    async def start_groups_at_end(self, subscriptions: Iterable[Subscription]) -> None:
+        """Commit this session's groups at the topics' current ends, so they skip earlier sessions' events."""
+        for subscription in subscriptions:
+            offsets: dict[TopicPartition, int] = {}
+            for topic in subscription.topics:
+                offsets.update(await end_offsets(self.kafka_bootstrap_servers, topic))
+            await rewind_group(self.kafka_bootstrap_servers, self.group(subscription.group_id), offsets)
+
     def token(self, tenant: str, *scopes: str) -> str:
         verifier = TokenVerifier(secret=self.secrets.auth_secret, issuer="claimflow", audience="claimflow")
         return verifier.mint(subject="test-suite", tenant=tenant, scopes=list(scopes), ttl=dt.timedelta(minutes=30))
@@ -79,7 +96,11 @@ class Pipeline:
                 service_secrets=self.secrets,
                 database=self.database,
                 environment="test",
-                extra={"CLAIMFLOW_RELAY_POLL_INTERVAL_S": "0.2", **extra_env},
+                extra={
+                    "CLAIMFLOW_RELAY_POLL_INTERVAL_S": "0.2",
+                    "CLAIMFLOW_CONSUMER_GROUP_PREFIX": self.group_prefix,
+                    **extra_env,
+                },
             ),
             log_path=self.log_dir / f"{name}-{len(self.started)}.log",
         )
