@@ -3,7 +3,7 @@
     .venv/bin/python bench/messaging.py [--events 20000] [--batch 500]
 
 Servers: CLAIMFLOW_TEST_DATABASE_URL + CLAIMFLOW_TEST_KAFKA_BOOTSTRAP_SERVERS when set, else the local
-stack in .local/bench-stack (started and stopped here). The intake relay and the claims consumer run
+stack in .local/bench-stack (started and stopped here). The intake relay and the notifications consumer run
 as real service processes; this script writes encounter-coded events into intake's outbox in
 batches (as intake's own role would), then times publishing and consumption.
 """
@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cli.services import provision_all, with_database
 from cli.stack import LocalStack
-from services.claims.app import DEFINITION as CLAIMS
+from services.notifications.app import DEFINITION as NOTIFICATIONS
 from services.intake.app import DEFINITION as INTAKE
 from shared.db import create_engine, create_sessionmaker, unit_of_work
 from shared.events.catalog import EncounterCodedV1
@@ -61,12 +61,12 @@ async def run(events: int, batch: int) -> None:
     )
     tenant = f"bench-{uuid.uuid4().hex[:8]}"
     try:
-        for definition in (INTAKE, CLAIMS):
+        for definition in (INTAKE, NOTIFICATIONS):
             engine = create_engine(pipeline.role_url(definition.name), pool_size=1)
             await upgrade_to_head(engine, alembic_config(definition.migrations_dir, str(definition.metadata.schema)))
             await engine.dispose()
-        await pipeline.start_groups_at_end(CLAIMS.subscriptions)
-        await pipeline.start("claims")
+        await pipeline.start_groups_at_end(NOTIFICATIONS.subscriptions)
+        await pipeline.start("notifications")
         await pipeline.start("intake")
         engine = create_engine(pipeline.role_url("intake"), pool_size=2)
         sessions = create_sessionmaker(engine)
@@ -93,7 +93,10 @@ async def run(events: int, batch: int) -> None:
                 "SELECT count(*) FROM intake.outbox WHERE tenant_id = $1 AND published_at IS NULL", tenant
             ):
                 published_at = time.perf_counter()
-            if await admin.fetchval("SELECT count(*) FROM claims.claims WHERE tenant_id = $1", tenant) >= events:
+            if (
+                await admin.fetchval("SELECT count(*) FROM notifications.activity WHERE tenant_id = $1", tenant)
+                >= events
+            ):
                 consumed_at = time.perf_counter()
                 published_at = published_at or consumed_at
             await asyncio.sleep(0.05)
@@ -105,7 +108,7 @@ async def run(events: int, batch: int) -> None:
         print(f"  outbox writes (batched transactions)    {events / (written - started):>10,.0f} events/s")
         print(f"  outbox -> Kafka (relay, acks=all)       {events / (published_at - started):>10,.0f} events/s")
         print(
-            f"  outbox -> Kafka -> inbox + claim row    {events / (consumed_at - started):>10,.0f} events/s"
+            f"  outbox -> Kafka -> inbox + feed row     {events / (consumed_at - started):>10,.0f} events/s"
             f"   ({consumed_at - started:.2f} s end to end)"
         )
     finally:
