@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cli.services import provision_all, with_database
 from cli.stack import LocalStack
-from services.notifications.app import DEFINITION as NOTIFICATIONS
 from services.intake.app import DEFINITION as INTAKE
+from services.notifications.app import DEFINITION as NOTIFICATIONS
 from shared.db import create_engine, create_sessionmaker, unit_of_work
 from shared.events.catalog import EncounterCodedV1
 from shared.messaging.outbox import Outbox
