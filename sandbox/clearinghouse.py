@@ -13,6 +13,10 @@ For each 837 file:
 - an 835 per payer for the accepted claims, priced by ``sandbox.rules`` (voids, CLM05-3=8,
   are acknowledged but not paid).
 
+Each 270 eligibility inquiry is answered with one 271 (``<stem>.271``) by ``sandbox.eligibility``:
+active coverage for the calendar year with a $25 office copay, or, for a member id starting with
+``BAD``, an AAA 72 (invalid member id) rejection.
+
 Front-end edits (277CA rejections): subscriber id missing (A6:164:IL) or not 6-20 letters and
 digits (A7:164:IL); billing provider NPI failing its check digit (A7:562:85); line charges
 not adding up to CLM02 (A7:400, claim out of balance); service dated after receipt (A7:187).
@@ -33,6 +37,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from sandbox.claims_837 import Received837, ReceivedClaim, UnreadableFileError, read_837
+from sandbox.eligibility import is_270, read_270, write_271
 from sandbox.responses import ClaimVerdict, Envelope, Party, PayerDetails, write_277ca, write_835, write_999
 from sandbox.rules import DEFAULT_RULES, AdjudicationRule, ClaimAdjudication, adjudicate, load_rules
 from shared.npi import npi_is_valid
@@ -91,9 +96,13 @@ class SandboxClearinghouse:
     def state(self) -> dict[str, int]:
         return {"next_control_number": self.next_control_number, "next_claim_number": self.next_claim_number}
 
-    def _envelope(self, received: Received837, now: datetime) -> Envelope:
+    def _next_control_number(self) -> int:
         number = self.next_control_number
         self.next_control_number = 1 if number >= 999_999_999 else number + 1
+        return number
+
+    def _envelope(self, received: Received837, now: datetime) -> Envelope:
+        number = self._next_control_number()
         return Envelope(
             sender=self.identity,
             receiver=Party(received.sender_qualifier, received.sender_id),
@@ -116,6 +125,20 @@ class SandboxClearinghouse:
         stem = Path(file_name).stem
         received_on = now.date()
         answers: list[Answer] = []
+        if is_270(content):
+            for index, (sender_id, usage, inquiries) in enumerate(read_270(content)):
+                number = self._next_control_number()
+                envelope = Envelope(
+                    sender=self.identity,
+                    receiver=Party("ZZ", sender_id),
+                    interchange_control_number=number,
+                    group_control_number=number,
+                    created_at=now,
+                    usage=usage if usage in ("T", "P") else "T",
+                )
+                name = stem if index == 0 else f"{stem}-{index + 1}"
+                answers.append(Answer(f"{name}.271", write_271(inquiries, envelope).encode()))
+            return answers
         for index, received in enumerate(read_837(content)):
             prefix = stem if index == 0 else f"{stem}-{index + 1}"
             answers.append(Answer(f"{prefix}.1-ack.999", write_999(received, self._envelope(received, now)).encode()))

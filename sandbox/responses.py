@@ -73,7 +73,7 @@ def _interchange(envelope: Envelope, functional_id: str, version: str, transacti
     ]
     for number, body in enumerate(transactions, 1):
         control = f"{number:04d}"
-        transaction_id = {"FA": "999", "HN": "277", "HP": "835"}[functional_id]
+        transaction_id = {"FA": "999", "HN": "277", "HP": "835", "HB": "271"}[functional_id]
         # pyx12's 835 map marks ST03 "not used"; GS08 carries the implementation guide there.
         segments.append(["ST", transaction_id, control] + ([] if functional_id == "HP" else [version]))
         segments.extend(body)

@@ -111,6 +111,12 @@ class Benefit:
     service_types: tuple[str, ...]
     insurance_type: str
     plan: str
+    time_period: str = ""
+    """EB06: e.g. 27 visit, 23 calendar year."""
+    amount: str = ""
+    """EB07: a money amount as sent (a copay for EB01 B, a deductible for C, ...)."""
+    percent: str = ""
+    """EB08: a percentage as a decimal fraction (coinsurance for EB01 A)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +210,9 @@ def _read_271(segments: tuple[Segment, ...], delimiters: Delimiters) -> Eligibil
                         service_types=tuple(t for t in split_repetitions(segment.element(3), delimiters) if t),
                         insurance_type=segment.element(4),
                         plan=segment.element(5),
+                        time_period=segment.element(6),
+                        amount=segment.element(7),
+                        percent=segment.element(8),
                     )
                 )
             case "DTP" if current is not None and not current.benefits:
@@ -212,3 +221,84 @@ def _read_271(segments: tuple[Segment, ...], delimiters: Delimiters) -> Eligibil
                 rejection = Rejection(loop=level, reason_code=segment.element(3), follow_up=segment.element(4))
                 (current.rejections if current is not None else response.rejections).append(rejection)
     return response
+
+
+# --------------------------------------------------------------------------- the stored answer
+
+BENEFIT_MEANINGS = {
+    "1": "active coverage", "6": "inactive", "7": "inactive, pending eligibility update",
+    "8": "inactive, pending investigation", "A": "co-insurance", "B": "co-payment", "C": "deductible",
+    "D": "benefit description", "F": "limitations", "G": "out of pocket (stop loss)", "I": "non-covered",
+    "L": "primary care provider", "R": "other or additional payor", "V": "cannot process",
+}  # fmt: skip
+REJECTION_MEANINGS = {
+    "15": "required application data missing", "41": "authorization/access restrictions",
+    "42": "unable to respond at current time", "43": "invalid/missing provider identification",
+    "57": "invalid/missing date(s) of service", "58": "invalid/missing date of birth",
+    "65": "invalid/missing patient name", "67": "patient not found", "71": "patient birth date does not match",
+    "72": "invalid/missing subscriber/insured id", "73": "invalid/missing subscriber/insured name",
+    "75": "subscriber/insured not found", "76": "duplicate subscriber/insured id number",
+    "79": "invalid participant identification",
+}  # fmt: skip
+
+
+def _range(dates: dict[str, str], single: str, period: str, end: bool) -> str | None:
+    """An ISO date from DTP `single` (D8), else from one side of the `period` (D8 or RD8 start-end)."""
+    text = dates.get(single)
+    if not text and dates.get(period):
+        parts = dates[period].split("-")
+        text = parts[-1] if end else parts[0]
+    if not text or len(text) != 8 or not text.isdigit():
+        return None
+    return f"{text[:4]}-{text[4:6]}-{text[6:]}"
+
+
+def answer_for(responses: list[EligibilityResponse], trace_number: str) -> dict[str, object] | None:
+    """What a 271 says about the inquiry traced `trace_number` (TRN02), summarised for storage; None when
+    the file does not answer it.
+
+    ``status`` is ``rejected`` when the payer sent any AAA (reason codes kept), else ``active`` or
+    ``inactive`` from EB01, else ``unknown``. Plan dates come from DTP 346/347 or the 291 period, falling
+    back to the eligibility dates (356/357, 307). No names, birth dates or member ids are kept.
+    """
+    for response in responses:
+        for answer in response.answers:
+            if trace_number not in answer.trace_numbers:
+                continue
+            rejections = [*response.rejections, *answer.rejections]
+            if rejections:
+                status = "rejected"
+            else:
+                status = {True: "active", False: "inactive", None: "unknown"}[answer.active]
+            begin = _range(answer.dates, "346", "291", end=False) or _range(answer.dates, "356", "307", end=False)
+            end = _range(answer.dates, "347", "291", end=True) or _range(answer.dates, "357", "307", end=True)
+            return {
+                "status": status,
+                "level": answer.level,
+                "rejections": [
+                    {
+                        "loop": r.loop,
+                        "reason_code": r.reason_code,
+                        "follow_up": r.follow_up,
+                        "description": REJECTION_MEANINGS.get(r.reason_code, ""),
+                    }
+                    for r in rejections
+                ],
+                "plan_begin": begin,
+                "plan_end": end,
+                "benefits": [
+                    {
+                        "code": b.information_code,
+                        "meaning": BENEFIT_MEANINGS.get(b.information_code, ""),
+                        "coverage_level": b.coverage_level or None,
+                        "service_types": list(b.service_types),
+                        "insurance_type": b.insurance_type or None,
+                        "plan": b.plan or None,
+                        "time_period": b.time_period or None,
+                        "amount": b.amount or None,
+                        "percent": b.percent or None,
+                    }
+                    for b in answer.benefits
+                ],
+            }
+    return None
