@@ -8,6 +8,7 @@ Every POST honours an `Idempotency-Key`: the same key and request return the fir
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import uuid
@@ -20,6 +21,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
+from services.intake import eligibility
 from services.intake.domain.encounter import EncounterRejected, Problem
 from services.intake.domain.fhir import FhirRejected, Origins, expression, parse
 from services.intake.receiving import receive_encounters
@@ -44,6 +46,8 @@ from services.intake.schemas import (
     CoverageOut,
     CptCodesIn,
     CptCodesOut,
+    EligibilityCheckIn,
+    EligibilityCheckOut,
     EncounterBatchIn,
     EncounterBatchOut,
     EncounterIn,
@@ -58,6 +62,7 @@ from services.intake.schemas import (
     ProviderOut,
 )
 from shared.auth import Principal, require_scope
+from shared.clearinghouse import ClearinghouseSettings, SubmissionConflictError, adapter_from_settings
 from shared.http import OutboxDep, SessionDep
 
 router = APIRouter(prefix="/v1")
@@ -80,6 +85,8 @@ FacilitiesWrite = Annotated[Principal, require_scope("facilities:write")]
 CodeSetsWrite = Annotated[Principal, require_scope("codesets:write")]
 EncountersRead = Annotated[Principal, require_scope("encounters:read")]
 EncountersWrite = Annotated[Principal, require_scope("encounters:write")]
+EligibilityRead = Annotated[Principal, require_scope("eligibility:read")]
+EligibilityWrite = Annotated[Principal, require_scope("eligibility:write")]
 
 
 def rejected(problems: list[Problem], where: tuple[str | int, ...] = ("body",)) -> HTTPException:
@@ -197,6 +204,67 @@ async def list_coverages(patient_id: uuid.UUID, principal: PatientsRead, session
     return [
         coverage_out(row) for row in await coverage_records(session, principal.tenant).find("patient_id", [patient_id])
     ]
+
+
+# Eligibility -------------------------------------------------------------------------------------------
+
+
+def _check_out(row: Any) -> EligibilityCheckOut:
+    return EligibilityCheckOut.model_validate(row, from_attributes=True)
+
+
+@router.post(
+    "/patients/{patient_id}/coverages/{coverage_id}/eligibility-checks",
+    tags=["eligibility"],
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={503: {"description": "The clearinghouse did not take the 270; nothing was stored."}},
+)
+async def check_eligibility(
+    patient_id: uuid.UUID,
+    coverage_id: uuid.UUID,
+    body: EligibilityCheckIn,
+    principal: EligibilityWrite,
+    session: SessionDep,
+) -> EligibilityCheckOut:
+    """Ask the coverage's payer (an X12 270 through the clearinghouse) whether the patient is covered;
+    the answer (271) is collected in the background: follow `GET /v1/eligibility-checks/{id}`."""
+    tenant = principal.tenant
+    patient = await patient_records(session, tenant).get(patient_id)
+    if patient is None:
+        raise _not_found("patient")
+    coverage = await coverage_records(session, tenant).get(coverage_id, patient_id=patient_id)
+    if coverage is None:
+        raise _not_found("coverage")
+    payers = await payer_records(session, tenant).find("payer_id", [coverage.payer_id])
+    providers = await provider_records(session, tenant).find("npi", [body.provider_npi])
+    if not providers:
+        raise rejected([Problem(("provider_npi",), "no provider with this NPI: register it (POST /v1/providers)")])
+    if not payers:
+        raise rejected([Problem(("coverage_id",), "the coverage's payer is not registered")])
+    now = dt.datetime.now(dt.UTC)
+    adapter = adapter_from_settings(ClearinghouseSettings())
+    try:
+        row = await eligibility.send_check(
+            session, adapter, eligibility.EligibilitySettings(), tenant=tenant, patient=patient, coverage=coverage,
+            payer=payers[0], provider=providers[0], service_date=body.service_date or now.date(), now=now,
+        )  # fmt: skip
+    except (OSError, SubmissionConflictError) as exc:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, detail="the clearinghouse did not take the 270"
+        ) from exc
+    finally:
+        await adapter.close()
+    return _check_out(row)
+
+
+@router.get("/eligibility-checks/{check_id}", tags=["eligibility"])
+async def get_eligibility_check(
+    check_id: uuid.UUID, principal: EligibilityRead, session: SessionDep
+) -> EligibilityCheckOut:
+    row = await eligibility.get_check(session, principal.tenant, check_id)
+    if row is None:
+        raise _not_found("eligibility check")
+    return _check_out(row)
 
 
 # Providers, payers, facilities -------------------------------------------------------------------------

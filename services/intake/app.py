@@ -5,18 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.intake.api import fhir_router, router
+from services.intake.eligibility import eligibility_loop
 from services.intake.handlers import SUBSCRIPTIONS
 from services.intake.models import messaging, metadata
 from shared.service import ServiceDefinition, create_service_app
 
 DEFINITION = ServiceDefinition(
     name="intake",
-    description="Patients, coverage, providers, payers, coded encounters (JSON or FHIR R4) in; `encounter-coded` out.",
+    description=(
+        "Patients, coverage, providers, payers, coded encounters (JSON or FHIR R4) in; `encounter-coded` out; "
+        "eligibility checked with X12 270/271 through the clearinghouse."
+    ),
     metadata=metadata,
     messaging=messaging,
     migrations_dir=Path(__file__).parent / "migrations",
     routers=[router, fhir_router],
     subscriptions=SUBSCRIPTIONS,
+    background=[eligibility_loop],
 )
 
 app = create_service_app(DEFINITION)

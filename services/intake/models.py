@@ -112,3 +112,31 @@ idempotency_keys = sa.Table(
     sa.Column("response_body", JSONB, nullable=True),
     _created_at(),
 )
+
+eligibility_interchange_numbers = sa.Sequence(
+    "eligibility_interchange_numbers", metadata=metadata, minvalue=1, maxvalue=999_999_999, cycle=True
+)
+
+eligibility_checks = sa.Table(
+    "eligibility_checks",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Text, nullable=False),
+    sa.Column("patient_id", sa.Uuid, nullable=False),
+    sa.Column("coverage_id", sa.Uuid, sa.ForeignKey("coverages.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("payer_id", sa.Text, nullable=False),
+    sa.Column("provider_npi", sa.String(10), nullable=False),
+    sa.Column("service_date", sa.Date, nullable=False),
+    sa.Column("trace_number", sa.Text, nullable=False, unique=True, comment="TRN02 of the 270; the 271 echoes it"),
+    sa.Column("interchange_control_number", sa.Integer, nullable=False, unique=True, comment="ISA13 of the 270"),
+    sa.Column("file_name", sa.Text, nullable=False),
+    sa.Column("sent_sha256", sa.String(64), nullable=False),
+    sa.Column("state", sa.Text, nullable=False, comment="sent, then active, inactive, rejected or unknown"),
+    sa.Column("answer", JSONB, nullable=True, comment="the 271 summarised: status, AAA codes, plan dates, benefits"),
+    sa.Column("response_file_name", sa.Text, nullable=True),
+    sa.Column("response_sha256", sa.String(64), nullable=True),
+    _created_at(),
+    sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
+    comment="One 270 inquiry about one coverage and its 271 answer.",
+)

@@ -347,3 +347,25 @@ class EncounterDocument(Strict):
     payers: list[PayerIn] = Field(min_length=1, max_length=3)
     facility: FacilityIn | None = None
     encounter: EncounterIn
+
+
+class EligibilityCheckIn(Strict):
+    provider_npi: Npi = Field(description="The registered provider asking (NM1*1P of the 270).")
+    service_date: dt.date | None = Field(default=None, description="The date asked about; today when left out.")
+
+
+class EligibilityCheckOut(BaseModel):
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    coverage_id: uuid.UUID
+    payer_id: str
+    provider_npi: str
+    service_date: dt.date
+    state: Literal["sent", "active", "inactive", "rejected", "unknown"]
+    trace_number: str = Field(description="TRN02 of the 270; the 271 echoes it.")
+    interchange_control_number: int
+    sent_at: dt.datetime | None
+    answered_at: dt.datetime | None
+    answer: dict[str, object] | None = Field(
+        description="The 271 summarised: status, AAA rejections (reason codes), plan dates, benefit lines."
+    )
