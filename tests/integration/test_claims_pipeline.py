@@ -186,7 +186,11 @@ async def test_encounters_become_scrubbed_submitted_837s_and_held_claims_go_out_
 
     copies = await eventually(submitted_once, timeout_s=30, what="claim-submitted for every batched claim")
     assert copies == dict.fromkeys(batched_ids, 1)
-    assert await metric_total(claims, "claimflow_claims_by_state", state="submitted") >= len(batched_ids)
+
+    async def gauge_counts_them() -> bool:  # the gauge is refreshed every few seconds, not per claim
+        return await metric_total(claims, "claimflow_claims_by_state", state="submitted") >= len(batched_ids)
+
+    await eventually(gauge_counts_them, timeout_s=30, what="claimflow_claims_by_state to count the submitted claims")
 
 
 def test_codes_load_reads_cms_files_into_the_claims_schema(pipeline: Pipeline) -> None:
