@@ -1,0 +1,347 @@
+"""End to end: coded encounters over HTTP to intake, until their `claim-submitted` events with the 837s written.
+
+    .venv/bin/python bench/intake_to_submitted.py [--encounters 100000] [--rate R] [--paced-seconds 30]
+
+Servers: CLAIMFLOW_TEST_DATABASE_URL + CLAIMFLOW_TEST_KAFKA_BOOTSTRAP_SERVERS when set, else the local
+stack in .local/bench-stack (started and stopped here). The intake and claims services run as real
+processes (claims writes its 837s into a file-drop folder in a temporary directory). Parties are
+registered once over HTTP; then:
+
+1. Throughput: N encounters are posted to `POST /v1/encounters:batch` in batches of 1,000 (a few
+   requests in flight). Sustained throughput is N over the time from the first POST to the last
+   `claim-submitted` event on the topic (its ce_time). Latency per encounter: from its intake
+   acceptance (the HTTP response of its batch) to its claim's `claim-submitted` event, both as the
+   event's ce_time (the batching transaction that wrote the 837) and as the Kafka record timestamp
+   (the relay published it).
+2. Paced: encounters posted at a steady `--rate` (default: half the measured throughput) for
+   `--paced-seconds`, in small batches every `--tick` seconds; latency p50/p95/p99/max at that rate.
+
+The topic is read by this script from the offsets it had before the run, without a consumer group.
+Figures are printed with the machine's core count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import signal
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.messaging import _servers
+from cli.services import provision_all, with_database
+from services.claims.app import DEFINITION as CLAIMS
+from shared.events.envelope import TENANT_EXTENSION
+from shared.messaging.topics import CLAIM_SUBMITTED
+from tests.support.pipeline import Pipeline, end_offsets, test_secrets
+
+BATCH = 1000
+DAYS = 300
+WRITE = ("patients:write", "patients:read", "providers:write", "payers:write", "encounters:write", "encounters:read")
+ADDRESS = {"line1": "1 SYNTHETIC WAY", "city": "SPRINGFIELD", "state": "IL", "postal_code": "627010001"}
+
+
+async def register(client: httpx.AsyncClient) -> None:
+    """One payer, a billing organization and a rendering clinician."""
+    payer = {"payer_id": "SANDBOX", "name": "SANDBOX HEALTH PLAN", "claim_filing_indicator": "CI",
+             "timely_filing_days": 365, "appeal_days": 180}  # fmt: skip
+    billing = {"npi": "1234567893", "entity": "organization", "name": "SYNTHETIC CLINIC", "tax_id": "990000001",
+               "tax_id_type": "EIN", "address": ADDRESS, "taxonomy": "207Q00000X"}  # fmt: skip
+    rendering = {"npi": "1987654328", "entity": "individual", "name": "SMITH", "first_name": "ALEX"}
+    for path, body in (("/v1/payers", payer), ("/v1/providers", billing), ("/v1/providers", rendering)):
+        response = await client.post(path, json=body)
+        assert response.status_code in (200, 201), response.text
+
+
+@dataclass
+class Patients:
+    """Synthetic patients with a primary coverage, registered as needed.
+
+    The scrubber holds a second claim for the same patient, payer, date and procedure, so encounter k
+    goes to patient k // DAYS on day k % DAYS (back from three days ago): every one is a distinct visit.
+    """
+
+    registered: int = 0
+    used: int = 0
+
+    async def ensure(self, client: httpx.AsyncClient, encounters: int) -> None:
+        needed = -(-(self.used + encounters) // DAYS)
+
+        async def one(index: int) -> None:
+            patient = {"external_patient_id": f"MRN-BENCH-{index}", "last_name": "DOE", "first_name": "SAM",
+                       "birth_date": "1980-01-01", "sex": "F", "address": ADDRESS}  # fmt: skip
+            created = await client.post("/v1/patients", json=patient)
+            assert created.status_code == 201, created.text
+            coverage = {"payer_id": "SANDBOX", "priority": "primary", "member_id": f"SYN{index:07d}"}
+            response = await client.post(f"/v1/patients/{created.json()['id']}/coverages", json=coverage)
+            assert response.status_code == 201, response.text
+
+        indexes = list(range(self.registered, needed))
+        for start in range(0, len(indexes), 20):
+            await asyncio.gather(*(one(i) for i in indexes[start : start + 20]))
+        self.registered = max(self.registered, needed)
+
+    def take(self, count: int) -> list[tuple[str, str]]:
+        """(patient MRN, service date) for the next `count` encounters."""
+        latest = dt.date.today() - dt.timedelta(days=3)
+        out = []
+        for k in range(self.used, self.used + count):
+            out.append((f"MRN-BENCH-{k // DAYS}", (latest - dt.timedelta(days=k % DAYS)).isoformat()))
+        self.used += count
+        return out
+
+
+def encounter(external_id: str, mrn: str, day: str) -> dict[str, Any]:
+    return {
+        "external_encounter_id": external_id,
+        "claim_type": "professional",
+        "patient_external_id": mrn,
+        "payer_id": "SANDBOX",
+        "billing_provider_npi": "1234567893",
+        "rendering_provider_npi": "1987654328",
+        "place_of_service": "11",
+        "service_date_from": day,
+        "service_date_to": day,
+        "diagnosis_codes": ["J06.9", "R05.9"],
+        "lines": [
+            {"line_number": 1, "procedure_code": "99213", "units": 1, "charge_cents": 12500,
+             "diagnosis_pointers": [1, 2], "service_date": day},
+            {"line_number": 2, "procedure_code": "87880", "modifiers": ["QW"], "units": 1, "charge_cents": 3000,
+             "diagnosis_pointers": [1], "service_date": day},
+        ],
+    }  # fmt: skip
+
+
+def bodies(prefix: str, visits: list[tuple[str, str]], size: int) -> list[bytes]:
+    """Request bodies serialized up front, so the timed part is the services' work, not this script's."""
+    out = []
+    for start in range(0, len(visits), size):
+        chunk = visits[start : start + size]
+        batch = [encounter(f"{prefix}-{start + i:07d}", mrn, day) for i, (mrn, day) in enumerate(chunk)]
+        out.append(json.dumps({"encounters": batch}).encode())
+    return out
+
+
+@dataclass
+class Submitted:
+    """`claim-submitted` events of one tenant, read from the topic as they arrive."""
+
+    tenant: str
+    event_time: dict[str, float] = field(default_factory=dict)
+    record_time: dict[str, float] = field(default_factory=dict)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def follow(self, kafka: str, start: dict[TopicPartition, int]) -> None:
+        consumer = AIOKafkaConsumer(bootstrap_servers=kafka, group_id=None, enable_auto_commit=False)
+        await consumer.start()
+        tenant_header = f"ce_{TENANT_EXTENSION}"
+        try:
+            consumer.assign(list(start))
+            for tp, offset in start.items():
+                consumer.seek(tp, offset)
+            while True:
+                for records in (await consumer.getmany(timeout_ms=500, max_records=5000)).values():
+                    for record in records:
+                        headers = dict(record.headers)
+                        if headers.get(tenant_header, b"").decode() != self.tenant:
+                            continue
+                        encounter_id = json.loads(record.value)["encounter_id"]
+                        ce_time = dt.datetime.fromisoformat(headers["ce_time"].decode().replace("Z", "+00:00"))
+                        self.event_time[encounter_id] = ce_time.timestamp()
+                        self.record_time[encounter_id] = record.timestamp / 1000
+                self.arrived.set()
+        finally:
+            await consumer.stop()
+
+    async def wait_for(self, ids: set[str], timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not ids <= self.event_time.keys():
+            if time.monotonic() > deadline:
+                missing = len(ids - self.event_time.keys())
+                raise SystemExit(f"{missing} of {len(ids)} encounters had no claim-submitted after {timeout_s:.0f} s")
+            self.arrived.clear()
+            try:
+                await asyncio.wait_for(self.arrived.wait(), 2)
+            except TimeoutError:
+                pass
+
+
+async def post(client: httpx.AsyncClient, body: bytes, accepted: dict[str, float]) -> None:
+    response = await client.post("/v1/encounters:batch", content=body, headers={"content-type": "application/json"})
+    at = time.time()
+    if response.status_code != 200:
+        raise SystemExit(f"intake answered {response.status_code}: {response.text[:500]}")
+    for result in response.json()["results"]:
+        accepted[str(result["id"])] = at
+
+
+def percentiles(values: list[float]) -> str:
+    ordered = sorted(values)
+    cuts = statistics.quantiles(ordered, n=100, method="inclusive") if len(ordered) > 1 else ordered * 99
+
+    def ms(value: float) -> str:
+        return f"{value * 1000:>8,.0f} ms"
+
+    return f"p50 {ms(cuts[49])}  p95 {ms(cuts[94])}  p99 {ms(cuts[98])}  max {ms(ordered[-1])}"
+
+
+def latencies(accepted: dict[str, float], submitted: dict[str, float]) -> list[float]:
+    return [submitted[encounter_id] - at for encounter_id, at in accepted.items()]
+
+
+async def throughput(
+    client: httpx.AsyncClient, submitted: Submitted, patients: Patients, count: int, in_flight: int, timeout_s: float
+) -> float:
+    await patients.ensure(client, count)
+    payloads = bodies(f"TP-{uuid.uuid4().hex[:6]}", patients.take(count), BATCH)
+    accepted: dict[str, float] = {}
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for payload in payloads:
+        queue.put_nowait(payload)
+
+    async def worker() -> None:
+        while not queue.empty():
+            await post(client, queue.get_nowait(), accepted)
+
+    first_post = time.time()
+    await asyncio.gather(*(worker() for _ in range(in_flight)))
+    posted = time.time()
+    await submitted.wait_for(set(accepted), timeout_s)
+    last_event = max(submitted.event_time[e] for e in accepted)
+    last_record = max(submitted.record_time[e] for e in accepted)
+    seconds = last_event - first_post
+    print(f"\n1. throughput: {count:,} encounters in batches of {BATCH:,} ({in_flight} requests in flight)")
+    print(f"  accepted by intake (HTTP)              {count / (posted - first_post):>8,.0f} encounters/s")
+    print(
+        f"  first POST -> last claim-submitted     {count / seconds:>8,.0f} encounters/s   ({seconds:.2f} s; "
+        f"by Kafka record time {count / (last_record - first_post):,.0f}/s)"
+    )
+    print(f"  latency, acceptance -> ce_time         {percentiles(latencies(accepted, submitted.event_time))}")
+    print(f"  latency, acceptance -> on the topic    {percentiles(latencies(accepted, submitted.record_time))}")
+    return count / seconds
+
+
+async def paced(
+    client: httpx.AsyncClient, submitted: Submitted, patients: Patients, rate: float, seconds: float, tick: float
+) -> None:
+    per_tick = max(1, round(rate * tick))
+    ticks = max(1, round(seconds / tick))
+    await patients.ensure(client, per_tick * ticks)
+    payloads = bodies(f"PC-{uuid.uuid4().hex[:6]}", patients.take(per_tick * ticks), per_tick)
+    accepted: dict[str, float] = {}
+    pending: list[asyncio.Task[None]] = []
+    late = 0
+    start = time.monotonic()
+    for index, payload in enumerate(payloads):
+        delay = start + index * tick - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        elif delay < -tick:
+            late += 1
+        pending.append(asyncio.create_task(post(client, payload, accepted)))
+    await asyncio.gather(*pending)
+    sent_for = time.monotonic() - start
+    await submitted.wait_for(set(accepted), 300)
+    count = len(accepted)
+    print(
+        f"\n2. paced: {count:,} encounters at {per_tick / tick:,.0f}/s for {sent_for:.1f} s "
+        f"({per_tick} per POST every {tick} s; {late} POSTs more than a tick late)"
+    )
+    print(f"  latency, acceptance -> ce_time         {percentiles(latencies(accepted, submitted.event_time))}")
+    print(f"  latency, acceptance -> on the topic    {percentiles(latencies(accepted, submitted.record_time))}")
+
+
+async def run(arguments: argparse.Namespace) -> None:
+    admin_url, kafka, stack = _servers()
+    database = f"claimflow_bench_{uuid.uuid4().hex[:8]}"
+    work = Path(tempfile.mkdtemp(prefix="claimflow-bench-"))
+    folder = work / "clearinghouse"
+    for sub in ("outbound", "inbound"):
+        (folder / sub).mkdir(parents=True)
+    service_secrets = test_secrets()
+    await provision_all(admin_url, service_secrets, database)
+    pipeline = Pipeline(
+        admin_url=with_database(admin_url, database),
+        server_admin_url=admin_url,
+        database=database,
+        kafka_bootstrap_servers=kafka,
+        secrets=service_secrets,
+        log_dir=work,
+    )
+    tenant = f"bench-{uuid.uuid4().hex[:8]}"
+    follower: asyncio.Task[None] | None = None
+    try:
+        await pipeline.start_groups_at_end(CLAIMS.subscriptions)
+        start = await end_offsets(kafka, CLAIM_SUBMITTED.name)
+        submitted = Submitted(tenant)
+        follower = asyncio.create_task(submitted.follow(kafka, start))
+        intake = await pipeline.start("intake")
+        await pipeline.start(
+            "claims",
+            CLAIMFLOW_CLAIMS_BATCH_INTERVAL_S=str(arguments.batch_interval),
+            CLAIMFLOW_CLEARINGHOUSE_TRANSPORT="file_drop",
+            CLAIMFLOW_CLEARINGHOUSE_FOLDER=str(folder),
+        )
+        print(f"\nclaimflow intake -> claim-submitted benchmark  (cores: {os.cpu_count()}; logs under {work})")
+        async with httpx.AsyncClient(
+            base_url=intake.base_url, headers=pipeline.auth(tenant, *WRITE), timeout=300
+        ) as client:
+            await register(client)
+            patients = Patients()
+            measured = await throughput(
+                client, submitted, patients, arguments.encounters, arguments.in_flight, arguments.timeout
+            )
+            files = len(list((folder / "outbound").glob("837-*")))
+            print(f"  837 files in the file drop             {files:>8,}")
+            if arguments.paced_seconds > 0:
+                rate = arguments.rate or measured / 2
+                client.headers.update(pipeline.auth(tenant, *WRITE))  # a fresh token: the first lasts 30 min
+                await paced(client, submitted, patients, rate, arguments.paced_seconds, arguments.tick)
+        admin = await asyncpg.connect(pipeline.admin_url)
+        held = await admin.fetchval(
+            "SELECT count(*) FROM claims.claims WHERE tenant_id = $1 AND state = 'on_hold'", tenant
+        )
+        await admin.close()
+        print(f"\n  claims held by the scrubber: {held}")
+    finally:
+        if follower is not None:
+            follower.cancel()
+        pipeline.stop_all()
+        admin = await asyncpg.connect(admin_url)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await admin.close()
+        if stack is not None:
+            stack.down()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--encounters", type=int, default=100_000)
+    parser.add_argument("--in-flight", type=int, default=3, help="Batch requests in flight in phase 1.")
+    parser.add_argument("--rate", type=float, default=None, help="Encounters/s in phase 2 (default: half of phase 1).")
+    parser.add_argument("--paced-seconds", type=float, default=30, help="Length of phase 2 (0 skips it).")
+    parser.add_argument("--tick", type=float, default=0.1, help="Seconds between POSTs in phase 2.")
+    parser.add_argument("--batch-interval", type=float, default=0.2, help="Claims' batching interval, seconds.")
+    parser.add_argument("--timeout", type=float, default=1800, help="Seconds to wait for the last claim-submitted.")
+    arguments = parser.parse_args()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a timeout still stops the services
+    asyncio.run(run(arguments))
+
+
+if __name__ == "__main__":
+    main()
