@@ -243,3 +243,22 @@ def test_a_caller_that_wants_5010_837s_stops_at_the_first_wrong_header(
     with pytest.raises(X12VersionError) as raised:
         read_interchanges(sample(path), check)
     assert (raised.value.segment_id, raised.value.position) == expected
+
+
+def test_odd_separators_and_swapped_n3_n4_read_the_same_claims() -> None:
+    """imsweb's variants of one 837P: `~` between elements and `_` ending segments; N4 before N3 (the
+    sandbox is not a loop-order validator, so it reads the same two claims without a problem)."""
+    (separators,) = read_837(sample("imsweb_x12-parser/x12_valid_different_separators.txt"))
+    assert (separators.delimiters.element, separators.delimiters.segment, separators.delimiters.component) == (
+        "~",
+        "_",
+        "^",
+    )
+    (swapped,) = read_837(sample("imsweb_x12-parser/x12_segments_out_of_order.txt"))
+    for interchange in (separators, swapped):
+        (transaction,) = interchange.groups[0].transactions
+        assert not transaction.problems
+        assert [(c.control_number, c.charge_cents, c.lines[0].procedure_code) for c in transaction.claims] == [
+            ("A37YH556", 50000, "99211"),
+            ("A37YH667", 50000, "478331"),
+        ]
