@@ -19,7 +19,6 @@ import datetime as dt
 import os
 import signal
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -29,16 +28,12 @@ from aiokafka import AIOKafkaProducer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.messaging import _servers
-from cli.services import provision_all, with_database
 from services.claims.app import DEFINITION as CLAIMS
 from services.intake.domain.documents import document_event
 from services.intake.schemas import EncounterDocument
-from shared.db import create_engine
 from shared.events.envelope import EventEnvelope, to_kafka
 from shared.messaging.topics import ENCOUNTER_CODED
-from shared.migrations import alembic_config, upgrade_to_head
-from tests.support.pipeline import Pipeline, test_secrets
+from tests.support.pipeline import bench_pipeline
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "encounters" / "professional.json"
 
@@ -65,24 +60,9 @@ async def produce(kafka: str, tenant: str, count: int) -> None:
 
 
 async def run(encounters: int, consumer_batch: int | None) -> None:
-    admin_url, kafka, stack = _servers()
-    database = f"claimflow_bench_{uuid.uuid4().hex[:8]}"
-    work = Path(tempfile.mkdtemp(prefix="claimflow-bench-"))
-    service_secrets = test_secrets()
-    await provision_all(admin_url, service_secrets, database)
-    pipeline = Pipeline(
-        admin_url=with_database(admin_url, database),
-        server_admin_url=admin_url,
-        database=database,
-        kafka_bootstrap_servers=kafka,
-        secrets=service_secrets,
-        log_dir=work,
-    )
-    tenant = f"bench-{uuid.uuid4().hex[:8]}"
-    try:
-        engine = create_engine(pipeline.role_url("claims"), pool_size=1)
-        await upgrade_to_head(engine, alembic_config(CLAIMS.migrations_dir, str(CLAIMS.metadata.schema)))
-        await engine.dispose()
+    async with bench_pipeline((CLAIMS,)) as pipeline:
+        kafka, work = pipeline.kafka_bootstrap_servers, pipeline.log_dir
+        tenant = f"bench-{uuid.uuid4().hex[:8]}"
         admin = await asyncpg.connect(pipeline.admin_url)
         # The example's dates are fixed; its payer's filing window may have closed since.
         await admin.execute(
@@ -139,13 +119,6 @@ async def run(encounters: int, consumer_batch: int | None) -> None:
         print(f"  claim-submitted published                {rate(published)}")
         if sent is not None:
             print(f"  837 files handed to the file drop        {rate(sent)}")
-    finally:
-        pipeline.stop_all()
-        admin = await asyncpg.connect(admin_url)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        await admin.close()
-        if stack is not None:
-            stack.down()
 
 
 def main() -> None:

@@ -30,7 +30,6 @@ import os
 import signal
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -43,12 +42,11 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.messaging import _servers
-from cli.services import provision_all, with_database
 from services.claims.app import DEFINITION as CLAIMS
+from services.intake.app import DEFINITION as INTAKE
 from shared.events.envelope import TENANT_EXTENSION
 from shared.messaging.topics import CLAIM_SUBMITTED
-from tests.support.pipeline import Pipeline, end_offsets, test_secrets
+from tests.support.pipeline import bench_pipeline, end_offsets
 
 BATCH = 1000
 DAYS = 300
@@ -267,66 +265,49 @@ async def paced(
 
 
 async def run(arguments: argparse.Namespace) -> None:
-    admin_url, kafka, stack = _servers()
-    database = f"claimflow_bench_{uuid.uuid4().hex[:8]}"
-    work = Path(tempfile.mkdtemp(prefix="claimflow-bench-"))
-    folder = work / "clearinghouse"
-    for sub in ("outbound", "inbound"):
-        (folder / sub).mkdir(parents=True)
-    service_secrets = test_secrets()
-    await provision_all(admin_url, service_secrets, database)
-    pipeline = Pipeline(
-        admin_url=with_database(admin_url, database),
-        server_admin_url=admin_url,
-        database=database,
-        kafka_bootstrap_servers=kafka,
-        secrets=service_secrets,
-        log_dir=work,
-    )
-    tenant = f"bench-{uuid.uuid4().hex[:8]}"
-    follower: asyncio.Task[None] | None = None
-    try:
-        await pipeline.start_groups_at_end(CLAIMS.subscriptions)
-        start = await end_offsets(kafka, CLAIM_SUBMITTED.name)
-        submitted = Submitted(tenant)
-        follower = asyncio.create_task(submitted.follow(kafka, start))
-        intake = await pipeline.start("intake")
-        await pipeline.start(
-            "claims",
-            CLAIMFLOW_CLAIMS_BATCH_INTERVAL_S=str(arguments.batch_interval),
-            CLAIMFLOW_CLEARINGHOUSE_TRANSPORT="file_drop",
-            CLAIMFLOW_CLEARINGHOUSE_FOLDER=str(folder),
-        )
-        print(f"\nclaimflow intake -> claim-submitted benchmark  (cores: {os.cpu_count()}; logs under {work})")
-        async with httpx.AsyncClient(
-            base_url=intake.base_url, headers=pipeline.auth(tenant, *WRITE), timeout=300
-        ) as client:
-            await register(client)
-            patients = Patients()
-            measured = await throughput(
-                client, submitted, patients, arguments.encounters, arguments.in_flight, arguments.timeout
+    async with bench_pipeline((INTAKE, CLAIMS)) as pipeline:
+        kafka, work = pipeline.kafka_bootstrap_servers, pipeline.log_dir
+        folder = work / "clearinghouse"
+        for sub in ("outbound", "inbound"):
+            (folder / sub).mkdir(parents=True)
+        tenant = f"bench-{uuid.uuid4().hex[:8]}"
+        follower: asyncio.Task[None] | None = None
+        try:
+            await pipeline.start_groups_at_end(CLAIMS.subscriptions)
+            start = await end_offsets(kafka, CLAIM_SUBMITTED.name)
+            submitted = Submitted(tenant)
+            follower = asyncio.create_task(submitted.follow(kafka, start))
+            intake = await pipeline.start("intake")
+            await pipeline.start(
+                "claims",
+                CLAIMFLOW_CLAIMS_BATCH_INTERVAL_S=str(arguments.batch_interval),
+                CLAIMFLOW_CLEARINGHOUSE_TRANSPORT="file_drop",
+                CLAIMFLOW_CLEARINGHOUSE_FOLDER=str(folder),
             )
-            files = len(list((folder / "outbound").glob("837-*")))
-            print(f"  837 files in the file drop             {files:>8,}")
-            if arguments.paced_seconds > 0:
-                rate = arguments.rate or measured / 2
-                client.headers.update(pipeline.auth(tenant, *WRITE))  # a fresh token: the first lasts 30 min
-                await paced(client, submitted, patients, rate, arguments.paced_seconds, arguments.tick)
-        admin = await asyncpg.connect(pipeline.admin_url)
-        held = await admin.fetchval(
-            "SELECT count(*) FROM claims.claims WHERE tenant_id = $1 AND state = 'on_hold'", tenant
-        )
-        await admin.close()
-        print(f"\n  claims held by the scrubber: {held}")
-    finally:
-        if follower is not None:
-            follower.cancel()
-        pipeline.stop_all()
-        admin = await asyncpg.connect(admin_url)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        await admin.close()
-        if stack is not None:
-            stack.down()
+            print(f"\nclaimflow intake -> claim-submitted benchmark  (cores: {os.cpu_count()}; logs under {work})")
+            async with httpx.AsyncClient(
+                base_url=intake.base_url, headers=pipeline.auth(tenant, *WRITE), timeout=300
+            ) as client:
+                await register(client)
+                patients = Patients()
+                measured = await throughput(
+                    client, submitted, patients, arguments.encounters, arguments.in_flight, arguments.timeout
+                )
+                files = len(list((folder / "outbound").glob("837-*")))
+                print(f"  837 files in the file drop             {files:>8,}")
+                if arguments.paced_seconds > 0:
+                    rate = arguments.rate or measured / 2
+                    client.headers.update(pipeline.auth(tenant, *WRITE))  # a fresh token: the first lasts 30 min
+                    await paced(client, submitted, patients, rate, arguments.paced_seconds, arguments.tick)
+            admin = await asyncpg.connect(pipeline.admin_url)
+            held = await admin.fetchval(
+                "SELECT count(*) FROM claims.claims WHERE tenant_id = $1 AND state = 'on_hold'", tenant
+            )
+            await admin.close()
+            print(f"\n  claims held by the scrubber: {held}")
+        finally:
+            if follower is not None:
+                follower.cancel()
 
 
 def main() -> None:

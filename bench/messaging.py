@@ -15,7 +15,6 @@ import asyncio
 import os
 import signal
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -24,47 +23,17 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cli.services import provision_all, with_database
-from cli.stack import LocalStack
 from services.intake.app import DEFINITION as INTAKE
 from services.notifications.app import DEFINITION as NOTIFICATIONS
 from shared.db import create_engine, create_sessionmaker, unit_of_work
 from shared.events.catalog import EncounterCodedV1
 from shared.messaging.outbox import Outbox
-from shared.migrations import alembic_config, upgrade_to_head
-from tests.support.pipeline import Pipeline, coded_encounter, test_secrets
-
-
-def _servers() -> tuple[str, str, LocalStack | None]:
-    database_url = os.environ.get("CLAIMFLOW_TEST_DATABASE_URL")
-    kafka = os.environ.get("CLAIMFLOW_TEST_KAFKA_BOOTSTRAP_SERVERS")
-    if database_url and kafka:
-        return database_url, kafka, None
-    stack = LocalStack(stack_dir=Path(".local") / "bench-stack", progress=lambda m: print(f"  stack: {m}"))
-    endpoints = stack.up()
-    return endpoints.database_url, endpoints.kafka_bootstrap_servers, stack
+from tests.support.pipeline import bench_pipeline, coded_encounter
 
 
 async def run(events: int, batch: int) -> None:
-    admin_url, kafka, stack = _servers()
-    database = f"claimflow_bench_{uuid.uuid4().hex[:8]}"
-    work = Path(tempfile.mkdtemp(prefix="claimflow-bench-"))
-    service_secrets = test_secrets()
-    await provision_all(admin_url, service_secrets, database)
-    pipeline = Pipeline(
-        admin_url=with_database(admin_url, database),
-        server_admin_url=admin_url,
-        database=database,
-        kafka_bootstrap_servers=kafka,
-        secrets=service_secrets,
-        log_dir=work,
-    )
-    tenant = f"bench-{uuid.uuid4().hex[:8]}"
-    try:
-        for definition in (INTAKE, NOTIFICATIONS):
-            engine = create_engine(pipeline.role_url(definition.name), pool_size=1)
-            await upgrade_to_head(engine, alembic_config(definition.migrations_dir, str(definition.metadata.schema)))
-            await engine.dispose()
+    async with bench_pipeline((INTAKE, NOTIFICATIONS)) as pipeline:
+        tenant = f"bench-{uuid.uuid4().hex[:8]}"
         await pipeline.start_groups_at_end(NOTIFICATIONS.subscriptions)
         await pipeline.start("notifications")
         await pipeline.start("intake")
@@ -111,13 +80,6 @@ async def run(events: int, batch: int) -> None:
             f"  outbox -> Kafka -> inbox + feed row     {events / (consumed_at - started):>10,.0f} events/s"
             f"   ({consumed_at - started:.2f} s end to end)"
         )
-    finally:
-        pipeline.stop_all()
-        admin = await asyncpg.connect(admin_url)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        await admin.close()
-        if stack is not None:
-            stack.down()
 
 
 def main() -> None:

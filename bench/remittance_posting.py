@@ -20,7 +20,6 @@ import os
 import pstats
 import signal
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -30,26 +29,13 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cli.services import provision_all, with_database
-from cli.stack import LocalStack
 from services.remittance.app import DEFINITION as REMITTANCE
 from services.remittance.domain.x12_835 import parse_835
 from services.remittance.service import post_remittance
 from shared.db import create_engine, create_sessionmaker, unit_of_work
 from shared.messaging.outbox import Outbox
-from shared.migrations import alembic_config, upgrade_to_head
-from tests.support.pipeline import Pipeline, test_secrets
+from tests.support.pipeline import bench_pipeline
 from tests.unit.remittance.remittance_builder import paid_claim, remittance_file
-
-
-def _servers() -> tuple[str, str, LocalStack | None]:
-    database_url = os.environ.get("CLAIMFLOW_TEST_DATABASE_URL")
-    kafka = os.environ.get("CLAIMFLOW_TEST_KAFKA_BOOTSTRAP_SERVERS")
-    if database_url and kafka:
-        return database_url, kafka, None
-    stack = LocalStack(stack_dir=Path(".local") / "bench-stack", progress=lambda m: print(f"  stack: {m}"))
-    endpoints = stack.up()
-    return endpoints.database_url, endpoints.kafka_bootstrap_servers, stack
 
 
 async def _seed(admin: asyncpg.Connection, tenant: str, control_numbers: list[str], patient: uuid.UUID) -> None:
@@ -93,23 +79,9 @@ async def _seed(admin: asyncpg.Connection, tenant: str, control_numbers: list[st
 
 
 async def run(claims: int, *, profile: bool = False) -> None:
-    admin_url, kafka, stack = _servers()
-    database = f"claimflow_bench_{uuid.uuid4().hex[:8]}"
-    work = Path(tempfile.mkdtemp(prefix="claimflow-bench-"))
-    secrets = test_secrets()
-    await provision_all(admin_url, secrets, database)
-    pipeline = Pipeline(
-        admin_url=with_database(admin_url, database),
-        server_admin_url=admin_url,
-        database=database,
-        kafka_bootstrap_servers=kafka,
-        secrets=secrets,
-        log_dir=work,
-    )
-    tenant, patient = f"bench-{uuid.uuid4().hex[:8]}", uuid.uuid4()
-    try:
+    async with bench_pipeline((REMITTANCE,)) as pipeline:
+        tenant, patient = f"bench-{uuid.uuid4().hex[:8]}", uuid.uuid4()
         engine = create_engine(pipeline.role_url("remittance"), pool_size=2)
-        await upgrade_to_head(engine, alembic_config(REMITTANCE.migrations_dir, "remittance"))
         numbers = [f"B{n:07d}" for n in range(claims)]
         admin = await asyncpg.connect(pipeline.admin_url)
         await _seed(admin, tenant, numbers, patient)
@@ -161,13 +133,6 @@ async def run(claims: int, *, profile: bool = False) -> None:
         )
         print(f"  ledger entries written (both files)     {entries:>10,}")
         print("  target                                       5,000 claim payments/s")
-    finally:
-        pipeline.stop_all()
-        admin = await asyncpg.connect(admin_url)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        await admin.close()
-        if stack is not None:
-            stack.down()
 
 
 def main() -> None:

@@ -4,22 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
 import socket
+import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
 from cli.dead_letters import topic_partitions
-from cli.services import ServiceProcess, ServiceSecrets, service_environment
+from cli.services import ServiceProcess, ServiceSecrets, provision_all, service_environment, with_database
+from cli.stack import LocalStack
 from shared.auth import TokenVerifier
+from shared.db import create_engine
 from shared.messaging.consumer import Subscription
+from shared.migrations import alembic_config, upgrade_to_head
+from shared.service import ServiceDefinition
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEST_SECRETS = REPO_ROOT / ".local" / "test-secrets.json"
@@ -32,6 +40,52 @@ def test_secrets() -> ServiceSecrets:
     other out, so they all provision the same ones (kept in the ignored .local/).
     """
     return ServiceSecrets.load_or_create(TEST_SECRETS)
+
+
+@asynccontextmanager
+async def bench_pipeline(definitions: Sequence[ServiceDefinition]) -> AsyncIterator[Pipeline]:
+    """A fresh database with `definitions` migrated, for a benchmark.
+
+    Servers come from CLAIMFLOW_TEST_DATABASE_URL + CLAIMFLOW_TEST_KAFKA_BOOTSTRAP_SERVERS, else a
+    local stack in .local/bench-stack; at the end the services are stopped, the database dropped and
+    a stack started here stopped.
+    """
+    database_url = os.environ.get("CLAIMFLOW_TEST_DATABASE_URL")
+    kafka = os.environ.get("CLAIMFLOW_TEST_KAFKA_BOOTSTRAP_SERVERS")
+    stack: LocalStack | None = None
+    if not (database_url and kafka):
+        stack = LocalStack(stack_dir=Path(".local") / "bench-stack", progress=lambda m: print(f"  stack: {m}"))
+        endpoints = stack.up()
+        database_url, kafka = endpoints.database_url, endpoints.kafka_bootstrap_servers
+    database = f"claimflow_bench_{uuid.uuid4().hex[:8]}"
+    await provision_all(database_url, test_secrets(), database)
+    pipeline = Pipeline(
+        admin_url=with_database(database_url, database),
+        server_admin_url=database_url,
+        database=database,
+        kafka_bootstrap_servers=kafka,
+        secrets=test_secrets(),
+        log_dir=Path(tempfile.mkdtemp(prefix="claimflow-bench-")),
+    )
+    try:
+        for definition in definitions:
+            engine = create_engine(pipeline.role_url(definition.name), pool_size=1)
+            try:
+                await upgrade_to_head(
+                    engine, alembic_config(definition.migrations_dir, str(definition.metadata.schema))
+                )
+            finally:
+                await engine.dispose()
+        yield pipeline
+    finally:
+        pipeline.stop_all()
+        admin = await asyncpg.connect(database_url)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        finally:
+            await admin.close()
+        if stack is not None:
+            stack.down()
 
 
 def free_port() -> int:
