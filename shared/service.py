@@ -1,4 +1,5 @@
-"""One way to run a service: settings, engine, migrations, relay and consumers in the app lifespan."""
+"""One way to run a service: settings, engine, migrations, relay, consumers, the clearinghouse adapter and
+periodic work, all owned by the runtime the app lifespan builds and tears down."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
@@ -18,9 +19,11 @@ from fastapi.responses import JSONResponse
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic_settings import BaseSettings
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.auth import TokenVerifier
+from shared.clearinghouse import ClearinghouseAdapter, ClearinghouseSettings, adapter_from_settings
 from shared.db import create_engine, create_sessionmaker
 from shared.messaging.consumer import ConsumerRunner, Subscription
 from shared.messaging.outbox import Outbox
@@ -28,6 +31,7 @@ from shared.messaging.publisher import KafkaPublisher
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.tables import MessagingTables
 from shared.migrations import alembic_config, current_revision, head_revision, upgrade_to_head
+from shared.periodic import Periodic, run_periodically
 from shared.settings import ServiceSettings
 from shared.telemetry.logging import configure_logging
 from shared.telemetry.metrics import HTTP_REQUEST_SECONDS
@@ -35,6 +39,7 @@ from shared.telemetry.tracing import configure_tracing
 
 log = logging.getLogger(__name__)
 STOP_TIMEOUT_S = 10.0
+OwnSettings = TypeVar("OwnSettings", bound=BaseSettings)
 
 
 @dataclass(frozen=True)
@@ -46,8 +51,11 @@ class ServiceDefinition:
     migrations_dir: Path
     routers: Sequence[APIRouter] = ()
     subscriptions: Sequence[Subscription] = ()
-    background: Sequence[Callable[[ServiceRuntime], Awaitable[None]]] = ()
-    """Long-running loops (e.g. an inbound file poller) started after migrations, cancelled at shutdown."""
+    own_settings: type[BaseSettings] | None = None
+    """The service's own settings (e.g. `ClaimsSettings`), read from the environment once per runtime."""
+    periodic: Sequence[Callable[[ServiceRuntime], Periodic | None]] = ()
+    """Periodic work (e.g. an inbound file poller), each built from the runtime (None: switched off by
+    settings), run by `run_periodically` after migrations, cancelled at shutdown."""
 
 
 @dataclass
@@ -61,17 +69,34 @@ class ServiceRuntime:
     relay: OutboxRelay
     consumers: list[ConsumerRunner]
     head: str | None
+    own: BaseSettings | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _clearinghouse: ClearinghouseAdapter | None = None
+
+    def settings_of(self, kind: type[OwnSettings]) -> OwnSettings:
+        """The service's own settings, typed: `runtime.settings_of(ClaimsSettings)`."""
+        if not isinstance(self.own, kind):
+            raise TypeError(f"{self.definition.name} runs with {type(self.own).__name__}, not {kind.__name__}")
+        return self.own
+
+    @property
+    def clearinghouse(self) -> ClearinghouseAdapter:
+        """One adapter per process (``CLAIMFLOW_CLEARINGHOUSE_*``), opened on first use, closed at shutdown."""
+        if self._clearinghouse is None:
+            self._clearinghouse = adapter_from_settings(ClearinghouseSettings())
+        return self._clearinghouse
 
 
-def create_service_app(definition: ServiceDefinition, settings: ServiceSettings | None = None) -> FastAPI:
+def create_service_app(
+    definition: ServiceDefinition, settings: ServiceSettings | None = None, own: BaseSettings | None = None
+) -> FastAPI:
     settings = settings or ServiceSettings()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(definition.name, settings.log_level)
         configure_tracing(definition.name)
-        runtime = await _start(definition, settings)
+        runtime = await _start(definition, settings, own)
         app.state.runtime = runtime
         log.info("service started", extra={"schema": definition.metadata.schema, "revision": runtime.head})
         try:
@@ -97,7 +122,9 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings 
     return app
 
 
-async def _start(definition: ServiceDefinition, settings: ServiceSettings) -> ServiceRuntime:
+async def _start(
+    definition: ServiceDefinition, settings: ServiceSettings, own: BaseSettings | None = None
+) -> ServiceRuntime:
     engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
     SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine, enable_commenter=False)
     schema = str(definition.metadata.schema)
@@ -143,11 +170,16 @@ async def _start(definition: ServiceDefinition, settings: ServiceSettings) -> Se
         relay=relay,
         consumers=consumers,
         head=head_revision(config),
+        own=own if own is not None else (definition.own_settings() if definition.own_settings else None),
     )
     if settings.run_relay:
         runtime.tasks.append(asyncio.create_task(relay.run(), name=f"{definition.name}-relay"))
-    for loop in definition.background:
-        runtime.tasks.append(asyncio.create_task(loop(runtime), name=f"{definition.name}-{loop.__name__}"))
+    for build in definition.periodic:
+        work = build(runtime)
+        if work is not None:
+            runtime.tasks.append(
+                asyncio.create_task(run_periodically(definition.name, work), name=f"{definition.name}-{work.name}")
+            )
     if settings.run_consumers:
         for consumer in consumers:
             runtime.tasks.append(asyncio.create_task(consumer.run(), name=f"{definition.name}-{consumer.group_id}"))
@@ -160,6 +192,8 @@ async def _stop(runtime: ServiceRuntime) -> None:
     if runtime.tasks:
         await asyncio.wait(runtime.tasks, timeout=STOP_TIMEOUT_S)
     await runtime.publisher.stop()
+    if runtime._clearinghouse is not None:
+        await runtime._clearinghouse.close()
     await runtime.engine.dispose()
 
 

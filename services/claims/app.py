@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.claims.api import router
-from services.claims.batching import acknowledgment_loop, batching_loop, follow_up_loop, sending_loop
+from services.claims.batching import acknowledgments, batching, follow_ups, sending
 from services.claims.handlers import SUBSCRIPTIONS
 from services.claims.models import messaging, metadata
+from services.claims.settings import ClaimsSettings
 from shared.service import ServiceDefinition, create_service_app
 
 DEFINITION = ServiceDefinition(
@@ -19,7 +20,8 @@ DEFINITION = ServiceDefinition(
     migrations_dir=Path(__file__).parent / "migrations",
     routers=[router],
     subscriptions=SUBSCRIPTIONS,
-    background=[batching_loop, sending_loop, acknowledgment_loop, follow_up_loop],
+    own_settings=ClaimsSettings,
+    periodic=[batching, sending, acknowledgments, follow_ups],
 )
 
 app = create_service_app(DEFINITION)

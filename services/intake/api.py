@@ -62,8 +62,9 @@ from services.intake.schemas import (
     ProviderOut,
 )
 from shared.auth import Principal, require_scope
-from shared.clearinghouse import ClearinghouseSettings, SubmissionConflictError, adapter_from_settings
+from shared.clearinghouse import SubmissionConflictError
 from shared.http import OutboxDep, SessionDep
+from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1")
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -225,6 +226,7 @@ async def check_eligibility(
     body: EligibilityCheckIn,
     principal: EligibilityWrite,
     session: SessionDep,
+    runtime: RuntimeDep,
 ) -> EligibilityCheckOut:
     """Ask the coverage's payer (an X12 270 through the clearinghouse) whether the patient is covered;
     the answer (271) is collected in the background: follow `GET /v1/eligibility-checks/{id}`."""
@@ -242,18 +244,16 @@ async def check_eligibility(
     if not payers:
         raise rejected([Problem(("coverage_id",), "the coverage's payer is not registered")])
     now = dt.datetime.now(dt.UTC)
-    adapter = adapter_from_settings(ClearinghouseSettings())
     try:
         row = await eligibility.send_check(
-            session, adapter, eligibility.EligibilitySettings(), tenant=tenant, patient=patient, coverage=coverage,
-            payer=payers[0], provider=providers[0], service_date=body.service_date or now.date(), now=now,
+            session, runtime.clearinghouse, runtime.settings_of(eligibility.EligibilitySettings),
+            tenant=tenant, patient=patient, coverage=coverage, payer=payers[0], provider=providers[0],
+            service_date=body.service_date or now.date(), now=now,
         )  # fmt: skip
     except (OSError, SubmissionConflictError) as exc:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, detail="the clearinghouse did not take the 270"
         ) from exc
-    finally:
-        await adapter.close()
     return _check_out(row)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.intake.api import fhir_router, router
-from services.intake.eligibility import eligibility_loop
+from services.intake.eligibility import EligibilitySettings, collecting
 from services.intake.handlers import SUBSCRIPTIONS
 from services.intake.models import messaging, metadata
 from shared.service import ServiceDefinition, create_service_app
@@ -21,7 +21,8 @@ DEFINITION = ServiceDefinition(
     migrations_dir=Path(__file__).parent / "migrations",
     routers=[router, fhir_router],
     subscriptions=SUBSCRIPTIONS,
-    background=[eligibility_loop],
+    own_settings=EligibilitySettings,
+    periodic=[collecting],
 )
 
 app = create_service_app(DEFINITION)

@@ -10,7 +10,6 @@ names, birth dates or member ids.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import uuid
@@ -29,15 +28,10 @@ from services.intake.domain.eligibility import (
     parse_271,
 )
 from services.intake.models import eligibility_checks, eligibility_interchange_numbers
-from shared.clearinghouse import (
-    ClearinghouseAdapter,
-    ClearinghouseSettings,
-    InboundFile,
-    InboundKind,
-    adapter_from_settings,
-)
+from shared.clearinghouse import ClearinghouseAdapter, InboundFile, InboundKind
 from shared.clearinghouse.base import sha256_hex
 from shared.db import unit_of_work
+from shared.periodic import Periodic
 from shared.service import ServiceRuntime
 from shared.x12 import X12Error
 
@@ -202,24 +196,13 @@ async def collect_answers(sessions: async_sessionmaker[AsyncSession], adapter: C
     return len(files)
 
 
-async def eligibility_loop(runtime: ServiceRuntime) -> None:
-    """Collect 271s from the clearinghouse for as long as the service runs (a ServiceDefinition background)."""
-    settings = EligibilitySettings()
+def collecting(runtime: ServiceRuntime) -> Periodic | None:
+    """Collect 271s from the clearinghouse for as long as the service runs."""
+    settings = runtime.settings_of(EligibilitySettings)
     if not settings.run_collecting:
-        return
-    adapter = adapter_from_settings(ClearinghouseSettings())
-    backoff = settings.collect_interval_s
-    try:
-        while True:
-            try:
-                await collect_answers(runtime.sessions, adapter)
-                backoff = settings.collect_interval_s
-                await asyncio.sleep(settings.collect_interval_s)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("eligibility collection failed", extra={"error": type(exc).__name__})
-                backoff = min(backoff * 2, MAX_BACKOFF_S)
-                await asyncio.sleep(backoff)
-    finally:
-        await adapter.close()
+        return None
+
+    async def collect_round() -> None:
+        await collect_answers(runtime.sessions, runtime.clearinghouse)
+
+    return Periodic("eligibility-collecting", settings.collect_interval_s, collect_round, MAX_BACKOFF_S)

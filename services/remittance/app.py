@@ -6,8 +6,9 @@ from pathlib import Path
 
 from services.remittance.api import router
 from services.remittance.handlers import SUBSCRIPTIONS
-from services.remittance.inbound import inbound_loop
+from services.remittance.inbound import collecting
 from services.remittance.models import messaging, metadata
+from services.remittance.settings import RemittanceSettings
 from shared.service import ServiceDefinition, create_service_app
 
 DEFINITION = ServiceDefinition(
@@ -21,7 +22,8 @@ DEFINITION = ServiceDefinition(
     migrations_dir=Path(__file__).parent / "migrations",
     routers=[router],
     subscriptions=SUBSCRIPTIONS,
-    background=[inbound_loop],
+    own_settings=RemittanceSettings,
+    periodic=[collecting],
 )
 
 app = create_service_app(DEFINITION)

@@ -23,15 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.remittance import service
 from services.remittance.domain.inbound import InboundRouting, NoTenant
 from services.remittance.settings import RemittanceSettings
-from shared.clearinghouse import (
-    ClearinghouseAdapter,
-    ClearinghouseSettings,
-    InboundFile,
-    InboundKind,
-    adapter_from_settings,
-)
+from shared.clearinghouse import ClearinghouseAdapter, InboundFile, InboundKind
 from shared.db import unit_of_work
 from shared.messaging.outbox import Outbox
+from shared.periodic import Periodic
 from shared.service import ServiceRuntime
 
 log = logging.getLogger(__name__)
@@ -118,31 +113,20 @@ def _log(outcome: InboundOutcome) -> None:
         )
 
 
-async def inbound_loop(runtime: ServiceRuntime) -> None:
-    """Background loop of the remittance service; idle unless a tenant rule is configured."""
-    settings = RemittanceSettings()
+def collecting(runtime: ServiceRuntime) -> Periodic | None:
+    """Periodic work of the remittance service; idle unless a tenant rule is configured."""
+    settings = runtime.settings_of(RemittanceSettings)
     if not settings.run_inbound:
-        return
+        return None
     if not settings.inbound_configured:
         log.info(
             "inbound 835s not collected: set CLAIMFLOW_REMITTANCE_INBOUND_TENANT "
             "or CLAIMFLOW_REMITTANCE_INBOUND_PAYEE_TENANTS to post them"
         )
-        return
+        return None
     routing = routing_from(settings)
-    adapter = adapter_from_settings(ClearinghouseSettings())
-    backoff = settings.inbound_interval_s
-    try:
-        while True:
-            try:
-                await collect_inbound(runtime.sessions, runtime.outbox, adapter, routing)
-                backoff = settings.inbound_interval_s
-                await asyncio.sleep(settings.inbound_interval_s)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the box is read again next round; nothing was acknowledged unposted
-                log.warning("inbound round failed", extra={"error": type(exc).__name__})
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_S)
-    finally:
-        await adapter.close()
+
+    async def collect_round() -> None:  # the box is read again next round; nothing is acknowledged unposted
+        await collect_inbound(runtime.sessions, runtime.outbox, runtime.clearinghouse, routing)
+
+    return Periodic("inbound-835", settings.inbound_interval_s, collect_round, MAX_BACKOFF_S)
