@@ -11,6 +11,7 @@ SCHEMA = "notifications"
 metadata = service_metadata(SCHEMA)
 messaging = messaging_tables(metadata)
 
+# The tenant's event feed: what webhooks, statements and alerts are built from.
 activity = sa.Table(
     "activity",
     metadata,
@@ -20,5 +21,4 @@ activity = sa.Table(
     sa.Column("subject", sa.Text, nullable=False),
     sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_activity_tenant_subject", "tenant_id", "subject"),
-    comment="The tenant's event feed: what webhooks, statements and alerts are built from.",
 )
