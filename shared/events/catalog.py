@@ -13,6 +13,7 @@ import uuid
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from shared.messaging.topics import (
     CLAIM_DENIED,
@@ -32,7 +33,7 @@ class EventPayload(BaseModel):
     """Unknown fields are ignored so a consumer keeps reading when a version gains an optional field."""
 
 
-PHI = {"x-phi": True}
+PHI: JsonDict = {"x-phi": True}
 """JSON Schema mark of a field holding protected health information (or a sensitive identifier)."""
 
 
