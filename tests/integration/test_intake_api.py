@@ -14,8 +14,8 @@ import pytest
 from cli.services import ServiceProcess
 from shared.events.catalog import EncounterCodedV1
 from shared.events.envelope import from_kafka
-from tests.support.pipeline import Pipeline, end_offsets, new_tenant, read_from
-from tests.unit.intake.fhir_samples import claim_bundle
+from tests.support.fhir_samples import claim_bundle
+from tests.support.pipeline import Pipeline, end_offsets, eventually, new_tenant, read_from
 
 pytestmark = pytest.mark.integration
 DAY = "2026-03-02"
@@ -213,13 +213,10 @@ def _with_charge(body: dict[str, Any], charge: object) -> dict[str, Any]:
 async def _eventually_events(
     pipeline: Pipeline, start: dict[Any, int], tenant: str, count: int
 ) -> list[EncounterCodedV1]:
-    import asyncio
-    import time
-
-    deadline = time.monotonic() + 60
-    while True:
+    async def arrived() -> list[EncounterCodedV1]:
         events = await tenant_events(pipeline, start, tenant)
-        if len(events) >= count or time.monotonic() > deadline:
-            assert len(events) == count, f"{len(events)} of {count} events on encounter-coded"
-            return events
-        await asyncio.sleep(0.5)
+        return events if len(events) >= count else []
+
+    events: list[EncounterCodedV1] = await eventually(arrived, timeout_s=60, what=f"{count} events on encounter-coded")
+    assert len(events) == count, f"{len(events)} of {count} events on encounter-coded"
+    return events
