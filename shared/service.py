@@ -8,7 +8,7 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -25,6 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from shared.auth import TokenVerifier
 from shared.clearinghouse import ClearinghouseAdapter, ClearinghouseSettings, adapter_from_settings
 from shared.db import create_engine, create_sessionmaker
+from shared.http_guard import BodyLimits
+from shared.http_guard import install as install_request_guard
 from shared.messaging.consumer import ConsumerRunner, Subscription
 from shared.messaging.outbox import Outbox
 from shared.messaging.publisher import KafkaPublisher
@@ -53,6 +55,8 @@ class ServiceDefinition:
     subscriptions: Sequence[Subscription] = ()
     own_settings: type[BaseSettings] | None = None
     """The service's own settings (e.g. `ClaimsSettings`), read from the environment once per runtime."""
+    body_limits: Mapping[str, int] = field(default_factory=dict)
+    """Path prefix to the largest request body it takes (e.g. 835 uploads); others get the default."""
     periodic: Sequence[Callable[[ServiceRuntime], Periodic | None]] = ()
     """Periodic work (e.g. an inbound file poller), each built from the runtime (None: switched off by
     settings), run by `run_periodically` after migrations, cancelled at shutdown."""
@@ -94,6 +98,7 @@ def create_service_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.check_auth_secret()
         configure_logging(definition.name, settings.log_level)
         configure_tracing(definition.name)
         runtime = await _start(definition, settings, own)
@@ -114,6 +119,7 @@ def create_service_app(
     app.state.token_verifier = TokenVerifier(
         secret=settings.auth_secret.get_secret_value(), issuer=settings.auth_issuer, audience=settings.auth_audience
     )
+    install_request_guard(app, BodyLimits(settings.max_body_bytes, definition.body_limits))
     app.include_router(_operations_router())
     for router in definition.routers:
         app.include_router(router)
