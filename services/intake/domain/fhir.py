@@ -71,7 +71,8 @@ def expression(loc: Iterable[str | int]) -> str:
 def parse(body: dict[str, Any]) -> MappedClaim:
     """Validate and map a Claim or a Bundle; raises FhirRejected naming FHIR paths."""
     kind = body.get("resourceType")
-    model = {"Bundle": Bundle, "Claim": Claim}.get(str(kind))
+    models: dict[str, type[Bundle] | type[Claim]] = {"Bundle": Bundle, "Claim": Claim}
+    model = models.get(str(kind))
     if model is None:
         raise FhirRejected(
             [Problem(("resourceType",), "send a FHIR R4 Claim, or a Bundle with Patient, Coverage and Claim")]
@@ -128,7 +129,8 @@ def _references(bundle: Bundle) -> dict[str, tuple[int, Any]]:
 def _first_coding(concept: Any) -> str | None:
     if concept is None or not concept.coding:
         return None
-    return concept.coding[0].code
+    code = concept.coding[0].code
+    return None if code is None else str(code)
 
 
 def _day(value: dt.date | None) -> dt.date | None:
@@ -148,13 +150,9 @@ def _map_claim(claim: Claim, at: Location, *, bundle: dict[str, tuple[int, Any]]
     encounter: dict[str, Any] = {}
     problems: list[Problem] = []
 
-    def put(name: str | Location, value: Any, path: Location) -> None:
-        loc = (name,) if isinstance(name, str) else name
-        target = encounter
-        for part in loc[:-1]:
-            target = target[part]
-        target[loc[-1]] = value  # type: ignore[index]
-        origins.note(loc, (*at, *path))
+    def put(name: str, value: Any, path: Location) -> None:
+        encounter[name] = value
+        origins.note((name,), (*at, *path))
 
     identifier = next((i.value for i in claim.identifier or [] if i.value), None)
     put("external_encounter_id", identifier or claim.id, ("identifier",))
@@ -181,7 +179,7 @@ def _map_claim(claim: Claim, at: Location, *, bundle: dict[str, tuple[int, Any]]
             put("referring_provider_npi", npi, ("careTeam", index, "provider", "identifier", "value"))
     if claim.facility is not None and claim.facility.identifier is not None:
         put("facility_external_id", claim.facility.identifier.value, ("facility", "identifier", "value"))
-    diagnoses = sorted(enumerate(claim.diagnosis or []), key=lambda pair: pair[1].sequence)
+    diagnoses = sorted(enumerate(claim.diagnosis or []), key=lambda pair: pair[1].sequence or 0)
     put("diagnosis_codes", [], ("diagnosis",))
     position_of_sequence = {}
     for position, (index, diagnosis) in enumerate(diagnoses, start=1):
@@ -222,7 +220,7 @@ def _map_claim(claim: Claim, at: Location, *, bundle: dict[str, tuple[int, Any]]
             put_line("charge_cents", cents, element)
         put_line(
             "diagnosis_pointers",
-            [position_of_sequence.get(sequence, sequence + 100) for sequence in item.diagnosisSequence or []],
+            [position_of_sequence.get(sequence, (sequence or 0) + 100) for sequence in item.diagnosisSequence or []],
             ("diagnosisSequence",),
         )
         start = item.servicedDate or (_day(item.servicedPeriod.start) if item.servicedPeriod else None)
@@ -253,7 +251,7 @@ def _map_person(
         identifier = next((i.value for i in resource.identifier or [] if i.value), None)
         person["external_patient_id"] = identifier
         origins.note(("external_patient_id",), (*at, "identifier"))
-    name = (resource.name or [None])[0]
+    name = resource.name[0] if resource.name else None
     given = list(name.given or []) if name is not None else []
     person["last_name"] = name.family if name is not None else None
     person["first_name"] = given[0] if given else None
@@ -265,7 +263,7 @@ def _map_person(
     origins.note(("birth_date",), (*at, "birthDate"))
     person["sex"] = GENDER.get(resource.gender or "", None)
     origins.note(("sex",), (*at, "gender"))
-    address = (resource.address or [None])[0]
+    address = resource.address[0] if resource.address else None
     if address is not None:
         lines = list(address.line or [])
         person["address"] = {
