@@ -23,8 +23,7 @@ from pydantic import BaseModel
 from services.intake import service
 from services.intake.domain.encounter import EncounterRejected, Problem
 from services.intake.domain.fhir import FhirRejected, expression, parse
-from services.intake.models import idempotency_keys
-from services.intake.repository import EligibilityCheck, Encounter, ProviderRecord, Registration
+from services.intake.repository import EligibilityCheck, Encounter, ProviderRecord, Registration, idempotency_keys_of
 from services.intake.schemas import (
     BatchResult,
     CoverageIn,
@@ -49,7 +48,7 @@ from services.intake.schemas import (
 from services.intake.settings import EligibilitySettings
 from shared.auth import Principal, require_scope
 from shared.http import OutboxDep, SessionDep
-from shared.idempotency import IdempotencyConflict, IdempotencyKey, IdempotencyKeys, answer_once, request_fingerprint
+from shared.idempotency import IdempotencyConflict, IdempotencyKey, answer_once, request_fingerprint
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1")
@@ -107,7 +106,7 @@ async def idempotent(
 
     fingerprint = "" if key is None else request_fingerprint(request.method, request.url.path, body)
     try:
-        answer = await answer_once(IdempotencyKeys(session, idempotency_keys, tenant), key, fingerprint, mapped)
+        answer = await answer_once(idempotency_keys_of(session, tenant), key, fingerprint, mapped)
     except IdempotencyConflict as exc:
         raise rejected([Problem(("Idempotency-Key",), str(exc))], where=("header",)) from None
     return answer.response()

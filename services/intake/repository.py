@@ -542,4 +542,5 @@ class EligibilityAnswerRepository:
 
 
 def idempotency_keys_of(session: AsyncSession, tenant: str) -> IdempotencyKeys:
+    """The tenant's Idempotency-Keys in intake's own table."""
     return IdempotencyKeys(session, idempotency_keys, tenant)
