@@ -9,10 +9,11 @@ and scopes every query: another tenant's record is a 404. Every POST honours an 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
@@ -80,8 +81,16 @@ def rejected(problems: list[Problem], where: tuple[str | int, ...] = ("body",)) 
     )
 
 
-def _not_found(exc: service.NotFound) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc))
+@contextlib.contextmanager
+def service_errors() -> Iterator[None]:
+    """The service's refusals as HTTP: a record the tenant does not have is a 404, a request naming
+    something that is not registered a 422 naming the field."""
+    try:
+        yield
+    except service.NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from None
+    except service.Refused as exc:
+        raise rejected(exc.problems) from None
 
 
 async def idempotent(
@@ -97,12 +106,8 @@ async def idempotent(
     Errors of the service map to HTTP inside `run`, so a refused request stores no key."""
 
     async def mapped() -> tuple[int, object]:
-        try:
+        with service_errors():
             return await run()
-        except service.NotFound as exc:
-            raise _not_found(exc) from None
-        except service.Refused as exc:
-            raise rejected(exc.problems) from None
 
     fingerprint = "" if key is None else request_fingerprint(request.method, request.url.path, body)
     try:
@@ -142,10 +147,8 @@ async def register_patient(
 
 @router.get("/patients/{patient_id}", tags=["patients"])
 async def get_patient(patient_id: uuid.UUID, principal: PatientsRead, session: SessionDep) -> PatientOut:
-    try:
+    with service_errors():
         return await service.patient(session, principal.tenant, patient_id)
-    except service.NotFound as exc:
-        raise _not_found(exc) from None
 
 
 @router.post(
@@ -173,10 +176,8 @@ async def register_coverage(
 
 @router.get("/patients/{patient_id}/coverages", tags=["patients"])
 async def list_coverages(patient_id: uuid.UUID, principal: PatientsRead, session: SessionDep) -> list[CoverageOut]:
-    try:
+    with service_errors():
         return await service.coverages_of(session, principal.tenant, patient_id)
-    except service.NotFound as exc:
-        raise _not_found(exc) from None
 
 
 # Eligibility -------------------------------------------------------------------------------------------
@@ -202,18 +203,15 @@ async def check_eligibility(
 ) -> EligibilityCheckOut:
     """Ask the coverage's payer (an X12 270 through the clearinghouse) whether the patient is covered;
     the answer (271) is collected in the background: follow `GET /v1/eligibility-checks/{id}`."""
-    try:
-        check = await service.check_eligibility(
-            session, runtime.clearinghouse, runtime.settings_of(EligibilitySettings),
-            tenant=principal.tenant, patient_id=patient_id, coverage_id=coverage_id,
-            provider_npi=body.provider_npi, service_date=body.service_date, now=dt.datetime.now(dt.UTC),
-        )  # fmt: skip
-    except service.NotFound as exc:
-        raise _not_found(exc) from None
-    except service.Refused as exc:
-        raise rejected(exc.problems) from None
-    except service.ClearinghouseUnavailable as exc:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc)) from exc
+    with service_errors():
+        try:
+            check = await service.check_eligibility(
+                session, runtime.clearinghouse, runtime.settings_of(EligibilitySettings),
+                tenant=principal.tenant, patient_id=patient_id, coverage_id=coverage_id,
+                provider_npi=body.provider_npi, service_date=body.service_date, now=dt.datetime.now(dt.UTC),
+            )  # fmt: skip
+        except service.ClearinghouseUnavailable as exc:
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc)) from exc
     return _check_out(check)
 
 
@@ -221,10 +219,8 @@ async def check_eligibility(
 async def get_eligibility_check(
     check_id: uuid.UUID, principal: EligibilityRead, session: SessionDep
 ) -> EligibilityCheckOut:
-    try:
+    with service_errors():
         return _check_out(await service.eligibility_check(session, principal.tenant, check_id))
-    except service.NotFound as exc:
-        raise _not_found(exc) from None
 
 
 # Providers, payers, facilities -------------------------------------------------------------------------
@@ -262,10 +258,8 @@ async def register_provider(
 
 @router.get("/providers/{provider_id}", tags=["providers"])
 async def get_provider(provider_id: uuid.UUID, principal: ProvidersRead, session: SessionDep) -> ProviderOut:
-    try:
+    with service_errors():
         return _provider_out(await service.provider(session, principal.tenant, provider_id))
-    except service.NotFound as exc:
-        raise _not_found(exc) from None
 
 
 @router.post("/payers", tags=["payers"], status_code=201, response_model=PayerOut, responses=REPEATED)
@@ -286,10 +280,8 @@ async def register_payer(
 
 @router.get("/payers/{payer_record_id}", tags=["payers"])
 async def get_payer(payer_record_id: uuid.UUID, principal: PayersRead, session: SessionDep) -> PayerOut:
-    try:
+    with service_errors():
         return await service.payer(session, principal.tenant, payer_record_id)
-    except service.NotFound as exc:
-        raise _not_found(exc) from None
 
 
 @router.post("/facilities", tags=["facilities"], status_code=201, response_model=FacilityOut, responses=REPEATED)
@@ -310,10 +302,8 @@ async def register_facility(
 
 @router.get("/facilities/{facility_id}", tags=["facilities"])
 async def get_facility(facility_id: uuid.UUID, principal: FacilitiesRead, session: SessionDep) -> FacilityOut:
-    try:
+    with service_errors():
         return await service.facility(session, principal.tenant, facility_id)
-    except service.NotFound as exc:
-        raise _not_found(exc) from None
 
 
 @router.post("/cpt-codes", tags=["code sets"])
@@ -392,10 +382,8 @@ async def receive_encounter_batch(
 
 @router.get("/encounters/{encounter_id}", tags=["encounters"])
 async def get_encounter(encounter_id: uuid.UUID, principal: EncountersRead, session: SessionDep) -> EncounterOut:
-    try:
+    with service_errors():
         return encounter_out(await service.encounter(session, principal.tenant, encounter_id))
-    except service.NotFound as exc:
-        raise _not_found(exc) from None
 
 
 # FHIR R4 -------------------------------------------------------------------------------------------------
