@@ -6,10 +6,13 @@ columns it is looked up by; every table leads with `tenant_id` and every unique 
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
 from shared.db import service_metadata
+from shared.idempotency import idempotency_table
 from shared.messaging.tables import messaging_tables
 
 SCHEMA = "intake"
@@ -17,7 +20,7 @@ metadata = service_metadata(SCHEMA)
 messaging = messaging_tables(metadata)
 
 
-def _created_at() -> sa.Column[object]:
+def _created_at() -> sa.Column[dt.datetime]:
     return sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now())
 
 
@@ -102,16 +105,7 @@ cpt_codes = sa.Table(
     sa.Column("description", sa.Text, nullable=True),
 )
 
-idempotency_keys = sa.Table(
-    "idempotency_keys",
-    metadata,
-    sa.Column("tenant_id", sa.Text, primary_key=True),
-    sa.Column("key", sa.Text, primary_key=True),
-    sa.Column("request_hash", sa.String(64), nullable=False, doc="sha256 of method, path and the parsed body"),
-    sa.Column("response_status", sa.SmallInteger, nullable=True),
-    sa.Column("response_body", JSONB, nullable=True),
-    _created_at(),
-)
+idempotency_keys = idempotency_table(metadata)
 
 eligibility_interchange_numbers = sa.Sequence(
     "eligibility_interchange_numbers", metadata=metadata, minvalue=1, maxvalue=999_999_999, cycle=True
