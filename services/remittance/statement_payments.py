@@ -21,7 +21,7 @@ def idempotency_key(payment_id: object) -> str:
 
 async def on_patient_payment_submitted(session: AsyncSession, envelopes: list[EventEnvelope]) -> None:
     for envelope in envelopes:
-        submitted = envelope.payload_as(PatientPaymentSubmittedV1)
+        submitted: PatientPaymentSubmittedV1 = envelope.payload_as(PatientPaymentSubmittedV1)
         try:
             await take_patient_payment(
                 session,
