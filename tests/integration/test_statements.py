@@ -138,14 +138,14 @@ async def test_statements_follow_the_balance_through_dunning_a_plan_and_a_page_p
 
             async def remittance_knows_them() -> bool:
                 known = "SELECT count(*) FROM remittance.submitted_claims WHERE tenant_id = $1"
-                return await admin_db.fetchval(known, tenant) == 3
+                return bool(await admin_db.fetchval(known, tenant) == 3)
 
             await eventually(remittance_knows_them, timeout_s=60, what="remittance to take the claims")
             assert move_answers(sandbox_folder, folder / "inbound", (".835",)) >= 1
 
             async def adjudications_heard() -> bool:
                 heard = "SELECT count(*) FROM notifications.statement_adjudications WHERE tenant_id = $1"
-                return await admin_db.fetchval(heard, tenant) == 3
+                return bool(await admin_db.fetchval(heard, tenant) == 3)
 
             await eventually(adjudications_heard, timeout_s=60, what="notifications to hear the three payments")
 
@@ -227,7 +227,7 @@ async def test_statements_follow_the_balance_through_dunning_a_plan_and_a_page_p
                 assert (await browser.get(tampered)).status_code == 403
 
             async def settled() -> bool:
-                return (await remit.get(f"/v1/accounts/{email_patient}")).json()["balance_cents"] == 0
+                return bool((await remit.get(f"/v1/accounts/{email_patient}")).json()["balance_cents"] == 0)
 
             await eventually(settled, timeout_s=60, what="remittance to post the page payment")
             payments = "SELECT count(*) FROM notifications.statement_patient_payments WHERE tenant_id = $1"
