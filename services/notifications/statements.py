@@ -4,10 +4,12 @@ run's print batch, and payments recorded on the statement page, sent to remittan
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
@@ -15,7 +17,7 @@ import aiosmtplib
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.notifications.domain.statement_links import StatementLink, sign_link, verify_link
-from services.notifications.domain.statements import StatementPolicy, statement_runs_for
+from services.notifications.domain.statements import StatementDraft, StatementPolicy, statement_runs_for
 from services.notifications.models import (
     messaging,
     statement_adjudications,
@@ -238,19 +240,13 @@ class _Rendered:
     documents: dict[uuid.UUID, StatementDocument] = field(default_factory=dict)
 
 
-async def run_statements(
-    session: AsyncSession, settings: StatementSettings, *, tenant: str, as_of: dt.date
-) -> RunResult:
-    """One statement run of a tenant, in the caller's transaction: every patient due a statement on
-    `as_of` gets exactly one for the cycle (the unique key decides against a concurrent run), rendered,
-    numbered and stored; the paper ones go into one print-batch PDF; email ones wait for the sender."""
-    repository = StatementRepository(session, tenant)
-    await repository.lock_runs()
-    policy: StatementPolicy = settings.policy
-    drafts = statement_runs_for(await repository.ledgers(), as_of, policy)
-    contacts = await repository.contacts([draft.patient_id for draft in drafts])
-    numbers = await repository.next_numbers(len(drafts))
-    issuer = issuer_of(settings)
+def _render(
+    drafts: Sequence[StatementDraft],
+    numbers: Sequence[int],
+    contacts: dict[uuid.UUID, PatientContact],
+    issuer: Issuer,
+) -> _Rendered:
+    """Number and render every draft (CPU work: run off the event loop)."""
     rendered = _Rendered()
     for draft, sequence_value in zip(drafts, numbers, strict=True):
         contact = contacts.get(draft.patient_id)
@@ -283,13 +279,32 @@ async def run_statements(
                 delivery_status=status,
             )
         )
+    return rendered
+
+
+async def run_statements(
+    session: AsyncSession, settings: StatementSettings, *, tenant: str, as_of: dt.date
+) -> RunResult:
+    """One statement run of a tenant, in the caller's transaction: every patient due a statement on
+    `as_of` gets exactly one for the cycle (the unique key decides against a concurrent run), rendered,
+    numbered and stored; the paper ones go into one print-batch PDF; email ones wait for the sender."""
+    repository = StatementRepository(session, tenant)
+    await repository.lock_runs()
+    policy: StatementPolicy = settings.policy
+    drafts = statement_runs_for(await repository.ledgers(), as_of, policy)
+    contacts = await repository.contacts([draft.patient_id for draft in drafts])
+    numbers = await repository.next_numbers(len(drafts))
+    issuer = issuer_of(settings)
+    rendered = await asyncio.to_thread(_render, drafts, numbers, contacts, issuer)
     inserted = await repository.add_statements(rendered.rows)
     made = [row for row in rendered.rows if row.id in inserted]
     paper = [row.id for row in made if row.delivery == "paper" and row.delivery_status == "pending"]
     batch_id: uuid.UUID | None = None
     if paper:
         batch_id = uuid.uuid4()
-        pdf = render_pdf([rendered.documents[i] for i in paper], title=f"Print batch {as_of.isoformat()}")
+        pdf = await asyncio.to_thread(
+            render_pdf, [rendered.documents[i] for i in paper], title=f"Print batch {as_of.isoformat()}"
+        )
         await repository.add_print_batch(batch_id, as_of, paper, pdf)
     stages: Counter[str] = Counter(row.stage for row in made)
     deliveries: Counter[str] = Counter("printed" if row.id in paper else row.delivery_status for row in made)

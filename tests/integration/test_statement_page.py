@@ -138,6 +138,14 @@ async def test_the_statement_page_in_a_browser(services: Pipeline) -> None:
 
             issued = await eventually(statement, timeout_s=60, what="the periodic run to make the statement")
             assert issued["delivery_status"] == "printed"  # no preference: paper, in the run's print batch
+            other_tenant = services.auth(new_tenant(), "notifications:read", "notifications:write")
+            assert (await api.get(f"/v1/statements/{issued['id']}", headers=other_tenant)).status_code == 404
+            assert (await api.get(f"/v1/statements/{issued['id']}/pdf", headers=other_tenant)).status_code == 404
+            read_only = services.auth(tenant, "notifications:read")
+            assert (await api.post("/v1/statement-runs", json={}, headers=read_only)).status_code == 403
+            anonymous = httpx.AsyncClient(base_url=notifications.base_url, timeout=60)
+            async with anonymous:
+                assert (await anonymous.get(f"/v1/statements/{issued['id']}")).status_code == 401
             link = await api.post(f"/v1/statements/{issued['id']}/links")
             assert link.status_code == 201
             path = httpx.URL(link.json()["url"]).path
