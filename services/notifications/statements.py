@@ -350,7 +350,8 @@ async def send_pending_emails(
     sessions: async_sessionmaker[AsyncSession], settings: StatementSettings, *, limit: int = EMAIL_BATCH
 ) -> int:
     """Send email statements not yet sent, one transaction each: the row stays locked while its email goes
-    out and is marked sent in the same transaction (a crash in between sends it again: at least once)."""
+    out and is marked sent in the same transaction (a crash in between sends it again: at least once).
+    An unreachable SMTP server ends the round; what is left stays pending for the next one."""
     sent = 0
     for _ in range(limit):
         async with unit_of_work(sessions) as session:
@@ -378,6 +379,10 @@ async def send_pending_emails(
             except aiosmtplib.SMTPRecipientsRefused:
                 await repository.mark_delivered(statement_id, "undeliverable")
                 continue
+            except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+                # the server is away: the statement stays pending for the next round (no address in the log)
+                log.warning("statement email not sent; will retry", extra={"error": type(exc).__name__})
+                return sent
             await repository.mark_delivered(statement_id, "sent")
             sent += 1
     return sent

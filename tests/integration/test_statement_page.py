@@ -32,7 +32,7 @@ from shared.events.catalog import (
 from shared.events.envelope import EventEnvelope, from_kafka, to_kafka
 from shared.messaging.topics import PATIENT_ACCOUNT
 from tests.integration.test_end_to_end import ADDRESS
-from tests.support.pipeline import Pipeline, end_offsets, eventually, new_tenant, produce, read_from
+from tests.support.pipeline import Pipeline, end_offsets, eventually, free_port, new_tenant, produce, read_from
 from tests.support.smtp import smtp_server
 
 pytestmark = pytest.mark.integration
@@ -223,3 +223,35 @@ async def test_the_statement_page_in_a_browser(services: Pipeline) -> None:
         assert len(submitted) == 1
         assert submitted[0]["amount_cents"] == 1234 and submitted[0]["method"] == "ach"
         assert submitted[0]["patient_id"] == str(patient_id) and submitted[0]["statement_id"] == issued["id"]
+
+
+async def test_email_statements_wait_while_the_smtp_server_is_down(services: Pipeline) -> None:
+    tenant, patient_id, port = new_tenant(), uuid.uuid4(), free_port()
+    notifications = await services.start(
+        "notifications",
+        CLAIMFLOW_NOTIFICATIONS_SMTP_HOST="127.0.0.1",
+        CLAIMFLOW_NOTIFICATIONS_SMTP_PORT=str(port),  # nothing listens there yet
+        CLAIMFLOW_NOTIFICATIONS_STATEMENT_LINK_SECRET=LINK_SECRET,
+        CLAIMFLOW_NOTIFICATIONS_RUN_STATEMENTS="false",
+    )
+    headers = services.auth(tenant, "notifications:read", "notifications:write")
+    async with httpx.AsyncClient(base_url=notifications.base_url, headers=headers, timeout=60) as api:
+        chosen = {"delivery": "email", "email": "jo.doe@example.test"}
+        assert (await api.put(f"/v1/patients/{patient_id}/statement-preferences", json=chosen)).status_code == 200
+        await adjudicated_visit(services, tenant, patient_id)
+
+        async def statement_run() -> dict[str, Any] | None:
+            run: dict[str, Any] = (await api.post("/v1/statement-runs", json={})).json()
+            return run if run["statement_ids"] else None
+
+        first = await eventually(statement_run, timeout_s=60, what="a statement once the visit is heard")
+        assert first["deliveries"] == {"pending": 1} and first["emails_sent"] == 0
+        (statement,) = (await api.get("/v1/statements", params={"patient_id": str(patient_id)})).json()
+        assert statement["delivery_status"] == "pending"
+        with smtp_server(port) as mailbox:
+            again = (await api.post("/v1/statement-runs", json={})).json()
+            assert again["statement_ids"] == [] and again["emails_sent"] == 1
+            (message,) = mailbox.to("jo.doe@example.test")
+            assert "/statements/" in message.get_content()
+        (statement,) = (await api.get("/v1/statements", params={"patient_id": str(patient_id)})).json()
+        assert statement["delivery_status"] == "sent" and statement["delivered_at"] is not None

@@ -32,8 +32,8 @@ class Mailbox:
 
 
 @contextmanager
-def smtp_server() -> Iterator[Mailbox]:
-    mailbox = Mailbox("127.0.0.1", free_port())
+def smtp_server(port: int | None = None) -> Iterator[Mailbox]:
+    mailbox = Mailbox("127.0.0.1", port or free_port())
     controller = Controller(mailbox, hostname=mailbox.host, port=mailbox.port)
     controller.start()
     try:
