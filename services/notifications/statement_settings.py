@@ -19,7 +19,9 @@ class StatementSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CLAIMFLOW_NOTIFICATIONS_", env_file=".env", extra="ignore")
 
     environment: Literal["development", "test", "production"] = Field(
-        "development", validation_alias="CLAIMFLOW_ENVIRONMENT"
+        "production",
+        validation_alias="CLAIMFLOW_ENVIRONMENT",
+        description="Production unless said otherwise, like the service settings.",
     )
     run_statements: bool = Field(True, description="Run the statement cycle periodically from this process.")
     statement_interval_s: float = Field(3600.0, gt=0, description="Seconds between periodic statement runs.")
