@@ -39,7 +39,7 @@ def idempotency_table(metadata: sa.MetaData) -> sa.Table:
         metadata,
         sa.Column("tenant_id", sa.Text, primary_key=True),
         sa.Column("key", sa.Text, primary_key=True),
-        sa.Column("request_hash", sa.String(64), nullable=False, comment="sha256 of method, path and the parsed body"),
+        sa.Column("request_hash", sa.String(64), nullable=False, doc="sha256 of method, path and the parsed body"),
         sa.Column("response_status", sa.SmallInteger, nullable=True),
         sa.Column("response_body", JSONB, nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
