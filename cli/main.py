@@ -7,6 +7,7 @@ import typer
 from cli.codes import codes_app
 from cli.database import db_app
 from cli.dead_letters import dlt_app
+from cli.demo import demo
 from cli.events import events_app
 from cli.pipeline import up
 from cli.stack.commands import stack_app
@@ -16,6 +17,7 @@ from cli.x12 import x12_app
 app = typer.Typer(no_args_is_help=True, help="claimflow: medical-billing pipeline tools.")
 app.command()(up)
 app.command()(token)
+app.command()(demo)
 app.add_typer(stack_app, name="stack")
 app.add_typer(x12_app, name="x12")
 app.add_typer(dlt_app, name="dlt")

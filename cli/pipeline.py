@@ -20,6 +20,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from cli.demo import run_and_report
+from cli.demo_practice import DEMO_SANDBOX_RULES
+from cli.endpoints import ServiceUrls, endpoints_path, save_service_urls
 from cli.services import FIRST_PORT, SERVICE_NAMES, ServiceProcess, ServiceSecrets, provision_all, service_environment
 from cli.stack.local_stack import LocalStack
 from cli.stack.paths import find_repo_root
@@ -50,15 +53,17 @@ DEMO_TENANT = "demo"
 class SandboxProcess:
     """The sandbox clearinghouse and payer answering the claims service's file drop (never in production)."""
 
-    def __init__(self, folder: Path, log_path: Path) -> None:
-        self.folder, self.log_path = folder, log_path
+    def __init__(self, folder: Path, log_path: Path, rules: Path | None = None, interval_s: float = 1.0) -> None:
+        self.folder, self.log_path, self.rules, self.interval_s = folder, log_path, rules, interval_s
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        rules = ["--rules", str(self.rules)] if self.rules is not None else []
+        rules += ["--interval", str(self.interval_s)]
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "sandbox.clearinghouse", "--folder", str(self.folder)],
+                [sys.executable, "-m", "sandbox.clearinghouse", "--folder", str(self.folder), *rules],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -127,8 +132,18 @@ async def show_pipeline_working(processes: dict[str, ServiceProcess], token: str
             console.print(f"[green]notifications[/] recorded {entry['event_type']}")
 
 
+def write_demo_rules(path: Path) -> Path:
+    """The sandbox payer's adjudication table for the demo's mix (`cli.demo_practice.DEMO_SANDBOX_RULES`)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(DEMO_SANDBOX_RULES, indent=2))
+    return path
+
+
 def up(
     keep_stack: Annotated[bool, typer.Option(help="Leave Kafka and Postgres running after Ctrl-C.")] = False,
+    demo: Annotated[bool, typer.Option("--demo", help="Run `claimflow demo` once the services are up.")] = False,
+    demo_encounters: Annotated[int, typer.Option(min=1, help="Encounters for --demo.")] = 200,
+    seed: Annotated[int, typer.Option(help="Seed for --demo.")] = 1,
 ) -> None:
     """Start Kafka and Postgres, migrate, run the five services and the sandbox payer until Ctrl-C."""
     root = find_repo_root()
@@ -159,20 +174,28 @@ def up(
         )
         for index, name in enumerate(SERVICE_NAMES)
     }
-    sandbox = SandboxProcess(clearinghouse, log_dir / "sandbox.log")
+    sandbox = SandboxProcess(
+        clearinghouse, log_dir / "sandbox.log", write_demo_rules(root / ".local" / "sandbox-demo-rules.json")
+    )
     try:
         sandbox.start()
         for process in processes.values():
             process.start()
         asyncio.run(_wait_all_ready(processes))
+        urls = ServiceUrls.from_dict({name: process.base_url for name, process in processes.items()})
+        save_service_urls(urls, root)
         _print_services(processes, log_dir)
         token = dev_token(service_secrets.auth_secret)
-        asyncio.run(show_pipeline_working(processes, token, root))
+        if demo:
+            run_and_report(urls, token, encounters=demo_encounters, seed=seed, as_json=False)
+        else:
+            asyncio.run(show_pipeline_working(processes, token, root))
         console.print("\nA development token for tenant 'demo' (12 h; also `claimflow token`):")
         console.print(token, soft_wrap=True, highlight=False)
         console.print("Following the service logs; Ctrl-C stops everything.")
         _follow_logs(processes)
     finally:
+        endpoints_path(root).unlink(missing_ok=True)
         for process in processes.values():
             process.stop()
         sandbox.stop()
@@ -212,7 +235,8 @@ def _follow_logs(processes: dict[str, ServiceProcess]) -> None:
             for name, handle in handles.items():
                 for line in handle.readlines():
                     console.print(Text.assemble((f"{name:>13} ", "cyan"), line.rstrip()), highlight=False)
-                if processes[name].process is not None and processes[name].process.poll() is not None:
+                child = processes[name].process
+                if child is not None and child.poll() is not None:
                     console.print(f"[red]{name} exited; see {processes[name].log_path}[/]")
                     stop = True
             time.sleep(0.3)
