@@ -21,7 +21,7 @@ from typing import Any
 
 from shared.npi import NPI_PREFIX, luhn_check_digit
 
-DENIED_WITHOUT_AUTHORIZATION_SHARE = 0.11
+DENIED_WITHOUT_AUTHORIZATION_SHARE = 0.115
 """Initial denial rates run about 10-12% of claims (PRODUCT.md field notes): MRIs without prior auth."""
 MRI_WITH_AUTHORIZATION_SHARE = 0.02
 HELD_CODING_ERROR_SHARE = 0.015
@@ -299,9 +299,9 @@ DEMO_SANDBOX_RULES: list[dict[str, Any]] = [
              "Venipuncture is included in the lab panel"),
     _by_code("office-visit-copay", ("99212", "99213"), {"allowed_basis_points": 8000, "copay_cents": 2500},
              "Established office visit: 80% allowed, 25.00 copay"),
-    _by_code("visit-coinsurance", ("99203", "99204", "99214", "99215"),
+    _by_code("visit-coinsurance", ("99203", "99204", "99215"),
              {"allowed_basis_points": 8000, "coinsurance_basis_points": 2000},
-             "Longer visits: 80% allowed, 20% coinsurance"),
+             "New-patient and long visits: 80% allowed, 20% coinsurance"),
     _by_code("procedure-deductible", ("20610", "12002", "70553"),
              {"allowed_basis_points": 7000, "deductible_cents": 5000},
              "Procedures and imaging: 70% allowed, 50.00 deductible"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from cli.analytics import analytics_app
 from cli.codes import codes_app
 from cli.database import db_app
 from cli.dead_letters import dlt_app
@@ -24,3 +25,4 @@ app.add_typer(dlt_app, name="dlt")
 app.add_typer(events_app, name="events")
 app.add_typer(db_app, name="db")
 app.add_typer(codes_app, name="codes")
+app.add_typer(analytics_app, name="analytics")
