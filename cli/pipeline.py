@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -132,6 +133,57 @@ async def show_pipeline_working(processes: dict[str, ServiceProcess], token: str
             console.print(f"[green]notifications[/] recorded {entry['event_type']}")
 
 
+CONSOLE_PORT = 8080
+
+
+def console_process(
+    urls: ServiceUrls,
+    *,
+    port: int,
+    auth_secret: str,
+    kafka_bootstrap_servers: str,
+    analytics_dir: Path,
+    log_path: Path,
+    metrics_interval_s: float = 10.0,
+) -> ServiceProcess:
+    """The ops console (`console.app`) reading the services at `urls` and the sink's files in `analytics_dir`."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CLAIMFLOW_")}
+    env.update({f"CLAIMFLOW_CONSOLE_{name.upper()}_URL": url for name, url in urls.as_dict().items()})
+    env.update(
+        {
+            "CLAIMFLOW_AUTH_SECRET": auth_secret,
+            "CLAIMFLOW_CONSOLE_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap_servers,
+            "CLAIMFLOW_CONSOLE_ANALYTICS_DIR": str(analytics_dir),
+            "CLAIMFLOW_CONSOLE_METRICS_INTERVAL_S": str(metrics_interval_s),
+        }
+    )
+    return ServiceProcess(name="console", port=port, env=env, log_path=log_path, factory="console.app:app")
+
+
+class SinkProcess:
+    """`claimflow analytics sink` following the topics in its own process."""
+
+    def __init__(self, directory: Path, kafka_bootstrap_servers: str, log_path: Path) -> None:
+        self.directory, self.bootstrap, self.log_path = directory, kafka_bootstrap_servers, log_path
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, "-m", "cli", "analytics", "sink", "--dir", str(self.directory)]
+        with self.log_path.open("ab") as log:
+            self._process = subprocess.Popen(
+                [*command, "--bootstrap", self.bootstrap], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+
+
 def write_demo_rules(path: Path) -> Path:
     """The sandbox payer's adjudication table for the demo's mix (`cli.demo_practice.DEMO_SANDBOX_RULES`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -177,12 +229,24 @@ def up(
     sandbox = SandboxProcess(
         clearinghouse, log_dir / "sandbox.log", write_demo_rules(root / ".local" / "sandbox-demo-rules.json")
     )
+    urls = ServiceUrls.from_dict({name: process.base_url for name, process in processes.items()})
+    analytics_dir = root / ".local" / "analytics"
+    sink = SinkProcess(analytics_dir, endpoints.kafka_bootstrap_servers, log_dir / "analytics-sink.log")
+    ops_console = console_process(
+        urls,
+        port=_free_port(CONSOLE_PORT),
+        auth_secret=service_secrets.auth_secret,
+        kafka_bootstrap_servers=endpoints.kafka_bootstrap_servers,
+        analytics_dir=analytics_dir,
+        log_path=log_dir / "console.log",
+    )
     try:
         sandbox.start()
+        sink.start()
         for process in processes.values():
             process.start()
-        asyncio.run(_wait_all_ready(processes))
-        urls = ServiceUrls.from_dict({name: process.base_url for name, process in processes.items()})
+        ops_console.start()
+        asyncio.run(_wait_all_ready({**processes, "console": ops_console}))
         save_service_urls(urls, root)
         _print_services(processes, log_dir)
         token = dev_token(service_secrets.auth_secret)
@@ -190,14 +254,17 @@ def up(
             run_and_report(urls, token, encounters=demo_encounters, seed=seed, as_json=False)
         else:
             asyncio.run(show_pipeline_working(processes, token, root))
-        console.print("\nA development token for tenant 'demo' (12 h; also `claimflow token`):")
+        console.print(f"\n[bold]Ops console:[/] {ops_console.base_url}/login  (sign in with the token below)")
+        console.print("A development token for tenant 'demo' (12 h; also `claimflow token`):")
         console.print(token, soft_wrap=True, highlight=False)
         console.print("Following the service logs; Ctrl-C stops everything.")
         _follow_logs(processes)
     finally:
         endpoints_path(root).unlink(missing_ok=True)
+        ops_console.stop()
         for process in processes.values():
             process.stop()
+        sink.stop()
         sandbox.stop()
         if not keep_stack:
             stack.down()
