@@ -161,9 +161,9 @@ def percent(rate: Any) -> str:
 
 async def test_a_request_without_a_valid_token_is_refused(under_test: ConsoleUnderTest, browser: Browser) -> None:
     base = under_test.console.base_url
-    forged = TokenVerifier(secret="not-the-secret-of-this-deployment-at-all", issuer="claimflow", audience="claimflow").mint(
-        subject="intruder", tenant=under_test.system.tenant, scopes=["claims:read"], ttl=dt.timedelta(minutes=5)
-    )
+    forged = TokenVerifier(
+        secret="not-the-secret-of-this-deployment-at-all", issuer="claimflow", audience="claimflow"
+    ).mint(subject="intruder", tenant=under_test.system.tenant, scopes=["claims:read"], ttl=dt.timedelta(minutes=5))
     async with httpx.AsyncClient(base_url=base) as client, httpx.AsyncClient(base_url=base) as with_cookie:
         with_cookie.cookies.set("claimflow_console", forged)
         for path in ("/pipeline", "/claims", "/denials", f"/claims/{uuid.uuid4()}"):
