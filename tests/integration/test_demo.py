@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from tests.support.demo_system import demo_end_date, running_system
+from tests.support.demo_system import RunningSystem, demo_end_date, running_system
 from tests.support.pipeline import Pipeline
 
 pytestmark = pytest.mark.integration
@@ -24,16 +25,15 @@ REQUIRED_KEYS = {
 }  # fmt: skip
 
 
-def demo_args(system: object, encounters: int, seed: int) -> list[str]:
-    urls = system.urls  # type: ignore[attr-defined]
+def demo_args(system: RunningSystem, encounters: int, seed: int) -> list[str]:
     args = ["demo", "--json", "--encounters", str(encounters), "--seed", str(seed), "--timeout", "240"]
-    args += ["--end-date", demo_end_date().isoformat(), "--token", system.token]  # type: ignore[attr-defined]
-    for name, url in urls.as_dict().items():
+    args += ["--end-date", demo_end_date().isoformat(), "--token", system.token]
+    for name, url in system.urls.as_dict().items():
         args += [f"--{name}", url]
     return args
 
 
-async def invoke(args: list[str]) -> dict[str, object]:
+async def invoke(args: list[str]) -> dict[str, Any]:
     result = await asyncio.to_thread(CliRunner().invoke, app, args)
     assert result.exit_code == 0, result.output
     (line,) = [line for line in result.stdout.splitlines() if line.strip()]
@@ -56,14 +56,14 @@ async def test_demo_month_goes_round_the_loop_balanced_and_a_rerun_creates_nothi
         assert first["claims_submitted"] >= first["claims_accepted"] > 0
         assert first["patient_responsibility_cents"] > 0 and first["adjusted_cents"] > 0
         cents = ("paid_cents", "adjusted_cents", "patient_responsibility_cents", "open_cents")
-        assert first["charged_cents"] == sum(first[key] for key in cents)  # type: ignore[misc]
+        assert first["charged_cents"] == sum(first[key] for key in cents)
         assert all(isinstance(first[key], int) for key in (*cents, "charged_cents"))
 
         # The numbers are the services' own: every claim's ledger, read back independently.
         headers = {"Authorization": f"Bearer {system.token}"}
         async with httpx.AsyncClient(headers=headers) as client:
             denial_cases = (await client.get(f"{system.urls.denials}/v1/denial-cases", params={"limit": 500})).json()
-        assert len(denial_cases) >= first["claims_denied"]  # type: ignore[operator]
+        assert len(denial_cases) >= first["claims_denied"]
 
         again = await invoke(demo_args(system, 40, 7))
         assert again["encounters_created"] == 0
