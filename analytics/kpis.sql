@@ -29,8 +29,9 @@ SET VARIABLE events_glob = coalesce(getvariable('events_glob'), '.local/analytic
 SET VARIABLE tenant = coalesce(getvariable('tenant'), 'demo');
 SET VARIABLE as_of = coalesce(getvariable('as_of'), current_date);
 
-CREATE OR REPLACE TEMP VIEW events AS
-SELECT * FROM read_parquet(getvariable('events_glob'), hive_partitioning = true, union_by_name = true)
+-- The tenant's events, read from the files once (every view below works on this table).
+CREATE OR REPLACE TEMP TABLE events AS
+SELECT * FROM read_parquet(getvariable('events_glob'), hive_partitioning = true)
 WHERE tenant = getvariable('tenant');
 
 CREATE OR REPLACE TEMP VIEW encounters AS

@@ -47,6 +47,8 @@ analytics_app = typer.Typer(no_args_is_help=True, help="The analytics feed: even
 DEFAULT_DIR = Path(".local") / "analytics"
 DEFAULT_GROUP = "claimflow-analytics-sink"
 OFFSETS_DIR = "_offsets"
+GATHER_S = 2.0
+MAX_RECORDS = 20_000
 
 SCHEMA = pa.schema(
     [
@@ -225,9 +227,20 @@ class EventSink:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.consumer.stop(), 10)
 
-    async def poll_once(self, timeout_ms: int = 1000) -> int:
-        """One `getmany`, landed partition by partition; the number of events landed."""
-        batches = await self.consumer.getmany(timeout_ms=timeout_ms, max_records=5000)
+    async def poll_once(self, timeout_ms: int = 1000, gather_s: float = GATHER_S) -> int:
+        """Records gathered for up to `gather_s` once the first arrive (fewer, larger files), then landed
+        partition by partition; the number of events landed."""
+        batches: dict[TopicPartition, list[Any]] = defaultdict(list)
+        loop = asyncio.get_running_loop()
+        fetched = await self.consumer.getmany(timeout_ms=timeout_ms, max_records=MAX_RECORDS)
+        deadline = loop.time() + gather_s
+        while fetched:
+            for tp, records in fetched.items():
+                batches[tp].extend(records)
+            remaining = deadline - loop.time()
+            if remaining <= 0 or sum(len(records) for records in batches.values()) >= MAX_RECORDS:
+                break
+            fetched = await self.consumer.getmany(timeout_ms=int(remaining * 1000), max_records=MAX_RECORDS)
         landed = 0
         for tp, records in batches.items():
             events: list[LandedEvent] = []
@@ -257,7 +270,7 @@ class EventSink:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         while loop.time() < deadline:
-            await self.poll_once(500)
+            await self.poll_once(500, gather_s=0.5)
             if await self.caught_up():
                 return self.landed - before
         raise TimeoutError(f"analytics sink not caught up after {timeout_s}s")

@@ -129,15 +129,22 @@ class DemoRun:
         matched = 0
         deadline = time.monotonic() + timeout_s
         next_suspense_look = time.monotonic() + 5
-        while pending and time.monotonic() < deadline:
+        verified = False
+        while (pending or not verified) and time.monotonic() < deadline:
+            if not pending:
+                # Everything looked settled: one more pass over every encounter picks up claims built
+                # meanwhile (a secondary after its primary's payment), and only a quiet pass ends the wait.
+                pending, verified = list(encounter_ids), True
             found = await self._gather(self.claims_of(encounter_id) for encounter_id in pending)
             still: list[str] = []
             for encounter_id, rows in zip(pending, found, strict=True):
                 for row in rows:
+                    verified = verified and (str(row["id"]) in claims or row["state"] in SETTLED_STATES)
                     claims[str(row["id"])] = row
                 if not rows or any(row["state"] not in SETTLED_STATES for row in rows):
                     still.append(encounter_id)
             pending = still
+            verified = verified and not pending
             progress.update(task, len(encounter_ids) - len(pending))
             if pending and time.monotonic() >= next_suspense_look:
                 matched += await self.work_suspense(claims.values())

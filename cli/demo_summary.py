@@ -79,7 +79,9 @@ class DemoSummary:
     def as_json(self) -> dict[str, object]:
         result: dict[str, object] = {name: getattr(self, name) for name in self.__dataclass_fields__}
         result["unbalanced_claims"] = list(self.unbalanced_claims)
-        result["denial_rate"] = round(self.claims_denied / self.claims, 4) if self.claims else 0.0
+        # HFMA MAP Key AR-5: claims denied / claims remitted (as analytics/kpis.sql's kpi_denial_rate).
+        remitted = self.claims_paid + self.claims_denied
+        result["denial_rate"] = round(self.claims_denied / remitted, 4) if remitted else 0.0
         return result
 
 
