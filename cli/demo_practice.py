@@ -4,12 +4,14 @@ Everything is made up (no real person, payer or identifier) and reproducible: th
 and end date give the same documents byte for byte, and the external ids are derived from the seed,
 so sending them again creates nothing new in intake.
 
-The mix is chosen against the sandbox payer's rules (`DEMO_SANDBOX_RULES`): most visits are paid at
-the contracted rate with a coinsurance, copay or deductible for the patient; about 11% are brain MRIs
+The mix is chosen against the sandbox payer's rules (`DEMO_SANDBOX_RULES`): visits are paid at the
+contracted rate, with a copay, coinsurance or deductible for the patient depending on the procedure
+(patients with a secondary coverage get a secondary claim for it); about 11.5% are brain MRIs
 sent without a prior authorization, which the payer denies (CO-197); venipuncture billed beside a
 lab panel is denied as bundled (CO-97) on its line; a few patients carry a malformed member id the
 clearinghouse rejects (277CA A7:164), and a few encounters carry a male-only diagnosis on a female
-patient, which the scrubber holds.
+patient, which the scrubber holds. Patients are drawn at random, so now and then one has the same
+visit twice on a day: the scrubber holds the second as a duplicate, as it should.
 """
 
 from __future__ import annotations

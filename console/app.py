@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -287,8 +288,24 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     return app
 
 
+FEED_CACHE_S = 15.0
+_feed_cache: dict[tuple[str, str], tuple[float, int, dict[str, Any]]] = {}
+
+
 def _feed(settings: ConsoleSettings, tenant: str) -> dict[str, Any]:
-    """Every KPI view for the tenant, or the reason there are none."""
+    """Every KPI view for the tenant, or the reason there are none; reused for a few seconds while no
+    file was added (reading thousands of small files is the slow part)."""
+    files = sum(1 for _ in settings.analytics_dir.glob("event_type=*/event_date=*/*.parquet"))
+    key = (str(settings.analytics_dir), tenant)
+    cached = _feed_cache.get(key)
+    if cached is not None and cached[1] == files and time.monotonic() - cached[0] < FEED_CACHE_S:
+        return cached[2]
+    feed = _read_feed(settings, tenant)
+    _feed_cache[key] = (time.monotonic(), files, feed)
+    return feed
+
+
+def _read_feed(settings: ConsoleSettings, tenant: str) -> dict[str, Any]:
     try:
         with FeedReader(settings.analytics_dir, tenant) as reader:
             return {
