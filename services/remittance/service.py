@@ -165,20 +165,20 @@ async def post_remittance(
     all_facts = read_claim_payments(advices, today=today, submitted=submitted)
     currency = _currency(advices)
     payments = ClaimPaymentRepository(session, tenant)
-    read = [
+    file_payments = [
         await _claim_payment(payments, file_id, facts, submitted.get(facts.key.claim_control_number), currency)
         for facts in all_facts
     ]
-    inserted = await payments.add_new(read)
+    inserted = await payments.add_new(file_payments)
     ledger = LedgerRepository(session, tenant)
-    posting = await _posting_of(ledger, [payment for payment in read if payment.id in inserted])
+    posting = await _posting_of(ledger, [payment for payment in file_payments if payment.id in inserted])
     await ledger.copy_in(posting.entries, currency=currency, posted_on=today)
     provider_posted = 0
     for advice in advices:
         provider_posted += await ledger.add_if_new(provider_entries(advice), currency=currency, posted_on=today)
     await outbox.add_many(session, tenant=tenant, events=posting.events)
 
-    posted = sum(1 for payment in read if payment.id in inserted and payment.claim is not None)
+    posted = sum(1 for payment in file_payments if payment.id in inserted and payment.claim is not None)
     result = PostingResult(
         remittance_id=file_id,
         transactions=len(advices),
