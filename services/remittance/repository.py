@@ -9,6 +9,7 @@ names all come from `models.py`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import uuid
 from collections.abc import Sequence
@@ -302,10 +303,10 @@ _PAYMENT_COLUMNS = tuple(column for column in claim_payments.c if column.server_
 """Every column of claim_payments that a posting writes (not `received_at`, the database's clock)."""
 
 
-def _insert_payments_statement() -> str:
-    """One INSERT ... SELECT FROM unnest(arrays): every claim payment of a file in one round trip. A JSONB
-    column travels as text and is cast back."""
-    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy's dialect __init__ is untyped
+@functools.cache
+def _insert_payments_statement(dialect: sa.Dialect) -> str:
+    """One INSERT ... SELECT FROM unnest(arrays): every claim payment of a file in one round trip. Each array
+    is cast to its column's type as the dialect names it; a JSONB column travels as text and is cast back."""
     names = ", ".join(column.name for column in _PAYMENT_COLUMNS)
     selected, arrays = [], []
     for index, column in enumerate(_PAYMENT_COLUMNS, start=1):
@@ -318,9 +319,6 @@ def _insert_payments_statement() -> str:
         f"FROM unnest({', '.join(arrays)}) AS t({names}) "
         "ON CONFLICT ON CONSTRAINT uq_claim_payments_payment_key DO NOTHING RETURNING id"
     )
-
-
-_INSERT_PAYMENTS = _insert_payments_statement()
 
 
 _CLAIM_PAYMENT_COLUMNS = [claim_payments.c[name] for name in ClaimPaymentRecord.__dataclass_fields__]
@@ -358,8 +356,9 @@ class ClaimPaymentRepository:
             return set()
         rows = [_payment_row(payment, self._tenant) for payment in payments]
         columns = [[row[column.name] for row in rows] for column in _PAYMENT_COLUMNS]
+        statement = _insert_payments_statement(self._session.get_bind().dialect)
         driver = await driver_connection(self._session)
-        return {record["id"] for record in await driver.fetch(_INSERT_PAYMENTS, *columns)}
+        return {record["id"] for record in await driver.fetch(statement, *columns)}
 
     async def suspended(self, limit: int = 500) -> list[ClaimPaymentRecord]:
         rows = await self._session.execute(
