@@ -8,7 +8,7 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -25,6 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from shared.auth import TokenVerifier
 from shared.clearinghouse import ClearinghouseAdapter, ClearinghouseSettings, adapter_from_settings
 from shared.db import create_engine, create_sessionmaker
+from shared.http_guard import BodyLimits
+from shared.http_guard import install as install_request_guard
 from shared.messaging.consumer import ConsumerRunner, Subscription
 from shared.messaging.outbox import Outbox
 from shared.messaging.publisher import KafkaPublisher
@@ -53,6 +55,8 @@ class ServiceDefinition:
     subscriptions: Sequence[Subscription] = ()
     own_settings: type[BaseSettings] | None = None
     """The service's own settings (e.g. `ClaimsSettings`), read from the environment once per runtime."""
+    body_limits: Mapping[str, int] = field(default_factory=dict)
+    """Path prefix to the largest request body it takes (e.g. 835 uploads); others get the default."""
     periodic: Sequence[Callable[[ServiceRuntime], Periodic | None]] = ()
     """Periodic work (e.g. an inbound file poller), each built from the runtime (None: switched off by
     settings), run by `run_periodically` after migrations, cancelled at shutdown."""
@@ -71,7 +75,7 @@ class ServiceRuntime:
     head: str | None
     own: BaseSettings | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    _clearinghouse: ClearinghouseAdapter | None = None
+    _clearinghouse: ClearinghouseAdapter | None = field(default=None, init=False, repr=False)
 
     def settings_of(self, kind: type[OwnSettings]) -> OwnSettings:
         """The service's own settings, typed: `runtime.settings_of(ClaimsSettings)`."""
@@ -94,6 +98,7 @@ def create_service_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.check_auth_secret()
         configure_logging(definition.name, settings.log_level)
         configure_tracing(definition.name)
         runtime = await _start(definition, settings, own)
@@ -114,6 +119,7 @@ def create_service_app(
     app.state.token_verifier = TokenVerifier(
         secret=settings.auth_secret.get_secret_value(), issuer=settings.auth_issuer, audience=settings.auth_audience
     )
+    install_request_guard(app, BodyLimits(settings.max_body_bytes, definition.body_limits))
     app.include_router(_operations_router())
     for router in definition.routers:
         app.include_router(router)
@@ -172,14 +178,14 @@ async def _start(
         head=head_revision(config),
         own=own if own is not None else (definition.own_settings() if definition.own_settings else None),
     )
+    # Built before any task starts: a builder that raises (wrong settings) leaves nothing running.
+    periodic = [work for build in definition.periodic if (work := build(runtime)) is not None]
     if settings.run_relay:
         runtime.tasks.append(asyncio.create_task(relay.run(), name=f"{definition.name}-relay"))
-    for build in definition.periodic:
-        work = build(runtime)
-        if work is not None:
-            runtime.tasks.append(
-                asyncio.create_task(run_periodically(definition.name, work), name=f"{definition.name}-{work.name}")
-            )
+    for work in periodic:
+        runtime.tasks.append(
+            asyncio.create_task(run_periodically(definition.name, work), name=f"{definition.name}-{work.name}")
+        )
     if settings.run_consumers:
         for consumer in consumers:
             runtime.tasks.append(asyncio.create_task(consumer.run(), name=f"{definition.name}-{consumer.group_id}"))
@@ -187,14 +193,19 @@ async def _start(
 
 
 async def _stop(runtime: ServiceRuntime) -> None:
+    """Cancel the tasks, then close what they used; a failing close does not skip the next one."""
     for task in runtime.tasks:
         task.cancel()
     if runtime.tasks:
         await asyncio.wait(runtime.tasks, timeout=STOP_TIMEOUT_S)
-    await runtime.publisher.stop()
-    if runtime._clearinghouse is not None:
-        await runtime._clearinghouse.close()
-    await runtime.engine.dispose()
+    try:
+        await runtime.publisher.stop()
+    finally:
+        try:
+            if runtime._clearinghouse is not None:
+                await runtime._clearinghouse.close()
+        finally:
+            await runtime.engine.dispose()
 
 
 def get_runtime(request: Request) -> ServiceRuntime:
@@ -259,7 +270,7 @@ async def kafka_reachable(bootstrap_servers: str, timeout_s: float = 1.0) -> boo
 
 def _add_request_metrics(app: FastAPI, service: str) -> None:
     @app.middleware("http")
-    async def observe(request: Request, call_next):  # type: ignore[no-untyped-def]
+    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         started = time.perf_counter()
         response = await call_next(request)
         route = request.scope.get("route")

@@ -53,7 +53,10 @@ from shared.events.catalog import (
     DeniedLine,
     EventPayload,
     PaidLine,
+    PatientPaymentReceivedV1,
+    PaymentPlanChangedV1,
     PaymentReceivedV1,
+    PlanInstallment,
 )
 from shared.messaging.outbox import Outbox
 from shared.x12.errors import X12Error
@@ -428,6 +431,7 @@ def request_fingerprint(request: dict[str, str | int]) -> str:
 
 async def take_patient_payment(
     session: AsyncSession,
+    outbox: Outbox,
     *,
     tenant: str,
     patient_id: uuid.UUID,
@@ -480,6 +484,19 @@ async def take_patient_payment(
         currency=currency,
         posted_on=received_on,
     )
+    await outbox.add(
+        session,
+        tenant=tenant,
+        subject=str(patient_id),
+        payload=PatientPaymentReceivedV1(
+            payment_id=payment_id,
+            patient_id=patient_id,
+            amount_cents=amount_cents,
+            currency=currency,
+            method=method,
+            received_on=received_on,
+        ),
+    )
     return payment, True
 
 
@@ -509,7 +526,7 @@ async def patient_account(
 
 
 async def create_payment_plan(
-    session: AsyncSession, *, tenant: str, patient_id: uuid.UUID, installments: int, first_due: dt.date
+    session: AsyncSession, outbox: Outbox, *, tenant: str, patient_id: uuid.UUID, installments: int, first_due: dt.date
 ) -> PaymentPlan:
     """A plan over the patient's whole current balance; one active plan per patient."""
     account = await patient_account(session, tenant=tenant, patient_id=patient_id, today=first_due)
@@ -528,6 +545,22 @@ async def create_payment_plan(
     )
     if not await PaymentPlanRepository(session, tenant).add_if_none_active(plan):
         raise PostingConflict("this patient already has an active payment plan")
+    await outbox.add(
+        session,
+        tenant=tenant,
+        subject=str(patient_id),
+        payload=PaymentPlanChangedV1(
+            plan_id=plan.id,
+            patient_id=patient_id,
+            status="active",
+            total_cents=plan.total_cents,
+            currency=plan.currency,
+            installments=[
+                PlanInstallment(number=i.number, due_on=i.due_on, amount_cents=i.amount_cents) for i in schedule
+            ],
+            changed_on=dt.date.today(),
+        ),
+    )
     return plan
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from typing import Any, TypedDict
 
 import sqlalchemy as sa
 from opentelemetry import propagate
@@ -22,10 +23,35 @@ from shared.events.envelope import EventEnvelope
 COPY_AT_LEAST = 1000
 """Events per batch from which COPY is used: below it one multi-row INSERT is as quick."""
 _COPY_COLUMNS = ("event_id", "topic", "message_key", "event_type", "tenant_id", "envelope")
+"""The outbox columns COPY writes, in the order of its records."""
 _COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
-def envelope_to_row(envelope: EventEnvelope) -> dict[str, object]:
+class StoredEnvelope(TypedDict):
+    """The `envelope` JSONB column: ce attributes, the JSON payload and the trace context."""
+
+    id: str
+    type: str
+    source: str
+    subject: str
+    tenant: str
+    time: str
+    data: dict[str, Any]
+    trace_headers: dict[str, str]
+
+
+class OutboxRow(TypedDict):
+    """The values of one outbox insert."""
+
+    event_id: uuid.UUID
+    topic: str
+    message_key: str
+    event_type: str
+    tenant_id: str
+    envelope: StoredEnvelope
+
+
+def envelope_to_row(envelope: EventEnvelope) -> OutboxRow:
     return {
         "event_id": uuid.UUID(envelope.id),
         "topic": envelope.topic,
@@ -45,7 +71,7 @@ def envelope_to_row(envelope: EventEnvelope) -> dict[str, object]:
     }
 
 
-def row_to_envelope(stored: dict[str, object]) -> EventEnvelope:
+def row_to_envelope(stored: StoredEnvelope) -> EventEnvelope:
     return EventEnvelope(
         id=str(stored["id"]),
         type=str(stored["type"]),
@@ -53,8 +79,8 @@ def row_to_envelope(stored: dict[str, object]) -> EventEnvelope:
         subject=str(stored["subject"]),
         tenant=str(stored["tenant"]),
         time=dt.datetime.fromisoformat(str(stored["time"])),
-        data=dict(stored["data"]),  # type: ignore[call-overload]
-        trace_headers=dict(stored.get("trace_headers") or {}),  # type: ignore[call-overload]
+        data=dict(stored["data"]),
+        trace_headers=dict(stored.get("trace_headers") or {}),
     )
 
 
@@ -92,7 +118,14 @@ class Outbox:
         for envelope in envelopes:
             row = envelope_to_row(envelope)
             records.append(
-                tuple(_COMPACT_JSON.encode(row[name]) if name == "envelope" else row[name] for name in _COPY_COLUMNS)
+                (
+                    row["event_id"],
+                    row["topic"],
+                    row["message_key"],
+                    row["event_type"],
+                    row["tenant_id"],
+                    _COMPACT_JSON.encode(row["envelope"]),
+                )
             )
         driver = await driver_connection(session)
         await driver.copy_records_to_table(
