@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from services.notifications.alerts import ops_alerts
 from services.notifications.api import router
 from services.notifications.handlers import SUBSCRIPTIONS
 from services.notifications.models import messaging, metadata
+from services.notifications.settings import NotificationsSettings
+from services.notifications.webhook_api import router as webhook_router
+from services.notifications.webhooks import webhook_sender
 from shared.service import ServiceDefinition, create_service_app
 
 DEFINITION = ServiceDefinition(
@@ -15,8 +19,10 @@ DEFINITION = ServiceDefinition(
     metadata=metadata,
     messaging=messaging,
     migrations_dir=Path(__file__).parent / "migrations",
-    routers=[router],
+    routers=[router, webhook_router],
     subscriptions=SUBSCRIPTIONS,
+    own_settings=NotificationsSettings,
+    periodic=[webhook_sender, ops_alerts],
 )
 
 app = create_service_app(DEFINITION)
