@@ -42,7 +42,7 @@ class NotificationsSettings(BaseSettings):
     secrets_key: SecretStr | None = Field(
         None,
         description="Base64 of 32 bytes: the AES-256-GCM key webhook secrets are encrypted with at rest. "
-        "Required outside development.",
+        "Required in production (development and tests use a fixed development key).",
     )
 
     # --- ops alerts -----------------------------------------------------------------------------

@@ -85,8 +85,8 @@ def target_policy(service: ServiceSettings, own: NotificationsSettings) -> Targe
 def secret_box(service: ServiceSettings, own: NotificationsSettings) -> SecretBox:
     if own.secrets_key is not None:
         return SecretBox.from_base64(own.secrets_key.get_secret_value())
-    if service.environment != "development":
-        raise ValueError("CLAIMFLOW_NOTIFICATIONS_SECRETS_KEY must be set outside development")
+    if service.environment == "production":
+        raise ValueError("CLAIMFLOW_NOTIFICATIONS_SECRETS_KEY must be set in production")
     return SecretBox(DEVELOPMENT_KEY)
 
 
@@ -305,6 +305,7 @@ class WebhookSender:
             headers={"user-agent": "claimflow-webhooks/1"},
             trust_env=False,
         )
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # not a log line per delivery
         self._resolver = resolver
         self._rng = rng or random.Random()
         self._in_flight: set[asyncio.Task[None]] = set()
