@@ -10,12 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from cli.services import ServiceProcess
-from shared.events.catalog import ClaimDeniedV1, ClaimStatusChangedV1, EventPayload
-from shared.events.envelope import EventEnvelope, to_kafka
+from shared.events.catalog import ClaimDeniedV1, ClaimStatusChangedV1
+from tests.support.events import publish
 from tests.support.pipeline import Pipeline, eventually, metric_total, new_tenant
 from tests.support.receivers import WebhookReceiver
 
@@ -54,24 +53,6 @@ def denied(number: int) -> ClaimDeniedV1:
         denied_cents=12500,
         carcs=["50"],
     )
-
-
-async def publish(pipeline: Pipeline, tenant: str, payloads: list[EventPayload]) -> list[EventEnvelope]:
-    """Events as the other services publish them (CloudEvents, keyed by aggregate), through one producer."""
-    envelopes = [
-        EventEnvelope.new(source="/tests", subject=str(uuid.uuid4()), tenant=tenant, payload=payload)
-        for payload in payloads
-    ]
-    producer = AIOKafkaProducer(bootstrap_servers=pipeline.kafka_bootstrap_servers, acks="all", enable_idempotence=True)
-    await producer.start()
-    try:
-        for envelope in envelopes:
-            key, value, headers = to_kafka(envelope)
-            await producer.send(envelope.topic, value, key=key, headers=headers)
-        await producer.flush()
-    finally:
-        await producer.stop()
-    return envelopes
 
 
 async def subscribe(
@@ -121,8 +102,10 @@ async def test_every_event_reaches_the_receiver_once_per_webhook_id_across_an_ou
         other = await subscribe(client, services, other_tenant, f"{receiver.url}/other")
 
         claim_id = uuid.uuid4()
-        events = await publish(services, tenant, [status_changed(claim_id, n) for n in range(20)])
-        events += await publish(services, tenant, [denied(n) for n in range(10)])
+        events = await publish(
+            services.kafka_bootstrap_servers, tenant, [status_changed(claim_id, n) for n in range(20)]
+        )
+        events += await publish(services.kafka_bootstrap_servers, tenant, [denied(n) for n in range(10)])
 
         # While the receiver is down every attempt fails and is logged.
         failed = await eventually(
@@ -233,7 +216,7 @@ async def test_a_failing_subscription_is_disabled_stops_and_resumes_when_enabled
         async with httpx.AsyncClient(base_url=notifications.base_url, timeout=10) as client:
             subscription = await subscribe(client, services, tenant, f"{receiver.url}/hook")
             receiver.secret = subscription["secret"]
-            first = await publish(services, tenant, [denied(n) for n in range(3)])
+            first = await publish(services.kafka_bootstrap_servers, tenant, [denied(n) for n in range(3)])
 
             disabled = await eventually(
                 lambda: _subscription_if(client, services, tenant, subscription["id"], enabled=False),
@@ -244,7 +227,7 @@ async def test_a_failing_subscription_is_disabled_stops_and_resumes_when_enabled
 
             # Disabled: new events are recorded but nothing is sent, however many rounds the sender runs.
             requests_when_disabled = len(receiver.received)
-            later = await publish(services, tenant, [denied(n) for n in range(3, 6)])
+            later = await publish(services.kafka_bootstrap_servers, tenant, [denied(n) for n in range(3, 6)])
             await eventually(
                 lambda: _count_at_least(client, services, tenant, subscription["id"], len(first) + len(later)),
                 what="deliveries recorded while disabled",
@@ -274,7 +257,7 @@ async def test_a_failing_subscription_is_disabled_stops_and_resumes_when_enabled
 
             # 410 Gone disables at once.
             receiver.answer = lambda _: 410
-            await publish(services, tenant, [denied(99)])
+            await publish(services.kafka_bootstrap_servers, tenant, [denied(99)])
             gone = await eventually(
                 lambda: _subscription_if(client, services, tenant, subscription["id"], enabled=False),
                 what="disabled by 410",
@@ -316,7 +299,7 @@ async def test_subscriptions_are_managed_and_secrets_rotate(services: Pipeline) 
             shown = (await client.get(f"/v1/webhook-subscriptions/{created['id']}/secret", headers=auth)).json()
             assert shown["secret"] == rotated["secret"]
 
-            await publish(services, tenant, [denied(1)])
+            await publish(services.kafka_bootstrap_servers, tenant, [denied(1)])
             await eventually(lambda: _received_after(receiver, 0), what="a delivery after rotation")
             request = receiver.received[0]
             Webhook(created["secret"]).verify(request.body, request.headers)  # old secret, within its grace
