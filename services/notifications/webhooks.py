@@ -101,13 +101,22 @@ async def checked_addresses(policy: TargetPolicy, url: str, resolver: Resolver =
     """The URL's host and its addresses, every one of them allowed; raises UnsafeTarget otherwise."""
     host, port = policy.check_url(url)
     try:
+        httpx.URL(url)
+    except httpx.InvalidURL:
+        raise UnsafeTarget("webhook URL is not a valid URL") from None
+    try:
         addresses = await resolver(host, port)
-    except OSError:
+    except (OSError, UnicodeError, ValueError):
         raise UnsafeTarget(f"webhook host {host} does not resolve") from None
     if not addresses:
         raise UnsafeTarget(f"webhook host {host} does not resolve")
     for address in addresses:
-        policy.check_address(address)
+        try:
+            policy.check_address(address)
+        except UnsafeTarget:
+            raise
+        except ValueError:
+            raise UnsafeTarget(f"webhook host {host} resolves to an unusable address") from None
     return host, addresses
 
 

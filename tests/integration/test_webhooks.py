@@ -331,3 +331,25 @@ async def _count_at_least(
 
 async def _rounds_past(process: ServiceProcess, rounds: float) -> bool:
     return await sender_rounds(process) >= rounds
+
+
+async def test_outside_development_only_https_public_targets_are_accepted(services: Pipeline) -> None:
+    notifications = await services.start("notifications", CLAIMFLOW_NOTIFICATIONS_RUN_ALERTS="false")
+    tenant = new_tenant()
+    async with httpx.AsyncClient(base_url=notifications.base_url, timeout=10) as client:
+        for url in (
+            "http://ehr.example.com/hooks",
+            "https://127.0.0.1/hooks",
+            "https://localhost:8443/hooks",
+            "https://10.1.2.3/hooks",
+            "https://169.254.169.254/latest/meta-data",
+            "https://[::1]/hooks",
+            "https://[::1",
+        ):
+            refused = await client.post(
+                "/v1/webhook-subscriptions", json={"url": url}, headers=services.auth(tenant, *READ_WRITE)
+            )
+            assert refused.status_code == 422, (url, refused.text)
+        assert (
+            await client.get("/v1/webhook-subscriptions", headers=services.auth(tenant, "webhooks:read"))
+        ).json() == []

@@ -246,20 +246,21 @@ class TargetPolicy:
 
     def check_url(self, url: str) -> tuple[str, int]:
         """The host and port to resolve; raises UnsafeTarget for a URL claimflow will not call."""
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            host = parts.hostname
+            port = parts.port
+        except ValueError:
+            raise UnsafeTarget("webhook URL is not a valid URL") from None
         if parts.scheme not in ("https", "http"):
             raise UnsafeTarget("webhook URLs must be https")
         if parts.scheme == "http" and not self.allow_private:
             raise UnsafeTarget("webhook URLs must be https outside development")
         if parts.username or parts.password:
             raise UnsafeTarget("webhook URLs must not carry credentials")
-        host = parts.hostname
         if not host:
             raise UnsafeTarget("webhook URL has no host")
-        try:
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-        except ValueError:
-            raise UnsafeTarget("webhook URL has an invalid port") from None
+        port = port or (443 if parts.scheme == "https" else 80)
         if not self.allow_private and (host == "localhost" or host.endswith((".localhost", ".local", ".internal"))):
             raise UnsafeTarget(f"webhook host {host} is local")
         try:
@@ -271,7 +272,7 @@ class TargetPolicy:
 
     def check_address(self, address: str) -> None:
         """Raise UnsafeTarget when `address` (an IP literal) is not a public one; ValueError when not an IP."""
-        ip = ipaddress.ip_address(address.strip("[]"))
+        ip = ipaddress.ip_address(address.strip("[]").split("%", 1)[0])
         if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
             ip = ip.ipv4_mapped
         if self.allow_private:

@@ -27,7 +27,7 @@ from services.notifications.domain.webhooks import (
     webhook_id,
 )
 from services.notifications.settings import DEFAULT_RETRY_SCHEDULE_S
-from shared.events.catalog import EncounterCodedV1, PaymentReceivedV1
+from shared.events.catalog import Adjustment, EncounterCodedV1, PaymentReceivedV1
 from tests.support.pipeline import coded_encounter
 
 NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
@@ -103,7 +103,7 @@ def test_the_payload_of_a_payment_carries_its_amounts_in_cents() -> None:
         charge_cents=15500,
         paid_cents=10000,
         patient_responsibility_cents=2000,
-        adjustments=[{"group": "CO", "carc": "45", "amount_cents": 3500}],  # type: ignore[list-item]
+        adjustments=[Adjustment(group="CO", carc="45", amount_cents=3500)],
         next_responsible="patient",
         paid_date=dt.date(2026, 11, 20),
     )
