@@ -86,6 +86,14 @@ def serve(port: int) -> None:
     )
 
 
+def process_cpu_s(pid: int | None) -> float:
+    """User + system CPU seconds a process has used so far (Linux /proc)."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def receiver_count(client: httpx.AsyncClient, url: str) -> dict[str, int]:
     answer: dict[str, int] = (await client.get(url)).json()
     return answer
@@ -187,6 +195,7 @@ async def run(deliveries: int) -> None:
                     )
                 admin = await asyncpg.connect(pipeline.admin_url)
                 try:
+                    sender_cpu = process_cpu_s(notifications.process.pid if notifications.process else None)
                     started = time.perf_counter()
                     await admin.copy_records_to_table(
                         "webhook_deliveries",
@@ -223,6 +232,9 @@ async def run(deliveries: int) -> None:
                             next_report += 5
                         await asyncio.sleep(0.05)
                     elapsed = time.perf_counter() - started
+                    sender_cpu = (
+                        process_cpu_s(notifications.process.pid if notifications.process else None) - sender_cpu
+                    )
                     attempts = await admin.fetchval(
                         "SELECT count(*) FROM notifications.webhook_attempts a JOIN notifications.webhook_deliveries d"
                         " ON d.id = a.delivery_id WHERE d.tenant_id = $1",
@@ -246,6 +258,10 @@ async def run(deliveries: int) -> None:
         print(
             f"  receiver took {received} requests for {deliveries} deliveries ({attempts} attempts logged);"
             f" signatures checked {after['verified']}, failed {after['failed']}"
+        )
+        print(
+            f"  notifications process CPU: {sender_cpu / deliveries * 1000:.2f} ms per delivery"
+            f" -> {deliveries / sender_cpu:,.0f} deliveries/s per free core"
         )
         print(f"  load average during the run: {os.getloadavg()[0]:.1f} (other work on this machine shares its cores)")
     finally:
