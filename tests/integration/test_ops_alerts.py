@@ -89,20 +89,21 @@ async def test_alerts_fire_once_rate_limited_and_resolve(services: Pipeline) -> 
             CLAIMFLOW_NOTIFICATIONS_SMTP_PORT=str(smtp.port),
             CLAIMFLOW_NOTIFICATIONS_ALERT_METRICS_URLS=json.dumps({"claims": f"{receiver.url}/metrics"}),
             CLAIMFLOW_NOTIFICATIONS_ALERT_CONSUMER_LAG="1000",
-            CLAIMFLOW_NOTIFICATIONS_ALERT_STUCK_AFTER_S=json.dumps({"submitted": 60}),
+            CLAIMFLOW_NOTIFICATIONS_ALERT_STUCK_AFTER_S=json.dumps({"submitted": 365 * 86400}),
             CLAIMFLOW_NOTIFICATIONS_ALERT_DEAD_LETTER_QUIET_S="2",
             CLAIMFLOW_NOTIFICATIONS_ALERT_REPEAT_S="3600",
         )
         lag_firing = ("ops-alert.firing", "consumer-lag:claims:claims")
         await eventually(lambda: _has(receiver, lag_firing), what="the consumer-lag alert")
 
-        # A claim submitted an hour ago with no answer since is stuck; its payment resolves the alert.
+        # A claim submitted two years ago with no answer since is stuck (claims of other tests in this session are
+        # younger than the threshold); its payment resolves the alert.
         claim_id = uuid.uuid4()
         tenant = new_tenant()
         await publish(
             services.kafka_bootstrap_servers,
             tenant,
-            [submitted(claim_id, dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))],
+            [submitted(claim_id, dt.datetime.now(dt.UTC) - dt.timedelta(days=730))],
         )
         stuck_firing = ("ops-alert.firing", "claims-stuck:submitted")
         await eventually(lambda: _has(receiver, stuck_firing), what="the stuck-claims alert")
