@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from services.notifications.alerts import ops_alerts
 from services.notifications.api import router
 from services.notifications.handlers import SUBSCRIPTIONS
 from services.notifications.models import messaging, metadata
+from services.notifications.settings import NotificationsSettings
 from services.notifications.statement_api import page_router
 from services.notifications.statement_api import router as statement_router
-from services.notifications.statement_settings import StatementSettings
 from services.notifications.statements import statement_cycle
+from services.notifications.webhook_api import router as webhook_router
+from services.notifications.webhooks import webhook_sender
 from shared.service import ServiceDefinition, create_service_app
 
 DEFINITION = ServiceDefinition(
@@ -22,10 +25,10 @@ DEFINITION = ServiceDefinition(
     metadata=metadata,
     messaging=messaging,
     migrations_dir=Path(__file__).parent / "migrations",
-    routers=[router, statement_router, page_router],
+    routers=[router, statement_router, page_router, webhook_router],
     subscriptions=SUBSCRIPTIONS,
-    own_settings=StatementSettings,
-    periodic=[statement_cycle],
+    own_settings=NotificationsSettings,
+    periodic=[statement_cycle, webhook_sender, ops_alerts],
 )
 
 app = create_service_app(DEFINITION)

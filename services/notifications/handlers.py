@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.notifications.alerts import track_claim_states
 from services.notifications.repository import ActivityFeed
 from services.notifications.statements import STATEMENT_HANDLERS
+from services.notifications.webhooks import record_deliveries
 from shared.events.catalog import EVENT_TYPES
 from shared.events.envelope import EventEnvelope
 from shared.messaging.consumer import Handler, Subscription
@@ -26,6 +28,8 @@ async def on_any_event(session: AsyncSession, envelopes: list[EventEnvelope]) ->
             }
         )
     await ActivityFeed(session).record(entries)
+    await record_deliveries(session, envelopes)
+    await track_claim_states(session, envelopes)
 
 
 def in_turn(*handlers: Handler) -> Handler:

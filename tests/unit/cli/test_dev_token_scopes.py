@@ -13,7 +13,7 @@ SERVICES = Path(__file__).resolve().parents[3] / "services"
 def test_dev_token_carries_every_scope_the_services_require() -> None:
     required = {
         scope
-        for api in SERVICES.glob("*/api.py")
+        for api in SERVICES.glob("*/*api.py")
         for scope in re.findall(r'require_scope\("([^"]+)"\)', api.read_text())
     }
     assert required, "no scopes found: the scan is broken"

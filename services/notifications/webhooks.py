@@ -1,0 +1,517 @@
+"""Webhooks for hospital systems: subscriptions kept per tenant, one delivery row per matching subscription written
+in the consumer's transaction (outbox-style), and a periodic sender that claims due deliveries, signs them per
+Standard Webhooks, posts them and writes what happened; at-least-once, with one `webhook-id` per event."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import random
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import httpx
+from prometheus_client import Counter, Histogram
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.notifications.domain.secret_box import DEVELOPMENT_KEY, SecretBox
+from services.notifications.domain.webhooks import (
+    DeliveryStatus,
+    Outcome,
+    SigningKeys,
+    TargetPolicy,
+    UnsafeTarget,
+    new_secret,
+    next_attempt_delay,
+    outcome_of,
+    should_disable,
+    subscribes_to,
+    validate_event_types,
+    webhook_body,
+    webhook_id,
+)
+from services.notifications.settings import NotificationsSettings
+from services.notifications.webhook_repository import (
+    AttemptResult,
+    DueDelivery,
+    NewDelivery,
+    SubscriptionRecord,
+    SubscriptionRepository,
+    WebhookStream,
+)
+from shared.db import unit_of_work
+from shared.events.envelope import EventEnvelope
+from shared.periodic import Periodic
+from shared.service import ServiceRuntime
+from shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+MAX_BACKOFF_S = 10.0
+LEASE_MARGIN_S = 30.0
+MAX_RESPONSE_BYTES = 64 * 1024
+CONNECTIONS_PER_POOL = 4
+
+WEBHOOK_ATTEMPTS = Counter("claimflow_webhook_attempts_total", "Webhook delivery attempts by outcome.", ["outcome"])
+WEBHOOK_SECONDS = Histogram("claimflow_webhook_attempt_duration_seconds", "Time of one webhook attempt.")
+WEBHOOKS_DISABLED = Counter("claimflow_webhook_subscriptions_disabled_total", "Subscriptions disabled by failures.")
+
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+
+class SubscriptionNotFound(LookupError):
+    pass
+
+
+class SubscriptionDisabled(ValueError):
+    pass
+
+
+# --- configuration ------------------------------------------------------------------------------
+
+
+def target_policy(service: ServiceSettings, own: NotificationsSettings) -> TargetPolicy:
+    """Private targets and plain http only in development, unless set; never in production."""
+    allow = own.webhook_allow_private_targets
+    if allow is None:
+        allow = service.environment == "development"
+    if allow and service.environment == "production":
+        raise ValueError("CLAIMFLOW_NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE_TARGETS cannot be set in production")
+    return TargetPolicy(allow_private=allow)
+
+
+def secret_box(service: ServiceSettings, own: NotificationsSettings) -> SecretBox:
+    if own.secrets_key is not None:
+        return SecretBox.from_base64(own.secrets_key.get_secret_value())
+    if service.environment == "production":
+        raise ValueError("CLAIMFLOW_NOTIFICATIONS_SECRETS_KEY must be set in production")
+    return SecretBox(DEVELOPMENT_KEY)
+
+
+async def resolve(host: str, port: int) -> list[str]:
+    """Every address `host` resolves to (an IP literal resolves to itself)."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return sorted({str(info[4][0]) for info in infos})
+
+
+async def checked_addresses(policy: TargetPolicy, url: str, resolver: Resolver = resolve) -> tuple[str, list[str]]:
+    """The URL's host and its addresses, every one of them allowed; raises UnsafeTarget otherwise."""
+    host, port = policy.check_url(url)
+    try:
+        httpx.URL(url)
+    except httpx.InvalidURL:
+        raise UnsafeTarget("webhook URL is not a valid URL") from None
+    try:
+        addresses = await resolver(host, port)
+    except (OSError, UnicodeError, ValueError):
+        raise UnsafeTarget(f"webhook host {host} does not resolve") from None
+    if not addresses:
+        raise UnsafeTarget(f"webhook host {host} does not resolve")
+    for address in addresses:
+        try:
+            policy.check_address(address)
+        except UnsafeTarget:
+            raise
+        except ValueError:
+            raise UnsafeTarget(f"webhook host {host} resolves to an unusable address") from None
+    return host, addresses
+
+
+# --- subscriptions ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriptions:
+    """A tenant's subscriptions: creating checks the target, secrets are sealed before they are stored."""
+
+    session: AsyncSession
+    tenant: str
+    box: SecretBox
+    policy: TargetPolicy
+    resolver: Resolver = resolve
+
+    @property
+    def _repository(self) -> SubscriptionRepository:
+        return SubscriptionRepository(self.session, self.tenant)
+
+    async def create(
+        self, *, url: str, event_types: Sequence[str], description: str | None
+    ) -> tuple[SubscriptionRecord, str]:
+        await checked_addresses(self.policy, url, self.resolver)
+        subscription_id = uuid.uuid4()
+        secret = new_secret()
+        now = dt.datetime.now(dt.UTC)
+        record = SubscriptionRecord(
+            id=subscription_id,
+            tenant_id=self.tenant,
+            url=url,
+            description=description,
+            event_types=validate_event_types(event_types),
+            secret_sealed=self.box.seal(secret, str(subscription_id)),
+            previous_secret_sealed=None,
+            previous_secret_expires_at=None,
+            enabled=True,
+            disabled_reason=None,
+            disabled_at=None,
+            consecutive_failures=0,
+            failing_since=None,
+            created_at=now,
+            updated_at=now,
+        )
+        await self._repository.create(record)
+        return record, secret
+
+    async def get(self, subscription_id: uuid.UUID) -> SubscriptionRecord:
+        record = await self._repository.get(subscription_id)
+        if record is None:
+            raise SubscriptionNotFound(subscription_id)
+        return record
+
+    async def all(self) -> list[SubscriptionRecord]:
+        return await self._repository.all()
+
+    async def update(
+        self,
+        subscription_id: uuid.UUID,
+        *,
+        url: str | None = None,
+        event_types: Sequence[str] | None = None,
+        description: str | None = None,
+    ) -> SubscriptionRecord:
+        await self.get(subscription_id)
+        values: dict[str, object] = {"updated_at": dt.datetime.now(dt.UTC)}
+        if url is not None:
+            await checked_addresses(self.policy, url, self.resolver)
+            values["url"] = url
+        if event_types is not None:
+            values["event_types"] = validate_event_types(event_types)
+        if description is not None:
+            values["description"] = description
+        await self._repository.update(subscription_id, **values)
+        return await self.get(subscription_id)
+
+    async def delete(self, subscription_id: uuid.UUID) -> None:
+        if not await self._repository.delete(subscription_id):
+            raise SubscriptionNotFound(subscription_id)
+
+    async def enable(self, subscription_id: uuid.UUID) -> SubscriptionRecord:
+        """Enabled again with a clean failure streak; what waited meanwhile is sent at once."""
+        await self.get(subscription_id)
+        now = dt.datetime.now(dt.UTC)
+        await self._repository.update(
+            subscription_id,
+            enabled=True,
+            disabled_reason=None,
+            disabled_at=None,
+            consecutive_failures=0,
+            failing_since=None,
+            updated_at=now,
+        )
+        await self._repository.make_pending_due(subscription_id, now)
+        return await self.get(subscription_id)
+
+    async def disable(self, subscription_id: uuid.UUID) -> SubscriptionRecord:
+        """Deliveries keep being recorded while disabled, and go out when it is enabled again."""
+        await self.get(subscription_id)
+        now = dt.datetime.now(dt.UTC)
+        await self._repository.update(
+            subscription_id, enabled=False, disabled_reason="disabled by API", disabled_at=now, updated_at=now
+        )
+        return await self.get(subscription_id)
+
+    async def rotate_secret(self, subscription_id: uuid.UUID, grace_s: float) -> tuple[SubscriptionRecord, str]:
+        """A new secret signs from now on; the previous one signs beside it for `grace_s`."""
+        current = await self._repository.get(subscription_id, for_update=True)
+        if current is None:
+            raise SubscriptionNotFound(subscription_id)
+        secret = new_secret()
+        now = dt.datetime.now(dt.UTC)
+        await self._repository.update(
+            subscription_id,
+            secret_sealed=self.box.seal(secret, str(subscription_id)),
+            previous_secret_sealed=current.secret_sealed if grace_s > 0 else None,
+            previous_secret_expires_at=now + dt.timedelta(seconds=grace_s) if grace_s > 0 else None,
+            updated_at=now,
+        )
+        return await self.get(subscription_id), secret
+
+    async def secret(self, subscription_id: uuid.UUID) -> str:
+        record = await self.get(subscription_id)
+        return self.box.open(record.secret_sealed, str(record.id))
+
+
+# --- from the event stream ----------------------------------------------------------------------
+
+
+async def record_deliveries(session: AsyncSession, envelopes: Sequence[EventEnvelope]) -> int:
+    """One delivery per event and matching subscription, in the consumer's transaction: the event's inbox row and
+    its deliveries commit together, so an event is neither lost nor fanned out twice."""
+    stream = WebhookStream(session)
+    filters = await stream.filters_for([envelope.tenant for envelope in envelopes])
+    if not filters:
+        return 0
+    by_tenant: dict[str, list[tuple[uuid.UUID, list[str]]]] = {}
+    for subscription in filters:
+        by_tenant.setdefault(subscription.tenant_id, []).append((subscription.id, subscription.event_types))
+    now = dt.datetime.now(dt.UTC)
+    deliveries: list[NewDelivery] = []
+    for envelope in envelopes:
+        matching = [
+            subscription_id
+            for subscription_id, event_types in by_tenant.get(envelope.tenant, [])
+            if subscribes_to(event_types, envelope.type)
+        ]
+        if not matching:
+            continue
+        body = webhook_body(
+            event_id=envelope.id, event_type=envelope.type, occurred_at=envelope.time, payload=envelope.payload()
+        )
+        deliveries.extend(
+            NewDelivery(
+                id=uuid.uuid4(),
+                tenant_id=envelope.tenant,
+                subscription_id=subscription_id,
+                event_id=envelope.id,
+                event_type=envelope.type,
+                webhook_id=webhook_id(subscription_id, envelope.id),
+                body=body,
+                created_at=now,
+            )
+            for subscription_id in matching
+        )
+    await stream.add_deliveries(deliveries)
+    return len(deliveries)
+
+
+# --- the sender ---------------------------------------------------------------------------------
+
+
+class WebhookSender:
+    """Claims due deliveries, sends them concurrently (at most `max_in_flight` at once) and writes the results in
+    batches. A round does not wait for slow receivers: it tops up the requests in flight and returns."""
+
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: NotificationsSettings,
+        box: SecretBox,
+        policy: TargetPolicy,
+        resolver: Resolver = resolve,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._settings = settings
+        self._box = box
+        self._policy = policy
+        # Many small connection pools rather than one large one: httpcore's pool scans every queued request
+        # against every connection, which costs more than the request itself at a few hundred in flight.
+        shards = -(-settings.webhook_max_in_flight // CONNECTIONS_PER_POOL)
+        self._pools = [
+            (
+                httpx.AsyncClient(
+                    timeout=settings.webhook_timeout_s,
+                    follow_redirects=False,
+                    limits=httpx.Limits(max_connections=CONNECTIONS_PER_POOL),
+                    headers={"user-agent": "claimflow-webhooks/1"},
+                    trust_env=False,
+                ),
+                asyncio.Semaphore(CONNECTIONS_PER_POOL),
+            )
+            for _ in range(shards)
+        ]
+        self._next_pool = 0
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # not a log line per delivery
+        self._resolver = resolver
+        self._rng = rng or random.Random()
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._results: list[AttemptResult] = []
+        self._keys: dict[tuple[uuid.UUID, bytes, bytes | None], SigningKeys] = {}
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    async def round(self) -> bool:
+        """One pass; True when there is more to do at once."""
+        await self.flush()
+        free = self._settings.webhook_max_in_flight - len(self._in_flight)
+        if free <= 0:
+            await asyncio.wait(
+                self._in_flight, timeout=self._settings.webhook_interval_s, return_when=asyncio.FIRST_COMPLETED
+            )
+            return True
+        limit = min(free, self._settings.webhook_batch)
+        now = dt.datetime.now(dt.UTC)
+        lease = now + dt.timedelta(seconds=self._settings.webhook_timeout_s + LEASE_MARGIN_S)
+        async with unit_of_work(self._sessions) as session:
+            due = await WebhookStream(session).claim_due(now, lease, limit)
+        for delivery in due:
+            task = asyncio.create_task(self._attempt(delivery))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+        if len(due) == limit:
+            return True
+        if self._in_flight:
+            # Nothing more is due yet: let the requests in flight finish (or the interval pass) and write them.
+            await asyncio.wait(self._in_flight, timeout=self._settings.webhook_interval_s)
+            await self.flush()
+        return bool(self._in_flight)
+
+    async def drain(self) -> None:
+        """Wait for every request in flight and write the results."""
+        if self._in_flight:
+            await asyncio.wait(self._in_flight)
+        await self.flush()
+
+    async def close(self) -> None:
+        for task in self._in_flight:
+            task.cancel()
+        for client, _ in self._pools:
+            await client.aclose()
+
+    async def flush(self) -> None:
+        if not self._results:
+            return
+        results, self._results = self._results, []
+        now = dt.datetime.now(dt.UTC)
+        try:
+            async with unit_of_work(self._sessions) as session:
+                stream = WebhookStream(session)
+                streaks = await stream.record(results, now)
+                failing = [
+                    streak.id
+                    for streak in streaks
+                    if should_disable(
+                        streak.consecutive_failures,
+                        streak.failing_since,
+                        now,
+                        after_failures=self._settings.webhook_disable_after_failures,
+                        after_s=self._settings.webhook_disable_after_s,
+                    )
+                ]
+                if failing:
+                    await stream.disable(failing, "too many consecutive failed attempts", now)
+        except BaseException:
+            self._results = results + self._results  # written next round; the leases keep them from others
+            raise
+        if failing:
+            WEBHOOKS_DISABLED.inc(len(failing))
+            log.warning("webhook subscriptions disabled after failures", extra={"subscriptions": len(failing)})
+
+    def _signing_keys(self, delivery: DueDelivery, now: dt.datetime) -> SigningKeys:
+        previous = delivery.previous_secret_sealed
+        if previous is not None and (
+            delivery.previous_secret_expires_at is None or delivery.previous_secret_expires_at <= now
+        ):
+            previous = None
+        cache_key = (delivery.subscription_id, delivery.secret_sealed, previous)
+        keys = self._keys.get(cache_key)
+        if keys is None:
+            bound_to = str(delivery.subscription_id)
+            keys = SigningKeys.of(
+                self._box.open(delivery.secret_sealed, bound_to),
+                self._box.open(previous, bound_to) if previous is not None else None,
+            )
+            if len(self._keys) > 10_000:
+                self._keys.clear()
+            self._keys[cache_key] = keys
+        return keys
+
+    async def _attempt(self, delivery: DueDelivery) -> None:
+        attempted_at = dt.datetime.now(dt.UTC)
+        started = time.perf_counter()
+        status_code: int | None = None
+        error: str | None = None
+        try:
+            async with asyncio.timeout(self._settings.webhook_timeout_s + LEASE_MARGIN_S / 2):  # a slow drip too
+                status_code = await self._post(delivery, attempted_at)
+        except UnsafeTarget:
+            error = "UnsafeTarget: the target resolves to a refused address"
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # every failure to get an answer is one failed attempt
+            error = type(exc).__name__
+        elapsed = time.perf_counter() - started
+        WEBHOOK_SECONDS.observe(elapsed)
+        self._results.append(self._result(delivery, attempted_at, status_code, error, elapsed))
+
+    def _result(
+        self,
+        delivery: DueDelivery,
+        attempted_at: dt.datetime,
+        status_code: int | None,
+        error: str | None,
+        elapsed_s: float,
+    ) -> AttemptResult:
+        outcome = outcome_of(status_code)
+        WEBHOOK_ATTEMPTS.labels(outcome.value).inc()
+        status = DeliveryStatus.PENDING
+        next_at = attempted_at
+        if outcome is Outcome.DELIVERED:
+            status = DeliveryStatus.DELIVERED
+        elif outcome is Outcome.GONE:
+            status = DeliveryStatus.FAILED
+        else:
+            delay = next_attempt_delay(
+                delivery.schedule_attempts + 1,
+                self._settings.webhook_retry_schedule_s,
+                self._settings.webhook_retry_jitter,
+                self._rng,
+            )
+            if delay is None:
+                status = DeliveryStatus.FAILED
+            else:
+                next_at = attempted_at + dt.timedelta(seconds=delay)
+        return AttemptResult(
+            delivery_id=delivery.id,
+            subscription_id=delivery.subscription_id,
+            attempted_at=attempted_at,
+            status_code=status_code,
+            duration_ms=round(elapsed_s * 1000),
+            error=error,
+            status=status,
+            next_attempt_at=next_at,
+            gone=outcome is Outcome.GONE,
+        )
+
+    async def _post(self, delivery: DueDelivery, attempted_at: dt.datetime) -> int:
+        headers = self._signing_keys(delivery, attempted_at).headers(delivery.webhook_id, attempted_at, delivery.body)
+        url = httpx.URL(delivery.url)
+        extensions: dict[str, str] = {}
+        if not self._policy.allow_private:
+            # Resolve now and connect to the address that was checked, so DNS cannot swap in a private one.
+            host, addresses = await checked_addresses(self._policy, delivery.url, self._resolver)
+            headers["host"] = url.netloc.decode()
+            extensions["sni_hostname"] = host
+            url = url.copy_with(host=addresses[0])
+        client, gate = self._pools[self._next_pool]
+        self._next_pool = (self._next_pool + 1) % len(self._pools)
+        async with (
+            gate,
+            client.stream(
+                "POST", url, content=delivery.body.encode(), headers=headers, extensions=extensions
+            ) as response,
+        ):
+            received = 0
+            async for chunk in response.aiter_raw():
+                received += len(chunk)
+                if received > MAX_RESPONSE_BYTES:
+                    break
+            return response.status_code
+
+
+def webhook_sender(runtime: ServiceRuntime) -> Periodic | None:
+    settings = runtime.settings_of(NotificationsSettings)
+    if not settings.run_webhooks:
+        return None
+    sender = WebhookSender(
+        sessions=runtime.sessions,
+        settings=settings,
+        box=secret_box(runtime.settings, settings),
+        policy=target_policy(runtime.settings, settings),
+    )
+    return Periodic("webhooks", settings.webhook_interval_s, sender.round, MAX_BACKOFF_S)

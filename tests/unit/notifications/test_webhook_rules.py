@@ -1,0 +1,210 @@
+"""Webhook rules without servers: Standard Webhooks signatures, thin payloads, retries, disabling, SSRF."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import uuid
+
+import pytest
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from services.notifications.domain.secret_box import SecretBox, SecretUnreadable
+from services.notifications.domain.webhooks import (
+    Outcome,
+    SigningKeys,
+    TargetPolicy,
+    UnknownEventType,
+    UnsafeTarget,
+    new_secret,
+    next_attempt_delay,
+    outcome_of,
+    should_disable,
+    subscribes_to,
+    validate_event_types,
+    webhook_body,
+    webhook_id,
+)
+from services.notifications.settings import DEFAULT_RETRY_SCHEDULE_S
+from shared.events.catalog import Adjustment, EncounterCodedV1, PaymentReceivedV1
+from tests.support.pipeline import coded_encounter
+
+NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
+
+
+def test_a_signed_delivery_verifies_with_the_standard_library_and_a_tampered_one_does_not() -> None:
+    secret = new_secret()
+    body = '{"type":"claim-submitted.v1","data":{"claim_id":"c-1","total_charge_cents":15500}}'
+    now = dt.datetime.now(dt.UTC)
+    headers = SigningKeys.of(secret).headers("msg_1", now, body)
+
+    assert Webhook(secret).verify(body, headers) == json.loads(body)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(secret).verify(body.replace("15500", "15501"), headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(secret).verify(body, {**headers, "webhook-id": "msg_2"})
+    forged = headers["webhook-signature"][:-6] + (
+        "AAAAA=" if not headers["webhook-signature"].endswith("AAAAA=") else "BBBBB="
+    )
+    with pytest.raises(WebhookVerificationError):
+        Webhook(secret).verify(body, {**headers, "webhook-signature": forged})
+    with pytest.raises(WebhookVerificationError):
+        Webhook(new_secret()).verify(body, headers)
+
+
+def test_after_a_rotation_both_secrets_verify_until_the_grace_ends() -> None:
+    old, new = new_secret(), new_secret()
+    body = "{}"
+    now = dt.datetime.now(dt.UTC)
+    headers = SigningKeys.of(new, old).headers("msg_1", now, body)
+    assert len(headers["webhook-signature"].split(" ")) == 2
+    Webhook(old).verify(body, headers)
+    Webhook(new).verify(body, headers)
+    only_new = SigningKeys.of(new).headers("msg_1", now, body)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(old).verify(body, only_new)
+
+
+def test_webhook_id_is_stable_per_event_and_subscription() -> None:
+    first, second = uuid.uuid4(), uuid.uuid4()
+    assert webhook_id(first, "event-1") == webhook_id(first, "event-1")
+    assert webhook_id(first, "event-1") != webhook_id(second, "event-1")
+    assert webhook_id(first, "event-1") != webhook_id(first, "event-2")
+
+
+def test_the_payload_of_an_encounter_carries_ids_and_amounts_but_no_phi() -> None:
+    names = {"last_name": "ZZCANARYLAST", "first_name": "ZZCANARYFIRST", "birth_date": "1961-02-03"}
+    encounter = EncounterCodedV1.model_validate(
+        {
+            **coded_encounter(),
+            "encounter_id": str(uuid.uuid4()),
+            "phi": {
+                "patient": names,
+                "subscribers": [{"coverage_id": str(uuid.uuid4()), "member_id": "ZZMEMBER123", "subscriber": names}],
+            },
+        }
+    )
+    body = webhook_body(event_id="e-1", event_type="encounter-coded.v1", occurred_at=NOW, payload=encounter)
+    for canary in ("ZZCANARYLAST", "ZZCANARYFIRST", "1961-02-03", "ZZMEMBER123", "2026-11-02"):
+        assert canary not in body
+    data = json.loads(body)["data"]
+    assert data["encounter_id"] == str(encounter.encounter_id)
+    assert data["total_charge_cents"] == 15500
+
+
+def test_the_payload_of_a_payment_carries_its_amounts_in_cents() -> None:
+    payment = PaymentReceivedV1(
+        payment_id=uuid.uuid4(),
+        claim_control_number="CLM1",
+        payer_id="SANDBOX",
+        trace_number="T1",
+        claim_status_code="1",
+        charge_cents=15500,
+        paid_cents=10000,
+        patient_responsibility_cents=2000,
+        adjustments=[Adjustment(group="CO", carc="45", amount_cents=3500)],
+        next_responsible="patient",
+        paid_date=dt.date(2026, 11, 20),
+    )
+    data = json.loads(webhook_body(event_id="e", event_type="payment-received.v1", occurred_at=NOW, payload=payment))[
+        "data"
+    ]
+    assert (data["charge_cents"], data["paid_cents"], data["patient_responsibility_cents"]) == (15500, 10000, 2000)
+    assert data["adjustment_cents"] == 3500
+    assert data["charge_cents"] == data["paid_cents"] + data["adjustment_cents"] + data["patient_responsibility_cents"]
+
+
+def test_event_type_filters() -> None:
+    assert validate_event_types(["claim-denied.v1", "claim-denied.v1"]) == ["claim-denied.v1"]
+    with pytest.raises(UnknownEventType):
+        validate_event_types(["claim-exploded.v1"])
+    assert subscribes_to([], "claim-denied.v1")
+    assert subscribes_to(["claim-denied.v1"], "claim-denied.v1")
+    assert not subscribes_to(["claim-denied.v1"], "payment-received.v1")
+
+
+def test_outcomes() -> None:
+    assert outcome_of(200) is Outcome.DELIVERED
+    assert outcome_of(204) is Outcome.DELIVERED
+    assert outcome_of(410) is Outcome.GONE
+    for code in (None, 301, 400, 404, 429, 500, 503):
+        assert outcome_of(code) is Outcome.RETRY
+
+
+def test_retries_follow_the_schedule_with_jitter_then_stop() -> None:
+    rng = random.Random(7)
+    for made, base in enumerate(DEFAULT_RETRY_SCHEDULE_S):
+        delay = next_attempt_delay(made, DEFAULT_RETRY_SCHEDULE_S, 0.2, rng)
+        assert delay is not None
+        assert base * 0.8 <= delay <= base * 1.2
+    assert next_attempt_delay(len(DEFAULT_RETRY_SCHEDULE_S), DEFAULT_RETRY_SCHEDULE_S, 0.2, rng) is None
+    delays = {next_attempt_delay(2, DEFAULT_RETRY_SCHEDULE_S, 0.2, rng) for _ in range(20)}
+    assert len(delays) > 1, "jitter spreads the retries"
+    assert sum(DEFAULT_RETRY_SCHEDULE_S) > 24 * 3600, "retries go on for more than a day"
+
+
+def test_a_subscription_is_disabled_only_after_enough_failures_for_long_enough() -> None:
+    since = NOW - dt.timedelta(hours=2)
+    assert not should_disable(4, since, NOW, after_failures=5, after_s=3600)
+    assert not should_disable(5, NOW - dt.timedelta(minutes=5), NOW, after_failures=5, after_s=3600)
+    assert not should_disable(5, None, NOW, after_failures=5, after_s=3600)
+    assert should_disable(5, since, NOW, after_failures=5, after_s=3600)
+
+
+STRICT = TargetPolicy(allow_private=False)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://hooks.example.com/claimflow",
+        "ftp://hooks.example.com/",
+        "https://localhost/hook",
+        "https://127.0.0.1/hook",
+        "https://10.1.2.3/hook",
+        "https://172.16.0.9/hook",
+        "https://192.168.1.1/hook",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[::1]/hook",
+        "https://[::ffff:127.0.0.1]/hook",
+        "https://[fd00::1]/hook",
+        "https://0.0.0.0/hook",
+        "https://100.64.0.1/hook",
+        "https://user:pw@hooks.example.com/",
+        "https://metadata.internal/",
+    ],
+)
+def test_unsafe_targets_are_refused_outside_development(url: str) -> None:
+    with pytest.raises(UnsafeTarget):
+        STRICT.check_url(url)
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "10.0.0.8", "::1", "::ffff:10.0.0.1", "169.254.1.1", "224.0.0.1"])
+def test_a_hostname_resolving_to_a_private_address_is_refused(address: str) -> None:
+    assert STRICT.check_url("https://hooks.example.com/x") == ("hooks.example.com", 443)
+    with pytest.raises(UnsafeTarget):
+        STRICT.check_address(address)
+
+
+def test_public_https_targets_pass_and_development_allows_local_ones() -> None:
+    assert STRICT.check_url("https://93.184.216.34:8443/hook") == ("93.184.216.34", 8443)
+    STRICT.check_address("93.184.216.34")
+    STRICT.check_address("2606:2800:220:1:248:1893:25c8:1946")
+    development = TargetPolicy(allow_private=True)
+    assert development.check_url("http://127.0.0.1:9000/hook") == ("127.0.0.1", 9000)
+    development.check_address("127.0.0.1")
+
+
+def test_secrets_are_sealed_and_bound_to_their_subscription() -> None:
+    box = SecretBox(bytes(range(32)))
+    secret = new_secret()
+    sealed = box.seal(secret, "sub-1")
+    assert secret.encode() not in sealed
+    assert box.open(sealed, "sub-1") == secret
+    with pytest.raises(SecretUnreadable):
+        box.open(sealed, "sub-2")
+    with pytest.raises(SecretUnreadable):
+        SecretBox(bytes(32)).open(sealed, "sub-1")
+    with pytest.raises(ValueError):
+        SecretBox(b"short")
