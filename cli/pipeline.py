@@ -38,6 +38,7 @@ ALL_SCOPES = [
     "codesets:write",
     "denials:read",
     "notifications:read",
+    "notifications:write",
     "webhooks:read",
     "webhooks:write",
     "eligibility:read",
