@@ -75,8 +75,11 @@ def rejections_from_999(acknowledgment: FunctionalAcknowledgment) -> list[Transa
             ]
         rejected.append(TransactionRejection(group, _number(transaction.control_number), tuple(reasons)))
     if not acknowledgment.transaction_sets and not acknowledgment.status.accepted:
-        reasons = (f"999 AK9 {acknowledgment.status.value}", *(f"AK9 {code}" for code in acknowledgment.error_codes))
-        rejected.append(TransactionRejection(group, None, reasons))
+        group_reasons = (
+            f"999 AK9 {acknowledgment.status.value}",
+            *(f"AK9 {code}" for code in acknowledgment.error_codes),
+        )
+        rejected.append(TransactionRejection(group, None, group_reasons))
     return rejected
 
 
