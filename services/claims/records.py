@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field, fields
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from services.claims.domain.claim_state import ClaimState
@@ -20,9 +21,14 @@ JsonObject = dict[str, Any]
 """A JSON object as stored in a JSONB column (an encounter document, a finding, a rejection reason)."""
 
 
+@cache
+def _field_names(kind: type[DataclassInstance]) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(kind))
+
+
 def columns_of(record: DataclassInstance) -> dict[str, object]:
     """The record as column values for an INSERT or UPDATE (shallow: JSON values are not copied)."""
-    return {f.name: getattr(record, f.name) for f in fields(record)}
+    return {name: getattr(record, name) for name in _field_names(type(record))}
 
 
 def _state(value: ClaimState | str) -> ClaimState:
