@@ -65,6 +65,7 @@ Record = TypeVar("Record")
 
 PTP_PROVIDER_TYPE = {"professional": "practitioner", "institutional": "hospital"}
 MUE_SERVICE_TYPE = {"professional": "practitioner", "institutional": "outpatient_hospital"}
+_JSON_COLUMNS = frozenset({"findings", "rejection_reasons"})
 
 
 def _records(kind: type[Record], rows: Iterable[sa.RowMapping]) -> list[Record]:
@@ -236,10 +237,11 @@ class ClaimStates:
         return {claim.id: claim for claim in _records(LockedClaim, (await self._session.execute(query)).mappings())}
 
     async def write(self, writes: Sequence[StateWrite]) -> None:
-        """Each claim's new state and the columns that go with it, one executemany per shape of change."""
+        """Each claim's new state and the columns that go with it: one UPDATE per shape of change, from
+        arrays (unnest) when the shape has no JSON column, else as an executemany."""
         groups: dict[tuple[str, ...], list[dict[str, object]]] = defaultdict(list)
         for write in writes:
-            values: dict[str, object] = {"b_id": write.claim_id, "state": write.state.value}
+            values: dict[str, object] = {"id": write.claim_id, "state": write.state.value}
             columns = write.columns
             if columns.findings is not None:
                 values["findings"] = columns.findings
@@ -250,18 +252,35 @@ class ClaimStates:
             if columns.submission is not None:
                 values["submission_id"] = columns.submission.submission_id
                 values["transaction_control_number"] = columns.submission.transaction_control_number
-                values["rejection_reasons"] = []
-            groups[tuple(sorted(values))].append(values)
+            groups[tuple(values)].append(values)
         for keys, rows in groups.items():
-            assigned: dict[str, object] = {key: sa.bindparam(key) for key in keys if key != "b_id"}
-            if "submission_id" in keys:
-                assigned["submission_count"] = claims.c.submission_count + 1
+            submitted: dict[str, object] = {}
+            if "submission_id" in keys:  # one more submission; the rejections of the last one are answered
+                submitted = {
+                    "submission_count": claims.c.submission_count + 1,
+                    "rejection_reasons": sa.literal_column("'[]'::jsonb"),
+                }
+            if not _JSON_COLUMNS.intersection(keys):
+                arrays = sa.func.unnest(
+                    *[sa.bindparam(f"u_{key}", [row[key] for row in rows], ARRAY(claims.c[key].type)) for key in keys]
+                )
+                given = arrays.table_valued(*keys).render_derived().alias("given")
+                assigned = {key: given.c[key] for key in keys if key != "id"}
+                await self._session.execute(
+                    sa.update(claims)
+                    .where(claims.c.id == given.c.id)
+                    .values(updated_at=sa.func.now(), **assigned, **submitted)
+                )
+                continue
             statement = (
                 sa.update(claims)
                 .where(claims.c.id == sa.bindparam("b_id"))
-                .values(updated_at=sa.func.now(), **assigned)
+                .values(
+                    updated_at=sa.func.now(), **{key: sa.bindparam(key) for key in keys if key != "id"}, **submitted
+                )
             )
-            await self._session.execute(statement, rows)
+            parameters = [{"b_id": row["id"], **{key: row[key] for key in keys if key != "id"}} for row in rows]
+            await self._session.execute(statement, parameters)
 
     async def record(self, changes: Sequence[StatusChange]) -> None:
         await _copy(
