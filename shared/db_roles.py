@@ -36,6 +36,12 @@ async def provision_service(admin_dsn: str, *, service: str, password: str, data
             await conn.execute(f"ALTER ROLE {service} SET search_path = {service}")
             await conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
             await conn.execute(f'GRANT CONNECT ON DATABASE "{database}" TO {service}')
+            await conn.execute(f'REVOKE TEMPORARY ON DATABASE "{database}" FROM {service}')
+            for maintenance in await conn.fetch(
+                "SELECT datname FROM pg_database WHERE datname IN ('postgres', 'template1') AND datname <> $1",
+                database,
+            ):  # PUBLIC may connect to these and make TEMP tables there by default; service roles may not
+                await conn.execute(f'REVOKE CONNECT, TEMPORARY ON DATABASE "{maintenance["datname"]}" FROM PUBLIC')
     finally:
         await conn.close()
 

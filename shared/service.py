@@ -26,6 +26,8 @@ from shared.auth import TokenVerifier
 from shared.clearinghouse import ClearinghouseAdapter, ClearinghouseSettings, adapter_from_settings
 from shared.db import create_engine, create_sessionmaker
 from shared.events.catalog import EVENT_TYPES
+from shared.http_guard import BodyLimits
+from shared.http_guard import install as install_request_guard
 from shared.messaging.consumer import ConsumerRunner, Handler, Subscription
 from shared.messaging.outbox import Outbox
 from shared.messaging.publisher import KafkaPublisher
@@ -54,6 +56,8 @@ class ServiceDefinition:
     subscriptions: Sequence[Subscription] = ()
     own_settings: type[BaseSettings] | None = None
     """The service's own settings (e.g. `ClaimsSettings`), read from the environment once per runtime."""
+    body_limits: Mapping[str, int] = field(default_factory=dict)
+    """Path prefix to the largest request body it takes (e.g. 835 uploads); others get the default."""
     periodic: Sequence[Callable[[ServiceRuntime], Periodic | None]] = ()
     """Periodic work (e.g. an inbound file poller), each built from the runtime (None: switched off by
     settings), run by `run_periodically` after migrations, cancelled at shutdown."""
@@ -112,6 +116,7 @@ def create_service_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.check_auth_secret()
         configure_logging(definition.name, settings.log_level)
         configure_tracing(definition.name)
         runtime = await _start(definition, settings, own)
@@ -132,6 +137,7 @@ def create_service_app(
     app.state.token_verifier = TokenVerifier(
         secret=settings.auth_secret.get_secret_value(), issuer=settings.auth_issuer, audience=settings.auth_audience
     )
+    install_request_guard(app, BodyLimits(settings.max_body_bytes, definition.body_limits))
     app.include_router(_operations_router())
     for router in definition.routers:
         app.include_router(router)

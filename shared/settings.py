@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_AUTH_SECRET = "claimflow-development-secret-change-me"  # noqa: S105 - refused outside development
+PUBLISHED_AUTH_SECRETS = frozenset(
+    {DEVELOPMENT_AUTH_SECRET, "dev-only-auth-secret-not-for-real-use-0123456789"}  # the compose file's fallback
+)
+"""Secrets written in this repository: anyone can sign tokens with them, so only development takes them."""
+MIN_AUTH_SECRET_LENGTH = 32
+
+
+class InsecureSettings(ValueError):
+    """Settings a service refuses to start with."""
 
 
 class ServiceSettings(BaseSettings):
@@ -15,7 +24,8 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="CLAIMFLOW_", env_file=".env", extra="ignore")
 
-    environment: Literal["development", "test", "production"] = "development"
+    environment: Literal["development", "test", "production"] = "production"
+    """Production unless said otherwise: a forgotten variable must not open development shortcuts."""
     database_url: str = "postgresql+asyncpg://localhost/claimflow"
     database_pool_size: int = 10
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
@@ -33,11 +43,16 @@ class ServiceSettings(BaseSettings):
     run_consumers: bool = True
     run_relay: bool = True
     log_level: str = "INFO"
+    max_body_bytes: int = 4 * 1024 * 1024
+    """Largest request body taken by routes without a limit of their own (413 beyond it)."""
 
-    @model_validator(mode="after")
-    def _refuse_default_secret_outside_development(self) -> ServiceSettings:
-        if self.environment == "production" and self.auth_secret.get_secret_value() == DEVELOPMENT_AUTH_SECRET:
-            raise ValueError("CLAIMFLOW_AUTH_SECRET must be set to a real secret in production")
-        if len(self.auth_secret.get_secret_value()) < 32:
-            raise ValueError("CLAIMFLOW_AUTH_SECRET must be at least 32 characters")
-        return self
+    def check_auth_secret(self) -> None:
+        """Checked when a service starts (not when its module is imported, so tools can import it)."""
+        secret = self.auth_secret.get_secret_value()
+        if self.environment != "development" and secret in PUBLISHED_AUTH_SECRETS:
+            raise InsecureSettings(
+                f"CLAIMFLOW_AUTH_SECRET is a secret published in the repository; set a real one "
+                f"(environment {self.environment})"
+            )
+        if len(secret) < MIN_AUTH_SECRET_LENGTH:
+            raise InsecureSettings(f"CLAIMFLOW_AUTH_SECRET must be at least {MIN_AUTH_SECRET_LENGTH} characters")

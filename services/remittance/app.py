@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.remittance.api import router
+from services.remittance.api import MAX_FILE_BYTES, router
 from services.remittance.handlers import SUBSCRIPTIONS
 from services.remittance.inbound import collecting
 from services.remittance.models import messaging, metadata
@@ -21,6 +21,7 @@ DEFINITION = ServiceDefinition(
     messaging=messaging,
     migrations_dir=Path(__file__).parent / "migrations",
     routers=[router],
+    body_limits={"/v1/remittances": MAX_FILE_BYTES},
     subscriptions=SUBSCRIPTIONS,
     own_settings=RemittanceSettings,
     periodic=[collecting],

@@ -96,5 +96,12 @@ async def test_a_service_role_cannot_read_another_services_schema(
             await connection.fetch(f"SELECT * FROM {foreign_table} LIMIT 1")  # noqa: S608
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await connection.execute("CREATE TABLE public.smuggled (id int)")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await connection.execute("CREATE TEMPORARY TABLE smuggled (id int)")
     finally:
         await connection.close()
+    maintenance = pipeline.role_url(role).replace("postgresql+asyncpg", "postgresql").replace(
+        f"/{pipeline.database}", "/postgres"
+    )
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await asyncpg.connect(maintenance)

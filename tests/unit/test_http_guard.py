@@ -1,0 +1,128 @@
+"""The request guard every service installs: bodies capped while streaming, strict JSON, errors that do
+not echo what was sent. Driven in-process through ASGI (no servers)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI, Request
+from pydantic import BaseModel
+
+from shared.http_guard import MAX_JSON_DEPTH, BodyLimits, install, json_problem
+from shared.telemetry.logging import JsonFormatter
+
+CANARY = "Zebediah-Canary"
+
+
+class PatientIn(BaseModel):
+    last_name: str
+    birth_year: int
+
+
+def guarded_app() -> FastAPI:
+    app = FastAPI()
+    install(app, BodyLimits(default=1024, by_path_prefix={"/files": 64 * 1024}))
+
+    @app.post("/patients")
+    async def create(patient: PatientIn) -> dict[str, str]:
+        return {"last_name": patient.last_name}
+
+    @app.post("/files")
+    async def upload(request: Request) -> dict[str, int]:
+        return {"bytes": len(await request.body())}
+
+    @app.post("/explode")
+    async def explode(patient: PatientIn) -> None:
+        raise RuntimeError(f"cannot store {patient.last_name}")
+
+    return app
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=guarded_app(), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://guard") as http:
+        yield http
+
+
+JSON = {"content-type": "application/json"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"last_name": "A", "birth_year": NaN}',
+        b'{"last_name": "A", "birth_year": Infinity}',
+        b'{"last_name": "A", "birth_year": -Infinity}',
+        b'{"last_name": "\\ud800", "birth_year": 1}',
+        b'{"last_name": "\xff", "birth_year": 1}',
+        b"[" * 1000,  # within the size limit, deeper than any parser downstream should recurse
+        b'{"last_name": "A", "birth_year": 1',
+    ],
+    ids=["nan", "infinity", "minus-infinity", "lone-surrogate", "invalid-utf8", "deep-nesting", "truncated"],
+)
+async def test_malformed_json_is_a_400_naming_where(client: httpx.AsyncClient, body: bytes) -> None:
+    response = await client.post("/patients", content=body, headers=JSON)
+    assert response.status_code == 400
+    problem = response.json()
+    assert problem["status"] == 400 and problem["title"] == "malformed JSON body"
+    assert "column" in problem["detail"] or "nested deeper" in problem["detail"]
+
+
+async def test_nesting_up_to_the_bound_reaches_the_route(client: httpx.AsyncClient) -> None:
+    assert json_problem(b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH) is None
+    assert json_problem(b"[" * (MAX_JSON_DEPTH + 1) + b"]" * (MAX_JSON_DEPTH + 1)) is not None
+    response = await client.post("/patients", json={"last_name": "A", "birth_year": 1970})
+    assert response.status_code == 200
+
+
+async def test_a_body_over_the_limit_is_refused_from_its_length_or_while_streaming(client: httpx.AsyncClient) -> None:
+    declared = await client.post("/patients", content=b"x" * 2048, headers=JSON)
+    assert declared.status_code == 413
+    assert declared.json()["detail"] == "at most 1024 bytes"
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it arrives
+        for _ in range(64):
+            yield b"x" * 100
+
+    streamed = await client.post("/patients", content=chunks(), headers=JSON)
+    assert streamed.status_code == 413
+
+
+async def test_a_route_with_a_larger_limit_takes_its_files(client: httpx.AsyncClient) -> None:
+    response = await client.post("/files", content=b"ISA" * 10_000, headers={"content-type": "text/plain"})
+    assert response.status_code == 200
+    assert response.json() == {"bytes": 30_000}
+    too_big = await client.post("/files", content=b"x" * (64 * 1024 + 1), headers={"content-type": "text/plain"})
+    assert too_big.status_code == 413
+
+
+async def test_validation_errors_say_what_and_where_without_the_values(client: httpx.AsyncClient) -> None:
+    response = await client.post("/patients", json={"last_name": CANARY, "birth_year": "nineteen-seventy"})
+    assert response.status_code == 422
+    assert CANARY not in response.text and "nineteen" not in response.text
+    assert response.json()["detail"] == [
+        {"type": "int_parsing", "loc": ["body", "birth_year"], "msg": response.json()["detail"][0]["msg"]}
+    ]
+
+
+async def test_a_body_that_is_not_json_is_a_415(client: httpx.AsyncClient) -> None:
+    response = await client.post("/patients", content=b"last_name=A", headers={"content-type": "text/plain"})
+    assert response.status_code == 415
+
+
+async def test_an_unhandled_error_is_a_500_that_names_nothing_and_logs_no_values(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR):
+        response = await client.post("/explode", json={"last_name": CANARY, "birth_year": 1970})
+    assert response.status_code == 500
+    assert CANARY not in response.text
+    logged = [JsonFormatter("unit").format(record) for record in caplog.records]
+    assert logged and any("RuntimeError" in line for line in logged)
+    assert all(CANARY not in line for line in logged)
+    assert all(json.loads(line)["level"] == "error" for line in logged)
