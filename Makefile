@@ -34,6 +34,7 @@ up: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
 # Browser tests drive Debian's Chromium through Playwright (no browser download of its own).

@@ -35,7 +35,7 @@ from services.remittance.service import post_remittance
 from shared.db import create_engine, create_sessionmaker, unit_of_work
 from shared.messaging.outbox import Outbox
 from tests.support.pipeline import bench_pipeline
-from tests.unit.remittance.remittance_builder import paid_claim, remittance_file
+from tests.support.remittance_builder import paid_claim, remittance_file
 
 
 async def _seed(admin: asyncpg.Connection, tenant: str, control_numbers: list[str], patient: uuid.UUID) -> None:

@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
 MAX_JSON_DEPTH = 64
 JSON_MEDIA_TYPES = ("application/json", "application/fhir+json", "application/merge-patch+json")
+ACCEPTED_MEDIA_TYPES = (*JSON_MEDIA_TYPES, "application/x-www-form-urlencoded", "multipart/form-data")
+"""What a route that declares a body can parse; any other media type is a 415."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,8 +157,8 @@ async def validation_error_without_values(request: Request, exc: Exception) -> J
         for error in exc.errors()
     ]
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    body_not_json = any(error["loc"][:1] == ["body"] for error in errors) and media_type not in JSON_MEDIA_TYPES
-    if body_not_json and request.method in ("POST", "PUT", "PATCH"):
+    body_refused = any(error["loc"][:1] == ["body"] for error in errors)
+    if body_refused and request.method in ("POST", "PUT", "PATCH") and media_type not in ACCEPTED_MEDIA_TYPES:
         return _problem(
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "unsupported media type", "send the body as application/json"
         )

@@ -42,7 +42,8 @@ async def current_revision(engine: AsyncEngine, schema: str) -> str | None:
         exists = await conn.scalar(sa.text("SELECT to_regclass(:name)"), {"name": f"{schema}.{VERSION_TABLE}"})
         if exists is None:
             return None
-        return await conn.scalar(sa.text(f"SELECT version_num FROM {schema}.{VERSION_TABLE}"))  # noqa: S608
+        revision: str | None = await conn.scalar(sa.text(f"SELECT version_num FROM {schema}.{VERSION_TABLE}"))  # noqa: S608
+        return revision
 
 
 def run_migrations(target_metadata: sa.MetaData) -> None:

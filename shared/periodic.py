@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from prometheus_client import Counter, Gauge
 
 log = logging.getLogger(__name__)
+MIN_FAILURE_BACKOFF_S = 0.1
+"""Floor of the first retry, so work configured with a zero interval cannot spin on a failure."""
 
 PERIODIC_RUNS = Counter("claimflow_periodic_runs_total", "Rounds of periodic work started.", ["service", "work"])
 PERIODIC_FAILURES = Counter(
@@ -43,7 +45,7 @@ class Periodic:
 def backoff_delay(failures: int, interval_s: float, max_backoff_s: float, rng: random.Random) -> float:
     """Delay before the retry after `failures` consecutive failures: interval, twice that, four times … capped, with
     "equal jitter" (half fixed, half random) so replicas that failed together do not retry together."""
-    ceiling = min(max_backoff_s, interval_s * 2 ** max(failures - 1, 0))
+    ceiling = min(max_backoff_s, max(interval_s, MIN_FAILURE_BACKOFF_S) * 2.0 ** max(failures - 1, 0))
     return ceiling / 2 + rng.uniform(0, ceiling / 2)
 
 

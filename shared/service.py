@@ -8,7 +8,7 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -93,7 +93,7 @@ class ServiceRuntime:
     head: str | None
     own: BaseSettings | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    _clearinghouse: ClearinghouseAdapter | None = None
+    _clearinghouse: ClearinghouseAdapter | None = field(default=None, init=False, repr=False)
 
     def settings_of(self, kind: type[OwnSettings]) -> OwnSettings:
         """The service's own settings, typed: `runtime.settings_of(ClaimsSettings)`."""
@@ -196,14 +196,14 @@ async def _start(
         )
         for subscription in definition.bound_subscriptions(runtime)
     ]
+    # Built before any task starts: a builder that raises (wrong settings) leaves nothing running.
+    periodic = [work for build in definition.periodic if (work := build(runtime)) is not None]
     if settings.run_relay:
         runtime.tasks.append(asyncio.create_task(relay.run(), name=f"{definition.name}-relay"))
-    for build in definition.periodic:
-        work = build(runtime)
-        if work is not None:
-            runtime.tasks.append(
-                asyncio.create_task(run_periodically(definition.name, work), name=f"{definition.name}-{work.name}")
-            )
+    for work in periodic:
+        runtime.tasks.append(
+            asyncio.create_task(run_periodically(definition.name, work), name=f"{definition.name}-{work.name}")
+        )
     if settings.run_consumers:
         for consumer in runtime.consumers:
             runtime.tasks.append(asyncio.create_task(consumer.run(), name=f"{definition.name}-{consumer.group_id}"))
@@ -211,14 +211,19 @@ async def _start(
 
 
 async def _stop(runtime: ServiceRuntime) -> None:
+    """Cancel the tasks, then close what they used; a failing close does not skip the next one."""
     for task in runtime.tasks:
         task.cancel()
     if runtime.tasks:
         await asyncio.wait(runtime.tasks, timeout=STOP_TIMEOUT_S)
-    await runtime.publisher.stop()
-    if runtime._clearinghouse is not None:
-        await runtime._clearinghouse.close()
-    await runtime.engine.dispose()
+    try:
+        await runtime.publisher.stop()
+    finally:
+        try:
+            if runtime._clearinghouse is not None:
+                await runtime._clearinghouse.close()
+        finally:
+            await runtime.engine.dispose()
 
 
 def get_runtime(request: Request) -> ServiceRuntime:
@@ -283,7 +288,7 @@ async def kafka_reachable(bootstrap_servers: str, timeout_s: float = 1.0) -> boo
 
 def _add_request_metrics(app: FastAPI, service: str) -> None:
     @app.middleware("http")
-    async def observe(request: Request, call_next):  # type: ignore[no-untyped-def]
+    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         started = time.perf_counter()
         response = await call_next(request)
         route = request.scope.get("route")

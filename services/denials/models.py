@@ -27,5 +27,5 @@ denial_cases = sa.Table(
     sa.Column("rarcs", ARRAY(sa.Text), nullable=False),
     sa.Column("status", sa.Text, nullable=False),
     sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-    sa.UniqueConstraint("tenant_id", "claim_control_number", "trace_number"),
+    sa.UniqueConstraint("tenant_id", "claim_control_number", "trace_number", name="uq_denial_cases_tenant_id"),
 )

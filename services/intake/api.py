@@ -1,45 +1,30 @@
 """Intake HTTP API for hospital systems: registration (patients, coverage, providers, payers,
 facilities, the customer's CPT list) and coded encounters, one at a time, in batches, or as FHIR.
 
-The tenant comes from the credential and scopes every query: another tenant's record is a 404.
-Every POST honours an `Idempotency-Key`: the same key and request return the first result (200,
+HTTP only: parse, authorise, call `service`, map its errors. The tenant comes from the credential
+and scopes every query: another tenant's record is a 404. Every POST honours an `Idempotency-Key`
+(`shared/idempotency.py`): the same key and request return the first result (200,
 `Idempotent-Replayed: true`) and create nothing; the same key with another request is a 422.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import hashlib
 import json
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Header, HTTPException, Request, status
-from fastapi.encoders import jsonable_encoder
+from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from services.intake import eligibility
+from services.intake import service
 from services.intake.domain.encounter import EncounterRejected, Problem
-from services.intake.domain.fhir import FhirRejected, Origins, expression, parse
-from services.intake.receiving import receive_encounters
-from services.intake.repository import (
-    CptCodeRepository,
-    EncounterRepository,
-    IdempotencyRepository,
-    RecordRepository,
-    coverage_out,
-    coverage_records,
-    facility_out,
-    facility_records,
-    patient_out,
-    patient_records,
-    payer_out,
-    payer_records,
-    provider_records,
-)
+from services.intake.domain.fhir import FhirRejected, expression, parse
+from services.intake.repository import EligibilityCheck, Encounter, ProviderRecord, Registration, idempotency_keys_of
 from services.intake.schemas import (
     BatchResult,
     CoverageIn,
@@ -61,18 +46,17 @@ from services.intake.schemas import (
     ProviderIn,
     ProviderOut,
 )
+from services.intake.settings import EligibilitySettings
 from shared.auth import Principal, require_scope
-from shared.clearinghouse import SubmissionConflictError
 from shared.http import OutboxDep, SessionDep
+from shared.idempotency import IdempotencyConflict, IdempotencyKey, answer_once, request_fingerprint
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1")
-ModelT = TypeVar("ModelT", bound=BaseModel)
-IdempotencyKey = Annotated[
-    str | None,
-    Header(alias="Idempotency-Key", min_length=1, max_length=255, description="Repeat-safe retries of this request."),
-]
-REPEATED = {200: {"description": "Already received (same key or external id): the first result, nothing new."}}
+PartyT = TypeVar("PartyT")
+REPEATED: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Already received (same key or external id): the first result, nothing new."}
+}
 
 
 PatientsRead = Annotated[Principal, require_scope("patients:read")]
@@ -97,46 +81,49 @@ def rejected(problems: list[Problem], where: tuple[str | int, ...] = ("body",)) 
     )
 
 
+@contextlib.contextmanager
+def service_errors() -> Iterator[None]:
+    """The service's refusals as HTTP: a record the tenant does not have is a 404, a request naming
+    something that is not registered a 422 naming the field."""
+    try:
+        yield
+    except service.NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from None
+    except service.Refused as exc:
+        raise rejected(exc.problems) from None
+
+
 async def idempotent(
     request: Request,
     session: SessionDep,
     tenant: str,
     key: str | None,
-    body: BaseModel | dict[str, Any],
-    run: Callable[[], Awaitable[tuple[int, Any]]],
+    body: BaseModel | Mapping[str, object],
+    run: Callable[[], Awaitable[tuple[int, object]]],
 ) -> JSONResponse:
-    """Run the request once per key; replay the stored response for the same request."""
-    if key is None:
-        status_code, content = await run()
-        return JSONResponse(jsonable_encoder(content), status_code=status_code)
-    canonical = body.model_dump_json() if isinstance(body, BaseModel) else json.dumps(body, sort_keys=True, default=str)
-    request_hash = hashlib.sha256(f"{request.method} {request.url.path}\n{canonical}".encode()).hexdigest()
-    keys = IdempotencyRepository(session, tenant)
-    earlier = await keys.claim(key, request_hash)
-    if earlier is not None:
-        if earlier.request_hash != request_hash:
-            raise rejected(
-                [Problem(("Idempotency-Key",), "this key was used with a different request; send a new key")],
-                where=("header",),
-            )
-        return JSONResponse(
-            earlier.response_body, status_code=status.HTTP_200_OK, headers={"Idempotent-Replayed": "true"}
-        )
-    status_code, content = await run()
-    encoded = jsonable_encoder(content)
-    await keys.complete(key, status_code, encoded)
-    return JSONResponse(encoded, status_code=status_code)
+    """Run the request once per key; replay the stored response for the same request.
+
+    Errors of the service map to HTTP inside `run`, so a refused request stores no key."""
+
+    async def mapped() -> tuple[int, object]:
+        with service_errors():
+            return await run()
+
+    fingerprint = "" if key is None else request_fingerprint(request.method, request.url.path, body)
+    try:
+        answer = await answer_once(idempotency_keys_of(session, tenant), key, fingerprint, mapped)
+    except IdempotencyConflict as exc:
+        raise rejected([Problem(("Idempotency-Key",), str(exc))], where=("header",)) from None
+    return answer.response()
 
 
-async def _register(
-    records: RecordRepository, values: dict[str, Any], present: Callable[[Any], BaseModel]
-) -> tuple[int, BaseModel]:
-    row, created = await records.add_or_get(values)
-    return (status.HTTP_201_CREATED if created else status.HTTP_200_OK), present(row)
+def _registered(registration: Registration[PartyT], present: Callable[[PartyT], BaseModel]) -> tuple[int, BaseModel]:
+    code = status.HTTP_201_CREATED if registration.created else status.HTTP_200_OK
+    return code, present(registration.party)
 
 
-def _not_found(what: str) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, detail=f"{what} not found")
+def _as_is(party: BaseModel) -> BaseModel:
+    return party
 
 
 # Patients and their coverage ---------------------------------------------------------------------------
@@ -151,19 +138,17 @@ async def register_patient(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Register a patient's demographics; the same external_patient_id returns the first record."""
-    records = patient_records(session, principal.tenant)
-    values = {"external_patient_id": patient.external_patient_id, "record": patient.model_dump(mode="json")}
-    return await idempotent(
-        request, session, principal.tenant, idempotency_key, patient, lambda: _register(records, values, patient_out)
-    )
+
+    async def run() -> tuple[int, object]:
+        return _registered(await service.register_patient(session, principal.tenant, patient), _as_is)
+
+    return await idempotent(request, session, principal.tenant, idempotency_key, patient, run)
 
 
 @router.get("/patients/{patient_id}", tags=["patients"])
 async def get_patient(patient_id: uuid.UUID, principal: PatientsRead, session: SessionDep) -> PatientOut:
-    row = await patient_records(session, principal.tenant).get(patient_id)
-    if row is None:
-        raise _not_found("patient")
-    return patient_out(row)
+    with service_errors():
+        return await service.patient(session, principal.tenant, patient_id)
 
 
 @router.post(
@@ -182,36 +167,24 @@ async def register_coverage(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Add a coverage (primary, secondary or tertiary) to a patient; its payer must be registered."""
-    if await patient_records(session, principal.tenant).get(patient_id) is None:
-        raise _not_found("patient")
-    if not await payer_records(session, principal.tenant).find("payer_id", [coverage.payer_id]):
-        raise rejected([Problem(("payer_id",), "no payer with this id: register it (POST /v1/payers)")])
-    records = coverage_records(session, principal.tenant)
-    values = {
-        "patient_id": patient_id,
-        "payer_id": coverage.payer_id,
-        "member_id": coverage.member_id,
-        "record": coverage.model_dump(mode="json"),
-    }
-    return await idempotent(
-        request, session, principal.tenant, idempotency_key, coverage, lambda: _register(records, values, coverage_out)
-    )
+
+    async def run() -> tuple[int, object]:
+        return _registered(await service.register_coverage(session, principal.tenant, patient_id, coverage), _as_is)
+
+    return await idempotent(request, session, principal.tenant, idempotency_key, coverage, run)
 
 
 @router.get("/patients/{patient_id}/coverages", tags=["patients"])
 async def list_coverages(patient_id: uuid.UUID, principal: PatientsRead, session: SessionDep) -> list[CoverageOut]:
-    if await patient_records(session, principal.tenant).get(patient_id) is None:
-        raise _not_found("patient")
-    return [
-        coverage_out(row) for row in await coverage_records(session, principal.tenant).find("patient_id", [patient_id])
-    ]
+    with service_errors():
+        return await service.coverages_of(session, principal.tenant, patient_id)
 
 
 # Eligibility -------------------------------------------------------------------------------------------
 
 
-def _check_out(row: Any) -> EligibilityCheckOut:
-    return EligibilityCheckOut.model_validate(row, from_attributes=True)
+def _check_out(check: EligibilityCheck) -> EligibilityCheckOut:
+    return EligibilityCheckOut.model_validate(check, from_attributes=True)
 
 
 @router.post(
@@ -230,50 +203,33 @@ async def check_eligibility(
 ) -> EligibilityCheckOut:
     """Ask the coverage's payer (an X12 270 through the clearinghouse) whether the patient is covered;
     the answer (271) is collected in the background: follow `GET /v1/eligibility-checks/{id}`."""
-    tenant = principal.tenant
-    patient = await patient_records(session, tenant).get(patient_id)
-    if patient is None:
-        raise _not_found("patient")
-    coverage = await coverage_records(session, tenant).get(coverage_id, patient_id=patient_id)
-    if coverage is None:
-        raise _not_found("coverage")
-    payers = await payer_records(session, tenant).find("payer_id", [coverage.payer_id])
-    providers = await provider_records(session, tenant).find("npi", [body.provider_npi])
-    if not providers:
-        raise rejected([Problem(("provider_npi",), "no provider with this NPI: register it (POST /v1/providers)")])
-    if not payers:
-        raise rejected([Problem(("coverage_id",), "the coverage's payer is not registered")])
-    now = dt.datetime.now(dt.UTC)
-    try:
-        row = await eligibility.send_check(
-            session, runtime.clearinghouse, runtime.settings_of(eligibility.EligibilitySettings),
-            tenant=tenant, patient=patient, coverage=coverage, payer=payers[0], provider=providers[0],
-            service_date=body.service_date or now.date(), now=now,
-        )  # fmt: skip
-    except (OSError, SubmissionConflictError) as exc:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, detail="the clearinghouse did not take the 270"
-        ) from exc
-    return _check_out(row)
+    with service_errors():
+        try:
+            check = await service.check_eligibility(
+                session, runtime.clearinghouse, runtime.settings_of(EligibilitySettings),
+                tenant=principal.tenant, patient_id=patient_id, coverage_id=coverage_id,
+                provider_npi=body.provider_npi, service_date=body.service_date, now=dt.datetime.now(dt.UTC),
+            )  # fmt: skip
+        except service.ClearinghouseUnavailable as exc:
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc)) from exc
+    return _check_out(check)
 
 
 @router.get("/eligibility-checks/{check_id}", tags=["eligibility"])
 async def get_eligibility_check(
     check_id: uuid.UUID, principal: EligibilityRead, session: SessionDep
 ) -> EligibilityCheckOut:
-    row = await eligibility.get_check(session, principal.tenant, check_id)
-    if row is None:
-        raise _not_found("eligibility check")
-    return _check_out(row)
+    with service_errors():
+        return _check_out(await service.eligibility_check(session, principal.tenant, check_id))
 
 
 # Providers, payers, facilities -------------------------------------------------------------------------
 
 
-def _provider_out(row: Any) -> ProviderOut:
-    provider = ProviderIn.model_validate(row.record)
+def _provider_out(record: ProviderRecord) -> ProviderOut:
+    provider = record.provider
     return ProviderOut(
-        id=row.id,
+        id=record.id,
         npi=provider.npi,
         entity=provider.entity,
         name=provider.name,
@@ -293,19 +249,17 @@ async def register_provider(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Register a billing, rendering, referring or attending provider by NPI; the same NPI returns the first."""
-    records = provider_records(session, principal.tenant)
-    values = {"npi": provider.npi, "record": provider.model_dump(mode="json")}
-    return await idempotent(
-        request, session, principal.tenant, idempotency_key, provider, lambda: _register(records, values, _provider_out)
-    )
+
+    async def run() -> tuple[int, object]:
+        return _registered(await service.register_provider(session, principal.tenant, provider), _provider_out)
+
+    return await idempotent(request, session, principal.tenant, idempotency_key, provider, run)
 
 
 @router.get("/providers/{provider_id}", tags=["providers"])
 async def get_provider(provider_id: uuid.UUID, principal: ProvidersRead, session: SessionDep) -> ProviderOut:
-    row = await provider_records(session, principal.tenant).get(provider_id)
-    if row is None:
-        raise _not_found("provider")
-    return _provider_out(row)
+    with service_errors():
+        return _provider_out(await service.provider(session, principal.tenant, provider_id))
 
 
 @router.post("/payers", tags=["payers"], status_code=201, response_model=PayerOut, responses=REPEATED)
@@ -317,19 +271,17 @@ async def register_payer(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Register a payer with its claim filing indicator and timely-filing and appeal windows."""
-    records = payer_records(session, principal.tenant)
-    values = {"payer_id": payer.payer_id, "record": payer.model_dump(mode="json")}
-    return await idempotent(
-        request, session, principal.tenant, idempotency_key, payer, lambda: _register(records, values, payer_out)
-    )
+
+    async def run() -> tuple[int, object]:
+        return _registered(await service.register_payer(session, principal.tenant, payer), _as_is)
+
+    return await idempotent(request, session, principal.tenant, idempotency_key, payer, run)
 
 
 @router.get("/payers/{payer_record_id}", tags=["payers"])
 async def get_payer(payer_record_id: uuid.UUID, principal: PayersRead, session: SessionDep) -> PayerOut:
-    row = await payer_records(session, principal.tenant).get(payer_record_id)
-    if row is None:
-        raise _not_found("payer")
-    return payer_out(row)
+    with service_errors():
+        return await service.payer(session, principal.tenant, payer_record_id)
 
 
 @router.post("/facilities", tags=["facilities"], status_code=201, response_model=FacilityOut, responses=REPEATED)
@@ -341,45 +293,37 @@ async def register_facility(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Register a service facility (where care was given, when not at the billing provider's address)."""
-    records = facility_records(session, principal.tenant)
-    values = {"external_facility_id": facility.external_facility_id, "record": facility.model_dump(mode="json")}
-    return await idempotent(
-        request, session, principal.tenant, idempotency_key, facility, lambda: _register(records, values, facility_out)
-    )
+
+    async def run() -> tuple[int, object]:
+        return _registered(await service.register_facility(session, principal.tenant, facility), _as_is)
+
+    return await idempotent(request, session, principal.tenant, idempotency_key, facility, run)
 
 
 @router.get("/facilities/{facility_id}", tags=["facilities"])
 async def get_facility(facility_id: uuid.UUID, principal: FacilitiesRead, session: SessionDep) -> FacilityOut:
-    row = await facility_records(session, principal.tenant).get(facility_id)
-    if row is None:
-        raise _not_found("facility")
-    return facility_out(row)
+    with service_errors():
+        return await service.facility(session, principal.tenant, facility_id)
 
 
 @router.post("/cpt-codes", tags=["code sets"])
 async def load_cpt_codes(codes: CptCodesIn, principal: CodeSetsWrite, session: SessionDep) -> CptCodesOut:
     """Load the customer's licensed CPT codes; once any are loaded, CPT codes on encounters must be on the list."""
-    repository = CptCodeRepository(session, principal.tenant)
     unique = {code.code: code.description for code in codes.codes}
-    await repository.load(list(unique.items()), replace=codes.replace)
-    return CptCodesOut(loaded=len(unique), total=await repository.count())
+    loaded, total = await service.load_cpt_codes(session, principal.tenant, unique, replace=codes.replace)
+    return CptCodesOut(loaded=loaded, total=total)
 
 
 # Encounters ---------------------------------------------------------------------------------------------
 
 
-def encounter_out(row: Any) -> EncounterOut:
-    return EncounterOut.model_validate(row, from_attributes=True)
+def encounter_out(encounter: Encounter) -> EncounterOut:
+    return EncounterOut.model_validate(encounter, from_attributes=True)
 
 
-async def receive_one(
-    session: SessionDep, outbox: OutboxDep, tenant: str, encounter: EncounterIn, where: tuple[str | int, ...]
-) -> tuple[int, EncounterOut]:
-    try:
-        (received,) = await receive_encounters(session, outbox, tenant, [encounter])
-    except EncounterRejected as exc:
-        raise rejected(exc.problems, where) from None
-    return (status.HTTP_201_CREATED if received.created else status.HTTP_200_OK), encounter_out(received.row)
+def _received(received: service.Received) -> tuple[int, EncounterOut]:
+    code = status.HTTP_201_CREATED if received.created else status.HTTP_200_OK
+    return code, encounter_out(received.encounter)
 
 
 @router.post("/encounters", tags=["encounters"], status_code=201, response_model=EncounterOut, responses=REPEATED)
@@ -392,14 +336,15 @@ async def receive_encounter(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Accept a coded encounter; repeating the same external id returns the first result."""
-    return await idempotent(
-        request,
-        session,
-        principal.tenant,
-        idempotency_key,
-        encounter,
-        lambda: receive_one(session, outbox, principal.tenant, encounter, ("body",)),
-    )
+
+    async def run() -> tuple[int, object]:
+        try:
+            (received,) = await service.receive_encounters(session, outbox, principal.tenant, [encounter])
+        except EncounterRejected as exc:
+            raise rejected(exc.problems) from None
+        return _received(received)
+
+    return await idempotent(request, session, principal.tenant, idempotency_key, encounter, run)
 
 
 @router.post("/encounters:batch", tags=["encounters"], response_model=EncounterBatchOut)
@@ -413,9 +358,9 @@ async def receive_encounter_batch(
 ) -> JSONResponse:
     """Up to 1,000 encounters in one transaction: all are accepted, or none (a 422 naming each problem)."""
 
-    async def run() -> tuple[int, EncounterBatchOut]:
+    async def run() -> tuple[int, object]:
         try:
-            received = await receive_encounters(
+            received = await service.receive_encounters(
                 session, outbox, principal.tenant, batch.encounters, where=("encounters",)
             )
         except EncounterRejected as exc:
@@ -423,8 +368,8 @@ async def receive_encounter_batch(
         results = [
             BatchResult(
                 index=index,
-                id=item.row.id,
-                external_encounter_id=item.row.external_encounter_id,
+                id=item.encounter.id,
+                external_encounter_id=item.encounter.external_encounter_id,
                 status="created" if item.created else "existing",
             )
             for index, item in enumerate(received)
@@ -437,10 +382,8 @@ async def receive_encounter_batch(
 
 @router.get("/encounters/{encounter_id}", tags=["encounters"])
 async def get_encounter(encounter_id: uuid.UUID, principal: EncountersRead, session: SessionDep) -> EncounterOut:
-    row = await EncounterRepository(session, principal.tenant).get(encounter_id)
-    if row is None:
-        raise _not_found("encounter")
-    return encounter_out(row)
+    with service_errors():
+        return encounter_out(await service.encounter(session, principal.tenant, encounter_id))
 
 
 # FHIR R4 -------------------------------------------------------------------------------------------------
@@ -465,18 +408,6 @@ def fhir_rejected(problems: list[Problem]) -> HTTPException:
             for p in problems
         ],
     )
-
-
-def _from_fhir(model: type[ModelT], data: dict[str, Any], origins: Origins) -> ModelT:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise fhir_rejected(
-            [
-                Problem(origins.fhir_path(tuple(e["loc"])), f"{'.'.join(map(str, e['loc']))}: {e['msg']}")
-                for e in exc.errors(include_url=False, include_input=False)
-            ]
-        ) from None
 
 
 @fhir_router.post("/Claim", status_code=201, response_model=EncounterOut, responses=REPEATED, openapi_extra=FHIR_BODY)
@@ -505,35 +436,11 @@ async def receive_fhir_claim(
     if mapped.patient is not None and "patients:write" not in principal.scopes:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="missing scope patients:write (the Bundle registers)")
 
-    async def run() -> tuple[int, EncounterOut]:
-        tenant = principal.tenant
-        if mapped.patient is not None:
-            patient = _from_fhir(PatientIn, mapped.patient, mapped.patient_origins)
-            patient_row, _ = await patient_records(session, tenant).add_or_get(
-                {"external_patient_id": patient.external_patient_id, "record": patient.model_dump(mode="json")}
-            )
-            for coverage_body, origins in mapped.coverages:
-                coverage = _from_fhir(CoverageIn, coverage_body, origins)
-                if not await payer_records(session, tenant).find("payer_id", [coverage.payer_id]):
-                    raise fhir_rejected(
-                        [Problem(origins.fhir_path(("payer_id",)), "no payer with this id is registered")]
-                    )
-                await coverage_records(session, tenant).add_or_get(
-                    {
-                        "patient_id": patient_row.id,
-                        "payer_id": coverage.payer_id,
-                        "member_id": coverage.member_id,
-                        "record": coverage.model_dump(mode="json"),
-                    }
-                )
-        origins = mapped.encounter_origins
-        encounter = _from_fhir(EncounterIn, mapped.encounter, origins)
+    async def run() -> tuple[int, object]:
         try:
-            (received,) = await receive_encounters(session, outbox, tenant, [encounter])
-        except EncounterRejected as exc:
-            raise fhir_rejected(
-                [Problem(origins.fhir_path(p.loc), f"{'.'.join(map(str, p.loc))}: {p.msg}") for p in exc.problems]
-            ) from None
-        return (status.HTTP_201_CREATED if received.created else status.HTTP_200_OK), encounter_out(received.row)
+            received = await service.receive_fhir_claim(session, outbox, principal.tenant, mapped)
+        except FhirRejected as exc:
+            raise fhir_rejected(exc.problems) from None
+        return _received(received)
 
     return await idempotent(request, session, principal.tenant, idempotency_key, body, run)

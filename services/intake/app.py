@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.intake.api import fhir_router, router
-from services.intake.eligibility import EligibilitySettings, collecting
+from services.intake.eligibility import collecting
 from services.intake.handlers import SUBSCRIPTIONS
 from services.intake.models import messaging, metadata
+from services.intake.settings import EligibilitySettings
 from shared.service import ServiceDefinition, create_service_app
 
 DEFINITION = ServiceDefinition(

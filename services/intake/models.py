@@ -6,10 +6,13 @@ columns it is looked up by; every table leads with `tenant_id` and every unique 
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
 from shared.db import service_metadata
+from shared.idempotency import idempotency_table
 from shared.messaging.tables import messaging_tables
 
 SCHEMA = "intake"
@@ -17,7 +20,7 @@ metadata = service_metadata(SCHEMA)
 messaging = messaging_tables(metadata)
 
 
-def _created_at() -> sa.Column[object]:
+def _created_at() -> sa.Column[dt.datetime]:
     return sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now())
 
 
@@ -30,10 +33,10 @@ encounters = sa.Table(
     sa.Column("claim_type", sa.Text, nullable=False),
     sa.Column("total_charge_cents", sa.BigInteger, nullable=False),
     sa.Column("currency", sa.String(3), nullable=False),
-    sa.Column("coding", JSONB, nullable=False, comment="the encounter as received"),
+    sa.Column("coding", JSONB, nullable=False, doc="the encounter as received"),
     sa.Column("unresolved", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-    sa.UniqueConstraint("tenant_id", "external_encounter_id"),
+    sa.UniqueConstraint("tenant_id", "external_encounter_id", name="uq_encounters_tenant_id"),
 )
 
 patients = sa.Table(
@@ -42,7 +45,7 @@ patients = sa.Table(
     sa.Column("id", sa.Uuid, primary_key=True),
     sa.Column("tenant_id", sa.Text, nullable=False),
     sa.Column("external_patient_id", sa.Text, nullable=False),
-    sa.Column("record", JSONB, nullable=False, comment="demographics (PHI)"),
+    sa.Column("record", JSONB, nullable=False, doc="demographics (PHI)"),
     _created_at(),
     sa.UniqueConstraint("tenant_id", "external_patient_id"),
 )
@@ -55,7 +58,7 @@ coverages = sa.Table(
     sa.Column("patient_id", sa.Uuid, sa.ForeignKey("patients.id", ondelete="CASCADE"), nullable=False),
     sa.Column("payer_id", sa.Text, nullable=False),
     sa.Column("member_id", sa.Text, nullable=False),
-    sa.Column("record", JSONB, nullable=False, comment="priority, subscriber, group (PHI)"),
+    sa.Column("record", JSONB, nullable=False, doc="priority, subscriber, group (PHI)"),
     _created_at(),
     sa.UniqueConstraint("tenant_id", "patient_id", "payer_id", "member_id"),
 )
@@ -93,30 +96,22 @@ facilities = sa.Table(
     sa.UniqueConstraint("tenant_id", "external_facility_id"),
 )
 
+# The customer's licensed CPT list; CPT itself never ships with claimflow.
 cpt_codes = sa.Table(
     "cpt_codes",
     metadata,
     sa.Column("tenant_id", sa.Text, primary_key=True),
     sa.Column("code", sa.String(5), primary_key=True),
     sa.Column("description", sa.Text, nullable=True),
-    comment="The customer's licensed CPT list; CPT itself never ships with claimflow.",
 )
 
-idempotency_keys = sa.Table(
-    "idempotency_keys",
-    metadata,
-    sa.Column("tenant_id", sa.Text, primary_key=True),
-    sa.Column("key", sa.Text, primary_key=True),
-    sa.Column("request_hash", sa.String(64), nullable=False, comment="sha256 of method, path and the parsed body"),
-    sa.Column("response_status", sa.SmallInteger, nullable=True),
-    sa.Column("response_body", JSONB, nullable=True),
-    _created_at(),
-)
+idempotency_keys = idempotency_table(metadata)
 
 eligibility_interchange_numbers = sa.Sequence(
     "eligibility_interchange_numbers", metadata=metadata, minvalue=1, maxvalue=999_999_999, cycle=True
 )
 
+# One 270 inquiry about one coverage and its 271 answer.
 eligibility_checks = sa.Table(
     "eligibility_checks",
     metadata,
@@ -127,16 +122,16 @@ eligibility_checks = sa.Table(
     sa.Column("payer_id", sa.Text, nullable=False),
     sa.Column("provider_npi", sa.String(10), nullable=False),
     sa.Column("service_date", sa.Date, nullable=False),
-    sa.Column("trace_number", sa.Text, nullable=False, unique=True, comment="TRN02 of the 270; the 271 echoes it"),
-    sa.Column("interchange_control_number", sa.Integer, nullable=False, unique=True, comment="ISA13 of the 270"),
+    sa.Column("trace_number", sa.Text, nullable=False, unique=True, doc="TRN02 of the 270; the 271 echoes it"),
+    sa.Column("interchange_control_number", sa.Integer, nullable=False, unique=True, doc="ISA13 of the 270"),
     sa.Column("file_name", sa.Text, nullable=False),
     sa.Column("sent_sha256", sa.String(64), nullable=False),
-    sa.Column("state", sa.Text, nullable=False, comment="sent, then active, inactive, rejected or unknown"),
-    sa.Column("answer", JSONB, nullable=True, comment="the 271 summarised: status, AAA codes, plan dates, benefits"),
+    sa.Column("state", sa.Text, nullable=False, doc="sent, then active, inactive, rejected or unknown"),
+    sa.Column("answer", JSONB, nullable=True, doc="the 271 summarised: status, AAA codes, plan dates, benefits"),
     sa.Column("response_file_name", sa.Text, nullable=True),
     sa.Column("response_sha256", sa.String(64), nullable=True),
     _created_at(),
     sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
-    comment="One 270 inquiry about one coverage and its 271 answer.",
+    sa.Index("ix_eligibility_checks_tenant_id_patient_id", "tenant_id", "patient_id"),
 )

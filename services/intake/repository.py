@@ -1,12 +1,20 @@
-"""All SQL of the intake service; every query is scoped to one tenant."""
+"""All SQL of the intake service; every query is scoped to one tenant (the 271 collector's, which
+matches answers by trace number across tenants, is the one exception).
+
+Repositories hand typed records to the service: registered parties as the validated models they were
+registered with (plus their ids), encounters and eligibility checks as frozen dataclasses.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import sqlalchemy as sa
+from pydantic import BaseModel
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +22,8 @@ from services.intake.domain.parties import Registry
 from services.intake.models import (
     coverages,
     cpt_codes,
+    eligibility_checks,
+    eligibility_interchange_numbers,
     encounters,
     facilities,
     idempotency_keys,
@@ -21,7 +31,108 @@ from services.intake.models import (
     payers,
     providers,
 )
-from services.intake.schemas import CoverageOut, FacilityOut, PatientOut, PayerOut, ProviderIn
+from services.intake.schemas import (
+    CoverageIn,
+    CoverageOut,
+    EncounterIn,
+    FacilityIn,
+    FacilityOut,
+    PatientIn,
+    PatientOut,
+    PayerIn,
+    PayerOut,
+    ProviderIn,
+)
+from shared.idempotency import IdempotencyKeys
+
+PartyT = TypeVar("PartyT")
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderRecord:
+    """A registered provider: intake's id and the request it was registered with (tax id included)."""
+
+    id: uuid.UUID
+    provider: ProviderIn
+
+
+@dataclass(frozen=True, slots=True)
+class Registration(Generic[PartyT]):
+    """A party registered now (`created`), or the one the tenant registered before under the same key."""
+
+    party: PartyT
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Encounter:
+    id: uuid.UUID
+    external_encounter_id: str
+    claim_type: str
+    total_charge_cents: int
+    currency: str
+    received_at: dt.datetime
+    unresolved: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class NewEncounter:
+    """An encounter accepted for storage, with what receiving worked out about it."""
+
+    id: uuid.UUID
+    encounter: EncounterIn
+    total_charge_cents: int
+    unresolved: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class EligibilityCheck:
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    coverage_id: uuid.UUID
+    payer_id: str
+    provider_npi: str
+    service_date: dt.date
+    state: str
+    trace_number: str
+    interchange_control_number: int
+    sent_at: dt.datetime | None
+    answered_at: dt.datetime | None
+    answer: dict[str, object] | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewEligibilityCheck:
+    """A 270 about to be handed to the clearinghouse."""
+
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    coverage_id: uuid.UUID
+    payer_id: str
+    provider_npi: str
+    service_date: dt.date
+    trace_number: str
+    interchange_control_number: int
+    file_name: str
+    sent_sha256: str
+    sent_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingCheck:
+    id: uuid.UUID
+    trace_number: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAnswer:
+    """What a 271 said about one check, and which file said it."""
+
+    state: str
+    answer: dict[str, object]
+    response_file_name: str
+    response_sha256: str
+    answered_at: dt.datetime
 
 
 class TenantRepository:
@@ -30,90 +141,155 @@ class TenantRepository:
         self._tenant = tenant
 
 
-class RecordRepository(TenantRepository):
-    """A table of registered records (patients, providers, payers, ...) keyed per tenant."""
+class PartyRepository(TenantRepository, Generic[PartyT]):
+    """A table of registered parties (patients, providers, payers, ...), unique per tenant by `key`.
 
-    def __init__(self, session: AsyncSession, tenant: str, table: sa.Table, key: tuple[str, ...]) -> None:
+    Each row keeps the validated request in `record` (JSONB) beside the columns it is looked up by;
+    `present` turns a row's mapping back into the typed party.
+    """
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        tenant: str,
+        table: sa.Table,
+        key: tuple[str, ...],
+        present: Callable[[sa.RowMapping], PartyT],
+    ) -> None:
         super().__init__(session, tenant)
         self._table = table
         self._key = key
+        self._present = present
 
-    async def add_or_get(self, values: dict[str, Any]) -> tuple[sa.Row[Any], bool]:
-        """Insert unless the tenant has a record with the same key; (row, created)."""
+    async def _add_or_get(self, columns: Mapping[str, object], record: BaseModel) -> Registration[PartyT]:
+        """Insert unless the tenant has a party with the same key (the `columns` named by it)."""
         statement = (
             insert(self._table)
-            .values(id=uuid.uuid4(), tenant_id=self._tenant, **values)
+            .values(id=uuid.uuid4(), tenant_id=self._tenant, record=record.model_dump(mode="json"), **columns)
             .on_conflict_do_nothing(index_elements=["tenant_id", *self._key])
             .returning(self._table)
         )
-        row = (await self._session.execute(statement)).one_or_none()
+        row = (await self._session.execute(statement)).mappings().one_or_none()
         if row is not None:
-            return row, True
-        where = [self._table.c[column] == values[column] for column in self._key]
+            return Registration(self._present(row), True)
+        where = [self._table.c[column] == columns[column] for column in self._key]
         existing = (
-            await self._session.execute(sa.select(self._table).where(self._table.c.tenant_id == self._tenant, *where))
-        ).one()
-        return existing, False
+            (await self._session.execute(sa.select(self._table).where(self._table.c.tenant_id == self._tenant, *where)))
+            .mappings()
+            .one()
+        )
+        return Registration(self._present(existing), False)
 
-    async def get(self, record_id: uuid.UUID, **filters: object) -> sa.Row[Any] | None:
-        where = [self._table.c[column] == value for column, value in filters.items()]
-        return (
-            await self._session.execute(
-                sa.select(self._table).where(
-                    self._table.c.tenant_id == self._tenant, self._table.c.id == record_id, *where
-                )
-            )
-        ).one_or_none()
+    async def get(self, party_id: uuid.UUID) -> PartyT | None:
+        return await self._get(party_id)
 
-    async def find(self, column: str, values: Iterable[object]) -> list[sa.Row[Any]]:
-        wanted = list(set(values))
-        if not wanted:
-            return []
-        return list(
+    async def _get(self, party_id: uuid.UUID, *where: sa.ColumnElement[bool]) -> PartyT | None:
+        row = (
             (
                 await self._session.execute(
                     sa.select(self._table).where(
-                        self._table.c.tenant_id == self._tenant, self._table.c[column].in_(wanted)
+                        self._table.c.tenant_id == self._tenant, self._table.c.id == party_id, *where
                     )
                 )
-            ).all()
+            )
+            .mappings()
+            .one_or_none()
+        )
+        return None if row is None else self._present(row)
+
+    async def _find(self, column: str, values: Iterable[object]) -> list[PartyT]:
+        wanted = list(set(values))
+        if not wanted:
+            return []
+        rows = (
+            await self._session.execute(
+                sa.select(self._table).where(self._table.c.tenant_id == self._tenant, self._table.c[column].in_(wanted))
+            )
+        ).mappings()
+        return [self._present(row) for row in rows]
+
+    async def find_by_ids(self, party_ids: Iterable[uuid.UUID]) -> list[PartyT]:
+        return await self._find("id", party_ids)
+
+
+def _patient(row: sa.RowMapping) -> PatientOut:
+    return PatientOut.model_validate({**row["record"], "id": row["id"]})
+
+
+def _coverage(row: sa.RowMapping) -> CoverageOut:
+    return CoverageOut.model_validate({**row["record"], "id": row["id"], "patient_id": row["patient_id"]})
+
+
+def _provider(row: sa.RowMapping) -> ProviderRecord:
+    return ProviderRecord(row["id"], ProviderIn.model_validate(row["record"]))
+
+
+def _payer(row: sa.RowMapping) -> PayerOut:
+    return PayerOut.model_validate({**row["record"], "id": row["id"]})
+
+
+def _facility(row: sa.RowMapping) -> FacilityOut:
+    return FacilityOut.model_validate({**row["record"], "id": row["id"]})
+
+
+class PatientRepository(PartyRepository[PatientOut]):
+    def __init__(self, session: AsyncSession, tenant: str) -> None:
+        super().__init__(session, tenant, patients, ("external_patient_id",), _patient)
+
+    async def register(self, patient: PatientIn) -> Registration[PatientOut]:
+        return await self._add_or_get({"external_patient_id": patient.external_patient_id}, patient)
+
+    async def find_by_external_ids(self, external_ids: Iterable[str]) -> list[PatientOut]:
+        return await self._find("external_patient_id", external_ids)
+
+
+class CoverageRepository(PartyRepository[CoverageOut]):
+    def __init__(self, session: AsyncSession, tenant: str) -> None:
+        super().__init__(session, tenant, coverages, ("patient_id", "payer_id", "member_id"), _coverage)
+
+    async def register(self, patient_id: uuid.UUID, coverage: CoverageIn) -> Registration[CoverageOut]:
+        return await self._add_or_get(
+            {"patient_id": patient_id, "payer_id": coverage.payer_id, "member_id": coverage.member_id}, coverage
         )
 
+    async def of_patient(self, patient_id: uuid.UUID, coverage_id: uuid.UUID) -> CoverageOut | None:
+        return await self._get(coverage_id, coverages.c.patient_id == patient_id)
 
-def patient_records(session: AsyncSession, tenant: str) -> RecordRepository:
-    return RecordRepository(session, tenant, patients, ("external_patient_id",))
-
-
-def coverage_records(session: AsyncSession, tenant: str) -> RecordRepository:
-    return RecordRepository(session, tenant, coverages, ("patient_id", "payer_id", "member_id"))
+    async def find_by_patients(self, patient_ids: Iterable[uuid.UUID]) -> list[CoverageOut]:
+        return await self._find("patient_id", patient_ids)
 
 
-def provider_records(session: AsyncSession, tenant: str) -> RecordRepository:
-    return RecordRepository(session, tenant, providers, ("npi",))
+class ProviderRepository(PartyRepository[ProviderRecord]):
+    def __init__(self, session: AsyncSession, tenant: str) -> None:
+        super().__init__(session, tenant, providers, ("npi",), _provider)
+
+    async def register(self, provider: ProviderIn) -> Registration[ProviderRecord]:
+        return await self._add_or_get({"npi": provider.npi}, provider)
+
+    async def find_by_npis(self, npis: Iterable[str]) -> list[ProviderRecord]:
+        return await self._find("npi", npis)
 
 
-def payer_records(session: AsyncSession, tenant: str) -> RecordRepository:
-    return RecordRepository(session, tenant, payers, ("payer_id",))
+class PayerRepository(PartyRepository[PayerOut]):
+    def __init__(self, session: AsyncSession, tenant: str) -> None:
+        super().__init__(session, tenant, payers, ("payer_id",), _payer)
+
+    async def register(self, payer: PayerIn) -> Registration[PayerOut]:
+        return await self._add_or_get({"payer_id": payer.payer_id}, payer)
+
+    async def find_by_payer_ids(self, payer_ids: Iterable[str]) -> list[PayerOut]:
+        return await self._find("payer_id", payer_ids)
 
 
-def facility_records(session: AsyncSession, tenant: str) -> RecordRepository:
-    return RecordRepository(session, tenant, facilities, ("external_facility_id",))
+class FacilityRepository(PartyRepository[FacilityOut]):
+    def __init__(self, session: AsyncSession, tenant: str) -> None:
+        super().__init__(session, tenant, facilities, ("external_facility_id",), _facility)
 
+    async def register(self, facility: FacilityIn) -> Registration[FacilityOut]:
+        return await self._add_or_get({"external_facility_id": facility.external_facility_id}, facility)
 
-def patient_out(row: sa.Row[Any]) -> PatientOut:
-    return PatientOut.model_validate({**row.record, "id": row.id})
-
-
-def coverage_out(row: sa.Row[Any]) -> CoverageOut:
-    return CoverageOut.model_validate({**row.record, "id": row.id, "patient_id": row.patient_id})
-
-
-def payer_out(row: sa.Row[Any]) -> PayerOut:
-    return PayerOut.model_validate({**row.record, "id": row.id})
-
-
-def facility_out(row: sa.Row[Any]) -> FacilityOut:
-    return FacilityOut.model_validate({**row.record, "id": row.id})
+    async def find_by_external_ids(self, external_ids: Iterable[str]) -> list[FacilityOut]:
+        return await self._find("external_facility_id", external_ids)
 
 
 class RegistryRepository(TenantRepository):
@@ -130,62 +306,107 @@ class RegistryRepository(TenantRepository):
         facility_external_ids: set[str],
     ) -> Registry:
         session, tenant = self._session, self._tenant
-        patient_rows = await patient_records(session, tenant).find("id", patient_ids)
-        patient_rows += await patient_records(session, tenant).find("external_patient_id", patient_external_ids)
-        found_patients = [patient_out(row) for row in patient_rows]
-        coverage_rows = await coverage_records(session, tenant).find("patient_id", {p.id for p in found_patients})
-        found_coverages = [coverage_out(row) for row in coverage_rows]
-        payer_rows = await payer_records(session, tenant).find(
-            "payer_id", payer_ids | {c.payer_id for c in found_coverages}
+        patient_records = PatientRepository(session, tenant)
+        found_patients = await patient_records.find_by_ids(patient_ids)
+        found_patients += await patient_records.find_by_external_ids(patient_external_ids)
+        found_coverages = await CoverageRepository(session, tenant).find_by_patients({p.id for p in found_patients})
+        found_payers = await PayerRepository(session, tenant).find_by_payer_ids(
+            payer_ids | {c.payer_id for c in found_coverages}
         )
-        provider_rows = await provider_records(session, tenant).find("npi", npis)
-        facility_rows = await facility_records(session, tenant).find("id", facility_ids)
-        facility_rows += await facility_records(session, tenant).find("external_facility_id", facility_external_ids)
+        found_providers = await ProviderRepository(session, tenant).find_by_npis(npis)
+        facility_records = FacilityRepository(session, tenant)
+        found_facilities = await facility_records.find_by_ids(facility_ids)
+        found_facilities += await facility_records.find_by_external_ids(facility_external_ids)
         by_patient: dict[uuid.UUID, list[CoverageOut]] = {}
         for coverage in found_coverages:
             by_patient.setdefault(coverage.patient_id, []).append(coverage)
-        found_facilities = [facility_out(row) for row in facility_rows]
         return Registry(
             patients={p.id: p for p in found_patients},
             patients_by_external_id={p.external_patient_id: p for p in found_patients},
             coverages=by_patient,
-            payers={row.payer_id: payer_out(row) for row in payer_rows},
-            providers={row.npi: ProviderIn.model_validate(row.record) for row in provider_rows},
+            payers={p.payer_id: p for p in found_payers},
+            providers={p.provider.npi: p.provider for p in found_providers},
             facilities={f.id: f for f in found_facilities},
             facilities_by_external_id={f.external_facility_id: f for f in found_facilities},
         )
 
 
-class EncounterRepository(TenantRepository):
-    async def get(self, encounter_id: uuid.UUID) -> sa.Row[Any] | None:
-        return (
-            await self._session.execute(
-                sa.select(encounters).where(encounters.c.tenant_id == self._tenant, encounters.c.id == encounter_id)
-            )
-        ).one_or_none()
+_ENCOUNTER_COLUMNS = (
+    encounters.c.id,
+    encounters.c.external_encounter_id,
+    encounters.c.claim_type,
+    encounters.c.total_charge_cents,
+    encounters.c.currency,
+    encounters.c.received_at,
+    encounters.c.unresolved,
+)
 
-    async def find_by_external_ids(self, external_ids: Iterable[str]) -> dict[str, sa.Row[Any]]:
+
+def _encounter(row: sa.RowMapping) -> Encounter:
+    return Encounter(
+        id=row["id"],
+        external_encounter_id=row["external_encounter_id"],
+        claim_type=row["claim_type"],
+        total_charge_cents=row["total_charge_cents"],
+        currency=row["currency"],
+        received_at=row["received_at"],
+        unresolved=list(row["unresolved"]),
+    )
+
+
+class EncounterRepository(TenantRepository):
+    async def get(self, encounter_id: uuid.UUID) -> Encounter | None:
+        row = (
+            (
+                await self._session.execute(
+                    sa.select(*_ENCOUNTER_COLUMNS).where(
+                        encounters.c.tenant_id == self._tenant, encounters.c.id == encounter_id
+                    )
+                )
+            )
+            .mappings()
+            .one_or_none()
+        )
+        return None if row is None else _encounter(row)
+
+    async def find_by_external_ids(self, external_ids: Iterable[str]) -> dict[str, Encounter]:
         wanted = list(set(external_ids))
         rows = (
             await self._session.execute(
-                sa.select(encounters).where(
+                sa.select(*_ENCOUNTER_COLUMNS).where(
                     encounters.c.tenant_id == self._tenant, encounters.c.external_encounter_id.in_(wanted)
                 )
             )
-        ).all()
-        return {row.external_encounter_id: row for row in rows}
+        ).mappings()
+        return {row["external_encounter_id"]: _encounter(row) for row in rows}
 
-    async def add_many(self, values: list[dict[str, Any]]) -> dict[str, sa.Row[Any]]:
-        """Insert in one statement, skipping external ids the tenant already sent; the rows inserted, by external id."""
-        if not values:
+    async def add_many(self, new: list[NewEncounter]) -> dict[str, Encounter]:
+        """Insert in one statement, skipping external ids the tenant already sent; the encounters inserted,
+        by external id."""
+        if not new:
             return {}
         statement = (
             insert(encounters)
-            .values([{"tenant_id": self._tenant, **v} for v in values])
+            .values(
+                [
+                    {
+                        "id": item.id,
+                        "tenant_id": self._tenant,
+                        "external_encounter_id": item.encounter.external_encounter_id,
+                        "claim_type": item.encounter.claim_type,
+                        "total_charge_cents": item.total_charge_cents,
+                        "currency": item.encounter.currency,
+                        "coding": item.encounter.model_dump(mode="json"),
+                        "unresolved": item.unresolved,
+                    }
+                    for item in new
+                ]
+            )
             .on_conflict_do_nothing(index_elements=["tenant_id", "external_encounter_id"])
-            .returning(encounters)
+            .returning(*_ENCOUNTER_COLUMNS)
         )
-        return {row.external_encounter_id: row for row in (await self._session.execute(statement)).all()}
+        rows = (await self._session.execute(statement)).mappings()
+        return {row["external_encounter_id"]: _encounter(row) for row in rows}
 
 
 class CptCodeRepository(TenantRepository):
@@ -220,33 +441,106 @@ class CptCodeRepository(TenantRepository):
         )
 
 
-class IdempotencyRepository(TenantRepository):
-    async def claim(self, key: str, request_hash: str) -> sa.Row[Any] | None:
-        """Take the key for this request; None when it is new, else the earlier request's row.
+_CHECK_COLUMNS = (
+    eligibility_checks.c.id,
+    eligibility_checks.c.patient_id,
+    eligibility_checks.c.coverage_id,
+    eligibility_checks.c.payer_id,
+    eligibility_checks.c.provider_npi,
+    eligibility_checks.c.service_date,
+    eligibility_checks.c.state,
+    eligibility_checks.c.trace_number,
+    eligibility_checks.c.interchange_control_number,
+    eligibility_checks.c.sent_at,
+    eligibility_checks.c.answered_at,
+    eligibility_checks.c.answer,
+)
 
-        A concurrent request with the same key waits on the primary key until the first commits.
-        """
-        inserted = (
-            await self._session.execute(
-                insert(idempotency_keys)
-                .values(tenant_id=self._tenant, key=key, request_hash=request_hash)
-                .on_conflict_do_nothing(index_elements=["tenant_id", "key"])
-                .returning(idempotency_keys.c.key)
-            )
-        ).one_or_none()
-        if inserted is not None:
-            return None
-        return (
-            await self._session.execute(
-                sa.select(idempotency_keys).where(
-                    idempotency_keys.c.tenant_id == self._tenant, idempotency_keys.c.key == key
+
+def _check(row: sa.RowMapping) -> EligibilityCheck:
+    return EligibilityCheck(**{column.name: row[column.name] for column in _CHECK_COLUMNS})
+
+
+class EligibilityCheckRepository(TenantRepository):
+    async def next_interchange_control_number(self) -> int:
+        """ISA13 of the next 270, from a sequence: unique and persisted, never reused until it cycles."""
+        return int((await self._session.execute(sa.select(eligibility_interchange_numbers.next_value()))).scalar_one())
+
+    async def add(self, check: NewEligibilityCheck) -> EligibilityCheck:
+        """Store a check as `sent` (flushed, so a failing submit after it still rolls it back)."""
+        row = (
+            (
+                await self._session.execute(
+                    sa.insert(eligibility_checks)
+                    .values(
+                        id=check.id,
+                        tenant_id=self._tenant,
+                        patient_id=check.patient_id,
+                        coverage_id=check.coverage_id,
+                        payer_id=check.payer_id,
+                        provider_npi=check.provider_npi,
+                        service_date=check.service_date,
+                        trace_number=check.trace_number,
+                        interchange_control_number=check.interchange_control_number,
+                        file_name=check.file_name,
+                        sent_sha256=check.sent_sha256,
+                        state="sent",
+                        sent_at=check.sent_at,
+                    )
+                    .returning(*_CHECK_COLUMNS)
                 )
             )
-        ).one()
-
-    async def complete(self, key: str, status: int, body: object) -> None:
-        await self._session.execute(
-            sa.update(idempotency_keys)
-            .where(idempotency_keys.c.tenant_id == self._tenant, idempotency_keys.c.key == key)
-            .values(response_status=status, response_body=body)
+            .mappings()
+            .one()
         )
+        await self._session.flush()
+        return _check(row)
+
+    async def get(self, check_id: uuid.UUID) -> EligibilityCheck | None:
+        row = (
+            (
+                await self._session.execute(
+                    sa.select(*_CHECK_COLUMNS).where(
+                        eligibility_checks.c.tenant_id == self._tenant, eligibility_checks.c.id == check_id
+                    )
+                )
+            )
+            .mappings()
+            .one_or_none()
+        )
+        return None if row is None else _check(row)
+
+
+class EligibilityAnswerRepository:
+    """Answers to checks, matched by trace number whatever their tenant (a 271 names no tenant of ours)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def waiting(self, trace_numbers: Iterable[str]) -> list[WaitingCheck]:
+        """The checks still `sent` among these trace numbers, locked until the transaction ends."""
+        rows = await self._session.execute(
+            sa.select(eligibility_checks.c.id, eligibility_checks.c.trace_number)
+            .where(eligibility_checks.c.trace_number.in_(list(trace_numbers)), eligibility_checks.c.state == "sent")
+            .with_for_update()
+        )
+        return [WaitingCheck(check_id, trace_number) for check_id, trace_number in rows]
+
+    async def answer(self, check_id: uuid.UUID, answer: StoredAnswer) -> None:
+        """Store the answer on a check still `sent`; an answered check is never changed again."""
+        await self._session.execute(
+            sa.update(eligibility_checks)
+            .where(eligibility_checks.c.id == check_id, eligibility_checks.c.state == "sent")
+            .values(
+                state=answer.state,
+                answer=answer.answer,
+                response_file_name=answer.response_file_name,
+                response_sha256=answer.response_sha256,
+                answered_at=answer.answered_at,
+            )
+        )
+
+
+def idempotency_keys_of(session: AsyncSession, tenant: str) -> IdempotencyKeys:
+    """The tenant's Idempotency-Keys in intake's own table."""
+    return IdempotencyKeys(session, idempotency_keys, tenant)

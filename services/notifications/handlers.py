@@ -5,9 +5,10 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifications.repository import ActivityFeed
+from services.notifications.statements import STATEMENT_HANDLERS
 from shared.events.catalog import EVENT_TYPES
 from shared.events.envelope import EventEnvelope
-from shared.messaging.consumer import Subscription
+from shared.messaging.consumer import Handler, Subscription
 from shared.messaging.topics import CORE_TOPICS
 
 
@@ -27,10 +28,27 @@ async def on_any_event(session: AsyncSession, envelopes: list[EventEnvelope]) ->
     await ActivityFeed(session).record(entries)
 
 
+def in_turn(*handlers: Handler) -> Handler:
+    """Several effects of one event, applied in the same transaction."""
+
+    async def apply(session: AsyncSession, envelopes: list[EventEnvelope]) -> None:
+        for handler in handlers:
+            await handler(session, envelopes)
+
+    return apply
+
+
+HANDLERS: dict[str, Handler] = {
+    event_type: in_turn(on_any_event, STATEMENT_HANDLERS[event_type])
+    if event_type in STATEMENT_HANDLERS
+    else on_any_event
+    for event_type in EVENT_TYPES
+}
+
 SUBSCRIPTIONS = [
     Subscription(
         group_id="notifications",
         topics=tuple(topic.name for topic in CORE_TOPICS),
-        handlers=dict.fromkeys(EVENT_TYPES, on_any_event),
+        handlers=HANDLERS,
     )
 ]

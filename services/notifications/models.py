@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 
 from shared.db import service_metadata
 from shared.messaging.tables import messaging_tables
@@ -11,6 +12,7 @@ SCHEMA = "notifications"
 metadata = service_metadata(SCHEMA)
 messaging = messaging_tables(metadata)
 
+# The tenant's event feed: what webhooks, statements and alerts are built from.
 activity = sa.Table(
     "activity",
     metadata,
@@ -20,5 +22,150 @@ activity = sa.Table(
     sa.Column("subject", sa.Text, nullable=False),
     sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_activity_tenant_subject", "tenant_id", "subject"),
-    comment="The tenant's event feed: what webhooks, statements and alerts are built from.",
+)
+
+
+# --- patient statements -------------------------------------------------------------------------
+# Each patient's statement ledger, built from the events notifications consumes (it reads no other
+# service's schema), the statements sent and the print batches they went out in.
+
+statement_patients = sa.Table(
+    "statement_patients",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("patient_id", sa.Uuid, primary_key=True),
+    sa.Column("name", sa.Text, comment="PHI: the statement prints it. From encounter-coded's phi block."),
+    sa.Column("address_lines", JSONB, comment="PHI: the mailing address the statement prints."),
+    sa.Column("delivery", sa.Text, comment="email | paper | none (opted out); unset means paper."),
+    sa.Column("email", sa.Text, comment="PHI: where statement notices go when delivery is email."),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.CheckConstraint("delivery IN ('email', 'paper', 'none')", name="delivery"),
+    comment="Only what a statement prints or needs to reach the patient; never logged.",
+)
+
+statement_encounters = sa.Table(
+    "statement_encounters",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("encounter_id", sa.Uuid, primary_key=True),
+    sa.Column("patient_id", sa.Uuid, nullable=False),
+    sa.Column("service_date", sa.Date, nullable=False),
+    sa.Column(
+        "expects_secondary", sa.Boolean, nullable=False, comment="A secondary payer is billed after the primary."
+    ),
+)
+
+statement_claims = sa.Table(
+    "statement_claims",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("claim_id", sa.Uuid, primary_key=True),
+    sa.Column("patient_id", sa.Uuid, nullable=False),
+    sa.Column("encounter_id", sa.Uuid, nullable=False),
+    sa.Column("claim_control_number", sa.Text, nullable=False),
+    sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("charge_cents", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("procedure_codes", JSONB, nullable=False),
+    sa.Index("ix_statement_claims_patient", "tenant_id", "patient_id"),
+)
+
+statement_adjudications = sa.Table(
+    "statement_adjudications",
+    metadata,
+    sa.Column("payment_id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Text, nullable=False),
+    sa.Column("claim_id", sa.Uuid, nullable=False),
+    sa.Column("charge_cents", sa.BigInteger, nullable=False),
+    sa.Column("paid_cents", sa.BigInteger, nullable=False),
+    sa.Column("patient_responsibility_cents", sa.BigInteger, nullable=False),
+    sa.Column("next_responsible", sa.Text, nullable=False),
+    sa.Column("paid_date", sa.Date, nullable=False),
+    sa.Column("reversal_of", sa.Uuid),
+    sa.Index("ix_statement_adjudications_claim", "tenant_id", "claim_id"),
+)
+
+statement_patient_payments = sa.Table(
+    "statement_patient_payments",
+    metadata,
+    sa.Column("payment_id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Text, nullable=False),
+    sa.Column("patient_id", sa.Uuid, nullable=False),
+    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("received_on", sa.Date, nullable=False),
+    sa.Index("ix_statement_patient_payments_patient", "tenant_id", "patient_id"),
+)
+
+statement_payment_plans = sa.Table(
+    "statement_payment_plans",
+    metadata,
+    sa.Column("plan_id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Text, nullable=False),
+    sa.Column("patient_id", sa.Uuid, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("installments", JSONB, nullable=False),
+    sa.Column("changed_on", sa.Date, nullable=False),
+    sa.Index("ix_statement_payment_plans_patient", "tenant_id", "patient_id"),
+)
+
+statement_number_seq = sa.Sequence("statement_number_seq", metadata=metadata)
+
+print_batches = sa.Table(
+    "print_batches",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Text, nullable=False),
+    sa.Column("run_on", sa.Date, nullable=False),
+    sa.Column("statement_count", sa.Integer, nullable=False),
+    sa.Column("pdf", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    comment="One PDF per mailing run: every paper statement of the run, each starting on a new page.",
+)
+
+statements = sa.Table(
+    "statements",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Text, nullable=False),
+    sa.Column("patient_id", sa.Uuid, nullable=False),
+    sa.Column("number", sa.Text, nullable=False, unique=True),
+    sa.Column("cycle", sa.Integer, nullable=False),
+    sa.Column("stage", sa.Text, nullable=False),
+    sa.Column("statement_date", sa.Date, nullable=False),
+    sa.Column("due_date", sa.Date, nullable=False),
+    sa.Column("balance_cents", sa.BigInteger, nullable=False),
+    sa.Column("amount_due_cents", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("document", JSONB, nullable=False, comment="The StatementDocument every rendering comes from."),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("pdf", sa.LargeBinary, nullable=False),
+    sa.Column("delivery", sa.Text, nullable=False),
+    sa.Column("delivery_status", sa.Text, nullable=False),
+    sa.Column("delivered_at", sa.DateTime(timezone=True)),
+    sa.Column("print_batch_id", sa.Uuid, sa.ForeignKey(print_batches.c.id)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.UniqueConstraint("tenant_id", "patient_id", "cycle", name="uq_statements_patient_cycle"),
+    sa.CheckConstraint("delivery IN ('email', 'paper', 'none')", name="delivery"),
+    sa.CheckConstraint(
+        "delivery_status IN ('pending', 'sent', 'printed', 'opted_out', 'undeliverable')", name="status"
+    ),
+    sa.Index("ix_statements_tenant_patient", "tenant_id", "patient_id"),
+    sa.Index("ix_statements_pending_email", "delivery_status", postgresql_where=sa.text("delivery_status = 'pending'")),
+    comment="One statement per patient per cycle (unique): never sent twice for the same cycle.",
+)
+
+statement_payments = sa.Table(
+    "statement_payments",
+    metadata,
+    sa.Column("payment_id", sa.Uuid, primary_key=True, comment="Chosen when the page rendered: a resubmit is a no-op."),
+    sa.Column("tenant_id", sa.Text, nullable=False),
+    sa.Column("statement_id", sa.Uuid, sa.ForeignKey(statements.c.id), nullable=False),
+    sa.Column("patient_id", sa.Uuid, nullable=False),
+    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("method", sa.Text, nullable=False),
+    sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.CheckConstraint("amount_cents > 0", name="positive"),
+    comment="Payments recorded on the statement page, sent to remittance as patient-payment-submitted.",
 )

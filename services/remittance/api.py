@@ -187,6 +187,7 @@ async def take_patient_payment(
     payment: PatientPaymentIn,
     principal: CanWrite,
     session: SessionDep,
+    outbox: OutboxDep,
     response: Response,
     idempotency_key: Annotated[str, Header(min_length=1, max_length=200)],
 ) -> PatientPaymentOut:
@@ -194,6 +195,7 @@ async def take_patient_payment(
     try:
         result, created = await service.take_patient_payment(
             session,
+            outbox,
             tenant=principal.tenant,
             patient_id=patient_id,
             idempotency_key=idempotency_key,
@@ -223,12 +225,13 @@ async def patient_account(
     "/accounts/{patient_id}/payment-plans", status_code=status.HTTP_201_CREATED, responses={**_ERRORS, 409: {}}
 )
 async def create_payment_plan(
-    patient_id: uuid.UUID, plan: PaymentPlanIn, principal: CanWrite, session: SessionDep
+    patient_id: uuid.UUID, plan: PaymentPlanIn, principal: CanWrite, session: SessionDep, outbox: OutboxDep
 ) -> PaymentPlanOut:
     """Monthly installments over the patient's current balance, adding up to it to the cent."""
     try:
         created = await service.create_payment_plan(
             session,
+            outbox,
             tenant=principal.tenant,
             patient_id=patient_id,
             installments=plan.installments,

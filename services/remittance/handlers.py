@@ -5,10 +5,11 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.remittance.service import record_submitted_claim
+from services.remittance.statement_payments import on_patient_payment_submitted
 from shared.events.catalog import ClaimSubmittedV1
 from shared.events.envelope import EventEnvelope
 from shared.messaging.consumer import Subscription
-from shared.messaging.topics import CLAIM_SUBMITTED
+from shared.messaging.topics import CLAIM_SUBMITTED, PATIENT_ACCOUNT
 
 
 async def on_claim_submitted(session: AsyncSession, envelopes: list[EventEnvelope]) -> None:
@@ -30,10 +31,24 @@ async def on_claim_submitted(session: AsyncSession, envelopes: list[EventEnvelop
         )
 
 
+async def ignore(session: AsyncSession, envelopes: list[EventEnvelope]) -> None:
+    """Events remittance itself published on a topic it reads for others' events."""
+
+
 SUBSCRIPTIONS = [
     Subscription(
         group_id="remittance",
         topics=(CLAIM_SUBMITTED.name,),
         handlers={"claim-submitted.v1": on_claim_submitted},
-    )
+    ),
+    Subscription(
+        group_id="remittance-patient-account",
+        topics=(PATIENT_ACCOUNT.name,),
+        handlers={
+            "patient-payment-submitted.v1": on_patient_payment_submitted,
+            # remittance's own events on the same topic: nothing to do
+            "patient-payment-received.v1": ignore,
+            "payment-plan-changed.v1": ignore,
+        },
+    ),
 ]

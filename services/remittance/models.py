@@ -18,6 +18,7 @@ SCHEMA = "remittance"
 metadata = service_metadata(SCHEMA)
 messaging = messaging_tables(metadata)
 
+# Claims awaiting remittance: what an 835's CLP01 is matched against.
 submitted_claims = sa.Table(
     "submitted_claims",
     metadata,
@@ -30,8 +31,7 @@ submitted_claims = sa.Table(
     sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("patient_id", sa.Uuid, nullable=True),
     sa.Column("lines", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
-    sa.UniqueConstraint("tenant_id", "claim_control_number"),
-    comment="Claims awaiting remittance: what an 835's CLP01 is matched against.",
+    sa.UniqueConstraint("tenant_id", "claim_control_number", name="uq_submitted_claims_tenant_id"),
 )
 
 remittance_files = sa.Table(
@@ -42,7 +42,7 @@ remittance_files = sa.Table(
     sa.Column("content_sha256", sa.Text, nullable=False),
     sa.Column("byte_count", sa.BigInteger, nullable=False),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-    sa.Column("result", JSONB, nullable=False, comment="The posting summary answered to the uploader."),
+    sa.Column("result", JSONB, nullable=False, doc="The posting summary answered to the uploader."),
     sa.UniqueConstraint("tenant_id", "content_sha256"),
 )
 
@@ -68,7 +68,7 @@ claim_payments = sa.Table(
     sa.Column("payer_claim_control_number", sa.Text, nullable=False),
     sa.Column("paid_date", sa.Date, nullable=False),
     sa.Column("reversal_of", sa.Uuid, nullable=True, unique=True),
-    sa.Column("facts", JSONB, nullable=False, comment="Adjustments, lines and remarks as read from the 835."),
+    sa.Column("facts", JSONB, nullable=False, doc="Adjustments, lines and remarks as read from the 835."),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.Column("posted_at", sa.DateTime(timezone=True), nullable=True),
     sa.UniqueConstraint(
@@ -86,6 +86,7 @@ claim_payments = sa.Table(
     sa.Index("ix_claim_payments_claim", "tenant_id", "claim_id"),
 )
 
+# Immutable: corrections are new entries (reversal_of), never updates.
 ledger_entries = sa.Table(
     "ledger_entries",
     metadata,
@@ -114,7 +115,6 @@ ledger_entries = sa.Table(
     ),
     sa.Index("ix_ledger_entries_account", "tenant_id", "account_type", "account_id"),
     sa.Index("ix_ledger_entries_claim_payment", "claim_payment_id"),
-    comment="Immutable: corrections are new entries (reversal_of), never updates.",
 )
 
 patient_payments = sa.Table(

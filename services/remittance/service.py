@@ -51,7 +51,10 @@ from shared.events.catalog import (
     DeniedLine,
     EventPayload,
     PaidLine,
+    PatientPaymentReceivedV1,
+    PaymentPlanChangedV1,
     PaymentReceivedV1,
+    PlanInstallment,
     event_type_of,
 )
 from shared.events.envelope import EventEnvelope
@@ -494,6 +497,7 @@ def request_fingerprint(values: dict[str, Any]) -> str:
 
 async def take_patient_payment(
     session: AsyncSession,
+    outbox: Outbox,
     *,
     tenant: str,
     patient_id: uuid.UUID,
@@ -542,6 +546,19 @@ async def take_patient_payment(
         posted_on=received_on,
         claim_payment_id=None,
     )
+    await outbox.add(
+        session,
+        tenant=tenant,
+        subject=str(patient_id),
+        payload=PatientPaymentReceivedV1(
+            payment_id=payment_id,
+            patient_id=patient_id,
+            amount_cents=amount_cents,
+            currency=currency,
+            method=method,
+            received_on=received_on,
+        ),
+    )
     return _patient_payment_out(row), True
 
 
@@ -588,7 +605,7 @@ def _entry_out(row: Any) -> dict[str, Any]:
 
 
 async def create_payment_plan(
-    session: AsyncSession, *, tenant: str, patient_id: uuid.UUID, installments: int, first_due: dt.date
+    session: AsyncSession, outbox: Outbox, *, tenant: str, patient_id: uuid.UUID, installments: int, first_due: dt.date
 ) -> dict[str, Any]:
     """A plan over the patient's whole current balance; one active plan per patient."""
     account = await patient_account(session, tenant=tenant, patient_id=patient_id, today=first_due)
@@ -610,6 +627,22 @@ async def create_payment_plan(
     )
     if not created:
         raise PostingConflict("this patient already has an active payment plan")
+    await outbox.add(
+        session,
+        tenant=tenant,
+        subject=str(patient_id),
+        payload=PaymentPlanChangedV1(
+            plan_id=plan_id,
+            patient_id=patient_id,
+            status="active",
+            total_cents=account["balance_cents"],
+            currency=account["currency"],
+            installments=[
+                PlanInstallment(number=i.number, due_on=i.due_on, amount_cents=i.amount_cents) for i in schedule
+            ],
+            changed_on=dt.date.today(),
+        ),
+    )
     return {
         "id": plan_id,
         "patient_id": patient_id,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import posixpath
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -136,7 +137,7 @@ class SftpAdapter(ClearinghouseAdapter):
             folder = self.connection.inbound_dir
             found = []
             for entry in sorted(await sftp.readdir(folder), key=lambda entry: entry.filename):
-                name = entry.filename
+                name = os.fsdecode(entry.filename)
                 if name in (".", "..") or not is_complete_name(name):
                     continue
                 if entry.attrs.type != asyncssh.FILEXFER_TYPE_REGULAR:

@@ -13,12 +13,14 @@ import uuid
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from shared.messaging.topics import (
     CLAIM_DENIED,
     CLAIM_STATUS,
     CLAIM_SUBMITTED,
     ENCOUNTER_CODED,
+    PATIENT_ACCOUNT,
     PAYMENT_RECEIVED,
     Topic,
 )
@@ -32,7 +34,7 @@ class EventPayload(BaseModel):
     """Unknown fields are ignored so a consumer keeps reading when a version gains an optional field."""
 
 
-PHI = {"x-phi": True}
+PHI: JsonDict = {"x-phi": True}
 """JSON Schema mark of a field holding protected health information (or a sensitive identifier)."""
 
 
@@ -320,12 +322,56 @@ class ClaimStatusChangedV1(EventPayload):
     payer_claim_number: str | None = Field(default=None, description="The payer's claim number when known.")
 
 
+class PatientPaymentSubmittedV1(EventPayload):
+    """A patient recorded a payment on their statement page; remittance posts it once per `payment_id`."""
+
+    payment_id: uuid.UUID = Field(description="Chosen when the page rendered: a resubmitted form posts nothing new.")
+    patient_id: uuid.UUID
+    statement_id: uuid.UUID
+    amount_cents: Cents = Field(gt=0)
+    currency: Currency = "USD"
+    method: Literal["card", "ach"] = "card"
+    submitted_on: dt.date
+
+
+class PatientPaymentReceivedV1(EventPayload):
+    """A patient payment posted to the patient's account in remittance (from any channel)."""
+
+    payment_id: uuid.UUID
+    patient_id: uuid.UUID
+    amount_cents: Cents = Field(gt=0)
+    currency: Currency = "USD"
+    method: str
+    received_on: dt.date
+
+
+class PlanInstallment(EventPayload):
+    number: int = Field(ge=1)
+    due_on: dt.date
+    amount_cents: Cents = Field(gt=0)
+
+
+class PaymentPlanChangedV1(EventPayload):
+    """A patient's payment plan was made or changed state; its installments replace dunning while active."""
+
+    plan_id: uuid.UUID
+    patient_id: uuid.UUID
+    status: Literal["active", "completed", "cancelled"]
+    total_cents: Cents = Field(ge=0)
+    currency: Currency = "USD"
+    installments: list[PlanInstallment] = Field(min_length=1)
+    changed_on: dt.date
+
+
 EVENT_TYPES: dict[str, tuple[Topic, type[EventPayload]]] = {
     "encounter-coded.v1": (ENCOUNTER_CODED, EncounterCodedV1),
     "claim-submitted.v1": (CLAIM_SUBMITTED, ClaimSubmittedV1),
     "payment-received.v1": (PAYMENT_RECEIVED, PaymentReceivedV1),
     "claim-denied.v1": (CLAIM_DENIED, ClaimDeniedV1),
     "claim-status-changed.v1": (CLAIM_STATUS, ClaimStatusChangedV1),
+    "patient-payment-submitted.v1": (PATIENT_ACCOUNT, PatientPaymentSubmittedV1),
+    "patient-payment-received.v1": (PATIENT_ACCOUNT, PatientPaymentReceivedV1),
+    "payment-plan-changed.v1": (PATIENT_ACCOUNT, PaymentPlanChangedV1),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import json
 import uuid
@@ -65,7 +66,7 @@ class EventEnvelope:
         except ValidationError as exc:
             raise MalformedEvent(f"{self.type} payload invalid: {_summarise(exc)}") from None
 
-    def payload_as(self, model: type[P]) -> P:
+    def payload_as(self, model: builtins.type[P]) -> P:
         payload = self.payload()
         if not isinstance(payload, model):
             raise MalformedEvent(f"{self.type} is not a {model.__name__}")

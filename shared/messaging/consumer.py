@@ -65,7 +65,7 @@ class Subscription:
     topics: tuple[str, ...]
 
 
-class _RebalanceLog(ConsumerRebalanceListener):  # type: ignore[misc]
+class _RebalanceLog(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka has no types: its base is Any
     """Only logs: it shares no lock with the poll loop (rebalances run in a background task)."""
 
     def __init__(self, service: str, group: str) -> None:

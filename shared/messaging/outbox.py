@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
+from typing import Any, TypedDict
 
 import sqlalchemy as sa
 from opentelemetry import propagate
@@ -14,7 +15,31 @@ from shared.events.catalog import EventPayload
 from shared.events.envelope import EventEnvelope
 
 
-def envelope_to_row(envelope: EventEnvelope) -> dict[str, object]:
+class StoredEnvelope(TypedDict):
+    """The `envelope` JSONB column: ce attributes, the JSON payload and the trace context."""
+
+    id: str
+    type: str
+    source: str
+    subject: str
+    tenant: str
+    time: str
+    data: dict[str, Any]
+    trace_headers: dict[str, str]
+
+
+class OutboxRow(TypedDict):
+    """The values of one outbox insert."""
+
+    event_id: uuid.UUID
+    topic: str
+    message_key: str
+    event_type: str
+    tenant_id: str
+    envelope: StoredEnvelope
+
+
+def envelope_to_row(envelope: EventEnvelope) -> OutboxRow:
     return {
         "event_id": uuid.UUID(envelope.id),
         "topic": envelope.topic,
@@ -34,7 +59,7 @@ def envelope_to_row(envelope: EventEnvelope) -> dict[str, object]:
     }
 
 
-def row_to_envelope(stored: dict[str, object]) -> EventEnvelope:
+def row_to_envelope(stored: StoredEnvelope) -> EventEnvelope:
     return EventEnvelope(
         id=str(stored["id"]),
         type=str(stored["type"]),
@@ -42,8 +67,8 @@ def row_to_envelope(stored: dict[str, object]) -> EventEnvelope:
         subject=str(stored["subject"]),
         tenant=str(stored["tenant"]),
         time=dt.datetime.fromisoformat(str(stored["time"])),
-        data=dict(stored["data"]),  # type: ignore[call-overload]
-        trace_headers=dict(stored.get("trace_headers") or {}),  # type: ignore[call-overload]
+        data=dict(stored["data"]),
+        trace_headers=dict(stored.get("trace_headers") or {}),
     )
 
 

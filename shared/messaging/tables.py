@@ -24,7 +24,7 @@ def messaging_tables(metadata: sa.MetaData) -> MessagingTables:
         sa.Column("message_key", sa.Text, nullable=False),
         sa.Column("event_type", sa.Text, nullable=False),
         sa.Column("tenant_id", sa.Text, nullable=False),
-        sa.Column("envelope", JSONB, nullable=False, comment="ce attributes, data and trace context"),
+        sa.Column("envelope", JSONB, nullable=False, doc="ce attributes, data and trace context"),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
         sa.Column("published_at", sa.DateTime(timezone=True)),
         sa.Index("ix_outbox_unpublished", "id", postgresql_where=sa.text("published_at IS NULL")),

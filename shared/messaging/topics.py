@@ -25,8 +25,20 @@ CLAIM_DENIED = Topic("claim-denied", 6, "A claim or line denied in full or in pa
 CLAIM_STATUS = Topic(
     "claim-status", 6, "A claim moved through its lifecycle after submission (acknowledged, rejected, paid, denied)."
 )
+PATIENT_ACCOUNT = Topic(
+    "patient-account",
+    6,
+    "A patient's own account changed: a payment submitted or posted, a payment plan made (keyed by patient id).",
+)
 
-CORE_TOPICS: tuple[Topic, ...] = (ENCOUNTER_CODED, CLAIM_SUBMITTED, PAYMENT_RECEIVED, CLAIM_DENIED, CLAIM_STATUS)
+CORE_TOPICS: tuple[Topic, ...] = (
+    ENCOUNTER_CODED,
+    CLAIM_SUBMITTED,
+    PAYMENT_RECEIVED,
+    CLAIM_DENIED,
+    CLAIM_STATUS,
+    PATIENT_ACCOUNT,
+)
 
 
 def all_topic_names() -> list[tuple[str, int]]:

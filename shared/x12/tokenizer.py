@@ -87,7 +87,8 @@ def read_delimiters(text: str, offset: int = 0, position: int = 1) -> Delimiters
     """
     head = text[offset : offset + _ISA_SCAN]
     if not head.startswith("ISA"):
-        found = _LEADING_ID.match(head).group() or head[:3]  # type: ignore[union-attr]
+        leading = _LEADING_ID.match(head)
+        found = (leading.group() if leading else "") or head[:3]
         raise X12SyntaxError(
             f"expected an ISA interchange header, found {found!r}: the file has no X12 envelope",
             segment_id=found or None,

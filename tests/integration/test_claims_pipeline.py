@@ -3,25 +3,19 @@ per claim; a held claim fixed and released goes out too. Real claims process, Ka
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
 import json
-import uuid
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from services.claims.reference_data import read_mue, read_ptp, replace_mue_edits, replace_ptp_edits
-from services.intake.domain.documents import document_event
-from services.intake.schemas import EncounterDocument
 from shared.events.catalog import EncounterCodedV1
-from shared.events.envelope import EventEnvelope, to_kafka
-from shared.messaging.topics import CLAIM_SUBMITTED, ENCOUNTER_CODED
+from shared.messaging.topics import CLAIM_SUBMITTED
 from shared.x12.pyx12_validation import validate_with_pyx12
+from tests.support.encounters import EXAMPLES, example, produce_all
 from tests.support.pipeline import (
     Pipeline,
     end_offsets,
@@ -32,42 +26,12 @@ from tests.support.pipeline import (
 )
 
 pytestmark = pytest.mark.integration
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "encounters"
 FIXTURES = Path(__file__).resolve().parents[1] / "unit" / "claims" / "fixtures"
-
-
-def example(name: str, **changes: Any) -> EncounterCodedV1:
-    document = EncounterDocument.model_validate_json((EXAMPLES / f"{name}.json").read_text())
-    event, problems = document_event(document, today=dt.date.today())
-    assert event is not None, problems
-    provider = event.billing_provider
-    assert provider is not None and provider.address is not None
-    if len(provider.address.postal_code) == 5:  # the 837 wants the billing provider's ZIP+4
-        address = provider.address.model_copy(update={"postal_code": provider.address.postal_code + "0001"})
-        event = event.model_copy(update={"billing_provider": provider.model_copy(update={"address": address})})
-    return event.model_copy(update={"encounter_id": uuid.uuid4(), "patient_id": uuid.uuid4(), **changes})
 
 
 def with_lines(event: EncounterCodedV1, *changes: dict[str, Any]) -> EncounterCodedV1:
     lines = [line.model_copy(update=change) for line, change in zip(event.lines, changes, strict=False)]
     return event.model_copy(update={"lines": lines + event.lines[len(lines) :]})
-
-
-async def produce_all(bootstrap: str, tenant: str, events: list[EncounterCodedV1]) -> list[str]:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
-    await producer.start()
-    ids = []
-    try:
-        for event in events:
-            envelope = EventEnvelope.new(
-                source="/tests/intake", subject=str(event.encounter_id), tenant=tenant, payload=event
-            )
-            key, value, headers = to_kafka(envelope)
-            await producer.send_and_wait(ENCOUNTER_CODED.name, value, key=key, headers=headers)
-            ids.append(envelope.id)
-    finally:
-        await producer.stop()
-    return ids
 
 
 async def states(admin_db: asyncpg.Connection, tenant: str) -> dict[str, str]:
@@ -115,7 +79,7 @@ async def test_encounters_become_scrubbed_submitted_837s_and_held_claims_go_out_
 
         await eventually(settled, timeout_s=60, what="every claim batched or held")
         # A re-delivered encounter (a new event for the same encounter) creates nothing.
-        await produce_all(services.kafka_bootstrap_servers, tenant, [clean[0]])
+        (redelivered,) = await produce_all(services.kafka_bootstrap_servers, tenant, [clean[0]])
 
         holds = (await client.get("/v1/holds")).json()
         reasons = {h["encounter_id"]: {f["rule_id"] for f in h["findings"] if f["severity"] == "error"} for h in holds}
@@ -154,7 +118,10 @@ async def test_encounters_become_scrubbed_submitted_837s_and_held_claims_go_out_
         other = services.auth(new_tenant(), "claims:read")
         assert (await client.get(f"/v1/claims/{held_id}", headers=other)).status_code == 404
 
-    await asyncio.sleep(1)
+    async def redelivery_handled() -> bool:
+        return bool(await admin_db.fetchval("SELECT 1 FROM claims.inbox WHERE event_id = $1", redelivered))
+
+    await eventually(redelivery_handled, timeout_s=30, what="the claims consumer to take the re-delivered encounter")
     assert len(await states(admin_db, tenant)) == len(events), "the re-delivered encounter made no claim"
     submissions = await admin_db.fetch(
         "SELECT interchange_control_number, claim_count, x12, status FROM claims.submissions WHERE tenant_id = $1",

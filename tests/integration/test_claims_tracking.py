@@ -21,7 +21,7 @@ from shared.events.catalog import Adjustment, EncounterCodedV1, PaidLine, Paymen
 from shared.events.envelope import EventEnvelope, to_kafka
 from shared.messaging.topics import CLAIM_STATUS, PAYMENT_RECEIVED
 from shared.x12.pyx12_validation import validate_with_pyx12
-from tests.integration.test_claims_pipeline import example, produce_all
+from tests.support.encounters import billed_to_primary, example, produce_all
 from tests.support.pipeline import Pipeline, end_offsets, eventually, new_tenant, produce, read_from
 
 pytestmark = pytest.mark.integration
@@ -34,19 +34,6 @@ def with_member_id(event: EncounterCodedV1, member_id: str) -> EncounterCodedV1:
         for s in event.phi.subscribers
     ]
     return event.model_copy(update={"phi": event.phi.model_copy(update={"subscribers": subscribers})})
-
-
-def billed_to_primary(event: EncounterCodedV1) -> EncounterCodedV1:
-    """The secondary example as first billed: to its primary, the secondary coverage among the others."""
-    primary = event.other_coverages[0]
-    return event.model_copy(
-        update={
-            "payer_id": primary.payer.payer_id,
-            "coverage": primary,
-            "other_coverages": [event.coverage],
-            "prior_payer_adjudications": [],
-        }
-    )
 
 
 async def claim_rows(admin_db: asyncpg.Connection, tenant: str) -> dict[str, Any]:

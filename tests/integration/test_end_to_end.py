@@ -22,6 +22,7 @@ import pytest
 from sandbox.clearinghouse import FolderClearinghouse
 from sandbox.rules import DEFAULT_RULES, AdjudicationRule, Match, Outcome
 from shared.x12.pyx12_validation import validate_with_pyx12
+from tests.support.intake_builders import registered_encounter as encounter
 from tests.support.pipeline import Pipeline, eventually, new_tenant
 
 pytestmark = pytest.mark.integration
@@ -60,23 +61,6 @@ async def register(client: httpx.AsyncClient) -> None:
             coverage = {"payer_id": payer_id, "priority": priority, "member_id": member_id}
             response = await client.post(f"/v1/patients/{created.json()['id']}/coverages", json=coverage)
             assert response.status_code == 201, response.text
-
-
-def encounter(external_id: str, mrn: str, day: str, procedure: str, charge_cents: int) -> dict[str, Any]:
-    return {
-        "external_encounter_id": external_id,
-        "claim_type": "professional",
-        "patient_external_id": mrn,
-        "payer_id": "SANDBOX",
-        "billing_provider_npi": "1234567893",
-        "rendering_provider_npi": "1987654328",
-        "place_of_service": "11",
-        "service_date_from": day,
-        "service_date_to": day,
-        "diagnosis_codes": ["J06.9"],
-        "lines": [{"line_number": 1, "procedure_code": procedure, "units": 1, "charge_cents": charge_cents,
-                   "diagnosis_pointers": [1], "service_date": day}],
-    }  # fmt: skip
 
 
 def move_answers(sandbox: Path, inbound: Path, suffixes: tuple[str, ...]) -> int:

@@ -14,8 +14,9 @@ import pytest
 from cli.services import ServiceProcess
 from shared.events.catalog import EncounterCodedV1
 from shared.events.envelope import from_kafka
-from tests.support.pipeline import Pipeline, end_offsets, new_tenant, read_from
-from tests.unit.intake.fhir_samples import claim_bundle
+from tests.support.fhir_samples import claim_bundle
+from tests.support.intake_builders import registered_encounter as encounter
+from tests.support.pipeline import Pipeline, end_offsets, eventually, new_tenant, read_from
 
 pytestmark = pytest.mark.integration
 DAY = "2026-03-02"
@@ -49,25 +50,6 @@ async def register(client: httpx.AsyncClient, mrn: str = "MRN-1") -> str:
     coverage = {"payer_id": "SANDBOX", "priority": "primary", "member_id": "SYN0001", "group_number": "G1"}
     assert (await client.post(f"/v1/patients/{patient_id}/coverages", json=coverage)).status_code == 201
     return str(patient_id)
-
-
-def encounter(external_id: str, mrn: str = "MRN-1", **overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "external_encounter_id": external_id,
-        "claim_type": "professional",
-        "patient_external_id": mrn,
-        "payer_id": "SANDBOX",
-        "billing_provider_npi": "1234567893",
-        "rendering_provider_npi": "1987654328",
-        "place_of_service": "11",
-        "service_date_from": DAY,
-        "service_date_to": DAY,
-        "diagnosis_codes": ["J06.9"],
-        "lines": [{"line_number": 1, "procedure_code": "99213", "units": 1, "charge_cents": 12500,
-                   "diagnosis_pointers": [1], "service_date": DAY}],
-    }  # fmt: skip
-    body.update(overrides)
-    return body
 
 
 async def tenant_events(pipeline: Pipeline, start: dict[Any, int], tenant: str) -> list[EncounterCodedV1]:
@@ -213,13 +195,10 @@ def _with_charge(body: dict[str, Any], charge: object) -> dict[str, Any]:
 async def _eventually_events(
     pipeline: Pipeline, start: dict[Any, int], tenant: str, count: int
 ) -> list[EncounterCodedV1]:
-    import asyncio
-    import time
-
-    deadline = time.monotonic() + 60
-    while True:
+    async def arrived() -> list[EncounterCodedV1]:
         events = await tenant_events(pipeline, start, tenant)
-        if len(events) >= count or time.monotonic() > deadline:
-            assert len(events) == count, f"{len(events)} of {count} events on encounter-coded"
-            return events
-        await asyncio.sleep(0.5)
+        return events if len(events) >= count else []
+
+    events: list[EncounterCodedV1] = await eventually(arrived, timeout_s=60, what=f"{count} events on encounter-coded")
+    assert len(events) == count, f"{len(events)} of {count} events on encounter-coded"
+    return events

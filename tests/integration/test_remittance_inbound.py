@@ -22,9 +22,10 @@ from shared.db import create_engine, create_sessionmaker, unit_of_work
 from shared.events.catalog import ClaimSubmittedV1
 from shared.events.envelope import EventEnvelope
 from shared.messaging.topics import CLAIM_DENIED, PAYMENT_RECEIVED
+from tests.support.ledger import ledger_totals as _ledger_totals
 from tests.support.pipeline import Pipeline, end_offsets, eventually, new_tenant, read_from
-from tests.unit.remittance.remittance_builder import paid_claim, remittance_file
-from tests.unit.sandbox.sandbox_837 import RECEIVED_AT, professional, x12_837
+from tests.support.remittance_builder import paid_claim, remittance_file
+from tests.support.sandbox_837 import RECEIVED_AT, professional, x12_837
 
 pytestmark = pytest.mark.integration
 SANDBOX_PAYEE_NPI = "1234567893"
@@ -46,15 +47,6 @@ async def _counts(admin_db: asyncpg.Connection, tenant: str) -> dict[str, int]:
         query = f"SELECT count(*) FROM remittance.{table} WHERE tenant_id = $1"  # noqa: S608 - test constants
         counts[table] = int(await admin_db.fetchval(query, tenant))
     return counts
-
-
-async def _ledger_totals(admin_db: asyncpg.Connection, tenant: str) -> dict[tuple[str, str, str], int]:
-    rows = await admin_db.fetch(
-        "SELECT account_type, account_id, kind, sum(amount_cents) AS total FROM remittance.ledger_entries "
-        "WHERE tenant_id = $1 GROUP BY 1, 2, 3",
-        tenant,
-    )
-    return {(row["account_type"], row["account_id"], row["kind"]): int(row["total"]) for row in rows}
 
 
 def _waiting_835s(folder: Path) -> list[str]:

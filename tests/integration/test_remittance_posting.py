@@ -15,8 +15,9 @@ import pytest
 from shared.events.catalog import ClaimSubmittedV1
 from shared.events.envelope import EventEnvelope, to_kafka
 from shared.messaging.topics import CLAIM_DENIED, CLAIM_SUBMITTED, PAYMENT_RECEIVED
+from tests.support.ledger import ledger_totals as _ledger_totals
 from tests.support.pipeline import Pipeline, end_offsets, eventually, new_tenant, produce, read_from
-from tests.unit.remittance.remittance_builder import ClaimSpec, LineSpec, paid_claim, remittance_file
+from tests.support.remittance_builder import ClaimSpec, LineSpec, paid_claim, remittance_file
 
 pytestmark = pytest.mark.integration
 X12 = {"content-type": "application/edi-x12"}
@@ -57,15 +58,6 @@ async def _submit(services: Pipeline, envelope: EventEnvelope) -> None:
 async def _count(admin_db: asyncpg.Connection, table: str, tenant: str, where: str = "TRUE") -> int:
     query = f"SELECT count(*) FROM remittance.{table} WHERE tenant_id = $1 AND {where}"  # noqa: S608 - test constants
     return int(await admin_db.fetchval(query, tenant))
-
-
-async def _ledger_totals(admin_db: asyncpg.Connection, tenant: str) -> dict[tuple[str, str, str], int]:
-    rows = await admin_db.fetch(
-        "SELECT account_type, account_id, kind, sum(amount_cents) AS total FROM remittance.ledger_entries "
-        "WHERE tenant_id = $1 GROUP BY 1, 2, 3",
-        tenant,
-    )
-    return {(row["account_type"], row["account_id"], row["kind"]): int(row["total"]) for row in rows}
 
 
 async def _outbox_drained(admin_db: asyncpg.Connection, tenant: str) -> bool:

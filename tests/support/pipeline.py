@@ -28,6 +28,7 @@ from shared.db import create_engine
 from shared.messaging.consumer import Subscription
 from shared.migrations import alembic_config, upgrade_to_head
 from shared.service import ServiceDefinition
+from tests.support.intake_builders import visit_lines
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEST_SECRETS = REPO_ROOT / ".local" / "test-secrets.json"
@@ -185,25 +186,7 @@ def coded_encounter(**overrides: Any) -> dict[str, Any]:
         "service_date_from": day,
         "service_date_to": day,
         "diagnosis_codes": ["J06.9", "R05.9"],
-        "lines": [
-            {
-                "line_number": 1,
-                "procedure_code": "99213",
-                "units": 1,
-                "charge_cents": 12500,
-                "diagnosis_pointers": [1, 2],
-                "service_date": day,
-            },
-            {
-                "line_number": 2,
-                "procedure_code": "87880",
-                "modifiers": ["QW"],
-                "units": 1,
-                "charge_cents": 3000,
-                "diagnosis_pointers": [1],
-                "service_date": day,
-            },
-        ],
+        "lines": visit_lines(day),
     }
     encounter.update(overrides)
     return encounter

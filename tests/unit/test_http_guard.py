@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
+from typing import Annotated
 
 import httpx
 import pytest
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Form, Request
 from pydantic import BaseModel
 
 from shared.http_guard import MAX_JSON_DEPTH, BodyLimits, install, json_problem
@@ -34,6 +35,10 @@ def guarded_app() -> FastAPI:
     @app.post("/files")
     async def upload(request: Request) -> dict[str, int]:
         return {"bytes": len(await request.body())}
+
+    @app.post("/payments")
+    async def pay(amount: Annotated[str, Form()]) -> dict[str, str]:
+        return {"amount": amount}
 
     @app.post("/explode")
     async def explode(patient: PatientIn) -> None:
@@ -113,6 +118,13 @@ async def test_validation_errors_say_what_and_where_without_the_values(client: h
 async def test_a_body_that_is_not_json_is_a_415(client: httpx.AsyncClient) -> None:
     response = await client.post("/patients", content=b"last_name=A", headers={"content-type": "text/plain"})
     assert response.status_code == 415
+
+
+async def test_a_form_missing_a_field_is_a_422_not_a_415(client: httpx.AsyncClient) -> None:
+    response = await client.post("/payments", data={"other": "1"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "amount"]
+    assert (await client.post("/payments", data={"amount": "12.00"})).json() == {"amount": "12.00"}
 
 
 async def test_an_unhandled_error_is_a_500_that_names_nothing_and_logs_no_values(

@@ -8,8 +8,10 @@ envelope reader and against the public samples' structure.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass, field
 
+from services.intake.schemas import CoverageOut, PatientOut, PayerOut, PersonIn, ProviderIn
 from shared.x12 import Delimiters, Segment, encode_segments, read_interchanges, split_repetitions
 from shared.x12.errors import X12Error
 
@@ -52,6 +54,54 @@ class Submission:
     interchange_control_number: int
     created_at: dt.datetime
     usage: str = "T"
+
+
+def trace_number_of(check_id: uuid.UUID) -> str:
+    """TRN02 of a check's 270: its id without dashes, echoed by the 271."""
+    return check_id.hex.upper()
+
+
+def file_name_of(check_id: uuid.UUID) -> str:
+    return f"270-{check_id.hex}.x12"
+
+
+def _inquiry_person(person: PersonIn) -> InquiryPerson:
+    return InquiryPerson(
+        last_name=person.last_name,
+        first_name=person.first_name,
+        birth_date=person.birth_date,
+        sex=person.sex if person.sex in ("M", "F") else None,
+    )
+
+
+def inquiry_about(
+    check_id: uuid.UUID,
+    *,
+    patient: PatientOut,
+    coverage: CoverageOut,
+    payer: PayerOut,
+    provider: ProviderIn,
+    service_date: dt.date,
+) -> EligibilityInquiry:
+    """The 270's question about a registered coverage: the subscriber, and the patient as the dependent
+    when the patient is not the subscriber (relationship other than 18)."""
+    subscriber: PersonIn = patient
+    if coverage.relationship != "18" and coverage.subscriber is not None:
+        subscriber = coverage.subscriber
+    provider_name = provider.name
+    if provider.entity == "individual" and provider.first_name:
+        provider_name = f"{provider.name} {provider.first_name}"
+    return EligibilityInquiry(
+        trace_number=trace_number_of(check_id),
+        payer_name=payer.name,
+        payer_id=payer.payer_id,
+        provider_name=provider_name,
+        provider_npi=provider.npi,
+        member_id=coverage.member_id,
+        subscriber=_inquiry_person(subscriber),
+        service_date=service_date,
+        dependent=None if subscriber is patient else _inquiry_person(patient),
+    )
 
 
 def build_270(inquiry: EligibilityInquiry, submission: Submission) -> str:

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle
-from fhir.resources.R4B.claim import Claim
+from fhir.resources.R4B.claim import Claim, ClaimItem
 from fhir.resources.R4B.coverage import Coverage
 from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.relatedperson import RelatedPerson
@@ -51,13 +51,18 @@ class Origins:
         return ()
 
 
+Unvalidated = dict[str, object]
+"""Fields mapped from FHIR under intake's names, not validated yet: the request models validate them,
+so each bad field is named (by the FHIR path it came from)."""
+
+
 @dataclass
 class MappedClaim:
-    encounter: dict[str, Any]
+    encounter: Unvalidated
     encounter_origins: Origins
-    patient: dict[str, Any] | None = None
+    patient: Unvalidated | None = None
     patient_origins: Origins = field(default_factory=Origins)
-    coverages: list[tuple[dict[str, Any], Origins]] = field(default_factory=list)
+    coverages: list[tuple[Unvalidated, Origins]] = field(default_factory=list)
 
 
 def expression(loc: Iterable[str | int]) -> str:
@@ -68,10 +73,11 @@ def expression(loc: Iterable[str | int]) -> str:
     return text.lstrip(".")
 
 
-def parse(body: dict[str, Any]) -> MappedClaim:
+def parse(body: dict[str, object]) -> MappedClaim:
     """Validate and map a Claim or a Bundle; raises FhirRejected naming FHIR paths."""
     kind = body.get("resourceType")
-    model = {"Bundle": Bundle, "Claim": Claim}.get(str(kind))
+    models: dict[str, type[Bundle] | type[Claim]] = {"Bundle": Bundle, "Claim": Claim}
+    model = models.get(str(kind))
     if model is None:
         raise FhirRejected(
             [Problem(("resourceType",), "send a FHIR R4 Claim, or a Bundle with Patient, Coverage and Claim")]
@@ -128,7 +134,8 @@ def _references(bundle: Bundle) -> dict[str, tuple[int, Any]]:
 def _first_coding(concept: Any) -> str | None:
     if concept is None or not concept.coding:
         return None
-    return concept.coding[0].code
+    code = concept.coding[0].code
+    return None if code is None else str(code)
 
 
 def _day(value: dt.date | None) -> dt.date | None:
@@ -145,16 +152,12 @@ def _cents(value: Decimal) -> int | str:
 
 def _map_claim(claim: Claim, at: Location, *, bundle: dict[str, tuple[int, Any]] | None) -> MappedClaim:
     origins = Origins()
-    encounter: dict[str, Any] = {}
+    encounter: Unvalidated = {}
     problems: list[Problem] = []
 
-    def put(name: str | Location, value: Any, path: Location) -> None:
-        loc = (name,) if isinstance(name, str) else name
-        target = encounter
-        for part in loc[:-1]:
-            target = target[part]
-        target[loc[-1]] = value  # type: ignore[index]
-        origins.note(loc, (*at, *path))
+    def put(name: str, value: object, path: Location) -> None:
+        encounter[name] = value
+        origins.note((name,), (*at, *path))
 
     identifier = next((i.value for i in claim.identifier or [] if i.value), None)
     put("external_encounter_id", identifier or claim.id, ("identifier",))
@@ -181,58 +184,26 @@ def _map_claim(claim: Claim, at: Location, *, bundle: dict[str, tuple[int, Any]]
             put("referring_provider_npi", npi, ("careTeam", index, "provider", "identifier", "value"))
     if claim.facility is not None and claim.facility.identifier is not None:
         put("facility_external_id", claim.facility.identifier.value, ("facility", "identifier", "value"))
-    diagnoses = sorted(enumerate(claim.diagnosis or []), key=lambda pair: pair[1].sequence)
-    put("diagnosis_codes", [], ("diagnosis",))
+    diagnoses = sorted(enumerate(claim.diagnosis or []), key=lambda pair: pair[1].sequence or 0)
+    diagnosis_codes: list[str | None] = []
+    put("diagnosis_codes", diagnosis_codes, ("diagnosis",))
     position_of_sequence = {}
     for position, (index, diagnosis) in enumerate(diagnoses, start=1):
         position_of_sequence[diagnosis.sequence] = position
-        encounter["diagnosis_codes"].append(_first_coding(diagnosis.diagnosisCodeableConcept))
+        diagnosis_codes.append(_first_coding(diagnosis.diagnosisCodeableConcept))
         origins.note(("diagnosis_codes", position - 1), (*at, "diagnosis", index, "diagnosisCodeableConcept"))
     for insurance in claim.insurance or []:
         if insurance.focal and insurance.preAuthRef:
             put("prior_authorization", insurance.preAuthRef[0], ("insurance",))
-    put("lines", [], ("item",))
+    lines: list[Unvalidated] = []
+    put("lines", lines, ("item",))
     days: list[dt.date] = []
     for index, item in enumerate(claim.item or []):
-        path: Location = ("item", index)
-        line: dict[str, Any] = {}
-        encounter["lines"].append(line)
-        origins.note(("lines", index), (*at, *path))
-
-        def put_line(
-            name: str, value: Any, element: Location, *, index: int = index, line: dict[str, Any] = line
-        ) -> None:
-            line[name] = value
-            origins.note(("lines", index, name), (*at, "item", index, *element))
-
-        put_line("line_number", item.sequence, ("sequence",))
-        put_line("procedure_code", _first_coding(item.productOrService), ("productOrService",))
-        if item.revenue is not None:
-            put_line("revenue_code", _first_coding(item.revenue), ("revenue",))
-        put_line("modifiers", [_first_coding(m) for m in item.modifier or []], ("modifier",))
-        quantity = item.quantity.value if item.quantity is not None and item.quantity.value is not None else Decimal(1)
-        put_line("units", int(quantity) if quantity == quantity.to_integral_value() else str(quantity), ("quantity",))
-        money = item.net or item.unitPrice
-        if money is not None and money.value is not None:
-            total = money.value if item.net is not None else money.value * quantity
-            element = ("net" if item.net is not None else "unitPrice", "value")
-            cents = _cents(total)
-            if isinstance(cents, str):
-                problems.append(Problem((*at, *path, *element), cents))
-            put_line("charge_cents", cents, element)
-        put_line(
-            "diagnosis_pointers",
-            [position_of_sequence.get(sequence, sequence + 100) for sequence in item.diagnosisSequence or []],
-            ("diagnosisSequence",),
-        )
-        start = item.servicedDate or (_day(item.servicedPeriod.start) if item.servicedPeriod else None)
-        put_line("service_date", start, ("servicedDate",))
-        if start is not None:
-            days.append(start)
-        location = _first_coding(item.locationCodeableConcept)
-        if location is not None:
-            put_line("place_of_service", location, ("locationCodeableConcept",))
-    first_location = next((line.get("place_of_service") for line in encounter["lines"]), None)
+        line, day = _map_item(item, (*at, "item", index), index, position_of_sequence, origins, problems)
+        lines.append(line)
+        if day is not None:
+            days.append(day)
+    first_location = next((line.get("place_of_service") for line in lines), None)
     put("place_of_service", first_location, ("item", 0, "locationCodeableConcept"))
     period = claim.billablePeriod
     start = _day(period.start) if period and period.start else min(days, default=None)
@@ -244,16 +215,60 @@ def _map_claim(claim: Claim, at: Location, *, bundle: dict[str, tuple[int, Any]]
     return MappedClaim(encounter=encounter, encounter_origins=origins)
 
 
+def _map_item(
+    item: ClaimItem,
+    at: Location,
+    index: int,
+    position_of_sequence: dict[int | None, int],
+    origins: Origins,
+    problems: list[Problem],
+) -> tuple[Unvalidated, dt.date | None]:
+    """One Claim.item (at `at`) as encounter line `index`, and its date of service."""
+    line: Unvalidated = {}
+    origins.note(("lines", index), at)
+
+    def put_line(name: str, value: object, element: Location) -> None:
+        line[name] = value
+        origins.note(("lines", index, name), (*at, *element))
+
+    put_line("line_number", item.sequence, ("sequence",))
+    put_line("procedure_code", _first_coding(item.productOrService), ("productOrService",))
+    if item.revenue is not None:
+        put_line("revenue_code", _first_coding(item.revenue), ("revenue",))
+    put_line("modifiers", [_first_coding(m) for m in item.modifier or []], ("modifier",))
+    quantity = item.quantity.value if item.quantity is not None and item.quantity.value is not None else Decimal(1)
+    put_line("units", int(quantity) if quantity == quantity.to_integral_value() else str(quantity), ("quantity",))
+    money = item.net or item.unitPrice
+    if money is not None and money.value is not None:
+        total = money.value if item.net is not None else money.value * quantity
+        element = ("net" if item.net is not None else "unitPrice", "value")
+        cents = _cents(total)
+        if isinstance(cents, str):
+            problems.append(Problem((*at, *element), cents))
+        put_line("charge_cents", cents, element)
+    put_line(
+        "diagnosis_pointers",
+        [position_of_sequence.get(sequence, (sequence or 0) + 100) for sequence in item.diagnosisSequence or []],
+        ("diagnosisSequence",),
+    )
+    start = item.servicedDate or (_day(item.servicedPeriod.start) if item.servicedPeriod else None)
+    put_line("service_date", start, ("servicedDate",))
+    location = _first_coding(item.locationCodeableConcept)
+    if location is not None:
+        put_line("place_of_service", location, ("locationCodeableConcept",))
+    return line, start
+
+
 def _map_person(
     resource: Patient | RelatedPerson, at: Location, *, with_identifier: bool
-) -> tuple[dict[str, Any], Origins]:
+) -> tuple[Unvalidated, Origins]:
     origins = Origins()
-    person: dict[str, Any] = {}
+    person: Unvalidated = {}
     if with_identifier:
         identifier = next((i.value for i in resource.identifier or [] if i.value), None)
         person["external_patient_id"] = identifier
         origins.note(("external_patient_id",), (*at, "identifier"))
-    name = (resource.name or [None])[0]
+    name = resource.name[0] if resource.name else None
     given = list(name.given or []) if name is not None else []
     person["last_name"] = name.family if name is not None else None
     person["first_name"] = given[0] if given else None
@@ -265,27 +280,28 @@ def _map_person(
     origins.note(("birth_date",), (*at, "birthDate"))
     person["sex"] = GENDER.get(resource.gender or "", None)
     origins.note(("sex",), (*at, "gender"))
-    address = (resource.address or [None])[0]
+    address = resource.address[0] if resource.address else None
     if address is not None:
         lines = list(address.line or [])
-        person["address"] = {
+        mapped_address: Unvalidated = {
             "line1": lines[0] if lines else None,
             "city": address.city,
             "state": address.state,
             "postal_code": (address.postalCode or "").replace("-", ""),
         }
         if len(lines) > 1:
-            person["address"]["line2"] = lines[1]
+            mapped_address["line2"] = lines[1]
+        person["address"] = mapped_address
     origins.note(("address",), (*at, "address", 0))
     return person, origins
 
 
 def _map_coverage(
     coverage: Coverage, at: Location, references: dict[str, tuple[int, Any]]
-) -> tuple[dict[str, Any], Origins]:
+) -> tuple[Unvalidated, Origins]:
     origins = Origins()
     payer = next((p.identifier.value for p in coverage.payor or [] if p.identifier is not None), None)
-    mapped: dict[str, Any] = {
+    mapped: Unvalidated = {
         "payer_id": payer,
         "priority": PRIORITY.get(coverage.order or 1),
         "member_id": coverage.subscriberId,

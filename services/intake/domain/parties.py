@@ -183,7 +183,7 @@ def coded_event(
         prior_authorization=encounter.prior_authorization,
         icd10cm_release=icd10cm_release,
         coverage=_coverage(resolved.billed, registry),
-        other_coverages=[_coverage(c, registry) for c in resolved.others],  # type: ignore[misc]
+        other_coverages=[_coverage(c, registry) for c in resolved.others],
         billing_provider=_provider(encounter.billing_provider_npi, registry),
         rendering_provider=_provider(encounter.rendering_provider_npi, registry),
         referring_provider=_provider(encounter.referring_provider_npi, registry),
@@ -230,7 +230,7 @@ def _coverage(coverage: CoverageOut | None, registry: Registry) -> catalog.Cover
     payer = registry.payers[coverage.payer_id]
     return catalog.CoverageDetails(
         coverage_id=coverage.id,
-        responsibility=RESPONSIBILITY[coverage.priority],  # type: ignore[arg-type]
+        responsibility=RESPONSIBILITY[coverage.priority],
         relationship=coverage.relationship,
         payer=catalog.PayerDetails(
             payer_id=payer.payer_id,

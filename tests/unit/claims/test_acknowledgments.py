@@ -5,8 +5,6 @@ The sandbox's own 999/277CA output is parsed in tests/unit/sandbox. Figures here
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from services.claims.domain.acknowledgments import (
@@ -17,16 +15,7 @@ from services.claims.domain.acknowledgments import (
     parse_999,
 )
 from shared.x12 import X12EnvelopeError, X12SyntaxError, X12VersionError
-
-SAMPLES = Path(__file__).parents[3] / ".." / "shared" / "x12"
-
-
-def sample(relative: str) -> bytes:
-    path = SAMPLES / relative
-    if not path.is_file():
-        pytest.skip(f"public X12 samples not available at {SAMPLES}")
-    return path.read_bytes()
-
+from tests.support.x12_samples import sample
 
 ISA = "ISA*00*          *00*          *ZZ*SANDBOXCH      *ZZ*CLAIMFLOW01    *250314*0930*^*00501*000000005*0*T*:~"
 

@@ -4,7 +4,6 @@ and 837s that pyx12 accepts for every claim shape."""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 
@@ -22,23 +21,13 @@ from services.claims.domain.claim_builder import (
 from services.claims.domain.control_numbers import ControlNumbers
 from services.claims.domain.scrubber import MissingPart, ScrubContext, holds, scrub
 from services.claims.domain.x12_837 import write_batches
-from services.intake.domain.documents import document_event
-from services.intake.schemas import EncounterDocument
-from shared.events.catalog import EncounterCodedV1
-from tests.unit.claims.pyx12_check import pyx12_errors
+from tests.support.encounters import EXAMPLES, EXAMPLES_TODAY, event_of, writable
+from tests.support.pyx12_check import pyx12_errors
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "encounters"
 SHAPES = sorted(p.stem for p in EXAMPLES.glob("*.json"))
 SUBMITTER = Submitter("CLAIMFLOW BILLING", "CLAIMFLOW", "BILLING DESK", "5555550100")
 RECEIVER = Receiver("SANDBOX CLEARINGHOUSE", "SANDBOXCH")
-TODAY = dt.date(2026, 11, 27)
-
-
-def event_of(name: str) -> EncounterCodedV1:
-    document = EncounterDocument.model_validate_json((EXAMPLES / f"{name}.json").read_text())
-    event, problems = document_event(document, today=TODAY)
-    assert event is not None, problems
-    return event
+TODAY = EXAMPLES_TODAY
 
 
 def test_there_are_examples_to_map() -> None:
@@ -52,16 +41,6 @@ def test_every_example_is_a_complete_clean_claim(name: str) -> None:
     assert draft.missing == frozenset()
     findings = scrub(draft, ScrubContext(today=event.service_date_to + dt.timedelta(days=30)))
     assert not holds(findings), findings
-
-
-def writable(event: EncounterCodedV1) -> EncounterCodedV1:
-    """The examples' one 5-digit billing-provider ZIP made 9 digits, as the 837 requires."""
-    provider = event.billing_provider
-    assert provider is not None and provider.address is not None
-    if len(provider.address.postal_code) == 9:
-        return event
-    address = provider.address.model_copy(update={"postal_code": provider.address.postal_code + "0001"})
-    return event.model_copy(update={"billing_provider": provider.model_copy(update={"address": address})})
 
 
 def test_a_claim_the_writer_would_refuse_is_held_with_the_field_named_not_its_value() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.claims.domain.fixes import ClaimFix, FixRejected, LineFix, apply_fix
-from tests.unit.claims.test_claim_builder import event_of
+from tests.support.encounters import event_of
 
 
 def test_line_and_claim_fields_change_and_nothing_else() -> None:

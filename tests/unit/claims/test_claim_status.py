@@ -7,7 +7,6 @@ loop layout of the public sample ../shared/x12/linuxforhealth_x12/claim-level-st
 from __future__ import annotations
 
 from datetime import date, datetime
-from pathlib import Path
 
 import pytest
 
@@ -26,8 +25,8 @@ from services.claims.domain.claim import (
 from services.claims.domain.claim_status_request import ClaimStatusInquiry, parse_277, write_276
 from services.claims.domain.control_numbers import ControlNumbers
 from shared.x12 import X12VersionError, read_interchanges, tokenize
+from tests.support.x12_samples import sample
 
-SAMPLES = Path(__file__).parents[3] / ".." / "shared" / "x12"
 SUBMITTER = Submitter(
     name="CLAIMFLOW BILLING", identifier="CLAIMFLOW01", contact_name="EDI", contact_phone="5555550100"
 )
@@ -44,13 +43,6 @@ CHILD = Patient(
     address=Address("1 TEST ST", "TESTVILLE", "IL", "62704"),
     relationship=Relationship.CHILD,
 )
-
-
-def sample(relative: str) -> bytes:
-    path = SAMPLES / relative
-    if not path.is_file():
-        pytest.skip(f"public X12 samples not available at {SAMPLES}")
-    return path.read_bytes()
 
 
 def inquiry(trace: str, claim: str, **overrides: object) -> ClaimStatusInquiry:

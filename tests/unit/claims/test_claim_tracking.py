@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from pathlib import Path
 
 from sandbox.clearinghouse import SandboxClearinghouse
 from services.claims.domain.acknowledgment_outcomes import (
@@ -29,42 +28,23 @@ from services.claims.domain.payment_outcomes import (
     secondary_encounter,
 )
 from services.claims.domain.x12_837 import write_batches
-from services.intake.domain.documents import document_event
-from services.intake.schemas import EncounterDocument
 from shared.events.catalog import Adjustment, EncounterCodedV1, PaidLine, PaymentReceivedV1
-from tests.unit.claims.pyx12_check import pyx12_errors
+from tests.support.encounters import billed_to_primary, writable
+from tests.support.encounters import event_of as example_event
+from tests.support.pyx12_check import pyx12_errors
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "encounters"
 SUBMITTER = Submitter("CLAIMFLOW BILLING", "CLAIMFLOW", "BILLING DESK", "5555550100")
 RECEIVER = Receiver("SANDBOX CLEARINGHOUSE", "SANDBOXCH")
 NOW = dt.datetime(2026, 3, 10, 9, 30)
 
 
 def event_of(name: str) -> EncounterCodedV1:
-    document = EncounterDocument.model_validate_json((EXAMPLES / f"{name}.json").read_text())
-    event, problems = document_event(document, today=dt.date(2026, 3, 10))
-    assert event is not None, problems
-    provider = event.billing_provider
-    assert provider is not None and provider.address is not None
-    if len(provider.address.postal_code) == 5:
-        address = provider.address.model_copy(update={"postal_code": provider.address.postal_code + "0001"})
-        event = event.model_copy(update={"billing_provider": provider.model_copy(update={"address": address})})
-    return event
+    return writable(example_event(name, today=dt.date(2026, 3, 10)))
 
 
 def primary_with_secondary() -> EncounterCodedV1:
     """The secondary example billed to its primary first: coverage P, the S coverage among the others."""
-    event = event_of("secondary")
-    primary = event.other_coverages[0]
-    assert event.coverage is not None and primary.responsibility == "P"
-    return event.model_copy(
-        update={
-            "payer_id": primary.payer.payer_id,
-            "coverage": primary,
-            "other_coverages": [event.coverage],
-            "prior_payer_adjudications": [],
-        }
-    )
+    return billed_to_primary(event_of("secondary"))
 
 
 def payment(**changes: object) -> PaymentReceivedV1:

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from tests.unit.claims.pyx12_check import pyx12_errors
+from tests.support.pyx12_check import pyx12_errors
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "encounters"
 runner = CliRunner()
@@ -24,7 +24,7 @@ def test_an_example_renders_to_an_837_pyx12_accepts(name: str) -> None:
 
 
 def test_an_encounter_coded_payload_renders_too(tmp_path: Path) -> None:
-    from tests.unit.claims.test_claim_builder import event_of
+    from tests.support.encounters import event_of
 
     payload = tmp_path / "event.json"
     payload.write_text(event_of("secondary").model_dump_json())

@@ -7,21 +7,6 @@ from datetime import datetime
 from decimal import Decimal
 
 import pytest
-from pyx12_check import pyx12_errors
-from x12_837_builders import (
-    ACME,
-    BEACON,
-    CLINIC,
-    CONTROL,
-    CREATED_AT,
-    HOSPITAL,
-    JANE,
-    SUBMITTER,
-    dependent_claim,
-    institutional_claim,
-    professional_claim,
-    secondary_claim,
-)
 
 from services.claims.domain.claim import Claim, Subscriber
 from services.claims.domain.control_numbers import MAX_CONTROL_NUMBER, ControlNumbers, following, isa13, st02
@@ -37,6 +22,21 @@ from services.claims.domain.x12_numbers import cents_to_x12, quantity_to_x12
 from shared.npi import npi_is_valid
 from shared.x12.envelope import read_interchanges
 from shared.x12.values import format_cents, parse_cents
+from tests.support.pyx12_check import pyx12_errors
+from tests.support.x12_837_builders import (
+    ACME,
+    BEACON,
+    CLINIC,
+    CONTROL,
+    CREATED_AT,
+    HOSPITAL,
+    JANE,
+    SUBMITTER,
+    dependent_claim,
+    institutional_claim,
+    professional_claim,
+    secondary_claim,
+)
 
 
 def _segments(interchange: Interchange837) -> list[str]:

@@ -14,17 +14,6 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from x12_837_builders import (
-    ACME,
-    SHAPES,
-    drug_claim,
-    institutional_claim,
-    institutional_outpatient_claim,
-    institutional_secondary_claim,
-    professional_claim,
-    secondary_claim,
-    secondary_claim_with_claim_level_adjustments,
-)
 
 from services.claims.domain.claim import (
     Adjustment,
@@ -38,6 +27,17 @@ from services.claims.domain.claim import (
     Relationship,
 )
 from services.claims.domain.claim_checks import _check_claim_own, _Checker, _plain_claim
+from tests.support.x12_837_builders import (
+    ACME,
+    SHAPES,
+    drug_claim,
+    institutional_claim,
+    institutional_outpatient_claim,
+    institutional_secondary_claim,
+    professional_claim,
+    secondary_claim,
+    secondary_claim_with_claim_level_adjustments,
+)
 
 TEXTS = ["PCN-1", "", " PCN", "PCN ", "A" * 38, "A" * 39, "A" * 51, "X*Y", "É", "OK:1", "a~b", "GOOD"]
 DAYS = [None, date(2025, 3, 3), date(2025, 3, 1), date(2025, 3, 9), datetime(2025, 3, 3, 1, 0)]

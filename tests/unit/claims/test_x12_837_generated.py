@@ -8,22 +8,6 @@ from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pyx12_check import pyx12_errors
-from x12_837_builders import (
-    ACME,
-    BEACON,
-    CONTROL,
-    CREATED_AT,
-    DR_CHEN,
-    DR_RIVERA,
-    JANE,
-    LAB,
-    REMIT_DAY,
-    SERVICE_DAY,
-    TIMMY,
-    institutional_outpatient_claim,
-    professional_claim,
-)
 
 from services.claims.domain.claim import (
     Adjustment,
@@ -41,6 +25,22 @@ from services.claims.domain.claim import (
 )
 from services.claims.domain.claim_checks import validate_claims
 from services.claims.domain.x12_837 import write_interchange
+from tests.support.pyx12_check import pyx12_errors
+from tests.support.x12_837_builders import (
+    ACME,
+    BEACON,
+    CONTROL,
+    CREATED_AT,
+    DR_CHEN,
+    DR_RIVERA,
+    JANE,
+    LAB,
+    REMIT_DAY,
+    SERVICE_DAY,
+    TIMMY,
+    institutional_outpatient_claim,
+    professional_claim,
+)
 
 ICD = ["E11.9", "I10", "J06.9", "M54.50", "R07.9", "Z00.00", "K21.9", "F41.1", "N39.0", "E78.5", "S93.401A", "R50.9"]
 CPT = ["99213", "99214", "81002", "85025", "J1100", "G0439", "0001U"]

@@ -8,19 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from x12_837_builders import (
-    CLINIC,
-    CONTROL,
-    CREATED_AT,
-    JANE,
-    TIMMY,
-    dependent_claim,
-    drug_claim,
-    institutional_claim,
-    institutional_outpatient_claim,
-    professional_claim,
-    secondary_claim,
-)
 
 from services.claims.domain.claim import (
     Address,
@@ -33,6 +20,19 @@ from services.claims.domain.claim import (
 )
 from services.claims.domain.claim_checks import ClaimValidationError, Problem, validate_claims
 from services.claims.domain.x12_837 import write_interchange
+from tests.support.x12_837_builders import (
+    CLINIC,
+    CONTROL,
+    CREATED_AT,
+    JANE,
+    TIMMY,
+    dependent_claim,
+    drug_claim,
+    institutional_claim,
+    institutional_outpatient_claim,
+    professional_claim,
+    secondary_claim,
+)
 
 
 def _problems(claim: Claim) -> list[Problem]:

@@ -6,11 +6,11 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
-from pyx12_check import pyx12_errors
-from x12_837_builders import CONTROL, CREATED_AT, SHAPES
 
 from services.claims.domain.claim import Claim
 from services.claims.domain.x12_837 import Interchange837, write_interchange
+from tests.support.pyx12_check import pyx12_errors
+from tests.support.x12_837_builders import CONTROL, CREATED_AT, SHAPES
 
 
 def _write(*claims: Claim) -> Interchange837:

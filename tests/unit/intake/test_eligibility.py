@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 
@@ -17,8 +16,8 @@ from services.intake.domain.eligibility import (
 )
 from shared.x12 import read_interchanges
 from shared.x12.errors import X12Error
+from tests.support.x12_samples import sample
 
-SAMPLES = Path(__file__).resolve().parents[4] / "shared" / "x12"
 SUBMISSION = Submission("CLAIMFLOW", "SANDBOX", "1999999999", 42, dt.datetime(2026, 3, 1, 9, 30))
 SUBSCRIBER = InquiryPerson("DOE", "JOHN", dt.date(1978, 2, 20), "M")
 DEPENDENT = InquiryPerson("DOE", "JIMMY", dt.date(2016, 6, 1), "M")
@@ -30,13 +29,6 @@ def inquiry(dependent: InquiryPerson | None = None) -> EligibilityInquiry:
         provider_name="EXAMPLE FAMILY CLINIC", provider_npi="1234567893", member_id="SYN000000101",
         subscriber=SUBSCRIBER, service_date=dt.date(2026, 3, 2), dependent=dependent,
     )  # fmt: skip
-
-
-def sample(relative: str) -> bytes:
-    path = SAMPLES / relative
-    if not path.exists():
-        pytest.skip(f"public sample {relative} not present in ../shared/x12/")
-    return path.read_bytes()
 
 
 def segment_ids(data: bytes | str) -> list[str]:

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from services.intake.domain.encounter import check_encounter, total_charge_cents
 from services.intake.domain.icd10cm import packaged_releases
 from services.intake.schemas import EncounterIn
-from tests.unit.intake.builders import DAY, TODAY, encounter, encounter_body, institutional_body
+from tests.support.intake_builders import DAY, TODAY, encounter, encounter_body, institutional_body
 
 RELEASE = packaged_releases()[-1]
 

@@ -6,7 +6,7 @@ import pytest
 
 from services.intake.domain.fhir import FhirRejected, expression, parse
 from services.intake.schemas import CoverageIn, EncounterIn, PatientIn
-from tests.unit.intake.fhir_samples import claim_bundle
+from tests.support.fhir_samples import claim_bundle
 
 
 def test_a_bundle_maps_onto_patient_coverage_and_encounter() -> None:

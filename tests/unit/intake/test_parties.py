@@ -6,7 +6,7 @@ import uuid
 
 from services.intake.domain.parties import Registry, coded_event, resolve
 from shared.events.catalog import EncounterCodedV1
-from tests.unit.intake.builders import ADDRESS, PATIENT, coverage, encounter, full_registry
+from tests.support.intake_builders import ADDRESS, PATIENT, coverage, encounter, full_registry
 
 
 def test_a_fully_registered_encounter_carries_every_party() -> None:

@@ -10,7 +10,14 @@ import random
 
 import pytest
 
-from shared.periodic import PERIODIC_FAILURES, PERIODIC_RUNS, Periodic, backoff_delay, run_periodically
+from shared.periodic import (
+    MIN_FAILURE_BACKOFF_S,
+    PERIODIC_FAILURES,
+    PERIODIC_RUNS,
+    Periodic,
+    backoff_delay,
+    run_periodically,
+)
 from shared.telemetry.logging import JsonFormatter
 
 
@@ -25,6 +32,13 @@ def test_backoff_doubles_from_the_interval_and_is_capped() -> None:
         assert min(delays) >= ceiling / 2
         assert max(delays) <= ceiling
         assert max(delays) - min(delays) > 0  # jittered
+
+
+def test_a_zero_interval_still_backs_off_after_a_failure() -> None:
+    rng = random.Random(7)
+    delays = [backoff_delay(1, 0.0, 10.0, rng) for _ in range(200)]
+    assert min(delays) >= MIN_FAILURE_BACKOFF_S / 2
+    assert backoff_delay(4, 0.0, 10.0, rng) >= MIN_FAILURE_BACKOFF_S * 4
 
 
 async def test_rounds_wait_only_when_no_work_is_left_and_failures_back_off(caplog: pytest.LogCaptureFixture) -> None:

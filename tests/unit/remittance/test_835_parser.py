@@ -9,7 +9,7 @@ import pytest
 from services.remittance.domain.remittance_advice import RemittanceAdvice
 from services.remittance.domain.x12_835 import parse_835
 from shared.x12 import X12EnvelopeError, X12Error, X12SyntaxError, X12VersionError
-from tests.unit.remittance.synthetic_835 import FULL_BODY, MINIMAL_BODY, enveloped
+from tests.support.synthetic_835 import FULL_BODY, MINIMAL_BODY, enveloped
 
 FULL = enveloped(FULL_BODY)
 MINIMAL = enveloped(MINIMAL_BODY)

@@ -5,23 +5,13 @@ Figures asserted here were read off the files by hand.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from services.remittance.domain.balancing import balance_findings, balance_report
 from services.remittance.domain.remittance_advice import RemittanceAdvice
 from services.remittance.domain.x12_835 import parse_835
 from shared.x12 import X12SyntaxError, X12VersionError
-
-SAMPLES = Path(__file__).parents[3] / ".." / "shared" / "x12"
-
-
-def sample(relative: str) -> bytes:
-    path = SAMPLES / relative
-    if not path.is_file():
-        pytest.skip(f"public X12 samples not available at {SAMPLES}")
-    return path.read_bytes()
+from tests.support.x12_samples import sample
 
 
 def parse_balanced(relative: str) -> tuple[RemittanceAdvice, ...]:

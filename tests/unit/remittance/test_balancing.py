@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from services.remittance.domain.balancing import balance_findings, balance_report
 from services.remittance.domain.x12_835 import parse_835
-from tests.unit.remittance.synthetic_835 import FULL_BODY, MINIMAL_BODY, enveloped
+from tests.support.synthetic_835 import FULL_BODY, MINIMAL_BODY, enveloped
 
 
 def findings_for(body: str) -> list[tuple[str, str | None, int, int, int]]:

@@ -8,7 +8,7 @@ from services.remittance.domain.inbound import InboundRouting, NoTenant
 from services.remittance.domain.x12_835 import parse_835
 from services.remittance.service import RemittanceRejected, parse_remittance
 from services.remittance.settings import RemittanceSettings
-from tests.unit.remittance.remittance_builder import paid_claim, remittance_file
+from tests.support.remittance_builder import paid_claim, remittance_file
 
 PAYEE = "1234567893"
 

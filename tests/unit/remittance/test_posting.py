@@ -25,7 +25,7 @@ from services.remittance.domain.posting import (
     reversal_entries,
 )
 from services.remittance.domain.x12_835 import parse_835
-from tests.unit.remittance.synthetic_835 import FULL_BODY, MINIMAL_BODY, enveloped
+from tests.support.synthetic_835 import FULL_BODY, MINIMAL_BODY, enveloped
 
 TODAY = dt.date(2026, 2, 1)
 PATIENT = uuid.UUID("00000000-0000-4000-8000-000000000001")

@@ -6,7 +6,6 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
-from sandbox_837 import CHILD, CLINIC, RECEIVED_AT, SUBSCRIBER, institutional, line, professional, x12_837
 
 from sandbox.claims_837 import UnreadableFileError
 from sandbox.clearinghouse import Answer, SandboxClearinghouse
@@ -15,6 +14,7 @@ from services.remittance.domain.balancing import balance_report
 from services.remittance.domain.x12_835 import parse_835
 from shared.npi import npi_is_valid
 from shared.x12.pyx12_validation import validate_with_pyx12
+from tests.support.sandbox_837 import CHILD, CLINIC, RECEIVED_AT, SUBSCRIBER, institutional, line, professional, x12_837
 
 
 def answer(content: bytes) -> dict[str, bytes]:

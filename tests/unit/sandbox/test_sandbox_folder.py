@@ -7,11 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sandbox_837 import RECEIVED_AT, professional, x12_837
-
 from sandbox.clearinghouse import FolderClearinghouse
 from services.claims.domain.acknowledgments import parse_277ca, parse_999
 from shared.clearinghouse import FileDropAdapter, InboundKind
+from tests.support.sandbox_837 import RECEIVED_AT, professional, x12_837
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
@@ -25,15 +24,7 @@ from shared.x12 import (
     parse_cents,
     read_interchanges,
 )
-
-SAMPLES = Path(__file__).parents[3] / ".." / "shared" / "x12"
-
-
-def sample(relative: str) -> bytes:
-    path = SAMPLES / relative
-    if not path.is_file():
-        pytest.skip(f"public X12 samples not available at {SAMPLES}")
-    return path.read_bytes()
+from tests.support.x12_samples import sample
 
 
 def claims_in(interchanges: tuple[Interchange, ...]) -> list[list[tuple[str, int]]]:

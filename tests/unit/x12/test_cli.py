@@ -10,17 +10,10 @@ from typer.testing import CliRunner
 
 from cli.x12 import EXIT_REJECTED, EXIT_UNBALANCED, x12_app
 from shared.x12.pyx12_validation import validate_with_pyx12
-from tests.unit.remittance.synthetic_835 import FULL_BODY, MINIMAL_BODY, enveloped
+from tests.support.synthetic_835 import FULL_BODY, MINIMAL_BODY, enveloped
+from tests.support.x12_samples import sample_path as sample
 
-SAMPLES = Path(__file__).parents[3] / ".." / "shared" / "x12"
 runner = CliRunner()
-
-
-def sample(relative: str) -> Path:
-    path = SAMPLES / relative
-    if not path.is_file():
-        pytest.skip(f"public X12 samples not available at {SAMPLES}")
-    return path
 
 
 def write(tmp_path: Path, text: str | bytes, name: str = "remit.835") -> Path:

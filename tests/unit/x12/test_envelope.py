@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from shared.x12 import X12EnvelopeError, X12SyntaxError, read_interchanges
-from tests.unit.remittance.synthetic_835 import MINIMAL_BODY, enveloped
-
-SAMPLES = Path(__file__).parents[3] / ".." / "shared" / "x12"
-
-
-def sample(relative: str) -> bytes:
-    path = SAMPLES / relative
-    if not path.is_file():
-        pytest.skip(f"public X12 samples not available at {SAMPLES}")
-    return path.read_bytes()
-
+from tests.support.synthetic_835 import MINIMAL_BODY, enveloped
+from tests.support.x12_samples import sample
 
 TWO_TRANSACTIONS = enveloped(MINIMAL_BODY, MINIMAL_BODY)
 # ISA 1, GS 2, ST 3 .. SE 13, ST 14 .. SE 24, GE 25, IEA 26

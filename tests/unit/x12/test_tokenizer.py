@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from shared.x12 import (
@@ -15,16 +13,8 @@ from shared.x12 import (
     split_repetitions,
     tokenize,
 )
-from tests.unit.remittance.synthetic_835 import MINIMAL_BODY, enveloped, isa
-
-SAMPLES = Path(__file__).parents[3] / ".." / "shared" / "x12"
-
-
-def sample(relative: str) -> bytes:
-    path = SAMPLES / relative
-    if not path.is_file():
-        pytest.skip(f"public X12 samples not available at {SAMPLES}")
-    return path.read_bytes()
+from tests.support.synthetic_835 import MINIMAL_BODY, enveloped, isa
+from tests.support.x12_samples import sample
 
 
 def ids_and_positions(data: bytes | str) -> list[tuple[str, int]]:

@@ -18,6 +18,56 @@ ATTENDING_NPI = "1444444446"
 ADDRESS = {"line1": "1 SYNTHETIC WAY", "city": "SPRINGFIELD", "state": "IL", "postal_code": "62701"}
 
 
+def visit_lines(day: str) -> list[dict[str, Any]]:
+    """An office visit and a rapid strep test on `day`: the two lines most encounters here carry."""
+    return [
+        {
+            "line_number": 1,
+            "procedure_code": "99213",
+            "units": 1,
+            "charge_cents": 12500,
+            "diagnosis_pointers": [1, 2],
+            "service_date": day,
+        },
+        {
+            "line_number": 2,
+            "procedure_code": "87880",
+            "modifiers": ["QW"],
+            "units": 1,
+            "charge_cents": 3000,
+            "diagnosis_pointers": [1],
+            "service_date": day,
+        },
+    ]
+
+
+def registered_encounter(
+    external_id: str,
+    mrn: str = "MRN-1",
+    day: str = DAY.isoformat(),
+    procedure: str = "99213",
+    charge_cents: int = 12500,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """A one-line encounter of a patient registered under `mrn`, parties named by their registered ids."""
+    body: dict[str, Any] = {
+        "external_encounter_id": external_id,
+        "claim_type": "professional",
+        "patient_external_id": mrn,
+        "payer_id": "SANDBOX",
+        "billing_provider_npi": BILLING_NPI,
+        "rendering_provider_npi": RENDERING_NPI,
+        "place_of_service": "11",
+        "service_date_from": day,
+        "service_date_to": day,
+        "diagnosis_codes": ["J06.9"],
+        "lines": [{"line_number": 1, "procedure_code": procedure, "units": 1, "charge_cents": charge_cents,
+                   "diagnosis_pointers": [1], "service_date": day}],
+    }  # fmt: skip
+    body.update(overrides)
+    return body
+
+
 def encounter_body(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "external_encounter_id": "ENC-0001",
@@ -30,25 +80,7 @@ def encounter_body(**overrides: Any) -> dict[str, Any]:
         "service_date_from": DAY.isoformat(),
         "service_date_to": DAY.isoformat(),
         "diagnosis_codes": ["J06.9", "R05.9"],
-        "lines": [
-            {
-                "line_number": 1,
-                "procedure_code": "99213",
-                "units": 1,
-                "charge_cents": 12500,
-                "diagnosis_pointers": [1, 2],
-                "service_date": DAY.isoformat(),
-            },
-            {
-                "line_number": 2,
-                "procedure_code": "87880",
-                "modifiers": ["QW"],
-                "units": 1,
-                "charge_cents": 3000,
-                "diagnosis_pointers": [1],
-                "service_date": DAY.isoformat(),
-            },
-        ],
+        "lines": visit_lines(DAY.isoformat()),
     }
     body.update(overrides)
     return body

@@ -1,0 +1,430 @@
+"""All SQL of patient statements: the statement ledger written from events, the statements, print
+batches and page payments. Reads are scoped to one tenant; rows come back as typed records."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, cast
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.notifications.domain.statements import (
+    Adjudication,
+    ClaimCharge,
+    Installment,
+    PatientLedger,
+    PatientPayment,
+    PaymentPlan,
+    PriorStatement,
+    Stage,
+    Visit,
+)
+from services.notifications.models import (
+    print_batches,
+    statement_adjudications,
+    statement_claims,
+    statement_encounters,
+    statement_number_seq,
+    statement_patient_payments,
+    statement_patients,
+    statement_payment_plans,
+    statement_payments,
+    statements,
+)
+
+Delivery = Literal["email", "paper", "none"]
+DeliveryStatus = Literal["pending", "sent", "printed", "opted_out", "undeliverable"]
+
+
+@dataclass(frozen=True, slots=True)
+class PatientContact:
+    patient_id: uuid.UUID
+    name: str | None
+    address_lines: tuple[str, ...]
+    delivery: Delivery | None
+    email: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StatementRecord:
+    id: uuid.UUID
+    tenant_id: str
+    patient_id: uuid.UUID
+    number: str
+    cycle: int
+    stage: Stage
+    statement_date: dt.date
+    due_date: dt.date
+    balance_cents: int
+    amount_due_cents: int
+    currency: str
+    document: dict[str, Any]
+    delivery: Delivery
+    delivery_status: DeliveryStatus
+    delivered_at: dt.datetime | None
+    print_batch_id: uuid.UUID | None
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewStatement:
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    number: str
+    cycle: int
+    stage: Stage
+    statement_date: dt.date
+    due_date: dt.date
+    balance_cents: int
+    amount_due_cents: int
+    currency: str
+    document: dict[str, Any]
+    text: str
+    pdf: bytes
+    delivery: Delivery
+    delivery_status: DeliveryStatus
+
+
+_RECORD_COLUMNS = [
+    statements.c[name]
+    for name in (
+        "id",
+        "tenant_id",
+        "patient_id",
+        "number",
+        "cycle",
+        "stage",
+        "statement_date",
+        "due_date",
+        "balance_cents",
+        "amount_due_cents",
+        "currency",
+        "document",
+        "delivery",
+        "delivery_status",
+        "delivered_at",
+        "print_batch_id",
+        "created_at",
+    )
+]
+
+
+def _record(row: sa.Row[Any]) -> StatementRecord:
+    return StatementRecord(**row._asdict())
+
+
+class StatementLedgerWrites:
+    """Writes from the event stream, which carries each event's tenant itself; every write is idempotent."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def patient_mailing(self, rows: Sequence[dict[str, Any]]) -> None:
+        """The name and address the latest encounter names; the delivery preference is left alone."""
+        if rows:
+            statement = insert(statement_patients)
+            await self._session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[statement_patients.c.tenant_id, statement_patients.c.patient_id],
+                    set_={
+                        "name": statement.excluded.name,
+                        "address_lines": statement.excluded.address_lines,
+                        "updated_at": sa.func.now(),
+                    },
+                ),
+                list(rows),
+            )
+
+    async def add(self, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            await self._session.execute(insert(table).on_conflict_do_nothing(), list(rows))
+
+    async def payment_plans(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            statement = insert(statement_payment_plans)
+            await self._session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[statement_payment_plans.c.plan_id],
+                    set_={
+                        "status": statement.excluded.status,
+                        "installments": statement.excluded.installments,
+                        "changed_on": statement.excluded.changed_on,
+                    },
+                ),
+                list(rows),
+            )
+
+
+class StatementRepository:
+    def __init__(self, session: AsyncSession, tenant: str) -> None:
+        self._session = session
+        self._tenant = tenant
+
+    async def set_preference(self, patient_id: uuid.UUID, delivery: Delivery, email: str | None) -> None:
+        statement = insert(statement_patients).values(
+            tenant_id=self._tenant, patient_id=patient_id, delivery=delivery, email=email
+        )
+        await self._session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[statement_patients.c.tenant_id, statement_patients.c.patient_id],
+                set_={"delivery": delivery, "email": email, "updated_at": sa.func.now()},
+            )
+        )
+
+    async def contacts(self, patient_ids: Sequence[uuid.UUID] | None = None) -> dict[uuid.UUID, PatientContact]:
+        query = sa.select(statement_patients).where(statement_patients.c.tenant_id == self._tenant)
+        if patient_ids is not None:
+            query = query.where(statement_patients.c.patient_id.in_(list(patient_ids)))
+        return {
+            row.patient_id: PatientContact(
+                patient_id=row.patient_id,
+                name=row.name,
+                address_lines=tuple(row.address_lines or ()),
+                delivery=cast(Delivery | None, row.delivery),
+                email=row.email,
+            )
+            for row in (await self._session.execute(query)).all()
+        }
+
+    async def lock_runs(self) -> None:
+        """Statement runs of one tenant take turns (periodic and HTTP alike) until the transaction ends."""
+        await self._session.execute(
+            sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext("claimflow-statement-run:" + self._tenant)))
+        )
+
+    async def ledgers(self) -> list[PatientLedger]:
+        """Every patient of the tenant with a claim, with everything their next statement depends on."""
+        tenant = self._tenant
+        visits: dict[uuid.UUID, list[Visit]] = {}
+        for row in await self._rows(sa.select(statement_encounters).where(statement_encounters.c.tenant_id == tenant)):
+            visits.setdefault(row.patient_id, []).append(
+                Visit(row.encounter_id, row.service_date, row.expects_secondary)
+            )
+        claims: dict[uuid.UUID, list[ClaimCharge]] = {}
+        patient_of_claim: dict[uuid.UUID, uuid.UUID] = {}
+        for row in await self._rows(sa.select(statement_claims).where(statement_claims.c.tenant_id == tenant)):
+            patient_of_claim[row.claim_id] = row.patient_id
+            claims.setdefault(row.patient_id, []).append(
+                ClaimCharge(
+                    claim_id=row.claim_id,
+                    encounter_id=row.encounter_id,
+                    claim_control_number=row.claim_control_number,
+                    charge_cents=row.charge_cents,
+                    currency=row.currency,
+                    procedure_codes=tuple(row.procedure_codes),
+                    submitted_at=row.submitted_at,
+                )
+            )
+        adjudications: dict[uuid.UUID, list[Adjudication]] = {}
+        query = sa.select(statement_adjudications).where(statement_adjudications.c.tenant_id == tenant)
+        for row in await self._rows(query):
+            if (patient_id := patient_of_claim.get(row.claim_id)) is not None:
+                adjudications.setdefault(patient_id, []).append(
+                    Adjudication(
+                        payment_id=row.payment_id,
+                        claim_id=row.claim_id,
+                        charge_cents=row.charge_cents,
+                        paid_cents=row.paid_cents,
+                        patient_responsibility_cents=row.patient_responsibility_cents,
+                        next_responsible=row.next_responsible,
+                        paid_date=row.paid_date,
+                        reversal_of=row.reversal_of,
+                    )
+                )
+        payments: dict[uuid.UUID, list[PatientPayment]] = {}
+        query = sa.select(statement_patient_payments).where(statement_patient_payments.c.tenant_id == tenant)
+        for row in await self._rows(query):
+            payments.setdefault(row.patient_id, []).append(
+                PatientPayment(row.payment_id, row.amount_cents, row.received_on)
+            )
+        plans: dict[uuid.UUID, PaymentPlan] = {}
+        query = (
+            sa.select(statement_payment_plans)
+            .where(statement_payment_plans.c.tenant_id == tenant)
+            .order_by(statement_payment_plans.c.changed_on)
+        )
+        for row in await self._rows(query):
+            plan = PaymentPlan(
+                plan_id=row.plan_id,
+                status=row.status,
+                installments=tuple(
+                    Installment(i["number"], dt.date.fromisoformat(i["due_on"]), i["amount_cents"])
+                    for i in row.installments
+                ),
+                changed_on=row.changed_on,
+            )
+            current = plans.get(row.patient_id)
+            if current is None or current.status != "active" or plan.status == "active":
+                plans[row.patient_id] = plan
+        prior: dict[uuid.UUID, list[PriorStatement]] = {}
+        query = sa.select(
+            statements.c.patient_id,
+            statements.c.cycle,
+            statements.c.stage,
+            statements.c.statement_date,
+            statements.c.due_date,
+        ).where(statements.c.tenant_id == tenant)
+        for row in await self._rows(query):
+            prior.setdefault(row.patient_id, []).append(
+                PriorStatement(row.cycle, row.stage, row.statement_date, row.due_date)
+            )
+        return [
+            PatientLedger(
+                patient_id=patient_id,
+                visits=tuple(visits.get(patient_id, ())),
+                claims=tuple(patient_claims),
+                adjudications=tuple(adjudications.get(patient_id, ())),
+                payments=tuple(payments.get(patient_id, ())),
+                plan=plans.get(patient_id),
+                statements=tuple(prior.get(patient_id, ())),
+            )
+            for patient_id, patient_claims in claims.items()
+        ]
+
+    async def _rows(self, query: sa.Select[Any]) -> list[sa.Row[Any]]:
+        return list((await self._session.execute(query)).all())
+
+    async def next_numbers(self, count: int) -> list[int]:
+        if count == 0:
+            return []
+        query = sa.select(statement_number_seq.next_value()).select_from(sa.func.generate_series(1, count))
+        return list((await self._session.execute(query)).scalars())
+
+    async def add_statements(self, rows: Sequence[NewStatement]) -> set[uuid.UUID]:
+        """Insert statements; one already made for a patient's cycle wins, so the ids inserted come back."""
+        if not rows:
+            return set()
+        values = [{"tenant_id": self._tenant, **_as_dict(row)} for row in rows]
+        inserted = await self._session.execute(
+            insert(statements)
+            .on_conflict_do_nothing(index_elements=["tenant_id", "patient_id", "cycle"])
+            .returning(statements.c.id),
+            values,
+        )
+        return set(inserted.scalars())
+
+    async def add_print_batch(
+        self, batch_id: uuid.UUID, run_on: dt.date, statement_ids: Sequence[uuid.UUID], pdf: bytes
+    ) -> None:
+        await self._session.execute(
+            sa.insert(print_batches).values(
+                id=batch_id, tenant_id=self._tenant, run_on=run_on, statement_count=len(statement_ids), pdf=pdf
+            )
+        )
+        await self._session.execute(
+            sa.update(statements)
+            .where(statements.c.tenant_id == self._tenant, statements.c.id.in_(list(statement_ids)))
+            .values(print_batch_id=batch_id, delivery_status="printed", delivered_at=sa.func.now())
+        )
+
+    async def get(self, statement_id: uuid.UUID) -> StatementRecord | None:
+        query = sa.select(*_RECORD_COLUMNS).where(
+            statements.c.tenant_id == self._tenant, statements.c.id == statement_id
+        )
+        row = (await self._session.execute(query)).one_or_none()
+        return _record(row) if row is not None else None
+
+    async def of_patient(self, patient_id: uuid.UUID) -> list[StatementRecord]:
+        query = (
+            sa.select(*_RECORD_COLUMNS)
+            .where(statements.c.tenant_id == self._tenant, statements.c.patient_id == patient_id)
+            .order_by(statements.c.statement_date, statements.c.number)
+        )
+        return [_record(row) for row in await self._rows(query)]
+
+    async def rendering(self, statement_id: uuid.UUID, kind: Literal["pdf", "text"]) -> bytes | str | None:
+        column = statements.c.pdf if kind == "pdf" else statements.c.text
+        query = sa.select(column).where(statements.c.tenant_id == self._tenant, statements.c.id == statement_id)
+        value: bytes | str | None = (await self._session.execute(query)).scalar_one_or_none()
+        return value
+
+    async def print_batch_pdf(self, batch_id: uuid.UUID) -> bytes | None:
+        query = sa.select(print_batches.c.pdf).where(
+            print_batches.c.tenant_id == self._tenant, print_batches.c.id == batch_id
+        )
+        pdf: bytes | None = (await self._session.execute(query)).scalar_one_or_none()
+        return pdf
+
+    async def add_page_payment(
+        self,
+        *,
+        payment_id: uuid.UUID,
+        statement_id: uuid.UUID,
+        patient_id: uuid.UUID,
+        amount_cents: int,
+        currency: str,
+        method: str,
+    ) -> bool:
+        inserted = await self._session.execute(
+            insert(statement_payments)
+            .values(
+                payment_id=payment_id,
+                tenant_id=self._tenant,
+                statement_id=statement_id,
+                patient_id=patient_id,
+                amount_cents=amount_cents,
+                currency=currency,
+                method=method,
+            )
+            .on_conflict_do_nothing()
+            .returning(statement_payments.c.payment_id)
+        )
+        return inserted.scalar_one_or_none() is not None
+
+    async def page_payment(self, payment_id: uuid.UUID) -> tuple[uuid.UUID, int] | None:
+        """(statement id, amount) of a payment recorded on a statement page."""
+        query = sa.select(statement_payments.c.statement_id, statement_payments.c.amount_cents).where(
+            statement_payments.c.tenant_id == self._tenant, statement_payments.c.payment_id == payment_id
+        )
+        row = (await self._session.execute(query)).one_or_none()
+        return (row.statement_id, row.amount_cents) if row is not None else None
+
+    async def submitted_on_page(self, statement_id: uuid.UUID) -> int:
+        query = sa.select(sa.func.coalesce(sa.func.sum(statement_payments.c.amount_cents), 0)).where(
+            statement_payments.c.tenant_id == self._tenant, statement_payments.c.statement_id == statement_id
+        )
+        return int((await self._session.execute(query)).scalar_one())
+
+    async def mark_delivered(self, statement_id: uuid.UUID, status: DeliveryStatus) -> None:
+        await self._session.execute(
+            sa.update(statements)
+            .where(statements.c.tenant_id == self._tenant, statements.c.id == statement_id)
+            .values(delivery_status=status, delivered_at=sa.func.now() if status == "sent" else None)
+        )
+
+
+class StatementDirectory:
+    """Lookups across tenants: a signed link names only its statement; periodic runs visit every tenant."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def statement(self, statement_id: uuid.UUID) -> StatementRecord | None:
+        row = (
+            await self._session.execute(sa.select(*_RECORD_COLUMNS).where(statements.c.id == statement_id))
+        ).one_or_none()
+        return _record(row) if row is not None else None
+
+    async def tenants(self) -> list[str]:
+        query = sa.select(statement_claims.c.tenant_id).distinct().order_by(statement_claims.c.tenant_id)
+        return list((await self._session.execute(query)).scalars())
+
+    async def pending_emails(self, limit: int) -> list[tuple[str, uuid.UUID]]:
+        """(tenant, statement id) of email statements not yet sent, oldest first, locked for this sender."""
+        query = (
+            sa.select(statements.c.tenant_id, statements.c.id)
+            .where(statements.c.delivery_status == "pending", statements.c.delivery == "email")
+            .order_by(statements.c.created_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [(row.tenant_id, row.id) for row in (await self._session.execute(query)).all()]
+
+
+def _as_dict(row: NewStatement) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in NewStatement.__dataclass_fields__}

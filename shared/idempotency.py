@@ -1,0 +1,141 @@
+"""The `Idempotency-Key` protocol, once for every service: a key is stored with a fingerprint of the
+request and, once the work is done, the response; the same key with the same request answers the
+stored response without doing the work again, the same key with another request is a conflict.
+
+The key is taken in the request's own transaction, before the work: a concurrent request with the
+same key waits on the primary key until the first commits, and a request that fails rolls its key
+back with everything else, so a retry runs again. Each service declares the table in its own schema
+with `idempotency_table(metadata)`, as `shared/messaging/tables.py` does for the outbox and inbox.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import Header
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+REPLAYED_HEADER = "Idempotent-Replayed"
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", min_length=1, max_length=255, description="Repeat-safe retries of this request."),
+]
+"""The optional request header, as a FastAPI parameter: `idempotency_key: IdempotencyKey = None`."""
+
+
+def idempotency_table(metadata: sa.MetaData) -> sa.Table:
+    """`idempotency_keys` in the service's schema: one row per tenant and key."""
+    return sa.Table(
+        "idempotency_keys",
+        metadata,
+        sa.Column("tenant_id", sa.Text, primary_key=True),
+        sa.Column("key", sa.Text, primary_key=True),
+        sa.Column("request_hash", sa.String(64), nullable=False, doc="sha256 of method, path and the parsed body"),
+        sa.Column("response_status", sa.SmallInteger, nullable=True),
+        sa.Column("response_body", JSONB, nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    )
+
+
+def request_fingerprint(method: str, path: str, body: BaseModel | Mapping[str, object]) -> str:
+    """sha256 of the method, the path and the parsed body (a model as its JSON, a mapping with sorted keys),
+    so the same request sent with other whitespace or key order is still the same request."""
+    canonical = body.model_dump_json() if isinstance(body, BaseModel) else json.dumps(body, sort_keys=True, default=str)
+    return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
+
+
+class IdempotencyConflict(Exception):
+    """The key was used before with a different request."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredKey:
+    request_hash: str
+    response_status: int | None
+    response_body: object
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What the request answers: a JSON body (already encoded) with its status, and whether it is a replay."""
+
+    status_code: int
+    body: object
+    replayed: bool = False
+
+    def response(self) -> JSONResponse:
+        headers = {REPLAYED_HEADER: "true"} if self.replayed else None
+        return JSONResponse(self.body, status_code=self.status_code, headers=headers)
+
+
+class IdempotencyKeys:
+    """The keys of one tenant in one service's `idempotency_keys` table."""
+
+    def __init__(self, session: AsyncSession, table: sa.Table, tenant: str) -> None:
+        self._session = session
+        self._table = table
+        self._tenant = tenant
+
+    async def claim(self, key: str, request_hash: str) -> StoredKey | None:
+        """Take the key for this request; None when it is new, else what the earlier request stored."""
+        table = self._table
+        inserted = (
+            await self._session.execute(
+                insert(table)
+                .values(tenant_id=self._tenant, key=key, request_hash=request_hash)
+                .on_conflict_do_nothing(index_elements=["tenant_id", "key"])
+                .returning(table.c.key)
+            )
+        ).one_or_none()
+        if inserted is not None:
+            return None
+        earlier = (
+            await self._session.execute(
+                sa.select(table.c.request_hash, table.c.response_status, table.c.response_body).where(
+                    table.c.tenant_id == self._tenant, table.c.key == key
+                )
+            )
+        ).one()
+        return StoredKey(str(earlier.request_hash), earlier.response_status, earlier.response_body)
+
+    async def complete(self, key: str, status_code: int, body: object) -> None:
+        table = self._table
+        await self._session.execute(
+            sa.update(table)
+            .where(table.c.tenant_id == self._tenant, table.c.key == key)
+            .values(response_status=status_code, response_body=body)
+        )
+
+
+async def answer_once(
+    keys: IdempotencyKeys,
+    key: str | None,
+    fingerprint: str,
+    run: Callable[[], Awaitable[tuple[int, object]]],
+) -> Answer:
+    """Run the request once per key (always when there is no key); replay the stored answer for the same
+    request. Raises IdempotencyConflict when the key was used with another request.
+
+    Replays answer 200 whatever the first status was: nothing new was created.
+    """
+    if key is None:
+        status_code, content = await run()
+        return Answer(status_code, jsonable_encoder(content))
+    earlier = await keys.claim(key, fingerprint)
+    if earlier is not None:
+        if earlier.request_hash != fingerprint:
+            raise IdempotencyConflict("this key was used with a different request; send a new key")
+        return Answer(200, earlier.response_body, replayed=True)
+    status_code, content = await run()
+    encoded = jsonable_encoder(content)
+    await keys.complete(key, status_code, encoded)
+    return Answer(status_code, encoded)
