@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 
 from services.intake.domain.eligibility import file_name_of, inquiry_about, trace_number_of
-from tests.unit.intake.builders import ADDRESS, BILLING_NPI, DAY, PATIENT, coverage, payer, provider
+from tests.support.intake_builders import ADDRESS, BILLING_NPI, DAY, PATIENT, coverage, payer, provider
 
 CHECK_ID = uuid.UUID("0b9e4c1e-5d0a-4f4e-9d51-2f5f8c7a1b2c")
 SUBSCRIBER = {"last_name": "DOE", "first_name": "JOHN", "birth_date": "1978-02-20", "sex": "M", "address": ADDRESS}
