@@ -103,11 +103,6 @@ def path(current: ClaimState | str, *targets: ClaimState | str) -> list[tuple[Cl
     return steps
 
 
-def sources_of(target: ClaimState) -> frozenset[ClaimState]:
-    """The states a claim may move to `target` from: what a set-based update may match on."""
-    return frozenset(current for current, targets in TRANSITIONS.items() if target in targets)
-
-
 def state_when_sent(submission_count: int) -> ClaimState:
     """A batched claim the clearinghouse took: `resubmitted` when it went out before."""
     return ClaimState.RESUBMITTED if submission_count > 1 else ClaimState.SUBMITTED

@@ -13,7 +13,6 @@ from services.claims.domain.claim_state import (
     can_transition,
     path,
     sent_path,
-    sources_of,
     state_when_sent,
     transition,
 )
@@ -166,20 +165,6 @@ def test_no_state_is_final_a_reversal_reopens_a_paid_claim() -> None:
     assert all(TRANSITIONS[state] for state in ClaimState)
     assert transition(ClaimState.PAID, ClaimState.ACCEPTED) is ClaimState.ACCEPTED
     assert payment_targets(ClaimState.PAID, ClaimState.ACCEPTED) == [ClaimState.ACCEPTED]
-
-
-def test_set_based_updates_match_the_sources_the_table_allows() -> None:
-    assert sources_of(ClaimState.BATCHED) == {ClaimState.READY}
-    assert sources_of(ClaimState.ON_HOLD) == {
-        ClaimState.SCRUBBED,
-        ClaimState.READY,
-        ClaimState.BATCHED,
-        ClaimState.REJECTED,
-        ClaimState.PARTIALLY_PAID,
-        ClaimState.DENIED,
-    }
-    for target in ClaimState:
-        assert all(can_transition(source, target) for source in sources_of(target))
 
 
 def test_a_sent_claim_is_submitted_the_first_time_and_resubmitted_after() -> None:
