@@ -12,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 
 from services.claims.domain.fixes import ClaimFix, FixRejected, LineFix
 from services.claims.domain.scrubber import BUILT_IN_RULES, RULES_BY_ID
+from services.claims.lifecycle import ClaimNotFound
 from services.claims.records import FeeEntry
 from services.claims.repository import ClaimRepository
 from services.claims.schemas import (
@@ -27,7 +28,7 @@ from services.claims.schemas import (
     ScrubRuleIn,
     ScrubRuleOut,
 )
-from services.claims.service import ClaimNotFound, ClaimNotWorkable, fix_claim, release_claim
+from services.claims.service import ClaimNotWorkable, fix_claim, release_claim
 from services.claims.settings import ClaimsSettings
 from shared.auth import Principal, require_scope
 from shared.http import SessionDep

@@ -63,8 +63,6 @@ log = logging.getLogger(__name__)
 CLAIM_NUMBER_PREFIX = "CF"
 DiagnosisProblem = Callable[[str, dt.date], str | None]
 
-__all__ = ["ClaimNotFound", "ClaimNotWorkable"]
-
 
 class ClaimNotWorkable(ValueError):
     """The claim is not in a state that accepts this action."""
