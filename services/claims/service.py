@@ -366,15 +366,15 @@ async def build_secondary_claim(
 
 @dataclass(frozen=True, slots=True)
 class _Writable:
-    """A READY claim as the 837 writer sees it."""
+    """A READY claim as the 837 writer sees it (the parsed encounter is not kept: a round holds
+    thousands, and the stored document already says what the event needs)."""
 
     ready: ReadyClaim
-    encounter: EncounterCodedV1
     claim: Claim
 
 
 def _submitted_event(item: _Writable, interchange_number: int, at: dt.datetime) -> ClaimSubmittedV1:
-    claim, encounter = item.claim, item.encounter
+    claim, document = item.claim, item.ready.document
     return ClaimSubmittedV1(
         claim_id=item.ready.id,
         encounter_id=item.ready.encounter_id,
@@ -383,17 +383,17 @@ def _submitted_event(item: _Writable, interchange_number: int, at: dt.datetime) 
         claim_type="institutional" if claim.institutional else "professional",
         frequency_code=claim.frequency.value,
         total_charge_cents=claim.total_charge_cents,
-        currency=encounter.currency,
+        currency=document.get("currency", "USD"),
         lines=[
             SubmittedClaimLine(
-                line_number=source.line_number,
+                line_number=source["line_number"],
                 line_control_number=line.control_number or line_control_number(claim.control_number, index),
                 procedure_code=line.procedure_code or line.revenue_code or "",
                 modifiers=list(line.modifiers),
                 units=int(line.units),
                 charge_cents=line.charge_cents,
             )
-            for index, (source, line) in enumerate(zip(encounter.lines, claim.lines, strict=True), start=1)
+            for index, (source, line) in enumerate(zip(document["lines"], claim.lines, strict=True), start=1)
         ],
         interchange_control_number=f"{interchange_number:09d}",
         submitted_at=at,
@@ -443,9 +443,8 @@ def _by_tenant(
     held: list[StateChange] = []
     for row in ready:
         try:
-            encounter = EncounterCodedV1.model_validate(row.document)
             claim = claim_from_encounter(
-                encounter,
+                EncounterCodedV1.model_validate(row.document),
                 control_number=row.claim_control_number,
                 submitter=settings.submitter,
                 receiver=settings.receiver,
@@ -453,7 +452,7 @@ def _by_tenant(
         except (ClaimMappingError, ValueError) as exc:
             held.append(_hold(row, [Finding("x12.837", Severity.ERROR, f"cannot be written as an 837: {exc}")]))
             continue
-        by_tenant[row.tenant_id].append(_Writable(row, encounter, claim))
+        by_tenant[row.tenant_id].append(_Writable(row, claim))
     return by_tenant, held
 
 
