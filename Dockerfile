@@ -31,6 +31,8 @@ COPY shared ./shared
 COPY services ./services
 COPY cli ./cli
 COPY sandbox ./sandbox
+COPY console ./console
+COPY analytics ./analytics
 RUN uv sync --frozen --no-dev --no-editable
 
 # --- runtime: the venv, a non-root user, nothing else -----------------------------------

@@ -103,7 +103,7 @@ async def run(claims: int, *, profile: bool = False) -> None:
         if profiler is not None:
             profiler.disable()
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
-        assert result["posted"] == claims, result
+        assert result.posted == claims, result
         await engine.dispose()
 
         await pipeline.start_groups_at_end(REMITTANCE.subscriptions)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -20,6 +21,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from cli.demo import run_and_report
+from cli.demo_practice import DEMO_SANDBOX_RULES
+from cli.endpoints import ServiceUrls, endpoints_path, save_service_urls
 from cli.services import FIRST_PORT, SERVICE_NAMES, ServiceProcess, ServiceSecrets, provision_all, service_environment
 from cli.stack.local_stack import LocalStack
 from cli.stack.paths import find_repo_root
@@ -50,15 +54,17 @@ DEMO_TENANT = "demo"
 class SandboxProcess:
     """The sandbox clearinghouse and payer answering the claims service's file drop (never in production)."""
 
-    def __init__(self, folder: Path, log_path: Path) -> None:
-        self.folder, self.log_path = folder, log_path
+    def __init__(self, folder: Path, log_path: Path, rules: Path | None = None, interval_s: float = 1.0) -> None:
+        self.folder, self.log_path, self.rules, self.interval_s = folder, log_path, rules, interval_s
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        rules = ["--rules", str(self.rules)] if self.rules is not None else []
+        rules += ["--interval", str(self.interval_s)]
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "sandbox.clearinghouse", "--folder", str(self.folder)],
+                [sys.executable, "-m", "sandbox.clearinghouse", "--folder", str(self.folder), *rules],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -127,8 +133,69 @@ async def show_pipeline_working(processes: dict[str, ServiceProcess], token: str
             console.print(f"[green]notifications[/] recorded {entry['event_type']}")
 
 
+CONSOLE_PORT = 8080
+
+
+def console_process(
+    urls: ServiceUrls,
+    *,
+    port: int,
+    auth_secret: str,
+    kafka_bootstrap_servers: str,
+    analytics_dir: Path,
+    log_path: Path,
+    metrics_interval_s: float = 10.0,
+) -> ServiceProcess:
+    """The ops console (`console.app`) reading the services at `urls` and the sink's files in `analytics_dir`."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CLAIMFLOW_")}
+    env.update({f"CLAIMFLOW_CONSOLE_{name.upper()}_URL": url for name, url in urls.as_dict().items()})
+    env.update(
+        {
+            "CLAIMFLOW_AUTH_SECRET": auth_secret,
+            "CLAIMFLOW_CONSOLE_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap_servers,
+            "CLAIMFLOW_CONSOLE_ANALYTICS_DIR": str(analytics_dir),
+            "CLAIMFLOW_CONSOLE_METRICS_INTERVAL_S": str(metrics_interval_s),
+        }
+    )
+    return ServiceProcess(name="console", port=port, env=env, log_path=log_path, factory="console.app:app")
+
+
+class SinkProcess:
+    """`claimflow analytics sink` following the topics in its own process."""
+
+    def __init__(self, directory: Path, kafka_bootstrap_servers: str, log_path: Path) -> None:
+        self.directory, self.bootstrap, self.log_path = directory, kafka_bootstrap_servers, log_path
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, "-m", "cli", "analytics", "sink", "--dir", str(self.directory)]
+        with self.log_path.open("ab") as log:
+            self._process = subprocess.Popen(
+                [*command, "--bootstrap", self.bootstrap], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+
+
+def write_demo_rules(path: Path) -> Path:
+    """The sandbox payer's adjudication table for the demo's mix (`cli.demo_practice.DEMO_SANDBOX_RULES`)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(DEMO_SANDBOX_RULES, indent=2))
+    return path
+
+
 def up(
     keep_stack: Annotated[bool, typer.Option(help="Leave Kafka and Postgres running after Ctrl-C.")] = False,
+    demo: Annotated[bool, typer.Option("--demo", help="Run `claimflow demo` once the services are up.")] = False,
+    demo_encounters: Annotated[int, typer.Option(min=1, help="Encounters for --demo.")] = 200,
+    seed: Annotated[int, typer.Option(help="Seed for --demo.")] = 1,
 ) -> None:
     """Start Kafka and Postgres, migrate, run the five services and the sandbox payer until Ctrl-C."""
     root = find_repo_root()
@@ -159,22 +226,45 @@ def up(
         )
         for index, name in enumerate(SERVICE_NAMES)
     }
-    sandbox = SandboxProcess(clearinghouse, log_dir / "sandbox.log")
+    sandbox = SandboxProcess(
+        clearinghouse, log_dir / "sandbox.log", write_demo_rules(root / ".local" / "sandbox-demo-rules.json")
+    )
+    urls = ServiceUrls.from_dict({name: process.base_url for name, process in processes.items()})
+    analytics_dir = root / ".local" / "analytics"
+    sink = SinkProcess(analytics_dir, endpoints.kafka_bootstrap_servers, log_dir / "analytics-sink.log")
+    ops_console = console_process(
+        urls,
+        port=_free_port(CONSOLE_PORT),
+        auth_secret=service_secrets.auth_secret,
+        kafka_bootstrap_servers=endpoints.kafka_bootstrap_servers,
+        analytics_dir=analytics_dir,
+        log_path=log_dir / "console.log",
+    )
     try:
         sandbox.start()
+        sink.start()
         for process in processes.values():
             process.start()
-        asyncio.run(_wait_all_ready(processes))
+        ops_console.start()
+        asyncio.run(_wait_all_ready({**processes, "console": ops_console}))
+        save_service_urls(urls, root)
         _print_services(processes, log_dir)
         token = dev_token(service_secrets.auth_secret)
-        asyncio.run(show_pipeline_working(processes, token, root))
-        console.print("\nA development token for tenant 'demo' (12 h; also `claimflow token`):")
+        if demo:
+            run_and_report(urls, token, encounters=demo_encounters, seed=seed, as_json=False)
+        else:
+            asyncio.run(show_pipeline_working(processes, token, root))
+        console.print(f"\n[bold]Ops console:[/] {ops_console.base_url}/login  (sign in with the token below)")
+        console.print("A development token for tenant 'demo' (12 h; also `claimflow token`):")
         console.print(token, soft_wrap=True, highlight=False)
         console.print("Following the service logs; Ctrl-C stops everything.")
         _follow_logs(processes)
     finally:
+        endpoints_path(root).unlink(missing_ok=True)
+        ops_console.stop()
         for process in processes.values():
             process.stop()
+        sink.stop()
         sandbox.stop()
         if not keep_stack:
             stack.down()
@@ -212,7 +302,8 @@ def _follow_logs(processes: dict[str, ServiceProcess]) -> None:
             for name, handle in handles.items():
                 for line in handle.readlines():
                     console.print(Text.assemble((f"{name:>13} ", "cyan"), line.rstrip()), highlight=False)
-                if processes[name].process is not None and processes[name].process.poll() is not None:
+                child = processes[name].process
+                if child is not None and child.poll() is not None:
                     console.print(f"[red]{name} exited; see {processes[name].log_path}[/]")
                     stop = True
             time.sleep(0.3)

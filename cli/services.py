@@ -109,6 +109,8 @@ class ServiceProcess:
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = field(default=None, repr=False)
+    factory: str | None = None
+    """An app factory to run instead of `services.<name>.app:app` (the console: `console.app:app`)."""
 
     @property
     def base_url(self) -> str:
@@ -122,7 +124,7 @@ class ServiceProcess:
                 sys.executable,
                 "-m",
                 "uvicorn",
-                f"services.{self.name}.app:app",
+                *(["--factory", self.factory] if self.factory else [f"services.{self.name}.app:app"]),
                 "--host",
                 "127.0.0.1",
                 "--port",

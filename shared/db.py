@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg
+import sqlalchemy as sa
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -46,3 +48,14 @@ async def unit_of_work(sessions: async_sessionmaker[AsyncSession]) -> AsyncItera
         except BaseException:
             await session.rollback()
             raise
+
+
+async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection under a session, inside the session's open transaction: for COPY and array
+    statements on the hot paths, where SQLAlchemy's per-row processing costs more than the query."""
+    connection = await session.connection()
+    await connection.execute(sa.text("SELECT 1"))  # the driver's transaction is begun lazily: make sure it is
+    raw = await connection.get_raw_connection()
+    if raw.driver_connection is None:
+        raise RuntimeError("the session's connection is closed")
+    return raw.driver_connection

@@ -8,7 +8,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
 
 from services.remittance import service
 from services.remittance.domain.posting import claim_balance
@@ -24,6 +23,7 @@ from services.remittance.schemas import (
     ClaimLedgerOut,
     InboundFileOut,
     LedgerEntryOut,
+    MissedInstallmentOut,
     OverduePlanOut,
     PatientPaymentIn,
     PatientPaymentOut,
@@ -53,10 +53,10 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 @router.get("/submitted-claims/{claim_control_number}", responses=_ERRORS)
 async def get_submitted_claim(claim_control_number: str, principal: CanRead, session: SessionDep) -> SubmittedClaimOut:
     """A claim awaiting remittance, by its claim control number (CLP01 of the 835)."""
-    row = await SubmittedClaimRepository(session, principal.tenant).get_by_control_number(claim_control_number)
-    if row is None:
+    claim = await SubmittedClaimRepository(session, principal.tenant).get_by_control_number(claim_control_number)
+    if claim is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="submitted claim not found")
-    return SubmittedClaimOut.model_validate(row, from_attributes=True)
+    return SubmittedClaimOut.model_validate(claim, from_attributes=True)
 
 
 @router.post(
@@ -97,21 +97,17 @@ async def upload_remittance(
             session, outbox, tenant=principal.tenant, body=body, advices=advices
         )
     except service.RemittanceRejected as exc:
-        return _unprocessable(exc.detail)  # type: ignore[return-value]
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=exc.detail) from None
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-    return RemittanceResult.model_validate(result)
-
-
-def _unprocessable(detail: dict[str, Any]) -> JSONResponse:
-    return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+    return RemittanceResult.model_validate(result, from_attributes=True)
 
 
 @router.get("/remittances/{remittance_id}", responses=_ERRORS)
 async def get_remittance(remittance_id: uuid.UUID, principal: CanRead, session: SessionDep) -> RemittanceResult:
-    row = await RemittanceFileRepository(session, principal.tenant).get(remittance_id)
-    if row is None or not row.result:
+    remittance = await RemittanceFileRepository(session, principal.tenant).get(remittance_id)
+    if remittance is None or remittance.result is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="remittance not found")
-    return RemittanceResult.model_validate(row.result)
+    return RemittanceResult.model_validate(remittance.result, from_attributes=True)
 
 
 @router.get("/inbound-files", responses=_ERRORS)
@@ -120,15 +116,15 @@ async def list_inbound_files(
 ) -> list[InboundFileOut]:
     """835s collected from the clearinghouse inbound box for this tenant, newest first: posted, or rejected
     with the reason, segment and position (a rejected file is never partly posted)."""
-    rows = await InboundFileRepository(session).of_tenant(principal.tenant, state=state)
-    return [InboundFileOut.model_validate(row, from_attributes=True) for row in rows]
+    files = await InboundFileRepository(session).of_tenant(principal.tenant, state=state)
+    return [InboundFileOut.model_validate(file, from_attributes=True) for file in files]
 
 
 @router.get("/suspense", responses=_ERRORS)
 async def list_suspense(principal: CanRead, session: SessionDep) -> list[SuspendedPaymentOut]:
     """Claim payments that matched no claim (or reverse nothing posted): the unmatched-payments queue."""
-    rows = await ClaimPaymentRepository(session, principal.tenant).suspended()
-    return [SuspendedPaymentOut.model_validate(row, from_attributes=True) for row in rows]
+    payments = await ClaimPaymentRepository(session, principal.tenant).suspended()
+    return [SuspendedPaymentOut.model_validate(payment, from_attributes=True) for payment in payments]
 
 
 @router.post("/suspense/{payment_id}/match", responses={**_ERRORS, 404: {}, 409: {}})
@@ -137,7 +133,7 @@ async def match_suspense(
 ) -> SuspenseMatched:
     """Match a suspended claim payment by hand to a submitted claim, then post it."""
     try:
-        result = await service.match_suspended(
+        claim_id = await service.match_suspended(
             session,
             outbox,
             tenant=principal.tenant,
@@ -148,16 +144,16 @@ async def match_suspense(
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from None
     except service.PostingConflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
-    return SuspenseMatched.model_validate(result)
+    return SuspenseMatched(payment_id=payment_id, claim_id=claim_id, state="posted")
 
 
 @router.get("/claims/{claim_id}/ledger", responses={**_ERRORS, 404: {}})
 async def claim_ledger(claim_id: uuid.UUID, principal: CanRead, session: SessionDep) -> ClaimLedgerOut:
     """A claim's ledger: charge = paid + adjustments + patient responsibility + open balance."""
-    rows = await LedgerRepository(session, principal.tenant).of_account("claim", str(claim_id))
-    if not rows:
+    entries = await LedgerRepository(session, principal.tenant).of_account("claim", str(claim_id))
+    if not entries:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no ledger for this claim")
-    balance = claim_balance((row.kind, row.amount_cents) for row in rows)
+    balance = claim_balance((entry.kind, entry.amount_cents) for entry in entries)
     return ClaimLedgerOut(
         claim_id=claim_id,
         charge_cents=balance.charge_cents,
@@ -166,18 +162,18 @@ async def claim_ledger(claim_id: uuid.UUID, principal: CanRead, session: Session
         patient_responsibility_cents=balance.patient_responsibility_cents,
         open_cents=balance.open_cents,
         balanced=balance.balanced,
-        entries=[LedgerEntryOut.model_validate(row, from_attributes=True) for row in rows],
+        entries=[LedgerEntryOut.model_validate(entry, from_attributes=True) for entry in entries],
     )
 
 
 @router.get("/providers/{provider_id}/ledger", responses=_ERRORS)
 async def provider_ledger(provider_id: str, principal: CanRead, session: SessionDep) -> ProviderLedgerOut:
     """Provider-level adjustments (PLB): interest, forward balances, recoupments."""
-    rows = await LedgerRepository(session, principal.tenant).of_account("provider", provider_id)
+    entries = await LedgerRepository(session, principal.tenant).of_account("provider", provider_id)
     return ProviderLedgerOut(
         provider_id=provider_id,
-        balance_cents=sum(row.amount_cents for row in rows),
-        entries=[LedgerEntryOut.model_validate(row, from_attributes=True) for row in rows],
+        balance_cents=sum(entry.amount_cents for entry in entries),
+        entries=[LedgerEntryOut.model_validate(entry, from_attributes=True) for entry in entries],
     )
 
 
@@ -207,7 +203,7 @@ async def take_patient_payment(
     except service.PostingConflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-    return PatientPaymentOut.model_validate(result)
+    return PatientPaymentOut.model_validate(result, from_attributes=True)
 
 
 @router.get("/accounts/{patient_id}", responses=_ERRORS)
@@ -218,7 +214,7 @@ async def patient_account(
     account = await service.patient_account(
         session, tenant=principal.tenant, patient_id=patient_id, today=as_of or dt.date.today()
     )
-    return AccountOut.model_validate(account)
+    return AccountOut.model_validate(account, from_attributes=True)
 
 
 @router.post(
@@ -239,7 +235,7 @@ async def create_payment_plan(
         )
     except service.PostingConflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
-    return PaymentPlanOut.model_validate(created)
+    return PaymentPlanOut.model_validate(created, from_attributes=True)
 
 
 @router.get("/payment-plans/overdue", responses=_ERRORS)
@@ -250,4 +246,20 @@ async def overdue_payment_plans(
     plans = await service.overdue_plans(
         session, tenant=principal.tenant, today=as_of or dt.date.today(), grace_days=max(0, min(grace_days, 365))
     )
-    return [OverduePlanOut.model_validate(plan) for plan in plans]
+    return [
+        OverduePlanOut(
+            plan_id=plan.plan_id,
+            patient_id=plan.patient_id,
+            paid_cents=plan.paid_cents,
+            missed=[
+                MissedInstallmentOut(
+                    number=missed.installment.number,
+                    due_on=missed.installment.due_on,
+                    amount_cents=missed.installment.amount_cents,
+                    shortfall_cents=missed.shortfall_cents,
+                )
+                for missed in plan.missed
+            ],
+        )
+        for plan in plans
+    ]

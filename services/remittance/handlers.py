@@ -14,21 +14,7 @@ from shared.messaging.topics import CLAIM_SUBMITTED, PATIENT_ACCOUNT
 
 async def on_claim_submitted(session: AsyncSession, envelopes: list[EventEnvelope]) -> None:
     for envelope in envelopes:
-        claim = envelope.payload_as(ClaimSubmittedV1)
-        await record_submitted_claim(
-            session,
-            envelope.tenant,
-            {
-                "claim_id": claim.claim_id,
-                "claim_control_number": claim.claim_control_number,
-                "payer_id": claim.payer_id,
-                "total_charge_cents": claim.total_charge_cents,
-                "currency": claim.currency,
-                "submitted_at": claim.submitted_at,
-                "patient_id": claim.patient_id,
-                "lines": [line.model_dump(mode="json") for line in claim.lines],
-            },
-        )
+        await record_submitted_claim(session, envelope.tenant, envelope.payload_as(ClaimSubmittedV1))
 
 
 async def ignore(session: AsyncSession, envelopes: list[EventEnvelope]) -> None:

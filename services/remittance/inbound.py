@@ -16,12 +16,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.remittance import service
 from services.remittance.domain.inbound import InboundRouting, NoTenant
+from services.remittance.domain.posting import PostingResult
+from services.remittance.domain.rejection import Rejection
 from services.remittance.settings import RemittanceSettings
 from shared.clearinghouse import ClearinghouseAdapter, InboundFile, InboundKind
 from shared.db import unit_of_work
@@ -39,7 +41,8 @@ class InboundOutcome:
     file_name: str
     state: Literal["posted", "duplicate", "rejected"]
     tenant: str | None
-    detail: dict[str, Any]
+    result: PostingResult | None = None
+    rejection: Rejection | None = None
 
 
 def routing_from(settings: RemittanceSettings) -> InboundRouting:
@@ -58,13 +61,13 @@ async def ingest_inbound_file(
             result, created = await service.post_inbound(
                 session, outbox, tenant=tenant, file_name=inbound.file_name, body=inbound.content, advices=advices
             )
-        return InboundOutcome(inbound.file_name, "posted" if created else "duplicate", tenant, result)
+        return InboundOutcome(inbound.file_name, "posted" if created else "duplicate", tenant, result=result)
     except (service.RemittanceRejected, NoTenant) as exc:
         async with unit_of_work(sessions) as session:
             await service.reject_inbound(
                 session, tenant=tenant, file_name=inbound.file_name, body=inbound.content, detail=exc.detail
             )
-        return InboundOutcome(inbound.file_name, "rejected", tenant, exc.detail)
+        return InboundOutcome(inbound.file_name, "rejected", tenant, rejection=exc.detail)
 
 
 async def collect_inbound(
@@ -91,24 +94,24 @@ async def collect_inbound(
 
 
 def _log(outcome: InboundOutcome) -> None:
-    if outcome.state == "rejected":
+    if outcome.rejection is not None:
         log.warning(
             "inbound 835 rejected",
             extra={
                 "file": outcome.file_name,
                 "tenant": outcome.tenant,
-                "segment_id": outcome.detail.get("segment_id"),
-                "position": outcome.detail.get("position"),
+                "segment_id": outcome.rejection.get("segment_id"),
+                "position": outcome.rejection.get("position"),
             },
         )
-    else:
+    elif outcome.result is not None:
         log.info(
             "inbound 835 posted" if outcome.state == "posted" else "inbound 835 was posted before",
             extra={
                 "file": outcome.file_name,
                 "tenant": outcome.tenant,
-                "claim_payments": outcome.detail.get("claim_payments"),
-                "posted": outcome.detail.get("posted") if outcome.state == "posted" else 0,
+                "claim_payments": outcome.result.claim_payments,
+                "posted": outcome.result.posted if outcome.state == "posted" else 0,
             },
         )
 

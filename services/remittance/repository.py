@@ -1,47 +1,153 @@
-"""All SQL of the remittance service; every query is scoped to one tenant.
+"""All SQL of the remittance service; every query is scoped to one tenant, and answers typed records.
 
-The large inserts of a posting (claim payments, ledger entries) go through asyncpg directly in
-the session's own transaction: `unnest` arrays for claim payments (one statement, `ON CONFLICT DO
-NOTHING` on the payment key) and COPY for ledger entries, whose unique source keys still refuse
-any second posting.
+The large writes of a posting go through asyncpg directly in the session's own transaction: `unnest`
+arrays for claim payments (one statement, `ON CONFLICT DO NOTHING` on the payment key) and COPY for
+ledger entries, whose unique source keys still refuse any second posting. Table, schema and column
+names all come from `models.py`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
 
 import asyncpg
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.remittance.domain.posting import EntryDraft, StoredEntry, SubmittedClaim, SubmittedLine
+from services.remittance.domain.accounts import Installment
+from services.remittance.domain.posting import (
+    ClaimPaymentFacts,
+    EntryDraft,
+    PostingResult,
+    StoredEntry,
+    SubmittedClaim,
+    SubmittedLine,
+    facts_from_json,
+    facts_to_json,
+)
+from services.remittance.domain.rejection import Rejection
 from services.remittance.models import (
-    SCHEMA,
     claim_payments,
     inbound_files,
     ledger_entries,
-    messaging,
     patient_payments,
     payment_plans,
     remittance_files,
     submitted_claims,
 )
-from shared.events.envelope import EventEnvelope
-from shared.messaging.outbox import envelope_to_row
+from shared.db import driver_connection
+from shared.events.catalog import ClaimSubmittedV1
 
 
-async def _driver_connection(session: AsyncSession) -> asyncpg.Connection:
-    """The asyncpg connection under the session, inside the session's open transaction."""
-    connection = await session.connection()
-    await connection.execute(sa.text("SELECT 1"))  # the transaction is begun lazily: make sure it is
-    raw = await connection.get_raw_connection()
-    driver: asyncpg.Connection = raw.driver_connection  # type: ignore[assignment]
-    return driver
+@dataclass(frozen=True, slots=True)
+class SubmittedClaimRecord:
+    """A claim awaiting remittance, as the API shows it."""
+
+    claim_id: uuid.UUID
+    claim_control_number: str
+    payer_id: str
+    total_charge_cents: int
+    currency: str
+    submitted_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RemittanceFileRecord:
+    id: uuid.UUID
+    result: PostingResult | None
+    """None until the posting that stores the file has finished."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewClaimPayment:
+    """A claim payment read from a file: posted to `claim`, or without one suspended for `suspense_reason`."""
+
+    id: uuid.UUID
+    file_id: uuid.UUID
+    facts: ClaimPaymentFacts
+    currency: str
+    claim: SubmittedClaim | None
+    suspense_reason: str | None
+    reversal_of: uuid.UUID | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimPaymentRecord:
+    id: uuid.UUID
+    payer_id: str
+    trace_number: str
+    claim_control_number: str
+    status_code: str
+    state: str
+    suspense_reason: str | None
+    claim_id: uuid.UUID | None
+    charge_cents: int
+    paid_cents: int
+    patient_responsibility_cents: int
+    currency: str
+    paid_date: dt.date
+    received_at: dt.datetime
+    facts: ClaimPaymentFacts
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    id: int
+    kind: str
+    amount_cents: int
+    currency: str
+    group_code: str | None
+    carc: str | None
+    line_number: int | None
+    reference: str | None
+    claim_payment_id: uuid.UUID | None
+    reversal_of: int | None
+    posted_on: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class PatientPayment:
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    idempotency_key: str
+    request_fingerprint: str
+    amount_cents: int
+    currency: str
+    method: str
+    received_on: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentPlan:
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    total_cents: int
+    currency: str
+    installments: tuple[Installment, ...]
+    status: str
+    starts_on: dt.date
+    created_at: dt.datetime | None = None
+    """Set once stored (the database's clock): payments from then on count toward the plan."""
+
+
+@dataclass(frozen=True, slots=True)
+class InboundFileRecord:
+    id: uuid.UUID
+    file_name: str
+    content_sha256: str
+    byte_count: int
+    state: str
+    remittance_id: uuid.UUID | None
+    rejection: Rejection | None
+    received_at: dt.datetime
+    processed_at: dt.datetime
 
 
 class SubmittedClaimRepository:
@@ -49,28 +155,46 @@ class SubmittedClaimRepository:
         self._session = session
         self._tenant = tenant
 
-    async def get_by_control_number(self, claim_control_number: str) -> sa.Row[Any] | None:
-        return (
+    async def get_by_control_number(self, claim_control_number: str) -> SubmittedClaimRecord | None:
+        row = (
             await self._session.execute(
-                sa.select(submitted_claims).where(
+                sa.select(
+                    submitted_claims.c.claim_id,
+                    submitted_claims.c.claim_control_number,
+                    submitted_claims.c.payer_id,
+                    submitted_claims.c.total_charge_cents,
+                    submitted_claims.c.currency,
+                    submitted_claims.c.submitted_at,
+                ).where(
                     submitted_claims.c.tenant_id == self._tenant,
                     submitted_claims.c.claim_control_number == claim_control_number,
                 )
             )
         ).one_or_none()
+        return None if row is None else SubmittedClaimRecord(*row)
 
     async def by_control_numbers(self, claim_control_numbers: Sequence[str]) -> dict[str, SubmittedClaim]:
         """Through asyncpg directly: a large file looks up tens of thousands of claims at once, and
         SQLAlchemy's row processing (and its JSON decoding per row) cost more than the query."""
         if not claim_control_numbers:
             return {}
-        driver = await _driver_connection(self._session)
+        driver = await driver_connection(self._session)
         records = await driver.fetch(_SUBMITTED_BY_NUMBERS, self._tenant, list(claim_control_numbers))
         return {record["claim_control_number"]: _submitted(record) for record in records}
 
-    async def record(self, values: dict[str, Any]) -> None:
+    async def record(self, claim: ClaimSubmittedV1) -> None:
         """A resubmission of the same claim keeps the latest submission time."""
-        statement = insert(submitted_claims).values(tenant_id=self._tenant, **values)
+        statement = insert(submitted_claims).values(
+            tenant_id=self._tenant,
+            claim_id=claim.claim_id,
+            claim_control_number=claim.claim_control_number,
+            payer_id=claim.payer_id,
+            total_charge_cents=claim.total_charge_cents,
+            currency=claim.currency,
+            submitted_at=claim.submitted_at,
+            patient_id=claim.patient_id,
+            lines=[line.model_dump(mode="json") for line in claim.lines],
+        )
         await self._session.execute(
             statement.on_conflict_do_update(
                 index_elements=[submitted_claims.c.claim_id],
@@ -81,8 +205,8 @@ class SubmittedClaimRepository:
 
 
 _SUBMITTED_BY_NUMBERS = (
-    f"SELECT claim_id, claim_control_number, payer_id, patient_id, total_charge_cents, currency, lines::text "  # noqa: S608
-    f"FROM {SCHEMA}.submitted_claims WHERE tenant_id = $1 AND claim_control_number = ANY($2::text[])"
+    "SELECT claim_id, claim_control_number, payer_id, patient_id, total_charge_cents, currency, lines::text "  # noqa: S608 - names from the model
+    f"FROM {submitted_claims.fullname} WHERE tenant_id = $1 AND claim_control_number = ANY($2::text[])"
 )
 
 
@@ -112,23 +236,23 @@ class RemittanceFileRepository:
         self._session = session
         self._tenant = tenant
 
-    async def get_by_hash(self, content_sha256: str) -> sa.Row[Any] | None:
-        return (
-            await self._session.execute(
-                sa.select(remittance_files).where(
-                    remittance_files.c.tenant_id == self._tenant, remittance_files.c.content_sha256 == content_sha256
-                )
-            )
-        ).one_or_none()
+    async def get_by_hash(self, content_sha256: str) -> RemittanceFileRecord | None:
+        return await self._one(remittance_files.c.content_sha256 == content_sha256)
 
-    async def get(self, file_id: uuid.UUID) -> sa.Row[Any] | None:
-        return (
+    async def get(self, file_id: uuid.UUID) -> RemittanceFileRecord | None:
+        return await self._one(remittance_files.c.id == file_id)
+
+    async def _one(self, condition: sa.ColumnElement[bool]) -> RemittanceFileRecord | None:
+        row = (
             await self._session.execute(
-                sa.select(remittance_files).where(
-                    remittance_files.c.tenant_id == self._tenant, remittance_files.c.id == file_id
+                sa.select(remittance_files.c.id, remittance_files.c.result).where(
+                    remittance_files.c.tenant_id == self._tenant, condition
                 )
             )
         ).one_or_none()
+        if row is None:
+            return None
+        return RemittanceFileRecord(row.id, PostingResult.from_json(row.result) if row.result else None)
 
     async def add_if_new(self, file_id: uuid.UUID, content_sha256: str, byte_count: int) -> bool:
         """False when this tenant already has a file with this content (waits for a concurrent one)."""
@@ -140,54 +264,85 @@ class RemittanceFileRepository:
         )
         return inserted.scalar_one_or_none() is not None
 
-    async def set_result(self, file_id: uuid.UUID, result: dict[str, Any]) -> None:
+    async def set_result(self, result: PostingResult) -> None:
         await self._session.execute(
             sa.update(remittance_files)
-            .where(remittance_files.c.tenant_id == self._tenant, remittance_files.c.id == file_id)
-            .values(result=result)
+            .where(remittance_files.c.tenant_id == self._tenant, remittance_files.c.id == result.remittance_id)
+            .values(result=result.to_json())
         )
 
 
-_PAYMENT_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("id", "uuid"),
-    ("tenant_id", "text"),
-    ("file_id", "uuid"),
-    ("payer_id", "text"),
-    ("trace_number", "text"),
-    ("claim_control_number", "text"),
-    ("status_code", "text"),
-    ("occurrence", "int"),
-    ("state", "text"),
-    ("suspense_reason", "text"),
-    ("claim_id", "uuid"),
-    ("patient_id", "uuid"),
-    ("charge_cents", "bigint"),
-    ("paid_cents", "bigint"),
-    ("patient_responsibility_cents", "bigint"),
-    ("currency", "text"),
-    ("payer_claim_control_number", "text"),
-    ("paid_date", "date"),
-    ("reversal_of", "uuid"),
-    ("facts", "jsonb"),
-    ("posted_at", "timestamptz"),
-)
+def _payment_row(payment: NewClaimPayment, tenant: str) -> dict[str, object]:
+    facts, claim = payment.facts, payment.claim
+    return {
+        "id": payment.id,
+        "tenant_id": tenant,
+        "file_id": payment.file_id,
+        "payer_id": facts.key.payer_id,
+        "trace_number": facts.key.trace_number,
+        "claim_control_number": facts.key.claim_control_number,
+        "status_code": facts.key.status_code,
+        "occurrence": facts.key.occurrence,
+        "state": "suspense" if claim is None else "posted",
+        "suspense_reason": payment.suspense_reason,
+        "claim_id": None if claim is None else claim.claim_id,
+        "patient_id": None if claim is None else claim.patient_id,
+        "charge_cents": facts.charge_cents,
+        "paid_cents": facts.paid_cents,
+        "patient_responsibility_cents": facts.patient_responsibility_cents,
+        "currency": payment.currency,
+        "payer_claim_control_number": facts.payer_claim_control_number,
+        "paid_date": facts.paid_date,
+        "reversal_of": payment.reversal_of,
+        "facts": json.dumps(facts_to_json(facts)),
+        "posted_at": None if claim is None else dt.datetime.now(dt.UTC),
+    }
 
 
-def _insert_payments_statement() -> str:
-    """One INSERT ... SELECT FROM unnest(arrays): every claim payment of a file in one round trip."""
-    names = ", ".join(name for name, _ in _PAYMENT_COLUMNS)
-    selected = ", ".join(f"{name}::jsonb" if kind == "jsonb" else name for name, kind in _PAYMENT_COLUMNS)
-    arrays = ", ".join(
-        f"${index}::{'text' if kind == 'jsonb' else kind}[]" for index, (_, kind) in enumerate(_PAYMENT_COLUMNS, 1)
-    )
+_PAYMENT_COLUMNS = tuple(column for column in claim_payments.c if column.server_default is None)
+"""Every column of claim_payments that a posting writes (not `received_at`, the database's clock)."""
+
+
+@functools.cache
+def _insert_payments_statement(dialect: sa.Dialect) -> str:
+    """One INSERT ... SELECT FROM unnest(arrays): every claim payment of a file in one round trip. Each array
+    is cast to its column's type as the dialect names it; a JSONB column travels as text and is cast back."""
+    names = ", ".join(column.name for column in _PAYMENT_COLUMNS)
+    selected, arrays = [], []
+    for index, column in enumerate(_PAYMENT_COLUMNS, start=1):
+        sql_type = column.type.compile(dialect=dialect)
+        is_json = isinstance(column.type, postgresql.JSONB)
+        selected.append(f"{column.name}::{sql_type}" if is_json else column.name)
+        arrays.append(f"${index}::{'text' if is_json else sql_type}[]")
     return (
-        f"INSERT INTO {SCHEMA}.claim_payments ({names}) SELECT {selected} "  # noqa: S608 - constant names only
-        f"FROM unnest({arrays}) AS t({names}) "
+        f"INSERT INTO {claim_payments.fullname} ({names}) SELECT {', '.join(selected)} "  # noqa: S608 - names from the model
+        f"FROM unnest({', '.join(arrays)}) AS t({names}) "
         "ON CONFLICT ON CONSTRAINT uq_claim_payments_payment_key DO NOTHING RETURNING id"
     )
 
 
-_INSERT_PAYMENTS = _insert_payments_statement()
+_CLAIM_PAYMENT_COLUMNS = [claim_payments.c[name] for name in ClaimPaymentRecord.__dataclass_fields__]
+
+
+def _claim_payment(row: sa.Row[tuple[object, ...]]) -> ClaimPaymentRecord:
+    """A stored claim payment, its facts read back as the domain's."""
+    return ClaimPaymentRecord(
+        id=row.id,
+        payer_id=row.payer_id,
+        trace_number=row.trace_number,
+        claim_control_number=row.claim_control_number,
+        status_code=row.status_code,
+        state=row.state,
+        suspense_reason=row.suspense_reason,
+        claim_id=row.claim_id,
+        charge_cents=row.charge_cents,
+        paid_cents=row.paid_cents,
+        patient_responsibility_cents=row.patient_responsibility_cents,
+        currency=row.currency,
+        paid_date=row.paid_date,
+        received_at=row.received_at,
+        facts=facts_from_json(row.facts),
+    )
 
 
 class ClaimPaymentRepository:
@@ -195,47 +350,42 @@ class ClaimPaymentRepository:
         self._session = session
         self._tenant = tenant
 
-    async def add_new(self, rows: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
+    async def add_new(self, payments: Sequence[NewClaimPayment]) -> set[uuid.UUID]:
         """Insert claim payments whose payment key is new; the ids actually inserted."""
-        if not rows:
+        if not payments:
             return set()
-        driver = await _driver_connection(self._session)
-        columns = [
-            [json.dumps(row[name]) if kind == "jsonb" else row.get(name) for row in rows]
-            for name, kind in _PAYMENT_COLUMNS
-        ]
-        for index, (name, _) in enumerate(_PAYMENT_COLUMNS):
-            if name == "tenant_id":
-                columns[index] = [self._tenant] * len(rows)
-        return {record["id"] for record in await driver.fetch(_INSERT_PAYMENTS, *columns)}
+        rows = [_payment_row(payment, self._tenant) for payment in payments]
+        columns = [[row[column.name] for row in rows] for column in _PAYMENT_COLUMNS]
+        statement = _insert_payments_statement(self._session.get_bind().dialect)
+        driver = await driver_connection(self._session)
+        return {record["id"] for record in await driver.fetch(statement, *columns)}
 
-    async def suspended(self, limit: int = 500) -> list[sa.Row[Any]]:
-        return list(
-            await self._session.execute(
-                sa.select(claim_payments)
-                .where(claim_payments.c.tenant_id == self._tenant, claim_payments.c.state == "suspense")
-                .order_by(claim_payments.c.received_at, claim_payments.c.id)
-                .limit(limit)
-            )
+    async def suspended(self, limit: int = 500) -> list[ClaimPaymentRecord]:
+        rows = await self._session.execute(
+            sa.select(*_CLAIM_PAYMENT_COLUMNS)
+            .where(claim_payments.c.tenant_id == self._tenant, claim_payments.c.state == "suspense")
+            .order_by(claim_payments.c.received_at, claim_payments.c.id)
+            .limit(limit)
         )
+        return [_claim_payment(row) for row in rows]
 
-    async def get_for_update(self, payment_id: uuid.UUID) -> sa.Row[Any] | None:
-        return (
+    async def get_for_update(self, payment_id: uuid.UUID) -> ClaimPaymentRecord | None:
+        row = (
             await self._session.execute(
-                sa.select(claim_payments)
+                sa.select(*_CLAIM_PAYMENT_COLUMNS)
                 .where(claim_payments.c.tenant_id == self._tenant, claim_payments.c.id == payment_id)
                 .with_for_update()
             )
         ).one_or_none()
+        return None if row is None else _claim_payment(row)
 
     async def mark_posted(
         self,
         payment_id: uuid.UUID,
         *,
-        claim_id: uuid.UUID,
-        patient_id: uuid.UUID | None,
+        claim: SubmittedClaim,
         reversal_of: uuid.UUID | None,
-        facts: dict[str, Any],
+        facts: ClaimPaymentFacts,
     ) -> None:
         await self._session.execute(
             sa.update(claim_payments)
@@ -243,15 +393,15 @@ class ClaimPaymentRepository:
             .values(
                 state="posted",
                 suspense_reason=None,
-                claim_id=claim_id,
-                patient_id=patient_id,
+                claim_id=claim.claim_id,
+                patient_id=claim.patient_id,
                 reversal_of=reversal_of,
-                facts=facts,
+                facts=facts_to_json(facts),
                 posted_at=sa.func.now(),
             )
         )
 
-    async def reversible_payment(self, claim_id: uuid.UUID, payer_claim_control_number: str) -> sa.Row[Any] | None:
+    async def reversible_payment_id(self, claim_id: uuid.UUID, payer_claim_control_number: str) -> uuid.UUID | None:
         """The latest posted, not yet reversed, non-reversal payment of a claim (same payer claim number
         when the reversal names one)."""
         reversed_ids = (
@@ -259,7 +409,7 @@ class ClaimPaymentRepository:
             .where(claim_payments.c.tenant_id == self._tenant, claim_payments.c.reversal_of.is_not(None))
             .scalar_subquery()
         )
-        query = sa.select(claim_payments).where(
+        query = sa.select(claim_payments.c.id).where(
             claim_payments.c.tenant_id == self._tenant,
             claim_payments.c.claim_id == claim_id,
             claim_payments.c.state == "posted",
@@ -268,36 +418,32 @@ class ClaimPaymentRepository:
         )
         if payer_claim_control_number:
             query = query.where(claim_payments.c.payer_claim_control_number == payer_claim_control_number)
-        return (
-            await self._session.execute(query.order_by(claim_payments.c.posted_at.desc(), claim_payments.c.id).limit(1))
-        ).one_or_none()
-
-    async def for_claim(self, claim_id: uuid.UUID) -> list[sa.Row[Any]]:
-        return list(
-            await self._session.execute(
-                sa.select(claim_payments)
-                .where(claim_payments.c.tenant_id == self._tenant, claim_payments.c.claim_id == claim_id)
-                .order_by(claim_payments.c.posted_at, claim_payments.c.id)
-            )
+        return await self._session.scalar(
+            query.order_by(claim_payments.c.posted_at.desc(), claim_payments.c.id).limit(1)
         )
 
 
-_ENTRY_COLUMNS = (
-    "tenant_id",
-    "account_type",
-    "account_id",
-    "kind",
-    "amount_cents",
-    "currency",
-    "group_code",
-    "carc",
-    "line_number",
-    "reference",
-    "claim_payment_id",
-    "reversal_of",
-    "source_key",
-    "posted_on",
+_ENTRY_COLUMNS = tuple(
+    ledger_entries.c[name].name
+    for name in (
+        "tenant_id",
+        "account_type",
+        "account_id",
+        "kind",
+        "amount_cents",
+        "currency",
+        "group_code",
+        "carc",
+        "line_number",
+        "reference",
+        "claim_payment_id",
+        "reversal_of",
+        "source_key",
+        "posted_on",
+    )
 )
+"""The ledger_entries columns a posting writes, in the order of the COPY records below."""
+_LEDGER_ENTRY_COLUMNS = [ledger_entries.c[name] for name in LedgerEntry.__dataclass_fields__]
 
 
 class LedgerRepository:
@@ -311,7 +457,6 @@ class LedgerRepository:
         """Entries whose sources are new (a second copy breaks the unique source key and fails the posting)."""
         if not entries:
             return
-        driver = await _driver_connection(self._session)
         records = [
             (
                 self._tenant,
@@ -331,14 +476,14 @@ class LedgerRepository:
             )
             for entry, payment_id in entries
         ]
+        driver = await driver_connection(self._session)
         await driver.copy_records_to_table(
-            "ledger_entries", schema_name=SCHEMA, columns=list(_ENTRY_COLUMNS), records=records
+            ledger_entries.name, schema_name=ledger_entries.schema, columns=list(_ENTRY_COLUMNS), records=records
         )
 
-    async def add_if_new(
-        self, entries: Sequence[EntryDraft], *, currency: str, posted_on: dt.date, claim_payment_id: uuid.UUID | None
-    ) -> int:
-        """Entries whose source key may already be posted (PLB, charges, patient payments): skipped then."""
+    async def add_if_new(self, entries: Sequence[EntryDraft], *, currency: str, posted_on: dt.date) -> int:
+        """Entries (of no claim payment) whose source key may already be posted (PLB, charges, patient
+        payments): skipped then. How many were new."""
         if not entries:
             return 0
         inserted = await self._session.execute(
@@ -356,7 +501,7 @@ class LedgerRepository:
                         "carc": entry.carc,
                         "line_number": entry.line_number,
                         "reference": entry.reference,
-                        "claim_payment_id": claim_payment_id,
+                        "claim_payment_id": None,
                         "reversal_of": entry.reversal_of,
                         "source_key": entry.source_key,
                         "posted_on": posted_on,
@@ -371,36 +516,35 @@ class LedgerRepository:
 
     async def of_payment(self, claim_payment_id: uuid.UUID) -> list[StoredEntry]:
         rows = await self._session.execute(
-            sa.select(ledger_entries)
+            sa.select(
+                ledger_entries.c.id,
+                ledger_entries.c.account_type,
+                ledger_entries.c.account_id,
+                ledger_entries.c.kind,
+                ledger_entries.c.amount_cents,
+                ledger_entries.c.group_code,
+                ledger_entries.c.carc,
+                ledger_entries.c.line_number,
+            )
             .where(ledger_entries.c.tenant_id == self._tenant, ledger_entries.c.claim_payment_id == claim_payment_id)
             .order_by(ledger_entries.c.id)
         )
-        return [
-            StoredEntry(
-                id=row.id,
-                account_type=row.account_type,
-                account_id=row.account_id,
-                kind=row.kind,
-                amount_cents=row.amount_cents,
-                group_code=row.group_code,
-                carc=row.carc,
-                line_number=row.line_number,
-            )
-            for row in rows
-        ]
+        return [StoredEntry(*row) for row in rows]
 
-    async def of_account(self, account_type: str, account_id: str) -> list[sa.Row[Any]]:
-        return list(
-            await self._session.execute(
-                sa.select(ledger_entries)
-                .where(
-                    ledger_entries.c.tenant_id == self._tenant,
-                    ledger_entries.c.account_type == account_type,
-                    ledger_entries.c.account_id == account_id,
-                )
-                .order_by(ledger_entries.c.id)
+    async def of_account(self, account_type: str, account_id: str) -> list[LedgerEntry]:
+        rows = await self._session.execute(
+            sa.select(*_LEDGER_ENTRY_COLUMNS)
+            .where(
+                ledger_entries.c.tenant_id == self._tenant,
+                ledger_entries.c.account_type == account_type,
+                ledger_entries.c.account_id == account_id,
             )
+            .order_by(ledger_entries.c.id)
         )
+        return [LedgerEntry(*row) for row in rows]
+
+
+_PATIENT_PAYMENT_COLUMNS = [patient_payments.c[name] for name in PatientPayment.__dataclass_fields__]
 
 
 class PatientPaymentRepository:
@@ -408,24 +552,28 @@ class PatientPaymentRepository:
         self._session = session
         self._tenant = tenant
 
-    async def add_if_new(self, values: dict[str, Any]) -> bool:
+    async def add_if_new(self, payment: PatientPayment) -> bool:
         """False when the idempotency key was already used (waits for a concurrent request with it)."""
         inserted = await self._session.execute(
             insert(patient_payments)
-            .values(tenant_id=self._tenant, **values)
+            .values(
+                tenant_id=self._tenant,
+                **{column.name: getattr(payment, column.name) for column in _PATIENT_PAYMENT_COLUMNS},
+            )
             .on_conflict_do_nothing(index_elements=[patient_payments.c.tenant_id, patient_payments.c.idempotency_key])
             .returning(patient_payments.c.id)
         )
         return inserted.scalar_one_or_none() is not None
 
-    async def by_idempotency_key(self, key: str) -> sa.Row[Any] | None:
-        return (
+    async def by_idempotency_key(self, key: str) -> PatientPayment | None:
+        row = (
             await self._session.execute(
-                sa.select(patient_payments).where(
+                sa.select(*_PATIENT_PAYMENT_COLUMNS).where(
                     patient_payments.c.tenant_id == self._tenant, patient_payments.c.idempotency_key == key
                 )
             )
         ).one_or_none()
+        return None if row is None else PatientPayment(*row)
 
     async def paid_since(self, patient_id: uuid.UUID, since: dt.datetime) -> int:
         total = await self._session.scalar(
@@ -443,10 +591,22 @@ class PaymentPlanRepository:
         self._session = session
         self._tenant = tenant
 
-    async def add_if_none_active(self, values: dict[str, Any]) -> bool:
+    async def add_if_none_active(self, plan: PaymentPlan) -> bool:
         inserted = await self._session.execute(
             insert(payment_plans)
-            .values(tenant_id=self._tenant, status="active", **values)
+            .values(
+                id=plan.id,
+                tenant_id=self._tenant,
+                patient_id=plan.patient_id,
+                total_cents=plan.total_cents,
+                currency=plan.currency,
+                installments=[
+                    {"number": i.number, "due_on": i.due_on.isoformat(), "amount_cents": i.amount_cents}
+                    for i in plan.installments
+                ],
+                status=plan.status,
+                starts_on=plan.starts_on,
+            )
             .on_conflict_do_nothing(
                 index_elements=[payment_plans.c.tenant_id, payment_plans.c.patient_id],
                 index_where=sa.text("status = 'active'"),
@@ -455,13 +615,31 @@ class PaymentPlanRepository:
         )
         return inserted.scalar_one_or_none() is not None
 
-    async def active(self, patient_id: uuid.UUID | None = None) -> list[sa.Row[Any]]:
-        query = sa.select(payment_plans).where(
-            payment_plans.c.tenant_id == self._tenant, payment_plans.c.status == "active"
+    async def active(self) -> list[PaymentPlan]:
+        rows = await self._session.execute(
+            sa.select(payment_plans)
+            .where(payment_plans.c.tenant_id == self._tenant, payment_plans.c.status == "active")
+            .order_by(payment_plans.c.created_at)
         )
-        if patient_id is not None:
-            query = query.where(payment_plans.c.patient_id == patient_id)
-        return list(await self._session.execute(query.order_by(payment_plans.c.created_at)))
+        return [
+            PaymentPlan(
+                id=row.id,
+                patient_id=row.patient_id,
+                total_cents=row.total_cents,
+                currency=row.currency,
+                installments=tuple(
+                    Installment(item["number"], dt.date.fromisoformat(item["due_on"]), item["amount_cents"])
+                    for item in row.installments
+                ),
+                status=row.status,
+                starts_on=row.starts_on,
+                created_at=row.created_at,
+            )
+            for row in rows
+        ]
+
+
+_INBOUND_FILE_COLUMNS = [inbound_files.c[name] for name in InboundFileRecord.__dataclass_fields__]
 
 
 class InboundFileRepository:
@@ -471,10 +649,29 @@ class InboundFileRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def record(self, values: dict[str, Any]) -> bool:
-        """One row per file name + content: a file read again records nothing new, except that a file
-        rejected before (say, for want of a tenant mapping) and posted now is recorded as posted."""
-        statement = insert(inbound_files).values(id=uuid.uuid4(), **values)
+    async def record(
+        self,
+        *,
+        file_name: str,
+        content_sha256: str,
+        byte_count: int,
+        tenant: str | None,
+        remittance_id: uuid.UUID | None,
+        rejection: Rejection | None,
+    ) -> bool:
+        """One row per file name + content, posted when it has a remittance, else rejected: a file read again
+        records nothing new, except that a file rejected before (say, for want of a tenant mapping) and posted
+        now is recorded as posted."""
+        statement = insert(inbound_files).values(
+            id=uuid.uuid4(),
+            file_name=file_name,
+            content_sha256=content_sha256,
+            byte_count=byte_count,
+            state="rejected" if remittance_id is None else "posted",
+            tenant_id=tenant,
+            remittance_id=remittance_id,
+            rejection=rejection,
+        )
         written = await self._session.execute(
             statement.on_conflict_do_update(
                 index_elements=[inbound_files.c.file_name, inbound_files.c.content_sha256],
@@ -490,45 +687,9 @@ class InboundFileRepository:
         )
         return written.scalar_one_or_none() is not None
 
-    async def of_tenant(self, tenant: str, *, state: str | None = None, limit: int = 200) -> list[sa.Row[Any]]:
-        query = sa.select(inbound_files).where(inbound_files.c.tenant_id == tenant)
+    async def of_tenant(self, tenant: str, *, state: str | None = None, limit: int = 200) -> list[InboundFileRecord]:
+        query = sa.select(*_INBOUND_FILE_COLUMNS).where(inbound_files.c.tenant_id == tenant)
         if state is not None:
             query = query.where(inbound_files.c.state == state)
         order = (inbound_files.c.processed_at.desc(), inbound_files.c.id)
-        return list(await self._session.execute(query.order_by(*order).limit(limit)))
-
-
-_OUTBOX_COLUMNS = ("event_id", "topic", "message_key", "event_type", "tenant_id", "envelope")
-
-
-class OutboxCopy:
-    """Outbox rows of a large posting by COPY, in the session's transaction (the statement trigger that
-    wakes the relay fires for COPY too). Small writes keep using `shared.messaging.outbox.Outbox`."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
-
-    async def copy_in(self, envelopes: Sequence[EventEnvelope]) -> None:
-        if not envelopes:
-            return
-        driver = await _driver_connection(self._session)
-        dumps = _COMPACT.encode
-        records = []
-        for envelope in envelopes:
-            row = envelope_to_row(envelope)
-            records.append(
-                (
-                    row["event_id"],
-                    row["topic"],
-                    row["message_key"],
-                    row["event_type"],
-                    row["tenant_id"],
-                    dumps(row["envelope"]),
-                )
-            )
-        await driver.copy_records_to_table(
-            messaging.outbox.name, schema_name=SCHEMA, columns=list(_OUTBOX_COLUMNS), records=records
-        )
-
-
-_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+        return [InboundFileRecord(*row) for row in await self._session.execute(query.order_by(*order).limit(limit))]

@@ -6,13 +6,13 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.remittance.models import messaging
-from services.remittance.service import OUTBOX_SOURCE, PostingConflict, take_patient_payment
+from services.remittance.service import PostingConflict, take_patient_payment
 from shared.events.catalog import PatientPaymentSubmittedV1
 from shared.events.envelope import EventEnvelope
 from shared.messaging.consumer import PoisonMessage
 from shared.messaging.outbox import Outbox
 
-_OUTBOX = Outbox(messaging.outbox, source=OUTBOX_SOURCE)
+_OUTBOX = Outbox(messaging.outbox, source="/claimflow/remittance")  # the source of the service's own outbox
 
 
 def idempotency_key(payment_id: object) -> str:

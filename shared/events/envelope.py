@@ -40,7 +40,15 @@ class EventEnvelope:
     trace_headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def new(cls, *, source: str, subject: str, tenant: str, payload: EventPayload) -> EventEnvelope:
+    def new(
+        cls,
+        *,
+        source: str,
+        subject: str,
+        tenant: str,
+        payload: EventPayload,
+        trace_headers: dict[str, str] | None = None,
+    ) -> EventEnvelope:
         return cls(
             id=str(uuid.uuid4()),
             type=event_type_of(payload),
@@ -49,6 +57,7 @@ class EventEnvelope:
             tenant=tenant,
             time=dt.datetime.now(dt.UTC),
             data=payload.model_dump(mode="json"),
+            trace_headers={} if trace_headers is None else trace_headers,
         )
 
     @property

@@ -1,9 +1,14 @@
-"""Writing events: the outbox row commits in the same transaction as the state change."""
+"""Writing events: the outbox row commits in the same transaction as the state change.
+
+A large batch (a posted 835 of tens of thousands of claim payments) goes in by COPY on the session's
+own connection and transaction: rows, trigger (it is statement-level, so COPY wakes the relay too)
+and commit are the same as with the INSERT, in a fraction of the time.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
+import json
 import uuid
 from typing import Any, TypedDict
 
@@ -11,8 +16,15 @@ import sqlalchemy as sa
 from opentelemetry import propagate
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.db import driver_connection
 from shared.events.catalog import EventPayload
 from shared.events.envelope import EventEnvelope
+
+COPY_AT_LEAST = 1000
+"""Events per batch from which COPY is used: below it one multi-row INSERT is as quick."""
+_COPY_COLUMNS = ("event_id", "topic", "message_key", "event_type", "tenant_id", "envelope")
+"""The outbox columns COPY writes, in the order of its records."""
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 class StoredEnvelope(TypedDict):
@@ -86,16 +98,36 @@ class Outbox:
     async def add_many(
         self, session: AsyncSession, *, tenant: str, events: list[tuple[str, EventPayload]]
     ) -> list[EventEnvelope]:
-        """One multi-row insert for a batch; the trace context of the caller travels with each event."""
+        """One multi-row insert (COPY for a large batch); the trace context of the caller travels with each event."""
         carrier: dict[str, str] = {}
         propagate.inject(carrier)
         envelopes = [
-            dataclasses.replace(
-                EventEnvelope.new(source=self._source, subject=subject, tenant=tenant, payload=payload),
-                trace_headers=carrier,
+            EventEnvelope.new(
+                source=self._source, subject=subject, tenant=tenant, payload=payload, trace_headers=carrier
             )
             for subject, payload in events
         ]
-        if envelopes:
+        if len(envelopes) >= COPY_AT_LEAST:
+            await self._copy(session, envelopes)
+        elif envelopes:
             await session.execute(sa.insert(self._table), [envelope_to_row(e) for e in envelopes])
         return envelopes
+
+    async def _copy(self, session: AsyncSession, envelopes: list[EventEnvelope]) -> None:
+        records = []
+        for envelope in envelopes:
+            row = envelope_to_row(envelope)
+            records.append(
+                (
+                    row["event_id"],
+                    row["topic"],
+                    row["message_key"],
+                    row["event_type"],
+                    row["tenant_id"],
+                    _COMPACT_JSON.encode(row["envelope"]),
+                )
+            )
+        driver = await driver_connection(session)
+        await driver.copy_records_to_table(
+            self._table.name, schema_name=self._table.schema, columns=list(_COPY_COLUMNS), records=records
+        )

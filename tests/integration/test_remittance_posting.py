@@ -284,6 +284,7 @@ async def test_a_service_killed_while_posting_a_large_file_posts_nothing_then_ex
     for table in ("remittance_files", "claim_payments", "ledger_entries", "outbox"):
         assert await _count(admin_db, table, tenant) == 0, f"{table}: a killed posting must leave nothing"
 
+    start = await end_offsets(services.kafka_bootstrap_servers, PAYMENT_RECEIVED.name)
     restarted = await services.start("remittance")
     async with httpx.AsyncClient(base_url=restarted.base_url, headers=write, timeout=120) as client:
         answer = await client.post("/v1/remittances", content=file, headers=X12)
@@ -297,3 +298,10 @@ async def test_a_service_killed_while_posting_a_large_file_posts_nothing_then_ex
     assert totals[("patient", str(patient), "patient_responsibility")] == 2000 * count
     assert await _count(admin_db, "claim_payments", tenant) == count
     assert await _count(admin_db, "outbox", tenant) == count
+    # a batch this large goes into the outbox by COPY: the relay still publishes each event once
+    await eventually(
+        lambda: _outbox_drained(admin_db, tenant), timeout_s=60, what="the relay to publish the large posting"
+    )
+    received = await read_from(services.kafka_bootstrap_servers, start)
+    mine = Counter(_payment_id(r.value) for r in received if dict(r.headers).get("ce_tenant") == tenant.encode())
+    assert len(mine) == count and set(mine.values()) == {1}

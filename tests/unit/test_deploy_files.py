@@ -559,3 +559,81 @@ def test_docker_compose_config_validates_without_env_file() -> None:
         url = urlsplit(env_of["CLAIMFLOW_DATABASE_URL"])
         assert url.password == provision[f"CLAIMFLOW_{name.upper()}_DB_PASSWORD"]
         assert url.password.startswith(DEV_DEFAULT_PREFIX)
+
+
+# --- Grafana dashboard and Prometheus alert rules --------------------------------------------
+
+GRAFANA_DASHBOARD = ROOT / "deploy" / "grafana" / "claimflow-pipeline.json"
+PROMETHEUS_ALERTS = ROOT / "deploy" / "prometheus" / "alerts.yaml"
+PROMETHEUS_CONFIG = ROOT / "deploy" / "prometheus" / "prometheus.yml"
+METRIC_NAME = re.compile(r"\b(claimflow_[a-z0-9_]+|up)\b")
+MONITORED = {
+    "throughput per topic": "claimflow_events_published_total",
+    "consumer lag": "claimflow_consumer_lag",
+    "outbox backlog": "claimflow_outbox_backlog",
+    "outbox age": "claimflow_outbox_oldest_age_seconds",
+    "dead letters": "claimflow_dead_letters_total",
+    "claims by state": "claimflow_claims_by_state",
+    "error rates": "claimflow_http_request_duration_seconds_count",
+}
+
+
+def _exported_metric_names() -> set[str]:
+    """Every sample name the services can expose, from the metric objects the code registers."""
+    import prometheus_client
+
+    import services.claims.metrics
+    import shared.periodic
+    import shared.telemetry.metrics  # registers the shared metrics
+
+    suffixes = {"counter": ("_total", "_created"), "gauge": ("",), "histogram": ("_bucket", "_count", "_sum")}
+    names = {"up"}
+    for family in prometheus_client.REGISTRY.collect():
+        if family.name.startswith("claimflow_"):
+            names.update(family.name + suffix for suffix in suffixes.get(family.type, ("",)))
+    assert services.claims.metrics.CLAIMS_BY_STATE and shared.periodic.PERIODIC_RUNS
+    return names
+
+
+def _dashboard_exprs() -> list[str]:
+    dashboard = json.loads(GRAFANA_DASHBOARD.read_text())
+    return [target["expr"] for panel in dashboard["panels"] for target in panel.get("targets", [])]
+
+
+def test_grafana_dashboard_queries_only_exported_metrics_and_covers_the_pipeline() -> None:
+    dashboard = json.loads(GRAFANA_DASHBOARD.read_text())
+    assert dashboard["uid"] and dashboard["title"]
+    panel_ids = [panel["id"] for panel in dashboard["panels"]]
+    assert len(panel_ids) == len(set(panel_ids))
+    exprs = _dashboard_exprs()
+    referenced = {name for expr in exprs for name in METRIC_NAME.findall(expr)}
+    assert referenced <= _exported_metric_names(), referenced - _exported_metric_names()
+    missing = {what for what, metric in MONITORED.items() if metric not in referenced}
+    assert not missing, f"the dashboard shows nothing for {missing}"
+    for panel in dashboard["panels"]:
+        if panel["type"] != "row":
+            assert panel["datasource"]["uid"] == "${datasource}" and panel["targets"], panel["title"]
+
+
+def test_prometheus_alert_rules_are_well_formed_and_use_exported_metrics() -> None:
+    rules = yaml.safe_load(PROMETHEUS_ALERTS.read_text())
+    alerts = [rule for group in rules["groups"] for rule in group["rules"]]
+    names = [alert["alert"] for alert in alerts]
+    assert len(names) == len(set(names))
+    exported = _exported_metric_names()
+    referenced: set[str] = set()
+    for alert in alerts:
+        assert set(alert) <= {"alert", "expr", "for", "labels", "annotations"}, alert["alert"]
+        assert alert["labels"]["severity"] in {"page", "warning", "ticket"}
+        assert alert["annotations"]["summary"] and alert["annotations"]["description"]
+        assert re.fullmatch(r"\d+[smh]", alert.get("for", "0s")), alert["alert"]
+        assert alert["expr"].count("(") == alert["expr"].count(")"), alert["alert"]
+        referenced.update(METRIC_NAME.findall(alert["expr"]))
+    assert referenced <= exported, referenced - exported
+    covered = {what for what, metric in MONITORED.items() if metric in referenced}
+    assert covered >= {"consumer lag", "outbox age", "dead letters", "error rates", "claims by state"}
+    config = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
+    assert config["rule_files"] == ["alerts.yaml"]
+    (job,) = config["scrape_configs"]
+    targets = job["static_configs"][0]["targets"]
+    assert sorted(target.split(":")[0] for target in targets) == SERVICES

@@ -12,14 +12,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from services.remittance.domain.rejection import Rejection
 from services.remittance.domain.remittance_advice import RemittanceAdvice
 
 
 class NoTenant(Exception):
     """The file cannot be given to exactly one tenant; `detail` says why and where."""
 
-    def __init__(self, detail: dict[str, object]) -> None:
-        super().__init__(str(detail["reason"]))
+    def __init__(self, detail: Rejection) -> None:
+        super().__init__(detail["reason"])
         self.detail = detail
 
 

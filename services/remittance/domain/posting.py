@@ -551,3 +551,49 @@ def denial_of(facts: ClaimPaymentFacts) -> Denial | None:
 
 def _codes(codes: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(codes))
+
+
+@dataclass(frozen=True, slots=True)
+class PostingResult:
+    """What posting one file did: answered to the uploader, and kept with the file so that the same
+    content sent again answers it unchanged."""
+
+    remittance_id: uuid.UUID
+    transactions: int
+    claim_payments: int
+    posted: int
+    suspended: int
+    duplicates: int
+    provider_adjustments_posted: int
+    paid_cents: int
+    currency: str
+    trace_numbers: tuple[str, ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "remittance_id": str(self.remittance_id),
+            "transactions": self.transactions,
+            "claim_payments": self.claim_payments,
+            "posted": self.posted,
+            "suspended": self.suspended,
+            "duplicates": self.duplicates,
+            "provider_adjustments_posted": self.provider_adjustments_posted,
+            "paid_cents": self.paid_cents,
+            "currency": self.currency,
+            "trace_numbers": list(self.trace_numbers),
+        }
+
+    @classmethod
+    def from_json(cls, stored: dict[str, Any]) -> PostingResult:
+        return cls(
+            remittance_id=uuid.UUID(stored["remittance_id"]),
+            transactions=stored["transactions"],
+            claim_payments=stored["claim_payments"],
+            posted=stored["posted"],
+            suspended=stored["suspended"],
+            duplicates=stored["duplicates"],
+            provider_adjustments_posted=stored["provider_adjustments_posted"],
+            paid_cents=stored["paid_cents"],
+            currency=stored["currency"],
+            trace_numbers=tuple(stored["trace_numbers"]),
+        )

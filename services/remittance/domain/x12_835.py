@@ -15,6 +15,7 @@ What does not raise: missing informational segments or elements the TR3 also req
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Literal, overload
 
 from services.remittance.domain.remittance_advice import (
     CLAIM_ADJUSTMENT_GROUPS,
@@ -432,7 +433,7 @@ class _TransactionReader:
                 quantities.append(_quantity(segment))
             index += 1
         line = ServiceLine(
-            procedure=procedure,  # type: ignore[arg-type]
+            procedure=procedure,
             charge_cents=_cents(svc, 2, elements[2]),
             paid_cents=_cents(svc, 3, elements[3]),
             revenue_code=elements[4],
@@ -448,6 +449,12 @@ class _TransactionReader:
             position=svc.position,
         )
         return line, index
+
+    @overload
+    def _procedure(self, segment: Segment, index: int, *, required: Literal[True] = True) -> ProcedureCode: ...
+
+    @overload
+    def _procedure(self, segment: Segment, index: int, *, required: Literal[False]) -> ProcedureCode | None: ...
 
     def _procedure(self, segment: Segment, index: int, *, required: bool = True) -> ProcedureCode | None:
         value = segment.element(index)

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from services.remittance.domain.posting import (
     PaidLine,
+    PostingResult,
     StoredEntry,
     SubmittedClaim,
     SubmittedLine,
@@ -225,3 +226,22 @@ def test_any_posted_remittance_leaves_every_claim_ledger_balanced_and_a_reversal
         )
         assert undone.balanced and undone.open_cents == claim.total_charge_cents and undone.paid_cents == 0
     assert patient_total >= 0
+
+
+def test_a_posting_result_is_stored_as_the_json_answered_before_and_reads_back_unchanged() -> None:
+    """Files posted before results were typed hold this JSON: the same content sent again answers it."""
+    stored = {
+        "remittance_id": "6f1c0b8e-8f7e-4d4c-9a55-2f1f3c6f1a10",
+        "transactions": 2,
+        "claim_payments": 3,
+        "posted": 2,
+        "suspended": 1,
+        "duplicates": 0,
+        "provider_adjustments_posted": 1,
+        "paid_cents": 12345,
+        "currency": "USD",
+        "trace_numbers": ["T1", "T2"],
+    }
+    result = PostingResult.from_json(stored)
+    assert result.remittance_id == uuid.UUID(stored["remittance_id"]) and result.trace_numbers == ("T1", "T2")
+    assert result.to_json() == stored

@@ -34,7 +34,9 @@ def upgrade() -> None:
         sa.Column("encounter_id", sa.Uuid, nullable=False),
         sa.Column("patient_id", sa.Uuid, nullable=False),
         sa.Column("service_date", sa.Date, nullable=False),
-        sa.Column("expects_secondary", sa.Boolean, nullable=False),
+        sa.Column(
+            "expects_secondary", sa.Boolean, nullable=False, comment="A secondary payer is billed after the primary."
+        ),
         sa.PrimaryKeyConstraint("tenant_id", "encounter_id", name="pk_statement_encounters"),
         schema=SCHEMA,
     )
@@ -159,7 +161,9 @@ def upgrade() -> None:
     )
     op.create_table(
         "statement_payments",
-        sa.Column("payment_id", sa.Uuid, nullable=False),
+        sa.Column(
+            "payment_id", sa.Uuid, nullable=False, comment="Chosen when the page rendered: a resubmit is a no-op."
+        ),
         sa.Column("tenant_id", sa.Text, nullable=False),
         sa.Column("statement_id", sa.Uuid, nullable=False),
         sa.Column("patient_id", sa.Uuid, nullable=False),
