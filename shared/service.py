@@ -25,9 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from shared.auth import TokenVerifier
 from shared.clearinghouse import ClearinghouseAdapter, ClearinghouseSettings, adapter_from_settings
 from shared.db import create_engine, create_sessionmaker
+from shared.events.catalog import EVENT_TYPES
 from shared.http_guard import BodyLimits
 from shared.http_guard import install as install_request_guard
-from shared.messaging.consumer import ConsumerRunner, Subscription
+from shared.messaging.consumer import ConsumerRunner, Handler, Subscription
 from shared.messaging.outbox import Outbox
 from shared.messaging.publisher import KafkaPublisher
 from shared.messaging.relay import OutboxRelay
@@ -60,6 +61,23 @@ class ServiceDefinition:
     periodic: Sequence[Callable[[ServiceRuntime], Periodic | None]] = ()
     """Periodic work (e.g. an inbound file poller), each built from the runtime (None: switched off by
     settings), run by `run_periodically` after migrations, cancelled at shutdown."""
+    handlers: Callable[[ServiceRuntime], Mapping[str, Handler]] | None = None
+    """Handlers that need the runtime (the service's own settings, its outbox), by event type, built once
+    it exists; each joins the declared subscription that reads its event's topic."""
+
+    def bound_subscriptions(self, runtime: ServiceRuntime) -> list[Subscription]:
+        """The declared subscriptions with the runtime's handlers joined to them."""
+        bound = self.handlers(runtime) if self.handlers is not None else {}
+        return [
+            dataclasses.replace(
+                subscription,
+                handlers={
+                    **subscription.handlers,
+                    **{kind: h for kind, h in bound.items() if EVENT_TYPES[kind][0].name in subscription.topics},
+                },
+            )
+            for subscription in self.subscriptions
+        ]
 
 
 @dataclass
@@ -151,7 +169,19 @@ async def _start(
         batch_size=settings.relay_batch_size,
         poll_interval_s=settings.relay_poll_interval_s,
     )
-    consumers = [
+    runtime = ServiceRuntime(
+        definition=definition,
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        outbox=Outbox(definition.messaging.outbox, source=f"/claimflow/{definition.name}"),
+        publisher=publisher,
+        relay=relay,
+        consumers=[],
+        head=head_revision(config),
+        own=own if own is not None else (definition.own_settings() if definition.own_settings else None),
+    )
+    runtime.consumers += [
         ConsumerRunner(
             service=definition.name,
             subscription=dataclasses.replace(
@@ -164,20 +194,8 @@ async def _start(
             max_attempts=settings.consumer_max_attempts,
             batch_size=settings.consumer_batch_size,
         )
-        for subscription in definition.subscriptions
+        for subscription in definition.bound_subscriptions(runtime)
     ]
-    runtime = ServiceRuntime(
-        definition=definition,
-        settings=settings,
-        engine=engine,
-        sessions=sessions,
-        outbox=Outbox(definition.messaging.outbox, source=f"/claimflow/{definition.name}"),
-        publisher=publisher,
-        relay=relay,
-        consumers=consumers,
-        head=head_revision(config),
-        own=own if own is not None else (definition.own_settings() if definition.own_settings else None),
-    )
     # Built before any task starts: a builder that raises (wrong settings) leaves nothing running.
     periodic = [work for build in definition.periodic if (work := build(runtime)) is not None]
     if settings.run_relay:
@@ -187,7 +205,7 @@ async def _start(
             asyncio.create_task(run_periodically(definition.name, work), name=f"{definition.name}-{work.name}")
         )
     if settings.run_consumers:
-        for consumer in consumers:
+        for consumer in runtime.consumers:
             runtime.tasks.append(asyncio.create_task(consumer.run(), name=f"{definition.name}-{consumer.group_id}"))
     return runtime
 

@@ -3,6 +3,7 @@ queue, follow-ups, the tenant's fee schedule and scrub-rule settings."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from typing import Annotated, Any
@@ -11,7 +12,8 @@ from fastapi import APIRouter, HTTPException, Query, status
 
 from services.claims.domain.fixes import ClaimFix, FixRejected, LineFix
 from services.claims.domain.scrubber import BUILT_IN_RULES, RULES_BY_ID
-from services.claims.handlers import claims_settings
+from services.claims.lifecycle import ClaimNotFound
+from services.claims.records import FeeEntry
 from services.claims.repository import ClaimRepository
 from services.claims.schemas import (
     ClaimDetailOut,
@@ -26,15 +28,17 @@ from services.claims.schemas import (
     ScrubRuleIn,
     ScrubRuleOut,
 )
-from services.claims.service import ClaimNotFound, ClaimNotWorkable, fix_claim, release_claim
+from services.claims.service import ClaimNotWorkable, fix_claim, release_claim
+from services.claims.settings import ClaimsSettings
 from shared.auth import Principal, require_scope
 from shared.http import SessionDep
+from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["claims"])
 CanRead = Annotated[Principal, require_scope("claims:read")]
 CanWrite = Annotated[Principal, require_scope("claims:write")]
-NOT_FOUND = {404: {"description": "No such claim for this tenant."}}
-NOT_WORKABLE = {
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such claim for this tenant."}}
+NOT_WORKABLE: dict[int | str, dict[str, Any]] = {
     409: {"description": "The claim is neither on hold nor rejected."},
     422: {"description": "The fix is not valid."},
 }
@@ -45,20 +49,20 @@ def _not_found() -> HTTPException:
 
 
 async def _detail(repository: ClaimRepository, claim_id: uuid.UUID) -> ClaimDetailOut:
-    row = await repository.get(claim_id)
-    if row is None:
+    claim = await repository.get(claim_id)
+    if claim is None:
         raise _not_found()
     lines = await repository.lines(claim_id)
     history = await repository.history(claim_id)
-    values: dict[str, Any] = dict(row._mapping)
     return ClaimDetailOut.model_validate(
         {
-            **values,
-            "diagnosis_codes": (row.document or {}).get("diagnosis_codes", []),
-            "lines": [dict(line._mapping) for line in lines],
-            "status_history": [dict(change._mapping) for change in history],
+            **{field.name: getattr(claim, field.name) for field in dataclasses.fields(claim)},
+            "diagnosis_codes": (claim.document or {}).get("diagnosis_codes", []),
+            "lines": lines,
+            "status_history": history,
             "secondary_claim_id": await repository.secondary_of(claim_id),
-        }
+        },
+        from_attributes=True,
     )
 
 
@@ -112,7 +116,9 @@ async def list_follow_ups(
 
 
 @router.post("/claims/{claim_id}/fixes", responses={**NOT_FOUND, **NOT_WORKABLE})
-async def fix(claim_id: uuid.UUID, body: ClaimFixIn, principal: CanWrite, session: SessionDep) -> ClaimDetailOut:
+async def fix(
+    claim_id: uuid.UUID, body: ClaimFixIn, principal: CanWrite, session: SessionDep, runtime: RuntimeDep
+) -> ClaimDetailOut:
     """Apply corrections (codes, modifiers, units, pointers, charges) to a held or rejected claim."""
     claim_changes = body.model_dump(exclude_unset=True, exclude={"lines", "remove_lines"})
     correction = ClaimFix(
@@ -124,7 +130,7 @@ async def fix(claim_id: uuid.UUID, body: ClaimFixIn, principal: CanWrite, sessio
         remove_lines=tuple(body.remove_lines),
     )
     try:
-        await fix_claim(session, principal.tenant, claim_id, correction)
+        await fix_claim(session, runtime.outbox, principal.tenant, claim_id, correction)
     except ClaimNotFound:
         raise _not_found() from None
     except ClaimNotWorkable as exc:
@@ -135,10 +141,12 @@ async def fix(claim_id: uuid.UUID, body: ClaimFixIn, principal: CanWrite, sessio
 
 
 @router.post("/claims/{claim_id}/release", responses={**NOT_FOUND, 409: NOT_WORKABLE[409]})
-async def release(claim_id: uuid.UUID, principal: CanWrite, session: SessionDep) -> ClaimDetailOut:
+async def release(claim_id: uuid.UUID, principal: CanWrite, session: SessionDep, runtime: RuntimeDep) -> ClaimDetailOut:
     """Scrub a held (or rejected) claim again: ready when clean, else on hold with the new reasons."""
+    settings = runtime.settings_of(ClaimsSettings)
+    today = dt.datetime.now(dt.UTC).date()
     try:
-        await release_claim(session, principal.tenant, claim_id, claims_settings(), dt.datetime.now(dt.UTC).date())
+        await release_claim(session, runtime.outbox, principal.tenant, claim_id, settings, today)
     except ClaimNotFound:
         raise _not_found() from None
     except ClaimNotWorkable as exc:
@@ -155,7 +163,7 @@ async def get_fee_schedule(principal: CanRead, session: SessionDep) -> list[FeeS
 @router.put("/fee-schedule")
 async def load_fee_schedule(body: FeeScheduleIn, principal: CanWrite, session: SessionDep) -> FeeScheduleLoaded:
     """Add or replace entries (charge per unit, by code and optional modifier) of the tenant's fee schedule."""
-    entries = {(e.code, e.modifier): e.model_dump() for e in body.entries}
+    entries = {(e.code, e.modifier): FeeEntry(e.code, e.modifier, e.charge_cents, e.currency) for e in body.entries}
     await ClaimRepository(session, principal.tenant).upsert_fees(list(entries.values()))
     return FeeScheduleLoaded(loaded=len(entries))
 

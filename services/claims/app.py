@@ -7,7 +7,7 @@ from pathlib import Path
 
 from services.claims.api import router
 from services.claims.batching import acknowledgments, batching, follow_ups, sending
-from services.claims.handlers import SUBSCRIPTIONS
+from services.claims.handlers import SUBSCRIPTIONS, handlers
 from services.claims.models import messaging, metadata
 from services.claims.settings import ClaimsSettings
 from shared.service import ServiceDefinition, create_service_app
@@ -20,6 +20,7 @@ DEFINITION = ServiceDefinition(
     migrations_dir=Path(__file__).parent / "migrations",
     routers=[router],
     subscriptions=SUBSCRIPTIONS,
+    handlers=handlers,
     own_settings=ClaimsSettings,
     periodic=[batching, sending, acknowledgments, follow_ups],
 )

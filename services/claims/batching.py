@@ -10,7 +10,7 @@ import logging
 import time
 
 from services.claims.metrics import CLAIMS_BY_STATE
-from services.claims.repository import StreamWrites
+from services.claims.repository import ClaimStates
 from services.claims.service import batch_ready_claims, send_stored_submissions
 from services.claims.settings import ClaimsSettings
 from services.claims.tracking import flag_quiet_claims, send_status_requests, take_acknowledgments
@@ -50,7 +50,9 @@ def sending(runtime: ServiceRuntime) -> Periodic | None:
         return None
 
     async def send_round() -> None:
-        sent = await send_stored_submissions(runtime.sessions, runtime.clearinghouse, limit=settings.send_batch)
+        sent = await send_stored_submissions(
+            runtime.sessions, runtime.clearinghouse, runtime.outbox, limit=settings.send_batch
+        )
         if sent:  # files not sent stay stored and go on a later round
             log.info("claims sent to the clearinghouse", extra={"claims": sent})
 
@@ -91,6 +93,6 @@ def follow_ups(runtime: ServiceRuntime) -> Periodic | None:
 
 async def observe_states(runtime: ServiceRuntime) -> None:
     async with unit_of_work(runtime.sessions) as session:
-        counts = await StreamWrites(session).count_by_state()
+        counts = await ClaimStates(session).count_by_state()
     for state, count in counts.items():
         CLAIMS_BY_STATE.labels(state).set(count)

@@ -1,5 +1,8 @@
 """Claims consumes `encounter-coded` (each coded encounter becomes one priced, numbered, scrubbed claim)
-and `payment-received` (claims paid, partially paid or denied; secondary claims built)."""
+and `payment-received` (claims paid, partially paid or denied; secondary claims built).
+
+The consumer groups are declared here; their handlers are bound to the running service's own settings
+and outbox by `handlers(runtime)` once the runtime exists."""
 
 from __future__ import annotations
 
@@ -7,44 +10,28 @@ import datetime as dt
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.claims.models import messaging
 from services.claims.service import build_claims
 from services.claims.settings import ClaimsSettings
 from services.claims.tracking import apply_payments
 from shared.events.envelope import EventEnvelope
-from shared.messaging.consumer import Subscription
-from shared.messaging.outbox import Outbox
+from shared.messaging.consumer import Handler, Subscription
 from shared.messaging.topics import ENCOUNTER_CODED, PAYMENT_RECEIVED
-
-OUTBOX = Outbox(messaging.outbox, source="/claimflow/claims")
-
-_settings: ClaimsSettings | None = None
-
-
-def claims_settings() -> ClaimsSettings:
-    global _settings
-    if _settings is None:
-        _settings = ClaimsSettings()
-    return _settings
-
-
-async def on_encounter_coded(session: AsyncSession, envelopes: list[EventEnvelope]) -> None:
-    await build_claims(session, envelopes, claims_settings(), dt.datetime.now(dt.UTC).date())
-
-
-async def on_payment_received(session: AsyncSession, envelopes: list[EventEnvelope]) -> None:
-    await apply_payments(session, OUTBOX, envelopes, claims_settings(), dt.datetime.now(dt.UTC))
-
+from shared.service import ServiceRuntime
 
 SUBSCRIPTIONS = [
-    Subscription(
-        group_id="claims",
-        topics=(ENCOUNTER_CODED.name,),
-        handlers={"encounter-coded.v1": on_encounter_coded},
-    ),
-    Subscription(
-        group_id="claims-payments",
-        topics=(PAYMENT_RECEIVED.name,),
-        handlers={"payment-received.v1": on_payment_received},
-    ),
+    Subscription(group_id="claims", topics=(ENCOUNTER_CODED.name,), handlers={}),
+    Subscription(group_id="claims-payments", topics=(PAYMENT_RECEIVED.name,), handlers={}),
 ]
+
+
+def handlers(runtime: ServiceRuntime) -> dict[str, Handler]:
+    settings = runtime.settings_of(ClaimsSettings)
+    outbox = runtime.outbox
+
+    async def on_encounter_coded(session: AsyncSession, envelopes: list[EventEnvelope]) -> None:
+        await build_claims(session, envelopes, settings, dt.datetime.now(dt.UTC).date())
+
+    async def on_payment_received(session: AsyncSession, envelopes: list[EventEnvelope]) -> None:
+        await apply_payments(session, outbox, envelopes, settings, dt.datetime.now(dt.UTC))
+
+    return {"encounter-coded.v1": on_encounter_coded, "payment-received.v1": on_payment_received}

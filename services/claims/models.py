@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
+from services.claims.domain.claim_state import ClaimState
 from shared.db import service_metadata
 from shared.messaging.tables import messaging_tables
 
@@ -55,7 +56,7 @@ sa.Index(
     unique=True,
     postgresql_where=claims.c.primary_claim_id.is_(None),
 )
-sa.Index("ix_claims_ready", claims.c.created_at, postgresql_where=claims.c.state == "ready")
+sa.Index("ix_claims_ready", claims.c.created_at, postgresql_where=claims.c.state == ClaimState.READY.value)
 sa.Index("ix_claims_tenant_state", claims.c.tenant_id, claims.c.state)
 
 claim_lines = sa.Table(

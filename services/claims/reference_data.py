@@ -1,7 +1,5 @@
-"""Loading CMS NCCI reference files into the claims schema (used by `claimflow codes load`).
-
-CMS publishes complete quarterly tables, so a load replaces every edit of its provider or service
-type in one transaction: the scrubber never sees half a quarter.
+"""Loading CMS NCCI reference files into the claims schema (used by `claimflow codes load`): the files
+are read here, the tables written by `repository.ReferenceCodes` in one transaction per load.
 """
 
 from __future__ import annotations
@@ -10,10 +8,9 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-import asyncpg
-
 from services.claims.domain.scrubber.ncci import MueEdit, PtpEdit, parse_mue, parse_ptp
-from services.claims.models import SCHEMA
+from services.claims.repository import ReferenceCodes
+from shared.db import create_engine, create_sessionmaker, unit_of_work
 
 TEXT_SUFFIXES = (".txt", ".csv")
 
@@ -35,60 +32,28 @@ def file_texts(path: Path) -> Iterator[tuple[str, str]]:
     yield path.name, path.read_bytes().decode("utf-8-sig", errors="replace")
 
 
-def asyncpg_url(database_url: str) -> str:
-    return database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+def _sqlalchemy_url(database_url: str) -> str:
+    return database_url.replace("postgresql://", "postgresql+asyncpg://", 1)
 
 
 async def replace_ptp_edits(database_url: str, provider_type: str, edits: Iterable[PtpEdit]) -> int:
-    records = [
-        (
-            provider_type,
-            e.column1,
-            e.column2,
-            e.effective_date,
-            e.deletion_date,
-            e.modifier_indicator.value,
-            e.rationale,
-        )
-        for e in edits
-    ]
-    # Later rows of a file win over earlier ones with the same key.
-    unique = list({(r[1], r[2], r[3]): r for r in records}.values())
-    connection = await asyncpg.connect(asyncpg_url(database_url))
+    """Replaces every PTP edit of `provider_type` (the previous quarter) with these; returns how many."""
+    engine = create_engine(_sqlalchemy_url(database_url), pool_size=1)
     try:
-        async with connection.transaction():
-            await connection.execute("DELETE FROM claims.ncci_ptp_edits WHERE provider_type = $1", provider_type)
-            await connection.copy_records_to_table(
-                "ncci_ptp_edits",
-                schema_name=SCHEMA,
-                records=unique,
-                columns=[
-                    "provider_type", "column1", "column2", "effective_date", "deletion_date", "modifier_indicator",
-                    "rationale",
-                ],
-            )  # fmt: skip
+        async with unit_of_work(create_sessionmaker(engine)) as session:
+            return await ReferenceCodes(session).replace_ptp_edits(provider_type, edits)
     finally:
-        await connection.close()
-    return len(unique)
+        await engine.dispose()
 
 
 async def replace_mue_edits(database_url: str, service_type: str, edits: Iterable[MueEdit]) -> int:
-    unique = list(
-        {e.code: (service_type, e.code, e.max_units, e.adjudication.value, e.rationale) for e in edits}.values()
-    )
-    connection = await asyncpg.connect(asyncpg_url(database_url))
+    """Replaces every MUE of `service_type` with these; returns how many."""
+    engine = create_engine(_sqlalchemy_url(database_url), pool_size=1)
     try:
-        async with connection.transaction():
-            await connection.execute("DELETE FROM claims.mue_edits WHERE service_type = $1", service_type)
-            await connection.copy_records_to_table(
-                "mue_edits",
-                schema_name=SCHEMA,
-                records=unique,
-                columns=["service_type", "code", "max_units", "adjudication", "rationale"],
-            )
+        async with unit_of_work(create_sessionmaker(engine)) as session:
+            return await ReferenceCodes(session).replace_mue_edits(service_type, edits)
     finally:
-        await connection.close()
-    return len(unique)
+        await engine.dispose()
 
 
 def read_ptp(paths: Iterable[Path]) -> list[PtpEdit]:

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.claims.domain.claim_state import ClaimState
 from services.claims.domain.control_numbers import ControlNumbers
 from services.claims.domain.scrubber import ServiceKey
 from services.claims.domain.scrubber.ncci import ModifierIndicator, MueAdjudication, MueEdit, PtpEdit
@@ -32,9 +34,56 @@ from services.claims.models import (
     submissions,
     x12_control_numbers,
 )
+from services.claims.records import (
+    AcknowledgmentFile,
+    ClaimContents,
+    ClaimLine,
+    ClaimLineRecord,
+    ClaimPayment,
+    ClaimRecord,
+    FeeEntry,
+    FeeScheduleRecord,
+    FollowUp,
+    FollowUpRecord,
+    LockedClaim,
+    NewClaim,
+    QuietClaim,
+    ReadyClaim,
+    SentClaim,
+    StateWrite,
+    StatusChange,
+    StatusChangeRecord,
+    StatusRequest,
+    StoredFile,
+    Submission,
+    SubmissionTransaction,
+    TrackedClaim,
+    columns_of,
+)
+
+Record = TypeVar("Record")
 
 PTP_PROVIDER_TYPE = {"professional": "practitioner", "institutional": "hospital"}
 MUE_SERVICE_TYPE = {"professional": "practitioner", "institutional": "outpatient_hospital"}
+_JSON_COLUMNS = frozenset({"findings", "rejection_reasons"})
+
+
+def _records(kind: type[Record], rows: Iterable[sa.RowMapping]) -> list[Record]:
+    return [kind(**row) for row in rows]
+
+
+async def _copy(
+    session: AsyncSession, table: sa.Table, columns: Sequence[str], records: list[tuple[object, ...]]
+) -> None:
+    """COPY records into `table` inside the session's transaction: bulk rows without per-row overhead."""
+    if not records:
+        return
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    if driver is None:
+        raise RuntimeError("the database connection was closed")
+    await driver.copy_records_to_table(table.name, schema_name=table.schema, columns=list(columns), records=records)
 
 
 class ClaimRepository:
@@ -44,53 +93,53 @@ class ClaimRepository:
         self._session = session
         self._tenant = tenant
 
-    async def get(self, claim_id: uuid.UUID, *, for_update: bool = False) -> sa.Row[Any] | None:
+    async def get(self, claim_id: uuid.UUID, *, for_update: bool = False) -> ClaimRecord | None:
         query = sa.select(claims).where(claims.c.tenant_id == self._tenant, claims.c.id == claim_id)
         if for_update:
             query = query.with_for_update()
-        return (await self._session.execute(query)).one_or_none()
+        row = (await self._session.execute(query)).mappings().one_or_none()
+        return ClaimRecord(**row) if row is not None else None
 
-    async def list_for_encounter(self, encounter_id: uuid.UUID) -> list[sa.Row[Any]]:
+    async def list_for_encounter(self, encounter_id: uuid.UUID) -> list[ClaimRecord]:
         query = sa.select(claims).where(claims.c.tenant_id == self._tenant, claims.c.encounter_id == encounter_id)
-        return list((await self._session.execute(query)).all())
+        return _records(ClaimRecord, (await self._session.execute(query)).mappings())
 
-    async def lines(self, claim_id: uuid.UUID) -> list[sa.Row[Any]]:
+    async def lines(self, claim_id: uuid.UUID) -> list[ClaimLineRecord]:
         query = (
             sa.select(claim_lines)
             .where(claim_lines.c.tenant_id == self._tenant, claim_lines.c.claim_id == claim_id)
             .order_by(claim_lines.c.line_number)
         )
-        return list((await self._session.execute(query)).all())
+        return _records(ClaimLineRecord, (await self._session.execute(query)).mappings())
 
-    async def history(self, claim_id: uuid.UUID) -> list[sa.Row[Any]]:
+    async def history(self, claim_id: uuid.UUID) -> list[StatusChangeRecord]:
         query = (
             sa.select(claim_status_history)
             .where(claim_status_history.c.tenant_id == self._tenant, claim_status_history.c.claim_id == claim_id)
             .order_by(claim_status_history.c.id)
         )
-        return list((await self._session.execute(query)).all())
+        return _records(StatusChangeRecord, (await self._session.execute(query)).mappings())
 
-    async def holds(self, *, limit: int, offset: int) -> list[sa.Row[Any]]:
+    async def in_state(
+        self, state: ClaimState, *, oldest_by: sa.Column[dt.datetime], limit: int, offset: int
+    ) -> list[ClaimRecord]:
+        """The tenant's claims in one state (a work queue), oldest first by `oldest_by`."""
         query = (
             sa.select(claims)
-            .where(claims.c.tenant_id == self._tenant, claims.c.state == "on_hold")
-            .order_by(claims.c.created_at, claims.c.id)
+            .where(claims.c.tenant_id == self._tenant, claims.c.state == state.value)
+            .order_by(oldest_by, claims.c.id)
             .limit(limit)
             .offset(offset)
         )
-        return list((await self._session.execute(query)).all())
+        return _records(ClaimRecord, (await self._session.execute(query)).mappings())
 
-    async def rejections(self, *, limit: int, offset: int) -> list[sa.Row[Any]]:
-        query = (
-            sa.select(claims)
-            .where(claims.c.tenant_id == self._tenant, claims.c.state == "rejected")
-            .order_by(claims.c.updated_at, claims.c.id)
-            .limit(limit)
-            .offset(offset)
-        )
-        return list((await self._session.execute(query)).all())
+    async def holds(self, *, limit: int, offset: int) -> list[ClaimRecord]:
+        return await self.in_state(ClaimState.ON_HOLD, oldest_by=claims.c.created_at, limit=limit, offset=offset)
 
-    async def follow_ups(self, *, limit: int, offset: int) -> list[sa.Row[Any]]:
+    async def rejections(self, *, limit: int, offset: int) -> list[ClaimRecord]:
+        return await self.in_state(ClaimState.REJECTED, oldest_by=claims.c.updated_at, limit=limit, offset=offset)
+
+    async def follow_ups(self, *, limit: int, offset: int) -> list[FollowUpRecord]:
         query = (
             sa.select(
                 follow_ups,
@@ -106,36 +155,41 @@ class ClaimRepository:
             .limit(limit)
             .offset(offset)
         )
-        return list((await self._session.execute(query)).all())
+        return _records(FollowUpRecord, (await self._session.execute(query)).mappings())
 
     async def secondary_of(self, claim_id: uuid.UUID) -> uuid.UUID | None:
         query = sa.select(claims.c.id).where(claims.c.tenant_id == self._tenant, claims.c.primary_claim_id == claim_id)
         return (await self._session.execute(query)).scalar_one_or_none()
 
-    async def update(self, claim_id: uuid.UUID, **values: Any) -> None:
+    async def update_contents(self, claim_id: uuid.UUID, contents: ClaimContents) -> None:
+        """The claim's encounter-derived columns (a fix, a re-pricing); its state changes elsewhere."""
         await self._session.execute(
             sa.update(claims)
             .where(claims.c.tenant_id == self._tenant, claims.c.id == claim_id)
-            .values(updated_at=sa.func.now(), **values)
+            .values(updated_at=sa.func.now(), **columns_of(contents))
         )
 
-    async def replace_lines(self, claim_id: uuid.UUID, rows: list[dict[str, Any]]) -> None:
-        await self._session.execute(sa.delete(claim_lines).where(claim_lines.c.claim_id == claim_id))
-        if rows:
-            await self._session.execute(sa.insert(claim_lines), rows)
+    async def replace_lines(self, claim_id: uuid.UUID, lines: list[ClaimLine]) -> None:
+        await self._session.execute(
+            sa.delete(claim_lines).where(claim_lines.c.tenant_id == self._tenant, claim_lines.c.claim_id == claim_id)
+        )
+        if lines:
+            await self._session.execute(sa.insert(claim_lines), [columns_of(line) for line in lines])
 
-    async def fee_schedule(self) -> list[sa.Row[Any]]:
+    async def fee_schedule(self) -> list[FeeScheduleRecord]:
         query = (
             sa.select(fee_schedule_entries)
             .where(fee_schedule_entries.c.tenant_id == self._tenant)
             .order_by(fee_schedule_entries.c.code, fee_schedule_entries.c.modifier)
         )
-        return list((await self._session.execute(query)).all())
+        return _records(FeeScheduleRecord, (await self._session.execute(query)).mappings())
 
-    async def upsert_fees(self, entries: list[dict[str, Any]]) -> None:
+    async def upsert_fees(self, entries: list[FeeEntry]) -> None:
         if not entries:
             return
-        statement = insert(fee_schedule_entries).values([{"tenant_id": self._tenant, **e} for e in entries])
+        statement = insert(fee_schedule_entries).values(
+            [{"tenant_id": self._tenant, **columns_of(entry)} for entry in entries]
+        )
         await self._session.execute(
             statement.on_conflict_do_update(
                 index_elements=["tenant_id", "code", "modifier"],
@@ -163,6 +217,84 @@ class ClaimRepository:
             )
 
 
+class ClaimStates:
+    """The state column and the status history, any tenant: written only by `lifecycle.change_states`."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def lock(self, claim_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, LockedClaim]:
+        """The claims' real states, locked FOR UPDATE (in id order, so two writers never deadlock)."""
+        ids = sorted(set(claim_ids))
+        if not ids:
+            return {}
+        query = (
+            sa.select(claims.c.id, claims.c.tenant_id, claims.c.state, claims.c.claim_control_number, claims.c.payer_id)
+            .where(claims.c.id.in_(ids))
+            .order_by(claims.c.id)
+            .with_for_update()
+        )
+        return {claim.id: claim for claim in _records(LockedClaim, (await self._session.execute(query)).mappings())}
+
+    async def write(self, writes: Sequence[StateWrite]) -> None:
+        """Each claim's new state and the columns that go with it: one UPDATE per shape of change, from
+        arrays (unnest) when the shape has no JSON column, else as an executemany."""
+        groups: dict[tuple[str, ...], list[dict[str, object]]] = defaultdict(list)
+        for write in writes:
+            values: dict[str, object] = {"id": write.claim_id, "state": write.state.value}
+            columns = write.columns
+            if columns.findings is not None:
+                values["findings"] = columns.findings
+            if columns.rejection_reasons is not None:
+                values["rejection_reasons"] = columns.rejection_reasons
+            if columns.payer_claim_number is not None:
+                values["payer_claim_number"] = columns.payer_claim_number
+            if columns.submission is not None:
+                values["submission_id"] = columns.submission.submission_id
+                values["transaction_control_number"] = columns.submission.transaction_control_number
+            groups[tuple(values)].append(values)
+        for keys, rows in groups.items():
+            submitted: dict[str, object] = {}
+            if "submission_id" in keys:  # one more submission; the rejections of the last one are answered
+                submitted = {
+                    "submission_count": claims.c.submission_count + 1,
+                    "rejection_reasons": sa.literal_column("'[]'::jsonb"),
+                }
+            if not _JSON_COLUMNS.intersection(keys):
+                arrays = sa.func.unnest(
+                    *[sa.bindparam(f"u_{key}", [row[key] for row in rows], ARRAY(claims.c[key].type)) for key in keys]
+                )
+                given = arrays.table_valued(*keys).render_derived().alias("given")
+                assigned = {key: given.c[key] for key in keys if key != "id"}
+                await self._session.execute(
+                    sa.update(claims)
+                    .where(claims.c.id == given.c.id)
+                    .values(updated_at=sa.func.now(), **assigned, **submitted)
+                )
+                continue
+            statement = (
+                sa.update(claims)
+                .where(claims.c.id == sa.bindparam("b_id"))
+                .values(
+                    updated_at=sa.func.now(), **{key: sa.bindparam(key) for key in keys if key != "id"}, **submitted
+                )
+            )
+            parameters = [{"b_id": row["id"], **{key: row[key] for key in keys if key != "id"}} for row in rows]
+            await self._session.execute(statement, parameters)
+
+    async def record(self, changes: Sequence[StatusChange]) -> None:
+        await _copy(
+            self._session,
+            claim_status_history,
+            ("claim_id", "tenant_id", "from_state", "to_state", "reason"),
+            [(c.claim_id, c.tenant_id, c.from_state, c.to_state, c.reason) for c in changes],
+        )
+
+    async def count_by_state(self) -> dict[str, int]:
+        query = sa.select(claims.c.state, sa.func.count()).group_by(claims.c.state)
+        return {state: count for state, count in (await self._session.execute(query)).tuples()}
+
+
 class StreamWrites:
     """Reads and writes for many tenants at once: consumed events and the batching loop."""
 
@@ -170,27 +302,27 @@ class StreamWrites:
         self._session = session
 
     async def existing_encounters(self, keys: Iterable[tuple[str, uuid.UUID]]) -> set[tuple[str, uuid.UUID]]:
-        keys = list(keys)
-        if not keys:
+        wanted = set(keys)
+        if not wanted:
             return set()
         query = sa.select(claims.c.tenant_id, claims.c.encounter_id).where(
             claims.c.encounter_id == sa.func.any(sa.bindparam("encounters", type_=ARRAY(sa.Uuid))),
             claims.c.primary_claim_id.is_(None),
         )
-        wanted = set(keys)
         found = await self._session.execute(query, {"encounters": [encounter for _, encounter in wanted]})
-        return {(row.tenant_id, row.encounter_id) for row in found} & wanted
+        return set(found.tuples()) & wanted
 
     async def fee_schedules(self, codes_by_tenant: dict[str, set[str]]) -> dict[str, dict[tuple[str, str], int]]:
         wanted = [(tenant, code) for tenant, codes in codes_by_tenant.items() for code in codes]
         if not wanted:
             return {}
-        query = sa.select(fee_schedule_entries).where(
-            sa.tuple_(fee_schedule_entries.c.tenant_id, fee_schedule_entries.c.code).in_(wanted)
+        entries = fee_schedule_entries.c
+        query = sa.select(entries.tenant_id, entries.code, entries.modifier, entries.charge_cents).where(
+            sa.tuple_(entries.tenant_id, entries.code).in_(wanted)
         )
         schedules: dict[str, dict[tuple[str, str], int]] = {}
-        for row in await self._session.execute(query):
-            schedules.setdefault(row.tenant_id, {})[(row.code, row.modifier)] = row.charge_cents
+        for tenant, code, modifier, charge in (await self._session.execute(query)).tuples():
+            schedules.setdefault(tenant, {})[(code, modifier)] = charge
         return schedules
 
     async def disabled_rules(self, tenants: Iterable[str]) -> dict[str, frozenset[str]]:
@@ -198,8 +330,8 @@ class StreamWrites:
             disabled_scrub_rules.c.tenant_id.in_(list(tenants))
         )
         found: dict[str, set[str]] = {}
-        for row in await self._session.execute(query):
-            found.setdefault(row.tenant_id, set()).add(row.rule_id)
+        for tenant, rule_id in (await self._session.execute(query)).tuples():
+            found.setdefault(tenant, set()).add(rule_id)
         return {tenant: frozenset(rules) for tenant, rules in found.items()}
 
     async def billed_services(
@@ -219,8 +351,8 @@ class StreamWrites:
         if exclude:
             query = query.where(claim_lines.c.claim_id.not_in(list(exclude)))
         return {
-            (str(row.patient_id), row.payer_id, row.service_date, row.procedure_code)
-            for row in await self._session.execute(query)
+            (str(patient), payer, date, code)
+            for patient, payer, date, code in (await self._session.execute(query)).tuples()
         }
 
     async def ptp_edits(self, claim_type: str, codes: set[str]) -> dict[tuple[str, str], list[PtpEdit]]:
@@ -232,15 +364,15 @@ class StreamWrites:
             ncci_ptp_edits.c.column2.in_(list(codes)),
         )
         index: dict[tuple[str, str], list[PtpEdit]] = {}
-        for row in await self._session.execute(query):
-            index.setdefault((row.column1, row.column2), []).append(
+        for row in (await self._session.execute(query)).mappings():
+            index.setdefault((row["column1"], row["column2"]), []).append(
                 PtpEdit(
-                    column1=row.column1,
-                    column2=row.column2,
-                    effective_date=row.effective_date,
-                    deletion_date=row.deletion_date,
-                    modifier_indicator=ModifierIndicator(row.modifier_indicator),
-                    rationale=row.rationale,
+                    column1=row["column1"],
+                    column2=row["column2"],
+                    effective_date=row["effective_date"],
+                    deletion_date=row["deletion_date"],
+                    modifier_indicator=ModifierIndicator(row["modifier_indicator"]),
+                    rationale=row["rationale"],
                 )
             )
         return index
@@ -252,10 +384,14 @@ class StreamWrites:
             mue_edits.c.service_type == MUE_SERVICE_TYPE[claim_type], mue_edits.c.code.in_(list(codes))
         )
         return {
-            row.code: MueEdit(
-                row.code, row.max_units, MueAdjudication(row.adjudication), row.rationale, row.service_type
+            row["code"]: MueEdit(
+                row["code"],
+                row["max_units"],
+                MueAdjudication(row["adjudication"]),
+                row["rationale"],
+                row["service_type"],
             )
-            for row in await self._session.execute(query)
+            for row in (await self._session.execute(query)).mappings()
         }
 
     async def allocate_claim_numbers(self, tenant: str, count: int) -> int:
@@ -270,9 +406,9 @@ class StreamWrites:
         ).scalar_one()
         return int(last) - count + 1
 
-    async def insert_claims(self, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+    async def insert_claims(self, new_claims: list[NewClaim]) -> set[uuid.UUID]:
         """Ids of the claims inserted; an encounter that already has its claim is left alone."""
-        if not rows:
+        if not new_claims:
             return set()
         statement = (
             insert(claims)
@@ -281,36 +417,20 @@ class StreamWrites:
             )
             .returning(claims.c.id)
         )
-        return set((await self._session.execute(statement, rows)).scalars())
+        return set((await self._session.execute(statement, [c.columns() for c in new_claims])).scalars())
 
-    async def insert_secondary_claims(self, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+    async def insert_secondary_claims(self, new_claims: list[NewClaim]) -> set[uuid.UUID]:
         """Ids of the secondary claims inserted; a primary that already has its secondary gets none."""
-        if not rows:
+        if not new_claims:
             return set()
         statement = insert(claims).on_conflict_do_nothing(index_elements=["primary_claim_id"]).returning(claims.c.id)
-        return set((await self._session.execute(statement, rows)).scalars())
+        return set((await self._session.execute(statement, [c.columns() for c in new_claims])).scalars())
 
-    async def _copy(self, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-        """COPY rows into `table` inside the session's transaction: bulk rows without per-row overhead."""
-        if not rows:
-            return
-        columns = list(rows[0])
-        connection = await self._session.connection()
-        raw = await connection.get_raw_connection()
-        await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-            table.name,
-            schema_name=table.schema,
-            columns=columns,
-            records=[tuple(row[c] for c in columns) for row in rows],
-        )
+    async def insert_lines(self, lines: list[ClaimLine]) -> None:
+        columns = [column.name for column in claim_lines.columns]
+        await _copy(self._session, claim_lines, columns, [tuple(getattr(line, c) for c in columns) for line in lines])
 
-    async def insert_lines(self, rows: list[dict[str, Any]]) -> None:
-        await self._copy(claim_lines, rows)
-
-    async def record_transitions(self, rows: list[dict[str, Any]]) -> None:
-        await self._copy(claim_status_history, rows)
-
-    async def take_ready(self, limit: int) -> list[sa.Row[Any]]:
+    async def take_ready(self, limit: int) -> list[ReadyClaim]:
         """Ready claims, oldest first, locked; other batchers skip them."""
         query = (
             sa.select(
@@ -321,12 +441,12 @@ class StreamWrites:
                 claims.c.claim_control_number,
                 claims.c.document,
             )
-            .where(claims.c.state == "ready")
+            .where(claims.c.state == ClaimState.READY.value)
             .order_by(claims.c.created_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        return list((await self._session.execute(query)).all())
+        return _records(ReadyClaim, (await self._session.execute(query)).mappings())
 
     async def lock_control_numbers(self, submitter_id: str) -> ControlNumbers:
         await self._session.execute(
@@ -334,14 +454,15 @@ class StreamWrites:
             .values(submitter_id=submitter_id, next_interchange=1, next_group=1, next_transaction=1)
             .on_conflict_do_nothing()
         )
+        numbers = x12_control_numbers.c
         row = (
             await self._session.execute(
-                sa.select(x12_control_numbers)
-                .where(x12_control_numbers.c.submitter_id == submitter_id)
+                sa.select(numbers.next_interchange, numbers.next_group, numbers.next_transaction)
+                .where(numbers.submitter_id == submitter_id)
                 .with_for_update()
             )
         ).one()
-        return ControlNumbers(row.next_interchange, row.next_group, row.next_transaction)
+        return ControlNumbers(*row)
 
     async def save_control_numbers(self, submitter_id: str, following: ControlNumbers) -> None:
         await self._session.execute(
@@ -354,49 +475,24 @@ class StreamWrites:
             )
         )
 
-    async def insert_submissions(self, rows: list[dict[str, Any]], transactions: list[dict[str, Any]]) -> None:
-        if rows:
-            await self._session.execute(sa.insert(submissions), rows)
+    async def insert_submissions(self, stored: list[Submission], transactions: list[SubmissionTransaction]) -> None:
+        if stored:
+            await self._session.execute(sa.insert(submissions), [columns_of(s) for s in stored])
         if transactions:
-            await self._session.execute(sa.insert(submission_transactions), transactions)
+            await self._session.execute(sa.insert(submission_transactions), [columns_of(t) for t in transactions])
 
-    async def set_batched(self, updates: list[dict[str, Any]]) -> None:
-        """Each update: claim id (`claim`), `state`, `submission` and `transaction` (its ST02)."""
-        if not updates:
-            return
-        statement = sa.text(
-            "UPDATE claims.claims AS c SET state = u.state, submission_id = u.submission, "
-            "transaction_control_number = u.st, submission_count = c.submission_count + 1, "
-            "rejection_reasons = '[]'::jsonb, updated_at = now() "
-            "FROM unnest(:ids, :states, :submissions, :transactions) AS u(id, state, submission, st) WHERE c.id = u.id"
-        ).bindparams(
-            sa.bindparam("ids", type_=ARRAY(sa.Uuid)),
-            sa.bindparam("states", type_=ARRAY(sa.Text)),
-            sa.bindparam("submissions", type_=ARRAY(sa.Uuid)),
-            sa.bindparam("transactions", type_=ARRAY(sa.Integer)),
-        )
-        await self._session.execute(
-            statement,
-            {
-                "ids": [u["claim"] for u in updates],
-                "states": [str(u["state"]) for u in updates],
-                "submissions": [u.get("submission") for u in updates],
-                "transactions": [u.get("transaction") for u in updates],
-            },
-        )
-
-    async def stored_submissions(self, limit: int) -> list[sa.Row[Any]]:
+    async def stored_submissions(self, limit: int) -> list[StoredFile]:
         query = (
-            sa.select(submissions.c.id, submissions.c.tenant_id, submissions.c.interchange_control_number,
-                      submissions.c.submitter_id, submissions.c.x12)
+            sa.select(submissions.c.id, submissions.c.submitter_id, submissions.c.interchange_control_number,
+                      submissions.c.x12)
             .where(submissions.c.status == "stored")
             .order_by(submissions.c.created_at)
             .limit(limit)
         )  # fmt: skip
-        return list((await self._session.execute(query)).all())
+        return _records(StoredFile, (await self._session.execute(query)).mappings())
 
-    async def mark_sent(self, submission_id: uuid.UUID, sent_at: dt.datetime) -> list[sa.Row[Any]]:
-        """The claims of a submission now sent (none when another sender marked it first)."""
+    async def mark_sent(self, submission_id: uuid.UUID, sent_at: dt.datetime) -> list[SentClaim]:
+        """The claims of a submission now marked sent (none when another sender marked it first)."""
         marked = await self._session.execute(
             sa.update(submissions)
             .where(submissions.c.id == submission_id, submissions.c.status == "stored")
@@ -405,27 +501,8 @@ class StreamWrites:
         )
         if marked.first() is None:
             return []
-        result = await self._session.execute(
-            sa.update(claims)
-            .where(claims.c.submission_id == submission_id, claims.c.state == "batched")
-            .values(
-                state=sa.case((claims.c.submission_count > 1, "resubmitted"), else_="submitted"),
-                updated_at=sa.func.now(),
-            )
-            .returning(claims.c.id, claims.c.tenant_id, claims.c.state)
-        )
-        return list(result.all())
-
-    async def hold(self, claim_id: uuid.UUID, findings: list[dict[str, Any]]) -> None:
-        await self._session.execute(
-            sa.update(claims)
-            .where(claims.c.id == claim_id)
-            .values(state="on_hold", findings=findings, updated_at=sa.func.now())
-        )
-
-    async def count_by_state(self) -> dict[str, int]:
-        query = sa.select(claims.c.state, sa.func.count()).group_by(claims.c.state)
-        return {state: count for state, count in (await self._session.execute(query)).all()}
+        query = sa.select(claims.c.id, claims.c.submission_count).where(claims.c.submission_id == submission_id)
+        return _records(SentClaim, (await self._session.execute(query)).mappings())
 
 
 TRACKED_COLUMNS = (
@@ -447,7 +524,7 @@ class TrackingWrites:
 
     async def claims_of_transaction(
         self, submitter_id: str, transaction_control_number: int | None, group_control_number: int | None = None
-    ) -> list[sa.Row[Any]]:
+    ) -> list[TrackedClaim]:
         """The claims an 837 transaction set (or, without one, a functional group) carried, locked."""
         sent = sa.select(submission_transactions.c.submission_id, submission_transactions.c.transaction_control_number)
         sent = sent.where(submission_transactions.c.submitter_id == submitter_id)
@@ -457,7 +534,7 @@ class TrackingWrites:
             sent = sent.where(submission_transactions.c.group_control_number == group_control_number)
         else:
             return []
-        pairs = [(row.submission_id, row.transaction_control_number) for row in await self._session.execute(sent)]
+        pairs = list((await self._session.execute(sent)).tuples())
         if not pairs:
             return []
         query = (
@@ -466,7 +543,7 @@ class TrackingWrites:
             .order_by(claims.c.id)
             .with_for_update()
         )
-        return list((await self._session.execute(query)).all())
+        return _records(TrackedClaim, (await self._session.execute(query)).mappings())
 
     async def tenant_of_group(self, submitter_id: str, group_control_number: int) -> str | None:
         """The tenant whose 837 functional group this was (a 999 that rejects nothing still belongs to it)."""
@@ -481,17 +558,20 @@ class TrackingWrites:
         )
         return (await self._session.execute(query)).scalar_one_or_none()
 
-    async def claims_by_number(self, numbers: Iterable[str], states: Iterable[str]) -> list[sa.Row[Any]]:
+    async def claims_by_number(self, numbers: Iterable[str], states: Iterable[ClaimState]) -> list[TrackedClaim]:
         """Claims with these CLM01s in these states, any tenant (a fallback when a file names no transaction)."""
         query = (
             sa.select(*TRACKED_COLUMNS)
-            .where(claims.c.claim_control_number.in_(list(numbers)), claims.c.state.in_(list(states)))
+            .where(
+                claims.c.claim_control_number.in_(list(numbers)),
+                claims.c.state.in_([state.value for state in states]),
+            )
             .order_by(claims.c.id)
             .with_for_update()
         )
-        return list((await self._session.execute(query)).all())
+        return _records(TrackedClaim, (await self._session.execute(query)).mappings())
 
-    async def claims_by_follow_up(self, traces: Iterable[str]) -> list[sa.Row[Any]]:
+    async def claims_by_follow_up(self, traces: Iterable[str]) -> list[TrackedClaim]:
         query = (
             sa.select(*TRACKED_COLUMNS, follow_ups.c.trace_number)
             .join(follow_ups, follow_ups.c.claim_id == claims.c.id)
@@ -499,32 +579,28 @@ class TrackingWrites:
             .order_by(claims.c.id)
             .with_for_update(of=claims)
         )
-        return list((await self._session.execute(query)).all())
+        return _records(TrackedClaim, (await self._session.execute(query)).mappings())
 
     async def claim_for_payment(
         self, tenant: str, claim_id: uuid.UUID | None, claim_control_number: str
-    ) -> sa.Row[Any] | None:
+    ) -> TrackedClaim | None:
         query = sa.select(*TRACKED_COLUMNS, claims.c.document).where(claims.c.tenant_id == tenant)
         if claim_id is not None:
             query = query.where(claims.c.id == claim_id)
         else:
             query = query.where(claims.c.claim_control_number == claim_control_number)
-        return (await self._session.execute(query.with_for_update())).one_or_none()
+        row = (await self._session.execute(query.with_for_update())).mappings().one_or_none()
+        return TrackedClaim(**row) if row is not None else None
 
-    async def record_file(self, row: dict[str, Any]) -> bool:
+    async def record_file(self, file: AcknowledgmentFile) -> bool:
         """False when the tenant already has a file with this sha256: it was read before."""
         statement = insert(acknowledgment_files).on_conflict_do_nothing().returning(acknowledgment_files.c.id)
-        return (await self._session.execute(statement, [row])).first() is not None
+        return (await self._session.execute(statement, [columns_of(file)])).first() is not None
 
-    async def record_payment(self, row: dict[str, Any]) -> bool:
+    async def record_payment(self, payment: ClaimPayment) -> bool:
         """False when this payment id was taken before."""
         statement = insert(claim_payments).on_conflict_do_nothing().returning(claim_payments.c.payment_id)
-        return (await self._session.execute(statement, [row])).first() is not None
-
-    async def move(self, claim_id: uuid.UUID, **values: Any) -> None:
-        await self._session.execute(
-            sa.update(claims).where(claims.c.id == claim_id).values(updated_at=sa.func.now(), **values)
-        )
+        return (await self._session.execute(statement, [columns_of(payment)])).first() is not None
 
     async def answer_follow_ups(self, answers: dict[str, list[str]], at: dt.datetime) -> None:
         for trace, codes in answers.items():
@@ -534,24 +610,31 @@ class TrackingWrites:
                 .values(answered_at=at, answer_codes=codes)
             )
 
-    async def take_quiet(self, older_than: dt.datetime, states: Iterable[str], limit: int) -> list[sa.Row[Any]]:
+    async def take_quiet(self, older_than: dt.datetime, states: Iterable[ClaimState], limit: int) -> list[QuietClaim]:
         """Claims quiet since `older_than` and not asked about since their last change, locked."""
         asked = sa.exists().where(follow_ups.c.claim_id == claims.c.id, follow_ups.c.flagged_at >= claims.c.updated_at)
         query = (
-            sa.select(*TRACKED_COLUMNS, claims.c.document, claims.c.payer_claim_number, claims.c.updated_at)
-            .where(claims.c.state.in_(list(states)), claims.c.updated_at <= older_than, ~asked)
+            sa.select(
+                claims.c.id,
+                claims.c.tenant_id,
+                claims.c.state,
+                claims.c.claim_control_number,
+                claims.c.payer_claim_number,
+                claims.c.document,
+            )
+            .where(claims.c.state.in_([state.value for state in states]), claims.c.updated_at <= older_than, ~asked)
             .order_by(claims.c.updated_at)
             .limit(limit)
             .with_for_update(of=claims, skip_locked=True)
         )
-        return list((await self._session.execute(query)).all())
+        return _records(QuietClaim, (await self._session.execute(query)).mappings())
 
-    async def insert_status_request(self, row: dict[str, Any], flagged: list[dict[str, Any]]) -> None:
-        await self._session.execute(sa.insert(status_requests), [row])
+    async def insert_status_request(self, request: StatusRequest, flagged: list[FollowUp]) -> None:
+        await self._session.execute(sa.insert(status_requests), [columns_of(request)])
         if flagged:
-            await self._session.execute(sa.insert(follow_ups), flagged)
+            await self._session.execute(sa.insert(follow_ups), [columns_of(follow_up) for follow_up in flagged])
 
-    async def stored_status_requests(self, limit: int) -> list[sa.Row[Any]]:
+    async def stored_status_requests(self, limit: int) -> list[StoredFile]:
         query = (
             sa.select(status_requests.c.id, status_requests.c.submitter_id,
                       status_requests.c.interchange_control_number, status_requests.c.x12)
@@ -559,7 +642,7 @@ class TrackingWrites:
             .order_by(status_requests.c.created_at)
             .limit(limit)
         )  # fmt: skip
-        return list((await self._session.execute(query)).all())
+        return _records(StoredFile, (await self._session.execute(query)).mappings())
 
     async def mark_status_request_sent(self, request_id: uuid.UUID, sent_at: dt.datetime) -> None:
         await self._session.execute(
@@ -567,3 +650,37 @@ class TrackingWrites:
             .where(status_requests.c.id == request_id, status_requests.c.status == "stored")
             .values(status="sent", sent_at=sent_at)
         )
+
+
+class ReferenceCodes:
+    """CMS's NCCI tables: a load replaces every edit of its provider or service type in one transaction,
+    so the scrubber never sees half a quarter."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def replace_ptp_edits(self, provider_type: str, edits: Iterable[PtpEdit]) -> int:
+        records = {
+            (e.column1, e.column2, e.effective_date): (
+                provider_type,
+                e.column1,
+                e.column2,
+                e.effective_date,
+                e.deletion_date,
+                e.modifier_indicator.value,
+                e.rationale,
+            )
+            for e in edits
+        }  # later rows of a file win over earlier ones with the same key
+        await self._session.execute(sa.delete(ncci_ptp_edits).where(ncci_ptp_edits.c.provider_type == provider_type))
+        columns = ("provider_type", "column1", "column2", "effective_date", "deletion_date", "modifier_indicator",
+                   "rationale")  # fmt: skip
+        await _copy(self._session, ncci_ptp_edits, columns, list(records.values()))
+        return len(records)
+
+    async def replace_mue_edits(self, service_type: str, edits: Iterable[MueEdit]) -> int:
+        records = {e.code: (service_type, e.code, e.max_units, e.adjudication.value, e.rationale) for e in edits}
+        await self._session.execute(sa.delete(mue_edits).where(mue_edits.c.service_type == service_type))
+        columns = ("service_type", "code", "max_units", "adjudication", "rationale")
+        await _copy(self._session, mue_edits, columns, list(records.values()))
+        return len(records)

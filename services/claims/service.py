@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import uuid
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.claims.domain.claim import Claim
 from services.claims.domain.claim_builder import (
@@ -29,12 +30,27 @@ from services.claims.domain.claim_builder import (
     writer_findings,
 )
 from services.claims.domain.claim_checks import ClaimValidationError, validate_claims
-from services.claims.domain.claim_state import ClaimState, path, transition
+from services.claims.domain.claim_state import ClaimState, path, sent_path
+from services.claims.domain.control_numbers import ControlNumbers
 from services.claims.domain.fixes import ClaimFix, apply_fix
 from services.claims.domain.scrubber import DraftClaim, Finding, ScrubContext, Severity, holds, scrub
 from services.claims.domain.scrubber.code_sets import packaged_icd10cm
-from services.claims.domain.x12_837 import UsageIndicator, write_batches
+from services.claims.domain.x12_837 import Batch837, UsageIndicator, write_batches
+from services.claims.lifecycle import ClaimNotFound, StateChange, change_states, note, record_new, to
 from services.claims.metrics import CLAIMS_BATCHED, CLAIMS_HELD
+from services.claims.records import (
+    ClaimContents,
+    ClaimLine,
+    ClaimRecord,
+    JsonObject,
+    NewClaim,
+    ReadyClaim,
+    StateColumns,
+    StatusChange,
+    Submission,
+    SubmissionRef,
+    SubmissionTransaction,
+)
 from services.claims.repository import ClaimRepository, StreamWrites
 from services.claims.settings import ClaimsSettings
 from shared.clearinghouse import ClearinghouseAdapter
@@ -44,12 +60,8 @@ from shared.events.envelope import EventEnvelope
 from shared.messaging.outbox import Outbox
 
 log = logging.getLogger(__name__)
-S = ClaimState
 CLAIM_NUMBER_PREFIX = "CF"
-
-
-class ClaimNotFound(LookupError):
-    pass
+DiagnosisProblem = Callable[[str, dt.date], str | None]
 
 
 class ClaimNotWorkable(ValueError):
@@ -61,14 +73,19 @@ def claim_control_number(sequence: int) -> str:
     return f"{CLAIM_NUMBER_PREFIX}{sequence:010d}"
 
 
-def _diagnosis_hook() -> Any:
+def _diagnosis_hook() -> DiagnosisProblem | None:
     codes = packaged_icd10cm()
     return codes.problem if codes is not None else None
 
 
-def _history(claim_id: uuid.UUID, tenant: str, steps: list[tuple[ClaimState | None, ClaimState]], reasons: list[str]):
+def _new_claim_history(
+    claim_id: uuid.UUID, tenant: str, state: ClaimState, reasons: Sequence[str]
+) -> list[StatusChange]:
+    """None → draft → scrubbed → ready or on hold, every step checked by the state machine."""
+    steps: list[tuple[ClaimState | None, ClaimState]] = [(None, ClaimState.DRAFT)]
+    steps += path(ClaimState.DRAFT, ClaimState.SCRUBBED, state)
     return [
-        {"claim_id": claim_id, "tenant_id": tenant, "from_state": before, "to_state": after, "reason": reason}
+        StatusChange(claim_id, tenant, before, after, reason)
         for (before, after), reason in zip(steps, reasons, strict=True)
     ]
 
@@ -78,45 +95,49 @@ def _verdict(findings: list[Finding]) -> tuple[ClaimState, str]:
         rules = sorted({f.rule_id for f in findings if f.severity is Severity.ERROR})
         for rule_id in rules:
             CLAIMS_HELD.labels(rule_id).inc()
-        return S.ON_HOLD, "held by " + ", ".join(rules)
+        return ClaimState.ON_HOLD, "held by " + ", ".join(rules)
     warnings = sorted({f.rule_id for f in findings})
-    return S.READY, "clean" + (f" (warnings: {', '.join(warnings)})" if warnings else "")
+    return ClaimState.READY, "clean" + (f" (warnings: {', '.join(warnings)})" if warnings else "")
 
 
-def _line_rows(claim_id: uuid.UUID, tenant: str, encounter: EncounterCodedV1) -> list[dict[str, Any]]:
+def _findings_json(findings: list[Finding]) -> list[JsonObject]:
+    return [dict(f.as_json()) for f in findings]
+
+
+def _lines(claim_id: uuid.UUID, tenant: str, encounter: EncounterCodedV1) -> list[ClaimLine]:
     return [
-        {
-            "claim_id": claim_id,
-            "tenant_id": tenant,
-            "patient_id": encounter.patient_id,
-            "payer_id": encounter.payer_id,
-            "line_number": line.line_number,
-            "procedure_code": line.procedure_code,
-            "revenue_code": line.revenue_code,
-            "modifiers": list(line.modifiers),
-            "units": line.units,
-            "charge_cents": line.charge_cents,
-            "diagnosis_pointers": list(line.diagnosis_pointers),
-            "service_date": line.service_date,
-        }
+        ClaimLine(
+            claim_id=claim_id,
+            tenant_id=tenant,
+            patient_id=encounter.patient_id,
+            payer_id=encounter.payer_id,
+            line_number=line.line_number,
+            procedure_code=line.procedure_code,
+            revenue_code=line.revenue_code,
+            modifiers=list(line.modifiers),
+            units=line.units,
+            charge_cents=line.charge_cents,
+            diagnosis_pointers=list(line.diagnosis_pointers),
+            service_date=line.service_date,
+        )
         for line in encounter.lines
     ]
 
 
-def _claim_values(encounter: EncounterCodedV1, document: dict[str, Any] | None = None) -> dict[str, Any]:
+def _contents(encounter: EncounterCodedV1, document: JsonObject | None = None) -> ClaimContents:
     """Columns of a claim from its encounter; `document` is the encounter as JSON when already at hand."""
-    return {
-        "claim_type": encounter.claim_type,
-        "payer_id": encounter.payer_id,
-        "patient_id": encounter.patient_id,
-        "frequency_code": encounter.frequency_code,
-        "service_date_from": encounter.service_date_from,
-        "service_date_to": encounter.service_date_to,
-        "total_charge_cents": total_charge_cents(encounter),
-        "currency": encounter.currency,
-        "line_count": len(encounter.lines),
-        "document": document if document is not None else encounter.model_dump(mode="json"),
-    }
+    return ClaimContents(
+        claim_type=encounter.claim_type,
+        payer_id=encounter.payer_id,
+        patient_id=encounter.patient_id,
+        frequency_code=encounter.frequency_code,
+        service_date_from=encounter.service_date_from,
+        service_date_to=encounter.service_date_to,
+        total_charge_cents=total_charge_cents(encounter),
+        currency=encounter.currency,
+        line_count=len(encounter.lines),
+        document=document if document is not None else encounter.model_dump(mode="json"),
+    )
 
 
 @dataclass
@@ -126,7 +147,7 @@ class _Scrubber:
     writes: StreamWrites
     settings: ClaimsSettings
     today: dt.date
-    diagnosis_problem: Any = dataclasses.field(default_factory=_diagnosis_hook)
+    diagnosis_problem: DiagnosisProblem | None = dataclasses.field(default_factory=_diagnosis_hook)
 
     async def contexts(
         self, encounters: list[tuple[str, EncounterCodedV1]], exclude: tuple[uuid.UUID, ...] = ()
@@ -185,7 +206,7 @@ async def build_claims(
 ) -> int:
     """One claim per new encounter: priced, numbered, scrubbed, and left ready or on hold."""
     writes = StreamWrites(session)
-    events = [(envelope, envelope.payload_as(EncounterCodedV1)) for envelope in envelopes]
+    events: list[tuple[EventEnvelope, EncounterCodedV1]] = [(e, e.payload_as(EncounterCodedV1)) for e in envelopes]
     existing = await writes.existing_encounters((e.tenant, p.encounter_id) for e, p in events)
     fresh: list[tuple[EventEnvelope, EncounterCodedV1]] = []
     for envelope, encounter in events:
@@ -208,103 +229,111 @@ async def build_claims(
         counts[tenant] += 1
     next_number = {tenant: await writes.allocate_claim_numbers(tenant, n) for tenant, n in counts.items()}
 
-    claim_rows, line_rows, history_rows = [], [], []
+    new_claims: list[NewClaim] = []
+    lines: list[ClaimLine] = []
+    history: list[StatusChange] = []
     for (envelope, _), (tenant, encounter), as_sent in zip(fresh, priced, unchanged, strict=True):
         claim_id = uuid.uuid4()
         context = contexts[(tenant, encounter.claim_type)]
         draft, findings = scrubber.scrub(encounter, context)
         _remember_services(context, draft)
         state, reason = _verdict(findings)
-        number = claim_control_number(next_number[tenant])
-        next_number[tenant] += 1
-        claim_rows.append(
-            {
-                "id": claim_id,
-                "tenant_id": tenant,
-                "encounter_id": encounter.encounter_id,
-                "claim_control_number": number,
-                "state": state,
-                "findings": [f.as_json() for f in findings],
-                **_claim_values(encounter, envelope.data if as_sent else None),
-            }
+        new_claims.append(
+            NewClaim(
+                id=claim_id,
+                tenant_id=tenant,
+                encounter_id=encounter.encounter_id,
+                claim_control_number=claim_control_number(next_number[tenant]),
+                state=state,
+                findings=_findings_json(findings),
+                contents=_contents(encounter, envelope.data if as_sent else None),
+            )
         )
-        line_rows += _line_rows(claim_id, tenant, encounter)
-        steps: list[tuple[ClaimState | None, ClaimState]] = [(None, S.DRAFT), *path(S.DRAFT, S.SCRUBBED, state)]
-        history_rows += _history(
+        next_number[tenant] += 1
+        lines += _lines(claim_id, tenant, encounter)
+        history += _new_claim_history(
             claim_id,
             tenant,
-            steps,
+            state,
             [f"built from encounter-coded event {envelope.id}", f"{len(findings)} finding(s)", reason],
         )
-    inserted = await writes.insert_claims(claim_rows)
-    await writes.insert_lines([row for row in line_rows if row["claim_id"] in inserted])
-    await writes.record_transitions([row for row in history_rows if row["claim_id"] in inserted])
+    inserted = await writes.insert_claims(new_claims)
+    await writes.insert_lines([line for line in lines if line.claim_id in inserted])
+    await record_new(session, [change for change in history if change.claim_id in inserted])
     return len(inserted)
 
 
 # ----------------------------------------------------------------------------- held claims
 
 
-async def _held_claim(session: AsyncSession, repository: ClaimRepository, claim_id: uuid.UUID, action: str) -> Any:
+async def _held_claim(
+    session: AsyncSession, outbox: Outbox, repository: ClaimRepository, claim_id: uuid.UUID, action: str
+) -> ClaimRecord:
     """The claim, locked; a rejected claim is taken off the rejection queue onto hold first."""
-    row = await repository.get(claim_id, for_update=True)
-    if row is None:
+    claim = await repository.get(claim_id, for_update=True)
+    if claim is None:
         raise ClaimNotFound(claim_id)
-    if row.state == S.REJECTED:
-        transition(S.REJECTED, S.ON_HOLD)
-        await repository.update(claim_id, state=S.ON_HOLD)
-        await StreamWrites(session).record_transitions(
-            _history(claim_id, row.tenant_id, [(S.REJECTED, S.ON_HOLD)], [f"rejection taken up to be {action}"])
+    if claim.state is ClaimState.REJECTED:
+        await change_states(
+            session, outbox, [StateChange(claim_id, to(ClaimState.ON_HOLD), f"rejection taken up to be {action}")]
         )
-        row = await repository.get(claim_id)
-    elif row.state != S.ON_HOLD:
-        raise ClaimNotWorkable(f"only a claim on hold or rejected can be {action}; this one is {row.state}")
-    return row
+        return dataclasses.replace(claim, state=ClaimState.ON_HOLD)
+    if claim.state is not ClaimState.ON_HOLD:
+        raise ClaimNotWorkable(f"only a claim on hold or rejected can be {action}; this one is {claim.state}")
+    return claim
 
 
-async def fix_claim(session: AsyncSession, tenant: str, claim_id: uuid.UUID, fix: ClaimFix) -> None:
+async def fix_claim(session: AsyncSession, outbox: Outbox, tenant: str, claim_id: uuid.UUID, fix: ClaimFix) -> None:
     """Applies corrections to a held claim; it stays on hold until released (and re-scrubbed)."""
     repository = ClaimRepository(session, tenant)
-    row = await _held_claim(session, repository, claim_id, "fixed")
-    encounter = apply_fix(EncounterCodedV1.model_validate(row.document), fix)
-    values = _claim_values(encounter)
-    await repository.update(claim_id, **values)
-    await repository.replace_lines(claim_id, _line_rows(claim_id, tenant, encounter))
-    await StreamWrites(session).record_transitions(
-        _history(claim_id, tenant, [(S.ON_HOLD, S.ON_HOLD)], [f"fixed: {fix.summary()}"])
-    )
+    claim = await _held_claim(session, outbox, repository, claim_id, "fixed")
+    encounter = apply_fix(EncounterCodedV1.model_validate(claim.document), fix)
+    await repository.update_contents(claim_id, _contents(encounter))
+    await repository.replace_lines(claim_id, _lines(claim_id, tenant, encounter))
+    await note(session, claim_id, tenant, ClaimState.ON_HOLD, f"fixed: {fix.summary()}")
 
 
 async def release_claim(
-    session: AsyncSession, tenant: str, claim_id: uuid.UUID, settings: ClaimsSettings, today: dt.date
+    session: AsyncSession, outbox: Outbox, tenant: str, claim_id: uuid.UUID, settings: ClaimsSettings, today: dt.date
 ) -> ClaimState:
     """Re-prices and re-scrubs a held claim: ready when clean, else on hold with the new reasons."""
     repository = ClaimRepository(session, tenant)
-    row = await _held_claim(session, repository, claim_id, "released")
+    claim = await _held_claim(session, outbox, repository, claim_id, "released")
     writes = StreamWrites(session)
-    encounter = EncounterCodedV1.model_validate(row.document)
+    encounter = EncounterCodedV1.model_validate(claim.document)
     schedules = await writes.fee_schedules({tenant: fee_schedule_codes(encounter)})
     encounter = price(encounter, schedules.get(tenant, {}))
     scrubber = _Scrubber(writes, settings, today)
     contexts = await scrubber.contexts([(tenant, encounter)], exclude=(claim_id,))
     _, findings = scrubber.scrub(encounter, contexts[(tenant, encounter.claim_type)])
     state, reason = _verdict(findings)
-    steps = path(S.ON_HOLD, S.SCRUBBED, state)
-    await repository.update(claim_id, state=state, findings=[f.as_json() for f in findings], **_claim_values(encounter))
-    await repository.replace_lines(claim_id, _line_rows(claim_id, tenant, encounter))
-    await writes.record_transitions(_history(claim_id, tenant, steps, ["released for a new scrub", reason]))
+    await repository.update_contents(claim_id, _contents(encounter))
+    await repository.replace_lines(claim_id, _lines(claim_id, tenant, encounter))
+    await change_states(
+        session,
+        outbox,
+        [
+            StateChange(
+                claim_id,
+                to(ClaimState.SCRUBBED, state),
+                ["released for a new scrub", reason],
+                StateColumns(findings=_findings_json(findings)),
+            )
+        ],
+    )
     return state
 
 
 async def build_secondary_claim(
     session: AsyncSession,
     tenant: str,
-    primary: Any,
+    primary_id: uuid.UUID,
+    primary_number: str,
     encounter: EncounterCodedV1,
     settings: ClaimsSettings,
     today: dt.date,
 ) -> str | None:
-    """The secondary claim of `primary`, scrubbed and left ready or on hold like any claim; its CLM01,
+    """The secondary claim of the primary, scrubbed and left ready or on hold like any claim; its CLM01,
     or None when the primary already has its secondary (the UNIQUE on primary_claim_id decides)."""
     writes = StreamWrites(session)
     scrubber = _Scrubber(writes, settings, today)
@@ -313,50 +342,48 @@ async def build_secondary_claim(
     state, reason = _verdict(findings)
     claim_id = uuid.uuid4()
     number = claim_control_number(await writes.allocate_claim_numbers(tenant, 1))
-    inserted = await writes.insert_secondary_claims(
-        [
-            {
-                "id": claim_id,
-                "tenant_id": tenant,
-                "encounter_id": encounter.encounter_id,
-                "claim_control_number": number,
-                "state": state,
-                "findings": [f.as_json() for f in findings],
-                "primary_claim_id": primary.id,
-                "responsibility": encounter.coverage.responsibility if encounter.coverage else "S",
-                **_claim_values(encounter),
-            }
-        ]
+    secondary = NewClaim(
+        id=claim_id,
+        tenant_id=tenant,
+        encounter_id=encounter.encounter_id,
+        claim_control_number=number,
+        state=state,
+        findings=_findings_json(findings),
+        contents=_contents(encounter),
+        primary_claim_id=primary_id,
+        responsibility=encounter.coverage.responsibility if encounter.coverage else "S",
     )
-    if not inserted:
+    if not await writes.insert_secondary_claims([secondary]):
         return None
-    await writes.insert_lines(_line_rows(claim_id, tenant, encounter))
-    steps: list[tuple[ClaimState | None, ClaimState]] = [(None, S.DRAFT), *path(S.DRAFT, S.SCRUBBED, state)]
-    await writes.record_transitions(
-        _history(
-            claim_id,
-            tenant,
-            steps,
-            [f"secondary of {primary.claim_control_number} from its remittance", f"{len(findings)} finding(s)", reason],
-        )
-    )
+    await writes.insert_lines(_lines(claim_id, tenant, encounter))
+    reasons = [f"secondary of {primary_number} from its remittance", f"{len(findings)} finding(s)", reason]
+    await record_new(session, _new_claim_history(claim_id, tenant, state, reasons))
     return number
 
 
 # ----------------------------------------------------------------------------- batching
 
 
-def _submitted_event(row: Any, claim: Claim, interchange_number: int, at: dt.datetime) -> ClaimSubmittedV1:
-    encounter = row.document
+@dataclass(frozen=True, slots=True)
+class _Writable:
+    """A READY claim as the 837 writer sees it (the parsed encounter is not kept: a round holds
+    thousands, and the stored document already says what the event needs)."""
+
+    ready: ReadyClaim
+    claim: Claim
+
+
+def _submitted_event(item: _Writable, interchange_number: int, at: dt.datetime) -> ClaimSubmittedV1:
+    claim, document = item.claim, item.ready.document
     return ClaimSubmittedV1(
-        claim_id=row.id,
-        encounter_id=row.encounter_id,
+        claim_id=item.ready.id,
+        encounter_id=item.ready.encounter_id,
         claim_control_number=claim.control_number,
         payer_id=claim.payer.payer_id,
         claim_type="institutional" if claim.institutional else "professional",
         frequency_code=claim.frequency.value,
         total_charge_cents=claim.total_charge_cents,
-        currency=encounter.get("currency", "USD"),
+        currency=document.get("currency", "USD"),
         lines=[
             SubmittedClaimLine(
                 line_number=source["line_number"],
@@ -366,17 +393,17 @@ def _submitted_event(row: Any, claim: Claim, interchange_number: int, at: dt.dat
                 units=int(line.units),
                 charge_cents=line.charge_cents,
             )
-            for index, (source, line) in enumerate(zip(encounter["lines"], claim.lines, strict=True), start=1)
+            for index, (source, line) in enumerate(zip(document["lines"], claim.lines, strict=True), start=1)
         ],
         interchange_control_number=f"{interchange_number:09d}",
         submitted_at=at,
-        patient_id=row.patient_id,
+        patient_id=item.ready.patient_id,
     )
 
 
-def _write(pairs: list[tuple[Any, Claim]], control: Any, now: dt.datetime, settings: ClaimsSettings) -> Any:
+def _write(items: list[_Writable], control: ControlNumbers, now: dt.datetime, settings: ClaimsSettings) -> Batch837:
     return write_batches(
-        [claim for _, claim in pairs],
+        [item.claim for item in items],
         control,
         now,
         usage=UsageIndicator(settings.usage_indicator),
@@ -384,11 +411,17 @@ def _write(pairs: list[tuple[Any, Claim]], control: Any, now: dt.datetime, setti
     )
 
 
-def _writable(pairs: list[tuple[Any, Claim]]) -> tuple[list[tuple[Any, Claim]], list[tuple[Any, list[Finding]]]]:
-    """Claims the writer accepts, and the others with its reasons (field paths, not values)."""
+def _hold(ready: ReadyClaim, findings: list[Finding]) -> StateChange:
+    return StateChange(
+        ready.id, to(ClaimState.ON_HOLD), "held by x12.837", StateColumns(findings=_findings_json(findings))
+    )
+
+
+def _writable(items: list[_Writable]) -> tuple[list[_Writable], list[StateChange]]:
+    """Claims the writer accepts, and holds for the others with its reasons (field paths, not values)."""
     kept, refused = [], []
-    for row, claim in pairs:
-        problems = validate_claims([claim])
+    for item in items:
+        problems = validate_claims([item.claim])
         if problems:
             findings = [
                 Finding(
@@ -396,23 +429,19 @@ def _writable(pairs: list[tuple[Any, Claim]]) -> tuple[list[tuple[Any, Claim]], 
                 )
                 for p in problems
             ]
-            refused.append((row, findings))
+            refused.append(_hold(item.ready, findings))
         else:
-            kept.append((row, claim))
+            kept.append(item)
     return kept, refused
 
 
-async def batch_ready_claims(session: AsyncSession, outbox: Outbox, settings: ClaimsSettings, now: dt.datetime) -> int:
-    """Takes READY claims (skipping those another batcher holds), writes one 837 interchange per
-    tenant, payer and submitter, stores it with its control numbers, marks the claims batched and
-    emits `claim-submitted` for each, all in the caller's transaction. Returns the claims batched."""
-    writes = StreamWrites(session)
-    rows = await writes.take_ready(settings.batch_size)
-    if not rows:
-        return 0
-    by_tenant: dict[str, list[tuple[Any, Claim]]] = defaultdict(list)
-    held: list[tuple[Any, list[Finding]]] = []
-    for row in rows:
+def _by_tenant(
+    ready: list[ReadyClaim], settings: ClaimsSettings
+) -> tuple[dict[str, list[_Writable]], list[StateChange]]:
+    """The 837 writer's claims by tenant, and holds for those that cannot be written at all."""
+    by_tenant: dict[str, list[_Writable]] = defaultdict(list)
+    held: list[StateChange] = []
+    for row in ready:
         try:
             claim = claim_from_encounter(
                 EncounterCodedV1.model_validate(row.document),
@@ -421,84 +450,93 @@ async def batch_ready_claims(session: AsyncSession, outbox: Outbox, settings: Cl
                 receiver=settings.receiver,
             )
         except (ClaimMappingError, ValueError) as exc:
-            held.append((row, [Finding("x12.837", Severity.ERROR, f"cannot be written as an 837: {exc}")]))
+            held.append(_hold(row, [Finding("x12.837", Severity.ERROR, f"cannot be written as an 837: {exc}")]))
             continue
-        by_tenant[row.tenant_id].append((row, claim))
-    submitter_id = settings.submitter.identifier
-    control = await writes.lock_control_numbers(submitter_id)
-    submission_rows, transaction_rows, updates, history = [], [], [], []
-    events: dict[str, list[tuple[str, EventPayload]]] = defaultdict(list)
-    for tenant, pairs in by_tenant.items():
-        if not pairs:
-            continue
-        try:
-            batch = _write(pairs, control, now, settings)
-        except ClaimValidationError:
-            pairs, refused = _writable(pairs)
-            held += refused
-            if not pairs:
-                continue
-            batch = _write(pairs, control, now, settings)
-        by_number = {claim.control_number: (row, claim) for row, claim in pairs}
-        control = batch.next_control_numbers
+        by_tenant[row.tenant_id].append(_Writable(row, claim))
+    return by_tenant, held
+
+
+@dataclass
+class _BatchRound:
+    """What one batching round writes: submissions, their transaction sets, moves and events."""
+
+    now: dt.datetime
+    submissions: list[Submission] = dataclasses.field(default_factory=list)
+    transactions: list[SubmissionTransaction] = dataclasses.field(default_factory=list)
+    batched: list[StateChange] = dataclasses.field(default_factory=list)
+    events: dict[str, list[tuple[str, EventPayload]]] = dataclasses.field(default_factory=lambda: defaultdict(list))
+
+    def add(self, tenant: str, batch: Batch837, items: list[_Writable]) -> None:
+        by_number = {item.claim.control_number: item for item in items}
         for interchange in batch.interchanges:
             submission_id = uuid.uuid4()
-            submission_rows.append(
-                {
-                    "id": submission_id,
-                    "tenant_id": tenant,
-                    "submitter_id": interchange.submitter_id,
-                    "receiver_id": interchange.receiver_id,
-                    "payer_id": interchange.payer_ids[0],
-                    "interchange_control_number": interchange.interchange_control_number,
-                    "claim_count": interchange.claim_count,
-                    "x12": interchange.text,
-                    "status": "stored",
-                    "created_at": now,
-                }
+            self.submissions.append(
+                Submission(
+                    id=submission_id,
+                    tenant_id=tenant,
+                    submitter_id=interchange.submitter_id,
+                    receiver_id=interchange.receiver_id,
+                    payer_id=interchange.payer_ids[0],
+                    interchange_control_number=interchange.interchange_control_number,
+                    claim_count=interchange.claim_count,
+                    x12=interchange.text,
+                    status="stored",
+                    created_at=self.now,
+                )
             )
             for transaction in interchange.transactions:
-                transaction_rows.append(
-                    {
-                        "submission_id": submission_id,
-                        "submitter_id": interchange.submitter_id,
-                        "group_control_number": transaction.group_control_number,
-                        "transaction_control_number": transaction.control_number,
-                        "kind": transaction.kind.value,
-                        "claim_count": len(transaction.claim_control_numbers),
-                    }
+                self.transactions.append(
+                    SubmissionTransaction(
+                        submission_id=submission_id,
+                        submitter_id=interchange.submitter_id,
+                        group_control_number=transaction.group_control_number,
+                        transaction_control_number=transaction.control_number,
+                        kind=transaction.kind.value,
+                        claim_count=len(transaction.claim_control_numbers),
+                    )
                 )
+                reason = f"interchange {interchange.interchange_control_number:09d} ST {transaction.control_number}"
                 for number in transaction.claim_control_numbers:
-                    row, claim = by_number[number]
-                    transition(S.READY, S.BATCHED)
-                    updates.append(
-                        {
-                            "claim": row.id,
-                            "state": S.BATCHED,
-                            "submission": submission_id,
-                            "transaction": transaction.control_number,
-                        }
+                    item = by_number[number]
+                    sent_in = SubmissionRef(submission_id, transaction.control_number)
+                    self.batched.append(
+                        StateChange(item.ready.id, to(ClaimState.BATCHED), reason, StateColumns(submission=sent_in))
                     )
-                    history += _history(
-                        row.id,
-                        tenant,
-                        [(S.READY, S.BATCHED)],
-                        [f"interchange {interchange.interchange_control_number:09d} ST {transaction.control_number}"],
+                    self.events[tenant].append(
+                        (str(item.ready.id), _submitted_event(item, interchange.interchange_control_number, self.now))
                     )
-                    events[tenant].append(
-                        (str(row.id), _submitted_event(row, claim, interchange.interchange_control_number, now))
-                    )
+
+
+async def batch_ready_claims(session: AsyncSession, outbox: Outbox, settings: ClaimsSettings, now: dt.datetime) -> int:
+    """Takes READY claims (skipping those another batcher holds), writes one 837 interchange per
+    tenant, payer and submitter, stores it with its control numbers, marks the claims batched and
+    emits `claim-submitted` for each, all in the caller's transaction. Returns the claims batched."""
+    writes = StreamWrites(session)
+    ready = await writes.take_ready(settings.batch_size)
+    if not ready:
+        return 0
+    by_tenant, held = _by_tenant(ready, settings)
+    submitter_id = settings.submitter.identifier
+    control = await writes.lock_control_numbers(submitter_id)
+    batch_round = _BatchRound(now)
+    for tenant, items in by_tenant.items():
+        try:
+            batch = _write(items, control, now, settings)
+        except ClaimValidationError:
+            items, refused = _writable(items)
+            held += refused
+            if not items:
+                continue
+            batch = _write(items, control, now, settings)
+        control = batch.next_control_numbers
+        batch_round.add(tenant, batch, items)
     await writes.save_control_numbers(submitter_id, control)
-    await writes.insert_submissions(submission_rows, transaction_rows)
-    await writes.set_batched(updates)
-    for row, findings in held:
-        await writes.hold(row.id, [f.as_json() for f in findings])
-        history += _history(row.id, row.tenant_id, [(S.READY, transition(S.READY, S.ON_HOLD))], ["held by x12.837"])
-    await writes.record_transitions(history)
-    for tenant, tenant_events in events.items():
-        await outbox.add_many(session, tenant=tenant, events=tenant_events)
-    CLAIMS_BATCHED.inc(len(updates))
-    return len(updates) + len(held)
+    await writes.insert_submissions(batch_round.submissions, batch_round.transactions)
+    await change_states(session, outbox, [*batch_round.batched, *held])
+    for tenant, events in batch_round.events.items():
+        await outbox.add_many(session, tenant=tenant, events=events)
+    CLAIMS_BATCHED.inc(len(batch_round.batched))
+    return len(batch_round.batched) + len(held)
 
 
 # ----------------------------------------------------------------------------- sending
@@ -510,7 +548,9 @@ def submission_file_name(submitter_id: str, interchange_control_number: int, sub
     return f"837-{safe}-{interchange_control_number:09d}-{submission_id.hex[:12]}.x12"
 
 
-async def send_stored_submissions(sessions: Any, adapter: ClearinghouseAdapter, *, limit: int, now: Any = None) -> int:
+async def send_stored_submissions(
+    sessions: async_sessionmaker[AsyncSession], adapter: ClearinghouseAdapter, outbox: Outbox, *, limit: int
+) -> int:
     """Hands stored 837 files to the clearinghouse adapter, then marks them sent and their claims
     submitted. The adapter's submit is idempotent by file name, so a crash between sending and
     marking only sends the same file again. Returns the claims submitted."""
@@ -520,20 +560,16 @@ async def send_stored_submissions(sessions: Any, adapter: ClearinghouseAdapter, 
     for submission in pending:
         name = submission_file_name(submission.submitter_id, submission.interchange_control_number, submission.id)
         receipt = await adapter.submit(name, submission.x12.encode("ascii"))
+        reason = f"sent as {receipt.file_name} (sha256 {receipt.sha256[:12]})"
         async with unit_of_work(sessions) as session:
-            writes = StreamWrites(session)
-            claims_sent = await writes.mark_sent(submission.id, receipt.submitted_at)
-            await writes.record_transitions(
+            sent = await StreamWrites(session).mark_sent(submission.id, receipt.submitted_at)
+            moved = await change_states(
+                session,
+                outbox,
                 [
-                    {
-                        "claim_id": row.id,
-                        "tenant_id": row.tenant_id,
-                        "from_state": S.BATCHED,
-                        "to_state": transition(S.BATCHED, row.state),
-                        "reason": f"sent as {receipt.file_name} (sha256 {receipt.sha256[:12]})",
-                    }
-                    for row in claims_sent
-                ]
+                    StateChange(claim.id, functools.partial(sent_path, submission_count=claim.submission_count), reason)
+                    for claim in sent
+                ],
             )
-        submitted += len(claims_sent)
+        submitted += len(moved)
     return submitted

@@ -10,11 +10,11 @@ through the outbox, in the transaction that makes it. Decisions are the pure fun
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -27,72 +27,42 @@ from services.claims.domain.acknowledgment_outcomes import (
     verdicts_from_277,
 )
 from services.claims.domain.acknowledgments import parse_277ca, parse_999
+from services.claims.domain.claim import Claim
 from services.claims.domain.claim_builder import ClaimMappingError, claim_from_encounter
-from services.claims.domain.claim_state import ClaimState, IllegalTransition, path
-from services.claims.domain.claim_status_request import parse_277, write_276
+from services.claims.domain.claim_state import ClaimState
+from services.claims.domain.claim_status_request import ClaimStatusInquiry, parse_277, write_276
 from services.claims.domain.follow_up import QUIET_STATES, inquiry_for, trace_number
-from services.claims.domain.payment_outcomes import payment_outcome, reason_codes, secondary_encounter
+from services.claims.domain.payment_outcomes import payment_outcome, payment_targets, reason_codes, secondary_encounter
+from services.claims.lifecycle import StateChange, StatusNotice, StatusSource, change_states, note
+from services.claims.records import (
+    AcknowledgmentFile,
+    ClaimPayment,
+    FollowUp,
+    JsonObject,
+    QuietClaim,
+    StateColumns,
+    StatusRequest,
+    TrackedClaim,
+)
 from services.claims.repository import StreamWrites, TrackingWrites
 from services.claims.service import build_secondary_claim
 from services.claims.settings import ClaimsSettings
 from shared.clearinghouse import ClearinghouseAdapter, InboundFile, InboundKind
 from shared.db import unit_of_work
-from shared.events.catalog import ClaimStatusChangedV1, EncounterCodedV1, PaymentReceivedV1
+from shared.events.catalog import EncounterCodedV1, PaymentReceivedV1
 from shared.events.envelope import EventEnvelope
 from shared.messaging.outbox import Outbox
 from shared.x12 import X12Error
 
 log = logging.getLogger(__name__)
-S = ClaimState
 ACKNOWLEDGMENT_KINDS = frozenset(
     {InboundKind.FUNCTIONAL_ACK_999, InboundKind.CLAIM_ACK_277CA, InboundKind.CLAIM_STATUS_277}
 )
-
-
-@dataclass
-class _Changes:
-    """Claim state changes of one unit of work: history rows and status events, by tenant."""
-
-    source: str
-    at: dt.datetime
-    history: list[dict[str, Any]] = field(default_factory=list)
-    events: dict[str, list[tuple[str, ClaimStatusChangedV1]]] = field(default_factory=lambda: defaultdict(list))
-    count: int = 0
-
-    def add(
-        self,
-        claim: Any,
-        steps: list[tuple[ClaimState, ClaimState]],
-        reason: str,
-        codes: list[str],
-        payer_claim_number: str | None = None,
-    ) -> None:
-        self.history += [
-            {"claim_id": claim.id, "tenant_id": claim.tenant_id, "from_state": a, "to_state": b, "reason": reason}
-            for a, b in steps
-        ]
-        self.events[claim.tenant_id].append(
-            (
-                str(claim.id),
-                ClaimStatusChangedV1(
-                    claim_id=claim.id,
-                    claim_control_number=claim.claim_control_number,
-                    payer_id=claim.payer_id,
-                    from_state=steps[0][0],
-                    to_state=steps[-1][1],
-                    reason_codes=codes,
-                    source=self.source,  # type: ignore[arg-type]
-                    changed_at=self.at,
-                    payer_claim_number=payer_claim_number,
-                ),
-            )
-        )
-        self.count += 1
-
-    async def save(self, session: AsyncSession, outbox: Outbox) -> None:
-        await StreamWrites(session).record_transitions(self.history)
-        for tenant, events in self.events.items():
-            await outbox.add_many(session, tenant=tenant, events=list(events))
+SOURCES: dict[InboundKind, StatusSource] = {
+    InboundKind.FUNCTIONAL_ACK_999: "999",
+    InboundKind.CLAIM_ACK_277CA: "277CA",
+    InboundKind.CLAIM_STATUS_277: "277",
+}
 
 
 # ----------------------------------------------------------------------------- acknowledgments
@@ -100,7 +70,7 @@ class _Changes:
 
 @dataclass(frozen=True)
 class _Verdict:
-    claim: Any
+    claim: TrackedClaim
     accepted: bool
     codes: tuple[str, ...]
     payer_claim_number: str | None = None
@@ -112,43 +82,58 @@ def _reason(source: str, verdict: _Verdict) -> str:
     return f"{source} {'accepted' if verdict.accepted else 'rejected'}" + (f": {codes}" if codes else "")
 
 
-async def _verdicts_of(writes: TrackingWrites, inbound: InboundFile, submitter_id: str) -> list[_Verdict]:
-    """What the file says about which of our claims (claims locked)."""
-    if inbound.kind is InboundKind.FUNCTIONAL_ACK_999:
-        verdicts = []
-        for acknowledgment in parse_999(inbound.content):
-            for rejection in rejections_from_999(acknowledgment):
-                for claim in await writes.claims_of_transaction(
-                    submitter_id, rejection.transaction_control_number, rejection.group_control_number
-                ):
-                    verdicts.append(_Verdict(claim, False, rejection.reasons))
-        return verdicts
-    if inbound.kind is InboundKind.CLAIM_ACK_277CA:
-        verdicts = []
-        for report in parse_277ca(inbound.content):
-            by_number: dict[str, ClaimVerdict] = {v.key: v for v in verdicts_from_277(report, by_trace=False)}
-            transaction = transaction_of_277ca(report)
-            found = await writes.claims_of_transaction(submitter_id, transaction) if transaction is not None else []
-            found = [claim for claim in found if claim.claim_control_number in by_number]
-            if not found:  # no transaction named: a CLM01 awaiting acknowledgment in exactly one tenant
-                candidates = await writes.claims_by_number(by_number, AWAITING_ACKNOWLEDGMENT)
-                counts: dict[str, int] = defaultdict(int)
-                for claim in candidates:
-                    counts[claim.claim_control_number] += 1
-                found = [claim for claim in candidates if counts[claim.claim_control_number] == 1]
-            for claim in found:
-                verdict = by_number[claim.claim_control_number]
-                verdicts.append(_Verdict(claim, verdict.accepted, verdict.codes, verdict.payer_claim_number))
-        return verdicts
+def _acknowledged_targets(accepted: bool, current: ClaimState) -> list[ClaimState]:
+    return [after for _, after in acknowledged_path(current, accepted)]
+
+
+async def _verdicts_of_999(writes: TrackingWrites, inbound: InboundFile, submitter_id: str) -> list[_Verdict]:
+    verdicts = []
+    for acknowledgment in parse_999(inbound.content):
+        for rejection in rejections_from_999(acknowledgment):
+            for claim in await writes.claims_of_transaction(
+                submitter_id, rejection.transaction_control_number, rejection.group_control_number
+            ):
+                verdicts.append(_Verdict(claim, False, rejection.reasons))
+    return verdicts
+
+
+async def _verdicts_of_277ca(writes: TrackingWrites, inbound: InboundFile, submitter_id: str) -> list[_Verdict]:
+    verdicts = []
+    for report in parse_277ca(inbound.content):
+        by_number: dict[str, ClaimVerdict] = {v.key: v for v in verdicts_from_277(report, by_trace=False)}
+        transaction = transaction_of_277ca(report)
+        found = await writes.claims_of_transaction(submitter_id, transaction) if transaction is not None else []
+        found = [claim for claim in found if claim.claim_control_number in by_number]
+        if not found:  # no transaction named: a CLM01 awaiting acknowledgment in exactly one tenant
+            candidates = await writes.claims_by_number(by_number, AWAITING_ACKNOWLEDGMENT)
+            counts: dict[str, int] = defaultdict(int)
+            for claim in candidates:
+                counts[claim.claim_control_number] += 1
+            found = [claim for claim in candidates if counts[claim.claim_control_number] == 1]
+        for claim in found:
+            verdict = by_number[claim.claim_control_number]
+            verdicts.append(_Verdict(claim, verdict.accepted, verdict.codes, verdict.payer_claim_number))
+    return verdicts
+
+
+async def _verdicts_of_277(writes: TrackingWrites, inbound: InboundFile) -> list[_Verdict]:
     verdicts = []
     for report in parse_277(inbound.content):
         by_trace = {v.key: v for v in verdicts_from_277(report, by_trace=True)}
         for claim in await writes.claims_by_follow_up(by_trace):
-            verdict = by_trace[claim.trace_number]
-            verdicts.append(
-                _Verdict(claim, verdict.accepted, verdict.codes, verdict.payer_claim_number, claim.trace_number)
-            )
+            trace = claim.trace_number or ""
+            verdict = by_trace[trace]
+            verdicts.append(_Verdict(claim, verdict.accepted, verdict.codes, verdict.payer_claim_number, trace))
     return verdicts
+
+
+async def _verdicts_of(writes: TrackingWrites, inbound: InboundFile, submitter_id: str) -> list[_Verdict]:
+    """What the file says about which of our claims (claims locked)."""
+    if inbound.kind is InboundKind.FUNCTIONAL_ACK_999:
+        return await _verdicts_of_999(writes, inbound, submitter_id)
+    if inbound.kind is InboundKind.CLAIM_ACK_277CA:
+        return await _verdicts_of_277ca(writes, inbound, submitter_id)
+    return await _verdicts_of_277(writes, inbound)
 
 
 async def _tenant_of_999(writes: TrackingWrites, inbound: InboundFile, submitter_id: str) -> str:
@@ -168,14 +153,27 @@ async def _tenant_of_999(writes: TrackingWrites, inbound: InboundFile, submitter
     return ""
 
 
+def _acknowledgment_change(verdict: _Verdict, source: StatusSource, now: dt.datetime) -> StateChange:
+    rejection_reasons: list[JsonObject] | None = None
+    if not verdict.accepted:
+        rejection_reasons = [{"source": source, "code": code} for code in verdict.codes]
+    return StateChange(
+        verdict.claim.id,
+        functools.partial(_acknowledged_targets, verdict.accepted),
+        _reason(source, verdict),
+        StateColumns(rejection_reasons=rejection_reasons, payer_claim_number=verdict.payer_claim_number or None),
+        StatusNotice(source, now, verdict.codes, verdict.payer_claim_number),
+    )
+
+
 async def apply_acknowledgment(
     session: AsyncSession, outbox: Outbox, inbound: InboundFile, submitter_id: str, now: dt.datetime
 ) -> int:
     """Records the file once per tenant and sha256 and moves the claims it names; returns the claims
     changed (0 when the file was read before)."""
     writes = TrackingWrites(session)
-    source = {InboundKind.FUNCTIONAL_ACK_999: "999", InboundKind.CLAIM_ACK_277CA: "277CA"}.get(inbound.kind, "277")
-    summary: dict[str, Any] = {}
+    source = SOURCES.get(inbound.kind, "277")
+    summary: JsonObject = {}
     try:
         verdicts = await _verdicts_of(writes, inbound, submitter_id)
     except X12Error as exc:
@@ -183,40 +181,28 @@ async def apply_acknowledgment(
         summary["error"] = str(exc)[:500]
     tenant = verdicts[0].claim.tenant_id if verdicts else await _tenant_of_999(writes, inbound, submitter_id)
     verdicts = [v for v in verdicts if v.claim.tenant_id == tenant]
-    changes = _Changes(source, now)
-    for verdict in verdicts:
-        steps = acknowledged_path(verdict.claim.state, verdict.accepted)
-        if not steps:
-            continue
-        values: dict[str, Any] = {"state": steps[-1][1]}
-        if not verdict.accepted:
-            values["rejection_reasons"] = [{"source": source, "code": code} for code in verdict.codes]
-        if verdict.payer_claim_number:
-            values["payer_claim_number"] = verdict.payer_claim_number
-        await writes.move(verdict.claim.id, **values)
-        changes.add(verdict.claim, steps, _reason(source, verdict), list(verdict.codes), verdict.payer_claim_number)
+    moved = await change_states(session, outbox, [_acknowledgment_change(v, source, now) for v in verdicts])
     summary |= {
         "claims_named": len(verdicts),
         "accepted": sum(v.accepted for v in verdicts),
         "rejected": sum(not v.accepted for v in verdicts),
     }
     fresh = await writes.record_file(
-        {
-            "id": uuid.uuid4(),
-            "tenant_id": tenant,
-            "sha256": inbound.sha256,
-            "kind": inbound.kind.value,
-            "file_name": inbound.file_name,
-            "claims_changed": changes.count,
-            "summary": summary,
-        }
+        AcknowledgmentFile(
+            id=uuid.uuid4(),
+            tenant_id=tenant,
+            sha256=inbound.sha256,
+            kind=inbound.kind.value,
+            file_name=inbound.file_name,
+            claims_changed=len(moved),
+            summary=summary,
+        )
     )
     if not fresh:
         raise _AlreadyRead()
     answered = {v.follow_up: list(v.codes) for v in verdicts if v.follow_up}
     await writes.answer_follow_ups(answered, now)
-    await changes.save(session, outbox)
-    return changes.count
+    return len(moved)
 
 
 class _AlreadyRead(Exception):
@@ -241,69 +227,67 @@ async def take_acknowledgments(
 # ----------------------------------------------------------------------------- follow-up
 
 
-async def flag_quiet_claims(session: AsyncSession, settings: ClaimsSettings, now: dt.datetime) -> int:
-    """Claims quiet longer than the follow-up age get a follow-up and a stored 276 per tenant."""
-    writes = TrackingWrites(session)
-    age = dt.timedelta(seconds=settings.follow_up_after_s)
-    quiet = await writes.take_quiet(now - age, QUIET_STATES, settings.follow_up_batch)
-    by_tenant: dict[str, list[tuple[Any, Any]]] = defaultdict(list)
+def _quiet_claims_by_tenant(
+    quiet: list[QuietClaim], settings: ClaimsSettings
+) -> dict[str, list[tuple[QuietClaim, EncounterCodedV1, Claim]]]:
+    by_tenant: dict[str, list[tuple[QuietClaim, EncounterCodedV1, Claim]]] = defaultdict(list)
     for row in quiet:
         try:
+            encounter = EncounterCodedV1.model_validate(row.document)
             claim = claim_from_encounter(
-                EncounterCodedV1.model_validate(row.document),
+                encounter,
                 control_number=row.claim_control_number,
                 submitter=settings.submitter,
                 receiver=settings.receiver,
             )
         except (ClaimMappingError, ValueError):
             continue
-        by_tenant[row.tenant_id].append((row, claim))
+        by_tenant[row.tenant_id].append((row, encounter, claim))
+    return by_tenant
+
+
+async def flag_quiet_claims(session: AsyncSession, settings: ClaimsSettings, now: dt.datetime) -> int:
+    """Claims quiet longer than the follow-up age get a follow-up and a stored 276 per tenant."""
+    writes = TrackingWrites(session)
+    age = dt.timedelta(seconds=settings.follow_up_after_s)
+    quiet = await writes.take_quiet(now - age, QUIET_STATES, settings.follow_up_batch)
+    by_tenant = _quiet_claims_by_tenant(quiet, settings)
     if not by_tenant:
         return 0
     stream = StreamWrites(session)
     submitter_id = settings.submitter.identifier
     control = await stream.lock_control_numbers(submitter_id)
     flagged_count = 0
-    for tenant, pairs in by_tenant.items():
-        inquiries, flagged = [], []
-        for index, (row, claim) in enumerate(pairs, start=1):
+    for tenant, quiet_claims in by_tenant.items():
+        request_id = uuid.uuid4()
+        inquiries: list[ClaimStatusInquiry] = []
+        flagged: list[FollowUp] = []
+        for index, (row, encounter, claim) in enumerate(quiet_claims, start=1):
             trace = trace_number(control.interchange, index)
-            document = row.document
             inquiries.append(
                 inquiry_for(
                     claim,
                     trace=trace,
-                    service_from=dt.date.fromisoformat(document["service_date_from"]),
-                    service_to=dt.date.fromisoformat(document["service_date_to"]),
+                    service_from=encounter.service_date_from,
+                    service_to=encounter.service_date_to,
                     payer_claim_number=row.payer_claim_number,
                 )
             )
-            flagged.append(
-                {
-                    "trace_number": trace,
-                    "tenant_id": tenant,
-                    "claim_id": row.id,
-                    "state_when_flagged": row.state,
-                    "flagged_at": now,
-                }
-            )
+            flagged.append(FollowUp(trace, tenant, row.id, request_id, row.state, now))
         request = write_276(
             inquiries, settings.submitter, settings.receiver, control, now, usage=settings.usage_indicator
         )
-        request_id = uuid.uuid4()
-        for row in flagged:
-            row["request_id"] = request_id
         await writes.insert_status_request(
-            {
-                "id": request_id,
-                "tenant_id": tenant,
-                "submitter_id": submitter_id,
-                "interchange_control_number": request.interchange_control_number,
-                "claim_count": len(inquiries),
-                "x12": request.text,
-                "status": "stored",
-                "created_at": now,
-            },
+            StatusRequest(
+                id=request_id,
+                tenant_id=tenant,
+                submitter_id=submitter_id,
+                interchange_control_number=request.interchange_control_number,
+                claim_count=len(inquiries),
+                x12=request.text,
+                status="stored",
+                created_at=now,
+            ),
             flagged,
         )
         control = request.next_control_numbers
@@ -334,36 +318,67 @@ async def send_status_requests(
 # ----------------------------------------------------------------------------- payments
 
 
-def _payment_steps(current: str, outcome: ClaimState) -> list[tuple[ClaimState, ClaimState]]:
-    """Steps to the payment's outcome; through `submitted` when the send was not yet marked."""
-    state = ClaimState(current)
-    if state == outcome:
-        return []
-    try:
-        if state is S.BATCHED:
-            return path(state, S.SUBMITTED, outcome)
-        return path(state, outcome)
-    except IllegalTransition:
-        return []
+def _payment_record(tenant: str, claim_id: uuid.UUID, payment: PaymentReceivedV1, outcome: ClaimState) -> ClaimPayment:
+    return ClaimPayment(
+        payment_id=payment.payment_id,
+        tenant_id=tenant,
+        claim_id=claim_id,
+        trace_number=payment.trace_number,
+        claim_status_code=payment.claim_status_code,
+        charge_cents=payment.charge_cents,
+        paid_cents=payment.paid_cents,
+        patient_responsibility_cents=payment.patient_responsibility_cents,
+        currency=payment.currency,
+        next_responsible=payment.next_responsible,
+        paid_date=payment.paid_date,
+        reversal_of=payment.reversal_of,
+        outcome=outcome,
+        payment=payment.model_dump(mode="json"),
+    )
 
 
-def _payment_row(tenant: str, claim_id: uuid.UUID, payment: PaymentReceivedV1, outcome: str) -> dict[str, Any]:
-    return {
-        "payment_id": payment.payment_id,
-        "tenant_id": tenant,
-        "claim_id": claim_id,
-        "trace_number": payment.trace_number,
-        "claim_status_code": payment.claim_status_code,
-        "charge_cents": payment.charge_cents,
-        "paid_cents": payment.paid_cents,
-        "patient_responsibility_cents": payment.patient_responsibility_cents,
-        "currency": payment.currency,
-        "next_responsible": payment.next_responsible,
-        "paid_date": payment.paid_date,
-        "reversal_of": payment.reversal_of,
-        "outcome": outcome,
-        "payment": payment.model_dump(mode="json"),
-    }
+async def _apply_payment(
+    session: AsyncSession,
+    outbox: Outbox,
+    tenant: str,
+    payment: PaymentReceivedV1,
+    settings: ClaimsSettings,
+    now: dt.datetime,
+) -> bool:
+    """The payment's outcome on its claim, and the secondary claim when one is due; False when the
+    claim is unknown or the payment was applied before."""
+    writes = TrackingWrites(session)
+    claim = await writes.claim_for_payment(tenant, payment.claim_id, payment.claim_control_number)
+    if claim is None:
+        log.info("payment for a claim we do not have", extra={"tenant": tenant})
+        return False
+    outcome = payment_outcome(payment)
+    if not await writes.record_payment(_payment_record(tenant, claim.id, payment, outcome)):
+        return False
+    reason = (
+        f"835 trace {payment.trace_number}: paid {payment.paid_cents} of {payment.charge_cents} cents, "
+        f"patient {payment.patient_responsibility_cents} (CLP02 {payment.claim_status_code})"
+    )
+    change = StateChange(
+        claim.id,
+        functools.partial(payment_targets, outcome=outcome),
+        reason,
+        StateColumns(payer_claim_number=payment.payer_claim_control_number or None),
+        StatusNotice("835", now, tuple(reason_codes(payment)), payment.payer_claim_control_number),
+    )
+    moved = await change_states(session, outbox, [change])
+    state = moved[0].state if moved else claim.state
+    if not moved and outcome != claim.state:
+        log.info("payment leaves the claim's state", extra={"state": claim.state, "outcome": str(outcome)})
+    if claim.primary_claim_id is None and claim.document is not None:
+        secondary = secondary_encounter(EncounterCodedV1.model_validate(claim.document), payment)
+        if secondary is not None:
+            number = await build_secondary_claim(
+                session, tenant, claim.id, claim.claim_control_number, secondary, settings, now.date()
+            )
+            if number is not None:
+                await note(session, claim.id, tenant, state, f"secondary claim {number} built from this remittance")
+    return True
 
 
 async def apply_payments(
@@ -374,46 +389,8 @@ async def apply_payments(
     now: dt.datetime,
 ) -> int:
     """Each payment once (by payment id): the claim's outcome, and its secondary claim when one is due."""
-    writes = TrackingWrites(session)
-    changes = _Changes("835", now)
     applied = 0
     for envelope in envelopes:
-        payment = envelope.payload_as(PaymentReceivedV1)
-        tenant = envelope.tenant
-        claim = await writes.claim_for_payment(tenant, payment.claim_id, payment.claim_control_number)
-        if claim is None:
-            log.info("payment for a claim we do not have", extra={"tenant": tenant})
-            continue
-        outcome = payment_outcome(payment)
-        if not await writes.record_payment(_payment_row(tenant, claim.id, payment, outcome)):
-            continue
-        applied += 1
-        steps = _payment_steps(claim.state, outcome)
-        reason = (
-            f"835 trace {payment.trace_number}: paid {payment.paid_cents} of {payment.charge_cents} cents, "
-            f"patient {payment.patient_responsibility_cents} (CLP02 {payment.claim_status_code})"
-        )
-        if steps:
-            values: dict[str, Any] = {"state": steps[-1][1]}
-            if payment.payer_claim_control_number:
-                values["payer_claim_number"] = payment.payer_claim_control_number
-            await writes.move(claim.id, **values)
-            changes.add(claim, steps, reason, reason_codes(payment), payment.payer_claim_control_number)
-        elif outcome != claim.state:
-            log.info("payment leaves the claim's state", extra={"state": claim.state, "outcome": str(outcome)})
-        if claim.primary_claim_id is None and claim.document is not None:
-            secondary = secondary_encounter(EncounterCodedV1.model_validate(claim.document), payment)
-            if secondary is not None:
-                number = await build_secondary_claim(session, tenant, claim, secondary, settings, now.date())
-                if number is not None:
-                    changes.history.append(
-                        {
-                            "claim_id": claim.id,
-                            "tenant_id": tenant,
-                            "from_state": steps[-1][1] if steps else claim.state,
-                            "to_state": steps[-1][1] if steps else claim.state,
-                            "reason": f"secondary claim {number} built from this remittance",
-                        }
-                    )
-    await changes.save(session, outbox)
+        payment: PaymentReceivedV1 = envelope.payload_as(PaymentReceivedV1)
+        applied += await _apply_payment(session, outbox, envelope.tenant, payment, settings, now)
     return applied

@@ -24,8 +24,7 @@ from services.claims.domain.acknowledgments import (
 )
 from services.claims.domain.claim_state import ClaimState, path
 
-S = ClaimState
-AWAITING_ACKNOWLEDGMENT = frozenset({S.BATCHED, S.SUBMITTED, S.RESUBMITTED})
+AWAITING_ACKNOWLEDGMENT = frozenset({ClaimState.BATCHED, ClaimState.SUBMITTED, ClaimState.RESUBMITTED})
 """States an acknowledgment may move (batched: the answer came before the send was marked)."""
 
 
@@ -76,8 +75,11 @@ def rejections_from_999(acknowledgment: FunctionalAcknowledgment) -> list[Transa
             ]
         rejected.append(TransactionRejection(group, _number(transaction.control_number), tuple(reasons)))
     if not acknowledgment.transaction_sets and not acknowledgment.status.accepted:
-        reasons = (f"999 AK9 {acknowledgment.status.value}", *(f"AK9 {code}" for code in acknowledgment.error_codes))
-        rejected.append(TransactionRejection(group, None, reasons))
+        group_reasons = (
+            f"999 AK9 {acknowledgment.status.value}",
+            *(f"AK9 {code}" for code in acknowledgment.error_codes),
+        )
+        rejected.append(TransactionRejection(group, None, group_reasons))
     return rejected
 
 
@@ -110,10 +112,10 @@ def verdicts_from_277(report: ClaimStatusReport, *, by_trace: bool) -> list[Clai
 def acknowledged_path(current: ClaimState | str, accepted: bool) -> list[tuple[ClaimState, ClaimState]]:
     """The steps an acknowledgment takes a claim through; empty when it no longer applies."""
     current = ClaimState(current)
-    if current not in AWAITING_ACKNOWLEDGMENT and not (current is S.ACCEPTED and not accepted):
+    if current not in AWAITING_ACKNOWLEDGMENT and not (current is ClaimState.ACCEPTED and not accepted):
         return []
-    if current is S.BATCHED:
-        return path(current, S.SUBMITTED, S.ACCEPTED if accepted else S.REJECTED)
-    if current is S.ACCEPTED:
-        return path(current, S.REJECTED)
-    return path(current, S.ACCEPTED if accepted else S.REJECTED)
+    if current is ClaimState.BATCHED:
+        return path(current, ClaimState.SUBMITTED, ClaimState.ACCEPTED if accepted else ClaimState.REJECTED)
+    if current is ClaimState.ACCEPTED:
+        return path(current, ClaimState.REJECTED)
+    return path(current, ClaimState.ACCEPTED if accepted else ClaimState.REJECTED)

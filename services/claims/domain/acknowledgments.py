@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from shared.x12 import (
     X12EnvelopeError,
@@ -63,13 +64,13 @@ def read_transactions(
     try:
         for interchange in read_interchanges(data):
             for group in interchange.groups:
-                for transaction in group.transactions:
+                for transaction_set in group.transactions:
                     transactions.append(
                         _Transaction(
                             interchange.control_number,
                             group.header,
-                            transaction.header,
-                            transaction.segments,
+                            transaction_set.header,
+                            transaction_set.segments,
                             interchange.delimiters,
                         )
                     )
@@ -251,8 +252,8 @@ def _read_999(transaction: _Transaction, warnings: tuple[str, ...]) -> Functiona
     ak1: Segment | None = None
     ak9: Segment | None = None
     sets: list[TransactionSetAck] = []
-    current: dict | None = None
-    segment_error: dict | None = None
+    current: dict[str, Any] | None = None
+    segment_error: dict[str, Any] | None = None
 
     def close_segment_error() -> None:
         nonlocal segment_error
@@ -519,8 +520,8 @@ def _read_277(transaction: _Transaction, warnings: tuple[str, ...]) -> ClaimStat
     receiver_statuses: list[Status] = []
     provider_statuses: dict[str, list[Status]] = {}
     claims: list[ClaimStatus] = []
-    claim: dict | None = None
-    line: dict | None = None
+    claim: dict[str, Any] | None = None
+    line: dict[str, Any] | None = None
 
     def close_line() -> None:
         nonlocal line

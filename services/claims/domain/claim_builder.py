@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
+from typing import overload
 
 from services.claims.domain.claim import (
     Address,
@@ -158,6 +159,10 @@ def draft_from_encounter(encounter: ev.EncounterCodedV1) -> DraftClaim:
     )
 
 
+@overload
+def _address(address: ev.Address) -> Address: ...
+@overload
+def _address(address: None) -> None: ...
 def _address(address: ev.Address | None) -> Address | None:
     if address is None:
         return None
@@ -331,7 +336,7 @@ def claim_from_encounter(
                 middle_name=patient.middle_name,
                 birth_date=patient.birth_date,
                 sex=Sex(patient.sex),
-                address=_address(patient.address),  # type: ignore[arg-type]
+                address=_address(patient.address),
                 relationship=Relationship(coverage.relationship),
             )
         return Claim(
@@ -345,7 +350,7 @@ def claim_from_encounter(
                 taxonomy=provider.taxonomy,
                 tax_id=provider.tax_id,
                 tax_id_qualifier=TaxIdQualifier.SSN if provider.tax_id_type == "SSN" else TaxIdQualifier.EIN,
-                address=_address(provider.address),  # type: ignore[arg-type]
+                address=_address(provider.address),
             ),
             subscriber=_subscriber(subscriber_phi, patient if is_self else None),
             payer=_payer(coverage.payer),
@@ -362,7 +367,7 @@ def claim_from_encounter(
             rendering_provider=_provider(encounter.rendering_provider),
             service_facility=ServiceFacility(
                 name=encounter.service_facility.name,
-                address=_address(encounter.service_facility.address),  # type: ignore[arg-type]
+                address=_address(encounter.service_facility.address),
                 npi=encounter.service_facility.npi,
             )
             if encounter.service_facility

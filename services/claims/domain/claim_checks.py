@@ -267,7 +267,7 @@ def _check_subscriber(chk: _Checker, field: str, subscriber: object, is_patient:
 
 def _check_parties(chk: _Checker, field: str, claim: Claim, kind: ClaimKind) -> None:
     """Everything a claim shares with others, each object checked once per write."""
-    submitter = claim.submitter
+    submitter: object = claim.submitter  # checked as a value from outside: any type may come
     if chk.first_visit(submitter):
         f = f"{field}.submitter"
         if not isinstance(submitter, Submitter):
@@ -278,7 +278,7 @@ def _check_parties(chk: _Checker, field: str, claim: Claim, kind: ClaimKind) -> 
             chk.text(f"{f}.contact_name", submitter.contact_name, 60)
             chk.digits(f"{f}.contact_phone", submitter.contact_phone, (10,))
             chk.code(f"{f}.interchange_qualifier", submitter.interchange_qualifier, _ISA_QUALIFIERS)
-    receiver = claim.receiver
+    receiver: object = claim.receiver
     if chk.first_visit(receiver):
         f = f"{field}.receiver"
         if not isinstance(receiver, Receiver):
@@ -287,7 +287,7 @@ def _check_parties(chk: _Checker, field: str, claim: Claim, kind: ClaimKind) -> 
             chk.text(f"{f}.name", receiver.name, 60)
             chk.text(f"{f}.identifier", receiver.identifier, 15, min_len=2)
             chk.code(f"{f}.interchange_qualifier", receiver.interchange_qualifier, _ISA_QUALIFIERS)
-    provider = claim.billing_provider
+    provider: object = claim.billing_provider
     if chk.first_visit(provider, kind is ClaimKind.INSTITUTIONAL):
         f = f"{field}.billing_provider"
         if not isinstance(provider, BillingProvider):
@@ -314,7 +314,7 @@ def _check_parties(chk: _Checker, field: str, claim: Claim, kind: ClaimKind) -> 
     is_patient = claim.patient is None
     if chk.first_visit(subscriber, is_patient) and not _plain_subscriber(subscriber, is_patient):
         _check_subscriber(chk, f"{field}.subscriber", subscriber, is_patient)
-    patient = claim.patient
+    patient: object = claim.patient
     if patient is not None and chk.first_visit(patient) and not _plain_patient(patient):
         f = f"{field}.patient"
         if not isinstance(patient, Patient):
@@ -331,7 +331,7 @@ def _check_parties(chk: _Checker, field: str, claim: Claim, kind: ClaimKind) -> 
         _check_provider(chk, f"{field}.referring_provider", claim.referring_provider)
     if claim.rendering_provider is not None:
         _check_provider(chk, f"{field}.rendering_provider", claim.rendering_provider)
-    facility = claim.service_facility
+    facility: object = claim.service_facility
     if facility is not None and chk.first_visit(facility):
         f = f"{field}.service_facility"
         if not isinstance(facility, ServiceFacility):
@@ -344,7 +344,8 @@ def _check_parties(chk: _Checker, field: str, claim: Claim, kind: ClaimKind) -> 
     if isinstance(claim.institutional, InstitutionalDetails):
         _check_provider(chk, f"{field}.institutional.attending", claim.institutional.attending)
     if type(claim.other_payers) is tuple:
-        for i, other in enumerate(claim.other_payers):
+        others: tuple[object, ...] = claim.other_payers
+        for i, other in enumerate(others):
             if not isinstance(other, OtherPayer):
                 continue
             if chk.first_visit(other.payer):
@@ -353,7 +354,7 @@ def _check_parties(chk: _Checker, field: str, claim: Claim, kind: ClaimKind) -> 
                 _check_subscriber(chk, f"{field}.other_payers[{i}].subscriber", other.subscriber, is_patient=False)
 
 
-def _check_adjustments(chk: _Checker, field: str, adjustments: tuple) -> int:
+def _check_adjustments(chk: _Checker, field: str, adjustments: tuple[Adjustment, ...]) -> int:
     total = 0
     groups: dict[str, int] = {}
     for i, adjustment in enumerate(adjustments):
@@ -445,7 +446,7 @@ def _check_modifiers(chk: _Checker, field: str, modifiers: tuple[str, ...]) -> N
         chk.pattern(f"{field}[{i}]", modifier, _MODIFIER, "a 2-character modifier")
 
 
-def _check_line(chk: _Checker, field: str, line: ServiceLine, claim: Claim, kind: ClaimKind) -> None:
+def _check_line(chk: _Checker, field: str, line: object, claim: Claim, kind: ClaimKind) -> None:
     if not isinstance(line, ServiceLine):
         chk.add(field, f"must be a ServiceLine, got {type(line).__name__}")
         return
@@ -459,6 +460,7 @@ def _check_line(chk: _Checker, field: str, line: ServiceLine, claim: Claim, kind
     chk.text(f"{field}.control_number", line.control_number, 50, required=False)
     if (
         line.service_date_end is not None
+        and line.service_date is not None
         and chk.day(f"{field}.service_date", line.service_date)
         and chk.day(f"{field}.service_date_end", line.service_date_end)
         and line.service_date_end < line.service_date
@@ -919,7 +921,7 @@ def _plain_claim(claim: Claim) -> bool:
         and _DIGITS.fullmatch(claim.place_of_service) is not None
     ):
         return False
-    frequency = claim.frequency
+    frequency: object = claim.frequency
     if frequency is ClaimFrequency.ORIGINAL:
         if claim.original_claim_number is not None:
             return False
@@ -959,7 +961,7 @@ def _plain_claim(claim: Claim) -> bool:
     return not claim.other_payers or _plain_other_payers(claim)
 
 
-def validate_claims(claims: Iterable[Claim]) -> list[Problem]:
+def validate_claims(claims: Iterable[object]) -> list[Problem]:
     """Every problem that would stop these claims from being written, with field paths."""
     chk = _Checker()
     for i, claim in enumerate(claims):

@@ -40,25 +40,36 @@ class ClaimState(StrEnum):
     DENIED = "denied"
 
 
-S = ClaimState
 TRANSITIONS: dict[ClaimState, frozenset[ClaimState]] = {
-    S.DRAFT: frozenset({S.SCRUBBED}),
-    S.SCRUBBED: frozenset({S.READY, S.ON_HOLD}),
-    S.ON_HOLD: frozenset({S.SCRUBBED}),
-    S.READY: frozenset({S.BATCHED, S.ON_HOLD, S.SCRUBBED}),
-    S.BATCHED: frozenset({S.SUBMITTED, S.RESUBMITTED, S.ON_HOLD}),
-    S.SUBMITTED: frozenset({S.ACCEPTED, S.REJECTED, S.PAID, S.PARTIALLY_PAID, S.DENIED}),
-    S.RESUBMITTED: frozenset({S.ACCEPTED, S.REJECTED, S.PAID, S.PARTIALLY_PAID, S.DENIED}),
-    S.ACCEPTED: frozenset({S.REJECTED, S.PAID, S.PARTIALLY_PAID, S.DENIED}),
-    S.REJECTED: frozenset({S.ON_HOLD, S.RESUBMITTED}),
-    S.PAID: frozenset({S.ACCEPTED}),
-    S.PARTIALLY_PAID: frozenset({S.PAID, S.ACCEPTED, S.ON_HOLD, S.RESUBMITTED}),
-    S.DENIED: frozenset({S.PAID, S.PARTIALLY_PAID, S.ACCEPTED, S.ON_HOLD, S.RESUBMITTED}),
+    ClaimState.DRAFT: frozenset({ClaimState.SCRUBBED}),
+    ClaimState.SCRUBBED: frozenset({ClaimState.READY, ClaimState.ON_HOLD}),
+    ClaimState.ON_HOLD: frozenset({ClaimState.SCRUBBED}),
+    ClaimState.READY: frozenset({ClaimState.BATCHED, ClaimState.ON_HOLD, ClaimState.SCRUBBED}),
+    ClaimState.BATCHED: frozenset({ClaimState.SUBMITTED, ClaimState.RESUBMITTED, ClaimState.ON_HOLD}),
+    ClaimState.SUBMITTED: frozenset(
+        {ClaimState.ACCEPTED, ClaimState.REJECTED, ClaimState.PAID, ClaimState.PARTIALLY_PAID, ClaimState.DENIED}
+    ),
+    ClaimState.RESUBMITTED: frozenset(
+        {ClaimState.ACCEPTED, ClaimState.REJECTED, ClaimState.PAID, ClaimState.PARTIALLY_PAID, ClaimState.DENIED}
+    ),
+    ClaimState.ACCEPTED: frozenset(
+        {ClaimState.REJECTED, ClaimState.PAID, ClaimState.PARTIALLY_PAID, ClaimState.DENIED}
+    ),
+    ClaimState.REJECTED: frozenset({ClaimState.ON_HOLD, ClaimState.RESUBMITTED}),
+    ClaimState.PAID: frozenset({ClaimState.ACCEPTED}),
+    ClaimState.PARTIALLY_PAID: frozenset(
+        {ClaimState.PAID, ClaimState.ACCEPTED, ClaimState.ON_HOLD, ClaimState.RESUBMITTED}
+    ),
+    ClaimState.DENIED: frozenset(
+        {ClaimState.PAID, ClaimState.PARTIALLY_PAID, ClaimState.ACCEPTED, ClaimState.ON_HOLD, ClaimState.RESUBMITTED}
+    ),
 }
-"""Allowed next states. A payer may answer with an 835 before (or instead of) a 277CA."""
+"""Allowed next states. A payer may answer with an 835 before (or instead of) a 277CA.
 
-FINAL_STATES = frozenset({S.PAID})
-WORKABLE_STATES = frozenset({S.ON_HOLD, S.REJECTED, S.DENIED, S.PARTIALLY_PAID})
+No state is final: a paid claim is reopened (back to `accepted`) by a reversal in a later 835
+(CLP02 22), which `payment_outcomes.payment_outcome` reads; every state has a way out."""
+
+WORKABLE_STATES = frozenset({ClaimState.ON_HOLD, ClaimState.REJECTED, ClaimState.DENIED, ClaimState.PARTIALLY_PAID})
 """States that wait for a person."""
 
 
@@ -90,3 +101,13 @@ def path(current: ClaimState | str, *targets: ClaimState | str) -> list[tuple[Cl
         steps.append((state, following))
         state = following
     return steps
+
+
+def state_when_sent(submission_count: int) -> ClaimState:
+    """A batched claim the clearinghouse took: `resubmitted` when it went out before."""
+    return ClaimState.RESUBMITTED if submission_count > 1 else ClaimState.SUBMITTED
+
+
+def sent_path(current: ClaimState, submission_count: int) -> list[ClaimState]:
+    """Targets for a claim whose file was just sent; none when an answer already moved it on."""
+    return [state_when_sent(submission_count)] if current is ClaimState.BATCHED else []

@@ -91,7 +91,8 @@ def write_276(
                 subscriber = inquiry.subscriber
                 hl += 1
                 subscriber_hl = hl
-                dependent = inquiry.patient is not None
+                patient = inquiry.patient
+                dependent = patient is not None
                 body.append(f"HL*{subscriber_hl}*{provider_hl}*22*{1 if dependent else 0}")
                 if not dependent and subscriber.birth_date is not None:
                     body.append(f"DMG*D8*{d8(subscriber.birth_date)}*{subscriber.sex or 'U'}")
@@ -100,8 +101,7 @@ def write_276(
                     if subscriber.first_name
                     else f"NM1*IL*1*{subscriber.last_name}*****MI*{subscriber.member_id}"
                 )
-                if dependent:
-                    patient = inquiry.patient
+                if patient is not None:
                     hl += 1
                     body += [
                         f"HL*{hl}*{subscriber_hl}*23",

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.claims.domain.claim_state import ClaimState
+from services.claims.domain.claim_state import ClaimState, can_transition
 from shared.events.catalog import (
     CoverageDetails,
     EncounterCodedV1,
@@ -29,20 +29,31 @@ from shared.events.catalog import (
     PriorPayerLine,
 )
 
-S = ClaimState
 REVERSAL_STATUS = "22"
 DENIED_STATUS = "4"
 
 
 def payment_outcome(payment: PaymentReceivedV1) -> ClaimState:
     if payment.reversal_of is not None or payment.claim_status_code == REVERSAL_STATUS:
-        return S.ACCEPTED
+        return ClaimState.ACCEPTED
     if payment.claim_status_code == DENIED_STATUS or payment.paid_cents <= 0:
-        return S.DENIED
+        return ClaimState.DENIED
     line_denied = any(line.paid_cents == 0 and line.charge_cents > 0 for line in payment.lines)
     if payment.patient_responsibility_cents > 0 or line_denied:
-        return S.PARTIALLY_PAID
-    return S.PAID
+        return ClaimState.PARTIALLY_PAID
+    return ClaimState.PAID
+
+
+def payment_targets(current: ClaimState, outcome: ClaimState) -> list[ClaimState]:
+    """The states a payment takes a claim through to its outcome: through `submitted` when the send
+    was not yet marked; none when the claim is there already or the machine refuses the move."""
+    walk = [ClaimState.SUBMITTED, outcome] if current is ClaimState.BATCHED else [outcome]
+    state = current
+    for target in walk:
+        if state is target or not can_transition(state, target):
+            return []
+        state = target
+    return walk
 
 
 def reason_codes(payment: PaymentReceivedV1) -> list[str]:
@@ -63,7 +74,7 @@ def secondary_coverage(encounter: EncounterCodedV1) -> CoverageDetails | None:
 
 
 def needs_secondary(encounter: EncounterCodedV1, payment: PaymentReceivedV1) -> bool:
-    if payment.reversal_of is not None or payment_outcome(payment) is S.ACCEPTED:
+    if payment.reversal_of is not None or payment_outcome(payment) is ClaimState.ACCEPTED:
         return False
     if secondary_coverage(encounter) is None:
         return False

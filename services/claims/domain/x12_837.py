@@ -24,10 +24,12 @@ from enum import StrEnum
 
 from services.claims.domain.claim import (
     Address,
+    Adjustment,
     BillingProvider,
     Claim,
     ClaimKind,
     InstitutionalDetails,
+    LineAdjudication,
     OtherPayer,
     Patient,
     Payer,
@@ -116,7 +118,7 @@ def _composite_procedure(code: str, modifiers: tuple[str, ...]) -> str:
     return f"HC:{code}"
 
 
-def _cas_segments(adjustments: tuple) -> list[str]:
+def _cas_segments(adjustments: tuple[Adjustment, ...]) -> list[str]:
     by_group: dict[str, list[str]] = {}
     for adjustment in adjustments:
         quantity = "" if adjustment.quantity is None else quantity_to_x12(adjustment.quantity)
@@ -169,6 +171,7 @@ class _TransactionWriter:
             f"***MI*{subscriber.member_id}"
         )
         if is_patient:
+            assert subscriber.address is not None, "validated: a subscriber who is the patient has an address"
             out.extend(_address_segments(subscriber.address))
             out.append(f"DMG*D8*{d8(subscriber.birth_date)}*{subscriber.sex}")
         out.append(f"NM1*PR*2*{payer.name}*****PI*{payer.payer_id}")
@@ -254,7 +257,7 @@ class _TransactionWriter:
         for other in claim.other_payers:
             self._other_payer(claim, other)
         if claim.other_payers:
-            adjudications: dict[int, list] = {}
+            adjudications: dict[int, list[tuple[Payer, LineAdjudication]]] = {}
             for other in claim.other_payers:
                 for adjudication in other.line_adjudications:
                     adjudications.setdefault(adjudication.line_number, []).append((other.payer, adjudication))
@@ -313,13 +316,14 @@ class _TransactionWriter:
         if other.payer_claim_control_number:
             out.append(f"REF*F8*{other.payer_claim_control_number}")
 
-    def _line(self, claim: Claim, number: int, line: ServiceLine, adjudications: list | None) -> None:
+    def _line(
+        self, claim: Claim, number: int, line: ServiceLine, adjudications: list[tuple[Payer, LineAdjudication]] | None
+    ) -> None:
         out = self.out
         append = out.append
         append(f"LX*{number}")
         charge = x12_amount(line.charge_cents)
-        units = line.units
-        units = str(units) if type(units) is int else quantity_to_x12(units)
+        units = str(line.units) if type(line.units) is int else quantity_to_x12(line.units)
         code = line.procedure_code
         modifiers = line.modifiers
         if code is None:
@@ -379,14 +383,13 @@ _POINTER_TEXT: dict[tuple[int, ...], str] = {}
 
 def _grouping_key(party: object) -> object:
     """A cheap key that equal parties always share; full equality is compared only on a clash."""
-    kind = type(party)
-    if kind is Subscriber:
+    if type(party) is Subscriber:
         return party.member_id
-    if kind is Patient:
+    if type(party) is Patient:
         return (party.last_name, party.first_name, party.birth_date)
-    if kind is Payer:
+    if type(party) is Payer:
         return party.payer_id
-    if kind is BillingProvider:
+    if type(party) is BillingProvider:
         return party.npi
     return party
 
@@ -417,7 +420,7 @@ class _Tokens:
             found = len(parties)
             self.by_key[key] = found
         else:
-            candidates = [known] if type(known) is int else known
+            candidates = [known] if isinstance(known, int) else known
             for candidate in candidates:
                 if parties[candidate] == party:
                     found = candidate
@@ -501,6 +504,7 @@ def _write_transaction(
         if not is_patient and patient_token != current_patient:
             current_patient = patient_token
             hl += 1
+            assert claim.patient is not None  # not is_patient
             writer.patient(claim.patient, hl, subscriber_hl)
             in_hl = 0
         if in_hl == MAX_CLAIMS_PER_HL:  # loop 2300 repeats at most 100 times per HL
@@ -509,6 +513,7 @@ def _write_transaction(
                 subscriber_hl = hl
                 writer.subscriber(claim.subscriber, claim.payer, claim.payer_responsibility, True, hl, provider_hl)
             else:
+                assert claim.patient is not None  # not is_patient
                 writer.patient(claim.patient, hl, subscriber_hl)
             in_hl = 0
         writer.claim(claim)
@@ -522,8 +527,9 @@ def _envelope_check(claims: Sequence[Claim]) -> None:
     if not claims:
         raise ClaimValidationError([Problem("claims", "at least one claim is required")])
     problems = validate_claims(claims)
-    first = claims[0]
-    for i, claim in enumerate(claims):
+    given: Sequence[object] = claims  # values from outside: any type may come
+    first = given[0]
+    for i, claim in enumerate(given):
         if not isinstance(claim, Claim) or not isinstance(first, Claim):
             continue
         if claim.submitter != first.submitter:
@@ -594,7 +600,7 @@ def _write_interchange(
     )
 
 
-def _check_options(created_at: datetime, usage: str, max_claims_per_transaction: int) -> None:
+def _check_options(created_at: object, usage: str, max_claims_per_transaction: int) -> None:
     problems = []
     if not isinstance(created_at, datetime):
         problems.append(Problem("created_at", f"must be a datetime, got {type(created_at).__name__}"))

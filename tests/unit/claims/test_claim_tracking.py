@@ -17,7 +17,7 @@ from services.claims.domain.acknowledgment_outcomes import (
 from services.claims.domain.acknowledgments import parse_277ca, parse_999
 from services.claims.domain.claim import Receiver, Submitter
 from services.claims.domain.claim_builder import claim_from_encounter
-from services.claims.domain.claim_state import ClaimState as S
+from services.claims.domain.claim_state import ClaimState
 from services.claims.domain.claim_status_request import write_276
 from services.claims.domain.control_numbers import ControlNumbers
 from services.claims.domain.follow_up import inquiry_for, is_quiet, trace_number
@@ -116,26 +116,32 @@ def test_a_rejected_transaction_set_names_its_errors_without_values() -> None:
 
 
 def test_acknowledgments_only_move_claims_forward() -> None:
-    assert acknowledged_path(S.SUBMITTED, True) == [(S.SUBMITTED, S.ACCEPTED)]
-    assert acknowledged_path(S.RESUBMITTED, False) == [(S.RESUBMITTED, S.REJECTED)]
-    assert acknowledged_path(S.BATCHED, True) == [(S.BATCHED, S.SUBMITTED), (S.SUBMITTED, S.ACCEPTED)]
-    assert acknowledged_path(S.ACCEPTED, False) == [(S.ACCEPTED, S.REJECTED)]
-    for later in (S.ACCEPTED, S.PAID, S.PARTIALLY_PAID, S.DENIED):
+    assert acknowledged_path(ClaimState.SUBMITTED, True) == [(ClaimState.SUBMITTED, ClaimState.ACCEPTED)]
+    assert acknowledged_path(ClaimState.RESUBMITTED, False) == [(ClaimState.RESUBMITTED, ClaimState.REJECTED)]
+    assert acknowledged_path(ClaimState.BATCHED, True) == [
+        (ClaimState.BATCHED, ClaimState.SUBMITTED),
+        (ClaimState.SUBMITTED, ClaimState.ACCEPTED),
+    ]
+    assert acknowledged_path(ClaimState.ACCEPTED, False) == [(ClaimState.ACCEPTED, ClaimState.REJECTED)]
+    for later in (ClaimState.ACCEPTED, ClaimState.PAID, ClaimState.PARTIALLY_PAID, ClaimState.DENIED):
         assert acknowledged_path(later, True) == [], "an 835 may come first; a late 277CA changes nothing"
-    assert acknowledged_path(S.PAID, False) == []
+    assert acknowledged_path(ClaimState.PAID, False) == []
 
 
 def test_payment_outcomes() -> None:
-    assert payment_outcome(payment()) is S.PARTIALLY_PAID
-    assert payment_outcome(payment(patient_responsibility_cents=0)) is S.PAID
-    assert payment_outcome(payment(claim_status_code="4", paid_cents=0, patient_responsibility_cents=0)) is S.DENIED
-    assert payment_outcome(payment(paid_cents=0)) is S.DENIED
+    assert payment_outcome(payment()) is ClaimState.PARTIALLY_PAID
+    assert payment_outcome(payment(patient_responsibility_cents=0)) is ClaimState.PAID
+    assert (
+        payment_outcome(payment(claim_status_code="4", paid_cents=0, patient_responsibility_cents=0))
+        is ClaimState.DENIED
+    )
+    assert payment_outcome(payment(paid_cents=0)) is ClaimState.DENIED
     lines = [
         PaidLine(line_number=1, procedure_code="99214", charge_cents=10000, paid_cents=8000),
         PaidLine(line_number=2, procedure_code="87880", charge_cents=5000, paid_cents=0),
     ]
-    assert payment_outcome(payment(patient_responsibility_cents=0, lines=lines)) is S.PARTIALLY_PAID
-    assert payment_outcome(payment(claim_status_code="22", reversal_of=uuid.uuid4())) is S.ACCEPTED
+    assert payment_outcome(payment(patient_responsibility_cents=0, lines=lines)) is ClaimState.PARTIALLY_PAID
+    assert payment_outcome(payment(claim_status_code="22", reversal_of=uuid.uuid4())) is ClaimState.ACCEPTED
     assert reason_codes(payment()) == ["CLP02 1", "CO-45 line 1", "PR-2 line 1"]
 
 
