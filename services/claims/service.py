@@ -371,6 +371,8 @@ def _submitted_event(row: Any, claim: Claim, interchange_number: int, at: dt.dat
         interchange_control_number=f"{interchange_number:09d}",
         submitted_at=at,
         patient_id=row.patient_id,
+        service_date_from=encounter.get("service_date_from"),
+        billing_provider_npi=claim.billing_provider.npi,
     )
 
 

@@ -26,7 +26,24 @@ CLAIM_STATUS = Topic(
     "claim-status", 6, "A claim moved through its lifecycle after submission (acknowledged, rejected, paid, denied)."
 )
 
-CORE_TOPICS: tuple[Topic, ...] = (ENCOUNTER_CODED, CLAIM_SUBMITTED, PAYMENT_RECEIVED, CLAIM_DENIED, CLAIM_STATUS)
+CLAIM_CORRECTIONS = Topic(
+    "claim-corrections", 6, "Denials asks claims for a corrected (frequency 7) or void (frequency 8) claim."
+)
+LEDGER_ADJUSTMENTS = Topic(
+    "ledger-adjustments", 6, "Denials asks remittance to write a claim's balance off or move it to the patient."
+)
+DENIAL_APPEALS = Topic("denial-appeals", 6, "Appeals filed by the denials service, with their codes and amounts.")
+
+CORE_TOPICS: tuple[Topic, ...] = (
+    ENCOUNTER_CODED,
+    CLAIM_SUBMITTED,
+    PAYMENT_RECEIVED,
+    CLAIM_DENIED,
+    CLAIM_STATUS,
+    CLAIM_CORRECTIONS,
+    LEDGER_ADJUSTMENTS,
+    DENIAL_APPEALS,
+)
 
 
 def all_topic_names() -> list[tuple[str, int]]:
