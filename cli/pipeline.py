@@ -30,7 +30,7 @@ ALL_SCOPES = [
     f"{resource}:{access}"
     for resource in ("patients", "providers", "payers", "facilities", "encounters", "claims", "remittance")
     for access in ("read", "write")
-] + ["codesets:write", "denials:read", "notifications:read", "eligibility:read", "eligibility:write"]
+] + ["codesets:write", "denials:read", "denials:write", "notifications:read", "eligibility:read", "eligibility:write"]
 """Every scope a development token carries: what the services' endpoints ask for."""
 
 

@@ -373,6 +373,7 @@ def _submitted_event(row: Any, claim: Claim, interchange_number: int, at: dt.dat
         patient_id=row.patient_id,
         service_date_from=encounter.get("service_date_from"),
         billing_provider_npi=claim.billing_provider.npi,
+        billing_provider_name=claim.billing_provider.name,
     )
 
 
