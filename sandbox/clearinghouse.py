@@ -13,6 +13,9 @@ For each 837 file:
 - an 835 per payer for the accepted claims, priced by ``sandbox.rules`` (voids, CLM05-3=8,
   are acknowledged but not paid).
 
+Appeal letters (``*.pdf``, as the denials service sends them) are filed in ``.sandbox/appeals/``;
+the sandbox does not answer them with an 835 yet.
+
 Each 270 eligibility inquiry is answered with one 271 (``<stem>.271``) by ``sandbox.eligibility``:
 active coverage for the calendar year with a $25 office copay, or, for a member id starting with
 ``BAD``, an AAA 72 (invalid member id) rejection.
@@ -195,6 +198,11 @@ class FolderClearinghouse:
         written: list[str] = []
         for path in sorted(self.outbound.iterdir()):
             if not path.is_file() or path.name.startswith(".") or path.name.endswith(".part"):
+                continue
+            if path.suffix.lower() == ".pdf":  # an appeal letter: filed for the payer's reviewers, no X12 answer
+                (self.private / "appeals").mkdir(parents=True, exist_ok=True)
+                os.replace(path, self.private / "appeals" / path.name)
+                log.info("sandbox: appeal letter %s filed", path.name)
                 continue
             moment = now or datetime.now().replace(microsecond=0)
             try:

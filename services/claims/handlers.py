@@ -7,6 +7,7 @@ import datetime as dt
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.claims.corrections import SUBSCRIPTION as CORRECTIONS
 from services.claims.models import messaging
 from services.claims.service import build_claims
 from services.claims.settings import ClaimsSettings
@@ -48,3 +49,5 @@ SUBSCRIPTIONS = [
         handlers={"payment-received.v1": on_payment_received},
     ),
 ]
+
+SUBSCRIPTIONS.append(CORRECTIONS)

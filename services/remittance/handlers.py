@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.remittance.denial_actions import SUBSCRIPTION as DENIAL_ACTIONS
 from services.remittance.service import record_submitted_claim
 from shared.events.catalog import ClaimSubmittedV1
 from shared.events.envelope import EventEnvelope
@@ -37,3 +38,5 @@ SUBSCRIPTIONS = [
         handlers={"claim-submitted.v1": on_claim_submitted},
     )
 ]
+
+SUBSCRIPTIONS.append(DENIAL_ACTIONS)
