@@ -273,7 +273,12 @@ async def apply_remittances(session: AsyncSession, envelopes: list[EventEnvelope
 
 
 async def _resolve(session: AsyncSession, case: CaseRecord, payment: PaymentReceivedV1) -> None:
-    outcome = outcome_of_payment(case.denied_cents, payment.paid_cents, case.appeal_level)
+    still_denied = sum(
+        a.amount_cents
+        for a in payment.adjustments
+        if a.group != "PR" and classify(a.group, [a.carc]).root_cause is not RootCause.UNDERPAYMENT
+    )
+    outcome = outcome_of_payment(payment.paid_cents, still_denied, case.appeal_level)
     repository = DenialCaseRepository(session, case.tenant_id)
     await repository.update(
         case.id,
@@ -287,7 +292,8 @@ async def _resolve(session: AsyncSession, case: CaseRecord, payment: PaymentRece
         "outcome",
         SYSTEM,
         f"{outcome.status.value}: claim {payment.claim_control_number} paid {payment.paid_cents} cents "
-        f"(trace {payment.trace_number}); recovered {outcome.recovered_cents} of {case.denied_cents}",
+        f"(trace {payment.trace_number}); recovered {outcome.recovered_cents} of {case.denied_cents} denied, "
+        f"{still_denied} still denied",
     )
 
 

@@ -83,10 +83,12 @@ class Outcome:
     proposal: RecommendedAction | None = None
 
 
-def outcome_of_payment(denied_cents: int, paid_cents: int, appeal_level: int) -> Outcome:
-    """A later payment closes the case: overturned when it recovers the denied amount, else partially."""
+def outcome_of_payment(paid_cents: int, still_denied_cents: int, appeal_level: int) -> Outcome:
+    """A later payment closes the case: overturned when the payer paid with nothing denied any more (only
+    contractual reductions and the patient's share left), partially overturned when some is still denied.
+    The recovered amount is what the payer paid; the contractual rest was never collectible."""
     recovered = max(paid_cents, 0)
-    status = DenialCaseStatus.OVERTURNED if recovered >= denied_cents else DenialCaseStatus.PARTIALLY_OVERTURNED
+    status = DenialCaseStatus.OVERTURNED if still_denied_cents <= 0 else DenialCaseStatus.PARTIALLY_OVERTURNED
     return Outcome(status, recovered, appeal_level)
 
 

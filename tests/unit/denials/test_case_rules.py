@@ -124,8 +124,8 @@ def test_actions_move_the_case_and_refuse_what_cannot_be_done() -> None:
 
 
 def test_outcomes_overturned_partial_and_upheld_with_the_next_level() -> None:
-    assert outcome_of_payment(15_500, 15_500, 1).status is DenialCaseStatus.OVERTURNED
-    partial = outcome_of_payment(15_500, 9_000, 1)
+    assert outcome_of_payment(12_400, 0, 1).status is DenialCaseStatus.OVERTURNED
+    partial = outcome_of_payment(9_000, 6_500, 1)
     assert (partial.status, partial.recovered_cents) == (DenialCaseStatus.PARTIALLY_OVERTURNED, 9_000)
     upheld = outcome_of_repeated_denial(1, appealable=True)
     assert (upheld.status, upheld.appeal_level, upheld.proposal) == (
