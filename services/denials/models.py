@@ -145,6 +145,16 @@ remitted_claims = sa.Table(
     comment="Each claim's first remittance: the denominator of the initial denial rate.",
 )
 
+payer_claim_numbers = sa.Table(
+    "payer_claim_numbers",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("claim_control_number", sa.Text, primary_key=True),
+    sa.Column("trace_number", sa.Text, primary_key=True),
+    sa.Column("payer_claim_control_number", sa.Text, nullable=False),
+    comment="CLP07 of each remittance: a denial's case finds it whichever event came first.",
+)
+
 contract_rates = sa.Table(
     "contract_rates",
     metadata,

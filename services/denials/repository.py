@@ -24,6 +24,7 @@ from services.denials.models import (
     contract_rates,
     denial_cases,
     payer_calendars,
+    payer_claim_numbers,
     remitted_claims,
     submitted_claims,
 )
@@ -372,9 +373,21 @@ async def update_case(session: AsyncSession, tenant: str, case_id: uuid.UUID, **
 
 
 async def remember_payer_claim_numbers(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """CLP07 and the remittance date from payment-received onto the cases its claim-denied opened."""
+    """CLP07 of each remittance, kept for cases still to open, and set on the cases already open."""
     if not rows:
         return
+    await session.execute(
+        insert(payer_claim_numbers).on_conflict_do_nothing(),
+        [
+            {
+                "tenant_id": r["b_tenant"],
+                "claim_control_number": r["b_ccn"],
+                "trace_number": r["b_trace"],
+                "payer_claim_control_number": r["b_payer_ccn"],
+            }
+            for r in rows
+        ],
+    )
     c = denial_cases.c
     statement = (
         sa.update(denial_cases)
@@ -386,6 +399,23 @@ async def remember_payer_claim_numbers(session: AsyncSession, rows: list[dict[st
         .values(payer_claim_control_number=sa.bindparam("b_payer_ccn"))
     )
     await session.execute(statement.execution_options(synchronize_session=False), rows)
+
+
+async def payer_claim_numbers_of(
+    session: AsyncSession, keys: Iterable[tuple[str, str, str]]
+) -> dict[tuple[str, str, str], str]:
+    """(tenant, claim control number, trace) -> CLP07, for the remittances already seen."""
+    wanted = list(set(keys))
+    if not wanted:
+        return {}
+    p = payer_claim_numbers.c
+    query = sa.select(p.tenant_id, p.claim_control_number, p.trace_number, p.payer_claim_control_number).where(
+        sa.tuple_(p.tenant_id, p.claim_control_number, p.trace_number).in_(wanted)
+    )
+    return {
+        (r.tenant_id, r.claim_control_number, r.trace_number): r.payer_claim_control_number
+        for r in await session.execute(query)
+    }
 
 
 async def contract_rates_for(

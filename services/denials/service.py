@@ -123,6 +123,9 @@ async def open_denial_cases(session: AsyncSession, envelopes: list[EventEnvelope
     keys = [(e.tenant, d.claim_control_number) for e, d in denials]
     claims = await store.claims_submitted(session, keys)
     terms = await store.payer_terms(session, [(e.tenant, d.payer_id) for e, d in denials])
+    payer_numbers = await store.payer_claim_numbers_of(
+        session, [(e.tenant, d.claim_control_number, d.trace_number) for e, d in denials]
+    )
     waiting = {
         (case.tenant_id, case.corrected_claim_control_number or case.claim_control_number): case
         for case in await store.cases_deciding_on(session, keys)
@@ -162,6 +165,9 @@ async def open_denial_cases(session: AsyncSession, envelopes: list[EventEnvelope
                 "remitted_on": remitted_on,
                 "service_date": service,
                 "billing_provider_npi": claim.billing_provider_npi if claim else None,
+                "payer_claim_control_number": payer_numbers.get(
+                    (tenant, denial.claim_control_number, denial.trace_number)
+                ),
                 "lines": _line_causes(denial),
                 **_classified_values(
                     verdict, denial.denied_cents, _terms(terms, tenant, denial.payer_id), remitted_on, service
@@ -379,7 +385,11 @@ async def link_corrections(session: AsyncSession, envelopes: list[EventEnvelope]
         case = await repository.get(corrected.case_id, for_update=True)
         if case is None or case.corrected_claim_control_number == corrected.claim_control_number:
             continue
-        await repository.update(case.id, corrected_claim_control_number=corrected.claim_control_number)
+        await repository.update(
+            case.id,
+            corrected_claim_control_number=corrected.claim_control_number,
+            payer_claim_control_number=case.payer_claim_control_number or corrected.payer_claim_control_number,
+        )
         kind = "replacement" if corrected.frequency_code == "7" else "void"
         await repository.add_history(
             case.id,

@@ -162,6 +162,16 @@ def upgrade() -> None:
         comment="Each claim's first remittance: the denominator of the initial denial rate.",
     )
     op.create_table(
+        "payer_claim_numbers",
+        sa.Column("tenant_id", sa.Text, nullable=False),
+        sa.Column("claim_control_number", sa.Text, nullable=False),
+        sa.Column("trace_number", sa.Text, nullable=False),
+        sa.Column("payer_claim_control_number", sa.Text, nullable=False),
+        sa.PrimaryKeyConstraint("tenant_id", "claim_control_number", "trace_number", name="pk_payer_claim_numbers"),
+        schema=SCHEMA,
+        comment="CLP07 of each remittance: a denial's case finds it whichever event came first.",
+    )
+    op.create_table(
         "contract_rates",
         sa.Column("tenant_id", sa.Text, nullable=False),
         sa.Column("payer_id", sa.Text, nullable=False),
@@ -204,6 +214,7 @@ def downgrade() -> None:
         "code_descriptions",
         "payer_calendars",
         "contract_rates",
+        "payer_claim_numbers",
         "remitted_claims",
         "submitted_claims",
         "appeal_letters",
