@@ -242,7 +242,7 @@ class ClaimSubmittedV1(EventPayload):
         default=None, description="Our patient id (not the member id): the 835 does not carry it."
     )
     service_date_from: dt.date | None = Field(default=None, description="First date of service (timely filing).")
-    billing_provider_npi: str | None = Field(default=None, description="The billing provider (denial KPIs by provider).")
+    billing_provider_npi: str | None = Field(default=None, description="The billing provider (KPIs by provider).")
     billing_provider_name: str | None = Field(default=None, description="Organization or last name (appeal letters).")
 
 
