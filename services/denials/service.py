@@ -128,8 +128,7 @@ async def open_denial_cases(session: AsyncSession, envelopes: list[EventEnvelope
     )
     waiting = {
         (case.tenant_id, case.corrected_claim_control_number or case.claim_control_number): case
-        for case in await store.cases_deciding_on(session, keys)
-        if case.status == DenialCaseStatus.PENDING_PAYER
+        for case in await store.cases_deciding_on(session, keys, [DenialCaseStatus.PENDING_PAYER.value])
     }
     rows: list[dict[str, Any]] = []
     history: dict[uuid.UUID, dict[str, Any]] = {}
