@@ -62,7 +62,8 @@ RULES = (
 
 
 def answer(sandbox_folder: Path, outbound: Path) -> None:
-    for path in sorted(outbound.glob("837-*.x12")):
+    """The sandbox takes the 837s and appeal letters the services dropped, and answers them."""
+    for path in sorted([*outbound.glob("837-*.x12"), *outbound.glob("APPEAL-*.pdf")]):
         shutil.move(path, sandbox_folder / "outbound" / path.name)
     FolderClearinghouse(sandbox_folder, RULES).process_once()
 
@@ -221,6 +222,30 @@ async def test_denials_are_classified_worked_and_closed_by_the_payer(
     )
     assert (folder / "outbound" / letters[0]["file_name"]).read_bytes() == pdf
 
+    # The sandbox upholds a level-1 medical-necessity appeal: the case proposes level 2, which it pays.
+    answer(sandbox_folder, folder / "outbound")
+    assert move_answers(sandbox_folder, folder / "inbound", (".835",)) == 1
+
+    async def upheld() -> dict[str, Any] | None:
+        case = (await api.get(f"/v1/denial-cases/{necessity['id']}")).json()
+        return case if case["status"] == "upheld" else None
+
+    case = await eventually(upheld, timeout_s=60, what="the level-1 appeal upheld")
+    assert (case["appeal_level"], case["recommended_action"]) == (2, "appeal")
+    assert case["appeal_letters"][0]["answer"] == "upheld"
+    second = await api.post(
+        f"/v1/denial-cases/{necessity['id']}/actions", json={"kind": "appeal"}, headers={"Idempotency-Key": "ap-50-2"}
+    )
+    assert second.status_code == 201, second.text
+    await eventually(
+        lambda: admin_db.fetchval("SELECT count(*) = 2 FROM denials.appeal_letters WHERE sent_at IS NOT NULL"),
+        what="the level-2 letter sent",
+    )
+    answer(sandbox_folder, folder / "outbound")
+    assert move_answers(sandbox_folder, folder / "inbound", (".835",)) == 1
+    won = await eventually(lambda: closed(necessity["id"]), timeout_s=60, what="the level-2 appeal paid")
+    assert (won["status"], won["recovered_cents"], won["appeal_level"]) == ("overturned", 20_000, 2)
+
     # A write-off and a transfer, each sent twice: the ledgers change once.
     for case, kind in ((by_carc["97"], "write_off"), (by_carc["96"], "transfer_to_patient")):
         for _ in range(2):
@@ -258,8 +283,8 @@ async def test_denials_are_classified_worked_and_closed_by_the_payer(
     kpis = (await api.get("/v1/denial-kpis")).json()
     assert kpis["initial_denial_rate_bp"] == 8_000, kpis  # 4 of 5 originals denied on their first remittance
     assert {row["key"]: row["denied_claims"] for row in kpis["by_payer"]} == {"SANDBOX": 4}
-    assert kpis["cases_resolved"] == 3 and kpis["overturn_rate_bp"] == 3_333
-    assert kpis["recovered_cents"] == 16_000 and kpis["written_off_cents"] == 9_000
+    assert kpis["cases_resolved"] == 4 and kpis["overturn_rate_bp"] == 5_000
+    assert kpis["recovered_cents"] == 36_000 and kpis["written_off_cents"] == 9_000
     assert all(d["source"].startswith("HFMA") for d in kpis["definitions"])
     other = httpx.AsyncClient(base_url=denials.base_url, headers=services.auth(new_tenant(), *DENIALS))
     assert (await other.get(f"/v1/denial-cases/{missing['id']}")).status_code == 404
