@@ -161,6 +161,18 @@ async def test_denials_are_classified_worked_and_closed_by_the_payer(
     assert (underpaid["expected_cents"], underpaid["paid_cents"], underpaid["denied_cents"]) == (2_800, 2_400, 400)
     assert [c["id"] for c in await queue(root_cause="medical_necessity")] == [necessity["id"]]
     assert [c["id"] for c in await queue(carc="97", owner="coder")] == [by_carc["97"]["id"]]
+    assigned = await api.put(f"/v1/denial-cases/{missing['id']}/assignment", json={"assignee": "biller-7"})
+    assert assigned.status_code == 200 and assigned.json()["assignee"] == "biller-7"
+    assert [c["id"] for c in await queue(assignee="biller-7")] == [missing["id"]]
+    note = await api.post(f"/v1/denial-cases/{missing['id']}/notes", json={"text": "MA130: resubmit with REF*G1"})
+    assert note.status_code == 201
+    assert [h["entry"] for h in (await api.get(f"/v1/denial-cases/{missing['id']}/history")).json()] == [
+        "opened",
+        "assigned",
+        "note",
+    ]
+    assert await queue(min_age_days=1) == [] and len(await queue(max_age_days=0)) == 5
+    assert {c["id"] for c in await queue(due_within_days=100)} == {missing["id"], by_carc["97"]["id"]}
     detail = (await api.get(f"/v1/denial-cases/{missing['id']}")).json()
     assert detail["code_descriptions"]["RARC MA130"].startswith("Your claim contains incomplete")
     assert detail["history"][0]["entry"] == "opened"
