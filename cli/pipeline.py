@@ -37,6 +37,7 @@ ALL_SCOPES = [
 ] + [
     "codesets:write",
     "denials:read",
+    "denials:write",
     "notifications:read",
     "notifications:write",
     "webhooks:read",

@@ -13,6 +13,9 @@ For each 837 file:
 - an 835 per payer for the accepted claims, priced by ``sandbox.rules`` (voids, CLM05-3=8,
   are acknowledged but not paid).
 
+Appeal letters (``APPEAL-<CLM01>-L<level>-<id>.pdf``, as the denials service sends them) are
+answered with an 835 by the table in ``sandbox.appeals`` and filed in ``.sandbox/appeals/``.
+
 Each 270 eligibility inquiry is answered with one 271 (``<stem>.271``) by ``sandbox.eligibility``:
 active coverage for the calendar year with a $25 office copay, or, for a member id starting with
 ``BAD``, an AAA 72 (invalid member id) rejection.
@@ -36,6 +39,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from sandbox.appeals import answer_appeal, appeal_of
 from sandbox.claims_837 import Received837, ReceivedClaim, UnreadableFileError, read_837
 from sandbox.eligibility import is_270, read_270, write_271
 from sandbox.responses import ClaimVerdict, Envelope, Party, PayerDetails, write_277ca, write_835, write_999
@@ -171,6 +175,35 @@ class SandboxClearinghouse:
                 answers.append(Answer(f"{prefix}.3-{_safe(payer_id)}.835", text.encode()))
         return answers
 
+    def answer_appeal(
+        self, file_name: str, appeal: tuple[str, int] | None, received_dir: Path, now: datetime
+    ) -> list[Answer]:
+        """An 835 deciding the appealed claim (found in the 837s received), or nothing when it is unknown."""
+        if appeal is None:
+            return []
+        claim_number, level = appeal
+        for path in sorted(received_dir.glob("*"), reverse=True):
+            try:
+                interchanges = read_837(path.read_bytes())
+            except UnreadableFileError:
+                continue
+            for received in interchanges:
+                for group in received.groups:
+                    for transaction in group.transactions:
+                        for claim in transaction.claims:
+                            if claim.control_number != claim_number:
+                                continue
+                            received_on = now.date()
+                            original = adjudicate(claim, received_on, self.rules)
+                            decision = answer_appeal(claim, original, level, received_on)
+                            envelope = self._envelope(received, now)
+                            numbers = {claim.control_number: self._claim_number(received_on)}
+                            trace = f"SBXAPL{envelope.interchange_control_number:09d}01"
+                            text = write_835([decision], envelope, numbers, [trace], received_on, self.payer)
+                            return [Answer(f"{Path(file_name).stem}.3-appeal.835", text.encode())]
+        log.warning("sandbox: appeal %s names a claim the sandbox never received", file_name)
+        return []
+
 
 def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", text) or "payer"
@@ -195,6 +228,18 @@ class FolderClearinghouse:
         written: list[str] = []
         for path in sorted(self.outbound.iterdir()):
             if not path.is_file() or path.name.startswith(".") or path.name.endswith(".part"):
+                continue
+            if path.suffix.lower() == ".pdf":  # an appeal letter: answered by sandbox.appeals, then filed
+                moment = now or datetime.now().replace(microsecond=0)
+                appeal = appeal_of(path.name)
+                answers = self.clearinghouse.answer_appeal(path.name, appeal, self.private / "received", moment)
+                for answer in answers:
+                    _write_atomically(self.inbound / answer.file_name, answer.content)
+                    written.append(answer.file_name)
+                (self.private / "appeals").mkdir(parents=True, exist_ok=True)
+                os.replace(path, self.private / "appeals" / path.name)
+                _write_atomically(self.state_file, json.dumps(self.clearinghouse.state).encode())
+                log.info("sandbox: appeal letter %s answered with %d files", path.name, len(answers))
                 continue
             moment = now or datetime.now().replace(microsecond=0)
             try:

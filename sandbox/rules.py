@@ -8,7 +8,8 @@ Default table (``DEFAULT_RULES``), in order — pick an outcome for a test by th
 | rule | matches | outcome (CAS group-CARC, RARC) |
 |---|---|---|
 | prior-auth-absent | procedure 70553, 27447 or 93458 and no REF*G1 | denied CO-197, M62 |
-| timely-filing | service date more than 365 days before receipt | denied CO-29 |
+| timely-filing | service date more than 365 days before receipt | denied CO-29 (a corrected claim too: upheld) |
+| corrected-claim-paid | frequency 7 (replacement, REF*F8) | allowed 80% (CO-45): information supplied, paid |
 | denied-medical-necessity | CLM01 ends "-D50" | denied CO-50, N115 |
 | denied-bundled | CLM01 ends "-D97" | denied CO-97, M15 |
 | denied-missing-information | CLM01 ends "-D16" | denied CO-16, claim remark MA130 |
@@ -23,6 +24,9 @@ Default table (``DEFAULT_RULES``), in order — pick an outcome for a test by th
 
 Percentages are basis points (8000 = 80%) and round down to the cent. Deductible and
 copay are per claim: they are taken from the first lines that have allowed money left.
+
+``frequency_codes`` restricts a rule to originals (``{"1"}``) or replacements (``{"7"}``): a test
+rule that denies an original lets its corrected claim through to ``corrected-claim-paid``.
 
 A JSON file (``--rules FILE``) replaces the table: a list of objects with ``name``,
 ``description``, ``match`` (the ``Match`` fields) and ``outcome`` (the ``Outcome`` fields,
@@ -48,9 +52,13 @@ class Match:
     min_line_charge_cents: int | None = None
     missing_prior_authorization: bool = False
     service_older_than_days: int | None = None
+    frequency_codes: frozenset[str] = frozenset()
+    """CLM05-3 values the rule applies to; empty: any."""
 
     def fits(self, claim: ReceivedClaim, line: ReceivedLine, received_on: date) -> bool:
         if self.procedure_codes and line.procedure_code not in self.procedure_codes:
+            return False
+        if self.frequency_codes and (claim.frequency or "1") not in self.frequency_codes:
             return False
         if self.claim_suffix is not None and not claim.control_number.upper().endswith(self.claim_suffix.upper()):
             return False
@@ -105,6 +113,12 @@ DEFAULT_RULES: tuple[AdjudicationRule, ...] = (
         Match(service_older_than_days=365),
         Outcome(denial=("CO", "29")),
         "The time limit for filing has expired",
+    ),
+    AdjudicationRule(
+        "corrected-claim-paid",
+        Match(frequency_codes=frozenset({"7"})),
+        Outcome(allowed_basis_points=8000),
+        "A replacement claim with the missing information supplied: contracted rate, 80% of charge",
     ),
     _suffix(
         "denied-medical-necessity", "-D50", Outcome(denial=("CO", "50"), remarks=("N115",)), "Not medically necessary"
@@ -239,8 +253,9 @@ def _rule(entry: dict, where: str) -> AdjudicationRule:
     _only(entry, {"name", "description", "match", "outcome"}, where)
     match_fields = dict(entry.get("match", {}))
     _only(match_fields, {f.name for f in fields(Match)}, f"{where}.match")
-    if "procedure_codes" in match_fields:
-        match_fields["procedure_codes"] = frozenset(match_fields["procedure_codes"])
+    for name in ("procedure_codes", "frequency_codes"):
+        if name in match_fields:
+            match_fields[name] = frozenset(match_fields[name])
     outcome_fields = dict(entry.get("outcome", {}))
     _only(outcome_fields, {f.name for f in fields(Outcome)}, f"{where}.outcome")
     for name in ("remarks", "claim_remarks"):

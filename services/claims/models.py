@@ -248,3 +248,17 @@ follow_ups = sa.Table(
 )
 sa.Index("ix_follow_ups_tenant_id_flagged_at", follow_ups.c.tenant_id, follow_ups.c.flagged_at)
 sa.Index("ix_follow_ups_claim_id", follow_ups.c.claim_id)
+
+claim_corrections = sa.Table(
+    "claim_corrections",
+    metadata,
+    sa.Column("action_id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Text, nullable=False),
+    sa.Column("case_id", sa.Uuid, nullable=False),
+    sa.Column("original_claim_id", sa.Uuid, sa.ForeignKey("claims.claims.id"), nullable=False),
+    sa.Column("corrected_claim_id", sa.Uuid, nullable=False),
+    sa.Column("frequency_code", sa.String(1), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.CheckConstraint("frequency_code IN ('7', '8')", name="frequency"),
+    comment="One corrected or void claim per denials action (the action id is the idempotency key).",
+)

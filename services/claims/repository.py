@@ -19,6 +19,7 @@ from services.claims.domain.scrubber import ServiceKey
 from services.claims.domain.scrubber.ncci import ModifierIndicator, MueAdjudication, MueEdit, PtpEdit
 from services.claims.models import (
     acknowledgment_files,
+    claim_corrections,
     claim_lines,
     claim_number_counters,
     claim_payments,
@@ -215,6 +216,39 @@ class ClaimRepository:
             await self._session.execute(
                 insert(disabled_scrub_rules).values(tenant_id=self._tenant, rule_id=rule_id).on_conflict_do_nothing()
             )
+
+
+class ClaimCorrections:
+    """Which denials actions already built their corrected or void claim."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def record(
+        self,
+        *,
+        action_id: uuid.UUID,
+        tenant: str,
+        case_id: uuid.UUID,
+        original_claim_id: uuid.UUID,
+        corrected_claim_id: uuid.UUID,
+        frequency_code: str,
+    ) -> bool:
+        """True when this action is new; False when it was recorded before (nothing to build)."""
+        recorded = await self._session.execute(
+            insert(claim_corrections)
+            .values(
+                action_id=action_id,
+                tenant_id=tenant,
+                case_id=case_id,
+                original_claim_id=original_claim_id,
+                corrected_claim_id=corrected_claim_id,
+                frequency_code=frequency_code,
+            )
+            .on_conflict_do_nothing(index_elements=[claim_corrections.c.action_id])
+            .returning(claim_corrections.c.action_id)
+        )
+        return recorded.first() is not None
 
 
 class ClaimStates:

@@ -361,6 +361,42 @@ async def build_secondary_claim(
     return number
 
 
+async def build_corrected_claim(
+    session: AsyncSession,
+    original: ClaimRecord,
+    encounter: EncounterCodedV1,
+    *,
+    claim_id: uuid.UUID,
+    encounter_id: uuid.UUID,
+    settings: ClaimsSettings,
+    today: dt.date,
+    why: str,
+) -> str:
+    """A replacement (frequency 7) or void (frequency 8) of `original`, scrubbed and left ready or on
+    hold like any claim (the original is not counted as billed twice); its CLM01."""
+    tenant = original.tenant_id
+    writes = StreamWrites(session)
+    scrubber = _Scrubber(writes, settings, today)
+    context = (await scrubber.contexts([(tenant, encounter)], exclude=(original.id,)))[(tenant, encounter.claim_type)]
+    _, findings = scrubber.scrub(encounter, context)
+    state, reason = _verdict(findings)
+    number = claim_control_number(await writes.allocate_claim_numbers(tenant, 1))
+    corrected = NewClaim(
+        id=claim_id,
+        tenant_id=tenant,
+        encounter_id=encounter_id,
+        claim_control_number=number,
+        state=state,
+        findings=_findings_json(findings),
+        contents=_contents(encounter),
+        responsibility=original.responsibility,
+    )
+    await writes.insert_claims([corrected])
+    await writes.insert_lines(_lines(claim_id, tenant, encounter))
+    await record_new(session, _new_claim_history(claim_id, tenant, state, [why, f"{len(findings)} finding(s)", reason]))
+    return number
+
+
 # ----------------------------------------------------------------------------- batching
 
 
@@ -398,6 +434,9 @@ def _submitted_event(item: _Writable, interchange_number: int, at: dt.datetime) 
         interchange_control_number=f"{interchange_number:09d}",
         submitted_at=at,
         patient_id=item.ready.patient_id,
+        service_date_from=document.get("service_date_from"),
+        billing_provider_npi=claim.billing_provider.npi,
+        billing_provider_name=claim.billing_provider.name,
     )
 
 

@@ -1,4 +1,5 @@
-"""The denials service: denied and short-paid claims classified, queued and appealed."""
+"""The denials service: denied and short-paid claims classified, queued by expected recovery and due
+date, worked (corrected claims, voids, appeals, write-offs, transfers) and closed by the payer's answer."""
 
 from __future__ import annotations
 
@@ -7,16 +8,21 @@ from pathlib import Path
 from services.denials.api import router
 from services.denials.handlers import SUBSCRIPTIONS
 from services.denials.models import messaging, metadata
+from services.denials.periodic import appeal_sending
+from services.denials.settings import DenialsSettings
 from shared.service import ServiceDefinition, create_service_app
 
 DEFINITION = ServiceDefinition(
     name="denials",
-    description="Denial cases from `claim-denied`, worked by billing staff.",
+    description="Denial and underpayment cases from `claim-denied` and `payment-received`: classified, "
+    "queued by expected recovery and due date, worked through corrected claims, appeals and adjustments.",
     metadata=metadata,
     messaging=messaging,
     migrations_dir=Path(__file__).parent / "migrations",
     routers=[router],
     subscriptions=SUBSCRIPTIONS,
+    own_settings=DenialsSettings,
+    periodic=[appeal_sending],
 )
 
 app = create_service_app(DEFINITION)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.remittance.denial_actions import SUBSCRIPTION as DENIAL_ACTIONS
 from services.remittance.service import record_submitted_claim
 from services.remittance.statement_payments import on_patient_payment_submitted
 from shared.events.catalog import ClaimSubmittedV1
@@ -38,3 +39,5 @@ SUBSCRIPTIONS = [
         },
     ),
 ]
+
+SUBSCRIPTIONS.append(DENIAL_ACTIONS)

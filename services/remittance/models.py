@@ -177,3 +177,17 @@ inbound_files = sa.Table(
     comment="835 files collected from the clearinghouse inbound box: posted, or rejected with the reason. "
     "One row per file name and content, so a file read again after a crash records nothing new.",
 )
+
+denial_adjustments = sa.Table(
+    "denial_adjustments",
+    metadata,
+    sa.Column("action_id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Text, nullable=False),
+    sa.Column("case_id", sa.Uuid, nullable=False),
+    sa.Column("claim_id", sa.Uuid, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("reason_code", sa.Text, nullable=False),
+    sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+)

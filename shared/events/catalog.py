@@ -16,10 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
 from shared.messaging.topics import (
+    CLAIM_CORRECTIONS,
     CLAIM_DENIED,
     CLAIM_STATUS,
     CLAIM_SUBMITTED,
+    DENIAL_APPEALS,
     ENCOUNTER_CODED,
+    LEDGER_ADJUSTMENTS,
     PATIENT_ACCOUNT,
     PAYMENT_RECEIVED,
     Topic,
@@ -240,6 +243,9 @@ class ClaimSubmittedV1(EventPayload):
     patient_id: uuid.UUID | None = Field(
         default=None, description="Our patient id (not the member id): the 835 does not carry it."
     )
+    service_date_from: dt.date | None = Field(default=None, description="First date of service (timely filing).")
+    billing_provider_npi: str | None = Field(default=None, description="The billing provider (KPIs by provider).")
+    billing_provider_name: str | None = Field(default=None, description="Organization or last name (appeal letters).")
 
 
 class Adjustment(EventPayload):
@@ -361,6 +367,66 @@ class PaymentPlanChangedV1(EventPayload):
     currency: Currency = "USD"
     installments: list[PlanInstallment] = Field(min_length=1)
     changed_on: dt.date
+class ClaimCorrectionRequestedV1(EventPayload):
+    """Denials asks claims to replace (frequency 7) or void (frequency 8) a claim the payer adjudicated.
+
+    Claims builds it from its own copy of the claim, with REF*F8 = the payer's claim control number
+    (CLP07 of the 835); `action_id` makes a repeated request build nothing twice.
+    """
+
+    action_id: uuid.UUID
+    case_id: uuid.UUID
+    claim_id: uuid.UUID | None = None
+    claim_control_number: str
+    frequency_code: Literal["7", "8"]
+    payer_claim_control_number: str | None = Field(
+        default=None, description="CLP07 as the denial's 835 gave it; claims falls back to its own record."
+    )
+    prior_authorization: str | None = Field(default=None, description="REF*G1 to add, when it was the missing piece.")
+    reason: str = Field(max_length=200, description="Why, for the claim's history; codes, never PHI.")
+
+
+class ClaimCorrectedV1(EventPayload):
+    """Claims built the corrected or void claim a `claim-correction-requested` asked for."""
+
+    action_id: uuid.UUID
+    case_id: uuid.UUID
+    original_claim_id: uuid.UUID
+    original_claim_control_number: str
+    claim_id: uuid.UUID
+    claim_control_number: str
+    frequency_code: Literal["7", "8"]
+    payer_claim_control_number: str | None = None
+
+
+class LedgerAdjustmentRequestedV1(EventPayload):
+    """Denials asks remittance to write off (`write_off`) or move to the patient (`transfer_to_patient`)
+    part of a claim's open balance; `action_id` makes a repeated request post nothing twice."""
+
+    action_id: uuid.UUID
+    case_id: uuid.UUID
+    claim_id: uuid.UUID | None = None
+    claim_control_number: str
+    kind: Literal["write_off", "transfer_to_patient"]
+    amount_cents: Cents = Field(gt=0)
+    currency: Currency = "USD"
+    reason_code: str = Field(pattern=r"^[A-Z0-9]{1,5}$", description="The CARC (or the tenant's code) for the entry.")
+
+
+class AppealFiledV1(EventPayload):
+    """An appeal letter went to the payer through the clearinghouse."""
+
+    action_id: uuid.UUID
+    case_id: uuid.UUID
+    claim_id: uuid.UUID | None = None
+    claim_control_number: str
+    payer_id: str
+    appeal_level: int = Field(ge=1)
+    amount_cents: Cents
+    currency: Currency = "USD"
+    carcs: list[str]
+    rarcs: list[str] = Field(default_factory=list)
+    file_name: str
 
 
 EVENT_TYPES: dict[str, tuple[Topic, type[EventPayload]]] = {
@@ -372,6 +438,10 @@ EVENT_TYPES: dict[str, tuple[Topic, type[EventPayload]]] = {
     "patient-payment-submitted.v1": (PATIENT_ACCOUNT, PatientPaymentSubmittedV1),
     "patient-payment-received.v1": (PATIENT_ACCOUNT, PatientPaymentReceivedV1),
     "payment-plan-changed.v1": (PATIENT_ACCOUNT, PaymentPlanChangedV1),
+    "claim-corrected.v1": (CLAIM_STATUS, ClaimCorrectedV1),
+    "claim-correction-requested.v1": (CLAIM_CORRECTIONS, ClaimCorrectionRequestedV1),
+    "ledger-adjustment-requested.v1": (LEDGER_ADJUSTMENTS, LedgerAdjustmentRequestedV1),
+    "appeal-filed.v1": (DENIAL_APPEALS, AppealFiledV1),
 }
 
 

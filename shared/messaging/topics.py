@@ -31,6 +31,14 @@ PATIENT_ACCOUNT = Topic(
     "A patient's own account changed: a payment submitted or posted, a payment plan made (keyed by patient id).",
 )
 
+CLAIM_CORRECTIONS = Topic(
+    "claim-corrections", 6, "Denials asks claims for a corrected (frequency 7) or void (frequency 8) claim."
+)
+LEDGER_ADJUSTMENTS = Topic(
+    "ledger-adjustments", 6, "Denials asks remittance to write a claim's balance off or move it to the patient."
+)
+DENIAL_APPEALS = Topic("denial-appeals", 6, "Appeals filed by the denials service, with their codes and amounts.")
+
 CORE_TOPICS: tuple[Topic, ...] = (
     ENCOUNTER_CODED,
     CLAIM_SUBMITTED,
@@ -38,6 +46,9 @@ CORE_TOPICS: tuple[Topic, ...] = (
     CLAIM_DENIED,
     CLAIM_STATUS,
     PATIENT_ACCOUNT,
+    CLAIM_CORRECTIONS,
+    LEDGER_ADJUSTMENTS,
+    DENIAL_APPEALS,
 )
 
 

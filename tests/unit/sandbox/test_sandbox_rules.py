@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.claims_837 import ReceivedClaim, ReceivedLine
-from sandbox.rules import DEFAULT_RULES, ClaimAdjudication, adjudicate, load_rules
+from sandbox.rules import DEFAULT_RULES, AdjudicationRule, ClaimAdjudication, Match, Outcome, adjudicate, load_rules
 
 RECEIVED = date(2025, 3, 20)
 SERVED = date(2025, 3, 3)
@@ -163,3 +163,37 @@ class TestRulesFile:
         rules = load_rules(path)
         with pytest.raises(ValueError, match="no adjudication rule"):
             adjudicate(claim("X", 500), RECEIVED, rules)
+
+
+def test_a_rule_for_originals_lets_the_corrected_claim_through_to_be_paid() -> None:
+    deny_originals = AdjudicationRule(
+        "deny-99214",
+        Match(procedure_codes=frozenset({"99214"}), frequency_codes=frozenset({"1"})),
+        Outcome(denial=("CO", "16"), claim_remarks=("MA130",)),
+        "Missing information",
+    )
+    rules = (deny_originals, *DEFAULT_RULES)
+    original = claim("C9", 20000, code="99214")
+    denied = adjudicate(original, RECEIVED, rules)
+    assert [line.rule for line in denied.lines] == ["deny-99214"] and denied.paid_cents == 0
+    original.frequency, original.original_claim_number = "7", "SBX1"
+    paid = adjudicate(original, RECEIVED, rules)
+    assert [line.rule for line in paid.lines] == ["corrected-claim-paid"] and paid.paid_cents == 16000
+
+
+def test_appeals_follow_the_documented_table() -> None:
+    from sandbox.appeals import answer_appeal, appeal_of
+
+    assert appeal_of("APPEAL-CF0000000002-L2-0123456789ab.pdf") == ("CF0000000002", 2)
+    assert appeal_of("837-000000001.x12") is None and appeal_of("APPEAL-../x-L1-abcdef.pdf") is None
+    necessity = claim("C-D50", 25000)
+    denied = adjudicate(necessity, RECEIVED)
+    assert cas(denied) == [[("CO", "50", 25000)]]
+    assert answer_appeal(necessity, denied, 1, RECEIVED) is denied, "level 1: upheld"
+    paid = answer_appeal(necessity, denied, 2, RECEIVED)
+    assert paid.paid_cents == 20000 and cas(paid) == [[("CO", "45", 5000)]]
+    late = claim("C-LATE", 10000)
+    late.lines[0].service_date = date(2023, 1, 2)
+    filed_late = adjudicate(late, RECEIVED)
+    assert cas(filed_late) == [[("CO", "29", 10000)]]
+    assert answer_appeal(late, filed_late, 3, RECEIVED) is filed_late, "timely filing: upheld at every level"

@@ -1,0 +1,241 @@
+"""Denials benchmark: cases classified and queued per second from a `claim-denied` backlog, and the work
+queue endpoint's latency with 100,000 open cases.
+
+- backlog: N `claim-denied` events produced to the real topic first; then the real denials service
+  process starts and its consumer (inbox, one transaction per partition batch) opens a classified
+  case with a due date and expected recovery for each; measured until the last case is in the table;
+- in process: the same handler over the same events in batches of 500, without Kafka;
+- queue: 100,000 open cases (seeded by COPY, not measured), then GET /v1/denial-cases (first page of
+  100, with and without filters) sequentially; p50/p95/max.
+Servers: CLAIMFLOW_TEST_DATABASE_URL + CLAIMFLOW_TEST_KAFKA_BOOTSTRAP_SERVERS, else a local stack in
+.local/bench-stack (started and stopped here).
+
+    .venv/bin/python bench/denials.py [--events 20000] [--open-cases 100000] [--requests 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import signal
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import httpx
+from aiokafka import AIOKafkaProducer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from services.denials.app import DEFINITION as DENIALS
+from services.denials.service import open_denial_cases
+from shared.db import create_engine, create_sessionmaker, unit_of_work
+from shared.events.catalog import ClaimDeniedV1, DeniedLine
+from shared.events.envelope import EventEnvelope, to_kafka
+from shared.messaging.topics import CLAIM_DENIED
+from tests.support.pipeline import bench_pipeline
+
+DENIALS_MIX = [
+    (["16"], ["MA130"]),
+    (["50"], ["N115"]),
+    (["97"], ["M15"]),
+    (["197"], ["M62"]),
+    (["29"], []),
+    (["18"], []),
+    (["96"], ["N130"]),
+    (["27"], []),
+    (["22"], ["MA04"]),
+    (["A8"], []),
+]
+PAYERS = ["SANDBOX", "SANDBOX2", "MEDICARE", "COMMERCIAL1"]
+
+
+def denial_events(tenant: str, count: int, prefix: str) -> list[EventEnvelope]:
+    events = []
+    for n in range(count):
+        carcs, rarcs = DENIALS_MIX[n % len(DENIALS_MIX)]
+        amount = 5_000 + (n * 7919) % 95_000
+        payload = ClaimDeniedV1(
+            claim_id=uuid.uuid4(),
+            claim_control_number=f"{prefix}{n:09d}",
+            payer_id=PAYERS[n % len(PAYERS)],
+            trace_number=f"TRN{n // 50:07d}",
+            denial="full",
+            denied_cents=amount,
+            carcs=carcs,
+            rarcs=rarcs,
+            lines=[DeniedLine(line_number=1, procedure_code="99213", denied_cents=amount, carcs=carcs, rarcs=rarcs)],
+        )
+        events.append(
+            EventEnvelope.new(
+                source="/claimflow/remittance", subject=str(payload.claim_id), tenant=tenant, payload=payload
+            )
+        )
+    return events
+
+
+async def produce(bootstrap: str, events: list[EventEnvelope]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5)
+    await producer.start()
+    try:
+        futures = []
+        for envelope in events:
+            key, value, headers = to_kafka(envelope)
+            futures.append(await producer.send(CLAIM_DENIED.name, value, key=key, headers=list(headers)))
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+async def seed_open_cases(admin: asyncpg.Connection, tenant: str, count: int) -> None:
+    today = dt.date.today()
+    causes = ["missing_invalid_information", "medical_necessity", "coding_bundling", "authorization_referral"]
+    owners = ["biller", "coder", "coder", "front_desk"]
+    records: list[tuple[object, ...]] = [
+        (
+            uuid.uuid4(),
+            tenant,
+            f"Q{n:09d}",
+            PAYERS[n % 4],
+            f"TRQ{n:09d}",
+            "full",
+            5_000 + (n * 7919) % 95_000,
+            "USD",
+            [["16", "50", "97", "197"][n % 4]],
+            [],
+            "open",
+            "denial",
+            causes[n % 4],
+            owners[n % 4],
+            (5_000 + (n * 7919) % 95_000) // 2 - 2_500,
+            today + dt.timedelta(days=n % 180),
+            f"{1_000_000_000 + n % 25:010d}",
+        )
+        for n in range(count)
+    ]
+    await admin.copy_records_to_table(
+        "denial_cases",
+        schema_name="denials",
+        columns=[
+            "id",
+            "tenant_id",
+            "claim_control_number",
+            "payer_id",
+            "trace_number",
+            "denial",
+            "denied_cents",
+            "currency",
+            "carcs",
+            "rarcs",
+            "status",
+            "kind",
+            "root_cause",
+            "owner",
+            "expected_recovery_cents",
+            "due_date",
+            "billing_provider_npi",
+        ],
+        records=records,
+    )
+    await admin.execute("ANALYZE denials.denial_cases")
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+async def run(events: int, open_cases: int, requests: int) -> None:
+    async with bench_pipeline((DENIALS,)) as pipeline:
+        admin = await asyncpg.connect(pipeline.admin_url)
+        # In process: the handler alone, batches of 500 as the consumer gives them.
+        tenant = f"bench-{uuid.uuid4().hex[:8]}"
+        envelopes = denial_events(tenant, events, "IP")
+        engine = create_engine(pipeline.role_url("denials"), pool_size=2)
+        sessions = create_sessionmaker(engine)
+        started = time.perf_counter()
+        for offset in range(0, len(envelopes), 500):
+            async with unit_of_work(sessions) as session:
+                await open_denial_cases(session, envelopes[offset : offset + 500])
+        in_process = time.perf_counter() - started
+        await engine.dispose()
+        opened = await admin.fetchval("SELECT count(*) FROM denials.denial_cases WHERE tenant_id = $1", tenant)
+        assert opened == events, opened
+
+        # Backlog through Kafka and the real service process.
+        tenant = f"bench-{uuid.uuid4().hex[:8]}"
+        await pipeline.start_groups_at_end(DENIALS.subscriptions)
+        await produce(pipeline.kafka_bootstrap_servers, denial_events(tenant, events, "KF"))
+        started = time.perf_counter()
+        service = await pipeline.start("denials", CLAIMFLOW_DENIALS_RUN_APPEAL_SENDING="false")
+        ready = time.perf_counter()
+        ready_count = await admin.fetchval("SELECT count(*) FROM denials.denial_cases WHERE tenant_id = $1", tenant)
+        while (
+            count := await admin.fetchval("SELECT count(*) FROM denials.denial_cases WHERE tenant_id = $1", tenant)
+        ) < events:
+            await asyncio.sleep(0.05)
+        done = time.perf_counter()
+        backlog, after_ready = done - started, done - ready
+        assert count == events
+
+        # The queue with 100,000 open cases.
+        tenant = f"bench-{uuid.uuid4().hex[:8]}"
+        await seed_open_cases(admin, tenant, open_cases)
+        headers = pipeline.auth(tenant, "denials:read")
+        queries: list[dict[str, str | int]] = [
+            {},
+            {"payer_id": "SANDBOX2"},
+            {"root_cause": "medical_necessity"},
+            {"owner": "coder"},
+            {"carc": "97"},
+            {"due_within_days": 30},
+            {"provider": "1000000007"},
+            {"offset": 1000},
+        ]
+        latencies: list[float] = []
+        async with httpx.AsyncClient(base_url=service.base_url, headers=headers, timeout=60) as client:
+            for n in range(requests + 10):
+                query = queries[n % len(queries)]
+                began = time.perf_counter()
+                response = await client.get("/v1/denial-cases", params=query)
+                took = time.perf_counter() - began
+                assert response.status_code == 200 and response.json(), response.text[:300]
+                if n >= 10:  # warm-up
+                    latencies.append(took * 1000)
+        await admin.close()
+
+    print(f"\nclaimflow denials benchmark  (cores: {os.cpu_count()}, claim-denied events: {events:,})")
+    print(f"  classified and queued, in process (batches of 500)   {events / in_process:>10,.0f} cases/s")
+    print(
+        f"  classified and queued from a Kafka backlog (service)  {events / backlog:>10,.0f} cases/s"
+        f"   ({backlog:.2f} s incl. service start)"
+    )
+    print(
+        f"    the same, once the service was ready  {(events - ready_count) / after_ready:>24,.0f} cases/s"
+        f"   ({events - ready_count:,} cases in {after_ready:.2f} s)"
+    )
+    print("  target                                                     5,000 cases/s")
+    print(f"  GET /v1/denial-cases with {open_cases:,} open cases ({requests} requests, page of 100, 8 filter shapes)")
+    print(
+        f"    p50 {statistics.median(latencies):.1f} ms   p95 {percentile(latencies, 0.95):.1f} ms   "
+        f"max {max(latencies):.1f} ms"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--open-cases", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=300)
+    arguments = parser.parse_args()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    asyncio.run(run(arguments.events, arguments.open_cases, arguments.requests))
+
+
+if __name__ == "__main__":
+    main()
