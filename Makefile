@@ -1,8 +1,8 @@
 # claimflow developer entry points.
 # A fresh clone needs only python3 (3.11+), a JDK 17+ (`java`) and Maven 3.8+ (`mvn`):
 #   make install     bootstrap uv, build .venv/ from uv.lock, fetch the Kafka jars once
-#   make up          the whole pipeline on the local stack (`claimflow up`)
-#   make test        lint, import contracts, browser, the test suite (integration tests start their own stack in .local/test-stack/)
+#   make up          the whole pipeline on the local stack with a 200-encounter demo (`claimflow up --demo`)
+#   make test        lint, types, import contracts, Chromium for browser tests, the test suite (integration tests start their own stack in .local/test-stack/)
 #   make stack-up    only Postgres + Kafka on loopback (`claimflow stack up`); stack-down, stack-status
 
 SHELL := /bin/bash
@@ -30,7 +30,7 @@ install: $(UV_STAMP)
 	$(CLAIMFLOW) stack fetch
 
 up: install
-	$(CLAIMFLOW) up
+	$(CLAIMFLOW) up --demo
 
 lint: install
 	$(VENV)/bin/ruff check .
