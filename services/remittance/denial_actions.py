@@ -14,119 +14,86 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.remittance.models import denial_adjustments, ledger_entries, submitted_claims
+from services.remittance.domain.posting import EntryDraft
+from services.remittance.repository import DenialAdjustmentRepository, LedgerRepository, SubmittedClaimRepository
 from shared.events.catalog import LedgerAdjustmentRequestedV1
 from shared.events.envelope import EventEnvelope
 from shared.messaging.consumer import PoisonMessage, Subscription
 from shared.messaging.topics import LEDGER_ADJUSTMENTS
 
 
-def _entries(
-    tenant: str, request: LedgerAdjustmentRequestedV1, claim_id: uuid.UUID, patient_id: uuid.UUID | None
-) -> list[dict[str, object]]:
-    today = dt.datetime.now(dt.UTC).date()
-    base = {
-        "tenant_id": tenant,
-        "currency": request.currency,
-        "posted_on": today,
-        "line_number": None,
-        "claim_payment_id": None,
-        "reversal_of": None,
-    }
+def adjustment_entries(
+    request: LedgerAdjustmentRequestedV1, claim_id: uuid.UUID, patient_id: uuid.UUID | None
+) -> list[EntryDraft]:
+    """The ledger entries of one decided denial: the reclassified denial, then the write-off or the
+    transfer (claim and patient sides)."""
     key = f"denial-action:{request.action_id}"
     claim = str(claim_id)
-    reclassified = {
-        **base,
-        "account_type": "claim",
-        "account_id": claim,
-        "kind": "adjustment",
-        "amount_cents": request.amount_cents,
-        "group_code": "CO",
-        "carc": request.reason_code,
-        "reference": f"denial case {request.case_id} decided",
-        "source_key": f"{key}:1",
-    }
+    reclassified = EntryDraft(
+        account_type="claim",
+        account_id=claim,
+        kind="adjustment",
+        amount_cents=request.amount_cents,
+        group_code="CO",
+        carc=request.reason_code,
+        reference=f"denial case {request.case_id} decided",
+        source_key=f"{key}:1",
+    )
     if request.kind == "write_off":
         return [
             reclassified,
-            {
-                **base,
-                "account_type": "claim",
-                "account_id": claim,
-                "kind": "adjustment",
-                "amount_cents": -request.amount_cents,
-                "group_code": "CO",
-                "carc": request.reason_code,
-                "reference": f"denial write-off {request.action_id}",
-                "source_key": f"{key}:2",
-            },
+            EntryDraft(
+                account_type="claim",
+                account_id=claim,
+                kind="adjustment",
+                amount_cents=-request.amount_cents,
+                group_code="CO",
+                carc=request.reason_code,
+                reference=f"denial write-off {request.action_id}",
+                source_key=f"{key}:2",
+            ),
         ]
     if patient_id is None:
         raise PoisonMessage(f"claim {request.claim_control_number} has no patient account to transfer to")
     return [
         reclassified,
-        {
-            **base,
-            "account_type": "claim",
-            "account_id": claim,
-            "kind": "patient_responsibility",
-            "amount_cents": -request.amount_cents,
-            "group_code": "PR",
-            "carc": request.reason_code,
-            "reference": f"transfer to patient {request.action_id}",
-            "source_key": f"{key}:2",
-        },
-        {
-            **base,
-            "account_type": "patient",
-            "account_id": str(patient_id),
-            "kind": "patient_responsibility",
-            "amount_cents": request.amount_cents,
-            "group_code": "PR",
-            "carc": request.reason_code,
-            "reference": claim,
-            "source_key": f"{key}:3",
-        },
+        EntryDraft(
+            account_type="claim",
+            account_id=claim,
+            kind="patient_responsibility",
+            amount_cents=-request.amount_cents,
+            group_code="PR",
+            carc=request.reason_code,
+            reference=f"transfer to patient {request.action_id}",
+            source_key=f"{key}:2",
+        ),
+        EntryDraft(
+            account_type="patient",
+            account_id=str(patient_id),
+            kind="patient_responsibility",
+            amount_cents=request.amount_cents,
+            group_code="PR",
+            carc=request.reason_code,
+            reference=claim,
+            source_key=f"{key}:3",
+        ),
     ]
 
 
 async def on_ledger_adjustment_requested(session: AsyncSession, envelopes: list[EventEnvelope]) -> None:
+    today = dt.datetime.now(dt.UTC).date()
     for envelope in envelopes:
-        request: LedgerAdjustmentRequestedV1 = envelope.payload_as(LedgerAdjustmentRequestedV1)
-        claim = (
-            await session.execute(
-                sa.select(submitted_claims.c.claim_id, submitted_claims.c.patient_id).where(
-                    submitted_claims.c.tenant_id == envelope.tenant,
-                    submitted_claims.c.claim_control_number == request.claim_control_number,
-                )
-            )
-        ).first()
-        if claim is None:
+        request = envelope.payload_as(LedgerAdjustmentRequestedV1)
+        accounts = await SubmittedClaimRepository(session, envelope.tenant).accounts_of(request.claim_control_number)
+        if accounts is None:
             raise PoisonMessage(f"claim {request.claim_control_number} is not known to remittance")
-        applied = await session.execute(
-            insert(denial_adjustments)
-            .values(
-                action_id=request.action_id,
-                tenant_id=envelope.tenant,
-                case_id=request.case_id,
-                claim_id=claim.claim_id,
-                kind=request.kind,
-                amount_cents=request.amount_cents,
-                currency=request.currency,
-                reason_code=request.reason_code,
-            )
-            .on_conflict_do_nothing(index_elements=["action_id"])
-            .returning(denial_adjustments.c.action_id)
-        )
-        if applied.first() is None:
+        claim_id, patient_id = accounts
+        if not await DenialAdjustmentRepository(session, envelope.tenant).record_if_new(request, claim_id):
             continue
-        await session.execute(
-            insert(ledger_entries).on_conflict_do_nothing(constraint="uq_ledger_entries_tenant_id_source_key"),
-            _entries(envelope.tenant, request, claim.claim_id, claim.patient_id),
+        await LedgerRepository(session, envelope.tenant).add_if_new(
+            adjustment_entries(request, claim_id, patient_id), currency=request.currency, posted_on=today
         )
 
 

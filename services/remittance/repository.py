@@ -35,6 +35,7 @@ from services.remittance.domain.posting import (
 from services.remittance.domain.rejection import Rejection
 from services.remittance.models import (
     claim_payments,
+    denial_adjustments,
     inbound_files,
     ledger_entries,
     patient_payments,
@@ -43,7 +44,7 @@ from services.remittance.models import (
     submitted_claims,
 )
 from shared.db import driver_connection
-from shared.events.catalog import ClaimSubmittedV1
+from shared.events.catalog import ClaimSubmittedV1, LedgerAdjustmentRequestedV1
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +173,18 @@ class SubmittedClaimRepository:
             )
         ).one_or_none()
         return None if row is None else SubmittedClaimRecord(*row)
+
+    async def accounts_of(self, claim_control_number: str) -> tuple[uuid.UUID, uuid.UUID | None] | None:
+        """The claim's id and its patient's id (None when the claims service did not know it)."""
+        row = (
+            await self._session.execute(
+                sa.select(submitted_claims.c.claim_id, submitted_claims.c.patient_id).where(
+                    submitted_claims.c.tenant_id == self._tenant,
+                    submitted_claims.c.claim_control_number == claim_control_number,
+                )
+            )
+        ).one_or_none()
+        return None if row is None else (row.claim_id, row.patient_id)
 
     async def by_control_numbers(self, claim_control_numbers: Sequence[str]) -> dict[str, SubmittedClaim]:
         """Through asyncpg directly: a large file looks up tens of thousands of claims at once, and
@@ -545,6 +558,33 @@ class LedgerRepository:
 
 
 _PATIENT_PAYMENT_COLUMNS = [patient_payments.c[name] for name in PatientPayment.__dataclass_fields__]
+
+
+class DenialAdjustmentRepository:
+    """Which denials actions (write-off, transfer to the patient) were already applied."""
+
+    def __init__(self, session: AsyncSession, tenant: str) -> None:
+        self._session = session
+        self._tenant = tenant
+
+    async def record_if_new(self, request: LedgerAdjustmentRequestedV1, claim_id: uuid.UUID) -> bool:
+        """True when this action is new; False when it was applied before (nothing to post)."""
+        applied = await self._session.execute(
+            insert(denial_adjustments)
+            .values(
+                action_id=request.action_id,
+                tenant_id=self._tenant,
+                case_id=request.case_id,
+                claim_id=claim_id,
+                kind=request.kind,
+                amount_cents=request.amount_cents,
+                currency=request.currency,
+                reason_code=request.reason_code,
+            )
+            .on_conflict_do_nothing(index_elements=[denial_adjustments.c.action_id])
+            .returning(denial_adjustments.c.action_id)
+        )
+        return applied.first() is not None
 
 
 class PatientPaymentRepository:
