@@ -11,6 +11,7 @@ the claim did wait in suspense: the demo matches them to their claim, as billing
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -25,6 +26,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cli.demo_denials import ALL_STATUSES, DemoDenialCase, correction_encounter_id, denial_totals, next_action
 from cli.demo_practice import DemoPractice, build_practice
 from cli.demo_summary import SETTLED_STATES, ClaimOutcome, DemoSummary, LedgerTotals, summarize
 from cli.endpoints import ServiceUrls, load_service_urls
@@ -79,8 +81,9 @@ class DemoRun:
             raise DemoError(f"POST {url} answered {response.status_code}: {response.text[:500]}")
         return dict(response.json()), response.headers.get("Idempotent-Replayed") == "true"
 
-    async def register(self, practice: DemoPractice, progress: DemoProgress) -> None:
-        """Payers, providers, patients and their coverages; each registration is idempotent by its external id."""
+    async def register(self, practice: DemoPractice, progress: DemoProgress) -> list[str]:
+        """Payers, providers, patients and their coverages; each registration is idempotent by its external id.
+        The patients' ids."""
         intake = self.urls.intake
         for payer in practice.payers:
             await self._post(f"{intake}/v1/payers", payer)
@@ -89,15 +92,16 @@ class DemoRun:
         task = progress.task("registering patients", len(practice.patients))
         done = 0
 
-        async def one(patient: Any) -> None:
+        async def one(patient: Any) -> str:
             nonlocal done
             created = await self._post(f"{intake}/v1/patients", patient.document)
             for coverage in patient.coverages:
                 await self._post(f"{intake}/v1/patients/{created['id']}/coverages", coverage)
             done += 1
             progress.update(task, done)
+            return str(created["id"])
 
-        await self._gather(one(patient) for patient in practice.patients)
+        return await self._gather(one(patient) for patient in practice.patients)
 
     async def send_encounters(self, practice: DemoPractice, progress: DemoProgress) -> tuple[list[str], int]:
         """Every encounter, in batches under an Idempotency-Key derived from the batch's content."""
@@ -171,6 +175,83 @@ class DemoRun:
                 matched += 1
         return matched
 
+    async def denial_cases(self, claim_ids: set[str]) -> list[DemoDenialCase]:
+        """Every denial case (any status) of the demo's claims, page by page."""
+        cases: list[DemoDenialCase] = []
+        offset, page = 0, 500
+        while True:
+            params = httpx.QueryParams({"status": list(ALL_STATUSES), "limit": page, "offset": offset})
+            response = await self.client.get(f"{self.urls.denials}/v1/denial-cases", params=params)
+            response.raise_for_status()
+            rows = response.json()
+            cases.extend(case for case in map(DemoDenialCase.from_api, rows) if case.claim_id in claim_ids)
+            if len(rows) < page:
+                return cases
+            offset += page
+
+    async def work_denials(
+        self, claim_ids: set[str], seed: int, progress: DemoProgress, timeout_s: float
+    ) -> tuple[list[DemoDenialCase], int]:
+        """Act on every case on the work queue (`cli.demo_denials.next_action`), then follow the payer's
+        answers (an upheld appeal goes to the next level) until no case awaits the payer or the timeout
+        passes. The cases as they ended, and how many actions were created (not replayed)."""
+        deadline = time.monotonic() + timeout_s
+        cases = await self.denial_cases(claim_ids)
+        task = progress.task("denial cases worked", len(cases))
+        created = 0
+        while True:
+            actions = [action for action in (next_action(case, seed) for case in cases) if action is not None]
+            answers = await self._gather(
+                self.client.post(
+                    f"{self.urls.denials}/v1/denial-cases/{action.case_id}/actions",
+                    json=action.body(),
+                    headers={"Idempotency-Key": action.idempotency_key},
+                )
+                for action in actions
+            )
+            for action, answer in zip(actions, answers, strict=True):
+                if answer.status_code not in (200, 201, 409):  # 409: the case moved on meanwhile
+                    raise DemoError(f"{action.kind} on denial case answered {answer.status_code}: {answer.text[:300]}")
+                created += answer.status_code == 201
+            awaiting = sum(1 for case in cases if case.status == "pending_payer")
+            progress.update(task, len(cases) - awaiting - len(actions))
+            if (not actions and not awaiting) or time.monotonic() >= deadline:
+                return cases, created
+            await asyncio.sleep(1.0)
+            cases = await self.denial_cases(claim_ids)
+
+    async def correction_encounters(self, cases: list[DemoDenialCase], claims: dict[str, dict[str, Any]]) -> list[str]:
+        """The encounter ids of the corrected claims built for the cases (one per corrected-claim action)."""
+
+        async def of_case(case: DemoDenialCase) -> list[str]:
+            original = claims.get(case.claim_id or "")
+            if original is None or case.corrected_claim_control_number is None:
+                return []
+            response = await self.client.get(f"{self.urls.denials}/v1/denial-cases/{case.id}")
+            response.raise_for_status()
+            return [
+                correction_encounter_id(str(original["encounter_id"]), str(action["id"]))
+                for action in response.json()["actions"]
+                if action["kind"] == "corrected_claim"
+            ]
+
+        return [encounter for found in await self._gather(map(of_case, cases)) for encounter in found]
+
+    async def statement_cycle(self, patient_ids: list[str], as_of: dt.date) -> tuple[int, int]:
+        """Run the statement cycle as of the demo's end date; the demo's patients' statements of that date
+        (a second run in the cycle makes none, so a rerun reports the same): their count and balance."""
+        await self._post(f"{self.urls.notifications}/v1/statement-runs", {"as_of": as_of.isoformat()})
+
+        async def of_patient(patient_id: str) -> list[dict[str, Any]]:
+            response = await self.client.get(
+                f"{self.urls.notifications}/v1/statements", params={"patient_id": patient_id}
+            )
+            response.raise_for_status()
+            return [s for s in response.json() if s["statement_date"] == as_of.isoformat()]
+
+        statements = [s for rows in await self._gather(map(of_patient, patient_ids)) for s in rows]
+        return len(statements), sum(int(s["balance_cents"]) for s in statements)
+
     async def outcome(self, claim: dict[str, Any]) -> ClaimOutcome:
         detail_response = await self.client.get(f"{self.urls.claims}/v1/claims/{claim['id']}")
         detail_response.raise_for_status()
@@ -209,15 +290,29 @@ async def run_demo(
     progress: Progress | None = None,
 ) -> DemoSummary:
     """Run the demo and read the result back from the services."""
-    practice = build_practice(seed, encounters, end_date or dt.date.today() - dt.timedelta(days=1))
+    last_day = end_date or dt.date.today() - dt.timedelta(days=1)
+    practice = build_practice(seed, encounters, last_day)
     bars = DemoProgress(progress)
     started = time.monotonic()
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(headers=headers, timeout=60) as client:
         run = DemoRun(client, urls)
-        await run.register(practice, bars)
+        patient_ids = await run.register(practice, bars)
         encounter_ids, created = await run.send_encounters(practice, bars)
         claims, matched = await run.wait_settled(encounter_ids, bars, timeout_s)
+        deadline = started + timeout_s
+        cases, actions = await run.work_denials(set(claims), seed, bars, max(deadline - time.monotonic(), 0.0))
+        corrections = await run.correction_encounters(cases, claims)
+        if corrections:
+            # The replacement claims, and their originals' encounters, where a replacement's secondary is
+            # built (the secondary takes the encounter id of the document it is built from): settled, and
+            # read with the rest.
+            originals = {str(claims[c.claim_id]["encounter_id"]) for c in cases if c.claim_id in claims}
+            left = max(deadline - time.monotonic(), 0.0)
+            corrected, more = await run.wait_settled([*corrections, *sorted(originals)], bars, left)
+            claims.update(corrected)
+            matched += more
+        statements, statement_balance = await run.statement_cycle(patient_ids, last_day)
         task = bars.task("reading claims and ledgers", len(claims))
         outcomes: list[ClaimOutcome] = []
 
@@ -226,13 +321,21 @@ async def run_demo(
             bars.update(task, len(outcomes))
 
         await run._gather(read(claim) for claim in claims.values())
-    return summarize(
+    summary = summarize(
         outcomes,
         encounters=len(encounter_ids),
         encounters_created=created,
         suspense_matched=matched,
         elapsed_s=time.monotonic() - started,
         seed=seed,
+    )
+    return dataclasses.replace(
+        summary,
+        denials=denial_totals(cases),
+        corrected_claims=len(corrections),
+        denial_actions=actions,
+        statements=statements,
+        statement_balance_cents=statement_balance,
     )
 
 
