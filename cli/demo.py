@@ -29,6 +29,7 @@ from rich.table import Table
 from cli.demo_denials import ALL_STATUSES, DemoDenialCase, correction_encounter_id, denial_totals, next_action
 from cli.demo_practice import DemoPractice, build_practice
 from cli.demo_summary import SETTLED_STATES, ClaimOutcome, DemoSummary, LedgerTotals, summarize
+from cli.demo_webhooks import DEMO_EVENT_TYPES, DEMO_SUBSCRIPTION, WebhookReceiver
 from cli.endpoints import ServiceUrls, load_service_urls
 
 BATCH_SIZE = 500
@@ -252,6 +253,56 @@ class DemoRun:
         statements = [s for rows in await self._gather(map(of_patient, patient_ids)) for s in rows]
         return len(statements), sum(int(s["balance_cents"]) for s in statements)
 
+    async def subscribe(self, receiver: WebhookReceiver) -> str | None:
+        """The demo's webhook subscription pointed at `receiver` (a rerun reuses it); None when the
+        notifications service refuses a loopback target (it runs outside development)."""
+        base = f"{self.urls.notifications}/v1/webhook-subscriptions"
+        listed = await self.client.get(base)
+        listed.raise_for_status()
+        mine = [row for row in listed.json() if row["description"] == DEMO_SUBSCRIPTION]
+        if mine:
+            subscription_id = str(mine[0]["id"])
+            answer = await self.client.patch(f"{base}/{subscription_id}", json={"url": receiver.url})
+        else:
+            body = {"url": receiver.url, "event_types": list(DEMO_EVENT_TYPES), "description": DEMO_SUBSCRIPTION}
+            answer = await self.client.post(base, json=body)
+        if answer.status_code == 422:
+            return None
+        answer.raise_for_status()
+        subscription_id = str(answer.json()["id"])
+        if mine:
+            if not mine[0]["enabled"]:
+                (await self.client.post(f"{base}/{subscription_id}/enable")).raise_for_status()
+            secret = await self.client.get(f"{base}/{subscription_id}/secret")
+            secret.raise_for_status()
+            receiver.secret = str(secret.json()["secret"])
+        else:
+            receiver.secret = str(answer.json()["secret"])
+        return subscription_id
+
+    async def webhook_deliveries(self, subscription_id: str, timeout_s: float) -> int:
+        """Wait (up to `timeout_s`) until no delivery to the demo's receiver is pending; those delivered."""
+        url = f"{self.urls.notifications}/v1/webhook-deliveries"
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            pending = await self.client.get(url, params={"subscription_id": subscription_id, "status": "pending"})
+            pending.raise_for_status()
+            if not pending.json():
+                break
+            await asyncio.sleep(0.5)
+        delivered, before = 0, None
+        while True:
+            params: dict[str, str | int] = {"subscription_id": subscription_id, "status": "delivered", "limit": 500}
+            if before is not None:
+                params["before"] = before
+            page = await self.client.get(url, params=params)
+            page.raise_for_status()
+            rows = page.json()
+            delivered += len(rows)
+            if len(rows) < 500:
+                return delivered
+            before = str(rows[-1]["created_at"])
+
     async def outcome(self, claim: dict[str, Any]) -> ClaimOutcome:
         detail_response = await self.client.get(f"{self.urls.claims}/v1/claims/{claim['id']}")
         detail_response.raise_for_status()
@@ -295,32 +346,55 @@ async def run_demo(
     bars = DemoProgress(progress)
     started = time.monotonic()
     headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(headers=headers, timeout=60) as client:
-        run = DemoRun(client, urls)
-        patient_ids = await run.register(practice, bars)
-        encounter_ids, created = await run.send_encounters(practice, bars)
-        claims, matched = await run.wait_settled(encounter_ids, bars, timeout_s)
-        deadline = started + timeout_s
-        cases, actions = await run.work_denials(set(claims), seed, bars, max(deadline - time.monotonic(), 0.0))
-        corrections = await run.correction_encounters(cases, claims)
-        if corrections:
-            # The replacement claims, and their originals' encounters, where a replacement's secondary is
-            # built (the secondary takes the encounter id of the document it is built from): settled, and
-            # read with the rest.
-            originals = {str(claims[c.claim_id]["encounter_id"]) for c in cases if c.claim_id in claims}
-            left = max(deadline - time.monotonic(), 0.0)
-            corrected, more = await run.wait_settled([*corrections, *sorted(originals)], bars, left)
-            claims.update(corrected)
-            matched += more
-        statements, statement_balance = await run.statement_cycle(patient_ids, last_day)
-        task = bars.task("reading claims and ledgers", len(claims))
-        outcomes: list[ClaimOutcome] = []
+    receiver = WebhookReceiver()
+    await receiver.start()
+    try:
+        async with httpx.AsyncClient(headers=headers, timeout=60) as client:
+            return await _run_month(DemoRun(client, urls), practice, receiver, bars, started, timeout_s, last_day, seed)
+    finally:
+        await receiver.stop()
 
-        async def read(claim: dict[str, Any]) -> None:
-            outcomes.append(await run.outcome(claim))
-            bars.update(task, len(outcomes))
 
-        await run._gather(read(claim) for claim in claims.values())
+async def _run_month(
+    run: DemoRun,
+    practice: DemoPractice,
+    receiver: WebhookReceiver,
+    bars: DemoProgress,
+    started: float,
+    timeout_s: float,
+    last_day: dt.date,
+    seed: int,
+) -> DemoSummary:
+    """The month in order: webhook subscription, registrations, encounters, adjudication, denials worked,
+    replacement claims settled, the statement cycle, every claim read back, the webhooks counted."""
+    subscription_id = await run.subscribe(receiver)
+    patient_ids = await run.register(practice, bars)
+    encounter_ids, created = await run.send_encounters(practice, bars)
+    claims, matched = await run.wait_settled(encounter_ids, bars, timeout_s)
+    deadline = started + timeout_s
+    cases, actions = await run.work_denials(set(claims), seed, bars, max(deadline - time.monotonic(), 0.0))
+    corrections = await run.correction_encounters(cases, claims)
+    if corrections:
+        # The replacement claims, and their originals' encounters, where a replacement's secondary is
+        # built (the secondary takes the encounter id of the document it is built from): settled, and
+        # read with the rest.
+        originals = {str(claims[c.claim_id]["encounter_id"]) for c in cases if c.claim_id in claims}
+        left = max(deadline - time.monotonic(), 0.0)
+        corrected, more = await run.wait_settled([*corrections, *sorted(originals)], bars, left)
+        claims.update(corrected)
+        matched += more
+    statements, statement_balance = await run.statement_cycle(patient_ids, last_day)
+    task = bars.task("reading claims and ledgers", len(claims))
+    outcomes: list[ClaimOutcome] = []
+
+    async def read(claim: dict[str, Any]) -> None:
+        outcomes.append(await run.outcome(claim))
+        bars.update(task, len(outcomes))
+
+    await run._gather(read(claim) for claim in claims.values())
+    delivered = None
+    if subscription_id is not None:
+        delivered = await run.webhook_deliveries(subscription_id, min(max(deadline - time.monotonic(), 0.0), 60.0))
     summary = summarize(
         outcomes,
         encounters=len(encounter_ids),
@@ -336,6 +410,8 @@ async def run_demo(
         denial_actions=actions,
         statements=statements,
         statement_balance_cents=statement_balance,
+        webhook_deliveries=delivered,
+        webhooks_verified=receiver.verified,
     )
 
 

@@ -86,6 +86,11 @@ class DemoSummary:
     statements: int = 0
     """Statements of the demo's patients dated the demo's end date (the statement run's `as_of`)."""
     statement_balance_cents: int = 0
+    webhook_deliveries: int | None = None
+    """Deliveries the notifications service logged as delivered to the demo's receiver; None: webhooks
+    skipped (the service refuses a loopback target outside development)."""
+    webhooks_verified: int = 0
+    """Deliveries this run's receiver took whose Standard Webhooks signature checked out."""
 
     def as_json(self) -> dict[str, object]:
         result: dict[str, object] = {

@@ -71,6 +71,8 @@ async def test_demo_month_goes_round_the_loop_balanced_and_a_rerun_creates_nothi
         assert first["claims"] == first["encounters"] + first["secondary_claims"] + first["corrected_claims"]
         # The statement cycle as of the month's end: statements for the patients who owe.
         assert first["statements"] > 0 and first["statement_balance_cents"] > 0
+        # Webhooks (notifications runs in development: a loopback receiver is allowed), signatures checked.
+        assert first["webhook_deliveries"] > 0 and first["webhooks_verified"] == first["webhook_deliveries"]
 
         # The numbers are the services' own: every claim's ledger, read back independently.
         headers = {"Authorization": f"Bearer {system.token}"}
@@ -83,10 +85,10 @@ async def test_demo_month_goes_round_the_loop_balanced_and_a_rerun_creates_nothi
         assert sum(case["written_off_cents"] for case in denial_cases) == first["written_off_cents"]
 
         again = await invoke(demo_args(system, 40, 7))
-        assert again["encounters_created"] == 0 and again["denial_actions"] == 0
+        assert again["encounters_created"] == 0 and again["denial_actions"] == 0 and again["webhooks_verified"] == 0
         for key in (
             "claims_submitted", "claims_paid", "claims_denied", "charged_cents", "paid_cents", "denial_cases",
             "corrected_claims", "cases_overturned", "recovered_cents", "written_off_cents", "statements",
-            "statement_balance_cents",
+            "statement_balance_cents", "webhook_deliveries",
         ):  # fmt: skip
             assert again[key] == first[key], key
