@@ -339,8 +339,10 @@ async def run_demo(
     end_date: dt.date | None = None,
     timeout_s: float = 900.0,
     progress: Progress | None = None,
+    work_denials: bool = True,
 ) -> DemoSummary:
-    """Run the demo and read the result back from the services."""
+    """Run the demo and read the result back from the services; `work_denials=False` leaves the denial
+    cases on the work queue (for billing staff, or the console's denials page)."""
     last_day = end_date or dt.date.today() - dt.timedelta(days=1)
     practice = build_practice(seed, encounters, last_day)
     bars = DemoProgress(progress)
@@ -350,7 +352,8 @@ async def run_demo(
     await receiver.start()
     try:
         async with httpx.AsyncClient(headers=headers, timeout=60) as client:
-            return await _run_month(DemoRun(client, urls), practice, receiver, bars, started, timeout_s, last_day, seed)
+            run = DemoRun(client, urls)
+            return await _run_month(run, practice, receiver, bars, started, timeout_s, last_day, seed, work_denials)
     finally:
         await receiver.stop()
 
@@ -364,6 +367,7 @@ async def _run_month(
     timeout_s: float,
     last_day: dt.date,
     seed: int,
+    work_denials: bool,
 ) -> DemoSummary:
     """The month in order: webhook subscription, registrations, encounters, adjudication, denials worked,
     replacement claims settled, the statement cycle, every claim read back, the webhooks counted."""
@@ -372,7 +376,10 @@ async def _run_month(
     encounter_ids, created = await run.send_encounters(practice, bars)
     claims, matched = await run.wait_settled(encounter_ids, bars, timeout_s)
     deadline = started + timeout_s
-    cases, actions = await run.work_denials(set(claims), seed, bars, max(deadline - time.monotonic(), 0.0))
+    if work_denials:
+        cases, actions = await run.work_denials(set(claims), seed, bars, max(deadline - time.monotonic(), 0.0))
+    else:
+        cases, actions = await run.denial_cases(set(claims)), 0
     corrections = await run.correction_encounters(cases, claims)
     if corrections:
         # The replacement claims, and their originals' encounters, where a replacement's secondary is
@@ -448,6 +455,7 @@ def run_and_report(
     as_json: bool,
     end_date: dt.date | None = None,
     timeout_s: float = 900.0,
+    work_denials: bool = True,
     echo: Callable[[str], None] = print,
 ) -> DemoSummary:
     """The demo with progress bars on stderr, then the summary table (stderr) or one JSON object (stdout)."""
@@ -463,6 +471,7 @@ def run_and_report(
                 end_date=end_date,
                 timeout_s=timeout_s,
                 progress=progress,
+                work_denials=work_denials,
             )
         )
     if as_json:
@@ -480,6 +489,9 @@ def demo(
         str | None, typer.Option(help="Last service date, YYYY-MM-DD (default yesterday); the month ends here.")
     ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the claims to settle.")] = 900.0,
+    work_denials: Annotated[
+        bool, typer.Option(help="Work the denial cases (corrected claims, appeals, write-offs) to their end.")
+    ] = True,
     intake: Annotated[str | None, typer.Option(help="Intake URL (default: from `claimflow up`).")] = None,
     claims: Annotated[str | None, typer.Option(help="Claims URL.")] = None,
     remittance: Annotated[str | None, typer.Option(help="Remittance URL.")] = None,
@@ -503,6 +515,7 @@ def demo(
         as_json=as_json,
         end_date=dt.date.fromisoformat(end_date) if end_date else None,
         timeout_s=timeout,
+        work_denials=work_denials,
         echo=typer.echo,
     )
     if not summary.ledger_balanced:
