@@ -87,8 +87,9 @@ class DemoSummary:
     """Statements of the demo's patients dated the demo's end date (the statement run's `as_of`)."""
     statement_balance_cents: int = 0
     webhook_deliveries: int | None = None
-    """Deliveries the notifications service logged as delivered to the demo's receiver; None: webhooks
-    skipped (the service refuses a loopback target outside development)."""
+    """Deliveries the notifications service logged as delivered on the demo's subscription (one per tenant,
+    shared by every demo run in it); None: webhooks skipped (the service refuses a loopback target outside
+    development, or the token has no webhooks scope)."""
     webhooks_verified: int = 0
     """Deliveries this run's receiver took whose Standard Webhooks signature checked out."""
 
