@@ -11,6 +11,7 @@ the claim did wait in suspense: the demo matches them to their claim, as billing
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -25,8 +26,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cli.demo_denials import ALL_STATUSES, DemoDenialCase, correction_encounter_id, denial_totals, next_action
 from cli.demo_practice import DemoPractice, build_practice
 from cli.demo_summary import SETTLED_STATES, ClaimOutcome, DemoSummary, LedgerTotals, summarize
+from cli.demo_webhooks import DEMO_EVENT_TYPES, DEMO_SUBSCRIPTION, WebhookReceiver
 from cli.endpoints import ServiceUrls, load_service_urls
 
 BATCH_SIZE = 500
@@ -79,8 +82,9 @@ class DemoRun:
             raise DemoError(f"POST {url} answered {response.status_code}: {response.text[:500]}")
         return dict(response.json()), response.headers.get("Idempotent-Replayed") == "true"
 
-    async def register(self, practice: DemoPractice, progress: DemoProgress) -> None:
-        """Payers, providers, patients and their coverages; each registration is idempotent by its external id."""
+    async def register(self, practice: DemoPractice, progress: DemoProgress) -> list[str]:
+        """Payers, providers, patients and their coverages; each registration is idempotent by its external id.
+        The patients' ids."""
         intake = self.urls.intake
         for payer in practice.payers:
             await self._post(f"{intake}/v1/payers", payer)
@@ -89,15 +93,16 @@ class DemoRun:
         task = progress.task("registering patients", len(practice.patients))
         done = 0
 
-        async def one(patient: Any) -> None:
+        async def one(patient: Any) -> str:
             nonlocal done
             created = await self._post(f"{intake}/v1/patients", patient.document)
             for coverage in patient.coverages:
                 await self._post(f"{intake}/v1/patients/{created['id']}/coverages", coverage)
             done += 1
             progress.update(task, done)
+            return str(created["id"])
 
-        await self._gather(one(patient) for patient in practice.patients)
+        return await self._gather(one(patient) for patient in practice.patients)
 
     async def send_encounters(self, practice: DemoPractice, progress: DemoProgress) -> tuple[list[str], int]:
         """Every encounter, in batches under an Idempotency-Key derived from the batch's content."""
@@ -171,6 +176,136 @@ class DemoRun:
                 matched += 1
         return matched
 
+    async def denial_cases(self, claim_ids: set[str]) -> list[DemoDenialCase]:
+        """Every denial case (any status) of the demo's claims, page by page."""
+        cases: list[DemoDenialCase] = []
+        offset, page = 0, 500
+        while True:
+            params = httpx.QueryParams({"status": list(ALL_STATUSES), "limit": page, "offset": offset})
+            response = await self.client.get(f"{self.urls.denials}/v1/denial-cases", params=params)
+            response.raise_for_status()
+            rows = response.json()
+            cases.extend(case for case in map(DemoDenialCase.from_api, rows) if case.claim_id in claim_ids)
+            if len(rows) < page:
+                return cases
+            offset += page
+
+    async def work_denials(
+        self, claim_ids: set[str], seed: int, progress: DemoProgress, timeout_s: float
+    ) -> tuple[list[DemoDenialCase], int]:
+        """Act on every case on the work queue (`cli.demo_denials.next_action`), then follow the payer's
+        answers (an upheld appeal goes to the next level) until no case awaits the payer or the timeout
+        passes. The cases as they ended, and how many actions were created (not replayed)."""
+        deadline = time.monotonic() + timeout_s
+        cases = await self.denial_cases(claim_ids)
+        task = progress.task("denial cases worked", len(cases))
+        created = 0
+        while True:
+            actions = [action for action in (next_action(case, seed) for case in cases) if action is not None]
+            answers = await self._gather(
+                self.client.post(
+                    f"{self.urls.denials}/v1/denial-cases/{action.case_id}/actions",
+                    json=action.body(),
+                    headers={"Idempotency-Key": action.idempotency_key},
+                )
+                for action in actions
+            )
+            for action, answer in zip(actions, answers, strict=True):
+                if answer.status_code not in (200, 201, 409):  # 409: the case moved on meanwhile
+                    raise DemoError(f"{action.kind} on denial case answered {answer.status_code}: {answer.text[:300]}")
+                created += answer.status_code == 201
+            awaiting = sum(1 for case in cases if case.status == "pending_payer")
+            progress.update(task, len(cases) - awaiting - len(actions))
+            if (not actions and not awaiting) or time.monotonic() >= deadline:
+                return cases, created
+            await asyncio.sleep(1.0)
+            cases = await self.denial_cases(claim_ids)
+
+    async def correction_encounters(self, cases: list[DemoDenialCase], claims: dict[str, dict[str, Any]]) -> list[str]:
+        """The encounter ids of the corrected claims built for the cases (one per corrected-claim action)."""
+
+        async def of_case(case: DemoDenialCase) -> list[str]:
+            original = claims.get(case.claim_id or "")
+            if original is None or case.corrected_claim_control_number is None:
+                return []
+            response = await self.client.get(f"{self.urls.denials}/v1/denial-cases/{case.id}")
+            response.raise_for_status()
+            return [
+                correction_encounter_id(str(original["encounter_id"]), str(action["id"]))
+                for action in response.json()["actions"]
+                if action["kind"] == "corrected_claim"
+            ]
+
+        return [encounter for found in await self._gather(map(of_case, cases)) for encounter in found]
+
+    async def statement_cycle(self, patient_ids: list[str], as_of: dt.date) -> tuple[int, int]:
+        """Run the statement cycle as of the demo's end date; the demo's patients' statements of that date
+        (a second run in the cycle makes none, so a rerun reports the same): their count and balance."""
+        await self._post(f"{self.urls.notifications}/v1/statement-runs", {"as_of": as_of.isoformat()})
+
+        async def of_patient(patient_id: str) -> list[dict[str, Any]]:
+            response = await self.client.get(
+                f"{self.urls.notifications}/v1/statements", params={"patient_id": patient_id}
+            )
+            response.raise_for_status()
+            return [s for s in response.json() if s["statement_date"] == as_of.isoformat()]
+
+        statements = [s for rows in await self._gather(map(of_patient, patient_ids)) for s in rows]
+        return len(statements), sum(int(s["balance_cents"]) for s in statements)
+
+    async def subscribe(self, receiver: WebhookReceiver) -> str | None:
+        """The demo's webhook subscription pointed at `receiver` (a rerun reuses it); None when the
+        notifications service refuses a loopback target (it runs outside development) or the token has no
+        webhooks scope."""
+        base = f"{self.urls.notifications}/v1/webhook-subscriptions"
+        listed = await self.client.get(base)
+        if listed.status_code == 403:  # a token without webhooks scopes: no webhooks in this demo
+            return None
+        listed.raise_for_status()
+        mine = [row for row in listed.json() if row["description"] == DEMO_SUBSCRIPTION]
+        if mine:
+            subscription_id = str(mine[0]["id"])
+            answer = await self.client.patch(f"{base}/{subscription_id}", json={"url": receiver.url})
+        else:
+            body = {"url": receiver.url, "event_types": list(DEMO_EVENT_TYPES), "description": DEMO_SUBSCRIPTION}
+            answer = await self.client.post(base, json=body)
+        if answer.status_code == 422:
+            return None
+        answer.raise_for_status()
+        subscription_id = str(answer.json()["id"])
+        if mine:
+            if not mine[0]["enabled"]:
+                (await self.client.post(f"{base}/{subscription_id}/enable")).raise_for_status()
+            secret = await self.client.get(f"{base}/{subscription_id}/secret")
+            secret.raise_for_status()
+            receiver.secret = str(secret.json()["secret"])
+        else:
+            receiver.secret = str(answer.json()["secret"])
+        return subscription_id
+
+    async def webhook_deliveries(self, subscription_id: str, timeout_s: float) -> int:
+        """Wait (up to `timeout_s`) until no delivery to the demo's receiver is pending; those delivered."""
+        url = f"{self.urls.notifications}/v1/webhook-deliveries"
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            pending = await self.client.get(url, params={"subscription_id": subscription_id, "status": "pending"})
+            pending.raise_for_status()
+            if not pending.json():
+                break
+            await asyncio.sleep(0.5)
+        delivered, before = 0, None
+        while True:
+            params: dict[str, str | int] = {"subscription_id": subscription_id, "status": "delivered", "limit": 500}
+            if before is not None:
+                params["before"] = before
+            page = await self.client.get(url, params=params)
+            page.raise_for_status()
+            rows = page.json()
+            delivered += len(rows)
+            if len(rows) < 500:
+                return delivered
+            before = str(rows[-1]["created_at"])
+
     async def outcome(self, claim: dict[str, Any]) -> ClaimOutcome:
         detail_response = await self.client.get(f"{self.urls.claims}/v1/claims/{claim['id']}")
         detail_response.raise_for_status()
@@ -207,32 +342,86 @@ async def run_demo(
     end_date: dt.date | None = None,
     timeout_s: float = 900.0,
     progress: Progress | None = None,
+    work_denials: bool = True,
 ) -> DemoSummary:
-    """Run the demo and read the result back from the services."""
-    practice = build_practice(seed, encounters, end_date or dt.date.today() - dt.timedelta(days=1))
+    """Run the demo and read the result back from the services; `work_denials=False` leaves the denial
+    cases on the work queue (for billing staff, or the console's denials page)."""
+    last_day = end_date or dt.date.today() - dt.timedelta(days=1)
+    practice = build_practice(seed, encounters, last_day)
     bars = DemoProgress(progress)
     started = time.monotonic()
     headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(headers=headers, timeout=60) as client:
-        run = DemoRun(client, urls)
-        await run.register(practice, bars)
-        encounter_ids, created = await run.send_encounters(practice, bars)
-        claims, matched = await run.wait_settled(encounter_ids, bars, timeout_s)
-        task = bars.task("reading claims and ledgers", len(claims))
-        outcomes: list[ClaimOutcome] = []
+    receiver = WebhookReceiver()
+    await receiver.start()
+    try:
+        async with httpx.AsyncClient(headers=headers, timeout=60) as client:
+            run = DemoRun(client, urls)
+            return await _run_month(run, practice, receiver, bars, started, timeout_s, last_day, seed, work_denials)
+    finally:
+        await receiver.stop()
 
-        async def read(claim: dict[str, Any]) -> None:
-            outcomes.append(await run.outcome(claim))
-            bars.update(task, len(outcomes))
 
-        await run._gather(read(claim) for claim in claims.values())
-    return summarize(
+async def _run_month(
+    run: DemoRun,
+    practice: DemoPractice,
+    receiver: WebhookReceiver,
+    bars: DemoProgress,
+    started: float,
+    timeout_s: float,
+    last_day: dt.date,
+    seed: int,
+    work_denials: bool,
+) -> DemoSummary:
+    """The month in order: webhook subscription, registrations, encounters, adjudication, denials worked,
+    replacement claims settled, the statement cycle, every claim read back, the webhooks counted."""
+    subscription_id = await run.subscribe(receiver)
+    patient_ids = await run.register(practice, bars)
+    encounter_ids, created = await run.send_encounters(practice, bars)
+    claims, matched = await run.wait_settled(encounter_ids, bars, timeout_s)
+    deadline = started + timeout_s
+    if work_denials:
+        cases, actions = await run.work_denials(set(claims), seed, bars, max(deadline - time.monotonic(), 0.0))
+    else:
+        cases, actions = await run.denial_cases(set(claims)), 0
+    corrections = await run.correction_encounters(cases, claims)
+    if corrections:
+        # The replacement claims, and their originals' encounters, where a replacement's secondary is
+        # built (the secondary takes the encounter id of the document it is built from): settled, and
+        # read with the rest.
+        originals = {str(claims[c.claim_id]["encounter_id"]) for c in cases if c.claim_id in claims}
+        left = max(deadline - time.monotonic(), 0.0)
+        corrected, more = await run.wait_settled([*corrections, *sorted(originals)], bars, left)
+        claims.update(corrected)
+        matched += more
+    statements, statement_balance = await run.statement_cycle(patient_ids, last_day)
+    task = bars.task("reading claims and ledgers", len(claims))
+    outcomes: list[ClaimOutcome] = []
+
+    async def read(claim: dict[str, Any]) -> None:
+        outcomes.append(await run.outcome(claim))
+        bars.update(task, len(outcomes))
+
+    await run._gather(read(claim) for claim in claims.values())
+    delivered = None
+    if subscription_id is not None:
+        delivered = await run.webhook_deliveries(subscription_id, min(max(deadline - time.monotonic(), 0.0), 60.0))
+    summary = summarize(
         outcomes,
         encounters=len(encounter_ids),
         encounters_created=created,
         suspense_matched=matched,
         elapsed_s=time.monotonic() - started,
         seed=seed,
+    )
+    return dataclasses.replace(
+        summary,
+        denials=denial_totals(cases),
+        corrected_claims=len(corrections),
+        denial_actions=actions,
+        statements=statements,
+        statement_balance_cents=statement_balance,
+        webhook_deliveries=delivered,
+        webhooks_verified=receiver.verified,
     )
 
 
@@ -269,6 +458,7 @@ def run_and_report(
     as_json: bool,
     end_date: dt.date | None = None,
     timeout_s: float = 900.0,
+    work_denials: bool = True,
     echo: Callable[[str], None] = print,
 ) -> DemoSummary:
     """The demo with progress bars on stderr, then the summary table (stderr) or one JSON object (stdout)."""
@@ -284,6 +474,7 @@ def run_and_report(
                 end_date=end_date,
                 timeout_s=timeout_s,
                 progress=progress,
+                work_denials=work_denials,
             )
         )
     if as_json:
@@ -301,6 +492,9 @@ def demo(
         str | None, typer.Option(help="Last service date, YYYY-MM-DD (default yesterday); the month ends here.")
     ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the claims to settle.")] = 900.0,
+    work_denials: Annotated[
+        bool, typer.Option(help="Work the denial cases (corrected claims, appeals, write-offs) to their end.")
+    ] = True,
     intake: Annotated[str | None, typer.Option(help="Intake URL (default: from `claimflow up`).")] = None,
     claims: Annotated[str | None, typer.Option(help="Claims URL.")] = None,
     remittance: Annotated[str | None, typer.Option(help="Remittance URL.")] = None,
@@ -324,6 +518,7 @@ def demo(
         as_json=as_json,
         end_date=dt.date.fromisoformat(end_date) if end_date else None,
         timeout_s=timeout,
+        work_denials=work_denials,
         echo=typer.echo,
     )
     if not summary.ledger_balanced:

@@ -7,7 +7,9 @@ arithmetic (and what `ledger_balanced` means) is tested without servers.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from cli.demo_denials import DenialTotals, denial_totals
 
 SETTLED_STATES = frozenset({"paid", "partially_paid", "denied", "rejected", "on_hold"})
 """States a demo claim can rest in: adjudicated, or waiting for a person (rejected, on hold)."""
@@ -75,9 +77,27 @@ class DemoSummary:
     ledger_balanced: bool
     unbalanced_claims: tuple[str, ...]
     seed: int
+    denials: DenialTotals = field(default_factory=lambda: denial_totals(()))
+    """The demo's denial cases after working them (corrected claims, appeals, write-offs)."""
+    corrected_claims: int = 0
+    """Replacement claims built for the demo's corrected-claim actions (counted in `claims` too)."""
+    denial_actions: int = 0
+    """Actions this run sent (a rerun sends none: every action's Idempotency-Key repeats)."""
+    statements: int = 0
+    """Statements of the demo's patients dated the demo's end date (the statement run's `as_of`)."""
+    statement_balance_cents: int = 0
+    webhook_deliveries: int | None = None
+    """Deliveries the notifications service logged as delivered on the demo's subscription (one per tenant,
+    shared by every demo run in it); None: webhooks skipped (the service refuses a loopback target outside
+    development, or the token has no webhooks scope)."""
+    webhooks_verified: int = 0
+    """Deliveries this run's receiver took whose Standard Webhooks signature checked out."""
 
     def as_json(self) -> dict[str, object]:
-        result: dict[str, object] = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        result: dict[str, object] = {
+            name: getattr(self, name) for name in self.__dataclass_fields__ if name != "denials"
+        }
+        result.update(self.denials.as_json())
         result["unbalanced_claims"] = list(self.unbalanced_claims)
         # HFMA MAP Key AR-5: claims denied / claims remitted (as analytics/kpis.sql's kpi_denial_rate).
         remitted = self.claims_paid + self.claims_denied

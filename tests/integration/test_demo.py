@@ -12,6 +12,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from cli.demo_denials import ALL_STATUSES
 from cli.main import app
 from tests.support.demo_system import RunningSystem, demo_end_date, running_system
 from tests.support.pipeline import Pipeline
@@ -38,6 +39,7 @@ async def invoke(args: list[str]) -> dict[str, Any]:
     assert result.exit_code == 0, result.output
     (line,) = [line for line in result.stdout.splitlines() if line.strip()]
     parsed = json.loads(line)
+    print(line)  # the figures, for the log (no PHI: counts and cents only)
     assert isinstance(parsed, dict)
     return parsed
 
@@ -59,13 +61,34 @@ async def test_demo_month_goes_round_the_loop_balanced_and_a_rerun_creates_nothi
         assert first["charged_cents"] == sum(first[key] for key in cents)
         assert all(isinstance(first[key], int) for key in (*cents, "charged_cents"))
 
+        # Denials worked: the MRIs' corrected claims (with a prior authorization) paid, the rest appealed or
+        # written off, the write-offs on the ledgers (still balanced above).
+        assert first["denial_cases"] >= first["claims_denied"] > 0
+        assert first["denial_actions"] >= first["denial_cases"]
+        assert first["cases_overturned"] > 0 and first["recovered_cents"] > 0
+        assert first["cases_open"] == 0
+        assert first["corrected_claims"] > 0  # the MRIs' replacements, read back with every other claim
+        assert first["claims"] == first["encounters"] + first["secondary_claims"] + first["corrected_claims"]
+        # The statement cycle as of the month's end: statements for the patients who owe.
+        assert first["statements"] > 0 and first["statement_balance_cents"] > 0
+        # Webhooks (notifications runs in development: a loopback receiver is allowed), signatures checked.
+        assert first["webhook_deliveries"] > 0 and first["webhooks_verified"] == first["webhook_deliveries"]
+
         # The numbers are the services' own: every claim's ledger, read back independently.
         headers = {"Authorization": f"Bearer {system.token}"}
         async with httpx.AsyncClient(headers=headers) as client:
-            denial_cases = (await client.get(f"{system.urls.denials}/v1/denial-cases", params={"limit": 500})).json()
-        assert len(denial_cases) >= first["claims_denied"]
+            params = httpx.QueryParams({"status": list(ALL_STATUSES), "limit": 500})
+            denial_cases = (await client.get(f"{system.urls.denials}/v1/denial-cases", params=params)).json()
+            queue = (await client.get(f"{system.urls.denials}/v1/denial-cases", params={"limit": 500})).json()
+        assert len(denial_cases) == first["denial_cases"] and queue == []
+        assert sum(case["recovered_cents"] for case in denial_cases) == first["recovered_cents"]
+        assert sum(case["written_off_cents"] for case in denial_cases) == first["written_off_cents"]
 
         again = await invoke(demo_args(system, 40, 7))
-        assert again["encounters_created"] == 0
-        for key in ("claims_submitted", "claims_paid", "claims_denied", "charged_cents", "paid_cents"):
+        assert again["encounters_created"] == 0 and again["denial_actions"] == 0 and again["webhooks_verified"] == 0
+        for key in (
+            "claims_submitted", "claims_paid", "claims_denied", "charged_cents", "paid_cents", "denial_cases",
+            "corrected_claims", "cases_overturned", "recovered_cents", "written_off_cents", "statements",
+            "statement_balance_cents", "webhook_deliveries",
+        ):  # fmt: skip
             assert again[key] == first[key], key

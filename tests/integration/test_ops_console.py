@@ -73,7 +73,9 @@ async def _dead_letter(pipeline: Pipeline, tenant: str) -> tuple[str, str]:
 async def under_test(pipeline: Pipeline, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ConsoleUnderTest]:
     folder = tmp_path_factory.mktemp("console")
     async with running_system(pipeline, folder) as system:
-        summary = await run_demo(system.urls, system.token, encounters=30, seed=23, end_date=demo_end_date())
+        summary = await run_demo(  # the denials left on the work queue for the console's denials page
+            system.urls, system.token, encounters=30, seed=23, end_date=demo_end_date(), work_denials=False
+        )
         assert summary.ledger_balanced and summary.claims_unsettled == 0
         letter_encounter, letter_event = await _dead_letter(pipeline, system.tenant)
         analytics_dir = folder / "analytics"

@@ -60,7 +60,10 @@ async def running_system(pipeline: Pipeline, folder: Path, **extra_env: str) -> 
                 **shared,
             ),
             "denials": await pipeline.start("denials", **shared),
-            "notifications": await pipeline.start("notifications", **shared),
+            # As in development (`claimflow up`): the demo's webhook receiver listens on 127.0.0.1.
+            "notifications": await pipeline.start(
+                "notifications", CLAIMFLOW_NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE_TARGETS="true", **shared
+            ),
         }
         yield RunningSystem(
             tenant=tenant,
