@@ -67,6 +67,7 @@ class ClaimRecord:
     rejection_reasons: list[JsonObject]
     primary_claim_id: uuid.UUID | None
     responsibility: str
+    trace_context: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "state", _state(self.state))
