@@ -20,7 +20,7 @@ denial_cases = sa.Table(
     sa.Column("claim_control_number", sa.Text, nullable=False),
     sa.Column("payer_id", sa.Text, nullable=False),
     sa.Column("trace_number", sa.Text, nullable=False),
-    sa.Column("denial", sa.Text, nullable=False, comment="full, partial, or underpayment"),
+    sa.Column("denial", sa.Text, nullable=False, doc="full, partial, or underpayment"),
     sa.Column("denied_cents", sa.BigInteger, nullable=False),
     sa.Column("currency", sa.String(3), nullable=False),
     sa.Column("carcs", ARRAY(sa.Text), nullable=False),

@@ -196,4 +196,5 @@ denial_adjustments = sa.Table(
     sa.Column("currency", sa.String(3), nullable=False),
     sa.Column("reason_code", sa.Text, nullable=False),
     sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    comment="One row per denials action: the ledger entries it posted carry source keys denial-action:<id>:*.",
 )
