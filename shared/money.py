@@ -1,40 +1,8 @@
-"""Money as integer minor units (cents) with a currency; never floats."""
+"""Money as integer minor units (cents); never floats. Amounts travel with their currency code beside them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 _CENT_SCALE = (100, 10, 1)
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class Money:
-    cents: int
-    currency: str = "USD"
-
-    def __post_init__(self) -> None:
-        if isinstance(self.cents, bool) or not isinstance(self.cents, int):
-            raise TypeError(f"Money.cents must be an int, got {type(self.cents).__name__}")
-        if len(self.currency) != 3 or not self.currency.isupper():
-            raise ValueError(f"currency must be an ISO 4217 code, got {self.currency!r}")
-
-    def __add__(self, other: Money) -> Money:
-        self._same_currency(other)
-        return Money(self.cents + other.cents, self.currency)
-
-    def __sub__(self, other: Money) -> Money:
-        self._same_currency(other)
-        return Money(self.cents - other.cents, self.currency)
-
-    def __neg__(self) -> Money:
-        return Money(-self.cents, self.currency)
-
-    def _same_currency(self, other: Money) -> None:
-        if other.currency != self.currency:
-            raise ValueError(f"cannot combine {self.currency} and {other.currency}")
-
-    def __str__(self) -> str:
-        return f"{format_cents(self.cents)} {self.currency}"
 
 
 def parse_cents(text: str) -> int:

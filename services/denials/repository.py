@@ -37,6 +37,7 @@ from services.denials.records import (
     PayerTerms,
     SubmittedClaimRecord,
 )
+from shared.db import driver_connection
 
 OPEN = [status.value for status in OPEN_STATUSES]
 WORKED = [*OPEN, DenialCaseStatus.PENDING_PAYER.value]
@@ -341,17 +342,14 @@ async def record_first_remittances(session: AsyncSession, rows: list[dict[str, A
         await session.execute(insert(remitted_claims).on_conflict_do_nothing(), rows)
 
 
-async def _copy(session: AsyncSession, table: str, rows: list[dict[str, Any]], schema: str | None = "denials") -> None:
+async def _copy(session: AsyncSession, table: sa.Table, rows: list[dict[str, Any]]) -> None:
     """COPY rows into `table` inside the session's transaction (JSONB values as JSON text)."""
     columns = list(rows[0])
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
     records = [
         tuple(json.dumps(value) if column == "lines" else value for column, value in row.items()) for row in rows
     ]
-    await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-        table, schema_name=schema, columns=columns, records=records
-    )
+    driver = await driver_connection(session)
+    await driver.copy_records_to_table(table.name, schema_name=table.schema, columns=columns, records=records)
 
 
 _CASE_COLUMN_TYPES = {
@@ -423,21 +421,18 @@ async def insert_cases(session: AsyncSession, rows: list[dict[str, Any]]) -> set
     )
     aliases = ", ".join(f"c{n}" for n in range(1, len(columns) + 1))
     statement = (
-        f"INSERT INTO denials.denial_cases ({', '.join(columns)}) "  # noqa: S608 - names from _CASE_COLUMN_TYPES
+        f"INSERT INTO {denial_cases.fullname} ({', '.join(columns)}) "  # noqa: S608 - names from _CASE_COLUMN_TYPES
         f"SELECT {', '.join(selected)} FROM unnest({arrays}) AS u({aliases}) "
         "ON CONFLICT ON CONSTRAINT uq_denial_cases_remit DO NOTHING RETURNING id"
     )
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    records = await raw.driver_connection.fetch(  # type: ignore[union-attr]
-        statement, *(_column_values(column, rows) for column in columns)
-    )
+    driver = await driver_connection(session)
+    records = await driver.fetch(statement, *(_column_values(column, rows) for column in columns))
     return {record["id"] for record in records}
 
 
 async def insert_history(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if rows:
-        await _copy(session, "case_history", rows)
+        await _copy(session, case_history, rows)
 
 
 async def cases_deciding_on(
@@ -630,23 +625,29 @@ class KpiFigures:
     resolution_days_total: int
 
 
+_NAMES = {
+    "remitted_claims": remitted_claims.fullname,
+    "submitted_claims": submitted_claims.fullname,
+    "denial_cases": denial_cases.fullname,
+}
+"""Schema-qualified table names for the KPI SQL, from the models."""
 _INITIAL_DENIALS = """
 WITH remitted AS (
     SELECT r.claim_control_number, r.payer_id, coalesce(s.billing_provider_npi, 'unknown') AS provider
-    FROM denials.remitted_claims r
-    LEFT JOIN denials.submitted_claims s
+    FROM {remitted_claims} r
+    LEFT JOIN {submitted_claims} s
       ON s.tenant_id = r.tenant_id AND s.claim_control_number = r.claim_control_number
     WHERE r.tenant_id = :tenant AND r.first_remitted_on BETWEEN :start AND :end
       AND coalesce(s.frequency_code, '1') = '1'
 ), denied AS (
     SELECT DISTINCT ON (c.claim_control_number) c.claim_control_number, c.payer_id, c.root_cause, c.carcs,
            c.denied_cents, coalesce(c.billing_provider_npi, 'unknown') AS provider
-    FROM denials.denial_cases c
+    FROM {denial_cases} c
     JOIN remitted USING (claim_control_number)
     WHERE c.tenant_id = :tenant AND c.kind = 'denial'
     ORDER BY c.claim_control_number, c.opened_at
 )
-"""
+""".format(**_NAMES)  # noqa: S608 - table names from the models, values bound
 _BY = {
     "payer": (
         "SELECT payer_id AS key, count(*) AS n, 0 AS cents FROM remitted GROUP BY payer_id",
@@ -677,13 +678,13 @@ SELECT count(*) FILTER (WHERE status IN ('overturned', 'partially_overturned', '
        coalesce(sum(recovered_cents), 0) AS recovered,
        coalesce(sum(written_off_cents), 0) AS written_off,
        coalesce(sum(resolved_at::date - opened_at::date), 0) AS days
-FROM denials.denial_cases
+FROM {denial_cases}
 WHERE tenant_id = :tenant AND resolved_at IS NOT NULL AND resolved_at::date BETWEEN :start AND :end
-"""
+""".format(**_NAMES)
 _DENIED = """
-SELECT coalesce(sum(denied_cents), 0) FROM denials.denial_cases
+SELECT coalesce(sum(denied_cents), 0) FROM {denial_cases}
 WHERE tenant_id = :tenant AND opened_at::date BETWEEN :start AND :end
-"""
+""".format(**_NAMES)
 
 
 async def kpi_figures(session: AsyncSession, tenant: str, start: dt.date, end: dt.date) -> KpiFigures:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -57,6 +56,7 @@ from shared.events.catalog import (
     PaymentReceivedV1,
     PlanInstallment,
 )
+from shared.idempotency import request_fingerprint
 from shared.messaging.outbox import Outbox, OutgoingEvent
 from shared.x12.errors import X12Error
 
@@ -428,10 +428,6 @@ async def record_submitted_claim(
     )
 
 
-def request_fingerprint(request: dict[str, str | int]) -> str:
-    return hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()
-
-
 async def take_patient_payment(
     session: AsyncSession,
     outbox: Outbox,
@@ -452,7 +448,9 @@ async def take_patient_payment(
         "currency": currency,
         "method": method,
     }
-    fingerprint = request_fingerprint({**request, "received_on": received_on.isoformat()})
+    fingerprint = request_fingerprint(
+        "POST", f"/v1/accounts/{patient_id}/payments", {**request, "received_on": received_on.isoformat()}
+    )
     repository = PatientPaymentRepository(session, tenant)
     payment_id = uuid.uuid4()
     created = await repository.add_if_new(
