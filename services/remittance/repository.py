@@ -207,7 +207,7 @@ class SubmittedClaimRepository:
             submitted_at=claim.submitted_at,
             patient_id=claim.patient_id,
             lines=[line.model_dump(mode="json") for line in claim.lines],
-            trace_context=trace_context or None,
+            trace_context=trace_context or sa.null(),
         )
         await self._session.execute(
             statement.on_conflict_do_update(
@@ -251,7 +251,8 @@ def _submitted(record: asyncpg.Record) -> SubmittedClaim:
 
 
 def _trace_headers(stored: str | None) -> tuple[tuple[str, str], ...]:
-    return () if stored is None else tuple((str(k), str(v)) for k, v in json.loads(stored).items())
+    loaded = json.loads(stored) if stored is not None else None  # SQL NULL, or JSON null from earlier rows
+    return tuple((str(k), str(v)) for k, v in loaded.items()) if isinstance(loaded, dict) else ()
 
 
 class RemittanceFileRepository:
