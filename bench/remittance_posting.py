@@ -67,13 +67,14 @@ async def _seed(admin: asyncpg.Connection, tenant: str, control_numbers: list[st
                     },
                 ]
             ),
+            json.dumps({"traceparent": f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-01"}),  # each claim's trace
         )
         for number in control_numbers
     ]
     await admin.executemany(
         "INSERT INTO remittance.submitted_claims (claim_id, tenant_id, claim_control_number, payer_id, "
-        "total_charge_cents, currency, submitted_at, patient_id, lines) "
-        "VALUES ($1, $2, $3, $4, $5, $6, now(), $7, $8::jsonb)",
+        "total_charge_cents, currency, submitted_at, patient_id, lines, trace_context) "
+        "VALUES ($1, $2, $3, $4, $5, $6, now(), $7, $8::jsonb, $9::jsonb)",
         records,
     )
 

@@ -10,9 +10,11 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from opentelemetry import trace
 from prometheus_client import Counter, Gauge
 
 log = logging.getLogger(__name__)
+tracer = trace.get_tracer("claimflow.periodic")
 MIN_FAILURE_BACKOFF_S = 0.1
 """Floor of the first retry, so work configured with a zero interval cannot spin on a failure."""
 
@@ -62,21 +64,28 @@ async def run_periodically(
     runs = PERIODIC_RUNS.labels(service, work.name)
     failed = PERIODIC_FAILURES.labels(service, work.name)
     last_success = PERIODIC_LAST_SUCCESS.labels(service, work.name)
+    span_name = f"periodic {work.name}"
     while True:
         runs.inc()
-        try:
-            more = await work.round()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            failures += 1
-            failed.inc()
-            delay = backoff_delay(failures, work.interval_s, work.max_backoff_s, rng)
-            log.error(
-                "periodic work failed",
-                exc_info=True,
-                extra={"work": work.name, "failures": failures, "retry_in_s": round(delay, 3)},
-            )
+        delay: float | None = None
+        # One span per round groups its database work; no exception event, its message can hold PHI.
+        with tracer.start_as_current_span(span_name, record_exception=False, set_status_on_exception=False) as span:
+            try:
+                more = await work.round()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                failures += 1
+                failed.inc()
+                delay = backoff_delay(failures, work.interval_s, work.max_backoff_s, rng)
+                span.set_status(trace.StatusCode.ERROR)
+                span.set_attribute("error.type", type(exc).__qualname__)
+                log.error(
+                    "periodic work failed",
+                    exc_info=True,
+                    extra={"work": work.name, "failures": failures, "retry_in_s": round(delay, 3)},
+                )
+        if delay is not None:
             await sleep(delay)
             continue
         failures = 0

@@ -46,6 +46,12 @@ claims = sa.Table(
         comment="For a secondary claim: the primary claim whose remittance it carries.",
     ),
     sa.Column("responsibility", sa.String(1), nullable=False, server_default="P", comment="SBR01: P, S or T."),
+    sa.Column(
+        "trace_context",
+        JSONB,
+        nullable=True,
+        comment="W3C trace context of the claim's trace, continued by the events written for it later (837 batch).",
+    ),
     sa.UniqueConstraint("tenant_id", "claim_control_number"),
     sa.UniqueConstraint("primary_claim_id"),
 )

@@ -67,6 +67,7 @@ class ClaimRecord:
     rejection_reasons: list[JsonObject]
     primary_claim_id: uuid.UUID | None
     responsibility: str
+    trace_context: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "state", _state(self.state))
@@ -151,6 +152,7 @@ class ReadyClaim:
     patient_id: uuid.UUID | None
     claim_control_number: str
     document: JsonObject
+    trace_context: dict[str, str] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +237,8 @@ class NewClaim:
     contents: ClaimContents
     primary_claim_id: uuid.UUID | None = None
     responsibility: str = "P"
+    trace_context: dict[str, str] | None = None
+    """W3C trace context the claim's later events continue (None: theirs is the writer's own)."""
 
     def columns(self) -> dict[str, object]:
         values = columns_of(self)

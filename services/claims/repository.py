@@ -474,6 +474,7 @@ class StreamWrites:
                 claims.c.patient_id,
                 claims.c.claim_control_number,
                 claims.c.document,
+                claims.c.trace_context,
             )
             .where(claims.c.state == ClaimState.READY.value)
             .order_by(claims.c.created_at)

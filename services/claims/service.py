@@ -55,9 +55,10 @@ from services.claims.repository import ClaimRepository, StreamWrites
 from services.claims.settings import ClaimsSettings
 from shared.clearinghouse import ClearinghouseAdapter
 from shared.db import unit_of_work
-from shared.events.catalog import ClaimSubmittedV1, EncounterCodedV1, EventPayload, SubmittedClaimLine
+from shared.events.catalog import ClaimSubmittedV1, EncounterCodedV1, SubmittedClaimLine
 from shared.events.envelope import EventEnvelope
-from shared.messaging.outbox import Outbox
+from shared.messaging.outbox import Outbox, OutgoingEvent
+from shared.telemetry.tracing import continued_trace_headers
 
 log = logging.getLogger(__name__)
 CLAIM_NUMBER_PREFIX = "CF"
@@ -247,6 +248,7 @@ async def build_claims(
                 state=state,
                 findings=_findings_json(findings),
                 contents=_contents(encounter, envelope.data if as_sent else None),
+                trace_context=continued_trace_headers(envelope.trace_headers),
             )
         )
         next_number[tenant] += 1
@@ -503,7 +505,7 @@ class _BatchRound:
     submissions: list[Submission] = dataclasses.field(default_factory=list)
     transactions: list[SubmissionTransaction] = dataclasses.field(default_factory=list)
     batched: list[StateChange] = dataclasses.field(default_factory=list)
-    events: dict[str, list[tuple[str, EventPayload]]] = dataclasses.field(default_factory=lambda: defaultdict(list))
+    events: dict[str, list[OutgoingEvent]] = dataclasses.field(default_factory=lambda: defaultdict(list))
 
     def add(self, tenant: str, batch: Batch837, items: list[_Writable]) -> None:
         by_number = {item.claim.control_number: item for item in items}
@@ -542,7 +544,11 @@ class _BatchRound:
                         StateChange(item.ready.id, to(ClaimState.BATCHED), reason, StateColumns(submission=sent_in))
                     )
                     self.events[tenant].append(
-                        (str(item.ready.id), _submitted_event(item, interchange.interchange_control_number, self.now))
+                        (
+                            str(item.ready.id),
+                            _submitted_event(item, interchange.interchange_control_number, self.now),
+                            item.ready.trace_context,  # the claim's trace goes on, not this round's
+                        )
                     )
 
 

@@ -11,11 +11,17 @@ from shared.events.catalog import ClaimSubmittedV1
 from shared.events.envelope import EventEnvelope
 from shared.messaging.consumer import Subscription
 from shared.messaging.topics import CLAIM_SUBMITTED, PATIENT_ACCOUNT
+from shared.telemetry.tracing import continued_trace_headers
 
 
 async def on_claim_submitted(session: AsyncSession, envelopes: list[EventEnvelope]) -> None:
     for envelope in envelopes:
-        await record_submitted_claim(session, envelope.tenant, envelope.payload_as(ClaimSubmittedV1))
+        await record_submitted_claim(
+            session,
+            envelope.tenant,
+            envelope.payload_as(ClaimSubmittedV1),
+            continued_trace_headers(envelope.trace_headers),
+        )
 
 
 async def ignore(session: AsyncSession, envelopes: list[EventEnvelope]) -> None:

@@ -31,6 +31,12 @@ submitted_claims = sa.Table(
     sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("patient_id", sa.Uuid, nullable=True),
     sa.Column("lines", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
+    sa.Column(
+        "trace_context",
+        JSONB,
+        nullable=True,
+        comment="W3C trace context of the claim's trace, continued by the events its 835 posting writes.",
+    ),
     sa.UniqueConstraint("tenant_id", "claim_control_number", name="uq_submitted_claims_tenant_id"),
 )
 

@@ -195,8 +195,8 @@ class SubmittedClaimRepository:
         records = await driver.fetch(_SUBMITTED_BY_NUMBERS, self._tenant, list(claim_control_numbers))
         return {record["claim_control_number"]: _submitted(record) for record in records}
 
-    async def record(self, claim: ClaimSubmittedV1) -> None:
-        """A resubmission of the same claim keeps the latest submission time."""
+    async def record(self, claim: ClaimSubmittedV1, trace_context: dict[str, str] | None = None) -> None:
+        """A resubmission of the same claim keeps the latest submission time and trace context."""
         statement = insert(submitted_claims).values(
             tenant_id=self._tenant,
             claim_id=claim.claim_id,
@@ -207,18 +207,23 @@ class SubmittedClaimRepository:
             submitted_at=claim.submitted_at,
             patient_id=claim.patient_id,
             lines=[line.model_dump(mode="json") for line in claim.lines],
+            trace_context=trace_context or sa.null(),
         )
         await self._session.execute(
             statement.on_conflict_do_update(
                 index_elements=[submitted_claims.c.claim_id],
-                set_={"submitted_at": statement.excluded.submitted_at},
+                set_={
+                    "submitted_at": statement.excluded.submitted_at,
+                    "trace_context": statement.excluded.trace_context,
+                },
                 where=submitted_claims.c.tenant_id == self._tenant,
             )
         )
 
 
 _SUBMITTED_BY_NUMBERS = (
-    "SELECT claim_id, claim_control_number, payer_id, patient_id, total_charge_cents, currency, lines::text "  # noqa: S608 - names from the model
+    "SELECT claim_id, claim_control_number, payer_id, patient_id, total_charge_cents, currency, lines::text, "  # noqa: S608 - names from the model
+    "trace_context::text "
     f"FROM {submitted_claims.fullname} WHERE tenant_id = $1 AND claim_control_number = ANY($2::text[])"
 )
 
@@ -241,7 +246,13 @@ def _submitted(record: asyncpg.Record) -> SubmittedClaim:
             )
             for line in json.loads(record["lines"])
         ),
+        trace_headers=_trace_headers(record["trace_context"]),
     )
+
+
+def _trace_headers(stored: str | None) -> tuple[tuple[str, str], ...]:
+    loaded = json.loads(stored) if stored is not None else None  # SQL NULL, or JSON null from earlier rows
+    return tuple((str(k), str(v)) for k, v in loaded.items()) if isinstance(loaded, dict) else ()
 
 
 class RemittanceFileRepository:

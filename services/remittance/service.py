@@ -50,7 +50,6 @@ from shared.events.catalog import (
     ClaimDeniedV1,
     ClaimSubmittedV1,
     DeniedLine,
-    EventPayload,
     PaidLine,
     PatientPaymentReceivedV1,
     PaymentPlanChangedV1,
@@ -58,7 +57,7 @@ from shared.events.catalog import (
     PlanInstallment,
 )
 from shared.idempotency import request_fingerprint
-from shared.messaging.outbox import Outbox
+from shared.messaging.outbox import Outbox, OutgoingEvent
 from shared.x12.errors import X12Error
 
 _BALANCE_SEGMENT = {"service_line": "SVC", "claim": "CLP", "transaction": "BPR"}
@@ -135,7 +134,7 @@ class _Posting:
     """What one posting adds, collected then written in bulk."""
 
     entries: list[tuple[EntryDraft, uuid.UUID | None]] = field(default_factory=list)
-    events: list[tuple[str, EventPayload]] = field(default_factory=list)
+    events: list[OutgoingEvent] = field(default_factory=list)
     paid_cents: int = 0
 
 
@@ -302,8 +301,8 @@ def _add_events(
     reversal_of: uuid.UUID | None,
 ) -> None:
     posting.paid_cents += facts.paid_cents
-    subject = str(claim.claim_id)
-    posting.events.append((subject, payment_received(payment_id, facts, claim, reversal_of=reversal_of)))
+    subject, trace_headers = str(claim.claim_id), dict(claim.trace_headers)  # the claim's trace goes on
+    posting.events.append((subject, payment_received(payment_id, facts, claim, reversal_of=reversal_of), trace_headers))
     denial = denial_of(facts)
     if denial is not None:
         posting.events.append(
@@ -330,6 +329,7 @@ def _add_events(
                         for index, line in enumerate(denial.lines, start=1)
                     ],
                 ),
+                trace_headers,
             )
         )
 
@@ -415,9 +415,12 @@ async def match_suspended(
     return claim.claim_id
 
 
-async def record_submitted_claim(session: AsyncSession, tenant: str, claim: ClaimSubmittedV1) -> None:
-    """Remember a submitted claim for matching, and post its charge: its A/R starts now."""
-    await SubmittedClaimRepository(session, tenant).record(claim)
+async def record_submitted_claim(
+    session: AsyncSession, tenant: str, claim: ClaimSubmittedV1, trace_context: dict[str, str] | None = None
+) -> None:
+    """Remember a submitted claim for matching (with the trace context its posting continues), and
+    post its charge: its A/R starts now."""
+    await SubmittedClaimRepository(session, tenant).record(claim, trace_context)
     await LedgerRepository(session, tenant).add_if_new(
         [charge_entry(claim.claim_id, claim.total_charge_cents)],
         currency=claim.currency,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
 
 import sqlalchemy as sa
@@ -25,6 +26,10 @@ COPY_AT_LEAST = 1000
 _COPY_COLUMNS = ("event_id", "topic", "message_key", "event_type", "tenant_id", "envelope")
 """The outbox columns COPY writes, in the order of its records."""
 _COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
+OutgoingEvent = tuple[str, EventPayload] | tuple[str, EventPayload, Mapping[str, str] | None]
+"""An event to add: its subject and payload, optionally the trace context it continues (None or empty: the caller's)."""
 
 
 class StoredEnvelope(TypedDict):
@@ -96,17 +101,25 @@ class Outbox:
         return envelopes[0]
 
     async def add_many(
-        self, session: AsyncSession, *, tenant: str, events: list[tuple[str, EventPayload]]
+        self, session: AsyncSession, *, tenant: str, events: Sequence[OutgoingEvent]
     ) -> list[EventEnvelope]:
-        """One multi-row insert (COPY for a large batch); the trace context of the caller travels with each event."""
+        """One multi-row insert (COPY for a large batch). Each event carries the trace context given
+        with it (`(subject, payload, trace_headers)`: work done for a claim later, in another trace,
+        such as its 837 batch), else the caller's."""
         carrier: dict[str, str] = {}
         propagate.inject(carrier)
-        envelopes = [
-            EventEnvelope.new(
-                source=self._source, subject=subject, tenant=tenant, payload=payload, trace_headers=carrier
+        envelopes = []
+        for event in events:
+            own = event[2] if len(event) == 3 else None
+            envelopes.append(
+                EventEnvelope.new(
+                    source=self._source,
+                    subject=event[0],
+                    tenant=tenant,
+                    payload=event[1],
+                    trace_headers=dict(own) if own else carrier,
+                )
             )
-            for subject, payload in events
-        ]
         if len(envelopes) >= COPY_AT_LEAST:
             await self._copy(session, envelopes)
         elif envelopes:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
-from opentelemetry import trace
+from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -22,3 +23,16 @@ def configure_tracing(service_name: str) -> TracerProvider:
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
     return provider
+
+
+def continued_trace_headers(producer_headers: Mapping[str, str]) -> dict[str, str]:
+    """The W3C trace context to keep for later work done on behalf of one consumed event (its 837
+    batch, its 835 posting): the current span's when that span is in the event's trace (a single
+    event's processing span), else the event producer's own (a batch's span links many traces)."""
+    current: dict[str, str] = {}
+    propagate.inject(current)
+    here = trace.get_current_span().get_span_context()
+    producer = trace.get_current_span(propagate.extract(producer_headers)).get_span_context()
+    if here.is_valid and (not producer.is_valid or here.trace_id == producer.trace_id):
+        return current
+    return dict(producer_headers)

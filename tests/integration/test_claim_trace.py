@@ -97,12 +97,6 @@ async def test_one_claims_trace_links_http_outbox_kafka_consumers_and_database(r
         assert any(f"{schema}." in str(s.attributes.get("db.statement", "")) for s in consumer_db), service
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the claims batching loop (837) and remittance's inbound loop (835 posting) run as periodic work with "
-    "no span linked to the claims they carry, so claim-submitted and payment-received start new traces; "
-    "needs a span per 837 batch / 835 file linked to each claim's trace in services/claims and services/remittance",
-)
 async def test_the_837_batch_and_the_835_posting_join_the_claims_trace(receiver: OtlpReceiver) -> None:
     async def joined() -> bool:
         spans = receiver.snapshot()

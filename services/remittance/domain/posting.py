@@ -67,6 +67,8 @@ class SubmittedClaim:
     total_charge_cents: int
     currency: str
     lines: tuple[SubmittedLine, ...]
+    trace_headers: tuple[tuple[str, str], ...] = ()
+    """W3C trace context of the claim's trace: the events posted for it continue that trace."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,13 @@ import logging
 import random
 
 import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import StatusCode
 
+from shared import periodic
 from shared.periodic import (
     MIN_FAILURE_BACKOFF_S,
     PERIODIC_FAILURES,
@@ -91,3 +97,36 @@ async def test_cancellation_ends_the_loop() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_each_round_has_a_span_and_a_failed_one_is_an_error_without_its_message(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(periodic, "tracer", provider.get_tracer("test"))
+    outcomes: list[object] = [None, RuntimeError("Jane Canary 1970-01-01")]
+    inside: list[bool] = []
+
+    async def one_round() -> None:
+        inside.append(trace.get_current_span().get_span_context().is_valid)
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+
+    async def fake_sleep(seconds: float) -> None:
+        if not outcomes:
+            raise Stop
+
+    with pytest.raises(Stop):
+        await run_periodically("unit", Periodic("traced", 1.0, one_round), sleep=fake_sleep, rng=random.Random(1))
+
+    assert inside == [True, True]  # the round's own work (its database spans) runs under the round's span
+    idle, failed = exporter.get_finished_spans()
+    assert idle.name == failed.name == "periodic traced"
+    assert idle.status.status_code is StatusCode.UNSET
+    assert failed.status.status_code is StatusCode.ERROR
+    assert failed.attributes is not None and failed.attributes["error.type"] == "RuntimeError"
+    assert not failed.events  # no exception event: its message can hold PHI
+    assert "Canary" not in repr(failed.to_json())

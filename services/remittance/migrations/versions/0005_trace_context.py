@@ -1,0 +1,30 @@
+"""The submitted claim's W3C trace context, so the events its 835 posting writes continue its trace.
+
+Revision ID: 0005
+Revises: 0004
+"""
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects.postgresql import JSONB
+
+revision = "0005"
+down_revision = "0004"
+SCHEMA = "remittance"
+
+
+def upgrade() -> None:
+    op.add_column(
+        "submitted_claims",
+        sa.Column(
+            "trace_context",
+            JSONB,
+            nullable=True,
+            comment="W3C trace context of the claim's trace, continued by the events its 835 posting writes.",
+        ),
+        schema=SCHEMA,
+    )
+
+
+def downgrade() -> None:
+    op.drop_column("submitted_claims", "trace_context", schema=SCHEMA)

@@ -1,0 +1,35 @@
+"""continued_trace_headers: the trace context kept for work done later on behalf of one consumed event."""
+
+from __future__ import annotations
+
+from opentelemetry import propagate, trace
+from opentelemetry.sdk.trace import TracerProvider
+
+from shared.telemetry.tracing import continued_trace_headers
+
+PRODUCER = {"traceparent": "00-5cf92f3577b34da6a3ce929d0e0e4731-a0f067aa0ba902b7-01"}
+tracer = TracerProvider().get_tracer("test")
+
+
+def _parts(headers: dict[str, str]) -> tuple[str, str]:
+    _, trace_id, span_id, _ = headers["traceparent"].split("-")
+    return trace_id, span_id
+
+
+def test_a_single_events_processing_span_is_kept_it_continues_the_events_trace() -> None:
+    with tracer.start_as_current_span("process", context=propagate.extract(PRODUCER)) as span:
+        kept = continued_trace_headers(PRODUCER)
+    assert _parts(kept) == ("5cf92f3577b34da6a3ce929d0e0e4731", format(span.get_span_context().span_id, "016x"))
+
+
+def test_under_a_batch_span_in_another_trace_the_events_own_context_is_kept() -> None:
+    with tracer.start_as_current_span("process batch"):
+        assert trace.get_current_span().get_span_context().is_valid
+        assert continued_trace_headers(PRODUCER) == PRODUCER
+
+
+def test_an_event_without_a_context_keeps_the_current_span_and_outside_any_span_nothing() -> None:
+    with tracer.start_as_current_span("process") as span:
+        assert _parts(continued_trace_headers({}))[1] == format(span.get_span_context().span_id, "016x")
+    assert continued_trace_headers({}) == {}
+    assert continued_trace_headers(PRODUCER) == PRODUCER
