@@ -63,6 +63,14 @@ from shared.x12 import X12Error
 
 log = logging.getLogger(__name__)
 ModelT = TypeVar("ModelT", bound=BaseModel)
+RecordT = TypeVar("RecordT")
+
+
+def _found(record: RecordT | None, kind: str) -> RecordT:
+    """The record a tenant asked for by id, or NotFound (another tenant's record is not found either)."""
+    if record is None:
+        raise NotFound(kind)
+    return record
 
 
 class NotFound(LookupError):
@@ -99,10 +107,7 @@ async def register_patient(session: AsyncSession, tenant: str, patient: PatientI
 
 
 async def patient(session: AsyncSession, tenant: str, patient_id: uuid.UUID) -> PatientOut:
-    found = await PatientRepository(session, tenant).get(patient_id)
-    if found is None:
-        raise NotFound("patient")
-    return found
+    return _found(await PatientRepository(session, tenant).get(patient_id), "patient")
 
 
 async def register_coverage(
@@ -125,10 +130,7 @@ async def register_provider(session: AsyncSession, tenant: str, provider: Provid
 
 
 async def provider(session: AsyncSession, tenant: str, provider_id: uuid.UUID) -> ProviderRecord:
-    found = await ProviderRepository(session, tenant).get(provider_id)
-    if found is None:
-        raise NotFound("provider")
-    return found
+    return _found(await ProviderRepository(session, tenant).get(provider_id), "provider")
 
 
 async def register_payer(session: AsyncSession, tenant: str, payer: PayerIn) -> Registration[PayerOut]:
@@ -136,10 +138,7 @@ async def register_payer(session: AsyncSession, tenant: str, payer: PayerIn) -> 
 
 
 async def payer(session: AsyncSession, tenant: str, payer_record_id: uuid.UUID) -> PayerOut:
-    found = await PayerRepository(session, tenant).get(payer_record_id)
-    if found is None:
-        raise NotFound("payer")
-    return found
+    return _found(await PayerRepository(session, tenant).get(payer_record_id), "payer")
 
 
 async def register_facility(session: AsyncSession, tenant: str, facility: FacilityIn) -> Registration[FacilityOut]:
@@ -147,10 +146,7 @@ async def register_facility(session: AsyncSession, tenant: str, facility: Facili
 
 
 async def facility(session: AsyncSession, tenant: str, facility_id: uuid.UUID) -> FacilityOut:
-    found = await FacilityRepository(session, tenant).get(facility_id)
-    if found is None:
-        raise NotFound("facility")
-    return found
+    return _found(await FacilityRepository(session, tenant).get(facility_id), "facility")
 
 
 async def load_cpt_codes(
@@ -166,10 +162,7 @@ async def load_cpt_codes(
 
 
 async def encounter(session: AsyncSession, tenant: str, encounter_id: uuid.UUID) -> Encounter:
-    found = await EncounterRepository(session, tenant).get(encounter_id)
-    if found is None:
-        raise NotFound("encounter")
-    return found
+    return _found(await EncounterRepository(session, tenant).get(encounter_id), "encounter")
 
 
 async def receive_encounters(
@@ -356,10 +349,7 @@ async def check_eligibility(
 
 
 async def eligibility_check(session: AsyncSession, tenant: str, check_id: uuid.UUID) -> EligibilityCheck:
-    found = await EligibilityCheckRepository(session, tenant).get(check_id)
-    if found is None:
-        raise NotFound("eligibility check")
-    return found
+    return _found(await EligibilityCheckRepository(session, tenant).get(check_id), "eligibility check")
 
 
 async def apply_271(session: AsyncSession, inbound: InboundFile, now: dt.datetime) -> int:
