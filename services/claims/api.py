@@ -61,6 +61,7 @@ async def _detail(repository: ClaimRepository, claim_id: uuid.UUID) -> ClaimDeta
             "lines": lines,
             "status_history": history,
             "secondary_claim_id": await repository.secondary_of(claim_id),
+            "envelope": await repository.envelope_of(claim_id),
         },
         from_attributes=True,
     )

@@ -90,6 +90,18 @@ class ClaimLineRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class EnvelopeRecord:
+    """Where a claim's last 837 sits in its X12 envelopes: ISA13, GS06 and ST02, and when it was sent."""
+
+    submission_id: uuid.UUID
+    interchange_control_number: int
+    group_control_number: int
+    transaction_control_number: int
+    sent_at: dt.datetime | None
+    submission_count: int
+
+
+@dataclass(frozen=True, slots=True)
 class StatusChangeRecord:
     id: int
     claim_id: uuid.UUID

@@ -42,6 +42,7 @@ from services.claims.records import (
     ClaimLineRecord,
     ClaimPayment,
     ClaimRecord,
+    EnvelopeRecord,
     FeeEntry,
     FeeScheduleRecord,
     FollowUp,
@@ -157,6 +158,30 @@ class ClaimRepository:
             .offset(offset)
         )
         return _records(FollowUpRecord, (await self._session.execute(query)).mappings())
+
+    async def envelope_of(self, claim_id: uuid.UUID) -> EnvelopeRecord | None:
+        """The interchange, group and transaction set the claim last went out in, or None before its first 837."""
+        query = (
+            sa.select(
+                claims.c.submission_id,
+                submissions.c.interchange_control_number,
+                submission_transactions.c.group_control_number,
+                claims.c.transaction_control_number,
+                submissions.c.sent_at,
+                claims.c.submission_count,
+            )
+            .join(submissions, submissions.c.id == claims.c.submission_id)
+            .join(
+                submission_transactions,
+                sa.and_(
+                    submission_transactions.c.submission_id == claims.c.submission_id,
+                    submission_transactions.c.transaction_control_number == claims.c.transaction_control_number,
+                ),
+            )
+            .where(claims.c.tenant_id == self._tenant, claims.c.id == claim_id)
+        )
+        row = (await self._session.execute(query)).mappings().one_or_none()
+        return None if row is None else EnvelopeRecord(**row)
 
     async def secondary_of(self, claim_id: uuid.UUID) -> uuid.UUID | None:
         query = sa.select(claims.c.id).where(claims.c.tenant_id == self._tenant, claims.c.primary_claim_id == claim_id)

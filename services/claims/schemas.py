@@ -74,6 +74,17 @@ class FollowUpOut(BaseModel):
     answer_codes: list[str]
 
 
+class EnvelopeOut(BaseModel):
+    """The X12 envelopes of the 837 the claim last went out in: what a clearinghouse or payer quotes back."""
+
+    submission_id: uuid.UUID
+    interchange_control_number: int = Field(description="ISA13 of the interchange.")
+    group_control_number: int = Field(description="GS06 of the functional group.")
+    transaction_control_number: int = Field(description="ST02 of the 837 transaction set.")
+    sent_at: dt.datetime | None = Field(description="When the interchange left for the clearinghouse.")
+    submission_count: int = Field(description="How many times the claim has been sent (1 for a first submission).")
+
+
 class ClaimDetailOut(HeldClaimOut):
     rejection_reasons: list[RejectionReasonOut]
     payer_claim_number: str | None
@@ -85,6 +96,7 @@ class ClaimDetailOut(HeldClaimOut):
     service_date_to: dt.date | None
     diagnosis_codes: list[str]
     submission_id: uuid.UUID | None
+    envelope: EnvelopeOut | None = Field(description="ISA13/GS06/ST02 of the last 837; null before the first.")
     lines: list[ClaimLineOut]
     status_history: list[StatusChangeOut]
 

@@ -11,6 +11,7 @@ import asyncpg
 import httpx
 import pytest
 
+from services.claims.domain.control_numbers import gs06, isa13, st02
 from services.claims.reference_data import read_mue, read_ptp, replace_mue_edits, replace_ptp_edits
 from shared.events.catalog import EncounterCodedV1
 from shared.messaging.topics import CLAIM_SUBMITTED
@@ -133,6 +134,13 @@ async def test_encounters_become_scrubbed_submitted_837s_and_held_claims_go_out_
     for submission in submissions:
         assert list(validate_with_pyx12(submission["x12"])) == []
         assert submission["x12"] in sent_files, "the stored 837 is the file the clearinghouse got"
+    envelope = detail["envelope"]  # the released claim's ISA13/GS06/ST02 are those of the 837 it went out in
+    isa = envelope["interchange_control_number"]
+    (sent_837,) = [s["x12"] for s in submissions if s["interchange_control_number"] == isa]
+    assert isa13(isa) in sent_837.split("~")[0]
+    assert f"*{gs06(envelope['group_control_number'])}*X*" in sent_837
+    assert f"ST*837*{st02(envelope['transaction_control_number'])}*" in sent_837
+    assert envelope["sent_at"] is not None and envelope["submission_count"] == 1
     numbers = await admin_db.fetch("SELECT claim_control_number FROM claims.claims WHERE tenant_id = $1", tenant)
     assert len({n["claim_control_number"] for n in numbers}) == len(events)
 

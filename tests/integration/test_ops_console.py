@@ -250,6 +250,10 @@ async def test_every_page_loads_clean_and_shows_the_apis_numbers(
     assert await text(page, "[data-testid=claim-state]") == claim["state"]
     assert await text(page, "[data-testid=claim-charge]") == money(claim["total_charge_cents"])
     assert await text(page, "[data-testid=isa13]") != ""
+    envelope = claim["envelope"]
+    assert await text(page, "[data-testid=gs-st]") == (
+        f"{envelope['group_control_number']} / {envelope['transaction_control_number']}"
+    )
     assert len(await text(page, "[data-testid=trace-ids]")) >= 32
     assert await page.locator("[data-testid=timeline] tr").count() > len(claim["status_history"])
     await screenshot(page, "claim")
