@@ -7,7 +7,7 @@ Servers: CLAIMFLOW_TEST_DATABASE_URL + CLAIMFLOW_TEST_KAFKA_BOOTSTRAP_SERVERS wh
 is a separate process on 127.0.0.1 answering 204 (it checks a sample of signatures with the standardwebhooks
 library). Due delivery rows are written into the notifications schema as its consumer would, then the time until
 all are delivered (claimed, signed, POSTed, logged) is measured. Beside it: the receiver's own floor, the same
-number of POSTs from one plain httpx client with the same concurrency and no database.
+number of POSTs from the sender's HTTP client (aiohttp) with the same concurrency and no database.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import asyncpg
 import httpx
 
@@ -31,11 +32,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from services.notifications.app import DEFINITION as NOTIFICATIONS
 from services.notifications.domain.webhooks import webhook_body, webhook_id
-from services.notifications.webhooks import CONNECTIONS_PER_POOL
+from services.notifications.settings import NotificationsSettings
 from shared.events.catalog import ClaimStatusChangedV1
 from tests.support.pipeline import bench_pipeline, free_port
 
 MAX_IN_FLIGHT = 256
+PER_TARGET = NotificationsSettings.model_fields["webhook_max_per_target"].default
 TARGET_PER_S = 2000
 
 
@@ -100,27 +102,18 @@ async def receiver_count(client: httpx.AsyncClient, url: str) -> dict[str, int]:
 
 
 async def floor(url: str, count: int) -> float:
-    """POSTs per second from httpx alone, pooled as the sender pools (same concurrency), no database, no signing."""
+    """POSTs per second from the sender's HTTP client (aiohttp) alone, same concurrency, no database, no signing."""
     body = b"x" * 420
-    pools = [
-        (
-            httpx.AsyncClient(limits=httpx.Limits(max_connections=CONNECTIONS_PER_POOL), timeout=30, trust_env=False),
-            asyncio.Semaphore(CONNECTIONS_PER_POOL),
-        )
-        for _ in range(MAX_IN_FLIGHT // CONNECTIONS_PER_POOL)
-    ]
+    connector = aiohttp.TCPConnector(limit=MAX_IN_FLIGHT, limit_per_host=PER_TARGET)
+    async with aiohttp.ClientSession(connector=connector) as session:
 
-    async def one(number: int) -> None:
-        client, gate = pools[number % len(pools)]
-        async with gate:
-            await client.post(url, content=body)
+        async def one() -> None:
+            async with session.post(url, data=body) as response:
+                await response.read()
 
-    started = time.perf_counter()
-    await asyncio.gather(*(one(number) for number in range(count)))
-    elapsed = time.perf_counter() - started
-    for client, _ in pools:
-        await client.aclose()
-    return count / elapsed
+        started = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(count)))
+        return count / (time.perf_counter() - started)
 
 
 async def run(deliveries: int) -> None:
@@ -254,7 +247,7 @@ async def run(deliveries: int) -> None:
             f"  due rows -> signed POST -> 204 -> logged   {per_s:>10,.0f} deliveries/s   ({elapsed:.2f} s;"
             f" target >= {TARGET_PER_S:,}/s: {'met' if per_s >= TARGET_PER_S else 'NOT met'})"
         )
-        print(f"  floor: httpx alone -> the same receiver    {floor_per_s:>10,.0f} POSTs/s   (no database, no signing)")
+        print(f"  floor: aiohttp alone -> the same receiver  {floor_per_s:>10,.0f} POSTs/s   (no database, no signing)")
         print(
             f"  receiver took {received} requests for {deliveries} deliveries ({attempts} attempts logged);"
             f" signatures checked {after['verified']}, failed {after['failed']}"

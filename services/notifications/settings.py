@@ -22,6 +22,12 @@ class NotificationsSettings(StatementSettings):
     webhook_interval_s: float = Field(0.5, gt=0, description="Seconds between looks for due deliveries when idle.")
     webhook_batch: int = Field(500, ge=1, le=5000, description="Deliveries claimed per round.")
     webhook_max_in_flight: int = Field(256, ge=1, description="Requests in flight at once per process.")
+    webhook_max_per_target: int = Field(
+        64,
+        ge=1,
+        description="Connections at once to one receiver (host and port), so one slow receiver cannot take "
+        "every slot of the process.",
+    )
     webhook_timeout_s: float = Field(15.0, gt=0, le=30, description="Per-request timeout (15-30 s).")
     webhook_retry_schedule_s: tuple[float, ...] = Field(
         DEFAULT_RETRY_SCHEDULE_S,
