@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -345,9 +346,7 @@ async def record_first_remittances(session: AsyncSession, rows: list[dict[str, A
 async def _copy(session: AsyncSession, table: sa.Table, rows: list[dict[str, Any]]) -> None:
     """COPY rows into `table` inside the session's transaction (JSONB values as JSON text)."""
     columns = list(rows[0])
-    records = [
-        tuple(json.dumps(value) if column == "lines" else value for column, value in row.items()) for row in rows
-    ]
+    records = [tuple(orjson.dumps(v).decode() if c == "lines" else v for c, v in row.items()) for row in rows]
     driver = await driver_connection(session)
     await driver.copy_records_to_table(table.name, schema_name=table.schema, columns=columns, records=records)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,6 +48,8 @@ from shared.messaging.outbox import Outbox
 
 SYSTEM = "claimflow"
 DENIED_STATUS = "4"
+_DENIAL_KIND = CaseKind.DENIAL.value
+_OPEN = DenialCaseStatus.OPEN.value
 
 
 class CaseNotFound(LookupError):
@@ -68,23 +71,34 @@ def _line_causes(denial: ClaimDeniedV1) -> list[dict[str, Any]]:
                 "denied_cents": line.denied_cents,
                 "carcs": list(line.carcs),
                 "rarcs": list(line.rarcs),
-                "root_cause": verdict.root_cause.value,
-                "recommended_action": verdict.action.value,
-                "owner": verdict.owner.value,
+                **_verdict_columns(verdict),
             }
         )
     return lines
+
+
+@lru_cache(maxsize=8192)
+def _verdict_columns_cached(verdict: Classification) -> tuple[tuple[str, str], ...]:
+    return (
+        ("root_cause", verdict.root_cause.value),
+        ("recommended_action", verdict.action.value),
+        ("owner", verdict.owner.value),
+    )
+
+
+def _verdict_columns(verdict: Classification) -> dict[str, str]:
+    """Root cause, action and owner as stored. A backlog repeats a few hundred verdicts, and reading an enum's
+    `.value` costs microseconds each on Python 3.11, so the names are read once per verdict."""
+    return dict(_verdict_columns_cached(verdict))
 
 
 def _classified_values(
     verdict: Classification, amount_cents: int, terms: PayerTerms, remitted_on: dt.date, service: dt.date | None
 ) -> dict[str, Any]:
     return {
-        "root_cause": verdict.root_cause.value,
+        **_verdict_columns(verdict),
         "carc": verdict.carc,
         "unknown_codes": list(verdict.unknown_codes),
-        "recommended_action": verdict.action.value,
-        "owner": verdict.owner.value,
         "recoverable": verdict.recoverable,
         "appealable": verdict.appealable,
         "expected_recovery_cents": expected_recovery_cents(
@@ -149,7 +163,7 @@ async def open_denial_cases(session: AsyncSession, envelopes: list[EventEnvelope
             {
                 "id": case_id,
                 "tenant_id": tenant,
-                "kind": CaseKind.DENIAL.value,
+                "kind": _DENIAL_KIND,
                 "claim_id": denial.claim_id or (claim.claim_id if claim else None),
                 "claim_control_number": denial.claim_control_number,
                 "payer_id": denial.payer_id,
@@ -160,7 +174,7 @@ async def open_denial_cases(session: AsyncSession, envelopes: list[EventEnvelope
                 "group_code": "CO",
                 "carcs": list(denial.carcs),
                 "rarcs": list(denial.rarcs),
-                "status": DenialCaseStatus.OPEN.value,
+                "status": _OPEN,
                 "remitted_on": remitted_on,
                 "service_date": service,
                 "billing_provider_npi": claim.billing_provider_npi if claim else None,
@@ -178,12 +192,17 @@ async def open_denial_cases(session: AsyncSession, envelopes: list[EventEnvelope
             "tenant_id": tenant,
             "entry": "opened",
             "actor": SYSTEM,
-            "text": f"{denial.denial} denial {', '.join(denial.carcs) or '-'}: {verdict.root_cause.value}, "
-            f"{verdict.action.value} by {verdict.owner.value}",
+            "text": _opened_text(denial, verdict),
         }
     inserted = await store.insert_cases(session, rows)
     await store.insert_history(session, [entry for case_id, entry in history.items() if case_id in inserted])
     return len(inserted)
+
+
+def _opened_text(denial: ClaimDeniedV1, verdict: Classification) -> str:
+    names = _verdict_columns(verdict)
+    carcs = ", ".join(denial.carcs) or "-"
+    return f"{denial.denial} denial {carcs}: {names['root_cause']}, {names['recommended_action']} by {names['owner']}"
 
 
 async def _uphold(

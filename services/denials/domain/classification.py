@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 
 class RootCause(StrEnum):
@@ -180,11 +181,17 @@ def cause_of_carc(carc: str) -> RootCause:
 
 
 def classify(group: str, carcs: Sequence[str], rarcs: Iterable[str] = ()) -> Classification:
-    """The root cause of one denied claim or line (pure; the same codes always classify the same)."""
+    """The root cause of one denied claim or line (pure; the same codes always classify the same, so a verdict
+    is computed once per combination of codes and reused: a backlog of denials repeats a few hundred of them)."""
+    return _classify(group.upper(), tuple(carcs), tuple(rarcs))
+
+
+@lru_cache(maxsize=8192)
+def _classify(group: str, carcs: tuple[str, ...], rarcs: tuple[str, ...]) -> Classification:
     remarks = [r.strip().upper() for r in rarcs if r.strip()]
     codes = [c.strip().upper() for c in carcs if c.strip()]
     unknown = tuple(c for c in codes if c not in CARC_CAUSES)
-    if group.upper() == "PR":
+    if group == "PR":
         cause, deciding = RootCause.PATIENT_RESPONSIBILITY, (codes[0] if codes else None)
     else:
         by_cause = {cause_of_carc(c): c for c in reversed(codes)}
