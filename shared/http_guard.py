@@ -148,12 +148,25 @@ def _problem(status_code: int, title: str, detail: str) -> JSONResponse:
     )
 
 
+WITHHELD = "(value withheld)"
+
+
+def _without_input(error: Mapping[str, Any]) -> str:
+    """The error's message with the value that was sent taken out (a validator may quote it: "taxonomy 'X' must
+    be ..."); the field's location says where."""
+    message = str(error.get("msg", ""))
+    value = error.get("input")
+    if isinstance(value, str) and len(value) >= 2 and value in message:
+        message = message.replace(repr(value), WITHHELD).replace(value, WITHHELD)
+    return message
+
+
 async def validation_error_without_values(request: Request, exc: Exception) -> JSONResponse:
     """FastAPI's 422 echoes each invalid value (`input`) and its context; this one says what and where
     only. A JSON object expected but something else sent is a 415."""
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {"type": error.get("type"), "loc": list(error.get("loc", ())), "msg": error.get("msg")}
+        {"type": error.get("type"), "loc": list(error.get("loc", ())), "msg": _without_input(error)}
         for error in exc.errors()
     ]
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()

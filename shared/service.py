@@ -38,7 +38,7 @@ from shared.periodic import Periodic, run_periodically
 from shared.settings import ServiceSettings
 from shared.telemetry.logging import configure_logging
 from shared.telemetry.metrics import HTTP_REQUEST_SECONDS
-from shared.telemetry.tracing import configure_tracing
+from shared.telemetry.tracing import configure_tracing, request_span_redactor
 
 log = logging.getLogger(__name__)
 STOP_TIMEOUT_S = 10.0
@@ -142,7 +142,9 @@ def create_service_app(
     for router in definition.routers:
         app.include_router(router)
     _add_request_metrics(app, definition.name)
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+    FastAPIInstrumentor.instrument_app(
+        app, excluded_urls="healthz,readyz,metrics", server_request_hook=request_span_redactor(app)
+    )
     return app
 
 

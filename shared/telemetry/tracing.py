@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.trace import Span
+from starlette.applications import Starlette
+from starlette.routing import Match
 
 
 def configure_tracing(service_name: str) -> TracerProvider:
@@ -36,3 +40,28 @@ def continued_trace_headers(producer_headers: Mapping[str, str]) -> dict[str, st
     if here.is_valid and (not producer.is_valid or here.trace_id == producer.trace_id):
         return current
     return dict(producer_headers)
+
+
+REDACTED_URL_ATTRIBUTES = ("http.target", "http.url", "url.full", "url.path", "url.query")
+
+
+def request_span_redactor(app: Starlette) -> Callable[[Span, Mapping[str, Any]], None]:
+    """A server-request hook that replaces the request's path and query on its span by the route's template:
+    `/v1/patients/{patient_id}` rather than the id, and no `?external_patient_id=...` (query strings and path
+    segments can carry MRNs, names and member ids). A path that matches no route is written `/{unmatched}`."""
+
+    def redact(span: Span, scope: Mapping[str, Any]) -> None:
+        if not span.is_recording():
+            return
+        template = "/{unmatched}"
+        for route in app.routes:
+            match, _ = route.matches(dict(scope))
+            if match is Match.FULL:
+                template = str(getattr(route, "path", template))
+                break
+        present = getattr(span, "attributes", None) or {}
+        for key in REDACTED_URL_ATTRIBUTES:
+            if key in present:
+                span.set_attribute(key, "" if key == "url.query" else template)
+
+    return redact

@@ -11,7 +11,7 @@ from typing import Annotated
 import httpx
 import pytest
 from fastapi import FastAPI, Form, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 
 from shared.http_guard import MAX_JSON_DEPTH, BodyLimits, install, json_problem
 from shared.telemetry.logging import JsonFormatter
@@ -24,6 +24,17 @@ class PatientIn(BaseModel):
     birth_year: int
 
 
+class ProviderIn(BaseModel):
+    taxonomy: str
+
+    @field_validator("taxonomy")
+    @classmethod
+    def _shaped(cls, value: str) -> str:
+        if len(value) != 10:
+            raise ValueError(f"taxonomy {value!r} must be 10 characters like 207Q00000X")
+        return value
+
+
 def guarded_app() -> FastAPI:
     app = FastAPI()
     install(app, BodyLimits(default=1024, by_path_prefix={"/files": 64 * 1024}))
@@ -31,6 +42,10 @@ def guarded_app() -> FastAPI:
     @app.post("/patients")
     async def create(patient: PatientIn) -> dict[str, str]:
         return {"last_name": patient.last_name}
+
+    @app.post("/providers")
+    async def register(provider: ProviderIn) -> dict[str, str]:
+        return {"taxonomy": provider.taxonomy}
 
     @app.post("/files")
     async def upload(request: Request) -> dict[str, int]:
@@ -113,6 +128,14 @@ async def test_validation_errors_say_what_and_where_without_the_values(client: h
     assert response.json()["detail"] == [
         {"type": "int_parsing", "loc": ["body", "birth_year"], "msg": response.json()["detail"][0]["msg"]}
     ]
+
+
+async def test_a_validator_quoting_the_value_has_it_taken_out(client: httpx.AsyncClient) -> None:
+    response = await client.post("/providers", json={"taxonomy": CANARY})
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert error["loc"] == ["body", "taxonomy"] and CANARY not in response.text
+    assert error["msg"] == "Value error, taxonomy (value withheld) must be 10 characters like 207Q00000X"
 
 
 async def test_a_body_that_is_not_json_is_a_415(client: httpx.AsyncClient) -> None:
