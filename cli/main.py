@@ -1,28 +1,91 @@
-"""The `claimflow` command: local stack, services, X12 tools, dead letters, event schemas."""
+"""The `claimflow` command: local stack, services, X12 tools, dead letters, event schemas.
+
+Each command's module is imported only when that command runs: `claimflow --help` lists them from the table
+below without loading the services, SQLAlchemy or Kafka clients behind them (a test keeps the table's help
+equal to each command's own)."""
 
 from __future__ import annotations
 
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
 import typer
+from typer._click import Command, Context  # typer vendors click: its groups work with these classes
+from typer.core import TyperCommand, TyperGroup
 
-from cli.analytics import analytics_app
-from cli.codes import codes_app
-from cli.database import db_app
-from cli.dead_letters import dlt_app
-from cli.demo import demo
-from cli.events import events_app
-from cli.pipeline import up
-from cli.stack.commands import stack_app
-from cli.tokens import token
-from cli.x12 import x12_app
 
-app = typer.Typer(no_args_is_help=True, help="claimflow: medical-billing pipeline tools.")
-app.command()(up)
-app.command()(token)
-app.command()(demo)
-app.add_typer(stack_app, name="stack")
-app.add_typer(x12_app, name="x12")
-app.add_typer(dlt_app, name="dlt")
-app.add_typer(events_app, name="events")
-app.add_typer(db_app, name="db")
-app.add_typer(codes_app, name="codes")
-app.add_typer(analytics_app, name="analytics")
+@dataclass(frozen=True, slots=True)
+class CommandEntry:
+    module: str
+    attribute: str
+    """A `typer.Typer` (a group of commands) or a function (one command)."""
+    short_help: str
+
+
+COMMANDS: dict[str, CommandEntry] = {
+    "up": CommandEntry(
+        "cli.pipeline",
+        "up",
+        "Start Kafka and Postgres, migrate, run the five services and the sandbox payer until Ctrl-C.",
+    ),
+    "token": CommandEntry(
+        "cli.tokens", "token", "Print a development token for the running local services (never for production)."
+    ),
+    "demo": CommandEntry(
+        "cli.demo", "demo", "Push a synthetic practice's month through the running system and add up what came back."
+    ),
+    "stack": CommandEntry("cli.stack.commands", "stack_app", "Local Kafka and Postgres servers on loopback."),
+    "x12": CommandEntry("cli.x12", "x12_app", "Read, write and validate X12 files offline."),
+    "dlt": CommandEntry("cli.dead_letters", "dlt_app", "List and replay dead-lettered messages."),
+    "events": CommandEntry("cli.events", "events_app", "Event schemas for analytics consumers."),
+    "db": CommandEntry("cli.database", "db_app", "Database roles and schemas."),
+    "codes": CommandEntry("cli.codes", "codes_app", "Reference code sets for the scrubber and the denials queue."),
+    "analytics": CommandEntry(
+        "cli.analytics", "analytics_app", "The analytics feed: events landed in Parquet for DuckDB."
+    ),
+}
+
+
+def load_command(name: str) -> Command:
+    """The real click command behind `name` (its module imported now)."""
+    entry = COMMANDS[name]
+    target = getattr(importlib.import_module(entry.module), entry.attribute)
+    if isinstance(target, typer.Typer):
+        command: Command = typer.main.get_group(target)
+    else:
+        single = typer.Typer(add_completion=False)
+        single.command(name=name)(target)
+        command = typer.main.get_command(single)
+    command.name = name
+    return command
+
+
+class DeferredCommand(TyperCommand):
+    """Stands in for a command in the help listing; when invoked, it hands over to the real one."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name, short_help=COMMANDS[name].short_help, help=COMMANDS[name].short_help)
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: Context | None = None, **extra: Any
+    ) -> Context:
+        return load_command(str(self.name)).make_context(info_name, args, parent=parent, **extra)
+
+
+class DeferredGroup(TyperGroup):
+    def list_commands(self, ctx: Context) -> list[str]:
+        return [*super().list_commands(ctx), *(name for name in COMMANDS if name not in self.commands)]
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        if cmd_name in COMMANDS:
+            return DeferredCommand(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+app = typer.Typer(no_args_is_help=True, help="claimflow: medical-billing pipeline tools.", cls=DeferredGroup)
+
+
+@app.callback()
+def main() -> None:
+    """claimflow: medical-billing pipeline tools."""
