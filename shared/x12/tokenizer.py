@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from itertools import repeat
 from operator import itemgetter
 from typing import NamedTuple
@@ -185,6 +185,7 @@ def tokenize_file(data: bytes | str) -> TokenizedFile:
             if restart is not None:
                 del raws[restart[1] :]
                 tail = ""
+            _check_characters(raws, delimiters, base)
             element = delimiters.element
             rows = list(map(tuple, map(str.split, filter(None, raws), repeat(element))))
             ids = list(map(itemgetter(0), rows))
@@ -244,6 +245,46 @@ def _check_ids(ids: list[str], unknown: set[str], delimiters: Delimiters, base: 
             f"invalid segment id {segment_id[:20]!r}" + _terminator_hint(segment_id, delimiters),
             segment_id=segment_id[:3] or None,
             position=base + 1 + index,
+        )
+
+
+_CONTROL_NAMES = {0x00: "NUL", 0x09: "TAB", 0x0A: "LF", 0x0D: "CR", 0x7F: "DEL"}
+
+
+@lru_cache(maxsize=16)
+def _control_characters(delimiters: Delimiters) -> re.Pattern[str]:
+    """C0, DEL and C1 control characters, except those this interchange declares as delimiters."""
+    declared = {delimiters.element, delimiters.component, delimiters.repetition}
+    controls = [*range(0x20), 0x7F, *range(0x80, 0xA0)]
+    return re.compile("[" + "".join(re.escape(chr(code)) for code in controls if chr(code) not in declared) + "]")
+
+
+def _check_characters(raws: list[str], delimiters: Delimiters, base: int) -> None:
+    """Refuse a control character inside a segment (a NUL in CLP01 cannot be stored, a CR mid-segment is a
+    damaged file), naming the segment, its position and the element. One scan over the interchange in C."""
+    pattern = _control_characters(delimiters)
+    if pattern.search("".join(raws)) is None:
+        return
+    position = base
+    for raw in raws:
+        if not raw:
+            continue
+        position += 1
+        found = pattern.search(raw)
+        if found is None:
+            continue
+        elements = raw.split(delimiters.element)
+        element_index = next(index for index, value in enumerate(elements) if pattern.search(value))
+        code = ord(found.group())
+        name = _CONTROL_NAMES.get(code, "")
+        segment_id = elements[0][:3] if _SEGMENT_ID.fullmatch(elements[0]) else None
+        where = f"{elements[0]}{element_index:02d}" if segment_id and element_index else "the segment"
+        raise X12SyntaxError(
+            f"{where} contains the control character U+{code:04X}{f' ({name})' if name else ''}: X12 elements "
+            "hold printable characters only",
+            segment_id=segment_id,
+            position=position,
+            element_index=element_index or None,
         )
 
 
