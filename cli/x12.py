@@ -36,7 +36,8 @@ def parse_835_command(
     """Parse an 835 remittance (005010X221A1) and check that it balances.
 
     Exit status: 0 parsed and balanced; 1 file rejected (reason and segment position on
-    stderr); 3 parsed but unbalanced (findings on stderr, the parse still printed).
+    stderr); 3 parsed but unbalanced (findings on stderr, the parse still printed). Faulty
+    non-financial elements read around are warnings (stderr, and `warnings` in --json): exit 0.
     """
     data = _read(file)
     try:
@@ -48,6 +49,8 @@ def parse_835_command(
         typer.echo(json.dumps(remittance_json(advices, findings), indent=2))
     else:
         _print_summary(file, advices, findings)
+    for warning in (warning for advice in advices for warning in advice.warnings):
+        typer.echo(f"{file}: warning: {warning}", err=True)
     for finding in (finding for per_advice in findings for finding in per_advice):
         typer.echo(f"{file}: unbalanced: segment {finding.position}: {finding.message}", err=True)
     if any(findings):
@@ -139,6 +142,15 @@ def remittance_json(advices: tuple[RemittanceAdvice, ...], findings: list[list[B
                         ],
                     }
                     for claim in advice.claims
+                ],
+                "warnings": [
+                    {
+                        "segment_id": warning.segment_id,
+                        "position": warning.position,
+                        "element": warning.element,
+                        "message": warning.message,
+                    }
+                    for warning in advice.warnings
                 ],
                 "balance_findings": [
                     {

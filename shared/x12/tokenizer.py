@@ -163,8 +163,11 @@ def paused_gc() -> Iterator[None]:
 _new_segment = partial(tuple.__new__, Segment)
 
 
-def tokenize_file(data: bytes | str) -> TokenizedFile:
-    """Split a whole X12 file into segments; each interchange is read with its own delimiters."""
+def tokenize_file(data: bytes | str, *, check_characters: bool = True) -> TokenizedFile:
+    """Split a whole X12 file into segments; each interchange is read with its own delimiters.
+
+    A control character inside a segment is refused unless `check_characters` is False (for a reader
+    that only sniffs the envelope, such as the inbound box's classifier)."""
     text = decode_x12(data)
     segments: list[Segment] = []
     delimiters_at: dict[int, Delimiters] = {}
@@ -185,7 +188,8 @@ def tokenize_file(data: bytes | str) -> TokenizedFile:
             if restart is not None:
                 del raws[restart[1] :]
                 tail = ""
-            _check_characters(raws, delimiters, base)
+            if check_characters:
+                _check_characters(raws, delimiters, base)
             element = delimiters.element
             rows = list(map(tuple, map(str.split, filter(None, raws), repeat(element))))
             ids = list(map(itemgetter(0), rows))
@@ -288,9 +292,9 @@ def _check_characters(raws: list[str], delimiters: Delimiters, base: int) -> Non
         )
 
 
-def tokenize(data: bytes | str) -> tuple[Segment, ...]:
+def tokenize(data: bytes | str, *, check_characters: bool = True) -> tuple[Segment, ...]:
     """Segments of an X12 file, each with its 1-based position in the file."""
-    return tokenize_file(data).segments
+    return tokenize_file(data, check_characters=check_characters).segments
 
 
 def split_components(value: str, delimiters: Delimiters) -> tuple[str, ...]:
