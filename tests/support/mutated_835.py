@@ -239,6 +239,8 @@ def _composite_separator(rng: random.Random, text: str) -> str:
 def _envelope(rng: random.Random, text: str) -> str:
     segments = _segments(text)
     envelope = [i for i, s in enumerate(segments) if s.lstrip()[:2] in {"SE", "GE", "IE", "GS", "ST", "IS"}]
+    if not envelope:
+        return text
     at = rng.choice(envelope)
     elements = segments[at].split("*")
     position = rng.randrange(1, len(elements)) if len(elements) > 1 else 0
