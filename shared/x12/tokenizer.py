@@ -256,18 +256,21 @@ _CONTROL_NAMES = {0x00: "NUL", 0x09: "TAB", 0x0A: "LF", 0x0D: "CR", 0x7F: "DEL"}
 
 
 @lru_cache(maxsize=16)
-def _control_characters(delimiters: Delimiters) -> re.Pattern[str]:
-    """C0, DEL and C1 control characters, except those this interchange declares as delimiters."""
+def _control_characters(delimiters: Delimiters) -> tuple[str, re.Pattern[str]]:
+    """C0, DEL and C1 control characters, except those this interchange declares as delimiters: as one
+    string (a `in` scan per character is several times faster than a regex over a large file) and as a
+    pattern to locate the first one."""
     declared = {delimiters.element, delimiters.component, delimiters.repetition}
-    controls = [*range(0x20), 0x7F, *range(0x80, 0xA0)]
-    return re.compile("[" + "".join(re.escape(chr(code)) for code in controls if chr(code) not in declared) + "]")
+    controls = "".join(chr(code) for code in (*range(0x20), 0x7F, *range(0x80, 0xA0)) if chr(code) not in declared)
+    return controls, re.compile(f"[{re.escape(controls)}]")
 
 
 def _check_characters(raws: list[str], delimiters: Delimiters, base: int) -> None:
     """Refuse a control character inside a segment (a NUL in CLP01 cannot be stored, a CR mid-segment is a
-    damaged file), naming the segment, its position and the element. One scan over the interchange in C."""
-    pattern = _control_characters(delimiters)
-    if pattern.search("".join(raws)) is None:
+    damaged file), naming the segment, its position and the element."""
+    controls, pattern = _control_characters(delimiters)
+    joined = "".join(raws)
+    if not any(map(joined.__contains__, controls)):
         return
     position = base
     for raw in raws:

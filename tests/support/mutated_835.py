@@ -259,11 +259,11 @@ def _delimiter(rng: random.Random, text: str) -> str:
 
 
 def _repeat_claims(rng: random.Random, text: str) -> str:
-    """A claim loop repeated many times (a large, still plausible file)."""
+    """A claim loop repeated many times (a large, still plausible file of at most about 2 MB)."""
     start = text.find("CLP*")
     end = text.find("PLB*", start)
     end = text.find("SE*", start) if end < 0 else end
-    if start < 0 or end < 0:
+    if start < 0 or end < 0 or len(text) > 50_000:
         return text
     return text[:start] + text[start:end] * rng.randint(2, 40) + text[end:]
 
