@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -36,7 +37,8 @@ def parse_835_command(
     """Parse an 835 remittance (005010X221A1) and check that it balances.
 
     Exit status: 0 parsed and balanced; 1 file rejected (reason and segment position on
-    stderr); 3 parsed but unbalanced (findings on stderr, the parse still printed).
+    stderr); 3 parsed but unbalanced (findings on stderr, the parse still printed). Faulty
+    non-financial elements read around are warnings (stderr, and `warnings` in --json): exit 0.
     """
     data = _read(file)
     try:
@@ -48,6 +50,8 @@ def parse_835_command(
         typer.echo(json.dumps(remittance_json(advices, findings), indent=2))
     else:
         _print_summary(file, advices, findings)
+    for warning in (warning for advice in advices for warning in advice.warnings):
+        typer.echo(f"{file}: warning: {warning}", err=True)
     for finding in (finding for per_advice in findings for finding in per_advice):
         typer.echo(f"{file}: unbalanced: segment {finding.position}: {finding.message}", err=True)
     if any(findings):
@@ -74,6 +78,40 @@ def render_837_command(
         where = f" line {finding.line_number}" if finding.line_number else ""
         typer.echo(f"{file}: scrub {finding.severity}{where}: {finding.rule_id}: {finding.message}", err=True)
     typer.echo(text, nl=False)
+
+
+class PaperFormName(StrEnum):
+    CMS1500 = "cms1500"
+    UB04 = "ub04"
+
+
+@x12_app.command("render-paper")
+def render_paper_command(
+    file: Annotated[Path, typer.Argument(help="An encounter document (intake API shape) as JSON.", show_default=False)],
+    form: Annotated[PaperFormName, typer.Option("--form", help="cms1500 (professional) or ub04 (institutional).")],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="The PDF to write (default: FILE with .pdf).")
+    ] = None,
+    control_number: Annotated[str, typer.Option(help="Patient account / control number to print.")] = "CF0000000001",
+) -> None:
+    """Write the encounter document's claim as a paper CMS-1500 (02/12) or UB-04 PDF, each field in its box.
+
+    The same input as render-837; exit status 1 when the document cannot become that form.
+    """
+    from cli.render_837 import RenderError
+    from cli.render_paper import render_paper
+
+    _read(file)
+    try:
+        pdf = render_paper(file, form_name=form.value, control_number=control_number, now=datetime.now(UTC))
+    except RenderError as exc:
+        _fail(f"{file}: {exc}")
+    target = output or file.with_suffix(".pdf")
+    try:
+        target.write_bytes(pdf)
+    except OSError as exc:
+        _fail(f"{target}: cannot write: {exc.strerror or exc}")
+    typer.echo(f"{target}: {form.value} PDF, {len(pdf):,} bytes")
 
 
 @x12_app.command("validate")
@@ -139,6 +177,15 @@ def remittance_json(advices: tuple[RemittanceAdvice, ...], findings: list[list[B
                         ],
                     }
                     for claim in advice.claims
+                ],
+                "warnings": [
+                    {
+                        "segment_id": warning.segment_id,
+                        "position": warning.position,
+                        "element": warning.element,
+                        "message": warning.message,
+                    }
+                    for warning in advice.warnings
                 ],
                 "balance_findings": [
                     {

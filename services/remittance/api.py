@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 
 from services.remittance import service
-from services.remittance.domain.posting import claim_balance
+from services.remittance.domain.posting import PostingResult, claim_balance
+from services.remittance.domain.remittance_advice import ParseWarning
 from services.remittance.repository import (
+    MAX_STORED_WARNINGS,
     ClaimPaymentRepository,
     InboundFileRepository,
     LedgerRepository,
@@ -25,6 +28,7 @@ from services.remittance.schemas import (
     LedgerEntryOut,
     MissedInstallmentOut,
     OverduePlanOut,
+    ParseWarningOut,
     PatientPaymentIn,
     PatientPaymentOut,
     PaymentPlanIn,
@@ -99,15 +103,23 @@ async def upload_remittance(
     except service.RemittanceRejected as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=exc.detail) from None
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-    return RemittanceResult.model_validate(result, from_attributes=True)
+    warnings = [warning for advice in advices for warning in advice.warnings]
+    return _remittance_result(result, warnings[:MAX_STORED_WARNINGS])
 
 
 @router.get("/remittances/{remittance_id}", responses=_ERRORS)
 async def get_remittance(remittance_id: uuid.UUID, principal: CanRead, session: SessionDep) -> RemittanceResult:
+    """A posted 835: what it posted, and the non-financial faults read around (`warnings`)."""
     remittance = await RemittanceFileRepository(session, principal.tenant).get(remittance_id)
     if remittance is None or remittance.result is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="remittance not found")
-    return RemittanceResult.model_validate(remittance.result, from_attributes=True)
+    return _remittance_result(remittance.result, remittance.warnings)
+
+
+def _remittance_result(result: PostingResult, warnings: Sequence[ParseWarning]) -> RemittanceResult:
+    answer = RemittanceResult.model_validate(result, from_attributes=True)
+    answer.warnings = [ParseWarningOut.model_validate(warning, from_attributes=True) for warning in warnings]
+    return answer
 
 
 @router.get("/inbound-files", responses=_ERRORS)

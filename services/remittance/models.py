@@ -49,6 +49,13 @@ remittance_files = sa.Table(
     sa.Column("byte_count", sa.BigInteger, nullable=False),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.Column("result", JSONB, nullable=False, doc="The posting summary answered to the uploader."),
+    sa.Column(
+        "warnings",
+        JSONB,
+        nullable=False,
+        server_default=sa.text("'[]'::jsonb"),
+        comment="Faulty non-financial elements read around while posting: segment id, position, element, message.",
+    ),
     sa.UniqueConstraint("tenant_id", "content_sha256"),
 )
 

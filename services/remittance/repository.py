@@ -33,6 +33,7 @@ from services.remittance.domain.posting import (
     facts_to_json,
 )
 from services.remittance.domain.rejection import Rejection
+from services.remittance.domain.remittance_advice import ParseWarning
 from services.remittance.models import (
     claim_payments,
     denial_adjustments,
@@ -64,6 +65,8 @@ class RemittanceFileRecord:
     id: uuid.UUID
     result: PostingResult | None
     """None until the posting that stores the file has finished."""
+    warnings: tuple[ParseWarning, ...] = ()
+    """Faulty non-financial elements of the file (the first `MAX_STORED_WARNINGS`), in file order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +258,10 @@ def _trace_headers(stored: str | None) -> tuple[tuple[str, str], ...]:
     return tuple((str(k), str(v)) for k, v in loaded.items()) if isinstance(loaded, dict) else ()
 
 
+MAX_STORED_WARNINGS = 1000
+"""A file whose every line is faulty would otherwise store a warning per line: the first ones say enough."""
+
+
 class RemittanceFileRepository:
     def __init__(self, session: AsyncSession, tenant: str) -> None:
         self._session = session
@@ -269,20 +276,37 @@ class RemittanceFileRepository:
     async def _one(self, condition: sa.ColumnElement[bool]) -> RemittanceFileRecord | None:
         row = (
             await self._session.execute(
-                sa.select(remittance_files.c.id, remittance_files.c.result).where(
+                sa.select(remittance_files.c.id, remittance_files.c.result, remittance_files.c.warnings).where(
                     remittance_files.c.tenant_id == self._tenant, condition
                 )
             )
         ).one_or_none()
         if row is None:
             return None
-        return RemittanceFileRecord(row.id, PostingResult.from_json(row.result) if row.result else None)
+        return RemittanceFileRecord(
+            row.id,
+            PostingResult.from_json(row.result) if row.result else None,
+            tuple(ParseWarning(**warning) for warning in row.warnings),
+        )
 
-    async def add_if_new(self, file_id: uuid.UUID, content_sha256: str, byte_count: int) -> bool:
+    async def add_if_new(
+        self, file_id: uuid.UUID, content_sha256: str, byte_count: int, warnings: Sequence[ParseWarning] = ()
+    ) -> bool:
         """False when this tenant already has a file with this content (waits for a concurrent one)."""
+        stored_warnings = [
+            {"segment_id": w.segment_id, "position": w.position, "element": w.element, "message": w.message}
+            for w in warnings[:MAX_STORED_WARNINGS]
+        ]
         inserted = await self._session.execute(
             insert(remittance_files)
-            .values(id=file_id, tenant_id=self._tenant, content_sha256=content_sha256, byte_count=byte_count, result={})
+            .values(
+                id=file_id,
+                tenant_id=self._tenant,
+                content_sha256=content_sha256,
+                byte_count=byte_count,
+                result={},
+                warnings=stored_warnings,
+            )
             .on_conflict_do_nothing(index_elements=[remittance_files.c.tenant_id, remittance_files.c.content_sha256])
             .returning(remittance_files.c.id)
         )

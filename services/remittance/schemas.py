@@ -18,6 +18,15 @@ class SubmittedClaimOut(BaseModel):
     submitted_at: dt.datetime
 
 
+class ParseWarningOut(BaseModel):
+    """A faulty non-financial element the payer sent, read around while the money was posted."""
+
+    segment_id: str
+    position: int = Field(description="1-based index of the segment in the file (ISA is 1).")
+    element: int | None = Field(description="X12 element number (SVC01 is 1), when one element is at fault.")
+    message: str
+
+
 class RemittanceResult(BaseModel):
     remittance_id: uuid.UUID
     transactions: int
@@ -29,6 +38,11 @@ class RemittanceResult(BaseModel):
     paid_cents: int
     currency: str
     trace_numbers: list[str]
+    warnings: list[ParseWarningOut] = Field(
+        default_factory=list,
+        description="Non-financial elements the payer got wrong (wrong component separator, missing procedure "
+        "code...), each with segment, position and element; the money was posted anyway (first 1,000).",
+    )
 
 
 class SuspendedPaymentOut(BaseModel):

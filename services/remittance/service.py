@@ -157,7 +157,8 @@ async def post_remittance(
     if findings:
         raise rejection_for_balance(findings)
     file_id = uuid.uuid4()
-    if not await files.add_if_new(file_id, digest, len(body)):
+    warnings = [warning for advice in advices for warning in advice.warnings]
+    if not await files.add_if_new(file_id, digest, len(body), warnings):
         existing = await files.get_by_hash(digest)
         assert existing is not None and existing.result is not None, "a conflicting file is visible once posted"
         return existing.result, False

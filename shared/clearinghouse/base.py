@@ -116,9 +116,12 @@ def sha256_hex(content: bytes) -> str:
 
 
 def classify_x12(content: bytes) -> InboundKind:
-    """The kind of an inbound X12 file from its first GS and ST; UNKNOWN when it is not readable X12."""
+    """The kind of an inbound X12 file from its first GS and ST; UNKNOWN when it is not readable X12.
+
+    Control characters are let through: an 835 with a NUL byte is still the remittance service's to
+    refuse and record, not a file nobody takes."""
     try:
-        segments = tokenize(content)
+        segments = tokenize(content, check_characters=False)
     except X12Error:
         return InboundKind.UNKNOWN
     version = ""

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from itertools import repeat
 from operator import itemgetter
 from typing import NamedTuple
@@ -163,8 +163,11 @@ def paused_gc() -> Iterator[None]:
 _new_segment = partial(tuple.__new__, Segment)
 
 
-def tokenize_file(data: bytes | str) -> TokenizedFile:
-    """Split a whole X12 file into segments; each interchange is read with its own delimiters."""
+def tokenize_file(data: bytes | str, *, check_characters: bool = True) -> TokenizedFile:
+    """Split a whole X12 file into segments; each interchange is read with its own delimiters.
+
+    A control character inside a segment is refused unless `check_characters` is False (for a reader
+    that only sniffs the envelope, such as the inbound box's classifier)."""
     text = decode_x12(data)
     segments: list[Segment] = []
     delimiters_at: dict[int, Delimiters] = {}
@@ -185,6 +188,8 @@ def tokenize_file(data: bytes | str) -> TokenizedFile:
             if restart is not None:
                 del raws[restart[1] :]
                 tail = ""
+            if check_characters:
+                _check_characters(raws, delimiters, base)
             element = delimiters.element
             rows = list(map(tuple, map(str.split, filter(None, raws), repeat(element))))
             ids = list(map(itemgetter(0), rows))
@@ -247,9 +252,52 @@ def _check_ids(ids: list[str], unknown: set[str], delimiters: Delimiters, base: 
         )
 
 
-def tokenize(data: bytes | str) -> tuple[Segment, ...]:
+_CONTROL_NAMES = {0x00: "NUL", 0x09: "TAB", 0x0A: "LF", 0x0D: "CR", 0x7F: "DEL"}
+
+
+@lru_cache(maxsize=16)
+def _control_characters(delimiters: Delimiters) -> tuple[str, re.Pattern[str]]:
+    """C0, DEL and C1 control characters, except those this interchange declares as delimiters: as one
+    string (a `in` scan per character is several times faster than a regex over a large file) and as a
+    pattern to locate the first one."""
+    declared = {delimiters.element, delimiters.component, delimiters.repetition}
+    controls = "".join(chr(code) for code in (*range(0x20), 0x7F, *range(0x80, 0xA0)) if chr(code) not in declared)
+    return controls, re.compile(f"[{re.escape(controls)}]")
+
+
+def _check_characters(raws: list[str], delimiters: Delimiters, base: int) -> None:
+    """Refuse a control character inside a segment (a NUL in CLP01 cannot be stored, a CR mid-segment is a
+    damaged file), naming the segment, its position and the element."""
+    controls, pattern = _control_characters(delimiters)
+    joined = "".join(raws)
+    if not any(map(joined.__contains__, controls)):
+        return
+    position = base
+    for raw in raws:
+        if not raw:
+            continue
+        position += 1
+        found = pattern.search(raw)
+        if found is None:
+            continue
+        elements = raw.split(delimiters.element)
+        element_index = next(index for index, value in enumerate(elements) if pattern.search(value))
+        code = ord(found.group())
+        name = _CONTROL_NAMES.get(code, "")
+        segment_id = elements[0][:3] if _SEGMENT_ID.fullmatch(elements[0]) else None
+        where = f"{elements[0]}{element_index:02d}" if segment_id and element_index else "the segment"
+        raise X12SyntaxError(
+            f"{where} contains the control character U+{code:04X}{f' ({name})' if name else ''}: X12 elements "
+            "hold printable characters only",
+            segment_id=segment_id,
+            position=position,
+            element_index=element_index or None,
+        )
+
+
+def tokenize(data: bytes | str, *, check_characters: bool = True) -> tuple[Segment, ...]:
     """Segments of an X12 file, each with its 1-based position in the file."""
-    return tokenize_file(data).segments
+    return tokenize_file(data, check_characters=check_characters).segments
 
 
 def split_components(value: str, delimiters: Delimiters) -> tuple[str, ...]:

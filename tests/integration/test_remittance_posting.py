@@ -110,6 +110,7 @@ async def test_an_835_posted_twice_posts_once_and_emits_one_payment_received_per
             "paid_cents": paid.paid_cents,
             "currency": "USD",
             "trace_numbers": [f"T{suffix}"],
+            "warnings": [],
         }
         after_first = await _ledger_totals(admin_db, tenant)
         again = await client.post("/v1/remittances", content=file, headers={"content-type": "text/plain"})

@@ -103,6 +103,9 @@ class PaidLine:
     remark_codes: tuple[str, ...]
     control_number: str | None = None
     """REF*6R: our line item control number, echoed back by the payer."""
+    match_by_order: bool = False
+    """The payer's procedure composite was faulty (a parse warning says how): matched by REF*6R, else by
+    the line's order in the claim, never by procedure."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +255,7 @@ def claim_payment_facts(
                 paid_cents=line.paid_cents,
                 remark_codes=line_remarks,
                 control_number=line.control_number,
+                match_by_order=line.procedure_unreliable and line.submitted_procedure is None,
             )
         )
     patient_responsibility = sum(a.amount_cents for a in adjustments if a.group == PATIENT_RESPONSIBILITY)
@@ -296,7 +300,8 @@ def next_responsible(claim: Claim, patient_responsibility_cents: int) -> NextRes
 
 def match_lines(lines: Sequence[PaidLine], submitted: Sequence[SubmittedLine]) -> tuple[int | None, ...]:
     """Our line number for each paid line: by REF*6R line control number first, else by procedure +
-    modifiers (SVC06, the procedure as submitted, when the payer changed it); each of our lines matches once."""
+    modifiers (SVC06, the procedure as submitted, when the payer changed it), or, for a line whose procedure
+    composite was faulty, by its order in the claim; each of our lines matches once."""
     by_control = {line.line_control_number: line for line in submitted if line.line_control_number}
     taken: set[int] = set()
     result: list[int | None] = [None] * len(lines)
@@ -307,6 +312,12 @@ def match_lines(lines: Sequence[PaidLine], submitted: Sequence[SubmittedLine]) -
             taken.add(ours.line_number)
     for index, line in enumerate(lines):
         if result[index] is not None:
+            continue
+        if line.match_by_order:
+            in_order = submitted[index] if index < len(submitted) else None
+            if in_order is not None and in_order.line_number not in taken:
+                result[index] = in_order.line_number
+                taken.add(in_order.line_number)
             continue
         for candidate in submitted:
             if (
@@ -332,6 +343,7 @@ def matched_to(facts: ClaimPaymentFacts, submitted: SubmittedClaim) -> ClaimPaym
             line.paid_cents,
             line.remark_codes,
             line.control_number,
+            line.match_by_order,
         )
         for line, number in zip(facts.lines, numbers, strict=True)
     )
@@ -377,6 +389,7 @@ def facts_to_json(facts: ClaimPaymentFacts) -> dict[str, Any]:
                 "paid_cents": line.paid_cents,
                 "remark_codes": list(line.remark_codes),
                 "control_number": line.control_number,
+                "match_by_order": line.match_by_order,
             }
             for line in facts.lines
         ],

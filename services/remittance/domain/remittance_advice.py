@@ -16,6 +16,24 @@ CLAIM_ADJUSTMENT_GROUPS = frozenset({"CO", "OA", "PI", "PR"})
 
 
 @dataclass(frozen=True, slots=True)
+class ParseWarning:
+    """A non-financial element the payer got wrong, read around or ignored: the money still posts.
+
+    Located like an `X12Error` (segment id, 1-based segment position in the file, element number)."""
+
+    segment_id: str
+    position: int
+    element: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"segment {self.position} ({self.segment_id})"
+        if self.element is not None:
+            where += f", element {self.element}"
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
 class Reference:
     """REF: an identifier with its qualifier (e.g. 6R line item control number, EV receiver id)."""
 
@@ -240,6 +258,9 @@ class ServiceLine:
     quantities: tuple[Quantity, ...]
     remarks: tuple[RemarkCode, ...]
     position: int
+    procedure_unreliable: bool = False
+    """SVC01 could not be read as the guide writes it (a `ParseWarning` says why): the line is matched to
+    ours by REF*6R or by its order in the claim, never by this procedure code."""
 
     @property
     def control_number(self) -> str | None:
@@ -361,6 +382,8 @@ class RemittanceAdvice:
     provider_adjustments: tuple[ProviderAdjustment, ...]
     position: int
     """Position of the ST segment."""
+    warnings: tuple[ParseWarning, ...] = ()
+    """Faulty non-financial elements of this transaction set, in file order."""
 
     @property
     def claims(self) -> tuple[Claim, ...]:

@@ -1,21 +1,26 @@
 """Parse 835 remittances (005010X221A1) into `RemittanceAdvice` values.
 
-What raises (`X12Error` subclasses, each naming the segment and its position):
-- envelope and syntax problems (from `shared.x12`);
+A payer's payment is not refused over a non-financial element. What raises (`X12Error`
+subclasses, each naming the segment, its position and the element):
+- envelope and syntax problems, control characters in an element (from `shared.x12`);
 - a group or transaction set that is not an 835 in version 005010X221A1 (4010 is refused);
-- anything that would make money or a claim's identity ambiguous: a missing or malformed
-  amount, CLP01-04, CAS group/triplets, the SVC procedure composite, PLB pairs, BPR/TRN,
-  and segments outside the loop they belong to.
+- what the money or a claim payment's identity rests on: an amount that is not a number (or is beyond
+  any payment), CLP01-04, CAS group codes, PLB pairs, BPR/TRN, identities too long to be one, and
+  segments outside the loop they belong to.
 
-What does not raise: missing informational segments or elements the TR3 also requires
-(payer PER, BPR16, NM1*QC...). Full TR3 conformance is the independent validator's job
-(`claimflow x12 validate`); this parser reads what posting needs, exactly.
+What becomes a positioned `ParseWarning` on the advice instead: a faulty SVC01 procedure composite (a
+foreign component separator such as `HC>55669` under ISA16 `:`, a missing qualifier or code, the code sent
+as an element of its own), a faulty SVC06, a REF/DTM/NM1/PER/LQ/QTY/RDM without its required elements,
+a count or rate that is not a number, a missing payer/payee name, LX01, TS301 or PLB02. Missing
+informational segments the TR3 also requires (payer PER, BPR16, NM1*QC...) are neither. Whether the file
+balances is `balancing`'s question; full TR3 conformance the independent validator's (`claimflow x12 validate`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Literal, overload
+from typing import TypeVar
 
 from services.remittance.domain.remittance_advice import (
     CLAIM_ADJUSTMENT_GROUPS,
@@ -32,6 +37,7 @@ from services.remittance.domain.remittance_advice import (
     InpatientAdjudication,
     MonetaryAmount,
     OutpatientAdjudication,
+    ParseWarning,
     Party,
     ProcedureCode,
     ProviderAdjustment,
@@ -68,6 +74,14 @@ _LINE_IDS = frozenset({"DTM", "CAS", "REF", "AMT", "QTY", "LQ"})
 _MIA_AMOUNTS = (2, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 17, 18, 19, 24)
 _MIA_REMARKS = (5, 20, 21, 22, 23)
 _TS3_QUANTITIES = frozenset({4, 23})
+_MAX_CENTS = 10**15
+"""Ten trillion dollars: an amount at or beyond it is a damaged file, and would not fit the ledger's BIGINT."""
+_MAX_IDENTITY = 80
+"""Longest CLP01/CLP02, TRN02/TRN03, payer id or name and PLB01 accepted (the TR3 allows at most 80)."""
+_FOREIGN_COMPONENT_SEPARATORS = frozenset(":>^|\\!}{<+")
+"""Characters senders use as component separator; seen after a two-character SVC01 qualifier when the
+file declares another one in ISA16."""
+_Read = TypeVar("_Read")
 
 
 def parse_835(data: bytes | str) -> tuple[RemittanceAdvice, ...]:
@@ -124,7 +138,9 @@ def _check_version(segment: Segment, index: int, version: str) -> None:
 
 
 class _TransactionReader:
-    """Reads one ST..SE body loop by loop; each `_read_*` returns the index after what it consumed."""
+    """Reads one ST..SE body loop by loop; each `_read_*` returns the index after what it consumed.
+
+    Faults in non-financial elements are collected in `warnings` rather than raised."""
 
     def __init__(self, transaction: TransactionSet, interchange: Interchange, group: FunctionalGroup) -> None:
         self.transaction = transaction
@@ -132,6 +148,7 @@ class _TransactionReader:
         self.group = group
         self.segments = transaction.segments
         self.component = interchange.delimiters.component
+        self.warnings: list[ParseWarning] = []
 
     def read(self) -> RemittanceAdvice:
         segments = self.segments
@@ -152,8 +169,8 @@ class _TransactionReader:
             )
         trace = ReassociationTrace(
             trace_type=_required(trace_segment, 1, "trace type code"),
-            trace_number=_required(trace_segment, 2, "check or EFT trace number"),
-            originating_company_id=_required(trace_segment, 3, "payer identifier"),
+            trace_number=_identity(trace_segment, 2, "check or EFT trace number"),
+            originating_company_id=_identity(trace_segment, 3, "payer identifier"),
             originating_company_supplemental_code=trace_segment.element(4),
             position=trace_segment.position,
         )
@@ -171,9 +188,9 @@ class _TransactionReader:
                     position=segment.position,
                 )
             elif segment.id == "REF":
-                references.append(_reference(segment))
+                self._collect(_reference, segment, references)
             else:
-                dates.append(_date(segment))
+                self._collect(_date, segment, dates)
             index += 1
         payer, index = self._read_party(index, "PR")
         payee, index = self._read_party(index, "PE")
@@ -202,12 +219,45 @@ class _TransactionReader:
             header_numbers=header_numbers,
             provider_adjustments=provider_adjustments,
             position=self.transaction.header.position,
+            warnings=tuple(self.warnings),
         )
 
     def _at(self, index: int) -> Segment:
         """The segment at `index`, or the SE trailer once the body is exhausted."""
         segments = self.segments
         return segments[index] if index < len(segments) else self.transaction.trailer
+
+    def _warn(self, segment: Segment, element: int | None, message: str) -> None:
+        self.warnings.append(ParseWarning(segment.id, segment.position, element, message))
+
+    def _tolerated(self, error: X12SyntaxError, segment: Segment, consequence: str) -> None:
+        self._warn(segment, error.element_index, f"{error.message}; {consequence}")
+
+    def _collect(self, read: Callable[[Segment], _Read], segment: Segment, into: list[_Read]) -> None:
+        """`read(segment)` appended to `into`; a segment missing a required non-financial element is
+        left out with a warning."""
+        try:
+            into.append(read(segment))
+        except X12SyntaxError as error:
+            self._tolerated(error, segment, f"the {segment.id} segment is ignored")
+
+    def _number(self, segment: Segment, index: int, what: str) -> Decimal | None:
+        """A count or rate (never an amount): None with a warning when it is not a number."""
+        value = segment.element(index)
+        if not value:
+            return None
+        try:
+            return _decimal(segment, index)
+        except X12SyntaxError as error:
+            self._tolerated(error, segment, f"the {what} is ignored (not an amount)")
+            return None
+
+    def _text(self, segment: Segment, index: int, what: str) -> str:
+        """A required non-financial element; "" with a warning when it is missing."""
+        value = segment.element(index)
+        if not value:
+            self._warn(segment, index, f"{segment.id}{index:02d} ({what}) is required but missing")
+        return value
 
     def _read_party(self, index: int, entity: str) -> tuple[Party, int]:
         """Loop 1000A (payer, N1*PR) or 1000B (payee, N1*PE)."""
@@ -233,16 +283,18 @@ class _TransactionReader:
             elif segment_id == "N4":
                 n4 = segment
             elif segment_id == "REF":
-                references.append(_reference(segment))
+                self._collect(_reference, segment, references)
             elif segment_id == "PER":
-                contacts.append(_contact(segment))
-            else:
+                self._collect(_contact, segment, contacts)
+            elif segment.element(1):
                 delivery = DeliveryMethod(
-                    method=_required(segment, 1, "report transmission code"),
+                    method=segment.element(1),
                     name=segment.element(2),
                     communication_number=segment.element(3),
                     position=segment.position,
                 )
+            else:
+                self._warn(segment, 1, "RDM01 (report transmission code) is required but missing; RDM is ignored")
             index += 1
         address = None
         if lines or n4 is not None:
@@ -254,9 +306,12 @@ class _TransactionReader:
                 country=n4.element(4) if n4 else "",
                 country_subdivision=n4.element(7) if n4 else "",
             )
+        if entity == "PR":  # the payer's id or name keys its payments when TRN03 is absent
+            _identity(n1, 2, "payer name", required=False)
+            _identity(n1, 4, "payer identifier", required=False)
         party = Party(
             entity=entity,
-            name=_required(n1, 2, f"{role} name"),
+            name=self._text(n1, 2, f"{role} name"),
             id_qualifier=n1.element(3),
             id=n1.element(4),
             address=address,
@@ -279,7 +334,7 @@ class _TransactionReader:
             summary: ProviderSummary | None = None
             supplemental: ProviderSupplementalSummary | None = None
             if lx.id == "LX":
-                number, position = _required(lx, 1, "assigned number"), lx.position
+                number, position = self._text(lx, 1, "assigned number"), lx.position
                 index += 1
                 if index < count and segments[index].id == "TS3":
                     summary = self._provider_summary(segments[index])
@@ -306,10 +361,10 @@ class _TransactionReader:
             if i not in _TS3_QUANTITIES and segment.elements[i]
         )
         return ProviderSummary(
-            provider_id=_required(segment, 1, "provider identifier"),
+            provider_id=self._text(segment, 1, "provider identifier"),
             facility_type=segment.element(2),
             fiscal_period_date=segment.element(3),
-            claim_count=_decimal(segment, 4) if segment.element(4) else None,
+            claim_count=self._number(segment, 4, "claim count"),
             total_charge_cents=_cents(segment, 5) if segment.element(5) else None,
             amounts=amounts,
             position=segment.position,
@@ -323,6 +378,8 @@ class _TransactionReader:
         elements = _padded(clp.elements, 14)
         if not (elements[1] and elements[2] and elements[3] and elements[4]):
             raise _missing(clp, next(i for i in (1, 2, 3, 4) if not elements[i]))
+        _identity(clp, 1, "patient control number")
+        _identity(clp, 2, "claim status code")
         adjustments: list[ClaimAdjustment] = []
         names: list[ClaimName] = []
         inpatient: InpatientAdjudication | None = None
@@ -336,23 +393,23 @@ class _TransactionReader:
         while index < count and (segment := segments[index]).id in _CLAIM_IDS:
             segment_id = segment.id
             if segment_id == "CAS":
-                adjustments.extend(_adjustments(segment))
+                adjustments.extend(self._adjustments(segment))
             elif segment_id == "NM1":
-                names.append(_claim_name(segment))
+                self._collect(_claim_name, segment, names)
             elif segment_id == "REF":
-                references.append(_reference(segment))
+                self._collect(_reference, segment, references)
             elif segment_id == "DTM":
-                dates.append(_date(segment))
+                self._collect(_date, segment, dates)
             elif segment_id == "AMT":
                 amounts.append(_amount(segment))
             elif segment_id == "QTY":
-                quantities.append(_quantity(segment))
+                self._collect(_quantity, segment, quantities)
             elif segment_id == "MIA":
-                inpatient = _inpatient(segment)
+                inpatient = self._inpatient(segment)
             elif segment_id == "MOA":
-                outpatient = _outpatient(segment)
+                outpatient = self._outpatient(segment)
             else:
-                contacts.append(_contact(segment))
+                self._collect(_contact, segment, contacts)
             index += 1
         lines: list[ServiceLine] = []
         while index < count and segments[index].id == "SVC":
@@ -377,8 +434,8 @@ class _TransactionReader:
             facility_type=elements[8],
             frequency=elements[9],
             drg_code=elements[11],
-            drg_weight=_decimal(clp, 12) if elements[12] else None,
-            discharge_fraction=_decimal(clp, 13) if elements[13] else None,
+            drg_weight=self._number(clp, 12, "DRG weight"),
+            discharge_fraction=self._number(clp, 13, "discharge fraction"),
             adjustments=tuple(adjustments),
             names=tuple(names),
             inpatient=inpatient,
@@ -401,6 +458,7 @@ class _TransactionReader:
         svc = segments[index]
         elements = _padded(svc.elements, 8)
         parts = elements[1].split(self.component)
+        faults: list[tuple[int, str]] = []
         if len(parts) >= 2 and len(parts[0]) == 2 and parts[1] and parts[0].isalnum():
             procedure = ProcedureCode(
                 qualifier=parts[0],
@@ -409,7 +467,8 @@ class _TransactionReader:
                 description=parts[6] if len(parts) > 6 else "",
             )
         else:
-            procedure = self._procedure(svc, 1)  # raises the precise error
+            procedure, fault = self._faulty_procedure(elements[1])
+            faults.append((1, fault))
         dates: list[DateReference] = []
         adjustments: list[ClaimAdjustment] = []
         references: list[Reference] = []
@@ -420,26 +479,42 @@ class _TransactionReader:
         while index < count and (segment := segments[index]).id in _LINE_IDS:
             segment_id = segment.id
             if segment_id == "CAS":
-                adjustments.extend(_adjustments(segment))
+                adjustments.extend(self._adjustments(segment))
             elif segment_id == "DTM":
-                dates.append(_date(segment))
+                self._collect(_date, segment, dates)
             elif segment_id == "REF":
-                references.append(_reference(segment))
+                self._collect(_reference, segment, references)
             elif segment_id == "AMT":
                 amounts.append(_amount(segment))
             elif segment_id == "LQ":
-                remarks.append(_remark(segment))
+                self._collect(_remark, segment, remarks)
             else:
-                quantities.append(_quantity(segment))
+                self._collect(_quantity, segment, quantities)
             index += 1
+        if faults and procedure.qualifier and not procedure.code:
+            shifted = _shifted_line(svc, elements, sum(adjustment.amount_cents for adjustment in adjustments))
+            if shifted is not None:
+                elements = shifted
+                procedure = ProcedureCode(procedure.qualifier, elements[1], (), "")
+                faults = [
+                    (
+                        1,
+                        f"SVC01 {procedure.qualifier!r} has no procedure code and SVC02 {svc.element(2)!r} is "
+                        f"not the line charge: the code was sent as an element of its own (an element separator "
+                        f"where the component separator {self.component!r} belongs); SVC02-SVC07 are read one "
+                        "element to the right, where the line balances",
+                    )
+                ]
+        for element, fault in faults:
+            self._warn(svc, element, f"{fault}; the line is matched by REF*6R or its order in the claim")
         line = ServiceLine(
             procedure=procedure,
             charge_cents=_cents(svc, 2, elements[2]),
             paid_cents=_cents(svc, 3, elements[3]),
             revenue_code=elements[4],
-            units_paid=_decimal(svc, 5) if elements[5] else None,
-            submitted_procedure=self._procedure(svc, 6, required=False) if elements[6] else None,
-            units_submitted=_decimal(svc, 7) if elements[7] else None,
+            units_paid=self._number(svc, 5, "units paid"),
+            submitted_procedure=self._submitted_procedure(svc, elements[6]) if elements[6] else None,
+            units_submitted=self._number(svc, 7, "units submitted"),
             dates=tuple(dates),
             adjustments=tuple(adjustments),
             references=tuple(references),
@@ -447,45 +522,113 @@ class _TransactionReader:
             quantities=tuple(quantities),
             remarks=tuple(remarks),
             position=svc.position,
+            procedure_unreliable=bool(faults),
         )
         return line, index
 
-    @overload
-    def _procedure(self, segment: Segment, index: int, *, required: Literal[True] = True) -> ProcedureCode: ...
-
-    @overload
-    def _procedure(self, segment: Segment, index: int, *, required: Literal[False]) -> ProcedureCode | None: ...
-
-    def _procedure(self, segment: Segment, index: int, *, required: bool = True) -> ProcedureCode | None:
-        value = segment.element(index)
+    def _faulty_procedure(self, value: str) -> tuple[ProcedureCode, str]:
+        """What can be read of an SVC01 composite that is not `qualifier:code[:modifiers]`, and why."""
+        component = self.component
         if not value:
-            if required:
-                raise _missing(segment, index)
-            return None
+            return ProcedureCode("", "", (), ""), "SVC01 (the adjudicated procedure) is missing"
+        parts = value.split(component)
+        separator = value[2] if len(value) > 3 and len(parts) == 1 else ""
+        if separator in _FOREIGN_COMPONENT_SEPARATORS and value[:2].isalnum():
+            parts = value.split(separator)
+            procedure = ProcedureCode(parts[0], parts[1], tuple(filter(None, parts[2:6])), "")
+            read_as = " ".join(filter(None, (procedure.qualifier, procedure.code, *procedure.modifiers)))
+            return procedure, (
+                f"SVC01 {value!r} separates its components with {separator!r} but ISA16 declares "
+                f"{component!r}: read as {read_as!r}"
+            )
+        qualifier = parts[0]
+        code = parts[1] if len(parts) > 1 else ""
+        procedure = ProcedureCode(qualifier, code, tuple(filter(None, parts[2:6])), "")
+        if len(qualifier) != 2 or not qualifier.isalnum():
+            return ProcedureCode("", code or value, procedure.modifiers, ""), (
+                f"SVC01 {value!r} does not start with a two-character product/service qualifier "
+                f"(HC, NU, AD...) followed by the component separator {component!r} declared in ISA16"
+            )
+        return procedure, f"SVC01 {value!r} has no procedure code (SVC01-2 is required)"
+
+    def _submitted_procedure(self, svc: Segment, value: str) -> ProcedureCode | None:
+        """SVC06, the procedure as submitted when the payer changed it; None with a warning when faulty."""
         parts = value.split(self.component)
         qualifier = parts[0]
         code = parts[1] if len(parts) > 1 else ""
-        name = f"{segment.id}{index:02d}"
-        if len(qualifier) != 2 or not qualifier.isalnum():
+        if len(qualifier) == 2 and qualifier.isalnum() and code:
+            return ProcedureCode(qualifier, code, tuple(filter(None, parts[2:6])), parts[6] if len(parts) > 6 else "")
+        self._warn(
+            svc,
+            6,
+            f"SVC06 {value!r} is not a qualifier and a procedure code joined by the component separator "
+            f"{self.component!r} declared in ISA16; the submitted procedure is ignored",
+        )
+        return None
+
+    def _adjustments(self, cas: Segment) -> list[ClaimAdjustment]:
+        """The reason/amount/quantity triplets of one CAS (CAS02-04 ... CAS17-19)."""
+        elements = cas.elements
+        count = len(elements)
+        group = elements[1] if count > 1 else ""
+        if group not in CLAIM_ADJUSTMENT_GROUPS:
+            hint = "; CR was a 4010 code" if group == "CR" else ""
             raise X12SyntaxError(
-                f"{name} {value!r} does not start with a two-character product/service qualifier "
-                f"(HC, NU, AD...) followed by the component separator {self.component!r} declared in ISA16",
-                segment_id=segment.id,
-                position=segment.position,
-                element_index=index,
+                f"CAS01 {group!r} is not a claim adjustment group code (CO, OA, PI, PR){hint}",
+                segment_id="CAS",
+                position=cas.position,
+                element_index=1,
             )
-        if not code:
+        if count == 4 and elements[2]:  # one triplet without quantity: most CAS segments
+            return [ClaimAdjustment(group, elements[2], _cents(cas, 3, elements[3]), None, cas.position)]
+        if count > 20:
             raise X12SyntaxError(
-                f"{name} {value!r} has no procedure code ({name}-2 is required)",
-                segment_id=segment.id,
-                position=segment.position,
-                element_index=index,
+                "CAS carries more than six reason/amount/quantity triplets",
+                segment_id="CAS",
+                position=cas.position,
+                element_index=20,
             )
-        return ProcedureCode(
-            qualifier=qualifier,
-            code=code,
-            modifiers=tuple(modifier for modifier in parts[2:6] if modifier),
-            description=parts[6] if len(parts) > 6 else "",
+        elements = _padded(elements, 20)
+        adjustments: list[ClaimAdjustment] = []
+        for reason_index in range(2, count, 3):
+            reason, amount, quantity = elements[reason_index : reason_index + 3]
+            if not reason:
+                if amount or quantity:
+                    raise _missing(cas, reason_index)
+                continue
+            adjustments.append(
+                ClaimAdjustment(
+                    group=group,
+                    reason=reason,
+                    amount_cents=_cents(cas, reason_index + 1, amount),
+                    quantity=self._number(cas, reason_index + 2, "adjustment quantity") if quantity else None,
+                    position=cas.position,
+                )
+            )
+        if not adjustments:
+            raise _missing(cas, 2)
+        return adjustments
+
+    def _inpatient(self, mia: Segment) -> InpatientAdjudication:
+        element = mia.element
+        return InpatientAdjudication(
+            covered_days=self._number(mia, 1, "covered days"),
+            lifetime_psychiatric_days=self._number(mia, 3, "lifetime psychiatric days"),
+            cost_report_day_count=self._number(mia, 15, "cost report day count"),
+            amounts=tuple((f"MIA{i:02d}", _cents(mia, i)) for i in _MIA_AMOUNTS if element(i)),
+            remark_codes=tuple(element(i) for i in _MIA_REMARKS if element(i)),
+            position=mia.position,
+        )
+
+    def _outpatient(self, moa: Segment) -> OutpatientAdjudication:
+        element = moa.element
+        return OutpatientAdjudication(
+            reimbursement_rate=self._number(moa, 1, "reimbursement rate"),
+            hcpcs_payable_cents=_cents(moa, 2) if element(2) else None,
+            remark_codes=tuple(element(i) for i in range(3, 8) if element(i)),
+            esrd_payment_cents=_cents(moa, 8) if element(8) else None,
+            nonpayable_professional_component_cents=_cents(moa, 9) if element(9) else None,
+            position=moa.position,
         )
 
     def _read_provider_adjustments(self, index: int) -> tuple[tuple[ProviderAdjustment, ...], int]:
@@ -495,8 +638,8 @@ class _TransactionReader:
         while index < len(segments) and segments[index].id == "PLB":
             segment = segments[index]
             elements = segment.elements
-            provider_id = _required(segment, 1, "provider identifier")
-            fiscal_period = _required(segment, 2, "fiscal period date")
+            provider_id = _identity(segment, 1, "provider identifier")
+            fiscal_period = self._text(segment, 2, "fiscal period date")
             if len(elements) > 15:
                 raise X12SyntaxError(
                     "PLB carries more than six adjustment pairs",
@@ -534,6 +677,24 @@ class _TransactionReader:
         return tuple(adjustments), index
 
 
+def _shifted_line(svc: Segment, elements: tuple[str, ...], adjusted_cents: int) -> tuple[str, ...] | None:
+    """SVC read one element to the right (SVC02 as the procedure code) when SVC01 is a bare qualifier and
+    only that reading balances the line against its CAS; None when the line should be read as written."""
+    if _line_balances(elements[2], elements[3], adjusted_cents) or len(elements) < 4:
+        return None
+    shifted = _padded((elements[0], *elements[2:]), 8)
+    if not shifted[1] or not _line_balances(shifted[2], shifted[3], adjusted_cents):
+        return None
+    return shifted
+
+
+def _line_balances(charge: str, paid: str, adjusted_cents: int) -> bool:
+    try:
+        return parse_cents(charge) - parse_cents(paid) == adjusted_cents
+    except ValueError:
+        return False
+
+
 def _financial_information(bpr: Segment) -> FinancialInformation:
     element = bpr.element
     return FinancialInformation(
@@ -557,50 +718,6 @@ def _financial_information(bpr: Segment) -> FinancialInformation:
     )
 
 
-def _adjustments(cas: Segment) -> list[ClaimAdjustment]:
-    """The reason/amount/quantity triplets of one CAS (CAS02-04 ... CAS17-19)."""
-    elements = cas.elements
-    count = len(elements)
-    group = elements[1] if count > 1 else ""
-    if group not in CLAIM_ADJUSTMENT_GROUPS:
-        hint = "; CR was a 4010 code" if group == "CR" else ""
-        raise X12SyntaxError(
-            f"CAS01 {group!r} is not a claim adjustment group code (CO, OA, PI, PR){hint}",
-            segment_id="CAS",
-            position=cas.position,
-            element_index=1,
-        )
-    if count == 4 and elements[2]:  # one triplet without quantity: most CAS segments
-        return [ClaimAdjustment(group, elements[2], _cents(cas, 3, elements[3]), None, cas.position)]
-    if count > 20:
-        raise X12SyntaxError(
-            "CAS carries more than six reason/amount/quantity triplets",
-            segment_id="CAS",
-            position=cas.position,
-            element_index=20,
-        )
-    elements = _padded(elements, 20)
-    adjustments: list[ClaimAdjustment] = []
-    for reason_index in range(2, count, 3):
-        reason, amount, quantity = elements[reason_index : reason_index + 3]
-        if not reason:
-            if amount or quantity:
-                raise _missing(cas, reason_index)
-            continue
-        adjustments.append(
-            ClaimAdjustment(
-                group=group,
-                reason=reason,
-                amount_cents=_cents(cas, reason_index + 1, amount),
-                quantity=_decimal(cas, reason_index + 2) if quantity else None,
-                position=cas.position,
-            )
-        )
-    if not adjustments:
-        raise _missing(cas, 2)
-    return adjustments
-
-
 def _claim_name(nm1: Segment) -> ClaimName:
     elements = _padded(nm1.elements, 10)
     if not (elements[1] and elements[2]):
@@ -615,30 +732,6 @@ def _claim_name(nm1: Segment) -> ClaimName:
         id_qualifier=elements[8],
         id=elements[9],
         position=nm1.position,
-    )
-
-
-def _inpatient(mia: Segment) -> InpatientAdjudication:
-    element = mia.element
-    return InpatientAdjudication(
-        covered_days=_decimal(mia, 1) if element(1) else None,
-        lifetime_psychiatric_days=_decimal(mia, 3) if element(3) else None,
-        cost_report_day_count=_decimal(mia, 15) if element(15) else None,
-        amounts=tuple((f"MIA{i:02d}", _cents(mia, i)) for i in _MIA_AMOUNTS if element(i)),
-        remark_codes=tuple(element(i) for i in _MIA_REMARKS if element(i)),
-        position=mia.position,
-    )
-
-
-def _outpatient(moa: Segment) -> OutpatientAdjudication:
-    element = moa.element
-    return OutpatientAdjudication(
-        reimbursement_rate=_decimal(moa, 1) if element(1) else None,
-        hcpcs_payable_cents=_cents(moa, 2) if element(2) else None,
-        remark_codes=tuple(element(i) for i in range(3, 8) if element(i)),
-        esrd_payment_cents=_cents(moa, 8) if element(8) else None,
-        nonpayable_professional_component_cents=_cents(moa, 9) if element(9) else None,
-        position=moa.position,
     )
 
 
@@ -708,6 +801,21 @@ def _required(segment: Segment, index: int, what: str) -> str:
     return value
 
 
+def _identity(segment: Segment, index: int, what: str, *, required: bool = True) -> str:
+    """An element that identifies a payment (trace, payer, claim, provider account): required unless told
+    otherwise, and refused beyond `_MAX_IDENTITY` characters, which no identifier of the guide reaches."""
+    value = _required(segment, index, what) if required else segment.element(index)
+    if len(value) > _MAX_IDENTITY:
+        raise X12SyntaxError(
+            f"{segment.id}{index:02d} ({what}) is {len(value)} characters long; an identifier has at most "
+            f"{_MAX_IDENTITY}",
+            segment_id=segment.id,
+            position=segment.position,
+            element_index=index,
+        )
+    return value
+
+
 def _missing(segment: Segment, index: int, what: str = "") -> X12SyntaxError:
     described = f" ({what})" if what else ""
     return X12SyntaxError(
@@ -723,13 +831,21 @@ def _cents(segment: Segment, index: int, value: str | None = None) -> int:
     if value is None:
         value = segment.element(index)
     try:
-        return parse_cents(value)
+        cents = parse_cents(value)
     except ValueError as exc:
         if not value:
             raise _missing(segment, index, "amount") from None
         raise X12SyntaxError(
             f"{segment.id}{index:02d} {exc}", segment_id=segment.id, position=segment.position, element_index=index
         ) from None
+    if -_MAX_CENTS < cents < _MAX_CENTS:
+        return cents
+    raise X12SyntaxError(
+        f"{segment.id}{index:02d} {value[:24]!r} is beyond any payment (at most 13 digits before the decimal point)",
+        segment_id=segment.id,
+        position=segment.position,
+        element_index=index,
+    )
 
 
 def _decimal(segment: Segment, index: int) -> Decimal:

@@ -46,6 +46,7 @@ class TestClassify:
             (REMIT_835, InboundKind.REMITTANCE_835),
             (_x12("HB", "005010X279A1", "271"), InboundKind.ELIGIBILITY_271),
             (b"not x12 at all", InboundKind.UNKNOWN),
+            (REMIT_835.replace(b"SE*2", b"SE*2\x00"), InboundKind.REMITTANCE_835),
         ],
     )
     def test_kind_from_gs_and_st(self, content: bytes, kind: InboundKind) -> None:

@@ -197,7 +197,7 @@ class TestTolerance:
         assert [(a.control_number, a.position) for a in parsed] == [("0001", 3), ("0002", 14), ("0001", 80)]
 
 
-def refused(text: str) -> X12Error:
+def refused(text: str | bytes) -> X12Error:
     with pytest.raises(X12Error) as caught:
         parse_835(text)
     return caught.value
@@ -274,8 +274,10 @@ class TestRefused:
             ("CAS*PR*2*20.00", "CAS*PR*2*", "CAS", 12, 3, "CAS03 (amount) is required but missing"),
             ("CAS*PR*2*20.00", "CAS*PR*2*20.00***5.00", "CAS", 12, 5, "CAS05 is required but missing"),
             ("CAS*PR*2*20.00", "CAS*PR" + "*1*1.00*" * 7, "CAS", 12, 20, "more than six"),
-            ("SVC*HC:99212", "SVC*HC", "SVC", 11, 1, "SVC01 'HC' has no procedure code"),
-            ("SVC*HC:99212", "SVC*HC>99212", "SVC", 11, 1, "component separator ':' declared in ISA16"),
+            ("SVC*HC:99212*120.00", "SVC*HC:99212*12O.00", "SVC", 11, 2, "SVC02 '12O.00' is not a decimal amount"),
+            ("BPR*I*100.00", "BPR*I*10000000000000.00", "BPR", 4, 2, "is beyond any payment"),
+            ("CLP*SYN-MIN-1", "CLP*" + "9" * 81, "CLP", 9, 1, "CLP01 (patient control number) is 81 characters"),
+            ("TRN*1*CHK0001", "TRN*1*" + "C" * 81, "TRN", 5, 2, "an identifier has at most 80"),
             ("SVC*HC:99212*120.00*100.00", "SVC*HC:99212*120.00*", "SVC", 11, 3, "SVC03 (amount) is required"),
         ],
     )
@@ -316,7 +318,6 @@ class TestRefused:
             ("PLB*1*20261231*WO:R1*", 4, "PLB04 is required"),
             ("PLB*1*20261231**5.00", 3, "PLB03 is required"),
             ("PLB*1*20261231", 3, "PLB03 is required"),
-            ("PLB*1**WO*5.00", 2, "PLB02 (fiscal period date) is required"),
             ("PLB*1*20261231" + "*WO*1.00" * 7, 15, "more than six adjustment pairs"),
         ],
     )
@@ -325,3 +326,122 @@ class TestRefused:
         error = refused(text)
         assert (error.segment_id, error.position, error.element_index) == ("PLB", 13, element)
         assert message in error.message
+
+
+def tolerated(text: str) -> RemittanceAdvice:
+    (parsed,) = parse_835(text)
+    return parsed
+
+
+# A payer's payment is not refused over a non-financial element: the element is read around or
+# left out, and a positioned warning says so (MINIMAL positions as above).
+class TestTolerated:
+    @pytest.mark.parametrize(
+        ("old", "new", "segment_id", "position", "element", "message"),
+        [
+            ("SVC*HC:99212", "SVC*HC>99212", "SVC", 11, 1, "separates its components with '>' but ISA16 declares ':'"),
+            ("SVC*HC:99212", "SVC*HC", "SVC", 11, 1, "SVC01 'HC' has no procedure code"),
+            ("SVC*HC:99212", "SVC*99212", "SVC", 11, 1, "does not start with a two-character product/service"),
+            ("SVC*HC:99212", "SVC*", "SVC", 11, 1, "SVC01 (the adjudicated procedure) is missing"),
+            ("100.00**1~", "100.00**X~", "SVC", 11, 5, "SVC05 'X' is not a decimal number"),
+            ("100.00**1~", "100.00**1*HC~", "SVC", 11, 6, "the submitted procedure is ignored"),
+            ("NM1*QC*1*TESTPATIENT", "NM1**1*TESTPATIENT", "NM1", 10, 1, "NM101 (entity identifier) is required"),
+            ("N1*PR*SYNTHETIC HEALTH PLAN", "N1*PR*", "N1", 6, 2, "N102 (payer name) is required but missing"),
+            ("LX*1~", "LX~", "LX", 8, 1, "LX01 (assigned number) is required"),
+            ("*12*PAYERCCN9~", "*12*PAYERCCN9*****1.X~", "CLP", 9, 12, "CLP12 '1.X' is not a decimal number"),
+        ],
+    )
+    def test_faulty_non_financial_element(
+        self, old: str, new: str, segment_id: str, position: int, element: int | None, message: str
+    ) -> None:
+        assert old in MINIMAL_BODY
+        advice = tolerated(enveloped(MINIMAL_BODY.replace(old, new, 1)))
+        (warning,) = advice.warnings
+        assert (warning.segment_id, warning.position, warning.element) == (segment_id, position, element)
+        assert message in warning.message
+        assert str(warning).startswith(f"segment {position} ({segment_id})")
+        (claim,) = advice.claims
+        assert (claim.charge_cents, claim.paid_cents, claim.lines[0].charge_cents) == (12000, 10000, 12000)
+
+    def test_foreign_component_separator_is_read_with_its_modifiers(self) -> None:
+        advice = tolerated(enveloped(MINIMAL_BODY.replace("SVC*HC:99212", "SVC*HC>99212>25>59")))
+        (line,) = advice.claims[0].lines
+        procedure = line.procedure
+        assert (procedure.qualifier, procedure.code, procedure.modifiers) == ("HC", "99212", ("25", "59"))
+        assert line.procedure_unreliable
+        assert "read as 'HC 99212 25 59'" in advice.warnings[0].message
+
+    def test_procedure_code_sent_as_its_own_element_is_read_where_the_line_balances(self) -> None:
+        advice = tolerated(enveloped(MINIMAL_BODY.replace("SVC*HC:99212*", "SVC*HC*99212.00*")))
+        (line,) = advice.claims[0].lines
+        assert (line.procedure.code, line.charge_cents, line.paid_cents, line.units_paid) == (
+            "99212.00",
+            12000,
+            10000,
+            None,
+        )
+        assert line.units_submitted is None and line.submitted_procedure is None
+        (warning,) = advice.warnings
+        assert "SVC02-SVC07 are read one element to the right" in warning.message
+
+    def test_a_shift_that_does_not_balance_is_not_taken(self) -> None:
+        """Read as written, the line stays unbalanced: balancing refuses it, the parser does not guess."""
+        advice = tolerated(enveloped(MINIMAL_BODY.replace("SVC*HC:99212*120.00*100.00", "SVC*HC*99212*130.00*90.00")))
+        (line,) = advice.claims[0].lines
+        assert (line.charge_cents, line.paid_cents) == (9921200, 13000)
+        assert "has no procedure code" in advice.warnings[0].message
+
+    def test_incomplete_informational_segments_are_left_out(self) -> None:
+        body = MINIMAL_BODY.replace("CAS*PR*2*20.00~", "CAS*PR*2*20.00~\nREF*6R~\nDTM*472~\nLQ*HE~\nQTY*ZK*A~")
+        body = body.replace("NM1*QC*1*TESTPATIENT*ETA~", "NM1*QC*1*TESTPATIENT*ETA~\nPER~")
+        advice = tolerated(enveloped(body))
+        assert [(w.segment_id, w.position, w.element) for w in advice.warnings] == [
+            ("PER", 11, 1),
+            ("REF", 14, 2),
+            ("DTM", 15, 2),
+            ("LQ", 16, 2),
+            ("QTY", 17, 2),
+        ]
+        (line,) = advice.claims[0].lines
+        assert (line.references, line.dates, line.remarks, line.quantities) == ((), (), (), ())
+        assert all("is ignored" in warning.message for warning in advice.warnings)
+
+    def test_plb_without_fiscal_period_still_adjusts(self) -> None:
+        text = MINIMAL.replace("CAS*PR*2*20.00~", "CAS*PR*2*20.00~\nPLB*1**WO*5.00~").replace("SE*11*", "SE*12*")
+        advice = tolerated(text.replace("BPR*I*100.00", "BPR*I*95.00"))
+        assert [(p.reason, p.amount_cents) for p in advice.provider_adjustments] == [("WO", 500)]
+        assert [(w.segment_id, w.element) for w in advice.warnings] == [("PLB", 2)]
+
+    def test_a_clean_file_has_no_warnings(self, advice: RemittanceAdvice) -> None:
+        assert advice.warnings == ()
+        assert not any(line.procedure_unreliable for claim in advice.claims for line in claim.lines)
+
+
+class TestControlCharacters:
+    @pytest.mark.parametrize(
+        ("old", "new", "segment_id", "position", "element", "named"),
+        [
+            ("CLP*SYN-MIN-1", "CLP*Z\x00SYN-MIN-1", "CLP", 9, 1, "U+0000 (NUL)"),
+            ("NM1*QC*1*TESTPATIENT", "NM1*QC*1*TEST\x07PATIENT", "NM1", 10, 3, "U+0007"),
+            ("SVC*HC:99212*120.00", "SVC*HC:99212*120.00\r\n", "SVC", 11, 2, "U+000D (CR)"),
+            ("TRN*1*CHK0001", "TRN*1*CHK\x9b0001", "TRN", 5, 2, "U+009B"),
+            ("N1*PE*SYNTHETIC", "N1*PE*SYN\x7fTHETIC", "N1", 7, 2, "U+007F (DEL)"),
+        ],
+    )
+    def test_refused_with_segment_and_element(
+        self, old: str, new: str, segment_id: str, position: int, element: int, named: str
+    ) -> None:
+        error = refused(enveloped(MINIMAL_BODY.replace(old, new, 1)))
+        assert isinstance(error, X12SyntaxError)
+        assert (error.segment_id, error.position, error.element_index) == (segment_id, position, element)
+        assert named in error.message and f"{segment_id}{element:02d} contains the control character" in error.message
+
+    def test_nul_bytes_refused_from_bytes_too(self) -> None:
+        error = refused(enveloped(MINIMAL_BODY).replace("CLP*SYN", "CLP*\x00SYN").encode())
+        assert (error.segment_id, error.position, error.element_index) == ("CLP", 9, 1)
+
+    def test_control_characters_declared_as_delimiters_are_delimiters(self) -> None:
+        text = enveloped(MINIMAL_BODY, line_break="").replace("*", "\x1d").replace("~", "\x1c").replace(":", "\x1f")
+        (advice,) = parse_835(text)
+        assert advice.claims[0].lines[0].procedure.code == "99212"
+        assert advice.warnings == ()

@@ -146,6 +146,28 @@ def test_lines_match_by_control_number_then_procedure_and_modifiers_once_each() 
     assert match_lines([paid("99213", ("59",))], ours) == (None,)
 
 
+def test_lines_with_a_faulty_procedure_match_by_control_number_else_by_their_order() -> None:
+    def faulty(code: str = "", control: str | None = None) -> PaidLine:
+        return PaidLine(None, code, (), 100, 100, (), control, match_by_order=True)
+
+    ours = (
+        SubmittedLine(1, "A", "99213", (), 100),
+        SubmittedLine(2, "B", "87880", ("QW",), 100),
+        SubmittedLine(3, "C", "36415", (), 100),
+    )
+    assert match_lines([faulty(), faulty("87880"), faulty()], ours) == (1, 2, 3)
+    assert match_lines([faulty(control="C"), faulty(), faulty()], ours) == (3, 2, None), "line 3 is taken by REF*6R"
+    assert match_lines([faulty("99213"), faulty(), faulty(), faulty()], ours) == (1, 2, 3, None)
+    assert match_lines([faulty("36415")], ours) == (1,), "never by its (unreliable) procedure code"
+
+
+def test_a_faulty_line_is_matched_by_order_through_the_parser_and_storage() -> None:
+    body = MINIMAL_BODY.replace("SVC*HC:99212", "SVC*HC>99212")
+    (facts,) = read_claim_payments(parse_835(enveloped(body)), today=TODAY)
+    assert [line.match_by_order for line in facts.lines] == [True]
+    assert facts_from_json(facts_to_json(facts)) == facts
+
+
 def test_repeated_claim_in_one_trace_gets_a_new_occurrence() -> None:
     body = MINIMAL_BODY.replace("BPR*I*100.00", "BPR*I*200.00") + MINIMAL_BODY.split("LX*1~", 1)[1]
     facts = read_claim_payments(parse_835(enveloped(body)), today=TODAY)

@@ -82,6 +82,30 @@ class TestParse835Json:
         assert "unbalanced: segment 11: service line 99212 of claim SYN-MIN-1" in result.stderr
 
 
+class TestParse835Warnings:
+    def test_faulty_composite_is_a_positioned_warning_and_exit_0(self, tmp_path: Path) -> None:
+        path = write(tmp_path, enveloped(MINIMAL_BODY.replace("SVC*HC:99212", "SVC*HC>99212")))
+        result = runner.invoke(x12_app, ["parse-835", str(path), "--json"])
+        assert result.exit_code == 0, result.stderr
+        (transaction,) = json.loads(result.stdout)["transactions"]
+        (warning,) = transaction["warnings"]
+        assert (warning["segment_id"], warning["position"], warning["element"]) == ("SVC", 11, 1)
+        assert "separates its components with '>' but ISA16 declares ':'" in warning["message"]
+        assert transaction["claims"][0]["lines"][0]["procedure"] == "HC:99212"
+        assert f"{path}: warning: segment 11 (SVC), element 1: SVC01 'HC>99212'" in result.stderr
+
+    def test_public_sample_with_a_missing_procedure_code(self) -> None:
+        result = runner.invoke(x12_app, ["parse-835", str(sample("linuxforhealth_x12/tertiary-payment.835"))])
+        assert result.exit_code == 0, result.stderr
+        assert "Balanced" in result.stdout
+        assert "warning: segment 20 (SVC), element 1: SVC01 'HC' has no procedure code" in result.stderr
+
+    def test_clean_file_has_no_warnings(self, tmp_path: Path) -> None:
+        result = runner.invoke(x12_app, ["parse-835", str(write(tmp_path, enveloped(FULL_BODY))), "--json"])
+        assert json.loads(result.stdout)["transactions"][0]["warnings"] == []
+        assert "warning" not in result.stderr
+
+
 class TestParse835Refusals:
     @pytest.mark.parametrize(
         ("text", "expected"),
@@ -90,6 +114,10 @@ class TestParse835Refusals:
             (enveloped(MINIMAL_BODY, version="004010X091A1"), "segment 2 (GS), element 8: GS08 '004010X091A1'"),
             (enveloped(MINIMAL_BODY)[:300], "the file is truncated"),
             ("ST*835*0001~SE*2*0001~", "segment 1 (ST): expected an ISA interchange header"),
+            (
+                enveloped(MINIMAL_BODY.replace("CLP*SYN", "CLP*\x00SYN")),
+                "segment 9 (CLP), element 1: CLP01 contains the control character U+0000 (NUL)",
+            ),
         ],
     )
     def test_reason_and_position_on_stderr_without_traceback(self, tmp_path: Path, text: str, expected: str) -> None:
