@@ -1,0 +1,55 @@
+"""Which payment a reversal (CLP02 22) undoes when that payment is in the same file, and which PLB
+adjustments name a claim. Pure: facts in, indexes out.
+
+Payers correct a claim in one check by paying it, reversing that payment and paying it again, in that
+order. The reversal undoes the latest earlier payment of the same claim in the file that is not a
+reversal and not already reversed (with the same payer claim number, CLP07, when the reversal names
+one); when the file holds none, the reversal undoes a payment posted from an earlier file.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from services.remittance.domain.posting import ClaimPaymentFacts
+
+RECOUPMENT_REASONS = frozenset({"WO", "FB", "72"})
+"""PLB01-1 reasons that take back (or, negative, give back) money paid on a claim: overpayment recovery,
+forwarding balance, authorized return. Interest (L6) and the like name a claim without changing what it was paid."""
+
+
+def same_file_originals(payments: Sequence[tuple[uuid.UUID | None, ClaimPaymentFacts]]) -> dict[int, int]:
+    """For each reversal of the file (its index) whose original payment is earlier in the file: the
+    original's index. `payments` are `(claim id or None when unmatched, facts)` in file order."""
+    originals: dict[int, int] = {}
+    reversed_indexes: set[int] = set()
+    for index, (claim_id, facts) in enumerate(payments):
+        if claim_id is None or not facts.is_reversal:
+            continue
+        for earlier in range(index - 1, -1, -1):
+            earlier_claim, earlier_facts = payments[earlier]
+            if (
+                earlier_claim == claim_id
+                and not earlier_facts.is_reversal
+                and earlier not in reversed_indexes
+                and (
+                    not facts.payer_claim_control_number
+                    or earlier_facts.payer_claim_control_number == facts.payer_claim_control_number
+                )
+            ):
+                originals[index] = earlier
+                reversed_indexes.add(earlier)
+                break
+    return originals
+
+
+def plb_claim_reference(reference: str) -> str | None:
+    """The claim a PLB03-2 names (the payer's claim control number, or our CLP01), None when it names none."""
+    return reference.strip() or None
+
+
+def claim_recoupment_cents(reason: str, amount_cents: int) -> int:
+    """What a PLB adjustment linked to a claim does to that claim's payments (positive: paid less). Zero for
+    reasons that do not take money back on the claim."""
+    return amount_cents if reason in RECOUPMENT_REASONS else 0
