@@ -101,13 +101,14 @@ def _mine(records: list[Any], tenant: str) -> list[dict[str, Any]]:
 
 
 async def _claim_entries(admin_db: asyncpg.Connection, tenant: str, claim_id: str) -> list[asyncpg.Record]:
-    return await admin_db.fetch(
+    rows = await admin_db.fetch(
         "SELECT id, kind, amount_cents, carc, line_number, reversal_of, claim_payment_id, reference "
         "FROM remittance.ledger_entries WHERE tenant_id = $1 AND account_type = 'claim' AND account_id = $2 "
         "ORDER BY id",
         tenant,
         claim_id,
     )
+    return list(rows)
 
 
 async def test_a_check_that_pays_reverses_and_repays_posts_all_three_in_file_order_and_nothing_to_suspense(
@@ -200,7 +201,7 @@ async def test_payments_posted_before_their_claim_is_known_are_matched_once_when
         claim_ids = await _submit(services, admin_db, tenant, patient, "CF-LATE-1", "CF-LATE-2")
 
         async def suspense_empty() -> bool:
-            return (await client.get("/v1/suspense")).json() == []
+            return bool((await client.get("/v1/suspense")).json() == [])
 
         await eventually(suspense_empty, what="the suspended payments to be matched")
         late = (await client.get(f"/v1/claims/{claim_ids['CF-LATE-1']}/ledger")).json()
@@ -221,13 +222,12 @@ async def test_payments_posted_before_their_claim_is_known_are_matched_once_when
     await _send(services, marker)  # the same key as the replay: consumed after it
 
     async def marker_known() -> bool:
-        return bool(
-            await admin_db.fetchval(
-                "SELECT count(*) FROM remittance.submitted_claims WHERE tenant_id = $1 AND claim_control_number = $2",
-                tenant,
-                "CF-LATE-MARK",
-            )
+        count = await admin_db.fetchval(
+            "SELECT count(*) FROM remittance.submitted_claims WHERE tenant_id = $1 AND claim_control_number = $2",
+            tenant,
+            "CF-LATE-MARK",
         )
+        return int(count) == 1
 
     await eventually(marker_known, what="the replayed claim-submitted to be consumed")
     assert await admin_db.fetchval("SELECT count(*) FROM remittance.outbox WHERE tenant_id = $1", tenant) == outbox_rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from pathlib import Path
@@ -51,16 +52,12 @@ def test_reversals_take_distinct_originals_latest_first_and_respect_the_payer_cl
     # reversals naming ICN-0001 (CLP07): only pay_a qualifies, and only once
     assert same_file_originals([(claim, pay_a), (claim, pay_b), (claim, reverse_a), (claim, reverse_a)]) == {2: 0}
     # reversals naming no payer claim number: the latest payment not yet reversed, then the one before it
-    unnamed = ClaimPaymentFacts(**{**_as_dict(reverse_a), "payer_claim_control_number": ""})
+    unnamed = dataclasses.replace(reverse_a, payer_claim_control_number="")
     assert same_file_originals([(claim, pay_a), (claim, pay_b), (claim, unnamed), (claim, unnamed)]) == {2: 1, 3: 0}
     # another claim's payment, an unmatched reversal and a reversal before its payment reverse nothing here
     assert same_file_originals([(uuid.uuid4(), pay_a), (claim, reverse_a)]) == {}
     assert same_file_originals([(claim, pay_a), (None, reverse_a)]) == {}
     assert same_file_originals([(claim, reverse_a), (claim, pay_a)]) == {}
-
-
-def _as_dict(facts: ClaimPaymentFacts) -> dict[str, object]:
-    return {name: getattr(facts, name) for name in ClaimPaymentFacts.__dataclass_fields__}
 
 
 def test_plb_references_and_which_reasons_take_money_back_from_a_claim() -> None:
