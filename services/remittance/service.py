@@ -282,7 +282,7 @@ async def _plb_claim_entries(
     session: AsyncSession, tenant: str, advices: Sequence[RemittanceAdvice], file_payments: Sequence[NewClaimPayment]
 ) -> list[EntryDraft]:
     """Claim-ledger entries of the PLB adjustments that name a claim (PLB03-2: the payer's claim control number,
-    or our CLP01): a recoupment (WO, FB, 72) lowers that claim's payments and reopens its balance, while the
+    or our CLP01): a recoupment (WO, 72) lowers that claim's payments and reopens its balance, while the
     provider-level entry stays for the check's balance. Each is keyed on its provider entry's source key."""
     references = {
         reference

@@ -33,8 +33,11 @@ def _fixture(name: str) -> bytes:
 
 VISIT_AND_LAB = (("99213", (), 12500), ("87880", ("QW",), 3000))
 """The claim most fixtures pay: an office visit (125.00) and a waived lab test (30.00)."""
-LINES = {"CF-LATE-2": (("99214", (), 20000),)}
-"""Claims of another shape: the visit the payer denies."""
+LINES = {
+    "CF-LATE-2": (("99214", (), 20000),),
+    "CF-VOIDED-1-COINS": (("99213", (), 10000), ("81002", (), 5000)),
+}
+"""Claims of other shapes: the visit the payer denies; the claim the sandbox payer paid, then reversed for a void."""
 
 
 def _claim_submitted(tenant: str, control_number: str, patient_id: uuid.UUID, claim_id: uuid.UUID) -> EventEnvelope:
@@ -49,7 +52,7 @@ def _claim_submitted(tenant: str, control_number: str, patient_id: uuid.UUID, cl
         lines=[
             {
                 "line_number": number,
-                "line_control_number": f"{control_number}-{number}",
+                "line_control_number": f"{control_number}-{'L' if control_number in LINES else ''}{number}",
                 "procedure_code": code,
                 "modifiers": list(modifiers),
                 "units": 1,
@@ -274,3 +277,35 @@ async def test_a_plb_recoupment_naming_a_claim_lowers_its_payment_and_reopens_it
         assert again.status_code == 201, again.text
         assert (again.json()["posted"], again.json()["provider_adjustments_posted"]) == (0, 0)
         assert await ledger_totals(admin_db, tenant) == totals
+
+
+async def test_the_sandbox_payers_reversal_of_a_voided_claim_reopens_it_and_carries_the_debt_forward(
+    services: Pipeline, admin_db: asyncpg.Connection
+) -> None:
+    """`void_original.835` and `void_reversal.835` are what the sandbox payer answered to a claim and to its void."""
+    tenant, patient = new_tenant(), uuid.uuid4()
+    remittance = await services.start("remittance")
+    claim_ids = await _submit(services, admin_db, tenant, patient, "CF-VOIDED-1-COINS")
+    write = services.auth(tenant, "remittance:write", "remittance:read")
+    async with httpx.AsyncClient(base_url=remittance.base_url, headers=write, timeout=60) as client:
+        paid = await client.post("/v1/remittances", content=_fixture("void_original.835"), headers=X12)
+        assert (paid.status_code, paid.json()["posted"]) == (201, 1), paid.text
+        reversed_ = await client.post("/v1/remittances", content=_fixture("void_reversal.835"), headers=X12)
+        assert reversed_.status_code == 201, reversed_.text
+        assert (reversed_.json()["posted"], reversed_.json()["suspended"], reversed_.json()["paid_cents"]) == (
+            1,
+            0,
+            -9600,
+        )
+        ledger = (await client.get(f"/v1/claims/{claim_ids['CF-VOIDED-1-COINS']}/ledger")).json()
+        assert ledger["balanced"], ledger
+        assert (ledger["paid_cents"], ledger["adjustment_cents"], ledger["patient_responsibility_cents"]) == (0, 0, 0)
+        assert ledger["open_cents"] == 15000, "the voided claim's balance is open again"
+        assert (await client.get(f"/v1/accounts/{patient}")).json()["balance_cents"] == 0
+        provider = (await client.get("/v1/providers/1234567893/ledger")).json()
+        assert [(e["carc"], e["amount_cents"]) for e in provider["entries"]] == [("FB", -9600)]
+    entries = await _claim_entries(admin_db, tenant, claim_ids["CF-VOIDED-1-COINS"])
+    originals = [e for e in entries if e["kind"] != "charge" and e["reversal_of"] is None]
+    reversals = [e for e in entries if e["reversal_of"] is not None]
+    assert [r["reversal_of"] for r in reversals] == [o["id"] for o in originals]
+    assert [r["amount_cents"] for r in reversals] == [-o["amount_cents"] for o in originals]

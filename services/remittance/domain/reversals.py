@@ -14,9 +14,11 @@ from collections.abc import Sequence
 
 from services.remittance.domain.posting import ClaimPaymentFacts
 
-RECOUPMENT_REASONS = frozenset({"WO", "FB", "72"})
-"""PLB01-1 reasons that take back (or, negative, give back) money paid on a claim: overpayment recovery,
-forwarding balance, authorized return. Interest (L6) and the like name a claim without changing what it was paid."""
+RECOUPMENT_REASONS = frozenset({"WO", "72"})
+"""PLB03-1 reasons that take back (or, negative, give back) money paid on the claim PLB03-2 names: overpayment
+recovery and authorized return. A forward balance (FB) names the claim whose reversal left the check negative:
+that reversal already lowered the claim, the FB only carries the provider's debt to a later check. Interest
+(L6) and the like name a claim without changing what it was paid."""
 
 
 def same_file_originals(payments: Sequence[tuple[uuid.UUID | None, ClaimPaymentFacts]]) -> dict[int, int]:

@@ -67,5 +67,6 @@ def test_plb_references_and_which_reasons_take_money_back_from_a_claim() -> None
     assert plb_claim_reference(recoupment.reference) == "ICN-RC-1"
     assert claim_recoupment_cents(recoupment.reason, recoupment.amount_cents) == 5000
     assert claim_recoupment_cents(interest.reason, interest.amount_cents) == 0
-    assert claim_recoupment_cents("FB", -700) == -700
+    assert claim_recoupment_cents("72", -700) == -700
+    assert claim_recoupment_cents("FB", -700) == 0, "a forward balance only carries the debt a reversal left"
     assert plb_claim_reference("  ") is None
