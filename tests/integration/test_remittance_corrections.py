@@ -16,8 +16,12 @@ import asyncpg
 import httpx
 import pytest
 
+from services.remittance.app import DEFINITION as REMITTANCE
+from services.remittance.service import parse_remittance, post_remittance
+from shared.db import create_engine, create_sessionmaker, unit_of_work
 from shared.events.catalog import ClaimSubmittedV1
 from shared.events.envelope import EventEnvelope, to_kafka
+from shared.messaging.outbox import Outbox
 from shared.messaging.topics import CLAIM_DENIED, CLAIM_SUBMITTED, PAYMENT_RECEIVED
 from tests.support.ledger import ledger_totals
 from tests.support.pipeline import Pipeline, end_offsets, eventually, new_tenant, produce, read_from
@@ -309,3 +313,48 @@ async def test_the_sandbox_payers_reversal_of_a_voided_claim_reopens_it_and_carr
     reversals = [e for e in entries if e["reversal_of"] is not None]
     assert [r["reversal_of"] for r in reversals] == [o["id"] for o in originals]
     assert [r["amount_cents"] for r in reversals] == [-o["amount_cents"] for o in originals]
+
+
+async def test_a_claim_submitted_consumed_while_its_payment_is_being_posted_still_finds_it(
+    services: Pipeline, admin_db: asyncpg.Connection
+) -> None:
+    """The race the matching lock closes: a file posting (its claim unknown, so suspended, not yet committed)
+    while `claim-submitted` for that claim is consumed. The consumer waits for the posting to commit, then
+    matches the payment; without the lock each would miss the other and the payment would wait for a person."""
+    tenant, patient = new_tenant(), uuid.uuid4()
+    await services.start("remittance")
+    engine = create_engine(services.role_url("remittance"), pool_size=1)
+    outbox = Outbox(REMITTANCE.messaging.outbox, source="/claimflow/remittance")
+    body = _fixture("out_of_order.835")
+    claim_id = uuid.uuid4()
+    try:
+        async with unit_of_work(create_sessionmaker(engine)) as session:
+            result, created = await post_remittance(
+                session, outbox, tenant=tenant, body=body, advices=parse_remittance(body)
+            )
+            assert created and (result.posted, result.suspended) == (0, 4)
+            await _send(services, _claim_submitted(tenant, "CF-LATE-2", patient, claim_id))
+
+            async def consumer_waits() -> bool:
+                waiting = await admin_db.fetchval(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                )
+                return int(waiting) > 0
+
+            await eventually(consumer_waits, what="the claim-submitted consumer to wait for the posting to commit")
+    finally:
+        await engine.dispose()
+
+    async def matched() -> bool:
+        state = await admin_db.fetchval(
+            "SELECT state FROM remittance.claim_payments WHERE tenant_id = $1 AND claim_control_number = $2",
+            tenant,
+            "CF-LATE-2",
+        )
+        return bool(state == "posted")
+
+    await eventually(matched, what="the payment posted once the claim became known")
+    suspended = await admin_db.fetchval(
+        "SELECT count(*) FROM remittance.claim_payments WHERE tenant_id = $1 AND state = 'suspense'", tenant
+    )
+    assert suspended == 3, "the other claim's payments still wait for theirs"

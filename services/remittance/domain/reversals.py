@@ -25,23 +25,21 @@ def same_file_originals(payments: Sequence[tuple[uuid.UUID | None, ClaimPaymentF
     """For each reversal of the file (its index) whose original payment is earlier in the file: the
     original's index. `payments` are `(claim id or None when unmatched, facts)` in file order."""
     originals: dict[int, int] = {}
-    reversed_indexes: set[int] = set()
+    open_payments: dict[uuid.UUID, list[int]] = {}
+    """Per claim, the indexes of its payments so far not reversed, in file order."""
     for index, (claim_id, facts) in enumerate(payments):
-        if claim_id is None or not facts.is_reversal:
+        if claim_id is None:
             continue
-        for earlier in range(index - 1, -1, -1):
-            earlier_claim, earlier_facts = payments[earlier]
-            if (
-                earlier_claim == claim_id
-                and not earlier_facts.is_reversal
-                and earlier not in reversed_indexes
-                and (
-                    not facts.payer_claim_control_number
-                    or earlier_facts.payer_claim_control_number == facts.payer_claim_control_number
-                )
+        candidates = open_payments.setdefault(claim_id, [])
+        if not facts.is_reversal:
+            candidates.append(index)
+            continue
+        for position in range(len(candidates) - 1, -1, -1):
+            earlier = payments[candidates[position]][1]
+            if not facts.payer_claim_control_number or (
+                earlier.payer_claim_control_number == facts.payer_claim_control_number
             ):
-                originals[index] = earlier
-                reversed_indexes.add(earlier)
+                originals[index] = candidates.pop(position)
                 break
     return originals
 
