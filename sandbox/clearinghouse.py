@@ -104,36 +104,41 @@ class PaidClaims:
 
 
 class FolderPaidClaims(PaidClaims):
-    """Paid claims recorded as ``.sandbox/payer-claims/<number>.json`` (the received 837's file name, CLM01 and
-    receipt date): the adjudication is made again from the received file, so the same rules give the same
-    amounts; a reversal marks the record."""
+    """Paid claims recorded one JSON line each in ``.sandbox/payer-claims.jsonl`` (payer claim number, the received
+    837's file name, CLM01, receipt date), appended as claims are adjudicated; a reversal appends a line marking
+    it. A void's original is adjudicated again from the received file, so the same rules give the same amounts."""
 
     def __init__(self, private: Path, rules: tuple[AdjudicationRule, ...]) -> None:
         super().__init__()
-        self.folder = private / "payer-claims"
+        self.index = private / "payer-claims.jsonl"
         self.received = private / "received"
         self.rules = rules
 
     def record(
         self, payer_claim_number: str, file_name: str, received_on: date, adjudication: ClaimAdjudication
     ) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        entry = {"file": file_name, "claim": adjudication.claim.control_number, "received_on": received_on.isoformat()}
-        _write_atomically(self.folder / f"{_safe(payer_claim_number)}.json", json.dumps(entry).encode())
+        claim = adjudication.claim.control_number
+        self._append({"number": payer_claim_number, "file": file_name, "claim": claim, "received_on": str(received_on)})
 
     def take_for_reversal(self, payer_claim_number: str) -> ClaimAdjudication | None:
-        path = self.folder / f"{_safe(payer_claim_number)}.json"
-        if not path.exists():
-            return None
-        entry = json.loads(path.read_text())
-        if entry.get("reversed"):
+        entry: dict[str, str] | None = None
+        if self.index.exists():
+            for text in self.index.read_text().splitlines():
+                line = json.loads(text)
+                if line["number"] == payer_claim_number:
+                    entry = None if line.get("reversed") else line
+        if entry is None:
             return None
         received_on = date.fromisoformat(entry["received_on"])
         original = self._readjudicated(self.received / entry["file"], entry["claim"], received_on)
-        if original is None:
-            return None
-        _write_atomically(path, json.dumps(entry | {"reversed": True}).encode())
+        if original is not None:
+            self._append({"number": payer_claim_number, "reversed": True})
         return original
+
+    def _append(self, line: dict[str, object]) -> None:
+        self.index.parent.mkdir(parents=True, exist_ok=True)
+        with self.index.open("a", encoding="utf-8") as index:
+            index.write(json.dumps(line) + "\n")
 
     def _readjudicated(self, received: Path, control_number: str, received_on: date) -> ClaimAdjudication | None:
         if not received.exists():
