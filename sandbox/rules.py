@@ -39,6 +39,7 @@ import json
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from sandbox.claims_837 import ReceivedClaim, ReceivedLine
 
@@ -226,7 +227,7 @@ def adjudicate(
         charge = line.charge_cents
         if outcome.denial is not None:
             group, reason = outcome.denial
-            adjustments = (LineAdjustment(group, reason, charge),) if charge else ()
+            adjustments: tuple[LineAdjustment, ...] = (LineAdjustment(group, reason, charge),) if charge else ()
             results.append(LineAdjudication(line, rule.name, 0, 0, adjustments, outcome.remarks))
             continue
         allowed = charge * outcome.allowed_basis_points // 10_000
@@ -266,7 +267,7 @@ def load_rules(path: Path | str) -> tuple[AdjudicationRule, ...]:
     return tuple(_rule(entry, f"{path}[{index}]") for index, entry in enumerate(raw))
 
 
-def _rule(entry: dict, where: str) -> AdjudicationRule:
+def _rule(entry: dict[str, Any], where: str) -> AdjudicationRule:
     _only(entry, {"name", "description", "match", "outcome"}, where)
     match_fields = dict(entry.get("match", {}))
     _only(match_fields, {f.name for f in fields(Match)}, f"{where}.match")
@@ -292,7 +293,7 @@ def _rule(entry: dict, where: str) -> AdjudicationRule:
     )
 
 
-def _only(values: dict, allowed: set[str], where: str) -> None:
+def _only(values: dict[str, Any], allowed: set[str], where: str) -> None:
     unknown = set(values) - allowed
     if unknown:
         raise ValueError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}")
