@@ -426,10 +426,16 @@ class ClaimPaymentRepository:
         )
 
     async def reversible_payment_id(
-        self, claim_id: uuid.UUID, payer_claim_control_number: str, *, excluding: Collection[uuid.UUID] = ()
+        self,
+        claim_id: uuid.UUID,
+        payer_claim_control_number: str,
+        *,
+        excluding: Collection[uuid.UUID] = (),
+        charge_and_paid: tuple[int, int] | None = None,
     ) -> uuid.UUID | None:
         """The latest posted, not yet reversed, non-reversal payment of a claim (same payer claim number
-        when the reversal names one), other than those `excluding` (taken by reversals not yet stored)."""
+        when the reversal names one; with this charge and payment when given), other than those `excluding`
+        (taken by reversals not yet stored)."""
         reversed_ids = (
             sa.select(claim_payments.c.reversal_of)
             .where(claim_payments.c.tenant_id == self._tenant, claim_payments.c.reversal_of.is_not(None))
@@ -446,6 +452,9 @@ class ClaimPaymentRepository:
             query = query.where(claim_payments.c.payer_claim_control_number == payer_claim_control_number)
         if excluding:
             query = query.where(claim_payments.c.id.not_in(list(excluding)))
+        if charge_and_paid is not None:
+            charge, paid = charge_and_paid
+            query = query.where(claim_payments.c.charge_cents == charge, claim_payments.c.paid_cents == paid)
         return await self._session.scalar(
             query.order_by(claim_payments.c.posted_at.desc(), claim_payments.c.id).limit(1)
         )

@@ -243,13 +243,30 @@ async def _claim_payment(
         return NewClaimPayment(uuid.uuid4(), file_id, facts, currency, None, reason, None)
     reversal_of = None
     if facts.is_reversal:
-        reversal_of = await payments.reversible_payment_id(
-            claim.claim_id, facts.payer_claim_control_number, excluding=excluding
-        )
+        reversal_of = await _reversed_payment(payments, claim, facts, excluding=excluding)
         if reversal_of is None:
             reason = "reversal (CLP02 22) of a payment that is not posted"
             return NewClaimPayment(uuid.uuid4(), file_id, facts, currency, None, reason, None)
     return NewClaimPayment(uuid.uuid4(), file_id, facts, currency, claim, None, reversal_of)
+
+
+async def _reversed_payment(
+    payments: ClaimPaymentRepository,
+    claim: SubmittedClaim,
+    reversal: ClaimPaymentFacts,
+    *,
+    excluding: Collection[uuid.UUID] = (),
+) -> uuid.UUID | None:
+    """The posted payment a reversal takes back: by its payer claim number (CLP07), else (a reversal with a
+    CLP07 of its own) the latest one it exactly negates."""
+    reversed_id = await payments.reversible_payment_id(
+        claim.claim_id, reversal.payer_claim_control_number, excluding=excluding
+    )
+    if reversed_id is None and reversal.payer_claim_control_number:
+        reversed_id = await payments.reversible_payment_id(
+            claim.claim_id, "", excluding=excluding, charge_and_paid=(-reversal.charge_cents, -reversal.paid_cents)
+        )
+    return reversed_id
 
 
 async def _post_in_file_order(
@@ -508,7 +525,7 @@ async def _post_suspended(
     posting = _Posting()
     reversal_of = None
     if facts.is_reversal:
-        reversal_of = await payments.reversible_payment_id(claim.claim_id, facts.payer_claim_control_number)
+        reversal_of = await _reversed_payment(payments, claim, facts)
         if reversal_of is None:
             return False
         entries = reversal_entries(await ledger.of_payment(reversal_of))

@@ -151,7 +151,15 @@ async def test_a_check_that_pays_reverses_and_repays_posts_all_three_in_file_ord
         account = (await client.get(f"/v1/accounts/{patient}")).json()
         assert account["balance_cents"] == 1000 + 500 + 2000  # CF-RECOUP-1's coinsurance stands
 
-    entries = await _claim_entries(admin_db, tenant, claim_ids["CF-REVREPAY-1"])
+        # a later check reverses the re-payment under a payer claim number of its own: the amounts it negates
+        # name the payment; its forward balance stays on the provider's ledger
+        renumbered = await client.post("/v1/remittances", content=_fixture("renumbered_reversal.835"), headers=X12)
+        assert renumbered.status_code == 201, renumbered.text
+        assert (renumbered.json()["posted"], renumbered.json()["suspended"]) == (1, 0)
+        reopened = (await client.get(f"/v1/claims/{claim_ids['CF-REVREPAY-1']}/ledger")).json()
+        assert reopened["balanced"] and (reopened["paid_cents"], reopened["open_cents"]) == (0, 15500), reopened
+
+    entries = (await _claim_entries(admin_db, tenant, claim_ids["CF-REVREPAY-1"]))[:10]  # up to the re-payment
     kinds = [(e["kind"], e["amount_cents"]) for e in entries]
     assert kinds == [
         ("charge", 15500),
@@ -177,7 +185,9 @@ async def test_a_check_that_pays_reverses_and_repays_posts_all_three_in_file_ord
         ("1", 12000),
         ("22", -12000),
         ("1", 13000),
+        ("22", -13000),
     ]
+    assert first_claim[3]["reversal_of"] == first_claim[2]["payment_id"]
     assert first_claim[1]["reversal_of"] == first_claim[0]["payment_id"]
     second_claim = [p for p in received if p["claim_id"] == claim_ids["CF-REVREPAY-2"]]
     assert [(p["claim_status_code"], p["paid_cents"]) for p in second_claim] == [

@@ -3,8 +3,9 @@ adjustments name a claim. Pure: facts in, indexes out.
 
 Payers correct a claim in one check by paying it, reversing that payment and paying it again, in that
 order. The reversal undoes the latest earlier payment of the same claim in the file that is not a
-reversal and not already reversed (with the same payer claim number, CLP07, when the reversal names
-one); when the file holds none, the reversal undoes a payment posted from an earlier file.
+reversal and not already reversed, with the same payer claim number (CLP07) when the reversal names one,
+else with exactly the negated charge and payment; when the file holds none, the reversal undoes a payment
+posted from an earlier file, chosen the same way.
 """
 
 from __future__ import annotations
@@ -34,14 +35,27 @@ def same_file_originals(payments: Sequence[tuple[uuid.UUID | None, ClaimPaymentF
         if not facts.is_reversal:
             candidates.append(index)
             continue
-        for position in range(len(candidates) - 1, -1, -1):
-            earlier = payments[candidates[position]][1]
-            if not facts.payer_claim_control_number or (
-                earlier.payer_claim_control_number == facts.payer_claim_control_number
-            ):
-                originals[index] = candidates.pop(position)
-                break
+        position = _original_position([payments[candidate][1] for candidate in candidates], facts)
+        if position is not None:
+            originals[index] = candidates.pop(position)
     return originals
+
+
+def negates(reversal: ClaimPaymentFacts, original: ClaimPaymentFacts) -> bool:
+    """The reversal's charge and payment are exactly the original's, negated: how a reversal that carries a
+    payer claim number of its own (CLP07) is still recognised."""
+    return reversal.charge_cents == -original.charge_cents and reversal.paid_cents == -original.paid_cents
+
+
+def _original_position(earlier: Sequence[ClaimPaymentFacts], reversal: ClaimPaymentFacts) -> int | None:
+    """The position of the latest of `earlier` that the reversal names by payer claim number (any, when it names
+    none), else of the latest it exactly negates."""
+    latest_first = range(len(earlier) - 1, -1, -1)
+    named = reversal.payer_claim_control_number
+    for position in latest_first:
+        if not named or earlier[position].payer_claim_control_number == named:
+            return position
+    return next((position for position in latest_first if negates(reversal, earlier[position])), None)
 
 
 def plb_claim_reference(reference: str) -> str | None:

@@ -70,3 +70,12 @@ def test_plb_references_and_which_reasons_take_money_back_from_a_claim() -> None
     assert claim_recoupment_cents("72", -700) == -700
     assert claim_recoupment_cents("FB", -700) == 0, "a forward balance only carries the debt a reversal left"
     assert plb_claim_reference("  ") is None
+
+
+def test_a_reversal_with_a_payer_claim_number_of_its_own_takes_back_the_payment_it_negates() -> None:
+    pay_a, reverse_a, pay_b = _facts("same_file_reverse_repay.835")[:3]
+    renumbered = dataclasses.replace(reverse_a, payer_claim_control_number="ICN-REVERSAL-9")
+    claim = uuid.uuid4()
+    # pay_b (the latest) is not the negation of the reversal's amounts; pay_a is
+    assert same_file_originals([(claim, pay_a), (claim, pay_b), (claim, renumbered)]) == {2: 0}
+    assert same_file_originals([(claim, pay_b), (claim, renumbered)]) == {}
