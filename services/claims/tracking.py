@@ -373,7 +373,9 @@ async def _apply_payment(
     if not moved and outcome != claim.state:
         log.info("payment leaves the claim's state", extra={"state": claim.state, "outcome": str(outcome)})
     if claim.primary_claim_id is None and payment.reversal_of is not None:
-        await withdraw_secondary(session, outbox, tenant, claim.id, payment, settings, now)
+        withdrawal = await withdraw_secondary(session, outbox, tenant, claim.id, payment, settings, now)
+        if withdrawal is not None:
+            await note(session, claim.id, tenant, state, withdrawal.summary)
     if claim.primary_claim_id is None and claim.document is not None:
         secondary = secondary_encounter(EncounterCodedV1.model_validate(claim.document), payment)
         if secondary is not None:

@@ -24,10 +24,16 @@ from shared.messaging.outbox import Outbox
 
 @dataclass(frozen=True, slots=True)
 class Withdrawal:
-    secondary_claim_id: uuid.UUID
-    cancelled: bool
-    """True: cancelled before it was sent; False: voided by `void_claim_number`."""
+    secondary_claim_number: str | None
     void_claim_number: str | None = None
+    """None: cancelled before it was sent; else the void that withdraws it from the secondary payer."""
+
+    @property
+    def summary(self) -> str:
+        """The primary's history note."""
+        if self.void_claim_number is None:
+            return f"secondary claim {self.secondary_claim_number} cancelled: the payment it carried was reversed"
+        return f"secondary claim {self.secondary_claim_number} voided by {self.void_claim_number}: payment reversed"
 
 
 async def withdraw_secondary(
@@ -50,7 +56,7 @@ async def withdraw_secondary(
         notice = StatusNotice("835", now, ("CLP02 22",))  # the primary's 835 said so: claim-status-changed out
         change = StateChange(secondary.id, to(ClaimState.CANCELLED), f"{why}: withdrawn", notice=notice)
         await change_states(session, outbox, [change])
-        return Withdrawal(secondary.id, cancelled=True)
+        return Withdrawal(secondary.claim_control_number)
     assert secondary.document is not None, "a secondary claim keeps the encounter it was built from"
     void = EncounterCodedV1.model_validate(secondary.document).model_copy(
         update={"frequency_code": "8", "original_claim_number": secondary.payer_claim_number}
@@ -66,4 +72,4 @@ async def withdraw_secondary(
         why=f"void of secondary {secondary.claim_control_number}: {why}",
     )
     await note(session, secondary.id, tenant, secondary.state, f"{why}: voided by {number}")
-    return Withdrawal(secondary.id, cancelled=False, void_claim_number=number)
+    return Withdrawal(secondary.claim_control_number, number)

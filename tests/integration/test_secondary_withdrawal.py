@@ -116,6 +116,10 @@ async def test_an_unsent_secondary_is_cancelled_and_a_repayment_builds_a_new_one
     assert (history[-1]["from_state"], history[-1]["to_state"]) == (secondary["state"], "cancelled")
     assert "payment reversed" in history[-1]["reason"]
     assert len(await _claims(admin_db, tenant)) == 2, "no void for a claim no payer has"
+    primary_notes = await admin_db.fetch(
+        "SELECT reason FROM claims.claim_status_history WHERE claim_id = $1 ORDER BY id", primary["id"]
+    )
+    assert f"secondary claim {secondary['claim_control_number']} cancelled" in primary_notes[-1]["reason"]
 
     await _send(bootstrap, tenant, _payment(primary, encounter, payer_claim_number="SBX-W-2"))  # paid again
     first, second = await eventually(lambda: secondaries(2), what="a new secondary for the re-payment")
