@@ -10,8 +10,10 @@ For each 837 file:
   a transaction set with any is rejected (IK5*R) and gets nothing else;
 - a 277CA per accepted transaction set: each claim accepted (A2:20, with a payer claim
   number in REF*1K) or rejected by the front-end edits below (A6/A7 with status codes);
-- an 835 per payer for the accepted claims, priced by ``sandbox.rules`` (voids, CLM05-3=8,
-  are acknowledged but not paid).
+- an 835 per payer for the accepted claims, priced by ``sandbox.rules``. A void (CLM05-3=8) is
+  acknowledged and answered with the reversal (CLP02 22) of the claim its REF*F8 names, when the
+  sandbox adjudicated that claim and has not reversed it yet (see ``PaidClaims``); a check that
+  reversals leave negative pays nothing and carries the debt forward (PLB FB).
 
 Appeal letters (``APPEAL-<CLM01>-L<level>-<id>.pdf``, as the denials service sends them) are
 answered with an 835 by the table in ``sandbox.appeals`` and filed in ``.sandbox/appeals/``.
@@ -43,7 +45,7 @@ from sandbox.appeals import answer_appeal, appeal_of
 from sandbox.claims_837 import Received837, ReceivedClaim, UnreadableFileError, read_837
 from sandbox.eligibility import is_270, read_270, write_271
 from sandbox.responses import ClaimVerdict, Envelope, Party, PayerDetails, write_277ca, write_835, write_999
-from sandbox.rules import DEFAULT_RULES, AdjudicationRule, ClaimAdjudication, adjudicate, load_rules
+from sandbox.rules import DEFAULT_RULES, AdjudicationRule, ClaimAdjudication, adjudicate, load_rules, reversal_of
 from shared.npi import npi_is_valid
 
 log = logging.getLogger("claimflow.sandbox")
@@ -78,6 +80,78 @@ def front_end_rejections(claim: ReceivedClaim, received_on: date) -> tuple[tuple
     return tuple(reasons)
 
 
+class PaidClaims:
+    """The claims the sandbox payer adjudicated, by payer claim number, so that a void can be answered with
+    the reversal of what was paid; each is reversed at most once. In memory; `FolderPaidClaims` keeps them
+    beside the received 837s."""
+
+    def __init__(self) -> None:
+        self._adjudicated: dict[str, ClaimAdjudication] = {}
+        self._reversed: set[str] = set()
+
+    def record(
+        self, payer_claim_number: str, file_name: str, received_on: date, adjudication: ClaimAdjudication
+    ) -> None:
+        self._adjudicated[payer_claim_number] = adjudication
+
+    def take_for_reversal(self, payer_claim_number: str) -> ClaimAdjudication | None:
+        """The adjudication a void names, once; None when unknown or already reversed."""
+        original = self._adjudicated.get(payer_claim_number)
+        if original is None or payer_claim_number in self._reversed:
+            return None
+        self._reversed.add(payer_claim_number)
+        return original
+
+
+class FolderPaidClaims(PaidClaims):
+    """Paid claims recorded one JSON line each in ``.sandbox/payer-claims.jsonl`` (payer claim number, the received
+    837's file name, CLM01, receipt date), appended as claims are adjudicated; a reversal appends a line marking
+    it. A void's original is adjudicated again from the received file, so the same rules give the same amounts."""
+
+    def __init__(self, private: Path, rules: tuple[AdjudicationRule, ...]) -> None:
+        super().__init__()
+        self.index = private / "payer-claims.jsonl"
+        self.received = private / "received"
+        self.rules = rules
+
+    def record(
+        self, payer_claim_number: str, file_name: str, received_on: date, adjudication: ClaimAdjudication
+    ) -> None:
+        claim = adjudication.claim.control_number
+        self._append({"number": payer_claim_number, "file": file_name, "claim": claim, "received_on": str(received_on)})
+
+    def take_for_reversal(self, payer_claim_number: str) -> ClaimAdjudication | None:
+        entry: dict[str, str] | None = None
+        if self.index.exists():
+            for text in self.index.read_text().splitlines():
+                line = json.loads(text)
+                if line["number"] == payer_claim_number:
+                    entry = None if line.get("reversed") else line
+        if entry is None:
+            return None
+        received_on = date.fromisoformat(entry["received_on"])
+        original = self._readjudicated(self.received / entry["file"], entry["claim"], received_on)
+        if original is not None:
+            self._append({"number": payer_claim_number, "reversed": True})
+        return original
+
+    def _append(self, line: dict[str, object]) -> None:
+        self.index.parent.mkdir(parents=True, exist_ok=True)
+        with self.index.open("a", encoding="utf-8") as index:
+            index.write(json.dumps(line) + "\n")
+
+    def _readjudicated(self, received: Path, control_number: str, received_on: date) -> ClaimAdjudication | None:
+        if not received.exists():
+            return None
+        for interchange in read_837(received.read_bytes()):
+            for group in interchange.groups:
+                for transaction in group.transactions:
+                    for claim in transaction.claims:
+                        if claim.control_number == control_number and claim.frequency != "8":
+                            return adjudicate(claim, received_on, self.rules)
+        return None
+
+
 class SandboxClearinghouse:
     """Answers 837 files. Keeps its own control-number and claim-number sequences (see ``state``)."""
 
@@ -89,12 +163,14 @@ class SandboxClearinghouse:
         payer: PayerDetails = SANDBOX_PAYER,
         next_control_number: int = 1,
         next_claim_number: int = 1,
+        paid_claims: PaidClaims | None = None,
     ) -> None:
         self.rules = rules
         self.identity = identity
         self.payer = payer
         self.next_control_number = next_control_number
         self.next_claim_number = next_claim_number
+        self.paid_claims = paid_claims if paid_claims is not None else PaidClaims()
 
     @property
     def state(self) -> dict[str, int]:
@@ -155,14 +231,13 @@ class SandboxClearinghouse:
                     verdicts = []
                     for claim in transaction.claims:
                         rejections = front_end_rejections(claim, received_on)
-                        number = None if rejections else self._claim_number(received_on)
-                        verdicts.append(ClaimVerdict(claim, rejections, number))
-                        if number is not None:
-                            payer_claim_numbers[claim.control_number] = number
-                            if claim.frequency != "8":
-                                adjudications.setdefault(claim.payer_id, []).append(
-                                    adjudicate(claim, received_on, self.rules)
-                                )
+                        payer_number = None if rejections else self._claim_number(received_on)
+                        verdicts.append(ClaimVerdict(claim, rejections, payer_number))
+                        if payer_number is not None:
+                            payer_claim_numbers[claim.control_number] = payer_number
+                            answer = self._adjudication(file_name, claim, payer_number, received_on)
+                            if answer is not None:
+                                adjudications.setdefault(claim.payer_id, []).append(answer)
                     text = write_277ca(transaction, verdicts, self._envelope(received, now), received_on)
                     answers.append(
                         Answer(f"{prefix}.2-{group.control_number}-{transaction.control_number}.277CA", text.encode())
@@ -174,6 +249,19 @@ class SandboxClearinghouse:
                 text = write_835(claims, envelope, payer_claim_numbers, traces, received_on, self.payer)
                 answers.append(Answer(f"{prefix}.3-{_safe(payer_id)}.835", text.encode()))
         return answers
+
+    def _adjudication(
+        self, file_name: str, claim: ReceivedClaim, payer_claim_number: str, received_on: date
+    ) -> ClaimAdjudication | None:
+        """What the 835 says about an accepted claim: its adjudication, or for a void the reversal of the
+        claim it names (None when that claim is unknown or already reversed)."""
+        if claim.frequency == "8":
+            voided = claim.original_claim_number or ""
+            original = self.paid_claims.take_for_reversal(voided) if voided else None
+            return None if original is None else reversal_of(original, voided)
+        adjudication = adjudicate(claim, received_on, self.rules)
+        self.paid_claims.record(payer_claim_number, file_name, received_on, adjudication)
+        return adjudication
 
     def answer_appeal(
         self, file_name: str, appeal: tuple[str, int] | None, received_dir: Path, now: datetime
@@ -219,7 +307,7 @@ class FolderClearinghouse:
         self.private = self.folder / ".sandbox"
         self.state_file = self.private / "state.json"
         state = json.loads(self.state_file.read_text()) if self.state_file.exists() else {}
-        self.clearinghouse = SandboxClearinghouse(rules, **state)
+        self.clearinghouse = SandboxClearinghouse(rules, **state, paid_claims=FolderPaidClaims(self.private, rules))
 
     def process_once(self, now: datetime | None = None) -> list[str]:
         """Answer every complete 837 waiting in ``outbound/``; returns the names of the files written."""

@@ -270,6 +270,9 @@ def _remittance(
     total = sum(a.paid_cents for a in adjudications)
     first = adjudications[0].claim
     payer_name = first.payer_name or payer.name
+    forwarded = _forward_balance(adjudications, total, paid_on)
+    if forwarded:
+        total = 0
     if total > 0:
         bpr = [
             "BPR",
@@ -306,8 +309,21 @@ def _remittance(
         body.append(["REF", "TJ", first.billing_provider_tax_id])
     body.append(["LX", "1"])
     for adjudication in adjudications:
-        body.extend(_claim_payment(adjudication, payer_claim_numbers[adjudication.claim.control_number], received_on))
+        number = adjudication.reverses or payer_claim_numbers[adjudication.claim.control_number]
+        body.extend(_claim_payment(adjudication, number, received_on))
+    body.extend(forwarded)
     return body
+
+
+def _forward_balance(adjudications: list[ClaimAdjudication], total: int, paid_on: date) -> list[list[str]]:
+    """A check that reversals leave negative pays nothing: the provider's debt goes forward to a later check as
+    a PLB FB (forward balance, negative here) naming the first payer claim number reversed, so BPR02 = 0 =
+    payments - PLB."""
+    if total >= 0:
+        return []
+    reversal = next(a for a in adjudications if a.reverses)
+    provider = adjudications[0].claim.billing_provider_npi
+    return [["PLB", provider, f"{paid_on.year}1231", f"FB:{reversal.reverses}", cents_to_x12(total)]]
 
 
 # CLP06 takes fewer codes than SBR09: commercial (CI), Blue Cross (BL) and the like become ZZ (mutually defined).
@@ -321,13 +337,15 @@ def _clp06(filing_indicator: str) -> str:
 
 
 def _claim_payment(adjudication: ClaimAdjudication, payer_claim_number: str, received_on: date) -> list[list[str]]:
+    """One CLP loop; a reversal's amounts (charge, payments, adjustments, allowed) written negated."""
     claim = adjudication.claim
+    sign = adjudication.sign
     segments: list[list[str]] = [
         [
             "CLP",
             claim.control_number,
             adjudication.status_code,
-            cents_to_x12(claim.charge_cents),
+            cents_to_x12(sign * claim.charge_cents),
             cents_to_x12(adjudication.paid_cents),
             cents_to_x12(adjudication.patient_responsibility_cents),
             _clp06(claim.filing_indicator),
@@ -375,13 +393,12 @@ def _claim_payment(adjudication: ClaimAdjudication, payer_claim_number: str, rec
     segments.append(["DTM", "050", d8(received_on)])
     for line in adjudication.lines:
         received = line.line
+        charge, paid = cents_to_x12(sign * received.charge_cents), cents_to_x12(sign * line.paid_cents)
         if received.procedure_code:
             procedure = ":".join(("HC", received.procedure_code, *received.modifiers))
-            svc = ["SVC", procedure, cents_to_x12(received.charge_cents), cents_to_x12(line.paid_cents)]
-            svc += [received.revenue_code, received.units or "1"]
+            svc = ["SVC", procedure, charge, paid, received.revenue_code, received.units or "1"]
         else:
-            svc = ["SVC", f"NU:{received.revenue_code}", cents_to_x12(received.charge_cents)]
-            svc += [cents_to_x12(line.paid_cents), "", received.units or "1"]
+            svc = ["SVC", f"NU:{received.revenue_code}", charge, paid, "", received.units or "1"]
         segments.append(svc)
         if received.service_date is not None and claim.statement_from is None:
             if received.service_date_end and received.service_date_end != received.service_date:
@@ -392,14 +409,14 @@ def _claim_payment(adjudication: ClaimAdjudication, payer_claim_number: str, rec
         by_group: dict[str, list[str]] = {}
         for adjustment in line.adjustments:
             by_group.setdefault(adjustment.group, []).extend(
-                [adjustment.reason, cents_to_x12(adjustment.amount_cents), ""]
+                [adjustment.reason, cents_to_x12(sign * adjustment.amount_cents), ""]
             )
         for group, triplets in by_group.items():
             segments.append(["CAS", group, *triplets])
         if received.control_number:
             segments.append(["REF", "6R", received.control_number])
         if line.allowed_cents or not line.adjustments or line.adjustments[0].reason == "45":
-            segments.append(["AMT", "B6", cents_to_x12(line.allowed_cents)])
+            segments.append(["AMT", "B6", cents_to_x12(sign * line.allowed_cents)])
         for remark in line.remarks:
             segments.append(["LQ", "HE", remark])
     return segments

@@ -36,9 +36,10 @@ denial as ``["CO", "50"]``). See ``load_rules``.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from sandbox.claims_837 import ReceivedClaim, ReceivedLine
 
@@ -173,21 +174,38 @@ class ClaimAdjudication:
     claim: ReceivedClaim
     lines: tuple[LineAdjudication, ...]
     claim_remarks: tuple[str, ...] = field(default=())
+    reverses: str | None = None
+    """The payer claim number of the payment this adjudication takes back (CLP02 22, every amount negated):
+    set on the reversal a void (frequency 8) of an adjudicated claim gets (see `reversal_of`)."""
+
+    @property
+    def sign(self) -> int:
+        """-1 for a reversal, whose amounts are written negated; else 1."""
+        return -1 if self.reverses else 1
 
     @property
     def paid_cents(self) -> int:
-        return sum(line.paid_cents for line in self.lines)
+        return self.sign * sum(line.paid_cents for line in self.lines)
 
     @property
     def patient_responsibility_cents(self) -> int:
-        return sum(a.amount_cents for line in self.lines for a in line.adjustments if a.group == "PR")
+        return self.sign * sum(a.amount_cents for line in self.lines for a in line.adjustments if a.group == "PR")
 
     @property
     def status_code(self) -> str:
-        """CLP02: 4 denied (nothing paid, nothing owed by the patient), else processed as 1/2/3 by SBR01."""
+        """CLP02: 22 a reversal; 4 denied (nothing paid, nothing owed by the patient), else processed as
+        1/2/3 by SBR01."""
+        if self.reverses:
+            return "22"
         if self.paid_cents == 0 and self.patient_responsibility_cents == 0:
             return "4"
         return {"S": "2", "T": "3"}.get(self.claim.responsibility, "1")
+
+
+def reversal_of(original: ClaimAdjudication, payer_claim_number: str) -> ClaimAdjudication:
+    """The payer's answer to a void of an adjudicated claim: its payment taken back, line for line (CLP01 the
+    original's claim number, CLP07 its payer claim number, every amount negated)."""
+    return replace(original, reverses=payer_claim_number)
 
 
 def adjudicate(
@@ -209,7 +227,7 @@ def adjudicate(
         charge = line.charge_cents
         if outcome.denial is not None:
             group, reason = outcome.denial
-            adjustments = (LineAdjustment(group, reason, charge),) if charge else ()
+            adjustments: tuple[LineAdjustment, ...] = (LineAdjustment(group, reason, charge),) if charge else ()
             results.append(LineAdjudication(line, rule.name, 0, 0, adjustments, outcome.remarks))
             continue
         allowed = charge * outcome.allowed_basis_points // 10_000
@@ -249,7 +267,7 @@ def load_rules(path: Path | str) -> tuple[AdjudicationRule, ...]:
     return tuple(_rule(entry, f"{path}[{index}]") for index, entry in enumerate(raw))
 
 
-def _rule(entry: dict, where: str) -> AdjudicationRule:
+def _rule(entry: dict[str, Any], where: str) -> AdjudicationRule:
     _only(entry, {"name", "description", "match", "outcome"}, where)
     match_fields = dict(entry.get("match", {}))
     _only(match_fields, {f.name for f in fields(Match)}, f"{where}.match")
@@ -275,7 +293,7 @@ def _rule(entry: dict, where: str) -> AdjudicationRule:
     )
 
 
-def _only(values: dict, allowed: set[str], where: str) -> None:
+def _only(values: dict[str, Any], allowed: set[str], where: str) -> None:
     unknown = set(values) - allowed
     if unknown:
         raise ValueError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}")

@@ -52,8 +52,20 @@ claims = sa.Table(
         nullable=True,
         comment="W3C trace context of the claim's trace, continued by the events written for it later (837 batch).",
     ),
+    sa.Column(
+        "withdrawn_at",
+        sa.DateTime(timezone=True),
+        nullable=True,
+        comment="A secondary claim withdrawn because its primary's payment was reversed: cancelled before it was "
+        "sent, or voided (a frequency-8 claim) after. A primary has at most one secondary not withdrawn.",
+    ),
     sa.UniqueConstraint("tenant_id", "claim_control_number"),
-    sa.UniqueConstraint("primary_claim_id"),
+)
+sa.Index(
+    "uq_claims_primary_claim_id",
+    claims.c.primary_claim_id,
+    unique=True,
+    postgresql_where=claims.c.withdrawn_at.is_(None),
 )
 sa.Index(
     "uq_claims_tenant_id_encounter_id_primary",

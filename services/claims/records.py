@@ -68,6 +68,7 @@ class ClaimRecord:
     primary_claim_id: uuid.UUID | None
     responsibility: str
     trace_context: dict[str, str] | None = None
+    withdrawn_at: dt.datetime | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "state", _state(self.state))

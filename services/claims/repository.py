@@ -184,8 +184,30 @@ class ClaimRepository:
         return None if row is None else EnvelopeRecord(**row)
 
     async def secondary_of(self, claim_id: uuid.UUID) -> uuid.UUID | None:
-        query = sa.select(claims.c.id).where(claims.c.tenant_id == self._tenant, claims.c.primary_claim_id == claim_id)
+        """The primary's secondary claim in force (not withdrawn)."""
+        query = sa.select(claims.c.id).where(
+            claims.c.tenant_id == self._tenant, claims.c.primary_claim_id == claim_id, claims.c.withdrawn_at.is_(None)
+        )
         return (await self._session.execute(query)).scalar_one_or_none()
+
+    async def secondary_for_withdrawal(self, claim_id: uuid.UUID) -> ClaimRecord | None:
+        """The primary's secondary claim in force, locked."""
+        query = (
+            sa.select(claims)
+            .where(
+                claims.c.tenant_id == self._tenant,
+                claims.c.primary_claim_id == claim_id,
+                claims.c.withdrawn_at.is_(None),
+            )
+            .with_for_update()
+        )
+        row = (await self._session.execute(query)).mappings().one_or_none()
+        return ClaimRecord(**row) if row is not None else None
+
+    async def mark_withdrawn(self, claim_id: uuid.UUID, at: dt.datetime) -> None:
+        await self._session.execute(
+            sa.update(claims).where(claims.c.tenant_id == self._tenant, claims.c.id == claim_id).values(withdrawn_at=at)
+        )
 
     async def update_contents(self, claim_id: uuid.UUID, contents: ClaimContents) -> None:
         """The claim's encounter-derived columns (a fix, a re-pricing); its state changes elsewhere."""
@@ -482,7 +504,11 @@ class StreamWrites:
         """Ids of the secondary claims inserted; a primary that already has its secondary gets none."""
         if not new_claims:
             return set()
-        statement = insert(claims).on_conflict_do_nothing(index_elements=["primary_claim_id"]).returning(claims.c.id)
+        statement = (
+            insert(claims)
+            .on_conflict_do_nothing(index_elements=["primary_claim_id"], index_where=claims.c.withdrawn_at.is_(None))
+            .returning(claims.c.id)
+        )
         return set((await self._session.execute(statement, [c.columns() for c in new_claims])).scalars())
 
     async def insert_lines(self, lines: list[ClaimLine]) -> None:

@@ -1,6 +1,7 @@
 """After claims leave: acknowledgments (999, 277CA, 277) move them through the state machine,
 quiet claims are followed up with a 276, and `payment-received` marks them paid, partially paid or
-denied — building the secondary claim when the encounter has secondary coverage.
+denied — building the secondary claim when the encounter has secondary coverage, and withdrawing it
+when the primary's payment is reversed (`withdrawals.py`).
 
 Every status change is recorded in the claim's history and emitted as `claim-status-changed.v1`
 through the outbox, in the transaction that makes it. Decisions are the pure functions of
@@ -47,6 +48,7 @@ from services.claims.records import (
 from services.claims.repository import StreamWrites, TrackingWrites
 from services.claims.service import build_secondary_claim
 from services.claims.settings import ClaimsSettings
+from services.claims.withdrawals import withdraw_secondary
 from shared.clearinghouse import ClearinghouseAdapter, InboundFile, InboundKind
 from shared.db import unit_of_work
 from shared.events.catalog import EncounterCodedV1, PaymentReceivedV1
@@ -370,6 +372,10 @@ async def _apply_payment(
     state = moved[0].state if moved else claim.state
     if not moved and outcome != claim.state:
         log.info("payment leaves the claim's state", extra={"state": claim.state, "outcome": str(outcome)})
+    if claim.primary_claim_id is None and payment.reversal_of is not None:
+        withdrawal = await withdraw_secondary(session, outbox, tenant, claim.id, payment, settings, now)
+        if withdrawal is not None:
+            await note(session, claim.id, tenant, state, withdrawal.summary)
     if claim.primary_claim_id is None and claim.document is not None:
         secondary = secondary_encounter(EncounterCodedV1.model_validate(claim.document), payment)
         if secondary is not None:

@@ -96,6 +96,13 @@ claim_payments = sa.Table(
     sa.CheckConstraint("state IN ('posted', 'suspense')", name="state"),
     sa.CheckConstraint("(state = 'posted') = (claim_id IS NOT NULL AND posted_at IS NOT NULL)", name="posted"),
     sa.Index("ix_claim_payments_suspense", "tenant_id", postgresql_where=sa.text("state = 'suspense'")),
+    sa.Index(
+        "ix_claim_payments_suspense_claim",
+        "tenant_id",
+        "claim_control_number",
+        postgresql_where=sa.text("state = 'suspense'"),
+    ),
+    sa.Index("ix_claim_payments_payer_claim", "tenant_id", "payer_claim_control_number"),
     sa.Index("ix_claim_payments_claim", "tenant_id", "claim_id"),
 )
 

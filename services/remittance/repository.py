@@ -12,7 +12,7 @@ import datetime as dt
 import functools
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -449,9 +449,17 @@ class ClaimPaymentRepository:
             )
         )
 
-    async def reversible_payment_id(self, claim_id: uuid.UUID, payer_claim_control_number: str) -> uuid.UUID | None:
+    async def reversible_payment_id(
+        self,
+        claim_id: uuid.UUID,
+        payer_claim_control_number: str,
+        *,
+        excluding: Collection[uuid.UUID] = (),
+        charge_and_paid: tuple[int, int] | None = None,
+    ) -> uuid.UUID | None:
         """The latest posted, not yet reversed, non-reversal payment of a claim (same payer claim number
-        when the reversal names one)."""
+        when the reversal names one; with this charge and payment when given), other than those `excluding`
+        (taken by reversals not yet stored)."""
         reversed_ids = (
             sa.select(claim_payments.c.reversal_of)
             .where(claim_payments.c.tenant_id == self._tenant, claim_payments.c.reversal_of.is_not(None))
@@ -466,9 +474,67 @@ class ClaimPaymentRepository:
         )
         if payer_claim_control_number:
             query = query.where(claim_payments.c.payer_claim_control_number == payer_claim_control_number)
+        if excluding:
+            query = query.where(claim_payments.c.id.not_in(list(excluding)))
+        if charge_and_paid is not None:
+            charge, paid = charge_and_paid
+            query = query.where(claim_payments.c.charge_cents == charge, claim_payments.c.paid_cents == paid)
         return await self._session.scalar(
             query.order_by(claim_payments.c.posted_at.desc(), claim_payments.c.id).limit(1)
         )
+
+    async def suspended_naming(self, claim_control_numbers: Sequence[str]) -> list[ClaimPaymentRecord]:
+        """Suspended claim payments whose CLP01 is one of these, locked, in the order they arrived: by file
+        (received), then by position in the file."""
+        if not claim_control_numbers:
+            return []
+        rows = await self._session.execute(
+            sa.select(*_CLAIM_PAYMENT_COLUMNS)
+            .where(
+                claim_payments.c.tenant_id == self._tenant,
+                claim_payments.c.state == "suspense",
+                claim_payments.c.claim_control_number.in_(list(claim_control_numbers)),
+            )
+            .order_by(
+                claim_payments.c.received_at,
+                claim_payments.c.file_id,
+                claim_payments.c.facts["position"].as_integer(),
+                claim_payments.c.id,
+            )
+            .with_for_update()
+        )
+        return [_claim_payment(row) for row in rows]
+
+    async def claims_paid_under(self, payer_claim_control_numbers: Sequence[str]) -> dict[str, uuid.UUID]:
+        """The claim each payer claim control number (CLP07) was posted to (the latest posting when several)."""
+        if not payer_claim_control_numbers:
+            return {}
+        rows = await self._session.execute(
+            sa.select(claim_payments.c.payer_claim_control_number, claim_payments.c.claim_id)
+            .where(
+                claim_payments.c.tenant_id == self._tenant,
+                claim_payments.c.state == "posted",
+                claim_payments.c.payer_claim_control_number.in_(list(payer_claim_control_numbers)),
+            )
+            .order_by(claim_payments.c.posted_at, claim_payments.c.id)
+        )
+        return {number: claim_id for number, claim_id in rows.tuples() if claim_id is not None}
+
+
+class MatchingLock:
+    """A tenant's matching lock (a transaction-level advisory lock): posting a file holds it shared, recording
+    submitted claims exclusively. So a claim payment and the `claim-submitted` naming its claim, arriving at
+    the same moment, never miss each other: whichever commits second sees the first."""
+
+    def __init__(self, session: AsyncSession, tenant: str) -> None:
+        self._session = session
+        self._key = sa.func.hashtextextended(f"remittance.matching:{tenant}", 0)
+
+    async def share(self) -> None:
+        await self._session.execute(sa.select(sa.func.pg_advisory_xact_lock_shared(self._key)))
+
+    async def exclusive(self) -> None:
+        await self._session.execute(sa.select(sa.func.pg_advisory_xact_lock(self._key)))
 
 
 _ENTRY_COLUMNS = tuple(

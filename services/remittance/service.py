@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,12 +31,15 @@ from services.remittance.domain.posting import (
 )
 from services.remittance.domain.rejection import Rejection
 from services.remittance.domain.remittance_advice import RemittanceAdvice
+from services.remittance.domain.reversals import claim_recoupment_cents, plb_claim_reference, same_file_originals
 from services.remittance.domain.x12_835 import parse_835
 from services.remittance.repository import (
+    ClaimPaymentRecord,
     ClaimPaymentRepository,
     InboundFileRepository,
     LedgerEntry,
     LedgerRepository,
+    MatchingLock,
     NewClaimPayment,
     PatientPayment,
     PatientPaymentRepository,
@@ -163,22 +166,22 @@ async def post_remittance(
         assert existing is not None and existing.result is not None, "a conflicting file is visible once posted"
         return existing.result, False
 
+    await MatchingLock(session, tenant).share()
     control_numbers = sorted({claim.patient_control_number for advice in advices for claim in advice.claims})
     submitted = await SubmittedClaimRepository(session, tenant).by_control_numbers(control_numbers)
     all_facts = read_claim_payments(advices, today=today, submitted=submitted)
     currency = _currency(advices)
     payments = ClaimPaymentRepository(session, tenant)
-    file_payments = [
-        await _claim_payment(payments, file_id, facts, submitted.get(facts.key.claim_control_number), currency)
-        for facts in all_facts
-    ]
+    file_payments = await _claim_payments_of_file(payments, file_id, all_facts, submitted, currency)
     inserted = await payments.add_new(file_payments)
     ledger = LedgerRepository(session, tenant)
-    posting = await _posting_of(ledger, [payment for payment in file_payments if payment.id in inserted])
-    await ledger.copy_in(posting.entries, currency=currency, posted_on=today)
+    posted_payments = [payment for payment in file_payments if payment.id in inserted]
+    posting = await _post_in_file_order(ledger, posted_payments, currency=currency, posted_on=today)
     provider_posted = 0
     for advice in advices:
         provider_posted += await ledger.add_if_new(provider_entries(advice), currency=currency, posted_on=today)
+    recoupments = await _plb_claim_entries(session, tenant, advices, file_payments)
+    await ledger.add_if_new(recoupments, currency=currency, posted_on=today)
     await outbox.add_many(session, tenant=tenant, events=posting.events)
 
     posted = sum(1 for payment in file_payments if payment.id in inserted and payment.claim is not None)
@@ -198,12 +201,42 @@ async def post_remittance(
     return result, True
 
 
+async def _claim_payments_of_file(
+    payments: ClaimPaymentRepository,
+    file_id: uuid.UUID,
+    all_facts: Sequence[ClaimPaymentFacts],
+    submitted: dict[str, SubmittedClaim],
+    currency: str,
+) -> list[NewClaimPayment]:
+    """The file's claim payments in file order. A reversal whose original is earlier in the same file
+    reverses it (`domain.reversals.same_file_originals`); any other reverses a payment posted before,
+    never one that an earlier reversal of this file already took."""
+    claims = [submitted.get(facts.key.claim_control_number) for facts in all_facts]
+    in_file = same_file_originals(
+        [(None if claim is None else claim.claim_id, facts) for claim, facts in zip(claims, all_facts, strict=True)]
+    )
+    file_payments: list[NewClaimPayment] = []
+    taken: set[uuid.UUID] = set()
+    for index, (facts, claim) in enumerate(zip(all_facts, claims, strict=True)):
+        if index in in_file:
+            original = file_payments[in_file[index]]
+            file_payments.append(NewClaimPayment(uuid.uuid4(), file_id, facts, currency, claim, None, original.id))
+            continue
+        payment = await _claim_payment(payments, file_id, facts, claim, currency, excluding=taken)
+        if payment.reversal_of is not None:
+            taken.add(payment.reversal_of)
+        file_payments.append(payment)
+    return file_payments
+
+
 async def _claim_payment(
     payments: ClaimPaymentRepository,
     file_id: uuid.UUID,
     facts: ClaimPaymentFacts,
     claim: SubmittedClaim | None,
     currency: str,
+    *,
+    excluding: Collection[uuid.UUID] = (),
 ) -> NewClaimPayment:
     """A claim payment of the file, posted to its claim, or suspended when it has none (or reverses nothing)."""
     if claim is None:
@@ -211,29 +244,102 @@ async def _claim_payment(
         return NewClaimPayment(uuid.uuid4(), file_id, facts, currency, None, reason, None)
     reversal_of = None
     if facts.is_reversal:
-        reversal_of = await payments.reversible_payment_id(claim.claim_id, facts.payer_claim_control_number)
+        reversal_of = await _reversed_payment(payments, claim, facts, excluding=excluding)
         if reversal_of is None:
             reason = "reversal (CLP02 22) of a payment that is not posted"
             return NewClaimPayment(uuid.uuid4(), file_id, facts, currency, None, reason, None)
     return NewClaimPayment(uuid.uuid4(), file_id, facts, currency, claim, None, reversal_of)
 
 
-async def _posting_of(ledger: LedgerRepository, inserted: Sequence[NewClaimPayment]) -> _Posting:
-    """Entries and events of the claim payments a file adds: payments in file order, then reversals."""
+async def _reversed_payment(
+    payments: ClaimPaymentRepository,
+    claim: SubmittedClaim,
+    reversal: ClaimPaymentFacts,
+    *,
+    excluding: Collection[uuid.UUID] = (),
+) -> uuid.UUID | None:
+    """The posted payment a reversal takes back: by its payer claim number (CLP07), else (a reversal with a
+    CLP07 of its own) the latest one it exactly negates."""
+    reversed_id = await payments.reversible_payment_id(
+        claim.claim_id, reversal.payer_claim_control_number, excluding=excluding
+    )
+    if reversed_id is None and reversal.payer_claim_control_number:
+        reversed_id = await payments.reversible_payment_id(
+            claim.claim_id, "", excluding=excluding, charge_and_paid=(-reversal.charge_cents, -reversal.paid_cents)
+        )
+    return reversed_id
+
+
+async def _post_in_file_order(
+    ledger: LedgerRepository, inserted: Sequence[NewClaimPayment], *, currency: str, posted_on: dt.date
+) -> _Posting:
+    """Entries and events of the claim payments a file adds, in file order, written to the ledger (one COPY
+    for a file without reversals). A reversal negates its original's stored entries one for one: when the
+    original is in this file, the entries before the reversal are written first, so they have their ids."""
     posting = _Posting()
-    reversals: list[tuple[NewClaimPayment, SubmittedClaim, uuid.UUID]] = []
+    written = 0
+    unwritten: set[uuid.UUID] = set()
     for payment in inserted:
         if payment.claim is None:
             continue
         if payment.reversal_of is None:
             _add_payment(posting, payment.id, payment.facts, payment.claim, reversal_of=None)
-        else:
-            reversals.append((payment, payment.claim, payment.reversal_of))
-    for payment, claim, reversal_of in reversals:
-        entries = reversal_entries(await ledger.of_payment(reversal_of))
+            unwritten.add(payment.id)
+            continue
+        if payment.reversal_of in unwritten:
+            await ledger.copy_in(posting.entries[written:], currency=currency, posted_on=posted_on)
+            written, unwritten = len(posting.entries), set()
+        entries = reversal_entries(await ledger.of_payment(payment.reversal_of))
         posting.entries.extend((entry, payment.id) for entry in entries)
-        _add_events(posting, payment.id, payment.facts, claim, reversal_of=reversal_of)
+        _add_events(posting, payment.id, payment.facts, payment.claim, reversal_of=payment.reversal_of)
+    await ledger.copy_in(posting.entries[written:], currency=currency, posted_on=posted_on)
     return posting
+
+
+async def _plb_claim_entries(
+    session: AsyncSession, tenant: str, advices: Sequence[RemittanceAdvice], file_payments: Sequence[NewClaimPayment]
+) -> list[EntryDraft]:
+    """Claim-ledger entries of the PLB adjustments that name a claim (PLB03-2: the payer's claim control number,
+    or our CLP01): a recoupment (WO, 72) lowers that claim's payments and reopens its balance, while the
+    provider-level entry stays for the check's balance. Each is keyed on its provider entry's source key."""
+    references = {
+        reference
+        for advice in advices
+        for adjustment in advice.provider_adjustments
+        if (reference := plb_claim_reference(adjustment.reference))
+        and claim_recoupment_cents(adjustment.reason, adjustment.amount_cents)
+    }
+    if not references:
+        return []
+    claim_of: dict[str, uuid.UUID] = {}
+    for control_number, submitted in (
+        await SubmittedClaimRepository(session, tenant).by_control_numbers(sorted(references))
+    ).items():
+        claim_of[control_number] = submitted.claim_id
+    claim_of |= await ClaimPaymentRepository(session, tenant).claims_paid_under(sorted(references))
+    for payment in file_payments:
+        if payment.claim is not None and payment.facts.payer_claim_control_number in references:
+            claim_of[payment.facts.payer_claim_control_number] = payment.claim.claim_id
+    entries: list[EntryDraft] = []
+    for advice in advices:
+        for adjustment, provider_entry in zip(advice.provider_adjustments, provider_entries(advice), strict=True):
+            reference = plb_claim_reference(adjustment.reference)
+            recouped = claim_recoupment_cents(adjustment.reason, adjustment.amount_cents)
+            claim_id = claim_of.get(reference) if reference else None
+            if claim_id is None or not recouped:
+                continue
+            entries.append(
+                EntryDraft(
+                    "claim",
+                    str(claim_id),
+                    "payment",
+                    recouped,
+                    f"{provider_entry.source_key}:claim",
+                    carc=adjustment.reason,
+                    reference=f"PLB {adjustment.reason} {reference}",
+                )
+            )
+    return entries
 
 
 async def post_inbound(
@@ -398,22 +504,85 @@ async def match_suspended(
     claim = claims.get(claim_control_number)
     if claim is None:
         raise NotFound(f"no submitted claim with claim control number {claim_control_number!r}")
+    if not await _post_suspended(session, outbox, tenant=tenant, suspended=suspended, claim=claim, today=today):
+        raise PostingConflict("this is a reversal (CLP02 22) and the claim has no posted payment to reverse")
+    return claim.claim_id
+
+
+async def _post_suspended(
+    session: AsyncSession,
+    outbox: Outbox,
+    *,
+    tenant: str,
+    suspended: ClaimPaymentRecord,
+    claim: SubmittedClaim,
+    today: dt.date,
+) -> bool:
+    """Post a suspended (locked) claim payment to `claim` with the entries and events posting it from its file
+    would have written; False, and nothing written, for a reversal whose claim has no payment to reverse."""
+    payments = ClaimPaymentRepository(session, tenant)
     facts = matched_to(suspended.facts, claim)
     ledger = LedgerRepository(session, tenant)
     posting = _Posting()
     reversal_of = None
     if facts.is_reversal:
-        reversal_of = await payments.reversible_payment_id(claim.claim_id, facts.payer_claim_control_number)
+        reversal_of = await _reversed_payment(payments, claim, facts)
         if reversal_of is None:
-            raise PostingConflict("this is a reversal (CLP02 22) and the claim has no posted payment to reverse")
-        posting.entries.extend((entry, payment_id) for entry in reversal_entries(await ledger.of_payment(reversal_of)))
-        _add_events(posting, payment_id, facts, claim, reversal_of=reversal_of)
+            return False
+        entries = reversal_entries(await ledger.of_payment(reversal_of))
+        posting.entries.extend((entry, suspended.id) for entry in entries)
+        _add_events(posting, suspended.id, facts, claim, reversal_of=reversal_of)
     else:
-        _add_payment(posting, payment_id, facts, claim, reversal_of=None)
-    await payments.mark_posted(payment_id, claim=claim, reversal_of=reversal_of, facts=facts)
+        _add_payment(posting, suspended.id, facts, claim, reversal_of=None)
+    await payments.mark_posted(suspended.id, claim=claim, reversal_of=reversal_of, facts=facts)
     await ledger.copy_in(posting.entries, currency=suspended.currency, posted_on=today)
     await outbox.add_many(session, tenant=tenant, events=posting.events)
-    return claim.claim_id
+    return True
+
+
+async def claims_submitted(
+    session: AsyncSession,
+    outbox: Outbox,
+    tenant: str,
+    submissions: Sequence[tuple[ClaimSubmittedV1, dict[str, str] | None]],
+    today: dt.date | None = None,
+) -> int:
+    """Record a tenant's submitted claims (`record_submitted_claim`), then post the suspended claim payments
+    that name them, exactly as a match would (a `claim-submitted` consumed after its claim's 835 was posted).
+    Taken under the tenant's matching lock, exclusively: a file being posted meanwhile is either committed,
+    its suspended payments visible here, or waits and then finds these claims. How many payments were posted."""
+    await MatchingLock(session, tenant).exclusive()
+    for claim, trace_context in submissions:
+        await record_submitted_claim(session, tenant, claim, trace_context)
+    return await rematch_suspended(
+        session,
+        outbox,
+        tenant=tenant,
+        claim_control_numbers=[claim.claim_control_number for claim, _ in submissions],
+        today=today,
+    )
+
+
+async def rematch_suspended(
+    session: AsyncSession,
+    outbox: Outbox,
+    *,
+    tenant: str,
+    claim_control_numbers: Sequence[str],
+    today: dt.date | None = None,
+) -> int:
+    """Post the suspended claim payments whose CLP01 names one of these (now known) claims, in the order they
+    arrived (file, then position in it): a payment, its reversal and the re-payment keep their order. A reversal
+    that still finds nothing to reverse stays in suspense. How many were posted."""
+    today = today or dt.date.today()
+    claims = await SubmittedClaimRepository(session, tenant).by_control_numbers(sorted(set(claim_control_numbers)))
+    if not claims:
+        return 0
+    posted = 0
+    for suspended in await ClaimPaymentRepository(session, tenant).suspended_naming(sorted(claims)):
+        claim = claims[suspended.claim_control_number]
+        posted += await _post_suspended(session, outbox, tenant=tenant, suspended=suspended, claim=claim, today=today)
+    return posted
 
 
 async def record_submitted_claim(

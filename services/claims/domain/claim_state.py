@@ -16,6 +16,9 @@ draft ──► scrubbed ──► ready ──► batched ──► submitted �
   adapter takes them they are `resubmitted`, which is acknowledged like `submitted`.
 - `paid`, `partially_paid`, `denied` come from the payer's 835; a denied or short-paid claim may be
   corrected and resubmitted (frequency 7), a paid one may be reopened by a reversal (back to `accepted`).
+- `cancelled`: withdrawn before any payer has it (on hold, ready, or rejected), e.g. a secondary claim
+  whose primary's payment was reversed. The one final state; a claim a payer has is voided instead
+  (a frequency-8 claim of its own).
 
 Every transition is recorded with its time and reason in the claim's status history.
 """
@@ -38,13 +41,14 @@ class ClaimState(StrEnum):
     PAID = "paid"
     PARTIALLY_PAID = "partially_paid"
     DENIED = "denied"
+    CANCELLED = "cancelled"
 
 
 TRANSITIONS: dict[ClaimState, frozenset[ClaimState]] = {
     ClaimState.DRAFT: frozenset({ClaimState.SCRUBBED}),
     ClaimState.SCRUBBED: frozenset({ClaimState.READY, ClaimState.ON_HOLD}),
-    ClaimState.ON_HOLD: frozenset({ClaimState.SCRUBBED}),
-    ClaimState.READY: frozenset({ClaimState.BATCHED, ClaimState.ON_HOLD, ClaimState.SCRUBBED}),
+    ClaimState.ON_HOLD: frozenset({ClaimState.SCRUBBED, ClaimState.CANCELLED}),
+    ClaimState.READY: frozenset({ClaimState.BATCHED, ClaimState.ON_HOLD, ClaimState.SCRUBBED, ClaimState.CANCELLED}),
     ClaimState.BATCHED: frozenset({ClaimState.SUBMITTED, ClaimState.RESUBMITTED, ClaimState.ON_HOLD}),
     ClaimState.SUBMITTED: frozenset(
         {ClaimState.ACCEPTED, ClaimState.REJECTED, ClaimState.PAID, ClaimState.PARTIALLY_PAID, ClaimState.DENIED}
@@ -55,7 +59,7 @@ TRANSITIONS: dict[ClaimState, frozenset[ClaimState]] = {
     ClaimState.ACCEPTED: frozenset(
         {ClaimState.REJECTED, ClaimState.PAID, ClaimState.PARTIALLY_PAID, ClaimState.DENIED}
     ),
-    ClaimState.REJECTED: frozenset({ClaimState.ON_HOLD, ClaimState.RESUBMITTED}),
+    ClaimState.REJECTED: frozenset({ClaimState.ON_HOLD, ClaimState.RESUBMITTED, ClaimState.CANCELLED}),
     ClaimState.PAID: frozenset({ClaimState.ACCEPTED}),
     ClaimState.PARTIALLY_PAID: frozenset(
         {ClaimState.PAID, ClaimState.ACCEPTED, ClaimState.ON_HOLD, ClaimState.RESUBMITTED}
@@ -63,11 +67,13 @@ TRANSITIONS: dict[ClaimState, frozenset[ClaimState]] = {
     ClaimState.DENIED: frozenset(
         {ClaimState.PAID, ClaimState.PARTIALLY_PAID, ClaimState.ACCEPTED, ClaimState.ON_HOLD, ClaimState.RESUBMITTED}
     ),
+    ClaimState.CANCELLED: frozenset(),
 }
 """Allowed next states. A payer may answer with an 835 before (or instead of) a 277CA.
 
-No state is final: a paid claim is reopened (back to `accepted`) by a reversal in a later 835
-(CLP02 22), which `payment_outcomes.payment_outcome` reads; every state has a way out."""
+No state a payer has seen is final: a paid claim is reopened (back to `accepted`) by a reversal in a later
+835 (CLP02 22), which `payment_outcomes.payment_outcome` reads. Only `cancelled` (withdrawn before any payer
+had it) has no way out."""
 
 WORKABLE_STATES = frozenset({ClaimState.ON_HOLD, ClaimState.REJECTED, ClaimState.DENIED, ClaimState.PARTIALLY_PAID})
 """States that wait for a person."""
