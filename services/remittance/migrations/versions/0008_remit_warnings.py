@@ -1,15 +1,15 @@
 """The parse warnings of a posted 835 (faulty non-financial elements read around), kept with the file.
 
-Revision ID: 0008_remit_warnings
-Revises: 0005
+Revision ID: 0008
+Revises: 0006
 """
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision = "0008_remit_warnings"
-down_revision = "0005"
+revision = "0008"
+down_revision = "0006"
 SCHEMA = "remittance"
 
 
