@@ -50,8 +50,25 @@ def registry_from_document(document: EncounterDocument) -> Registry:
     )
 
 
+DANGLING = {
+    "patient_id": "the document's patient",
+    "coverage": "the document's coverages",
+    "prior_payer_adjudications": "the document's coverages",
+}
+
+
+def _dangling(reference: str) -> Problem:
+    """A reference the document makes to a party it does not define, at the document's own path."""
+    parts = tuple(int(part) if part.isdigit() else part for part in reference.split("."))
+    defined_in = DANGLING.get(reference, "the document's providers")
+    return Problem(("encounter", *parts), f"names a party that {defined_in} do not define (a dangling reference)")
+
+
 def document_event(document: EncounterDocument, *, today: dt.date) -> tuple[EncounterCodedV1 | None, list[Problem]]:
-    """The encounter-coded event the document would produce, or the problems (under `encounter`)."""
+    """The encounter-coded event the document would produce, or the problems (under `encounter`).
+
+    A document stands alone: every party it names must be in it, so what the API would hold as
+    `unresolved` is a problem here."""
     encounter = document.encounter
     release = release_for(encounter.service_date_from)
     problems = check_encounter(encounter, today=today, release=release)
@@ -61,6 +78,8 @@ def document_event(document: EncounterDocument, *, today: dt.date) -> tuple[Enco
     for index, coverage in enumerate(document.coverages):
         if coverage.payer_id not in registry.payers:
             problems.append(Problem(("coverages", index, "payer_id"), "no payer with this id in the document"))
+    if resolved is not None:
+        problems.extend(_dangling(reference) for reference in resolved.unresolved)
     if problems or resolved is None:
         return None, problems
     event_id = document_id("encounter", encounter.external_encounter_id)
