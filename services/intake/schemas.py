@@ -54,6 +54,18 @@ OrganizationName = Annotated[str, Field(min_length=1, max_length=60), _x12_text(
 AddressLine = Annotated[str, Field(min_length=1, max_length=55), _x12_text(55)]
 City = Annotated[str, Field(min_length=2, max_length=30), _x12_text(30)]
 ClaimText = Annotated[str, Field(min_length=1, max_length=80), _x12_text(80)]
+
+
+def _identifier_problem(value: str) -> str | None:
+    if value != value.strip():
+        return "has leading or trailing spaces"
+    if any(not (32 <= ord(char) < 127) or char in "*~:^" for char in value):
+        return "an identifier in a claim is printable ASCII without the X12 delimiters * ~ : ^"
+    return None
+
+
+ClaimIdentifier = Annotated[str, Field(min_length=1, max_length=50), _rule(_identifier_problem)]
+"""REF02-style identifiers (prior authorization, payer claim numbers, group numbers): sent as given."""
 ProcedureCode = Annotated[str, Field(examples=["99213"]), _rule(procedure_code_problem)]
 Modifier = Annotated[str, _rule(modifier_problem)]
 PlaceOfService = Annotated[str, Field(examples=["11"]), _rule(place_of_service_problem)]
@@ -123,9 +135,9 @@ class PatientOut(PatientIn):
 class CoverageIn(Strict):
     payer_id: PayerCode = Field(description="A registered payer's id.")
     priority: Priority
-    member_id: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9-]+$")
-    group_number: str | None = Field(default=None, max_length=50)
-    group_name: str | None = Field(default=None, max_length=60)
+    member_id: str = Field(min_length=2, max_length=80, pattern=r"^[A-Za-z0-9-]+$")
+    group_number: ClaimIdentifier | None = None
+    group_name: OrganizationName | None = None
     relationship: Relationship = Field(default="18", description="Patient's relationship to the subscriber; 18 self.")
     subscriber: PersonIn | None = Field(
         default=None, validate_default=True, description="The insured person; required unless relationship is 18."
@@ -364,7 +376,7 @@ class PriorPayerIn(Strict):
     adjudication_date: dt.date
     claim_adjustments: list[AdjustmentIn] = Field(default_factory=list, max_length=20)
     lines: list[PriorPayerLineIn] = Field(default_factory=list)
-    payer_claim_control_number: str | None = Field(default=None, max_length=50)
+    payer_claim_control_number: ClaimIdentifier | None = None
 
 
 class AccidentIn(Strict):
@@ -419,8 +431,8 @@ class EncounterIn(Strict):
         default="1",
         description="1 original, 7 replacement, 8 void; institutional: 2/3/4 interim bills, 5 late charges.",
     )
-    original_claim_number: str | None = Field(default=None, max_length=50, description="Required for 7 and 8.")
-    prior_authorization: str | None = Field(default=None, min_length=1, max_length=50)
+    original_claim_number: ClaimIdentifier | None = Field(default=None, description="Required for 7 and 8.")
+    prior_authorization: ClaimIdentifier | None = None
     institutional: InstitutionalIn | None = None
     prior_payer_adjudications: list[PriorPayerIn] = Field(default_factory=list, max_length=2)
     supervising_provider_npi: Npi | None = Field(default=None, description="837P: supervising clinician (2310D).")

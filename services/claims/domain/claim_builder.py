@@ -135,6 +135,21 @@ def draft_from_encounter(encounter: ev.EncounterCodedV1) -> DraftClaim:
             ("rendering", encounter.rendering_provider_npi),
             ("referring", encounter.referring_provider_npi),
             ("attending", encounter.institutional.attending_provider_npi if encounter.institutional else None),
+            ("operating", encounter.institutional.operating_provider_npi if encounter.institutional else None),
+            (
+                "other operating",
+                encounter.institutional.other_operating_provider_npi if encounter.institutional else None,
+            ),
+            ("supervising", encounter.supervising_provider_npi),
+            *(
+                (f"line {line.line_number} {role}", npi)
+                for line in encounter.lines
+                for role, npi in (
+                    ("rendering", line.rendering_provider_npi),
+                    ("ordering", line.ordering_provider_npi),
+                    ("supervising", line.supervising_provider_npi),
+                )
+            ),
             ("service facility", encounter.service_facility.npi if encounter.service_facility else None),
         )
         if npi
@@ -237,7 +252,7 @@ def _subscriber(phi: ev.SubscriberPhi, fallback: ev.Person | None) -> Subscriber
         sex=Sex(person.sex or (fallback.sex if fallback else None) or "U"),
         address=_address(person.address or (fallback.address if fallback else None)),
         group_number=phi.group_number,
-        group_name=phi.group_name,
+        group_name=x12_text(phi.group_name),
     )
 
 

@@ -8,7 +8,9 @@ Used by the examples under examples/encounters/ and by offline tools.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
+from typing import Any
 
 from services.intake.domain.encounter import Problem, check_encounter
 from services.intake.domain.icd10cm import release_for
@@ -84,3 +86,33 @@ def document_event(document: EncounterDocument, *, today: dt.date) -> tuple[Enco
         return None, problems
     event_id = document_id("encounter", encounter.external_encounter_id)
     return coded_event(event_id, encounter, resolved, registry, release.name), []
+
+
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def rebased(document: dict[str, Any], today: dt.date) -> dict[str, Any]:
+    """The document (as JSON) with its encounter's dates moved so that its `as_of` falls on `today`.
+
+    Examples are written on one day; sent to a running system on another, their visit keeps the same
+    distance from "today" (so it is never in the future nor past a payer's filing limit). Only the
+    encounter and coverage dates move; birth dates stay."""
+    as_of = document.get("as_of")
+    if not isinstance(as_of, str):
+        return document
+    shift = today - dt.date.fromisoformat(as_of)
+
+    def moved(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: moved(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [moved(item) for item in value]
+        if isinstance(value, str) and _ISO_DAY.match(value):
+            return (dt.date.fromisoformat(value) + shift).isoformat()
+        return value
+
+    coverages = [
+        {**c, **{k: moved(c[k]) for k in ("effective_from", "effective_to") if c.get(k)}}
+        for c in document.get("coverages", [])
+    ]
+    return {**document, "as_of": today.isoformat(), "coverages": coverages, "encounter": moved(document["encounter"])}

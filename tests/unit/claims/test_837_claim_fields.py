@@ -310,3 +310,14 @@ def test_practice_only_fields_are_refused_on_an_837i_and_checked_on_an_837p() ->
         ].field
         == "claims[0].delay_reason"
     )
+
+
+def test_an_unscheduled_outpatient_visit_gives_the_patients_reasons_for_visit() -> None:
+    from tests.support.x12_837_builders import institutional_outpatient_claim
+
+    base = institutional_outpatient_claim()
+    assert base.institutional is not None
+    details = dataclasses.replace(base.institutional, patient_reasons_for_visit=("R07.9", "R06.02"))
+    segments = segments_of(dataclasses.replace(base, institutional=details))
+    assert "HI*APR:R079*APR:R0602" in segments
+    assert segments.index("HI*APR:R079*APR:R0602") < next(i for i, s in enumerate(segments) if s.startswith("NM1*71"))
