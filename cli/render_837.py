@@ -34,7 +34,12 @@ class Source:
     document: EncounterDocument | None
 
 
-def encounter_from_json(text: str, today: dt.date, as_of: dt.date | None = None) -> Source:
+def encounter_from_json(text: str, today: dt.date) -> EncounterCodedV1:
+    """An intake document (patient, coverages, providers, payers, encounter) or an encounter-coded payload."""
+    return source_from_json(text, today).event
+
+
+def source_from_json(text: str, today: dt.date, as_of: dt.date | None = None) -> Source:
     """An intake document (patient, coverages, providers, payers, encounter) or an encounter-coded payload.
 
     The document's own `as_of` (or the caller's, which wins) stands for today, so an example renders
@@ -60,7 +65,7 @@ def render_837(
     path: Path, *, control_number: str, now: dt.datetime, line_breaks: bool = True, as_of: dt.date | None = None
 ) -> tuple[str, list[Finding]]:
     """The 837 text and the scrubber's findings (which do not stop the rendering)."""
-    source = encounter_from_json(path.read_text(encoding="utf-8-sig"), now.date(), as_of)
+    source = source_from_json(path.read_text(encoding="utf-8-sig"), now.date(), as_of)
     encounter = source.event
     codes = packaged_icd10cm()
     findings = scrub(

@@ -485,6 +485,8 @@ class PaymentPlanChangedV1(EventPayload):
     currency: Currency = "USD"
     installments: list[PlanInstallment] = Field(min_length=1)
     changed_on: dt.date
+
+
 class ClaimCorrectionRequestedV1(EventPayload):
     """Denials asks claims to replace (frequency 7) or void (frequency 8) a claim the payer adjudicated.
 
