@@ -101,8 +101,12 @@ async def submit_document(client: httpx.AsyncClient, intake_url: str, document: 
     """Register a document's payers, providers, patient and coverages, then post its encounter.
 
     Registration is idempotent (external ids), so the same document can be sent again; the
-    encounter gets a fresh external id each time so each run bills a new visit.
+    encounter gets a fresh external id each time so each run bills a new visit, its dates moved
+    so the document's `as_of` is today.
     """
+    from services.intake.domain.documents import rebased
+
+    document = rebased(document, dt.date.today())
     for payer in document.get("payers", []):
         (await client.post(f"{intake_url}/v1/payers", json=payer)).raise_for_status()
     for provider in document.get("providers", []):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -62,16 +62,29 @@ def parse_835_command(
 def render_837_command(
     file: Annotated[Path, typer.Argument(help="An encounter document (intake API shape) as JSON.", show_default=False)],
     control_number: Annotated[str, typer.Option(help="CLM01 to write.")] = "CF0000000001",
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Bill as on this day (YYYY-MM-DD); default: the document's as_of, else today.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Write the 837P/837I for an encounter document to stdout, through the claims service's mapper.
 
-    Scrubber findings go to stderr; exit status 1 when the document cannot become an 837.
+    Scrubber findings go to stderr; exit status 1 when the document cannot become an 837, or names
+    a party it does not define (a dangling reference); errors name the document's own fields.
     """
     from cli.render_837 import RenderError, render_837
 
     _read(file)
     try:
-        text, findings = render_837(file, control_number=control_number, now=datetime.now(UTC))
+        day = None if as_of is None else date.fromisoformat(as_of)
+    except ValueError:
+        _fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)")
+    try:
+        text, findings = render_837(file, control_number=control_number, now=datetime.now(UTC), as_of=day)
     except RenderError as exc:
         _fail(f"{file}: {exc}")
     for finding in findings:

@@ -26,6 +26,7 @@ from services.intake.domain.code_formats import (
     taxonomy_problem,
 )
 from shared.npi import npi_problem
+from shared.x12.transliteration import name_problem
 
 
 def _rule(problem: Callable[[str], str | None]) -> AfterValidator:
@@ -38,7 +39,33 @@ def _rule(problem: Callable[[str], str | None]) -> AfterValidator:
     return AfterValidator(check)
 
 
+def _x12_text(max_length: int) -> AfterValidator:
+    """Text the 837 can carry once transliterated (José: JOSE), within the writer's own length limit."""
+    return _rule(lambda value: name_problem(value, max_length))
+
+
 Npi = Annotated[str, Field(examples=["1234567893"], description="10 digits, Luhn check digit."), _rule(npi_problem)]
+LastName = Annotated[str, Field(min_length=1, max_length=60), _x12_text(60)]
+"""NM103: 60 characters; accents are kept here and transliterated in the claim."""
+FirstName = Annotated[str, Field(min_length=1, max_length=35), _x12_text(35)]
+"""NM104: 35 characters."""
+MiddleName = Annotated[str, Field(min_length=1, max_length=25), _x12_text(25)]
+OrganizationName = Annotated[str, Field(min_length=1, max_length=60), _x12_text(60)]
+AddressLine = Annotated[str, Field(min_length=1, max_length=55), _x12_text(55)]
+City = Annotated[str, Field(min_length=2, max_length=30), _x12_text(30)]
+ClaimText = Annotated[str, Field(min_length=1, max_length=80), _x12_text(80)]
+
+
+def _identifier_problem(value: str) -> str | None:
+    if value != value.strip():
+        return "has leading or trailing spaces"
+    if any(not (32 <= ord(char) < 127) or char in "*~:^" for char in value):
+        return "an identifier in a claim is printable ASCII without the X12 delimiters * ~ : ^"
+    return None
+
+
+ClaimIdentifier = Annotated[str, Field(min_length=1, max_length=50), _rule(_identifier_problem)]
+"""REF02-style identifiers (prior authorization, payer claim numbers, group numbers): sent as given."""
 ProcedureCode = Annotated[str, Field(examples=["99213"]), _rule(procedure_code_problem)]
 Modifier = Annotated[str, _rule(modifier_problem)]
 PlaceOfService = Annotated[str, Field(examples=["11"]), _rule(place_of_service_problem)]
@@ -74,17 +101,17 @@ class Strict(BaseModel):
 
 
 class AddressIn(Strict):
-    line1: str = Field(min_length=1, max_length=55)
-    line2: str | None = Field(default=None, max_length=55)
-    city: str = Field(min_length=1, max_length=30)
+    line1: AddressLine
+    line2: AddressLine | None = None
+    city: City
     state: str = Field(pattern=r"^[A-Z]{2}$", description="USPS two-letter code.")
     postal_code: str = Field(pattern=r"^\d{5}(\d{4})?$", description="5 or 9 digits, no hyphen.")
 
 
 class PersonIn(Strict):
-    last_name: Text
-    first_name: Text
-    middle_name: str | None = Field(default=None, max_length=25)
+    last_name: LastName = Field(description="As the patient spells it; sent transliterated (NUNEZ) in claims.")
+    first_name: FirstName
+    middle_name: MiddleName | None = None
     birth_date: dt.date
     sex: Sex
     address: AddressIn
@@ -108,9 +135,9 @@ class PatientOut(PatientIn):
 class CoverageIn(Strict):
     payer_id: PayerCode = Field(description="A registered payer's id.")
     priority: Priority
-    member_id: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9-]+$")
-    group_number: str | None = Field(default=None, max_length=50)
-    group_name: str | None = Field(default=None, max_length=60)
+    member_id: str = Field(min_length=2, max_length=80, pattern=r"^[A-Za-z0-9-]+$")
+    group_number: ClaimIdentifier | None = None
+    group_name: OrganizationName | None = None
     relationship: Relationship = Field(default="18", description="Patient's relationship to the subscriber; 18 self.")
     subscriber: PersonIn | None = Field(
         default=None, validate_default=True, description="The insured person; required unless relationship is 18."
@@ -150,9 +177,9 @@ class CoverageOut(CoverageIn):
 class ProviderIn(Strict):
     npi: Npi
     entity: Literal["organization", "individual"]
-    name: str = Field(min_length=1, max_length=60, description="Organization name, or the individual's last name.")
-    first_name: str | None = Field(default=None, max_length=35)
-    middle_name: str | None = Field(default=None, max_length=25)
+    name: OrganizationName = Field(description="Organization name, or the individual's last name.")
+    first_name: FirstName | None = None
+    middle_name: MiddleName | None = None
     taxonomy: Taxonomy | None = None
     tax_id: TaxId | None = Field(default=None, description="Needed to bill: EIN, or an individual's SSN.")
     tax_id_type: Literal["EIN", "SSN"] | None = Field(default=None, validate_default=True)
@@ -179,7 +206,7 @@ class ProviderOut(BaseModel):
 
 class PayerIn(Strict):
     payer_id: PayerCode
-    name: str = Field(min_length=1, max_length=60)
+    name: OrganizationName
     claim_filing_indicator: ClaimFilingIndicator = Field(description="SBR09: CI commercial, MB Medicare Part B, ...")
     timely_filing_days: int = Field(ge=1, le=3650, description="Days from the date of service to file a claim.")
     appeal_days: int = Field(ge=1, le=3650, description="Days from the denial to file an appeal.")
@@ -192,13 +219,38 @@ class PayerOut(PayerIn):
 
 class FacilityIn(Strict):
     external_facility_id: ExternalId
-    name: str = Field(min_length=1, max_length=60)
+    name: OrganizationName
     npi: Npi | None = None
     address: AddressIn
 
 
 class FacilityOut(FacilityIn):
     id: uuid.UUID
+
+
+class AttachmentIn(Strict):
+    """PWK: paperwork sent to the payer separately, matched by its control number."""
+
+    report_type: str = Field(pattern=r"^[0-9A-Z]{2}$", description="PWK01, e.g. OZ support data, 09 progress report.")
+    transmission: Literal["AA", "BM", "EL", "EM", "FT", "FX"] = Field(
+        description="PWK02: AA available on request, BM mail, EL electronic, EM e-mail, FT file transfer, FX fax."
+    )
+    control_number: str | None = Field(
+        default=None, min_length=2, max_length=50, pattern=r"^[A-Za-z0-9-]+$", validate_default=True,
+        description="PWK06: required unless AA.",
+    )  # fmt: skip
+
+    @field_validator("control_number")
+    @classmethod
+    def _control_number_unless_on_request(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("transmission") not in (None, "AA"):
+            raise ValueError("an attachment sent to the payer needs its control number (PWK06)")
+        return value
+
+
+class DmeCertificateIn(Strict):
+    certification: Literal["I", "R", "S"] = Field(description="CR301: I initial, R renewal, S revised.")
+    duration_months: int = Field(strict=True, ge=1, le=99)
 
 
 class DrugIn(Strict):
@@ -220,6 +272,14 @@ class ServiceLineIn(Strict):
     place_of_service: PlaceOfService | None = None
     drug: DrugIn | None = None
     emergency: bool = False
+    unit_basis: Literal["UN", "MJ"] = Field(
+        default="UN", description="UN units, or MJ: `units` are anesthesia minutes (837P)."
+    )
+    rendering_provider_npi: Npi | None = Field(default=None, description="When this line's clinician differs.")
+    ordering_provider_npi: Npi | None = Field(default=None, description="837P: who ordered the service (2420E).")
+    supervising_provider_npi: Npi | None = Field(default=None, description="837P: supervising clinician (2420D).")
+    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=10)
+    dme_certificate: DmeCertificateIn | None = Field(default=None, description="837P: CR3 for DME with a CMN.")
 
 
 class AdmissionIn(Strict):
@@ -229,13 +289,70 @@ class AdmissionIn(Strict):
     hour: int | None = Field(default=None, ge=0, le=23)
 
 
+def _poa_problem(value: str) -> str | None:
+    if value in ("Y", "N", "U", "W", ""):
+        return None
+    if value == "1":
+        return 'POA "1" (exempt) is the old 4010 value; send "" for a POA-exempt code such as Z79.4'
+    return f'{value!r} is not a POA indicator: Y, N, U, W, or "" for a POA-exempt code'
+
+
+PresentOnAdmission = Annotated[str, Field(max_length=1), _rule(_poa_problem)]
+Ub04Code = Annotated[str, Field(pattern=r"^[0-9A-Z]{2}$")]
+Icd10PcsCode = Annotated[
+    str, Field(pattern=r"^[0-9A-HJ-NP-Z]{7}$", examples=["0SRC0J9"], description="ICD-10-PCS: 7 characters.")
+]
+
+
+class ProcedureIn(Strict):
+    code: Icd10PcsCode
+    date: dt.date
+
+
+class OccurrenceIn(Strict):
+    code: Ub04Code = Field(description="UB-04 occurrence code, e.g. 11 onset of symptoms.")
+    date: dt.date
+
+
+class OccurrenceSpanIn(Strict):
+    code: Ub04Code = Field(description="UB-04 occurrence span code, e.g. 70 qualifying stay dates.")
+    start: dt.date
+    end: dt.date
+
+    @field_validator("end")
+    @classmethod
+    def _ends_after_start(cls, value: dt.date, info: ValidationInfo) -> dt.date:
+        start = info.data.get("start")
+        if start is not None and value < start:
+            raise ValueError("the span ends before it starts")
+        return value
+
+
+class ValueIn(Strict):
+    code: Ub04Code = Field(description="UB-04 value code, e.g. 80 covered days.")
+    amount_cents: SignedCents = Field(description="Integer cents; a count (e.g. days) times 100.")
+
+
 class InstitutionalIn(Strict):
     facility_type_code: str = Field(pattern=r"^\d{2}$", description="Type of bill's first two digits, e.g. 13.")
     patient_status_code: str = Field(pattern=r"^\d{2}$", description="UB-04 discharge status, e.g. 01.")
     attending_provider_npi: Npi
     admission: AdmissionIn | None = None
     admitting_diagnosis: DiagnosisCode | None = None
-    present_on_admission: list[Literal["Y", "N", "U", "W", "1"]] = Field(default_factory=list, max_length=12)
+    present_on_admission: list[PresentOnAdmission] = Field(
+        default_factory=list, max_length=25, description='One per diagnosis: Y, N, U, W, or "" (exempt, sent blank).'
+    )
+    discharge_hour: int | None = Field(default=None, ge=0, le=23, description="DTP*096: hour of discharge.")
+    patient_reasons_for_visit: list[DiagnosisCode] = Field(default_factory=list, max_length=3)
+    drg: str | None = Field(default=None, pattern=r"^\d{3}$", description="MS-DRG, e.g. 470.")
+    principal_procedure: ProcedureIn | None = None
+    other_procedures: list[ProcedureIn] = Field(default_factory=list, max_length=24)
+    occurrences: list[OccurrenceIn] = Field(default_factory=list, max_length=24)
+    occurrence_spans: list[OccurrenceSpanIn] = Field(default_factory=list, max_length=24)
+    values: list[ValueIn] = Field(default_factory=list, max_length=24)
+    condition_codes: list[Ub04Code] = Field(default_factory=list, max_length=24)
+    operating_provider_npi: Npi | None = None
+    other_operating_provider_npi: Npi | None = None
 
 
 class AdjustmentIn(Strict):
@@ -259,7 +376,36 @@ class PriorPayerIn(Strict):
     adjudication_date: dt.date
     claim_adjustments: list[AdjustmentIn] = Field(default_factory=list, max_length=20)
     lines: list[PriorPayerLineIn] = Field(default_factory=list)
-    payer_claim_control_number: str | None = Field(default=None, max_length=50)
+    payer_claim_control_number: ClaimIdentifier | None = None
+
+
+class AccidentIn(Strict):
+    causes: list[Literal["AA", "EM", "OA"]] = Field(
+        min_length=1, max_length=2, description="AA auto accident, EM employment, OA other accident."
+    )
+    state: str | None = Field(default=None, pattern=r"^[A-Z]{2}$", description="Required for an auto accident.")
+    occurred_on: dt.date | None = Field(default=None, description="Required for an accident (AA, OA).")
+
+
+class AmbulanceIn(Strict):
+    reason_code: Literal["A", "B", "C", "D", "E"] = Field(description="CR104 ambulance transport reason.")
+    distance_miles: Decimal = Field(gt=0, max_digits=7, decimal_places=2)
+    patient_weight_lbs: int | None = Field(default=None, strict=True, ge=1, le=9999)
+    condition_codes: list[Literal["01", "04", "05", "06", "07", "08", "09", "12"]] = Field(
+        default_factory=list, max_length=5, description="CRC*07 ambulance certification conditions met."
+    )
+    round_trip_purpose: ClaimText | None = None
+    stretcher_purpose: ClaimText | None = None
+    pick_up: AddressIn
+    drop_off_name: OrganizationName
+    drop_off: AddressIn
+
+
+class ClaimOptionsIn(Strict):
+    provider_signature_on_file: bool = Field(default=True, description="CLM06 (837P).")
+    assignment: Literal["A", "B", "C"] = Field(default="A", description="CLM07: A assigned, B lab only, C not.")
+    benefits_assigned: bool = Field(default=True, description="CLM08.")
+    release_of_information: Literal["I", "Y"] = Field(default="Y", description="CLM09: Y signed, I informed consent.")
 
 
 class EncounterIn(Strict):
@@ -276,14 +422,29 @@ class EncounterIn(Strict):
     place_of_service: PlaceOfService
     service_date_from: dt.date
     service_date_to: dt.date
-    diagnosis_codes: list[DiagnosisCode] = Field(min_length=1, max_length=12, description="ICD-10-CM, principal first.")
-    lines: list[ServiceLineIn] = Field(min_length=1, max_length=50)
+    diagnosis_codes: list[DiagnosisCode] = Field(
+        min_length=1, max_length=25, description="ICD-10-CM, principal first: up to 12 (837P) or 25 (837I)."
+    )
+    lines: list[ServiceLineIn] = Field(min_length=1, max_length=999, description="Up to 50 (837P) or 999 (837I).")
     currency: Literal["USD"] = "USD"
-    frequency_code: Literal["1", "7", "8"] = Field(default="1", description="1 original, 7 replacement, 8 void.")
-    original_claim_number: str | None = Field(default=None, max_length=50, description="Required for 7 and 8.")
-    prior_authorization: str | None = Field(default=None, min_length=1, max_length=50)
+    frequency_code: Literal["1", "2", "3", "4", "5", "7", "8"] = Field(
+        default="1",
+        description="1 original, 7 replacement, 8 void; institutional: 2/3/4 interim bills, 5 late charges.",
+    )
+    original_claim_number: ClaimIdentifier | None = Field(default=None, description="Required for 7 and 8.")
+    prior_authorization: ClaimIdentifier | None = None
     institutional: InstitutionalIn | None = None
     prior_payer_adjudications: list[PriorPayerIn] = Field(default_factory=list, max_length=2)
+    supervising_provider_npi: Npi | None = Field(default=None, description="837P: supervising clinician (2310D).")
+    pay_to_address: AddressIn | None = Field(default=None, description="2010AB: where payments go, when elsewhere.")
+    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=10)
+    delay_reason_code: Literal["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "15"] | None = Field(
+        default=None, description="CLM20: why the claim is sent late."
+    )
+    accident: AccidentIn | None = Field(default=None, description="837P: CLM11 related causes and DTP*439.")
+    onset_date: dt.date | None = Field(default=None, description="837P: onset of the current illness (DTP*431).")
+    ambulance: AmbulanceIn | None = Field(default=None, description="837P: an ambulance trip (CR1, CRC, 2310E/F).")
+    claim_options: ClaimOptionsIn = Field(default_factory=lambda: ClaimOptionsIn(), description="CLM06-09.")
 
     @field_validator("patient_external_id")
     @classmethod
@@ -341,6 +502,10 @@ class EncounterDocument(Strict):
     """Everything one claim needs, as a hospital system registers it: the shape of examples/encounters/."""
 
     comment: str | None = Field(default=None, alias="_comment", description="What the document shows.")
+    as_of: dt.date | None = Field(
+        default=None,
+        description="The day the document is billed on (timely filing, dates in the future); today when left out.",
+    )
     patient: PatientIn
     coverages: list[CoverageIn] = Field(min_length=1, max_length=3)
     providers: list[ProviderIn] = Field(min_length=1, max_length=4)

@@ -57,6 +57,26 @@ class DrugLine(EventPayload):
     unit: Literal["F2", "GR", "ME", "ML", "UN"] = Field(description="CTP05-1 unit of measure.")
 
 
+InterimFrequencyCode = Literal["2", "3", "4", "5"]
+"""CLM05-3 of an institutional interim bill (2 first, 3 continuing, 4 last) or late charges (5). v1 events
+carry it beside `frequency_code` (then "1": not a correction), whose allowed values cannot change."""
+
+
+class Attachment(EventPayload):
+    """PWK: paperwork sent separately, matched by its control number."""
+
+    report_type: str = Field(pattern=r"^[0-9A-Z]{2}$", description="PWK01, e.g. OZ support data, 09 progress report.")
+    transmission: Literal["AA", "BM", "EL", "EM", "FT", "FX"] = Field(description="PWK02: how it reaches the payer.")
+    control_number: str | None = Field(default=None, description="PWK06; required unless AA (available on request).")
+
+
+class DmeCertificate(EventPayload):
+    """CR3: a certificate of medical necessity for durable medical equipment (837P)."""
+
+    certification: Literal["I", "R", "S"] = Field(description="CR301: initial, renewal, revised.")
+    duration_months: int = Field(ge=1, le=99)
+
+
 class CodedServiceLine(EventPayload):
     line_number: int = Field(ge=1)
     procedure_code: str | None = Field(
@@ -72,6 +92,12 @@ class CodedServiceLine(EventPayload):
     place_of_service: str | None = Field(default=None, description="When it differs from the claim's.")
     drug: DrugLine | None = None
     emergency: bool = False
+    unit_basis: Literal["UN", "MJ"] = Field(default="UN", description="SV103: units, or MJ anesthesia minutes.")
+    rendering_provider_npi: str | None = Field(default=None, description="2420A/2420C: differs from the claim's.")
+    ordering_provider_npi: str | None = Field(default=None, description="2420E (837P).")
+    supervising_provider_npi: str | None = Field(default=None, description="2420D (837P).")
+    attachments: list[Attachment] = Field(default_factory=list, max_length=10)
+    dme_certificate: DmeCertificate | None = None
 
 
 class PayerDetails(EventPayload):
@@ -118,6 +144,28 @@ class Admission(EventPayload):
     hour: int | None = Field(default=None, ge=0, le=23)
 
 
+class DatedCode(EventPayload):
+    """An ICD-10-PCS procedure or an occurrence code, with its date."""
+
+    code: str
+    date: dt.date
+
+
+class CodeSpan(EventPayload):
+    """An occurrence span code with its first and last dates."""
+
+    code: str
+    start: dt.date
+    end: dt.date
+
+
+class CodeAmount(EventPayload):
+    """A value code with its amount (integer cents, or a count times 100 such as covered days)."""
+
+    code: str
+    amount_cents: Cents
+
+
 class InstitutionalDetails(EventPayload):
     """What only an 837I carries; the type of bill is facility_type_code + the claim's frequency_code."""
 
@@ -127,7 +175,53 @@ class InstitutionalDetails(EventPayload):
     attending: ProviderDetails | None = Field(default=None, description="None when intake has no record of the NPI.")
     admission: Admission | None = None
     admitting_diagnosis: str | None = None
-    present_on_admission: list[str] = Field(default_factory=list, description="Parallel to diagnosis_codes.")
+    present_on_admission: list[str] = Field(
+        default_factory=list, description='Parallel to diagnosis_codes: Y, N, U, W, or "" (exempt, sent blank).'
+    )
+    discharge_hour: int | None = Field(default=None, ge=0, le=23)
+    discharge_minute: int = Field(default=0, ge=0, le=59)
+    patient_reasons_for_visit: list[str] = Field(default_factory=list, max_length=3, description="ICD-10-CM.")
+    drg: str | None = Field(default=None, description="The diagnosis related group (HI DR).")
+    principal_procedure: DatedCode | None = Field(default=None, description="ICD-10-PCS with its date.")
+    other_procedures: list[DatedCode] = Field(default_factory=list, max_length=24)
+    occurrences: list[DatedCode] = Field(default_factory=list, max_length=24)
+    occurrence_spans: list[CodeSpan] = Field(default_factory=list, max_length=24)
+    values: list[CodeAmount] = Field(default_factory=list, max_length=24)
+    condition_codes: list[str] = Field(default_factory=list, max_length=24)
+    operating_provider_npi: str | None = None
+    operating: ProviderDetails | None = None
+    other_operating_provider_npi: str | None = None
+    other_operating: ProviderDetails | None = None
+
+
+class Accident(EventPayload):
+    """CLM11 and DTP*439 (837P)."""
+
+    causes: list[Literal["AA", "EM", "OA"]] = Field(min_length=1, max_length=2)
+    state: str | None = Field(default=None, description="Where an auto accident happened.")
+    occurred_on: dt.date | None = None
+
+
+class AmbulanceTransport(EventPayload):
+    """CR1, CRC*07 and the drop-off location (837P); the pick-up (often the patient's home) and the patient's
+    weight are in `phi`."""
+
+    reason_code: Literal["A", "B", "C", "D", "E"] = Field(description="CR104 ambulance transport reason.")
+    distance_miles: str = Field(pattern=r"^\d{1,5}(\.\d{1,2})?$", description="Decimal as a string.")
+    condition_codes: list[str] = Field(default_factory=list, max_length=5, description="CRC03-07.")
+    round_trip_purpose: str | None = None
+    stretcher_purpose: str | None = None
+    drop_off_name: str
+    drop_off: Address
+
+
+class ClaimOptions(EventPayload):
+    """CLM06-09 as the provider's office recorded them."""
+
+    provider_signature_on_file: bool = True
+    assignment: Literal["A", "B", "C"] = Field(default="A", description="CLM07.")
+    benefits_assigned: bool = Field(default=True, description="CLM08.")
+    release_of_information: Literal["I", "Y"] = Field(default="Y", description="CLM09.")
 
 
 class PriorPayerAdjustment(EventPayload):
@@ -178,6 +272,10 @@ class EncounterPhi(EventPayload):
     subscribers: list[SubscriberPhi] = Field(
         default_factory=list, json_schema_extra=PHI, description="One per coverage, billed and other."
     )
+    ambulance_pick_up: Address | None = Field(
+        default=None, json_schema_extra=PHI, description="Where the ambulance took the patient on (2310E)."
+    )
+    patient_weight_lbs: int | None = Field(default=None, ge=1, le=9999, json_schema_extra=PHI, description="CR102.")
 
 
 class EncounterCodedV1(EventPayload):
@@ -198,10 +296,15 @@ class EncounterCodedV1(EventPayload):
     place_of_service: str
     service_date_from: dt.date
     service_date_to: dt.date
-    diagnosis_codes: list[str] = Field(min_length=1, max_length=12, description="ICD-10-CM, principal first.")
+    diagnosis_codes: list[str] = Field(
+        min_length=1, max_length=25, description="ICD-10-CM, principal first (12 on an 837P, 25 on an 837I)."
+    )
     lines: list[CodedServiceLine] = Field(min_length=1)
     currency: Currency = "USD"
     frequency_code: Literal["1", "7", "8"] = Field(default="1", description="CLM05-3: original, replacement, void.")
+    interim_frequency_code: InterimFrequencyCode | None = Field(
+        default=None, description="837I: CLM05-3 of an interim bill (2, 3, 4) or late charges (5); frequency_code is 1."
+    )
     original_claim_number: str | None = Field(default=None, description="REF*F8: the payer's claim being corrected.")
     prior_authorization: str | None = None
     icd10cm_release: str | None = Field(default=None, description="The ICD-10-CM release the codes were checked in.")
@@ -213,6 +316,18 @@ class EncounterCodedV1(EventPayload):
     service_facility: FacilityDetails | None = None
     institutional: InstitutionalDetails | None = None
     prior_payer_adjudications: list[PriorPayerAdjudication] = Field(default_factory=list)
+    supervising_provider_npi: str | None = None
+    supervising_provider: ProviderDetails | None = None
+    line_providers: list[ProviderDetails] = Field(
+        default_factory=list, description="The providers the lines name (rendering, ordering, supervising)."
+    )
+    pay_to_address: Address | None = Field(default=None, description="2010AB: where payments go, when elsewhere.")
+    attachments: list[Attachment] = Field(default_factory=list, max_length=10)
+    delay_reason_code: str | None = Field(default=None, description="CLM20: why the claim is late.")
+    accident: Accident | None = None
+    onset_date: dt.date | None = Field(default=None, description="DTP*431: onset of the current illness.")
+    ambulance: AmbulanceTransport | None = None
+    claim_options: ClaimOptions = Field(default_factory=ClaimOptions)
     phi: EncounterPhi | None = Field(default=None, json_schema_extra=PHI)
     unresolved: list[str] = Field(
         default_factory=list, description="Request fields naming parties intake has no record of (e.g. payer_id)."
@@ -235,6 +350,9 @@ class ClaimSubmittedV1(EventPayload):
     payer_id: str
     claim_type: Literal["professional", "institutional"]
     frequency_code: Literal["1", "7", "8"] = "1"
+    interim_frequency_code: InterimFrequencyCode | None = Field(
+        default=None, description="837I interim bill (2, 3, 4) or late charges (5); frequency_code is then 1."
+    )
     total_charge_cents: Cents = Field(ge=0)
     currency: Currency = "USD"
     lines: list[SubmittedClaimLine] = Field(min_length=1)
@@ -367,6 +485,8 @@ class PaymentPlanChangedV1(EventPayload):
     currency: Currency = "USD"
     installments: list[PlanInstallment] = Field(min_length=1)
     changed_on: dt.date
+
+
 class ClaimCorrectionRequestedV1(EventPayload):
     """Denials asks claims to replace (frequency 7) or void (frequency 8) a claim the payer adjudicated.
 

@@ -16,6 +16,8 @@ RENDERING_NPI = "1987654328"
 REFERRING_NPI = "1555555550"
 ATTENDING_NPI = "1444444446"
 ADDRESS = {"line1": "1 SYNTHETIC WAY", "city": "SPRINGFIELD", "state": "IL", "postal_code": "62701"}
+BILLING_ADDRESS = {**ADDRESS, "postal_code": "627011234"}
+"""A billing provider's address has the ZIP+4 the 837 requires."""
 
 
 def visit_lines(day: str) -> list[dict[str, Any]]:
@@ -151,8 +153,10 @@ def provider(npi: str, **overrides: Any) -> ProviderIn:
 
 def full_registry(*coverages: CoverageOut) -> Registry:
     billed = coverages or (coverage("SANDBOX", "primary"),)
-    billing = provider(BILLING_NPI, entity="organization", name="SYNTHETIC CLINIC", first_name=None,
-                       tax_id="123456789", tax_id_type="EIN", address=ADDRESS, taxonomy="207Q00000X")  # fmt: skip
+    billing = provider(
+        BILLING_NPI, entity="organization", name="SYNTHETIC CLINIC", first_name=None,
+        tax_id="123456789", tax_id_type="EIN", address=BILLING_ADDRESS, taxonomy="207Q00000X",
+    )  # fmt: skip
     return Registry(
         patients={PATIENT.id: PATIENT},
         patients_by_external_id={PATIENT.external_patient_id: PATIENT},

@@ -25,9 +25,14 @@ class ClaimKind(StrEnum):
 
 
 class ClaimFrequency(StrEnum):
-    """CLM05-3: an original claim, or a correction of one the payer already has."""
+    """CLM05-3: an original claim, an interim bill of an institutional stay, late charges, or a
+    correction of one the payer already has."""
 
     ORIGINAL = "1"
+    INTERIM_FIRST = "2"
+    INTERIM_CONTINUING = "3"
+    INTERIM_LAST = "4"
+    LATE_CHARGES = "5"
     REPLACEMENT = "7"
     VOID = "8"
 
@@ -128,6 +133,41 @@ class DrugUnit(StrEnum):
     MILLIGRAM = "ME"
     MILLILITER = "ML"
     UNIT = "UN"
+
+
+class UnitBasis(StrEnum):
+    """SV103 / SV204: what a line's quantity counts."""
+
+    UNIT = "UN"
+    MINUTES = "MJ"
+    """Anesthesia time in minutes (837P)."""
+
+
+class RelatedCause(StrEnum):
+    """CLM11-1: what the condition is related to (837P)."""
+
+    AUTO_ACCIDENT = "AA"
+    EMPLOYMENT = "EM"
+    OTHER_ACCIDENT = "OA"
+
+
+class AttachmentTransmission(StrEnum):
+    """PWK02: how the attachment reaches the payer."""
+
+    AVAILABLE_ON_REQUEST = "AA"
+    BY_MAIL = "BM"
+    ELECTRONICALLY = "EL"
+    EMAIL = "EM"
+    FILE_TRANSFER = "FT"
+    FAX = "FX"
+
+
+class DmeCertification(StrEnum):
+    """CR301: the kind of certificate of medical necessity."""
+
+    INITIAL = "I"
+    RENEWAL = "R"
+    REVISED = "S"
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +276,84 @@ class Patient:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """PWK: paperwork that goes with the claim or line; ``control_number`` (PWK06) lets the payer match
+    what arrives separately, and is required unless the attachment is only available on request."""
+
+    report_type: str
+    transmission: AttachmentTransmission
+    control_number: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Accident:
+    """CLM11 and DTP*439 (837P): the condition is related to employment or an accident."""
+
+    causes: tuple[RelatedCause, ...]
+    state: str | None = None
+    """CLM11-4: where an auto accident happened."""
+    occurred_on: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AmbulanceTransport:
+    """CR1, CRC*07 and loops 2310E/2310F (837P): an ambulance trip."""
+
+    reason_code: str
+    """CR104: A-E (e.g. A patient taken to the nearest facility)."""
+    distance_miles: int | Decimal
+    pick_up: Address
+    drop_off: Address
+    drop_off_name: str
+    patient_weight_lbs: int | None = None
+    condition_codes: tuple[str, ...] = ()
+    """CRC03..07: ambulance certification conditions (01, 04, 05, 06, 07, 08, 09, 12); empty: none met."""
+    round_trip_purpose: str | None = None
+    stretcher_purpose: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DmeCertificate:
+    """CR3 (837P line): a certificate of medical necessity for durable medical equipment."""
+
+    certification: DmeCertification
+    duration_months: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProcedureCode:
+    """An ICD-10-PCS procedure with its date (HI BBR/BBQ, 837I)."""
+
+    code: str
+    performed_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """HI BH: an occurrence code and its date (837I)."""
+
+    code: str
+    occurred_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class OccurrenceSpan:
+    """HI BI: an occurrence span code and its dates (837I)."""
+
+    code: str
+    start: date
+    end: date
+
+
+@dataclass(frozen=True, slots=True)
+class ValueAmount:
+    """HI BE: a value code and its amount in cents (837I)."""
+
+    code: str
+    amount_cents: int
+
+
+@dataclass(frozen=True, slots=True)
 class DrugIdentification:
     """Loop 2410: the NDC (11 digits, 5-4-2, no hyphens) and the quantity given."""
 
@@ -265,6 +383,15 @@ class ServiceLine:
     control_number: str | None = None
     drug: DrugIdentification | None = None
     emergency: bool = False
+    unit_basis: UnitBasis = UnitBasis.UNIT
+    rendering_provider: Provider | None = None
+    """2420A (837P) / 2420C (837I) when this line's clinician differs from the claim's."""
+    ordering_provider: Provider | None = None
+    """2420E (837P)."""
+    supervising_provider: Provider | None = None
+    """2420D (837P)."""
+    attachments: tuple[Attachment, ...] = ()
+    dme_certificate: DmeCertificate | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,6 +445,17 @@ class OtherPayer:
 
 
 @dataclass(frozen=True, slots=True)
+class OtherCoverage:
+    """Loops 2320/2330A/2330B for a payer known to cover the patient that has not adjudicated this
+    claim (e.g. the secondary, on a claim to the primary): no amounts, only who it is."""
+
+    payer: Payer
+    responsibility: PayerResponsibility
+    subscriber: Subscriber
+    relationship: Relationship
+
+
+@dataclass(frozen=True, slots=True)
 class Admission:
     """Inpatient admission: DTP*435 and CL101/CL102."""
 
@@ -334,7 +472,8 @@ class InstitutionalDetails:
 
     ``facility_type_code`` is the first two digits of the type of bill (e.g. "11"
     hospital inpatient, "13" hospital outpatient); the claim frequency is the third.
-    ``present_on_admission`` is empty or parallel to ``Claim.diagnoses`` (Y/N/U/W).
+    ``present_on_admission`` is empty or parallel to ``Claim.diagnoses`` (Y/N/U/W, or "" for a
+    POA-exempt code, written blank).
     """
 
     facility_type_code: str
@@ -345,6 +484,18 @@ class InstitutionalDetails:
     admission: Admission | None = None
     admitting_diagnosis: str | None = None
     present_on_admission: tuple[str, ...] = ()
+    discharge_hour: int | None = None
+    discharge_minute: int = 0
+    patient_reasons_for_visit: tuple[str, ...] = ()
+    drg: str | None = None
+    principal_procedure: ProcedureCode | None = None
+    other_procedures: tuple[ProcedureCode, ...] = ()
+    occurrences: tuple[Occurrence, ...] = ()
+    occurrence_spans: tuple[OccurrenceSpan, ...] = ()
+    values: tuple[ValueAmount, ...] = ()
+    condition_codes: tuple[str, ...] = ()
+    operating: Provider | None = None
+    other_operating: Provider | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,6 +533,17 @@ class Claim:
     service_facility: ServiceFacility | None = None
     other_payers: tuple[OtherPayer, ...] = ()
     institutional: InstitutionalDetails | None = None
+    other_coverages: tuple[OtherCoverage, ...] = ()
+    """Payers known to cover the patient that have not adjudicated this claim (2320 without amounts)."""
+    attachments: tuple[Attachment, ...] = ()
+    delay_reason: str | None = None
+    """CLM20: why the claim is sent after the payer's filing limit (1-11, 15)."""
+    accident: Accident | None = None
+    onset_date: date | None = None
+    """DTP*431 (837P): onset of the current illness or symptom."""
+    supervising_provider: Provider | None = None
+    """2310D (837P)."""
+    ambulance: AmbulanceTransport | None = None
 
     @property
     def kind(self) -> ClaimKind:

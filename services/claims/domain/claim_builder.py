@@ -12,35 +12,51 @@ from decimal import Decimal
 from typing import overload
 
 from services.claims.domain.claim import (
+    Accident,
     Address,
     Adjustment,
     AdjustmentGroup,
     Admission,
+    AmbulanceTransport,
+    AssignmentCode,
+    Attachment,
+    AttachmentTransmission,
     BillingProvider,
     Claim,
     ClaimFilingIndicator,
     ClaimFrequency,
+    DmeCertificate,
+    DmeCertification,
     DrugIdentification,
     DrugUnit,
     InstitutionalDetails,
     LineAdjudication,
+    Occurrence,
+    OccurrenceSpan,
+    OtherCoverage,
     OtherPayer,
     Patient,
     Payer,
     PayerResponsibility,
+    ProcedureCode,
     Provider,
     Receiver,
+    RelatedCause,
     Relationship,
+    ReleaseOfInformation,
     ServiceFacility,
     ServiceLine,
     Sex,
     Submitter,
     Subscriber,
     TaxIdQualifier,
+    UnitBasis,
+    ValueAmount,
 )
 from services.claims.domain.claim_checks import validate_claims
 from services.claims.domain.scrubber import DraftClaim, DraftLine, Finding, MissingPart, Severity
 from shared.events import catalog as ev
+from shared.x12.transliteration import transliterate
 
 FeeSchedule = Mapping[tuple[str, str], int]
 """Charge in cents by (procedure or revenue code, first modifier or "")."""
@@ -119,6 +135,21 @@ def draft_from_encounter(encounter: ev.EncounterCodedV1) -> DraftClaim:
             ("rendering", encounter.rendering_provider_npi),
             ("referring", encounter.referring_provider_npi),
             ("attending", encounter.institutional.attending_provider_npi if encounter.institutional else None),
+            ("operating", encounter.institutional.operating_provider_npi if encounter.institutional else None),
+            (
+                "other operating",
+                encounter.institutional.other_operating_provider_npi if encounter.institutional else None,
+            ),
+            ("supervising", encounter.supervising_provider_npi),
+            *(
+                (f"line {line.line_number} {role}", npi)
+                for line in encounter.lines
+                for role, npi in (
+                    ("rendering", line.rendering_provider_npi),
+                    ("ordering", line.ordering_provider_npi),
+                    ("supervising", line.supervising_provider_npi),
+                )
+            ),
             ("service facility", encounter.service_facility.npi if encounter.service_facility else None),
         )
         if npi
@@ -167,9 +198,26 @@ def _address(address: ev.Address | None) -> Address | None:
     if address is None:
         return None
     return Address(
-        line1=address.line1, line2=address.line2, city=address.city, state=address.state,
-        postal_code=address.postal_code,
+        line1=x12_text(address.line1), line2=x12_text(address.line2), city=x12_text(address.city),
+        state=address.state, postal_code=address.postal_code,
     )  # fmt: skip
+
+
+@overload
+def x12_text(text: str) -> str: ...
+@overload
+def x12_text(text: None) -> None: ...
+def x12_text(text: str | None) -> str | None:
+    """A name or address as the 837 carries it (José Núñez: JOSE NUNEZ); the record keeps the original.
+
+    Intake refuses what has no X12 form; text that still has none (an older record) is passed on
+    unchanged for the writer's checks to name."""
+    if text is None:
+        return None
+    try:
+        return transliterate(text)
+    except ValueError:
+        return text
 
 
 def _provider(details: ev.ProviderDetails | None) -> Provider | None:
@@ -177,16 +225,16 @@ def _provider(details: ev.ProviderDetails | None) -> Provider | None:
         return None
     return Provider(
         npi=details.npi,
-        last_name=details.name,
-        first_name=details.first_name if details.entity == "individual" else None,
-        middle_name=details.middle_name if details.entity == "individual" else None,
+        last_name=x12_text(details.name),
+        first_name=x12_text(details.first_name) if details.entity == "individual" else None,
+        middle_name=x12_text(details.middle_name) if details.entity == "individual" else None,
         taxonomy=details.taxonomy,
     )
 
 
 def _payer(details: ev.PayerDetails) -> Payer:
     return Payer(
-        name=details.name,
+        name=x12_text(details.name),
         payer_id=details.payer_id,
         claim_filing_indicator=ClaimFilingIndicator(details.claim_filing_indicator),
         address=_address(details.address),
@@ -197,14 +245,14 @@ def _subscriber(phi: ev.SubscriberPhi, fallback: ev.Person | None) -> Subscriber
     person = phi.subscriber
     return Subscriber(
         member_id=phi.member_id,
-        last_name=person.last_name,
-        first_name=person.first_name,
-        middle_name=person.middle_name,
+        last_name=x12_text(person.last_name),
+        first_name=x12_text(person.first_name),
+        middle_name=x12_text(person.middle_name),
         birth_date=person.birth_date or (fallback.birth_date if fallback else None),
         sex=Sex(person.sex or (fallback.sex if fallback else None) or "U"),
         address=_address(person.address or (fallback.address if fallback else None)),
         group_number=phi.group_number,
-        group_name=phi.group_name,
+        group_name=x12_text(phi.group_name),
     )
 
 
@@ -281,10 +329,87 @@ def _institutional(encounter: ev.EncounterCodedV1) -> InstitutionalDetails | Non
         else None,
         admitting_diagnosis=details.admitting_diagnosis,
         present_on_admission=tuple(details.present_on_admission),
+        discharge_hour=details.discharge_hour,
+        discharge_minute=details.discharge_minute,
+        patient_reasons_for_visit=tuple(details.patient_reasons_for_visit),
+        drg=details.drg,
+        principal_procedure=ProcedureCode(details.principal_procedure.code, details.principal_procedure.date)
+        if details.principal_procedure
+        else None,
+        other_procedures=tuple(ProcedureCode(p.code, p.date) for p in details.other_procedures),
+        occurrences=tuple(Occurrence(o.code, o.date) for o in details.occurrences),
+        occurrence_spans=tuple(OccurrenceSpan(o.code, o.start, o.end) for o in details.occurrence_spans),
+        values=tuple(ValueAmount(v.code, v.amount_cents) for v in details.values),
+        condition_codes=tuple(details.condition_codes),
+        operating=_provider(details.operating),
+        other_operating=_provider(details.other_operating),
     )
 
 
-def _line(line: ev.CodedServiceLine, control_number: str) -> ServiceLine:
+def _line_provider(npi: str | None, providers: Mapping[str, ev.ProviderDetails]) -> Provider | None:
+    if npi is None:
+        return None
+    details = providers.get(npi)
+    if details is None:
+        raise ClaimMappingError(f"line provider {npi} is not among the encounter's providers")
+    return _provider(details)
+
+
+def _attachments(attachments: list[ev.Attachment]) -> tuple[Attachment, ...]:
+    return tuple(
+        Attachment(a.report_type, AttachmentTransmission(a.transmission), a.control_number) for a in attachments
+    )
+
+
+def _accident(accident: ev.Accident | None) -> Accident | None:
+    if accident is None:
+        return None
+    return Accident(tuple(RelatedCause(c) for c in accident.causes), accident.state, accident.occurred_on)
+
+
+def _ambulance(trip: ev.AmbulanceTransport | None, phi: ev.EncounterPhi) -> AmbulanceTransport | None:
+    if trip is None:
+        return None
+    if phi.ambulance_pick_up is None:
+        raise ClaimMappingError("the ambulance trip's pick-up location is missing")
+    miles = Decimal(trip.distance_miles)
+    return AmbulanceTransport(
+        reason_code=trip.reason_code,
+        distance_miles=int(miles) if miles == miles.to_integral_value() else miles,
+        pick_up=_address(phi.ambulance_pick_up),
+        drop_off=_address(trip.drop_off),
+        drop_off_name=x12_text(trip.drop_off_name),
+        patient_weight_lbs=phi.patient_weight_lbs,
+        condition_codes=tuple(trip.condition_codes),
+        round_trip_purpose=trip.round_trip_purpose,
+        stretcher_purpose=trip.stretcher_purpose,
+    )
+
+
+def _other_coverages(encounter: ev.EncounterCodedV1) -> tuple[OtherCoverage, ...]:
+    """2320 for every other coverage in force that has not adjudicated this claim (who, not how much)."""
+    adjudicated = {prior.coverage_id for prior in encounter.prior_payer_adjudications}
+    patient = encounter.phi.patient if encounter.phi else None
+    billed = encounter.coverage
+    known = []
+    for coverage in encounter.other_coverages:
+        if coverage.coverage_id in adjudicated or (billed and coverage.responsibility == billed.responsibility):
+            continue
+        phi = _subscriber_phi(encounter, coverage)
+        if phi is None or coverage.payer.payer_id == encounter.payer_id:
+            continue
+        known.append(
+            OtherCoverage(
+                payer=_payer(coverage.payer),
+                responsibility=PayerResponsibility(coverage.responsibility),
+                subscriber=_subscriber(phi, patient if coverage.relationship == "18" else None),
+                relationship=Relationship(coverage.relationship),
+            )
+        )
+    return tuple(known)
+
+
+def _line(line: ev.CodedServiceLine, control_number: str, providers: Mapping[str, ev.ProviderDetails]) -> ServiceLine:
     drug = line.drug
     return ServiceLine(
         charge_cents=line.charge_cents if line.charge_cents is not None else 0,
@@ -305,6 +430,16 @@ def _line(line: ev.CodedServiceLine, control_number: str) -> ServiceLine:
         if drug
         else None,
         emergency=line.emergency,
+        unit_basis=UnitBasis(line.unit_basis),
+        rendering_provider=_line_provider(line.rendering_provider_npi, providers),
+        ordering_provider=_line_provider(line.ordering_provider_npi, providers),
+        supervising_provider=_line_provider(line.supervising_provider_npi, providers),
+        attachments=_attachments(line.attachments),
+        dme_certificate=DmeCertificate(
+            DmeCertification(line.dme_certificate.certification), line.dme_certificate.duration_months
+        )
+        if line.dme_certificate
+        else None,
     )
 
 
@@ -326,14 +461,16 @@ def claim_from_encounter(
     assert subscriber_phi is not None
     patient = phi.patient
     is_self = coverage.relationship == Relationship.SELF
+    options = encounter.claim_options
+    line_providers = {p.npi: p for p in encounter.line_providers}
     try:
         dependent = None
         if not is_self:
             assert patient.first_name and patient.birth_date and patient.sex and patient.address
             dependent = Patient(
-                last_name=patient.last_name,
-                first_name=patient.first_name,
-                middle_name=patient.middle_name,
+                last_name=x12_text(patient.last_name),
+                first_name=x12_text(patient.first_name),
+                middle_name=x12_text(patient.middle_name),
                 birth_date=patient.birth_date,
                 sex=Sex(patient.sex),
                 address=_address(patient.address),
@@ -345,28 +482,29 @@ def claim_from_encounter(
             receiver=receiver,
             billing_provider=BillingProvider(
                 npi=provider.npi,
-                name=provider.name,
-                first_name=provider.first_name if provider.entity == "individual" else None,
+                name=x12_text(provider.name),
+                first_name=x12_text(provider.first_name) if provider.entity == "individual" else None,
                 taxonomy=provider.taxonomy,
                 tax_id=provider.tax_id,
                 tax_id_qualifier=TaxIdQualifier.SSN if provider.tax_id_type == "SSN" else TaxIdQualifier.EIN,
                 address=_address(provider.address),
+                pay_to_address=_address(encounter.pay_to_address),
             ),
             subscriber=_subscriber(subscriber_phi, patient if is_self else None),
             payer=_payer(coverage.payer),
             payer_responsibility=PayerResponsibility(coverage.responsibility),
             total_charge_cents=total_charge_cents(encounter),
             diagnoses=tuple(encounter.diagnosis_codes),
-            lines=tuple(_line(line, control_number) for line in encounter.lines),
+            lines=tuple(_line(line, control_number, line_providers) for line in encounter.lines),
             patient=dependent,
             place_of_service=encounter.place_of_service,
-            frequency=ClaimFrequency(encounter.frequency_code),
+            frequency=ClaimFrequency(encounter.interim_frequency_code or encounter.frequency_code),
             original_claim_number=encounter.original_claim_number,
             prior_authorization=encounter.prior_authorization,
             referring_provider=_provider(encounter.referring_provider),
             rendering_provider=_provider(encounter.rendering_provider),
             service_facility=ServiceFacility(
-                name=encounter.service_facility.name,
+                name=x12_text(encounter.service_facility.name),
                 address=_address(encounter.service_facility.address),
                 npi=encounter.service_facility.npi,
             )
@@ -374,6 +512,17 @@ def claim_from_encounter(
             else None,
             other_payers=_other_payers(encounter),
             institutional=_institutional(encounter),
+            other_coverages=_other_coverages(encounter),
+            attachments=_attachments(encounter.attachments),
+            delay_reason=encounter.delay_reason_code,
+            accident=_accident(encounter.accident),
+            onset_date=encounter.onset_date,
+            supervising_provider=_provider(encounter.supervising_provider),
+            ambulance=_ambulance(encounter.ambulance, phi),
+            provider_signature_on_file=options.provider_signature_on_file,
+            assignment=AssignmentCode(options.assignment),
+            benefits_assigned=options.benefits_assigned,
+            release_of_information=ReleaseOfInformation(options.release_of_information),
         )
     except ValueError as exc:  # an enum code the 837 does not know
         if isinstance(exc, ClaimMappingError):

@@ -18,26 +18,34 @@ from decimal import Decimal
 from functools import cache
 
 from services.claims.domain.claim import (
+    Accident,
     Address,
     Adjustment,
     AdjustmentGroup,
     Admission,
+    AmbulanceTransport,
     AssignmentCode,
+    Attachment,
+    AttachmentTransmission,
     BillingProvider,
     Claim,
     ClaimFilingIndicator,
     ClaimFrequency,
     ClaimKind,
+    DmeCertificate,
+    DmeCertification,
     DrugIdentification,
     DrugUnit,
     InstitutionalDetails,
     LineAdjudication,
+    OtherCoverage,
     OtherPayer,
     Patient,
     Payer,
     PayerResponsibility,
     Provider,
     Receiver,
+    RelatedCause,
     Relationship,
     ReleaseOfInformation,
     ServiceFacility,
@@ -46,6 +54,7 @@ from services.claims.domain.claim import (
     Submitter,
     Subscriber,
     TaxIdQualifier,
+    UnitBasis,
 )
 from services.claims.domain.x12_numbers import quantity_to_x12
 from shared.npi import npi_is_valid
@@ -105,7 +114,22 @@ _FREQUENCIES = frozenset(c.value for c in ClaimFrequency)
 _ASSIGNMENTS = frozenset(c.value for c in AssignmentCode)
 _RELEASES = frozenset(c.value for c in ReleaseOfInformation)
 _TAX_ID_QUALIFIERS = frozenset(c.value for c in TaxIdQualifier)
-_POA = frozenset({"Y", "N", "U", "W"})
+_POA = frozenset({"Y", "N", "U", "W", ""})  # "": the code is exempt from POA reporting (written blank)
+_ICD10PCS = re.compile(r"[0-9A-HJ-NP-Z]{7}")
+_UB04_CODE = re.compile(r"[0-9A-Z]{2}")  # occurrence, occurrence span, value and condition codes
+_DRG = re.compile(r"[0-9]{3}")
+_DELAY_REASONS = frozenset({"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "15"})
+_ATTACHMENT_TYPE = re.compile(r"[0-9A-Z]{2}")
+_TRANSMISSIONS = frozenset(c.value for c in AttachmentTransmission)
+_RELATED_CAUSES = frozenset(c.value for c in RelatedCause)
+_AMBULANCE_REASONS = frozenset("ABCDE")
+_AMBULANCE_CONDITIONS = frozenset({"01", "04", "05", "06", "07", "08", "09", "12"})
+_DME_CERTIFICATIONS = frozenset(c.value for c in DmeCertification)
+_UNIT_BASES = frozenset(c.value for c in UnitBasis)
+_PROFESSIONAL_FREQUENCIES = frozenset({"1", "7", "8"})
+MAX_ATTACHMENTS = 10
+MAX_HI_REPEATS = 24  # two HI segments of 12 for each 837I code list
+MAX_PATIENT_REASONS = 3
 _INPATIENT_FACILITY_TYPES = frozenset({"11"})
 
 
@@ -180,10 +204,10 @@ class _Checker:
             return False
         return True
 
-    def quantity(self, field: str, value: object) -> None:
+    def quantity(self, field: str, value: object, allow_zero: bool = False) -> None:
         if type(value) is int or (isinstance(value, Decimal) and value.is_finite()):
-            if value <= 0:
-                self.add(field, f"must be greater than zero, got {value}")
+            if value < 0 or (value == 0 and not allow_zero):
+                self.add(field, f"must be {'zero or more' if allow_zero else 'greater than zero'}, got {value}")
             elif len(quantity_to_x12(value)) > 15:
                 self.add(field, "has too many digits for an X12 quantity")
         else:
@@ -341,8 +365,24 @@ def _check_parties(chk: _Checker, field: str, claim: Claim, kind: ClaimKind) -> 
             _check_address(chk, f"{f}.address", facility.address)
             if facility.npi is not None:
                 chk.npi(f"{f}.npi", facility.npi)
+    if claim.supervising_provider is not None:
+        _check_provider(chk, f"{field}.supervising_provider", claim.supervising_provider)
     if isinstance(claim.institutional, InstitutionalDetails):
         _check_provider(chk, f"{field}.institutional.attending", claim.institutional.attending)
+        for role in ("operating", "other_operating"):
+            if getattr(claim.institutional, role) is not None:
+                _check_provider(chk, f"{field}.institutional.{role}", getattr(claim.institutional, role))
+    if type(claim.other_coverages) is tuple:
+        coverages: tuple[object, ...] = claim.other_coverages
+        for i, coverage in enumerate(coverages):
+            if not isinstance(coverage, OtherCoverage):
+                continue
+            if chk.first_visit(coverage.payer):
+                _check_payer(chk, f"{field}.other_coverages[{i}].payer", coverage.payer)
+            if chk.first_visit(coverage.subscriber) and not _plain_subscriber(coverage.subscriber, False):
+                _check_subscriber(
+                    chk, f"{field}.other_coverages[{i}].subscriber", coverage.subscriber, is_patient=False
+                )
     if type(claim.other_payers) is tuple:
         others: tuple[object, ...] = claim.other_payers
         for i, other in enumerate(others):
@@ -407,7 +447,7 @@ def _check_other_payer(chk: _Checker, field: str, other: object, claim: Claim, k
         line = claim.lines[number - 1]
         paid_ok = chk.cents(f"{f}.paid_cents", adjudication.paid_cents)
         chk.day(f"{f}.adjudication_date", adjudication.adjudication_date)
-        chk.quantity(f"{f}.paid_units", adjudication.paid_units)
+        chk.quantity(f"{f}.paid_units", adjudication.paid_units, allow_zero=True)  # SVD05 0: a denied line
         if adjudication.procedure_code is not None:
             chk.pattern(f"{f}.procedure_code", adjudication.procedure_code, _PROCEDURE, "a 5-character CPT/HCPCS code")
         elif kind is ClaimKind.PROFESSIONAL and line.procedure_code is None:
@@ -437,6 +477,82 @@ def _check_other_payer(chk: _Checker, field: str, other: object, claim: Claim, k
             f"claim charge {claim.total_charge_cents} minus all adjustments {adjusted} is "
             f"{claim.total_charge_cents - adjusted}, not the paid {other.paid_cents} (COB does not balance)",
         )
+
+
+def _check_other_coverage(chk: _Checker, field: str, coverage: object, claim: Claim) -> None:
+    if not isinstance(coverage, OtherCoverage):
+        chk.add(field, f"must be an OtherCoverage, got {type(coverage).__name__}")
+        return
+    if (
+        isinstance(coverage.payer, Payer)
+        and isinstance(claim.payer, Payer)
+        and coverage.payer.payer_id == claim.payer.payer_id
+    ):
+        chk.add(f"{field}.payer.payer_id", "must differ from the payer the claim is sent to")
+    chk.code(f"{field}.responsibility", coverage.responsibility, _RESPONSIBILITIES)
+    if coverage.responsibility == claim.payer_responsibility:
+        chk.add(f"{field}.responsibility", "must differ from the claim's own payer responsibility")
+    chk.code(f"{field}.relationship", coverage.relationship, _RELATIONSHIPS)
+
+
+def _check_attachments(chk: _Checker, field: str, attachments: object) -> None:
+    if type(attachments) is not tuple:
+        chk.add(field, f"must be a tuple, got {type(attachments).__name__}")
+        return
+    if len(attachments) > MAX_ATTACHMENTS:
+        chk.add(field, f"at most {MAX_ATTACHMENTS} attachments, got {len(attachments)}")
+    for i, attachment in enumerate(attachments):
+        f = f"{field}[{i}]"
+        if not isinstance(attachment, Attachment):
+            chk.add(f, f"must be an Attachment, got {type(attachment).__name__}")
+            continue
+        chk.pattern(f"{f}.report_type", attachment.report_type, _ATTACHMENT_TYPE, "a 2-character PWK01 report type")
+        chk.code(f"{f}.transmission", attachment.transmission, _TRANSMISSIONS)
+        if attachment.control_number is None:
+            if attachment.transmission != AttachmentTransmission.AVAILABLE_ON_REQUEST:
+                chk.add(f"{f}.control_number", "is required unless the attachment is available on request (AA)")
+        else:
+            chk.text(f"{f}.control_number", attachment.control_number, 50, min_len=2)
+
+
+def _check_accident(chk: _Checker, field: str, accident: object) -> None:
+    if not isinstance(accident, Accident):
+        chk.add(field, f"must be an Accident, got {type(accident).__name__}")
+        return
+    causes = accident.causes
+    if type(causes) is not tuple or not 1 <= len(causes) <= 2:
+        chk.add(f"{field}.causes", "one or two related causes (AA, EM, OA)")
+        return
+    for i, cause in enumerate(causes):
+        chk.code(f"{field}.causes[{i}]", cause, _RELATED_CAUSES)
+    if RelatedCause.AUTO_ACCIDENT in causes:
+        chk.code(f"{field}.state", accident.state, _US_STATES)
+    elif accident.state is not None:
+        chk.add(f"{field}.state", "is only sent for an auto accident (AA)")
+    if accident.occurred_on is not None:
+        chk.day(f"{field}.occurred_on", accident.occurred_on)
+    elif RelatedCause.AUTO_ACCIDENT in causes or RelatedCause.OTHER_ACCIDENT in causes:
+        chk.add(f"{field}.occurred_on", "is required for an accident (DTP*439)")
+
+
+def _check_ambulance(chk: _Checker, field: str, trip: object) -> None:
+    if not isinstance(trip, AmbulanceTransport):
+        chk.add(field, f"must be an AmbulanceTransport, got {type(trip).__name__}")
+        return
+    chk.code(f"{field}.reason_code", trip.reason_code, _AMBULANCE_REASONS)
+    chk.quantity(f"{field}.distance_miles", trip.distance_miles)
+    _check_address(chk, f"{field}.pick_up", trip.pick_up)
+    _check_address(chk, f"{field}.drop_off", trip.drop_off)
+    chk.text(f"{field}.drop_off_name", trip.drop_off_name, 60)
+    weight = trip.patient_weight_lbs
+    if weight is not None and (type(weight) is not int or not 0 < weight < 10_000):
+        chk.add(f"{field}.patient_weight_lbs", f"must be 1 to 9999 pounds, got {weight!r}")
+    if len(trip.condition_codes) > 5:
+        chk.add(f"{field}.condition_codes", f"at most 5, got {len(trip.condition_codes)}")
+    for i, code in enumerate(trip.condition_codes):
+        chk.code(f"{field}.condition_codes[{i}]", code, _AMBULANCE_CONDITIONS)
+    chk.text(f"{field}.round_trip_purpose", trip.round_trip_purpose, 80, required=False)
+    chk.text(f"{field}.stretcher_purpose", trip.stretcher_purpose, 80, required=False)
 
 
 def _check_modifiers(chk: _Checker, field: str, modifiers: tuple[str, ...]) -> None:
@@ -498,6 +614,30 @@ def _check_line(chk: _Checker, field: str, line: object, claim: Claim, kind: Cla
             chk.add(f"{field}.emergency", "is not used on institutional lines")
         if line.service_date is not None:
             chk.day(f"{field}.service_date", line.service_date)
+    chk.code(f"{field}.unit_basis", line.unit_basis, _UNIT_BASES)
+    if line.rendering_provider is not None:
+        _check_provider(chk, f"{field}.rendering_provider", line.rendering_provider)
+    if line.attachments:
+        _check_attachments(chk, f"{field}.attachments", line.attachments)
+    if kind is ClaimKind.INSTITUTIONAL:
+        if line.unit_basis != UnitBasis.UNIT:
+            chk.add(f"{field}.unit_basis", "anesthesia minutes (MJ) are billed on an 837P")
+        for role in ("ordering_provider", "supervising_provider", "dme_certificate"):
+            if getattr(line, role) is not None:
+                chk.add(f"{field}.{role}", "is only sent on an 837P line")
+    else:
+        for role in ("ordering_provider", "supervising_provider"):
+            if getattr(line, role) is not None:
+                _check_provider(chk, f"{field}.{role}", getattr(line, role))
+        certificate: object = line.dme_certificate  # checked as a value from outside: any type may come
+        if certificate is not None:
+            if not isinstance(certificate, DmeCertificate):
+                chk.add(f"{field}.dme_certificate", f"must be a DmeCertificate, got {type(certificate).__name__}")
+            else:
+                chk.code(f"{field}.dme_certificate.certification", certificate.certification, _DME_CERTIFICATIONS)
+                months = certificate.duration_months
+                if type(months) is not int or not 1 <= months <= 99:
+                    chk.add(f"{field}.dme_certificate.duration_months", f"must be 1 to 99 months, got {months!r}")
     drug = line.drug
     if drug is not None:
         chk.digits(f"{field}.drug.ndc", drug.ndc, (11,))
@@ -536,11 +676,53 @@ def _check_institutional(chk: _Checker, field: str, details: object, claim: Clai
             chk.add(f"{f}.minute", f"must be 0 to 59, got {admission.minute!r}")
     if details.admitting_diagnosis is not None:
         chk.pattern(f"{field}.admitting_diagnosis", details.admitting_diagnosis, _ICD10CM, "an ICD-10-CM code")
+    _check_inpatient_codes(chk, field, details)
     if details.present_on_admission:
         if len(details.present_on_admission) != len(claim.diagnoses):
             chk.add(f"{field}.present_on_admission", "must be empty or have one indicator per diagnosis")
         for i, indicator in enumerate(details.present_on_admission):
             chk.code(f"{field}.present_on_admission[{i}]", indicator, _POA)
+
+
+def _check_inpatient_codes(chk: _Checker, field: str, details: InstitutionalDetails) -> None:
+    """The 837I's HI code lists, discharge hour and DRG."""
+    if details.discharge_hour is not None and (
+        type(details.discharge_hour) is not int or not 0 <= details.discharge_hour <= 23
+    ):
+        chk.add(f"{field}.discharge_hour", f"must be 0 to 23, got {details.discharge_hour!r}")
+    if type(details.discharge_minute) is not int or not 0 <= details.discharge_minute <= 59:
+        chk.add(f"{field}.discharge_minute", f"must be 0 to 59, got {details.discharge_minute!r}")
+    if len(details.patient_reasons_for_visit) > MAX_PATIENT_REASONS:
+        chk.add(f"{field}.patient_reasons_for_visit", f"at most {MAX_PATIENT_REASONS}")
+    for i, code in enumerate(details.patient_reasons_for_visit):
+        chk.pattern(f"{field}.patient_reasons_for_visit[{i}]", code, _ICD10CM, "an ICD-10-CM code")
+    if details.drg is not None:
+        chk.pattern(f"{field}.drg", details.drg, _DRG, "a 3-digit DRG")
+    procedures = [
+        *([("principal_procedure", details.principal_procedure)] if details.principal_procedure is not None else []),
+        *((f"other_procedures[{i}]", p) for i, p in enumerate(details.other_procedures)),
+    ]
+    if details.other_procedures and details.principal_procedure is None:
+        chk.add(f"{field}.principal_procedure", "is required when other procedures are given")
+    for name, procedure in procedures:
+        chk.pattern(f"{field}.{name}.code", procedure.code, _ICD10PCS, "an ICD-10-PCS code (7 characters)")
+        chk.day(f"{field}.{name}.performed_on", procedure.performed_on)
+    for i, occurrence in enumerate(details.occurrences):
+        chk.pattern(f"{field}.occurrences[{i}].code", occurrence.code, _UB04_CODE, "a 2-character occurrence code")
+        chk.day(f"{field}.occurrences[{i}].occurred_on", occurrence.occurred_on)
+    for i, span in enumerate(details.occurrence_spans):
+        f = f"{field}.occurrence_spans[{i}]"
+        chk.pattern(f"{f}.code", span.code, _UB04_CODE, "a 2-character occurrence span code")
+        if chk.day(f"{f}.start", span.start) and chk.day(f"{f}.end", span.end) and span.end < span.start:
+            chk.add(f"{f}.end", "is before start")
+    for i, value in enumerate(details.values):
+        chk.pattern(f"{field}.values[{i}].code", value.code, _UB04_CODE, "a 2-character value code")
+        chk.cents(f"{field}.values[{i}].amount_cents", value.amount_cents, allow_negative=True)
+    for i, code in enumerate(details.condition_codes):
+        chk.pattern(f"{field}.condition_codes[{i}]", code, _UB04_CODE, "a 2-character condition code")
+    for name in ("other_procedures", "occurrences", "occurrence_spans", "values", "condition_codes"):
+        if len(getattr(details, name)) > MAX_HI_REPEATS:
+            chk.add(f"{field}.{name}", f"at most {MAX_HI_REPEATS}, got {len(getattr(details, name))}")
 
 
 def _check_claim_own(chk: _Checker, field: str, claim: Claim, kind: ClaimKind) -> None:
@@ -552,6 +734,23 @@ def _check_claim_own(chk: _Checker, field: str, claim: Claim, kind: ClaimKind) -
     chk.text(f"{field}.control_number", claim.control_number, 38)
     chk.code(f"{field}.payer_responsibility", claim.payer_responsibility, _RESPONSIBILITIES)
     chk.code(f"{field}.frequency", claim.frequency, _FREQUENCIES)
+    if kind is ClaimKind.PROFESSIONAL and claim.frequency in _FREQUENCIES - _PROFESSIONAL_FREQUENCIES:
+        chk.add(f"{field}.frequency", "interim bills (2, 3, 4) and late charges (5) are institutional claims")
+    if claim.delay_reason is not None:
+        chk.code(f"{field}.delay_reason", claim.delay_reason, _DELAY_REASONS)
+    if claim.attachments:
+        _check_attachments(chk, f"{field}.attachments", claim.attachments)
+    if kind is ClaimKind.PROFESSIONAL:
+        if claim.accident is not None:
+            _check_accident(chk, f"{field}.accident", claim.accident)
+        if claim.onset_date is not None:
+            chk.day(f"{field}.onset_date", claim.onset_date)
+        if claim.ambulance is not None:
+            _check_ambulance(chk, f"{field}.ambulance", claim.ambulance)
+    else:
+        for name in ("accident", "onset_date", "ambulance", "supervising_provider"):
+            if getattr(claim, name) is not None:
+                chk.add(f"{field}.{name}", "is only sent on an 837P")
     chk.code(f"{field}.assignment", claim.assignment, _ASSIGNMENTS)
     chk.code(f"{field}.release_of_information", claim.release_of_information, _RELEASES)
     if claim.frequency in (ClaimFrequency.REPLACEMENT, ClaimFrequency.VOID):
@@ -590,6 +789,14 @@ def _check_claim_own(chk: _Checker, field: str, claim: Claim, kind: ClaimKind) -
         chk.add(f"{field}.payer_responsibility", "a claim carrying another payer's adjudication is not primary")
     for i, other in enumerate(claim.other_payers):
         _check_other_payer(chk, f"{field}.other_payers[{i}]", other, claim, kind)
+    coverages: object = claim.other_coverages
+    if not isinstance(coverages, tuple):
+        chk.add(f"{field}.other_coverages", f"must be a tuple, got {type(coverages).__name__}")
+    else:
+        if len(claim.other_payers) + len(claim.other_coverages) > MAX_OTHER_PAYERS:
+            chk.add(f"{field}.other_coverages", f"at most {MAX_OTHER_PAYERS} other payers in all")
+        for i, coverage in enumerate(claim.other_coverages):
+            _check_other_coverage(chk, f"{field}.other_coverages[{i}]", coverage, claim)
 
     if kind is ClaimKind.PROFESSIONAL:
         chk.digits(f"{field}.place_of_service", claim.place_of_service, (2,))
@@ -690,8 +897,22 @@ def _plain_drug(drug: object) -> bool:
     )
 
 
+def _plain_line_extras(line: ServiceLine) -> bool:
+    """Lines with none of the less common parts (providers, attachments, CR3, minutes)."""
+    return (
+        line.unit_basis is UnitBasis.UNIT
+        and line.rendering_provider is None
+        and line.ordering_provider is None
+        and line.supervising_provider is None
+        and line.attachments == ()
+        and line.dme_certificate is None
+    )
+
+
 def _plain_institutional_line(line: object, details: InstitutionalDetails) -> bool:
     if type(line) is not ServiceLine:
+        return False
+    if not _plain_line_extras(line):
         return False
     charge = line.charge_cents
     units = line.units
@@ -743,6 +964,18 @@ def _plain_institutional_details(details: object, diagnosis_count: int) -> bool:
         and type(details.statement_to) is date
         and details.statement_from <= details.statement_to
         and not details.present_on_admission
+        and details.discharge_hour is None
+        and details.discharge_minute == 0
+        and details.patient_reasons_for_visit == ()
+        and details.drg is None
+        and details.principal_procedure is None
+        and details.other_procedures == ()
+        and details.occurrences == ()
+        and details.occurrence_spans == ()
+        and details.values == ()
+        and details.condition_codes == ()
+        and details.operating is None
+        and details.other_operating is None
         and (
             details.admitting_diagnosis is None
             or (
@@ -768,7 +1001,7 @@ def _plain_institutional_details(details: object, diagnosis_count: int) -> bool:
 
 
 def _plain_professional_line(line: object, diagnosis_limit: int) -> bool:
-    if type(line) is not ServiceLine:
+    if type(line) is not ServiceLine or not _plain_line_extras(line):
         return False
     charge = line.charge_cents
     units = line.units
@@ -882,7 +1115,7 @@ def _plain_other_payers(claim: Claim) -> bool:
                 and 0 <= line_paid < _MAX_CENTS
                 and type(adjudication.adjudication_date) is date
                 and type(units) is int
-                and 0 < units < _MAX_QUANTITY
+                and 0 <= units < _MAX_QUANTITY
                 and adjudication.procedure_code is None
                 and not adjudication.modifiers
                 and _plain_revenue_code(adjudication.revenue_code, required=False)
@@ -901,7 +1134,34 @@ def _plain_other_payers(claim: Claim) -> bool:
     return True
 
 
+def _plain_other_coverages(claim: Claim) -> bool:
+    coverages = claim.other_coverages
+    if type(coverages) is not tuple or len(coverages) + len(claim.other_payers) > MAX_OTHER_PAYERS:
+        return False
+    for coverage in coverages:
+        if not (
+            type(coverage) is OtherCoverage
+            and type(coverage.payer) is Payer
+            and coverage.payer.payer_id != claim.payer.payer_id
+            and type(coverage.responsibility) is PayerResponsibility
+            and coverage.responsibility != claim.payer_responsibility
+            and type(coverage.relationship) is Relationship
+        ):
+            return False
+    return True
+
+
 def _plain_claim(claim: Claim) -> bool:
+    if not (
+        claim.attachments == ()
+        and claim.delay_reason is None
+        and claim.accident is None
+        and claim.onset_date is None
+        and claim.supervising_provider is None
+        and claim.ambulance is None
+        and (claim.other_coverages == () or (type(claim.payer) is Payer and _plain_other_coverages(claim)))
+    ):
+        return False
     details = claim.institutional
     if details is not None and not _plain_institutional_details(details, len(claim.diagnoses)):
         return False

@@ -17,7 +17,7 @@ and 2400 lines with 2410 drug, 2430 line adjudication.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -25,11 +25,14 @@ from enum import StrEnum
 from services.claims.domain.claim import (
     Address,
     Adjustment,
+    AmbulanceTransport,
+    Attachment,
     BillingProvider,
     Claim,
     ClaimKind,
     InstitutionalDetails,
     LineAdjudication,
+    OtherCoverage,
     OtherPayer,
     Patient,
     Payer,
@@ -116,6 +119,26 @@ def _composite_procedure(code: str, modifiers: tuple[str, ...]) -> str:
     if modifiers:
         return f"HC:{code}:{':'.join(modifiers)}"
     return f"HC:{code}"
+
+
+def _elements(segment: str) -> str:
+    """A segment without its trailing empty elements."""
+    return segment.rstrip("*")
+
+
+def _pwk_segments(attachments: tuple[Attachment, ...]) -> list[str]:
+    return [
+        f"PWK*{a.report_type}*{a.transmission}***AC*{a.control_number}"
+        if a.control_number
+        else f"PWK*{a.report_type}*{a.transmission}"
+        for a in attachments
+    ]
+
+
+def _hi_segments(append: Callable[[str], None], qualifier: str, components: Sequence[str]) -> None:
+    """One HI per 12 composites of one qualifier."""
+    for start in range(0, len(components), 12):
+        append(f"HI*{qualifier}:" + f"*{qualifier}:".join(components[start : start + 12]))
 
 
 def _cas_segments(adjustments: tuple[Adjustment, ...]) -> list[str]:
@@ -211,17 +234,37 @@ class _TransactionWriter:
         append = out.append
         total = x12_amount(claim.total_charge_cents)
         details = claim.institutional
+        delay = claim.delay_reason or ""
         if details is None:
+            accident = claim.accident
+            related = ""
+            if accident is not None:
+                related = ":".join(accident.causes)
+                if accident.state:
+                    related += ":" * (3 - len(accident.causes)) + f":{accident.state}"
             append(
-                f"CLM*{claim.control_number}*{total}***{claim.place_of_service}:B:{claim.frequency}"
-                f"*{'Y' if claim.provider_signature_on_file else 'N'}*{claim.assignment}"
-                f"*{'Y' if claim.benefits_assigned else 'N'}*{claim.release_of_information}"
+                _elements(
+                    f"CLM*{claim.control_number}*{total}***{claim.place_of_service}:B:{claim.frequency}"
+                    f"*{'Y' if claim.provider_signature_on_file else 'N'}*{claim.assignment}"
+                    f"*{'Y' if claim.benefits_assigned else 'N'}*{claim.release_of_information}"
+                    f"**{related}*********{delay}"
+                )
             )
+            if claim.onset_date is not None:
+                append(f"DTP*431*D8*{d8(claim.onset_date)}")
+            if accident is not None and accident.occurred_on is not None:
+                append(f"DTP*439*D8*{d8(accident.occurred_on)}")
+            out.extend(_pwk_segments(claim.attachments))
         else:
             append(
-                f"CLM*{claim.control_number}*{total}***{details.facility_type_code}:A:{claim.frequency}"
-                f"**{claim.assignment}*{'Y' if claim.benefits_assigned else 'N'}*{claim.release_of_information}"
+                _elements(
+                    f"CLM*{claim.control_number}*{total}***{details.facility_type_code}:A:{claim.frequency}"
+                    f"**{claim.assignment}*{'Y' if claim.benefits_assigned else 'N'}*{claim.release_of_information}"
+                    f"***********{delay}"
+                )
             )
+            if details.discharge_hour is not None:
+                append(f"DTP*096*TM*{details.discharge_hour:02d}{details.discharge_minute:02d}")
             append(f"DTP*434*RD8*{d8(details.statement_from)}-{d8(details.statement_to)}")
             admission = details.admission
             if admission is not None:
@@ -232,10 +275,13 @@ class _TransactionWriter:
                 append(f"CL1*{admission.type_code}*{admission.source_code}*{details.patient_status_code}")
             else:
                 append(f"CL1***{details.patient_status_code}")
+            out.extend(_pwk_segments(claim.attachments))
         if claim.prior_authorization:
             append(f"REF*G1*{claim.prior_authorization}")
         if claim.original_claim_number:
             append(f"REF*F8*{claim.original_claim_number}")
+        if details is None and claim.ambulance is not None:
+            self._ambulance_transport(claim.ambulance)
         self._diagnoses(claim, details)
         if details is None:
             if claim.referring_provider is not None:
@@ -245,8 +291,19 @@ class _TransactionWriter:
                 out.extend(self._provider("82", "PE", rendering))
             if claim.service_facility is not None:
                 out.extend(self._facility(claim.service_facility))
+            if claim.supervising_provider is not None:
+                out.extend(self._provider("DQ", None, claim.supervising_provider))
+            if claim.ambulance is not None:
+                append("NM1*PW*2")
+                out.extend(_address_segments(claim.ambulance.pick_up))
+                append(f"NM1*45*2*{claim.ambulance.drop_off_name}")
+                out.extend(_address_segments(claim.ambulance.drop_off))
         else:
             out.extend(self._provider("71", "AT", details.attending))
+            if details.operating is not None:
+                out.extend(self._provider("72", None, details.operating))
+            if details.other_operating is not None:
+                out.extend(self._provider("ZZ", None, details.other_operating))
             rendering = claim.rendering_provider
             if rendering is not None and rendering.npi != details.attending.npi:
                 out.extend(self._provider("82", None, rendering))
@@ -256,6 +313,8 @@ class _TransactionWriter:
                 out.extend(self._provider("DN", None, claim.referring_provider))
         for other in claim.other_payers:
             self._other_payer(claim, other)
+        for coverage in claim.other_coverages:
+            self._other_coverage(claim, coverage)
         if claim.other_payers:
             adjudications: dict[int, list[tuple[Payer, LineAdjudication]]] = {}
             for other in claim.other_payers:
@@ -266,6 +325,17 @@ class _TransactionWriter:
         for number, line in enumerate(claim.lines, 1):
             self._line(claim, number, line, adjudications.get(number))
 
+    def _ambulance_transport(self, trip: AmbulanceTransport) -> None:
+        weight = f"LB*{trip.patient_weight_lbs}" if trip.patient_weight_lbs is not None else "*"
+        self.out.append(
+            _elements(
+                f"CR1*{weight}**{trip.reason_code}*DH*{quantity_to_x12(trip.distance_miles)}***"
+                f"{trip.round_trip_purpose or ''}*{trip.stretcher_purpose or ''}"
+            )
+        )
+        if trip.condition_codes:
+            self.out.append(f"CRC*07*Y*{'*'.join(trip.condition_codes)}")
+
     def _diagnoses(self, claim: Claim, details: InstitutionalDetails | None) -> None:
         codes = [code.replace(".", "") for code in claim.diagnoses]
         if details is None:
@@ -273,13 +343,45 @@ class _TransactionWriter:
             return
         poa = details.present_on_admission
         if poa:
-            codes = [f"{code}:::::::{indicator}" for code, indicator in zip(codes, poa, strict=True)]
-        self.out.append(f"HI*ABK:{codes[0]}")
+            codes = [
+                f"{code}:::::::{indicator}" if indicator else code for code, indicator in zip(codes, poa, strict=True)
+            ]
+        append = self.out.append
+        append(f"HI*ABK:{codes[0]}")
         if details.admitting_diagnosis:
-            self.out.append(f"HI*ABJ:{details.admitting_diagnosis.replace('.', '')}")
-        others = codes[1:]
-        for start in range(0, len(others), 12):
-            self.out.append("HI*ABF:" + "*ABF:".join(others[start : start + 12]))
+            append(f"HI*ABJ:{details.admitting_diagnosis.replace('.', '')}")
+        if details.patient_reasons_for_visit:
+            append("HI*" + "*".join(f"APR:{code.replace('.', '')}" for code in details.patient_reasons_for_visit))
+        if details.drg:
+            append(f"HI*DR:{details.drg}")
+        _hi_segments(append, "ABF", codes[1:])
+        if details.principal_procedure is not None:
+            principal = details.principal_procedure
+            append(f"HI*BBR:{principal.code}:D8:{d8(principal.performed_on)}")
+        _hi_segments(append, "BBQ", [f"{p.code}:D8:{d8(p.performed_on)}" for p in details.other_procedures])
+        _hi_segments(append, "BI", [f"{s.code}:RD8:{d8(s.start)}-{d8(s.end)}" for s in details.occurrence_spans])
+        _hi_segments(append, "BH", [f"{o.code}:D8:{d8(o.occurred_on)}" for o in details.occurrences])
+        _hi_segments(append, "BE", [f"{v.code}:::{x12_amount(v.amount_cents)}" for v in details.values])
+        _hi_segments(append, "BG", list(details.condition_codes))
+
+    def _other_coverage(self, claim: Claim, coverage: OtherCoverage) -> None:
+        """2320/2330A/2330B for a payer that has not adjudicated the claim: who, not how much."""
+        out = self.out
+        subscriber = coverage.subscriber
+        out.append(
+            f"SBR*{coverage.responsibility}*{coverage.relationship}*{subscriber.group_number or ''}"
+            f"*{subscriber.group_name or ''}*****{coverage.payer.claim_filing_indicator}"
+        )
+        out.append(f"OI***{'Y' if claim.benefits_assigned else 'N'}***{claim.release_of_information}")
+        out.append(
+            f"NM1*IL*1*{subscriber.last_name}*{subscriber.first_name or ''}*{subscriber.middle_name or ''}"
+            f"***MI*{subscriber.member_id}"
+        )
+        if subscriber.address is not None:
+            out.extend(_address_segments(subscriber.address))
+        out.append(f"NM1*PR*2*{coverage.payer.name}*****PI*{coverage.payer.payer_id}")
+        if coverage.payer.address is not None:
+            out.extend(_address_segments(coverage.payer.address))
 
     def _other_payer(self, claim: Claim, other: OtherPayer) -> None:
         out = self.out
@@ -334,6 +436,7 @@ class _TransactionWriter:
             procedure = f"HC:{code}"
         if self.institutional:
             append(f"SV2*{line.revenue_code}*{procedure}*{charge}*UN*{units}")
+            out.extend(_pwk_segments(line.attachments))
         else:
             pos = line.place_of_service
             if pos is None or pos == claim.place_of_service:
@@ -341,10 +444,16 @@ class _TransactionWriter:
             pointers = _POINTER_TEXT.get(line.diagnosis_pointers)
             if pointers is None:
                 pointers = _POINTER_TEXT[line.diagnosis_pointers] = ":".join(map(str, line.diagnosis_pointers))
+            basis = line.unit_basis
             if line.emergency:
-                append(f"SV1*{procedure}*{charge}*UN*{units}*{pos}**{pointers}**Y")
+                append(f"SV1*{procedure}*{charge}*{basis}*{units}*{pos}**{pointers}**Y")
             else:
-                append(f"SV1*{procedure}*{charge}*UN*{units}*{pos}**{pointers}")
+                append(f"SV1*{procedure}*{charge}*{basis}*{units}*{pos}**{pointers}")
+            if line.attachments:
+                out.extend(_pwk_segments(line.attachments))
+            certificate = line.dme_certificate
+            if certificate is not None:
+                append(f"CR3*{certificate.certification}*MO*{certificate.duration_months}")
         service_date = line.service_date
         if service_date is not None:
             end = line.service_date_end
@@ -358,6 +467,13 @@ class _TransactionWriter:
         if drug is not None:
             append(f"LIN**N4*{drug.ndc}")
             append(f"CTP****{quantity_to_x12(drug.quantity)}*{drug.unit}")
+        if line.rendering_provider is not None:
+            out.extend(self._provider("82", None if self.institutional else "PE", line.rendering_provider))
+        if not self.institutional:
+            if line.supervising_provider is not None:
+                out.extend(self._provider("DQ", None, line.supervising_provider))
+            if line.ordering_provider is not None:
+                out.extend(self._provider("DK", None, line.ordering_provider))
         if adjudications:
             for payer, adjudication in adjudications:
                 paid_units = quantity_to_x12(adjudication.paid_units)

@@ -8,7 +8,9 @@ Used by the examples under examples/encounters/ and by offline tools.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
+from typing import Any
 
 from services.intake.domain.encounter import Problem, check_encounter
 from services.intake.domain.icd10cm import release_for
@@ -50,8 +52,25 @@ def registry_from_document(document: EncounterDocument) -> Registry:
     )
 
 
+DANGLING = {
+    "patient_id": "the document's patient",
+    "coverage": "the document's coverages",
+    "prior_payer_adjudications": "the document's coverages",
+}
+
+
+def _dangling(reference: str) -> Problem:
+    """A reference the document makes to a party it does not define, at the document's own path."""
+    parts = tuple(int(part) if part.isdigit() else part for part in reference.split("."))
+    defined_in = DANGLING.get(reference, "the document's providers")
+    return Problem(("encounter", *parts), f"names a party that {defined_in} do not define (a dangling reference)")
+
+
 def document_event(document: EncounterDocument, *, today: dt.date) -> tuple[EncounterCodedV1 | None, list[Problem]]:
-    """The encounter-coded event the document would produce, or the problems (under `encounter`)."""
+    """The encounter-coded event the document would produce, or the problems (under `encounter`).
+
+    A document stands alone: every party it names must be in it, so what the API would hold as
+    `unresolved` is a problem here."""
     encounter = document.encounter
     release = release_for(encounter.service_date_from)
     problems = check_encounter(encounter, today=today, release=release)
@@ -61,7 +80,39 @@ def document_event(document: EncounterDocument, *, today: dt.date) -> tuple[Enco
     for index, coverage in enumerate(document.coverages):
         if coverage.payer_id not in registry.payers:
             problems.append(Problem(("coverages", index, "payer_id"), "no payer with this id in the document"))
+    if resolved is not None:
+        problems.extend(_dangling(reference) for reference in resolved.unresolved)
     if problems or resolved is None:
         return None, problems
     event_id = document_id("encounter", encounter.external_encounter_id)
     return coded_event(event_id, encounter, resolved, registry, release.name), []
+
+
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def rebased(document: dict[str, Any], today: dt.date) -> dict[str, Any]:
+    """The document (as JSON) with its encounter's dates moved so that its `as_of` falls on `today`.
+
+    Examples are written on one day; sent to a running system on another, their visit keeps the same
+    distance from "today" (so it is never in the future nor past a payer's filing limit). Only the
+    encounter and coverage dates move; birth dates stay."""
+    as_of = document.get("as_of")
+    if not isinstance(as_of, str):
+        return document
+    shift = today - dt.date.fromisoformat(as_of)
+
+    def moved(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: moved(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [moved(item) for item in value]
+        if isinstance(value, str) and _ISO_DAY.match(value):
+            return (dt.date.fromisoformat(value) + shift).isoformat()
+        return value
+
+    coverages = [
+        {**c, **{k: moved(c[k]) for k in ("effective_from", "effective_to") if c.get(k)}}
+        for c in document.get("coverages", [])
+    ]
+    return {**document, "as_of": today.isoformat(), "coverages": coverages, "encounter": moved(document["encounter"])}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from services.intake.domain.code_formats import is_cpt
 from services.intake.domain.icd10cm import Icd10CmRelease
-from services.intake.schemas import EncounterIn, ServiceLineIn
+from services.intake.schemas import EncounterIn, ProcedureIn, ServiceLineIn
 
 Location = tuple[str | int, ...]
 
@@ -47,7 +47,58 @@ def check_encounter(
         *check_claim_frequency(encounter),
         *check_institutional(encounter, release),
         *check_prior_payers(encounter),
+        *check_claim_kind_limits(encounter),
+        *check_accident(encounter),
     ]
+
+
+PROFESSIONAL_MAX_DIAGNOSES = 12
+PROFESSIONAL_MAX_LINES = 50
+INSTITUTIONAL_ONLY_FREQUENCIES = frozenset({"2", "3", "4", "5"})
+
+
+def check_claim_kind_limits(encounter: EncounterIn) -> list[Problem]:
+    """What one claim kind carries and the other does not: an 837P has 12 diagnoses, 50 lines, no interim bills;
+    anesthesia minutes, ambulance trips, DME certificates and ordering/supervising providers are 837P only."""
+    problems = []
+    if encounter.claim_type == "professional":
+        if len(encounter.diagnosis_codes) > PROFESSIONAL_MAX_DIAGNOSES:
+            problems.append(Problem(("diagnosis_codes",), f"an 837P carries at most {PROFESSIONAL_MAX_DIAGNOSES}"))
+        if len(encounter.lines) > PROFESSIONAL_MAX_LINES:
+            problems.append(Problem(("lines",), f"an 837P carries at most {PROFESSIONAL_MAX_LINES} lines"))
+        if encounter.frequency_code in INSTITUTIONAL_ONLY_FREQUENCIES:
+            problems.append(
+                Problem(("frequency_code",), "interim bills (2, 3, 4) and late charges (5) are institutional claims")
+            )
+        return problems
+    for name in ("accident", "onset_date", "ambulance", "supervising_provider_npi"):
+        if getattr(encounter, name) is not None:
+            problems.append(Problem((name,), "is only sent on a professional claim (837P)"))
+    if not encounter.claim_options.provider_signature_on_file:
+        problems.append(Problem(("claim_options", "provider_signature_on_file"), "is only sent on an 837P"))
+    for index, line in enumerate(encounter.lines):
+        if line.unit_basis != "UN":
+            problems.append(Problem(("lines", index, "unit_basis"), "anesthesia minutes (MJ) are billed on an 837P"))
+        for name in ("ordering_provider_npi", "supervising_provider_npi", "dme_certificate"):
+            if getattr(line, name) is not None:
+                problems.append(Problem(("lines", index, name), "is only sent on a professional claim (837P)"))
+    return problems
+
+
+def check_accident(encounter: EncounterIn) -> list[Problem]:
+    accident = encounter.accident
+    if accident is None:
+        return []
+    problems = []
+    if "AA" in accident.causes and accident.state is None:
+        problems.append(Problem(("accident", "state"), "an auto accident (AA) names the state it happened in"))
+    if "AA" not in accident.causes and accident.state is not None:
+        problems.append(Problem(("accident", "state"), "only an auto accident (AA) names a state"))
+    if accident.occurred_on is None and {"AA", "OA"} & set(accident.causes):
+        problems.append(Problem(("accident", "occurred_on"), "an accident needs its date"))
+    if len(set(accident.causes)) != len(accident.causes):
+        problems.append(Problem(("accident", "causes"), "a cause is repeated"))
+    return problems
 
 
 def check_dates(encounter: EncounterIn, today: dt.date) -> list[Problem]:
@@ -151,6 +202,24 @@ def check_institutional(encounter: EncounterIn, release: Icd10CmRelease) -> list
             problems.append(Problem(("institutional", "admitting_diagnosis"), reason))
     if details.admission is not None and details.admission.admitted_on > encounter.service_date_from:
         problems.append(Problem(("institutional", "admission", "admitted_on"), "admission is after the first service"))
+    for index, code in enumerate(details.patient_reasons_for_visit):
+        reason = release.problem(code.upper())
+        if reason is not None:
+            problems.append(Problem(("institutional", "patient_reasons_for_visit", index), reason))
+    if details.other_procedures and details.principal_procedure is None:
+        problems.append(
+            Problem(("institutional", "principal_procedure"), "other procedures need the principal procedure first")
+        )
+    procedures: list[tuple[Location, ProcedureIn]] = [
+        (("other_procedures", index), procedure) for index, procedure in enumerate(details.other_procedures)
+    ]
+    if details.principal_procedure is not None:
+        procedures.insert(0, (("principal_procedure",), details.principal_procedure))
+    for where, procedure in procedures:
+        if procedure.date > encounter.service_date_to:
+            problems.append(Problem(("institutional", *where, "date"), "is after the end of the stay"))
+    if details.discharge_hour is not None and details.patient_status_code == "30":
+        problems.append(Problem(("institutional", "discharge_hour"), "a patient still in (status 30) has no discharge"))
     return problems
 
 

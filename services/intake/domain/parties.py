@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from services.intake.domain.encounter import Problem
 from services.intake.schemas import (
     AddressIn,
+    AmbulanceIn,
     CoverageOut,
     EncounterIn,
     FacilityOut,
@@ -25,6 +26,7 @@ from services.intake.schemas import (
 )
 from shared.events import catalog
 
+INTERIM_FREQUENCIES = frozenset({"2", "3", "4", "5"})
 PRIORITY_ORDER = {"primary": 0, "secondary": 1, "tertiary": 2}
 RESPONSIBILITY = {"primary": "P", "secondary": "S", "tertiary": "T"}
 
@@ -136,16 +138,43 @@ def _provider_references(encounter: EncounterIn) -> list[tuple[str, str | None]]
         ("rendering_provider_npi", encounter.rendering_provider_npi),
         ("referring_provider_npi", encounter.referring_provider_npi),
     ]
+    references.append(("supervising_provider_npi", encounter.supervising_provider_npi))
     if encounter.institutional is not None:
         references.append(("institutional.attending_provider_npi", encounter.institutional.attending_provider_npi))
+        references.append(("institutional.operating_provider_npi", encounter.institutional.operating_provider_npi))
+        references.append(
+            ("institutional.other_operating_provider_npi", encounter.institutional.other_operating_provider_npi)
+        )
+    for index, line in enumerate(encounter.lines):
+        for role in ("rendering_provider_npi", "ordering_provider_npi", "supervising_provider_npi"):
+            references.append((f"lines.{index}.{role}", getattr(line, role)))
     return references
+
+
+def _line_provider_npis(encounter: EncounterIn) -> list[str]:
+    npis = (
+        npi
+        for line in encounter.lines
+        for npi in (line.rendering_provider_npi, line.ordering_provider_npi, line.supervising_provider_npi)
+        if npi is not None
+    )
+    return list(dict.fromkeys(npis))
 
 
 def _billing_provider_problems(encounter: EncounterIn, registry: Registry) -> list[Problem]:
     provider = registry.providers.get(encounter.billing_provider_npi)
-    if provider is None or (provider.tax_id is not None and provider.address is not None):
+    if provider is None:
         return []
-    return [Problem(("billing_provider_npi",), "this provider has no tax id or address on record, so cannot bill")]
+    if provider.tax_id is None or provider.address is None:
+        return [Problem(("billing_provider_npi",), "this provider has no tax id or address on record, so cannot bill")]
+    if len(provider.address.postal_code) != 9:
+        return [
+            Problem(
+                ("billing_provider_npi",),
+                "the billing provider's address needs its 9-digit ZIP+4 (the 837 requires it): update the provider",
+            )
+        ]
+    return []
 
 
 def coded_event(
@@ -178,7 +207,8 @@ def coded_event(
             for line in encounter.lines
         ],
         currency=encounter.currency,
-        frequency_code=encounter.frequency_code,
+        frequency_code="1" if encounter.frequency_code in INTERIM_FREQUENCIES else encounter.frequency_code,
+        interim_frequency_code=encounter.frequency_code if encounter.frequency_code in INTERIM_FREQUENCIES else None,
         original_claim_number=encounter.original_claim_number,
         prior_authorization=encounter.prior_authorization,
         icd10cm_release=icd10cm_release,
@@ -207,6 +237,21 @@ def coded_event(
             else catalog.Admission(**institutional.admission.model_dump()),
             admitting_diagnosis=institutional.admitting_diagnosis,
             present_on_admission=list(institutional.present_on_admission),
+            discharge_hour=institutional.discharge_hour,
+            patient_reasons_for_visit=[code.upper() for code in institutional.patient_reasons_for_visit],
+            drg=institutional.drg,
+            principal_procedure=None
+            if institutional.principal_procedure is None
+            else catalog.DatedCode(**institutional.principal_procedure.model_dump()),
+            other_procedures=[catalog.DatedCode(**p.model_dump()) for p in institutional.other_procedures],
+            occurrences=[catalog.DatedCode(**o.model_dump()) for o in institutional.occurrences],
+            occurrence_spans=[catalog.CodeSpan(**o.model_dump()) for o in institutional.occurrence_spans],
+            values=[catalog.CodeAmount(**v.model_dump()) for v in institutional.values],
+            condition_codes=list(institutional.condition_codes),
+            operating_provider_npi=institutional.operating_provider_npi,
+            operating=_provider(institutional.operating_provider_npi, registry),
+            other_operating_provider_npi=institutional.other_operating_provider_npi,
+            other_operating=_provider(institutional.other_operating_provider_npi, registry),
         ),
         prior_payer_adjudications=[
             catalog.PriorPayerAdjudication(
@@ -215,8 +260,29 @@ def coded_event(
             for prior in encounter.prior_payer_adjudications
             if prior.payer_id in coverage_ids
         ],
-        phi=None if resolved.patient is None else _phi(resolved.patient, coverages),
+        phi=None if resolved.patient is None else _phi(resolved.patient, coverages, encounter.ambulance),
         unresolved=resolved.unresolved,
+        supervising_provider_npi=encounter.supervising_provider_npi,
+        supervising_provider=_provider(encounter.supervising_provider_npi, registry),
+        line_providers=[p for npi in _line_provider_npis(encounter) if (p := _provider(npi, registry)) is not None],
+        pay_to_address=_address(encounter.pay_to_address),
+        attachments=[catalog.Attachment(**a.model_dump()) for a in encounter.attachments],
+        delay_reason_code=encounter.delay_reason_code,
+        accident=None if encounter.accident is None else catalog.Accident(**encounter.accident.model_dump()),
+        onset_date=encounter.onset_date,
+        ambulance=None if encounter.ambulance is None else _ambulance(encounter.ambulance),
+        claim_options=catalog.ClaimOptions(**encounter.claim_options.model_dump()),
+    )
+
+
+def _ambulance(trip: AmbulanceIn) -> catalog.AmbulanceTransport:
+    """The trip without the pick-up address and the patient's weight, which go in `phi`."""
+    drop_off = _address(trip.drop_off)
+    assert drop_off is not None
+    return catalog.AmbulanceTransport(
+        **trip.model_dump(exclude={"pick_up", "drop_off", "distance_miles", "patient_weight_lbs"}),
+        distance_miles=str(trip.distance_miles),
+        drop_off=drop_off,
     )
 
 
@@ -261,8 +327,10 @@ def _person(person: PersonIn) -> catalog.Person:
     )
 
 
-def _phi(patient: PatientOut, coverages: list[CoverageOut]) -> catalog.EncounterPhi:
+def _phi(patient: PatientOut, coverages: list[CoverageOut], trip: AmbulanceIn | None) -> catalog.EncounterPhi:
     return catalog.EncounterPhi(
+        ambulance_pick_up=None if trip is None else _address(trip.pick_up),
+        patient_weight_lbs=None if trip is None else trip.patient_weight_lbs,
         patient=_person(patient),
         subscribers=[
             catalog.SubscriberPhi(

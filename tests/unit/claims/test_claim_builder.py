@@ -44,11 +44,16 @@ def test_every_example_is_a_complete_clean_claim(name: str) -> None:
 
 
 def test_a_claim_the_writer_would_refuse_is_held_with_the_field_named_not_its_value() -> None:
-    findings = writer_findings(event_of("institutional"), submitter=SUBMITTER, receiver=RECEIVER)
+    event = event_of("institutional")
+    provider = event.billing_provider
+    assert provider is not None and provider.address is not None
+    short_zip = provider.address.model_copy(update={"postal_code": "62703"})
+    unwritable = event.model_copy(update={"billing_provider": provider.model_copy(update={"address": short_zip})})
+    findings = writer_findings(unwritable, submitter=SUBMITTER, receiver=RECEIVER)
     assert [(f.rule_id, f.message) for f in findings] == [
         ("x12.837", "billing_provider.address.postal_code: must be 9 digits")
     ]
-    assert writer_findings(writable(event_of("institutional")), submitter=SUBMITTER, receiver=RECEIVER) == []
+    assert writer_findings(event, submitter=SUBMITTER, receiver=RECEIVER) == []
 
 
 def test_all_shapes_in_one_batch_validate_clean_in_pyx12() -> None:

@@ -18,6 +18,7 @@ from services.claims.domain.claim import (
     DrugIdentification,
     DrugUnit,
     LineAdjudication,
+    OtherCoverage,
     OtherPayer,
     PayerResponsibility,
     Relationship,
@@ -66,7 +67,7 @@ def adjudicated(draw: st.DrawFn, charge: int, number: int) -> LineAdjudication:
         line_number=number,
         paid_cents=charge - contractual - patient,
         adjudication_date=REMIT_DAY,
-        paid_units=1,
+        paid_units=1 if charge - contractual - patient else draw(st.sampled_from([0, 1])),  # SVD05 0: denied
         adjustments=tuple(adjustments),
         remaining_patient_liability_cents=patient if draw(st.booleans()) else None,
     )
@@ -117,7 +118,13 @@ def claims(draw: st.DrawFn) -> Claim:
         "lines": tuple(lines),
         "total_charge_cents": sum(line.charge_cents for line in lines),
         "patient": draw(st.sampled_from([None, TIMMY])),
-        "frequency": draw(st.sampled_from(list(ClaimFrequency))),
+        "frequency": draw(
+            st.sampled_from(
+                list(ClaimFrequency)
+                if institutional
+                else [ClaimFrequency.ORIGINAL, ClaimFrequency.REPLACEMENT, ClaimFrequency.VOID]
+            )
+        ),
         "prior_authorization": draw(st.sampled_from([None, "AUTH 1"])),
         "referring_provider": draw(st.sampled_from([None, DR_CHEN])),
         "rendering_provider": draw(st.sampled_from([None, DR_RIVERA])),
@@ -125,7 +132,7 @@ def claims(draw: st.DrawFn) -> Claim:
         "provider_signature_on_file": draw(st.booleans()),
         "benefits_assigned": draw(st.booleans()),
     }
-    if fields["frequency"] is not ClaimFrequency.ORIGINAL:
+    if fields["frequency"] in (ClaimFrequency.REPLACEMENT, ClaimFrequency.VOID):
         fields["original_claim_number"] = "ICN-0001"
     if draw(st.booleans()):
         adjudications = tuple(
@@ -150,6 +157,15 @@ def claims(draw: st.DrawFn) -> Claim:
                 non_covered_cents=draw(st.sampled_from([None, 0, 100])),
             ),
         )
+    elif draw(st.booleans()):  # a claim to the primary names the secondary it knows of
+        fields["other_coverages"] = (
+            OtherCoverage(
+                payer=BEACON,
+                responsibility=PayerResponsibility.SECONDARY,
+                subscriber=JANE,
+                relationship=Relationship.SELF if fields["patient"] is None else Relationship.CHILD,
+            ),
+        )
     if institutional:
         base = institutional_outpatient_claim()
         inpatient = draw(st.booleans())
@@ -161,7 +177,9 @@ def claims(draw: st.DrawFn) -> Claim:
             if inpatient
             else None,
             admitting_diagnosis="R07.9" if inpatient else None,
-            present_on_admission=tuple(draw(st.sampled_from("YNUW")) for _ in diagnoses) if inpatient else (),
+            present_on_admission=tuple(draw(st.sampled_from(["Y", "N", "U", "W", ""])) for _ in diagnoses)
+            if inpatient
+            else (),
         )
         return replace(base, institutional=details, **fields)
     return professional_claim(place_of_service=draw(st.sampled_from(["11", "22", "02"])), **fields)

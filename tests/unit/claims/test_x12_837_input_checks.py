@@ -81,7 +81,7 @@ def _fields(problems: list[Problem]) -> list[str]:
         (professional_claim(frequency=ClaimFrequency.REPLACEMENT), "claims[0].original_claim_number", "REF*F8"),
         (professional_claim(frequency=ClaimFrequency.VOID), "claims[0].original_claim_number", "REF*F8"),
         (professional_claim(original_claim_number="ICN1"), "claims[0].original_claim_number", "frequency 7"),
-        (professional_claim(frequency="9"), "claims[0].frequency", "one of 1, 7, 8"),
+        (professional_claim(frequency="9"), "claims[0].frequency", "one of 1, 2, 3, 4, 5, 7, 8"),
         (
             professional_claim(billing_provider=replace(CLINIC, npi="1234567890")),
             "claims[0].billing_provider.npi",

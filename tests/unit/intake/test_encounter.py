@@ -158,7 +158,7 @@ def test_prior_payer_adjudication_must_balance() -> None:
 def test_control_characters_are_refused_by_field() -> None:
     from services.intake.schemas import PatientIn
 
-    address = {"line1": "1 A\nST", "city": "X", "state": "IL", "postal_code": "62701"}
+    address = {"line1": "1 A\nST", "city": "XY", "state": "IL", "postal_code": "62701"}
     body = {"external_patient_id": "MRN-1", "last_name": "DO\x00E", "first_name": "JANE", "birth_date": "1980-01-01",
             "sex": "F", "address": address}  # fmt: skip
     with pytest.raises(ValidationError) as raised:

@@ -12,10 +12,12 @@ from services.intake.domain.documents import document_event
 from services.intake.schemas import EncounterDocument
 from shared.events.catalog import EncounterCodedV1
 from shared.npi import npi_is_valid
+from shared.x12.transliteration import transliterate
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "encounters"
 SHAPES = ["professional", "institutional", "dependent", "secondary", "corrected", "void", "drug-ndc",
-          "prior-authorization"]  # fmt: skip
+          "prior-authorization", "inpatient", "interim-bill", "anesthesia", "ambulance", "dme", "post-op-no-charge",
+          "primary-with-secondary"]  # fmt: skip
 
 
 def event_of(name: str) -> EncounterCodedV1:
@@ -46,7 +48,7 @@ def test_examples_hold_only_synthetic_identifiers(name: str) -> None:
     for provider in document["providers"]:
         assert npi_is_valid(provider["npi"])
         assert provider.get("tax_id", "99")[:2] == "99"
-    assert document["patient"]["last_name"] == "DOE"
+    assert "DOE" in transliterate(document["patient"]["last_name"])
 
 
 def test_each_example_shows_its_shape() -> None:
@@ -64,3 +66,18 @@ def test_each_example_shows_its_shape() -> None:
     assert drug is not None and (drug.ndc, drug.quantity, drug.unit) == ("99999099901", "1", "ML")
     authorized = event_of("prior-authorization")
     assert authorized.prior_authorization == "AUTH-EX-000123" and authorized.referring_provider is not None
+
+
+@pytest.mark.parametrize("name", SHAPES)
+def test_an_example_sent_years_later_keeps_its_distance_from_today(name: str) -> None:
+    from services.intake.domain.documents import rebased
+
+    raw = json.loads((EXAMPLES / f"{name}.json").read_text())
+    later = dt.date(2031, 7, 1)
+    moved = EncounterDocument.model_validate(rebased(raw, later))
+    original = EncounterDocument.model_validate(raw)
+    assert original.as_of is not None and moved.as_of == later
+    assert moved.encounter.service_date_to - later == original.encounter.service_date_to - original.as_of
+    assert moved.patient.birth_date == original.patient.birth_date
+    event, problems = document_event(moved, today=later)
+    assert problems == [] and event is not None

@@ -7,6 +7,7 @@ and leaves out rules the tenant disabled. Messages name codes, fields and lines,
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -378,12 +379,27 @@ def _priced(claim: DraftClaim, _: ScrubContext) -> Problems:
     ]
 
 
-@rule("charge.positive", "Every line charge is greater than zero.")
+NO_CHARGE_CODES = frozenset({"99024"})
+"""Codes billed at $0.00 to report a service, e.g. 99024, a post-operative visit inside a global period."""
+_CATEGORY_II = re.compile(r"\d{4}F")
+"""CPT Category II (performance measurement) codes are reported at $0.00 too."""
+
+
+def _no_charge_code(code: str | None) -> bool:
+    return code is not None and (code in NO_CHARGE_CODES or _CATEGORY_II.fullmatch(code) is not None)
+
+
+@rule(
+    "charge.positive",
+    "Every line charge is greater than zero, except $0.00 reporting lines (99024 post-operative visits, "
+    "CPT Category II codes).",
+)
 def _charge_positive(claim: DraftClaim, _: ScrubContext) -> Problems:
     return [
         ("line charge is not greater than zero", line.line_number)
         for line in claim.lines
-        if line.charge_cents is not None and line.charge_cents <= 0
+        if line.charge_cents is not None
+        and (line.charge_cents < 0 or (line.charge_cents == 0 and not _no_charge_code(line.procedure_code)))
     ]
 
 
