@@ -4,12 +4,15 @@ registers on the coverage): the claims service's own 837 writer, the sandbox's a
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
+from cli.demo_practice import DEMO_SANDBOX_RULES
 from sandbox.clearinghouse import SandboxClearinghouse
-from sandbox.rules import DEFAULT_RULES, SCENARIOS, SCENARIOS_BY_CODE, scenario_of
+from sandbox.rules import DEFAULT_RULES, SCENARIOS, SCENARIOS_BY_CODE, load_rules, scenario_of
 from services.claims.domain.acknowledgments import StatusOutcome, parse_277ca
 from services.remittance.domain.balancing import balance_report
 from services.remittance.domain.remittance_advice import Claim as ClaimPayment
@@ -97,3 +100,13 @@ def test_scenario_codes_are_read_longest_first_and_in_any_case() -> None:
     assert scenario_of("SBXDED0001") == "DED"
     assert scenario_of("SBXD500001") == "D50"
     assert scenario_of("SYN1", "PCN-1-COINS") == "COINS"
+
+
+def test_the_demo_table_that_claimflow_up_runs_prices_every_scenario_like_the_default(tmp_path: Path) -> None:
+    path = tmp_path / "rules.json"
+    path.write_text(json.dumps(DEMO_SANDBOX_RULES))
+    demo = {rule.name: rule for rule in load_rules(path)}
+    default = {rule.name: rule for rule in DEFAULT_RULES}
+    for scenario in SCENARIOS:
+        if scenario.code != "REJECT":
+            assert demo[scenario.rule] == default[scenario.rule], scenario.code
