@@ -312,7 +312,8 @@ SCENARIO_RULES: list[dict[str, Any]] = [
      "outcome": {"allowed_basis_points": 6000, "deductible_cents": 1000, "coinsurance_basis_points": 2000}},
 ]  # fmt: skip
 """The sandbox's documented scenarios (`sandbox.rules.SCENARIOS`: a member id `SBX<code>…`), in the demo's
-table too (after prior authorization and timely filing, as in the default table), so a client of `claimflow up` can ask for each outcome through the API."""
+table too (after prior authorization and timely filing, as in the default table), so a client of
+`claimflow up` can ask for each outcome through the API."""
 
 DEMO_SANDBOX_RULES: list[dict[str, Any]] = [
     {"name": "prior-auth-absent", "description": "Precertification/authorization absent",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.claims.api import router
+from services.claims.api_examples import EXAMPLES
 from services.claims.batching import acknowledgments, batching, follow_ups, sending
 from services.claims.handlers import SUBSCRIPTIONS, handlers
 from services.claims.models import messaging, metadata
@@ -13,6 +14,7 @@ from services.claims.settings import ClaimsSettings
 from shared.service import ServiceDefinition, create_service_app
 
 DEFINITION = ServiceDefinition(
+    openapi_examples=EXAMPLES,
     name="claims",
     description="Claims built from coded encounters, scrubbed, held or batched into X12 837s, and tracked.",
     metadata=metadata,

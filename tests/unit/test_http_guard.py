@@ -73,8 +73,10 @@ JSON = {"content-type": "application/json"}
 async def test_malformed_json_is_a_400_naming_where(client: httpx.AsyncClient, body: bytes) -> None:
     response = await client.post("/patients", content=body, headers=JSON)
     assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
     problem = response.json()
-    assert problem["status"] == 400 and problem["title"] == "malformed JSON body"
+    assert problem["status"] == 400 and problem["title"] == "Bad Request" and problem["type"] == "about:blank"
+    assert problem["detail"].startswith("malformed JSON body: ")
     assert "column" in problem["detail"] or "nested deeper" in problem["detail"]
 
 
@@ -88,7 +90,7 @@ async def test_nesting_up_to_the_bound_reaches_the_route(client: httpx.AsyncClie
 async def test_a_body_over_the_limit_is_refused_from_its_length_or_while_streaming(client: httpx.AsyncClient) -> None:
     declared = await client.post("/patients", content=b"x" * 2048, headers=JSON)
     assert declared.status_code == 413
-    assert declared.json()["detail"] == "at most 1024 bytes"
+    assert declared.json()["detail"] == "request body too large: at most 1024 bytes"
 
     async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it arrives
         for _ in range(64):
@@ -110,8 +112,16 @@ async def test_validation_errors_say_what_and_where_without_the_values(client: h
     response = await client.post("/patients", json={"last_name": CANARY, "birth_year": "nineteen-seventy"})
     assert response.status_code == 422
     assert CANARY not in response.text and "nineteen" not in response.text
-    assert response.json()["detail"] == [
-        {"type": "int_parsing", "loc": ["body", "birth_year"], "msg": response.json()["detail"][0]["msg"]}
+    problem = response.json()
+    assert response.headers["content-type"] == "application/problem+json"
+    assert problem["detail"] == "1 field is not valid: body.birth_year"
+    assert problem["errors"] == [
+        {
+            "type": "int_parsing",
+            "loc": ["body", "birth_year"],
+            "pointer": "/birth_year",
+            "msg": problem["errors"][0]["msg"],
+        }
     ]
 
 
@@ -123,7 +133,7 @@ async def test_a_body_that_is_not_json_is_a_415(client: httpx.AsyncClient) -> No
 async def test_a_form_missing_a_field_is_a_422_not_a_415(client: httpx.AsyncClient) -> None:
     response = await client.post("/payments", data={"other": "1"})
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["body", "amount"]
+    assert response.json()["errors"][0]["loc"] == ["body", "amount"]
     assert (await client.post("/payments", data={"amount": "12.00"})).json() == {"amount": "12.00"}
 
 
