@@ -7,7 +7,7 @@ from pathlib import Path
 
 from services.claims.api import router
 from services.claims.api_examples import EXAMPLES
-from services.claims.batching import acknowledgments, batching, follow_ups, sending
+from services.claims.batching import acknowledgments, batching, follow_ups, observe_states, sending
 from services.claims.handlers import SUBSCRIPTIONS, handlers
 from services.claims.models import messaging, metadata
 from services.claims.settings import ClaimsSettings
@@ -25,6 +25,7 @@ DEFINITION = ServiceDefinition(
     handlers=handlers,
     own_settings=ClaimsSettings,
     periodic=[batching, sending, acknowledgments, follow_ups],
+    metrics=[observe_states],
 )
 
 app = create_service_app(DEFINITION)
