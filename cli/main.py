@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from cli.analytics import analytics_app
+from cli.api_reference import api_reference
 from cli.codes import codes_app
 from cli.database import db_app
 from cli.dead_letters import dlt_app
@@ -19,6 +20,7 @@ app = typer.Typer(no_args_is_help=True, help="claimflow: medical-billing pipelin
 app.command()(up)
 app.command()(token)
 app.command()(demo)
+app.command("api-reference")(api_reference)
 app.add_typer(stack_app, name="stack")
 app.add_typer(x12_app, name="x12")
 app.add_typer(dlt_app, name="dlt")

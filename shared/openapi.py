@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import html
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -585,8 +587,15 @@ def _renamed_ref(reference: object, service: str, names: set[str]) -> object:
     return reference
 
 
-def reference_page(
-    title: str = "claimflow API reference", openapi_url: str = "openapi.json", assets: str = "assets"
-) -> str:
-    """The HTML of the one API reference page: ReDoc reading `openapi_url`, its script from `assets`."""
-    return bytes(redoc_page(openapi_url, title, assets=assets).body).decode()
+def reference_page(document: JsonObject, title: str = "claimflow API reference", assets: str = "assets") -> str:
+    """One self-contained HTML page: ReDoc from `assets`, the document embedded (so it opens from the file
+    system too, where a browser would refuse to fetch a separate openapi.json)."""
+    spec = json.dumps(document).replace("</", "<\\/")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{html.escape(title)}</title>'
+        f'<link rel="icon" href="{assets}/favicon.png"><style>body {{ margin: 0; padding: 0; }}</style></head>'
+        f'<body><div id="redoc"></div><script src="{assets}/redoc.standalone.js"></script>'
+        f'<script>Redoc.init({spec}, {{}}, document.getElementById("redoc"));</script>'
+        "</body></html>\n"
+    )
