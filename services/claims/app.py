@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.claims.api import router
+from services.claims.api import fhir_router, router
 from services.claims.api_examples import EXAMPLES
 from services.claims.batching import acknowledgments, batching, follow_ups, observe_states, sending
 from services.claims.handlers import SUBSCRIPTIONS, handlers
@@ -20,7 +20,7 @@ DEFINITION = ServiceDefinition(
     metadata=metadata,
     messaging=messaging,
     migrations_dir=Path(__file__).parent / "migrations",
-    routers=[router],
+    routers=[router, fhir_router],
     subscriptions=SUBSCRIPTIONS,
     handlers=handlers,
     own_settings=ClaimsSettings,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 import asyncpg
+import httpx
 import pytest
 
 from services.claims.domain.claim_state import ClaimState
@@ -35,6 +36,20 @@ async def database(admin_db: asyncpg.Connection) -> dict[str, int]:
     counts = {state.value: 0 for state in ClaimState}
     counts.update({row["state"]: int(row["n"]) for row in rows})
     return counts
+
+
+async def fhir_claim_responses_follow_the_state(
+    services: Pipeline, claims: ServiceProcess, tenant: str, *, rejected: str, paid: str
+) -> None:
+    """The same states read the FHIR way: GET /fhir/ClaimResponse/{id}."""
+    headers = services.auth(tenant, "claims:read")
+    async with httpx.AsyncClient(base_url=claims.base_url, headers=headers) as client:
+        error, complete = [(await client.get(f"/fhir/ClaimResponse/{claim_id}")) for claim_id in (rejected, paid)]
+        missing = await client.get(f"/fhir/ClaimResponse/{uuid.uuid4()}")
+    assert error.headers["content-type"] == "application/fhir+json"
+    assert (error.json()["resourceType"], error.json()["outcome"]) == ("ClaimResponse", "error")
+    assert (complete.json()["id"], complete.json()["outcome"]) == (paid, "complete")
+    assert missing.status_code == 404 and missing.json()["resourceType"] == "OperationOutcome"
 
 
 async def test_the_claims_by_state_gauge_follows_the_database(services: Pipeline, admin_db: asyncpg.Connection) -> None:
@@ -69,6 +84,7 @@ async def test_the_claims_by_state_gauge_follows_the_database(services: Pipeline
     await admin_db.execute("UPDATE claims.claims SET state = 'paid' WHERE id = $1::uuid", ids[2])
     after = await gauge(claims)
     assert after == await database(admin_db)  # the very next scrape: no refresh interval to wait for
+    await fhir_claim_responses_follow_the_state(services, claims, tenant, rejected=ids[0], paid=ids[2])
     assert after["submitted"] == before["submitted"] - 3
     assert after["rejected"] == before["rejected"] + 2 and after["paid"] == before["paid"] + 1
 
