@@ -15,6 +15,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from fastapi import FastAPI, Request, status
@@ -60,6 +61,11 @@ class RequestGuard:
         self._limits = limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (where := _nul_in_url(scope)) is not None:
+            refused = [{"type": "value_error", "loc": where, "msg": "must not contain NUL characters"}]
+            answer = error_response(scope["path"], status.HTTP_422_UNPROCESSABLE_CONTENT, _summary(refused), refused)
+            await answer(scope, receive, send)
+            return
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
             await self._app(scope, receive, send)
             return
@@ -124,6 +130,35 @@ def json_problem(body: bytes) -> str | None:
         return f"{exc.msg} at line {exc.lineno}, column {exc.colno} (byte {exc.pos})"
     if _depth(document) > MAX_JSON_DEPTH:
         return f"nested deeper than {MAX_JSON_DEPTH} levels"
+    if _holds_nul(document):
+        return "a string holds a NUL character (\\u0000), which no record can store"
+    return None
+
+
+def _holds_nul(document: Any) -> bool:
+    stack: list[Any] = [document]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                return True
+        elif isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
+
+
+def _nul_in_url(scope: Scope) -> list[str] | None:
+    """Where a NUL character is in the path or query (Postgres text cannot hold one: it would be a 500)."""
+    if "\x00" in scope.get("path", ""):
+        return ["path"]
+    query = scope.get("query_string", b"")
+    if b"%00" in query or b"\x00" in query:
+        for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+            if "\x00" in name or "\x00" in value:
+                return ["query", name.replace("\x00", "")]
     return None
 
 

@@ -148,3 +148,19 @@ async def test_an_unhandled_error_is_a_500_that_names_nothing_and_logs_no_values
     assert logged and any("RuntimeError" in line for line in logged)
     assert all(CANARY not in line for line in logged)
     assert all(json.loads(line)["level"] == "error" for line in logged)
+
+
+async def test_nul_characters_in_the_query_path_or_a_json_string_are_refused_before_the_route(
+    client: httpx.AsyncClient,
+) -> None:
+    in_query = await client.post("/patients?tag=a%00b", json={"last_name": "A", "birth_year": 1})
+    assert in_query.status_code == 422
+    assert in_query.json()["errors"] == [
+        {"type": "value_error", "loc": ["query", "tag"], "msg": "must not contain NUL characters"}
+    ]
+    in_path = await client.get("/patients/a%00b")
+    assert in_path.status_code == 422 and in_path.json()["errors"][0]["loc"] == ["path"]
+    in_body = await client.post("/patients", content=b'{"last_name": "A\\u0000", "birth_year": 1}', headers=JSON)
+    assert in_body.status_code == 400 and "NUL" in in_body.json()["detail"]
+    in_key = await client.post("/patients", content=b'{"a\\u0000": 1}', headers=JSON)
+    assert in_key.status_code == 400
