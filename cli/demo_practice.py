@@ -291,12 +291,37 @@ def _by_code(name: str, codes: tuple[str, ...], outcome: dict[str, Any], descrip
     return {"name": name, "description": description, "match": {"procedure_codes": list(codes)}, "outcome": outcome}
 
 
+SCENARIO_RULES: list[dict[str, Any]] = [
+    {"name": "denied-medical-necessity", "description": "Not medically necessary",
+     "match": {"scenario": "D50"}, "outcome": {"denial": ["CO", "50"], "remarks": ["N115"]}},
+    {"name": "denied-bundled", "description": "Included in another service",
+     "match": {"scenario": "D97"}, "outcome": {"denial": ["CO", "97"], "remarks": ["M15"]}},
+    {"name": "denied-missing-information", "description": "Claim lacks information needed for adjudication",
+     "match": {"scenario": "D16"}, "outcome": {"denial": ["CO", "16"], "claim_remarks": ["MA130"]}},
+    {"name": "denied-not-covered", "description": "Not covered by the plan",
+     "match": {"scenario": "D204"}, "outcome": {"denial": ["PR", "204"], "remarks": ["N130"]}},
+    {"name": "paid-in-full", "description": "Paid as billed", "match": {"scenario": "PAID"}, "outcome": {}},
+    {"name": "deductible", "description": "Deductible applies", "match": {"scenario": "DED"},
+     "outcome": {"allowed_basis_points": 8000, "deductible_cents": 5000}},
+    {"name": "coinsurance", "description": "Coinsurance", "match": {"scenario": "COINS"},
+     "outcome": {"allowed_basis_points": 8000, "coinsurance_basis_points": 2000}},
+    {"name": "copay", "description": "Copay once per claim", "match": {"scenario": "COPAY"},
+     "outcome": {"allowed_basis_points": 8000, "copay_cents": 2500}},
+    {"name": "partial", "description": "Partial payment: contractual, deductible and coinsurance",
+     "match": {"scenario": "PART"},
+     "outcome": {"allowed_basis_points": 6000, "deductible_cents": 1000, "coinsurance_basis_points": 2000}},
+]  # fmt: skip
+"""The sandbox's documented scenarios (`sandbox.rules.SCENARIOS`: a member id `SBX<code>…`), in the demo's
+table too (after prior authorization and timely filing, as in the default table), so a client of
+`claimflow up` can ask for each outcome through the API."""
+
 DEMO_SANDBOX_RULES: list[dict[str, Any]] = [
     {"name": "prior-auth-absent", "description": "Precertification/authorization absent",
      "match": {"procedure_codes": ["70553", "27447", "93458"], "missing_prior_authorization": True},
      "outcome": {"denial": ["CO", "197"], "remarks": ["M62"]}},
     {"name": "timely-filing", "description": "The time limit for filing has expired",
      "match": {"service_older_than_days": 365}, "outcome": {"denial": ["CO", "29"]}},
+    *SCENARIO_RULES,
     _by_code("bundled-venipuncture", ("36415",), {"denial": ["CO", "97"], "remarks": ["M15"]},
              "Venipuncture is included in the lab panel"),
     _by_code("office-visit-copay", ("99212", "99213"), {"allowed_basis_points": 8000, "copay_cents": 2500},

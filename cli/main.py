@@ -37,10 +37,15 @@ COMMANDS: dict[str, CommandEntry] = {
     ),
     "stack": CommandEntry("cli.stack.commands", "stack_app", "Local Kafka and Postgres servers on loopback."),
     "x12": CommandEntry("cli.x12", "x12_app", "Read, write and validate X12 files offline."),
-    "dlt": CommandEntry("cli.dead_letters", "dlt_app", "List and replay dead-lettered messages."),
+    "dlt": CommandEntry("cli.dead_letters", "dlt_app", "Summarise, list, replay and discard dead-lettered messages."),
     "events": CommandEntry("cli.events", "events_app", "Event schemas for analytics consumers."),
     "db": CommandEntry("cli.database", "db_app", "Database roles and schemas."),
     "codes": CommandEntry("cli.codes", "codes_app", "Reference code sets for the scrubber and the denials queue."),
+    "api-reference": CommandEntry(
+        "cli.api_reference",
+        "api_reference",
+        "Write one offline API reference page for the five services (ReDoc, its assets included).",
+    ),
     "analytics": CommandEntry(
         "cli.analytics", "analytics_app", "The analytics feed: events landed in Parquet for DuckDB."
     ),

@@ -24,7 +24,9 @@ active coverage for the calendar year with a $25 office copay, or, for a member 
 
 Front-end edits (277CA rejections): subscriber id missing (A6:164:IL) or not 6-20 letters and
 digits (A7:164:IL); billing provider NPI failing its check digit (A7:562:85); line charges
-not adding up to CLM02 (A7:400, claim out of balance); service dated after receipt (A7:187).
+not adding up to CLM02 (A7:400, claim out of balance); service dated after receipt (A7:187); the
+REJECT scenario (member id ``SBXREJECT…``, see ``sandbox.rules.SCENARIOS``): subscriber not found
+(A3:33:IL).
 
     python -m sandbox.clearinghouse --folder DIR [--once] [--rules rules.json] [--interval 1.0]
 """
@@ -45,7 +47,15 @@ from sandbox.appeals import answer_appeal, appeal_of
 from sandbox.claims_837 import Received837, ReceivedClaim, UnreadableFileError, read_837
 from sandbox.eligibility import is_270, read_270, write_271
 from sandbox.responses import ClaimVerdict, Envelope, Party, PayerDetails, write_277ca, write_835, write_999
-from sandbox.rules import DEFAULT_RULES, AdjudicationRule, ClaimAdjudication, adjudicate, load_rules, reversal_of
+from sandbox.rules import (
+    DEFAULT_RULES,
+    AdjudicationRule,
+    ClaimAdjudication,
+    adjudicate,
+    load_rules,
+    reversal_of,
+    scenario_of,
+)
 from shared.npi import npi_is_valid
 
 log = logging.getLogger("claimflow.sandbox")
@@ -77,6 +87,8 @@ def front_end_rejections(claim: ReceivedClaim, received_on: date) -> tuple[tuple
     _, end = claim.service_period()
     if end is not None and end > received_on:
         reasons.append(("A7", "187", ""))
+    if scenario_of(claim.member_id, claim.control_number) == "REJECT":
+        reasons.append(("A3", "33", "IL"))
     return tuple(reasons)
 
 

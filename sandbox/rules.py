@@ -3,24 +3,30 @@
 Each service line is priced by the first rule whose ``match`` fits it; everything a rule
 does is integer arithmetic on cents, so the same 837 always gets the same 835.
 
-Default table (``DEFAULT_RULES``), in order — pick an outcome for a test by the CLM01 suffix:
+Default table (``DEFAULT_RULES``), in order. A client picks an outcome through the API with a
+**scenario value**: the coverage's member id starting with ``SBX`` + the code (``SBXDED0001``: member
+ids stay 6-20 letters and digits, so the front-end edits pass), or, in tests that write their own
+837s, a CLM01 ending ``-<code>``. ``SCENARIOS`` lists them with their outcomes (the README's table).
 
 | rule | matches | outcome (CAS group-CARC, RARC) |
 |---|---|---|
 | prior-auth-absent | procedure 70553, 27447 or 93458 and no REF*G1 | denied CO-197, M62 |
 | timely-filing | service date more than 365 days before receipt | denied CO-29 (a corrected claim too: upheld) |
 | corrected-claim-paid | frequency 7 (replacement, REF*F8) | allowed 80% (CO-45): information supplied, paid |
-| denied-medical-necessity | CLM01 ends "-D50" | denied CO-50, N115 |
-| denied-bundled | CLM01 ends "-D97" | denied CO-97, M15 |
-| denied-missing-information | CLM01 ends "-D16" | denied CO-16, claim remark MA130 |
-| denied-not-covered | CLM01 ends "-D204" | patient owes all: PR-204, N130 |
-| paid-in-full | CLM01 ends "-PAID" | allowed = charge, paid = charge |
-| deductible | CLM01 ends "-DED" | allowed 80% (CO-45), first 50.00 of the claim PR-1 |
-| coinsurance | CLM01 ends "-COINS" | allowed 80% (CO-45), PR-2 20% of allowed |
-| copay | CLM01 ends "-COPAY" | allowed 80% (CO-45), PR-3 25.00 once per claim |
-| partial | CLM01 ends "-PART" | allowed 60% (CO-45), PR-1 10.00, PR-2 20% |
+| denied-medical-necessity | scenario D50 | denied CO-50, N115 |
+| denied-bundled | scenario D97 | denied CO-97, M15 |
+| denied-missing-information | scenario D16 | denied CO-16, claim remark MA130 |
+| denied-not-covered | scenario D204 | patient owes all: PR-204, N130 |
+| paid-in-full | scenario PAID | allowed = charge, paid = charge |
+| deductible | scenario DED | allowed 80% (CO-45), first 50.00 of the claim PR-1 |
+| coinsurance | scenario COINS | allowed 80% (CO-45), PR-2 20% of allowed |
+| copay | scenario COPAY | allowed 80% (CO-45), PR-3 25.00 once per claim |
+| partial | scenario PART | allowed 60% (CO-45), PR-1 10.00, PR-2 20% |
 | high-charge-cap | line charge >= 5,000.00 | allowed capped at 2,500.00 (CO-45) |
 | contracted (default) | anything else | allowed 80%, the rest CO-45 |
+
+The scenario REJECT (member id ``SBXREJECT…``) never reaches these rules: the payer's front end rejects
+the claim in its 277CA (A3:33:IL, subscriber not found), see ``sandbox.clearinghouse``.
 
 Percentages are basis points (8000 = 80%) and round down to the cent. Deductible and
 copay are per claim: they are taken from the first lines that have allowed money left.
@@ -43,6 +49,48 @@ from typing import Any
 
 from sandbox.claims_837 import ReceivedClaim, ReceivedLine
 
+SCENARIO_PREFIX = "SBX"
+"""A member id starting with this, then a scenario code, asks the sandbox payer for that scenario."""
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """An outcome a client can ask the sandbox for through the API, by the member id it registers."""
+
+    code: str
+    rule: str
+    outcome: str
+
+    @property
+    def member_id_prefix(self) -> str:
+        return SCENARIO_PREFIX + self.code
+
+
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario("PAID", "paid-in-full", "paid as billed: paid = charge"),
+    Scenario("DED", "deductible", "allowed 80% (CO-45); the first 50.00 is deductible (PR-1); claim partially paid"),
+    Scenario("COINS", "coinsurance", "allowed 80% (CO-45); 20% of allowed is coinsurance (PR-2)"),
+    Scenario("COPAY", "copay", "allowed 80% (CO-45); a 25.00 copay once per claim (PR-3)"),
+    Scenario("PART", "partial", "allowed 60% (CO-45), deductible 10.00 (PR-1), coinsurance 20% (PR-2)"),
+    Scenario("D50", "denied-medical-necessity", "denied CO-50 (not medically necessary), RARC N115"),
+    Scenario("D97", "denied-bundled", "denied CO-97 (included in another service), RARC M15"),
+    Scenario("D16", "denied-missing-information", "denied CO-16 (lacks information), claim remark MA130"),
+    Scenario("D204", "denied-not-covered", "not covered: the patient owes all (PR-204), RARC N130"),
+    Scenario("REJECT", "front-end-rejection", "rejected in the 277CA (A3:33:IL, subscriber not found); no 835"),
+)
+SCENARIOS_BY_CODE = {scenario.code: scenario for scenario in SCENARIOS}
+
+
+def scenario_of(member_id: str, control_number: str = "") -> str | None:
+    """The scenario code a claim asks for: by its member id's prefix, else by its CLM01's suffix."""
+    member = member_id.upper()
+    if member.startswith(SCENARIO_PREFIX):
+        for code in sorted(SCENARIOS_BY_CODE, key=len, reverse=True):
+            if member.startswith(SCENARIO_PREFIX + code):
+                return code
+    number = control_number.upper()
+    return next((code for code in SCENARIOS_BY_CODE if number.endswith("-" + code)), None)
+
 
 @dataclass(frozen=True, slots=True)
 class Match:
@@ -50,6 +98,8 @@ class Match:
 
     procedure_codes: frozenset[str] = frozenset()
     claim_suffix: str | None = None
+    scenario: str | None = None
+    """A code of ``SCENARIOS``, asked for by the member id (``SBX<code>…``) or CLM01 (``…-<code>``)."""
     min_line_charge_cents: int | None = None
     missing_prior_authorization: bool = False
     service_older_than_days: int | None = None
@@ -62,6 +112,8 @@ class Match:
         if self.frequency_codes and (claim.frequency or "1") not in self.frequency_codes:
             return False
         if self.claim_suffix is not None and not claim.control_number.upper().endswith(self.claim_suffix.upper()):
+            return False
+        if self.scenario is not None and scenario_of(claim.member_id, claim.control_number) != self.scenario:
             return False
         if self.min_line_charge_cents is not None and line.charge_cents < self.min_line_charge_cents:
             return False
@@ -99,7 +151,7 @@ class AdjudicationRule:
 
 
 def _suffix(name: str, suffix: str, outcome: Outcome, description: str) -> AdjudicationRule:
-    return AdjudicationRule(name, Match(claim_suffix=suffix), outcome, description)
+    return AdjudicationRule(name, Match(scenario=suffix.removeprefix("-")), outcome, description)
 
 
 DEFAULT_RULES: tuple[AdjudicationRule, ...] = (

@@ -3,6 +3,9 @@ capped while they stream in (before parsing or authentication), JSON checked str
 Infinity, no lone surrogates, bounded nesting), and error answers that say what and where but never
 echo the values sent (they can be PHI).
 
+Every error answer is RFC 9457 problem details (`application/problem+json`), a refused field listed in
+`errors` with its `loc` and JSON `pointer`; under `/fhir/` it is a FHIR `OperationOutcome` instead.
+
 The limits are per path prefix: small for JSON, larger for file uploads such as 835s.
 """
 
@@ -12,12 +15,16 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.openapi import FHIR_MEDIA_TYPE, FHIR_PREFIX, PROBLEM_MEDIA_TYPE, json_pointer, operation_outcome, problem
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +61,11 @@ class RequestGuard:
         self._limits = limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (where := _nul_in_url(scope)) is not None:
+            refused = [{"type": "value_error", "loc": where, "msg": "must not contain NUL characters"}]
+            answer = error_response(scope["path"], status.HTTP_422_UNPROCESSABLE_CONTENT, _summary(refused), refused)
+            await answer(scope, receive, send)
+            return
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
             await self._app(scope, receive, send)
             return
@@ -61,18 +73,19 @@ class RequestGuard:
         headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
-            await _too_large(limit)(scope, receive, send)
+            await _too_large(scope["path"], limit)(scope, receive, send)
             return
         try:
             body = await _read_body(receive, limit)
         except BodyTooLarge:
-            await _too_large(limit)(scope, receive, send)
+            await _too_large(scope["path"], limit)(scope, receive, send)
             return
         media_type = headers.get("content-type", "").split(";")[0].strip().lower()
         if body and media_type in JSON_MEDIA_TYPES:
             problem = json_problem(body)
             if problem is not None:
-                await _problem(status.HTTP_400_BAD_REQUEST, "malformed JSON body", problem)(scope, receive, send)
+                answer = error_response(scope["path"], status.HTTP_400_BAD_REQUEST, f"malformed JSON body: {problem}")
+                await answer(scope, receive, send)
                 return
         await self._app(scope, _replay(body, receive), send)
 
@@ -117,6 +130,35 @@ def json_problem(body: bytes) -> str | None:
         return f"{exc.msg} at line {exc.lineno}, column {exc.colno} (byte {exc.pos})"
     if _depth(document) > MAX_JSON_DEPTH:
         return f"nested deeper than {MAX_JSON_DEPTH} levels"
+    if _holds_nul(document):
+        return "a string holds a NUL character (\\u0000), which no record can store"
+    return None
+
+
+def _holds_nul(document: Any) -> bool:
+    stack: list[Any] = [document]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                return True
+        elif isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
+
+
+def _nul_in_url(scope: Scope) -> list[str] | None:
+    """Where a NUL character is in the path or query (Postgres text cannot hold one: it would be a 500)."""
+    if "\x00" in scope.get("path", ""):
+        return ["path"]
+    query = scope.get("query_string", b"")
+    if b"%00" in query or b"\x00" in query:
+        for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+            if "\x00" in name or "\x00" in value:
+                return ["query", name.replace("\x00", "")]
     return None
 
 
@@ -136,16 +178,66 @@ def _depth(document: Any) -> int:
     return deepest
 
 
-def _too_large(limit: int) -> JSONResponse:
-    return _problem(status.HTTP_413_CONTENT_TOO_LARGE, "request body too large", f"at most {limit} bytes")
+def _too_large(path: str, limit: int) -> JSONResponse:
+    return error_response(path, status.HTTP_413_CONTENT_TOO_LARGE, f"request body too large: at most {limit} bytes")
 
 
-def _problem(status_code: int, title: str, detail: str) -> JSONResponse:
+def error_response(
+    path: str,
+    status_code: int,
+    detail: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """The one shape of every error answer: problem details, or an OperationOutcome under /fhir/."""
+    if path.startswith(FHIR_PREFIX):
+        issues = [(str(e.get("msg", "")), [str(e["expression"])] if e.get("expression") else []) for e in errors or []]
+        return JSONResponse(
+            operation_outcome(status_code, issues or [(detail, [])]),
+            status_code=status_code,
+            media_type=FHIR_MEDIA_TYPE,
+            headers=headers,
+        )
+    extensions: dict[str, object] = {}
+    if errors is not None:
+        extensions["errors"] = [_located(error) for error in errors]
     return JSONResponse(
-        {"type": "about:blank", "title": title, "status": status_code, "detail": detail},
-        status_code=status_code,
-        media_type="application/problem+json",
-    )
+        problem(status_code, detail, **extensions), status_code=status_code, media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )  # fmt: skip
+
+
+def _located(error: Mapping[str, Any]) -> dict[str, Any]:
+    loc = [part if isinstance(part, int) else str(part) for part in error.get("loc", ())]
+    pointer = json_pointer(loc)
+    return {**error, "loc": loc, **({"pointer": pointer} if pointer is not None else {})}
+
+
+def _summary(errors: list[dict[str, Any]]) -> str:
+    where = ", ".join(".".join(str(part) for part in error.get("loc", ())) for error in errors[:5])
+    more = f" and {len(errors) - 5} more" if len(errors) > 5 else ""
+    noun = "field is" if len(errors) == 1 else "fields are"
+    return f"{len(errors)} {noun} not valid: {where}{more}"
+
+
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    """An HTTPException raised by a route or dependency, as problem details. A `detail` that lists refused
+    fields becomes `errors`; one that is a mapping adds its keys as extension members."""
+    assert isinstance(exc, StarletteHTTPException)
+    headers = dict(exc.headers) if exc.headers else None
+    detail: object = exc.detail
+    if isinstance(detail, list) and all(isinstance(item, dict) for item in detail):
+        return error_response(request.url.path, exc.status_code, _summary(detail), errors=detail, headers=headers)
+    if isinstance(detail, dict) and not request.url.path.startswith(FHIR_PREFIX):
+        extensions = {k: v for k, v in detail.items() if k not in ("type", "title", "status", "detail")}
+        text = str(detail.get("detail") or detail.get("message") or detail.get("reason") or "")
+        return JSONResponse(
+            problem(exc.status_code, text, **extensions),
+            status_code=exc.status_code,
+            media_type=PROBLEM_MEDIA_TYPE,
+            headers=headers,
+        )
+    return error_response(request.url.path, exc.status_code, str(detail), headers=headers)
 
 
 WITHHELD = "(value withheld)"
@@ -172,21 +264,20 @@ async def validation_error_without_values(request: Request, exc: Exception) -> J
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     body_refused = any(error["loc"][:1] == ["body"] for error in errors)
     if body_refused and request.method in ("POST", "PUT", "PATCH") and media_type not in ACCEPTED_MEDIA_TYPES:
-        return _problem(
-            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "unsupported media type", "send the body as application/json"
+        return error_response(
+            request.url.path, status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "send the body as application/json"
         )
-    return JSONResponse({"detail": errors}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+    return error_response(request.url.path, status.HTTP_422_UNPROCESSABLE_CONTENT, _summary(errors), errors=errors)
 
 
 async def unhandled_error(request: Request, exc: Exception) -> JSONResponse:
     """A 500 that names nothing of the request; the log gets the traceback without messages or locals."""
-    log.error(
-        "unhandled error", exc_info=(type(exc), exc, exc.__traceback__), extra={"method": request.method}
-    )
-    return _problem(status.HTTP_500_INTERNAL_SERVER_ERROR, "internal error", "the error was logged")
+    log.error("unhandled error", exc_info=(type(exc), exc, exc.__traceback__), extra={"method": request.method})
+    return error_response(request.url.path, status.HTTP_500_INTERNAL_SERVER_ERROR, "the error was logged")
 
 
 def install(app: FastAPI, limits: BodyLimits) -> None:
     app.add_middleware(RequestGuard, limits=limits)
     app.add_exception_handler(RequestValidationError, validation_error_without_values)
+    app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Exception, unhandled_error)

@@ -34,6 +34,8 @@ from shared.messaging.publisher import KafkaPublisher
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.tables import MessagingTables
 from shared.migrations import alembic_config, current_revision, head_revision, upgrade_to_head
+from shared.openapi import Examples
+from shared.openapi import install as install_openapi
 from shared.periodic import Periodic, run_periodically
 from shared.settings import ServiceSettings
 from shared.telemetry.logging import configure_logging
@@ -42,6 +44,7 @@ from shared.telemetry.tracing import configure_tracing, request_span_redactor
 
 log = logging.getLogger(__name__)
 STOP_TIMEOUT_S = 10.0
+METRICS_TIMEOUT_S = 2.0
 OwnSettings = TypeVar("OwnSettings", bound=BaseSettings)
 
 
@@ -61,6 +64,11 @@ class ServiceDefinition:
     periodic: Sequence[Callable[[ServiceRuntime], Periodic | None]] = ()
     """Periodic work (e.g. an inbound file poller), each built from the runtime (None: switched off by
     settings), run by `run_periodically` after migrations, cancelled at shutdown."""
+    openapi_examples: Examples = field(default_factory=dict)
+    """Curated request and response examples by (METHOD, path); other operations get examples built from
+    their schemas."""
+    metrics: Sequence[Callable[[ServiceRuntime], Awaitable[None]]] = ()
+    """Gauges read from the database when `/metrics` is scraped (so they agree with it), e.g. claims by state."""
     handlers: Callable[[ServiceRuntime], Mapping[str, Handler]] | None = None
     """Handlers that need the runtime (the service's own settings, its outbox), by event type, built once
     it exists; each joins the declared subscription that reads its event's topic."""
@@ -133,11 +141,14 @@ def create_service_app(
         description=definition.description,
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.token_verifier = TokenVerifier(
         secret=settings.auth_secret.get_secret_value(), issuer=settings.auth_issuer, audience=settings.auth_audience
     )
     install_request_guard(app, BodyLimits(settings.max_body_bytes, definition.body_limits))
+    install_openapi(app, definition.openapi_examples)
     app.include_router(_operations_router())
     for router in definition.routers:
         app.include_router(router)
@@ -250,10 +261,24 @@ def _operations_router() -> APIRouter:
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
     @router.get("/metrics", summary="Prometheus metrics.", include_in_schema=False)
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        runtime: ServiceRuntime | None = getattr(request.app.state, "runtime", None)
+        if runtime is not None:
+            await observe_gauges(runtime)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+async def observe_gauges(runtime: ServiceRuntime) -> None:
+    """Refresh the service's database gauges for this scrape; one that fails (database down, slow) keeps
+    its last value and is logged, the scrape still answers."""
+    for observe in runtime.definition.metrics:
+        try:
+            async with asyncio.timeout(METRICS_TIMEOUT_S):
+                await observe(runtime)
+        except Exception as exc:
+            log.warning("database gauge not refreshed", extra={"error": type(exc).__name__})
 
 
 async def readiness_checks(runtime: ServiceRuntime) -> dict[str, dict[str, object]]:

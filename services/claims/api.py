@@ -9,7 +9,10 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
 
+from services.claims.domain.fhir_claim_response import ClaimStatusView, claim_response
 from services.claims.domain.fixes import ClaimFix, FixRejected, LineFix
 from services.claims.domain.scrubber import BUILT_IN_RULES, RULES_BY_ID
 from services.claims.lifecycle import ClaimNotFound
@@ -186,3 +189,58 @@ async def set_scrub_rule(rule_id: str, body: ScrubRuleIn, principal: CanWrite, s
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such scrub rule")
     await ClaimRepository(session, principal.tenant).set_rule_enabled(rule_id, body.enabled)
     return ScrubRuleOut(id=rule.id, description=rule.description, severity=rule.severity.value, enabled=body.enabled)
+
+
+fhir_router = APIRouter(prefix="/fhir", tags=["fhir"])
+_CODING = {"type": "object", "properties": {"system": {"type": "string"}, "code": {"type": "string"}}}
+CLAIM_RESPONSE_SCHEMA: dict[str, Any] = {
+    "title": "FHIR R4 ClaimResponse",
+    "description": "The claim's status: `outcome` queued (claimflow or the payer is working on it), complete "
+    "(adjudicated: paid, partially paid or denied) or error (rejected, the codes in `error`); `disposition` "
+    "names the lifecycle state; CLM01 and the payer's claim number as identifiers.",
+    "type": "object",
+    "required": ["resourceType", "id", "status", "type", "use", "patient", "created", "outcome"],
+    "properties": {
+        "resourceType": {"const": "ClaimResponse"},
+        "id": {"type": "string", "format": "uuid"},
+        "identifier": {"type": "array", "items": {"type": "object"}},
+        "status": {"const": "active"},
+        "type": {"type": "object", "properties": {"coding": {"type": "array", "items": _CODING}}},
+        "use": {"const": "claim"},
+        "patient": {"type": "object"},
+        "created": {"type": "string", "format": "date-time"},
+        "insurer": {"type": "object"},
+        "request": {"type": "object", "properties": {"reference": {"type": "string"}}},
+        "outcome": {"enum": ["queued", "complete", "error", "partial"]},
+        "disposition": {"type": "string", "examples": ["claim submitted"]},
+        "total": {"type": "array", "items": {"type": "object"}},
+        "error": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+
+@fhir_router.get(
+    "/ClaimResponse/{claim_id}",
+    response_class=JSONResponse,
+    responses={200: {"content": {"application/fhir+json": {"schema": CLAIM_RESPONSE_SCHEMA}}}},
+)
+async def read_claim_response(claim_id: uuid.UUID, principal: CanRead, session: SessionDep) -> JSONResponse:
+    """A claim's status as a FHIR R4 ClaimResponse (read by the claim id)."""
+    claim = await ClaimRepository(session, principal.tenant).get(claim_id)
+    if claim is None:
+        raise _not_found()
+    view = ClaimStatusView(
+        id=claim.id,
+        encounter_id=claim.encounter_id,
+        patient_id=claim.patient_id,
+        claim_type=claim.claim_type,
+        payer_id=claim.payer_id,
+        state=claim.state,
+        total_charge_cents=claim.total_charge_cents,
+        currency=claim.currency,
+        created_at=claim.created_at,
+        claim_control_number=claim.claim_control_number,
+        payer_claim_number=claim.payer_claim_number,
+        rejection_codes=[str(reason.get("code", "")) for reason in claim.rejection_reasons],
+    )
+    return JSONResponse(jsonable_encoder(claim_response(view)), media_type="application/fhir+json")

@@ -1,5 +1,5 @@
-"""Periodic work of the claims service: batching (READY claims into stored 837 interchanges, the
-claims-by-state gauge), sending (stored interchanges to the clearinghouse adapter), acknowledgments
+"""Periodic work of the claims service: batching (READY claims into stored 837 interchanges), sending
+(stored interchanges to the clearinghouse adapter), acknowledgments
 (999/277CA/277 from the adapter move claims) and follow-up (quiet claims get a 276 through the adapter).
 Each is a `Periodic` the service runtime runs with one backoff policy."""
 
@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 
+from services.claims.domain.claim_state import ClaimState
 from services.claims.metrics import CLAIMS_BY_STATE
 from services.claims.repository import ClaimStates
 from services.claims.service import batch_ready_claims, send_stored_submissions
@@ -27,17 +27,12 @@ def batching(runtime: ServiceRuntime) -> Periodic | None:
     settings = runtime.settings_of(ClaimsSettings)
     if not settings.run_batching:
         return None
-    next_gauge = 0.0
 
     async def batch_round() -> bool:
-        nonlocal next_gauge
         async with unit_of_work(runtime.sessions) as session:
             batched = await batch_ready_claims(session, runtime.outbox, settings, dt.datetime.now(dt.UTC))
         if batched:
             log.info("claims batched", extra={"claims": batched})
-        if time.monotonic() >= next_gauge:
-            await observe_states(runtime)
-            next_gauge = time.monotonic() + settings.metrics_interval_s
         return batched >= settings.batch_size  # a failed round leaves the claims READY
 
     return Periodic("batching", settings.batch_interval_s, batch_round, MAX_BACKOFF_S)
@@ -92,7 +87,9 @@ def follow_ups(runtime: ServiceRuntime) -> Periodic | None:
 
 
 async def observe_states(runtime: ServiceRuntime) -> None:
+    """`claimflow_claims_by_state` read from the database at scrape time: every state is set, a state no
+    claim is in any more to 0, so the gauge never reports claims the database no longer has."""
     async with unit_of_work(runtime.sessions) as session:
         counts = await ClaimStates(session).count_by_state()
-    for state, count in counts.items():
-        CLAIMS_BY_STATE.labels(state).set(count)
+    for state in ClaimState:
+        CLAIMS_BY_STATE.labels(state.value).set(counts.get(state.value, 0))

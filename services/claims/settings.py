@@ -24,7 +24,6 @@ class ClaimsSettings(BaseSettings):
     batch_interval_s: float = 0.5
     batch_size: int = Field(2000, ge=1, description="Ready claims taken per batching transaction.")
     max_claims_per_transaction: int = Field(5000, ge=1, le=5000)
-    metrics_interval_s: float = 5.0
     run_batching: bool = True
     run_sending: bool = Field(
         True, description="Hand stored 837s to the clearinghouse adapter (CLAIMFLOW_CLEARINGHOUSE_*)."

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.denials.api import router
+from services.denials.api_examples import EXAMPLES
 from services.denials.handlers import SUBSCRIPTIONS
 from services.denials.models import messaging, metadata
 from services.denials.periodic import appeal_sending
@@ -13,6 +14,7 @@ from services.denials.settings import DenialsSettings
 from shared.service import ServiceDefinition, create_service_app
 
 DEFINITION = ServiceDefinition(
+    openapi_examples=EXAMPLES,
     name="denials",
     description="Denial and underpayment cases from `claim-denied` and `payment-received`: classified, "
     "queued by expected recovery and due date, worked through corrected claims, appeals and adjustments.",

@@ -389,12 +389,40 @@ async def get_encounter(encounter_id: uuid.UUID, principal: EncountersRead, sess
 # FHIR R4 -------------------------------------------------------------------------------------------------
 
 fhir_router = APIRouter(prefix="/fhir", tags=["fhir"])
+_REFERENCE = {"type": "object", "properties": {"reference": {"type": "string"}, "identifier": {"type": "object"}}}
+FHIR_CLAIM_SCHEMA = {
+    "title": "FHIR R4 Claim or Bundle",
+    "description": "A FHIR R4 `Claim` (patient as `Patient/<intake id>`), or a `Bundle` of type collection with "
+    "a Patient, its Coverage (and RelatedPerson subscriber) and the Claim. Other elements are ignored.",
+    "type": "object",
+    "required": ["resourceType"],
+    "properties": {
+        "resourceType": {"enum": ["Claim", "Bundle"]},
+        "identifier": {"type": "array", "items": {"type": "object"}, "description": "The claim's external id."},
+        "status": {"type": "string"},
+        "type": {
+            "anyOf": [{"type": "object"}, {"type": "string"}],
+            "description": "Claim: the claim-type CodeableConcept (professional, institutional); Bundle: collection.",
+        },
+        "use": {"type": "string"},
+        "patient": _REFERENCE,
+        "created": {"type": "string"},
+        "insurer": _REFERENCE,
+        "provider": _REFERENCE,
+        "careTeam": {"type": "array", "items": {"type": "object"}},
+        "diagnosis": {"type": "array", "items": {"type": "object"}},
+        "insurance": {"type": "array", "items": {"type": "object"}},
+        "billablePeriod": {"type": "object"},
+        "item": {"type": "array", "items": {"type": "object"}},
+        "entry": {"type": "array", "items": {"type": "object"}, "description": "Bundle entries (resource)."},
+    },
+}
 FHIR_BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/fhir+json": {"schema": {"type": "object"}},
-            "application/json": {"schema": {"type": "object"}},
+            "application/fhir+json": {"schema": FHIR_CLAIM_SCHEMA},
+            "application/json": {"schema": FHIR_CLAIM_SCHEMA},
         },
     }
 }

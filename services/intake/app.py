@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.intake.api import fhir_router, router
+from services.intake.api_examples import EXAMPLES
 from services.intake.eligibility import collecting
 from services.intake.handlers import SUBSCRIPTIONS
 from services.intake.models import messaging, metadata
@@ -24,6 +25,7 @@ DEFINITION = ServiceDefinition(
     subscriptions=SUBSCRIPTIONS,
     own_settings=EligibilitySettings,
     periodic=[collecting],
+    openapi_examples=EXAMPLES,
 )
 
 app = create_service_app(DEFINITION)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from services.notifications.alerts import ops_alerts
 from services.notifications.api import router
+from services.notifications.api_examples import EXAMPLES
 from services.notifications.handlers import SUBSCRIPTIONS
 from services.notifications.models import messaging, metadata
 from services.notifications.settings import NotificationsSettings
@@ -17,6 +18,7 @@ from services.notifications.webhooks import webhook_sender
 from shared.service import ServiceDefinition, create_service_app
 
 DEFINITION = ServiceDefinition(
+    openapi_examples=EXAMPLES,
     name="notifications",
     description=(
         "The tenant's activity feed from every topic; patient statements and dunning (email with signed links, "

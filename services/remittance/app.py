@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.remittance.api import MAX_FILE_BYTES, router
+from services.remittance.api_examples import EXAMPLES
 from services.remittance.handlers import SUBSCRIPTIONS
 from services.remittance.inbound import collecting
 from services.remittance.models import messaging, metadata
@@ -12,6 +13,7 @@ from services.remittance.settings import RemittanceSettings
 from shared.service import ServiceDefinition, create_service_app
 
 DEFINITION = ServiceDefinition(
+    openapi_examples=EXAMPLES,
     name="remittance",
     description=(
         "835 remittances (uploaded, or collected from the clearinghouse inbound box) posted to claims and patient "

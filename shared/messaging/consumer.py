@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.db import unit_of_work
 from shared.events.envelope import EventEnvelope, MalformedEvent, from_kafka
 from shared.messaging.publisher import KafkaPublisher, KafkaUnavailable, OutgoingMessage
-from shared.messaging.topics import DLT_SUFFIX
+from shared.messaging.topics import DLT_SUFFIX, REPLAY_GROUP_HEADER
 from shared.telemetry.metrics import (
     CONSUMER_LAG,
     DEAD_LETTERS,
@@ -171,6 +171,9 @@ class ConsumerRunner:
 
     async def _handle_partition_batch(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
         started = time.perf_counter()
+        records = [record for record in records if addressed_to(record, self.group_id)]
+        if not records:
+            return
         try:
             decoded = [(record, _decode(record)) for record in records]
             async with unit_of_work(self._sessions) as session:
@@ -328,6 +331,15 @@ def describe_error(error: BaseException) -> str:
         sqlstate = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
         return f"{type(error).__name__}: {type(original).__name__}" + (f" (SQLSTATE {sqlstate})" if sqlstate else "")
     return f"{type(error).__name__}: {error}"[:1000]
+
+
+def addressed_to(record: ConsumerRecord, group_id: str) -> bool:
+    """False for a dead letter replayed to another consumer group (`claimflow dlt replay --group`): only the
+    group that failed it handles it again, so a replay never multiplies letters in the others."""
+    for name, value in record.headers or ():
+        if name == REPLAY_GROUP_HEADER:
+            return bytes(value).decode(errors="replace") == group_id
+    return True
 
 
 def _decode(record: ConsumerRecord) -> EventEnvelope:

@@ -52,10 +52,22 @@ CORE_TOPICS: tuple[Topic, ...] = (
 )
 
 
+DEAD_LETTER_DECISIONS = Topic(
+    "dead-letter-decisions",
+    1,
+    "What operators did with each dead letter (`claimflow dlt replay|discard`): replayed to a group or discarded "
+    "with a reason, keyed by `<topic>.dlt:<partition>:<offset>`. Read by the CLI and the console only.",
+)
+REPLAY_GROUP_HEADER = "dlt-replay-group"
+"""On a replayed dead letter: the one consumer group it is for; every other group skips it."""
+
+
 def all_topic_names() -> list[tuple[str, int]]:
-    """Every topic to create, with its partition count: the core topics and their dead-letter twins."""
+    """Every topic to create, with its partition count: the core topics and their dead-letter twins, and the
+    dead-letter decisions."""
     names: list[tuple[str, int]] = []
     for topic in CORE_TOPICS:
         names.append((topic.name, topic.partitions))
         names.append((topic.dead_letter, 1))
+    names.append((DEAD_LETTER_DECISIONS.name, DEAD_LETTER_DECISIONS.partitions))
     return names

@@ -116,7 +116,7 @@ async def test_an_idempotency_key_replays_the_first_result_and_refuses_another_b
     assert (first.status_code, replay.status_code) == (201, 200)
     assert replay.headers["idempotent-replayed"] == "true" and replay.json() == first.json()
     assert other.status_code == 422
-    assert other.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
+    assert other.json()["errors"][0]["loc"] == ["header", "Idempotency-Key"]
     assert await outbox_rows(admin_db, tenant) == 1
 
 
@@ -135,14 +135,14 @@ async def test_bad_encounters_are_422s_naming_every_field_and_create_nothing(
             json={"encounters": [encounter("ENC-BAD-3"), encounter("ENC-BAD-4", service_date_to="2999-01-01")]},
         )
         cents = await client.post("/v1/encounters", json=_with_charge(encounter("ENC-BAD-5"), 125.5))
-    assert npi.status_code == 422 and npi.json()["detail"][0]["loc"] == ["body", "billing_provider_npi"]
-    assert {tuple(d["loc"]) for d in codes.json()["detail"]} == {
+    assert npi.status_code == 422 and npi.json()["errors"][0]["loc"] == ["body", "billing_provider_npi"]
+    assert {tuple(d["loc"]) for d in codes.json()["errors"]} == {
         ("body", "diagnosis_codes", 0),
         ("body", "lines", 0, "diagnosis_pointers"),
     }
     assert future.status_code == 422
-    assert ["body", "encounters", 1, "service_date_to"] in [d["loc"] for d in future.json()["detail"]]
-    assert cents.json()["detail"][0]["loc"] == ["body", "lines", 0, "charge_cents"]
+    assert ["body", "encounters", 1, "service_date_to"] in [d["loc"] for d in future.json()["errors"]]
+    assert cents.json()["errors"][0]["loc"] == ["body", "lines", 0, "charge_cents"]
     assert await outbox_rows(admin_db, tenant) == 0
     assert await admin_db.fetchval("SELECT count(*) FROM intake.encounters WHERE tenant_id = $1", tenant) == 0
 
@@ -164,7 +164,9 @@ async def test_a_fhir_bundle_goes_down_the_encounter_path(
     assert created.json()["total_charge_cents"] == 15500 and created.json()["unresolved"] == []
     assert (again.status_code, again.json()["id"]) == (200, created.json()["id"])
     assert rejected.status_code == 422
-    assert rejected.json()["detail"][0]["expression"] == "entry[3].resource.provider.identifier.value"
+    assert rejected.headers["content-type"] == "application/fhir+json"
+    assert rejected.json()["resourceType"] == "OperationOutcome"
+    assert rejected.json()["issue"][0]["expression"] == ["entry[3].resource.provider.identifier.value"]
     assert no_scope.status_code == 403
     assert await admin_db.fetchval("SELECT count(*) FROM intake.patients WHERE tenant_id = $1", tenant) == 2
 
@@ -184,7 +186,7 @@ async def test_once_a_cpt_list_is_loaded_unlisted_cpt_codes_are_422s(
         accepted = await client.post("/v1/encounters", json=encounter("ENC-CPT-2"))
     assert loaded.json() == {"loaded": 2, "total": 2}
     assert refused.status_code == 422
-    assert [d["loc"] for d in refused.json()["detail"]] == [["body", "lines", 1, "procedure_code"]]
+    assert [d["loc"] for d in refused.json()["errors"]] == [["body", "lines", 1, "procedure_code"]]
     assert accepted.status_code == 201
 
 

@@ -139,7 +139,7 @@ async def test_a_nul_byte_is_refused_at_upload_and_rejected_once_from_the_inboun
     async with httpx.AsyncClient(base_url=remittance.base_url, headers=write, timeout=30) as client:
         answer = await client.post("/v1/remittances", content=with_nul, headers=X12)
         assert answer.status_code == 422, answer.text
-        detail = answer.json()["detail"]
+        detail = answer.json()  # problem details: the refusal's members at the top level
         assert (detail["segment_id"], detail["position"], detail["element"]) == ("CLP", position, 1)
         assert "control character U+0000 (NUL)" in detail["reason"]
 

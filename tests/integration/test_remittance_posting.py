@@ -208,11 +208,12 @@ async def test_a_malformed_or_unbalanced_835_is_refused_with_segment_and_positio
         assert wrong_type.status_code == 415
         answer = await client.post("/v1/remittances", content=truncated, headers=X12 | write)
         assert answer.status_code == 422, answer.text
-        detail = answer.json()["detail"]
+        detail = answer.json()  # problem details; where it failed as extension members
+        assert answer.headers["content-type"] == "application/problem+json" and detail["detail"] == detail["reason"]
         assert detail["segment_id"] and isinstance(detail["position"], int) and detail["reason"]
         answer = await client.post("/v1/remittances", content=unbalanced, headers=X12 | write)
         assert answer.status_code == 422, answer.text
-        detail = answer.json()["detail"]
+        detail = answer.json()
         assert (detail["segment_id"], detail["position"]) == ("SVC", 11), detail
         assert "does not balance" in detail["reason"]
         garbage = await client.post("/v1/remittances", content=b"\xff\xfe not x12 at all", headers=X12 | write)

@@ -74,7 +74,7 @@ async def test_bad_diagnosis_pointer_is_a_422_naming_the_field(services: Pipelin
             "/v1/encounters", json=encounter, headers=services.auth(new_tenant(), "encounters:write")
         )
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["body", "lines", 1, "diagnosis_pointers"]
+    assert response.json()["errors"][0]["loc"] == ["body", "lines", 1, "diagnosis_pointers"]
 
 
 @pytest.mark.parametrize(

@@ -50,7 +50,6 @@ async def running_system(pipeline: Pipeline, folder: Path, **extra_env: str) -> 
                 "claims",
                 CLAIMFLOW_CLAIMS_BATCH_INTERVAL_S=FAST,
                 CLAIMFLOW_CLAIMS_ACKNOWLEDGMENT_INTERVAL_S=FAST,
-                CLAIMFLOW_CLAIMS_METRICS_INTERVAL_S="1",
                 **shared,
             ),
             "remittance": await pipeline.start(

@@ -88,8 +88,10 @@ JSON = {"content-type": "application/json"}
 async def test_malformed_json_is_a_400_naming_where(client: httpx.AsyncClient, body: bytes) -> None:
     response = await client.post("/patients", content=body, headers=JSON)
     assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
     problem = response.json()
-    assert problem["status"] == 400 and problem["title"] == "malformed JSON body"
+    assert problem["status"] == 400 and problem["title"] == "Bad Request" and problem["type"] == "about:blank"
+    assert problem["detail"].startswith("malformed JSON body: ")
     assert "column" in problem["detail"] or "nested deeper" in problem["detail"]
 
 
@@ -103,7 +105,7 @@ async def test_nesting_up_to_the_bound_reaches_the_route(client: httpx.AsyncClie
 async def test_a_body_over_the_limit_is_refused_from_its_length_or_while_streaming(client: httpx.AsyncClient) -> None:
     declared = await client.post("/patients", content=b"x" * 2048, headers=JSON)
     assert declared.status_code == 413
-    assert declared.json()["detail"] == "at most 1024 bytes"
+    assert declared.json()["detail"] == "request body too large: at most 1024 bytes"
 
     async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it arrives
         for _ in range(64):
@@ -125,15 +127,23 @@ async def test_validation_errors_say_what_and_where_without_the_values(client: h
     response = await client.post("/patients", json={"last_name": CANARY, "birth_year": "nineteen-seventy"})
     assert response.status_code == 422
     assert CANARY not in response.text and "nineteen" not in response.text
-    assert response.json()["detail"] == [
-        {"type": "int_parsing", "loc": ["body", "birth_year"], "msg": response.json()["detail"][0]["msg"]}
+    problem = response.json()
+    assert response.headers["content-type"] == "application/problem+json"
+    assert problem["detail"] == "1 field is not valid: body.birth_year"
+    assert problem["errors"] == [
+        {
+            "type": "int_parsing",
+            "loc": ["body", "birth_year"],
+            "pointer": "/birth_year",
+            "msg": problem["errors"][0]["msg"],
+        }
     ]
 
 
 async def test_a_validator_quoting_the_value_has_it_taken_out(client: httpx.AsyncClient) -> None:
     response = await client.post("/providers", json={"taxonomy": CANARY})
     assert response.status_code == 422
-    (error,) = response.json()["detail"]
+    (error,) = response.json()["errors"]
     assert error["loc"] == ["body", "taxonomy"] and CANARY not in response.text
     assert error["msg"] == "Value error, taxonomy (value withheld) must be 10 characters like 207Q00000X"
 
@@ -146,7 +156,7 @@ async def test_a_body_that_is_not_json_is_a_415(client: httpx.AsyncClient) -> No
 async def test_a_form_missing_a_field_is_a_422_not_a_415(client: httpx.AsyncClient) -> None:
     response = await client.post("/payments", data={"other": "1"})
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["body", "amount"]
+    assert response.json()["errors"][0]["loc"] == ["body", "amount"]
     assert (await client.post("/payments", data={"amount": "12.00"})).json() == {"amount": "12.00"}
 
 
@@ -161,3 +171,19 @@ async def test_an_unhandled_error_is_a_500_that_names_nothing_and_logs_no_values
     assert logged and any("RuntimeError" in line for line in logged)
     assert all(CANARY not in line for line in logged)
     assert all(json.loads(line)["level"] == "error" for line in logged)
+
+
+async def test_nul_characters_in_the_query_path_or_a_json_string_are_refused_before_the_route(
+    client: httpx.AsyncClient,
+) -> None:
+    in_query = await client.post("/patients?tag=a%00b", json={"last_name": "A", "birth_year": 1})
+    assert in_query.status_code == 422
+    assert in_query.json()["errors"] == [
+        {"type": "value_error", "loc": ["query", "tag"], "msg": "must not contain NUL characters"}
+    ]
+    in_path = await client.get("/patients/a%00b")
+    assert in_path.status_code == 422 and in_path.json()["errors"][0]["loc"] == ["path"]
+    in_body = await client.post("/patients", content=b'{"last_name": "A\\u0000", "birth_year": 1}', headers=JSON)
+    assert in_body.status_code == 400 and "NUL" in in_body.json()["detail"]
+    in_key = await client.post("/patients", content=b'{"a\\u0000": 1}', headers=JSON)
+    assert in_key.status_code == 400
