@@ -155,16 +155,19 @@ def console_process(
     analytics_dir: Path,
     log_path: Path,
     metrics_interval_s: float = 10.0,
+    extra_env: dict[str, str] | None = None,
 ) -> ServiceProcess:
     """The ops console (`console.app`) reading the services at `urls` and the sink's files in `analytics_dir`."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("CLAIMFLOW_")}
     env.update({f"CLAIMFLOW_CONSOLE_{name.upper()}_URL": url for name, url in urls.as_dict().items()})
     env.update(
         {
+            "CLAIMFLOW_ENVIRONMENT": "development",
             "CLAIMFLOW_AUTH_SECRET": auth_secret,
             "CLAIMFLOW_CONSOLE_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap_servers,
             "CLAIMFLOW_CONSOLE_ANALYTICS_DIR": str(analytics_dir),
             "CLAIMFLOW_CONSOLE_METRICS_INTERVAL_S": str(metrics_interval_s),
+            **(extra_env or {}),
         }
     )
     return ServiceProcess(name="console", port=port, env=env, log_path=log_path, factory="console.app:app")

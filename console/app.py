@@ -22,7 +22,14 @@ from console.kpis import KPIS, FeedMissing, FeedReader
 from console.metrics import MetricsHistory
 from console.services_api import ServicesApi, TimelineEntry, money, scrape_all, when
 from console.settings import ConsoleSettings
-from shared.auth import InvalidCredential, Principal, TokenVerifier
+from shared.auth import (
+    CredentialVerifier,
+    InvalidCredential,
+    OidcSettings,
+    Principal,
+    TokenVerifier,
+    credential_verifier,
+)
 from shared.messaging.topics import CORE_TOPICS
 
 log = logging.getLogger("claimflow.console")
@@ -53,7 +60,7 @@ def signed_in(request: Request) -> Principal:
     token = _token_of(request)
     if not token:
         raise NotSignedIn("sign in with a bearer token")
-    verifier: TokenVerifier = request.app.state.verifier
+    verifier: CredentialVerifier = request.app.state.verifier
     try:
         principal = verifier.verify(token)
     except InvalidCredential:
@@ -103,8 +110,12 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
 
     app = FastAPI(title="claimflow ops console", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
-    app.state.verifier = TokenVerifier(
-        secret=settings.auth_secret.get_secret_value(), issuer=settings.auth_issuer, audience=settings.auth_audience
+    app.state.verifier = credential_verifier(
+        settings.environment,
+        TokenVerifier(
+            secret=settings.auth_secret.get_secret_value(), issuer=settings.auth_issuer, audience=settings.auth_audience
+        ),
+        OidcSettings(),
     )
     app.state.metrics = MetricsHistory()
     app.state.metrics_down = {}

@@ -22,7 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic_settings import BaseSettings
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from shared.auth import TokenVerifier
+from shared.auth import OidcSettings, TokenVerifier, credential_verifier
 from shared.clearinghouse import ClearinghouseAdapter, ClearinghouseSettings, adapter_from_settings
 from shared.db import create_engine, create_sessionmaker
 from shared.events.catalog import EVENT_TYPES
@@ -35,7 +35,7 @@ from shared.messaging.relay import OutboxRelay
 from shared.messaging.tables import MessagingTables
 from shared.migrations import alembic_config, current_revision, head_revision, upgrade_to_head
 from shared.periodic import Periodic, run_periodically
-from shared.settings import ServiceSettings
+from shared.settings import InsecureSettings, ServiceSettings
 from shared.telemetry.logging import configure_logging
 from shared.telemetry.metrics import HTTP_REQUEST_SECONDS
 from shared.telemetry.tracing import configure_tracing
@@ -113,10 +113,13 @@ def create_service_app(
     definition: ServiceDefinition, settings: ServiceSettings | None = None, own: BaseSettings | None = None
 ) -> FastAPI:
     settings = settings or ServiceSettings()
+    oidc = OidcSettings()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.check_auth_secret()
+        if (problem := oidc.problem(settings.environment)) is not None:
+            raise InsecureSettings(problem)
         configure_logging(definition.name, settings.log_level)
         configure_tracing(definition.name)
         runtime = await _start(definition, settings, own)
@@ -134,8 +137,12 @@ def create_service_app(
         version="0.1.0",
         lifespan=lifespan,
     )
-    app.state.token_verifier = TokenVerifier(
-        secret=settings.auth_secret.get_secret_value(), issuer=settings.auth_issuer, audience=settings.auth_audience
+    app.state.token_verifier = credential_verifier(
+        settings.environment,
+        TokenVerifier(
+            secret=settings.auth_secret.get_secret_value(), issuer=settings.auth_issuer, audience=settings.auth_audience
+        ),
+        oidc,
     )
     install_request_guard(app, BodyLimits(settings.max_body_bytes, definition.body_limits))
     app.include_router(_operations_router())

@@ -46,7 +46,7 @@ async def pipeline(servers, tmp_path_factory: pytest.TempPathFactory) -> AsyncIt
         subscription for definition in DEFINITIONS for subscription in definition.subscriptions
     )
     yield result
-    result.stop_all()
+    result.close()
     admin = await asyncpg.connect(servers.database_url)
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')

@@ -104,6 +104,7 @@ async def under_test(pipeline: Pipeline, tmp_path_factory: pytest.TempPathFactor
             analytics_dir=analytics_dir,
             log_path=folder / "console.log",
             metrics_interval_s=1.0,
+            extra_env={"CLAIMFLOW_ENVIRONMENT": "test", **pipeline.identity.env()},
         )
         console.start()
         try:

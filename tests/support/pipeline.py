@@ -23,12 +23,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from cli.dead_letters import topic_partitions
 from cli.services import ServiceProcess, ServiceSecrets, provision_all, service_environment, with_database
 from cli.stack import LocalStack
-from shared.auth import TokenVerifier
 from shared.db import create_engine
 from shared.messaging.consumer import Subscription
 from shared.migrations import alembic_config, upgrade_to_head
 from shared.service import ServiceDefinition
 from tests.support.intake_builders import visit_lines
+from tests.support.oidc import LocalIdentityProvider
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEST_SECRETS = REPO_ROOT / ".local" / "test-secrets.json"
@@ -79,7 +79,7 @@ async def bench_pipeline(definitions: Sequence[ServiceDefinition]) -> AsyncItera
                 await engine.dispose()
         yield pipeline
     finally:
-        pipeline.stop_all()
+        pipeline.close()
         admin = await asyncpg.connect(database_url)
         try:
             await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
@@ -105,6 +105,8 @@ class Pipeline:
     secrets: ServiceSecrets
     log_dir: Path
     started: list[ServiceProcess] = field(default_factory=list)
+    identity: LocalIdentityProvider = field(default_factory=lambda: LocalIdentityProvider().start())
+    """The services run outside development, so they take only OIDC tokens: this provider's."""
 
     @property
     def group_prefix(self) -> str:
@@ -123,8 +125,9 @@ class Pipeline:
             await rewind_group(self.kafka_bootstrap_servers, self.group(subscription.group_id), offsets)
 
     def token(self, tenant: str, *scopes: str) -> str:
-        verifier = TokenVerifier(secret=self.secrets.auth_secret, issuer="claimflow", audience="claimflow")
-        return verifier.mint(subject="test-suite", tenant=tenant, scopes=list(scopes), ttl=dt.timedelta(minutes=30))
+        return self.identity.mint(
+            subject="test-suite", tenant=tenant, scopes=list(scopes), ttl=dt.timedelta(minutes=30)
+        )
 
     def auth(self, tenant: str, *scopes: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(tenant, *scopes)}"}
@@ -152,6 +155,7 @@ class Pipeline:
                 database=self.database,
                 environment="test",
                 extra={
+                    **self.identity.env(),
                     "CLAIMFLOW_RELAY_POLL_INTERVAL_S": "0.2",
                     "CLAIMFLOW_CONSUMER_GROUP_PREFIX": self.group_prefix,
                     **extra_env,
@@ -167,6 +171,10 @@ class Pipeline:
     def stop_all(self) -> None:
         for process in self.started:
             process.kill()
+
+    def close(self) -> None:
+        self.stop_all()
+        self.identity.stop()
 
 
 def new_tenant() -> str:
