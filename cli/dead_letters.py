@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.stack.local_stack import LocalStack
+from shared.messaging.kafka_access import KafkaAccess, access_from_env
 from shared.messaging.topics import CORE_TOPICS, DLT_SUFFIX
 
 dlt_app = typer.Typer(no_args_is_help=True, help="List and replay dead-lettered messages.")
@@ -37,15 +38,16 @@ class DeadLetter:
         return [(n, raw) for n, raw in self.headers if not n.startswith(DLT_HEADER_PREFIX)]
 
 
-def _bootstrap(option: str | None) -> str:
-    if option:
-        return option
-    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
-        return os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+def _bootstrap(option: str | None) -> KafkaAccess:
+    """The broker a tool talks to, as the admin principal: --bootstrap or KAFKA_BOOTSTRAP_SERVERS with the
+    `CLAIMFLOW_KAFKA_SASL_*` credentials of the environment, else the local stack's own admin."""
+    bootstrap = option or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if bootstrap:
+        return access_from_env(bootstrap)
     endpoints = LocalStack().endpoints()
     if endpoints is None:
         raise typer.BadParameter("no Kafka: start the stack (`claimflow stack up`) or pass --bootstrap")
-    return endpoints.kafka_bootstrap_servers
+    return endpoints.kafka
 
 
 def _check_topic(topic: str) -> str:
@@ -55,9 +57,9 @@ def _check_topic(topic: str) -> str:
     return topic
 
 
-async def topic_partitions(bootstrap_servers: str, topic: str) -> list[TopicPartition]:
+async def topic_partitions(kafka: KafkaAccess, topic: str) -> list[TopicPartition]:
     """The partitions of `topic`, from the broker's metadata (a consumer without a group has none)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(**kafka.client_options())
     await admin.start()
     try:
         (description,) = await admin.describe_topics([topic])
@@ -66,10 +68,10 @@ async def topic_partitions(bootstrap_servers: str, topic: str) -> list[TopicPart
     return sorted(TopicPartition(topic, p["partition"]) for p in description["partitions"])
 
 
-async def read_dead_letters(bootstrap_servers: str, topic: str) -> list[DeadLetter]:
+async def read_dead_letters(kafka: KafkaAccess, topic: str) -> list[DeadLetter]:
     """Everything in `<topic>.dlt`, read without a consumer group (listing changes nothing)."""
-    partitions = await topic_partitions(bootstrap_servers, topic + DLT_SUFFIX)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None)
+    partitions = await topic_partitions(kafka, topic + DLT_SUFFIX)
+    consumer = AIOKafkaConsumer(**kafka.client_options(), enable_auto_commit=False, group_id=None)
     await consumer.start()
     try:
         consumer.assign(partitions)
@@ -86,9 +88,9 @@ async def read_dead_letters(bootstrap_servers: str, topic: str) -> list[DeadLett
         await asyncio.wait_for(consumer.stop(), 10)
 
 
-async def replay(bootstrap_servers: str, topic: str, letters: list[DeadLetter]) -> None:
+async def replay(kafka: KafkaAccess, topic: str, letters: list[DeadLetter]) -> None:
     """Publish each letter back to its original topic with its key, value and original headers."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(**kafka.client_options(), acks="all", enable_idempotence=True)
     await asyncio.wait_for(producer.start(), 10)
     try:
         for letter in letters:

@@ -30,6 +30,7 @@ from shared.auth import (
     TokenVerifier,
     credential_verifier,
 )
+from shared.messaging.kafka_access import access_from_env
 from shared.messaging.topics import CORE_TOPICS
 
 log = logging.getLogger("claimflow.console")
@@ -216,7 +217,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
         topic: Annotated[str, Form()],
         at: Annotated[str, Form(pattern=r"^\d+:\d+$")],
     ) -> Response:
-        bootstrap = settings.kafka_bootstrap_servers
+        bootstrap = access_from_env(settings.kafka_bootstrap_servers) if settings.kafka_bootstrap_servers else None
         if bootstrap is None or topic not in {t.name for t in CORE_TOPICS}:
             return RedirectResponse("/pipeline", status_code=303)
         letters = [
@@ -352,7 +353,7 @@ async def _dead_letters(request: Request, tenant: str) -> tuple[list[dict[str, A
     settings: ConsoleSettings = request.app.state.settings
     if settings.kafka_bootstrap_servers is None:
         return [], "no Kafka configured (CLAIMFLOW_CONSOLE_KAFKA_BOOTSTRAP_SERVERS)"
-    bootstrap = settings.kafka_bootstrap_servers
+    bootstrap = access_from_env(settings.kafka_bootstrap_servers)
     try:
         found = await asyncio.gather(*(read_dead_letters(bootstrap, topic.name) for topic in CORE_TOPICS))
     except Exception as exc:

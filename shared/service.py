@@ -118,6 +118,7 @@ def create_service_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.check_auth_secret()
+        settings.check_kafka_security()
         if (problem := oidc.problem(settings.environment)) is not None:
             raise InsecureSettings(problem)
         configure_logging(definition.name, settings.log_level)
@@ -163,7 +164,7 @@ async def _start(
     await upgrade_to_head(engine, config)
     sessions = create_sessionmaker(engine)
     publisher = KafkaPublisher(
-        settings.kafka_bootstrap_servers,
+        settings.kafka_access(),
         client_id=f"claimflow-{definition.name}",
         send_timeout_s=settings.kafka_send_timeout_s,
         stop_timeout_s=settings.kafka_stop_timeout_s,
@@ -197,7 +198,7 @@ async def _start(
             sessions=sessions,
             inbox=definition.messaging.inbox,
             publisher=publisher,
-            bootstrap_servers=settings.kafka_bootstrap_servers,
+            kafka=settings.kafka_access(),
             max_attempts=settings.consumer_max_attempts,
             batch_size=settings.consumer_batch_size,
         )

@@ -22,9 +22,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from cli.dead_letters import topic_partitions
 from cli.services import ServiceProcess, ServiceSecrets, provision_all, service_environment, with_database
-from cli.stack import LocalStack
+from cli.stack import LocalStack, StackEndpoints
+from cli.stack.kafka import ensure_acls
 from shared.db import create_engine
 from shared.messaging.consumer import Subscription
+from shared.messaging.kafka_access import KafkaAccess
+from shared.messaging.principals import SERVICE_PRINCIPALS, ResourceType, all_bindings
 from shared.migrations import alembic_config, upgrade_to_head
 from shared.service import ServiceDefinition
 from tests.support.intake_builders import visit_lines
@@ -54,17 +57,19 @@ async def bench_pipeline(definitions: Sequence[ServiceDefinition]) -> AsyncItera
     database_url = os.environ.get("CLAIMFLOW_TEST_DATABASE_URL")
     kafka = os.environ.get("CLAIMFLOW_TEST_KAFKA_BOOTSTRAP_SERVERS")
     stack: LocalStack | None = None
-    if not (database_url and kafka):
+    if database_url and kafka:
+        endpoints = StackEndpoints(database_url, kafka)
+    else:
         stack = LocalStack(stack_dir=Path(".local") / "bench-stack", progress=lambda m: print(f"  stack: {m}"))
         endpoints = stack.up()
-        database_url, kafka = endpoints.database_url, endpoints.kafka_bootstrap_servers
+        database_url = endpoints.database_url
     database = f"claimflow_bench_{uuid.uuid4().hex[:8]}"
     await provision_all(database_url, test_secrets(), database)
     pipeline = Pipeline(
         admin_url=with_database(database_url, database),
         server_admin_url=database_url,
         database=database,
-        kafka_bootstrap_servers=kafka,
+        servers=endpoints,
         secrets=test_secrets(),
         log_dir=Path(tempfile.mkdtemp(prefix="claimflow-bench-")),
     )
@@ -101,12 +106,32 @@ class Pipeline:
     """libpq URL of a superuser, on the test database."""
     server_admin_url: str
     database: str
-    kafka_bootstrap_servers: str
+    servers: StackEndpoints
+    """The broker's credentials: the suite acts as the admin principal, each service as its own."""
     secrets: ServiceSecrets
     log_dir: Path
     started: list[ServiceProcess] = field(default_factory=list)
     identity: LocalIdentityProvider = field(default_factory=lambda: LocalIdentityProvider().start())
     """The services run outside development, so they take only OIDC tokens: this provider's."""
+
+    @property
+    def kafka(self) -> KafkaAccess:
+        """The admin principal (a super user): what tests produce, read and rewind with."""
+        return self.servers.kafka
+
+    @property
+    def kafka_bootstrap_servers(self) -> KafkaAccess:
+        """The former name of `kafka`, kept so tests written before SASL still run."""
+        return self.kafka
+
+    def kafka_as(self, principal: str) -> KafkaAccess:
+        return self.servers.kafka_as(principal)
+
+    async def grant_groups(self) -> None:
+        """ACLs for this session's consumer groups (named after its prefix), when the broker checks ACLs."""
+        if self.servers.kafka_credentials is not None:
+            groups = [b for b in all_bindings(self.group_prefix) if b.resource_type is ResourceType.GROUP]
+            await ensure_acls(self.kafka, groups)
 
     @property
     def group_prefix(self) -> str:
@@ -118,11 +143,12 @@ class Pipeline:
 
     async def start_groups_at_end(self, subscriptions: Iterable[Subscription]) -> None:
         """Commit this session's groups at the topics' current ends, so they skip earlier sessions' events."""
+        await self.grant_groups()
         for subscription in subscriptions:
             offsets: dict[TopicPartition, int] = {}
             for topic in subscription.topics:
-                offsets.update(await end_offsets(self.kafka_bootstrap_servers, topic))
-            await rewind_group(self.kafka_bootstrap_servers, self.group(subscription.group_id), offsets)
+                offsets.update(await end_offsets(self.kafka, topic))
+            await rewind_group(self.kafka, self.group(subscription.group_id), offsets)
 
     def token(self, tenant: str, *scopes: str) -> str:
         return self.identity.mint(
@@ -136,7 +162,7 @@ class Pipeline:
         env = service_environment(
             service,
             admin_url=self.server_admin_url,
-            kafka_bootstrap_servers=self.kafka_bootstrap_servers,
+            kafka=self.kafka_as(service),
             service_secrets=self.secrets,
             database=self.database,
         )
@@ -150,7 +176,7 @@ class Pipeline:
             env=service_environment(
                 name,
                 admin_url=self.server_admin_url,
-                kafka_bootstrap_servers=self.kafka_bootstrap_servers,
+                kafka=self.kafka_as(name) if name in SERVICE_PRINCIPALS else self.kafka,
                 service_secrets=self.secrets,
                 database=self.database,
                 environment="test",
@@ -223,9 +249,9 @@ async def metric_total(process: ServiceProcess, name: str, **labels: str) -> flo
     return total
 
 
-async def end_offsets(bootstrap_servers: str, topic: str) -> dict[TopicPartition, int]:
-    partitions = await topic_partitions(bootstrap_servers, topic)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=None, enable_auto_commit=False)
+async def end_offsets(kafka: KafkaAccess, topic: str) -> dict[TopicPartition, int]:
+    partitions = await topic_partitions(kafka, topic)
+    consumer = AIOKafkaConsumer(**kafka.client_options(), group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
         consumer.assign(partitions)
@@ -234,9 +260,9 @@ async def end_offsets(bootstrap_servers: str, topic: str) -> dict[TopicPartition
         await consumer.stop()
 
 
-async def read_from(bootstrap_servers: str, start: dict[TopicPartition, int], *, idle_s: float = 1.0) -> list[Any]:
+async def read_from(kafka: KafkaAccess, start: dict[TopicPartition, int], *, idle_s: float = 1.0) -> list[Any]:
     """Every record from `start` offsets up to the current end, without a consumer group."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=None, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**kafka.client_options(), group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
         consumer.assign(list(start))
@@ -257,10 +283,8 @@ async def _behind(consumer: AIOKafkaConsumer, end: dict[TopicPartition, int]) ->
     return any([await consumer.position(tp) < offset for tp, offset in end.items()])
 
 
-async def produce(
-    bootstrap_servers: str, topic: str, *, key: bytes, value: bytes, headers: list[tuple[str, bytes]]
-) -> Any:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", enable_idempotence=True)
+async def produce(kafka: KafkaAccess, topic: str, *, key: bytes, value: bytes, headers: list[tuple[str, bytes]]) -> Any:
+    producer = AIOKafkaProducer(**kafka.client_options(), acks="all", enable_idempotence=True)
     await producer.start()
     try:
         return await producer.send_and_wait(topic, value, key=key, headers=headers)
@@ -269,12 +293,12 @@ async def produce(
 
 
 async def rewind_group(
-    bootstrap_servers: str, group_id: str, offsets: dict[TopicPartition, int], timeout_s: float = 60
+    kafka: KafkaAccess, group_id: str, offsets: dict[TopicPartition, int], timeout_s: float = 60
 ) -> None:
     """Set a group's committed offsets, as if its last commits never happened (the group must be empty)."""
     deadline = time.monotonic() + timeout_s
     while True:
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=group_id, enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(**kafka.client_options(), group_id=group_id, enable_auto_commit=False)
         await consumer.start()
         try:
             consumer.assign(list(offsets))
