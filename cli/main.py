@@ -12,6 +12,7 @@ from cli.demo import demo
 from cli.events import events_app
 from cli.pipeline import up
 from cli.stack.commands import stack_app
+from cli.status import status
 from cli.tokens import token
 from cli.x12 import x12_app
 
@@ -19,6 +20,7 @@ app = typer.Typer(no_args_is_help=True, help="claimflow: medical-billing pipelin
 app.command()(up)
 app.command()(token)
 app.command()(demo)
+app.command()(status)
 app.add_typer(stack_app, name="stack")
 app.add_typer(x12_app, name="x12")
 app.add_typer(dlt_app, name="dlt")
