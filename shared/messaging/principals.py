@@ -167,11 +167,11 @@ def acl_script_lines(deployment_group_prefix: str = "") -> list[str]:
         for binding in principal.bindings(deployment_group_prefix):
             key = (binding.resource_type, binding.resource_name, binding.pattern)
             by_resource.setdefault(key, set()).add(binding.operation)
-        for (kind, name, pattern), operations in by_resource.items():
-            grouped.setdefault((principal.name, kind, pattern, frozenset(operations)), []).append(name)
+        for (kind, name, pattern), allowed in by_resource.items():
+            grouped.setdefault((principal.name, kind, pattern, frozenset(allowed)), []).append(name)
     lines = []
-    for (principal_name, kind, pattern, operations), names in grouped.items():
-        words = " ".join(op.name.capitalize() for op in sorted(operations))
+    for (principal_name, kind, pattern, operation_set), names in grouped.items():
+        words = " ".join(op.name.capitalize() for op in sorted(operation_set))
         suffix = " prefixed" if pattern is PatternType.PREFIXED else ""
         lines.append(f'allow {principal_name} "{words}" {kind.name.lower()} "{" ".join(names)}"{suffix}')
     return lines
