@@ -200,9 +200,21 @@ class KafkaCredentials:
     passwords: tuple[tuple[str, str], ...]
     controller_password: str = field(repr=False)
 
+    @staticmethod
+    def principals() -> list[str]:
+        return [ADMIN_PRINCIPAL, *(p.name for p in PRINCIPALS)]
+
+    @classmethod
+    def complete(cls, path: Path) -> bool:
+        """Whether `path` holds a password for every principal of this version (else: users are missing)."""
+        with contextlib.suppress(OSError, ValueError):
+            users = json.loads(path.read_text()).get("users") or {}
+            return all(name in users for name in cls.principals())
+        return False
+
     @classmethod
     def load_or_create(cls, path: Path) -> KafkaCredentials:
-        wanted = [ADMIN_PRINCIPAL, *(p.name for p in PRINCIPALS)]
+        wanted = cls.principals()
         stored: dict[str, Any] = {}
         with contextlib.suppress(OSError, ValueError):
             stored = json.loads(path.read_text())
@@ -359,10 +371,11 @@ class LocalKafka:
         """Write the properties, format the storage on first use, and launch the broker (no waiting)."""
         java = find_java()
         fetch_kafka(self.paths, self._progress)
-        if self.formatted and not self.credentials_path.is_file():
-            # formatted before SASL: its metadata has no SCRAM users, and they can only be added at format time
-            self._progress("Kafka storage predates SASL/SCRAM: formatting it again (its topics are recreated)")
+        if self.formatted and not KafkaCredentials.complete(self.credentials_path):
+            # formatted before SASL (or before a principal existed): SCRAM users are added at format time only
+            self._progress("Kafka storage lacks SCRAM users: formatting it again (its topics are recreated)")
             shutil.rmtree(self.paths.kafka_data, ignore_errors=True)
+            self.credentials_path.unlink(missing_ok=True)
         for folder in (self.paths.kafka_data, self.paths.kafka_logs):
             folder.mkdir(parents=True, exist_ok=True)
         credentials = KafkaCredentials.load_or_create(self.credentials_path)
