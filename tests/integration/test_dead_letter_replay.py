@@ -38,9 +38,7 @@ async def test_replayed_dead_letter_is_applied_once(services: Pipeline, admin_db
         ("dlt-error", b"OperationalError: simulated outage"),
         ("dlt-attempts", b"5"),
     ]
-    await produce(
-        services.kafka, ENCOUNTER_CODED.dead_letter, key=key, value=value, headers=letter_headers
-    )
+    await produce(services.kafka, ENCOUNTER_CODED.dead_letter, key=key, value=value, headers=letter_headers)
 
     letters = [
         letter

@@ -214,10 +214,7 @@ async def test_the_sandbox_payers_835_for_our_837_is_posted_by_the_service_with_
         **_inbound_env(folder, CLAIMFLOW_REMITTANCE_INBOUND_PAYEE_TENANTS=json.dumps({SANDBOX_PAYEE_NPI: tenant})),
     )
     await _handle_claim_submitted(services, list(envelopes.values()))
-    starts = {
-        topic: await end_offsets(services.kafka, topic)
-        for topic in (PAYMENT_RECEIVED.name, CLAIM_DENIED.name)
-    }
+    starts = {topic: await end_offsets(services.kafka, topic) for topic in (PAYMENT_RECEIVED.name, CLAIM_DENIED.name)}
     answered = FolderClearinghouse(folder).process_once(now=RECEIVED_AT)
     assert sorted(name.rsplit(".", 1)[1] for name in answered) == ["277CA", "835", "999"]
 

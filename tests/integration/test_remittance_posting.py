@@ -87,10 +87,7 @@ async def test_an_835_posted_twice_posts_once_and_emits_one_payment_received_per
         return await _count(admin_db, "submitted_claims", tenant) == 3
 
     await eventually(claims_known, what="remittance to record the submitted claims")
-    starts = {
-        topic: await end_offsets(services.kafka, topic)
-        for topic in (PAYMENT_RECEIVED.name, CLAIM_DENIED.name)
-    }
+    starts = {topic: await end_offsets(services.kafka, topic) for topic in (PAYMENT_RECEIVED.name, CLAIM_DENIED.name)}
     unknown = paid_claim(f"UNKNOWN{suffix}")
     file = remittance_file(
         [paid, denied, unknown], trace=f"T{suffix}", provider_adjustments=(("L6", -321), ("WO", 1000))

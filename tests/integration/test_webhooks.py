@@ -102,9 +102,7 @@ async def test_every_event_reaches_the_receiver_once_per_webhook_id_across_an_ou
         other = await subscribe(client, services, other_tenant, f"{receiver.url}/other")
 
         claim_id = uuid.uuid4()
-        events = await publish(
-            services.kafka, tenant, [status_changed(claim_id, n) for n in range(20)]
-        )
+        events = await publish(services.kafka, tenant, [status_changed(claim_id, n) for n in range(20)])
         events += await publish(services.kafka, tenant, [denied(n) for n in range(10)])
 
         # While the receiver is down every attempt fails and is logged.
