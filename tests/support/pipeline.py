@@ -47,17 +47,22 @@ def test_secrets() -> ServiceSecrets:
 
 
 @asynccontextmanager
-async def bench_pipeline(definitions: Sequence[ServiceDefinition]) -> AsyncIterator[Pipeline]:
+async def bench_pipeline(
+    definitions: Sequence[ServiceDefinition], servers: StackEndpoints | None = None
+) -> AsyncIterator[Pipeline]:
     """A fresh database with `definitions` migrated, for a benchmark.
 
-    Servers come from CLAIMFLOW_TEST_DATABASE_URL + CLAIMFLOW_TEST_KAFKA_BOOTSTRAP_SERVERS, else a
+    Servers: `servers` (a stack the caller started), else CLAIMFLOW_TEST_DATABASE_URL +
+    CLAIMFLOW_TEST_KAFKA_BOOTSTRAP_SERVERS (a broker taking anonymous clients), else a
     local stack in .local/bench-stack; at the end the services are stopped, the database dropped and
     a stack started here stopped.
     """
     database_url = os.environ.get("CLAIMFLOW_TEST_DATABASE_URL")
     kafka = os.environ.get("CLAIMFLOW_TEST_KAFKA_BOOTSTRAP_SERVERS")
     stack: LocalStack | None = None
-    if database_url and kafka:
+    if servers is not None:  # a stack of the caller's, with its Kafka principals' credentials
+        endpoints, database_url = servers, servers.database_url
+    elif database_url and kafka:
         endpoints = StackEndpoints(database_url, kafka)
     else:
         stack = LocalStack(stack_dir=Path(".local") / "bench-stack", progress=lambda m: print(f"  stack: {m}"))
