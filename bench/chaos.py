@@ -68,10 +68,8 @@ def print_report(plan: ChaosPlan, report: ChaosReport) -> None:
 async def run(plan: ChaosPlan) -> int:
     stack = LocalStack(stack_dir=Path(".local") / "chaos-stack", progress=lambda m: print(f"  stack: {m}"))
     endpoints = stack.up()
-    os.environ["CLAIMFLOW_TEST_DATABASE_URL"] = endpoints.database_url
-    os.environ["CLAIMFLOW_TEST_KAFKA_BOOTSTRAP_SERVERS"] = endpoints.kafka_bootstrap_servers
     try:
-        async with bench_pipeline((INTAKE, CLAIMS, REMITTANCE, DENIALS, NOTIFICATIONS)) as pipeline:
+        async with bench_pipeline((INTAKE, CLAIMS, REMITTANCE, DENIALS, NOTIFICATIONS), servers=endpoints) as pipeline:
             await pipeline.start_groups_at_end(
                 s for d in (INTAKE, CLAIMS, REMITTANCE, DENIALS, NOTIFICATIONS) for s in d.subscriptions
             )

@@ -32,17 +32,18 @@ from services.claims.app import DEFINITION as CLAIMS
 from services.intake.domain.documents import document_event
 from services.intake.schemas import EncounterDocument
 from shared.events.envelope import EventEnvelope, to_kafka
+from shared.messaging.kafka_access import KafkaAccess
 from shared.messaging.topics import ENCOUNTER_CODED
 from tests.support.pipeline import bench_pipeline
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "encounters" / "professional.json"
 
 
-async def produce(kafka: str, tenant: str, count: int) -> None:
+async def produce(kafka: KafkaAccess, tenant: str, count: int) -> None:
     document = EncounterDocument.model_validate_json(EXAMPLE.read_text())
     template, problems = document_event(document, today=dt.date.today())
     assert template is not None, problems
-    producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all", enable_idempotence=True, linger_ms=5)
+    producer = AIOKafkaProducer(**kafka.client_options(), acks="all", enable_idempotence=True, linger_ms=5)
     await producer.start()
     try:
         pending = []
@@ -61,7 +62,7 @@ async def produce(kafka: str, tenant: str, count: int) -> None:
 
 async def run(encounters: int, consumer_batch: int | None) -> None:
     async with bench_pipeline((CLAIMS,)) as pipeline:
-        kafka, work = pipeline.kafka_bootstrap_servers, pipeline.log_dir
+        kafka, work = pipeline.kafka, pipeline.log_dir
         tenant = f"bench-{uuid.uuid4().hex[:8]}"
         admin = await asyncpg.connect(pipeline.admin_url)
         # The example's dates are fixed; its payer's filing window may have closed since.

@@ -37,6 +37,7 @@ from services.denials.service import open_denial_cases
 from shared.db import create_engine, create_sessionmaker, unit_of_work
 from shared.events.catalog import ClaimDeniedV1, DeniedLine
 from shared.events.envelope import EventEnvelope, to_kafka
+from shared.messaging.kafka_access import KafkaAccess
 from shared.messaging.topics import CLAIM_DENIED
 from tests.support.pipeline import bench_pipeline
 
@@ -79,8 +80,8 @@ def denial_events(tenant: str, count: int, prefix: str) -> list[EventEnvelope]:
     return events
 
 
-async def produce(bootstrap: str, events: list[EventEnvelope]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5)
+async def produce(kafka: KafkaAccess, events: list[EventEnvelope]) -> None:
+    producer = AIOKafkaProducer(**kafka.client_options(), acks="all", enable_idempotence=True, linger_ms=5)
     await producer.start()
     try:
         futures = []
@@ -170,7 +171,7 @@ async def run(events: int, open_cases: int, requests: int) -> None:
         # Backlog through Kafka and the real service process.
         tenant = f"bench-{uuid.uuid4().hex[:8]}"
         await pipeline.start_groups_at_end(DENIALS.subscriptions)
-        await produce(pipeline.kafka_bootstrap_servers, denial_events(tenant, events, "KF"))
+        await produce(pipeline.kafka, denial_events(tenant, events, "KF"))
         started = time.perf_counter()
         service = await pipeline.start("denials", CLAIMFLOW_DENIALS_RUN_APPEAL_SENDING="false")
         ready = time.perf_counter()

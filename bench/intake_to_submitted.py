@@ -45,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from services.claims.app import DEFINITION as CLAIMS
 from services.intake.app import DEFINITION as INTAKE
 from shared.events.envelope import TENANT_EXTENSION
+from shared.messaging.kafka_access import KafkaAccess
 from shared.messaging.topics import CLAIM_SUBMITTED
 from tests.support.pipeline import bench_pipeline, end_offsets
 
@@ -144,8 +145,8 @@ class Submitted:
     record_time: dict[str, float] = field(default_factory=dict)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def follow(self, kafka: str, start: dict[TopicPartition, int]) -> None:
-        consumer = AIOKafkaConsumer(bootstrap_servers=kafka, group_id=None, enable_auto_commit=False)
+    async def follow(self, kafka: KafkaAccess, start: dict[TopicPartition, int]) -> None:
+        consumer = AIOKafkaConsumer(**kafka.client_options(), group_id=None, enable_auto_commit=False)
         await consumer.start()
         tenant_header = f"ce_{TENANT_EXTENSION}"
         try:
@@ -266,7 +267,7 @@ async def paced(
 
 async def run(arguments: argparse.Namespace) -> None:
     async with bench_pipeline((INTAKE, CLAIMS)) as pipeline:
-        kafka, work = pipeline.kafka_bootstrap_servers, pipeline.log_dir
+        kafka, work = pipeline.kafka, pipeline.log_dir
         folder = work / "clearinghouse"
         for sub in ("outbound", "inbound"):
             (folder / sub).mkdir(parents=True)

@@ -40,6 +40,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from cli.dead_letters import _bootstrap
 from shared.events.catalog import EVENT_TYPES
 from shared.events.envelope import EventEnvelope, MalformedEvent, from_kafka
+from shared.messaging.kafka_access import KafkaAccess
 from shared.messaging.topics import CORE_TOPICS
 
 log = logging.getLogger("claimflow.analytics")
@@ -206,11 +207,11 @@ class _SeekToLanded(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
 class EventSink:
     """A consumer group landing the core topics (never their dead-letter twins) into a `ParquetLanding`."""
 
-    def __init__(self, bootstrap_servers: str, landing: ParquetLanding, group_id: str = DEFAULT_GROUP) -> None:
+    def __init__(self, kafka: KafkaAccess, landing: ParquetLanding, group_id: str = DEFAULT_GROUP) -> None:
         self.landing = landing
         self.topics = [topic.name for topic in CORE_TOPICS]
         self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap_servers,
+            **kafka.client_options(),
             group_id=group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -280,8 +281,8 @@ class EventSink:
             await self.poll_once()
 
 
-async def run_sink(bootstrap_servers: str, directory: Path, group_id: str, *, once: bool) -> int:
-    sink = EventSink(bootstrap_servers, ParquetLanding(directory), group_id)
+async def run_sink(kafka: KafkaAccess, directory: Path, group_id: str, *, once: bool) -> int:
+    sink = EventSink(kafka, ParquetLanding(directory), group_id)
     await sink.start()
     try:
         if once:

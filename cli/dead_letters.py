@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.stack.local_stack import LocalStack
+from shared.messaging.kafka_access import KafkaAccess, access_from_env
 from shared.messaging.topics import CORE_TOPICS, DEAD_LETTER_DECISIONS, DLT_SUFFIX, REPLAY_GROUP_HEADER
 
 dlt_app = typer.Typer(no_args_is_help=True, help="Summarise, list, replay and discard dead-lettered messages.")
@@ -86,15 +87,16 @@ class Decision:
         }
 
 
-def _bootstrap(option: str | None) -> str:
-    if option:
-        return option
-    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
-        return os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+def _bootstrap(option: str | None) -> KafkaAccess:
+    """The broker a tool talks to, as the admin principal: --bootstrap or KAFKA_BOOTSTRAP_SERVERS with the
+    `CLAIMFLOW_KAFKA_SASL_*` credentials of the environment, else the local stack's own admin."""
+    bootstrap = option or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if bootstrap:
+        return access_from_env(bootstrap)
     endpoints = LocalStack().endpoints()
     if endpoints is None:
         raise typer.BadParameter("no Kafka: start the stack (`claimflow stack up`) or pass --bootstrap")
-    return endpoints.kafka_bootstrap_servers
+    return endpoints.kafka
 
 
 def _check_topic(topic: str) -> str:
@@ -104,9 +106,9 @@ def _check_topic(topic: str) -> str:
     return topic
 
 
-async def topic_partitions(bootstrap_servers: str, topic: str) -> list[TopicPartition]:
+async def topic_partitions(kafka: KafkaAccess, topic: str) -> list[TopicPartition]:
     """The partitions of `topic`, from the broker's metadata (a consumer without a group has none)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(**kafka.client_options())
     await admin.start()
     try:
         (description,) = await admin.describe_topics([topic])
@@ -115,12 +117,12 @@ async def topic_partitions(bootstrap_servers: str, topic: str) -> list[TopicPart
     return sorted(TopicPartition(topic, p["partition"]) for p in description["partitions"])
 
 
-async def _read_all(bootstrap_servers: str, topic: str) -> list[tuple[int, Any]]:
+async def _read_all(kafka: KafkaAccess, topic: str) -> list[tuple[int, Any]]:
     """Every record of `topic`, read without a consumer group (reading changes nothing)."""
-    partitions = await topic_partitions(bootstrap_servers, topic)
+    partitions = await topic_partitions(kafka, topic)
     if not partitions:
         return []
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None)
+    consumer = AIOKafkaConsumer(**kafka.client_options(), enable_auto_commit=False, group_id=None)
     await consumer.start()
     try:
         consumer.assign(partitions)
@@ -135,32 +137,30 @@ async def _read_all(bootstrap_servers: str, topic: str) -> list[tuple[int, Any]]
         await asyncio.wait_for(consumer.stop(), TIMEOUT_S)
 
 
-async def read_dead_letters(bootstrap_servers: str, topic: str) -> list[DeadLetter]:
+async def read_dead_letters(kafka: KafkaAccess, topic: str) -> list[DeadLetter]:
     """Everything in `<topic>.dlt`, in partition and offset order."""
-    records = await _read_all(bootstrap_servers, topic + DLT_SUFFIX)
+    records = await _read_all(kafka, topic + DLT_SUFFIX)
     letters = [DeadLetter(p, r.offset, r.key, r.value, list(r.headers or ())) for p, r in records]
     return sorted(letters, key=lambda letter: (letter.partition, letter.offset))
 
 
-async def read_decisions(bootstrap_servers: str) -> dict[str, Decision]:
+async def read_decisions(kafka: KafkaAccess) -> dict[str, Decision]:
     """The latest decision on each letter, by `<topic>.dlt:P:O`."""
     decisions: dict[str, Decision] = {}
-    for _, record in sorted(
-        await _read_all(bootstrap_servers, DEAD_LETTER_DECISIONS.name), key=lambda pr: pr[1].offset
-    ):
+    for _, record in sorted(await _read_all(kafka, DEAD_LETTER_DECISIONS.name), key=lambda pr: pr[1].offset):
         document = json.loads(record.value)
         decisions[document["letter"]] = Decision(**document)
     return decisions
 
 
 async def replay(
-    bootstrap_servers: str, topic: str, letters: Sequence[DeadLetter], *, reason: str = "replayed"
+    kafka: KafkaAccess, topic: str, letters: Sequence[DeadLetter], *, reason: str = "replayed"
 ) -> list[Decision]:
     """Publish each letter back to its topic with its key, value and original headers, addressed to the
     group that failed it (`dlt-replay-group`), and record the decision. A letter that names no group (written
     before groups were recorded) goes to every group."""
     decisions = [_decision(topic, letter, "replayed", reason, letter.group) for letter in letters]
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(**kafka.client_options(), acks="all", enable_idempotence=True)
     await asyncio.wait_for(producer.start(), TIMEOUT_S)
     try:
         for letter in letters:
@@ -176,10 +176,10 @@ async def replay(
     return decisions
 
 
-async def discard(bootstrap_servers: str, topic: str, letters: Sequence[DeadLetter], reason: str) -> list[Decision]:
+async def discard(kafka: KafkaAccess, topic: str, letters: Sequence[DeadLetter], reason: str) -> list[Decision]:
     """Close letters without replaying them; the reason is kept with the decision."""
     decisions = [_decision(topic, letter, "discarded", reason, letter.group) for letter in letters]
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(**kafka.client_options(), acks="all", enable_idempotence=True)
     await asyncio.wait_for(producer.start(), TIMEOUT_S)
     try:
         await _record(producer, decisions)
@@ -241,10 +241,10 @@ def _print_json(document: object) -> None:
 
 
 async def _letters_and_decisions(
-    bootstrap_servers: str, topics: Sequence[str]
+    kafka: KafkaAccess, topics: Sequence[str]
 ) -> tuple[dict[str, list[DeadLetter]], dict[str, Decision]]:
-    found = await asyncio.gather(*(read_dead_letters(bootstrap_servers, topic) for topic in topics))
-    return dict(zip(topics, found, strict=True)), await read_decisions(bootstrap_servers)
+    found = await asyncio.gather(*(read_dead_letters(kafka, topic) for topic in topics))
+    return dict(zip(topics, found, strict=True)), await read_decisions(kafka)
 
 
 def _select(

@@ -41,6 +41,11 @@ COMMANDS: dict[str, CommandEntry] = {
     "events": CommandEntry("cli.events", "events_app", "Event schemas for analytics consumers."),
     "db": CommandEntry("cli.database", "db_app", "Database roles and schemas."),
     "codes": CommandEntry("cli.codes", "codes_app", "Reference code sets for the scrubber and the denials queue."),
+    "status": CommandEntry(
+        "cli.status",
+        "status",
+        "Each service `claimflow up` runs: state, restarts, readiness, consumer lag and outbox backlog.",
+    ),
     "api-reference": CommandEntry(
         "cli.api_reference",
         "api_reference",

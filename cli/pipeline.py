@@ -27,7 +27,10 @@ from cli.endpoints import ServiceUrls, endpoints_path, save_service_urls
 from cli.services import FIRST_PORT, SERVICE_NAMES, ServiceProcess, ServiceSecrets, provision_all, service_environment
 from cli.stack.local_stack import LocalStack
 from cli.stack.paths import find_repo_root
+from cli.supervisor import STATE_FILE, Supervisor
 from shared.auth import TokenVerifier
+from shared.messaging.kafka_access import KafkaAccess
+from shared.messaging.principals import ANALYTICS_PRINCIPAL
 
 console = Console()
 ALL_SCOPES = [
@@ -155,20 +158,24 @@ def console_process(
     *,
     port: int,
     auth_secret: str,
-    kafka_bootstrap_servers: str,
+    kafka: KafkaAccess,
     analytics_dir: Path,
     log_path: Path,
     metrics_interval_s: float = 10.0,
+    extra_env: dict[str, str] | None = None,
 ) -> ServiceProcess:
     """The ops console (`console.app`) reading the services at `urls` and the sink's files in `analytics_dir`."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("CLAIMFLOW_")}
     env.update({f"CLAIMFLOW_CONSOLE_{name.upper()}_URL": url for name, url in urls.as_dict().items()})
     env.update(
         {
+            "CLAIMFLOW_ENVIRONMENT": "development",
             "CLAIMFLOW_AUTH_SECRET": auth_secret,
-            "CLAIMFLOW_CONSOLE_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap_servers,
+            "CLAIMFLOW_CONSOLE_KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+            **kafka.env(),
             "CLAIMFLOW_CONSOLE_ANALYTICS_DIR": str(analytics_dir),
             "CLAIMFLOW_CONSOLE_METRICS_INTERVAL_S": str(metrics_interval_s),
+            **(extra_env or {}),
         }
     )
     return ServiceProcess(name="console", port=port, env=env, log_path=log_path, factory="console.app:app")
@@ -177,16 +184,21 @@ def console_process(
 class SinkProcess:
     """`claimflow analytics sink` following the topics in its own process."""
 
-    def __init__(self, directory: Path, kafka_bootstrap_servers: str, log_path: Path) -> None:
-        self.directory, self.bootstrap, self.log_path = directory, kafka_bootstrap_servers, log_path
+    def __init__(self, directory: Path, kafka: KafkaAccess, log_path: Path) -> None:
+        self.directory, self.kafka, self.log_path = directory, kafka, log_path
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         command = [sys.executable, "-m", "cli", "analytics", "sink", "--dir", str(self.directory)]
         with self.log_path.open("ab") as log:
+            env = {key: value for key, value in os.environ.items() if not key.startswith("CLAIMFLOW_KAFKA_")}
             self._process = subprocess.Popen(
-                [*command, "--bootstrap", self.bootstrap], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                [*command, "--bootstrap", self.kafka.bootstrap_servers],
+                env={**env, **self.kafka.env()},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
 
     def stop(self) -> None:
@@ -232,7 +244,7 @@ def up(
             env=service_environment(
                 name,
                 admin_url=endpoints.database_url,
-                kafka_bootstrap_servers=endpoints.kafka_bootstrap_servers,
+                kafka=endpoints.kafka_as(name),
                 service_secrets=service_secrets,
                 extra=shared_env,
             ),
@@ -245,15 +257,16 @@ def up(
     )
     urls = ServiceUrls.from_dict({name: process.base_url for name, process in processes.items()})
     analytics_dir = root / ".local" / "analytics"
-    sink = SinkProcess(analytics_dir, endpoints.kafka_bootstrap_servers, log_dir / "analytics-sink.log")
+    sink = SinkProcess(analytics_dir, endpoints.kafka_as(ANALYTICS_PRINCIPAL), log_dir / "analytics-sink.log")
     ops_console = console_process(
         urls,
         port=_free_port(CONSOLE_PORT),
         auth_secret=service_secrets.auth_secret,
-        kafka_bootstrap_servers=endpoints.kafka_bootstrap_servers,
+        kafka=endpoints.kafka,
         analytics_dir=analytics_dir,
         log_path=log_dir / "console.log",
     )
+    supervisor: Supervisor | None = None
     try:
         sandbox.start()
         sink.start()
@@ -271,13 +284,23 @@ def up(
         console.print(f"\n[bold]Ops console:[/] {ops_console.base_url}/login  (sign in with the token below)")
         console.print("A development token for tenant 'demo' (12 h; also `claimflow token`):")
         console.print(token, soft_wrap=True, highlight=False)
-        console.print("Following the service logs; Ctrl-C stops everything.")
-        _follow_logs(processes)
+        console.print(
+            "Following the service logs; a service that exits is started again on its port "
+            "(`claimflow status`); Ctrl-C stops everything."
+        )
+        supervisor = Supervisor(
+            {**processes, "console": ops_console},
+            root / STATE_FILE,
+            report=lambda message: console.print(f"[yellow]supervisor[/] {message}"),
+        )
+        _follow_logs(processes, supervisor)
     finally:
         endpoints_path(root).unlink(missing_ok=True)
         ops_console.stop()
         for process in processes.values():
             process.stop()
+        if supervisor is not None:
+            supervisor.stop_all()
         sink.stop()
         sandbox.stop()
         if not keep_stack:
@@ -299,7 +322,7 @@ def _print_services(processes: dict[str, ServiceProcess], log_dir: Path) -> None
     console.print(table)
 
 
-def _follow_logs(processes: dict[str, ServiceProcess]) -> None:
+def _follow_logs(processes: dict[str, ServiceProcess], supervisor: Supervisor) -> None:
     stop = False
 
     def _on_signal(*_: object) -> None:
@@ -316,10 +339,7 @@ def _follow_logs(processes: dict[str, ServiceProcess]) -> None:
             for name, handle in handles.items():
                 for line in handle.readlines():
                     console.print(Text.assemble((f"{name:>13} ", "cyan"), line.rstrip()), highlight=False)
-                child = processes[name].process
-                if child is not None and child.poll() is not None:
-                    console.print(f"[red]{name} exited; see {processes[name].log_path}[/]")
-                    stop = True
+            supervisor.check()
             time.sleep(0.3)
     finally:
         for handle in handles.values():

@@ -18,6 +18,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import httpx
 
 from shared.db_roles import ensure_database, provision_service
+from shared.messaging.kafka_access import KafkaAccess
 
 SERVICE_NAMES = ("intake", "claims", "remittance", "denials", "notifications")
 FIRST_PORT = 8001
@@ -74,7 +75,7 @@ def service_environment(
     name: str,
     *,
     admin_url: str,
-    kafka_bootstrap_servers: str,
+    kafka: KafkaAccess,
     service_secrets: ServiceSecrets,
     database: str = DATABASE,
     environment: str = "development",
@@ -91,8 +92,8 @@ def service_environment(
             "CLAIMFLOW_DATABASE_URL": role_url(
                 admin_url, role=name, password=service_secrets.database_passwords[name], database=database
             ),
-            "CLAIMFLOW_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap_servers,
             "CLAIMFLOW_AUTH_SECRET": service_secrets.auth_secret,
+            **kafka.env(),
         }
     )
     env.update(extra or {})

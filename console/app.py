@@ -22,7 +22,15 @@ from console.kpis import KPIS, FeedMissing, FeedReader
 from console.metrics import MetricsHistory
 from console.services_api import ServicesApi, TimelineEntry, money, scrape_all, when
 from console.settings import ConsoleSettings
-from shared.auth import InvalidCredential, Principal, TokenVerifier
+from shared.auth import (
+    CredentialVerifier,
+    InvalidCredential,
+    OidcSettings,
+    Principal,
+    TokenVerifier,
+    credential_verifier,
+)
+from shared.messaging.kafka_access import access_from_env
 from shared.messaging.topics import CORE_TOPICS
 
 log = logging.getLogger("claimflow.console")
@@ -53,7 +61,7 @@ def signed_in(request: Request) -> Principal:
     token = _token_of(request)
     if not token:
         raise NotSignedIn("sign in with a bearer token")
-    verifier: TokenVerifier = request.app.state.verifier
+    verifier: CredentialVerifier = request.app.state.verifier
     try:
         principal = verifier.verify(token)
     except InvalidCredential:
@@ -103,8 +111,12 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
 
     app = FastAPI(title="claimflow ops console", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
-    app.state.verifier = TokenVerifier(
-        secret=settings.auth_secret.get_secret_value(), issuer=settings.auth_issuer, audience=settings.auth_audience
+    app.state.verifier = credential_verifier(
+        settings.environment,
+        TokenVerifier(
+            secret=settings.auth_secret.get_secret_value(), issuer=settings.auth_issuer, audience=settings.auth_audience
+        ),
+        OidcSettings(),
     )
     app.state.metrics = MetricsHistory()
     app.state.metrics_down = {}
@@ -205,7 +217,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
         topic: Annotated[str, Form()],
         at: Annotated[str, Form(pattern=r"^\d+:\d+$")],
     ) -> Response:
-        bootstrap = settings.kafka_bootstrap_servers
+        bootstrap = access_from_env(settings.kafka_bootstrap_servers) if settings.kafka_bootstrap_servers else None
         if bootstrap is None or topic not in {t.name for t in CORE_TOPICS}:
             return RedirectResponse("/pipeline", status_code=303)
         letters = [
@@ -341,7 +353,7 @@ async def _dead_letters(request: Request, tenant: str) -> tuple[list[dict[str, A
     settings: ConsoleSettings = request.app.state.settings
     if settings.kafka_bootstrap_servers is None:
         return [], "no Kafka configured (CLAIMFLOW_CONSOLE_KAFKA_BOOTSTRAP_SERVERS)"
-    bootstrap = settings.kafka_bootstrap_servers
+    bootstrap = access_from_env(settings.kafka_bootstrap_servers)
     try:
         found = await asyncio.gather(*(read_dead_letters(bootstrap, topic.name) for topic in CORE_TOPICS))
     except Exception as exc:

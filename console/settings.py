@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,6 +21,11 @@ class ConsoleSettings(BaseSettings):
     kafka_bootstrap_servers: str | None = Field(None, description="For the dead-letter topics; none: panel off.")
     metrics_interval_s: float = Field(10.0, gt=0, description="Seconds between /metrics samples (rates).")
     secure_cookie: bool = Field(False, description="Mark the session cookie Secure (behind HTTPS).")
+    environment: Literal["development", "test", "production"] = Field(
+        "production",
+        validation_alias="CLAIMFLOW_ENVIRONMENT",
+        description="HS256 development tokens only in development.",
+    )
     auth_secret: SecretStr = Field(validation_alias="CLAIMFLOW_AUTH_SECRET")
     auth_issuer: str = "claimflow"
     auth_audience: str = "claimflow"

@@ -22,7 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic_settings import BaseSettings
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from shared.auth import TokenVerifier
+from shared.auth import OidcSettings, TokenVerifier, credential_verifier
 from shared.clearinghouse import ClearinghouseAdapter, ClearinghouseSettings, adapter_from_settings
 from shared.db import create_engine, create_sessionmaker
 from shared.events.catalog import EVENT_TYPES
@@ -37,7 +37,7 @@ from shared.migrations import alembic_config, current_revision, head_revision, u
 from shared.openapi import Examples
 from shared.openapi import install as install_openapi
 from shared.periodic import Periodic, run_periodically
-from shared.settings import ServiceSettings
+from shared.settings import InsecureSettings, ServiceSettings
 from shared.telemetry.logging import configure_logging
 from shared.telemetry.metrics import HTTP_REQUEST_SECONDS
 from shared.telemetry.tracing import configure_tracing, request_span_redactor
@@ -121,10 +121,14 @@ def create_service_app(
     definition: ServiceDefinition, settings: ServiceSettings | None = None, own: BaseSettings | None = None
 ) -> FastAPI:
     settings = settings or ServiceSettings()
+    oidc = OidcSettings()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.check_auth_secret()
+        settings.check_kafka_security()
+        if (problem := oidc.problem(settings.environment)) is not None:
+            raise InsecureSettings(problem)
         configure_logging(definition.name, settings.log_level)
         configure_tracing(definition.name)
         runtime = await _start(definition, settings, own)
@@ -144,8 +148,12 @@ def create_service_app(
         docs_url=None,
         redoc_url=None,
     )
-    app.state.token_verifier = TokenVerifier(
-        secret=settings.auth_secret.get_secret_value(), issuer=settings.auth_issuer, audience=settings.auth_audience
+    app.state.token_verifier = credential_verifier(
+        settings.environment,
+        TokenVerifier(
+            secret=settings.auth_secret.get_secret_value(), issuer=settings.auth_issuer, audience=settings.auth_audience
+        ),
+        oidc,
     )
     install_request_guard(app, BodyLimits(settings.max_body_bytes, definition.body_limits))
     install_openapi(app, definition.openapi_examples)
@@ -169,7 +177,7 @@ async def _start(
     await upgrade_to_head(engine, config)
     sessions = create_sessionmaker(engine)
     publisher = KafkaPublisher(
-        settings.kafka_bootstrap_servers,
+        settings.kafka_access(),
         client_id=f"claimflow-{definition.name}",
         send_timeout_s=settings.kafka_send_timeout_s,
         stop_timeout_s=settings.kafka_stop_timeout_s,
@@ -203,7 +211,7 @@ async def _start(
             sessions=sessions,
             inbox=definition.messaging.inbox,
             publisher=publisher,
-            bootstrap_servers=settings.kafka_bootstrap_servers,
+            kafka=settings.kafka_access(),
             max_attempts=settings.consumer_max_attempts,
             batch_size=settings.consumer_batch_size,
         )

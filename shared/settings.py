@@ -7,6 +7,8 @@ from typing import Literal
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.messaging.kafka_access import KafkaAccess, SaslMechanism, SecurityProtocol
+
 DEVELOPMENT_AUTH_SECRET = "claimflow-development-secret-change-me"  # noqa: S105 - refused outside development
 PUBLISHED_AUTH_SECRETS = frozenset(
     {DEVELOPMENT_AUTH_SECRET, "dev-only-auth-secret-not-for-real-use-0123456789"}  # the compose file's fallback
@@ -29,6 +31,15 @@ class ServiceSettings(BaseSettings):
     database_url: str = "postgresql+asyncpg://localhost/claimflow"
     database_pool_size: int = 10
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_security_protocol: SecurityProtocol = "PLAINTEXT"
+    """SASL_PLAINTEXT (loopback, private networks) or SASL_SSL; production refuses PLAINTEXT."""
+    kafka_sasl_mechanism: SaslMechanism = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    """The service's own Kafka principal (its ACLs: write its own topics, read what it consumes)."""
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = None
+    kafka_ssl_certfile: str | None = None
+    kafka_ssl_keyfile: str | None = None
     auth_secret: SecretStr = SecretStr(DEVELOPMENT_AUTH_SECRET)
     auth_issuer: str = "claimflow"
     auth_audience: str = "claimflow"
@@ -45,6 +56,29 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     max_body_bytes: int = 4 * 1024 * 1024
     """Largest request body taken by routes without a limit of their own (413 beyond it)."""
+
+    def kafka_access(self) -> KafkaAccess:
+        return KafkaAccess(
+            bootstrap_servers=self.kafka_bootstrap_servers,
+            security_protocol=self.kafka_security_protocol,
+            username=self.kafka_sasl_username,
+            password=self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else None,
+            mechanism=self.kafka_sasl_mechanism,
+            ssl_cafile=self.kafka_ssl_cafile,
+            ssl_certfile=self.kafka_ssl_certfile,
+            ssl_keyfile=self.kafka_ssl_keyfile,
+        )
+
+    def check_kafka_security(self) -> None:
+        """Production talks to Kafka as an authenticated principal (its ACLs), never anonymously."""
+        access = self.kafka_access()
+        if self.environment == "production" and not access.uses_sasl:
+            raise InsecureSettings(
+                "CLAIMFLOW_KAFKA_SECURITY_PROTOCOL must be SASL_SSL or SASL_PLAINTEXT in production, "
+                f"with CLAIMFLOW_KAFKA_SASL_USERNAME/PASSWORD (now {access.security_protocol})"
+            )
+        if access.uses_sasl and not (access.username and access.password):
+            raise InsecureSettings(f"{access.security_protocol} needs CLAIMFLOW_KAFKA_SASL_USERNAME and _PASSWORD")
 
     def check_auth_secret(self) -> None:
         """Checked when a service starts (not when its module is imported, so tools can import it)."""

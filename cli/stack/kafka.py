@@ -14,16 +14,20 @@ import json
 import logging
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from cli.stack.paths import KAFKA_VERSION, SCALA_VERSION, StackPaths
 from cli.stack.process import StackError, file_lock, process_matches, run_logged, tail, terminate
+from shared.messaging.kafka_access import KafkaAccess
+from shared.messaging.principals import ADMIN_PRINCIPAL, PRINCIPALS, AclBinding
 
 MIN_JAVA = 17
 DEFAULT_HEAP_OPTS = "-Xms768m -Xmx768m"  # small heaps fail in the log cleaner
@@ -184,19 +188,93 @@ def new_cluster_id() -> str:
             return cid
 
 
-def broker_properties(paths: StackPaths, broker_port: int, controller_port: int) -> str:
+SCRAM_MECHANISM = "SCRAM-SHA-512"
+CONTROLLER_PRINCIPAL = "controller"
+
+
+@dataclass(frozen=True, slots=True)
+class KafkaCredentials:
+    """The SCRAM passwords of the stack's principals (admin, one per service, analytics) and the
+    controller's PLAIN password, generated once per stack and kept in `<stack>/kafka/credentials.json`."""
+
+    passwords: tuple[tuple[str, str], ...]
+    controller_password: str = field(repr=False)
+
+    @staticmethod
+    def principals() -> list[str]:
+        return [ADMIN_PRINCIPAL, *(p.name for p in PRINCIPALS)]
+
+    @classmethod
+    def complete(cls, path: Path) -> bool:
+        """Whether `path` holds a password for every principal of this version (else: users are missing)."""
+        with contextlib.suppress(OSError, ValueError):
+            users = json.loads(path.read_text()).get("users") or {}
+            return all(name in users for name in cls.principals())
+        return False
+
+    @classmethod
+    def load_or_create(cls, path: Path) -> KafkaCredentials:
+        wanted = cls.principals()
+        stored: dict[str, Any] = {}
+        with contextlib.suppress(OSError, ValueError):
+            stored = json.loads(path.read_text())
+        users: dict[str, str] = dict(stored.get("users") or {})
+        controller = str(stored.get("controller") or secrets.token_hex(24))
+        if all(name in users for name in wanted) and stored.get("controller"):
+            return cls(tuple(users.items()), controller)
+        users.update({name: secrets.token_hex(24) for name in wanted if name not in users})
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"mechanism": SCRAM_MECHANISM, "users": users, "controller": controller}, indent=2))
+        tmp.chmod(0o600)
+        tmp.replace(path)
+        return cls(tuple(users.items()), controller)
+
+    def password(self, principal: str) -> str:
+        return dict(self.passwords)[principal]
+
+    def access(self, bootstrap_servers: str, principal: str = ADMIN_PRINCIPAL) -> KafkaAccess:
+        return KafkaAccess(bootstrap_servers).as_principal(principal, self.password(principal))
+
+    def scram_arguments(self) -> list[str]:
+        """`--add-scram` arguments of `kafka-storage format`: the users exist before the broker first starts."""
+        return [
+            arg
+            for name, password in self.passwords
+            for arg in ("--add-scram", f"{SCRAM_MECHANISM}=[name={name},password={password}]")
+        ]
+
+
+def broker_properties(paths: StackPaths, broker_port: int, controller_port: int, credentials: KafkaCredentials) -> str:
+    """SASL on every listener: clients and the broker itself authenticate with SCRAM, the controller
+    listener with PLAIN (SCRAM users live in the metadata the controller serves); ACLs decide the rest."""
     host = "127.0.0.1"
+    admin = credentials.password(ADMIN_PRINCIPAL)
+    controller = credentials.controller_password
     return "\n".join(
         [
             "# Written by `claimflow stack up` on every start: one combined KRaft node on loopback.",
             "process.roles=broker,controller",
             "node.id=1",
             f"controller.quorum.bootstrap.servers={host}:{controller_port}",
-            f"listeners=PLAINTEXT://{host}:{broker_port},CONTROLLER://{host}:{controller_port}",
-            f"advertised.listeners=PLAINTEXT://{host}:{broker_port},CONTROLLER://{host}:{controller_port}",
+            f"listeners=SASL_PLAINTEXT://{host}:{broker_port},CONTROLLER://{host}:{controller_port}",
+            f"advertised.listeners=SASL_PLAINTEXT://{host}:{broker_port},CONTROLLER://{host}:{controller_port}",
             "controller.listener.names=CONTROLLER",
-            "inter.broker.listener.name=PLAINTEXT",
-            "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            "inter.broker.listener.name=SASL_PLAINTEXT",
+            "listener.security.protocol.map=CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
+            f"sasl.enabled.mechanisms={SCRAM_MECHANISM}",
+            f"sasl.mechanism.inter.broker.protocol={SCRAM_MECHANISM}",
+            "sasl.mechanism.controller.protocol=PLAIN",
+            "listener.name.controller.sasl.enabled.mechanisms=PLAIN",
+            "listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule"
+            f' required username="{CONTROLLER_PRINCIPAL}" password="{controller}"'
+            f' user_{CONTROLLER_PRINCIPAL}="{controller}";',
+            f"listener.name.sasl_plaintext.{SCRAM_MECHANISM.lower()}.sasl.jaas.config="
+            f'org.apache.kafka.common.security.scram.ScramLoginModule required username="{ADMIN_PRINCIPAL}"'
+            f' password="{admin}";',
+            "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            f"super.users=User:{ADMIN_PRINCIPAL};User:{CONTROLLER_PRINCIPAL}",
+            "allow.everyone.if.no.acl.found=false",
             f"log.dirs={paths.kafka_data}",
             "num.partitions=1",
             "offsets.topic.replication.factor=1",
@@ -254,7 +332,7 @@ class LocalKafka:
             text = self.paths.kafka_properties.read_text()
         except OSError:
             return None
-        broker = re.search(r"^listeners=.*PLAINTEXT://[^:,]+:(\d+)", text, re.M)
+        broker = re.search(r"^listeners=.*SASL_PLAINTEXT://[^:,]+:(\d+)", text, re.M)
         controller = re.search(r"^listeners=.*CONTROLLER://[^:,]+:(\d+)", text, re.M)
         if broker is None or controller is None:
             return None
@@ -273,13 +351,36 @@ class LocalKafka:
             *main,
         ]
 
+    @property
+    def credentials_path(self) -> Path:
+        return self.paths.kafka_dir / "credentials.json"
+
+    def credentials(self) -> KafkaCredentials | None:
+        """The principals' passwords, once this stack's storage has been formatted with them."""
+        if not self.credentials_path.is_file():
+            return None
+        return KafkaCredentials.load_or_create(self.credentials_path)
+
+    def running_with_sasl(self) -> bool:
+        """Whether the properties the running broker was started with turn SASL on (not a pre-SASL broker)."""
+        with contextlib.suppress(OSError):
+            return "SASL_PLAINTEXT://" in self.paths.kafka_properties.read_text()
+        return False
+
     def start(self, broker_port: int, controller_port: int) -> KafkaRun:
         """Write the properties, format the storage on first use, and launch the broker (no waiting)."""
         java = find_java()
         fetch_kafka(self.paths, self._progress)
+        if self.formatted and not KafkaCredentials.complete(self.credentials_path):
+            # formatted before SASL (or before a principal existed): SCRAM users are added at format time only
+            self._progress("Kafka storage lacks SCRAM users: formatting it again (its topics are recreated)")
+            shutil.rmtree(self.paths.kafka_data, ignore_errors=True)
+            self.credentials_path.unlink(missing_ok=True)
         for folder in (self.paths.kafka_data, self.paths.kafka_logs):
             folder.mkdir(parents=True, exist_ok=True)
-        self.paths.kafka_properties.write_text(broker_properties(self.paths, broker_port, controller_port))
+        credentials = KafkaCredentials.load_or_create(self.credentials_path)
+        self.paths.kafka_properties.write_text(broker_properties(self.paths, broker_port, controller_port, credentials))
+        self.paths.kafka_properties.chmod(0o600)  # holds the admin's and the controller's passwords
         if not self.formatted:
             self._progress("formatting Kafka storage (KRaft, standalone controller)")
             heapless = [arg for arg in self._java_command(java) if not arg.startswith("-Xm")]
@@ -294,6 +395,7 @@ class LocalKafka:
                     new_cluster_id(),
                     "-c",
                     str(self.paths.kafka_properties),
+                    *credentials.scram_arguments(),
                 ],
                 timeout=180,
                 log=self.paths.kafka_logs / "format.log",
@@ -401,19 +503,19 @@ def _quiet_aiokafka() -> Iterator[None]:
         logger.setLevel(level)
 
 
-async def describe_cluster(bootstrap_servers: str, seconds: float = 5.0) -> dict[str, object]:
+async def describe_cluster(kafka: KafkaAccess, seconds: float = 5.0) -> dict[str, object]:
     """One real admin round trip (Metadata request); raises when the broker does not answer."""
     from aiokafka.admin import AIOKafkaAdminClient
 
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap_servers,
+        **kafka.client_options(),
         request_timeout_ms=int(seconds * 1000),
         client_id="claimflow-stack",
     )
     try:
         async with asyncio.timeout(seconds + 1):
             await admin.start()
-            info = await admin.describe_cluster()
+            info: dict[str, object] = await admin.describe_cluster()
         if not info.get("brokers"):
             raise StackError("the broker answered but lists no brokers yet")
         return info
@@ -424,7 +526,7 @@ async def describe_cluster(bootstrap_servers: str, seconds: float = 5.0) -> dict
 
 
 async def wait_for_kafka(
-    bootstrap_servers: str,
+    kafka: KafkaAccess,
     seconds: float,
     alive: Callable[[], bool] | None = None,
     log_tail: Callable[[], str] | None = None,
@@ -440,21 +542,17 @@ async def wait_for_kafka(
             if alive is not None and not alive():
                 raise StackError(f"the Kafka broker exited while starting\n{log_tail() if log_tail else ''}".rstrip())
             try:
-                return await describe_cluster(
-                    bootstrap_servers, seconds=min(5.0, max(1.0, deadline - time.monotonic()))
-                )
+                return await describe_cluster(kafka, seconds=min(5.0, max(1.0, deadline - time.monotonic())))
             except Exception as err:  # connection refused, timeouts, not-ready errors
                 last = err
             await asyncio.sleep(0.3)
-    message = f"Kafka at {bootstrap_servers} did not answer an admin call within {seconds:.0f}s: {last!r}"
+    message = f"Kafka at {kafka.bootstrap_servers} did not answer an admin call within {seconds:.0f}s: {last!r}"
     if log_tail is not None:
         message += "\n" + log_tail()
     raise StackError(message)
 
 
-async def ensure_topics(
-    bootstrap_servers: str, topics: Iterable[tuple[str, int]], seconds: float = 60.0
-) -> dict[str, int]:
+async def ensure_topics(kafka: KafkaAccess, topics: Iterable[tuple[str, int]], seconds: float = 60.0) -> dict[str, int]:
     """Create missing topics with their partition counts; grow existing ones that have fewer.
 
     Idempotent. Returns {topic: partitions} as the broker reports it after the call.
@@ -467,14 +565,12 @@ async def ensure_topics(
     last: BaseException | None = None
     with _quiet_aiokafka():
         while time.monotonic() < deadline:
-            admin = AIOKafkaAdminClient(
-                bootstrap_servers=bootstrap_servers, request_timeout_ms=10000, client_id="claimflow-stack"
-            )
+            admin = AIOKafkaAdminClient(**kafka.client_options(), request_timeout_ms=10000, client_id="claimflow-stack")
             try:
                 async with asyncio.timeout(max(1.0, deadline - time.monotonic())):
                     await admin.start()
                     brokers = (await admin.describe_cluster()).get("brokers") or []
-                    replication = max(1, min(3, len(brokers)))  # type: ignore[arg-type]
+                    replication = max(1, min(3, len(brokers)))
                     existing = set(await admin.list_topics())
                     missing = [
                         NewTopic(name, partitions, replication)
@@ -507,7 +603,7 @@ async def ensure_topics(
                     async with asyncio.timeout(5):
                         await admin.close()
             await asyncio.sleep(0.5)
-    raise StackError(f"could not create the topics on {bootstrap_servers} within {seconds:.0f}s: {last!r}")
+    raise StackError(f"could not create the topics on {kafka.bootstrap_servers} within {seconds:.0f}s: {last!r}")
 
 
 async def _partition_counts(admin: object, names: list[str]) -> dict[str, int]:
@@ -518,3 +614,49 @@ async def _partition_counts(admin: object, names: list[str]) -> dict[str, int]:
         if topic.get("error_code", 0) == 0 and all(p.get("leader", -1) >= 0 for p in partitions):
             counts[topic["topic"]] = len(partitions)
     return counts
+
+
+async def ensure_acls(kafka: KafkaAccess, bindings: Iterable[AclBinding], seconds: float = 30.0) -> int:
+    """Create ALLOW ACLs (one CreateAcls request; an existing identical ACL is kept). Returns how many were sent.
+
+    `kafka` must be a super user. aiokafka has no ACL call of its own, so its protocol struct is sent as is.
+    """
+    from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka.errors import for_code
+
+    creations = [
+        (int(b.resource_type), b.resource_name, int(b.pattern), b.kafka_principal, "*", int(b.operation), ALLOW)
+        for b in dict.fromkeys(bindings)
+    ]
+    if not creations:
+        return 0
+    admin = AIOKafkaAdminClient(**kafka.client_options(), request_timeout_ms=10000, client_id="claimflow-acls")
+    try:
+        async with asyncio.timeout(seconds):
+            await admin.start()
+            response = await admin._send_request(_create_acls_request(creations))
+        for code, message in response.creation_responses:
+            if code:
+                raise for_code(code)(f"creating ACLs: {message}")
+    finally:
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(5):
+                await admin.close()
+    return len(creations)
+
+
+ALLOW = 3  # AclPermissionType.ALLOW on the wire
+
+
+def _create_acls_request(creations: list[tuple[int, str, int, str, str, int, int]]) -> Any:
+    """All `creations` in one CreateAcls v1 request (aiokafka's own request carries one)."""
+    from aiokafka.protocol.admin import CreateAclsRequest_v1
+    from aiokafka.protocol.api import Request
+
+    class CreateMany(Request[CreateAclsRequest_v1]):  # type: ignore[misc]  # aiokafka is untyped here
+        API_KEY = 30
+
+        def build(self, request_struct_class: type[CreateAclsRequest_v1]) -> CreateAclsRequest_v1:
+            return request_struct_class(creations)
+
+    return CreateMany()

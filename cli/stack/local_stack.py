@@ -23,10 +23,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from cli.stack.kafka import LocalKafka, describe_cluster, ensure_topics, fetch_kafka, find_java, wait_for_kafka
+from cli.stack.kafka import (
+    KafkaCredentials,
+    LocalKafka,
+    describe_cluster,
+    ensure_acls,
+    ensure_topics,
+    fetch_kafka,
+    find_java,
+    wait_for_kafka,
+)
 from cli.stack.paths import TEST_STACK_DIR, StackPaths, find_repo_root
 from cli.stack.postgres import LocalPostgres, PostgresRun, postgres_version, wait_for_postgres
 from cli.stack.process import file_lock, pick_port
+from shared.messaging.kafka_access import KafkaAccess
+from shared.messaging.principals import ADMIN_PRINCIPAL, all_bindings
 
 ENV_DATABASE_URL = "DATABASE_URL"
 ENV_KAFKA_BOOTSTRAP_SERVERS = "KAFKA_BOOTSTRAP_SERVERS"
@@ -52,13 +63,30 @@ class StackEndpoints:
 
     database_url: str
     kafka_bootstrap_servers: str
+    kafka_credentials: KafkaCredentials | None = None
+    """SCRAM passwords of the stack's principals; None: a broker that takes anonymous clients."""
 
     @property
     def sqlalchemy_url(self) -> str:
         return sqlalchemy_url(self.database_url)
 
+    @property
+    def kafka(self) -> KafkaAccess:
+        """The admin principal's access (tools, tests): a super user of the broker."""
+        return self.kafka_as(ADMIN_PRINCIPAL)
+
+    def kafka_as(self, principal: str) -> KafkaAccess:
+        """A service's (or the analytics sink's) own principal, limited by its ACLs."""
+        if self.kafka_credentials is None:
+            return KafkaAccess(self.kafka_bootstrap_servers)
+        return self.kafka_credentials.access(self.kafka_bootstrap_servers, principal)
+
     def as_env(self) -> dict[str, str]:
-        return {ENV_DATABASE_URL: self.database_url, ENV_KAFKA_BOOTSTRAP_SERVERS: self.kafka_bootstrap_servers}
+        return {
+            ENV_DATABASE_URL: self.database_url,
+            ENV_KAFKA_BOOTSTRAP_SERVERS: self.kafka_bootstrap_servers,
+            **self.kafka.env(),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,9 +162,12 @@ def prepare_endpoints(
     async def prepare() -> dict[str, int]:
         await asyncio.gather(
             wait_for_postgres(endpoints.database_url, postgres_ready_timeout),
-            wait_for_kafka(endpoints.kafka_bootstrap_servers, kafka_ready_timeout),
+            wait_for_kafka(endpoints.kafka, kafka_ready_timeout),
         )
-        return await ensure_topics(endpoints.kafka_bootstrap_servers, wanted)
+        counts = await ensure_topics(endpoints.kafka, wanted)
+        if endpoints.kafka_credentials is not None:
+            await ensure_acls(endpoints.kafka, all_bindings())
+        return counts
 
     return run_sync(prepare)
 
@@ -244,7 +275,10 @@ class LocalStack:
         state = self.read_state()
         if not state.get("up"):
             return None
-        return StackEndpoints(state["database_url"], state["kafka_bootstrap_servers"])
+        return StackEndpoints(state["database_url"], state["kafka_bootstrap_servers"], self._kafka_credentials())
+
+    def _kafka_credentials(self) -> KafkaCredentials | None:
+        return None if self.external_kafka is not None else self.kafka.credentials()
 
     # --- commands -----------------------------------------------------------------------------------
     def fetch(self) -> Path:
@@ -302,7 +336,9 @@ class LocalStack:
                     return False, "not running"
                 try:
                     async with asyncio.timeout(timeout + 2):
-                        info = await describe_cluster(bootstrap, timeout)
+                        info = await describe_cluster(
+                            StackEndpoints("", bootstrap, self._kafka_credentials()).kafka, timeout
+                        )
                     return True, f"cluster {info.get('cluster_id')}, {len(info.get('brokers') or [])} broker(s)"  # type: ignore[arg-type]
                 except Exception as err:
                     return False, f"no answer: {err!r}"
@@ -331,7 +367,7 @@ class LocalStack:
                 self.paths.kafka_server_log if kafka_managed else None,
             ),
         )
-        endpoints = StackEndpoints(db_url, bootstrap) if db_url and bootstrap else None
+        endpoints = StackEndpoints(db_url, bootstrap, self._kafka_credentials()) if db_url and bootstrap else None
         return StackStatus(self.paths.stack_dir, components, state.get("started_at"), endpoints)
 
     # --- internals ----------------------------------------------------------------------------------
@@ -357,6 +393,9 @@ class LocalStack:
                 find_java()
                 fetch_kafka(self.paths, self._progress)
                 kafka_pid = previous_pids.get("kafka") or self._kafka_pid_file()
+                if self.kafka.alive(kafka_pid) and not self.kafka.running_with_sasl():
+                    self._progress("the running Kafka takes anonymous clients: restarting it with SASL/SCRAM and ACLs")
+                    self.kafka.stop(kafka_pid)
                 running_ports = self.kafka.configured_ports() if self.kafka.alive(kafka_pid) else None
                 if running_ports is not None:
                     self._progress(f"Kafka already running (pid {kafka_pid}) on 127.0.0.1:{running_ports[0]}")
@@ -392,6 +431,7 @@ class LocalStack:
                 ports["kafka_controller"] = kafka_run.controller_port
                 self.paths.kafka_dir.joinpath("broker.pid").write_text(f"{kafka_run.pid}\n")
             bootstrap = self.external_kafka or f"127.0.0.1:{ports['kafka']}"
+            admin = StackEndpoints(database_url, bootstrap, self._kafka_credentials()).kafka
 
             kafka_pid_now = pids["kafka"]
 
@@ -404,14 +444,18 @@ class LocalStack:
                         self.paths.postgres_log if self.external_database_url is None else None,
                     ),
                     wait_for_kafka(
-                        bootstrap,
+                        admin,
                         self.kafka_ready_timeout,
                         alive=(lambda: self.kafka.alive(kafka_pid_now)) if kafka_pid_now else None,
                         log_tail=self.kafka.log_tail if self.external_kafka is None else None,
                     ),
                 )
                 self._progress(f"creating {len(self.topics)} topics (existing ones are kept)")
-                return version, await ensure_topics(bootstrap, self.topics)
+                counts = await ensure_topics(admin, self.topics)
+                if admin.uses_sasl:
+                    self._progress("granting each service principal its topics (ACLs)")
+                    await ensure_acls(admin, all_bindings())
+                return version, counts
 
             _version, topic_counts = run_sync(ready)
         except BaseException:
@@ -427,7 +471,7 @@ class LocalStack:
             pool.shutdown(wait=True)
 
         was_up = bool(state.get("up")) and not started_here
-        endpoints = StackEndpoints(database_url, bootstrap)
+        endpoints = StackEndpoints(database_url, bootstrap, self._kafka_credentials())
         self._write_state(
             {
                 "version": STATE_VERSION,

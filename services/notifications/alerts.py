@@ -35,6 +35,7 @@ from services.notifications.settings import NotificationsSettings
 from shared.db import unit_of_work
 from shared.events.catalog import ClaimStatusChangedV1, ClaimSubmittedV1
 from shared.events.envelope import EventEnvelope
+from shared.messaging.kafka_access import KafkaAccess
 from shared.messaging.topics import CORE_TOPICS
 from shared.periodic import Periodic
 from shared.service import ServiceRuntime
@@ -59,10 +60,10 @@ async def track_claim_states(session: AsyncSession, envelopes: Sequence[EventEnv
         await AlertStore(session).track_claims(seen)
 
 
-async def dead_letter_sizes(bootstrap_servers: str) -> dict[str, int]:
+async def dead_letter_sizes(kafka: KafkaAccess) -> dict[str, int]:
     """How many messages each dead-letter topic holds (the sum of its partitions' end offsets)."""
     topics = [topic.dead_letter for topic in CORE_TOPICS]
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="claimflow-notifications-alerts")
+    admin = AIOKafkaAdminClient(**kafka.client_options(), client_id="claimflow-notifications-alerts")
     await admin.start()
     try:
         descriptions = await admin.describe_topics(topics)
@@ -76,7 +77,7 @@ async def dead_letter_sizes(bootstrap_servers: str) -> dict[str, int]:
     ]
     if not partitions:
         return {}
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=None, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**kafka.client_options(), group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
         ends = await consumer.end_offsets(partitions)
@@ -153,19 +154,19 @@ class AlertMonitor:
         *,
         sessions: async_sessionmaker[AsyncSession],
         settings: NotificationsSettings,
-        bootstrap_servers: str,
+        kafka: KafkaAccess,
         client: httpx.AsyncClient | None = None,
     ) -> None:
         self._sessions = sessions
         self._settings = settings
-        self._bootstrap_servers = bootstrap_servers
+        self._kafka = kafka
         self._client = client or httpx.AsyncClient(timeout=NOTIFY_TIMEOUT_S, trust_env=False)
         self._channels = AlertChannels(settings, self._client)
 
     async def round(self) -> None:
         now = dt.datetime.now(dt.UTC)
         firing = await self._scrape_metrics()
-        sizes = await dead_letter_sizes(self._bootstrap_servers)
+        sizes = await dead_letter_sizes(self._kafka)
         async with unit_of_work(self._sessions) as session:
             store = AlertStore(session)
             if not await store.lock():
@@ -211,7 +212,5 @@ def ops_alerts(runtime: ServiceRuntime) -> Periodic | None:
     settings = runtime.settings_of(NotificationsSettings)
     if not settings.run_alerts:
         return None
-    monitor = AlertMonitor(
-        sessions=runtime.sessions, settings=settings, bootstrap_servers=runtime.settings.kafka_bootstrap_servers
-    )
+    monitor = AlertMonitor(sessions=runtime.sessions, settings=settings, kafka=runtime.settings.kafka_access())
     return Periodic("ops-alerts", settings.alert_interval_s, monitor.round, MAX_BACKOFF_S)

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.db import unit_of_work
 from shared.events.envelope import EventEnvelope, MalformedEvent, from_kafka
+from shared.messaging.kafka_access import KafkaAccess
 from shared.messaging.publisher import KafkaPublisher, KafkaUnavailable, OutgoingMessage
 from shared.messaging.topics import DLT_SUFFIX, REPLAY_GROUP_HEADER
 from shared.telemetry.metrics import (
@@ -92,7 +93,7 @@ class ConsumerRunner:
         sessions: async_sessionmaker[AsyncSession],
         inbox: sa.Table,
         publisher: KafkaPublisher,
-        bootstrap_servers: str,
+        kafka: KafkaAccess,
         max_attempts: int,
         batch_size: int,
     ) -> None:
@@ -101,7 +102,7 @@ class ConsumerRunner:
         self._sessions = sessions
         self._inbox = inbox
         self._publisher = publisher
-        self._bootstrap_servers = bootstrap_servers
+        self._kafka = kafka
         self._max_attempts = max_attempts
         self._batch_size = batch_size
         self._consumer: AIOKafkaConsumer | None = None
@@ -115,7 +116,7 @@ class ConsumerRunner:
         backoff = 0.1
         while True:
             consumer = AIOKafkaConsumer(
-                bootstrap_servers=self._bootstrap_servers,
+                **self._kafka.client_options(),
                 group_id=self.group_id,
                 client_id=f"claimflow-{self._service}",
                 enable_auto_commit=False,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaProducer
 
 from shared.events.envelope import KafkaHeaders
+from shared.messaging.kafka_access import KafkaAccess
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +32,8 @@ class KafkaUnavailable(Exception):
 
 
 class KafkaPublisher:
-    def __init__(self, bootstrap_servers: str, *, client_id: str, send_timeout_s: float, stop_timeout_s: float) -> None:
-        self._bootstrap_servers = bootstrap_servers
+    def __init__(self, kafka: KafkaAccess, *, client_id: str, send_timeout_s: float, stop_timeout_s: float) -> None:
+        self._kafka = kafka
         self._client_id = client_id
         self._send_timeout_s = send_timeout_s
         self._stop_timeout_s = stop_timeout_s
@@ -49,7 +50,7 @@ class KafkaPublisher:
         async with self._lock:
             if self._producer is None:
                 producer = AIOKafkaProducer(
-                    bootstrap_servers=self._bootstrap_servers,
+                    **self._kafka.client_options(),
                     client_id=self._client_id,
                     acks="all",
                     enable_idempotence=True,

@@ -32,7 +32,7 @@ async def pipeline(servers, tmp_path_factory: pytest.TempPathFactory) -> AsyncIt
         admin_url=with_database(servers.database_url, database),
         server_admin_url=servers.database_url,
         database=database,
-        kafka_bootstrap_servers=servers.kafka_bootstrap_servers,
+        servers=servers,
         secrets=service_secrets,
         log_dir=Path(tmp_path_factory.mktemp("service-logs")),
     )
@@ -46,7 +46,7 @@ async def pipeline(servers, tmp_path_factory: pytest.TempPathFactory) -> AsyncIt
         subscription for definition in DEFINITIONS for subscription in definition.subscriptions
     )
     yield result
-    result.stop_all()
+    result.close()
     admin = await asyncpg.connect(servers.database_url)
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')

@@ -45,7 +45,7 @@ def status_event(tenant: str) -> EventEnvelope:
 
 async def publish(pipeline: Pipeline, envelope: EventEnvelope) -> None:
     key, value, headers = to_kafka(envelope)
-    await produce(pipeline.kafka_bootstrap_servers, envelope.topic, key=key, value=value, headers=headers)
+    await produce(pipeline.kafka, envelope.topic, key=key, value=value, headers=headers)
 
 
 def landed(directory: Path, tenant: str) -> list[tuple[str, str, str]]:
@@ -57,7 +57,7 @@ def landed(directory: Path, tenant: str) -> list[tuple[str, str, str]]:
 
 
 async def drain(pipeline: Pipeline, directory: Path, group: str) -> int:
-    sink = EventSink(pipeline.kafka_bootstrap_servers, ParquetLanding(directory), pipeline.group(group))
+    sink = EventSink(pipeline.kafka, ParquetLanding(directory), pipeline.group(group))
     await sink.start()
     try:
         return await sink.drain()
@@ -96,7 +96,8 @@ async def test_every_event_lands_once_per_event_id_without_phi(pipeline: Pipelin
         CliRunner().invoke,
         app,
         ["analytics", "sink", "--once", "--dir", str(directory), "--group", pipeline.group("sink-c"),
-         "--bootstrap", pipeline.kafka_bootstrap_servers],
+         "--bootstrap", pipeline.kafka.bootstrap_servers],
+        env=pipeline.kafka.env(),
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "landed 0 events" in result.output

@@ -55,7 +55,7 @@ async def test_encounters_become_scrubbed_submitted_837s_and_held_claims_go_out_
     )
     tenant = new_tenant()
     write = services.auth(tenant, "claims:read", "claims:write")
-    start = await end_offsets(services.kafka_bootstrap_servers, CLAIM_SUBMITTED.name)
+    start = await end_offsets(services.kafka, CLAIM_SUBMITTED.name)
     async with httpx.AsyncClient(base_url=claims.base_url, headers=write) as client:
         # The examples' dates are fixed; their payers' windows may have closed since.
         response = await client.put("/v1/scrub-rules/timely_filing.expired", json={"enabled": False})
@@ -70,7 +70,7 @@ async def test_encounters_become_scrubbed_submitted_837s_and_held_claims_go_out_
         unpriced = with_lines(example("professional"), {}, {"charge_cents": None})  # 87880: not in the schedule
         bundled = with_lines(example("professional"), {"procedure_code": "20610"}, {"procedure_code": "76942"})
         events = [*clean, priced_from_schedule, unpriced, bundled]
-        await produce_all(services.kafka_bootstrap_servers, tenant, events)
+        await produce_all(services.kafka, tenant, events)
 
         expected = {str(e.encounter_id): "submitted" for e in [*clean, priced_from_schedule]}
         expected |= {str(unpriced.encounter_id): "on_hold", str(bundled.encounter_id): "on_hold"}
@@ -80,7 +80,7 @@ async def test_encounters_become_scrubbed_submitted_837s_and_held_claims_go_out_
 
         await eventually(settled, timeout_s=60, what="every claim batched or held")
         # A re-delivered encounter (a new event for the same encounter) creates nothing.
-        (redelivered,) = await produce_all(services.kafka_bootstrap_servers, tenant, [clean[0]])
+        (redelivered,) = await produce_all(services.kafka, tenant, [clean[0]])
 
         holds = (await client.get("/v1/holds")).json()
         reasons = {h["encounter_id"]: {f["rule_id"] for f in h["findings"] if f["severity"] == "error"} for h in holds}
@@ -153,7 +153,7 @@ async def test_encounters_become_scrubbed_submitted_837s_and_held_claims_go_out_
 
     async def submitted_once() -> dict[str, int]:
         copies: dict[str, int] = {}
-        for record in await read_from(services.kafka_bootstrap_servers, start):
+        for record in await read_from(services.kafka, start):
             if dict(record.headers).get("ce_tenant") == tenant.encode():
                 claim_id = json.loads(record.value)["claim_id"]
                 copies[claim_id] = copies.get(claim_id, 0) + 1

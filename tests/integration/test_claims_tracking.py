@@ -19,6 +19,7 @@ import pytest
 from sandbox.clearinghouse import FolderClearinghouse
 from shared.events.catalog import Adjustment, EncounterCodedV1, PaidLine, PaymentReceivedV1
 from shared.events.envelope import EventEnvelope, to_kafka
+from shared.messaging.kafka_access import KafkaAccess
 from shared.messaging.topics import CLAIM_STATUS, PAYMENT_RECEIVED
 from shared.x12.pyx12_validation import validate_with_pyx12
 from tests.support.encounters import billed_to_primary, example, produce_all
@@ -45,7 +46,7 @@ async def claim_rows(admin_db: asyncpg.Connection, tenant: str) -> dict[str, Any
     return {str(row["id"]): row for row in rows}
 
 
-async def send_payment(bootstrap: str, tenant: str, payment: PaymentReceivedV1, times: int = 1) -> None:
+async def send_payment(bootstrap: KafkaAccess, tenant: str, payment: PaymentReceivedV1, times: int = 1) -> None:
     envelope = EventEnvelope.new(
         source="/tests/remittance", subject=str(payment.claim_id), tenant=tenant, payload=payment
     )
@@ -67,7 +68,7 @@ async def test_acknowledgments_rejections_resubmission_payments_secondary_and_fo
         CLAIMFLOW_CLEARINGHOUSE_TRANSPORT="file_drop",
         CLAIMFLOW_CLEARINGHOUSE_FOLDER=str(folder),
     )
-    bootstrap = services.kafka_bootstrap_servers
+    bootstrap = services.kafka
     tenant = new_tenant()
     status_start = await end_offsets(bootstrap, CLAIM_STATUS.name)
     accepted = example("professional")

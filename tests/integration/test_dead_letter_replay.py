@@ -41,13 +41,11 @@ async def test_replayed_dead_letter_is_applied_once(services: Pipeline, admin_db
         ("dlt-error", b"OperationalError: simulated outage"),
         ("dlt-attempts", b"5"),
     ]
-    await produce(
-        services.kafka_bootstrap_servers, ENCOUNTER_CODED.dead_letter, key=key, value=value, headers=letter_headers
-    )
+    await produce(services.kafka, ENCOUNTER_CODED.dead_letter, key=key, value=value, headers=letter_headers)
 
     letters = [
         letter
-        for letter in await read_dead_letters(services.kafka_bootstrap_servers, ENCOUNTER_CODED.name)
+        for letter in await read_dead_letters(services.kafka, ENCOUNTER_CODED.name)
         if letter.header("ce_id") == envelope.id
     ]
     assert len(letters) == 1
@@ -57,13 +55,13 @@ async def test_replayed_dead_letter_is_applied_once(services: Pipeline, admin_db
     listing = await asyncio.to_thread(
         CliRunner().invoke,
         app,
-        ["dlt", "list", "encounter-coded", "--bootstrap", services.kafka_bootstrap_servers],
-        env={"COLUMNS": "400"},
+        ["dlt", "list", "encounter-coded", "--bootstrap", services.kafka.bootstrap_servers],
+        env={"COLUMNS": "400", **services.kafka.env()},
     )
     assert listing.exit_code == 0, listing.output
     assert envelope.id in listing.output
 
-    await replay(services.kafka_bootstrap_servers, ENCOUNTER_CODED.name, letters * 2)
+    await replay(services.kafka, ENCOUNTER_CODED.name, letters * 2)
 
     async def claim_count() -> int:
         return int(await admin_db.fetchval("SELECT count(*) FROM claims.claims WHERE tenant_id = $1", tenant))

@@ -58,7 +58,7 @@ async def test_relay_killed_between_send_and_mark_still_applies_each_event_once(
         for row in await admin_db.fetch("SELECT event_id FROM intake.outbox WHERE tenant_id = $1", tenant)
     ]
     assert len(event_ids) == 5
-    start = await end_offsets(services.kafka_bootstrap_servers, ENCOUNTER_CODED.name)
+    start = await end_offsets(services.kafka, ENCOUNTER_CODED.name)
 
     # A SHARE lock lets the relay SELECT ... FOR UPDATE and send, but blocks its UPDATE (the mark).
     blocker = await asyncpg.connect(services.admin_url)
@@ -68,7 +68,7 @@ async def test_relay_killed_between_send_and_mark_still_applies_each_event_once(
     relay = await services.start("intake")
 
     async def sent_once() -> bool:
-        records = await read_from(services.kafka_bootstrap_servers, start)
+        records = await read_from(services.kafka, start)
         sent = {
             dict(r.headers)["ce_id"].decode() for r in records if dict(r.headers).get("ce_tenant") == tenant.encode()
         }
@@ -96,7 +96,7 @@ async def test_relay_killed_between_send_and_mark_still_applies_each_event_once(
         )
 
     await eventually(all_marked, what="the restarted relay to publish and mark")
-    records = await read_from(services.kafka_bootstrap_servers, start)
+    records = await read_from(services.kafka, start)
     copies: dict[str, int] = {}
     for record in records:
         event_id = dict(record.headers)["ce_id"].decode()
@@ -129,7 +129,7 @@ async def test_consumer_killed_after_db_commit_before_offset_commit_applies_once
     services: Pipeline, admin_db: asyncpg.Connection
 ) -> None:
     tenant = new_tenant()
-    start = await end_offsets(services.kafka_bootstrap_servers, ENCOUNTER_CODED.name)
+    start = await end_offsets(services.kafka, ENCOUNTER_CODED.name)
     intake = await services.start("intake")
     claims = await services.start("claims")
     first = await _post_encounters(intake.base_url, services.auth(tenant, "encounters:write"), 6)
@@ -140,7 +140,7 @@ async def test_consumer_killed_after_db_commit_before_offset_commit_applies_once
     await eventually(first_claims, what="claims for the first encounters")
     claims.kill()
     # From Kafka's point of view the offset commits after those DB commits never happened.
-    await rewind_group(services.kafka_bootstrap_servers, services.group("claims"), start)
+    await rewind_group(services.kafka, services.group("claims"), start)
 
     restarted = await services.start("claims")
     second = await _post_encounters(intake.base_url, services.auth(tenant, "encounters:write"), 4)
@@ -160,9 +160,9 @@ async def test_poison_message_goes_to_the_dead_letter_topic_and_the_partition_mo
     tenant = new_tenant()
     encounter_id = uuid.uuid4()
     key = str(encounter_id).encode()
-    dlt_start = await end_offsets(services.kafka_bootstrap_servers, ENCOUNTER_CODED.dead_letter)
+    dlt_start = await end_offsets(services.kafka, ENCOUNTER_CODED.dead_letter)
     poison = await produce(
-        services.kafka_bootstrap_servers,
+        services.kafka,
         ENCOUNTER_CODED.name,
         key=key,
         value=b'{"not": "an event"',
@@ -176,7 +176,7 @@ async def test_poison_message_goes_to_the_dead_letter_topic_and_the_partition_mo
     )
     good_key, good_value, good_headers = to_kafka(good)
     following = await produce(
-        services.kafka_bootstrap_servers, ENCOUNTER_CODED.name, key=good_key, value=good_value, headers=good_headers
+        services.kafka, ENCOUNTER_CODED.name, key=good_key, value=good_value, headers=good_headers
     )
     assert following.partition == poison.partition and following.offset > poison.offset
 
@@ -186,7 +186,7 @@ async def test_poison_message_goes_to_the_dead_letter_topic_and_the_partition_mo
     await eventually(claim_built, what="the message after the poison one to be applied")
 
     async def dead_letter() -> object:
-        records = await read_from(services.kafka_bootstrap_servers, dlt_start)
+        records = await read_from(services.kafka, dlt_start)
         for record in records:
             headers = dict(record.headers)
             if (

@@ -54,7 +54,7 @@ async def register(client: httpx.AsyncClient, mrn: str = "MRN-1") -> str:
 
 
 async def tenant_events(pipeline: Pipeline, start: dict[Any, int], tenant: str) -> list[EncounterCodedV1]:
-    records = await read_from(pipeline.kafka_bootstrap_servers, start)
+    records = await read_from(pipeline.kafka, start)
     envelopes = [from_kafka(r.key, r.value, list(r.headers)) for r in records]
     return [e.payload_as(EncounterCodedV1) for e in envelopes if e.tenant == tenant]
 
@@ -67,7 +67,7 @@ async def test_registered_parties_make_a_complete_event_and_stay_in_their_tenant
     pipeline: Pipeline, intake: ServiceProcess
 ) -> None:
     tenant = new_tenant()
-    start = await end_offsets(pipeline.kafka_bootstrap_servers, "encounter-coded")
+    start = await end_offsets(pipeline.kafka, "encounter-coded")
     async with httpx.AsyncClient(base_url=intake.base_url, headers=pipeline.auth(tenant, *WRITE)) as client:
         patient_id = await register(client)
         created = await client.post("/v1/encounters", json=encounter("ENC-FULL-1"))
@@ -87,7 +87,7 @@ async def test_a_batch_of_1000_gives_1000_events_and_its_repeat_creates_nothing(
     pipeline: Pipeline, intake: ServiceProcess, admin_db: asyncpg.Connection
 ) -> None:
     tenant = new_tenant()
-    start = await end_offsets(pipeline.kafka_bootstrap_servers, "encounter-coded")
+    start = await end_offsets(pipeline.kafka, "encounter-coded")
     batch = {"encounters": [encounter(f"ENC-B-{i:04d}") for i in range(1000)]}
     async with httpx.AsyncClient(base_url=intake.base_url, headers=pipeline.auth(tenant, *WRITE), timeout=60) as client:
         await register(client)

@@ -36,7 +36,7 @@ async def test_postgres_answers_show_server_version(servers: StackEndpoints) -> 
 @pytest.mark.integration
 async def test_all_topics_exist_with_their_partition_counts(servers: StackEndpoints) -> None:
     expected = dict(all_topic_names())
-    admin = AIOKafkaAdminClient(bootstrap_servers=servers.kafka_bootstrap_servers, request_timeout_ms=10000)
+    admin = AIOKafkaAdminClient(**servers.kafka.client_options(), request_timeout_ms=10000)
     try:
         async with asyncio.timeout(BOUND):
             await admin.start()
@@ -50,18 +50,16 @@ async def test_all_topics_exist_with_their_partition_counts(servers: StackEndpoi
 @pytest.mark.integration
 async def test_produce_consume_round_trip_through_the_broker(servers: StackEndpoints) -> None:
     """acks=all + idempotence on the way in; explicit offset commit (offset + 1) on the way out."""
-    bootstrap = servers.kafka_bootstrap_servers
+    bootstrap = servers.kafka.client_options()
     topic = f"stack-selftest-{uuid.uuid4().hex[:12]}"  # a scratch topic: pipeline topics stay clean
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+    admin = AIOKafkaAdminClient(**bootstrap, request_timeout_ms=10000)
     async with asyncio.timeout(BOUND):
         await admin.start()
         await admin.create_topics([NewTopic(topic, 2, 1)])
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, request_timeout_ms=10000
-    )
+    producer = AIOKafkaProducer(**bootstrap, acks="all", enable_idempotence=True, request_timeout_ms=10000)
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=bootstrap,
+        **bootstrap,
         group_id=f"{topic}-group",
         enable_auto_commit=False,
         auto_offset_reset="earliest",

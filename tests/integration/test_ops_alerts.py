@@ -101,13 +101,13 @@ async def test_alerts_fire_once_rate_limited_and_resolve(services: Pipeline) -> 
         claim_id = uuid.uuid4()
         tenant = new_tenant()
         await publish(
-            services.kafka_bootstrap_servers,
+            services.kafka,
             tenant,
             [submitted(claim_id, dt.datetime.now(dt.UTC) - dt.timedelta(days=730))],
         )
         stuck_firing = ("ops-alert.firing", "claims-stuck:submitted")
         await eventually(lambda: _has(receiver, stuck_firing), what="the stuck-claims alert")
-        await publish(services.kafka_bootstrap_servers, tenant, [paid(claim_id)])
+        await publish(services.kafka, tenant, [paid(claim_id)])
         await eventually(
             lambda: _has(receiver, ("ops-alert.resolved", "claims-stuck:submitted")), what="stuck claims resolved"
         )
@@ -116,7 +116,7 @@ async def test_alerts_fire_once_rate_limited_and_resolve(services: Pipeline) -> 
         envelope = EventEnvelope.new(source="/tests", subject=str(uuid.uuid4()), tenant=tenant, payload=paid(claim_id))
         key, value, headers = to_kafka(envelope)
         await produce(
-            services.kafka_bootstrap_servers,
+            services.kafka,
             CLAIM_DENIED.dead_letter,
             key=key,
             value=value,

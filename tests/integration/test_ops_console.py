@@ -65,7 +65,7 @@ async def _dead_letter(pipeline: Pipeline, tenant: str) -> tuple[str, str]:
         ("dlt-original-offset", b"7"), ("dlt-consumer-group", pipeline.group("claims").encode()),
         ("dlt-error", b"OperationalError: simulated outage"), ("dlt-attempts", b"5"),
     ]  # fmt: skip
-    await produce(pipeline.kafka_bootstrap_servers, ENCOUNTER_CODED.dead_letter, key=key, value=value, headers=headers)
+    await produce(pipeline.kafka, ENCOUNTER_CODED.dead_letter, key=key, value=value, headers=headers)
     return str(encounter_id), envelope.id
 
 
@@ -79,7 +79,7 @@ async def under_test(pipeline: Pipeline, tmp_path_factory: pytest.TempPathFactor
         assert summary.ledger_balanced and summary.claims_unsettled == 0
         letter_encounter, letter_event = await _dead_letter(pipeline, system.tenant)
         analytics_dir = folder / "analytics"
-        sink = EventSink(pipeline.kafka_bootstrap_servers, ParquetLanding(analytics_dir), pipeline.group("analytics"))
+        sink = EventSink(pipeline.kafka, ParquetLanding(analytics_dir), pipeline.group("analytics"))
         await sink.start()
         try:
 
@@ -100,10 +100,11 @@ async def under_test(pipeline: Pipeline, tmp_path_factory: pytest.TempPathFactor
             system.urls,
             port=free_port(),
             auth_secret=pipeline.secrets.auth_secret,
-            kafka_bootstrap_servers=pipeline.kafka_bootstrap_servers,
+            kafka=pipeline.kafka,
             analytics_dir=analytics_dir,
             log_path=folder / "console.log",
             metrics_interval_s=1.0,
+            extra_env={"CLAIMFLOW_ENVIRONMENT": "test", **pipeline.identity.env()},
         )
         console.start()
         try:

@@ -214,10 +214,7 @@ async def test_the_sandbox_payers_835_for_our_837_is_posted_by_the_service_with_
         **_inbound_env(folder, CLAIMFLOW_REMITTANCE_INBOUND_PAYEE_TENANTS=json.dumps({SANDBOX_PAYEE_NPI: tenant})),
     )
     await _handle_claim_submitted(services, list(envelopes.values()))
-    starts = {
-        topic: await end_offsets(services.kafka_bootstrap_servers, topic)
-        for topic in (PAYMENT_RECEIVED.name, CLAIM_DENIED.name)
-    }
+    starts = {topic: await end_offsets(services.kafka, topic) for topic in (PAYMENT_RECEIVED.name, CLAIM_DENIED.name)}
     answered = FolderClearinghouse(folder).process_once(now=RECEIVED_AT)
     assert sorted(name.rsplit(".", 1)[1] for name in answered) == ["277CA", "835", "999"]
 
@@ -250,10 +247,10 @@ async def test_the_sandbox_payers_835_for_our_837_is_posted_by_the_service_with_
         return int(await admin_db.fetchval(query, tenant)) == 0
 
     await eventually(outbox_drained, what="the relay to publish the events")
-    received = await read_from(services.kafka_bootstrap_servers, starts[PAYMENT_RECEIVED.name])
+    received = await read_from(services.kafka, starts[PAYMENT_RECEIVED.name])
     mine = [r for r in received if dict(r.headers).get("ce_tenant") == tenant.encode()]
     assert Counter(r.key.decode() for r in mine) == Counter(claim_ids.values())
-    denied = await read_from(services.kafka_bootstrap_servers, starts[CLAIM_DENIED.name])
+    denied = await read_from(services.kafka, starts[CLAIM_DENIED.name])
     assert [r.key.decode() for r in denied if dict(r.headers).get("ce_tenant") == tenant.encode()] == [
         claim_ids[numbers["D50"]]
     ]

@@ -52,7 +52,7 @@ def _claim_submitted(tenant: str, spec: ClaimSpec, patient_id: uuid.UUID) -> Eve
 
 async def _submit(services: Pipeline, envelope: EventEnvelope) -> None:
     key, value, headers = to_kafka(envelope)
-    await produce(services.kafka_bootstrap_servers, CLAIM_SUBMITTED.name, key=key, value=value, headers=headers)
+    await produce(services.kafka, CLAIM_SUBMITTED.name, key=key, value=value, headers=headers)
 
 
 async def _count(admin_db: asyncpg.Connection, table: str, tenant: str, where: str = "TRUE") -> int:
@@ -87,10 +87,7 @@ async def test_an_835_posted_twice_posts_once_and_emits_one_payment_received_per
         return await _count(admin_db, "submitted_claims", tenant) == 3
 
     await eventually(claims_known, what="remittance to record the submitted claims")
-    starts = {
-        topic: await end_offsets(services.kafka_bootstrap_servers, topic)
-        for topic in (PAYMENT_RECEIVED.name, CLAIM_DENIED.name)
-    }
+    starts = {topic: await end_offsets(services.kafka, topic) for topic in (PAYMENT_RECEIVED.name, CLAIM_DENIED.name)}
     unknown = paid_claim(f"UNKNOWN{suffix}")
     file = remittance_file(
         [paid, denied, unknown], trace=f"T{suffix}", provider_adjustments=(("L6", -321), ("WO", 1000))
@@ -176,12 +173,12 @@ async def test_an_835_posted_twice_posts_once_and_emits_one_payment_received_per
         assert [(p["patient_id"], [m["number"] for m in p["missed"]]) for p in overdue] == [(str(patient), [1, 2])]
 
     await eventually(lambda: _outbox_drained(admin_db, tenant), what="the relay to publish every event")
-    received = await read_from(services.kafka_bootstrap_servers, starts[PAYMENT_RECEIVED.name])
+    received = await read_from(services.kafka, starts[PAYMENT_RECEIVED.name])
     mine = [r for r in received if dict(r.headers).get("ce_tenant") == tenant.encode()]
     payment_ids = Counter(_payment_id(r.value) for r in mine)
     assert len(payment_ids) == 3 and set(payment_ids.values()) == {1}, payment_ids
     assert {r.key.decode() for r in mine} == set(claim_ids.values())
-    denials = await read_from(services.kafka_bootstrap_servers, starts[CLAIM_DENIED.name])
+    denials = await read_from(services.kafka, starts[CLAIM_DENIED.name])
     assert [r.key.decode() for r in denials if dict(r.headers).get("ce_tenant") == tenant.encode()] == [
         claim_ids[denied.control_number]
     ]
@@ -286,7 +283,7 @@ async def test_a_service_killed_while_posting_a_large_file_posts_nothing_then_ex
     for table in ("remittance_files", "claim_payments", "ledger_entries", "outbox"):
         assert await _count(admin_db, table, tenant) == 0, f"{table}: a killed posting must leave nothing"
 
-    start = await end_offsets(services.kafka_bootstrap_servers, PAYMENT_RECEIVED.name)
+    start = await end_offsets(services.kafka, PAYMENT_RECEIVED.name)
     restarted = await services.start("remittance")
     async with httpx.AsyncClient(base_url=restarted.base_url, headers=write, timeout=120) as client:
         answer = await client.post("/v1/remittances", content=file, headers=X12)
@@ -304,6 +301,6 @@ async def test_a_service_killed_while_posting_a_large_file_posts_nothing_then_ex
     await eventually(
         lambda: _outbox_drained(admin_db, tenant), timeout_s=60, what="the relay to publish the large posting"
     )
-    received = await read_from(services.kafka_bootstrap_servers, start)
+    received = await read_from(services.kafka, start)
     mine = Counter(_payment_id(r.value) for r in received if dict(r.headers).get("ce_tenant") == tenant.encode())
     assert len(mine) == count and set(mine.values()) == {1}

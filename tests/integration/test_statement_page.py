@@ -51,7 +51,7 @@ LINK_SECRET = "browser-test-statement-link-secret-0123456789"
 async def publish(pipeline: Pipeline, tenant: str, subject: str, payload: EventPayload) -> None:
     envelope = EventEnvelope.new(source="/claimflow/test", subject=subject, tenant=tenant, payload=payload)
     key, value, headers = to_kafka(envelope)
-    await produce(pipeline.kafka_bootstrap_servers, envelope.topic, key=key, value=value, headers=headers)
+    await produce(pipeline.kafka, envelope.topic, key=key, value=value, headers=headers)
 
 
 async def adjudicated_visit(pipeline: Pipeline, tenant: str, patient_id: uuid.UUID) -> None:
@@ -153,7 +153,7 @@ async def test_the_statement_page_in_a_browser(services: Pipeline) -> None:
             expired = sign_link(
                 LINK_SECRET.encode(), uuid.UUID(issued["id"]), dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
             )
-            start = await end_offsets(services.kafka_bootstrap_servers, PATIENT_ACCOUNT.name)
+            start = await end_offsets(services.kafka, PATIENT_ACCOUNT.name)
 
             async with async_playwright() as playwright:
                 browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
@@ -212,7 +212,7 @@ async def test_the_statement_page_in_a_browser(services: Pipeline) -> None:
                     await browser.close()
 
         async def submitted_events() -> list[dict[str, Any]]:
-            records = await read_from(services.kafka_bootstrap_servers, start)
+            records = await read_from(services.kafka, start)
             return [
                 envelope.data
                 for envelope in (from_kafka(r.key, r.value, list(r.headers)) for r in records)

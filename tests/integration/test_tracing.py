@@ -17,7 +17,7 @@ TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 async def test_callers_trace_travels_through_the_outbox_into_kafka(
     services: Pipeline, admin_db: asyncpg.Connection
 ) -> None:
-    start = await end_offsets(services.kafka_bootstrap_servers, ENCOUNTER_CODED.name)
+    start = await end_offsets(services.kafka, ENCOUNTER_CODED.name)
     intake = await services.start("intake")
     tenant = new_tenant()
     headers = {**services.auth(tenant, "encounters:write"), "traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-01"}
@@ -34,7 +34,7 @@ async def test_callers_trace_travels_through_the_outbox_into_kafka(
     async def published() -> list[object]:
         return [
             record
-            for record in await read_from(services.kafka_bootstrap_servers, start)
+            for record in await read_from(services.kafka, start)
             if dict(record.headers).get("ce_tenant") == tenant.encode()
         ]
 

@@ -102,10 +102,8 @@ async def test_every_event_reaches_the_receiver_once_per_webhook_id_across_an_ou
         other = await subscribe(client, services, other_tenant, f"{receiver.url}/other")
 
         claim_id = uuid.uuid4()
-        events = await publish(
-            services.kafka_bootstrap_servers, tenant, [status_changed(claim_id, n) for n in range(20)]
-        )
-        events += await publish(services.kafka_bootstrap_servers, tenant, [denied(n) for n in range(10)])
+        events = await publish(services.kafka, tenant, [status_changed(claim_id, n) for n in range(20)])
+        events += await publish(services.kafka, tenant, [denied(n) for n in range(10)])
 
         # While the receiver is down every attempt fails and is logged.
         failed = await eventually(
@@ -216,7 +214,7 @@ async def test_a_failing_subscription_is_disabled_stops_and_resumes_when_enabled
         async with httpx.AsyncClient(base_url=notifications.base_url, timeout=10) as client:
             subscription = await subscribe(client, services, tenant, f"{receiver.url}/hook")
             receiver.secret = subscription["secret"]
-            first = await publish(services.kafka_bootstrap_servers, tenant, [denied(n) for n in range(3)])
+            first = await publish(services.kafka, tenant, [denied(n) for n in range(3)])
 
             disabled = await eventually(
                 lambda: _subscription_if(client, services, tenant, subscription["id"], enabled=False),
@@ -227,7 +225,7 @@ async def test_a_failing_subscription_is_disabled_stops_and_resumes_when_enabled
 
             # Disabled: new events are recorded but nothing is sent, however many rounds the sender runs.
             requests_when_disabled = len(receiver.received)
-            later = await publish(services.kafka_bootstrap_servers, tenant, [denied(n) for n in range(3, 6)])
+            later = await publish(services.kafka, tenant, [denied(n) for n in range(3, 6)])
             await eventually(
                 lambda: _count_at_least(client, services, tenant, subscription["id"], len(first) + len(later)),
                 what="deliveries recorded while disabled",
@@ -257,7 +255,7 @@ async def test_a_failing_subscription_is_disabled_stops_and_resumes_when_enabled
 
             # 410 Gone disables at once.
             receiver.answer = lambda _: 410
-            await publish(services.kafka_bootstrap_servers, tenant, [denied(99)])
+            await publish(services.kafka, tenant, [denied(99)])
             gone = await eventually(
                 lambda: _subscription_if(client, services, tenant, subscription["id"], enabled=False),
                 what="disabled by 410",
@@ -299,7 +297,7 @@ async def test_subscriptions_are_managed_and_secrets_rotate(services: Pipeline) 
             shown = (await client.get(f"/v1/webhook-subscriptions/{created['id']}/secret", headers=auth)).json()
             assert shown["secret"] == rotated["secret"]
 
-            await publish(services.kafka_bootstrap_servers, tenant, [denied(1)])
+            await publish(services.kafka, tenant, [denied(1)])
             await eventually(lambda: _received_after(receiver, 0), what="a delivery after rotation")
             request = receiver.received[0]
             Webhook(created["secret"]).verify(request.body, request.headers)  # old secret, within its grace

@@ -14,6 +14,7 @@ from services.intake.domain.documents import document_event
 from services.intake.schemas import EncounterDocument
 from shared.events.catalog import EncounterCodedV1
 from shared.events.envelope import EventEnvelope, to_kafka
+from shared.messaging.kafka_access import KafkaAccess
 from shared.messaging.topics import ENCOUNTER_CODED
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "encounters"
@@ -59,9 +60,9 @@ def billed_to_primary(event: EncounterCodedV1) -> EncounterCodedV1:
     )
 
 
-async def produce_all(bootstrap: str, tenant: str, events: list[EncounterCodedV1]) -> list[str]:
+async def produce_all(kafka: KafkaAccess, tenant: str, events: list[EncounterCodedV1]) -> list[str]:
     """Put `events` on `encounter-coded` in order; their event ids."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(**kafka.client_options(), acks="all", enable_idempotence=True)
     await producer.start()
     ids = []
     try:

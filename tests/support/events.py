@@ -9,15 +9,16 @@ from aiokafka import AIOKafkaProducer
 
 from shared.events.catalog import EventPayload
 from shared.events.envelope import EventEnvelope, to_kafka
+from shared.messaging.kafka_access import KafkaAccess
 
 
-async def publish(bootstrap_servers: str, tenant: str, payloads: list[EventPayload]) -> list[EventEnvelope]:
+async def publish(kafka: KafkaAccess, tenant: str, payloads: list[EventPayload]) -> list[EventEnvelope]:
     """One envelope per payload, all through one idempotent producer."""
     envelopes = [
         EventEnvelope.new(source="/tests", subject=str(uuid.uuid4()), tenant=tenant, payload=payload)
         for payload in payloads
     ]
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(**kafka.client_options(), acks="all", enable_idempotence=True)
     await producer.start()
     try:
         for envelope in envelopes:

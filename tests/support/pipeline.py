@@ -22,13 +22,16 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from cli.dead_letters import topic_partitions
 from cli.services import ServiceProcess, ServiceSecrets, provision_all, service_environment, with_database
-from cli.stack import LocalStack
-from shared.auth import TokenVerifier
+from cli.stack import LocalStack, StackEndpoints
+from cli.stack.kafka import ensure_acls
 from shared.db import create_engine
 from shared.messaging.consumer import Subscription
+from shared.messaging.kafka_access import KafkaAccess
+from shared.messaging.principals import SERVICE_PRINCIPALS, ResourceType, all_bindings
 from shared.migrations import alembic_config, upgrade_to_head
 from shared.service import ServiceDefinition
 from tests.support.intake_builders import visit_lines
+from tests.support.oidc import LocalIdentityProvider
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEST_SECRETS = REPO_ROOT / ".local" / "test-secrets.json"
@@ -44,27 +47,34 @@ def test_secrets() -> ServiceSecrets:
 
 
 @asynccontextmanager
-async def bench_pipeline(definitions: Sequence[ServiceDefinition]) -> AsyncIterator[Pipeline]:
+async def bench_pipeline(
+    definitions: Sequence[ServiceDefinition], servers: StackEndpoints | None = None
+) -> AsyncIterator[Pipeline]:
     """A fresh database with `definitions` migrated, for a benchmark.
 
-    Servers come from CLAIMFLOW_TEST_DATABASE_URL + CLAIMFLOW_TEST_KAFKA_BOOTSTRAP_SERVERS, else a
+    Servers: `servers` (a stack the caller started), else CLAIMFLOW_TEST_DATABASE_URL +
+    CLAIMFLOW_TEST_KAFKA_BOOTSTRAP_SERVERS (a broker taking anonymous clients), else a
     local stack in .local/bench-stack; at the end the services are stopped, the database dropped and
     a stack started here stopped.
     """
     database_url = os.environ.get("CLAIMFLOW_TEST_DATABASE_URL")
     kafka = os.environ.get("CLAIMFLOW_TEST_KAFKA_BOOTSTRAP_SERVERS")
     stack: LocalStack | None = None
-    if not (database_url and kafka):
+    if servers is not None:  # a stack of the caller's, with its Kafka principals' credentials
+        endpoints, database_url = servers, servers.database_url
+    elif database_url and kafka:
+        endpoints = StackEndpoints(database_url, kafka)
+    else:
         stack = LocalStack(stack_dir=Path(".local") / "bench-stack", progress=lambda m: print(f"  stack: {m}"))
         endpoints = stack.up()
-        database_url, kafka = endpoints.database_url, endpoints.kafka_bootstrap_servers
+        database_url = endpoints.database_url
     database = f"claimflow_bench_{uuid.uuid4().hex[:8]}"
     await provision_all(database_url, test_secrets(), database)
     pipeline = Pipeline(
         admin_url=with_database(database_url, database),
         server_admin_url=database_url,
         database=database,
-        kafka_bootstrap_servers=kafka,
+        servers=endpoints,
         secrets=test_secrets(),
         log_dir=Path(tempfile.mkdtemp(prefix="claimflow-bench-")),
     )
@@ -79,7 +89,7 @@ async def bench_pipeline(definitions: Sequence[ServiceDefinition]) -> AsyncItera
                 await engine.dispose()
         yield pipeline
     finally:
-        pipeline.stop_all()
+        pipeline.close()
         admin = await asyncpg.connect(database_url)
         try:
             await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
@@ -101,10 +111,32 @@ class Pipeline:
     """libpq URL of a superuser, on the test database."""
     server_admin_url: str
     database: str
-    kafka_bootstrap_servers: str
+    servers: StackEndpoints
+    """The broker's credentials: the suite acts as the admin principal, each service as its own."""
     secrets: ServiceSecrets
     log_dir: Path
     started: list[ServiceProcess] = field(default_factory=list)
+    identity: LocalIdentityProvider = field(default_factory=lambda: LocalIdentityProvider().start())
+    """The services run outside development, so they take only OIDC tokens: this provider's."""
+
+    @property
+    def kafka(self) -> KafkaAccess:
+        """The admin principal (a super user): what tests produce, read and rewind with."""
+        return self.servers.kafka
+
+    @property
+    def kafka_bootstrap_servers(self) -> KafkaAccess:
+        """The former name of `kafka`, kept so tests written before SASL still run."""
+        return self.kafka
+
+    def kafka_as(self, principal: str) -> KafkaAccess:
+        return self.servers.kafka_as(principal)
+
+    async def grant_groups(self) -> None:
+        """ACLs for this session's consumer groups (named after its prefix), when the broker checks ACLs."""
+        if self.servers.kafka_credentials is not None:
+            groups = [b for b in all_bindings(self.group_prefix) if b.resource_type is ResourceType.GROUP]
+            await ensure_acls(self.kafka, groups)
 
     @property
     def group_prefix(self) -> str:
@@ -116,15 +148,17 @@ class Pipeline:
 
     async def start_groups_at_end(self, subscriptions: Iterable[Subscription]) -> None:
         """Commit this session's groups at the topics' current ends, so they skip earlier sessions' events."""
+        await self.grant_groups()
         for subscription in subscriptions:
             offsets: dict[TopicPartition, int] = {}
             for topic in subscription.topics:
-                offsets.update(await end_offsets(self.kafka_bootstrap_servers, topic))
-            await rewind_group(self.kafka_bootstrap_servers, self.group(subscription.group_id), offsets)
+                offsets.update(await end_offsets(self.kafka, topic))
+            await rewind_group(self.kafka, self.group(subscription.group_id), offsets)
 
     def token(self, tenant: str, *scopes: str) -> str:
-        verifier = TokenVerifier(secret=self.secrets.auth_secret, issuer="claimflow", audience="claimflow")
-        return verifier.mint(subject="test-suite", tenant=tenant, scopes=list(scopes), ttl=dt.timedelta(minutes=30))
+        return self.identity.mint(
+            subject="test-suite", tenant=tenant, scopes=list(scopes), ttl=dt.timedelta(minutes=30)
+        )
 
     def auth(self, tenant: str, *scopes: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(tenant, *scopes)}"}
@@ -133,7 +167,7 @@ class Pipeline:
         env = service_environment(
             service,
             admin_url=self.server_admin_url,
-            kafka_bootstrap_servers=self.kafka_bootstrap_servers,
+            kafka=self.kafka_as(service),
             service_secrets=self.secrets,
             database=self.database,
         )
@@ -147,11 +181,12 @@ class Pipeline:
             env=service_environment(
                 name,
                 admin_url=self.server_admin_url,
-                kafka_bootstrap_servers=self.kafka_bootstrap_servers,
+                kafka=self.kafka_as(name) if name in SERVICE_PRINCIPALS else self.kafka,
                 service_secrets=self.secrets,
                 database=self.database,
                 environment="test",
                 extra={
+                    **self.identity.env(),
                     "CLAIMFLOW_RELAY_POLL_INTERVAL_S": "0.2",
                     "CLAIMFLOW_CONSUMER_GROUP_PREFIX": self.group_prefix,
                     **extra_env,
@@ -167,6 +202,10 @@ class Pipeline:
     def stop_all(self) -> None:
         for process in self.started:
             process.kill()
+
+    def close(self) -> None:
+        self.stop_all()
+        self.identity.stop()
 
 
 def new_tenant() -> str:
@@ -215,9 +254,9 @@ async def metric_total(process: ServiceProcess, name: str, **labels: str) -> flo
     return total
 
 
-async def end_offsets(bootstrap_servers: str, topic: str) -> dict[TopicPartition, int]:
-    partitions = await topic_partitions(bootstrap_servers, topic)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=None, enable_auto_commit=False)
+async def end_offsets(kafka: KafkaAccess, topic: str) -> dict[TopicPartition, int]:
+    partitions = await topic_partitions(kafka, topic)
+    consumer = AIOKafkaConsumer(**kafka.client_options(), group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
         consumer.assign(partitions)
@@ -226,9 +265,9 @@ async def end_offsets(bootstrap_servers: str, topic: str) -> dict[TopicPartition
         await consumer.stop()
 
 
-async def read_from(bootstrap_servers: str, start: dict[TopicPartition, int], *, idle_s: float = 1.0) -> list[Any]:
+async def read_from(kafka: KafkaAccess, start: dict[TopicPartition, int], *, idle_s: float = 1.0) -> list[Any]:
     """Every record from `start` offsets up to the current end, without a consumer group."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=None, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**kafka.client_options(), group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
         consumer.assign(list(start))
@@ -249,10 +288,8 @@ async def _behind(consumer: AIOKafkaConsumer, end: dict[TopicPartition, int]) ->
     return any([await consumer.position(tp) < offset for tp, offset in end.items()])
 
 
-async def produce(
-    bootstrap_servers: str, topic: str, *, key: bytes, value: bytes, headers: list[tuple[str, bytes]]
-) -> Any:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", enable_idempotence=True)
+async def produce(kafka: KafkaAccess, topic: str, *, key: bytes, value: bytes, headers: list[tuple[str, bytes]]) -> Any:
+    producer = AIOKafkaProducer(**kafka.client_options(), acks="all", enable_idempotence=True)
     await producer.start()
     try:
         return await producer.send_and_wait(topic, value, key=key, headers=headers)
@@ -261,12 +298,12 @@ async def produce(
 
 
 async def rewind_group(
-    bootstrap_servers: str, group_id: str, offsets: dict[TopicPartition, int], timeout_s: float = 60
+    kafka: KafkaAccess, group_id: str, offsets: dict[TopicPartition, int], timeout_s: float = 60
 ) -> None:
     """Set a group's committed offsets, as if its last commits never happened (the group must be empty)."""
     deadline = time.monotonic() + timeout_s
     while True:
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=group_id, enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(**kafka.client_options(), group_id=group_id, enable_auto_commit=False)
         await consumer.start()
         try:
             consumer.assign(list(offsets))

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from shared.messaging.principals import PRINCIPALS, acl_script_lines
 from shared.messaging.topics import all_topic_names
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,6 +37,7 @@ EXPECTED_TOPICS = dict(all_topic_names())
 SERVICE_COMMAND = "uvicorn services.{name}.app:app --host 0.0.0.0 --port 8000"
 
 TOPIC_LINE = re.compile(r"^\s*create\s+(\S+)\s+(\d+)\s*$", re.MULTILINE)
+ACL_LINE = re.compile(r"^\s*(allow \S+ \".*)$", re.MULTILINE)
 ENV_PLACEHOLDER = re.compile(r"^\$\{[A-Z][A-Z0-9_]*\}$")
 COMPOSE_INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Z][A-Z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
 SECRET_NAME = re.compile(r"password|passwd|secret|token|api[_-]?key|private[_-]?key|credential", re.IGNORECASE)
@@ -221,6 +223,10 @@ def test_compose_services_connect_as_their_own_role_with_the_provisioned_passwor
         assert (url.hostname, url.port, url.path) == ("postgres", 5432, "/claimflow")
         assert url.password == provision_env[f"CLAIMFLOW_{name.upper()}_DB_PASSWORD"]
         assert env["CLAIMFLOW_KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
+        assert env["CLAIMFLOW_KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT"
+        assert env["CLAIMFLOW_KAFKA_SASL_USERNAME"] == name, "each service is its own Kafka principal"
+        kafka_env = compose_services["kafka"]["environment"]
+        assert env["CLAIMFLOW_KAFKA_SASL_PASSWORD"] == kafka_env[f"KAFKA_{name.upper()}_PASSWORD"]
         assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector:4318"
         auth_secrets.add(env["CLAIMFLOW_AUTH_SECRET"])
     assert len(auth_secrets) == 1, "all services share one signing secret"
@@ -238,7 +244,16 @@ def test_compose_kafka_is_a_single_kraft_node_of_kafka_4(compose_services: dict[
     assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
     assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == f"{env['KAFKA_NODE_ID']}@kafka:9093"
     assert "CONTROLLER" in env["KAFKA_CONTROLLER_LISTENER_NAMES"]
-    assert "PLAINTEXT://kafka:9092" in env["KAFKA_ADVERTISED_LISTENERS"]
+    assert "BROKER://kafka:9092" in env["KAFKA_ADVERTISED_LISTENERS"]
+    # no anonymous listener: SASL everywhere, SCRAM for clients, ACLs checked, nothing allowed without one
+    assert set(re.findall(r":(\w+)", env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"])) == {"SASL_PLAINTEXT"}
+    assert env["KAFKA_SASL_ENABLED_MECHANISMS"] == "SCRAM-SHA-512"
+    assert env["KAFKA_AUTHORIZER_CLASS_NAME"] == "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+    assert env["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+    script = _command_line(kafka["command"])
+    for principal in ("admin", *(p.name for p in PRINCIPALS)):
+        assert f'--add-scram "SCRAM-SHA-512=[name={principal},' in script, f"no SCRAM user {principal}"
+        assert f"KAFKA_{principal.upper()}_PASSWORD" in env
     for key in (
         "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR",
         "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR",
@@ -281,6 +296,14 @@ def test_compose_topics_one_shot_creates_exactly_the_topics(compose_services: di
     assert _topics_created_by(_command_line(topics["command"])) == EXPECTED_TOPICS
 
 
+def test_compose_topics_one_shot_grants_exactly_the_principals_acls(
+    compose_services: dict[str, dict[str, Any]],
+) -> None:
+    script = _command_line(compose_services["topics"]["command"])
+    assert "kafka-acls.sh" in script and "--command-config" in script
+    assert ACL_LINE.findall(script) == acl_script_lines()
+
+
 # --- Kubernetes -----------------------------------------------------------------------------
 
 
@@ -305,6 +328,35 @@ def test_kubernetes_topics_job_creates_exactly_the_topics(manifests: list[dict[s
     (container,) = topic_jobs[0]["spec"]["template"]["spec"]["containers"]
     assert container["image"].startswith("apache/kafka:4.")
     assert _topics_created_by(_command_line(container["args"])) == EXPECTED_TOPICS
+
+
+def test_kubernetes_topics_job_creates_the_principals_and_their_acls(manifests: list[dict[str, Any]]) -> None:
+    (job,) = [j for j in _objects(manifests, "Job").values() if "topics" in j["metadata"]["name"]]
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    script = _command_line(container["args"])
+    assert ACL_LINE.findall(script) == acl_script_lines()
+    users = re.findall(r"^\s*user (\S+) ", script, re.MULTILINE)
+    assert users == [p.name for p in PRINCIPALS]
+    env = {e["name"]: e for e in container["env"]}
+    for name in ("admin", *users):
+        assert env[f"KAFKA_{name.upper()}_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"] == (
+            f"CLAIMFLOW_KAFKA_{name.upper()}_PASSWORD"
+        )
+
+
+def test_kubernetes_services_are_their_own_kafka_principals(manifests: list[dict[str, Any]]) -> None:
+    (config,) = _objects(manifests, "ConfigMap").values()
+    assert config["data"]["CLAIMFLOW_KAFKA_SECURITY_PROTOCOL"] in ("SASL_SSL", "SASL_PLAINTEXT")
+    assert config["data"]["CLAIMFLOW_ENVIRONMENT"] == "production"
+    assert config["data"]["CLAIMFLOW_OIDC_JWKS_URL"].startswith("https://"), "production takes OIDC tokens only"
+    deployments = _objects(manifests, "Deployment")
+    for name in SERVICES:
+        (container,) = deployments[name]["spec"]["template"]["spec"]["containers"]
+        env = {e["name"]: e for e in container["env"]}
+        assert env["CLAIMFLOW_KAFKA_SASL_USERNAME"]["value"] == name
+        assert env["CLAIMFLOW_KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"] == (
+            f"CLAIMFLOW_KAFKA_{name.upper()}_PASSWORD"
+        )
 
 
 def test_kubernetes_provision_job_gets_every_service_password(manifests: list[dict[str, Any]]) -> None:

@@ -45,3 +45,20 @@ def test_development_takes_the_development_secret_and_everyone_takes_a_real_one(
 def test_a_short_secret_is_refused() -> None:
     with pytest.raises(InsecureSettings, match="at least 32"):
         settings("production", "short-secret").check_auth_secret()
+
+
+def test_production_talks_to_kafka_only_as_an_authenticated_principal() -> None:
+    with pytest.raises(InsecureSettings, match="SASL"):
+        ServiceSettings(environment="production", auth_secret=SecretStr(REAL_SECRET)).check_kafka_security()
+    with pytest.raises(InsecureSettings, match="USERNAME"):
+        ServiceSettings(environment="test", kafka_security_protocol="SASL_PLAINTEXT").check_kafka_security()
+    ServiceSettings(environment="development").check_kafka_security()
+    secured = ServiceSettings(
+        environment="production",
+        kafka_security_protocol="SASL_SSL",
+        kafka_sasl_username="claims",
+        kafka_sasl_password=SecretStr("p" * 40),
+    )
+    secured.check_kafka_security()
+    access = secured.kafka_access()
+    assert (access.username, access.uses_tls, access.mechanism) == ("claims", True, "SCRAM-SHA-512")
