@@ -10,12 +10,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 
+from services.claims.domain.claim_state import ClaimState
 from services.claims.domain.fixes import ClaimFix, FixRejected, LineFix
 from services.claims.domain.scrubber import BUILT_IN_RULES, RULES_BY_ID
 from services.claims.lifecycle import ClaimNotFound
-from services.claims.records import FeeEntry
+from services.claims.records import ClaimQuery, FeeEntry
 from services.claims.repository import ClaimRepository
 from services.claims.schemas import (
+    ClaimCancelIn,
     ClaimDetailOut,
     ClaimFixIn,
     ClaimOut,
@@ -28,10 +30,11 @@ from services.claims.schemas import (
     ScrubRuleIn,
     ScrubRuleOut,
 )
-from services.claims.service import ClaimNotWorkable, fix_claim, release_claim
+from services.claims.service import ClaimNotWorkable, cancel_claim, fix_claim, release_claim
 from services.claims.settings import ClaimsSettings
 from shared.auth import Principal, require_scope
 from shared.http import SessionDep
+from shared.paging import CursorParam, InvalidCursor, Limit, Page, decode_cursor, encode_cursor
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["claims"])
@@ -61,6 +64,7 @@ async def _detail(repository: ClaimRepository, claim_id: uuid.UUID) -> ClaimDeta
             "lines": lines,
             "status_history": history,
             "secondary_claim_id": await repository.secondary_of(claim_id),
+            "payments": await repository.payments_of(claim_id),
         },
         from_attributes=True,
     )
@@ -73,9 +77,64 @@ async def get_claim(claim_id: uuid.UUID, principal: CanRead, session: SessionDep
 
 
 @router.get("/claims")
-async def list_claims_for_encounter(encounter_id: uuid.UUID, principal: CanRead, session: SessionDep) -> list[ClaimOut]:
-    rows = await ClaimRepository(session, principal.tenant).list_for_encounter(encounter_id)
-    return [ClaimOut.model_validate(row, from_attributes=True) for row in rows]
+async def search_claims(
+    principal: CanRead,
+    session: SessionDep,
+    state: Annotated[list[ClaimState] | None, Query(description="One or more states (repeat the parameter).")] = None,
+    encounter_id: uuid.UUID | None = None,
+    patient_id: uuid.UUID | None = None,
+    payer_id: Annotated[str | None, Query(max_length=80)] = None,
+    provider_npi: Annotated[str | None, Query(pattern=r"^\d{10}$", description="Billing or rendering NPI.")] = None,
+    service_date_from: Annotated[dt.date | None, Query(description="Claims with service on or after.")] = None,
+    service_date_to: Annotated[dt.date | None, Query(description="Claims with service on or before.")] = None,
+    claim_number: Annotated[str | None, Query(max_length=20, description="CLM01 (the 835's CLP01).")] = None,
+    limit: Limit = 100,
+    cursor: CursorParam = None,
+) -> Page[ClaimOut]:
+    """Find claims by state, encounter, patient, payer, provider, service dates or claim number; every filter
+    given must match. Oldest first; pass `next_cursor` as `cursor` for the next page."""
+    after: tuple[dt.datetime, uuid.UUID] | None = None
+    if cursor is not None:
+        try:
+            at, claim_id = decode_cursor(cursor, 2)
+            after = dt.datetime.fromisoformat(at), uuid.UUID(claim_id)
+        except (InvalidCursor, ValueError):
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                detail=[{"loc": ["query", "cursor"], "msg": "not a cursor of this list", "type": "value_error"}],
+            ) from None
+    query = ClaimQuery(
+        states=tuple(s.value for s in state or ()),
+        encounter_id=encounter_id,
+        patient_id=patient_id,
+        payer_id=payer_id,
+        provider_npi=provider_npi,
+        service_date_from=service_date_from,
+        service_date_to=service_date_to,
+        claim_number=claim_number,
+    )
+    found = await ClaimRepository(session, principal.tenant).search(query, after=after, limit=limit)
+    last = found[-1] if len(found) == limit else None
+    return Page[ClaimOut](
+        items=[ClaimOut.model_validate(row, from_attributes=True) for row in found],
+        next_cursor=None if last is None else encode_cursor(last.created_at.isoformat(), str(last.id)),
+    )
+
+
+@router.post("/claims/{claim_id}/cancel", responses={**NOT_FOUND, 409: {"description": "A payer has the claim."}})
+async def cancel(
+    claim_id: uuid.UUID, body: ClaimCancelIn, principal: CanWrite, session: SessionDep, runtime: RuntimeDep
+) -> ClaimDetailOut:
+    """Cancel a claim no payer has seen yet (on hold, ready, or rejected by the clearinghouse), with a reason;
+    an original claim's encounter is cancelled with it. A claim batched or sent cannot be cancelled (void it
+    after adjudication instead); cancelling a cancelled claim again answers it as it is."""
+    try:
+        await cancel_claim(session, runtime.outbox, principal.tenant, claim_id, body.reason, dt.datetime.now(dt.UTC))
+    except ClaimNotFound:
+        raise _not_found() from None
+    except ClaimNotWorkable as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
+    return await _detail(ClaimRepository(session, principal.tenant), claim_id)
 
 
 @router.get("/holds")

@@ -52,6 +52,7 @@ claims = sa.Table(
         nullable=True,
         comment="W3C trace context of the claim's trace, continued by the events written for it later (837 batch).",
     ),
+    sa.Column("billing_provider_npi", sa.String(10), comment="Searchable copy of the document's billing NPI."),
     sa.UniqueConstraint("tenant_id", "claim_control_number"),
     sa.UniqueConstraint("primary_claim_id"),
 )
@@ -64,6 +65,9 @@ sa.Index(
 )
 sa.Index("ix_claims_ready", claims.c.created_at, postgresql_where=claims.c.state == ClaimState.READY.value)
 sa.Index("ix_claims_tenant_state", claims.c.tenant_id, claims.c.state)
+sa.Index("ix_claims_tenant_id_patient_id", claims.c.tenant_id, claims.c.patient_id)
+sa.Index("ix_claims_tenant_id_created_at", claims.c.tenant_id, claims.c.created_at, claims.c.id)
+sa.Index("ix_claims_tenant_id_billing_provider_npi", claims.c.tenant_id, claims.c.billing_provider_npi)
 
 claim_lines = sa.Table(
     "claim_lines",

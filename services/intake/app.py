@@ -6,7 +6,7 @@ from pathlib import Path
 
 from services.intake.api import fhir_router, router
 from services.intake.eligibility import collecting
-from services.intake.handlers import SUBSCRIPTIONS
+from services.intake.handlers import SUBSCRIPTIONS, handlers
 from services.intake.models import messaging, metadata
 from services.intake.settings import EligibilitySettings
 from shared.service import ServiceDefinition, create_service_app
@@ -22,6 +22,7 @@ DEFINITION = ServiceDefinition(
     migrations_dir=Path(__file__).parent / "migrations",
     routers=[router, fhir_router],
     subscriptions=SUBSCRIPTIONS,
+    handlers=handlers,
     own_settings=EligibilitySettings,
     periodic=[collecting],
 )

@@ -151,8 +151,10 @@ def provider(npi: str, **overrides: Any) -> ProviderIn:
 
 def full_registry(*coverages: CoverageOut) -> Registry:
     billed = coverages or (coverage("SANDBOX", "primary"),)
-    billing = provider(BILLING_NPI, entity="organization", name="SYNTHETIC CLINIC", first_name=None,
-                       tax_id="123456789", tax_id_type="EIN", address=ADDRESS, taxonomy="207Q00000X")  # fmt: skip
+    billing = provider(
+        BILLING_NPI, entity="organization", name="SYNTHETIC CLINIC", first_name=None, tax_id="123456789",
+        tax_id_type="EIN", address=ADDRESS | {"postal_code": "627010001"}, taxonomy="207Q00000X",
+    )
     return Registry(
         patients={PATIENT.id: PATIENT},
         patients_by_external_id={PATIENT.external_patient_id: PATIENT},

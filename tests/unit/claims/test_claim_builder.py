@@ -44,11 +44,16 @@ def test_every_example_is_a_complete_clean_claim(name: str) -> None:
 
 
 def test_a_claim_the_writer_would_refuse_is_held_with_the_field_named_not_its_value() -> None:
-    findings = writer_findings(event_of("institutional"), submitter=SUBMITTER, receiver=RECEIVER)
+    event = event_of("institutional")
+    assert event.billing_provider is not None and event.billing_provider.address is not None
+    five_digits = event.billing_provider.address.model_copy(update={"postal_code": "62703"})
+    provider = event.billing_provider.model_copy(update={"address": five_digits})
+    refused = event.model_copy(update={"billing_provider": provider})
+    findings = writer_findings(refused, submitter=SUBMITTER, receiver=RECEIVER)
     assert [(f.rule_id, f.message) for f in findings] == [
         ("x12.837", "billing_provider.address.postal_code: must be 9 digits")
     ]
-    assert writer_findings(writable(event_of("institutional")), submitter=SUBMITTER, receiver=RECEIVER) == []
+    assert writer_findings(writable(refused), submitter=SUBMITTER, receiver=RECEIVER) == []
 
 
 def test_all_shapes_in_one_batch_validate_clean_in_pyx12() -> None:

@@ -7,6 +7,7 @@ import itertools
 import pytest
 
 from services.claims.domain.claim_state import (
+    CANCELLABLE_STATES,
     TRANSITIONS,
     ClaimState,
     IllegalTransition,
@@ -145,6 +146,9 @@ ALLOWED = {
     (ClaimState.DENIED, ClaimState.ACCEPTED),
     (ClaimState.DENIED, ClaimState.ON_HOLD),
     (ClaimState.DENIED, ClaimState.RESUBMITTED),
+    (ClaimState.ON_HOLD, ClaimState.CANCELLED),
+    (ClaimState.READY, ClaimState.CANCELLED),
+    (ClaimState.REJECTED, ClaimState.CANCELLED),
 }
 """The lifecycle of the module docstring, written out pair by pair, independently of `TRANSITIONS`."""
 
@@ -161,8 +165,8 @@ def test_every_pair_of_states_is_allowed_or_refused_as_documented(current: Claim
             path(current, target)
 
 
-def test_no_state_is_final_a_reversal_reopens_a_paid_claim() -> None:
-    assert all(TRANSITIONS[state] for state in ClaimState)
+def test_only_cancelled_is_final_a_reversal_reopens_a_paid_claim() -> None:
+    assert [state for state in ClaimState if not TRANSITIONS[state]] == [ClaimState.CANCELLED]
     assert transition(ClaimState.PAID, ClaimState.ACCEPTED) is ClaimState.ACCEPTED
     assert payment_targets(ClaimState.PAID, ClaimState.ACCEPTED) == [ClaimState.ACCEPTED]
 
@@ -179,3 +183,7 @@ def test_a_payment_walks_a_batched_claim_through_submitted_and_leaves_refused_mo
     assert payment_targets(ClaimState.ACCEPTED, ClaimState.DENIED) == [ClaimState.DENIED]
     assert payment_targets(ClaimState.PAID, ClaimState.PAID) == []
     assert payment_targets(ClaimState.ON_HOLD, ClaimState.PAID) == []
+
+
+def test_only_a_claim_no_payer_has_seen_can_be_cancelled() -> None:
+    assert CANCELLABLE_STATES == {ClaimState.ON_HOLD, ClaimState.READY, ClaimState.REJECTED}

@@ -1,0 +1,51 @@
+"""Cursor paging for every list endpoint: a page of items and an opaque cursor to the next page.
+
+A cursor is the sort key of the page's last item (keyset paging), so a page never skips or repeats a
+row when rows are added meanwhile and costs the same on page 1 and page 10,000. It is opaque to
+clients: base64url of a JSON array; a cursor that does not decode is a 422 naming `cursor`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Annotated, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel, Field
+
+ItemT = TypeVar("ItemT")
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 500
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")]
+CursorParam = Annotated[
+    str | None,
+    Query(max_length=500, description="`next_cursor` of the previous page; leave out for the first page."),
+]
+
+
+class InvalidCursor(ValueError):
+    """The cursor was not made by this endpoint."""
+
+
+class Page(BaseModel, Generic[ItemT]):
+    items: list[ItemT]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+def encode_cursor(*key: str) -> str:
+    """The cursor after an item with this sort key."""
+    return base64.urlsafe_b64encode(json.dumps(list(key), separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, arity: int) -> tuple[str, ...]:
+    """The sort key a cursor carries; InvalidCursor when it is not one of ours."""
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise InvalidCursor("not a cursor of this list") from None
+    if not isinstance(key, list) or len(key) != arity or not all(isinstance(part, str) for part in key):
+        raise InvalidCursor("not a cursor of this list")
+    return tuple(key)
