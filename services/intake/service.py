@@ -507,17 +507,16 @@ def _patched(
         for key in IMMUTABLE_KEYS[kind]
         if merged.get(key) != stored.record.get(key)
     ]
+    try:
+        after = model.model_validate(merged)
+    except ValidationError as exc:
+        problems += [
+            Problem(tuple(e["loc"]), e["msg"].removeprefix("Value error, "))
+            for e in exc.errors(include_url=False, include_input=False)
+        ]
     if problems:
         raise Refused(problems)
-    try:
-        return model.model_validate(merged)
-    except ValidationError as exc:
-        raise Refused(
-            [
-                Problem(tuple(e["loc"]), e["msg"].removeprefix("Value error, "))
-                for e in exc.errors(include_url=False, include_input=False)
-            ]
-        ) from None
+    return after
 
 
 async def _announce(session: AsyncSession, outbox: Outbox, tenant: str, event: PartyChangedV1) -> None:
