@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import json
+import uuid
 from typing import Annotated, Generic, TypeVar
 
-from fastapi import Query
+from fastapi import HTTPException, Query, status
 from pydantic import BaseModel, Field
 
 ItemT = TypeVar("ItemT")
@@ -49,3 +51,31 @@ def decode_cursor(cursor: str, arity: int) -> tuple[str, ...]:
     if not isinstance(key, list) or len(key) != arity or not all(isinstance(part, str) for part in key):
         raise InvalidCursor("not a cursor of this list")
     return tuple(key)
+
+
+Keyset = tuple[dt.datetime, uuid.UUID]
+"""The sort key most lists page by: the row's creation time, then its id."""
+
+
+def keyset_cursor(at: dt.datetime, row_id: uuid.UUID) -> str:
+    return encode_cursor(at.isoformat(), str(row_id))
+
+
+def after_cursor(cursor: str | None) -> Keyset | None:
+    """The keyset a cursor of a (time, id) list carries, None for the first page; a 422 naming `cursor`
+    when it is not one of ours."""
+    if cursor is None:
+        return None
+    try:
+        at, row_id = decode_cursor(cursor, 2)
+        return dt.datetime.fromisoformat(at), uuid.UUID(row_id)
+    except (InvalidCursor, ValueError):
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=[{"loc": ["query", "cursor"], "msg": "not a cursor of this list", "type": "value_error"}],
+        ) from None
+
+
+def next_cursor(keys: list[Keyset], limit: int) -> str | None:
+    """The cursor after a full page's last item; None when the page was not full (the last page)."""
+    return keyset_cursor(*keys[-1]) if keys and len(keys) >= limit else None

@@ -34,7 +34,7 @@ from services.claims.service import ClaimNotWorkable, cancel_claim, fix_claim, r
 from services.claims.settings import ClaimsSettings
 from shared.auth import Principal, require_scope
 from shared.http import SessionDep
-from shared.paging import CursorParam, InvalidCursor, Limit, Page, decode_cursor, encode_cursor
+from shared.paging import CursorParam, Limit, Page, after_cursor, next_cursor
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["claims"])
@@ -93,16 +93,6 @@ async def search_claims(
 ) -> Page[ClaimOut]:
     """Find claims by state, encounter, patient, payer, provider, service dates or claim number; every filter
     given must match. Oldest first; pass `next_cursor` as `cursor` for the next page."""
-    after: tuple[dt.datetime, uuid.UUID] | None = None
-    if cursor is not None:
-        try:
-            at, claim_id = decode_cursor(cursor, 2)
-            after = dt.datetime.fromisoformat(at), uuid.UUID(claim_id)
-        except (InvalidCursor, ValueError):
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT,
-                detail=[{"loc": ["query", "cursor"], "msg": "not a cursor of this list", "type": "value_error"}],
-            ) from None
     query = ClaimQuery(
         states=tuple(s.value for s in state or ()),
         encounter_id=encounter_id,
@@ -113,11 +103,10 @@ async def search_claims(
         service_date_to=service_date_to,
         claim_number=claim_number,
     )
-    found = await ClaimRepository(session, principal.tenant).search(query, after=after, limit=limit)
-    last = found[-1] if len(found) == limit else None
+    found = await ClaimRepository(session, principal.tenant).search(query, after=after_cursor(cursor), limit=limit)
     return Page[ClaimOut](
         items=[ClaimOut.model_validate(row, from_attributes=True) for row in found],
-        next_cursor=None if last is None else encode_cursor(last.created_at.isoformat(), str(last.id)),
+        next_cursor=next_cursor([(claim.created_at, claim.id) for claim in found], limit),
     )
 
 

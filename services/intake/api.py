@@ -61,7 +61,7 @@ from services.intake.settings import EligibilitySettings
 from shared.auth import Principal, require_scope
 from shared.http import OutboxDep, SessionDep
 from shared.idempotency import IdempotencyConflict, IdempotencyKey, answer_once, request_fingerprint
-from shared.paging import CursorParam, InvalidCursor, Limit, Page, decode_cursor, encode_cursor
+from shared.paging import CursorParam, Limit, Page, after_cursor, next_cursor
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1")
@@ -645,24 +645,6 @@ async def facility_history(
 # Search ------------------------------------------------------------------------------------------------
 
 
-def _keyset(cursor: str | None) -> tuple[dt.datetime, uuid.UUID] | None:
-    """The (time, id) a cursor carries; a 422 naming `cursor` when it is not one of ours."""
-    if cursor is None:
-        return None
-    try:
-        at, row_id = decode_cursor(cursor, 2)
-        return dt.datetime.fromisoformat(at), uuid.UUID(row_id)
-    except (InvalidCursor, ValueError):
-        raise rejected([Problem(("cursor",), "not a cursor of this list")], where=("query",)) from None
-
-
-def _next(items: list[tuple[dt.datetime, uuid.UUID]], limit: int) -> str | None:
-    if len(items) < limit:
-        return None
-    at, row_id = items[-1]
-    return encode_cursor(at.isoformat(), str(row_id))
-
-
 @router.get("/patients", tags=["patients"])
 async def search_patients(
     principal: PatientsRead,
@@ -687,10 +669,10 @@ async def search_patients(
         birth_date=birth_date,
         member_id=member_id,
     )
-    found = await service.search_patients(session, principal.tenant, query, after=_keyset(cursor), limit=limit)
+    found = await service.search_patients(session, principal.tenant, query, after=after_cursor(cursor), limit=limit)
     return Page[PatientOut](
         items=[patient for patient, _ in found],
-        next_cursor=_next([(created, patient.id) for patient, created in found], limit),
+        next_cursor=next_cursor([(created, patient.id) for patient, created in found], limit),
     )
 
 
@@ -706,10 +688,10 @@ async def search_encounters(
 ) -> Page[EncounterOut]:
     """The tenant's encounters, oldest first, by patient, external id or status; `next_cursor` to page on."""
     query = EncounterQuery(patient_id=patient_id, external_encounter_id=external_encounter_id, status=status_)
-    found = await service.search_encounters(session, principal.tenant, query, after=_keyset(cursor), limit=limit)
+    found = await service.search_encounters(session, principal.tenant, query, after=after_cursor(cursor), limit=limit)
     return Page[EncounterOut](
         items=[encounter_out(e) for e in found],
-        next_cursor=_next([(e.received_at, e.id) for e in found], limit),
+        next_cursor=next_cursor([(e.received_at, e.id) for e in found], limit),
     )
 
 

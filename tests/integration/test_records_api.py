@@ -25,14 +25,16 @@ import pytest
 from cli.services import ServiceProcess
 from tests.support.intake_builders import registered_encounter as encounter
 from tests.support.pipeline import Pipeline, eventually, new_tenant
+from tests.support.remittance_builder import ClaimSpec, LineSpec, remittance_file
 
 pytestmark = pytest.mark.integration
 SCOPES = (
     "patients:write", "patients:read", "providers:write", "providers:read", "payers:write", "payers:read",
-    "encounters:write", "encounters:read", "claims:read", "claims:write",
+    "encounters:write", "encounters:read", "claims:read", "claims:write", "remittance:read", "remittance:write",
 )  # fmt: skip
 ADDRESS = {"line1": "1 SYNTHETIC WAY", "city": "SPRINGFIELD", "state": "IL", "postal_code": "62701"}
 ZIP_PLUS_4 = ADDRESS | {"postal_code": "627010001"}
+X12 = {"content-type": "application/edi-x12"}
 SERVICE_DAY = dt.date.today() - dt.timedelta(days=3)
 BORN_LATER = (dt.date.today() - dt.timedelta(days=1)).isoformat()
 """A birth date after the date of service: the scrubber holds the claim (date.before_birth)."""
@@ -51,15 +53,24 @@ async def running(pipeline: Pipeline, tmp_path_factory: pytest.TempPathFactory) 
         CLAIMFLOW_CLEARINGHOUSE_TRANSPORT="file_drop",
         CLAIMFLOW_CLEARINGHOUSE_FOLDER=str(folder),
     )
-    yield Running(pipeline, intake, claims, folder)
-    for process in (intake, claims):
+    remittance = await pipeline.start("remittance")
+    yield Running(pipeline, intake, claims, remittance, folder)
+    for process in (intake, claims, remittance):
         process.kill()
         pipeline.started.remove(process)
 
 
 class Running:
-    def __init__(self, pipeline: Pipeline, intake: ServiceProcess, claims: ServiceProcess, folder: Path) -> None:
-        self.pipeline, self.intake, self.claims, self.folder = pipeline, intake, claims, folder
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        intake: ServiceProcess,
+        claims: ServiceProcess,
+        remittance: ServiceProcess,
+        folder: Path,
+    ) -> None:
+        self.pipeline, self.intake, self.claims, self.remittance = pipeline, intake, claims, remittance
+        self.folder = folder
 
     def clients(self, tenant: str) -> tuple[httpx.AsyncClient, httpx.AsyncClient]:
         headers = self.pipeline.auth(tenant, *SCOPES)
@@ -299,3 +310,65 @@ async def test_a_resend_with_other_content_is_a_409_naming_the_fields_and_the_sa
         assert renamed.status_code == 409 and renamed.json()["detail"][0]["differing_fields"] == ["first_name"]
     stored = await admin_db.fetchval("SELECT count(*) FROM intake.encounters WHERE tenant_id = $1", tenant)
     assert stored == 1, "a refused re-send or batch stores nothing"
+
+
+async def test_encounter_patient_claim_and_payments_link_to_each_other_and_remittance_lists_page(
+    running: Running,
+) -> None:
+    tenant = new_tenant()
+    intake, claims = running.clients(tenant)
+    headers = running.pipeline.auth(tenant, *SCOPES)
+    remittance = httpx.AsyncClient(base_url=running.remittance.base_url, headers=headers, timeout=30)
+    async with intake, claims, remittance:
+        patient_id, _ = await register(intake, "MRN-LINK-1")
+        posted = await intake.post(
+            "/v1/encounters", json=encounter("ENC-LINK-1", "MRN-LINK-1", SERVICE_DAY.isoformat())
+        )
+        sent = await claim_of(claims, posted.json()["id"], "submitted")
+        number = sent["claim_control_number"]
+
+        async def remittance_knows() -> bool:
+            return (await remittance.get(f"/v1/submitted-claims/{number}")).status_code == 200
+
+        await eventually(remittance_knows, timeout_s=60, what="remittance to take claim-submitted")
+        trace = f"T{number}"
+        spec = ClaimSpec(
+            number, (LineSpec("99213", 12500, 9000, (("CO", "45", 1500), ("PR", "2", 2000)), f"{number}-1"),)
+        )
+        upload = await remittance.post("/v1/remittances", content=remittance_file([spec], trace=trace), headers=X12)
+        assert upload.status_code == 201 and upload.json()["posted"] == 1, upload.text
+
+        paid = await claim_of(claims, posted.json()["id"], "partially_paid", "paid")
+        shown = (await claims.get(f"/v1/claims/{paid['id']}")).json()
+        (payment,) = shown["payments"]
+        assert (payment["trace_number"], payment["paid_cents"]) == (trace, 9000)
+        found = (await remittance.get(f"/v1/payments/{payment['payment_id']}")).json()
+        assert (found["claim_id"], found["patient_id"]) == (paid["id"], patient_id)
+        assert found["remittance_id"] == upload.json()["remittance_id"]
+        encounter_shown = (await intake.get(f"/v1/encounters/{shown['encounter_id']}")).json()
+        assert encounter_shown["patient_id"] == patient_id == shown["patient_id"]
+        by_trace = (await remittance.get("/v1/payments", params={"trace_number": trace})).json()
+        assert [p["id"] for p in by_trace["items"]] == [payment["payment_id"]]
+        by_patient = (await remittance.get("/v1/payments", params={"patient_id": patient_id})).json()
+        assert [p["claim_id"] for p in by_patient["items"]] == [paid["id"]]
+        listed = (await remittance.get("/v1/remittances", params={"limit": 1})).json()
+        assert [r["remittance_id"] for r in listed["items"]] == [upload.json()["remittance_id"]]
+        assert listed["next_cursor"] is not None
+        after = (await remittance.get("/v1/remittances", params={"limit": 1, "cursor": listed["next_cursor"]})).json()
+        assert after == {"items": [], "next_cursor": None}
+
+        key = {"Idempotency-Key": f"pay-{number}"}
+        paid_now = await remittance.post(
+            f"/v1/accounts/{patient_id}/payments", json={"amount_cents": 500, "method": "card"}, headers=key
+        )
+        assert paid_now.status_code == 201, paid_now.text
+        plan = await remittance.post(
+            f"/v1/accounts/{patient_id}/payment-plans", json={"installments": 3, "first_due": SERVICE_DAY.isoformat()}
+        )
+        assert plan.status_code == 201, plan.text
+        assert (await remittance.get(f"/v1/payment-plans/{plan.json()['id']}")).json() == plan.json()
+        plans = (await remittance.get("/v1/payment-plans", params={"patient_id": patient_id})).json()
+        assert [p["id"] for p in plans["items"]] == [plan.json()["id"]]
+        payments = (await remittance.get("/v1/patient-payments", params={"patient_id": patient_id})).json()
+        assert [p["id"] for p in payments["items"]] == [paid_now.json()["id"]]
+        assert (await remittance.get("/v1/payment-plans/overdue")).status_code == 200
