@@ -79,3 +79,7 @@ def after_cursor(cursor: str | None) -> Keyset | None:
 def next_cursor(keys: list[Keyset], limit: int) -> str | None:
     """The cursor after a full page's last item; None when the page was not full (the last page)."""
     return keyset_cursor(*keys[-1]) if keys and len(keys) >= limit else None
+
+
+PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+"""Pattern of a text filter: no control characters (Postgres text cannot carry NUL)."""

@@ -34,7 +34,7 @@ from services.claims.service import ClaimNotWorkable, cancel_claim, fix_claim, r
 from services.claims.settings import ClaimsSettings
 from shared.auth import Principal, require_scope
 from shared.http import SessionDep
-from shared.paging import CursorParam, Limit, Page, after_cursor, next_cursor
+from shared.paging import PRINTABLE, CursorParam, Limit, Page, after_cursor, next_cursor
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["claims"])
@@ -45,6 +45,18 @@ NOT_WORKABLE: dict[int | str, dict[str, Any]] = {
     409: {"description": "The claim is neither on hold nor rejected."},
     422: {"description": "The fix is not valid."},
 }
+
+
+WRITER_RULE = ScrubRuleOut(
+    id="x12.837",
+    description=(
+        "The claim can be written as a valid 837 (the writer's own checks; the address rules, such as the billing "
+        "provider's ZIP+4, are the ones intake applies when parties are registered or corrected). Always on."
+    ),
+    severity="error",
+    enabled=True,
+)
+"""Listed so a hold by the 837 writer names a rule the tenant can read; it cannot be disabled."""
 
 
 def _not_found() -> HTTPException:
@@ -83,11 +95,13 @@ async def search_claims(
     state: Annotated[list[ClaimState] | None, Query(description="One or more states (repeat the parameter).")] = None,
     encounter_id: uuid.UUID | None = None,
     patient_id: uuid.UUID | None = None,
-    payer_id: Annotated[str | None, Query(max_length=80)] = None,
+    payer_id: Annotated[str | None, Query(max_length=80, pattern=PRINTABLE)] = None,
     provider_npi: Annotated[str | None, Query(pattern=r"^\d{10}$", description="Billing or rendering NPI.")] = None,
     service_date_from: Annotated[dt.date | None, Query(description="Claims with service on or after.")] = None,
     service_date_to: Annotated[dt.date | None, Query(description="Claims with service on or before.")] = None,
-    claim_number: Annotated[str | None, Query(max_length=20, description="CLM01 (the 835's CLP01).")] = None,
+    claim_number: Annotated[
+        str | None, Query(max_length=20, pattern=PRINTABLE, description="CLM01 (the 835's CLP01).")
+    ] = None,
     limit: Limit = 100,
     cursor: CursorParam = None,
 ) -> Page[ClaimOut]:
@@ -219,10 +233,11 @@ async def load_fee_schedule(body: FeeScheduleIn, principal: CanWrite, session: S
 @router.get("/scrub-rules")
 async def list_scrub_rules(principal: CanRead, session: SessionDep) -> list[ScrubRuleOut]:
     disabled = await ClaimRepository(session, principal.tenant).disabled_rules()
-    return [
+    built_in = [
         ScrubRuleOut(id=r.id, description=r.description, severity=r.severity.value, enabled=r.id not in disabled)
         for r in BUILT_IN_RULES
     ]
+    return [*built_in, WRITER_RULE]
 
 
 @router.put("/scrub-rules/{rule_id}", responses={404: {"description": "No such rule."}})

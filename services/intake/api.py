@@ -61,7 +61,7 @@ from services.intake.settings import EligibilitySettings
 from shared.auth import Principal, require_scope
 from shared.http import OutboxDep, SessionDep
 from shared.idempotency import IdempotencyConflict, IdempotencyKey, answer_once, request_fingerprint
-from shared.paging import CursorParam, Limit, Page, after_cursor, next_cursor
+from shared.paging import PRINTABLE, CursorParam, Limit, Page, after_cursor, next_cursor
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1")
@@ -649,12 +649,20 @@ async def facility_history(
 async def search_patients(
     principal: PatientsRead,
     session: SessionDep,
-    external_patient_id: Annotated[str | None, Query(max_length=64, description="The sender's id (MRN).")] = None,
-    mrn: Annotated[str | None, Query(max_length=64, description="Same as external_patient_id.")] = None,
-    last_name: Annotated[str | None, Query(max_length=60, description="Any case; with birth_date.")] = None,
-    first_name: Annotated[str | None, Query(max_length=60)] = None,
+    external_patient_id: Annotated[
+        str | None, Query(max_length=64, pattern=PRINTABLE, description="The sender's id (MRN).")
+    ] = None,
+    mrn: Annotated[
+        str | None, Query(max_length=64, pattern=PRINTABLE, description="Same as external_patient_id.")
+    ] = None,
+    last_name: Annotated[
+        str | None, Query(max_length=60, pattern=PRINTABLE, description="Any case; with birth_date.")
+    ] = None,
+    first_name: Annotated[str | None, Query(max_length=60, pattern=PRINTABLE)] = None,
     birth_date: dt.date | None = None,
-    member_id: Annotated[str | None, Query(max_length=80, description="A coverage's member id.")] = None,
+    member_id: Annotated[
+        str | None, Query(max_length=80, pattern=PRINTABLE, description="A coverage's member id.")
+    ] = None,
     limit: Limit = 100,
     cursor: CursorParam = None,
 ) -> Page[PatientOut]:
@@ -681,7 +689,7 @@ async def search_encounters(
     principal: EncountersRead,
     session: SessionDep,
     patient_id: uuid.UUID | None = None,
-    external_encounter_id: Annotated[str | None, Query(max_length=64)] = None,
+    external_encounter_id: Annotated[str | None, Query(max_length=64, pattern=PRINTABLE)] = None,
     status_: Annotated[Literal["active", "cancelled"] | None, Query(alias="status")] = None,
     limit: Limit = 100,
     cursor: CursorParam = None,

@@ -16,7 +16,7 @@ from services.remittance.schemas import InstallmentOut, PatientPaymentOut, Payme
 from services.remittance.search_repository import PaymentQuery, RemittanceSearch
 from shared.auth import Principal, require_scope
 from shared.http import SessionDep
-from shared.paging import CursorParam, Limit, Page, after_cursor, next_cursor
+from shared.paging import PRINTABLE, CursorParam, Limit, Page, after_cursor, next_cursor
 
 router = APIRouter(prefix="/v1", tags=["remittance"])
 CanRead = Annotated[Principal, require_scope("remittance:read")]
@@ -81,8 +81,10 @@ async def list_payments(
     session: SessionDep,
     claim_id: uuid.UUID | None = None,
     patient_id: uuid.UUID | None = None,
-    payer_id: Annotated[str | None, Query(max_length=80)] = None,
-    trace_number: Annotated[str | None, Query(max_length=80, description="TRN02: a check or EFT number.")] = None,
+    payer_id: Annotated[str | None, Query(max_length=80, pattern=PRINTABLE)] = None,
+    trace_number: Annotated[
+        str | None, Query(max_length=80, pattern=PRINTABLE, description="TRN02: a check or EFT number.")
+    ] = None,
     remittance_id: uuid.UUID | None = None,
     limit: Limit = 100,
     cursor: CursorParam = None,
