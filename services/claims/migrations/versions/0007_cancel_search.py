@@ -13,7 +13,16 @@ SCHEMA = "claims"
 
 
 def upgrade() -> None:
-    op.add_column("claims", sa.Column("billing_provider_npi", sa.String(10), nullable=True), schema=SCHEMA)
+    op.add_column(
+        "claims",
+        sa.Column(
+            "billing_provider_npi",
+            sa.String(10),
+            nullable=True,
+            comment="Searchable copy of the document's billing NPI.",
+        ),
+        schema=SCHEMA,
+    )
     op.execute("UPDATE claims.claims SET billing_provider_npi = document->>'billing_provider_npi'")
     op.create_index("ix_claims_tenant_id_patient_id", "claims", ["tenant_id", "patient_id"], schema=SCHEMA)
     op.create_index("ix_claims_tenant_id_created_at", "claims", ["tenant_id", "created_at", "id"], schema=SCHEMA)
