@@ -289,7 +289,13 @@ async def test_a_resend_with_other_content_is_a_409_naming_the_fields_and_the_sa
     tenant = new_tenant()
     intake, claims = running.clients(tenant)
     async with intake, claims:
-        await register(intake, "MRN-409-1")
+        patient_id, coverage_id = await register(intake, "MRN-409-1")
+        second = {"payer_id": "SANDBOX", "priority": "secondary", "member_id": "SYN-OTHER"}
+        assert (await intake.post(f"/v1/patients/{patient_id}/coverages", json=second)).status_code == 201
+        taken = await intake.patch(
+            f"/v1/patients/{patient_id}/coverages/{coverage_id}", json={"member_id": "SYN-OTHER"}
+        )
+        assert taken.status_code == 409 and "member id" in taken.text
         body = encounter("ENC-409-1", "MRN-409-1", SERVICE_DAY.isoformat())
         first = await intake.post("/v1/encounters", json=body)
         same = await intake.post("/v1/encounters", json=body)
