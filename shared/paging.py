@@ -14,6 +14,7 @@ import json
 import uuid
 from typing import Annotated, Generic, TypeVar
 
+import sqlalchemy as sa
 from fastapi import HTTPException, Query, status
 from pydantic import BaseModel, Field
 
@@ -83,3 +84,13 @@ def next_cursor(keys: list[Keyset], limit: int) -> str | None:
 
 PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
 """Pattern of a text filter: no control characters (Postgres text cannot carry NUL)."""
+
+
+def rows_after(
+    at: sa.ColumnElement[dt.datetime], row_id: sa.ColumnElement[uuid.UUID], key: Keyset
+) -> sa.ColumnElement[bool]:
+    """Rows after `key` in (time, id) order, as one row-value comparison so an index on (…, time, id)
+    serves it as a range (an OR of the two halves makes Postgres filter row by row)."""
+    return sa.tuple_(at, row_id) > sa.tuple_(
+        sa.literal(key[0], type_=sa.DateTime(timezone=True)), sa.literal(key[1], type_=sa.Uuid)
+    )

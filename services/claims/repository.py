@@ -63,6 +63,7 @@ from services.claims.records import (
     TrackedClaim,
     columns_of,
 )
+from shared.paging import rows_after
 
 Record = TypeVar("Record")
 
@@ -130,10 +131,7 @@ class ClaimRepository:
         if query.claim_number is not None:
             statement = statement.where(claims.c.claim_control_number == query.claim_number)
         if after is not None:
-            at, claim_id = after
-            statement = statement.where(
-                sa.or_(claims.c.created_at > at, sa.and_(claims.c.created_at == at, claims.c.id > claim_id))
-            )
+            statement = statement.where(rows_after(claims.c.created_at, claims.c.id, after))
         statement = statement.order_by(claims.c.created_at, claims.c.id).limit(limit)
         return _records(ClaimRecord, (await self._session.execute(statement)).mappings())
 

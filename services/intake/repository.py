@@ -46,6 +46,7 @@ from services.intake.schemas import (
     ProviderIn,
 )
 from shared.idempotency import IdempotencyKeys
+from shared.paging import rows_after
 
 PartyT = TypeVar("PartyT")
 
@@ -182,13 +183,6 @@ class StoredAnswer:
     response_file_name: str
     response_sha256: str
     answered_at: dt.datetime
-
-
-def _after(
-    at: sa.Column[dt.datetime], row_id: sa.Column[uuid.UUID], key: tuple[dt.datetime, uuid.UUID]
-) -> sa.ColumnElement[bool]:
-    """Rows after the keyset `key` in (time, id) order: the next page."""
-    return sa.or_(at > key[0], sa.and_(at == key[0], row_id > key[1]))
 
 
 class TenantRepository:
@@ -389,7 +383,7 @@ class PatientRepository(PartyRepository[PatientOut]):
                 )
             )
         if after is not None:
-            statement = statement.where(_after(patients.c.created_at, patients.c.id, after))
+            statement = statement.where(rows_after(patients.c.created_at, patients.c.id, after))
         statement = statement.order_by(patients.c.created_at, patients.c.id).limit(limit)
         rows = (await self._session.execute(statement)).mappings()
         return [(self._present(row), row["created_at"]) for row in rows]
@@ -564,7 +558,7 @@ class EncounterRepository(TenantRepository):
         if query.status is not None:
             statement = statement.where(encounters.c.status == query.status)
         if after is not None:
-            statement = statement.where(_after(encounters.c.received_at, encounters.c.id, after))
+            statement = statement.where(rows_after(encounters.c.received_at, encounters.c.id, after))
         statement = statement.order_by(encounters.c.received_at, encounters.c.id).limit(limit)
         return [_encounter(row) for row in (await self._session.execute(statement)).mappings()]
 

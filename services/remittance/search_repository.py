@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.remittance.domain.accounts import Installment
 from services.remittance.models import claim_payments, patient_payments, payment_plans, remittance_files
 from services.remittance.repository import PaymentPlan
-from shared.paging import Keyset
+from shared.paging import Keyset, rows_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +66,6 @@ class PaymentQuery:
     remittance_id: uuid.UUID | None = None
 
 
-def _after(
-    at: sa.ColumnElement[dt.datetime], row_id: sa.ColumnElement[uuid.UUID], key: Keyset
-) -> sa.ColumnElement[bool]:
-    return sa.or_(at > key[0], sa.and_(at == key[0], row_id > key[1]))
-
-
 _PAYMENT_COLUMNS = (
     claim_payments.c.id,
     claim_payments.c.file_id.label("remittance_id"),
@@ -119,7 +113,7 @@ class RemittanceSearch:
             files.tenant_id == self._tenant
         )
         if after is not None:
-            query = query.where(_after(files.received_at, files.id, after))
+            query = query.where(rows_after(files.received_at, files.id, after))
         query = query.order_by(files.received_at, files.id).limit(limit)
         return [RemittanceRecord(**row) for row in (await self._session.execute(query)).mappings()]
 
@@ -137,7 +131,7 @@ class RemittanceSearch:
         if filters.remittance_id is not None:
             query = query.where(payments.file_id == filters.remittance_id)
         if after is not None:
-            query = query.where(_after(payments.received_at, payments.id, after))
+            query = query.where(rows_after(payments.received_at, payments.id, after))
         query = query.order_by(payments.received_at, payments.id).limit(limit)
         return [ClaimPaymentRecord(**row) for row in (await self._session.execute(query)).mappings()]
 
@@ -158,7 +152,7 @@ class RemittanceSearch:
         if patient_id is not None:
             query = query.where(paid.patient_id == patient_id)
         if after is not None:
-            query = query.where(_after(paid.created_at, paid.id, after))
+            query = query.where(rows_after(paid.created_at, paid.id, after))
         query = query.order_by(paid.created_at, paid.id).limit(limit)
         return [PatientPaymentRecord(**row) for row in (await self._session.execute(query)).mappings()]
 
@@ -172,7 +166,7 @@ class RemittanceSearch:
         if status is not None:
             query = query.where(plans.status == status)
         if after is not None:
-            query = query.where(_after(plans.created_at, plans.id, after))
+            query = query.where(rows_after(plans.created_at, plans.id, after))
         query = query.order_by(plans.created_at, plans.id).limit(limit)
         return [_plan(row) for row in (await self._session.execute(query)).mappings()]
 
