@@ -1,5 +1,6 @@
-"""Claims HTTP API: claim status and history, the hold queue with fixes and releases, the rejection
-queue, follow-ups, the tenant's fee schedule and scrub-rule settings."""
+"""Claims HTTP API: claim search (cursor paging), status and history, the hold queue with fixes and
+releases, cancellation of claims no payer has seen, the rejection queue, follow-ups, the tenant's fee
+schedule and scrub-rule settings."""
 
 from __future__ import annotations
 

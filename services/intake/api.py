@@ -5,6 +5,9 @@ HTTP only: parse, authorise, call `service`, map its errors. The tenant comes fr
 and scopes every query: another tenant's record is a 404. Every POST honours an `Idempotency-Key`
 (`shared/idempotency.py`): the same key and request return the first result (200,
 `Idempotent-Replayed: true`) and create nothing; the same key with another request is a 422.
+Re-sending a known external id or NPI with the same content answers the first record (200); with other
+content a 409 naming the differing fields. Parties are corrected with PATCH (JSON merge patch, `ETag` /
+`If-Match`), each change kept in the party's history; lists page with a cursor (`shared/paging.py`).
 """
 
 from __future__ import annotations
