@@ -136,13 +136,13 @@ class ClaimRepository:
         return _records(ClaimRecord, (await self._session.execute(statement)).mappings())
 
     async def held(self, *, patient_id: uuid.UUID | None = None) -> list[ClaimRecord]:
-        """The tenant's claims on hold (of one patient when given), oldest first."""
+        """The tenant's claims on hold (of one patient when given), by id: the order rows are locked in."""
         statement = sa.select(claims).where(
             claims.c.tenant_id == self._tenant, claims.c.state == ClaimState.ON_HOLD.value
         )
         if patient_id is not None:
             statement = statement.where(claims.c.patient_id == patient_id)
-        statement = statement.order_by(claims.c.created_at, claims.c.id)
+        statement = statement.order_by(claims.c.id)
         return _records(ClaimRecord, (await self._session.execute(statement)).mappings())
 
     async def payments_of(self, claim_id: uuid.UUID) -> list[PaymentRef]:

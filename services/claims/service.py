@@ -691,9 +691,10 @@ async def mend_held_claims(
     for envelope in envelopes:
         change = envelope.payload_as(PartyChangedV1)
         repository = ClaimRepository(session, envelope.tenant)
-        for claim in await repository.held(patient_id=change.patient_id):
-            if claim.document is None:
-                continue
+        for held in await repository.held(patient_id=change.patient_id):
+            claim = await repository.get(held.id, for_update=True)
+            if claim is None or claim.state is not ClaimState.ON_HOLD or claim.document is None:
+                continue  # released, fixed or cancelled meanwhile
             after = mended(EncounterCodedV1.model_validate(claim.document), change)
             if after is None:
                 continue
