@@ -167,7 +167,9 @@ async def validation_error_without_values(request: Request, exc: Exception) -> J
 
 async def unhandled_error(request: Request, exc: Exception) -> JSONResponse:
     """A 500 that names nothing of the request; the log gets the traceback without messages or locals."""
-    log.error("unhandled error", exc_info=(type(exc), exc, exc.__traceback__), extra={"method": request.method})
+    log.error(
+        "unhandled error", exc_info=(type(exc), exc, exc.__traceback__), extra={"method": request.method}
+    )
     return _problem(status.HTTP_500_INTERNAL_SERVER_ERROR, "internal error", "the error was logged")
 
 
