@@ -121,7 +121,7 @@ class DemoRun:
     async def claims_of(self, encounter_id: str) -> list[dict[str, Any]]:
         response = await self.client.get(f"{self.urls.claims}/v1/claims", params={"encounter_id": encounter_id})
         response.raise_for_status()
-        return list(response.json())
+        return list(response.json()["items"])
 
     async def wait_settled(
         self, encounter_ids: list[str], progress: DemoProgress, timeout_s: float

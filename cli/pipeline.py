@@ -134,7 +134,8 @@ async def show_pipeline_working(processes: dict[str, ServiceProcess], token: str
         seen: list[str] = []
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            claims = (await client.get(f"{claims_url}/v1/claims", params={"encounter_id": encounter["id"]})).json()
+            found = await client.get(f"{claims_url}/v1/claims", params={"encounter_id": encounter["id"]})
+            claims = found.json()["items"]
             if claims:
                 claim = (await client.get(f"{claims_url}/v1/claims/{claims[0]['id']}")).json()
                 for change in claim.get("status_history", []):

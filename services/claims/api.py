@@ -1,5 +1,6 @@
-"""Claims HTTP API: claim status and history, the hold queue with fixes and releases, the rejection
-queue, follow-ups, the tenant's fee schedule and scrub-rule settings."""
+"""Claims HTTP API: claim search (cursor paging), status and history, the hold queue with fixes and
+releases, cancellation of claims no payer has seen, the rejection queue, follow-ups, the tenant's fee
+schedule and scrub-rule settings."""
 
 from __future__ import annotations
 
@@ -12,13 +13,15 @@ from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
+from services.claims.domain.claim_state import ClaimState
 from services.claims.domain.fhir_claim_response import ClaimStatusView, claim_response
 from services.claims.domain.fixes import ClaimFix, FixRejected, LineFix
 from services.claims.domain.scrubber import BUILT_IN_RULES, RULES_BY_ID
 from services.claims.lifecycle import ClaimNotFound
-from services.claims.records import FeeEntry
+from services.claims.records import ClaimQuery, FeeEntry
 from services.claims.repository import ClaimRepository
 from services.claims.schemas import (
+    ClaimCancelIn,
     ClaimDetailOut,
     ClaimFixIn,
     ClaimOut,
@@ -31,10 +34,11 @@ from services.claims.schemas import (
     ScrubRuleIn,
     ScrubRuleOut,
 )
-from services.claims.service import ClaimNotWorkable, fix_claim, release_claim
+from services.claims.service import ClaimNotWorkable, cancel_claim, fix_claim, release_claim
 from services.claims.settings import ClaimsSettings
 from shared.auth import Principal, require_scope
 from shared.http import SessionDep
+from shared.paging import PRINTABLE, CursorParam, Limit, Page, after_cursor, next_cursor
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["claims"])
@@ -45,6 +49,18 @@ NOT_WORKABLE: dict[int | str, dict[str, Any]] = {
     409: {"description": "The claim is neither on hold nor rejected."},
     422: {"description": "The fix is not valid."},
 }
+
+
+WRITER_RULE = ScrubRuleOut(
+    id="x12.837",
+    description=(
+        "The claim can be written as a valid 837 (the writer's own checks; the address rules, such as the billing "
+        "provider's ZIP+4, are the ones intake applies when parties are registered or corrected). Always on."
+    ),
+    severity="error",
+    enabled=True,
+)
+"""Listed so a hold by the 837 writer names a rule the tenant can read; it cannot be disabled."""
 
 
 def _not_found() -> HTTPException:
@@ -65,6 +81,7 @@ async def _detail(repository: ClaimRepository, claim_id: uuid.UUID) -> ClaimDeta
             "status_history": history,
             "secondary_claim_id": await repository.secondary_of(claim_id),
             "envelope": await repository.envelope_of(claim_id),
+            "payments": await repository.payments_of(claim_id),
         },
         from_attributes=True,
     )
@@ -77,9 +94,55 @@ async def get_claim(claim_id: uuid.UUID, principal: CanRead, session: SessionDep
 
 
 @router.get("/claims")
-async def list_claims_for_encounter(encounter_id: uuid.UUID, principal: CanRead, session: SessionDep) -> list[ClaimOut]:
-    rows = await ClaimRepository(session, principal.tenant).list_for_encounter(encounter_id)
-    return [ClaimOut.model_validate(row, from_attributes=True) for row in rows]
+async def search_claims(
+    principal: CanRead,
+    session: SessionDep,
+    state: Annotated[list[ClaimState] | None, Query(description="One or more states (repeat the parameter).")] = None,
+    encounter_id: uuid.UUID | None = None,
+    patient_id: uuid.UUID | None = None,
+    payer_id: Annotated[str | None, Query(max_length=80, pattern=PRINTABLE)] = None,
+    provider_npi: Annotated[str | None, Query(pattern=r"^\d{10}$", description="Billing or rendering NPI.")] = None,
+    service_date_from: Annotated[dt.date | None, Query(description="Claims with service on or after.")] = None,
+    service_date_to: Annotated[dt.date | None, Query(description="Claims with service on or before.")] = None,
+    claim_number: Annotated[
+        str | None, Query(max_length=20, pattern=PRINTABLE, description="CLM01 (the 835's CLP01).")
+    ] = None,
+    limit: Limit = 100,
+    cursor: CursorParam = None,
+) -> Page[ClaimOut]:
+    """Find claims by state, encounter, patient, payer, provider, service dates or claim number; every filter
+    given must match. Oldest first; pass `next_cursor` as `cursor` for the next page."""
+    query = ClaimQuery(
+        states=tuple(s.value for s in state or ()),
+        encounter_id=encounter_id,
+        patient_id=patient_id,
+        payer_id=payer_id,
+        provider_npi=provider_npi,
+        service_date_from=service_date_from,
+        service_date_to=service_date_to,
+        claim_number=claim_number,
+    )
+    found = await ClaimRepository(session, principal.tenant).search(query, after=after_cursor(cursor), limit=limit)
+    return Page[ClaimOut](
+        items=[ClaimOut.model_validate(row, from_attributes=True) for row in found],
+        next_cursor=next_cursor([(claim.created_at, claim.id) for claim in found], limit),
+    )
+
+
+@router.post("/claims/{claim_id}/cancel", responses={**NOT_FOUND, 409: {"description": "A payer has the claim."}})
+async def cancel(
+    claim_id: uuid.UUID, body: ClaimCancelIn, principal: CanWrite, session: SessionDep, runtime: RuntimeDep
+) -> ClaimDetailOut:
+    """Cancel a claim no payer has seen yet (on hold, ready, or rejected by the clearinghouse), with a reason;
+    an original claim's encounter is cancelled with it. A claim batched or sent cannot be cancelled (void it
+    after adjudication instead); cancelling a cancelled claim again answers it as it is."""
+    try:
+        await cancel_claim(session, runtime.outbox, principal.tenant, claim_id, body.reason, dt.datetime.now(dt.UTC))
+    except ClaimNotFound:
+        raise _not_found() from None
+    except ClaimNotWorkable as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
+    return await _detail(ClaimRepository(session, principal.tenant), claim_id)
 
 
 @router.get("/holds")
@@ -175,10 +238,11 @@ async def load_fee_schedule(body: FeeScheduleIn, principal: CanWrite, session: S
 @router.get("/scrub-rules")
 async def list_scrub_rules(principal: CanRead, session: SessionDep) -> list[ScrubRuleOut]:
     disabled = await ClaimRepository(session, principal.tenant).disabled_rules()
-    return [
+    built_in = [
         ScrubRuleOut(id=r.id, description=r.description, severity=r.severity.value, enabled=r.id not in disabled)
         for r in BUILT_IN_RULES
     ]
+    return [*built_in, WRITER_RULE]
 
 
 @router.put("/scrub-rules/{rule_id}", responses={404: {"description": "No such rule."}})

@@ -59,6 +59,7 @@ claims = sa.Table(
         comment="A secondary claim withdrawn because its primary's payment was reversed: cancelled before it was "
         "sent, or voided (a frequency-8 claim) after. A primary has at most one secondary not withdrawn.",
     ),
+    sa.Column("billing_provider_npi", sa.String(10), comment="Searchable copy of the document's billing NPI."),
     sa.UniqueConstraint("tenant_id", "claim_control_number"),
 )
 sa.Index(
@@ -76,6 +77,9 @@ sa.Index(
 )
 sa.Index("ix_claims_ready", claims.c.created_at, postgresql_where=claims.c.state == ClaimState.READY.value)
 sa.Index("ix_claims_tenant_state", claims.c.tenant_id, claims.c.state)
+sa.Index("ix_claims_tenant_id_patient_id", claims.c.tenant_id, claims.c.patient_id)
+sa.Index("ix_claims_tenant_id_created_at", claims.c.tenant_id, claims.c.created_at, claims.c.id)
+sa.Index("ix_claims_tenant_id_billing_provider_npi", claims.c.tenant_id, claims.c.billing_provider_npi)
 
 claim_lines = sa.Table(
     "claim_lines",

@@ -69,6 +69,7 @@ class ClaimRecord:
     responsibility: str
     trace_context: dict[str, str] | None = None
     withdrawn_at: dt.datetime | None = None
+    billing_provider_npi: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "state", _state(self.state))
@@ -237,6 +238,7 @@ class ClaimContents:
     currency: str
     line_count: int
     document: JsonObject
+    billing_provider_npi: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -392,3 +394,30 @@ class FeeEntry:
     modifier: str
     charge_cents: int
     currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimQuery:
+    """Filters of the claim search; empty or None matches any."""
+
+    states: tuple[str, ...] = ()
+    encounter_id: uuid.UUID | None = None
+    patient_id: uuid.UUID | None = None
+    payer_id: str | None = None
+    provider_npi: str | None = None
+    """The billing or the rendering provider."""
+    service_date_from: dt.date | None = None
+    service_date_to: dt.date | None = None
+    claim_number: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRef:
+    """A payment posted to a claim, as the claim's neighbours list it."""
+
+    payment_id: uuid.UUID
+    trace_number: str
+    paid_cents: int
+    currency: str
+    paid_date: dt.date
+    outcome: str

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.claims.domain.claim_state import ClaimState
+from services.claims.domain.claim_state import NOT_BILLED_STATES, ClaimState
 from services.claims.domain.control_numbers import ControlNumbers
 from services.claims.domain.scrubber import ServiceKey
 from services.claims.domain.scrubber.ncci import ModifierIndicator, MueAdjudication, MueEdit, PtpEdit
@@ -41,6 +41,7 @@ from services.claims.records import (
     ClaimLine,
     ClaimLineRecord,
     ClaimPayment,
+    ClaimQuery,
     ClaimRecord,
     EnvelopeRecord,
     FeeEntry,
@@ -49,6 +50,7 @@ from services.claims.records import (
     FollowUpRecord,
     LockedClaim,
     NewClaim,
+    PaymentRef,
     QuietClaim,
     ReadyClaim,
     SentClaim,
@@ -62,6 +64,7 @@ from services.claims.records import (
     TrackedClaim,
     columns_of,
 )
+from shared.paging import rows_after
 
 Record = TypeVar("Record")
 
@@ -102,9 +105,62 @@ class ClaimRepository:
         row = (await self._session.execute(query)).mappings().one_or_none()
         return ClaimRecord(**row) if row is not None else None
 
-    async def list_for_encounter(self, encounter_id: uuid.UUID) -> list[ClaimRecord]:
-        query = sa.select(claims).where(claims.c.tenant_id == self._tenant, claims.c.encounter_id == encounter_id)
-        return _records(ClaimRecord, (await self._session.execute(query)).mappings())
+    async def search(
+        self, query: ClaimQuery, *, after: tuple[dt.datetime, uuid.UUID] | None, limit: int
+    ) -> list[ClaimRecord]:
+        """The tenant's claims matching every filter given, oldest first, after the keyset `after`."""
+        statement = sa.select(claims).where(claims.c.tenant_id == self._tenant)
+        if query.states:
+            statement = statement.where(claims.c.state.in_(list(query.states)))
+        if query.encounter_id is not None:
+            statement = statement.where(claims.c.encounter_id == query.encounter_id)
+        if query.patient_id is not None:
+            statement = statement.where(claims.c.patient_id == query.patient_id)
+        if query.payer_id is not None:
+            statement = statement.where(claims.c.payer_id == query.payer_id)
+        if query.provider_npi is not None:
+            statement = statement.where(
+                sa.or_(
+                    claims.c.billing_provider_npi == query.provider_npi,
+                    claims.c.document["rendering_provider_npi"].astext == query.provider_npi,
+                )
+            )
+        if query.service_date_from is not None:
+            statement = statement.where(claims.c.service_date_to >= query.service_date_from)
+        if query.service_date_to is not None:
+            statement = statement.where(claims.c.service_date_from <= query.service_date_to)
+        if query.claim_number is not None:
+            statement = statement.where(claims.c.claim_control_number == query.claim_number)
+        if after is not None:
+            statement = statement.where(rows_after(claims.c.created_at, claims.c.id, after))
+        statement = statement.order_by(claims.c.created_at, claims.c.id).limit(limit)
+        return _records(ClaimRecord, (await self._session.execute(statement)).mappings())
+
+    async def held(self, *, patient_id: uuid.UUID | None = None) -> list[ClaimRecord]:
+        """The tenant's claims on hold (of one patient when given), by id: the order rows are locked in."""
+        statement = sa.select(claims).where(
+            claims.c.tenant_id == self._tenant, claims.c.state == ClaimState.ON_HOLD.value
+        )
+        if patient_id is not None:
+            statement = statement.where(claims.c.patient_id == patient_id)
+        statement = statement.order_by(claims.c.id)
+        return _records(ClaimRecord, (await self._session.execute(statement)).mappings())
+
+    async def payments_of(self, claim_id: uuid.UUID) -> list[PaymentRef]:
+        """Payments posted to the claim (remittance's payment ids), in the order they came."""
+        query = (
+            sa.select(
+                claim_payments.c.payment_id,
+                claim_payments.c.trace_number,
+                claim_payments.c.paid_cents,
+                claim_payments.c.currency,
+                claim_payments.c.paid_date,
+                claim_payments.c.outcome,
+            )
+            .where(claim_payments.c.tenant_id == self._tenant, claim_payments.c.claim_id == claim_id)
+            .order_by(claim_payments.c.received_at, claim_payments.c.payment_id)
+        )
+        return _records(PaymentRef, (await self._session.execute(query)).mappings())
 
     async def lines(self, claim_id: uuid.UUID) -> list[ClaimLineRecord]:
         query = (
@@ -418,13 +474,18 @@ class StreamWrites:
     async def billed_services(
         self, tenant: str, patients: set[uuid.UUID], dates: set[dt.date], exclude: Sequence[uuid.UUID] = ()
     ) -> set[ServiceKey]:
-        """(patient, payer, date, procedure) already on the tenant's claims for these patients and dates."""
+        """(patient, payer, date, procedure) already billed on the tenant's claims for these patients and
+        dates: claims on hold or cancelled bill nothing, so they are not counted."""
         if not patients or not dates:
             return set()
         query = sa.select(
             claim_lines.c.patient_id, claim_lines.c.payer_id, claim_lines.c.service_date, claim_lines.c.procedure_code
         ).where(
             claim_lines.c.tenant_id == tenant,
+            sa.exists().where(
+                claims.c.id == claim_lines.c.claim_id,
+                claims.c.state.not_in([state.value for state in NOT_BILLED_STATES]),
+            ),
             claim_lines.c.patient_id.in_(list(patients)),
             claim_lines.c.service_date.in_(list(dates)),
             claim_lines.c.procedure_code.is_not(None),

@@ -11,14 +11,21 @@ from pydantic import BaseModel, ConfigDict, Field
 
 class ClaimOut(BaseModel):
     id: uuid.UUID
-    encounter_id: uuid.UUID
+    encounter_id: uuid.UUID = Field(description="Intake's encounter (`GET /v1/encounters/{id}` on intake).")
+    patient_id: uuid.UUID | None = Field(
+        default=None,
+        description="Intake's patient (`GET /v1/patients/{id}`); remittance's account is `/v1/accounts/{id}`.",
+    )
     claim_control_number: str | None
     claim_type: str
     payer_id: str
+    billing_provider_npi: str | None = None
     state: str
     total_charge_cents: int
     currency: str
     line_count: int
+    service_date_from: dt.date | None = None
+    service_date_to: dt.date | None = None
     created_at: dt.datetime
 
 
@@ -85,6 +92,15 @@ class EnvelopeOut(BaseModel):
     submission_count: int = Field(description="How many times the claim has been sent (1 for a first submission).")
 
 
+class PaymentRefOut(BaseModel):
+    payment_id: uuid.UUID
+    trace_number: str = Field(description="TRN02 of the 835: the check or EFT number.")
+    paid_cents: int
+    currency: str
+    paid_date: dt.date
+    outcome: str
+
+
 class ClaimDetailOut(HeldClaimOut):
     rejection_reasons: list[RejectionReasonOut]
     payer_claim_number: str | None
@@ -92,13 +108,20 @@ class ClaimDetailOut(HeldClaimOut):
     primary_claim_id: uuid.UUID | None
     secondary_claim_id: uuid.UUID | None = None
     frequency_code: str
-    service_date_from: dt.date | None
-    service_date_to: dt.date | None
     diagnosis_codes: list[str]
     submission_id: uuid.UUID | None
     envelope: EnvelopeOut | None = Field(description="ISA13/GS06/ST02 of the last 837; null before the first.")
     lines: list[ClaimLineOut]
     status_history: list[StatusChangeOut]
+    payments: list[PaymentRefOut] = Field(
+        default_factory=list, description="Payments posted to the claim (remittance's payment ids), oldest first."
+    )
+
+
+class ClaimCancelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=200, description="Why, for the claim's history (no patient details).")
 
 
 Code = Annotated[str, Field(pattern=r"^[A-Z0-9]{4,5}$")]

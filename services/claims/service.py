@@ -30,9 +30,10 @@ from services.claims.domain.claim_builder import (
     writer_findings,
 )
 from services.claims.domain.claim_checks import ClaimValidationError, validate_claims
-from services.claims.domain.claim_state import ClaimState, path, sent_path
+from services.claims.domain.claim_state import CANCELLABLE_STATES, ClaimState, IllegalTransition, path, sent_path
 from services.claims.domain.control_numbers import ControlNumbers
 from services.claims.domain.fixes import ClaimFix, apply_fix
+from services.claims.domain.party_changes import mended
 from services.claims.domain.scrubber import DraftClaim, Finding, ScrubContext, Severity, holds, scrub
 from services.claims.domain.scrubber.code_sets import packaged_icd10cm
 from services.claims.domain.x12_837 import Batch837, UsageIndicator, write_batches
@@ -55,7 +56,14 @@ from services.claims.repository import ClaimRepository, StreamWrites
 from services.claims.settings import ClaimsSettings
 from shared.clearinghouse import ClearinghouseAdapter
 from shared.db import unit_of_work
-from shared.events.catalog import ClaimSubmittedV1, EncounterCodedV1, SubmittedClaimLine
+from shared.events.catalog import (
+    ClaimCancelledV1,
+    ClaimSubmittedV1,
+    CoverageCorrectionRequestedV1,
+    EncounterCodedV1,
+    PartyChangedV1,
+    SubmittedClaimLine,
+)
 from shared.events.envelope import EventEnvelope
 from shared.messaging.outbox import Outbox, OutgoingEvent
 from shared.telemetry.tracing import continued_trace_headers
@@ -138,6 +146,7 @@ def _contents(encounter: EncounterCodedV1, document: JsonObject | None = None) -
         currency=encounter.currency,
         line_count=len(encounter.lines),
         document=document if document is not None else encounter.model_dump(mode="json"),
+        billing_provider_npi=encounter.billing_provider_npi,
     )
 
 
@@ -237,8 +246,9 @@ async def build_claims(
         claim_id = uuid.uuid4()
         context = contexts[(tenant, encounter.claim_type)]
         draft, findings = scrubber.scrub(encounter, context)
-        _remember_services(context, draft)
         state, reason = _verdict(findings)
+        if state is ClaimState.READY:  # a held claim bills nothing, so it duplicates nothing
+            _remember_services(context, draft)
         new_claims.append(
             NewClaim(
                 id=claim_id,
@@ -293,6 +303,15 @@ async def fix_claim(session: AsyncSession, outbox: Outbox, tenant: str, claim_id
     await repository.update_contents(claim_id, _contents(encounter))
     await repository.replace_lines(claim_id, _lines(claim_id, tenant, encounter))
     await note(session, claim_id, tenant, ClaimState.ON_HOLD, f"fixed: {fix.summary()}")
+    member_id = fix.claim_changes.get("subscriber_member_id")
+    if isinstance(member_id, str) and encounter.coverage is not None:  # the coverage takes the correction
+        correction = CoverageCorrectionRequestedV1(
+            claim_id=claim_id,
+            coverage_id=encounter.coverage.coverage_id,
+            patient_id=encounter.patient_id,
+            member_id=member_id,
+        )
+        await outbox.add(session, tenant=tenant, subject=str(encounter.coverage.coverage_id), payload=correction)
 
 
 async def release_claim(
@@ -619,3 +638,74 @@ async def send_stored_submissions(
             )
         submitted += len(moved)
     return submitted
+
+
+# ----------------------------------------------------------------------------- cancel, party corrections
+
+
+async def cancel_claim(
+    session: AsyncSession, outbox: Outbox, tenant: str, claim_id: uuid.UUID, reason: str, now: dt.datetime
+) -> None:
+    """Cancels a claim no payer has seen (on hold, ready, or rejected by the clearinghouse) through the
+    state machine, and tells intake (`claim-cancelled`) so an original claim's encounter is cancelled too.
+    Cancelling a cancelled claim again changes nothing."""
+    claim = await ClaimRepository(session, tenant).get(claim_id)
+    if claim is None:
+        raise ClaimNotFound(claim_id)
+    if claim.state is ClaimState.CANCELLED:
+        return
+    if claim.state not in CANCELLABLE_STATES:
+        raise ClaimNotWorkable(
+            "only a claim not yet with a payer (on hold, ready or rejected) can be cancelled; "
+            f"this one is {claim.state}"
+        )
+    try:
+        (moved,) = await change_states(
+            session, outbox, [StateChange(claim_id, to(ClaimState.CANCELLED), f"cancelled: {reason}")]
+        )
+    except IllegalTransition as exc:  # it moved on (batched) between the read and the lock
+        raise ClaimNotWorkable(str(exc)) from None
+    original = claim.primary_claim_id is None and claim.frequency_code == "1"
+    event = ClaimCancelledV1(
+        claim_id=claim_id,
+        encounter_id=claim.encounter_id,
+        claim_control_number=claim.claim_control_number,
+        from_state=moved.steps[0][0],
+        reason=reason,
+        cancelled_at=now,
+        encounter_cancelled=original,
+    )
+    await outbox.add(session, tenant=tenant, subject=str(claim.encounter_id), payload=event)
+    log.info("claim cancelled", extra={"claim_id": str(claim_id), "from_state": moved.steps[0][0]})
+
+
+async def mend_held_claims(
+    session: AsyncSession,
+    outbox: Outbox,
+    envelopes: list[EventEnvelope],
+    settings: ClaimsSettings,
+    today: dt.date,
+) -> int:
+    """Each corrected party (`party-changed`) goes into the held claims that name it, which are then
+    scrubbed again (ready when clean). Returns the claims mended; a repeat mends nothing."""
+    mended_count = 0
+    for envelope in envelopes:
+        change = envelope.payload_as(PartyChangedV1)
+        repository = ClaimRepository(session, envelope.tenant)
+        for held in await repository.held(patient_id=change.patient_id):
+            claim = await repository.get(held.id, for_update=True)
+            if claim is None or claim.state is not ClaimState.ON_HOLD or claim.document is None:
+                continue  # released, fixed or cancelled meanwhile
+            after = mended(EncounterCodedV1.model_validate(claim.document), change)
+            if after is None:
+                continue
+            await repository.update_contents(claim.id, _contents(after))
+            await repository.replace_lines(claim.id, _lines(claim.id, envelope.tenant, after))
+            fields = ", ".join(change.changed_fields) or "nothing"
+            await note(
+                session, claim.id, envelope.tenant, ClaimState.ON_HOLD,
+                f"{change.party_kind} {change.party_id} corrected ({fields})",
+            )  # fmt: skip
+            await release_claim(session, outbox, envelope.tenant, claim.id, settings, today)
+            mended_count += 1
+    return mended_count

@@ -5,6 +5,9 @@ HTTP only: parse, authorise, call `service`, map its errors. The tenant comes fr
 and scopes every query: another tenant's record is a 404. Every POST honours an `Idempotency-Key`
 (`shared/idempotency.py`): the same key and request return the first result (200,
 `Idempotent-Replayed: true`) and create nothing; the same key with another request is a 422.
+Re-sending a known external id or NPI with the same content answers the first record (200); with other
+content a 409 naming the differing fields. Parties are corrected with PATCH (JSON merge patch, `ETag` /
+`If-Match`), each change kept in the party's history; lists page with a cursor (`shared/paging.py`).
 """
 
 from __future__ import annotations
@@ -15,16 +18,26 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from decimal import Decimal
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, Protocol, TypeVar
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Body, Header, HTTPException, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from services.intake import service
+from services.intake.domain.changes import ConflictingResend, Resent
 from services.intake.domain.encounter import EncounterRejected, Problem
 from services.intake.domain.fhir import FhirRejected, expression, parse
-from services.intake.repository import EligibilityCheck, Encounter, ProviderRecord, Registration, idempotency_keys_of
+from services.intake.repository import (
+    EligibilityCheck,
+    Encounter,
+    EncounterQuery,
+    PartyChange,
+    PatientQuery,
+    ProviderRecord,
+    Registration,
+    idempotency_keys_of,
+)
 from services.intake.schemas import (
     BatchResult,
     CoverageIn,
@@ -39,6 +52,7 @@ from services.intake.schemas import (
     EncounterOut,
     FacilityIn,
     FacilityOut,
+    PartyChangeOut,
     PatientIn,
     PatientOut,
     PayerIn,
@@ -50,13 +64,36 @@ from services.intake.settings import EligibilitySettings
 from shared.auth import Principal, require_scope
 from shared.http import OutboxDep, SessionDep
 from shared.idempotency import IdempotencyConflict, IdempotencyKey, answer_once, request_fingerprint
+from shared.paging import PRINTABLE, CursorParam, Limit, Page, after_cursor, next_cursor
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1")
-PartyT = TypeVar("PartyT")
+
+
+class _Identified(Protocol):
+    @property
+    def id(self) -> uuid.UUID: ...
+
+
+PartyT = TypeVar("PartyT", bound=_Identified)
 REPEATED: dict[int | str, dict[str, Any]] = {
-    200: {"description": "Already received (same key or external id): the first result, nothing new."}
+    200: {"description": "Already received (same key, or same external id with the same content): the first result."},
+    409: {"description": "The external id or NPI was sent before with other content; `differing_fields` names them."},
 }
+PATCHED: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such record for this tenant."},
+    409: {"description": "The correction would give the record another record's key."},
+    412: {"description": "`If-Match` names an older version; the current ETag is in the response's `ETag`."},
+    422: {"description": "The corrected record is not valid (each problem names its field)."},
+}
+MERGE_PATCH = Body(
+    media_type="application/merge-patch+json",
+    description="RFC 7396 JSON merge patch: the fields to change; null removes an optional field.",
+    openapi_examples={"address": {"value": {"address": {"postal_code": "627010001"}}}},
+)
+IfMatch = Annotated[
+    str | None, Header(description="The ETag read with the record: the change applies only to that version.")
+]
 
 
 PatientsRead = Annotated[Principal, require_scope("patients:read")]
@@ -91,6 +128,33 @@ def service_errors() -> Iterator[None]:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from None
     except service.Refused as exc:
         raise rejected(exc.problems) from None
+    except ConflictingResend as exc:
+        raise conflicting(exc) from None
+    except service.KeyTaken as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
+    except service.PreconditionFailed as exc:
+        raise HTTPException(
+            status.HTTP_412_PRECONDITION_FAILED, detail=str(exc), headers={"ETag": exc.current_tag}
+        ) from None
+
+
+def conflicting(exc: ConflictingResend) -> HTTPException:
+    """409: the external id or NPI was sent before with other content; each entry names the fields."""
+    return HTTPException(
+        status.HTTP_409_CONFLICT,
+        detail=[
+            {
+                "loc": ["body", *resent.loc],
+                "msg": "sent before with other content: "
+                + ", ".join(resent.differing)
+                + " differ (PATCH the record to change it)",
+                "type": "conflict",
+                "existing_id": str(resent.existing_id),
+                "differing_fields": resent.differing,
+            }
+            for resent in exc.resent
+        ],
+    )
 
 
 async def idempotent(
@@ -118,8 +182,12 @@ async def idempotent(
 
 
 def _registered(registration: Registration[PartyT], present: Callable[[PartyT], BaseModel]) -> tuple[int, BaseModel]:
+    """201 for a new party, 200 for the same content again, 409 naming the fields for other content."""
+    party = present(registration.party)
+    if registration.differing:
+        raise ConflictingResend([Resent((), registration.party.id, list(registration.differing))])
     code = status.HTTP_201_CREATED if registration.created else status.HTTP_200_OK
-    return code, present(registration.party)
+    return code, party
 
 
 def _as_is(party: BaseModel) -> BaseModel:
@@ -146,9 +214,14 @@ async def register_patient(
 
 
 @router.get("/patients/{patient_id}", tags=["patients"])
-async def get_patient(patient_id: uuid.UUID, principal: PatientsRead, session: SessionDep) -> PatientOut:
+async def get_patient(
+    patient_id: uuid.UUID, principal: PatientsRead, session: SessionDep, response: Response
+) -> PatientOut:
+    """A patient; `ETag` is the version to name in `If-Match` when correcting it."""
     with service_errors():
-        return await service.patient(session, principal.tenant, patient_id)
+        found = await service.patient(session, principal.tenant, patient_id)
+    _with_tag(response, service.tag_of(found, PatientIn))
+    return found
 
 
 @router.post(
@@ -172,6 +245,16 @@ async def register_coverage(
         return _registered(await service.register_coverage(session, principal.tenant, patient_id, coverage), _as_is)
 
     return await idempotent(request, session, principal.tenant, idempotency_key, coverage, run)
+
+
+@router.get("/patients/{patient_id}/coverages/{coverage_id}", tags=["patients"])
+async def get_coverage(
+    patient_id: uuid.UUID, coverage_id: uuid.UUID, principal: PatientsRead, session: SessionDep, response: Response
+) -> CoverageOut:
+    with service_errors():
+        found = await service.coverage(session, principal.tenant, patient_id, coverage_id)
+    _with_tag(response, service.tag_of(found, CoverageIn))
+    return found
 
 
 @router.get("/patients/{patient_id}/coverages", tags=["patients"])
@@ -257,9 +340,13 @@ async def register_provider(
 
 
 @router.get("/providers/{provider_id}", tags=["providers"])
-async def get_provider(provider_id: uuid.UUID, principal: ProvidersRead, session: SessionDep) -> ProviderOut:
+async def get_provider(
+    provider_id: uuid.UUID, principal: ProvidersRead, session: SessionDep, response: Response
+) -> ProviderOut:
     with service_errors():
-        return _provider_out(await service.provider(session, principal.tenant, provider_id))
+        found = await service.provider(session, principal.tenant, provider_id)
+    _with_tag(response, service.tag_of(found.provider, ProviderIn))
+    return _provider_out(found)
 
 
 @router.post("/payers", tags=["payers"], status_code=201, response_model=PayerOut, responses=REPEATED)
@@ -279,9 +366,13 @@ async def register_payer(
 
 
 @router.get("/payers/{payer_record_id}", tags=["payers"])
-async def get_payer(payer_record_id: uuid.UUID, principal: PayersRead, session: SessionDep) -> PayerOut:
+async def get_payer(
+    payer_record_id: uuid.UUID, principal: PayersRead, session: SessionDep, response: Response
+) -> PayerOut:
     with service_errors():
-        return await service.payer(session, principal.tenant, payer_record_id)
+        found = await service.payer(session, principal.tenant, payer_record_id)
+    _with_tag(response, service.tag_of(found, PayerIn))
+    return found
 
 
 @router.post("/facilities", tags=["facilities"], status_code=201, response_model=FacilityOut, responses=REPEATED)
@@ -301,9 +392,13 @@ async def register_facility(
 
 
 @router.get("/facilities/{facility_id}", tags=["facilities"])
-async def get_facility(facility_id: uuid.UUID, principal: FacilitiesRead, session: SessionDep) -> FacilityOut:
+async def get_facility(
+    facility_id: uuid.UUID, principal: FacilitiesRead, session: SessionDep, response: Response
+) -> FacilityOut:
     with service_errors():
-        return await service.facility(session, principal.tenant, facility_id)
+        found = await service.facility(session, principal.tenant, facility_id)
+    _with_tag(response, service.tag_of(found, FacilityIn))
+    return found
 
 
 @router.post("/cpt-codes", tags=["code sets"])
@@ -384,6 +479,231 @@ async def receive_encounter_batch(
 async def get_encounter(encounter_id: uuid.UUID, principal: EncountersRead, session: SessionDep) -> EncounterOut:
     with service_errors():
         return encounter_out(await service.encounter(session, principal.tenant, encounter_id))
+
+
+# Corrections and their history -------------------------------------------------------------------------
+
+
+def _with_tag(response: Response, tag: str) -> None:
+    response.headers["ETag"] = tag
+
+
+def _changes_out(
+    changes: list[PartyChange], present: Callable[[dict[str, object]], dict[str, object]] | None = None
+) -> list[PartyChangeOut]:
+    shown = present or (lambda record: record)
+    return [
+        PartyChangeOut(
+            id=change.id,
+            source="claim-fix" if change.source == "claim-fix" else "api",
+            changed_fields=change.changed_fields,
+            before=shown(change.before),
+            after=shown(change.after),
+            changed_at=change.changed_at,
+        )
+        for change in changes
+    ]
+
+
+def _provider_record_shown(record: dict[str, object]) -> dict[str, object]:
+    """A provider's record as history shows it: the tax id never whole."""
+    tax_id = record.get("tax_id")
+    shown = {name: value for name, value in record.items() if name != "tax_id"}
+    shown["tax_id_last4"] = tax_id[-4:] if isinstance(tax_id, str) else None
+    return shown
+
+
+@router.patch("/patients/{patient_id}", tags=["patients"], responses=PATCHED)
+async def correct_patient(
+    patient_id: uuid.UUID,
+    principal: PatientsWrite,
+    session: SessionDep,
+    outbox: OutboxDep,
+    response: Response,
+    patch: Annotated[dict[str, Any], MERGE_PATCH],
+    if_match: IfMatch = None,
+) -> PatientOut:
+    """Correct a patient's demographics (JSON merge patch); validated as a registration is, recorded in the
+    patient's history, and the claims on hold that name the patient are scrubbed again."""
+    with service_errors():
+        corrected = await service.correct_patient(session, outbox, principal.tenant, patient_id, patch, if_match)
+    _with_tag(response, corrected.tag)
+    return corrected.party
+
+
+@router.get("/patients/{patient_id}/history", tags=["patients"])
+async def patient_history(patient_id: uuid.UUID, principal: PatientsRead, session: SessionDep) -> list[PartyChangeOut]:
+    """Every correction of the patient, oldest first."""
+    with service_errors():
+        return _changes_out(await service.history_of(session, principal.tenant, "patient", patient_id))
+
+
+@router.patch("/patients/{patient_id}/coverages/{coverage_id}", tags=["patients"], responses=PATCHED)
+async def correct_coverage(
+    patient_id: uuid.UUID,
+    coverage_id: uuid.UUID,
+    principal: PatientsWrite,
+    session: SessionDep,
+    outbox: OutboxDep,
+    response: Response,
+    patch: Annotated[dict[str, Any], MERGE_PATCH],
+    if_match: IfMatch = None,
+) -> CoverageOut:
+    """Correct a coverage (member id, group, subscriber, dates, ...); held claims billed under it are
+    mended and scrubbed again."""
+    with service_errors():
+        corrected = await service.correct_coverage(
+            session, outbox, principal.tenant, patient_id, coverage_id, patch, if_match
+        )
+    _with_tag(response, corrected.tag)
+    return corrected.party
+
+
+@router.get("/patients/{patient_id}/coverages/{coverage_id}/history", tags=["patients"])
+async def coverage_history(
+    patient_id: uuid.UUID, coverage_id: uuid.UUID, principal: PatientsRead, session: SessionDep
+) -> list[PartyChangeOut]:
+    """Every correction of the coverage, oldest first (source `claim-fix`: a member id fixed on a claim)."""
+    with service_errors():
+        await service.patient(session, principal.tenant, patient_id)
+        return _changes_out(await service.history_of(session, principal.tenant, "coverage", coverage_id))
+
+
+@router.patch("/providers/{provider_id}", tags=["providers"], responses=PATCHED)
+async def correct_provider(
+    provider_id: uuid.UUID,
+    principal: ProvidersWrite,
+    session: SessionDep,
+    outbox: OutboxDep,
+    response: Response,
+    patch: Annotated[dict[str, Any], MERGE_PATCH],
+    if_match: IfMatch = None,
+) -> ProviderOut:
+    """Correct a provider (address, taxonomy, tax id, names; never its NPI); a billing provider's address
+    needs the ZIP+4 the 837 needs. Claims on hold that name the NPI are mended and scrubbed again."""
+    with service_errors():
+        corrected = await service.correct_provider(session, outbox, principal.tenant, provider_id, patch, if_match)
+    _with_tag(response, corrected.tag)
+    return _provider_out(corrected.party)
+
+
+@router.get("/providers/{provider_id}/history", tags=["providers"])
+async def provider_history(
+    provider_id: uuid.UUID, principal: ProvidersRead, session: SessionDep
+) -> list[PartyChangeOut]:
+    """Every correction of the provider, oldest first (the tax id shown by its last four digits only)."""
+    with service_errors():
+        changes = await service.history_of(session, principal.tenant, "provider", provider_id)
+    return _changes_out(changes, _provider_record_shown)
+
+
+@router.patch("/payers/{payer_record_id}", tags=["payers"], responses=PATCHED)
+async def correct_payer(
+    payer_record_id: uuid.UUID,
+    principal: PayersWrite,
+    session: SessionDep,
+    outbox: OutboxDep,
+    response: Response,
+    patch: Annotated[dict[str, Any], MERGE_PATCH],
+    if_match: IfMatch = None,
+) -> PayerOut:
+    """Correct a payer (name, address, filing indicator, windows; never its payer id)."""
+    with service_errors():
+        corrected = await service.correct_payer(session, outbox, principal.tenant, payer_record_id, patch, if_match)
+    _with_tag(response, corrected.tag)
+    return corrected.party
+
+
+@router.get("/payers/{payer_record_id}/history", tags=["payers"])
+async def payer_history(payer_record_id: uuid.UUID, principal: PayersRead, session: SessionDep) -> list[PartyChangeOut]:
+    with service_errors():
+        return _changes_out(await service.history_of(session, principal.tenant, "payer", payer_record_id))
+
+
+@router.patch("/facilities/{facility_id}", tags=["facilities"], responses=PATCHED)
+async def correct_facility(
+    facility_id: uuid.UUID,
+    principal: FacilitiesWrite,
+    session: SessionDep,
+    outbox: OutboxDep,
+    response: Response,
+    patch: Annotated[dict[str, Any], MERGE_PATCH],
+    if_match: IfMatch = None,
+) -> FacilityOut:
+    """Correct a service facility (name, NPI, address; never its external id)."""
+    with service_errors():
+        corrected = await service.correct_facility(session, outbox, principal.tenant, facility_id, patch, if_match)
+    _with_tag(response, corrected.tag)
+    return corrected.party
+
+
+@router.get("/facilities/{facility_id}/history", tags=["facilities"])
+async def facility_history(
+    facility_id: uuid.UUID, principal: FacilitiesRead, session: SessionDep
+) -> list[PartyChangeOut]:
+    with service_errors():
+        return _changes_out(await service.history_of(session, principal.tenant, "facility", facility_id))
+
+
+# Search ------------------------------------------------------------------------------------------------
+
+
+@router.get("/patients", tags=["patients"])
+async def search_patients(
+    principal: PatientsRead,
+    session: SessionDep,
+    external_patient_id: Annotated[
+        str | None, Query(max_length=64, pattern=PRINTABLE, description="The sender's id (MRN).")
+    ] = None,
+    mrn: Annotated[
+        str | None, Query(max_length=64, pattern=PRINTABLE, description="Same as external_patient_id.")
+    ] = None,
+    last_name: Annotated[
+        str | None, Query(max_length=60, pattern=PRINTABLE, description="Any case; with birth_date.")
+    ] = None,
+    first_name: Annotated[str | None, Query(max_length=60, pattern=PRINTABLE)] = None,
+    birth_date: dt.date | None = None,
+    member_id: Annotated[
+        str | None, Query(max_length=80, pattern=PRINTABLE, description="A coverage's member id.")
+    ] = None,
+    limit: Limit = 100,
+    cursor: CursorParam = None,
+) -> Page[PatientOut]:
+    """Find patients by MRN (`external_patient_id`), by name and birth date, or by a coverage's member id;
+    every filter given must match. Oldest registration first, `next_cursor` to page on."""
+    if external_patient_id is not None and mrn is not None and external_patient_id != mrn:
+        raise rejected([Problem(("mrn",), "mrn and external_patient_id name the same field: give one")], ("query",))
+    query = PatientQuery(
+        external_patient_id=external_patient_id or mrn,
+        last_name=last_name,
+        first_name=first_name,
+        birth_date=birth_date,
+        member_id=member_id,
+    )
+    found = await service.search_patients(session, principal.tenant, query, after=after_cursor(cursor), limit=limit)
+    return Page[PatientOut](
+        items=[patient for patient, _ in found],
+        next_cursor=next_cursor([(created, patient.id) for patient, created in found], limit),
+    )
+
+
+@router.get("/encounters", tags=["encounters"])
+async def search_encounters(
+    principal: EncountersRead,
+    session: SessionDep,
+    patient_id: uuid.UUID | None = None,
+    external_encounter_id: Annotated[str | None, Query(max_length=64, pattern=PRINTABLE)] = None,
+    status_: Annotated[Literal["active", "cancelled"] | None, Query(alias="status")] = None,
+    limit: Limit = 100,
+    cursor: CursorParam = None,
+) -> Page[EncounterOut]:
+    """The tenant's encounters, oldest first, by patient, external id or status; `next_cursor` to page on."""
+    query = EncounterQuery(patient_id=patient_id, external_encounter_id=external_encounter_id, status=status_)
+    found = await service.search_encounters(session, principal.tenant, query, after=after_cursor(cursor), limit=limit)
+    return Page[EncounterOut](
+        items=[encounter_out(e) for e in found],
+        next_cursor=next_cursor([(e.received_at, e.id) for e in found], limit),
+    )
 
 
 # FHIR R4 -------------------------------------------------------------------------------------------------

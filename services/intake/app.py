@@ -7,7 +7,7 @@ from pathlib import Path
 from services.intake.api import fhir_router, router
 from services.intake.api_examples import EXAMPLES
 from services.intake.eligibility import collecting
-from services.intake.handlers import SUBSCRIPTIONS
+from services.intake.handlers import SUBSCRIPTIONS, handlers
 from services.intake.models import messaging, metadata
 from services.intake.settings import EligibilitySettings
 from shared.service import ServiceDefinition, create_service_app
@@ -23,6 +23,7 @@ DEFINITION = ServiceDefinition(
     migrations_dir=Path(__file__).parent / "migrations",
     routers=[router, fhir_router],
     subscriptions=SUBSCRIPTIONS,
+    handlers=handlers,
     own_settings=EligibilitySettings,
     periodic=[collecting],
     openapi_examples=EXAMPLES,

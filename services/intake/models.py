@@ -36,7 +36,13 @@ encounters = sa.Table(
     sa.Column("coding", JSONB, nullable=False, doc="the encounter as received"),
     sa.Column("unresolved", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("patient_id", sa.Uuid, nullable=True, doc="intake's patient id (null for encounters stored before 0005)"),
+    sa.Column("status", sa.Text, nullable=False, server_default="active", doc="active, or cancelled with its claim"),
+    sa.Column("cancel_reason", sa.Text, nullable=True),
+    sa.Column("cancelled_at", sa.DateTime(timezone=True), nullable=True),
     sa.UniqueConstraint("tenant_id", "external_encounter_id", name="uq_encounters_tenant_id"),
+    sa.Index("ix_encounters_tenant_id_patient_id", "tenant_id", "patient_id"),
+    sa.Index("ix_encounters_tenant_id_received_at", "tenant_id", "received_at", "id"),
 )
 
 patients = sa.Table(
@@ -94,6 +100,23 @@ facilities = sa.Table(
     sa.Column("record", JSONB, nullable=False),
     _created_at(),
     sa.UniqueConstraint("tenant_id", "external_facility_id"),
+)
+
+# Every change made to a registered party (PATCH, or a coverage corrected from a claim fix): the fields
+# changed and the record before and after (PHI stays in intake's schema; the API reads it back).
+party_changes = sa.Table(
+    "party_changes",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("tenant_id", sa.Text, nullable=False),
+    sa.Column("party_kind", sa.Text, nullable=False, doc="patient, coverage, provider, payer or facility"),
+    sa.Column("party_id", sa.Uuid, nullable=False),
+    sa.Column("source", sa.Text, nullable=False, doc="api, or claim-fix (a member id corrected on a claim)"),
+    sa.Column("changed_fields", JSONB, nullable=False),
+    sa.Column("before", JSONB, nullable=False),
+    sa.Column("after", JSONB, nullable=False),
+    sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Index("ix_party_changes_tenant_id_party_id", "tenant_id", "party_id", "id"),
 )
 
 # The customer's licensed CPT list; CPT itself never ships with claimflow.

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.intake.domain.changes import differing_fields
 from services.intake.domain.parties import Registry
 from services.intake.models import (
     coverages,
@@ -27,6 +28,7 @@ from services.intake.models import (
     encounters,
     facilities,
     idempotency_keys,
+    party_changes,
     patients,
     payers,
     providers,
@@ -44,6 +46,7 @@ from services.intake.schemas import (
     ProviderIn,
 )
 from shared.idempotency import IdempotencyKeys
+from shared.paging import rows_after
 
 PartyT = TypeVar("PartyT")
 
@@ -58,10 +61,32 @@ class ProviderRecord:
 
 @dataclass(frozen=True, slots=True)
 class Registration(Generic[PartyT]):
-    """A party registered now (`created`), or the one the tenant registered before under the same key."""
+    """A party registered now (`created`), or the one the tenant registered before under the same key;
+    `differing` names the fields where the request disagrees with that earlier record."""
 
     party: PartyT
     created: bool
+    differing: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StoredParty(Generic[PartyT]):
+    """A registered party with the record (the validated request's JSON) it is stored as."""
+
+    party: PartyT
+    record: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class PartyChange:
+    """One change of a registered party, as its history shows it."""
+
+    id: int
+    source: str
+    changed_fields: list[str]
+    before: dict[str, object]
+    after: dict[str, object]
+    changed_at: dt.datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +98,30 @@ class Encounter:
     currency: str
     received_at: dt.datetime
     unresolved: list[str]
+    patient_id: uuid.UUID | None = None
+    status: str = "active"
+    cancel_reason: str | None = None
+    cancelled_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EncounterQuery:
+    """Filters of the encounter list; None matches any."""
+
+    patient_id: uuid.UUID | None = None
+    external_encounter_id: str | None = None
+    status: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PatientQuery:
+    """Filters of the patient search; None matches any. Names compare without regard to case."""
+
+    external_patient_id: str | None = None
+    last_name: str | None = None
+    first_name: str | None = None
+    birth_date: dt.date | None = None
+    member_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +132,7 @@ class NewEncounter:
     encounter: EncounterIn
     total_charge_cents: int
     unresolved: list[str]
+    patient_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +228,75 @@ class PartyRepository(TenantRepository, Generic[PartyT]):
             .mappings()
             .one()
         )
-        return Registration(self._present(existing), False)
+        stored = type(record).model_validate(existing["record"]).model_dump(mode="json")
+        differing = differing_fields(stored, record.model_dump(mode="json"))
+        return Registration(self._present(existing), False, tuple(differing))
+
+    async def stored(self, party_id: uuid.UUID, *where: sa.ColumnElement[bool]) -> StoredParty[PartyT] | None:
+        """The party and its record, locked until the transaction ends (for a change)."""
+        row = (
+            (
+                await self._session.execute(
+                    sa.select(self._table)
+                    .where(self._table.c.tenant_id == self._tenant, self._table.c.id == party_id, *where)
+                    .with_for_update()
+                )
+            )
+            .mappings()
+            .one_or_none()
+        )
+        return None if row is None else StoredParty(self._present(row), dict(row["record"]))
+
+    async def change(
+        self,
+        party_id: uuid.UUID,
+        kind: str,
+        before: dict[str, object],
+        after: BaseModel,
+        *,
+        source: str,
+        columns: Mapping[str, object] | None = None,
+    ) -> tuple[PartyT, list[str]]:
+        """Store the party's new record (and key columns) with a history row naming the fields changed;
+        nothing is written when nothing changed. The party as stored, and the fields changed."""
+        record = after.model_dump(mode="json")
+        changed = differing_fields(before, record)
+        if changed:
+            await self._session.execute(
+                sa.update(self._table)
+                .where(self._table.c.tenant_id == self._tenant, self._table.c.id == party_id)
+                .values(record=record, **(columns or {}))
+            )
+            await self._session.execute(
+                sa.insert(party_changes).values(
+                    tenant_id=self._tenant,
+                    party_kind=kind,
+                    party_id=party_id,
+                    source=source,
+                    changed_fields=changed,
+                    before=before,
+                    after=record,
+                )
+            )
+        party = await self._get(party_id)
+        assert party is not None
+        return party, changed
+
+    async def history(self, party_id: uuid.UUID) -> list[PartyChange]:
+        """The party's changes, oldest first."""
+        rows = await self._session.execute(
+            sa.select(
+                party_changes.c.id,
+                party_changes.c.source,
+                party_changes.c.changed_fields,
+                party_changes.c.before,
+                party_changes.c.after,
+                party_changes.c.changed_at,
+            )
+            .where(party_changes.c.tenant_id == self._tenant, party_changes.c.party_id == party_id)
+            .order_by(party_changes.c.id)
+        )
+        return [PartyChange(**row) for row in rows.mappings()]
 
     async def get(self, party_id: uuid.UUID) -> PartyT | None:
         return await self._get(party_id)
@@ -241,6 +359,34 @@ class PatientRepository(PartyRepository[PatientOut]):
 
     async def find_by_external_ids(self, external_ids: Iterable[str]) -> list[PatientOut]:
         return await self._find("external_patient_id", external_ids)
+
+    async def search(
+        self, query: PatientQuery, *, after: tuple[dt.datetime, uuid.UUID] | None, limit: int
+    ) -> list[tuple[PatientOut, dt.datetime]]:
+        """The tenant's patients matching every filter given, oldest registration first, after `after`."""
+        record = patients.c.record
+        statement = sa.select(patients).where(patients.c.tenant_id == self._tenant)
+        if query.external_patient_id is not None:
+            statement = statement.where(patients.c.external_patient_id == query.external_patient_id)
+        if query.last_name is not None:
+            statement = statement.where(sa.func.upper(record["last_name"].astext) == query.last_name.upper())
+        if query.first_name is not None:
+            statement = statement.where(sa.func.upper(record["first_name"].astext) == query.first_name.upper())
+        if query.birth_date is not None:
+            statement = statement.where(record["birth_date"].astext == query.birth_date.isoformat())
+        if query.member_id is not None:
+            statement = statement.where(
+                sa.exists().where(
+                    coverages.c.tenant_id == self._tenant,
+                    coverages.c.patient_id == patients.c.id,
+                    coverages.c.member_id == query.member_id,
+                )
+            )
+        if after is not None:
+            statement = statement.where(rows_after(patients.c.created_at, patients.c.id, after))
+        statement = statement.order_by(patients.c.created_at, patients.c.id).limit(limit)
+        rows = (await self._session.execute(statement)).mappings()
+        return [(self._present(row), row["created_at"]) for row in rows]
 
 
 class CoverageRepository(PartyRepository[CoverageOut]):
@@ -339,6 +485,10 @@ _ENCOUNTER_COLUMNS = (
     encounters.c.currency,
     encounters.c.received_at,
     encounters.c.unresolved,
+    encounters.c.patient_id,
+    encounters.c.status,
+    encounters.c.cancel_reason,
+    encounters.c.cancelled_at,
 )
 
 
@@ -351,6 +501,10 @@ def _encounter(row: sa.RowMapping) -> Encounter:
         currency=row["currency"],
         received_at=row["received_at"],
         unresolved=list(row["unresolved"]),
+        patient_id=row["patient_id"],
+        status=row["status"],
+        cancel_reason=row["cancel_reason"],
+        cancelled_at=row["cancelled_at"],
     )
 
 
@@ -380,6 +534,48 @@ class EncounterRepository(TenantRepository):
         ).mappings()
         return {row["external_encounter_id"]: _encounter(row) for row in rows}
 
+    async def codings(self, external_ids: Iterable[str]) -> dict[str, dict[str, object]]:
+        """The encounters as received (the validated request's JSON), by external id."""
+        wanted = list(set(external_ids))
+        if not wanted:
+            return {}
+        rows = await self._session.execute(
+            sa.select(encounters.c.external_encounter_id, encounters.c.coding).where(
+                encounters.c.tenant_id == self._tenant, encounters.c.external_encounter_id.in_(wanted)
+            )
+        )
+        return {external_id: dict(coding) for external_id, coding in rows.tuples()}
+
+    async def search(
+        self, query: EncounterQuery, *, after: tuple[dt.datetime, uuid.UUID] | None, limit: int
+    ) -> list[Encounter]:
+        """The tenant's encounters matching every filter given, oldest first, after `after`."""
+        statement = sa.select(*_ENCOUNTER_COLUMNS).where(encounters.c.tenant_id == self._tenant)
+        if query.patient_id is not None:
+            statement = statement.where(encounters.c.patient_id == query.patient_id)
+        if query.external_encounter_id is not None:
+            statement = statement.where(encounters.c.external_encounter_id == query.external_encounter_id)
+        if query.status is not None:
+            statement = statement.where(encounters.c.status == query.status)
+        if after is not None:
+            statement = statement.where(rows_after(encounters.c.received_at, encounters.c.id, after))
+        statement = statement.order_by(encounters.c.received_at, encounters.c.id).limit(limit)
+        return [_encounter(row) for row in (await self._session.execute(statement)).mappings()]
+
+    async def cancel(self, encounter_id: uuid.UUID, reason: str, at: dt.datetime) -> bool:
+        """Mark an active encounter cancelled (its claim was); False when it is unknown or cancelled already."""
+        done = await self._session.execute(
+            sa.update(encounters)
+            .where(
+                encounters.c.tenant_id == self._tenant,
+                encounters.c.id == encounter_id,
+                encounters.c.status == "active",
+            )
+            .values(status="cancelled", cancel_reason=reason, cancelled_at=at)
+            .returning(encounters.c.id)
+        )
+        return done.first() is not None
+
     async def add_many(self, new: list[NewEncounter]) -> dict[str, Encounter]:
         """Insert in one statement, skipping external ids the tenant already sent; the encounters inserted,
         by external id."""
@@ -398,6 +594,7 @@ class EncounterRepository(TenantRepository):
                         "currency": item.encounter.currency,
                         "coding": item.encounter.model_dump(mode="json"),
                         "unresolved": item.unresolved,
+                        "patient_id": item.patient_id,
                     }
                     for item in new
                 ]

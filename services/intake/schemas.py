@@ -13,7 +13,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from services.intake.domain.code_formats import (
     MAX_MODIFIERS,
@@ -26,6 +26,7 @@ from services.intake.domain.code_formats import (
     taxonomy_problem,
 )
 from shared.npi import npi_problem
+from shared.x12.party_rules import address_problems
 from shared.x12.transliteration import name_problem
 
 
@@ -105,7 +106,17 @@ class AddressIn(Strict):
     line2: AddressLine | None = None
     city: City
     state: str = Field(pattern=r"^[A-Z]{2}$", description="USPS two-letter code.")
-    postal_code: str = Field(pattern=r"^\d{5}(\d{4})?$", description="5 or 9 digits, no hyphen.")
+    postal_code: str = Field(
+        pattern=r"^\d{5}(\d{4})?$", description="5 or 9 digits, no hyphen; a billing provider's needs 9 (ZIP+4)."
+    )
+
+    @model_validator(mode="after")
+    def _as_an_837_needs(self) -> AddressIn:
+        """The 837's rules for any address (`shared/x12/party_rules.py`, the writer's own)."""
+        problems = address_problems(city=self.city, state=self.state, postal_code=self.postal_code, billing=False)
+        if problems:
+            raise ValueError("; ".join(f"{field}: {message}" for field, message in problems))
+        return self
 
 
 class PersonIn(Strict):
@@ -190,6 +201,16 @@ class ProviderIn(Strict):
     def _type_with_id(cls, value: str | None, info: ValidationInfo) -> str | None:
         if (value is None) != (info.data.get("tax_id") is None) and "tax_id" in info.data:
             raise ValueError("tax_id and tax_id_type go together")
+        return value
+
+    @field_validator("address")
+    @classmethod
+    def _billing_address(cls, value: AddressIn | None, info: ValidationInfo) -> AddressIn | None:
+        """A provider with a tax id can bill: its address is the 837's loop 2010AA, which needs a ZIP+4."""
+        if value is not None and info.data.get("tax_id") is not None:
+            problems = address_problems(city=value.city, state=value.state, postal_code=value.postal_code, billing=True)
+            if problems:
+                raise ValueError("; ".join(f"{field}: {message}" for field, message in problems))
         return value
 
 
@@ -464,6 +485,24 @@ class EncounterOut(BaseModel):
     currency: str
     received_at: dt.datetime
     unresolved: list[str] = Field(default_factory=list, description="Parties intake has no record of: claim held.")
+    patient_id: uuid.UUID | None = Field(
+        default=None,
+        description="The patient (`GET /v1/patients/{id}`); the claim: claims' `GET /v1/claims?encounter_id=`.",
+    )
+    status: Literal["active", "cancelled"] = Field(default="active", description="cancelled with its claim.")
+    cancel_reason: str | None = None
+    cancelled_at: dt.datetime | None = None
+
+
+class PartyChangeOut(BaseModel):
+    """One correction of a registered party: what changed, when, from where; the record before and after."""
+
+    id: int
+    source: Literal["api", "claim-fix"] = Field(description="api: a PATCH; claim-fix: a member id fixed on a claim.")
+    changed_fields: list[str]
+    before: dict[str, object]
+    after: dict[str, object]
+    changed_at: dt.datetime
 
 
 class EncounterBatchIn(Strict):

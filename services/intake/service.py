@@ -11,17 +11,37 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.intake.domain.changes import (
+    ConflictingResend,
+    Resent,
+    differing_fields,
+    entity_tag,
+    merge_patch,
+    tag_matches,
+)
 from services.intake.domain.eligibility import Submission, answer_for, build_270, file_name_of, inquiry_about, parse_271
 from services.intake.domain.encounter import EncounterRejected, Location, Problem, check_encounter, total_charge_cents
 from services.intake.domain.fhir import FhirRejected, MappedClaim, Origins
 from services.intake.domain.icd10cm import release_for
-from services.intake.domain.parties import coded_event, resolve
+from services.intake.domain.parties import (
+    ChangeSource,
+    coded_event,
+    coverage_changed,
+    facility_changed,
+    patient_changed,
+    payer_changed,
+    provider_changed,
+    resolve,
+)
+from services.intake.models import coverages as coverages_table
 from services.intake.repository import (
     CoverageRepository,
     CptCodeRepository,
@@ -29,10 +49,14 @@ from services.intake.repository import (
     EligibilityCheck,
     EligibilityCheckRepository,
     Encounter,
+    EncounterQuery,
     EncounterRepository,
     FacilityRepository,
     NewEligibilityCheck,
     NewEncounter,
+    PartyChange,
+    PartyRepository,
+    PatientQuery,
     PatientRepository,
     PayerRepository,
     ProviderRecord,
@@ -40,6 +64,7 @@ from services.intake.repository import (
     Registration,
     RegistryRepository,
     StoredAnswer,
+    StoredParty,
 )
 from services.intake.schemas import (
     CoverageIn,
@@ -57,7 +82,13 @@ from services.intake.settings import EligibilitySettings
 from shared.clearinghouse import ClearinghouseAdapter, InboundFile, InboundKind, SubmissionConflictError
 from shared.clearinghouse.base import sha256_hex
 from shared.db import unit_of_work
-from shared.events.catalog import EncounterCodedV1
+from shared.events.catalog import (
+    ClaimCancelledV1,
+    CoverageCorrectionRequestedV1,
+    EncounterCodedV1,
+    PartyChangedV1,
+)
+from shared.events.envelope import EventEnvelope
 from shared.messaging.outbox import Outbox
 from shared.x12 import X12Error
 
@@ -118,6 +149,10 @@ async def register_coverage(
     if not await PayerRepository(session, tenant).find_by_payer_ids([coverage.payer_id]):
         raise Refused([Problem(("payer_id",), "no payer with this id: register it (POST /v1/payers)")])
     return await CoverageRepository(session, tenant).register(patient_id, coverage)
+
+
+async def coverage(session: AsyncSession, tenant: str, patient_id: uuid.UUID, coverage_id: uuid.UUID) -> CoverageOut:
+    return _found(await CoverageRepository(session, tenant).of_patient(patient_id, coverage_id), "coverage")
 
 
 async def coverages_of(session: AsyncSession, tenant: str, patient_id: uuid.UUID) -> list[CoverageOut]:
@@ -192,6 +227,7 @@ async def receive_encounters(
         first_index.setdefault(item.external_encounter_id, index)
     repository = EncounterRepository(session, tenant)
     existing = await repository.find_by_external_ids(first_index)
+    await _refuse_conflicting_resends(repository, encounters, existing, at)
     new = [(i, e) for i, e in enumerate(encounters) if e.external_encounter_id not in existing]
     registry = await RegistryRepository(session, tenant).load(
         patient_ids={e.patient_id for _, e in new if e.patient_id is not None},
@@ -213,7 +249,9 @@ async def receive_encounters(
         problems.extend(Problem(at(index, p.loc), p.msg) for p in found)
         if found or resolved is None:
             continue
-        stored = NewEncounter(uuid.uuid4(), item, total_charge_cents(item.lines), resolved.unresolved)
+        stored = NewEncounter(
+            uuid.uuid4(), item, total_charge_cents(item.lines), resolved.unresolved, resolved.patient_id
+        )
         accepted.append((stored, coded_event(stored.id, item, resolved, registry, release.name)))
     if problems:
         raise EncounterRejected(problems)
@@ -232,6 +270,30 @@ async def receive_encounters(
         row = inserted.get(external_id)
         results.append(Received(row, True) if row is not None else Received(existing[external_id], False))
     return results
+
+
+async def _refuse_conflicting_resends(
+    repository: EncounterRepository,
+    encounters: list[EncounterIn],
+    existing: dict[str, Encounter],
+    at: Callable[[int, Location], Location],
+) -> None:
+    """A known external id sent with other content is refused (ConflictingResend naming the fields);
+    the same content is a plain repeat."""
+    if not existing:
+        return
+    codings = await repository.codings(existing)
+    resent: list[Resent] = []
+    for index, item in enumerate(encounters):
+        stored = codings.get(item.external_encounter_id)
+        if stored is None:
+            continue
+        before = EncounterIn.model_validate(stored).model_dump(mode="json")
+        differing = differing_fields(before, item.model_dump(mode="json"))
+        if differing:
+            resent.append(Resent(at(index, ()), existing[item.external_encounter_id].id, differing))
+    if resent:
+        raise ConflictingResend(resent)
 
 
 def _inserted(stored: NewEncounter, inserted: dict[str, Encounter]) -> bool:
@@ -387,3 +449,231 @@ async def collect_answers(sessions: async_sessionmaker[AsyncSession], adapter: C
         await adapter.acknowledge(inbound)
         log.info("eligibility 271 read", extra={"file_name": inbound.file_name, "checks_answered": answered})
     return len(files)
+
+
+# Corrections of registered parties -------------------------------------------------------------------------
+
+
+class PreconditionFailed(Exception):
+    """`If-Match` names a version of the record that is no longer the current one."""
+
+    def __init__(self, current_tag: str) -> None:
+        super().__init__("the record changed since it was read: read it again (its ETag) and re-apply the change")
+        self.current_tag = current_tag
+
+
+class KeyTaken(Exception):
+    """A correction would give the record the key of another record of the tenant."""
+
+
+@dataclass(frozen=True, slots=True)
+class Corrected(Generic[RecordT]):
+    """A party after a correction, its new ETag, and the fields that changed (none: nothing was written)."""
+
+    party: RecordT
+    tag: str
+    changed: list[str]
+
+
+PartyKind = Literal["patient", "coverage", "provider", "payer", "facility"]
+IMMUTABLE_KEYS: dict[PartyKind, tuple[str, ...]] = {
+    "patient": ("external_patient_id",),
+    "coverage": (),
+    "provider": ("npi",),
+    "payer": ("payer_id",),
+    "facility": ("external_facility_id",),
+}
+"""The key a party is registered under; a different key is a different party (register it)."""
+
+
+def tag_of(party: BaseModel, model: type[BaseModel]) -> str:
+    """The ETag of a party as stored: the JSON of its registration model (ids left out)."""
+    fields = set(model.model_fields)
+    return entity_tag(model.model_validate(party.model_dump(include=fields)).model_dump(mode="json"))
+
+
+def _patched(
+    kind: PartyKind, stored: StoredParty[RecordT], patch: dict[str, object], if_match: str | None, model: type[ModelT]
+) -> ModelT:
+    """The stored record with the merge patch applied, validated like a registration (Refused naming the
+    fields); PreconditionFailed when `If-Match` is stale."""
+    current = entity_tag(stored.record)
+    if if_match is not None and not tag_matches(if_match, current):
+        raise PreconditionFailed(current)
+    merged = merge_patch(stored.record, patch)
+    assert isinstance(merged, dict)
+    problems = [
+        Problem((key,), f"{key} cannot be changed: it names another {kind}; register that one instead")
+        for key in IMMUTABLE_KEYS[kind]
+        if merged.get(key) != stored.record.get(key)
+    ]
+    try:
+        after = model.model_validate(merged)
+    except ValidationError as exc:
+        problems += [
+            Problem(tuple(e["loc"]), e["msg"].removeprefix("Value error, "))
+            for e in exc.errors(include_url=False, include_input=False)
+        ]
+    if problems:
+        raise Refused(problems)
+    return after
+
+
+async def _announce(session: AsyncSession, outbox: Outbox, tenant: str, event: PartyChangedV1) -> None:
+    await outbox.add(session, tenant=tenant, subject=str(event.party_id), payload=event)
+    log.info(
+        "party corrected",
+        extra={"party_kind": event.party_kind, "party_id": str(event.party_id), "fields": event.changed_fields},
+    )
+
+
+async def correct_patient(
+    session: AsyncSession, outbox: Outbox, tenant: str, patient_id: uuid.UUID, patch: dict[str, object],
+    if_match: str | None,
+) -> Corrected[PatientOut]:  # fmt: skip
+    repository = PatientRepository(session, tenant)
+    stored = _found(await repository.stored(patient_id), "patient")
+    after = _patched("patient", stored, patch, if_match, PatientIn)
+    party, changed = await repository.change(patient_id, "patient", stored.record, after, source="api")
+    if changed:
+        await _announce(session, outbox, tenant, patient_changed(party, changed))
+    return Corrected(party, entity_tag(after.model_dump(mode="json")), changed)
+
+
+async def correct_coverage(
+    session: AsyncSession, outbox: Outbox, tenant: str, patient_id: uuid.UUID, coverage_id: uuid.UUID,
+    patch: dict[str, object], if_match: str | None, *, source: ChangeSource = "api",
+) -> Corrected[CoverageOut]:  # fmt: skip
+    asked = await patient(session, tenant, patient_id)
+    repository = CoverageRepository(session, tenant)
+    stored = _found(await repository.stored(coverage_id, coverages_table.c.patient_id == patient_id), "coverage")
+    after = _patched("coverage", stored, patch, if_match, CoverageIn)
+    payers = await PayerRepository(session, tenant).find_by_payer_ids([after.payer_id])
+    if not payers:
+        raise Refused([Problem(("payer_id",), "no payer with this id: register it (POST /v1/payers)")])
+    columns = {"payer_id": after.payer_id, "member_id": after.member_id}
+    try:
+        async with session.begin_nested():
+            party, changed = await repository.change(
+                coverage_id, "coverage", stored.record, after, source=source, columns=columns
+            )
+    except IntegrityError:
+        raise KeyTaken("the patient already has a coverage with this payer and member id") from None
+    if changed:
+        await _announce(session, outbox, tenant, coverage_changed(party, payers[0], asked, changed, source))
+    return Corrected(party, entity_tag(after.model_dump(mode="json")), changed)
+
+
+async def correct_provider(
+    session: AsyncSession, outbox: Outbox, tenant: str, provider_id: uuid.UUID, patch: dict[str, object],
+    if_match: str | None,
+) -> Corrected[ProviderRecord]:  # fmt: skip
+    repository = ProviderRepository(session, tenant)
+    stored = _found(await repository.stored(provider_id), "provider")
+    after = _patched("provider", stored, patch, if_match, ProviderIn)
+    party, changed = await repository.change(provider_id, "provider", stored.record, after, source="api")
+    if changed:
+        await _announce(session, outbox, tenant, provider_changed(party.id, party.provider, changed))
+    return Corrected(party, entity_tag(after.model_dump(mode="json")), changed)
+
+
+async def correct_payer(
+    session: AsyncSession, outbox: Outbox, tenant: str, payer_record_id: uuid.UUID, patch: dict[str, object],
+    if_match: str | None,
+) -> Corrected[PayerOut]:  # fmt: skip
+    repository = PayerRepository(session, tenant)
+    stored = _found(await repository.stored(payer_record_id), "payer")
+    after = _patched("payer", stored, patch, if_match, PayerIn)
+    party, changed = await repository.change(payer_record_id, "payer", stored.record, after, source="api")
+    if changed:
+        await _announce(session, outbox, tenant, payer_changed(party, changed))
+    return Corrected(party, entity_tag(after.model_dump(mode="json")), changed)
+
+
+async def correct_facility(
+    session: AsyncSession, outbox: Outbox, tenant: str, facility_id: uuid.UUID, patch: dict[str, object],
+    if_match: str | None,
+) -> Corrected[FacilityOut]:  # fmt: skip
+    repository = FacilityRepository(session, tenant)
+    stored = _found(await repository.stored(facility_id), "facility")
+    after = _patched("facility", stored, patch, if_match, FacilityIn)
+    party, changed = await repository.change(facility_id, "facility", stored.record, after, source="api")
+    if changed:
+        await _announce(session, outbox, tenant, facility_changed(party, changed))
+    return Corrected(party, entity_tag(after.model_dump(mode="json")), changed)
+
+
+_HISTORY_REPOSITORIES: dict[PartyKind, Callable[[AsyncSession, str], PartyRepository[Any]]] = {
+    "patient": PatientRepository,
+    "coverage": CoverageRepository,
+    "provider": ProviderRepository,
+    "payer": PayerRepository,
+    "facility": FacilityRepository,
+}
+
+
+async def history_of(session: AsyncSession, tenant: str, kind: PartyKind, party_id: uuid.UUID) -> list[PartyChange]:
+    """Every correction of a party, oldest first (NotFound when the tenant has no such party)."""
+    repository = _HISTORY_REPOSITORIES[kind](session, tenant)
+    _found(await repository.get(party_id), kind)
+    return await repository.history(party_id)
+
+
+# Search -----------------------------------------------------------------------------------------------------
+
+
+async def search_patients(
+    session: AsyncSession, tenant: str, query: PatientQuery, *, after: tuple[dt.datetime, uuid.UUID] | None, limit: int
+) -> list[tuple[PatientOut, dt.datetime]]:
+    return await PatientRepository(session, tenant).search(query, after=after, limit=limit)
+
+
+async def search_encounters(
+    session: AsyncSession,
+    tenant: str,
+    query: EncounterQuery,
+    *,
+    after: tuple[dt.datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[Encounter]:
+    return await EncounterRepository(session, tenant).search(query, after=after, limit=limit)
+
+
+# What claims tells intake ------------------------------------------------------------------------------------
+
+
+async def apply_claim_changes(session: AsyncSession, outbox: Outbox, envelopes: list[EventEnvelope]) -> None:
+    """A member id corrected on a claim goes to its coverage (with history and `party-changed`); a claim
+    cancelled before submission cancels its encounter. Repeats change nothing."""
+    for envelope in envelopes:
+        if envelope.type == "coverage-correction-requested.v1":
+            asked = envelope.payload_as(CoverageCorrectionRequestedV1)
+            try:
+                await correct_coverage(
+                    session, outbox, envelope.tenant, asked.patient_id, asked.coverage_id,
+                    {"member_id": asked.member_id}, None, source="claim-fix",
+                )  # fmt: skip
+            except (NotFound, Refused, KeyTaken) as exc:
+                log.warning(
+                    "coverage correction not applied",
+                    extra={
+                        "coverage_id": str(asked.coverage_id),
+                        "claim_id": str(asked.claim_id),
+                        "why": type(exc).__name__,
+                    },
+                )
+        elif envelope.type == "claim-cancelled.v1":
+            cancelled = envelope.payload_as(ClaimCancelledV1)
+            if not cancelled.encounter_cancelled:
+                continue
+            done = await EncounterRepository(session, envelope.tenant).cancel(
+                cancelled.encounter_id, cancelled.reason, cancelled.cancelled_at
+            )
+            log.info(
+                "encounter cancelled with its claim",
+                extra={
+                    "encounter_id": str(cancelled.encounter_id),
+                    "claim_id": str(cancelled.claim_id),
+                    "changed": done,
+                },
+            )

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
 from shared.messaging.topics import (
+    CLAIM_CHANGES,
     CLAIM_CORRECTIONS,
     CLAIM_DENIED,
     CLAIM_STATUS,
@@ -23,6 +24,7 @@ from shared.messaging.topics import (
     DENIAL_APPEALS,
     ENCOUNTER_CODED,
     LEDGER_ADJUSTMENTS,
+    PARTY_CHANGES,
     PATIENT_ACCOUNT,
     PAYMENT_RECEIVED,
     Topic,
@@ -549,6 +551,56 @@ class AppealFiledV1(EventPayload):
     file_name: str
 
 
+class PartyPhi(EventPayload):
+    """A changed patient's or coverage's demographics and member ids, as the 837 names them."""
+
+    patient: Person | None = Field(default=None, json_schema_extra=PHI, description="When a patient changed.")
+    subscriber: SubscriberPhi | None = Field(
+        default=None, json_schema_extra=PHI, description="When a coverage changed."
+    )
+
+
+class PartyChangedV1(EventPayload):
+    """A registered party was corrected (`PATCH`, or a member id fixed on a claim): the party as it is now,
+    in the shapes `encounter-coded` carries, so claims can mend the held claims that name it and scrub
+    them again. Exactly one of the party blocks is set, by `party_kind`; PHI only inside `phi`."""
+
+    party_kind: Literal["patient", "coverage", "provider", "payer", "facility"]
+    party_id: uuid.UUID = Field(description="Intake's id of the changed record.")
+    patient_id: uuid.UUID | None = Field(default=None, description="The patient, for a patient or a coverage.")
+    changed_fields: list[str] = Field(description="Field paths changed (names only, never values).")
+    source: Literal["api", "claim-fix"] = "api"
+    provider: ProviderDetails | None = None
+    payer: PayerDetails | None = None
+    facility: FacilityDetails | None = None
+    coverage: CoverageDetails | None = None
+    phi: PartyPhi | None = Field(default=None, json_schema_extra=PHI)
+
+
+class CoverageCorrectionRequestedV1(EventPayload):
+    """A member id was corrected on a claim (`/fixes`); the coverage it was billed under takes it, so
+    the next claim goes out right."""
+
+    claim_id: uuid.UUID
+    coverage_id: uuid.UUID
+    patient_id: uuid.UUID
+    member_id: str = Field(json_schema_extra=PHI)
+
+
+class ClaimCancelledV1(EventPayload):
+    """Billing staff cancelled a claim before it was submitted; its encounter is cancelled with it."""
+
+    claim_id: uuid.UUID
+    encounter_id: uuid.UUID
+    claim_control_number: str | None = None
+    from_state: str
+    reason: str = Field(max_length=200, description="Why, as staff gave it.")
+    cancelled_at: dt.datetime
+    encounter_cancelled: bool = Field(
+        default=True, description="False for a secondary or corrected claim: the encounter's original claim stands."
+    )
+
+
 EVENT_TYPES: dict[str, tuple[Topic, type[EventPayload]]] = {
     "encounter-coded.v1": (ENCOUNTER_CODED, EncounterCodedV1),
     "claim-submitted.v1": (CLAIM_SUBMITTED, ClaimSubmittedV1),
@@ -562,6 +614,9 @@ EVENT_TYPES: dict[str, tuple[Topic, type[EventPayload]]] = {
     "claim-correction-requested.v1": (CLAIM_CORRECTIONS, ClaimCorrectionRequestedV1),
     "ledger-adjustment-requested.v1": (LEDGER_ADJUSTMENTS, LedgerAdjustmentRequestedV1),
     "appeal-filed.v1": (DENIAL_APPEALS, AppealFiledV1),
+    "party-changed.v1": (PARTY_CHANGES, PartyChangedV1),
+    "coverage-correction-requested.v1": (CLAIM_CHANGES, CoverageCorrectionRequestedV1),
+    "claim-cancelled.v1": (CLAIM_CHANGES, ClaimCancelledV1),
 }
 
 

@@ -12,6 +12,7 @@ import enum
 from dataclasses import dataclass
 
 from shared.messaging.topics import (
+    CLAIM_CHANGES,
     CLAIM_CORRECTIONS,
     CLAIM_DENIED,
     CLAIM_STATUS,
@@ -20,6 +21,7 @@ from shared.messaging.topics import (
     DENIAL_APPEALS,
     ENCOUNTER_CODED,
     LEDGER_ADJUSTMENTS,
+    PARTY_CHANGES,
     PATIENT_ACCOUNT,
     PAYMENT_RECEIVED,
     Topic,
@@ -116,11 +118,13 @@ class KafkaPrincipal:
 SERVICE_PRINCIPALS: dict[str, KafkaPrincipal] = {
     principal.name: principal
     for principal in (
-        KafkaPrincipal("intake", produces=(ENCOUNTER_CODED,), consumes=(), group_prefix="intake"),
+        KafkaPrincipal(
+            "intake", produces=(ENCOUNTER_CODED, PARTY_CHANGES), consumes=(CLAIM_CHANGES,), group_prefix="intake"
+        ),
         KafkaPrincipal(
             "claims",
-            produces=(CLAIM_SUBMITTED, CLAIM_STATUS),
-            consumes=(ENCOUNTER_CODED, PAYMENT_RECEIVED, CLAIM_CORRECTIONS),
+            produces=(CLAIM_SUBMITTED, CLAIM_STATUS, CLAIM_CHANGES),
+            consumes=(ENCOUNTER_CODED, PAYMENT_RECEIVED, CLAIM_CORRECTIONS, PARTY_CHANGES),
             group_prefix="claims",
         ),
         KafkaPrincipal(

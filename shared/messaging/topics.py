@@ -39,6 +39,19 @@ LEDGER_ADJUSTMENTS = Topic(
 )
 DENIAL_APPEALS = Topic("denial-appeals", 6, "Appeals filed by the denials service, with their codes and amounts.")
 
+PARTY_CHANGES = Topic(
+    "party-changes",
+    6,
+    "A registered patient, coverage, provider, payer or facility was corrected (keyed by its id); claims "
+    "re-scrubs the held claims that name it.",
+)
+CLAIM_CHANGES = Topic(
+    "claim-changes",
+    6,
+    "Billing staff changed a claim in a way intake must follow: a member id corrected on a claim (the coverage "
+    "takes it), a claim cancelled before submission (its encounter is cancelled too).",
+)
+
 CORE_TOPICS: tuple[Topic, ...] = (
     ENCOUNTER_CODED,
     CLAIM_SUBMITTED,
@@ -49,6 +62,8 @@ CORE_TOPICS: tuple[Topic, ...] = (
     CLAIM_CORRECTIONS,
     LEDGER_ADJUSTMENTS,
     DENIAL_APPEALS,
+    PARTY_CHANGES,
+    CLAIM_CHANGES,
 )
 
 

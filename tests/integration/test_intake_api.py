@@ -22,6 +22,7 @@ pytestmark = pytest.mark.integration
 DAY = "2026-03-02"
 WRITE = ("patients:write", "patients:read", "providers:write", "payers:write", "encounters:write", "encounters:read")
 ADDRESS = {"line1": "1 SYNTHETIC WAY", "city": "SPRINGFIELD", "state": "IL", "postal_code": "62701"}
+ZIP_PLUS_4 = ADDRESS | {"postal_code": "627010001"}
 
 
 @pytest.fixture(scope="module")
@@ -37,9 +38,8 @@ async def register(client: httpx.AsyncClient, mrn: str = "MRN-1") -> str:
     """A payer, a billing organization, a rendering clinician, a patient and a primary coverage."""
     payer = {"payer_id": "SANDBOX", "name": "SANDBOX HEALTH PLAN", "claim_filing_indicator": "CI",
              "timely_filing_days": 365, "appeal_days": 180}  # fmt: skip
-    zip_plus_4 = ADDRESS | {"postal_code": "627011234"}  # the 837 wants the billing provider's ZIP+4
     billing = {"npi": "1234567893", "entity": "organization", "name": "SYNTHETIC CLINIC", "tax_id": "990000001",
-               "tax_id_type": "EIN", "address": zip_plus_4, "taxonomy": "207Q00000X"}  # fmt: skip
+               "tax_id_type": "EIN", "address": ZIP_PLUS_4, "taxonomy": "207Q00000X"}  # fmt: skip
     rendering = {"npi": "1987654328", "entity": "individual", "name": "SMITH", "first_name": "ALEX"}
     patient = {"external_patient_id": mrn, "last_name": "DOE", "first_name": "JANE", "birth_date": "1980-01-01",
                "sex": "F", "address": ADDRESS}  # fmt: skip

@@ -278,7 +278,7 @@ async def test_replay_moves_a_dead_letter_back(under_test: ConsoleUnderTest, bro
             response = await api.get(
                 f"{under_test.system.urls.claims}/v1/claims", params={"encounter_id": under_test.letter_encounter_id}
             )
-            return list(response.json())
+            return list(response.json()["items"])
 
         (claim,) = await eventually(claim_built, timeout_s=60, what="the replayed encounter to become a claim")
     assert claim["encounter_id"] == under_test.letter_encounter_id

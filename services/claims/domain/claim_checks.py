@@ -58,6 +58,7 @@ from services.claims.domain.claim import (
 )
 from services.claims.domain.x12_numbers import quantity_to_x12
 from shared.npi import npi_is_valid
+from shared.x12.party_rules import BILLING_POSTAL_CODE_DIGITS, CITY_MIN_LENGTH, POSTAL_CODE_DIGITS, US_STATES
 
 # TR3 repeat limits the checks enforce.
 MAX_LINES = {ClaimKind.PROFESSIONAL: 50, ClaimKind.INSTITUTIONAL: 999}
@@ -100,10 +101,7 @@ _TAXONOMY = re.compile(r"[0-9]{3}[0-9A-Z]{6}X")
 _CARC = re.compile(r"[A-Z0-9]{1,5}")
 _ALNUM1 = re.compile(r"[A-Z0-9]")
 _ISA_QUALIFIERS = frozenset({"01", "14", "20", "27", "28", "29", "30", "33", "ZZ"})
-_US_STATES = frozenset(
-    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ "
-    "NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY AS GU MP PR VI FM MH PW AA AE AP".split()
-)
+_US_STATES = US_STATES
 _FILING_CODES = frozenset(c.value for c in ClaimFilingIndicator)
 _RESPONSIBILITIES = frozenset(c.value for c in PayerResponsibility)
 _RELATIONSHIPS = frozenset(c.value for c in Relationship)
@@ -230,12 +228,12 @@ def _check_address(chk: _Checker, field: str, address: object, nine_digit_zip: b
         return
     chk.text(f"{field}.line1", address.line1, 55)
     chk.text(f"{field}.line2", address.line2, 55, required=False)
-    chk.text(f"{field}.city", address.city, 30, min_len=2)
+    chk.text(f"{field}.city", address.city, 30, min_len=CITY_MIN_LENGTH)
     chk.code(f"{field}.state", address.state, _US_STATES)
     if nine_digit_zip:
-        chk.digits(f"{field}.postal_code", address.postal_code, (9,))
+        chk.digits(f"{field}.postal_code", address.postal_code, BILLING_POSTAL_CODE_DIGITS)
     else:
-        chk.digits(f"{field}.postal_code", address.postal_code, (5, 9))
+        chk.digits(f"{field}.postal_code", address.postal_code, POSTAL_CODE_DIGITS)
 
 
 def _check_provider(chk: _Checker, field: str, provider: object) -> None:
@@ -839,7 +837,7 @@ def _plain_address(address: object) -> bool:
         and isinstance(address.state, str)
         and address.state in _US_STATES
         and type(postal) is str
-        and (len(postal) == 5 or len(postal) == 9)
+        and len(postal) in POSTAL_CODE_DIGITS
         and _DIGITS.fullmatch(postal) is not None
     )
 

@@ -14,6 +14,8 @@ draft ──► scrubbed ──► ready ──► batched ──► submitted �
 - `submitted`: the clearinghouse adapter took the file; `accepted`/`rejected` from its 999/277CA.
 - `rejected` claims are corrected (`on_hold`), released and batched again; the second time the
   adapter takes them they are `resubmitted`, which is acknowledged like `submitted`.
+- `cancelled`: billing staff cancelled a claim that never reached a payer (on hold, ready, or rejected
+  by the clearinghouse), with a reason; its encounter is cancelled with it. Nothing follows it.
 - `paid`, `partially_paid`, `denied` come from the payer's 835; a denied or short-paid claim may be
   corrected and resubmitted (frequency 7), a paid one may be reopened by a reversal (back to `accepted`).
 - `cancelled`: withdrawn before any payer has it (on hold, ready, or rejected), e.g. a secondary claim
@@ -71,9 +73,14 @@ TRANSITIONS: dict[ClaimState, frozenset[ClaimState]] = {
 }
 """Allowed next states. A payer may answer with an 835 before (or instead of) a 277CA.
 
-No state a payer has seen is final: a paid claim is reopened (back to `accepted`) by a reversal in a later
-835 (CLP02 22), which `payment_outcomes.payment_outcome` reads. Only `cancelled` (withdrawn before any payer
-had it) has no way out."""
+Only `cancelled` is final (the claim never reached a payer); a paid claim is reopened (back to
+`accepted`) by a reversal in a later 835 (CLP02 22), which `payment_outcomes.payment_outcome` reads."""
+
+CANCELLABLE_STATES = frozenset(state for state, following in TRANSITIONS.items() if ClaimState.CANCELLED in following)
+"""States of a claim not yet with a payer, which billing staff may cancel."""
+
+NOT_BILLED_STATES = frozenset({ClaimState.DRAFT, ClaimState.SCRUBBED, ClaimState.ON_HOLD, ClaimState.CANCELLED})
+"""A claim in these states bills nothing: the duplicate-claim edit does not count its services."""
 
 WORKABLE_STATES = frozenset({ClaimState.ON_HOLD, ClaimState.REJECTED, ClaimState.DENIED, ClaimState.PARTIALLY_PAID})
 """States that wait for a person."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from typing import Literal
 
 from services.intake.domain.encounter import Problem
 from services.intake.schemas import (
@@ -342,4 +343,75 @@ def _phi(patient: PatientOut, coverages: list[CoverageOut], trip: AmbulanceIn | 
             )
             for coverage in coverages
         ],
+    )
+
+
+# A registered party changed: the `party-changed` event --------------------------------------------------
+
+
+ChangeSource = Literal["api", "claim-fix"]
+
+
+def provider_changed(
+    provider_id: uuid.UUID, provider: ProviderIn, changed: list[str], source: ChangeSource = "api"
+) -> catalog.PartyChangedV1:
+    details = catalog.ProviderDetails(**{**provider.model_dump(), "address": _address(provider.address)})
+    return catalog.PartyChangedV1(
+        party_kind="provider", party_id=provider_id, changed_fields=changed, source=source, provider=details
+    )
+
+
+def payer_changed(payer: PayerOut, changed: list[str], source: ChangeSource = "api") -> catalog.PartyChangedV1:
+    details = catalog.PayerDetails(
+        payer_id=payer.payer_id,
+        name=payer.name,
+        claim_filing_indicator=payer.claim_filing_indicator,
+        timely_filing_days=payer.timely_filing_days,
+        appeal_days=payer.appeal_days,
+        address=_address(payer.address),
+    )
+    return catalog.PartyChangedV1(
+        party_kind="payer", party_id=payer.id, changed_fields=changed, source=source, payer=details
+    )
+
+
+def facility_changed(facility: FacilityOut, changed: list[str], source: ChangeSource = "api") -> catalog.PartyChangedV1:
+    details = catalog.FacilityDetails(
+        facility_id=facility.id, name=facility.name, npi=facility.npi, address=_address(facility.address)
+    )
+    return catalog.PartyChangedV1(
+        party_kind="facility", party_id=facility.id, changed_fields=changed, source=source, facility=details
+    )
+
+
+def patient_changed(patient: PatientOut, changed: list[str], source: ChangeSource = "api") -> catalog.PartyChangedV1:
+    return catalog.PartyChangedV1(
+        party_kind="patient",
+        party_id=patient.id,
+        patient_id=patient.id,
+        changed_fields=changed,
+        source=source,
+        phi=catalog.PartyPhi(patient=_person(patient)),
+    )
+
+
+def coverage_changed(
+    coverage: CoverageOut, payer: PayerOut, patient: PatientOut, changed: list[str], source: ChangeSource = "api"
+) -> catalog.PartyChangedV1:
+    details = _coverage(coverage, Registry(payers={payer.payer_id: payer}))
+    subscriber = catalog.SubscriberPhi(
+        coverage_id=coverage.id,
+        member_id=coverage.member_id,
+        group_number=coverage.group_number,
+        group_name=coverage.group_name,
+        subscriber=_person(coverage.subscriber or patient),
+    )
+    return catalog.PartyChangedV1(
+        party_kind="coverage",
+        party_id=coverage.id,
+        patient_id=coverage.patient_id,
+        changed_fields=changed,
+        source=source,
+        coverage=details,
+        phi=catalog.PartyPhi(subscriber=subscriber),
     )

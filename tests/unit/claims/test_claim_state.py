@@ -7,6 +7,7 @@ import itertools
 import pytest
 
 from services.claims.domain.claim_state import (
+    CANCELLABLE_STATES,
     TRANSITIONS,
     ClaimState,
     IllegalTransition,
@@ -182,3 +183,7 @@ def test_a_payment_walks_a_batched_claim_through_submitted_and_leaves_refused_mo
     assert payment_targets(ClaimState.ACCEPTED, ClaimState.DENIED) == [ClaimState.DENIED]
     assert payment_targets(ClaimState.PAID, ClaimState.PAID) == []
     assert payment_targets(ClaimState.ON_HOLD, ClaimState.PAID) == []
+
+
+def test_only_a_claim_no_payer_has_seen_can_be_cancelled() -> None:
+    assert CANCELLABLE_STATES == {ClaimState.ON_HOLD, ClaimState.READY, ClaimState.REJECTED}

@@ -69,6 +69,17 @@ def test_what_the_writer_refuses_is_named_by_the_documents_path(tmp_path: Path) 
     assert document_path("claims[0].lines[0].units", source) == "encounter.lines[0].units"
 
 
+def test_a_document_the_837_cannot_carry_names_the_field(tmp_path: Path) -> None:
+    document = json.loads((EXAMPLES / "institutional.json").read_text())
+    billing = next(p for p in document["providers"] if p.get("tax_id"))
+    billing["address"]["postal_code"] = "62703"
+    five_digits = tmp_path / "five-digit-zip.json"
+    five_digits.write_text(json.dumps(document))
+    result = runner.invoke(app, ["x12", "render-837", str(five_digits)])
+    assert result.exit_code == 1
+    assert "address" in result.stderr and "postal_code: must be 9 digits" in result.stderr
+
+
 def test_an_invalid_document_names_its_fields(tmp_path: Path) -> None:
     document = json.loads((EXAMPLES / "professional.json").read_text())
     del document["encounter"]["lines"]

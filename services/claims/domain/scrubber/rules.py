@@ -429,7 +429,11 @@ def _frequency_reference(claim: DraftClaim, _: ScrubContext) -> Problems:
     return []
 
 
-@rule("duplicate.claim", "No service repeats one already billed for the patient, payer, date and procedure.")
+@rule(
+    "duplicate.claim",
+    "No service repeats one already billed for the patient, payer, date and procedure (claims on hold or cancelled"
+    " bill nothing and do not count).",
+)
 def _duplicate_claim(claim: DraftClaim, context: ScrubContext) -> Problems:
     if claim.frequency_code != "1" or not context.billed_services:
         return []

@@ -2,14 +2,14 @@
 secondary per primary that is not withdrawn (so a re-payment builds its own).
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0007"
 SCHEMA = "claims"
 
 
