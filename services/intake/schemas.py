@@ -15,16 +15,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from services.intake.domain.code_formats import (
-    MAX_MODIFIERS,
-    modifier_problem,
-    ndc_problem,
-    place_of_service_problem,
-    procedure_code_problem,
-    revenue_code_problem,
-    tax_id_problem,
-    taxonomy_problem,
-)
+from shared import codesets
+from shared.codesets.formats import CPT, MAX_DIAGNOSIS_POINTERS, MAX_MODIFIERS
 from shared.npi import npi_problem
 
 
@@ -38,14 +30,32 @@ def _rule(problem: Callable[[str], str | None]) -> AfterValidator:
     return AfterValidator(check)
 
 
+def _ndc_11(value: str) -> str:
+    converted = codesets.ndc_to_11(value)
+    if converted is None:
+        raise ValueError(codesets.validate_ndc(value))
+    return converted
+
+
 Npi = Annotated[str, Field(examples=["1234567893"], description="10 digits, Luhn check digit."), _rule(npi_problem)]
-ProcedureCode = Annotated[str, Field(examples=["99213"]), _rule(procedure_code_problem)]
-Modifier = Annotated[str, _rule(modifier_problem)]
-PlaceOfService = Annotated[str, Field(examples=["11"]), _rule(place_of_service_problem)]
-RevenueCode = Annotated[str, Field(examples=["0450"]), _rule(revenue_code_problem)]
-Ndc = Annotated[str, _rule(ndc_problem)]
-Taxonomy = Annotated[str, _rule(taxonomy_problem)]
-TaxId = Annotated[str, _rule(tax_id_problem)]
+ProcedureCode = Annotated[
+    str,
+    Field(examples=["99213"], description="CPT (5 digits, or 4 + F/T/U/M) or HCPCS Level II (letter + 4 digits)."),
+    _rule(codesets.validate_procedure),
+]
+Modifier = Annotated[str, _rule(codesets.validate_modifier)]
+PlaceOfService = Annotated[str, Field(examples=["11"]), _rule(codesets.validate_place_of_service)]
+RevenueCode = Annotated[str, Field(examples=["0450"]), _rule(codesets.validate_revenue_code)]
+Ndc = Annotated[
+    str,
+    Field(
+        examples=["00002143380"],
+        description="11 digits (5-4-2); a hyphenated 10-digit NDC (4-4-2, 5-3-2, 5-4-1) is converted to 11 digits.",
+    ),
+    AfterValidator(_ndc_11),
+]
+Taxonomy = Annotated[str, _rule(codesets.validate_taxonomy)]
+TaxId = Annotated[str, _rule(codesets.validate_tax_id)]
 Cents = Annotated[int, Field(strict=True, ge=0, le=99_999_999_99, description="Integer cents; never a float.")]
 SignedCents = Annotated[int, Field(strict=True, description="Integer cents, may be negative; never a float.")]
 DiagnosisCode = Annotated[str, Field(min_length=3, max_length=8, examples=["J06.9"])]
@@ -214,7 +224,9 @@ class ServiceLineIn(Strict):
     modifiers: list[Modifier] = Field(default_factory=list, max_length=MAX_MODIFIERS)
     units: int = Field(strict=True, ge=1, le=99_999)
     charge_cents: Cents | None = Field(default=None, description="None: priced later from the fee schedule.")
-    diagnosis_pointers: list[Annotated[int, Field(ge=1, le=12)]] = Field(default_factory=list, max_length=4)
+    diagnosis_pointers: list[Annotated[int, Field(ge=1, le=12)]] = Field(
+        default_factory=list, max_length=MAX_DIAGNOSIS_POINTERS
+    )
     service_date: dt.date
     service_date_end: dt.date | None = None
     place_of_service: PlaceOfService | None = None
@@ -323,7 +335,7 @@ class EncounterBatchOut(BaseModel):
 
 
 class CptCodeIn(Strict):
-    code: str = Field(pattern=r"^(\d{5}|\d{4}[FTU])$", description="A CPT code from the customer's licensed file.")
+    code: str = Field(pattern=CPT.pattern, description="A CPT code from the customer's licensed file.")
     description: str | None = Field(default=None, max_length=200)
 
 

@@ -30,6 +30,8 @@ _CODES_LINE = re.compile(r"^([0-9A-Z]{3,7})\s+(\S.*)$")
 _YEAR = re.compile(r"(20\d\d)")
 _MONTHS = {"JAN": 1, "APR": 4, "JUL": 7, "OCT": 10}
 _SHORT_WIDTH = 60
+_PCS_HEADER_OR_CODE = re.compile(r"^[0-9A-HJ-NP-Z]{3,7}$")
+"""The PCS order file lists its tables (3 characters, not billable) before their 7-character codes."""
 
 
 class CodeSetFileError(ValueError):
@@ -72,7 +74,7 @@ def default_hcpcs_effective_from(file_name: str) -> dt.date:
 
 def read_icd10(code_set: CodeSetName, file_name: str, text: str, name: str, effective_from: dt.date) -> Release:
     """An ICD-10-CM or ICD-10-PCS release from its order file or codes file."""
-    shape = formats.ICD10CM if code_set is CodeSetName.ICD10CM else formats.ICD10PCS
+    shape = formats.ICD10CM if code_set is CodeSetName.ICD10CM else _PCS_HEADER_OR_CODE
     lines = [line for line in text.splitlines() if line.strip()]
     if not lines:
         raise CodeSetFileError(f"{file_name}: empty file")
@@ -95,7 +97,7 @@ def read_icd10(code_set: CodeSetName, file_name: str, text: str, name: str, effe
                 raise CodeSetFileError(f"{file_name} line {number}: not a code and description: {line[:40]!r}")
             code, description = found.group(1), found.group(2).strip()
             billable.add(code)
-        if not shape.match(code):
+        if not shape.match(code) or (code in billable and code_set is CodeSetName.ICD10PCS and len(code) != 7):
             raise CodeSetFileError(f"{file_name} line {number}: {code!r} is not a {code_set.value} code")
         codes.add(code)
         descriptions[code] = description

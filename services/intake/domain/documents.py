@@ -10,8 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from services.intake.domain.encounter import Problem, check_encounter
-from services.intake.domain.icd10cm import release_for
+from services.intake.domain.encounter import Problem, check_encounter, diagnosis_release
 from services.intake.domain.parties import Registry, coded_event, resolve
 from services.intake.schemas import CoverageOut, EncounterDocument, FacilityOut, PatientOut, PayerOut
 from shared.events.catalog import EncounterCodedV1
@@ -53,7 +52,7 @@ def registry_from_document(document: EncounterDocument) -> Registry:
 def document_event(document: EncounterDocument, *, today: dt.date) -> tuple[EncounterCodedV1 | None, list[Problem]]:
     """The encounter-coded event the document would produce, or the problems (under `encounter`)."""
     encounter = document.encounter
-    release = release_for(encounter.service_date_from)
+    release = diagnosis_release(encounter.service_date_from)
     problems = check_encounter(encounter, today=today, release=release)
     registry = registry_from_document(document)
     resolved, unresolvable = resolve(encounter, registry)
