@@ -204,7 +204,8 @@ def test_hcpcs_release_validity_by_date(loaded: Path) -> None:
     assert "not a HCPCS Level II modifier" in (codesets.validate_modifier("ZZ", FY2027) or "")
     described = codesets.describe("procedure", "Q0035") or ""
     assert described.endswith("long enough to need a second record to finish it")
-    assert codesets.describe("modifier", "LT", FY2027) == "Left side (procedures performed on the left side of the body)"
+    left = "Left side (procedures performed on the left side of the body)"
+    assert codesets.describe("modifier", "LT", FY2027) == left
 
 
 def test_a_release_survives_the_store_and_a_zip(tmp_path: Path) -> None:
