@@ -67,6 +67,8 @@ class CodeKind(StrEnum):
     ENTITY = "entity"
     CLAIM_STATUS = "claim_status"
     """835 CLP02."""
+    ADJUSTMENT_GROUP = "adjustment_group"
+    """CAS01: CO, CR, OA, PI, PR."""
 
 
 _store: CodeSetStore | None = None
@@ -190,6 +192,7 @@ _TABLES: dict[CodeKind, dict[str, str]] = {
     CodeKind.CLAIM_STATUS_CODE: tables.CLAIM_STATUS_CODES,
     CodeKind.ENTITY: tables.ENTITY_IDENTIFIERS,
     CodeKind.CLAIM_STATUS: tables.CLAIM_STATUSES,
+    CodeKind.ADJUSTMENT_GROUP: tables.ADJUSTMENT_GROUPS,
 }
 
 

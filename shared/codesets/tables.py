@@ -379,6 +379,15 @@ CLAIM_STATUSES: dict[str, str] = {
 }
 """Claim status codes of the 835 (CLP02)."""
 
+ADJUSTMENT_GROUPS: dict[str, str] = {
+    "CO": "Contractual obligation",
+    "CR": "Correction and reversal",
+    "OA": "Other adjustment",
+    "PI": "Payer-initiated reduction",
+    "PR": "Patient responsibility",
+}
+"""Claim adjustment group codes (CAS01)."""
+
 CARCS: dict[str, str] = {
     "1": "Deductible amount",
     "2": "Coinsurance amount",
