@@ -6,7 +6,11 @@ import datetime as dt
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shared import codesets
+from shared.codesets import CodeKind
+from shared.codesets.described import DescribedCode
 
 
 class ClaimOut(BaseModel):
@@ -42,6 +46,18 @@ class ClaimLineOut(BaseModel):
     charge_cents: int | None
     diagnosis_pointers: list[int]
     service_date: dt.date
+    procedure_code_description: str | None = Field(
+        default=None, description="HCPCS Level II description when the HCPCS file is loaded (CPT is not shipped)."
+    )
+    revenue_code_description: str | None = Field(default=None, description="The NUBC revenue category.")
+
+    @model_validator(mode="after")
+    def _describe(self) -> ClaimLineOut:
+        if self.procedure_code is not None:
+            self.procedure_code_description = codesets.describe(CodeKind.PROCEDURE, self.procedure_code)
+        if self.revenue_code is not None:
+            self.revenue_code_description = codesets.describe(CodeKind.REVENUE, self.revenue_code)
+        return self
 
 
 class StatusChangeOut(BaseModel):
@@ -54,6 +70,17 @@ class StatusChangeOut(BaseModel):
 class RejectionReasonOut(BaseModel):
     source: Literal["999", "277CA", "277"]
     code: str = Field(description="An STC composite (A7:164:IL) or a 999 IK3/IK4/IK5 location and code.")
+    description: str | None = Field(
+        default=None, description="The code in words: STC category, status and entity; or the 999 error."
+    )
+
+    @model_validator(mode="after")
+    def _describe(self) -> RejectionReasonOut:
+        if self.source == "999":
+            self.description = codesets.describe_acknowledgment_reason(self.code)
+        else:
+            self.description = codesets.describe_claim_status_composite(self.code)
+        return self
 
 
 class RejectedClaimOut(ClaimOut):
@@ -72,6 +99,17 @@ class FollowUpOut(BaseModel):
     sent_at: dt.datetime | None
     answered_at: dt.datetime | None
     answer_codes: list[str]
+    answer_code_descriptions: list[DescribedCode] = Field(
+        default_factory=list, description="Each answer code (STC composite) with its meaning, in order."
+    )
+
+    @model_validator(mode="after")
+    def _describe(self) -> FollowUpOut:
+        self.answer_code_descriptions = [
+            DescribedCode(code=code, description=codesets.describe_claim_status_composite(code))
+            for code in self.answer_codes
+        ]
+        return self
 
 
 class ClaimDetailOut(HeldClaimOut):

@@ -349,6 +349,18 @@ class CptCodesOut(BaseModel):
     total: int
 
 
+class CodeLookupOut(BaseModel):
+    kind: codesets.CodeKind
+    code: str
+    description: str | None = Field(description="From the loaded code sets; null when no list knows the code.")
+    service_date: dt.date
+    billable: bool | None = Field(
+        description="Whether intake accepts the code on this date of service; null for kinds it only describes."
+    )
+    problem: str | None = Field(description="Why intake would refuse it, as a 422 would say.")
+    release: str | None = Field(description="The ICD-10 / HCPCS release in force on the date, when one applies.")
+
+
 class EncounterDocument(Strict):
     """Everything one claim needs, as a hospital system registers it: the shape of examples/encounters/."""
 

@@ -25,6 +25,7 @@ __all__ = [
     "Release",
     "current_store",
     "describe",
+    "describe_acknowledgment_reason",
     "describe_claim_status_composite",
     "fiscal_year_of",
     "fiscal_year_start",
@@ -231,3 +232,22 @@ def describe_claim_status_composite(composite: str) -> str | None:
     if entity and (entity_words := describe(CodeKind.ENTITY, entity)):
         words = f"{words} ({entity_words})"
     return words
+
+
+def describe_acknowledgment_reason(reason: str) -> str | None:
+    """A 999 rejection reason as claims records it (`999 IK5 R`, `IK5 5`, `IK3 NM1 at 12 code 8`,
+    `IK4 NM109 code 7`, `999 AK9 R`, `AK9 5`) in words; None when it is not one of those."""
+    words = reason.removeprefix("999 ").split()
+    if len(words) < 2:
+        return None
+    segment, code = words[0], words[-1]
+    verdict = len(words) == 2 and reason.startswith("999 ")
+    table = {
+        "IK5": tables.ACKNOWLEDGMENT_VERDICTS if verdict else tables.TRANSACTION_SET_ERRORS,
+        "AK9": tables.ACKNOWLEDGMENT_VERDICTS if verdict else tables.GROUP_ERRORS,
+        "IK3": tables.SEGMENT_ERRORS,
+        "IK4": tables.ELEMENT_ERRORS,
+    }.get(segment)
+    if table is None or (segment in ("IK3", "IK4") and words[-2] != "code"):
+        return None
+    return table.get(code)

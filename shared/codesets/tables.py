@@ -454,3 +454,78 @@ RARCS: dict[str, str] = {
     "N657": "This should be billed with the appropriate code for these services",
 }
 """Remittance advice remark codes seen most often (the X12 list has ~1,000)."""
+
+ACKNOWLEDGMENT_VERDICTS: dict[str, str] = {
+    "A": "Accepted",
+    "E": "Accepted, but errors were noted",
+    "M": "Rejected: message authentication code (MAC) failed",
+    "P": "Partially accepted: at least one transaction set was rejected",
+    "R": "Rejected",
+    "W": "Rejected: assurance failed validity tests",
+    "X": "Rejected: content after decryption could not be analyzed",
+}
+"""999 IK501 (transaction set) and AK901 (functional group) acknowledgment codes."""
+
+TRANSACTION_SET_ERRORS: dict[str, str] = {
+    "1": "Transaction set not supported",
+    "2": "Transaction set trailer missing",
+    "3": "Transaction set control number in header and trailer do not match",
+    "4": "Number of included segments does not match actual count",
+    "5": "One or more segments in error",
+    "6": "Missing or invalid transaction set identifier",
+    "7": "Missing or invalid transaction set control number",
+    "23": "Transaction set control number not unique within the functional group",
+    "I5": "Implementation one or more segments in error",
+    "I6": "Implementation convention not supported",
+}
+"""999 IK502-IK506 transaction set syntax error codes."""
+
+GROUP_ERRORS: dict[str, str] = {
+    "1": "Functional group not supported",
+    "2": "Functional group version not supported",
+    "3": "Functional group trailer missing",
+    "4": "Group control number in the header and trailer do not agree",
+    "5": "Number of included transaction sets does not match actual count",
+    "6": "Group control number violates syntax",
+    "19": "Functional group control number not unique within the interchange",
+}
+"""999 AK905-AK909 functional group syntax error codes."""
+
+SEGMENT_ERRORS: dict[str, str] = {
+    "1": "Unrecognized segment id",
+    "2": "Unexpected segment",
+    "3": "Required segment missing",
+    "4": "Loop occurs over maximum times",
+    "5": "Segment exceeds maximum use",
+    "6": "Segment not in defined transaction set",
+    "7": "Segment not in proper sequence",
+    "8": "Segment has data element errors",
+    "I4": "Implementation 'not used' segment present",
+    "I6": "Implementation dependent segment missing",
+    "I7": "Implementation loop occurs under minimum times",
+    "I8": "Implementation segment below minimum use",
+    "I9": "Implementation dependent 'not used' segment present",
+}
+"""999 IK304 segment syntax error codes."""
+
+ELEMENT_ERRORS: dict[str, str] = {
+    "1": "Required data element missing",
+    "2": "Conditional required data element missing",
+    "3": "Too many data elements",
+    "4": "Data element too short",
+    "5": "Data element too long",
+    "6": "Invalid character in data element",
+    "7": "Invalid code value",
+    "8": "Invalid date",
+    "9": "Invalid time",
+    "10": "Exclusion condition violated",
+    "12": "Too many repetitions",
+    "13": "Too many components",
+    "I6": "Code value not used in implementation",
+    "I9": "Implementation dependent data element missing",
+    "I10": "Implementation 'not used' data element present",
+    "I11": "Implementation too few repetitions",
+    "I12": "Implementation pattern match failure",
+    "I13": "Implementation dependent 'not used' data element present",
+}
+"""999 IK403 data element syntax error codes."""
