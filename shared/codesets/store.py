@@ -16,6 +16,7 @@ import importlib.util
 import os
 from pathlib import Path
 
+from shared.codesets.formats import ICD10CM
 from shared.codesets.releases import CodeSetName, Release, leaves
 
 DIRECTORY_VARIABLE = "CLAIMFLOW_CODESETS_DIR"
@@ -138,11 +139,14 @@ def packaged_icd10cm() -> Release | None:
 
 def icd10cm_from_code_list(name: str, effective_from: dt.date, lines: list[str]) -> Release:
     """A release from a bare code list: one code per line (dots optional, text after a space ignored),
-    chapters (numbers) and blocks (A00-A09) skipped."""
+    chapters (numbers), blocks (A00-A09) and anything not shaped like a code (the package's QA test
+    entries) skipped."""
     codes = [
-        token.replace(".", "").upper()
+        code
         for line in lines
-        if (token := line.strip().split(" ", 1)[0]) and "-" not in token and not token.isdigit()
+        if (token := line.strip().split(" ", 1)[0])
+        and "-" not in token
+        and ICD10CM.match(code := token.replace(".", "").upper())
     ]
     return Release(CodeSetName.ICD10CM, name, effective_from, frozenset(codes), leaves(codes))
 
