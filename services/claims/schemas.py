@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from shared import codesets
 from shared.codesets import CodeKind
 from shared.codesets.described import DescribedCode
+from shared.codesets.fields import DiagnosisCodeShape, Modifier, PlaceOfService, ProcedureCode, RevenueCode
+from shared.codesets.formats import MAX_DIAGNOSIS_POINTERS, MAX_MODIFIERS
 
 
 class ClaimOut(BaseModel):
@@ -127,21 +129,19 @@ class ClaimDetailOut(HeldClaimOut):
     status_history: list[StatusChangeOut]
 
 
-Code = Annotated[str, Field(pattern=r"^[A-Z0-9]{4,5}$")]
-Modifier = Annotated[str, Field(pattern=r"^[A-Z0-9]{2}$")]
-
-
 class LineFixIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     line_number: int = Field(ge=1)
-    procedure_code: Code | None = None
-    revenue_code: Annotated[str, Field(pattern=r"^\d{4}$")] | None = None
-    modifiers: list[Modifier] | None = Field(default=None, max_length=4)
+    procedure_code: ProcedureCode | None = None
+    revenue_code: RevenueCode | None = None
+    modifiers: list[Modifier] | None = Field(default=None, max_length=MAX_MODIFIERS)
     units: int | None = Field(default=None, ge=1, le=9999)
     charge_cents: int | None = Field(default=None, ge=1, strict=True, description="Integer cents.")
-    diagnosis_pointers: list[Annotated[int, Field(ge=1, le=12)]] | None = Field(default=None, max_length=4)
-    place_of_service: Annotated[str, Field(pattern=r"^\d{2}$")] | None = None
+    diagnosis_pointers: list[Annotated[int, Field(ge=1, le=12)]] | None = Field(
+        default=None, max_length=MAX_DIAGNOSIS_POINTERS
+    )
+    place_of_service: PlaceOfService | None = None
 
 
 class ClaimFixIn(BaseModel):
@@ -149,10 +149,8 @@ class ClaimFixIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    diagnosis_codes: list[Annotated[str, Field(pattern=r"^[A-Z][0-9][0-9A-Z]\.?[0-9A-Z]{0,4}$")]] | None = Field(
-        default=None, min_length=1, max_length=12
-    )
-    place_of_service: Annotated[str, Field(pattern=r"^\d{2}$")] | None = None
+    diagnosis_codes: list[DiagnosisCodeShape] | None = Field(default=None, min_length=1, max_length=12)
+    place_of_service: PlaceOfService | None = None
     prior_authorization: str | None = Field(default=None, max_length=50)
     original_claim_number: str | None = Field(default=None, max_length=50)
     subscriber_member_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{2,80}$")] | None = Field(

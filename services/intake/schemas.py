@@ -9,53 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from shared import codesets
+from shared.codesets.fields import Modifier, Ndc, PlaceOfService, ProcedureCode, RevenueCode, TaxId, Taxonomy, rule
 from shared.codesets.formats import CPT, MAX_DIAGNOSIS_POINTERS, MAX_MODIFIERS
 from shared.npi import npi_problem
 
-
-def _rule(problem: Callable[[str], str | None]) -> AfterValidator:
-    def check(value: str) -> str:
-        reason = problem(value)
-        if reason is not None:
-            raise ValueError(reason)
-        return value
-
-    return AfterValidator(check)
-
-
-def _ndc_11(value: str) -> str:
-    converted = codesets.ndc_to_11(value)
-    if converted is None:
-        raise ValueError(codesets.validate_ndc(value))
-    return converted
-
-
-Npi = Annotated[str, Field(examples=["1234567893"], description="10 digits, Luhn check digit."), _rule(npi_problem)]
-ProcedureCode = Annotated[
-    str,
-    Field(examples=["99213"], description="CPT (5 digits, or 4 + F/T/U/M) or HCPCS Level II (letter + 4 digits)."),
-    _rule(codesets.validate_procedure),
-]
-Modifier = Annotated[str, _rule(codesets.validate_modifier)]
-PlaceOfService = Annotated[str, Field(examples=["11"]), _rule(codesets.validate_place_of_service)]
-RevenueCode = Annotated[str, Field(examples=["0450"]), _rule(codesets.validate_revenue_code)]
-Ndc = Annotated[
-    str,
-    Field(
-        examples=["00002143380"],
-        description="11 digits (5-4-2); a hyphenated 10-digit NDC (4-4-2, 5-3-2, 5-4-1) is converted to 11 digits.",
-    ),
-    AfterValidator(_ndc_11),
-]
-Taxonomy = Annotated[str, _rule(codesets.validate_taxonomy)]
-TaxId = Annotated[str, _rule(codesets.validate_tax_id)]
+Npi = Annotated[str, Field(examples=["1234567893"], description="10 digits, Luhn check digit."), rule(npi_problem)]
 Cents = Annotated[int, Field(strict=True, ge=0, le=99_999_999_99, description="Integer cents; never a float.")]
 SignedCents = Annotated[int, Field(strict=True, description="Integer cents, may be negative; never a float.")]
 DiagnosisCode = Annotated[str, Field(min_length=3, max_length=8, examples=["J06.9"])]
