@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -13,6 +14,17 @@ from services.claims.reference_data import UnreadableFile, read_mue, read_ptp, r
 from services.denials.domain.code_lists import CodeListError, CodeListKind, parse_code_list
 from services.denials.domain.underpayment import ContractFileError, parse_contract_csv
 from services.denials.reference_data import load_contract_rates, replace_code_list
+from shared import codesets
+from shared.codesets.loaders import (
+    CodeSetFileError,
+    default_hcpcs_effective_from,
+    default_icd_effective_from,
+    read_hcpcs,
+    read_icd10,
+    read_text,
+)
+from shared.codesets.releases import CodeSetName, Release
+from shared.codesets.store import DEFAULT_DIRECTORY, DIRECTORY_VARIABLE, write_code_list, write_release
 
 codes_app = typer.Typer(no_args_is_help=True, help="Reference code sets for the scrubber and the denials queue.")
 load_app = typer.Typer(no_args_is_help=True, help="Load a publisher's file (replaces the previous quarter).")
@@ -99,7 +111,8 @@ def _load_code_list(kind: CodeListKind, file: Path, database_url: str) -> None:
     except (CodeListError, OSError) as exc:
         raise _fail(f"{file.name}: {exc}") from None
     count = asyncio.run(replace_code_list(database_url, kind.value, codes))
-    typer.echo(f"loaded {count} {kind.value.upper()} descriptions from {file.name}")
+    saved = write_code_list(codesets.store.configured_directory(), kind.value, [(c.code, c.description) for c in codes])
+    typer.echo(f"loaded {count} {kind.value.upper()} descriptions from {file.name} (also {saved}, for every service)")
 
 
 @load_app.command("carc")
@@ -130,3 +143,112 @@ def load_contract(
         raise _fail(f"{file.name}: no contract rows")
     count = asyncio.run(load_contract_rates(database_url, tenant, rates))
     typer.echo(f"loaded {count} contract rates for tenant {tenant} from {file.name}")
+
+
+CodeSetsDirectory = Annotated[
+    Path,
+    typer.Option(
+        "--into",
+        envvar=DIRECTORY_VARIABLE,
+        file_okay=False,
+        help="The code-set directory every service reads (restart the services after a load).",
+    ),
+]
+CodeSetFile = Annotated[
+    Path, typer.Argument(exists=True, dir_okay=False, help="The publisher's .txt file, or the .zip as published.")
+]
+EffectiveFrom = Annotated[
+    dt.datetime | None,
+    typer.Option(formats=["%Y-%m-%d"], help="Override the first date of service the release applies to."),
+]
+
+
+def _save(release: Release, directory: Path, source: str) -> None:
+    path = write_release(directory, release)
+    typer.echo(
+        f"loaded {release.code_set.value} {release.name}: {len(release.billable)} billable of {len(release.codes)} "
+        f"codes, in force from {release.effective_from} (from {source}, saved to {path})"
+    )
+
+
+def _load_icd10(
+    code_set: CodeSetName, file: Path, into: Path, fiscal_year: int | None, start: dt.datetime | None
+) -> None:
+    try:
+        name, text = read_text(file, "order")
+        year, effective_from = default_icd_effective_from(name, fiscal_year)
+        label = f"FY{year}" + (" April update" if effective_from.month == 4 else "")
+        release = read_icd10(code_set, name, text, label, start.date() if start else effective_from)
+    except (CodeSetFileError, OSError, UnicodeDecodeError) as exc:
+        raise _fail(str(exc)) from None
+    _save(release, into, name)
+
+
+@load_app.command("icd10cm")
+def load_icd10cm(
+    file: CodeSetFile,
+    into: CodeSetsDirectory = DEFAULT_DIRECTORY,
+    fiscal_year: Annotated[int | None, typer.Option(help="Default: the year in the file name.")] = None,
+    effective_from: EffectiveFrom = None,
+) -> None:
+    """ICD-10-CM from the CMS/CDC release (`icd10cm-order-2027.txt`, `icd10cm-codes-2027.txt`, or their zip).
+
+    Fiscal year N applies to dates of service from 1 October of N-1 (an April update from 1 April);
+    each release is kept, so older dates of service are still judged by their own release."""
+    _load_icd10(CodeSetName.ICD10CM, file, into, fiscal_year, effective_from)
+
+
+@load_app.command("icd10pcs")
+def load_icd10pcs(
+    file: CodeSetFile,
+    into: CodeSetsDirectory = DEFAULT_DIRECTORY,
+    fiscal_year: Annotated[int | None, typer.Option(help="Default: the year in the file name.")] = None,
+    effective_from: EffectiveFrom = None,
+) -> None:
+    """ICD-10-PCS from the CMS release (`icd10pcs_order_2027.txt`, `icd10pcs_codes_2027.txt`, or their zip)."""
+    _load_icd10(CodeSetName.ICD10PCS, file, into, fiscal_year, effective_from)
+
+
+@load_app.command("hcpcs")
+def load_hcpcs(
+    file: CodeSetFile,
+    into: CodeSetsDirectory = DEFAULT_DIRECTORY,
+    effective_from: EffectiveFrom = None,
+) -> None:
+    """HCPCS Level II codes and modifiers from the CMS Alpha-Numeric HCPCS file (`HCPC2027_JAN_ANWEB.txt`
+    or its zip). Default release date: from the name (JAN, APR, JUL, OCT of the year)."""
+    try:
+        name, text = read_text(file, "anweb")
+        start = effective_from.date() if effective_from else default_hcpcs_effective_from(name)
+        release = read_hcpcs(name, text, f"{start:%Y %B}", start)
+    except (CodeSetFileError, OSError) as exc:
+        raise _fail(str(exc)) from None
+    _save(release, into, name)
+
+
+@codes_app.command("describe")
+def describe_code(
+    kind: Annotated[codesets.CodeKind, typer.Argument(help="Which code list.")],
+    code: Annotated[str, typer.Argument(help="The code, e.g. 197, A7:164:IL (claim_status_category), 0450.")],
+    on: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Date of service.")] = None,
+    into: CodeSetsDirectory = DEFAULT_DIRECTORY,
+) -> None:
+    """What a code means, and whether it is billable on a date (for the code sets that say so)."""
+    codesets.use_directory(into)
+    day = on.date() if on else dt.date.today()
+    if kind is codesets.CodeKind.CLAIM_STATUS_CATEGORY and ":" in code:
+        text = codesets.describe_claim_status_composite(code)
+    else:
+        text = codesets.describe(kind, code, day)
+    typer.echo(f"{code}\t{text or '(no description loaded)'}")
+    validators = {
+        codesets.CodeKind.ICD10CM: codesets.validate_icd10cm,
+        codesets.CodeKind.ICD10PCS: codesets.validate_icd10pcs,
+        codesets.CodeKind.PROCEDURE: codesets.validate_procedure,
+        codesets.CodeKind.MODIFIER: codesets.validate_modifier,
+        codesets.CodeKind.PLACE_OF_SERVICE: codesets.validate_place_of_service,
+        codesets.CodeKind.REVENUE: codesets.validate_revenue_code,
+    }
+    if (validate := validators.get(kind)) is not None and (problem := validate(code, day)) is not None:
+        typer.echo(f"not billable on {day}: {problem}", err=True)
+        raise typer.Exit(1)

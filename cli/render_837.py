@@ -13,11 +13,11 @@ from services.claims.domain.claim_builder import ClaimMappingError, claim_from_e
 from services.claims.domain.claim_checks import ClaimValidationError
 from services.claims.domain.control_numbers import ControlNumbers
 from services.claims.domain.scrubber import Finding, ScrubContext, scrub
-from services.claims.domain.scrubber.code_sets import packaged_icd10cm
 from services.claims.domain.x12_837 import write_interchange
 from services.claims.settings import ClaimsSettings
 from services.intake.domain.documents import document_event
 from services.intake.schemas import EncounterDocument
+from shared import codesets
 from shared.events.catalog import EncounterCodedV1
 
 
@@ -67,10 +67,9 @@ def render_837(
     """The 837 text and the scrubber's findings (which do not stop the rendering)."""
     source = source_from_json(path.read_text(encoding="utf-8-sig"), now.date(), as_of)
     encounter = source.event
-    codes = packaged_icd10cm()
     findings = scrub(
         draft_from_encounter(encounter),
-        ScrubContext(today=source.as_of, diagnosis_problem=codes.problem if codes else None),
+        ScrubContext(today=source.as_of, diagnosis_problem=codesets.validate_icd10cm),
     )
     settings = ClaimsSettings()
     try:

@@ -16,6 +16,8 @@ from rich.table import Table
 from services.remittance.domain.balancing import BalanceFinding, balance_findings
 from services.remittance.domain.remittance_advice import ClaimAdjustment, RemittanceAdvice
 from services.remittance.domain.x12_835 import parse_835
+from shared import codesets
+from shared.codesets import CodeKind
 from shared.x12 import X12Error
 from shared.x12.pyx12_validation import validate_with_pyx12
 
@@ -167,6 +169,7 @@ def remittance_json(advices: tuple[RemittanceAdvice, ...], findings: list[list[B
                     {
                         "clp01": claim.patient_control_number,
                         "status": claim.status,
+                        "status_description": codesets.describe(CodeKind.CLAIM_STATUS, claim.status),
                         "charge_cents": claim.charge_cents,
                         "paid_cents": claim.paid_cents,
                         "patient_responsibility_cents": claim.patient_responsibility_cents or 0,
@@ -185,6 +188,10 @@ def remittance_json(advices: tuple[RemittanceAdvice, ...], findings: list[list[B
                                 "paid_cents": line.paid_cents,
                                 "control_number": line.control_number,
                                 "remarks": [remark.code for remark in line.remarks],
+                                "remark_descriptions": [
+                                    {"code": remark.code, "description": codesets.describe(CodeKind.RARC, remark.code)}
+                                    for remark in line.remarks
+                                ],
                             }
                             for line in claim.lines
                         ],
@@ -219,7 +226,9 @@ def remittance_json(advices: tuple[RemittanceAdvice, ...], findings: list[list[B
 def _adjustment_json(adjustment: ClaimAdjustment, level: str) -> dict[str, Any]:
     return {
         "group": adjustment.group,
+        "group_description": codesets.describe(CodeKind.ADJUSTMENT_GROUP, adjustment.group),
         "carc": adjustment.reason,
+        "carc_description": codesets.describe(CodeKind.CARC, adjustment.reason),
         "amount_cents": adjustment.amount_cents,
         "level": level,
     }
@@ -244,7 +253,7 @@ def _print_summary(file: Path, advices: tuple[RemittanceAdvice, ...], findings: 
                 by_group[adjustment.group] = by_group.get(adjustment.group, 0) + adjustment.amount_cents
             table.add_row(
                 escape(claim.patient_control_number),
-                escape(claim.status),
+                escape(_status(claim.status)),
                 _dollars(claim.charge_cents),
                 _dollars(claim.paid_cents),
                 _dollars(claim.patient_responsibility_cents or 0),
@@ -257,6 +266,11 @@ def _print_summary(file: Path, advices: tuple[RemittanceAdvice, ...], findings: 
         console.print(f"[bold red]{finding_count} balancing finding(s)[/] (see stderr)")
     else:
         console.print("[green]Balanced[/]: every claim, line and payment adds up.")
+
+
+def _status(code: str) -> str:
+    described = codesets.describe(CodeKind.CLAIM_STATUS, code)
+    return f"{code} {described}" if described else code
 
 
 def _dollars(cents: int) -> str:

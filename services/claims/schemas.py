@@ -6,7 +6,13 @@ import datetime as dt
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shared import codesets
+from shared.codesets import CodeKind
+from shared.codesets.described import DescribedCode
+from shared.codesets.fields import DiagnosisCodeShape, Modifier, PlaceOfService, ProcedureCode, RevenueCode
+from shared.codesets.formats import MAX_DIAGNOSIS_POINTERS, MAX_MODIFIERS
 
 
 class ClaimOut(BaseModel):
@@ -49,6 +55,18 @@ class ClaimLineOut(BaseModel):
     charge_cents: int | None
     diagnosis_pointers: list[int]
     service_date: dt.date
+    procedure_code_description: str | None = Field(
+        default=None, description="HCPCS Level II description when the HCPCS file is loaded (CPT is not shipped)."
+    )
+    revenue_code_description: str | None = Field(default=None, description="The NUBC revenue category.")
+
+    @model_validator(mode="after")
+    def _describe(self) -> ClaimLineOut:
+        if self.procedure_code is not None:
+            self.procedure_code_description = codesets.describe(CodeKind.PROCEDURE, self.procedure_code)
+        if self.revenue_code is not None:
+            self.revenue_code_description = codesets.describe(CodeKind.REVENUE, self.revenue_code)
+        return self
 
 
 class StatusChangeOut(BaseModel):
@@ -61,6 +79,17 @@ class StatusChangeOut(BaseModel):
 class RejectionReasonOut(BaseModel):
     source: Literal["999", "277CA", "277"]
     code: str = Field(description="An STC composite (A7:164:IL) or a 999 IK3/IK4/IK5 location and code.")
+    description: str | None = Field(
+        default=None, description="The code in words: STC category, status and entity; or the 999 error."
+    )
+
+    @model_validator(mode="after")
+    def _describe(self) -> RejectionReasonOut:
+        if self.source == "999":
+            self.description = codesets.describe_acknowledgment_reason(self.code)
+        else:
+            self.description = codesets.describe_claim_status_composite(self.code)
+        return self
 
 
 class RejectedClaimOut(ClaimOut):
@@ -79,6 +108,17 @@ class FollowUpOut(BaseModel):
     sent_at: dt.datetime | None
     answered_at: dt.datetime | None
     answer_codes: list[str]
+    answer_code_descriptions: list[DescribedCode] = Field(
+        default_factory=list, description="Each answer code (STC composite) with its meaning, in order."
+    )
+
+    @model_validator(mode="after")
+    def _describe(self) -> FollowUpOut:
+        self.answer_code_descriptions = [
+            DescribedCode(code=code, description=codesets.describe_claim_status_composite(code))
+            for code in self.answer_codes
+        ]
+        return self
 
 
 class EnvelopeOut(BaseModel):
@@ -124,21 +164,19 @@ class ClaimCancelIn(BaseModel):
     reason: str = Field(min_length=1, max_length=200, description="Why, for the claim's history (no patient details).")
 
 
-Code = Annotated[str, Field(pattern=r"^[A-Z0-9]{4,5}$")]
-Modifier = Annotated[str, Field(pattern=r"^[A-Z0-9]{2}$")]
-
-
 class LineFixIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     line_number: int = Field(ge=1)
-    procedure_code: Code | None = None
-    revenue_code: Annotated[str, Field(pattern=r"^\d{4}$")] | None = None
-    modifiers: list[Modifier] | None = Field(default=None, max_length=4)
+    procedure_code: ProcedureCode | None = None
+    revenue_code: RevenueCode | None = None
+    modifiers: list[Modifier] | None = Field(default=None, max_length=MAX_MODIFIERS)
     units: int | None = Field(default=None, ge=1, le=9999)
     charge_cents: int | None = Field(default=None, ge=1, strict=True, description="Integer cents.")
-    diagnosis_pointers: list[Annotated[int, Field(ge=1, le=12)]] | None = Field(default=None, max_length=4)
-    place_of_service: Annotated[str, Field(pattern=r"^\d{2}$")] | None = None
+    diagnosis_pointers: list[Annotated[int, Field(ge=1, le=12)]] | None = Field(
+        default=None, max_length=MAX_DIAGNOSIS_POINTERS
+    )
+    place_of_service: PlaceOfService | None = None
 
 
 class ClaimFixIn(BaseModel):
@@ -146,10 +184,8 @@ class ClaimFixIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    diagnosis_codes: list[Annotated[str, Field(pattern=r"^[A-Z][0-9][0-9A-Z]\.?[0-9A-Z]{0,4}$")]] | None = Field(
-        default=None, min_length=1, max_length=12
-    )
-    place_of_service: Annotated[str, Field(pattern=r"^\d{2}$")] | None = None
+    diagnosis_codes: list[DiagnosisCodeShape] | None = Field(default=None, min_length=1, max_length=12)
+    place_of_service: PlaceOfService | None = None
     prior_authorization: str | None = Field(default=None, max_length=50)
     original_claim_number: str | None = Field(default=None, max_length=50)
     subscriber_member_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{2,80}$")] | None = Field(

@@ -35,7 +35,6 @@ from services.claims.domain.control_numbers import ControlNumbers
 from services.claims.domain.fixes import ClaimFix, apply_fix
 from services.claims.domain.party_changes import mended
 from services.claims.domain.scrubber import DraftClaim, Finding, ScrubContext, Severity, holds, scrub
-from services.claims.domain.scrubber.code_sets import packaged_icd10cm
 from services.claims.domain.x12_837 import Batch837, UsageIndicator, write_batches
 from services.claims.lifecycle import ClaimNotFound, StateChange, change_states, note, record_new, to
 from services.claims.metrics import CLAIMS_BATCHED, CLAIMS_HELD
@@ -54,6 +53,7 @@ from services.claims.records import (
 )
 from services.claims.repository import ClaimRepository, StreamWrites
 from services.claims.settings import ClaimsSettings
+from shared import codesets
 from shared.clearinghouse import ClearinghouseAdapter
 from shared.db import unit_of_work
 from shared.events.catalog import (
@@ -83,8 +83,8 @@ def claim_control_number(sequence: int) -> str:
 
 
 def _diagnosis_hook() -> DiagnosisProblem | None:
-    codes = packaged_icd10cm()
-    return codes.problem if codes is not None else None
+    """The shared ICD-10-CM releases, chosen by date of service: the same intake checked."""
+    return codesets.validate_icd10cm
 
 
 def _new_claim_history(

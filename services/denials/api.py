@@ -35,7 +35,9 @@ from services.denials.schemas import (
     PayerTermsOut,
 )
 from services.denials.service import ActionRequest, CaseNotFound, take_action
+from shared import codesets
 from shared.auth import Principal, require_scope
+from shared.codesets import CodeKind
 from shared.http import OutboxDep, SessionDep
 
 router = APIRouter(prefix="/v1", tags=["denials"])
@@ -109,6 +111,12 @@ async def denial_queue(
     return [_out(case, today) for case in cases]
 
 
+def _built_in_descriptions(carcs: list[str], rarcs: list[str]) -> dict[str, str]:
+    """The shared code sets' descriptions, for codes the denials schema has no loaded list entry for."""
+    pairs = [(CodeKind.CARC, code) for code in carcs] + [(CodeKind.RARC, code) for code in rarcs]
+    return {f"{kind.value.upper()} {code}": text for kind, code in pairs if (text := codesets.describe(kind, code))}
+
+
 @router.get("/denial-cases/{case_id}", summary="A case with its code descriptions, history, actions and letters.")
 async def denial_case(principal: CanRead, session: SessionDep, case_id: uuid.UUID) -> DenialCaseDetail:
     case = await _case(session, principal.tenant, case_id)
@@ -117,7 +125,8 @@ async def denial_case(principal: CanRead, session: SessionDep, case_id: uuid.UUI
     letters = await repository.letters(case_id)
     return DenialCaseDetail(
         **base.model_dump(),
-        code_descriptions=await store.descriptions(session, case.carcs, case.rarcs),
+        code_descriptions=_built_in_descriptions(case.carcs, case.rarcs)
+        | await store.descriptions(session, case.carcs, case.rarcs),
         history=[
             HistoryOut(entry=h.entry, actor=h.actor, text=h.text, at=h.at) for h in await repository.history(case_id)
         ],

@@ -6,9 +6,12 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.denials.domain.denial_case import ActionKind
+from shared import codesets
+from shared.codesets import CodeKind
+from shared.codesets.described import DescribedCode, described
 
 
 class DenialCaseOut(BaseModel):
@@ -52,6 +55,18 @@ class DenialCaseOut(BaseModel):
     written_off_cents: int
     opened_at: dt.datetime
     resolved_at: dt.datetime | None
+    group_code_description: str | None = Field(default=None, description="The group code in words.")
+    carc_description: str | None = Field(default=None, description="The deciding CARC in words.")
+    carc_descriptions: list[DescribedCode] = Field(default_factory=list, description="Every CARC, in words.")
+    rarc_descriptions: list[DescribedCode] = Field(default_factory=list, description="Every RARC, in words.")
+
+    @model_validator(mode="after")
+    def _describe(self) -> DenialCaseOut:
+        self.group_code_description = codesets.describe(CodeKind.ADJUSTMENT_GROUP, self.group_code)
+        self.carc_description = None if self.carc is None else codesets.describe(CodeKind.CARC, self.carc)
+        self.carc_descriptions = described(CodeKind.CARC, self.carcs)
+        self.rarc_descriptions = described(CodeKind.RARC, self.rarcs)
+        return self
 
 
 class HistoryOut(BaseModel):
@@ -82,7 +97,9 @@ class LetterOut(BaseModel):
 
 
 class DenialCaseDetail(DenialCaseOut):
-    code_descriptions: dict[str, str] = Field(description="`CARC 16` / `RARC MA130` -> description, when loaded.")
+    code_descriptions: dict[str, str] = Field(
+        description="`CARC 16` / `RARC MA130` -> description: the loaded lists, else the built-in common codes."
+    )
     history: list[HistoryOut]
     actions: list[ActionOut]
     appeal_letters: list[LetterOut]

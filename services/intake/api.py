@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Protocol, TypeVar
 
-from fastapi import APIRouter, Body, Header, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Body, Header, HTTPException, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -40,6 +40,7 @@ from services.intake.repository import (
 )
 from services.intake.schemas import (
     BatchResult,
+    CodeLookupOut,
     CoverageIn,
     CoverageOut,
     CptCodesIn,
@@ -61,7 +62,9 @@ from services.intake.schemas import (
     ProviderOut,
 )
 from services.intake.settings import EligibilitySettings
+from shared import codesets
 from shared.auth import Principal, require_scope
+from shared.codesets.releases import release_in_force
 from shared.http import OutboxDep, SessionDep
 from shared.idempotency import IdempotencyConflict, IdempotencyKey, answer_once, request_fingerprint
 from shared.paging import PRINTABLE, CursorParam, Limit, Page, after_cursor, next_cursor
@@ -407,6 +410,56 @@ async def load_cpt_codes(codes: CptCodesIn, principal: CodeSetsWrite, session: S
     unique = {code.code: code.description for code in codes.codes}
     loaded, total = await service.load_cpt_codes(session, principal.tenant, unique, replace=codes.replace)
     return CptCodesOut(loaded=loaded, total=total)
+
+
+_VALIDATORS: dict[codesets.CodeKind, Callable[[str, dt.date], str | None]] = {
+    codesets.CodeKind.ICD10CM: codesets.validate_icd10cm,
+    codesets.CodeKind.ICD10PCS: codesets.validate_icd10pcs,
+    codesets.CodeKind.PROCEDURE: codesets.validate_procedure,
+    codesets.CodeKind.MODIFIER: codesets.validate_modifier,
+    codesets.CodeKind.PLACE_OF_SERVICE: codesets.validate_place_of_service,
+    codesets.CodeKind.REVENUE: codesets.validate_revenue_code,
+    codesets.CodeKind.OCCURRENCE: codesets.validate_occurrence_code,
+    codesets.CodeKind.OCCURRENCE_SPAN: codesets.validate_occurrence_span_code,
+    codesets.CodeKind.VALUE: codesets.validate_value_code,
+    codesets.CodeKind.CONDITION: codesets.validate_condition_code,
+}
+_RELEASES: dict[codesets.CodeKind, codesets.CodeSetName] = {
+    codesets.CodeKind.ICD10CM: codesets.CodeSetName.ICD10CM,
+    codesets.CodeKind.ICD10PCS: codesets.CodeSetName.ICD10PCS,
+    codesets.CodeKind.PROCEDURE: codesets.CodeSetName.HCPCS,
+    codesets.CodeKind.MODIFIER: codesets.CodeSetName.HCPCS,
+}
+
+
+@router.get("/code-sets/{kind}/{code}", tags=["code sets"])
+async def look_up_code(
+    kind: codesets.CodeKind,
+    code: Annotated[str, Path(min_length=1, max_length=20)],
+    _: EncountersRead,
+    service_date: Annotated[dt.date | None, Query(description="Date of service; default today.")] = None,
+) -> CodeLookupOut:
+    """What a code means and whether intake accepts it on a date of service: the same code sets intake,
+    the claims scrubber and the 837 writer apply (claim status, CARC and RARC codes are described only)."""
+    day = service_date or dt.date.today()
+    if kind is codesets.CodeKind.CLAIM_STATUS_CATEGORY and ":" in code:
+        description = codesets.describe_claim_status_composite(code)
+    else:
+        description = codesets.describe(kind, code, day)
+    validate = _VALIDATORS.get(kind)
+    problem = None if validate is None else validate(code, day)
+    code_set = _RELEASES.get(kind)
+    release = None if code_set is None else codesets.current_store().releases(code_set)
+    in_force = release_in_force(release, day) if release else None
+    return CodeLookupOut(
+        kind=kind,
+        code=code,
+        description=description,
+        service_date=day,
+        billable=None if validate is None else problem is None,
+        problem=problem,
+        release=None if in_force is None else in_force.name,
+    )
 
 
 # Encounters ---------------------------------------------------------------------------------------------

@@ -9,43 +9,39 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from services.intake.domain.code_formats import (
-    MAX_MODIFIERS,
-    modifier_problem,
-    ndc_problem,
-    place_of_service_problem,
-    procedure_code_problem,
-    revenue_code_problem,
-    tax_id_problem,
-    taxonomy_problem,
+from shared import codesets
+from shared.codesets.fields import (
+    ConditionCode,
+    Icd10PcsCode,
+    Modifier,
+    Ndc,
+    OccurrenceCode,
+    OccurrenceSpanCode,
+    PlaceOfService,
+    ProcedureCode,
+    RevenueCode,
+    TaxId,
+    Taxonomy,
+    ValueCode,
+    rule,
 )
+from shared.codesets.formats import CPT, MAX_DIAGNOSIS_POINTERS, MAX_MODIFIERS
 from shared.npi import npi_problem
 from shared.x12.party_rules import address_problems
 from shared.x12.transliteration import name_problem
 
 
-def _rule(problem: Callable[[str], str | None]) -> AfterValidator:
-    def check(value: str) -> str:
-        reason = problem(value)
-        if reason is not None:
-            raise ValueError(reason)
-        return value
-
-    return AfterValidator(check)
-
-
 def _x12_text(max_length: int) -> AfterValidator:
     """Text the 837 can carry once transliterated (José: JOSE), within the writer's own length limit."""
-    return _rule(lambda value: name_problem(value, max_length))
+    return rule(lambda value: name_problem(value, max_length))
 
 
-Npi = Annotated[str, Field(examples=["1234567893"], description="10 digits, Luhn check digit."), _rule(npi_problem)]
+Npi = Annotated[str, Field(examples=["1234567893"], description="10 digits, Luhn check digit."), rule(npi_problem)]
 LastName = Annotated[str, Field(min_length=1, max_length=60), _x12_text(60)]
 """NM103: 60 characters; accents are kept here and transliterated in the claim."""
 FirstName = Annotated[str, Field(min_length=1, max_length=35), _x12_text(35)]
@@ -65,15 +61,8 @@ def _identifier_problem(value: str) -> str | None:
     return None
 
 
-ClaimIdentifier = Annotated[str, Field(min_length=1, max_length=50), _rule(_identifier_problem)]
+ClaimIdentifier = Annotated[str, Field(min_length=1, max_length=50), rule(_identifier_problem)]
 """REF02-style identifiers (prior authorization, payer claim numbers, group numbers): sent as given."""
-ProcedureCode = Annotated[str, Field(examples=["99213"]), _rule(procedure_code_problem)]
-Modifier = Annotated[str, _rule(modifier_problem)]
-PlaceOfService = Annotated[str, Field(examples=["11"]), _rule(place_of_service_problem)]
-RevenueCode = Annotated[str, Field(examples=["0450"]), _rule(revenue_code_problem)]
-Ndc = Annotated[str, _rule(ndc_problem)]
-Taxonomy = Annotated[str, _rule(taxonomy_problem)]
-TaxId = Annotated[str, _rule(tax_id_problem)]
 Cents = Annotated[int, Field(strict=True, ge=0, le=99_999_999_99, description="Integer cents; never a float.")]
 SignedCents = Annotated[int, Field(strict=True, description="Integer cents, may be negative; never a float.")]
 DiagnosisCode = Annotated[str, Field(min_length=3, max_length=8, examples=["J06.9"])]
@@ -287,7 +276,9 @@ class ServiceLineIn(Strict):
     modifiers: list[Modifier] = Field(default_factory=list, max_length=MAX_MODIFIERS)
     units: int = Field(strict=True, ge=1, le=99_999)
     charge_cents: Cents | None = Field(default=None, description="None: priced later from the fee schedule.")
-    diagnosis_pointers: list[Annotated[int, Field(ge=1, le=12)]] = Field(default_factory=list, max_length=4)
+    diagnosis_pointers: list[Annotated[int, Field(ge=1, le=12)]] = Field(
+        default_factory=list, max_length=MAX_DIAGNOSIS_POINTERS
+    )
     service_date: dt.date
     service_date_end: dt.date | None = None
     place_of_service: PlaceOfService | None = None
@@ -318,11 +309,7 @@ def _poa_problem(value: str) -> str | None:
     return f'{value!r} is not a POA indicator: Y, N, U, W, or "" for a POA-exempt code'
 
 
-PresentOnAdmission = Annotated[str, Field(max_length=1), _rule(_poa_problem)]
-Ub04Code = Annotated[str, Field(pattern=r"^[0-9A-Z]{2}$")]
-Icd10PcsCode = Annotated[
-    str, Field(pattern=r"^[0-9A-HJ-NP-Z]{7}$", examples=["0SRC0J9"], description="ICD-10-PCS: 7 characters.")
-]
+PresentOnAdmission = Annotated[str, Field(max_length=1), rule(_poa_problem)]
 
 
 class ProcedureIn(Strict):
@@ -331,12 +318,12 @@ class ProcedureIn(Strict):
 
 
 class OccurrenceIn(Strict):
-    code: Ub04Code = Field(description="UB-04 occurrence code, e.g. 11 onset of symptoms.")
+    code: OccurrenceCode = Field(description="UB-04 occurrence code, e.g. 11 onset of symptoms.")
     date: dt.date
 
 
 class OccurrenceSpanIn(Strict):
-    code: Ub04Code = Field(description="UB-04 occurrence span code, e.g. 70 qualifying stay dates.")
+    code: OccurrenceSpanCode = Field(description="UB-04 occurrence span code, e.g. 70 qualifying stay dates.")
     start: dt.date
     end: dt.date
 
@@ -350,7 +337,7 @@ class OccurrenceSpanIn(Strict):
 
 
 class ValueIn(Strict):
-    code: Ub04Code = Field(description="UB-04 value code, e.g. 80 covered days.")
+    code: ValueCode = Field(description="UB-04 value code, e.g. 80 covered days.")
     amount_cents: SignedCents = Field(description="Integer cents; a count (e.g. days) times 100.")
 
 
@@ -371,7 +358,7 @@ class InstitutionalIn(Strict):
     occurrences: list[OccurrenceIn] = Field(default_factory=list, max_length=24)
     occurrence_spans: list[OccurrenceSpanIn] = Field(default_factory=list, max_length=24)
     values: list[ValueIn] = Field(default_factory=list, max_length=24)
-    condition_codes: list[Ub04Code] = Field(default_factory=list, max_length=24)
+    condition_codes: list[ConditionCode] = Field(default_factory=list, max_length=24)
     operating_provider_npi: Npi | None = None
     other_operating_provider_npi: Npi | None = None
 
@@ -523,7 +510,7 @@ class EncounterBatchOut(BaseModel):
 
 
 class CptCodeIn(Strict):
-    code: str = Field(pattern=r"^(\d{5}|\d{4}[FTU])$", description="A CPT code from the customer's licensed file.")
+    code: str = Field(pattern=CPT.pattern, description="A CPT code from the customer's licensed file.")
     description: str | None = Field(default=None, max_length=200)
 
 
@@ -535,6 +522,18 @@ class CptCodesIn(Strict):
 class CptCodesOut(BaseModel):
     loaded: int
     total: int
+
+
+class CodeLookupOut(BaseModel):
+    kind: codesets.CodeKind
+    code: str
+    description: str | None = Field(description="From the loaded code sets; null when no list knows the code.")
+    service_date: dt.date
+    billable: bool | None = Field(
+        description="Whether intake accepts the code on this date of service; null for kinds it only describes."
+    )
+    problem: str | None = Field(description="Why intake would refuse it, as a 422 would say.")
+    release: str | None = Field(description="The ICD-10 / HCPCS release in force on the date, when one applies.")
 
 
 class EncounterDocument(Strict):

@@ -28,9 +28,15 @@ from services.intake.domain.changes import (
     tag_matches,
 )
 from services.intake.domain.eligibility import Submission, answer_for, build_270, file_name_of, inquiry_about, parse_271
-from services.intake.domain.encounter import EncounterRejected, Location, Problem, check_encounter, total_charge_cents
+from services.intake.domain.encounter import (
+    EncounterRejected,
+    Location,
+    Problem,
+    check_encounter,
+    diagnosis_release,
+    total_charge_cents,
+)
 from services.intake.domain.fhir import FhirRejected, MappedClaim, Origins
-from services.intake.domain.icd10cm import release_for
 from services.intake.domain.parties import (
     ChangeSource,
     coded_event,
@@ -242,7 +248,7 @@ async def receive_encounters(
     )
     accepted: list[tuple[NewEncounter, EncounterCodedV1]] = []
     for index, item in new:
-        release = release_for(item.service_date_from)
+        release = diagnosis_release(item.service_date_from)
         found = check_encounter(item, today=today, release=release, cpt_codes=cpt_codes)
         resolved, unresolvable = resolve(item, registry)
         found += unresolvable

@@ -6,7 +6,10 @@ import datetime as dt
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
+
+from shared import codesets
+from shared.codesets import CodeKind
 
 
 class SubmittedClaimOut(BaseModel):
@@ -58,6 +61,12 @@ class SuspendedPaymentOut(BaseModel):
     paid_date: dt.date
     suspense_reason: str | None
     received_at: dt.datetime
+    status_description: str | None = Field(default=None, description="CLP02 in words (1: processed as primary).")
+
+    @model_validator(mode="after")
+    def _describe(self) -> SuspendedPaymentOut:
+        self.status_description = codesets.describe(CodeKind.CLAIM_STATUS, self.status_code)
+        return self
 
 
 class SuspenseMatch(BaseModel):
@@ -82,6 +91,16 @@ class LedgerEntryOut(BaseModel):
     claim_payment_id: uuid.UUID | None
     reversal_of: int | None
     posted_on: dt.date
+    group_code_description: str | None = Field(default=None, description="CO, PR, OA, PI, CR in words.")
+    carc_description: str | None = Field(default=None, description="The CARC in words, from the loaded list.")
+
+    @model_validator(mode="after")
+    def _describe(self) -> LedgerEntryOut:
+        if self.group_code is not None:
+            self.group_code_description = codesets.describe(CodeKind.ADJUSTMENT_GROUP, self.group_code)
+        if self.carc is not None:
+            self.carc_description = codesets.describe(CodeKind.CARC, self.carc)
+        return self
 
 
 class ClaimLedgerOut(BaseModel):

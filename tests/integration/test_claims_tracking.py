@@ -96,7 +96,12 @@ async def test_acknowledgments_rejections_resubmission_payments_secondary_and_fo
         assert len(rows) == 3
         queue = (await client.get("/v1/rejections")).json()
         assert [q["id"] for q in queue] == [str(rows["R"]["id"])]
-        assert {"source": "277CA", "code": "A7:164:IL"} in queue[0]["rejection_reasons"]
+        assert {
+            "source": "277CA",
+            "code": "A7:164:IL",
+            "description": "Acknowledgement/rejected for invalid information: "
+            "Entity's contract/member number (insured or subscriber)",
+        } in queue[0]["rejection_reasons"]
         files = await admin_db.fetch(
             "SELECT kind, claims_changed FROM claims.acknowledgment_files WHERE tenant_id = $1", tenant
         )

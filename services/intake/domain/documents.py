@@ -12,8 +12,7 @@ import re
 import uuid
 from typing import Any
 
-from services.intake.domain.encounter import Problem, check_encounter
-from services.intake.domain.icd10cm import release_for
+from services.intake.domain.encounter import Problem, check_encounter, diagnosis_release
 from services.intake.domain.parties import Registry, coded_event, resolve
 from services.intake.schemas import CoverageOut, EncounterDocument, FacilityOut, PatientOut, PayerOut
 from shared.events.catalog import EncounterCodedV1
@@ -72,7 +71,7 @@ def document_event(document: EncounterDocument, *, today: dt.date) -> tuple[Enco
     A document stands alone: every party it names must be in it, so what the API would hold as
     `unresolved` is a problem here."""
     encounter = document.encounter
-    release = release_for(encounter.service_date_from)
+    release = diagnosis_release(encounter.service_date_from)
     problems = check_encounter(encounter, today=today, release=release)
     registry = registry_from_document(document)
     resolved, unresolvable = resolve(encounter, registry)

@@ -10,9 +10,10 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
 
-from services.intake.domain.code_formats import is_cpt
-from services.intake.domain.icd10cm import Icd10CmRelease
 from services.intake.schemas import EncounterIn, ProcedureIn, ServiceLineIn
+from shared import codesets
+from shared.codesets.formats import is_cpt
+from shared.codesets.releases import Release
 
 Location = tuple[str | int, ...]
 
@@ -31,13 +32,21 @@ class EncounterRejected(ValueError):
         self.problems = problems
 
 
+def diagnosis_release(day: dt.date) -> Release:
+    """The ICD-10-CM release in force on `day` (the shared code sets: the same the scrubber reads)."""
+    release = codesets.icd10cm_release(day)
+    if release is None:
+        raise RuntimeError("no ICD-10-CM release: install simple-icd-10-cm or run `claimflow codes load icd10cm`")
+    return release
+
+
 def total_charge_cents(lines: list[ServiceLineIn]) -> int:
     """Sum of the line charges; lines without a charge are priced later from the fee schedule."""
     return sum(line.charge_cents or 0 for line in lines)
 
 
 def check_encounter(
-    encounter: EncounterIn, *, today: dt.date, release: Icd10CmRelease, cpt_codes: frozenset[str] | None = None
+    encounter: EncounterIn, *, today: dt.date, release: Release, cpt_codes: frozenset[str] | None = None
 ) -> list[Problem]:
     """Every rule the encounter breaks; `cpt_codes` is the tenant's licensed list (None: none loaded)."""
     return [
@@ -125,7 +134,7 @@ def check_dates(encounter: EncounterIn, today: dt.date) -> list[Problem]:
     return problems
 
 
-def check_diagnoses(encounter: EncounterIn, release: Icd10CmRelease) -> list[Problem]:
+def check_diagnoses(encounter: EncounterIn, release: Release) -> list[Problem]:
     problems = []
     for index, code in enumerate(encounter.diagnosis_codes):
         reason = release.problem(code.upper())
@@ -155,6 +164,11 @@ def check_lines(encounter: EncounterIn, cpt_codes: frozenset[str] | None) -> lis
         code = line.procedure_code
         if code is not None and cpt_codes is not None and is_cpt(code) and code not in cpt_codes:
             problems.append(Problem((*where, "procedure_code"), f"{code} is not in the CPT codes loaded for you"))
+        elif code is not None and (reason := codesets.validate_procedure(code, line.service_date)) is not None:
+            problems.append(Problem((*where, "procedure_code"), reason))
+        for position, modifier in enumerate(line.modifiers):
+            if (reason := codesets.validate_modifier(modifier, line.service_date)) is not None:
+                problems.append(Problem((*where, "modifiers", position), reason))
         if len(set(line.modifiers)) != len(line.modifiers):
             problems.append(Problem((*where, "modifiers"), "a modifier is repeated"))
     return problems
@@ -185,7 +199,7 @@ def check_claim_frequency(encounter: EncounterIn) -> list[Problem]:
     return []
 
 
-def check_institutional(encounter: EncounterIn, release: Icd10CmRelease) -> list[Problem]:
+def check_institutional(encounter: EncounterIn, release: Release) -> list[Problem]:
     details = encounter.institutional
     if encounter.claim_type == "professional":
         return [Problem(("institutional",), "only an institutional claim has these")] if details else []

@@ -20,8 +20,8 @@ from services.claims.domain.scrubber import (
     holds,
     scrub,
 )
-from services.claims.domain.scrubber.code_sets import code_list_from_lines, packaged_icd10cm
 from services.claims.domain.scrubber.ncci import index_ptp, parse_mue, parse_ptp
+from shared.codesets.store import icd10cm_from_code_list, packaged_icd10cm
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TODAY = dt.date(2026, 11, 27)
@@ -53,8 +53,9 @@ def clean_claim() -> DraftClaim:
 def context(**changes: object) -> ScrubContext:
     ptp = index_ptp(parse_ptp((FIXTURES / "ncci_ptp_practitioner.txt").read_text()))
     mue = {edit.code: edit for edit in parse_mue((FIXTURES / "mue_practitioner.csv").read_text())}
-    codes = code_list_from_lines(
+    codes = icd10cm_from_code_list(
         "test",
+        dt.date(2025, 10, 1),
         [
             "J06 Acute upper respiratory infections",
             "J069 Acute URI",

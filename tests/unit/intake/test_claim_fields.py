@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from services.intake.domain.encounter import check_encounter
-from services.intake.domain.icd10cm import packaged_releases
+from services.intake.domain.encounter import check_encounter, diagnosis_release
 from services.intake.domain.parties import coded_event, resolve
 from services.intake.schemas import EncounterIn, PatientIn
 from tests.support.intake_builders import (
@@ -24,7 +23,7 @@ from tests.support.intake_builders import (
     provider,
 )
 
-RELEASE = packaged_releases()[-1]
+RELEASE = diagnosis_release(DAY)
 
 
 def patient(**names: Any) -> dict[str, Any]:

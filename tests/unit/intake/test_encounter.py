@@ -8,12 +8,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from services.intake.domain.encounter import check_encounter, total_charge_cents
-from services.intake.domain.icd10cm import packaged_releases
+from services.intake.domain.encounter import check_encounter, diagnosis_release, total_charge_cents
 from services.intake.schemas import EncounterIn
 from tests.support.intake_builders import DAY, TODAY, encounter, encounter_body, institutional_body
 
-RELEASE = packaged_releases()[-1]
+RELEASE = diagnosis_release(DAY)
 
 
 def problems(value: EncounterIn, cpt: frozenset[str] | None = None, today: dt.date = TODAY) -> dict[tuple, str]:

@@ -1,5 +1,6 @@
-"""Code-set facts the scrubber relies on: shapes of codes, place-of-service codes, and which
-diagnoses the ICD-10-CM code set limits to one sex or an age range.
+"""Code-set facts only the scrubber relies on: facility settings, NCCI-associated modifiers, and which
+diagnoses the ICD-10-CM code set limits to one sex or an age range. Code shapes, releases and
+place-of-service codes are the shared ones (`shared.codesets`), the same intake applies.
 
 The sex and age lists follow the ICD-10-CM chapter and block notes (and CMS's Medicare Code Editor,
 which applies them): pregnancy, childbirth and the female pelvic and genital organs are female only,
@@ -9,25 +10,8 @@ maternity age only. They are ranges of categories, so a whole block is covered b
 
 from __future__ import annotations
 
-import datetime as dt
-import functools
-import importlib.util
-import re
 from dataclasses import dataclass
-from pathlib import Path
 
-ICD10CM_SHAPE = re.compile(r"^[A-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?$")
-"""Letter, digit, digit or letter (O9A, Z3A), then up to four more characters after an optional dot."""
-PROCEDURE_SHAPE = re.compile(r"^(\d{5}|\d{4}[FTUM]|[A-V]\d{4})$")
-"""CPT category I (5 digits), II (F), III (T), PLA (U), MAAA (M); HCPCS Level II (letter + 4 digits)."""
-MODIFIER_SHAPE = re.compile(r"^[A-Z0-9]{2}$")
-REVENUE_CODE_SHAPE = re.compile(r"^\d{4}$")
-
-PLACES_OF_SERVICE = frozenset(
-    "01 02 03 04 05 06 07 08 09 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 31 32 33 34 "
-    "41 42 49 50 51 52 53 54 55 56 57 58 60 61 62 65 66 71 72 81 99".split()
-)
-"""CMS place-of-service code set (unassigned numbers excluded)."""
 FACILITY_PLACES_OF_SERVICE = frozenset(
     "12 13 19 21 22 23 24 26 31 32 33 34 41 42 51 52 53 54 55 56 57 61 62 65 81".split()
 )
@@ -106,49 +90,3 @@ def age_conflict(code: str, age: int) -> str | None:
         if limit.categories.covers(category) and not limit.youngest <= age <= limit.oldest:
             return f"{code} ({limit.categories.label}) applies to ages {limit.youngest}-{limit.oldest}"
     return None
-
-
-@dataclass(frozen=True, slots=True)
-class Icd10CmCodeList:
-    """The billable (leaf) codes of one ICD-10-CM release, from the `simple-icd-10-cm` package's list."""
-
-    name: str
-    codes: frozenset[str]
-    billable: frozenset[str]
-
-    def problem(self, code: str, _day: dt.date | None = None) -> str | None:
-        key = bare(code)
-        if key not in self.codes:
-            return f"{code} is not an ICD-10-CM code ({self.name})"
-        if key not in self.billable:
-            return f"{code} is a category, not billable: code to the highest specificity ({self.name})"
-        return None
-
-
-def code_list_from_lines(name: str, lines: list[str]) -> Icd10CmCodeList:
-    codes = sorted(
-        {
-            bare(token)
-            for line in lines
-            if (token := line.strip().split(" ", 1)[0]) and "-" not in token and ICD10CM_SHAPE.match(bare(token))
-        }
-    )
-    billable = {code for code, following in zip(codes, [*codes[1:], ""], strict=True) if not following.startswith(code)}
-    return Icd10CmCodeList(name, frozenset(codes), frozenset(billable))
-
-
-@functools.cache
-def packaged_icd10cm() -> Icd10CmCodeList | None:
-    """The release shipped with `simple-icd-10-cm`, or None when the package has no code list.
-
-    The package is located, not imported: importing it parses its whole classification tree.
-    """
-    spec = importlib.util.find_spec("simple_icd_10_cm")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    data = Path(next(iter(spec.submodule_search_locations))) / "data"
-    lists = sorted(data.glob("code-list-*.txt"))
-    if not lists:
-        return None
-    text = lists[-1].read_text(encoding="utf-8")
-    return code_list_from_lines(lists[-1].stem.removeprefix("code-list-"), text.splitlines())

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Literal
 
+from shared import codesets
+
 if TYPE_CHECKING:
     from services.claims.domain.scrubber.ncci import MueEdit, PtpEdit
 
@@ -114,6 +116,9 @@ class ScrubContext:
     mue_edits: Mapping[str, MueEdit] = field(default_factory=dict)
     diagnosis_problem: Callable[[str, dt.date], str | None] | None = None
     """Code-set hook: why a diagnosis is not billable on a date, or None; None skips the edit."""
+    procedure_problem: Callable[[str, dt.date], str | None] = codesets.validate_procedure
+    """Why a CPT/HCPCS code is not billable on a date: the shared code sets, the same intake applies."""
+    modifier_problem: Callable[[str, dt.date], str | None] = codesets.validate_modifier
     timely_filing_warning_days: int = 14
 
 

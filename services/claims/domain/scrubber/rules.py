@@ -13,17 +13,14 @@ from collections.abc import Callable
 
 from services.claims.domain.scrubber.code_sets import (
     FACILITY_PLACES_OF_SERVICE,
-    ICD10CM_SHAPE,
-    MODIFIER_SHAPE,
     NCCI_ASSOCIATED_MODIFIERS,
-    PLACES_OF_SERVICE,
-    PROCEDURE_SHAPE,
-    REVENUE_CODE_SHAPE,
     age_conflict,
     sex_conflict,
 )
 from services.claims.domain.scrubber.model import DraftClaim, MissingPart, Rule, ScrubContext, Severity
 from services.claims.domain.scrubber.ncci import ModifierIndicator
+from shared import codesets
+from shared.codesets.formats import ICD10CM, MAX_MODIFIERS
 from shared.npi import npi_is_valid
 
 Problems = list[tuple[str, int | None]]
@@ -109,7 +106,7 @@ def _icd10_format(claim: DraftClaim, _: ScrubContext) -> Problems:
     return [
         (f"diagnosis {index} {code!r} is not shaped like an ICD-10-CM code", None)
         for index, code in enumerate(claim.diagnoses, start=1)
-        if not ICD10CM_SHAPE.match(code.replace(".", "").upper()) or not code.isascii()
+        if not ICD10CM.match(code.replace(".", "").upper()) or not code.isascii()
     ]
 
 
@@ -119,7 +116,7 @@ def _icd10_valid(claim: DraftClaim, context: ScrubContext) -> Problems:
         return []
     problems: Problems = []
     for code in claim.diagnoses:
-        if ICD10CM_SHAPE.match(code.replace(".", "").upper()) and (
+        if ICD10CM.match(code.replace(".", "").upper()) and (
             problem := context.diagnosis_problem(code, claim.service_date_from)
         ):
             problems.append((problem, None))
@@ -153,34 +150,37 @@ def _diagnosis_duplicate(claim: DraftClaim, _: ScrubContext) -> Problems:
     return problems
 
 
-@rule("code.procedure_format", "Procedure codes are shaped like CPT (5 digits, or 4 + F/T/U/M) or HCPCS Level II.")
-def _procedure_format(claim: DraftClaim, _: ScrubContext) -> Problems:
+@rule(
+    "code.procedure_format",
+    "Procedure codes are CPT (5 digits, or 4 + F/T/U/M) or HCPCS Level II, in force on the date of service.",
+)
+def _procedure_format(claim: DraftClaim, context: ScrubContext) -> Problems:
     return [
-        (f"procedure code {line.procedure_code!r} is not a CPT/HCPCS code", line.line_number)
+        (problem, line.line_number)
         for line in claim.lines
-        if line.procedure_code and not PROCEDURE_SHAPE.match(line.procedure_code)
+        if line.procedure_code and (problem := context.procedure_problem(line.procedure_code, line.service_date))
     ]
 
 
-@rule("code.revenue_format", "Revenue codes are four digits.")
+@rule("code.revenue_format", "Revenue codes are four digits in a NUBC revenue category.")
 def _revenue_format(claim: DraftClaim, _: ScrubContext) -> Problems:
     return [
-        (f"revenue code {line.revenue_code!r} is not four digits", line.line_number)
+        (problem, line.line_number)
         for line in claim.lines
-        if line.revenue_code and not REVENUE_CODE_SHAPE.match(line.revenue_code)
+        if line.revenue_code and (problem := codesets.validate_revenue_code(line.revenue_code, line.service_date))
     ]
 
 
-@rule("modifier.format", "Modifiers are two letters or digits; at most four per line.")
-def _modifier_format(claim: DraftClaim, _: ScrubContext) -> Problems:
+@rule("modifier.format", f"Modifiers are two letters or digits (known HCPCS modifiers); at most {MAX_MODIFIERS}.")
+def _modifier_format(claim: DraftClaim, context: ScrubContext) -> Problems:
     problems: Problems = []
     for line in claim.lines:
-        if len(line.modifiers) > 4:
-            problems.append((f"{len(line.modifiers)} modifiers; at most 4", line.line_number))
+        if len(line.modifiers) > MAX_MODIFIERS:
+            problems.append((f"{len(line.modifiers)} modifiers; at most {MAX_MODIFIERS}", line.line_number))
         problems.extend(
-            (f"modifier {modifier!r} is not two letters or digits", line.line_number)
+            (problem, line.line_number)
             for modifier in line.modifiers
-            if not MODIFIER_SHAPE.match(modifier)
+            if (problem := context.modifier_problem(modifier, line.service_date))
         )
     return problems
 
@@ -218,12 +218,12 @@ def _modifier_without_procedure(claim: DraftClaim, _: ScrubContext) -> Problems:
 @rule("pos.valid", "The place of service is a CMS place-of-service code.")
 def _pos_valid(claim: DraftClaim, _: ScrubContext) -> Problems:
     problems: Problems = []
-    if claim.claim_type == "professional" and claim.place_of_service not in PLACES_OF_SERVICE:
-        problems.append((f"place of service {claim.place_of_service!r} is not a CMS code", None))
+    if claim.claim_type == "professional" and (problem := codesets.validate_place_of_service(claim.place_of_service)):
+        problems.append((problem, None))
     problems.extend(
-        (f"place of service {line.place_of_service!r} is not a CMS code", line.line_number)
+        (problem, line.line_number)
         for line in claim.lines
-        if line.place_of_service and line.place_of_service not in PLACES_OF_SERVICE
+        if line.place_of_service and (problem := codesets.validate_place_of_service(line.place_of_service))
     )
     return problems
 
