@@ -35,15 +35,16 @@ def upgrade() -> None:
         sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True),
     ):
         op.add_column("claim_payments", column, schema=SCHEMA)
-    op.drop_constraint("ck_claim_payments_state", "claim_payments", schema=SCHEMA)
+    # 0002 named it before the naming convention prefixed it again
+    op.drop_constraint(op.f("ck_claim_payments_ck_claim_payments_state"), "claim_payments", schema=SCHEMA)
     op.create_check_constraint(
-        "ck_claim_payments_state",
+        op.f("ck_claim_payments_state"),
         "claim_payments",
         "state IN ('posted', 'suspense', 'held', 'rejected')",
         schema=SCHEMA,
     )
     op.create_check_constraint(
-        "ck_claim_payments_held", "claim_payments", "state <> 'held' OR duplicate_of IS NOT NULL", schema=SCHEMA
+        op.f("ck_claim_payments_held"), "claim_payments", "state <> 'held' OR duplicate_of IS NOT NULL", schema=SCHEMA
     )
     op.drop_index("ix_claim_payments_suspense", table_name="claim_payments", schema=SCHEMA)
     op.create_index(
@@ -95,8 +96,10 @@ def upgrade() -> None:
         sa.Column("resolved_by", sa.Text, nullable=True),
         sa.Column("opened_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
         sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
-        sa.CheckConstraint("status IN ('open', 'refunded', 'dismissed', 'cleared')", name="ck_refund_items_status"),
-        sa.CheckConstraint("credit_cents > 0", name="ck_refund_items_positive"),
+        sa.CheckConstraint(
+            "status IN ('open', 'refunded', 'dismissed', 'cleared')", name=op.f("ck_refund_items_status")
+        ),
+        sa.CheckConstraint("credit_cents > 0", name=op.f("ck_refund_items_positive")),
         sa.PrimaryKeyConstraint("id", name="pk_refund_items"),
         schema=SCHEMA,
         comment="Claims paid beyond what was owed (a credit balance): a refund work item until a person resolves it.",
@@ -124,10 +127,13 @@ def downgrade() -> None:
         schema=SCHEMA,
         postgresql_where=sa.text("state = 'suspense'"),
     )
-    op.drop_constraint("ck_claim_payments_held", "claim_payments", schema=SCHEMA)
-    op.drop_constraint("ck_claim_payments_state", "claim_payments", schema=SCHEMA)
+    op.drop_constraint(op.f("ck_claim_payments_held"), "claim_payments", schema=SCHEMA)
+    op.drop_constraint(op.f("ck_claim_payments_state"), "claim_payments", schema=SCHEMA)
     op.create_check_constraint(
-        "ck_claim_payments_state", "claim_payments", "state IN ('posted', 'suspense')", schema=SCHEMA
+        op.f("ck_claim_payments_ck_claim_payments_state"),
+        "claim_payments",
+        "state IN ('posted', 'suspense')",
+        schema=SCHEMA,
     )
     for column in ("reviewed_at", "reviewed_by", "review_reason", "duplicate_of", "payment_method", "payer_name"):
         op.drop_column("claim_payments", column, schema=SCHEMA)
