@@ -162,5 +162,4 @@ async def sync_refund_items(session: AsyncSession, tenant: str, claim_ids: Itera
     """Open (or update) a refund work item for each claim left with a credit balance; clear the open
     item of a claim whose credit is gone."""
     repository = MoneyIntegrityRepository(session, tenant)
-    for balance in await repository.open_balances(list(claim_ids)):
-        await repository.sync_refund_item(balance)
+    await repository.sync_refund_items(await repository.open_balances(list(claim_ids)))

@@ -883,6 +883,23 @@ _OPEN_BALANCES = (
 )
 
 
+_CLEAR_REFUND_ITEMS = (
+    f"UPDATE {refund_items.fullname} SET status = 'cleared', resolved_at = now(), "  # noqa: S608 - names from the model
+    "resolution_reason = 'the credit balance is gone' "
+    "WHERE tenant_id = $1 AND status = 'open' AND claim_id = ANY($2::uuid[])"
+)
+
+
+_OPEN_REFUND_ITEMS = (
+    f"INSERT INTO {refund_items.fullname} "  # noqa: S608 - names from the model
+    "(id, tenant_id, claim_id, claim_control_number, credit_cents, currency, status) "
+    "SELECT id, $1, claim_id, claim_control_number, credit_cents, currency, 'open' "
+    "FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::bigint[], $6::text[]) "
+    "AS credit(id, claim_id, claim_control_number, credit_cents, currency) "
+    "ON CONFLICT (tenant_id, claim_id) WHERE status = 'open' DO UPDATE SET credit_cents = excluded.credit_cents"
+)
+
+
 class MoneyIntegrityRepository:
     """What the money integrity rules read and write: posted payments to compare with, COB chains,
     payer aliases, holds and the suspense queue by page, patient accounts, refund work items."""
@@ -987,37 +1004,25 @@ class MoneyIntegrityRepository:
             ClaimOpenBalance(r["claim_id"], r["claim_control_number"], int(r["open"]), r["currency"]) for r in records
         ]
 
-    async def sync_refund_item(self, balance: ClaimOpenBalance) -> None:
-        """A credit balance opens (or updates) the claim's refund work item; none left clears it."""
-        credit = max(0, -balance.open_cents)
-        open_item = sa.and_(
-            refund_items.c.tenant_id == self._tenant,
-            refund_items.c.claim_id == balance.claim_id,
-            refund_items.c.status == "open",
-        )
-        if credit == 0:
-            await self._session.execute(
-                sa.update(refund_items)
-                .where(open_item)
-                .values(status="cleared", resolution_reason="the credit balance is gone", resolved_at=sa.func.now())
+    async def sync_refund_items(self, balances: Sequence[ClaimOpenBalance]) -> None:
+        """A credit balance opens (or updates) its claim's refund work item; a claim with none left clears its
+        open item. Set-based: a file pays thousands of claims and almost none has a credit."""
+        credits = [balance for balance in balances if balance.open_cents < 0]
+        settled = [balance.claim_id for balance in balances if balance.open_cents >= 0]
+        if settled:
+            driver = await driver_connection(self._session)
+            await driver.execute(_CLEAR_REFUND_ITEMS, self._tenant, settled)
+        if credits:
+            driver = await driver_connection(self._session)
+            await driver.execute(
+                _OPEN_REFUND_ITEMS,
+                self._tenant,
+                [uuid.uuid4() for _ in credits],
+                [balance.claim_id for balance in credits],
+                [balance.claim_control_number for balance in credits],
+                [-balance.open_cents for balance in credits],
+                [balance.currency for balance in credits],
             )
-            return
-        statement = insert(refund_items).values(
-            id=uuid.uuid4(),
-            tenant_id=self._tenant,
-            claim_id=balance.claim_id,
-            claim_control_number=balance.claim_control_number,
-            credit_cents=credit,
-            currency=balance.currency,
-            status="open",
-        )
-        await self._session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[refund_items.c.tenant_id, refund_items.c.claim_id],
-                index_where=sa.text("status = 'open'"),
-                set_={"credit_cents": statement.excluded.credit_cents},
-            )
-        )
 
     async def refund_items_page(self, *, status: str | None, after: PageAfter | None, limit: int) -> list[RefundItem]:
         query = sa.select(*_REFUND_COLUMNS).where(refund_items.c.tenant_id == self._tenant)

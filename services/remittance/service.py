@@ -572,10 +572,11 @@ async def patient_account(
 ) -> PatientAccount:
     entries = await LedgerRepository(session, tenant).of_account("patient", str(patient_id))
     aged = accounts.aging((accounts.AccountEntry(entry.posted_on, entry.amount_cents) for entry in entries), today)
+    known_currency = await MoneyIntegrityRepository(session, tenant).account_currency(patient_id)
     return PatientAccount(
         patient_id=patient_id,
         balance_cents=aged.balance_cents,
-        currency=entries[0].currency if entries else "USD",
+        currency=known_currency or (entries[0].currency if entries else "USD"),
         aging=aged.buckets,
         unapplied_credit_cents=aged.unapplied_credit_cents,
         entries=tuple(entries),

@@ -6,6 +6,7 @@ primary (COB)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from typing import Any
 
@@ -174,7 +175,8 @@ async def test_patient_payments_only_for_known_patients_in_the_accounts_currency
 ) -> None:
     tenant, patient, suffix = new_tenant(), uuid.uuid4(), uuid.uuid4().hex[:6].upper()
     remittance = await services.start("remittance")
-    await _submit_claims(services, admin_db, tenant, [(paid_claim(f"CUR{suffix}"), patient, uuid.uuid4())])
+    claim = paid_claim(f"CUR{suffix}")
+    await _submit_claims(services, admin_db, tenant, [(claim, patient, uuid.uuid4())])
     async with httpx.AsyncClient(
         base_url=remittance.base_url, headers=services.auth(tenant, "remittance:write", "remittance:read"), timeout=30
     ) as client:
@@ -195,6 +197,12 @@ async def test_patient_payments_only_for_known_patients_in_the_accounts_currency
             refused = await pay(patient, key, received_on=day)
             assert refused.status_code == 422, refused.text
             assert refused.json()["detail"][0]["loc"] == ["body", "received_on"]
+        in_euros = remittance_file([claim], trace=f"E{suffix}").replace("~\nDTM*405", "~\nCUR*PR*EUR~\nDTM*405")
+        in_euros = re.sub(r"SE\*(\d+)\*", lambda count: f"SE*{int(count.group(1)) + 1}*", in_euros)  # one more
+        posted = await client.post("/v1/remittances", content=in_euros, headers=X12)
+        assert (posted.status_code, posted.json()["posted"], posted.json()["suspended"]) == (201, 0, 1), posted.text
+        (suspended,) = (await client.get("/v1/suspense")).json()
+        assert suspended["suspense_reason"].startswith("CUR02:") and "USD" in suspended["suspense_reason"]
         unknown = await pay(uuid.uuid4(), "unknown")
         assert unknown.status_code == 404 and "no account" in unknown.text
         taken = await pay(patient, "usd", currency="USD")

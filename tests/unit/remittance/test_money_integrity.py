@@ -36,6 +36,8 @@ from services.remittance.domain.posting import (
     claim_balance,
     payment_entries,
 )
+from services.remittance.integrity import refuse_foreign_currency
+from services.remittance.repository import NewClaimPayment
 
 PATIENT = uuid.UUID("00000000-0000-4000-8000-00000000000a")
 TODAY = dt.date(2026, 11, 29)
@@ -319,3 +321,14 @@ def test_a_cursor_reads_back_its_position_and_a_forged_one_is_a_422() -> None:
         with pytest.raises(HTTPException) as refused:
             paging.position(forged)
         assert refused.value.status_code == 422
+
+
+def test_a_payment_in_another_currency_than_its_claims_goes_to_suspense_naming_cur02() -> None:
+    claim = _claim(charge=15500)
+    facts = _facts("CF9", paid=11000, adjustments=(("CO", "45", 1500), ("PR", "2", 3000)))
+    payment = NewClaimPayment(uuid.uuid4(), uuid.uuid4(), facts, "EUR", claim, None, None)
+    (refused,) = refuse_foreign_currency([payment], "EUR")
+    assert refused.claim is None and refused.suspense_reason is not None
+    assert refused.suspense_reason.startswith("CUR02:") and "USD" in refused.suspense_reason
+    (kept,) = refuse_foreign_currency([payment], "USD")
+    assert kept is payment
