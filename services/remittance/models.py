@@ -246,9 +246,7 @@ refund_items = sa.Table(
     sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint("status IN ('open', 'refunded', 'dismissed', 'cleared')", name="status"),
     sa.CheckConstraint("credit_cents > 0", name="positive"),
-    sa.Index(
-        "uq_refund_items_open", "tenant_id", "claim_id", unique=True, postgresql_where=sa.text("status = 'open'")
-    ),
+    sa.Index("uq_refund_items_open", "tenant_id", "claim_id", unique=True, postgresql_where=sa.text("status = 'open'")),
     sa.Index("ix_refund_items_tenant", "tenant_id", "status", "opened_at", "id"),
     comment="Claims paid beyond what was owed (a credit balance): a refund work item until a person resolves it.",
 )
