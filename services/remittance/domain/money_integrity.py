@@ -255,6 +255,8 @@ def match_findings(
                 f"known as the claim's payer {claim.payer_id}",
             )
         )
+    # a reversal (CLP02 22) states the reversed amounts negated
+    payment_charge_cents, payment_paid_cents = abs(payment_charge_cents), abs(payment_paid_cents)
     if payment_charge_cents != claim.total_charge_cents:
         findings.append(
             MatchFinding(

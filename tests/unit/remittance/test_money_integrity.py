@@ -332,3 +332,15 @@ def test_a_payment_in_another_currency_than_its_claims_goes_to_suspense_naming_c
     assert refused.suspense_reason.startswith("CUR02:") and "USD" in refused.suspense_reason
     (kept,) = refuse_foreign_currency([payment], "USD")
     assert kept is payment
+
+
+def test_a_suspended_reversal_of_the_claims_payment_fits_its_claim() -> None:
+    findings = match_findings(
+        payment_payer_ids=["SANDBOX"],
+        payment_charge_cents=-13000,
+        payment_paid_cents=-10000,
+        payment_patient_id=None,
+        claim=_claim(),
+        payer_aliases=[],
+    )
+    assert findings == []
