@@ -838,9 +838,10 @@ PageAfter = tuple[dt.datetime, uuid.UUID]
 """Keyset position: the (time, id) of the last record of the previous page."""
 
 _NOT_REVERSED = (
-    f"NOT EXISTS (SELECT 1 FROM {claim_payments.fullname} AS reversal "  # noqa: S608 - names from the model
-    "WHERE reversal.tenant_id = $1 AND reversal.reversal_of = payment.id)"
+    f"payment.id NOT IN (SELECT reversal.reversal_of FROM {claim_payments.fullname} AS reversal "  # noqa: S608 - names from the model
+    "WHERE reversal.tenant_id = $1 AND reversal.reversal_of IS NOT NULL)"
 )
+"""A hashed subplan computed once per query, not a lookup per payment."""
 
 _POSTED_OF_CLAIMS = (
     "SELECT payment.id, payment.claim_id, payment.status_code, payment.payer_claim_control_number, "  # noqa: S608 - names from the model
@@ -874,12 +875,15 @@ def _after(position: PageAfter) -> sa.Tuple:
 
 
 _OPEN_BALANCES = (
-    "SELECT claim.claim_id, claim.claim_control_number, sum(entry.amount_cents) AS open, "  # noqa: S608 - names from the model
-    "min(entry.currency) AS currency "
-    f"FROM {submitted_claims.fullname} AS claim JOIN {ledger_entries.fullname} AS entry "
-    "ON entry.tenant_id = claim.tenant_id AND entry.account_type = 'claim' AND entry.account_id = claim.claim_id::text "
-    "WHERE claim.tenant_id = $1 AND claim.claim_id = ANY($2::uuid[]) "
-    "GROUP BY claim.claim_id, claim.claim_control_number"
+    "SELECT account_id, sum(amount_cents) AS open, min(currency) AS currency "  # noqa: S608 - names from the model
+    f"FROM {ledger_entries.fullname} WHERE tenant_id = $1 AND account_type = 'claim' "
+    "AND account_id = ANY($2::text[]) GROUP BY account_id"
+)
+"""One table, its account index, no join: a join on the cast claim id can nest-loop over the ledger."""
+
+_CLAIM_NUMBERS = (
+    f"SELECT claim_id, claim_control_number FROM {submitted_claims.fullname} "  # noqa: S608 - names from the model
+    "WHERE tenant_id = $1 AND claim_id = ANY($2::uuid[])"
 )
 
 
@@ -999,9 +1003,23 @@ class MoneyIntegrityRepository:
         if not claim_ids:
             return []
         driver = await driver_connection(self._session)
-        records = await driver.fetch(_OPEN_BALANCES, self._tenant, list(set(claim_ids)))
+        accounts = [str(claim_id) for claim_id in set(claim_ids)]
+        sums = {
+            record["account_id"]: (int(record["open"]), record["currency"])
+            for record in await driver.fetch(_OPEN_BALANCES, self._tenant, accounts)
+        }
+        in_credit = [uuid.UUID(account) for account, (open_cents, _) in sums.items() if open_cents < 0]
+        numbers = (
+            {
+                r["claim_id"]: r["claim_control_number"]
+                for r in await driver.fetch(_CLAIM_NUMBERS, self._tenant, in_credit)
+            }
+            if in_credit
+            else {}
+        )
         return [
-            ClaimOpenBalance(r["claim_id"], r["claim_control_number"], int(r["open"]), r["currency"]) for r in records
+            ClaimOpenBalance(uuid.UUID(account), numbers.get(uuid.UUID(account), ""), open_cents, currency)
+            for account, (open_cents, currency) in sums.items()
         ]
 
     async def sync_refund_items(self, balances: Sequence[ClaimOpenBalance]) -> None:
