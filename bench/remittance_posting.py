@@ -77,6 +77,11 @@ async def _seed(admin: asyncpg.Connection, tenant: str, control_numbers: list[st
         "VALUES ($1, $2, $3, $4, $5, $6, now(), $7, $8::jsonb, $9::jsonb)",
         records,
     )
+    await admin.executemany(  # and each claim's charge, posted with it: its A/R starts then
+        "INSERT INTO remittance.ledger_entries (tenant_id, account_type, account_id, kind, amount_cents, currency, "
+        "source_key, posted_on) VALUES ($1, 'claim', $2, 'charge', $3, 'USD', $4, current_date)",
+        [(tenant, str(record[0]), record[4], f"charge:{record[0]}") for record in records],
+    )
 
 
 async def run(claims: int, *, profile: bool = False) -> None:
@@ -84,11 +89,13 @@ async def run(claims: int, *, profile: bool = False) -> None:
         tenant, patient = f"bench-{uuid.uuid4().hex[:8]}", uuid.uuid4()
         engine = create_engine(pipeline.role_url("remittance"), pool_size=2)
         numbers = [f"B{n:07d}" for n in range(claims)]
+        http_numbers = [f"H{n:07d}" for n in range(claims)]  # other claims: the same payments again would be held
         admin = await asyncpg.connect(pipeline.admin_url)
-        await _seed(admin, tenant, numbers, patient)
-        specs = [paid_claim(number) for number in numbers]
-        in_process = remittance_file(specs, trace="BENCH-IN-PROCESS").encode()
-        over_http = remittance_file(specs, trace="BENCH-HTTP", interchange_control="000000902").encode()
+        await _seed(admin, tenant, numbers + http_numbers, patient)
+        in_process = remittance_file([paid_claim(number) for number in numbers], trace="BENCH-IN-PROCESS").encode()
+        over_http = remittance_file(
+            [paid_claim(number) for number in http_numbers], trace="BENCH-HTTP", interchange_control="000000902"
+        ).encode()
 
         sessions = create_sessionmaker(engine)
         outbox = Outbox(REMITTANCE.messaging.outbox, source="/claimflow/remittance")

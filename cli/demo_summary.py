@@ -42,13 +42,14 @@ class ClaimOutcome:
     @property
     def balanced(self) -> bool:
         """charge = paid + adjustments + patient responsibility + open, to the cent, with the charge taken
-        from the claims service and the rest from remittance's ledger entries."""
+        from the claims service and the rest from remittance's ledger entries, and no negative open balance
+        (a claim paid beyond what it was owed has a credit balance, not a balanced ledger)."""
         if self.ledger is None:
             return True  # nothing posted: the whole charge is open
         ledger = self.ledger
         if ledger.charge_cents != self.total_charge_cents:
             return False
-        return ledger.charge_cents == (
+        return ledger.open_cents >= 0 and ledger.charge_cents == (
             ledger.paid_cents + ledger.adjustment_cents + ledger.patient_responsibility_cents + ledger.open_cents
         )
 

@@ -7,23 +7,25 @@ import uuid
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, HTTPException, Request, Response, status
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 
-from services.remittance import service
+from services.remittance import paging, service
 from services.remittance.domain.posting import PostingResult, claim_balance
 from services.remittance.domain.remittance_advice import ParseWarning
 from services.remittance.repository import (
     MAX_STORED_WARNINGS,
-    ClaimPaymentRepository,
+    ClaimPaymentRecord,
     InboundFileRepository,
     LedgerRepository,
+    MoneyIntegrityRepository,
     RemittanceFileRepository,
     SubmittedClaimRepository,
 )
 from services.remittance.schemas import (
     AccountOut,
     ClaimLedgerOut,
+    ClaimPaymentOut,
     InboundFileOut,
     LedgerEntryOut,
     MissedInstallmentOut,
@@ -34,7 +36,10 @@ from services.remittance.schemas import (
     PaymentPlanIn,
     PaymentPlanOut,
     ProviderLedgerOut,
+    RefundItemOut,
+    RefundResolution,
     RemittanceResult,
+    ReviewDecision,
     SubmittedClaimOut,
     SuspendedPaymentOut,
     SuspenseMatch,
@@ -132,18 +137,51 @@ async def list_inbound_files(
     return [InboundFileOut.model_validate(file, from_attributes=True) for file in files]
 
 
-@router.get("/suspense", responses=_ERRORS)
-async def list_suspense(principal: CanRead, session: SessionDep) -> list[SuspendedPaymentOut]:
-    """Claim payments that matched no claim (or reverse nothing posted): the unmatched-payments queue."""
-    payments = await ClaimPaymentRepository(session, principal.tenant).suspended()
-    return [SuspendedPaymentOut.model_validate(payment, from_attributes=True) for payment in payments]
+_PAGED = {
+    "Link": {"description": 'The next page, when there is one: `<...?cursor=C&limit=N>; rel="next"`.'},
+    "X-Next-Cursor": {"description": "The `cursor` of the next page, when there is one."},
+}
+PageLimit = Annotated[int, Query(ge=1, le=1000, description="Records per page.")]
+PageCursor = Annotated[str | None, Query(max_length=200, description="From `X-Next-Cursor` of the previous page.")]
 
 
-@router.post("/suspense/{payment_id}/match", responses={**_ERRORS, 404: {}, 409: {}})
+@router.get("/suspense", responses={**_ERRORS, 200: {"headers": _PAGED}})
+async def list_suspense(
+    principal: CanRead,
+    session: SessionDep,
+    request: Request,
+    response: Response,
+    limit: PageLimit = 500,
+    cursor: PageCursor = None,
+) -> list[SuspendedPaymentOut]:
+    """Claim payments that matched no claim (or reverse nothing posted): the unmatched-payments queue, oldest
+    first, a page at a time (follow `X-Next-Cursor` / the `Link` header)."""
+    payments = await MoneyIntegrityRepository(session, principal.tenant).claim_payments_page(
+        state="suspense", after=paging.position(cursor), limit=limit + 1
+    )
+    page = paging.page(request, response, payments, limit, lambda payment: (payment.received_at, payment.id))
+    return [
+        SuspendedPaymentOut.model_validate(
+            {**_payment_fields(payment), "suspense_reason": payment.suspense_reason}, from_attributes=False
+        )
+        for payment in page
+    ]
+
+
+@router.post(
+    "/suspense/{payment_id}/match",
+    responses={
+        **_ERRORS,
+        404: {},
+        409: {"description": "Already posted, or payer/amount/patient do not fit the claim (findings) and not forced."},
+    },
+)
 async def match_suspense(
     payment_id: uuid.UUID, match: SuspenseMatch, principal: CanWrite, session: SessionDep, outbox: OutboxDep
 ) -> SuspenseMatched:
-    """Match a suspended claim payment by hand to a submitted claim, then post it."""
+    """Match a suspended claim payment by hand to a submitted claim, then post it. The payment's payer (as
+    835s for this claim's payer name it), charge (CLP03 = the claim's charge, paid within it) and patient (when
+    given) must fit the claim; otherwise 409 with the findings, unless `force` with a `reason`."""
     try:
         claim_id = await service.match_suspended(
             session,
@@ -151,12 +189,157 @@ async def match_suspense(
             tenant=principal.tenant,
             payment_id=payment_id,
             claim_control_number=match.claim_control_number,
+            patient_id=match.patient_id,
+            force_reason=match.reason if match.force else None,
+            reviewer=principal.subject,
+        )
+    except service.NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from None
+    except service.MatchRefused as exc:
+        detail = {
+            "reason": "the payment does not fit this claim; send force with a reason to post it anyway",
+            "findings": [{"check": finding.check, "message": finding.message} for finding in exc.findings],
+        }
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=detail) from None
+    except service.PostingConflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
+    return SuspenseMatched(payment_id=payment_id, claim_id=claim_id, state="posted")
+
+
+def _payment_fields(payment: ClaimPaymentRecord) -> dict[str, object]:
+    """A stored claim payment as the API shows it, with who paid and the check/EFT number."""
+    return {
+        "id": payment.id,
+        "state": payment.state,
+        "claim_id": payment.claim_id,
+        "claim_control_number": payment.claim_control_number,
+        "payer_id": payment.payer_id,
+        "payer_name": payment.payer_name,
+        "trace_number": payment.trace_number,
+        "check_or_eft_number": payment.trace_number,
+        "payment_method": payment.payment_method,
+        "status_code": payment.status_code,
+        "payer_claim_control_number": payment.payer_claim_control_number,
+        "charge_cents": payment.charge_cents,
+        "paid_cents": payment.paid_cents,
+        "patient_responsibility_cents": payment.patient_responsibility_cents,
+        "currency": payment.currency,
+        "paid_date": payment.paid_date,
+        "received_at": payment.received_at,
+        "posted_at": payment.posted_at,
+        "reversal_of": payment.reversal_of,
+        "duplicate_of": payment.duplicate_of,
+        "suspense_reason": payment.suspense_reason,
+        "review_reason": payment.review_reason,
+    }
+
+
+def _claim_payment_out(payment: ClaimPaymentRecord) -> ClaimPaymentOut:
+    return ClaimPaymentOut.model_validate(_payment_fields(payment))
+
+
+@router.get("/claims/{claim_id}/payments", responses=_ERRORS)
+async def claim_payments(claim_id: uuid.UUID, principal: CanRead, session: SessionDep) -> list[ClaimPaymentOut]:
+    """Every payer payment of a claim (posted, held, rejected), with payer name and check/EFT number."""
+    payments = await MoneyIntegrityRepository(session, principal.tenant).payments_of_claim(claim_id)
+    return [_claim_payment_out(payment) for payment in payments]
+
+
+@router.get("/payment-holds", responses={**_ERRORS, 200: {"headers": _PAGED}})
+async def list_payment_holds(
+    principal: CanRead,
+    session: SessionDep,
+    request: Request,
+    response: Response,
+    limit: PageLimit = 100,
+    cursor: PageCursor = None,
+) -> list[ClaimPaymentOut]:
+    """Claim payments held as probable duplicates (same claim, payer claim number and amounts as a payment
+    already posted, under another trace number): not posted until a person releases them."""
+    payments = await MoneyIntegrityRepository(session, principal.tenant).claim_payments_page(
+        state="held", after=paging.position(cursor), limit=limit + 1
+    )
+    page = paging.page(request, response, payments, limit, lambda payment: (payment.received_at, payment.id))
+    return [_claim_payment_out(payment) for payment in page]
+
+
+@router.post("/payment-holds/{payment_id}/release", responses={**_ERRORS, 404: {}, 409: {}})
+async def release_payment_hold(
+    payment_id: uuid.UUID, decision: ReviewDecision, principal: CanWrite, session: SessionDep, outbox: OutboxDep
+) -> ClaimPaymentOut:
+    """Not a duplicate after all: post the held payment to its claim (once), keeping the reason."""
+    try:
+        released = await service.release_held_payment(
+            session,
+            outbox,
+            tenant=principal.tenant,
+            payment_id=payment_id,
+            reason=decision.reason,
+            reviewer=principal.subject,
         )
     except service.NotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from None
     except service.PostingConflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
-    return SuspenseMatched(payment_id=payment_id, claim_id=claim_id, state="posted")
+    return _claim_payment_out(released)
+
+
+@router.post("/payment-holds/{payment_id}/reject", responses={**_ERRORS, 404: {}, 409: {}})
+async def reject_payment_hold(
+    payment_id: uuid.UUID, decision: ReviewDecision, principal: CanWrite, session: SessionDep
+) -> ClaimPaymentOut:
+    """A duplicate indeed: the held payment is never posted; the reason is kept."""
+    try:
+        rejected = await service.reject_held_payment(
+            session, tenant=principal.tenant, payment_id=payment_id, reason=decision.reason, reviewer=principal.subject
+        )
+    except service.NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from None
+    except service.PostingConflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
+    return _claim_payment_out(rejected)
+
+
+@router.get("/refunds", responses={**_ERRORS, 200: {"headers": _PAGED}})
+async def list_refunds(
+    principal: CanRead,
+    session: SessionDep,
+    request: Request,
+    response: Response,
+    status_filter: Annotated[
+        Literal["open", "refunded", "dismissed", "cleared"] | None, Query(alias="status")
+    ] = "open",
+    limit: PageLimit = 100,
+    cursor: PageCursor = None,
+) -> list[RefundItemOut]:
+    """Refund work items: claims paid beyond what they were owed (a credit balance), oldest first."""
+    items = await MoneyIntegrityRepository(session, principal.tenant).refund_items_page(
+        status=status_filter, after=paging.position(cursor), limit=limit + 1
+    )
+    page = paging.page(request, response, items, limit, lambda item: (item.opened_at, item.id))
+    return [RefundItemOut.model_validate(item, from_attributes=True) for item in page]
+
+
+@router.post("/refunds/{item_id}/resolve", responses={**_ERRORS, 404: {}, 409: {}})
+async def resolve_refund(
+    item_id: uuid.UUID, resolution: RefundResolution, principal: CanWrite, session: SessionDep
+) -> RefundItemOut:
+    """Close a refund work item: `refunded` posts the refund (the claim's credit balance back to zero),
+    `dismissed` posts nothing; the reason is kept."""
+    try:
+        item = await service.resolve_refund_item(
+            session,
+            tenant=principal.tenant,
+            item_id=item_id,
+            resolution=resolution.resolution,
+            reason=resolution.reason,
+            resolver=principal.subject,
+        )
+    except service.NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from None
+    except service.PostingConflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
+    return RefundItemOut.model_validate(item, from_attributes=True)
 
 
 @router.get("/claims/{claim_id}/ledger", responses={**_ERRORS, 404: {}})
@@ -173,6 +356,7 @@ async def claim_ledger(claim_id: uuid.UUID, principal: CanRead, session: Session
         adjustment_cents=balance.adjustment_cents,
         patient_responsibility_cents=balance.patient_responsibility_cents,
         open_cents=balance.open_cents,
+        credit_balance_cents=balance.credit_balance_cents,
         balanced=balance.balanced,
         entries=[LedgerEntryOut.model_validate(entry, from_attributes=True) for entry in entries],
     )
@@ -189,7 +373,16 @@ async def provider_ledger(provider_id: str, principal: CanRead, session: Session
     )
 
 
-@router.post("/accounts/{patient_id}/payments", status_code=status.HTTP_201_CREATED, responses={**_ERRORS, 409: {}})
+@router.post(
+    "/accounts/{patient_id}/payments",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        **_ERRORS,
+        404: {"description": "No account for this patient: remittance knows patients from their submitted claims."},
+        409: {},
+        422: {"description": "Another currency than the account's, or a date before 1900 or in the future."},
+    },
+)
 async def take_patient_payment(
     patient_id: uuid.UUID,
     payment: PatientPaymentIn,
@@ -214,6 +407,11 @@ async def take_patient_payment(
         )
     except service.PostingConflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
+    except service.NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from None
+    except service.MoneyRefused as exc:
+        detail = [{"loc": ["body", exc.field], "msg": exc.message, "type": "value_error"}]
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=detail) from None
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return PatientPaymentOut.model_validate(result, from_attributes=True)
 

@@ -37,7 +37,14 @@ submitted_claims = sa.Table(
         nullable=True,
         comment="W3C trace context of the claim's trace, continued by the events its 835 posting writes.",
     ),
+    sa.Column(
+        "encounter_id",
+        sa.Uuid,
+        nullable=True,
+        comment="The encounter billed: a secondary claim shares it with its primary (COB netting).",
+    ),
     sa.UniqueConstraint("tenant_id", "claim_control_number", name="uq_submitted_claims_tenant_id"),
+    sa.Index("ix_submitted_claims_encounter", "tenant_id", "encounter_id"),
 )
 
 remittance_files = sa.Table(
@@ -84,6 +91,12 @@ claim_payments = sa.Table(
     sa.Column("facts", JSONB, nullable=False, doc="Adjustments, lines and remarks as read from the 835."),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.Column("posted_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("payer_name", sa.Text, nullable=True, comment="N1*PR of the 835: who paid, as a person reads it."),
+    sa.Column("payment_method", sa.Text, nullable=True, comment="BPR04: CHK check, ACH/FWT/BOP EFT, NON none."),
+    sa.Column("duplicate_of", sa.Uuid, nullable=True, comment="A held payment: the posted payment it repeats."),
+    sa.Column("review_reason", sa.Text, nullable=True, comment="Why a person released, rejected or forced it."),
+    sa.Column("reviewed_by", sa.Text, nullable=True),
+    sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True),
     sa.UniqueConstraint(
         "tenant_id",
         "payer_id",
@@ -93,9 +106,17 @@ claim_payments = sa.Table(
         "occurrence",
         name="uq_claim_payments_payment_key",
     ),
-    sa.CheckConstraint("state IN ('posted', 'suspense')", name="state"),
+    sa.CheckConstraint("state IN ('posted', 'suspense', 'held', 'rejected')", name="state"),
     sa.CheckConstraint("(state = 'posted') = (claim_id IS NOT NULL AND posted_at IS NOT NULL)", name="posted"),
-    sa.Index("ix_claim_payments_suspense", "tenant_id", postgresql_where=sa.text("state = 'suspense'")),
+    sa.CheckConstraint("state <> 'held' OR duplicate_of IS NOT NULL", name="held"),
+    sa.Index(
+        "ix_claim_payments_suspense",
+        "tenant_id",
+        "received_at",
+        "id",
+        postgresql_where=sa.text("state = 'suspense'"),
+    ),
+    sa.Index("ix_claim_payments_held", "tenant_id", "received_at", "id", postgresql_where=sa.text("state = 'held'")),
     sa.Index(
         "ix_claim_payments_suspense_claim",
         "tenant_id",
@@ -211,4 +232,35 @@ denial_adjustments = sa.Table(
     sa.Column("reason_code", sa.Text, nullable=False),
     sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     comment="One row per denials action: the ledger entries it posted carry source keys denial-action:<id>:*.",
+)
+
+patient_accounts = sa.Table(
+    "patient_accounts",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("patient_id", sa.Uuid, primary_key=True),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    comment="The patients remittance knows (from claim-submitted), each account kept in one currency.",
+)
+
+refund_items = sa.Table(
+    "refund_items",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Text, nullable=False),
+    sa.Column("claim_id", sa.Uuid, nullable=False),
+    sa.Column("claim_control_number", sa.Text, nullable=False),
+    sa.Column("credit_cents", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("resolution_reason", sa.Text, nullable=True),
+    sa.Column("resolved_by", sa.Text, nullable=True),
+    sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("status IN ('open', 'refunded', 'dismissed', 'cleared')", name="status"),
+    sa.CheckConstraint("credit_cents > 0", name="positive"),
+    sa.Index("uq_refund_items_open", "tenant_id", "claim_id", unique=True, postgresql_where=sa.text("status = 'open'")),
+    sa.Index("ix_refund_items_tenant", "tenant_id", "status", "opened_at", "id"),
+    comment="Claims paid beyond what was owed (a credit balance): a refund work item until a person resolves it.",
 )

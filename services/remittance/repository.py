@@ -12,7 +12,7 @@ import datetime as dt
 import functools
 import json
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.remittance.domain.accounts import Installment
+from services.remittance.domain.money_integrity import PostedPayment
 from services.remittance.domain.posting import (
     ClaimPaymentFacts,
     EntryDraft,
@@ -39,8 +40,10 @@ from services.remittance.models import (
     denial_adjustments,
     inbound_files,
     ledger_entries,
+    patient_accounts,
     patient_payments,
     payment_plans,
+    refund_items,
     remittance_files,
     submitted_claims,
 )
@@ -80,6 +83,16 @@ class NewClaimPayment:
     claim: SubmittedClaim | None
     suspense_reason: str | None
     reversal_of: uuid.UUID | None
+    duplicate_of: uuid.UUID | None = None
+    """Held, not posted: a probable duplicate of this payment already posted to the same claim."""
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentSource:
+    """Who paid and how, from the 835's header: shown with every claim payment of its transaction set."""
+
+    payer_name: str | None
+    payment_method: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +112,14 @@ class ClaimPaymentRecord:
     paid_date: dt.date
     received_at: dt.datetime
     facts: ClaimPaymentFacts
+    payer_name: str | None = None
+    payment_method: str | None = None
+    duplicate_of: uuid.UUID | None = None
+    patient_id: uuid.UUID | None = None
+    payer_claim_control_number: str = ""
+    reversal_of: uuid.UUID | None = None
+    review_reason: str | None = None
+    posted_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +232,7 @@ class SubmittedClaimRepository:
             patient_id=claim.patient_id,
             lines=[line.model_dump(mode="json") for line in claim.lines],
             trace_context=trace_context or sa.null(),
+            encounter_id=claim.encounter_id,
         )
         await self._session.execute(
             statement.on_conflict_do_update(
@@ -320,8 +342,12 @@ class RemittanceFileRepository:
         )
 
 
-def _payment_row(payment: NewClaimPayment, tenant: str) -> dict[str, object]:
+_NO_SOURCE = PaymentSource(None, None)
+
+
+def _payment_row(payment: NewClaimPayment, tenant: str, source: PaymentSource = _NO_SOURCE) -> dict[str, object]:
     facts, claim = payment.facts, payment.claim
+    held = claim is not None and payment.duplicate_of is not None
     return {
         "id": payment.id,
         "tenant_id": tenant,
@@ -331,7 +357,7 @@ def _payment_row(payment: NewClaimPayment, tenant: str) -> dict[str, object]:
         "claim_control_number": facts.key.claim_control_number,
         "status_code": facts.key.status_code,
         "occurrence": facts.key.occurrence,
-        "state": "suspense" if claim is None else "posted",
+        "state": "suspense" if claim is None else "held" if held else "posted",
         "suspense_reason": payment.suspense_reason,
         "claim_id": None if claim is None else claim.claim_id,
         "patient_id": None if claim is None else claim.patient_id,
@@ -343,7 +369,13 @@ def _payment_row(payment: NewClaimPayment, tenant: str) -> dict[str, object]:
         "paid_date": facts.paid_date,
         "reversal_of": payment.reversal_of,
         "facts": json.dumps(facts_to_json(facts)),
-        "posted_at": None if claim is None else dt.datetime.now(dt.UTC),
+        "posted_at": None if claim is None or held else dt.datetime.now(dt.UTC),
+        "payer_name": source.payer_name,
+        "payment_method": source.payment_method,
+        "duplicate_of": payment.duplicate_of if held else None,
+        "review_reason": None,
+        "reviewed_by": None,
+        "reviewed_at": None,
     }
 
 
@@ -390,6 +422,14 @@ def _claim_payment(row: sa.Row[tuple[object, ...]]) -> ClaimPaymentRecord:
         paid_date=row.paid_date,
         received_at=row.received_at,
         facts=facts_from_json(row.facts),
+        payer_name=row.payer_name,
+        payment_method=row.payment_method,
+        duplicate_of=row.duplicate_of,
+        patient_id=row.patient_id,
+        payer_claim_control_number=row.payer_claim_control_number,
+        reversal_of=row.reversal_of,
+        review_reason=row.review_reason,
+        posted_at=row.posted_at,
     )
 
 
@@ -398,11 +438,23 @@ class ClaimPaymentRepository:
         self._session = session
         self._tenant = tenant
 
-    async def add_new(self, payments: Sequence[NewClaimPayment]) -> set[uuid.UUID]:
-        """Insert claim payments whose payment key is new; the ids actually inserted."""
+    async def add_new(
+        self,
+        payments: Sequence[NewClaimPayment],
+        sources: Mapping[tuple[str, str], PaymentSource] | None = None,
+    ) -> set[uuid.UUID]:
+        """Insert claim payments whose payment key is new; the ids actually inserted. `sources` names the
+        payer and payment method of each (payer id, trace number)."""
         if not payments:
             return set()
-        rows = [_payment_row(payment, self._tenant) for payment in payments]
+        rows = [
+            _payment_row(
+                payment,
+                self._tenant,
+                (sources or {}).get((payment.facts.key.payer_id, payment.facts.key.trace_number), _NO_SOURCE),
+            )
+            for payment in payments
+        ]
         columns = [[row[column.name] for row in rows] for column in _PAYMENT_COLUMNS]
         statement = _insert_payments_statement(self._session.get_bind().dialect)
         driver = await driver_connection(self._session)
@@ -834,3 +886,277 @@ class InboundFileRepository:
             query = query.where(inbound_files.c.state == state)
         order = (inbound_files.c.processed_at.desc(), inbound_files.c.id)
         return [InboundFileRecord(*row) for row in await self._session.execute(query.order_by(*order).limit(limit))]
+
+
+# ----------------------------------------------------------------------------- money integrity
+
+
+@dataclass(frozen=True, slots=True)
+class ChainClaim:
+    """A claim of the same encounter as a paid claim: its standing patient responsibility and the claim
+    status codes (CLP02) of the payments posted on it and not reversed."""
+
+    paid_claim_id: uuid.UUID
+    claim_id: uuid.UUID
+    standing_patient_responsibility_cents: int
+    posted_status_codes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RefundItem:
+    id: uuid.UUID
+    claim_id: uuid.UUID
+    claim_control_number: str
+    credit_cents: int
+    currency: str
+    status: str
+    resolution_reason: str | None
+    resolved_by: str | None
+    opened_at: dt.datetime
+    resolved_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimOpenBalance:
+    claim_id: uuid.UUID
+    claim_control_number: str
+    open_cents: int
+    currency: str
+
+
+PageAfter = tuple[dt.datetime, uuid.UUID]
+"""Keyset position: the (time, id) of the last record of the previous page."""
+
+_NOT_REVERSED = (
+    f"payment.id NOT IN (SELECT reversal.reversal_of FROM {claim_payments.fullname} AS reversal "  # noqa: S608 - names from the model
+    "WHERE reversal.tenant_id = $1 AND reversal.reversal_of IS NOT NULL)"
+)
+"""A hashed subplan computed once per query, not a lookup per payment."""
+
+_POSTED_OF_CLAIMS = (
+    "SELECT payment.id, payment.claim_id, payment.status_code, payment.payer_claim_control_number, "  # noqa: S608 - names from the model
+    "payment.charge_cents, payment.paid_cents, payment.patient_responsibility_cents, "
+    f"NOT {_NOT_REVERSED} AS reversed "
+    f"FROM {claim_payments.fullname} AS payment "
+    "WHERE payment.tenant_id = $1 AND payment.claim_id = ANY($2::uuid[]) AND payment.state = 'posted' "
+    "AND payment.status_code <> '22'"
+)
+
+_COB_CHAINS = (
+    f"WITH paid AS (SELECT claim_id, encounter_id FROM {submitted_claims.fullname} "  # noqa: S608 - names from the model
+    "WHERE tenant_id = $1 AND claim_id = ANY($2::uuid[])) "
+    "SELECT paid.claim_id AS paid_claim_id, chain.claim_id, "
+    f"COALESCE((SELECT -sum(entry.amount_cents) FROM {ledger_entries.fullname} AS entry "
+    "WHERE entry.tenant_id = $1 AND entry.account_type = 'claim' AND entry.account_id = chain.claim_id::text "
+    "AND entry.kind = 'patient_responsibility'), 0) AS standing, "
+    f"ARRAY(SELECT payment.status_code FROM {claim_payments.fullname} AS payment "
+    "WHERE payment.tenant_id = $1 AND payment.claim_id = chain.claim_id AND payment.state = 'posted' "
+    f"AND payment.status_code <> '22' AND {_NOT_REVERSED}) AS statuses "
+    f"FROM paid JOIN {submitted_claims.fullname} AS chain ON chain.tenant_id = $1 "
+    "AND (chain.claim_id = paid.claim_id "
+    "OR (paid.encounter_id IS NOT NULL AND chain.encounter_id = paid.encounter_id)) "
+    "ORDER BY chain.submitted_at, chain.claim_id"
+)
+
+
+def _after(position: PageAfter) -> sa.Tuple:
+    at, last_id = position
+    return sa.tuple_(sa.literal(at, sa.DateTime(timezone=True)), sa.literal(last_id, sa.Uuid))
+
+
+_OPEN_BALANCES = (
+    "SELECT account_id, sum(amount_cents) AS open, min(currency) AS currency "  # noqa: S608 - names from the model
+    f"FROM {ledger_entries.fullname} WHERE tenant_id = $1 AND account_type = 'claim' "
+    "AND account_id = ANY($2::text[]) GROUP BY account_id"
+)
+"""One table, its account index, no join: a join on the cast claim id can nest-loop over the ledger."""
+
+_CLAIM_NUMBERS = (
+    f"SELECT claim_id, claim_control_number FROM {submitted_claims.fullname} "  # noqa: S608 - names from the model
+    "WHERE tenant_id = $1 AND claim_id = ANY($2::uuid[])"
+)
+
+
+_CLEAR_REFUND_ITEMS = (
+    f"UPDATE {refund_items.fullname} SET status = 'cleared', resolved_at = now(), "  # noqa: S608 - names from the model
+    "resolution_reason = 'the credit balance is gone' "
+    "WHERE tenant_id = $1 AND status = 'open' AND claim_id = ANY($2::uuid[])"
+)
+
+
+_OPEN_REFUND_ITEMS = (
+    f"INSERT INTO {refund_items.fullname} "  # noqa: S608 - names from the model
+    "(id, tenant_id, claim_id, claim_control_number, credit_cents, currency, status) "
+    "SELECT id, $1, claim_id, claim_control_number, credit_cents, currency, 'open' "
+    "FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::bigint[], $6::text[]) "
+    "AS credit(id, claim_id, claim_control_number, credit_cents, currency) "
+    "ON CONFLICT (tenant_id, claim_id) WHERE status = 'open' DO UPDATE SET credit_cents = excluded.credit_cents"
+)
+
+
+class MoneyIntegrityRepository:
+    """What the money integrity rules read and write: posted payments to compare with, COB chains,
+    payer aliases, holds and the suspense queue by page, patient accounts, refund work items."""
+
+    def __init__(self, session: AsyncSession, tenant: str) -> None:
+        self._session = session
+        self._tenant = tenant
+
+    async def posted_payments_of(self, claim_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[PostedPayment]]:
+        """The posted, non-reversal payments of each claim (reversed ones flagged), one round trip."""
+        if not claim_ids:
+            return {}
+        driver = await driver_connection(self._session)
+        posted: dict[uuid.UUID, list[PostedPayment]] = {}
+        for record in await driver.fetch(_POSTED_OF_CLAIMS, self._tenant, list(set(claim_ids))):
+            posted.setdefault(record["claim_id"], []).append(PostedPayment(*record.values()))
+        return posted
+
+    async def cob_chains(self, claim_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[ChainClaim]]:
+        """For each paid claim, the claims of its encounter (itself included) as they stand now."""
+        if not claim_ids:
+            return {}
+        driver = await driver_connection(self._session)
+        chains: dict[uuid.UUID, list[ChainClaim]] = {}
+        for record in await driver.fetch(_COB_CHAINS, self._tenant, list(set(claim_ids))):
+            chains.setdefault(record["paid_claim_id"], []).append(
+                ChainClaim(
+                    record["paid_claim_id"], record["claim_id"], int(record["standing"]), tuple(record["statuses"])
+                )
+            )
+        return chains
+
+    async def payer_aliases(self, claim_payer_id: str) -> list[str]:
+        """The payer identifiers (TRN03 / N1*PR) 835s used for claims of this payer id, learnt from the
+        payments matched by claim number."""
+        rows = await self._session.execute(
+            sa.select(claim_payments.c.payer_id)
+            .distinct()
+            .join(submitted_claims, submitted_claims.c.claim_id == claim_payments.c.claim_id)
+            .where(
+                claim_payments.c.tenant_id == self._tenant,
+                submitted_claims.c.tenant_id == self._tenant,
+                submitted_claims.c.payer_id == claim_payer_id,
+                claim_payments.c.claim_control_number == submitted_claims.c.claim_control_number,
+            )
+            .limit(50)
+        )
+        return [row.payer_id for row in rows]
+
+    async def claim_payments_page(self, *, state: str, after: PageAfter | None, limit: int) -> list[ClaimPaymentRecord]:
+        """Claim payments in a state, oldest first, from after a keyset position."""
+        query = sa.select(*_CLAIM_PAYMENT_COLUMNS).where(
+            claim_payments.c.tenant_id == self._tenant, claim_payments.c.state == state
+        )
+        if after is not None:
+            query = query.where(sa.tuple_(claim_payments.c.received_at, claim_payments.c.id) > _after(after))
+        rows = await self._session.execute(
+            query.order_by(claim_payments.c.received_at, claim_payments.c.id).limit(limit)
+        )
+        return [_claim_payment(row) for row in rows]
+
+    async def payments_of_claim(self, claim_id: uuid.UUID) -> list[ClaimPaymentRecord]:
+        rows = await self._session.execute(
+            sa.select(*_CLAIM_PAYMENT_COLUMNS)
+            .where(claim_payments.c.tenant_id == self._tenant, claim_payments.c.claim_id == claim_id)
+            .order_by(claim_payments.c.received_at, claim_payments.c.id)
+        )
+        return [_claim_payment(row) for row in rows]
+
+    async def record_review(self, payment_id: uuid.UUID, *, state: str, reason: str, reviewer: str) -> None:
+        """A person's decision on a held payment (or a forced match): the state it leaves, why and who."""
+        await self._session.execute(
+            sa.update(claim_payments)
+            .where(claim_payments.c.tenant_id == self._tenant, claim_payments.c.id == payment_id)
+            .values(state=state, review_reason=reason, reviewed_by=reviewer, reviewed_at=sa.func.now())
+        )
+
+    async def open_patient_account(self, patient_id: uuid.UUID, currency: str) -> None:
+        """Remittance knows the patient from now on; the account keeps its first currency."""
+        await self._session.execute(
+            insert(patient_accounts)
+            .values(tenant_id=self._tenant, patient_id=patient_id, currency=currency)
+            .on_conflict_do_nothing(index_elements=[patient_accounts.c.tenant_id, patient_accounts.c.patient_id])
+        )
+
+    async def account_currency(self, patient_id: uuid.UUID) -> str | None:
+        """The patient account's currency, None when remittance does not know the patient."""
+        currency: str | None = await self._session.scalar(
+            sa.select(patient_accounts.c.currency).where(
+                patient_accounts.c.tenant_id == self._tenant, patient_accounts.c.patient_id == patient_id
+            )
+        )
+        return currency
+
+    async def open_balances(self, claim_ids: Sequence[uuid.UUID]) -> list[ClaimOpenBalance]:
+        """Each claim's open balance (the sum of its ledger), with its claim number and currency."""
+        if not claim_ids:
+            return []
+        driver = await driver_connection(self._session)
+        accounts = [str(claim_id) for claim_id in set(claim_ids)]
+        sums = {
+            record["account_id"]: (int(record["open"]), record["currency"])
+            for record in await driver.fetch(_OPEN_BALANCES, self._tenant, accounts)
+        }
+        in_credit = [uuid.UUID(account) for account, (open_cents, _) in sums.items() if open_cents < 0]
+        numbers = (
+            {
+                r["claim_id"]: r["claim_control_number"]
+                for r in await driver.fetch(_CLAIM_NUMBERS, self._tenant, in_credit)
+            }
+            if in_credit
+            else {}
+        )
+        return [
+            ClaimOpenBalance(uuid.UUID(account), numbers.get(uuid.UUID(account), ""), open_cents, currency)
+            for account, (open_cents, currency) in sums.items()
+        ]
+
+    async def sync_refund_items(self, balances: Sequence[ClaimOpenBalance]) -> None:
+        """A credit balance opens (or updates) its claim's refund work item; a claim with none left clears its
+        open item. Set-based: a file pays thousands of claims and almost none has a credit."""
+        credits = [balance for balance in balances if balance.open_cents < 0]
+        settled = [balance.claim_id for balance in balances if balance.open_cents >= 0]
+        if settled:
+            driver = await driver_connection(self._session)
+            await driver.execute(_CLEAR_REFUND_ITEMS, self._tenant, settled)
+        if credits:
+            driver = await driver_connection(self._session)
+            await driver.execute(
+                _OPEN_REFUND_ITEMS,
+                self._tenant,
+                [uuid.uuid4() for _ in credits],
+                [balance.claim_id for balance in credits],
+                [balance.claim_control_number for balance in credits],
+                [-balance.open_cents for balance in credits],
+                [balance.currency for balance in credits],
+            )
+
+    async def refund_items_page(self, *, status: str | None, after: PageAfter | None, limit: int) -> list[RefundItem]:
+        query = sa.select(*_REFUND_COLUMNS).where(refund_items.c.tenant_id == self._tenant)
+        if status is not None:
+            query = query.where(refund_items.c.status == status)
+        if after is not None:
+            query = query.where(sa.tuple_(refund_items.c.opened_at, refund_items.c.id) > _after(after))
+        rows = await self._session.execute(query.order_by(refund_items.c.opened_at, refund_items.c.id).limit(limit))
+        return [RefundItem(*row) for row in rows]
+
+    async def refund_item_for_update(self, item_id: uuid.UUID) -> RefundItem | None:
+        row = (
+            await self._session.execute(
+                sa.select(*_REFUND_COLUMNS)
+                .where(refund_items.c.tenant_id == self._tenant, refund_items.c.id == item_id)
+                .with_for_update()
+            )
+        ).one_or_none()
+        return None if row is None else RefundItem(*row)
+
+    async def resolve_refund_item(self, item_id: uuid.UUID, *, status: str, reason: str, resolver: str) -> None:
+        await self._session.execute(
+            sa.update(refund_items)
+            .where(refund_items.c.tenant_id == self._tenant, refund_items.c.id == item_id)
+            .values(status=status, resolution_reason=reason, resolved_by=resolver, resolved_at=sa.func.now())
+        )
+
+
+_REFUND_COLUMNS = [refund_items.c[name] for name in RefundItem.__dataclass_fields__]

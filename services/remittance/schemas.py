@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from shared import codesets
 from shared.codesets import CodeKind
@@ -37,6 +37,10 @@ class RemittanceResult(BaseModel):
     posted: int
     suspended: int
     duplicates: int = Field(description="Claim payments already posted from another file with the same content.")
+    held: int = Field(
+        default=0,
+        description="Claim payments held as probable duplicates of payments already posted (see /v1/payment-holds).",
+    )
     provider_adjustments_posted: int
     paid_cents: int
     currency: str
@@ -61,6 +65,10 @@ class SuspendedPaymentOut(BaseModel):
     paid_date: dt.date
     suspense_reason: str | None
     received_at: dt.datetime
+    payer_name: str | None = Field(default=None, description="N1*PR: the payer as the 835 names it.")
+    check_or_eft_number: str = Field(description="TRN02: the check or EFT trace number of the payment.")
+    payment_method: str | None = Field(default=None, description="BPR04: CHK check, ACH/FWT/BOP EFT, NON none.")
+
     status_description: str | None = Field(default=None, description="CLP02 in words (1: processed as primary).")
 
     @model_validator(mode="after")
@@ -69,8 +77,72 @@ class SuspendedPaymentOut(BaseModel):
         return self
 
 
+class ClaimPaymentOut(BaseModel):
+    """A claim payment from an 835: posted, suspended, held as a probable duplicate, or rejected by a person."""
+
+    id: uuid.UUID
+    state: Literal["posted", "suspense", "held", "rejected"]
+    claim_id: uuid.UUID | None
+    claim_control_number: str
+    payer_id: str
+    payer_name: str | None = Field(description="N1*PR: the payer as the 835 names it.")
+    trace_number: str
+    check_or_eft_number: str = Field(description="TRN02: the check or EFT trace number of the payment.")
+    payment_method: str | None = Field(description="BPR04: CHK check, ACH/FWT/BOP EFT, NON none.")
+    status_code: str
+    payer_claim_control_number: str
+    charge_cents: int
+    paid_cents: int
+    patient_responsibility_cents: int
+    currency: str
+    paid_date: dt.date
+    received_at: dt.datetime
+    posted_at: dt.datetime | None
+    reversal_of: uuid.UUID | None
+    duplicate_of: uuid.UUID | None = Field(description="Held: the posted payment this one repeats.")
+    suspense_reason: str | None
+    review_reason: str | None = Field(description="Why a person released, rejected or forced it.")
+
+
 class SuspenseMatch(BaseModel):
     claim_control_number: str = Field(min_length=1, max_length=38)
+    patient_id: uuid.UUID | None = Field(
+        default=None, description="The patient the payer's remittance names, checked against the claim's patient."
+    )
+    force: bool = Field(default=False, description="Post even though payer, amount or patient do not fit.")
+    reason: str | None = Field(default=None, min_length=3, max_length=500, description="Required with `force`.")
+
+    @model_validator(mode="after")
+    def _forced_with_a_reason(self) -> SuspenseMatch:
+        if self.force and not self.reason:
+            raise ValueError("reason: a forced match needs a reason")
+        return self
+
+
+class ReviewDecision(BaseModel):
+    reason: str = Field(min_length=3, max_length=500, description="Why: kept with the payment.")
+
+
+class RefundItemOut(BaseModel):
+    """A claim paid beyond what it was owed: its credit balance, to refund (or dismiss, saying why)."""
+
+    id: uuid.UUID
+    claim_id: uuid.UUID
+    claim_control_number: str
+    credit_cents: int
+    currency: str
+    status: Literal["open", "refunded", "dismissed", "cleared"]
+    resolution_reason: str | None
+    resolved_by: str | None
+    opened_at: dt.datetime
+    resolved_at: dt.datetime | None
+
+
+class RefundResolution(BaseModel):
+    resolution: Literal["refunded", "dismissed"] = Field(
+        description="refunded: the credit went back to the payer (posted to the claim); dismissed: nothing posted."
+    )
+    reason: str = Field(min_length=3, max_length=500)
 
 
 class SuspenseMatched(BaseModel):
@@ -110,7 +182,8 @@ class ClaimLedgerOut(BaseModel):
     adjustment_cents: int
     patient_responsibility_cents: int
     open_cents: int
-    balanced: bool
+    credit_balance_cents: int = Field(description="Paid beyond what the claim was owed (a negative open balance).")
+    balanced: bool = Field(description="The identity holds and the open balance is not negative.")
     entries: list[LedgerEntryOut]
 
 
@@ -142,6 +215,14 @@ class AccountOut(BaseModel):
 class PaymentPlanIn(BaseModel):
     installments: int = Field(ge=1, le=120)
     first_due: dt.date
+
+    @field_validator("first_due")
+    @classmethod
+    def _sane_first_due(cls, first_due: dt.date) -> dt.date:
+        today = dt.date.today()
+        if not today - dt.timedelta(days=366) <= first_due <= today + dt.timedelta(days=366):
+            raise ValueError("first_due: must be within a year of today")
+        return first_due
 
 
 class InstallmentOut(BaseModel):

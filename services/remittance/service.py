@@ -16,6 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.remittance.domain import accounts
 from services.remittance.domain.balancing import BalanceFinding, balance_report
+from services.remittance.domain.money_integrity import (
+    MatchFinding,
+    currency_problem,
+    date_problem,
+    is_later_payer,
+    match_findings,
+    refund_entry,
+)
 from services.remittance.domain.posting import (
     ClaimPaymentFacts,
     EntryDraft,
@@ -33,6 +41,15 @@ from services.remittance.domain.rejection import Rejection
 from services.remittance.domain.remittance_advice import RemittanceAdvice
 from services.remittance.domain.reversals import claim_recoupment_cents, plb_claim_reference, same_file_originals
 from services.remittance.domain.x12_835 import parse_835
+from services.remittance.integrity import (
+    PostedClaimPayment,
+    cob_netting,
+    hold_probable_duplicates,
+    payment_sources,
+    refuse_foreign_currency,
+    sync_refund_items,
+    to_net,
+)
 from services.remittance.repository import (
     ClaimPaymentRecord,
     ClaimPaymentRepository,
@@ -40,11 +57,13 @@ from services.remittance.repository import (
     LedgerEntry,
     LedgerRepository,
     MatchingLock,
+    MoneyIntegrityRepository,
     NewClaimPayment,
     PatientPayment,
     PatientPaymentRepository,
     PaymentPlan,
     PaymentPlanRepository,
+    RefundItem,
     RemittanceFileRepository,
     SubmittedClaimRepository,
 )
@@ -80,6 +99,24 @@ class PostingConflict(Exception):
 
 class NotFound(Exception):
     pass
+
+
+class MoneyRefused(Exception):
+    """A payment that cannot be taken as asked (unknown currency for the account, impossible date): nothing is
+    posted. `field` names the request field at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class MatchRefused(Exception):
+    """A hand match whose payment does not fit the claim (payer, amount, patient): refused unless forced."""
+
+    def __init__(self, findings: Sequence[MatchFinding]) -> None:
+        super().__init__("; ".join(finding.message for finding in findings))
+        self.findings = tuple(findings)
 
 
 def parse_remittance(body: bytes) -> tuple[RemittanceAdvice, ...]:
@@ -173,10 +210,14 @@ async def post_remittance(
     currency = _currency(advices)
     payments = ClaimPaymentRepository(session, tenant)
     file_payments = await _claim_payments_of_file(payments, file_id, all_facts, submitted, currency)
-    inserted = await payments.add_new(file_payments)
+    file_payments = refuse_foreign_currency(file_payments, currency)
+    file_payments = await hold_probable_duplicates(session, tenant, file_payments)
+    inserted = await payments.add_new(file_payments, payment_sources(advices))
     ledger = LedgerRepository(session, tenant)
-    posted_payments = [payment for payment in file_payments if payment.id in inserted]
-    posting = await _post_in_file_order(ledger, posted_payments, currency=currency, posted_on=today)
+    to_post = [payment for payment in file_payments if payment.id in inserted and payment.duplicate_of is None]
+    netting = await _cob_netting_of_file(session, tenant, to_post)
+    posting = await _post_in_file_order(ledger, to_post, currency=currency, posted_on=today, netting=netting)
+    await sync_refund_items(session, tenant, {payment.claim.claim_id for payment in to_post if payment.claim})
     provider_posted = 0
     for advice in advices:
         provider_posted += await ledger.add_if_new(provider_entries(advice), currency=currency, posted_on=today)
@@ -184,18 +225,20 @@ async def post_remittance(
     await ledger.add_if_new(recoupments, currency=currency, posted_on=today)
     await outbox.add_many(session, tenant=tenant, events=posting.events)
 
-    posted = sum(1 for payment in file_payments if payment.id in inserted and payment.claim is not None)
+    posted = sum(1 for payment in to_post if payment.claim is not None)
+    held = sum(1 for payment in file_payments if payment.id in inserted and payment.duplicate_of is not None)
     result = PostingResult(
         remittance_id=file_id,
         transactions=len(advices),
         claim_payments=len(all_facts),
         posted=posted,
-        suspended=len(inserted) - posted,
+        suspended=len(inserted) - posted - held,
         duplicates=len(all_facts) - len(inserted),
         provider_adjustments_posted=provider_posted,
         paid_cents=posting.paid_cents,
         currency=currency,
         trace_numbers=tuple(sorted({advice.trace.trace_number for advice in advices})),
+        held=held,
     )
     await files.set_result(result)
     return result, True
@@ -270,12 +313,35 @@ async def _reversed_payment(
     return reversed_id
 
 
+async def _cob_netting_of_file(
+    session: AsyncSession, tenant: str, to_post: Sequence[NewClaimPayment]
+) -> list[tuple[EntryDraft, uuid.UUID | None]]:
+    """The coordination-of-benefits netting of the file's later-payer payments, counted against the ledger as it
+    stood before the file plus the file's own payment entries before each (computed before anything is written)."""
+    later = to_net(to_post)
+    if not any(is_later_payer(payment.facts) for payment in later):
+        return []
+    draft = _Posting()
+    for payment in later:
+        _add_payment(draft, payment.id, payment.facts, payment.claim, reversal_of=None)
+    return await cob_netting(session, tenant, later, draft.entries)
+
+
 async def _post_in_file_order(
-    ledger: LedgerRepository, inserted: Sequence[NewClaimPayment], *, currency: str, posted_on: dt.date
+    ledger: LedgerRepository,
+    inserted: Sequence[NewClaimPayment],
+    *,
+    currency: str,
+    posted_on: dt.date,
+    netting: Sequence[tuple[EntryDraft, uuid.UUID | None]] = (),
 ) -> _Posting:
     """Entries and events of the claim payments a file adds, in file order, written to the ledger (one COPY
     for a file without reversals). A reversal negates its original's stored entries one for one: when the
-    original is in this file, the entries before the reversal are written first, so they have their ids."""
+    original is in this file, the entries before the reversal are written first, so they have their ids.
+    A later payer's COB `netting` entries follow its payment's, so a reversal takes them back too."""
+    netting_of: dict[uuid.UUID | None, list[tuple[EntryDraft, uuid.UUID | None]]] = {}
+    for entry, payment_id in netting:
+        netting_of.setdefault(payment_id, []).append((entry, payment_id))
     posting = _Posting()
     written = 0
     unwritten: set[uuid.UUID] = set()
@@ -284,6 +350,7 @@ async def _post_in_file_order(
             continue
         if payment.reversal_of is None:
             _add_payment(posting, payment.id, payment.facts, payment.claim, reversal_of=None)
+            posting.entries.extend(netting_of.get(payment.id, ()))
             unwritten.add(payment.id)
             continue
         if payment.reversal_of in unwritten:
@@ -491,8 +558,12 @@ async def match_suspended(
     payment_id: uuid.UUID,
     claim_control_number: str,
     today: dt.date | None = None,
+    patient_id: uuid.UUID | None = None,
+    force_reason: str | None = None,
+    reviewer: str = "",
 ) -> uuid.UUID:
-    """Post a suspended claim payment to the claim a biller names (its id answered); refused when already posted."""
+    """Post a suspended claim payment to the claim a biller names (its id answered); refused when already posted,
+    and when payer, amount or patient do not fit the claim unless forced with a reason."""
     today = today or dt.date.today()
     payments = ClaimPaymentRepository(session, tenant)
     suspended = await payments.get_for_update(payment_id)
@@ -504,6 +575,9 @@ async def match_suspended(
     claim = claims.get(claim_control_number)
     if claim is None:
         raise NotFound(f"no submitted claim with claim control number {claim_control_number!r}")
+    await check_suspense_match(
+        session, tenant, suspended, claim, patient_id=patient_id, force_reason=force_reason, reviewer=reviewer
+    )
     if not await _post_suspended(session, outbox, tenant=tenant, suspended=suspended, claim=claim, today=today):
         raise PostingConflict("this is a reversal (CLP02 22) and the claim has no posted payment to reverse")
     return claim.claim_id
@@ -534,9 +608,11 @@ async def _post_suspended(
         _add_events(posting, suspended.id, facts, claim, reversal_of=reversal_of)
     else:
         _add_payment(posting, suspended.id, facts, claim, reversal_of=None)
+        posting.entries.extend(await _stored_payment_netting(session, tenant, suspended, claim, facts))
     await payments.mark_posted(suspended.id, claim=claim, reversal_of=reversal_of, facts=facts)
     await ledger.copy_in(posting.entries, currency=suspended.currency, posted_on=today)
     await outbox.add_many(session, tenant=tenant, events=posting.events)
+    await sync_refund_items(session, tenant, [claim.claim_id])
     return True
 
 
@@ -591,6 +667,8 @@ async def record_submitted_claim(
     """Remember a submitted claim for matching (with the trace context its posting continues), and
     post its charge: its A/R starts now."""
     await SubmittedClaimRepository(session, tenant).record(claim, trace_context)
+    if claim.patient_id is not None:
+        await MoneyIntegrityRepository(session, tenant).open_patient_account(claim.patient_id, claim.currency)
     await LedgerRepository(session, tenant).add_if_new(
         [charge_entry(claim.claim_id, claim.total_charge_cents)],
         currency=claim.currency,
@@ -611,7 +689,8 @@ async def take_patient_payment(
     received_on: dt.date,
 ) -> tuple[PatientPayment, bool]:
     """A patient payment once per idempotency key: `(payment, created)`; the same key with another
-    request is a conflict."""
+    request is a conflict. Only for a patient remittance knows, in the account's currency, on a sane date."""
+    await check_patient_payment(session, tenant, patient_id, currency=currency, received_on=received_on)
     request: dict[str, str | int] = {
         "patient_id": str(patient_id),
         "amount_cents": amount_cents,
@@ -686,10 +765,11 @@ async def patient_account(
 ) -> PatientAccount:
     entries = await LedgerRepository(session, tenant).of_account("patient", str(patient_id))
     aged = accounts.aging((accounts.AccountEntry(entry.posted_on, entry.amount_cents) for entry in entries), today)
+    known_currency = await MoneyIntegrityRepository(session, tenant).account_currency(patient_id)
     return PatientAccount(
         patient_id=patient_id,
         balance_cents=aged.balance_cents,
-        currency=entries[0].currency if entries else "USD",
+        currency=known_currency or (entries[0].currency if entries else "USD"),
         aging=aged.buckets,
         unapplied_credit_cents=aged.unapplied_credit_cents,
         entries=tuple(entries),
@@ -754,3 +834,144 @@ async def overdue_plans(session: AsyncSession, *, tenant: str, today: dt.date, g
         if missed:
             overdue.append(OverduePlan(plan.id, plan.patient_id, paid, tuple(missed)))
     return overdue
+
+
+# ----------------------------------------------------------------------------- money integrity
+
+
+async def _stored_payment_netting(
+    session: AsyncSession, tenant: str, stored: ClaimPaymentRecord, claim: SubmittedClaim, facts: ClaimPaymentFacts
+) -> list[tuple[EntryDraft, uuid.UUID | None]]:
+    """The COB netting of a stored payment posted now (matched from suspense, released from a hold)."""
+    return await cob_netting(session, tenant, [PostedClaimPayment(stored.id, facts, claim)], [])
+
+
+async def check_suspense_match(
+    session: AsyncSession,
+    tenant: str,
+    suspended: ClaimPaymentRecord,
+    claim: SubmittedClaim,
+    *,
+    patient_id: uuid.UUID | None,
+    force_reason: str | None,
+    reviewer: str,
+) -> None:
+    """Refuse a hand match whose payment does not fit the claim (payer, amount, patient) unless a person
+    forces it with a reason, which is kept with the payment."""
+    repository = MoneyIntegrityRepository(session, tenant)
+    findings = match_findings(
+        payment_payer_ids=[suspended.payer_id],
+        payment_charge_cents=suspended.charge_cents,
+        payment_paid_cents=suspended.paid_cents,
+        payment_patient_id=patient_id,
+        claim=claim,
+        payer_aliases=await repository.payer_aliases(claim.payer_id),
+    )
+    if findings and not force_reason:
+        raise MatchRefused(findings)
+    if force_reason:
+        why = force_reason if not findings else f"{force_reason} (forced past: {MatchRefused(findings)})"
+        await repository.record_review(suspended.id, state="suspense", reason=why, reviewer=reviewer)
+
+
+async def check_patient_payment(
+    session: AsyncSession, tenant: str, patient_id: uuid.UUID, *, currency: str, received_on: dt.date
+) -> None:
+    """A patient payment is taken only for a patient remittance knows (a claim of theirs was submitted), in
+    the account's one currency, on a date between 1900 and today."""
+    problem = date_problem(received_on, dt.date.today(), field="received_on")
+    if problem is not None:
+        raise MoneyRefused("received_on", problem)
+    account_currency = await MoneyIntegrityRepository(session, tenant).account_currency(patient_id)
+    if account_currency is None:
+        raise NotFound("no account for this patient: remittance knows a patient once a claim of theirs is submitted")
+    problem = currency_problem(account_currency, currency)
+    if problem is not None:
+        raise MoneyRefused("currency", problem)
+
+
+async def release_held_payment(
+    session: AsyncSession,
+    outbox: Outbox,
+    *,
+    tenant: str,
+    payment_id: uuid.UUID,
+    reason: str,
+    reviewer: str,
+    today: dt.date | None = None,
+) -> ClaimPaymentRecord:
+    """A person finds a held payment is not a duplicate: it is posted to its claim like any payment, once."""
+    today = today or dt.date.today()
+    held = await _held_for_update(session, tenant, payment_id)
+    claim = (await SubmittedClaimRepository(session, tenant).by_control_numbers([held.claim_control_number])).get(
+        held.claim_control_number
+    )
+    if claim is None:
+        raise PostingConflict("the claim of this payment is no longer known")
+    posting = _Posting()
+    _add_payment(posting, held.id, held.facts, claim, reversal_of=None)
+    posting.entries.extend(await _stored_payment_netting(session, tenant, held, claim, held.facts))
+    await ClaimPaymentRepository(session, tenant).mark_posted(held.id, claim=claim, reversal_of=None, facts=held.facts)
+    await MoneyIntegrityRepository(session, tenant).record_review(
+        held.id, state="posted", reason=reason, reviewer=reviewer
+    )
+    await LedgerRepository(session, tenant).copy_in(posting.entries, currency=held.currency, posted_on=today)
+    await outbox.add_many(session, tenant=tenant, events=posting.events)
+    await sync_refund_items(session, tenant, [claim.claim_id])
+    released = await ClaimPaymentRepository(session, tenant).get_for_update(held.id)
+    assert released is not None
+    return released
+
+
+async def reject_held_payment(
+    session: AsyncSession, *, tenant: str, payment_id: uuid.UUID, reason: str, reviewer: str
+) -> ClaimPaymentRecord:
+    """A person confirms a held payment is a duplicate: it is never posted; the reason is kept."""
+    held = await _held_for_update(session, tenant, payment_id)
+    await MoneyIntegrityRepository(session, tenant).record_review(
+        held.id, state="rejected", reason=reason, reviewer=reviewer
+    )
+    rejected = await ClaimPaymentRepository(session, tenant).get_for_update(held.id)
+    assert rejected is not None
+    return rejected
+
+
+async def _held_for_update(session: AsyncSession, tenant: str, payment_id: uuid.UUID) -> ClaimPaymentRecord:
+    held = await ClaimPaymentRepository(session, tenant).get_for_update(payment_id)
+    if held is None:
+        raise NotFound("claim payment not found")
+    if held.state != "held":
+        raise PostingConflict(f"this claim payment is {held.state}, not held for review")
+    return held
+
+
+async def resolve_refund_item(
+    session: AsyncSession,
+    *,
+    tenant: str,
+    item_id: uuid.UUID,
+    resolution: str,
+    reason: str,
+    resolver: str,
+    today: dt.date | None = None,
+) -> RefundItem:
+    """Close a refund work item: `refunded` posts the refund to the claim (its credit balance back to zero),
+    `dismissed` posts nothing (say why)."""
+    repository = MoneyIntegrityRepository(session, tenant)
+    item = await repository.refund_item_for_update(item_id)
+    if item is None:
+        raise NotFound("refund item not found")
+    if item.status != "open":
+        raise PostingConflict(f"this refund item is already {item.status}")
+    if resolution == "refunded":
+        balances = await repository.open_balances([item.claim_id])
+        credit = max(0, -balances[0].open_cents) if balances else 0
+        if credit != item.credit_cents:
+            raise PostingConflict(f"the claim's credit balance is now {credit} cents: reload the item")
+        await LedgerRepository(session, tenant).add_if_new(
+            [refund_entry(item.claim_id, item.id, credit)], currency=item.currency, posted_on=today or dt.date.today()
+        )
+    await repository.resolve_refund_item(item.id, status=resolution, reason=reason, resolver=resolver)
+    resolved = await repository.refund_item_for_update(item.id)
+    assert resolved is not None
+    return resolved

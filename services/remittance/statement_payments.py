@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.remittance.models import messaging
-from services.remittance.service import PostingConflict, take_patient_payment
+from services.remittance.service import MoneyRefused, NotFound, PostingConflict, take_patient_payment
 from shared.events.catalog import PatientPaymentSubmittedV1
 from shared.events.envelope import EventEnvelope
 from shared.messaging.consumer import PoisonMessage
@@ -34,5 +34,5 @@ async def on_patient_payment_submitted(session: AsyncSession, envelopes: list[Ev
                 method=submitted.method,
                 received_on=submitted.submitted_on,
             )
-        except PostingConflict as exc:
+        except (PostingConflict, NotFound, MoneyRefused) as exc:
             raise PoisonMessage(str(exc)) from None

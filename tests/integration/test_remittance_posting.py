@@ -103,6 +103,7 @@ async def test_an_835_posted_twice_posts_once_and_emits_one_payment_received_per
             "posted": 2,
             "suspended": 1,
             "duplicates": 0,
+            "held": 0,
             "provider_adjustments_posted": 2,
             "paid_cents": paid.paid_cents,
             "currency": "USD",

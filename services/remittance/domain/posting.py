@@ -174,9 +174,16 @@ class ClaimBalance:
 
     @property
     def balanced(self) -> bool:
-        return self.charge_cents == (
+        """The identity holds and nothing was paid beyond what was owed (no negative open balance)."""
+        identity = self.charge_cents == (
             self.paid_cents + self.adjustment_cents + self.patient_responsibility_cents + self.open_cents
         )
+        return identity and self.open_cents >= 0
+
+    @property
+    def credit_balance_cents(self) -> int:
+        """Paid beyond what the claim was owed (a negative open balance), as a positive amount; else 0."""
+        return max(0, -self.open_cents)
 
 
 @dataclass(frozen=True, slots=True)
@@ -583,9 +590,12 @@ class PostingResult:
     paid_cents: int
     currency: str
     trace_numbers: tuple[str, ...]
+    held: int = 0
+    """Claim payments held as probable duplicates of payments already posted (for a person to review)."""
 
     def to_json(self) -> dict[str, object]:
-        return {
+        """`held` only when some were (files posted before holds existed stored no such key)."""
+        return ({"held": self.held} if self.held else {}) | {
             "remittance_id": str(self.remittance_id),
             "transactions": self.transactions,
             "claim_payments": self.claim_payments,
@@ -611,4 +621,5 @@ class PostingResult:
             paid_cents=stored["paid_cents"],
             currency=stored["currency"],
             trace_numbers=tuple(stored["trace_numbers"]),
+            held=stored.get("held", 0),
         )

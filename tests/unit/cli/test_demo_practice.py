@@ -61,3 +61,5 @@ def test_summary_adds_up_and_flags_a_claim_off_by_a_cent() -> None:
     assert not summary.ledger_balanced and summary.unbalanced_claims == ("c",)
     mismatched_charge = outcome("d", "paid", 10001, LedgerTotals(10000, 8000, 2000, 0, 0))
     assert not mismatched_charge.balanced
+    overpaid = outcome("e", "paid", 10000, LedgerTotals(10000, 12000, 2000, 0, -4000))
+    assert not overpaid.balanced, "the identity holds, but a credit balance is not balanced"

@@ -1,7 +1,7 @@
 """The parse warnings of a posted 835 (faulty non-financial elements read around), kept with the file.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 """
 
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 SCHEMA = "remittance"
 
 
