@@ -191,12 +191,12 @@ async def test_patient_payments_only_for_known_patients_in_the_accounts_currency
         for key, currency in (("eur", "EUR"), ("jpy", "JPY")):
             refused = await pay(patient, key, currency=currency)
             assert refused.status_code == 422, refused.text
-            (problem,) = refused.json()["detail"]
+            (problem,) = refused.json()["errors"]
             assert problem["loc"] == ["body", "currency"] and "USD" in problem["msg"]
         for key, day in (("year1", "0001-01-01"), ("far", "9999-12-31"), ("old", "1899-12-31")):
             refused = await pay(patient, key, received_on=day)
             assert refused.status_code == 422, refused.text
-            assert refused.json()["detail"][0]["loc"] == ["body", "received_on"]
+            assert refused.json()["errors"][0]["loc"] == ["body", "received_on"]
         in_euros = remittance_file([claim], trace=f"E{suffix}").replace("~\nDTM*405", "~\nCUR*PR*EUR~\nDTM*405")
         in_euros = re.sub(r"SE\*(\d+)\*", lambda count: f"SE*{int(count.group(1)) + 1}*", in_euros)  # one more
         posted = await client.post("/v1/remittances", content=in_euros, headers=X12)
@@ -272,7 +272,7 @@ async def test_suspense_pages_with_a_cursor_and_a_match_that_does_not_fit_is_ref
             json={"claim_control_number": target.control_number, "patient_id": str(other_patient)},
         )
         assert refused.status_code == 409, refused.text
-        checks = [finding["check"] for finding in refused.json()["detail"]["findings"]]
+        checks = [finding["check"] for finding in refused.json()["findings"]]
         assert checks == ["payer", "amount", "patient"]
         unforced = await client.post(
             f"/v1/suspense/{mismatch['id']}/match", json={"claim_control_number": target.control_number, "force": True}

@@ -149,7 +149,7 @@ async def test_a_corrected_patient_releases_the_held_claim_into_an_837_and_a_mem
         assert stale.status_code == 412 and stale.headers["etag"] == tag
         bad = await intake.patch(f"/v1/patients/{patient_id}", json={"sex": "X", "external_patient_id": "OTHER"})
         assert bad.status_code == 422
-        assert {tuple(d["loc"]) for d in bad.json()["detail"]} == {("body", "sex"), ("body", "external_patient_id")}
+        assert {tuple(d["loc"]) for d in bad.json()["errors"]} == {("body", "sex"), ("body", "external_patient_id")}
         corrected = await intake.patch(
             f"/v1/patients/{patient_id}",
             content=b'{"birth_date": "1980-01-01", "address": {"line2": "APT 2"}}',
@@ -303,17 +303,17 @@ async def test_a_resend_with_other_content_is_a_409_naming_the_fields_and_the_sa
         other = encounter("ENC-409-1", "MRN-409-1", SERVICE_DAY.isoformat(), procedure="99214", charge_cents=20000)
         conflict = await intake.post("/v1/encounters", json=other)
         assert conflict.status_code == 409, conflict.text
-        (problem,) = conflict.json()["detail"]
+        (problem,) = conflict.json()["errors"]
         assert problem["differing_fields"] == ["lines.0.charge_cents", "lines.0.procedure_code"]
         assert problem["existing_id"] == first.json()["id"]
         batch = {"encounters": [encounter("ENC-409-2", "MRN-409-1", SERVICE_DAY.isoformat()), other]}
         refused = await intake.post("/v1/encounters:batch", json=batch)
-        assert refused.status_code == 409 and refused.json()["detail"][0]["loc"] == ["body", "encounters", 1]
+        assert refused.status_code == 409 and refused.json()["errors"][0]["loc"] == ["body", "encounters", 1]
 
         rendering = {"npi": "1987654328", "entity": "individual", "name": "SMITH", "first_name": "ALEX"}
         assert (await intake.post("/v1/providers", json=rendering)).status_code == 200
         renamed = await intake.post("/v1/providers", json=rendering | {"first_name": "ALEXIS"})
-        assert renamed.status_code == 409 and renamed.json()["detail"][0]["differing_fields"] == ["first_name"]
+        assert renamed.status_code == 409 and renamed.json()["errors"][0]["differing_fields"] == ["first_name"]
     stored = await admin_db.fetchval("SELECT count(*) FROM intake.encounters WHERE tenant_id = $1", tenant)
     assert stored == 1, "a refused re-send or batch stores nothing"
 
