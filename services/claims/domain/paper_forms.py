@@ -28,6 +28,8 @@ from services.claims.domain.claim import (
     ClaimFrequency,
     ClaimKind,
     InstitutionalDetails,
+    OtherCoverage,
+    OtherPayer,
     PayerResponsibility,
     Provider,
     RelatedCause,
@@ -401,7 +403,8 @@ def _cms1500_page(
     yield "11", (subscriber.group_number or "NONE",)
     yield "11a", (f"{_date_long(subscriber.birth_date)}  {_sex(subscriber.sex)}".strip(),)
     yield "11c", (subscriber.group_name or payer.name,)
-    other = claim.other_payers[0] if claim.other_payers else None
+    others: list[OtherPayer | OtherCoverage] = [*claim.other_payers, *claim.other_coverages]
+    other = others[0] if others else None
     yield "11d", ("YES" if other else "NO",)
     if other is not None:
         yield "9", (_subscriber_name(other.subscriber),)
@@ -437,7 +440,10 @@ def _cms1500_page(
     last = number == count
     yield "28", (_dollars(claim.total_charge_cents) if last else "CONTINUED",)
     yield "29", (_dollars(sum(other.paid_cents for other in claim.other_payers)) if last else "",)
-    yield "31", ("SIGNATURE ON FILE", _date_long(printed_on), f"PAGE {number} OF {count}")
+    yield (
+        "31",
+        (signed if claim.provider_signature_on_file else "", _date_long(printed_on), f"PAGE {number} OF {count}"),
+    )
     facility = claim.service_facility
     if facility is not None:
         yield "32", (facility.name, *_address_lines(facility.address))
@@ -714,6 +720,10 @@ def _payers(claim: Claim) -> list[tuple[PayerResponsibility, str, str, Subscribe
             other.paid_cents,
         )
         for other in claim.other_payers
+    ]
+    rows += [
+        (known.responsibility, known.payer.name, known.payer.payer_id, known.subscriber, known.relationship, 0)
+        for known in claim.other_coverages
     ]
     order = list(PayerResponsibility)
     return sorted(rows, key=lambda row: order.index(row[0]))

@@ -25,9 +25,12 @@ from services.claims.domain.claim import (
     ClaimFrequency,
     Occurrence,
     OccurrenceSpan,
+    OtherCoverage,
+    PayerResponsibility,
     ProcedureCode,
     Provider,
     RelatedCause,
+    Relationship,
     ServiceFacility,
     ValueAmount,
 )
@@ -45,7 +48,14 @@ from services.claims.domain.paper_forms import (
 )
 from services.claims.domain.paper_pdf import FIELD_FONT, paper_pdf
 from services.claims.settings import ClaimsSettings
-from tests.support.x12_837_builders import DR_CHEN, institutional_claim, professional_claim, secondary_claim
+from tests.support.x12_837_builders import (
+    BEACON,
+    DR_CHEN,
+    JANE_AT_BEACON,
+    institutional_claim,
+    professional_claim,
+    secondary_claim,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "encounters"
 runner = CliRunner()
@@ -281,6 +291,11 @@ DME_BOXES = {"17": ["DK NGUYEN, CASEY"], "17b": ["1112225556"], "19": ["PWKCTELC
         ("dme", CMS1500, DME_BOXES),
         ("corrected", CMS1500, {"22": ["7   SBX-PAYER-0002"]}),
         ("void", CMS1500, {"22": ["8   SBX-PAYER-0003"]}),
+        (
+            "primary-with-secondary",
+            CMS1500,
+            {"11d": ["YES"], "9a": ["SYN000000201"], "9d": ["SANDBOX SECONDARY PLAN"]},
+        ),
     ],
 )
 def test_the_examples_new_fields_are_printed_in_their_boxes(
@@ -308,6 +323,7 @@ def test_cms1500_accident_boxes_and_the_facility() -> None:
         service_facility=facility,
         referring_provider=DR_CHEN,
         supervising_provider=Provider(npi="1112223338", last_name="KIM"),
+        provider_signature_on_file=False,
     )
     pages = fill(CMS1500, claim, printed_on=TODAY)
     (runs,) = printed_fields(paper_pdf(CMS1500, pages))
@@ -320,6 +336,7 @@ def test_cms1500_accident_boxes_and_the_facility() -> None:
     assert printed_in(runs, CMS1500.box("17b")) == ["1581234568"]
     assert printed_in(runs, CMS1500.box("32")) == ["EXAMPLE SURGERY CENTER", "9 CENTER CT", "SPRINGFIELD, IL 62704"]
     assert printed_in(runs, CMS1500.box("32a")) == ["1777777776"]
+    assert printed_in(runs, CMS1500.box("31")) == ["03 10 2026", "PAGE 1 OF 1"], "no provider signature on file"
 
 
 def test_ub04_codes_fill_across_then_down_and_what_does_not_fit_goes_to_remarks() -> None:
@@ -347,6 +364,7 @@ def test_ub04_codes_fill_across_then_down_and_what_does_not_fit_goes_to_remarks(
         referring_provider=DR_CHEN,
         accident=Accident((RelatedCause.AUTO_ACCIDENT,), state="IL"),
         attachments=(Attachment("OZ", AttachmentTransmission.BY_MAIL, "ATT-1"),),
+        other_coverages=(OtherCoverage(BEACON, PayerResponsibility.SECONDARY, JANE_AT_BEACON, Relationship.SELF),),
     )
     pages = fill(UB04, claim, printed_on=TODAY)
     (runs,) = printed_fields(paper_pdf(UB04, pages))
@@ -356,6 +374,7 @@ def test_ub04_codes_fill_across_then_down_and_what_does_not_fit_goes_to_remarks(
         return printed_in(runs, UB04.box(key))
 
     assert box("4") == ["0115"], "late charges: frequency 5"
+    assert (box("50B"), box("60B")) == ([BEACON.name], [JANE_AT_BEACON.member_id]), "the known secondary on row B"
     assert box("16") == ["09"]
     assert [box(str(fl)) for fl in range(18, 29)] == [[f"{n:02d}"] for n in range(30, 41)]
     assert box("29") == ["IL"]
