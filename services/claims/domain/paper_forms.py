@@ -9,6 +9,11 @@ Boxes are laid out on the forms' own print grid, 10 characters per inch and 6 li
 letter paper, so a box is (line, column, columns, lines) of that grid. The CMS-1500 follows the NUCC
 1500 Claim Form Reference Instruction Manual (02/12) for what each item holds; the UB-04 the NUBC form
 locators (FL). Codes are printed as the manuals ask: ICD-10 codes without their dot, dates MM DD YY.
+
+Repeating UB-04 code fields (FL31-34 occurrences, FL35-36 spans, FL39-41 values) are filled across the
+form locators, then down their a, b... rows; codes past the form's room (the 837I carries up to 24 of each)
+go to FL80 remarks rather than being dropped. FL75 (unlabelled, reserved) is not drawn: its room holds
+the other procedures FL74a-e.
 """
 
 from __future__ import annotations
