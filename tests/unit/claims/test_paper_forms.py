@@ -392,3 +392,17 @@ def test_ub04_codes_fill_across_then_down_and_what_does_not_fit_goes_to_remarks(
     assert box("78") == ["ZZ 1112227776  LEE, MORGAN"]
     assert box("79") == ["DN 1581234568  CHEN, WEI"]
     assert box("80") == ["CC 41; OCC 09 030125; PROC 0BH17E5 030225", "PWK OZ BM ATT-1"]
+
+
+def test_ub04_procedure_and_physician_boxes_read_as_on_the_form() -> None:
+    def row(*keys: str) -> list[tuple[float, float]]:
+        return [(UB04.box(key).y, UB04.box(key).x) for key in keys]
+
+    top, below = row("74", "74a", "74b"), row("74c", "74d", "74e")
+    assert len({y for y, _ in top}) == 1 and len({y for y, _ in below}) == 1
+    assert [x for _, x in top] == sorted(x for _, x in top) == [x for _, x in below]
+    assert top[0][0] > below[0][0], "principal, a and b above c, d and e"
+    physicians = row("76", "77", "78", "79")
+    assert len({x for _, x in physicians}) == 1, "76-79 in one column"
+    assert [y for y, _ in physicians] == sorted((y for y, _ in physicians), reverse=True), "76 on top, 79 last"
+    assert UB04.box("74b").x + UB04.box("74b").width <= UB04.box("77").x
