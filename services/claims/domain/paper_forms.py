@@ -9,30 +9,45 @@ Boxes are laid out on the forms' own print grid, 10 characters per inch and 6 li
 letter paper, so a box is (line, column, columns, lines) of that grid. The CMS-1500 follows the NUCC
 1500 Claim Form Reference Instruction Manual (02/12) for what each item holds; the UB-04 the NUBC form
 locators (FL). Codes are printed as the manuals ask: ICD-10 codes without their dot, dates MM DD YY.
+
+Repeating UB-04 code fields (FL31-34 occurrences, FL35-36 spans, FL39-41 values) are filled across the
+form locators, then down their a, b... rows; codes past the form's room (the 837I carries up to 24 of each)
+go to FL80 remarks rather than being dropped. FL75 (unlabelled, reserved) is not drawn: its room holds
+the other procedures FL74a-e.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from services.claims.domain.claim import (
+    Accident,
     Address,
     AssignmentCode,
+    Attachment,
     Claim,
     ClaimFilingIndicator,
     ClaimFrequency,
     ClaimKind,
+    InstitutionalDetails,
+    OtherCoverage,
+    OtherPayer,
     PayerResponsibility,
+    Provider,
+    RelatedCause,
     Relationship,
     ReleaseOfInformation,
     ServiceLine,
     Sex,
     Subscriber,
     TaxIdQualifier,
+    UnitBasis,
 )
+from shared.codesets import tables
+from shared.codesets.formats import REVENUE_CODE
 
 PAGE_WIDTH = 612.0
 PAGE_HEIGHT = 792.0
@@ -277,18 +292,23 @@ def _ub04_boxes() -> tuple[FormBox, ...]:
     ]
     boxes += [
         _box("68", "68", 54, 3, 9),
-        _box("69", "69 ADMIT DX", 56, 0, 9),
-        _box("70", "70 PATIENT REASON DX", 56, 9, 13),
-        _box("71", "71 PPS CODE", 56, 22, 6),
-        _box("72", "72 ECI", 56, 28, 12),
-        _box("73", "73", 56, 40, 4),
-        _box("74", "74 PRINCIPAL PROCEDURE CODE DATE", 58, 0, 22),
-        _box("75", "75", 58, 22, 4),
-        _box("76", "76 ATTENDING NPI / LAST FIRST", 56, 44, 36),
-        _box("77", "77 OPERATING NPI / LAST FIRST", 58, 44, 36),
-        _box("80", "80 REMARKS", 60, 0, 30),
-        _box("81", "81 CC", 60, 30, 14),
-        _box("78", "78 OTHER NPI / LAST FIRST", 60, 44, 36),
+        _box("69", "69 ADMIT DX", 56, 0, 9, 1.5),
+        _box("70", "70 PATIENT REASON DX", 56, 9, 13, 1.5),
+        _box("71", "71 PPS CODE", 56, 22, 6, 1.5),
+        _box("72", "72 ECI", 56, 28, 12, 1.5),
+        _box("73", "73", 56, 40, 4, 1.5),
+        _box("76", "76 ATTENDING NPI / LAST FIRST", 56, 44, 36, 1.5),
+        _box("74", "74 PRINCIPAL PROCEDURE CODE DATE", 57.5, 0, 15, 1.5),
+        _box("74a", "a. OTHER PROCEDURE CODE DATE", 57.5, 15, 15, 1.5),
+        _box("74b", "b. OTHER PROCEDURE CODE DATE", 57.5, 30, 14, 1.5),
+        _box("77", "77 OPERATING NPI / LAST FIRST", 57.5, 44, 36, 1.5),
+        _box("74c", "c. OTHER PROCEDURE CODE DATE", 59, 0, 15, 1.5),
+        _box("74d", "d. OTHER PROCEDURE CODE DATE", 59, 15, 15, 1.5),
+        _box("74e", "e. OTHER PROCEDURE CODE DATE", 59, 30, 14, 1.5),
+        _box("78", "78 OTHER QUAL NPI / LAST FIRST", 59, 44, 36, 1.5),
+        _box("80", "80 REMARKS", 60.5, 0, 30, 1.5),
+        _box("81", "81 CC", 60.5, 30, 14, 1.5),
+        _box("79", "79 OTHER QUAL NPI / LAST FIRST", 60.5, 44, 36, 1.5),
     ]
     return tuple(boxes)
 
@@ -388,31 +408,35 @@ def _cms1500_page(
     yield "11", (subscriber.group_number or "NONE",)
     yield "11a", (f"{_date_long(subscriber.birth_date)}  {_sex(subscriber.sex)}".strip(),)
     yield "11c", (subscriber.group_name or payer.name,)
-    other = claim.other_payers[0] if claim.other_payers else None
+    others: list[OtherPayer | OtherCoverage] = [*claim.other_payers, *claim.other_coverages]
+    other = others[0] if others else None
     yield "11d", ("YES" if other else "NO",)
     if other is not None:
         yield "9", (_subscriber_name(other.subscriber),)
         yield "9a", (other.subscriber.group_number or other.subscriber.member_id,)
         yield "9d", (other.payer.name,)
-    yield "10a", ("NO",)
-    yield "10b", ("NO",)
-    yield "10c", ("NO",)
+    yield from _accident_boxes(claim.accident)
     signed = "SIGNATURE ON FILE"
     yield "12", (signed if claim.release_of_information is ReleaseOfInformation.SIGNED else "",)
     yield "13", (signed if claim.benefits_assigned else "",)
-    if claim.referring_provider is not None:
-        referring = claim.referring_provider
-        yield "17", (f"DN {_person(referring.last_name, referring.first_name, referring.middle_name)}",)
-        yield "17b", (referring.npi,)
+    if claim.onset_date is not None:
+        yield "14", (f"{_date_short(claim.onset_date)}  QUAL 431",)
+    if claim.accident is not None and claim.accident.occurred_on is not None:
+        yield "15", (f"QUAL 439  {_date_short(claim.accident.occurred_on)}",)
+    qualified = _box17_provider(claim)
+    if qualified is not None:
+        qualifier, provider = qualified
+        yield "17", (f"{qualifier} {_person(provider.last_name, provider.first_name, provider.middle_name)}",)
+        yield "17b", (provider.npi,)
+    yield "19", ("   ".join(_pwk(attachment) for attachment in _all_attachments(claim)),)
     yield "21", ("0",)
     for letter, code in zip("ABCDEFGHIJKL", claim.diagnoses, strict=False):
         yield f"21{letter}", (code.replace(".", ""),)
     if claim.frequency is not ClaimFrequency.ORIGINAL:
         yield "22", (f"{claim.frequency.value}   {claim.original_claim_number or ''}".rstrip(),)
     yield "23", (claim.prior_authorization or "",)
-    rendering = claim.rendering_provider.npi if claim.rendering_provider else ""
     for number_on_page, line in enumerate(lines, start=1):
-        yield from _cms1500_line(claim, line, number_on_page, rendering)
+        yield from _cms1500_line(claim, line, number_on_page)
     billing = claim.billing_provider
     tax_kind = "EIN" if billing.tax_id_qualifier is TaxIdQualifier.EIN else "SSN"
     yield "25", (f"{billing.tax_id}  {tax_kind}",)
@@ -421,7 +445,10 @@ def _cms1500_page(
     last = number == count
     yield "28", (_dollars(claim.total_charge_cents) if last else "CONTINUED",)
     yield "29", (_dollars(sum(other.paid_cents for other in claim.other_payers)) if last else "",)
-    yield "31", ("SIGNATURE ON FILE", _date_long(printed_on), f"PAGE {number} OF {count}")
+    yield (
+        "31",
+        (signed if claim.provider_signature_on_file else "", _date_long(printed_on), f"PAGE {number} OF {count}"),
+    )
     facility = claim.service_facility
     if facility is not None:
         yield "32", (facility.name, *_address_lines(facility.address))
@@ -429,16 +456,13 @@ def _cms1500_page(
     billing_name = _person(billing.name, billing.first_name, None) if billing.first_name else billing.name
     yield "33", (billing_name, *_address_lines(billing.address))
     yield "33a", (billing.npi,)
+    yield "33b", (f"ZZ{billing.taxonomy}" if billing.taxonomy else "",)
 
 
-def _cms1500_line(
-    claim: Claim, line: ServiceLine, number: int, rendering: str
-) -> Iterator[tuple[str, tuple[str, ...]]]:
+def _cms1500_line(claim: Claim, line: ServiceLine, number: int) -> Iterator[tuple[str, tuple[str, ...]]]:
     start = line.service_date
     end = line.service_date_end or start
-    if line.drug is not None:
-        drug = line.drug
-        yield f"24.{number}", (f"N4{drug.ndc} {drug.unit.value}{drug.quantity}",)
+    yield f"24.{number}", ("   ".join(_supplemental(line)),)
     yield f"24A.{number}", (f"{_date_short(start)}  {_date_short(end)}",)
     yield f"24B.{number}", (line.place_of_service or claim.place_of_service,)
     yield f"24C.{number}", ("Y" if line.emergency else "",)
@@ -446,7 +470,61 @@ def _cms1500_line(
     yield f"24E.{number}", ("".join("ABCDEFGHIJKL"[pointer - 1] for pointer in line.diagnosis_pointers[:4]),)
     yield f"24F.{number}", (_dollars(line.charge_cents),)
     yield f"24G.{number}", (str(line.units),)
-    yield f"24J.{number}", (rendering,)
+    rendering = line.rendering_provider or claim.rendering_provider
+    yield f"24J.{number}", (rendering.npi if rendering is not None else "",)
+
+
+def _supplemental(line: ServiceLine) -> Iterator[str]:
+    """The shaded part of a box 24 line (NUCC 02/12 item 24): qualifier, then the information, no space
+    between: N4 and the NDC with its unit and quantity, 7 and the anesthesia minutes."""
+    if line.drug is not None:
+        yield f"N4{line.drug.ndc} {line.drug.unit.value}{line.drug.quantity}"
+    if line.unit_basis is UnitBasis.MINUTES:
+        yield f"7DURATION {line.units} MINUTES"
+
+
+def _accident_boxes(accident: Accident | None) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """Boxes 10a-10c: YES or NO for each related cause; an auto accident with the state it happened in."""
+    causes = accident.causes if accident is not None else ()
+    yield "10a", ("YES" if RelatedCause.EMPLOYMENT in causes else "NO",)
+    auto = RelatedCause.AUTO_ACCIDENT in causes
+    state = accident.state if accident is not None and auto and accident.state else ""
+    yield "10b", (f"YES  PLACE {state}".rstrip() if auto else "NO",)
+    yield "10c", ("YES" if RelatedCause.OTHER_ACCIDENT in causes else "NO",)
+
+
+def _box17_provider(claim: Claim) -> tuple[str, Provider] | None:
+    """Box 17 holds one provider, in the NUCC's order: referring (DN), ordering (DK), supervising (DQ). The
+    ordering and supervising providers may be the claim's or, when every line names the same one, the lines'."""
+    if claim.referring_provider is not None:
+        return "DN", claim.referring_provider
+    ordering = _same_on_every_line(line.ordering_provider for line in claim.lines)
+    if ordering is not None:
+        return "DK", ordering
+    supervising = claim.supervising_provider or _same_on_every_line(line.supervising_provider for line in claim.lines)
+    if supervising is not None:
+        return "DQ", supervising
+    return None
+
+
+def _same_on_every_line(named: Iterable[Provider | None]) -> Provider | None:
+    distinct = set(named)
+    return distinct.pop() if len(distinct) == 1 else None
+
+
+def _all_attachments(claim: Claim) -> list[Attachment]:
+    """The claim's attachments and its lines', each once, in the order the claim names them."""
+    seen: list[Attachment] = []
+    for attachment in (*claim.attachments, *(a for line in claim.lines for a in line.attachments)):
+        if attachment not in seen:
+            seen.append(attachment)
+    return seen
+
+
+def _pwk(attachment: Attachment) -> str:
+    """Box 19 (NUCC 02/12): PWK, the report type, the transmission code and the attachment control number,
+    with no spaces between them."""
+    return f"PWK{attachment.report_type}{attachment.transmission.value}{attachment.control_number or ''}"
 
 
 def _ub04_page(
@@ -484,13 +562,21 @@ def _ub04_page(
         yield "13", (f"{admission.hour:02d}" if admission.hour is not None else "",)
         yield "14", (admission.type_code,)
         yield "15", (admission.source_code,)
+    if institutional.discharge_hour is not None:
+        yield "16", (f"{institutional.discharge_hour:02d}",)
     yield "17", (institutional.patient_status_code,)
+    remarks: list[str] = []
+    yield from _ub04_codes(institutional, remarks)
+    if claim.accident is not None and claim.accident.state:
+        yield "29", (claim.accident.state,)
     total = 0
     for number_on_page, line in enumerate(lines, start=1):
         total += line.charge_cents
         yield f"42.{number_on_page}", (line.revenue_code or "",)
         if line.drug is not None:
             yield f"43.{number_on_page}", (f"N4{line.drug.ndc} {line.drug.unit.value}{line.drug.quantity}",)
+        elif line.revenue_code is not None:
+            yield f"43.{number_on_page}", (revenue_description(line.revenue_code),)
         yield f"44.{number_on_page}", (" ".join((line.procedure_code or "", *line.modifiers)).strip(),)
         yield f"45.{number_on_page}", (_date_compact(line.service_date),)
         yield f"46.{number_on_page}", (str(line.units),)
@@ -530,11 +616,99 @@ def _ub04_page(
             (f"{code.replace('.', '')} {flag}".strip(),),
         )
     yield "69", ((institutional.admitting_diagnosis or "").replace(".", ""),)
+    yield "70", (" ".join(code.replace(".", "") for code in institutional.patient_reasons_for_visit[:3]),)
+    yield "71", (institutional.drg or "",)
+    procedures = ([institutional.principal_procedure] if institutional.principal_procedure else []) + list(
+        institutional.other_procedures
+    )
+    for key, procedure in zip(("74", "74a", "74b", "74c", "74d", "74e"), procedures, strict=False):
+        yield key, (f"{procedure.code} {_date_compact(procedure.performed_on)}",)
+    remarks += [f"PROC {p.code} {_date_compact(p.performed_on)}" for p in procedures[6:]]
     attending = institutional.attending
-    yield "76", (f"{attending.npi}  {_person(attending.last_name, attending.first_name, None)}",)
+    yield "76", (_ub04_provider(attending),)
+    if institutional.operating is not None:
+        yield "77", (_ub04_provider(institutional.operating),)
+    for key, (qualifier, provider) in zip(("78", "79"), _ub04_other_providers(claim, institutional), strict=False):
+        yield key, (f"{qualifier} {_ub04_provider(provider)}",)
+    remarks += [
+        f"PWK {a.report_type} {a.transmission.value} {a.control_number or ''}".rstrip() for a in claim.attachments
+    ]
+    yield "80", _remark_lines(remarks)
+
+
+_REMARKS_WIDTH = 48
+"""FL80 is wrapped at this many characters a line (two lines fit the box at a readable size)."""
+
+
+def _ub04_codes(institutional: InstitutionalDetails, remarks: list[str]) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """FL18-28 condition codes, FL31-34 occurrence codes and dates, FL35-36 occurrence spans and FL39-41
+    value codes and amounts, in the order the claim carries them; what does not fit goes to FL80 remarks."""
+    conditions = institutional.condition_codes
+    for index, code in enumerate(conditions[:11]):
+        yield str(18 + index), (code,)
+    remarks += [f"CC {code}" for code in conditions[11:]]
+    occurrences = [f"{o.code} {_date_compact(o.occurred_on)}" for o in institutional.occurrences]
+    yield from _across(("31", "32", "33", "34"), occurrences, rows=2, overflow=remarks, label="OCC")
+    spans = [f"{s.code} {_date_compact(s.start)} {_date_compact(s.end)}" for s in institutional.occurrence_spans]
+    yield from _across(("35", "36"), spans, rows=2, overflow=remarks, label="SPAN")
+    values = [f"{v.code} {_dollars(v.amount_cents)}" for v in institutional.values]
+    yield from _across(("39", "40", "41"), values, rows=4, overflow=remarks, label="VAL")
+
+
+def _remark_lines(remarks: Sequence[str]) -> tuple[str, ...]:
+    """FL80: the remarks separated by "; ", a new line before one that would pass `_REMARKS_WIDTH`."""
+    lines: list[str] = []
+    for remark in remarks:
+        if lines and len(lines[-1]) + 2 + len(remark) <= _REMARKS_WIDTH:
+            lines[-1] += f"; {remark}"
+        else:
+            lines.append(remark)
+    return tuple(lines)
+
+
+def _across(
+    keys: Sequence[str], entries: Sequence[str], *, rows: int, overflow: list[str], label: str
+) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """`entries` filled across the boxes `keys` row by row (a row of each box is one of the form's a, b...
+    lines); entries past the last row go to `overflow`, prefixed with `label`."""
+    fitted = entries[: rows * len(keys)]
+    for column, key in enumerate(keys):
+        lines = tuple(
+            fitted[row * len(keys) + column] if row * len(keys) + column < len(fitted) else "" for row in range(rows)
+        )
+        yield key, tuple(_without_trailing_blanks(lines))
+    overflow += [f"{label} {entry}" for entry in entries[rows * len(keys) :]]
+
+
+def _without_trailing_blanks(lines: tuple[str, ...]) -> tuple[str, ...]:
+    end = len(lines)
+    while end and not lines[end - 1]:
+        end -= 1
+    return lines[:end]
+
+
+def _ub04_provider(provider: Provider) -> str:
+    return f"{provider.npi}  {_person(provider.last_name, provider.first_name, None)}"
+
+
+def _ub04_other_providers(claim: Claim, institutional: InstitutionalDetails) -> list[tuple[str, Provider]]:
+    """FL78-79 with their NUBC qualifiers: ZZ other operating physician, 82 rendering (when it is not the
+    attending), DN referring."""
+    others: list[tuple[str, Provider]] = []
+    if institutional.other_operating is not None:
+        others.append(("ZZ", institutional.other_operating))
     rendering = claim.rendering_provider
-    if rendering is not None and rendering.npi != attending.npi:
-        yield "78", (f"{rendering.npi}  {_person(rendering.last_name, rendering.first_name, None)}",)
+    if rendering is not None and rendering.npi != institutional.attending.npi:
+        others.append(("82", rendering))
+    if claim.referring_provider is not None:
+        others.append(("DN", claim.referring_provider))
+    return others
+
+
+def revenue_description(revenue_code: str) -> str:
+    """FL43: the NUBC revenue category's name, upper case, cut to the form's 24 characters ("" when unknown)."""
+    known = tables.REVENUE_CATEGORIES.get(revenue_code[:3]) if REVENUE_CODE.match(revenue_code) else None
+    return (known or "").upper()[:24].rstrip()
 
 
 def _payers(claim: Claim) -> list[tuple[PayerResponsibility, str, str, Subscriber, Relationship, int]]:
@@ -551,6 +725,10 @@ def _payers(claim: Claim) -> list[tuple[PayerResponsibility, str, str, Subscribe
             other.paid_cents,
         )
         for other in claim.other_payers
+    ]
+    rows += [
+        (known.responsibility, known.payer.name, known.payer.payer_id, known.subscriber, known.relationship, 0)
+        for known in claim.other_coverages
     ]
     order = list(PayerResponsibility)
     return sorted(rows, key=lambda row: order.index(row[0]))

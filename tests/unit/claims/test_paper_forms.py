@@ -16,7 +16,24 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from cli.render_837 import encounter_from_json
-from services.claims.domain.claim import Claim
+from services.claims.domain.claim import (
+    Accident,
+    Address,
+    Attachment,
+    AttachmentTransmission,
+    Claim,
+    ClaimFrequency,
+    Occurrence,
+    OccurrenceSpan,
+    OtherCoverage,
+    PayerResponsibility,
+    ProcedureCode,
+    Provider,
+    RelatedCause,
+    Relationship,
+    ServiceFacility,
+    ValueAmount,
+)
 from services.claims.domain.claim_builder import claim_from_encounter
 from services.claims.domain.paper_forms import (
     CMS1500,
@@ -24,13 +41,21 @@ from services.claims.domain.paper_forms import (
     PAGE_WIDTH,
     UB04,
     FilledPage,
+    FormBox,
     PaperForm,
     PaperFormError,
     fill,
 )
 from services.claims.domain.paper_pdf import FIELD_FONT, paper_pdf
 from services.claims.settings import ClaimsSettings
-from tests.support.x12_837_builders import institutional_claim, professional_claim, secondary_claim
+from tests.support.x12_837_builders import (
+    BEACON,
+    DR_CHEN,
+    JANE_AT_BEACON,
+    institutional_claim,
+    professional_claim,
+    secondary_claim,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "encounters"
 runner = CliRunner()
@@ -64,6 +89,11 @@ def assert_every_field_in_its_box(pages: tuple[FilledPage, ...], printed: list[l
         for box, line in expected:
             found = [(x, y) for text, x, y in runs if text == line and box.holds(x, y)]
             assert found, f"{line!r} not printed inside box {box.key} ({box.caption})"
+
+
+def printed_in(runs: list[PrintedText], box: FormBox) -> list[str]:
+    """The field texts whose start the PDF puts inside `box`, top line first."""
+    return [text for text, x, y in sorted(runs, key=lambda run: -run[2]) if box.holds(x, y)]
 
 
 def document_claim(name: str) -> Claim:
@@ -185,3 +215,194 @@ def test_ub04_payer_rows_put_the_primary_on_line_a() -> None:
     assert field(page, "55A") == (f"{claim.total_charge_cents / 100:.2f}",)
     with pytest.raises(PaperFormError):
         fill(CMS1500, claim, printed_on=TODAY)
+
+
+INPATIENT_BOXES = {
+    "4": ["0111"],
+    "6": ["030226 030526"],
+    "12": ["030226"],
+    "13": ["14"],
+    "14": ["1"],
+    "15": ["7"],
+    "16": ["11"],
+    "17": ["01"],
+    "18": ["39"],
+    "31": ["11 022026"],
+    "35": ["74 022526 022726"],
+    "39": ["80 3.00"],
+    "40": ["A1 250.00"],
+    "43.1": ["ROOM & BOARD - SEMI-PRIV"],
+    "43.2": ["OPERATING ROOM SERVICES"],
+    "67": ["M1611 Y"],
+    "67C": ["Z794"],
+    "67G": ["N390 N"],
+    "67K": ["R079 U"],
+    "67L": ["E669 W"],
+    "67M": ["Z6835"],
+    "69": ["M1611"],
+    "71": ["470"],
+    "74": ["0SR9019 030226"],
+    "74a": ["0SRB0J9 030326"],
+    "76": ["1444444446  BROWN, RILEY"],
+    "77": ["1112226661  GARCIA, ROBIN"],
+    "78": ["ZZ 1112227776  LEE, MORGAN"],
+}
+INTERIM_BILL_BOXES = {
+    "4": ["0112"],
+    "6": ["030226 030526"],
+    "12": ["030226"],
+    "13": ["14"],
+    "17": ["30"],
+    "43.3": ["EMERGENCY ROOM"],
+    "44.3": ["99284"],
+    "69": ["R509"],
+}
+AMBULANCE_BOXES = {
+    "10a": ["NO"],
+    "10b": ["YES  PLACE IL"],
+    "10c": ["NO"],
+    "14": ["03 02 26  QUAL 431"],
+    "15": ["QUAL 439  03 02 26"],
+    "19": ["PWKAMFXTRIP-EX-0001"],
+    "24J.1": ["1987654328"],
+    "24J.2": ["1987654328"],
+    "27": ["NO"],
+    "33": ["EXAMPLE FAMILY CLINIC", "200 EXAMPLE BLVD", "SUITE 3", "SPRINGFIELD, IL 627041234"],
+    "33a": ["1234567893"],
+    "33b": ["ZZ207Q00000X"],
+}
+ANESTHESIA_BOXES = {
+    "17": ["DQ KIM, TAYLOR"],
+    "17b": ["1112223338"],
+    "24.1": ["7DURATION 95 MINUTES"],
+    "24G.1": ["95"],
+    "24J.1": ["1112224443"],
+}
+DME_BOXES = {"17": ["DK NGUYEN, CASEY"], "17b": ["1112225556"], "19": ["PWKCTELCMN-EX-0001"]}
+
+
+@pytest.mark.parametrize(
+    ("example", "form", "expected"),
+    [
+        ("inpatient", UB04, INPATIENT_BOXES),
+        ("interim-bill", UB04, INTERIM_BILL_BOXES),
+        ("ambulance", CMS1500, AMBULANCE_BOXES),
+        ("anesthesia", CMS1500, ANESTHESIA_BOXES),
+        ("dme", CMS1500, DME_BOXES),
+        ("corrected", CMS1500, {"22": ["7   SBX-PAYER-0002"]}),
+        ("void", CMS1500, {"22": ["8   SBX-PAYER-0003"]}),
+        (
+            "primary-with-secondary",
+            CMS1500,
+            {"11d": ["YES"], "9a": ["SYN000000201"], "9d": ["SANDBOX SECONDARY PLAN"]},
+        ),
+    ],
+)
+def test_the_examples_new_fields_are_printed_in_their_boxes(
+    tmp_path: Path, example: str, form: PaperForm, expected: dict[str, list[str]]
+) -> None:
+    target = tmp_path / f"{example}.pdf"
+    result = runner.invoke(
+        app, ["x12", "render-paper", str(EXAMPLES / f"{example}.json"), "--form", form.name, "-o", str(target)]
+    )
+    assert result.exit_code == 0, result.output
+    (runs,) = printed_fields(target.read_bytes())
+    for key, texts in expected.items():
+        assert printed_in(runs, form.box(key)) == texts, f"box {key} ({form.box(key).caption})"
+    pages = fill(form, document_claim(example), printed_on=dt.datetime.now(dt.UTC).date())
+    assert_every_field_in_its_box(pages, printed_fields(target.read_bytes()))
+
+
+def test_cms1500_accident_boxes_and_the_facility() -> None:
+    facility = ServiceFacility(
+        "EXAMPLE SURGERY CENTER", Address("9 CENTER CT", "SPRINGFIELD", "IL", "62704"), npi="1777777776"
+    )
+    claim = dataclasses.replace(
+        professional_claim(),
+        accident=Accident((RelatedCause.EMPLOYMENT, RelatedCause.OTHER_ACCIDENT), occurred_on=dt.date(2026, 2, 27)),
+        service_facility=facility,
+        referring_provider=DR_CHEN,
+        supervising_provider=Provider(npi="1112223338", last_name="KIM"),
+        provider_signature_on_file=False,
+    )
+    pages = fill(CMS1500, claim, printed_on=TODAY)
+    (runs,) = printed_fields(paper_pdf(CMS1500, pages))
+    assert_every_field_in_its_box(pages, [runs])
+    assert printed_in(runs, CMS1500.box("10a")) == ["YES"]
+    assert printed_in(runs, CMS1500.box("10b")) == ["NO"]
+    assert printed_in(runs, CMS1500.box("10c")) == ["YES"]
+    assert printed_in(runs, CMS1500.box("15")) == ["QUAL 439  02 27 26"]
+    assert printed_in(runs, CMS1500.box("17")) == ["DN CHEN, WEI, L"], "the referring provider comes first"
+    assert printed_in(runs, CMS1500.box("17b")) == ["1581234568"]
+    assert printed_in(runs, CMS1500.box("32")) == ["EXAMPLE SURGERY CENTER", "9 CENTER CT", "SPRINGFIELD, IL 62704"]
+    assert printed_in(runs, CMS1500.box("32a")) == ["1777777776"]
+    assert printed_in(runs, CMS1500.box("31")) == ["03 10 2026", "PAGE 1 OF 1"], "no provider signature on file"
+
+
+def test_ub04_codes_fill_across_then_down_and_what_does_not_fit_goes_to_remarks() -> None:
+    base = institutional_claim()
+    assert base.institutional is not None
+    day = dt.date(2025, 3, 1)
+    details = dataclasses.replace(
+        base.institutional,
+        discharge_hour=9,
+        condition_codes=tuple(f"{n:02d}" for n in range(30, 42)),
+        occurrences=tuple(Occurrence(f"{n:02d}", day) for n in range(1, 10)),
+        occurrence_spans=tuple(OccurrenceSpan(f"7{n}", day, dt.date(2025, 3, 3)) for n in range(3)),
+        values=tuple(ValueAmount(f"{n:02d}", 100 * n) for n in range(1, 7)),
+        patient_reasons_for_visit=("R07.9", "R06.02"),
+        drg="291",
+        principal_procedure=ProcedureCode("02HV33Z", day),
+        other_procedures=tuple(ProcedureCode(f"0BH17E{n}", dt.date(2025, 3, 2)) for n in range(6)),
+        operating=Provider(npi="1112226661", last_name="GARCIA", first_name="ROBIN"),
+        other_operating=Provider(npi="1112227776", last_name="LEE", first_name="MORGAN"),
+    )
+    claim = dataclasses.replace(
+        base,
+        institutional=details,
+        frequency=ClaimFrequency.LATE_CHARGES,
+        referring_provider=DR_CHEN,
+        accident=Accident((RelatedCause.AUTO_ACCIDENT,), state="IL"),
+        attachments=(Attachment("OZ", AttachmentTransmission.BY_MAIL, "ATT-1"),),
+        other_coverages=(OtherCoverage(BEACON, PayerResponsibility.SECONDARY, JANE_AT_BEACON, Relationship.SELF),),
+    )
+    pages = fill(UB04, claim, printed_on=TODAY)
+    (runs,) = printed_fields(paper_pdf(UB04, pages))
+    assert_every_field_in_its_box(pages, [runs])
+
+    def box(key: str) -> list[str]:
+        return printed_in(runs, UB04.box(key))
+
+    assert box("4") == ["0115"], "late charges: frequency 5"
+    assert (box("50B"), box("60B")) == ([BEACON.name], [JANE_AT_BEACON.member_id]), "the known secondary on row B"
+    assert box("16") == ["09"]
+    assert [box(str(fl)) for fl in range(18, 29)] == [[f"{n:02d}"] for n in range(30, 41)]
+    assert box("29") == ["IL"]
+    assert box("31") == ["01 030125", "05 030125"]
+    assert box("34") == ["04 030125", "08 030125"]
+    assert box("35") == ["70 030125 030325", "72 030125 030325"]
+    assert box("36") == ["71 030125 030325"]
+    assert box("39") == ["01 1.00", "04 4.00"]
+    assert box("41") == ["03 3.00", "06 6.00"]
+    assert box("70") == ["R079 R0602"]
+    assert box("71") == ["291"]
+    assert box("74") == ["02HV33Z 030125"]
+    assert [box(f"74{letter}") for letter in "abcde"] == [[f"0BH17E{n} 030225"] for n in range(5)]
+    assert box("77") == ["1112226661  GARCIA, ROBIN"]
+    assert box("78") == ["ZZ 1112227776  LEE, MORGAN"]
+    assert box("79") == ["DN 1581234568  CHEN, WEI"]
+    assert box("80") == ["CC 41; OCC 09 030125; PROC 0BH17E5 030225", "PWK OZ BM ATT-1"]
+
+
+def test_ub04_procedure_and_physician_boxes_read_as_on_the_form() -> None:
+    def row(*keys: str) -> list[tuple[float, float]]:
+        return [(UB04.box(key).y, UB04.box(key).x) for key in keys]
+
+    top, below = row("74", "74a", "74b"), row("74c", "74d", "74e")
+    assert len({y for y, _ in top}) == 1 and len({y for y, _ in below}) == 1
+    assert [x for _, x in top] == sorted(x for _, x in top) == [x for _, x in below]
+    assert top[0][0] > below[0][0], "principal, a and b above c, d and e"
+    physicians = row("76", "77", "78", "79")
+    assert len({x for _, x in physicians}) == 1, "76-79 in one column"
+    assert [y for y, _ in physicians] == sorted((y for y, _ in physicians), reverse=True), "76 on top, 79 last"
+    assert UB04.box("74b").x + UB04.box("74b").width <= UB04.box("77").x
