@@ -71,9 +71,12 @@ def test_every_operation_has_conforming_request_and_response_examples(
     service: str, method: str, path: str, operation: dict[str, Any]
 ) -> None:
     for media_type, content in operation.get("requestBody", {}).get("content", {}).items():
-        assert "example" in content, f"no request example for {media_type}"
+        named = [example["value"] for example in content.get("examples", {}).values()]
+        values = [content["example"]] if "example" in content else named
+        assert values, f"no request example for {media_type}"
         if media_type in JSON_TYPES:
-            assert conforms(service, content["schema"], content["example"]) == []
+            for value in values:
+                assert conforms(service, content["schema"], value) == []
     successes = {code: r for code, r in operation["responses"].items() if code.startswith("2")}
     assert successes, "no success answer documented"
     for code, response in successes.items():

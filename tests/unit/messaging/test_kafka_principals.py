@@ -34,7 +34,7 @@ def test_every_core_topic_has_exactly_one_owner_but_patient_account() -> None:
 def test_a_principal_writes_the_dead_letter_twins_of_what_it_reads_and_nothing_else() -> None:
     claims = SERVICE_PRINCIPALS["claims"]
     writes = {b.resource_name for b in claims.bindings() if b.operation is Operation.WRITE}
-    assert writes == {"claim-submitted", "claim-status"} | {t.dead_letter for t in claims.consumes}
+    assert writes == {"claim-submitted", "claim-status", "claim-changes"} | {t.dead_letter for t in claims.consumes}
     assert not claims.may_write("claim-denied")
     assert not SERVICE_PRINCIPALS["intake"].may_read("encounter-coded")
 
