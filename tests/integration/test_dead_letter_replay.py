@@ -94,15 +94,16 @@ async def dead_letter(services: Pipeline, tenant: str, group: str) -> str:
         ("dlt-attempts", b"5"),
         ("dlt-failed-at", b"2026-11-29T22:00:00+00:00"),
     ]
-    await produce(
-        services.kafka_bootstrap_servers, ENCOUNTER_CODED.dead_letter, key=key, value=value, headers=letter_headers
-    )
+    await produce(services.kafka, ENCOUNTER_CODED.dead_letter, key=key, value=value, headers=letter_headers)
     return envelope.id
 
 
 async def dlt(services: Pipeline, *args: str) -> dict[str, Any]:
     result = await asyncio.to_thread(
-        CliRunner().invoke, app, ["dlt", *args, "--bootstrap", services.kafka_bootstrap_servers, "--json"]
+        CliRunner().invoke,
+        app,
+        ["dlt", *args, "--bootstrap", services.kafka.bootstrap_servers, "--json"],
+        env=services.kafka.env(),
     )
     assert result.exit_code == 0, result.output
     document: dict[str, Any] = json.loads(result.output)
@@ -176,8 +177,8 @@ async def _group_caught_up(services: Pipeline, group: str) -> bool:
 
     from tests.support.pipeline import end_offsets
 
-    ends = await end_offsets(services.kafka_bootstrap_servers, ENCOUNTER_CODED.name)
-    consumer = AIOKafkaConsumer(bootstrap_servers=services.kafka_bootstrap_servers, group_id=group)
+    ends = await end_offsets(services.kafka, ENCOUNTER_CODED.name)
+    consumer = AIOKafkaConsumer(**services.kafka.client_options(), group_id=group)
     await consumer.start()
     try:
         committed = {tp: await consumer.committed(tp) for tp in ends}
