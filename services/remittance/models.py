@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
 from shared.db import service_metadata
+from shared.idempotency import idempotency_table
 from shared.messaging.tables import messaging_tables
 
 SCHEMA = "remittance"
@@ -212,3 +213,5 @@ denial_adjustments = sa.Table(
     sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     comment="One row per denials action: the ledger entries it posted carry source keys denial-action:<id>:*.",
 )
+
+idempotency_keys = idempotency_table(metadata)
