@@ -6,6 +6,7 @@ replay the first answer (`Idempotent-Replayed: true`) and act once; the same key
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import uuid
@@ -255,9 +256,12 @@ async def test_patient_money_and_statement_runs_replay_under_their_key(scenarios
 
     plans = f"{urls.remittance}/v1/accounts/{patient}/payment-plans"
     plan = {"installments": 2, "first_due": (dt.date.today() + dt.timedelta(days=30)).isoformat()}
-    created = await client.post(plans, json=plan, headers={"Idempotency-Key": "plan-1"})
-    assert created.status_code == 201, created.text
+    # Twins sent at once: one creates the plan, the other waits for it to commit and replays it.
+    twins = await asyncio.gather(*(client.post(plans, json=plan, headers={"Idempotency-Key": "plan-1"}) for _ in "ab"))
+    (created,) = [twin for twin in twins if twin.status_code == 201]
     assert [i["amount_cents"] for i in created.json()["installments"]] == [2000, 2000]
+    (twin,) = [twin for twin in twins if twin is not created]
+    assert (twin.status_code, replayed(twin), twin.json()) == (200, True, created.json())
     again = await client.post(plans, json=plan, headers={"Idempotency-Key": "plan-1"})
     assert (again.status_code, replayed(again), again.json()) == (200, True, created.json())
     assert refused_key(
