@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import Header
+from fastapi import Header, HTTPException, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 REPLAYED_HEADER = "Idempotent-Replayed"
+KEY_REUSED = "this key was used with a different request; send a new key"
 IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", min_length=1, max_length=255, description="Repeat-safe retries of this request."),
@@ -133,9 +134,47 @@ async def answer_once(
     earlier = await keys.claim(key, fingerprint)
     if earlier is not None:
         if earlier.request_hash != fingerprint:
-            raise IdempotencyConflict("this key was used with a different request; send a new key")
+            raise IdempotencyConflict(KEY_REUSED)
         return Answer(200, earlier.response_body, replayed=True)
     status_code, content = await run()
     encoded = jsonable_encoder(content)
     await keys.complete(key, status_code, encoded)
     return Answer(status_code, encoded)
+
+
+REPLAYED: dict[int | str, dict[str, object]] = {
+    200: {
+        "description": "Replayed: the same `Idempotency-Key` and request answered before; its first answer, "
+        "with `Idempotent-Replayed: true`, and nothing done again."
+    },
+    422: {"description": "The request is not valid, or its `Idempotency-Key` was used with a different request."},
+}
+"""OpenAPI responses of an operation that honours `Idempotency-Key`."""
+
+
+def key_reused(exc: IdempotencyConflict) -> HTTPException:
+    """422 naming the header, as intake answers a key sent again with another request."""
+    return HTTPException(
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+        detail=[{"loc": ["header", "Idempotency-Key"], "msg": str(exc), "type": "value_error"}],
+    )
+
+
+async def answer_request_once(
+    session: AsyncSession,
+    table: sa.Table,
+    tenant: str,
+    request: Request,
+    key: str | None,
+    body: BaseModel | Mapping[str, object],
+    run: Callable[[], Awaitable[tuple[int, object]]],
+) -> JSONResponse:
+    """`answer_once` for an HTTP request in the request's own session: the fingerprint is the method, path
+    and `body`; a key used with another request is a 422 (`key_reused`). `run` raises HTTPException for a
+    refusal, which rolls the key back with the rest of the transaction, so a corrected retry runs."""
+    fingerprint = "" if key is None else request_fingerprint(request.method, request.url.path, body)
+    try:
+        answer = await answer_once(IdempotencyKeys(session, table, tenant), key, fingerprint, run)
+    except IdempotencyConflict as exc:
+        raise key_reused(exc) from None
+    return answer.response()

@@ -9,7 +9,7 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
@@ -18,6 +18,7 @@ from services.claims.domain.fhir_claim_response import ClaimStatusView, claim_re
 from services.claims.domain.fixes import ClaimFix, FixRejected, LineFix
 from services.claims.domain.scrubber import BUILT_IN_RULES, RULES_BY_ID
 from services.claims.lifecycle import ClaimNotFound
+from services.claims.models import idempotency_keys
 from services.claims.records import ClaimQuery, FeeEntry
 from services.claims.repository import ClaimRepository
 from services.claims.schemas import (
@@ -38,6 +39,7 @@ from services.claims.service import ClaimNotWorkable, cancel_claim, fix_claim, r
 from services.claims.settings import ClaimsSettings
 from shared.auth import Principal, require_scope
 from shared.http import SessionDep
+from shared.idempotency import REPLAYED, IdempotencyKey, answer_request_once
 from shared.paging import PRINTABLE, CursorParam, Limit, Page, after_cursor, next_cursor
 from shared.service import RuntimeDep
 
@@ -129,20 +131,36 @@ async def search_claims(
     )
 
 
-@router.post("/claims/{claim_id}/cancel", responses={**NOT_FOUND, 409: {"description": "A payer has the claim."}})
+@router.post(
+    "/claims/{claim_id}/cancel",
+    response_model=ClaimDetailOut,
+    responses={**NOT_FOUND, **REPLAYED, 409: {"description": "A payer has the claim."}},
+)
 async def cancel(
-    claim_id: uuid.UUID, body: ClaimCancelIn, principal: CanWrite, session: SessionDep, runtime: RuntimeDep
-) -> ClaimDetailOut:
+    claim_id: uuid.UUID,
+    body: ClaimCancelIn,
+    principal: CanWrite,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     """Cancel a claim no payer has seen yet (on hold, ready, or rejected by the clearinghouse), with a reason;
     an original claim's encounter is cancelled with it. A claim batched or sent cannot be cancelled (void it
     after adjudication instead); cancelling a cancelled claim again answers it as it is."""
-    try:
-        await cancel_claim(session, runtime.outbox, principal.tenant, claim_id, body.reason, dt.datetime.now(dt.UTC))
-    except ClaimNotFound:
-        raise _not_found() from None
-    except ClaimNotWorkable as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
-    return await _detail(ClaimRepository(session, principal.tenant), claim_id)
+
+    async def run() -> tuple[int, object]:
+        try:
+            await cancel_claim(
+                session, runtime.outbox, principal.tenant, claim_id, body.reason, dt.datetime.now(dt.UTC)
+            )
+        except ClaimNotFound:
+            raise _not_found() from None
+        except ClaimNotWorkable as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
+        return status.HTTP_200_OK, await _detail(ClaimRepository(session, principal.tenant), claim_id)
+
+    return await answer_request_once(session, idempotency_keys, principal.tenant, request, idempotency_key, body, run)
 
 
 @router.get("/holds")
@@ -182,10 +200,18 @@ async def list_follow_ups(
     return [FollowUpOut.model_validate(row, from_attributes=True) for row in rows]
 
 
-@router.post("/claims/{claim_id}/fixes", responses={**NOT_FOUND, **NOT_WORKABLE})
+@router.post(
+    "/claims/{claim_id}/fixes", response_model=ClaimDetailOut, responses={**NOT_FOUND, **NOT_WORKABLE, **REPLAYED}
+)
 async def fix(
-    claim_id: uuid.UUID, body: ClaimFixIn, principal: CanWrite, session: SessionDep, runtime: RuntimeDep
-) -> ClaimDetailOut:
+    claim_id: uuid.UUID,
+    body: ClaimFixIn,
+    principal: CanWrite,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     """Apply corrections (codes, modifiers, units, pointers, charges) to a held or rejected claim."""
     claim_changes = body.model_dump(exclude_unset=True, exclude={"lines", "remove_lines"})
     correction = ClaimFix(
@@ -196,29 +222,48 @@ async def fix(
         ),
         remove_lines=tuple(body.remove_lines),
     )
-    try:
-        await fix_claim(session, runtime.outbox, principal.tenant, claim_id, correction)
-    except ClaimNotFound:
-        raise _not_found() from None
-    except ClaimNotWorkable as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
-    except FixRejected as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
-    return await _detail(ClaimRepository(session, principal.tenant), claim_id)
+
+    async def run() -> tuple[int, object]:
+        try:
+            await fix_claim(session, runtime.outbox, principal.tenant, claim_id, correction)
+        except ClaimNotFound:
+            raise _not_found() from None
+        except ClaimNotWorkable as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
+        except FixRejected as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
+        return status.HTTP_200_OK, await _detail(ClaimRepository(session, principal.tenant), claim_id)
+
+    return await answer_request_once(session, idempotency_keys, principal.tenant, request, idempotency_key, body, run)
 
 
-@router.post("/claims/{claim_id}/release", responses={**NOT_FOUND, 409: NOT_WORKABLE[409]})
-async def release(claim_id: uuid.UUID, principal: CanWrite, session: SessionDep, runtime: RuntimeDep) -> ClaimDetailOut:
+@router.post(
+    "/claims/{claim_id}/release",
+    response_model=ClaimDetailOut,
+    responses={**NOT_FOUND, **REPLAYED, 409: NOT_WORKABLE[409]},
+)
+async def release(
+    claim_id: uuid.UUID,
+    principal: CanWrite,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     """Scrub a held (or rejected) claim again: ready when clean, else on hold with the new reasons."""
     settings = runtime.settings_of(ClaimsSettings)
     today = dt.datetime.now(dt.UTC).date()
-    try:
-        await release_claim(session, runtime.outbox, principal.tenant, claim_id, settings, today)
-    except ClaimNotFound:
-        raise _not_found() from None
-    except ClaimNotWorkable as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
-    return await _detail(ClaimRepository(session, principal.tenant), claim_id)
+
+    async def run() -> tuple[int, object]:
+        try:
+            await release_claim(session, runtime.outbox, principal.tenant, claim_id, settings, today)
+        except ClaimNotFound:
+            raise _not_found() from None
+        except ClaimNotWorkable as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
+        return status.HTTP_200_OK, await _detail(ClaimRepository(session, principal.tenant), claim_id)
+
+    return await answer_request_once(session, idempotency_keys, principal.tenant, request, idempotency_key, {}, run)
 
 
 @router.get("/fee-schedule")

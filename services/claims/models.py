@@ -7,6 +7,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from services.claims.domain.claim_state import ClaimState
 from shared.db import service_metadata
+from shared.idempotency import idempotency_table
 from shared.messaging.tables import messaging_tables
 
 SCHEMA = "claims"
@@ -284,3 +285,5 @@ claim_corrections = sa.Table(
     sa.CheckConstraint("frequency_code IN ('7', '8')", name="frequency"),
     comment="One corrected or void claim per denials action (the action id is the idempotency key).",
 )
+
+idempotency_keys = idempotency_table(metadata)

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
 from shared.db import service_metadata
+from shared.idempotency import idempotency_table
 from shared.messaging.tables import messaging_tables
 
 SCHEMA = "notifications"
@@ -266,3 +267,5 @@ ops_alerts = sa.Table(
     sa.Column("resolved_at", sa.DateTime(timezone=True)),
     comment="Ops alerts firing or resolved, so notices are rate-limited across restarts and replicas.",
 )
+
+idempotency_keys = idempotency_table(metadata)

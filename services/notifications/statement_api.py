@@ -9,10 +9,11 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response, status
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from services.notifications import statements as service
 from services.notifications.domain.statement_links import LinkRefused
+from services.notifications.models import idempotency_keys
 from services.notifications.statement_documents import DOCUMENT, render_page, render_refusal
 from services.notifications.statement_repository import StatementRecord, StatementRepository
 from services.notifications.statement_schemas import (
@@ -28,6 +29,15 @@ from services.notifications.statement_settings import StatementSettings
 from shared.auth import Principal, require_scope
 from shared.db import unit_of_work
 from shared.http import SessionDep
+from shared.idempotency import (
+    REPLAYED,
+    IdempotencyConflict,
+    IdempotencyKey,
+    IdempotencyKeys,
+    answer_once,
+    key_reused,
+    request_fingerprint,
+)
 from shared.money import parse_cents
 from shared.service import RuntimeDep
 
@@ -87,24 +97,59 @@ async def _preferences(repository: StatementRepository, patient_id: uuid.UUID) -
     )
 
 
-@router.post("/statement-runs", status_code=status.HTTP_201_CREATED, responses=_ERRORS)
+@router.post(
+    "/statement-runs",
+    status_code=status.HTTP_201_CREATED,
+    response_model=StatementRunOut,
+    responses={**_ERRORS, **REPLAYED},
+)
 async def create_statement_run(
-    run: StatementRunIn, principal: CanWrite, runtime: RuntimeDep, settings: SettingsDep
-) -> StatementRunOut:
+    run: StatementRunIn,
+    principal: CanWrite,
+    runtime: RuntimeDep,
+    settings: SettingsDep,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     """Run the statement cycle for this tenant as of a date: at most one statement per patient and cycle
-    (a second run in the same cycle makes none), the paper ones in one print batch, then the emails sent."""
+    (a second run in the same cycle makes none), the paper ones in one print batch, then the emails sent.
+    The same `Idempotency-Key` and request answer the first run (its `emails_sent` as stored once its
+    emails went out) and run nothing again."""
     as_of = run.as_of or dt.date.today()
-    async with unit_of_work(runtime.sessions) as session:
+    fingerprint = "" if idempotency_key is None else request_fingerprint(request.method, request.url.path, run)
+
+    async def statements_run() -> tuple[int, object]:
         result = await service.run_statements(session, settings, tenant=principal.tenant, as_of=as_of)
+        made = StatementRunOut(
+            as_of=result.as_of,
+            statement_ids=result.statement_ids,
+            stages=result.stages,
+            deliveries=result.deliveries,
+            print_batch_id=result.print_batch_id,
+            emails_sent=0,
+        )
+        return status.HTTP_201_CREATED, made
+
+    async with unit_of_work(runtime.sessions) as session:
+        try:
+            answer = await answer_once(
+                IdempotencyKeys(session, idempotency_keys, principal.tenant),
+                idempotency_key,
+                fingerprint,
+                statements_run,
+            )
+        except IdempotencyConflict as exc:
+            raise key_reused(exc) from None
+    if answer.replayed:
+        return answer.response()
     emails_sent = await service.send_pending_emails(runtime.sessions, settings)
-    return StatementRunOut(
-        as_of=result.as_of,
-        statement_ids=result.statement_ids,
-        stages=result.stages,
-        deliveries=result.deliveries,
-        print_batch_id=result.print_batch_id,
-        emails_sent=emails_sent,
-    )
+    body = {**answer.body, "emails_sent": emails_sent} if isinstance(answer.body, dict) else answer.body
+    if idempotency_key is not None:
+        async with unit_of_work(runtime.sessions) as session:
+            await IdempotencyKeys(session, idempotency_keys, principal.tenant).complete(
+                idempotency_key, answer.status_code, body
+            )
+    return JSONResponse(body, status_code=answer.status_code)
 
 
 @router.get("/statements", responses=_ERRORS)

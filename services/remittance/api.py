@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 
 from services.remittance import paging, service
 from services.remittance.domain.posting import PostingResult, claim_balance
 from services.remittance.domain.remittance_advice import ParseWarning
+from services.remittance.models import idempotency_keys
 from services.remittance.repository import (
     MAX_STORED_WARNINGS,
     ClaimPaymentRecord,
@@ -47,6 +50,7 @@ from services.remittance.schemas import (
 )
 from shared.auth import Principal, require_scope
 from shared.http import OutboxDep, SessionDep
+from shared.idempotency import REPLAYED, IdempotencyKey, answer_request_once
 
 router = APIRouter(prefix="/v1", tags=["remittance"])
 CanRead = Annotated[Principal, require_scope("remittance:read")]
@@ -73,11 +77,19 @@ async def get_submitted_claim(claim_control_number: str, principal: CanRead, ses
     status_code=status.HTTP_201_CREATED,
     responses={
         **_ERRORS,
-        200: {"description": "The same file was posted before: its first result, nothing posted again."},
+        **REPLAYED,
+        200: {
+            "description": "The same file was posted before, or the same `Idempotency-Key` and file replayed: "
+            "its first result, nothing posted again."
+        },
         413: {"description": "File too large."},
         415: {"description": "Not an X12 media type."},
-        422: {"description": "Does not parse or balance: reason, segment id and position; nothing posted."},
+        422: {
+            "description": "Does not parse or balance (reason, segment id and position; nothing posted), or the "
+            "`Idempotency-Key` was used with another file."
+        },
     },
+    response_model=RemittanceResult,
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -89,9 +101,14 @@ async def get_submitted_claim(claim_control_number: str, principal: CanRead, ses
     },
 )
 async def upload_remittance(
-    request: Request, principal: CanWrite, session: SessionDep, outbox: OutboxDep, response: Response
-) -> RemittanceResult:
-    """Post an X12 835 (005010X221A1) file: every claim payment once, all or nothing."""
+    request: Request,
+    principal: CanWrite,
+    session: SessionDep,
+    outbox: OutboxDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Post an X12 835 (005010X221A1) file: every claim payment once, all or nothing. The request an
+    `Idempotency-Key` names is the file's bytes (by their sha256)."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in X12_MEDIA_TYPES:
         raise HTTPException(
@@ -100,16 +117,21 @@ async def upload_remittance(
     body = await request.body()
     if len(body) > MAX_FILE_BYTES:
         raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, detail=f"at most {MAX_FILE_BYTES} bytes")
-    try:
-        advices = await run_in_threadpool(service.parse_remittance, body)
-        result, created = await service.post_remittance(
-            session, outbox, tenant=principal.tenant, body=body, advices=advices
-        )
-    except service.RemittanceRejected as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=exc.detail) from None
-    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-    warnings = [warning for advice in advices for warning in advice.warnings]
-    return _remittance_result(result, warnings[:MAX_STORED_WARNINGS])
+
+    async def run() -> tuple[int, object]:
+        try:
+            advices = await run_in_threadpool(service.parse_remittance, body)
+            result, created = await service.post_remittance(
+                session, outbox, tenant=principal.tenant, body=body, advices=advices
+            )
+        except service.RemittanceRejected as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=exc.detail) from None
+        warnings = [warning for advice in advices for warning in advice.warnings]
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return code, _remittance_result(result, warnings[:MAX_STORED_WARNINGS])
+
+    file = {"sha256": hashlib.sha256(body).hexdigest()}
+    return await answer_request_once(session, idempotency_keys, principal.tenant, request, idempotency_key, file, run)
 
 
 @router.get("/remittances/{remittance_id}", responses=_ERRORS)
@@ -170,40 +192,52 @@ async def list_suspense(
 
 @router.post(
     "/suspense/{payment_id}/match",
+    response_model=SuspenseMatched,
     responses={
         **_ERRORS,
+        **REPLAYED,
         404: {},
         409: {"description": "Already posted, or payer/amount/patient do not fit the claim (findings) and not forced."},
     },
 )
 async def match_suspense(
-    payment_id: uuid.UUID, match: SuspenseMatch, principal: CanWrite, session: SessionDep, outbox: OutboxDep
-) -> SuspenseMatched:
+    payment_id: uuid.UUID,
+    match: SuspenseMatch,
+    principal: CanWrite,
+    session: SessionDep,
+    outbox: OutboxDep,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     """Match a suspended claim payment by hand to a submitted claim, then post it. The payment's payer (as
     835s for this claim's payer name it), charge (CLP03 = the claim's charge, paid within it) and patient (when
     given) must fit the claim; otherwise 409 with the findings, unless `force` with a `reason`."""
-    try:
-        claim_id = await service.match_suspended(
-            session,
-            outbox,
-            tenant=principal.tenant,
-            payment_id=payment_id,
-            claim_control_number=match.claim_control_number,
-            patient_id=match.patient_id,
-            force_reason=match.reason if match.force else None,
-            reviewer=principal.subject,
-        )
-    except service.NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from None
-    except service.MatchRefused as exc:
-        detail = {
-            "reason": "the payment does not fit this claim; send force with a reason to post it anyway",
-            "findings": [{"check": finding.check, "message": finding.message} for finding in exc.findings],
-        }
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=detail) from None
-    except service.PostingConflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
-    return SuspenseMatched(payment_id=payment_id, claim_id=claim_id, state="posted")
+
+    async def run() -> tuple[int, object]:
+        try:
+            claim_id = await service.match_suspended(
+                session,
+                outbox,
+                tenant=principal.tenant,
+                payment_id=payment_id,
+                claim_control_number=match.claim_control_number,
+                patient_id=match.patient_id,
+                force_reason=match.reason if match.force else None,
+                reviewer=principal.subject,
+            )
+        except service.NotFound as exc:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from None
+        except service.MatchRefused as exc:
+            detail = {
+                "reason": "the payment does not fit this claim; send force with a reason to post it anyway",
+                "findings": [{"check": finding.check, "message": finding.message} for finding in exc.findings],
+            }
+            raise HTTPException(status.HTTP_409_CONFLICT, detail=detail) from None
+        except service.PostingConflict as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
+        return status.HTTP_200_OK, SuspenseMatched(payment_id=payment_id, claim_id=claim_id, state="posted")
+
+    return await answer_request_once(session, idempotency_keys, principal.tenant, request, idempotency_key, match, run)
 
 
 def _payment_fields(payment: ClaimPaymentRecord) -> dict[str, object]:
@@ -378,8 +412,9 @@ async def provider_ledger(provider_id: str, principal: CanRead, session: Session
     status_code=status.HTTP_201_CREATED,
     responses={
         **_ERRORS,
+        200: {"description": "The same `Idempotency-Key` and payment again: the first payment, nothing posted."},
         404: {"description": "No account for this patient: remittance knows patients from their submitted claims."},
-        409: {},
+        409: {"description": "The `Idempotency-Key` was used for a different payment."},
         422: {"description": "Another currency than the account's, or a date before 1900 or in the future."},
     },
 )
@@ -390,7 +425,15 @@ async def take_patient_payment(
     session: SessionDep,
     outbox: OutboxDep,
     response: Response,
-    idempotency_key: Annotated[str, Header(min_length=1, max_length=200)],
+    idempotency_key: Annotated[
+        str,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=200,
+            description="Required: the payment is posted once per key (the key is the payment's own identity).",
+        ),
+    ],
 ) -> PatientPaymentOut:
     """A patient payment, once per `Idempotency-Key`: a retry answers the first payment (200)."""
     try:
@@ -428,24 +471,37 @@ async def patient_account(
 
 
 @router.post(
-    "/accounts/{patient_id}/payment-plans", status_code=status.HTTP_201_CREATED, responses={**_ERRORS, 409: {}}
+    "/accounts/{patient_id}/payment-plans",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PaymentPlanOut,
+    responses={**_ERRORS, **REPLAYED, 409: {}},
 )
 async def create_payment_plan(
-    patient_id: uuid.UUID, plan: PaymentPlanIn, principal: CanWrite, session: SessionDep, outbox: OutboxDep
-) -> PaymentPlanOut:
+    patient_id: uuid.UUID,
+    plan: PaymentPlanIn,
+    principal: CanWrite,
+    session: SessionDep,
+    outbox: OutboxDep,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     """Monthly installments over the patient's current balance, adding up to it to the cent."""
-    try:
-        created = await service.create_payment_plan(
-            session,
-            outbox,
-            tenant=principal.tenant,
-            patient_id=patient_id,
-            installments=plan.installments,
-            first_due=plan.first_due,
-        )
-    except service.PostingConflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
-    return PaymentPlanOut.model_validate(created, from_attributes=True)
+
+    async def run() -> tuple[int, object]:
+        try:
+            created = await service.create_payment_plan(
+                session,
+                outbox,
+                tenant=principal.tenant,
+                patient_id=patient_id,
+                installments=plan.installments,
+                first_due=plan.first_due,
+            )
+        except service.PostingConflict as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
+        return status.HTTP_201_CREATED, PaymentPlanOut.model_validate(created, from_attributes=True)
+
+    return await answer_request_once(session, idempotency_keys, principal.tenant, request, idempotency_key, plan, run)
 
 
 @router.get("/payment-plans/overdue", responses=_ERRORS)

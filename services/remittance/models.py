@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
 from shared.db import service_metadata
+from shared.idempotency import idempotency_table
 from shared.messaging.tables import messaging_tables
 
 SCHEMA = "remittance"
@@ -264,3 +265,5 @@ refund_items = sa.Table(
     sa.Index("ix_refund_items_tenant", "tenant_id", "status", "opened_at", "id"),
     comment="Claims paid beyond what was owed (a credit balance): a refund work item until a person resolves it.",
 )
+
+idempotency_keys = idempotency_table(metadata)
