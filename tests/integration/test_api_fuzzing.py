@@ -27,8 +27,8 @@ pytestmark = pytest.mark.integration
 SERVICES = ("intake", "claims", "remittance", "denials", "notifications")
 SCOPE = re.compile(r'require_scope\("([^"]+)"\)')
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-POSITIVE_EXAMPLES = 4
-NEGATIVE_EXAMPLES = 3
+POSITIVE_EXAMPLES = 3
+NEGATIVE_EXAMPLES = 2
 EXCLUDED = {
     # Sends a 270 to the clearinghouse and waits on nothing: covered by test_intake_eligibility.
     ("POST", "/v1/patients/{patient_id}/coverages/{coverage_id}/eligibility-checks"),
