@@ -106,7 +106,7 @@ async def bill_the_canary(system: RunningSystem) -> None:
         patient_id = created.json()["id"]
         added = await client.post(f"{system.urls.intake}/v1/patients/{patient_id}/coverages", json=coverage)
         assert added.status_code in (200, 201), added.status_code
-        encounter.update(external_encounter_id="QXCANARY-ENC-1", patient_external_id=MRN)
+        encounter.update(external_encounter_id="CANARY-TEST-ENC-1", patient_external_id=MRN)  # an id, not PHI
         sent = await client.post(f"{system.urls.intake}/v1/encounters", json=encounter)
         assert sent.status_code == 201, sent.status_code
         encounter_id = sent.json()["id"]
