@@ -12,6 +12,11 @@ from pathlib import Path
 from cli.endpoints import ServiceUrls
 from cli.pipeline import ALL_SCOPES, SandboxProcess, write_demo_rules
 from cli.services import ServiceProcess
+from services.claims.app import DEFINITION as CLAIMS
+from services.denials.app import DEFINITION as DENIALS
+from services.intake.app import DEFINITION as INTAKE
+from services.notifications.app import DEFINITION as NOTIFICATIONS
+from services.remittance.app import DEFINITION as REMITTANCE
 from tests.support.pipeline import Pipeline, new_tenant
 
 FAST = "0.2"
@@ -28,7 +33,14 @@ class RunningSystem:
 
 @asynccontextmanager
 async def running_system(pipeline: Pipeline, folder: Path, **extra_env: str) -> AsyncIterator[RunningSystem]:
-    """Start every service and the sandbox for a fresh tenant; stop them (SIGTERM) at the end."""
+    """Start every service and the sandbox for a fresh tenant; stop them (SIGTERM) at the end.
+
+    The session's consumer groups start at the topics' ends: events an earlier test left unconsumed (its services
+    killed on purpose) belong to other tenants, and their claims must not go out through this clearinghouse, whose
+    835s remittance posts for this tenant alone."""
+    await pipeline.start_groups_at_end(
+        s for d in (INTAKE, CLAIMS, REMITTANCE, DENIALS, NOTIFICATIONS) for s in d.subscriptions
+    )
     tenant = new_tenant()
     clearinghouse = folder / "clearinghouse"
     for sub in ("outbound", "inbound"):
