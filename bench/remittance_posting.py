@@ -34,6 +34,7 @@ from services.remittance.domain.x12_835 import parse_835
 from services.remittance.service import post_remittance
 from shared.db import create_engine, create_sessionmaker, unit_of_work
 from shared.messaging.outbox import Outbox
+from shared.patient_match import MemberDigest
 from tests.support.pipeline import bench_pipeline
 from tests.support.remittance_builder import paid_claim, remittance_file
 
@@ -106,7 +107,9 @@ async def run(claims: int, *, profile: bool = False) -> None:
         advices = parse_835(in_process)
         parsed = time.perf_counter()
         async with unit_of_work(sessions) as session:
-            result, _ = await post_remittance(session, outbox, tenant=tenant, body=in_process, advices=advices)
+            result, _ = await post_remittance(
+                session, outbox, tenant=tenant, body=in_process, advices=advices, member_digest=MemberDigest(b"bench")
+            )
         posted = time.perf_counter()
         if profiler is not None:
             profiler.disable()

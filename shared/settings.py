@@ -43,6 +43,9 @@ class ServiceSettings(BaseSettings):
     auth_secret: SecretStr = SecretStr(DEVELOPMENT_AUTH_SECRET)
     auth_issuer: str = "claimflow"
     auth_audience: str = "claimflow"
+    patient_match_key: SecretStr | None = None
+    """Key of the member-id digests claims and remittance compare when a suspended payment is matched by hand
+    (shared/patient_match.py); unset, one is derived from the auth secret."""
     kafka_send_timeout_s: float = 10.0
     kafka_stop_timeout_s: float = 10.0
     consumer_max_attempts: int = 5

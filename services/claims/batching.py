@@ -15,6 +15,7 @@ from services.claims.service import batch_ready_claims, send_stored_submissions
 from services.claims.settings import ClaimsSettings
 from services.claims.tracking import flag_quiet_claims, send_status_requests, take_acknowledgments
 from shared.db import unit_of_work
+from shared.patient_match import MemberDigest
 from shared.periodic import Periodic
 from shared.service import ServiceRuntime
 
@@ -27,10 +28,13 @@ def batching(runtime: ServiceRuntime) -> Periodic | None:
     settings = runtime.settings_of(ClaimsSettings)
     if not settings.run_batching:
         return None
+    member_digest = MemberDigest.from_settings(runtime.settings)
 
     async def batch_round() -> bool:
         async with unit_of_work(runtime.sessions) as session:
-            batched = await batch_ready_claims(session, runtime.outbox, settings, dt.datetime.now(dt.UTC))
+            batched = await batch_ready_claims(
+                session, runtime.outbox, settings, dt.datetime.now(dt.UTC), member_digest
+            )
         if batched:
             log.info("claims batched", extra={"claims": batched})
         return batched >= settings.batch_size  # a failed round leaves the claims READY

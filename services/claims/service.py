@@ -66,6 +66,7 @@ from shared.events.catalog import (
 )
 from shared.events.envelope import EventEnvelope
 from shared.messaging.outbox import Outbox, OutgoingEvent
+from shared.patient_match import MemberDigest
 from shared.telemetry.tracing import continued_trace_headers
 
 log = logging.getLogger(__name__)
@@ -430,7 +431,9 @@ class _Writable:
     claim: Claim
 
 
-def _submitted_event(item: _Writable, interchange_number: int, at: dt.datetime) -> ClaimSubmittedV1:
+def _submitted_event(
+    tenant: str, item: _Writable, interchange_number: int, at: dt.datetime, member_digest: MemberDigest
+) -> ClaimSubmittedV1:
     claim, document = item.claim, item.ready.document
     return ClaimSubmittedV1(
         claim_id=item.ready.id,
@@ -459,6 +462,7 @@ def _submitted_event(item: _Writable, interchange_number: int, at: dt.datetime) 
         service_date_from=document.get("service_date_from"),
         billing_provider_npi=claim.billing_provider.npi,
         billing_provider_name=claim.billing_provider.name,
+        member_digest=member_digest.of(tenant, claim.subscriber.member_id),
     )
 
 
@@ -522,6 +526,7 @@ class _BatchRound:
     """What one batching round writes: submissions, their transaction sets, moves and events."""
 
     now: dt.datetime
+    member_digest: MemberDigest
     submissions: list[Submission] = dataclasses.field(default_factory=list)
     transactions: list[SubmissionTransaction] = dataclasses.field(default_factory=list)
     batched: list[StateChange] = dataclasses.field(default_factory=list)
@@ -566,13 +571,17 @@ class _BatchRound:
                     self.events[tenant].append(
                         (
                             str(item.ready.id),
-                            _submitted_event(item, interchange.interchange_control_number, self.now),
+                            _submitted_event(
+                                tenant, item, interchange.interchange_control_number, self.now, self.member_digest
+                            ),
                             item.ready.trace_context,  # the claim's trace goes on, not this round's
                         )
                     )
 
 
-async def batch_ready_claims(session: AsyncSession, outbox: Outbox, settings: ClaimsSettings, now: dt.datetime) -> int:
+async def batch_ready_claims(
+    session: AsyncSession, outbox: Outbox, settings: ClaimsSettings, now: dt.datetime, member_digest: MemberDigest
+) -> int:
     """Takes READY claims (skipping those another batcher holds), writes one 837 interchange per
     tenant, payer and submitter, stores it with its control numbers, marks the claims batched and
     emits `claim-submitted` for each, all in the caller's transaction. Returns the claims batched."""
@@ -583,7 +592,7 @@ async def batch_ready_claims(session: AsyncSession, outbox: Outbox, settings: Cl
     by_tenant, held = _by_tenant(ready, settings)
     submitter_id = settings.submitter.identifier
     control = await writes.lock_control_numbers(submitter_id)
-    batch_round = _BatchRound(now)
+    batch_round = _BatchRound(now, member_digest)
     for tenant, items in by_tenant.items():
         try:
             batch = _write(items, control, now, settings)

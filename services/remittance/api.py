@@ -51,6 +51,8 @@ from services.remittance.schemas import (
 from shared.auth import Principal, require_scope
 from shared.http import OutboxDep, SessionDep
 from shared.idempotency import REPLAYED, IdempotencyKey, answer_request_once
+from shared.patient_match import MemberDigest
+from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["remittance"])
 CanRead = Annotated[Principal, require_scope("remittance:read")]
@@ -105,6 +107,7 @@ async def upload_remittance(
     principal: CanWrite,
     session: SessionDep,
     outbox: OutboxDep,
+    runtime: RuntimeDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Post an X12 835 (005010X221A1) file: every claim payment once, all or nothing. The request an
@@ -122,7 +125,12 @@ async def upload_remittance(
         try:
             advices = await run_in_threadpool(service.parse_remittance, body)
             result, created = await service.post_remittance(
-                session, outbox, tenant=principal.tenant, body=body, advices=advices
+                session,
+                outbox,
+                tenant=principal.tenant,
+                body=body,
+                advices=advices,
+                member_digest=MemberDigest.from_settings(runtime.settings),
             )
         except service.RemittanceRejected as exc:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=exc.detail) from None

@@ -28,6 +28,7 @@ from services.remittance.settings import RemittanceSettings
 from shared.clearinghouse import ClearinghouseAdapter, InboundFile, InboundKind
 from shared.db import unit_of_work
 from shared.messaging.outbox import Outbox
+from shared.patient_match import MemberDigest
 from shared.periodic import Periodic
 from shared.service import ServiceRuntime
 
@@ -50,7 +51,11 @@ def routing_from(settings: RemittanceSettings) -> InboundRouting:
 
 
 async def ingest_inbound_file(
-    sessions: async_sessionmaker[AsyncSession], outbox: Outbox, inbound: InboundFile, routing: InboundRouting
+    sessions: async_sessionmaker[AsyncSession],
+    outbox: Outbox,
+    inbound: InboundFile,
+    routing: InboundRouting,
+    member_digest: MemberDigest,
 ) -> InboundOutcome:
     """Post or reject one inbound file; raises only when it should be tried again later."""
     tenant = routing.fallback_tenant
@@ -59,7 +64,13 @@ async def ingest_inbound_file(
         tenant = routing.tenant_for(advices)
         async with unit_of_work(sessions) as session:
             result, created = await service.post_inbound(
-                session, outbox, tenant=tenant, file_name=inbound.file_name, body=inbound.content, advices=advices
+                session,
+                outbox,
+                tenant=tenant,
+                file_name=inbound.file_name,
+                body=inbound.content,
+                advices=advices,
+                member_digest=member_digest,
             )
         return InboundOutcome(inbound.file_name, "posted" if created else "duplicate", tenant, result=result)
     except (service.RemittanceRejected, NoTenant) as exc:
@@ -75,13 +86,14 @@ async def collect_inbound(
     outbox: Outbox,
     adapter: ClearinghouseAdapter,
     routing: InboundRouting,
+    member_digest: MemberDigest,
 ) -> list[InboundOutcome]:
     """One round: every 835 waiting in the box, oldest name first; a file that fails for a reason other
     than its content stays in the box and the round moves on to the next."""
     outcomes = []
     for inbound in await adapter.fetch_inbound_of(REMITTANCES):
         try:
-            outcome = await ingest_inbound_file(sessions, outbox, inbound, routing)
+            outcome = await ingest_inbound_file(sessions, outbox, inbound, routing, member_digest)
         except Exception as exc:
             log.warning(
                 "inbound 835 left for a later round", extra={"file": inbound.file_name, "error": type(exc).__name__}
@@ -128,8 +140,9 @@ def collecting(runtime: ServiceRuntime) -> Periodic | None:
         )
         return None
     routing = routing_from(settings)
+    member_digest = MemberDigest.from_settings(runtime.settings)
 
     async def collect_round() -> None:  # the box is read again next round; nothing is acknowledged unposted
-        await collect_inbound(runtime.sessions, runtime.outbox, runtime.clearinghouse, routing)
+        await collect_inbound(runtime.sessions, runtime.outbox, runtime.clearinghouse, routing, member_digest)
 
     return Periodic("inbound-835", settings.inbound_interval_s, collect_round, MAX_BACKOFF_S)

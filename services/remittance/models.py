@@ -44,6 +44,12 @@ submitted_claims = sa.Table(
         nullable=True,
         comment="The encounter billed: a secondary claim shares it with its primary (COB netting).",
     ),
+    sa.Column(
+        "member_digest",
+        sa.Text,
+        nullable=True,
+        comment="Keyed digest of the subscriber's member id (shared/patient_match.py), never the id.",
+    ),
     sa.UniqueConstraint("tenant_id", "claim_control_number", name="uq_submitted_claims_tenant_id"),
     sa.Index("ix_submitted_claims_encounter", "tenant_id", "encounter_id"),
 )
@@ -98,6 +104,12 @@ claim_payments = sa.Table(
     sa.Column("review_reason", sa.Text, nullable=True, comment="Why a person released, rejected or forced it."),
     sa.Column("reviewed_by", sa.Text, nullable=True),
     sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column(
+        "member_digests",
+        JSONB,
+        nullable=True,
+        comment="A suspended payment: keyed digests of the member ids its 835 names (NM1*QC/IL/74), never the ids.",
+    ),
     sa.UniqueConstraint(
         "tenant_id",
         "payer_id",

@@ -85,6 +85,8 @@ class NewClaimPayment:
     reversal_of: uuid.UUID | None
     duplicate_of: uuid.UUID | None = None
     """Held, not posted: a probable duplicate of this payment already posted to the same claim."""
+    member_digests: tuple[str, ...] = ()
+    """Suspended: keyed digests of the member ids its 835 names, for the patient check of a match by hand."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +122,8 @@ class ClaimPaymentRecord:
     reversal_of: uuid.UUID | None = None
     review_reason: str | None = None
     posted_at: dt.datetime | None = None
+    member_digests: tuple[str, ...] = ()
+    """A suspended payment: keyed digests of the member ids its 835 names (shared/patient_match.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +237,7 @@ class SubmittedClaimRepository:
             lines=[line.model_dump(mode="json") for line in claim.lines],
             trace_context=trace_context or sa.null(),
             encounter_id=claim.encounter_id,
+            member_digest=claim.member_digest,
         )
         await self._session.execute(
             statement.on_conflict_do_update(
@@ -248,7 +253,7 @@ class SubmittedClaimRepository:
 
 _SUBMITTED_BY_NUMBERS = (
     "SELECT claim_id, claim_control_number, payer_id, patient_id, total_charge_cents, currency, lines::text, "  # noqa: S608 - names from the model
-    "trace_context::text "
+    "trace_context::text, member_digest "
     f"FROM {submitted_claims.fullname} WHERE tenant_id = $1 AND claim_control_number = ANY($2::text[])"
 )
 
@@ -272,6 +277,7 @@ def _submitted(record: asyncpg.Record) -> SubmittedClaim:
             for line in json.loads(record["lines"])
         ),
         trace_headers=_trace_headers(record["trace_context"]),
+        member_digest=record["member_digest"],
     )
 
 
@@ -376,6 +382,7 @@ def _payment_row(payment: NewClaimPayment, tenant: str, source: PaymentSource = 
         "review_reason": None,
         "reviewed_by": None,
         "reviewed_at": None,
+        "member_digests": json.dumps(list(payment.member_digests)) if payment.member_digests else None,
     }
 
 
@@ -430,6 +437,7 @@ def _claim_payment(row: sa.Row[tuple[object, ...]]) -> ClaimPaymentRecord:
         reversal_of=row.reversal_of,
         review_reason=row.review_reason,
         posted_at=row.posted_at,
+        member_digests=tuple(row.member_digests or ()),
     )
 
 

@@ -6,6 +6,7 @@ payment, every ledger entry and every outbox event commit together or not at all
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import uuid
@@ -80,6 +81,7 @@ from shared.events.catalog import (
 )
 from shared.idempotency import request_fingerprint
 from shared.messaging.outbox import Outbox, OutgoingEvent
+from shared.patient_match import MemberDigest
 from shared.x12.errors import X12Error
 
 _BALANCE_SEGMENT = {"service_line": "SVC", "claim": "CLP", "transaction": "BPR"}
@@ -185,6 +187,7 @@ async def post_remittance(
     tenant: str,
     body: bytes,
     advices: Sequence[RemittanceAdvice],
+    member_digest: MemberDigest,
     today: dt.date | None = None,
 ) -> tuple[PostingResult, bool]:
     """Post a parsed 835 file once: `(result, created)`; the same content again answers the first result."""
@@ -210,6 +213,7 @@ async def post_remittance(
     currency = _currency(advices)
     payments = ClaimPaymentRepository(session, tenant)
     file_payments = await _claim_payments_of_file(payments, file_id, all_facts, submitted, currency)
+    file_payments = [_with_member_digests(payment, tenant, member_digest) for payment in file_payments]
     file_payments = refuse_foreign_currency(file_payments, currency)
     file_payments = await hold_probable_duplicates(session, tenant, file_payments)
     inserted = await payments.add_new(file_payments, payment_sources(advices))
@@ -242,6 +246,14 @@ async def post_remittance(
     )
     await files.set_result(result)
     return result, True
+
+
+def _with_member_digests(payment: NewClaimPayment, tenant: str, member_digest: MemberDigest) -> NewClaimPayment:
+    """A suspended payment keeps digests of the member ids its 835 names (never the ids), so a match by hand can
+    tell whether it names the claim's subscriber."""
+    if payment.claim is not None or not payment.facts.member_ids:
+        return payment
+    return dataclasses.replace(payment, member_digests=member_digest.of_all(tenant, payment.facts.member_ids))
 
 
 async def _claim_payments_of_file(
@@ -417,10 +429,13 @@ async def post_inbound(
     file_name: str,
     body: bytes,
     advices: Sequence[RemittanceAdvice],
+    member_digest: MemberDigest,
 ) -> tuple[PostingResult, bool]:
     """An 835 from the clearinghouse inbound box, posted exactly as an upload and recorded with its file name
     in the same transaction: `(result, created)`, `created` False when its content was posted before."""
-    result, created = await post_remittance(session, outbox, tenant=tenant, body=body, advices=advices)
+    result, created = await post_remittance(
+        session, outbox, tenant=tenant, body=body, advices=advices, member_digest=member_digest
+    )
     await InboundFileRepository(session).record(
         file_name=file_name,
         content_sha256=content_hash(body),
@@ -864,6 +879,7 @@ async def check_suspense_match(
         payment_charge_cents=suspended.charge_cents,
         payment_paid_cents=suspended.paid_cents,
         payment_patient_id=patient_id,
+        payment_member_digests=suspended.member_digests,
         claim=claim,
         payer_aliases=await repository.payer_aliases(claim.payer_id),
     )

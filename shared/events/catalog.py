@@ -366,6 +366,11 @@ class ClaimSubmittedV1(EventPayload):
     service_date_from: dt.date | None = Field(default=None, description="First date of service (timely filing).")
     billing_provider_npi: str | None = Field(default=None, description="The billing provider (KPIs by provider).")
     billing_provider_name: str | None = Field(default=None, description="Organization or last name (appeal letters).")
+    member_digest: str | None = Field(
+        default=None,
+        description="Keyed digest (HMAC-SHA256, tenant-bound) of the subscriber's member id, never the id: "
+        "remittance compares it with the member ids a suspended 835 payment names.",
+    )
 
 
 class Adjustment(EventPayload):

@@ -10,11 +10,14 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from services.claims.domain.control_numbers import gs06, isa13, st02
 from services.claims.reference_data import read_mue, read_ptp, replace_mue_edits, replace_ptp_edits
 from shared.events.catalog import EncounterCodedV1
 from shared.messaging.topics import CLAIM_SUBMITTED
+from shared.patient_match import MemberDigest
+from shared.settings import ServiceSettings
 from shared.x12.pyx12_validation import validate_with_pyx12
 from tests.support.encounters import EXAMPLES, example, produce_all
 from tests.support.pipeline import (
@@ -161,6 +164,12 @@ async def test_encounters_become_scrubbed_submitted_837s_and_held_claims_go_out_
 
     copies = await eventually(submitted_once, timeout_s=30, what="claim-submitted for every batched claim")
     assert copies == dict.fromkeys(batched_ids, 1)
+    # each names its subscriber by a keyed digest remittance can compare, never by the member id
+    digest = MemberDigest.from_settings(ServiceSettings(auth_secret=SecretStr(services.secrets.auth_secret)))
+    member_digests = {digest.of(tenant, s.member_id) for event in events if event.phi for s in event.phi.subscribers}
+    sent = [json.loads(record.value) for record in await read_from(services.kafka, start)]
+    ours = [payload for payload in sent if payload["claim_id"] in batched_ids]
+    assert ours and all(payload["member_digest"] in member_digests for payload in ours)
 
     async def gauge_counts_them() -> bool:  # the gauge is refreshed every few seconds, not per claim
         return await metric_total(claims, "claimflow_claims_by_state", state="submitted") >= len(batched_ids)

@@ -5,6 +5,7 @@ primary (COB)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import uuid
@@ -13,10 +14,13 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from shared.events.catalog import ClaimSubmittedV1
 from shared.events.envelope import EventEnvelope, to_kafka
 from shared.messaging.topics import CLAIM_SUBMITTED
+from shared.patient_match import MemberDigest
+from shared.settings import ServiceSettings
 from tests.support.ledger import ledger_totals
 from tests.support.pipeline import Pipeline, eventually, new_tenant, produce
 from tests.support.remittance_builder import ClaimSpec, LineSpec, paid_claim, remittance_file
@@ -32,6 +36,7 @@ async def _submit_claims(
     claims: list[tuple[ClaimSpec, uuid.UUID, uuid.UUID]],
     *,
     currency: str = "USD",
+    member_digests: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """`claim-submitted` for each (spec, patient, encounter) through Kafka; their claim ids by CLM01, once known."""
     ids: dict[str, str] = {}
@@ -59,6 +64,7 @@ async def _submit_claims(
             interchange_control_number="000000001",
             submitted_at=dt.datetime.now(dt.UTC),
             patient_id=patient,
+            member_digest=(member_digests or {}).get(spec.control_number),
         )
         envelope = EventEnvelope.new(source="/tests", subject=str(claim_id), tenant=tenant, payload=payload)
         key, value, headers = to_kafka(envelope)
@@ -307,6 +313,57 @@ async def test_suspense_pages_with_a_cursor_and_a_match_that_does_not_fit_is_ref
             if p["id"] == mismatch["id"]
         ]
         assert payment["state"] == "posted" and payment["review_reason"].startswith("payer merged plans")
+
+
+async def test_a_suspended_payment_naming_another_member_id_is_refused_for_a_claim_unless_forced(
+    services: Pipeline, admin_db: asyncpg.Connection
+) -> None:
+    """With no patient id from the biller, the member id the 835 names (NM1*QC) is checked against the claim's
+    subscriber through keyed digests: remittance stores digests, never the ids."""
+    tenant, suffix, patient = new_tenant(), uuid.uuid4().hex[:6].upper(), uuid.uuid4()
+    digest = MemberDigest.from_settings(ServiceSettings(auth_secret=SecretStr(services.secrets.auth_secret)))
+    known, target = paid_claim(f"KNOWN{suffix}"), paid_claim(f"MEMBER{suffix}", charge_cents=13000)
+    claim_digest = digest.of(tenant, f"SYN{suffix}")
+    assert claim_digest is not None
+    remittance = await services.start("remittance")
+    ids = await _submit_claims(
+        services,
+        admin_db,
+        tenant,
+        [(known, patient, uuid.uuid4()), (target, patient, uuid.uuid4())],
+        member_digests={target.control_number: claim_digest},
+    )
+    same_member = dataclasses.replace(paid_claim(f"SAME{suffix}", charge_cents=13000), member_id=f"syn-{suffix}")
+    other_member = dataclasses.replace(paid_claim(f"OTHER{suffix}", charge_cents=13000), member_id=f"XYZ{suffix}")
+    async with httpx.AsyncClient(
+        base_url=remittance.base_url, headers=services.auth(tenant, "remittance:write", "remittance:read"), timeout=60
+    ) as client:
+        file = remittance_file([known, same_member, other_member], trace=f"M{suffix}")
+        assert (await client.post("/v1/remittances", content=file, headers=X12)).json()["suspended"] == 2
+        suspended = {item["claim_control_number"]: item["id"] for item in (await client.get("/v1/suspense")).json()}
+        stored = await admin_db.fetch(
+            "SELECT member_digests::text AS digests FROM remittance.claim_payments WHERE tenant_id = $1 "
+            "AND state = 'suspense' ORDER BY claim_control_number",
+            tenant,
+        )
+        assert [row["digests"] for row in stored] == [
+            f'["{digest.of(tenant, f"XYZ{suffix}")}"]',
+            f'["{claim_digest}"]',
+        ], "a digest per member id named (case and dashes do not make another member), never the id"
+
+        refused = await client.post(
+            f"/v1/suspense/{suspended[other_member.control_number]}/match",
+            json={"claim_control_number": target.control_number},
+        )
+        assert refused.status_code == 409, refused.text
+        assert [finding["check"] for finding in refused.json()["findings"]] == ["patient"]
+
+        matched = await client.post(
+            f"/v1/suspense/{suspended[same_member.control_number]}/match",
+            json={"claim_control_number": target.control_number},
+        )
+        assert matched.status_code == 200, matched.text
+        assert matched.json()["claim_id"] == ids[target.control_number]
 
 
 def _secondary(control_number: str, *, status: str, paid: int, prior: int, patient_share: int) -> ClaimSpec:

@@ -23,6 +23,7 @@ from shared.events.catalog import ClaimSubmittedV1
 from shared.events.envelope import EventEnvelope, to_kafka
 from shared.messaging.outbox import Outbox
 from shared.messaging.topics import CLAIM_DENIED, CLAIM_SUBMITTED, PAYMENT_RECEIVED
+from shared.patient_match import MemberDigest
 from tests.support.ledger import ledger_totals
 from tests.support.pipeline import Pipeline, end_offsets, eventually, new_tenant, produce, read_from
 
@@ -340,7 +341,12 @@ async def test_a_claim_submitted_consumed_while_its_payment_is_being_posted_stil
     try:
         async with unit_of_work(create_sessionmaker(engine)) as session:
             result, created = await post_remittance(
-                session, outbox, tenant=tenant, body=body, advices=parse_remittance(body)
+                session,
+                outbox,
+                tenant=tenant,
+                body=body,
+                advices=parse_remittance(body),
+                member_digest=MemberDigest(b"test patient-match key"),
             )
             assert created and (result.posted, result.suspended) == (0, 4)
             await _send(services, _claim_submitted(tenant, "CF-LATE-2", patient, claim_id))

@@ -23,6 +23,8 @@ class ClaimSpec:
     status: str = "1"
     payer_claim_number: str = ""
     claim_adjustments: tuple[tuple[str, str, int], ...] = field(default=())
+    member_id: str = ""
+    """The patient's member id in NM1*QC (synthetic), when the payer names it."""
 
     @property
     def charge_cents(self) -> int:
@@ -53,6 +55,8 @@ def remittance_file(
             f"**12*{claim.payer_claim_number or 'P' + claim.control_number}"
         )
         body += [f"CAS*{g}*{c}*{amount(a)}" for g, c, a in claim.claim_adjustments]
+        if claim.member_id:
+            body.append(f"NM1*QC*1*SYNTHETIC*PATIENT****MI*{claim.member_id}")
         for line in claim.lines:
             procedure = ":".join(("HC", line.procedure, *line.modifiers))
             body.append(f"SVC*{procedure}*{amount(line.charge_cents)}*{amount(line.paid_cents)}**1")

@@ -237,6 +237,7 @@ def match_findings(
     payment_paid_cents: int,
     payment_patient_id: uuid.UUID | None,
     claim: SubmittedClaim,
+    payment_member_digests: Sequence[str] = (),
     payer_aliases: Sequence[str],
 ) -> list[MatchFinding]:
     """Why a suspended payment may belong to another claim: a payer that never paid this claim's payer
@@ -269,6 +270,10 @@ def match_findings(
         findings.append(MatchFinding("amount", f"the payment of {payment_paid_cents} cents exceeds the claim's charge"))
     if payment_patient_id is not None and claim.patient_id is not None and payment_patient_id != claim.patient_id:
         findings.append(MatchFinding("patient", "the payment names another patient than the claim's"))
+    elif claim.member_digest and payment_member_digests and claim.member_digest not in payment_member_digests:
+        findings.append(
+            MatchFinding("patient", "the member id the payment names (NM1*QC/IL) is not the claim's subscriber's")
+        )
     return findings
 
 

@@ -18,7 +18,7 @@ import datetime as dt
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from services.remittance.domain.remittance_advice import Claim, ClaimAdjustment, RemittanceAdvice
@@ -69,6 +69,8 @@ class SubmittedClaim:
     lines: tuple[SubmittedLine, ...]
     trace_headers: tuple[tuple[str, str], ...] = ()
     """W3C trace context of the claim's trace: the events posted for it continue that trace."""
+    member_digest: str | None = None
+    """Keyed digest of the subscriber's member id (shared/patient_match.py), never the id."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +126,9 @@ class ClaimPaymentFacts:
     paid_date: dt.date
     next_responsible: NextResponsible
     position: int
+    member_ids: tuple[str, ...] = field(default=(), compare=False)
+    """A payment matching no claim: the member ids its 835 names (NM1*QC, IL, 74), kept in memory only, digested
+    before it is stored (the patient check of a later match by hand); not part of the facts' identity."""
 
     @property
     def is_reversal(self) -> bool:
@@ -278,8 +283,23 @@ def claim_payment_facts(
         paid_date=paid_date,
         next_responsible=next_responsible(claim, patient_responsibility),
         position=claim.position,
+        member_ids=() if submitted else _member_ids(claim),
     )
     return matched_to(facts, submitted) if submitted else facts
+
+
+_MEMBER_NAMES = frozenset({"QC", "IL", "74"})
+"""NM1 entities of loop 2100 that name the patient's or the insured's member id (74: the corrected insured)."""
+_MEMBER_QUALIFIERS = frozenset({"MI", "II", "HN", "MR", "C"})
+"""NM108 qualifiers of a member id (member, unique health id, HIC, Medicaid, changed id); not 34 (an SSN)."""
+
+
+def _member_ids(claim: Claim) -> tuple[str, ...]:
+    return tuple(
+        name.id
+        for name in claim.names
+        if name.entity in _MEMBER_NAMES and name.id_qualifier in _MEMBER_QUALIFIERS and name.id
+    )
 
 
 def _posted(adjustment: ClaimAdjustment, line_index: int | None) -> PostedAdjustment:

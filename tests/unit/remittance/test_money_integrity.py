@@ -3,6 +3,7 @@ balances, hand-match checks, dates and currencies, suspense cursors."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from collections import Counter
@@ -287,6 +288,28 @@ def test_a_hand_match_checks_payer_amount_and_patient() -> None:
     )
     assert [finding.check for finding in findings] == ["payer", "amount", "patient"]
     assert "13000" in findings[1].message and "10000" in findings[1].message
+
+
+def test_a_hand_match_without_a_patient_id_compares_member_id_digests() -> None:
+    claim = dataclasses.replace(_claim(), member_digest="a" * 32)
+
+    def checks(digests: tuple[str, ...]) -> list[str]:
+        return [
+            finding.check
+            for finding in match_findings(
+                payment_payer_ids=["1999999999"],
+                payment_charge_cents=13000,
+                payment_paid_cents=10000,
+                payment_patient_id=None,
+                payment_member_digests=digests,
+                claim=claim,
+                payer_aliases=["1999999999"],
+            )
+        ]
+
+    assert checks(("b" * 32, "a" * 32)) == []
+    assert checks(("b" * 32,)) == ["patient"]
+    assert checks(()) == [], "a payment naming no member id cannot be checked"
 
 
 def test_a_payment_beyond_the_claims_charge_is_an_amount_finding() -> None:

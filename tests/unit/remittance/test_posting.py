@@ -267,3 +267,18 @@ def test_a_posting_result_is_stored_as_the_json_answered_before_and_reads_back_u
     result = PostingResult.from_json(stored)
     assert result.remittance_id == uuid.UUID(stored["remittance_id"]) and result.trace_numbers == ("T1", "T2")
     assert result.to_json() == stored
+
+
+def test_an_unmatched_payment_keeps_the_member_ids_its_835_names_and_a_matched_one_none() -> None:
+    advices = parse_835(enveloped(FULL_BODY))
+    unmatched = read_claim_payments(advices, today=TODAY)
+    assert unmatched[0].member_ids == ("SYN000001", "SYN000002"), "QC and IL with MI; NM1*74 names no id here"
+    matched = read_claim_payments(advices, today=TODAY, submitted={"SYN-CLAIM-1": _submitted("SYN-CLAIM-1", 105000)})
+    assert matched[0].member_ids == ()
+
+
+def test_an_ssn_in_nm1_qc_is_not_taken_for_a_member_id() -> None:
+    body = MINIMAL_BODY.replace("NM1*QC*1*TESTPATIENT*ETA~", "NM1*QC*1*TESTPATIENT*ETA****34*999999999~")
+    assert body != MINIMAL_BODY
+    (facts,) = read_claim_payments(parse_835(enveloped(body)), today=TODAY)
+    assert facts.member_ids == ()
