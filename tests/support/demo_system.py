@@ -20,6 +20,8 @@ from services.remittance.app import DEFINITION as REMITTANCE
 from tests.support.pipeline import Pipeline, new_tenant
 
 FAST = "0.2"
+SYSTEM_TOKEN_TTL = dt.timedelta(hours=12)
+"""A running system may be driven for hours (bench/chaos.py): its token outlives the run."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ async def running_system(pipeline: Pipeline, folder: Path, **extra_env: str) -> 
         }
         yield RunningSystem(
             tenant=tenant,
-            token=pipeline.token(tenant, *ALL_SCOPES),
+            token=pipeline.token(tenant, *ALL_SCOPES, ttl=SYSTEM_TOKEN_TTL),
             urls=ServiceUrls.from_dict({name: process.base_url for name, process in processes.items()}),
             processes=processes,
             clearinghouse=clearinghouse,

@@ -155,10 +155,8 @@ class Pipeline:
                 offsets.update(await end_offsets(self.kafka, topic))
             await rewind_group(self.kafka, self.group(subscription.group_id), offsets)
 
-    def token(self, tenant: str, *scopes: str) -> str:
-        return self.identity.mint(
-            subject="test-suite", tenant=tenant, scopes=list(scopes), ttl=dt.timedelta(minutes=30)
-        )
+    def token(self, tenant: str, *scopes: str, ttl: dt.timedelta = dt.timedelta(minutes=30)) -> str:
+        return self.identity.mint(subject="test-suite", tenant=tenant, scopes=list(scopes), ttl=ttl)
 
     def auth(self, tenant: str, *scopes: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(tenant, *scopes)}"}
