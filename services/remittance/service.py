@@ -688,12 +688,17 @@ async def rematch_suspended(
     arrived (file, then position in it): a payment, its reversal and the re-payment keep their order. A reversal
     that still finds nothing to reverse stays in suspense. How many were posted."""
     today = today or dt.date.today()
-    claims = await SubmittedClaimRepository(session, tenant).by_control_numbers(sorted(set(claim_control_numbers)))
-    if not claims:
+    waiting = await ClaimPaymentRepository(session, tenant).suspended_naming(sorted(set(claim_control_numbers)))
+    if not waiting:  # the usual batch: its claims were submitted before any 835 named them
         return 0
+    claims = await SubmittedClaimRepository(session, tenant).by_control_numbers(
+        sorted({suspended.claim_control_number for suspended in waiting})
+    )
     posted = 0
-    for suspended in await ClaimPaymentRepository(session, tenant).suspended_naming(sorted(claims)):
-        claim = claims[suspended.claim_control_number]
+    for suspended in waiting:
+        claim = claims.get(suspended.claim_control_number)
+        if claim is None:
+            continue
         posted += await _post_suspended(session, outbox, tenant=tenant, suspended=suspended, claim=claim, today=today)
     return posted
 
