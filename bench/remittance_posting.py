@@ -1,13 +1,18 @@
-"""835 posting throughput: claim payments per second parsed and posted (ledger, events, all in one transaction).
+"""835 posting throughput and cost curve: claim payments per second parsed and posted (ledger, events, one transaction).
 
-Synthetic 835 with N claims (two service lines each, contractual and patient responsibility
-adjustments, every claim matched to a submitted claim with a patient). Two figures:
-- in process: `parse_835` + `post_remittance` in one unit of work as the remittance role;
-- over HTTP: the same shape (another trace number) POSTed to the real remittance service process.
+For each size in --claims, a synthetic 835 with N claims (two service lines each, contractual and patient
+responsibility adjustments, every claim matched to a submitted claim with a patient), under a fresh tenant
+whose ledger already holds the earlier sizes' rows (the tables grow as the curve goes):
+- in process: `parse_835` + `post_remittance` in one unit of work as the remittance role; wall time, this
+  process's CPU time per claim (the database server's CPU is not in it) and claims per CPU-second;
+- over HTTP (--http-claims, one size): the same shape POSTed to the real remittance service process.
+Printed beside os.cpu_count(), the load average before and after, and a floor of the database server measured
+in the same run (a batched insert of ledger-shaped rows, COPY, one transaction). Linear cost means the
+CPU per claim stays flat from 2,000 to 100,000 claims.
 Servers: CLAIMFLOW_TEST_DATABASE_URL + CLAIMFLOW_TEST_KAFKA_BOOTSTRAP_SERVERS, else a local stack in
 .local/bench-stack (started and stopped here).
 
-    .venv/bin/python bench/remittance_posting.py --claims 20000 [--profile]
+    .venv/bin/python bench/remittance_posting.py --claims 2000,20000,100000 [--http-claims 20000] [--profile]
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import datetime as dt
 import json
 import os
 import pstats
@@ -22,6 +28,7 @@ import signal
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -35,8 +42,19 @@ from services.remittance.service import post_remittance
 from shared.db import create_engine, create_sessionmaker, unit_of_work
 from shared.messaging.outbox import Outbox
 from shared.patient_match import MemberDigest
-from tests.support.pipeline import bench_pipeline
+from tests.support.pipeline import Pipeline, bench_pipeline
 from tests.support.remittance_builder import paid_claim, remittance_file
+
+_ENTRY_SEED_COLUMNS = [
+    "tenant_id",
+    "account_type",
+    "account_id",
+    "kind",
+    "amount_cents",
+    "currency",
+    "source_key",
+    "posted_on",
+]
 
 
 async def _seed(admin: asyncpg.Connection, tenant: str, control_numbers: list[str], patient: uuid.UUID) -> None:
@@ -72,87 +90,176 @@ async def _seed(admin: asyncpg.Connection, tenant: str, control_numbers: list[st
         )
         for number in control_numbers
     ]
-    await admin.executemany(
-        "INSERT INTO remittance.submitted_claims (claim_id, tenant_id, claim_control_number, payer_id, "
-        "total_charge_cents, currency, submitted_at, patient_id, lines, trace_context) "
-        "VALUES ($1, $2, $3, $4, $5, $6, now(), $7, $8::jsonb, $9::jsonb)",
-        records,
+    now, today = dt.datetime.now(dt.UTC), dt.date.today()
+    await admin.copy_records_to_table(
+        "submitted_claims",
+        schema_name="remittance",
+        columns=[
+            "claim_id",
+            "tenant_id",
+            "claim_control_number",
+            "payer_id",
+            "total_charge_cents",
+            "currency",
+            "patient_id",
+            "lines",
+            "trace_context",
+            "submitted_at",
+        ],
+        records=[(*record, now) for record in records],
     )
-    await admin.executemany(  # and each claim's charge, posted with it: its A/R starts then
-        "INSERT INTO remittance.ledger_entries (tenant_id, account_type, account_id, kind, amount_cents, currency, "
-        "source_key, posted_on) VALUES ($1, 'claim', $2, 'charge', $3, 'USD', $4, current_date)",
-        [(tenant, str(record[0]), record[4], f"charge:{record[0]}") for record in records],
+    await admin.copy_records_to_table(  # and each claim's charge, posted with it: its A/R starts then
+        "ledger_entries",
+        schema_name="remittance",
+        columns=[
+            "tenant_id",
+            "account_type",
+            "account_id",
+            "kind",
+            "amount_cents",
+            "currency",
+            "source_key",
+            "posted_on",
+        ],
+        records=[
+            (tenant, "claim", str(record[0]), "charge", record[4], "USD", f"charge:{record[0]}", today)
+            for record in records
+        ],
     )
 
 
-async def run(claims: int, *, profile: bool = False) -> None:
+@dataclass(frozen=True, slots=True)
+class Measured:
+    claims: int
+    megabytes: float
+    parse_wall: float
+    parse_cpu: float
+    post_wall: float
+    post_cpu: float
+
+
+async def _post_in_process(pipeline: Pipeline, admin: asyncpg.Connection, claims: int, *, profile: bool) -> Measured:
+    tenant, patient = f"bench-{uuid.uuid4().hex[:8]}", uuid.uuid4()
+    numbers = [f"B{n:07d}" for n in range(claims)]
+    await _seed(admin, tenant, numbers, patient)
+    await admin.execute("ANALYZE remittance.submitted_claims; ANALYZE remittance.ledger_entries")
+    body = remittance_file([paid_claim(number) for number in numbers], trace=f"BENCH-{claims}").encode()
+    engine = create_engine(pipeline.role_url("remittance"), pool_size=2)
+    sessions = create_sessionmaker(engine)
+    outbox = Outbox(REMITTANCE.messaging.outbox, source="/claimflow/remittance")
+    profiler = cProfile.Profile() if profile else None
+    if profiler is not None:
+        profiler.enable()
+    wall, cpu = time.perf_counter(), time.process_time()
+    advices = parse_835(body)
+    parsed_wall, parsed_cpu = time.perf_counter(), time.process_time()
+    async with unit_of_work(sessions) as session:
+        result, _ = await post_remittance(
+            session, outbox, tenant=tenant, body=body, advices=advices, member_digest=MemberDigest(b"bench")
+        )
+    posted_wall, posted_cpu = time.perf_counter(), time.process_time()
+    if profiler is not None:
+        profiler.disable()
+        print(f"\n--- cProfile, {claims:,} claims, by own time ---")
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+    assert result.posted == claims, result
+    await engine.dispose()
+    return Measured(
+        claims,
+        len(body) / 1e6,
+        parsed_wall - wall,
+        parsed_cpu - cpu,
+        posted_wall - parsed_wall,
+        posted_cpu - parsed_cpu,
+    )
+
+
+async def _database_floor(admin: asyncpg.Connection, rows: int = 100_000) -> float:
+    """Ledger-shaped rows per second the database takes in one COPY, one transaction (its own floor here)."""
+    await admin.execute(
+        "CREATE TEMP TABLE floor_entries "
+        "(LIKE remittance.ledger_entries INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING INDEXES)"
+    )
+    today = dt.date.today()
+    records = [("floor", "claim", str(n), "payment", -n, "USD", f"floor:{n}", today) for n in range(rows)]
+    started = time.perf_counter()
+    async with admin.transaction():
+        await admin.copy_records_to_table(
+            "floor_entries",
+            columns=[
+                "tenant_id",
+                "account_type",
+                "account_id",
+                "kind",
+                "amount_cents",
+                "currency",
+                "source_key",
+                "posted_on",
+            ],
+            records=records,
+        )
+    elapsed = time.perf_counter() - started
+    await admin.execute("DROP TABLE floor_entries")
+    return rows / elapsed
+
+
+async def run(sizes: list[int], *, http_claims: int, profile: bool = False) -> None:
+    load_before = os.getloadavg()
     async with bench_pipeline((REMITTANCE,)) as pipeline:
-        tenant, patient = f"bench-{uuid.uuid4().hex[:8]}", uuid.uuid4()
-        engine = create_engine(pipeline.role_url("remittance"), pool_size=2)
-        numbers = [f"B{n:07d}" for n in range(claims)]
-        http_numbers = [f"H{n:07d}" for n in range(claims)]  # other claims: the same payments again would be held
         admin = await asyncpg.connect(pipeline.admin_url)
-        await _seed(admin, tenant, numbers + http_numbers, patient)
-        in_process = remittance_file([paid_claim(number) for number in numbers], trace="BENCH-IN-PROCESS").encode()
-        over_http = remittance_file(
-            [paid_claim(number) for number in http_numbers], trace="BENCH-HTTP", interchange_control="000000902"
-        ).encode()
-
-        sessions = create_sessionmaker(engine)
-        outbox = Outbox(REMITTANCE.messaging.outbox, source="/claimflow/remittance")
-        profiler = cProfile.Profile() if profile else None
-        started = time.perf_counter()
-        if profiler is not None:
-            profiler.enable()
-        advices = parse_835(in_process)
-        parsed = time.perf_counter()
-        async with unit_of_work(sessions) as session:
-            result, _ = await post_remittance(
-                session, outbox, tenant=tenant, body=in_process, advices=advices, member_digest=MemberDigest(b"bench")
-            )
-        posted = time.perf_counter()
-        if profiler is not None:
-            profiler.disable()
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
-        assert result.posted == claims, result
-        await engine.dispose()
-
-        await pipeline.start_groups_at_end(REMITTANCE.subscriptions)
-        service = await pipeline.start("remittance", CLAIMFLOW_RUN_RELAY="false")
-        headers = pipeline.auth(tenant, "remittance:write") | {"content-type": "application/edi-x12"}
-        async with httpx.AsyncClient(base_url=service.base_url, timeout=600) as client:
-            http_started = time.perf_counter()
-            answer = await client.post("/v1/remittances", content=over_http, headers=headers)
-            http_done = time.perf_counter()
-        assert answer.status_code == 201 and answer.json()["posted"] == claims, answer.text[:500]
-        entries = await admin.fetchval("SELECT count(*) FROM remittance.ledger_entries WHERE tenant_id = $1", tenant)
+        floor = await _database_floor(admin)
+        measured = [await _post_in_process(pipeline, admin, claims, profile=profile) for claims in sizes]
+        http: tuple[int, float] | None = None
+        if http_claims:
+            tenant, patient = f"bench-{uuid.uuid4().hex[:8]}", uuid.uuid4()
+            http_numbers = [f"H{n:07d}" for n in range(http_claims)]
+            await _seed(admin, tenant, http_numbers, patient)
+            over_http = remittance_file(
+                [paid_claim(number) for number in http_numbers], trace="BENCH-HTTP", interchange_control="000000902"
+            ).encode()
+            await pipeline.start_groups_at_end(REMITTANCE.subscriptions)
+            service = await pipeline.start("remittance", CLAIMFLOW_RUN_RELAY="false")
+            headers = pipeline.auth(tenant, "remittance:write") | {"content-type": "application/edi-x12"}
+            async with httpx.AsyncClient(base_url=service.base_url, timeout=900) as client:
+                http_started = time.perf_counter()
+                answer = await client.post("/v1/remittances", content=over_http, headers=headers)
+                http = (http_claims, time.perf_counter() - http_started)
+            assert answer.status_code == 201 and answer.json()["posted"] == http_claims, answer.text[:500]
+        entries = await admin.fetchval("SELECT count(*) FROM remittance.ledger_entries")
         await admin.close()
+    load_after = os.getloadavg()
 
+    print(
+        f"\nclaimflow 835 posting benchmark  (os.cpu_count() = {os.cpu_count()}, load average "
+        f"{load_before[0]:.2f} before, {load_after[0]:.2f} after; this process's CPU only)"
+    )
+    print(f"  database floor: COPY of ledger-shaped rows, one transaction   {floor:>10,.0f} rows/s")
+    print(
+        f"  {'claims':>8} {'MB':>5} {'parse/s':>9} {'post/s':>9} {'parse+post/s':>13} {'wall s':>7} "
+        f"{'CPU ms/claim':>13} {'claims/CPU-s':>13}"
+    )
+    for m in measured:
+        wall, cpu = m.parse_wall + m.post_wall, m.parse_cpu + m.post_cpu
         print(
-            f"\nclaimflow 835 posting benchmark  (cores: {os.cpu_count()}, claims per file: {claims:,}, "
-            f"{len(in_process) / 1e6:.1f} MB)"
+            f"  {m.claims:>8,} {m.megabytes:>5.1f} {m.claims / m.parse_wall:>9,.0f} {m.claims / m.post_wall:>9,.0f} "
+            f"{m.claims / wall:>13,.0f} {wall:>7.2f} {1000 * cpu / m.claims:>13.3f} {m.claims / cpu:>13,.0f}"
         )
-        print(f"  parse only                              {claims / (parsed - started):>10,.0f} claims/s")
-        print(f"  post only (one transaction)             {claims / (posted - parsed):>10,.0f} claim payments/s")
-        print(
-            f"  parsed and posted, in process           {claims / (posted - started):>10,.0f} claim payments/s"
-            f"   ({posted - started:.2f} s)"
-        )
-        print(
-            f"  parsed and posted, HTTP to the service  {claims / (http_done - http_started):>10,.0f} claim payments/s"
-            f"   ({http_done - http_started:.2f} s)"
-        )
-        print(f"  ledger entries written (both files)     {entries:>10,}")
-        print("  target                                       5,000 claim payments/s")
+    if http is not None:
+        count, seconds = http
+        print(f"  HTTP to the service, {count:,} claims: {count / seconds:,.0f} claim payments/s ({seconds:.2f} s)")
+    print(f"  ledger entries in the database at the end: {entries:,}")
+    print("  target: 5,000 claim payments/s parsed and posted (goal 20,000)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--claims", type=int, default=20_000)
-    parser.add_argument("--profile", action="store_true", help="print a cProfile of the in-process posting")
+    parser.add_argument("--claims", default="2000,20000,100000", help="claims per 835, comma-separated sizes")
+    parser.add_argument("--http-claims", type=int, default=20_000, help="claims POSTed over HTTP (0: none)")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of each in-process posting")
     arguments = parser.parse_args()
+    sizes = [int(size) for size in arguments.claims.split(",") if size]
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # a timeout still stops the services
-    asyncio.run(run(arguments.claims, profile=arguments.profile))
+    asyncio.run(run(sizes, http_claims=arguments.http_claims, profile=arguments.profile))
 
 
 if __name__ == "__main__":

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
+import orjson
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from services.remittance.domain.balancing import BalanceFinding, balance_findings
 from services.remittance.domain.remittance_advice import ClaimAdjustment, RemittanceAdvice
@@ -20,6 +18,7 @@ from shared import codesets
 from shared.codesets import CodeKind
 from shared.x12 import X12Error
 from shared.x12.pyx12_validation import validate_with_pyx12
+from shared.x12.tokenizer import paused_gc
 
 x12_app = typer.Typer(no_args_is_help=True, help="Read, write and validate X12 files offline.")
 
@@ -48,10 +47,12 @@ def parse_835_command(
     except X12Error as exc:
         _fail(f"{file}: rejected: {exc}")
     findings = [balance_findings(advice) for advice in advices]
-    if as_json:
-        typer.echo(json.dumps(remittance_json(advices, findings), indent=2))
-    else:
-        _print_summary(file, advices, findings)
+    with paused_gc():  # millions of small acyclic dicts and strings: the cyclic collector only slows them down
+        if as_json:  # orjson: the standard library's indented encoder is pure Python, 15x slower on a large file
+            output = orjson.dumps(remittance_json(advices, findings), option=orjson.OPT_INDENT_2).decode() + "\n"
+        else:
+            output = _summary(file, advices, findings)
+    typer.echo(output, nl=False)
     for warning in (warning for advice in advices for warning in advice.warnings):
         typer.echo(f"{file}: warning: {warning}", err=True)
     for finding in (finding for per_advice in findings for finding in per_advice):
@@ -150,6 +151,18 @@ def remittance_json(advices: tuple[RemittanceAdvice, ...], findings: list[list[B
 
     `findings[i]` are the balancing findings of `advices[i]`.
     """
+    describe = _describer()
+
+    def adjustment_json(adjustment: ClaimAdjustment, level: str) -> dict[str, Any]:
+        return {
+            "group": adjustment.group,
+            "group_description": describe(CodeKind.ADJUSTMENT_GROUP, adjustment.group),
+            "carc": adjustment.reason,
+            "carc_description": describe(CodeKind.CARC, adjustment.reason),
+            "amount_cents": adjustment.amount_cents,
+            "level": level,
+        }
+
     return {
         "transactions": [
             {
@@ -169,14 +182,14 @@ def remittance_json(advices: tuple[RemittanceAdvice, ...], findings: list[list[B
                     {
                         "clp01": claim.patient_control_number,
                         "status": claim.status,
-                        "status_description": codesets.describe(CodeKind.CLAIM_STATUS, claim.status),
+                        "status_description": describe(CodeKind.CLAIM_STATUS, claim.status),
                         "charge_cents": claim.charge_cents,
                         "paid_cents": claim.paid_cents,
                         "patient_responsibility_cents": claim.patient_responsibility_cents or 0,
                         "payer_claim_control_number": claim.payer_claim_control_number,
-                        "adjustments": [_adjustment_json(adjustment, "claim") for adjustment in claim.adjustments]
+                        "adjustments": [adjustment_json(adjustment, "claim") for adjustment in claim.adjustments]
                         + [
-                            _adjustment_json(adjustment, "line")
+                            adjustment_json(adjustment, "line")
                             for line in claim.lines
                             for adjustment in line.adjustments
                         ],
@@ -189,7 +202,7 @@ def remittance_json(advices: tuple[RemittanceAdvice, ...], findings: list[list[B
                                 "control_number": line.control_number,
                                 "remarks": [remark.code for remark in line.remarks],
                                 "remark_descriptions": [
-                                    {"code": remark.code, "description": codesets.describe(CodeKind.RARC, remark.code)}
+                                    {"code": remark.code, "description": describe(CodeKind.RARC, remark.code)}
                                     for remark in line.remarks
                                 ],
                             }
@@ -223,54 +236,73 @@ def remittance_json(advices: tuple[RemittanceAdvice, ...], findings: list[list[B
     }
 
 
-def _adjustment_json(adjustment: ClaimAdjustment, level: str) -> dict[str, Any]:
-    return {
-        "group": adjustment.group,
-        "group_description": codesets.describe(CodeKind.ADJUSTMENT_GROUP, adjustment.group),
-        "carc": adjustment.reason,
-        "carc_description": codesets.describe(CodeKind.CARC, adjustment.reason),
-        "amount_cents": adjustment.amount_cents,
-        "level": level,
-    }
+def _describer() -> Callable[[CodeKind, str], str | None]:
+    """`codesets.describe`, remembered per (kind, code) for one document: a large file repeats a few
+    hundred codes hundreds of thousands of times."""
+    known: dict[tuple[CodeKind, str], str | None] = {}
+
+    def describe(kind: CodeKind, code: str) -> str | None:
+        key = (kind, code)
+        try:
+            return known[key]
+        except KeyError:
+            described = known[key] = codesets.describe(kind, code)
+            return described
+
+    return describe
 
 
-def _print_summary(file: Path, advices: tuple[RemittanceAdvice, ...], findings: list[list[BalanceFinding]]) -> None:
-    console = Console(highlight=False)
+_SUMMARY_COLUMNS = ("CLP01", "status", "charge", "paid", "patient resp.", "adjusted by group", "lines")
+_RIGHT_ALIGNED = frozenset({2, 3, 4, 6})
+
+
+def _summary(file: Path, advices: tuple[RemittanceAdvice, ...], findings: list[list[BalanceFinding]]) -> str:
+    """The human summary: one plain-text table of claims per remittance, built as one string (a terminal
+    table library laid out 20,000 rows four times slower than the JSON took)."""
+    describe = _describer()
     claim_count = sum(len(advice.claims) for advice in advices)
-    console.print(f"[bold]{escape(str(file))}[/]: {len(advices)} remittance(s), {claim_count} claim(s)")
+    out: list[str] = [f"{file}: {len(advices)} remittance(s), {claim_count} claim(s)"]
     for advice in advices:
         payment = advice.payment
-        console.print(
-            f"\n[bold]Trace {escape(advice.trace.trace_number)}[/] from {escape(advice.payer.name)} "
-            f"to {escape(advice.payee.name)}: {payment.method} {_dollars(payment.amount_cents)}"
-            + (f" on {escape(payment.payment_date)}" if payment.payment_date else "")
+        out.append(
+            f"\nTrace {advice.trace.trace_number} from {advice.payer.name} "
+            f"to {advice.payee.name}: {payment.method} {_dollars(payment.amount_cents)}"
+            + (f" on {payment.payment_date}" if payment.payment_date else "")
             + f", provider adjustments {_dollars(advice.provider_adjustment_total_cents)}"
         )
-        table = Table("CLP01", "status", "charge", "paid", "patient resp.", "adjusted by group", "lines")
+        rows: list[tuple[str, ...]] = [_SUMMARY_COLUMNS]
         for claim in advice.claims:
             by_group: dict[str, int] = {}
             for adjustment in claim.all_adjustments:
                 by_group[adjustment.group] = by_group.get(adjustment.group, 0) + adjustment.amount_cents
-            table.add_row(
-                escape(claim.patient_control_number),
-                escape(_status(claim.status)),
-                _dollars(claim.charge_cents),
-                _dollars(claim.paid_cents),
-                _dollars(claim.patient_responsibility_cents or 0),
-                " ".join(f"{group} {_dollars(cents)}" for group, cents in by_group.items()),
-                str(len(claim.lines)),
+            described = describe(CodeKind.CLAIM_STATUS, claim.status)
+            rows.append(
+                (
+                    claim.patient_control_number,
+                    f"{claim.status} {described}" if described else claim.status,
+                    _dollars(claim.charge_cents),
+                    _dollars(claim.paid_cents),
+                    _dollars(claim.patient_responsibility_cents or 0),
+                    " ".join(f"{group} {_dollars(cents)}" for group, cents in by_group.items()),
+                    str(len(claim.lines)),
+                )
             )
-        console.print(table)
+        widths = [max(map(len, column)) for column in zip(*rows, strict=True)]
+        for number, row in enumerate(rows):
+            out.append(
+                "  ".join(
+                    value.rjust(width) if index in _RIGHT_ALIGNED and number else value.ljust(width)
+                    for index, (value, width) in enumerate(zip(row, widths, strict=True))
+                ).rstrip()
+            )
+            if number == 0:
+                out.append("  ".join("-" * width for width in widths))
     finding_count = sum(len(per_advice) for per_advice in findings)
     if finding_count:
-        console.print(f"[bold red]{finding_count} balancing finding(s)[/] (see stderr)")
+        out.append(f"{finding_count} balancing finding(s) (see stderr)")
     else:
-        console.print("[green]Balanced[/]: every claim, line and payment adds up.")
-
-
-def _status(code: str) -> str:
-    described = codesets.describe(CodeKind.CLAIM_STATUS, code)
-    return f"{code} {described}" if described else code
+        out.append("Balanced: every claim, line and payment adds up.")
+    return "\n".join(out) + "\n"
 
 
 def _dollars(cents: int) -> str:

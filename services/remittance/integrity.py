@@ -132,24 +132,28 @@ async def cob_netting(
         return []
     chains = await MoneyIntegrityRepository(session, tenant).cob_chains([payment.claim.claim_id for payment in later])
     order = {payment.id: index for index, payment in enumerate(payments)}
+    # The file's claim entries by account, each with its payment's place in the file: a payment counts only
+    # the entries of its chain's claims posted before it (not every entry of the file: quadratic on large files).
+    by_account: dict[str, list[tuple[int, EntryDraft]]] = {}
+    for entry, payment_id in pending:
+        if payment_id is not None and entry.account_type == "claim":
+            by_account.setdefault(entry.account_id, []).append((order.get(payment_id, len(order)), entry))
     netting: list[tuple[EntryDraft, uuid.UUID | None]] = []
     for payment in later:
         claim = payment.claim
         sequence = payer_sequence(payment.facts.key.status_code) or 1
-        before = [
-            entry
-            for entry, payment_id in [*pending, *netting]
-            if payment_id is not None and order.get(payment_id, len(order)) < order[payment.id]
-        ]
-        chain = standing_after(
-            [_cob_claim(link, sequence) for link in chains.get(claim.claim_id, [])],
-            before,
-            paid_claim_id=claim.claim_id,
-        )
+        links = chains.get(claim.claim_id, [])
+        place = order[payment.id]
+        accounts = {str(link.claim_id) for link in links} | {str(claim.claim_id)}
+        before = [entry for account in accounts for at, entry in by_account.get(account, ()) if at < place]
+        chain = standing_after([_cob_claim(link, sequence) for link in links], before, paid_claim_id=claim.claim_id)
         entries = cob_netting_entries(
             payment.facts, payment_id=payment.id, claim_id=claim.claim_id, patient_id=claim.patient_id, chain=chain
         )
         netting.extend((entry, payment.id) for entry in entries)
+        for entry in entries:
+            if entry.account_type == "claim":
+                by_account.setdefault(entry.account_id, []).append((place, entry))
     return netting
 
 

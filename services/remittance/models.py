@@ -138,6 +138,12 @@ claim_payments = sa.Table(
     ),
     sa.Index("ix_claim_payments_payer_claim", "tenant_id", "payer_claim_control_number"),
     sa.Index("ix_claim_payments_claim", "tenant_id", "claim_id"),
+    sa.Index(
+        "ix_claim_payments_reversal_of",
+        "tenant_id",
+        "reversal_of",
+        postgresql_where=sa.text("reversal_of IS NOT NULL"),
+    ),
 )
 
 # Immutable: corrections are new entries (reversal_of), never updates.

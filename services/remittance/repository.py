@@ -16,6 +16,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import asyncpg
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert
@@ -35,6 +36,7 @@ from services.remittance.domain.posting import (
 )
 from services.remittance.domain.rejection import Rejection
 from services.remittance.domain.remittance_advice import ParseWarning
+from services.remittance.domain.reversals import StoredPayment
 from services.remittance.models import (
     claim_payments,
     denial_adjustments,
@@ -223,33 +225,43 @@ class SubmittedClaimRepository:
         records = await driver.fetch(_SUBMITTED_BY_NUMBERS, self._tenant, list(claim_control_numbers))
         return {record["claim_control_number"]: _submitted(record) for record in records}
 
-    async def record(self, claim: ClaimSubmittedV1, trace_context: dict[str, str] | None = None) -> None:
-        """A resubmission of the same claim keeps the latest submission time and trace context."""
-        statement = insert(submitted_claims).values(
-            tenant_id=self._tenant,
-            claim_id=claim.claim_id,
-            claim_control_number=claim.claim_control_number,
-            payer_id=claim.payer_id,
-            total_charge_cents=claim.total_charge_cents,
-            currency=claim.currency,
-            submitted_at=claim.submitted_at,
-            patient_id=claim.patient_id,
-            lines=[line.model_dump(mode="json") for line in claim.lines],
-            trace_context=trace_context or sa.null(),
-            encounter_id=claim.encounter_id,
-            member_digest=claim.member_digest,
-        )
-        await self._session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[submitted_claims.c.claim_id],
-                set_={
-                    "submitted_at": statement.excluded.submitted_at,
-                    "trace_context": statement.excluded.trace_context,
-                },
-                where=submitted_claims.c.tenant_id == self._tenant,
-            )
+    async def record_all(self, claims: Sequence[tuple[ClaimSubmittedV1, dict[str, str] | None]]) -> None:
+        """Submitted claims of a consumer batch, one round trip; a resubmission of the same claim keeps the
+        latest submission time and trace context (twice in one batch: the later one)."""
+        latest = {claim.claim_id: (claim, trace_context) for claim, trace_context in claims}
+        if not latest:
+            return
+        rows = list(latest.values())
+        driver = await driver_connection(self._session)
+        await driver.execute(
+            _RECORD_SUBMITTED,
+            self._tenant,
+            [claim.claim_id for claim, _ in rows],
+            [claim.claim_control_number for claim, _ in rows],
+            [claim.payer_id for claim, _ in rows],
+            [claim.total_charge_cents for claim, _ in rows],
+            [claim.currency for claim, _ in rows],
+            [claim.submitted_at for claim, _ in rows],
+            [claim.patient_id for claim, _ in rows],
+            [json.dumps([line.model_dump(mode="json") for line in claim.lines]) for claim, _ in rows],
+            [None if not context else json.dumps(context) for _, context in rows],
+            [claim.encounter_id for claim, _ in rows],
+            [claim.member_digest for claim, _ in rows],
         )
 
+
+_RECORD_SUBMITTED = (
+    f"INSERT INTO {submitted_claims.fullname} (tenant_id, claim_id, claim_control_number, payer_id, "  # noqa: S608 - names from the model
+    "total_charge_cents, currency, submitted_at, patient_id, lines, trace_context, encounter_id, member_digest) "
+    "SELECT $1, claim_id, claim_control_number, payer_id, total_charge_cents, currency, submitted_at, patient_id, "
+    "lines::jsonb, trace_context::jsonb, encounter_id, member_digest FROM unnest($2::uuid[], $3::text[], $4::text[], "
+    "$5::bigint[], $6::text[], $7::timestamptz[], $8::uuid[], $9::text[], $10::text[], $11::uuid[], $12::text[]) "
+    "AS claim(claim_id, claim_control_number, payer_id, total_charge_cents, currency, submitted_at, patient_id, lines, "
+    "trace_context, encounter_id, member_digest) "
+    "ON CONFLICT (claim_id) DO UPDATE SET submitted_at = excluded.submitted_at, trace_context = excluded.trace_context "
+    f"WHERE {submitted_claims.fullname}.tenant_id = $1"
+)
+"""Every submitted claim of a consumer batch in one statement (`record`, set-based)."""
 
 _SUBMITTED_BY_NUMBERS = (
     "SELECT claim_id, claim_control_number, payer_id, patient_id, total_charge_cents, currency, lines::text, "  # noqa: S608 - names from the model
@@ -274,7 +286,7 @@ def _submitted(record: asyncpg.Record) -> SubmittedClaim:
                 tuple(line.get("modifiers") or ()),
                 line["charge_cents"],
             )
-            for line in json.loads(record["lines"])
+            for line in orjson.loads(record["lines"])
         ),
         trace_headers=_trace_headers(record["trace_context"]),
         member_digest=record["member_digest"],
@@ -282,7 +294,7 @@ def _submitted(record: asyncpg.Record) -> SubmittedClaim:
 
 
 def _trace_headers(stored: str | None) -> tuple[tuple[str, str], ...]:
-    loaded = json.loads(stored) if stored is not None else None  # SQL NULL, or JSON null from earlier rows
+    loaded = orjson.loads(stored) if stored is not None else None  # SQL NULL, or JSON null from earlier rows
     return tuple((str(k), str(v)) for k, v in loaded.items()) if isinstance(loaded, dict) else ()
 
 
@@ -374,7 +386,7 @@ def _payment_row(payment: NewClaimPayment, tenant: str, source: PaymentSource = 
         "payer_claim_control_number": facts.payer_claim_control_number,
         "paid_date": facts.paid_date,
         "reversal_of": payment.reversal_of,
-        "facts": json.dumps(facts_to_json(facts)),
+        "facts": orjson.dumps(facts_to_json(facts)).decode(),
         "posted_at": None if claim is None or held else dt.datetime.now(dt.UTC),
         "payer_name": source.payer_name,
         "payment_method": source.payment_method,
@@ -520,17 +532,16 @@ class ClaimPaymentRepository:
         """The latest posted, not yet reversed, non-reversal payment of a claim (same payer claim number
         when the reversal names one; with this charge and payment when given), other than those `excluding`
         (taken by reversals not yet stored)."""
-        reversed_ids = (
-            sa.select(claim_payments.c.reversal_of)
-            .where(claim_payments.c.tenant_id == self._tenant, claim_payments.c.reversal_of.is_not(None))
-            .scalar_subquery()
+        reversal = claim_payments.alias("reversal")
+        reversed_already = sa.exists().where(
+            reversal.c.tenant_id == self._tenant, reversal.c.reversal_of == claim_payments.c.id
         )
         query = sa.select(claim_payments.c.id).where(
             claim_payments.c.tenant_id == self._tenant,
             claim_payments.c.claim_id == claim_id,
             claim_payments.c.state == "posted",
             claim_payments.c.status_code != "22",
-            claim_payments.c.id.not_in(reversed_ids),
+            ~reversed_already,
         )
         if payer_claim_control_number:
             query = query.where(claim_payments.c.payer_claim_control_number == payer_claim_control_number)
@@ -542,6 +553,17 @@ class ClaimPaymentRepository:
         return await self._session.scalar(
             query.order_by(claim_payments.c.posted_at.desc(), claim_payments.c.id).limit(1)
         )
+
+    async def reversible_of(self, claim_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, list[StoredPayment]]:
+        """Per claim, its posted, not yet reversed, non-reversal payments, latest posted first: what the
+        reversals of a file may undo, for all its claims in one round trip."""
+        if not claim_ids:
+            return {}
+        driver = await driver_connection(self._session)
+        stored: dict[uuid.UUID, list[StoredPayment]] = {}
+        for record in await driver.fetch(_REVERSIBLE_OF_CLAIMS, self._tenant, list(claim_ids)):
+            stored.setdefault(record["claim_id"], []).append(StoredPayment(*record.values()))
+        return stored
 
     async def suspended_naming(self, claim_control_numbers: Sequence[str]) -> list[ClaimPaymentRecord]:
         """Suspended claim payments whose CLP01 is one of these, locked, in the order they arrived: by file
@@ -620,6 +642,17 @@ _ENTRY_COLUMNS = tuple(
 _LEDGER_ENTRY_COLUMNS = [ledger_entries.c[name] for name in LedgerEntry.__dataclass_fields__]
 
 
+_ADD_DATED_ENTRIES = (
+    f"INSERT INTO {ledger_entries.fullname} (tenant_id, account_type, account_id, kind, amount_cents, currency, "  # noqa: S608 - names from the model
+    "group_code, carc, line_number, reference, reversal_of, source_key, posted_on) "
+    "SELECT $1, account_type, account_id, kind, amount_cents, currency, group_code, carc, line_number, reference, "
+    "reversal_of, source_key, posted_on FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], "
+    "$7::text[], $8::text[], $9::int[], $10::text[], $11::bigint[], $12::text[], $13::date[]) AS entry(account_type, "
+    "account_id, kind, amount_cents, currency, group_code, carc, line_number, reference, reversal_of, source_key, "
+    "posted_on) ON CONFLICT (tenant_id, source_key) DO NOTHING RETURNING id"
+)
+
+
 class LedgerRepository:
     def __init__(self, session: AsyncSession, tenant: str) -> None:
         self._session = session
@@ -687,6 +720,41 @@ class LedgerRepository:
             .returning(ledger_entries.c.id)
         )
         return len(inserted.all())
+
+    async def add_dated_if_new(self, entries: Sequence[tuple[EntryDraft, str, dt.date]]) -> int:
+        """`add_if_new` for entries each with its own currency and day (a batch of claims' charges), one
+        round trip. How many were new."""
+        if not entries:
+            return 0
+        driver = await driver_connection(self._session)
+        inserted = await driver.fetch(
+            _ADD_DATED_ENTRIES,
+            self._tenant,
+            [entry.account_type for entry, _, _ in entries],
+            [entry.account_id for entry, _, _ in entries],
+            [entry.kind for entry, _, _ in entries],
+            [entry.amount_cents for entry, _, _ in entries],
+            [currency for _, currency, _ in entries],
+            [entry.group_code for entry, _, _ in entries],
+            [entry.carc for entry, _, _ in entries],
+            [entry.line_number for entry, _, _ in entries],
+            [entry.reference for entry, _, _ in entries],
+            [entry.reversal_of for entry, _, _ in entries],
+            [entry.source_key for entry, _, _ in entries],
+            [posted_on for _, _, posted_on in entries],
+        )
+        return len(inserted)
+
+    async def of_payments(self, claim_payment_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, list[StoredEntry]]:
+        """`of_payment` for many payments, one round trip."""
+        if not claim_payment_ids:
+            return {}
+        driver = await driver_connection(self._session)
+        entries: dict[uuid.UUID, list[StoredEntry]] = {}
+        for record in await driver.fetch(_ENTRIES_OF_PAYMENTS, self._tenant, list(claim_payment_ids)):
+            values = list(record.values())
+            entries.setdefault(values[0], []).append(StoredEntry(*values[1:]))
+        return entries
 
     async def of_payment(self, claim_payment_id: uuid.UUID) -> list[StoredEntry]:
         rows = await self._session.execute(
@@ -936,10 +1004,11 @@ PageAfter = tuple[dt.datetime, uuid.UUID]
 """Keyset position: the (time, id) of the last record of the previous page."""
 
 _NOT_REVERSED = (
-    f"payment.id NOT IN (SELECT reversal.reversal_of FROM {claim_payments.fullname} AS reversal "  # noqa: S608 - names from the model
-    "WHERE reversal.tenant_id = $1 AND reversal.reversal_of IS NOT NULL)"
+    f"NOT EXISTS (SELECT FROM {claim_payments.fullname} AS reversal "
+    "WHERE reversal.tenant_id = $1 AND reversal.reversal_of = payment.id)"
 )
-"""A hashed subplan computed once per query, not a lookup per payment."""
+"""One probe of ix_claim_payments_reversal_of per payment: its cost does not grow with the tenant's reversals
+(a `NOT IN (all reversals)` subplan read every one of them on each query)."""
 
 _POSTED_OF_CLAIMS = (
     "SELECT payment.id, payment.claim_id, payment.status_code, payment.payer_claim_control_number, "  # noqa: S608 - names from the model
@@ -948,6 +1017,18 @@ _POSTED_OF_CLAIMS = (
     f"FROM {claim_payments.fullname} AS payment "
     "WHERE payment.tenant_id = $1 AND payment.claim_id = ANY($2::uuid[]) AND payment.state = 'posted' "
     "AND payment.status_code <> '22'"
+)
+
+_REVERSIBLE_OF_CLAIMS = (
+    "SELECT payment.id, payment.claim_id, payment.payer_claim_control_number, payment.charge_cents, "  # noqa: S608 - names from the model
+    f"payment.paid_cents, payment.posted_at FROM {claim_payments.fullname} AS payment "
+    "WHERE payment.tenant_id = $1 AND payment.claim_id = ANY($2::uuid[]) AND payment.state = 'posted' "
+    f"AND payment.status_code <> '22' AND {_NOT_REVERSED} ORDER BY payment.posted_at DESC, payment.id"
+)
+
+_ENTRIES_OF_PAYMENTS = (
+    "SELECT claim_payment_id, id, account_type, account_id, kind, amount_cents, group_code, carc, line_number "  # noqa: S608 - names from the model
+    f"FROM {ledger_entries.fullname} WHERE tenant_id = $1 AND claim_payment_id = ANY($2::uuid[]) ORDER BY id"
 )
 
 _COB_CHAINS = (
@@ -999,6 +1080,13 @@ _OPEN_REFUND_ITEMS = (
     "FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::bigint[], $6::text[]) "
     "AS credit(id, claim_id, claim_control_number, credit_cents, currency) "
     "ON CONFLICT (tenant_id, claim_id) WHERE status = 'open' DO UPDATE SET credit_cents = excluded.credit_cents"
+)
+
+
+_OPEN_PATIENT_ACCOUNTS = (
+    f"INSERT INTO {patient_accounts.fullname} (tenant_id, patient_id, currency) "  # noqa: S608 - names from the model
+    "SELECT $1, patient_id, currency FROM unnest($2::uuid[], $3::text[]) AS account(patient_id, currency) "
+    "ON CONFLICT (tenant_id, patient_id) DO NOTHING"
 )
 
 
@@ -1079,13 +1167,15 @@ class MoneyIntegrityRepository:
             .values(state=state, review_reason=reason, reviewed_by=reviewer, reviewed_at=sa.func.now())
         )
 
-    async def open_patient_account(self, patient_id: uuid.UUID, currency: str) -> None:
-        """Remittance knows the patient from now on; the account keeps its first currency."""
-        await self._session.execute(
-            insert(patient_accounts)
-            .values(tenant_id=self._tenant, patient_id=patient_id, currency=currency)
-            .on_conflict_do_nothing(index_elements=[patient_accounts.c.tenant_id, patient_accounts.c.patient_id])
-        )
+    async def open_patient_accounts(self, accounts: Sequence[tuple[uuid.UUID, str]]) -> None:
+        """Remittance knows these patients from now on, one round trip; an account keeps its first currency."""
+        first: dict[uuid.UUID, str] = {}
+        for patient_id, currency in accounts:
+            first.setdefault(patient_id, currency)
+        if not first:
+            return
+        driver = await driver_connection(self._session)
+        await driver.execute(_OPEN_PATIENT_ACCOUNTS, self._tenant, list(first), list(first.values()))
 
     async def account_currency(self, patient_id: uuid.UUID) -> str | None:
         """The patient account's currency, None when remittance does not know the patient."""
@@ -1168,3 +1258,18 @@ class MoneyIntegrityRepository:
 
 
 _REFUND_COLUMNS = [refund_items.c[name] for name in RefundItem.__dataclass_fields__]
+
+
+HOT_QUERIES: dict[str, str] = {
+    "submitted claims by CLP01": _SUBMITTED_BY_NUMBERS,
+    "posted payments of claims (duplicate holds)": _POSTED_OF_CLAIMS,
+    "reversible payments of claims": _REVERSIBLE_OF_CLAIMS,
+    "ledger entries of payments (reversals)": _ENTRIES_OF_PAYMENTS,
+    "COB chains of claims": _COB_CHAINS,
+    "open balances of claims": _OPEN_BALANCES,
+    "claim numbers of claims in credit": _CLAIM_NUMBERS,
+    "clear refund items of settled claims": _CLEAR_REFUND_ITEMS,
+}
+"""The statements a posting runs once per file (each over all the file's claims): each must reach its rows
+through an index, whatever the tables' size (`tests/integration/test_remittance_query_plans.py` checks the plans).
+Their parameters are the tenant ($1) and one array of claim numbers, claim ids or payment ids ($2)."""

@@ -10,7 +10,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,7 +40,13 @@ from services.remittance.domain.posting import (
 )
 from services.remittance.domain.rejection import Rejection
 from services.remittance.domain.remittance_advice import RemittanceAdvice
-from services.remittance.domain.reversals import claim_recoupment_cents, plb_claim_reference, same_file_originals
+from services.remittance.domain.reversals import (
+    StoredPayment,
+    claim_recoupment_cents,
+    plb_claim_reference,
+    same_file_originals,
+    stored_original,
+)
 from services.remittance.domain.x12_835 import parse_835
 from services.remittance.integrity import (
     PostedClaimPayment,
@@ -83,6 +89,7 @@ from shared.idempotency import request_fingerprint
 from shared.messaging.outbox import Outbox, OutgoingEvent
 from shared.patient_match import MemberDigest
 from shared.x12.errors import X12Error
+from shared.x12.tokenizer import paused_gc
 
 _BALANCE_SEGMENT = {"service_line": "SVC", "claim": "CLP", "transaction": "BPR"}
 
@@ -190,7 +197,26 @@ async def post_remittance(
     member_digest: MemberDigest,
     today: dt.date | None = None,
 ) -> tuple[PostingResult, bool]:
-    """Post a parsed 835 file once: `(result, created)`; the same content again answers the first result."""
+    """Post a parsed 835 file once: `(result, created)`; the same content again answers the first result.
+
+    The cyclic garbage collector is paused meanwhile (`paused_gc`): a large file makes hundreds of thousands
+    of small acyclic records, and letting the collector walk them over and over took a third of the posting."""
+    with paused_gc():
+        return await _post_remittance(
+            session, outbox, tenant=tenant, body=body, advices=advices, member_digest=member_digest, today=today
+        )
+
+
+async def _post_remittance(
+    session: AsyncSession,
+    outbox: Outbox,
+    *,
+    tenant: str,
+    body: bytes,
+    advices: Sequence[RemittanceAdvice],
+    member_digest: MemberDigest,
+    today: dt.date | None,
+) -> tuple[PostingResult, bool]:
     today = today or dt.date.today()
     files = RemittanceFileRepository(session, tenant)
     digest = content_hash(body)
@@ -270,6 +296,12 @@ async def _claim_payments_of_file(
     in_file = same_file_originals(
         [(None if claim is None else claim.claim_id, facts) for claim, facts in zip(claims, all_facts, strict=True)]
     )
+    reversed_claims = {
+        claim.claim_id
+        for index, (facts, claim) in enumerate(zip(all_facts, claims, strict=True))
+        if claim is not None and facts.is_reversal and index not in in_file
+    }
+    stored = await payments.reversible_of(reversed_claims)  # one query for every reversal of the file
     file_payments: list[NewClaimPayment] = []
     taken: set[uuid.UUID] = set()
     for index, (facts, claim) in enumerate(zip(all_facts, claims, strict=True)):
@@ -277,29 +309,30 @@ async def _claim_payments_of_file(
             original = file_payments[in_file[index]]
             file_payments.append(NewClaimPayment(uuid.uuid4(), file_id, facts, currency, claim, None, original.id))
             continue
-        payment = await _claim_payment(payments, file_id, facts, claim, currency, excluding=taken)
+        payment = _claim_payment(file_id, facts, claim, currency, stored, excluding=taken)
         if payment.reversal_of is not None:
             taken.add(payment.reversal_of)
         file_payments.append(payment)
     return file_payments
 
 
-async def _claim_payment(
-    payments: ClaimPaymentRepository,
+def _claim_payment(
     file_id: uuid.UUID,
     facts: ClaimPaymentFacts,
     claim: SubmittedClaim | None,
     currency: str,
+    stored: Mapping[uuid.UUID, Sequence[StoredPayment]],
     *,
-    excluding: Collection[uuid.UUID] = (),
+    excluding: Collection[uuid.UUID],
 ) -> NewClaimPayment:
-    """A claim payment of the file, posted to its claim, or suspended when it has none (or reverses nothing)."""
+    """A claim payment of the file, posted to its claim, or suspended when it has none (or reverses nothing).
+    `stored`: the reversible payments of the file's reversed claims (`ClaimPaymentRepository.reversible_of`)."""
     if claim is None:
         reason = "no submitted claim with this claim control number (CLP01)"
         return NewClaimPayment(uuid.uuid4(), file_id, facts, currency, None, reason, None)
     reversal_of = None
     if facts.is_reversal:
-        reversal_of = await _reversed_payment(payments, claim, facts, excluding=excluding)
+        reversal_of = stored_original(stored.get(claim.claim_id, ()), facts, excluding=excluding)
         if reversal_of is None:
             reason = "reversal (CLP02 22) of a payment that is not posted"
             return NewClaimPayment(uuid.uuid4(), file_id, facts, currency, None, reason, None)
@@ -357,6 +390,10 @@ async def _post_in_file_order(
     posting = _Posting()
     written = 0
     unwritten: set[uuid.UUID] = set()
+    in_file = {payment.id for payment in inserted}
+    stored_entries = await ledger.of_payments(  # the entries of every earlier file's payment reversed, one query
+        {payment.reversal_of for payment in inserted if payment.reversal_of and payment.reversal_of not in in_file}
+    )
     for payment in inserted:
         if payment.claim is None:
             continue
@@ -368,7 +405,11 @@ async def _post_in_file_order(
         if payment.reversal_of in unwritten:
             await ledger.copy_in(posting.entries[written:], currency=currency, posted_on=posted_on)
             written, unwritten = len(posting.entries), set()
-        entries = reversal_entries(await ledger.of_payment(payment.reversal_of))
+        if payment.reversal_of in stored_entries:
+            originals = stored_entries[payment.reversal_of]
+        else:  # an original of this file: its entries were just written
+            originals = await ledger.of_payment(payment.reversal_of)
+        entries = reversal_entries(originals)
         posting.entries.extend((entry, payment.id) for entry in entries)
         _add_events(posting, payment.id, payment.facts, payment.claim, reversal_of=payment.reversal_of)
     await ledger.copy_in(posting.entries[written:], currency=currency, posted_on=posted_on)
@@ -638,13 +679,12 @@ async def claims_submitted(
     submissions: Sequence[tuple[ClaimSubmittedV1, dict[str, str] | None]],
     today: dt.date | None = None,
 ) -> int:
-    """Record a tenant's submitted claims (`record_submitted_claim`), then post the suspended claim payments
+    """Record a tenant's submitted claims (`record_submitted_claims`), then post the suspended claim payments
     that name them, exactly as a match would (a `claim-submitted` consumed after its claim's 835 was posted).
     Taken under the tenant's matching lock, exclusively: a file being posted meanwhile is either committed,
     its suspended payments visible here, or waits and then finds these claims. How many payments were posted."""
     await MatchingLock(session, tenant).exclusive()
-    for claim, trace_context in submissions:
-        await record_submitted_claim(session, tenant, claim, trace_context)
+    await record_submitted_claims(session, tenant, submissions)
     return await rematch_suspended(
         session,
         outbox,
@@ -666,28 +706,36 @@ async def rematch_suspended(
     arrived (file, then position in it): a payment, its reversal and the re-payment keep their order. A reversal
     that still finds nothing to reverse stays in suspense. How many were posted."""
     today = today or dt.date.today()
-    claims = await SubmittedClaimRepository(session, tenant).by_control_numbers(sorted(set(claim_control_numbers)))
-    if not claims:
+    waiting = await ClaimPaymentRepository(session, tenant).suspended_naming(sorted(set(claim_control_numbers)))
+    if not waiting:  # the usual batch: its claims were submitted before any 835 named them
         return 0
+    claims = await SubmittedClaimRepository(session, tenant).by_control_numbers(
+        sorted({suspended.claim_control_number for suspended in waiting})
+    )
     posted = 0
-    for suspended in await ClaimPaymentRepository(session, tenant).suspended_naming(sorted(claims)):
-        claim = claims[suspended.claim_control_number]
+    for suspended in waiting:
+        claim = claims.get(suspended.claim_control_number)
+        if claim is None:
+            continue
         posted += await _post_suspended(session, outbox, tenant=tenant, suspended=suspended, claim=claim, today=today)
     return posted
 
 
-async def record_submitted_claim(
-    session: AsyncSession, tenant: str, claim: ClaimSubmittedV1, trace_context: dict[str, str] | None = None
+async def record_submitted_claims(
+    session: AsyncSession, tenant: str, submissions: Sequence[tuple[ClaimSubmittedV1, dict[str, str] | None]]
 ) -> None:
-    """Remember a submitted claim for matching (with the trace context its posting continues), and
-    post its charge: its A/R starts now."""
-    await SubmittedClaimRepository(session, tenant).record(claim, trace_context)
-    if claim.patient_id is not None:
-        await MoneyIntegrityRepository(session, tenant).open_patient_account(claim.patient_id, claim.currency)
-    await LedgerRepository(session, tenant).add_if_new(
-        [charge_entry(claim.claim_id, claim.total_charge_cents)],
-        currency=claim.currency,
-        posted_on=claim.submitted_at.date(),
+    """Remember submitted claims for matching (each with the trace context its posting continues), open
+    their patients' accounts and post their charges (their A/R starts now). Set-based: one statement each
+    for the claims, the accounts and the charges, whatever the consumer batch's size."""
+    await SubmittedClaimRepository(session, tenant).record_all(submissions)
+    await MoneyIntegrityRepository(session, tenant).open_patient_accounts(
+        [(claim.patient_id, claim.currency) for claim, _ in submissions if claim.patient_id is not None]
+    )
+    await LedgerRepository(session, tenant).add_dated_if_new(
+        [
+            (charge_entry(claim.claim_id, claim.total_charge_cents), claim.currency, claim.submitted_at.date())
+            for claim, _ in submissions
+        ]
     )
 
 

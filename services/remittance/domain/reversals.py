@@ -10,8 +10,10 @@ posted from an earlier file, chosen the same way.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 
 from services.remittance.domain.posting import ClaimPaymentFacts
 
@@ -56,6 +58,42 @@ def _original_position(earlier: Sequence[ClaimPaymentFacts], reversal: ClaimPaym
         if not named or earlier[position].payer_claim_control_number == named:
             return position
     return next((position for position in latest_first if negates(reversal, earlier[position])), None)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPayment:
+    """A posted, not yet reversed, non-reversal payment of a claim that a reversal of a later file may undo."""
+
+    id: uuid.UUID
+    claim_id: uuid.UUID
+    payer_claim_control_number: str | None
+    charge_cents: int
+    paid_cents: int
+    posted_at: dt.datetime
+
+
+def stored_original(
+    candidates: Sequence[StoredPayment], reversal: ClaimPaymentFacts, *, excluding: Collection[uuid.UUID] = ()
+) -> uuid.UUID | None:
+    """The stored payment a reversal undoes when its original is not in the file: among its claim's
+    `candidates` (latest posted first) other than those `excluding` (taken by the file's earlier reversals),
+    the latest with the reversal's payer claim number (CLP07; any when it names none), else the latest it
+    exactly negates."""
+    open_ones = [candidate for candidate in candidates if candidate.id not in excluding]
+    named = reversal.payer_claim_control_number
+    for candidate in open_ones:
+        if not named or candidate.payer_claim_control_number == named:
+            return candidate.id
+    if not named:
+        return None
+    return next(
+        (
+            candidate.id
+            for candidate in open_ones
+            if reversal.charge_cents == -candidate.charge_cents and reversal.paid_cents == -candidate.paid_cents
+        ),
+        None,
+    )
 
 
 def plb_claim_reference(reference: str) -> str | None:

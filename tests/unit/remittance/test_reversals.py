@@ -11,7 +11,13 @@ import pytest
 
 from services.remittance.domain.balancing import balance_report
 from services.remittance.domain.posting import ClaimPaymentFacts, read_claim_payments
-from services.remittance.domain.reversals import claim_recoupment_cents, plb_claim_reference, same_file_originals
+from services.remittance.domain.reversals import (
+    StoredPayment,
+    claim_recoupment_cents,
+    plb_claim_reference,
+    same_file_originals,
+    stored_original,
+)
 from services.remittance.domain.x12_835 import parse_835
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "remittance"
@@ -79,3 +85,25 @@ def test_a_reversal_with_a_payer_claim_number_of_its_own_takes_back_the_payment_
     # pay_b (the latest) is not the negation of the reversal's amounts; pay_a is
     assert same_file_originals([(claim, pay_a), (claim, pay_b), (claim, renumbered)]) == {2: 0}
     assert same_file_originals([(claim, pay_b), (claim, renumbered)]) == {}
+
+
+def test_a_reversal_of_an_earlier_file_takes_the_latest_stored_payment_it_names_else_the_one_it_negates() -> None:
+    pay_a, reverse_a, _ = _facts("same_file_reverse_repay.835")[:3]
+    claim, at = uuid.uuid4(), dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
+
+    def stored(clp07: str, charge: int, paid: int, hours: int) -> StoredPayment:
+        return StoredPayment(uuid.uuid4(), claim, clp07, charge, paid, at - dt.timedelta(hours=hours))
+
+    named = stored(reverse_a.payer_claim_control_number, 1, 1, hours=2)
+    newer_other = stored("ICN-OTHER", -reverse_a.charge_cents, -reverse_a.paid_cents, hours=1)
+    latest_first = [newer_other, named]
+    # named by CLP07: that one, even when a later payment has other numbers
+    assert stored_original(latest_first, reverse_a) == named.id
+    # taken by an earlier reversal of the file: the one it exactly negates instead
+    assert stored_original(latest_first, reverse_a, excluding={named.id}) == newer_other.id
+    assert stored_original(latest_first, reverse_a, excluding={named.id, newer_other.id}) is None
+    # naming no CLP07: the latest one, whatever its amounts
+    unnamed = dataclasses.replace(reverse_a, payer_claim_control_number="")
+    assert stored_original(latest_first, unnamed) == newer_other.id
+    assert stored_original([], unnamed) is None
+    assert pay_a.payer_claim_control_number == reverse_a.payer_claim_control_number

@@ -3,7 +3,7 @@
 the ids (shared/patient_match.py).
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 """
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0012"
-down_revision = "0009"
+down_revision = "0011"
 SCHEMA = "remittance"
 
 
