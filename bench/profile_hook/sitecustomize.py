@@ -1,6 +1,6 @@
 """cProfile a benchmark's service process between two signals (put this folder on PYTHONPATH).
 
-With CLAIMFLOW_PROFILE_TO=<path> set, SIGUSR1 starts profiling the main thread (the event loop) and SIGUSR2
+With CLAIMFLOW_PROFILE_TO=<path> set, SIGUSR1 starts profiling the main thread (the event loop; its CPU time, not wall time, which a loaded machine skews) and SIGUSR2
 writes the statistics to <path>.<pid>.prof; the benchmark sends them around its timed window, so start-up
 and migrations stay out of the figures.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 import cProfile
 import os
 import signal
+import time
 from types import FrameType
 
 _TARGET = os.environ.get("CLAIMFLOW_PROFILE_TO")
@@ -18,7 +19,7 @@ _profiler: cProfile.Profile | None = None
 
 def _start(_signum: int, _frame: FrameType | None) -> None:
     global _profiler
-    _profiler = cProfile.Profile()
+    _profiler = cProfile.Profile(time.thread_time)
     _profiler.enable()
 
 

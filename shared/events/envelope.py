@@ -65,6 +65,9 @@ class EventEnvelope:
     time: dt.datetime
     data: dict[str, Any]
     trace_headers: dict[str, str] = field(default_factory=dict)
+    _typed: list[EventPayload] = field(default_factory=list, init=False, repr=False, compare=False)
+    """The validated payload once a handler asked for it: several handlers of one event validate it once
+    (payload models are frozen, so they can share it)."""
 
     @classmethod
     def new(
@@ -93,19 +96,22 @@ class EventEnvelope:
 
     def payload(self) -> EventPayload:
         """The typed payload; raises MalformedEvent when it does not match its declared type."""
+        if self._typed:
+            return self._typed[0]
         try:
             _, model = EVENT_TYPES[self.type]
         except KeyError:
             raise MalformedEvent(f"unknown event type {self.type!r}") from None
-        return _validated(self.type, model, self.data)
+        payload = _validated(self.type, model, self.data)
+        self._typed.append(payload)
+        return payload
 
     def payload_as(self, model: builtins.type[P]) -> P:
         """The typed payload as `model`; another declared type is refused before any validation."""
-        try:
-            declared = EVENT_TYPES[self.type][1]
-        except KeyError:
-            raise MalformedEvent(f"unknown event type {self.type!r}") from None
-        payload = _validated(self.type, declared, self.data) if issubclass(declared, model) else None
+        declared = EVENT_TYPES.get(self.type)
+        if declared is not None and not issubclass(declared[1], model):
+            raise MalformedEvent(f"{self.type} is not a {model.__name__}")
+        payload = self.payload()
         if not isinstance(payload, model):
             raise MalformedEvent(f"{self.type} is not a {model.__name__}")
         return payload

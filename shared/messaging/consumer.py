@@ -147,18 +147,25 @@ class ConsumerRunner:
                     log.warning("consumer stop did not finish", extra={"group": self.group_id})
 
     async def _poll(self, consumer: AIOKafkaConsumer) -> None:
+        """Up to one batch per assigned partition per round (a fetch returns several partitions at once),
+        each partition's records applied in batches of at most `batch_size`, then one offset commit for
+        every partition of the round, after all their transactions."""
         while True:
-            batches = await consumer.getmany(timeout_ms=500, max_records=self._batch_size)
+            limit = self._batch_size * max(1, len(consumer.assignment()))
+            batches = await consumer.getmany(timeout_ms=500, max_records=limit)
+            offsets: dict[TopicPartition, int] = {}
             for tp, records in batches.items():
-                if not records:
-                    continue
-                await self._handle_partition_batch(tp, records)
+                for start in range(0, len(records), self._batch_size):
+                    await self._handle_partition_batch(tp, records[start : start + self._batch_size])
+                if records:
+                    offsets[tp] = records[-1].offset + 1
+            if offsets:
                 try:
-                    await consumer.commit({tp: records[-1].offset + 1})
+                    await consumer.commit(offsets)
                 except CommitFailedError:
-                    # The partition moved to another member during the batch; its inbox makes the
+                    # A partition moved to another member during the round; its inbox makes the
                     # re-delivery there harmless.
-                    log.info("offset commit refused after rebalance", extra={"topic": tp.topic})
+                    log.info("offset commit refused after rebalance", extra={"group": self.group_id})
             await self._observe_lag(consumer)
 
     async def _observe_lag(self, consumer: AIOKafkaConsumer) -> None:

@@ -93,6 +93,16 @@ class StoredAttributes(msgspec.Struct, frozen=True):
 _ATTRIBUTES_DECODER = msgspec.json.Decoder(StoredAttributes)
 
 
+def wire_columns(table: sa.Table) -> tuple[sa.ColumnElement[str], sa.ColumnElement[str]]:
+    """The `envelope` column as `stored_to_kafka` takes it: the attributes without the data, and the data,
+    each as the text Postgres writes."""
+    data: sa.ColumnElement[str] = sa.literal_column("'data'::text")
+    return (
+        sa.cast(table.c.envelope.op("-")(data), sa.Text).label("attributes"),
+        sa.cast(table.c.envelope.op("->")(data), sa.Text).label("data"),
+    )
+
+
 def stored_to_kafka(attributes_json: str, data_json: str) -> tuple[bytes, bytes, KafkaHeaders]:
     """Key, value and headers of a stored event, from the column's text as Postgres writes it: the same bytes
     `to_kafka(row_to_envelope(...))` gives, without building the payload dict.

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.messaging.outbox import stored_to_kafka
+from shared.messaging.outbox import stored_to_kafka, wire_columns
 from shared.messaging.publisher import KafkaPublisher, KafkaUnavailable, OutgoingMessage
 from shared.messaging.tables import outbox_channel
 from shared.telemetry.metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
@@ -101,12 +101,7 @@ class OutboxRelay:
         async with self._engine.begin() as conn:
             rows = (
                 await conn.execute(
-                    sa.select(
-                        table.c.id,
-                        table.c.topic,
-                        sa.cast(table.c.envelope.op("-")(sa.literal_column("'data'::text")), sa.Text),
-                        sa.cast(table.c.envelope.op("->")(sa.literal_column("'data'::text")), sa.Text),
-                    )
+                    sa.select(table.c.id, table.c.topic, *wire_columns(table))
                     .where(table.c.published_at.is_(None))
                     .order_by(table.c.id)
                     .limit(self._batch_size)
