@@ -24,6 +24,8 @@ from shared.telemetry.metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_OL
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 5.0
+BACKLOG_EVERY_S = 1.0
+"""How often the backlog gauges are refreshed, busy or idle."""
 
 
 def leader_lock_key(schema: str) -> str:
@@ -54,6 +56,9 @@ class OutboxRelay:
         self._poll_interval_s = poll_interval_s
         self._wake = asyncio.Event()
         self.is_leader = False
+        table = f'"{outbox.schema}"."{outbox.name}"'
+        self._pending_sql = f"SELECT EXISTS (SELECT FROM {table} WHERE published_at IS NULL)"  # noqa: S608
+        self._backlog_sql = f"SELECT count(*), min(created_at) FROM {table} WHERE published_at IS NULL"  # noqa: S608
 
     async def run(self) -> None:
         backoff = 0.1
@@ -76,18 +81,30 @@ class OutboxRelay:
                 await asyncio.sleep(self._poll_interval_s)
             self.is_leader = True
             await listener.add_listener(outbox_channel(str(self._outbox.schema)), self._on_notify)
+            observed_at = -BACKLOG_EVERY_S
             while True:
                 self._wake.clear()
                 published = await self.publish_batch()
+                if time.monotonic() - observed_at >= BACKLOG_EVERY_S:
+                    await self._observe_backlog(listener)
+                    observed_at = time.monotonic()
                 if published < self._batch_size:
-                    await self._observe_backlog()
-                    try:
-                        await asyncio.wait_for(self._wake.wait(), self._poll_interval_s)
-                    except TimeoutError:
-                        pass
+                    await self._await_rows(listener)
         finally:
             self.is_leader = False
             await asyncio.shield(listener.close(timeout=5))
+
+    async def _await_rows(self, listener: asyncpg.Connection) -> None:
+        """Until a NOTIFY says rows were added, or a poll finds unpublished ones (a notification can be missed
+        across a reconnect). The poll is one EXISTS on the listener's connection: an idle relay costs no
+        batch transaction every interval."""
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), self._poll_interval_s)
+                return
+            except TimeoutError:
+                if await listener.fetchval(self._pending_sql):
+                    return
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()
@@ -125,14 +142,8 @@ class OutboxRelay:
             EVENTS_PUBLISHED.labels(self._service, topic).inc(count)
         return len(rows)
 
-    async def _observe_backlog(self) -> None:
-        table = self._outbox
-        async with self._engine.connect() as conn:
-            count, oldest = (
-                await conn.execute(
-                    sa.select(sa.func.count(), sa.func.min(table.c.created_at)).where(table.c.published_at.is_(None))
-                )
-            ).one()
+    async def _observe_backlog(self, listener: asyncpg.Connection) -> None:
+        count, oldest = await listener.fetchrow(self._backlog_sql)
         OUTBOX_BACKLOG.labels(self._service).set(count)
         age = 0.0 if oldest is None else max(0.0, time.time() - oldest.timestamp())
         OUTBOX_OLDEST_AGE.labels(self._service).set(age)
