@@ -20,21 +20,26 @@ import signal
 import sys
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
 import asyncpg
+from sqlalchemy.ext.asyncio import AsyncSession
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.floors import MachineLoad, measure_floors
+from cli.stack.local_stack import sqlalchemy_url
 from services.intake.app import DEFINITION as INTAKE
 from services.notifications.app import DEFINITION as NOTIFICATIONS
 from shared.db import create_engine, create_sessionmaker, unit_of_work
 from shared.events.catalog import EncounterCodedV1
+from shared.events.envelope import EventEnvelope
+from shared.messaging.consumer import ConsumerRunner, Subscription
 from shared.messaging.outbox import Outbox
+from shared.messaging.publisher import KafkaPublisher
 from shared.messaging.relay import leader_lock_key
-from tests.support.pipeline import bench_pipeline, coded_encounter
+from tests.support.pipeline import Pipeline, bench_pipeline, coded_encounter
 
 PROFILE_HOOK = Path(__file__).resolve().parent / "profile_hook"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -44,12 +49,6 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time of one process so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    seconds: float
-    cpu: dict[str, float]
 
 
 async def run(events: int, batch: int, floors: bool, profile: Path | None) -> None:
@@ -64,7 +63,12 @@ async def run(events: int, batch: int, floors: bool, profile: Path | None) -> No
             profile.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before anything is timed
             path = os.pathsep.join(p for p in (str(PROFILE_HOOK), os.environ.get("PYTHONPATH", "")) if p)
             extra = {"PYTHONPATH": path}
-        await pipeline.start_groups_at_end(NOTIFICATIONS.subscriptions)
+        inbox_only = Subscription(
+            group_id=f"bench-inbox-{tenant}",
+            handlers={"encounter-coded.v1": validate_only},
+            topics=("encounter-coded",),
+        )
+        await pipeline.start_groups_at_end([*NOTIFICATIONS.subscriptions, inbox_only])
         processes = {
             name: await pipeline.start(
                 name, **extra, **({"CLAIMFLOW_PROFILE_TO": str(profile / name)} if profile is not None else {})
@@ -116,6 +120,7 @@ async def run(events: int, batch: int, floors: bool, profile: Path | None) -> No
                 os.kill(pid, signal.SIGUSR2)
             await asyncio.sleep(2)  # the processes write their statistics
         load = MachineLoad.now()
+        inbox_s, inbox_cpu = await inbox_only_pass(pipeline, inbox_only, admin, events)
         await admin.close()
 
         total = consumed_at - started
@@ -135,8 +140,52 @@ async def run(events: int, batch: int, floors: bool, profile: Path | None) -> No
                 f"  {label:<39}{seconds / events * 1e6:>10,.1f} µs   ({seconds:.2f} s CPU over {total:.2f} s: "
                 f"{seconds / total:.0%} of a core; {events / seconds if seconds else 0:,.0f} events per CPU-second)"
             )
+        print(
+            f"  Kafka -> inbox alone (this process, typed payload, no effect)"
+            f"{events / inbox_s:>8,.0f} events/s   ({inbox_cpu / events * 1e6:,.1f} µs CPU per event; "
+            f"{events / inbox_cpu if inbox_cpu else 0:,.0f} events per CPU-second)"
+        )
         if floor is not None:
             print(floor.report())
+
+
+async def validate_only(_session: AsyncSession, envelopes: list[EventEnvelope]) -> None:
+    for envelope in envelopes:
+        envelope.payload()
+
+
+async def inbox_only_pass(
+    pipeline: Pipeline, subscription: Subscription, admin: asyncpg.Connection, events: int
+) -> tuple[float, float]:
+    """The same events once more from Kafka into the inbox through the consumer runner alone, in this process,
+    with a handler that only validates the typed payload: the messaging layer without a service's effect."""
+    engine = create_engine(sqlalchemy_url(pipeline.admin_url), pool_size=2)
+    publisher = KafkaPublisher(pipeline.kafka, client_id="bench-inbox", send_timeout_s=10, stop_timeout_s=10)
+    runner = ConsumerRunner(
+        service="bench",
+        subscription=replace(subscription, group_id=pipeline.group(subscription.group_id)),
+        sessions=create_sessionmaker(engine),
+        inbox=NOTIFICATIONS.messaging.inbox,
+        publisher=publisher,
+        kafka=pipeline.kafka,
+        max_attempts=3,
+        batch_size=500,
+    )
+    group = pipeline.group(subscription.group_id)
+    cpu_before = time.process_time()
+    started = time.perf_counter()
+    task = asyncio.create_task(runner.run())
+    try:
+        while (
+            await admin.fetchval("SELECT count(*) FROM notifications.inbox WHERE consumer_group = $1", group) < events
+        ):
+            await asyncio.sleep(0.05)
+        return time.perf_counter() - started, time.process_time() - cpu_before
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await publisher.stop()
+        await engine.dispose()
 
 
 def main() -> None:

@@ -1,8 +1,8 @@
 """cProfile a benchmark's service process between two signals (put this folder on PYTHONPATH).
 
-With CLAIMFLOW_PROFILE_TO=<path> set, SIGUSR1 starts profiling the main thread (the event loop; its CPU time, not wall time, which a loaded machine skews) and SIGUSR2
-writes the statistics to <path>.<pid>.prof; the benchmark sends them around its timed window, so start-up
-and migrations stay out of the figures.
+With CLAIMFLOW_PROFILE_TO=<path> set, SIGUSR1 starts profiling the main thread (the event loop), in thread
+CPU time (wall time is skewed on a loaded machine), and SIGUSR2 writes the statistics to <path>.<pid>.prof;
+the benchmark sends them around its timed window, so start-up and migrations stay out of the figures.
 """
 
 from __future__ import annotations
