@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import os
 import signal
 import sys
@@ -120,7 +121,13 @@ async def run(events: int, batch: int, floors: bool, profile: Path | None) -> No
                 os.kill(pid, signal.SIGUSR2)
             await asyncio.sleep(2)  # the processes write their statistics
         load = MachineLoad.now()
+        profiler = cProfile.Profile(time.thread_time) if profile is not None else None
+        if profiler is not None:
+            profiler.enable()
         inbox_s, inbox_cpu = await inbox_only_pass(pipeline, inbox_only, admin, events)
+        if profiler is not None and profile is not None:
+            profiler.disable()
+            profiler.dump_stats(profile / "inbox-only.prof")
         await admin.close()
 
         total = consumed_at - started
