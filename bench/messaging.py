@@ -1,94 +1,209 @@
 """Events per second through outbox -> relay -> Kafka -> consumer inbox -> effect, on this machine.
 
-    .venv/bin/python bench/messaging.py [--events 20000] [--batch 500]
+    .venv/bin/python bench/messaging.py [--events 50000] [--batch 500] [--no-floors] [--profile DIR]
 
 Servers: CLAIMFLOW_TEST_DATABASE_URL + CLAIMFLOW_TEST_KAFKA_BOOTSTRAP_SERVERS when set, else the local
 stack in .local/bench-stack (started and stopped here). The intake relay and the notifications consumer run
-as real service processes; this script writes encounter-coded events into intake's outbox in
-batches (as intake's own role would), then times publishing and consumption.
+as real service processes. The script first holds intake's relay leadership (its advisory lock) and writes
+encounter-coded events into intake's outbox in batches (as intake's own role would); then it lets the relay
+go and times the backlog through Kafka into the notifications inbox and activity feed. Beside the figures:
+each service process's CPU per event, and the servers' own floor measured in the same run (bench/floors.py).
+With --profile DIR each service process is cProfiled over the timed window (DIR/<service>.<pid>.prof).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import os
 import signal
 import sys
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import asyncpg
+from sqlalchemy.ext.asyncio import AsyncSession
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.floors import MachineLoad, measure_floors
+from cli.stack.local_stack import sqlalchemy_url
 from services.intake.app import DEFINITION as INTAKE
 from services.notifications.app import DEFINITION as NOTIFICATIONS
 from shared.db import create_engine, create_sessionmaker, unit_of_work
 from shared.events.catalog import EncounterCodedV1
+from shared.events.envelope import EventEnvelope
+from shared.messaging.consumer import ConsumerRunner, Subscription
 from shared.messaging.outbox import Outbox
-from tests.support.pipeline import bench_pipeline, coded_encounter
+from shared.messaging.publisher import KafkaPublisher
+from shared.messaging.relay import leader_lock_key
+from tests.support.pipeline import Pipeline, bench_pipeline, coded_encounter
+
+PROFILE_HOOK = Path(__file__).resolve().parent / "profile_hook"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-async def run(events: int, batch: int) -> None:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+async def run(events: int, batch: int, floors: bool, profile: Path | None) -> None:
     async with bench_pipeline((INTAKE, NOTIFICATIONS)) as pipeline:
+        floor = await measure_floors(pipeline.servers, pipeline.admin_url) if floors else None
         tenant = f"bench-{uuid.uuid4().hex[:8]}"
-        await pipeline.start_groups_at_end(NOTIFICATIONS.subscriptions)
-        await pipeline.start("notifications")
-        await pipeline.start("intake")
+        admin = await asyncpg.connect(pipeline.admin_url)
+        lock = leader_lock_key(str(INTAKE.messaging.outbox.schema))
+        await admin.fetchval("SELECT pg_advisory_lock(hashtext($1))", lock)  # the relay waits for it
+        extra: dict[str, str] = {}
+        if profile is not None:
+            profile.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before anything is timed
+            path = os.pathsep.join(p for p in (str(PROFILE_HOOK), os.environ.get("PYTHONPATH", "")) if p)
+            extra = {"PYTHONPATH": path}
+        inbox_only = Subscription(
+            group_id=f"bench-inbox-{tenant}",
+            handlers={"encounter-coded.v1": validate_only},
+            topics=("encounter-coded",),
+        )
+        await pipeline.start_groups_at_end([*NOTIFICATIONS.subscriptions, inbox_only])
+        processes = {
+            name: await pipeline.start(
+                name, **extra, **({"CLAIMFLOW_PROFILE_TO": str(profile / name)} if profile is not None else {})
+            )
+            for name in ("notifications", "intake")
+        }
+        pids = {name: process.process.pid for name, process in processes.items() if process.process is not None}
+
         engine = create_engine(pipeline.role_url("intake"), pool_size=2)
         sessions = create_sessionmaker(engine)
         outbox = Outbox(INTAKE.messaging.outbox, source="/claimflow/intake")
-        template = {k: v for k, v in coded_encounter().items()}
-        admin = await asyncpg.connect(pipeline.admin_url)
-
-        started = time.perf_counter()
+        template = EncounterCodedV1.model_validate({**coded_encounter(), "encounter_id": str(uuid.uuid4())})
+        write_started = time.perf_counter()
         for offset in range(0, events, batch):
             payloads = []
             for _ in range(min(batch, events - offset)):
                 encounter_id = uuid.uuid4()
-                payload = EncounterCodedV1.model_validate(
-                    {**template, "encounter_id": str(encounter_id), "external_encounter_id": encounter_id.hex}
+                payload = template.model_copy(
+                    update={"encounter_id": encounter_id, "external_encounter_id": encounter_id.hex}
                 )
                 payloads.append((str(encounter_id), payload))
             async with unit_of_work(sessions) as session:
                 await outbox.add_many(session, tenant=tenant, events=payloads)
-        written = time.perf_counter()
+        written = time.perf_counter() - write_started
+        await engine.dispose()
 
-        published_at = consumed_at = None
+        if profile is not None:
+            for pid in pids.values():
+                os.kill(pid, signal.SIGUSR1)
+        cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        load_before = MachineLoad.now()
+        started = time.perf_counter()
+        await admin.fetchval("SELECT pg_advisory_unlock(hashtext($1))", lock)
+        published_at: float | None = None
+        consumed_at: float | None = None
         while consumed_at is None:
             if published_at is None and not await admin.fetchval(
-                "SELECT count(*) FROM intake.outbox WHERE tenant_id = $1 AND published_at IS NULL", tenant
+                "SELECT EXISTS (SELECT FROM intake.outbox WHERE published_at IS NULL)"
             ):
                 published_at = time.perf_counter()
-            if (
-                await admin.fetchval("SELECT count(*) FROM notifications.activity WHERE tenant_id = $1", tenant)
-                >= events
-            ):
+            fed = await admin.fetchval("SELECT count(*) FROM notifications.activity WHERE tenant_id = $1", tenant)
+            if fed >= events:
                 consumed_at = time.perf_counter()
                 published_at = published_at or consumed_at
             await asyncio.sleep(0.05)
+        cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
+        if profile is not None:
+            for pid in pids.values():
+                os.kill(pid, signal.SIGUSR2)
+            await asyncio.sleep(2)  # the processes write their statistics
+        load = MachineLoad.now()
+        profiler = cProfile.Profile(time.thread_time) if profile is not None else None
+        if profiler is not None:
+            profiler.enable()
+        inbox_s, inbox_cpu = await inbox_only_pass(pipeline, inbox_only, admin, events)
+        if profiler is not None and profile is not None:
+            profiler.disable()
+            profiler.dump_stats(profile / "inbox-only.prof")
         await admin.close()
-        await engine.dispose()
 
-        cores = os.cpu_count()
-        print(f"\nclaimflow messaging benchmark  (cores: {cores}, events: {events}, outbox batch: {batch})")
-        print(f"  outbox writes (batched transactions)    {events / (written - started):>10,.0f} events/s")
-        print(f"  outbox -> Kafka (relay, acks=all)       {events / (published_at - started):>10,.0f} events/s")
+        total = consumed_at - started
+        publish_s = (published_at or consumed_at) - started
+        print(f"\nclaimflow messaging benchmark  (events: {events}, outbox batch: {batch})")
+        print(f"  machine: {load_before} at the start, {load.load_1m:.2f} at the end")
+        print(f"  outbox writes (batched transactions)     {events / written:>10,.0f} events/s   (not timed below)")
+        print(f"  outbox -> Kafka (relay, acks=all)        {events / publish_s:>10,.0f} events/s")
         print(
-            f"  outbox -> Kafka -> inbox + feed row     {events / (consumed_at - started):>10,.0f} events/s"
-            f"   ({consumed_at - started:.2f} s end to end)"
+            f"  outbox -> Kafka -> inbox + feed row      {events / total:>10,.0f} events/s"
+            f"   ({total:.2f} s for the backlog)"
         )
+        for name, seconds in cpu.items():
+            role = "relay" if name == "intake" else "consumer"
+            label = f"CPU per event, {name} ({role})"
+            print(
+                f"  {label:<39}{seconds / events * 1e6:>10,.1f} µs   ({seconds:.2f} s CPU over {total:.2f} s: "
+                f"{seconds / total:.0%} of a core; {events / seconds if seconds else 0:,.0f} events per CPU-second)"
+            )
+        print(
+            f"  Kafka -> inbox alone (this process, typed payload, no effect)"
+            f"{events / inbox_s:>8,.0f} events/s   ({inbox_cpu / events * 1e6:,.1f} µs CPU per event; "
+            f"{events / inbox_cpu if inbox_cpu else 0:,.0f} events per CPU-second)"
+        )
+        if floor is not None:
+            print(floor.report())
+
+
+async def validate_only(_session: AsyncSession, envelopes: list[EventEnvelope]) -> None:
+    for envelope in envelopes:
+        envelope.payload()
+
+
+async def inbox_only_pass(
+    pipeline: Pipeline, subscription: Subscription, admin: asyncpg.Connection, events: int
+) -> tuple[float, float]:
+    """The same events once more from Kafka into the inbox through the consumer runner alone, in this process,
+    with a handler that only validates the typed payload: the messaging layer without a service's effect."""
+    engine = create_engine(sqlalchemy_url(pipeline.admin_url), pool_size=2)
+    publisher = KafkaPublisher(pipeline.kafka, client_id="bench-inbox", send_timeout_s=10, stop_timeout_s=10)
+    runner = ConsumerRunner(
+        service="bench",
+        subscription=replace(subscription, group_id=pipeline.group(subscription.group_id)),
+        sessions=create_sessionmaker(engine),
+        inbox=NOTIFICATIONS.messaging.inbox,
+        publisher=publisher,
+        kafka=pipeline.kafka,
+        max_attempts=3,
+        batch_size=500,
+    )
+    group = pipeline.group(subscription.group_id)
+    cpu_before = time.process_time()
+    started = time.perf_counter()
+    task = asyncio.create_task(runner.run())
+    try:
+        while (
+            await admin.fetchval("SELECT count(*) FROM notifications.inbox WHERE consumer_group = $1", group) < events
+        ):
+            await asyncio.sleep(0.05)
+        return time.perf_counter() - started, time.process_time() - cpu_before
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await publisher.stop()
+        await engine.dispose()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--no-floors", action="store_true", help="skip the servers' floor (Kafka perf tools, Postgres)")
+    parser.add_argument("--profile", type=Path, help="cProfile each service process over the timed window into DIR")
     arguments = parser.parse_args()
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # a timeout still stops the services
-    asyncio.run(run(arguments.events, arguments.batch))
+    asyncio.run(run(arguments.events, arguments.batch, not arguments.no_floors, arguments.profile))
 
 
 if __name__ == "__main__":

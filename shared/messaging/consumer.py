@@ -23,7 +23,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import ConsumerRecord
 from opentelemetry import propagate, trace
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.db import unit_of_work
@@ -107,6 +107,7 @@ class ConsumerRunner:
         self._batch_size = batch_size
         self._consumer: AIOKafkaConsumer | None = None
         self.connected = False
+        self._inbox_insert = inbox_insert(inbox)
 
     @property
     def group_id(self) -> str:
@@ -146,18 +147,25 @@ class ConsumerRunner:
                     log.warning("consumer stop did not finish", extra={"group": self.group_id})
 
     async def _poll(self, consumer: AIOKafkaConsumer) -> None:
+        """Up to one batch per assigned partition per round (a fetch returns several partitions at once),
+        each partition's records applied in batches of at most `batch_size`, then one offset commit for
+        every partition of the round, after all their transactions."""
         while True:
-            batches = await consumer.getmany(timeout_ms=500, max_records=self._batch_size)
+            limit = self._batch_size * max(1, len(consumer.assignment()))
+            batches = await consumer.getmany(timeout_ms=500, max_records=limit)
+            offsets: dict[TopicPartition, int] = {}
             for tp, records in batches.items():
-                if not records:
-                    continue
-                await self._handle_partition_batch(tp, records)
+                for start in range(0, len(records), self._batch_size):
+                    await self._handle_partition_batch(tp, records[start : start + self._batch_size])
+                if records:
+                    offsets[tp] = records[-1].offset + 1
+            if offsets:
                 try:
-                    await consumer.commit({tp: records[-1].offset + 1})
+                    await consumer.commit(offsets)
                 except CommitFailedError:
-                    # The partition moved to another member during the batch; its inbox makes the
+                    # A partition moved to another member during the round; its inbox makes the
                     # re-delivery there harmless.
-                    log.info("offset commit refused after rebalance", extra={"topic": tp.topic})
+                    log.info("offset commit refused after rebalance", extra={"group": self.group_id})
             await self._observe_lag(consumer)
 
     async def _observe_lag(self, consumer: AIOKafkaConsumer) -> None:
@@ -191,28 +199,7 @@ class ConsumerRunner:
     async def _apply(
         self, session: AsyncSession, tp: TopicPartition, decoded: list[tuple[ConsumerRecord, EventEnvelope]]
     ) -> None:
-        rows = [
-            {
-                "event_id": envelope.id,
-                "consumer_group": self.group_id,
-                "topic": tp.topic,
-                "partition": tp.partition,
-                "kafka_offset": record.offset,
-                "event_type": envelope.type,
-            }
-            for record, envelope in decoded
-        ]
-        fresh = (
-            set(
-                (
-                    await session.execute(
-                        insert(self._inbox).on_conflict_do_nothing().returning(self._inbox.c.event_id), rows
-                    )
-                ).scalars()
-            )
-            if rows
-            else set()
-        )
+        fresh = await self._record_in_inbox(session, tp, decoded)
         applied: list[tuple[ConsumerRecord, EventEnvelope]] = []
         seen: set[str] = set()
         for record, envelope in decoded:
@@ -230,6 +217,25 @@ class ConsumerRunner:
             with self._processing_span(tp, pairs):
                 await handler(session, [envelope for _, envelope in pairs])
             EVENTS_PROCESSED.labels(self._service, tp.topic, event_type).inc(len(pairs))
+
+    async def _record_in_inbox(
+        self, session: AsyncSession, tp: TopicPartition, decoded: list[tuple[ConsumerRecord, EventEnvelope]]
+    ) -> set[str]:
+        """Every event id of the batch in one statement (arrays, not a row of parameters each); returns the new ones."""
+        if not decoded:
+            return set()
+        result = await session.execute(
+            self._inbox_insert,
+            {
+                "event_ids": [envelope.id for _, envelope in decoded],
+                "consumer_group": self.group_id,
+                "topic": tp.topic,
+                "partition": tp.partition,
+                "offsets": [record.offset for record, _ in decoded],
+                "event_types": [envelope.type for _, envelope in decoded],
+            },
+        )
+        return set(result.scalars())
 
     def _processing_span(
         self, tp: TopicPartition, pairs: list[tuple[ConsumerRecord, EventEnvelope]]
@@ -322,6 +328,25 @@ class ConsumerRunner:
                 "attempts": attempts,
             },
         )
+
+
+def inbox_insert(inbox: sa.Table) -> sa.TextClause:
+    """Insert a batch's event ids into the inbox from arrays, skipping those already there, returning the new."""
+    table = f'"{inbox.schema}"."{inbox.name}"' if inbox.schema else f'"{inbox.name}"'
+    return sa.text(
+        f"INSERT INTO {table} (event_id, consumer_group, topic, partition, kafka_offset, event_type) "  # noqa: S608
+        "SELECT event_id, :consumer_group, :topic, :partition, kafka_offset, event_type "
+        "FROM unnest(CAST(:event_ids AS text[]), CAST(:offsets AS bigint[]), CAST(:event_types AS text[])) "
+        "AS batch(event_id, kafka_offset, event_type) "
+        "ON CONFLICT DO NOTHING RETURNING event_id"
+    ).bindparams(
+        sa.bindparam("event_ids", type_=ARRAY(sa.Text)),
+        sa.bindparam("offsets", type_=ARRAY(sa.BigInteger)),
+        sa.bindparam("event_types", type_=ARRAY(sa.Text)),
+        sa.bindparam("consumer_group", type_=sa.Text),
+        sa.bindparam("topic", type_=sa.Text),
+        sa.bindparam("partition", type_=sa.Integer),
+    )
 
 
 def describe_error(error: BaseException) -> str:

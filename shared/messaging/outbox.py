@@ -13,19 +13,20 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
 
+import msgspec
 import sqlalchemy as sa
 from opentelemetry import propagate
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import driver_connection
 from shared.events.catalog import EventPayload
-from shared.events.envelope import EventEnvelope
+from shared.events.envelope import EventEnvelope, KafkaHeaders, kafka_headers, payload_bytes
 
 COPY_AT_LEAST = 1000
 """Events per batch from which COPY is used: below it one multi-row INSERT is as quick."""
 _COPY_COLUMNS = ("event_id", "topic", "message_key", "event_type", "tenant_id", "envelope")
 """The outbox columns COPY writes, in the order of its records."""
-_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_JSON = msgspec.json.Encoder()
 
 
 OutgoingEvent = tuple[str, EventPayload] | tuple[str, EventPayload, Mapping[str, str] | None]
@@ -74,6 +75,55 @@ def envelope_to_row(envelope: EventEnvelope) -> OutboxRow:
             "trace_headers": envelope.trace_headers,
         },
     }
+
+
+class StoredAttributes(msgspec.Struct, frozen=True):
+    """The `envelope` column without its data, as the relay reads it (`envelope - 'data'`)."""
+
+    id: str
+    type: str
+    source: str
+    subject: str
+    tenant: str
+    time: str
+    """`datetime.isoformat()` of an aware time."""
+    trace_headers: dict[str, str] = {}
+
+
+_ATTRIBUTES_DECODER = msgspec.json.Decoder(StoredAttributes)
+
+
+def wire_columns(table: sa.Table) -> tuple[sa.ColumnElement[str], sa.ColumnElement[str]]:
+    """The `envelope` column as `stored_to_kafka` takes it: the attributes without the data, and the data,
+    each as the text Postgres writes."""
+    data: sa.ColumnElement[str] = sa.literal_column("'data'::text")
+    return (
+        sa.cast(table.c.envelope.op("-")(data), sa.Text).label("attributes"),
+        sa.cast(table.c.envelope.op("->")(data), sa.Text).label("data"),
+    )
+
+
+def stored_to_kafka(attributes_json: str, data_json: str) -> tuple[bytes, bytes, KafkaHeaders]:
+    """Key, value and headers of a stored event, from the column's text as Postgres writes it: the same bytes
+    `to_kafka(row_to_envelope(...))` gives, without building the payload dict.
+
+    Postgres writes a jsonb object with `json.dumps`'s separators, and the dict read from it keeps its key
+    order, so for an ASCII payload with no floats (the catalog has none: money is cents, quantities are
+    strings) the text is already the value; anything else is re-encoded.
+    """
+    stored = _ATTRIBUTES_DECODER.decode(attributes_json)
+    time = stored.time[:-6] + "Z" if stored.time.endswith("+00:00") else stored.time
+    headers = kafka_headers(
+        id=stored.id,
+        type=stored.type,
+        source=stored.source,
+        subject=stored.subject,
+        time=time,
+        tenant=stored.tenant,
+        trace_headers=stored.trace_headers,
+    )
+    value = data_json.encode() if data_json.isascii() else payload_bytes(json.loads(data_json))
+    return stored.subject.encode(), value, headers
 
 
 def row_to_envelope(stored: StoredEnvelope) -> EventEnvelope:
@@ -137,7 +187,7 @@ class Outbox:
                     row["message_key"],
                     row["event_type"],
                     row["tenant_id"],
-                    _COMPACT_JSON.encode(row["envelope"]),
+                    _JSON.encode(row["envelope"]).decode(),
                 )
             )
         driver = await driver_connection(session)

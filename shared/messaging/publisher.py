@@ -12,9 +12,11 @@ import time
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.producer.message_accumulator import BatchBuilder
 
 from shared.events.envelope import KafkaHeaders
 from shared.messaging.kafka_access import KafkaAccess
+from shared.messaging.partitioning import partition_of
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +70,23 @@ class KafkaPublisher:
             return self._producer
 
     async def publish(self, messages: list[OutgoingMessage]) -> None:
-        """Send all and wait for every acknowledgement (acks=all), or raise KafkaUnavailable."""
+        """Send all and wait for every acknowledgement (acks=all), or raise KafkaUnavailable.
+
+        The messages go as record batches, one per partition (the partition the Java client and aiokafka's
+        default partitioner pick for the key), each in the given order, all handed over before the first
+        acknowledgement is awaited."""
         producer = await self._ensure_started()
         try:
             async with asyncio.timeout(self._send_timeout_s):
-                futures = [await producer.send(m.topic, m.value, key=m.key, headers=list(m.headers)) for m in messages]
+                futures = []
+                for (topic, partition), batch in (await self._by_partition(producer, messages)).items():
+                    builder = producer.create_batch()
+                    for message in batch:
+                        if not _append(builder, message):  # full: send it, start the next
+                            futures.append(await producer.send_batch(builder, topic, partition=partition))
+                            builder = producer.create_batch()
+                            _append(builder, message)
+                    futures.append(await producer.send_batch(builder, topic, partition=partition))
                 await asyncio.gather(*futures)
         except Exception as exc:
             self.last_error = f"send failed: {type(exc).__name__}: {exc}"
@@ -80,6 +94,20 @@ class KafkaPublisher:
             raise KafkaUnavailable(self.last_error) from exc
         self.last_error = None
         self.last_success_monotonic = time.monotonic()
+
+    @staticmethod
+    async def _by_partition(
+        producer: AIOKafkaProducer, messages: list[OutgoingMessage]
+    ) -> dict[tuple[str, int], list[OutgoingMessage]]:
+        partitions: dict[str, list[int]] = {}
+        batches: dict[tuple[str, int], list[OutgoingMessage]] = {}
+        for message in messages:
+            known = partitions.get(message.topic)
+            if known is None:
+                known = partitions[message.topic] = sorted(await producer.partitions_for(message.topic))
+            partition = known[partition_of(message.key, len(known))]
+            batches.setdefault((message.topic, partition), []).append(message)
+        return batches
 
     async def _reset(self) -> None:
         """Drop a producer whose state is unknown after a failed send; the next send starts a new one."""
@@ -96,3 +124,9 @@ class KafkaPublisher:
 
     async def stop(self) -> None:
         await self._reset()
+
+
+def _append(builder: BatchBuilder, message: OutgoingMessage) -> bool:
+    """Add one record to a batch; False when the batch is full (a first record always fits)."""
+    added = builder.append(timestamp=None, key=message.key, value=message.value, headers=message.headers)
+    return added is not None

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+import random
+
+from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.partitioner import murmur2 as aiokafka_murmur2
+
+from shared.messaging.partitioning import murmur2, partition_of
+
+
+def test_hash_equals_the_clients_for_every_tail_length() -> None:
+    rng = random.Random(7)
+    for length in range(70):
+        for _ in range(20):
+            key = rng.randbytes(length)
+            assert murmur2(key) == aiokafka_murmur2(key)
+
+
+def test_partition_equals_aiokafkas_default_partitioner() -> None:
+    partitions = list(range(6))
+    for n in range(500):
+        key = f"3f2b8c1e-0000-4000-8000-{n:012d}".encode()
+        assert partition_of(key, 6) == DefaultPartitioner()(key, partitions, partitions)
