@@ -389,6 +389,11 @@ class OpenedEntry:
     entry: str = "opened"
 
 
+def _json(value: object) -> str:
+    """JSON text of `value`; ids the driver returns (asyncpg's own UUID type) and other scalars by their text."""
+    return orjson.dumps(value, default=str).decode()
+
+
 def _opening_statement(columns: Sequence[str]) -> str:
     names = ", ".join(columns)
     return (
@@ -419,9 +424,7 @@ async def open_cases(
         raise ValueError(f"not a case column: {sorted(unknown)}")
     history = [{"case_id": h.case_id, "entry": h.entry, "actor": h.actor, "text": h.text} for h in opened]
     driver = await driver_connection(session)
-    records = await driver.fetch(
-        _opening_statement(columns), orjson.dumps(rows).decode(), orjson.dumps(history).decode()
-    )
+    records = await driver.fetch(_opening_statement(columns), _json(rows), _json(history))
     return {record["id"] for record in records}
 
 
