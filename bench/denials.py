@@ -54,6 +54,8 @@ DENIALS_MIX = [
     (["A8"], []),
 ]
 PAYERS = ["SANDBOX", "SANDBOX2", "MEDICARE", "COMMERCIAL1"]
+STALL_S = 120.0
+"""The backlog run fails when no case is opened for this long (a broken consumer, not a slow one)."""
 
 
 def denial_events(tenant: str, count: int, prefix: str) -> list[EventEnvelope]:
@@ -146,6 +148,14 @@ async def seed_open_cases(admin: asyncpg.Connection, tenant: str, count: int) ->
     await admin.execute("ANALYZE denials.denial_cases")
 
 
+def process_cpu_s(pid: int | None) -> float:
+    """User + system CPU seconds a process has used so far (Linux /proc)."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
@@ -159,11 +169,13 @@ async def run(events: int, open_cases: int, requests: int) -> None:
         envelopes = denial_events(tenant, events, "IP")
         engine = create_engine(pipeline.role_url("denials"), pool_size=2)
         sessions = create_sessionmaker(engine)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         for offset in range(0, len(envelopes), 500):
             async with unit_of_work(sessions) as session:
                 await open_denial_cases(session, envelopes[offset : offset + 500])
         in_process = time.perf_counter() - started
+        in_process_cpu = time.process_time() - cpu_started
+        loads = [os.getloadavg()[0]]
         await engine.dispose()
         opened = await admin.fetchval("SELECT count(*) FROM denials.denial_cases WHERE tenant_id = $1", tenant)
         assert opened == events, opened
@@ -175,12 +187,23 @@ async def run(events: int, open_cases: int, requests: int) -> None:
         started = time.perf_counter()
         service = await pipeline.start("denials", CLAIMFLOW_DENIALS_RUN_APPEAL_SENDING="false")
         ready = time.perf_counter()
+        pid = service.process.pid if service.process else None
+        service_cpu = process_cpu_s(pid)
         ready_count = await admin.fetchval("SELECT count(*) FROM denials.denial_cases WHERE tenant_id = $1", tenant)
+        moved, last = time.perf_counter(), ready_count
         while (
             count := await admin.fetchval("SELECT count(*) FROM denials.denial_cases WHERE tenant_id = $1", tenant)
         ) < events:
+            if count != last:
+                moved, last = time.perf_counter(), count
+            elif time.perf_counter() - moved > STALL_S:
+                raise RuntimeError(
+                    f"no case opened for {STALL_S:.0f} s ({count:,} of {events:,}); see {service.log_path}"
+                )
             await asyncio.sleep(0.05)
         done = time.perf_counter()
+        service_cpu = process_cpu_s(pid) - service_cpu
+        loads.append(os.getloadavg()[0])
         backlog, after_ready = done - started, done - ready
         assert count == events
 
@@ -211,7 +234,11 @@ async def run(events: int, open_cases: int, requests: int) -> None:
         await admin.close()
 
     print(f"\nclaimflow denials benchmark  (cores: {os.cpu_count()}, claim-denied events: {events:,})")
-    print(f"  classified and queued, in process (batches of 500)   {events / in_process:>10,.0f} cases/s")
+    print(
+        f"  classified and queued, in process (batches of 500)   {events / in_process:>10,.0f} cases/s"
+        f"   (CPU {in_process_cpu / events * 1e6:.0f} us per case"
+        f" -> {events / in_process_cpu:,.0f} cases/s per free core; Postgres' share not included)"
+    )
     print(
         f"  classified and queued from a Kafka backlog (service)  {events / backlog:>10,.0f} cases/s"
         f"   ({backlog:.2f} s incl. service start)"
@@ -220,7 +247,16 @@ async def run(events: int, open_cases: int, requests: int) -> None:
         f"    the same, once the service was ready  {(events - ready_count) / after_ready:>24,.0f} cases/s"
         f"   ({events - ready_count:,} cases in {after_ready:.2f} s)"
     )
+    after = events - ready_count
+    print(
+        f"    denials process CPU once ready: {service_cpu / max(after, 1) * 1e6:.0f} us per case"
+        f" -> {after / service_cpu if service_cpu else 0:,.0f} cases/s per free core (consumer, inbox and handler)"
+    )
     print("  target                                                     5,000 cases/s")
+    print(
+        f"  load average during the runs: {', '.join(f'{load:.1f}' for load in loads)}"
+        " (other work on this machine shares its cores)"
+    )
     print(f"  GET /v1/denial-cases with {open_cases:,} open cases ({requests} requests, page of 100, 8 filter shapes)")
     print(
         f"    p50 {statistics.median(latencies):.1f} ms   p95 {percentile(latencies, 0.95):.1f} ms   "

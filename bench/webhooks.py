@@ -39,6 +39,8 @@ from tests.support.pipeline import bench_pipeline, free_port
 MAX_IN_FLIGHT = 256
 PER_TARGET = NotificationsSettings.model_fields["webhook_max_per_target"].default
 TARGET_PER_S = 2000
+STALL_S = 120.0
+"""The run fails when nothing is delivered for this long (a broken sender, not a slow one)."""
 
 
 def serve(port: int) -> None:
@@ -210,6 +212,8 @@ async def run(deliveries: int) -> None:
                         ],
                     )
                     next_report = started + 5
+                    loads = [os.getloadavg()[0]]
+                    moved, last = time.perf_counter(), -1
                     while True:
                         delivered = await admin.fetchval(
                             "SELECT count(*) FROM notifications.webhook_deliveries"
@@ -218,6 +222,11 @@ async def run(deliveries: int) -> None:
                         )
                         if delivered >= deliveries:
                             break
+                        if delivered != last:
+                            moved, last = time.perf_counter(), delivered
+                        elif time.perf_counter() - moved > STALL_S:
+                            log_path = notifications.log_path
+                            raise RuntimeError(f"nothing delivered for {STALL_S:.0f} s ({delivered:,}); see {log_path}")
                         if time.perf_counter() >= next_report:
                             print(
                                 f"  ... {delivered:,} delivered after {time.perf_counter() - started:.1f} s", flush=True
@@ -225,6 +234,7 @@ async def run(deliveries: int) -> None:
                             next_report += 5
                         await asyncio.sleep(0.05)
                     elapsed = time.perf_counter() - started
+                    loads.append(os.getloadavg()[0])
                     sender_cpu = (
                         process_cpu_s(notifications.process.pid if notifications.process else None) - sender_cpu
                     )
@@ -256,7 +266,10 @@ async def run(deliveries: int) -> None:
             f"  notifications process CPU: {sender_cpu / deliveries * 1000:.2f} ms per delivery"
             f" -> {deliveries / sender_cpu:,.0f} deliveries/s per free core"
         )
-        print(f"  load average during the run: {os.getloadavg()[0]:.1f} (other work on this machine shares its cores)")
+        print(
+            f"  load average at the start and end of the run: {loads[0]:.1f}, {loads[1]:.1f}"
+            " (other work on this machine shares its cores)"
+        )
     finally:
         receiver.terminate()
         await receiver.wait()

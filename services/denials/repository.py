@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -343,95 +342,90 @@ async def record_first_remittances(session: AsyncSession, rows: list[dict[str, A
         await session.execute(insert(remitted_claims).on_conflict_do_nothing(), rows)
 
 
-async def _copy(session: AsyncSession, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """COPY rows into `table` inside the session's transaction (JSONB values as JSON text)."""
-    columns = list(rows[0])
-    records = [tuple(orjson.dumps(v).decode() if c == "lines" else v for c, v in row.items()) for row in rows]
-    driver = await driver_connection(session)
-    await driver.copy_records_to_table(table.name, schema_name=table.schema, columns=columns, records=records)
+_CASE_COLUMNS = frozenset(
+    {
+        "id",
+        "tenant_id",
+        "kind",
+        "claim_id",
+        "claim_control_number",
+        "payer_id",
+        "trace_number",
+        "denial",
+        "denied_cents",
+        "currency",
+        "group_code",
+        "carcs",
+        "rarcs",
+        "status",
+        "remitted_on",
+        "service_date",
+        "billing_provider_npi",
+        "payer_claim_control_number",
+        "lines",
+        "root_cause",
+        "carc",
+        "unknown_codes",
+        "recommended_action",
+        "owner",
+        "recoverable",
+        "appealable",
+        "expected_recovery_cents",
+        "due_date",
+        "expected_cents",
+        "paid_cents",
+    }
+)
+"""Columns a new case may carry (the rest take their defaults)."""
 
 
-_CASE_COLUMN_TYPES = {
-    "id": "uuid",
-    "tenant_id": "text",
-    "kind": "text",
-    "claim_id": "uuid",
-    "claim_control_number": "text",
-    "payer_id": "text",
-    "trace_number": "text",
-    "denial": "text",
-    "denied_cents": "int8",
-    "currency": "text",
-    "group_code": "text",
-    "carcs": "text[]",
-    "rarcs": "text[]",
-    "status": "text",
-    "remitted_on": "date",
-    "service_date": "date",
-    "billing_provider_npi": "text",
-    "payer_claim_control_number": "text",
-    "lines": "jsonb",
-    "root_cause": "text",
-    "carc": "text",
-    "unknown_codes": "text[]",
-    "recommended_action": "text",
-    "owner": "text",
-    "recoverable": "bool",
-    "appealable": "bool",
-    "expected_recovery_cents": "int8",
-    "due_date": "date",
-    "expected_cents": "int8",
-    "paid_cents": "int8",
-}
-"""Columns a new case may carry, with their types: rows go in as one array per column (unnest)."""
-_SEPARATOR = "\x1f"
-"""Code lists travel as text joined by the ASCII unit separator (unnest cannot yield arrays)."""
+@dataclass(frozen=True, slots=True)
+class OpenedEntry:
+    """The history line written beside a new case, in the same statement."""
+
+    case_id: uuid.UUID
+    text: str
+    actor: str = "claimflow"
+    entry: str = "opened"
 
 
-def _column_values(column: str, rows: list[dict[str, Any]]) -> list[Any]:
-    kind = _CASE_COLUMN_TYPES[column]
-    if kind == "text[]":
-        return [_SEPARATOR.join(row[column]) for row in rows]
-    if kind == "jsonb":
-        return [json.dumps(row[column]) for row in rows]
-    return [row[column] for row in rows]
+def _json(value: object) -> str:
+    """JSON text of `value`; ids the driver returns (asyncpg's own UUID type) and other scalars by their text."""
+    return orjson.dumps(value, default=str).decode()
 
 
-async def insert_cases(session: AsyncSession, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
-    """Ids of the cases inserted; a case already opened for the same claim, trace and kind is skipped.
-    One INSERT ... SELECT FROM unnest(one array per column) ... ON CONFLICT DO NOTHING per batch."""
+def _opening_statement(columns: Sequence[str]) -> str:
+    names = ", ".join(columns)
+    return (
+        "WITH new AS ("  # noqa: S608 - names from _CASE_COLUMNS and the models, values bound
+        f" INSERT INTO {denial_cases.fullname} ({names})"
+        f" SELECT {names} FROM json_populate_recordset(NULL::{denial_cases.fullname}, $1::json)"
+        " ON CONFLICT ON CONSTRAINT uq_denial_cases_remit DO NOTHING RETURNING id, tenant_id"
+        "), logged AS ("
+        f" INSERT INTO {case_history.fullname} (case_id, tenant_id, entry, actor, text)"
+        " SELECT new.id, new.tenant_id, h.entry, h.actor, h.text"
+        " FROM new JOIN json_to_recordset($2::json) AS h(case_id uuid, entry text, actor text, text text)"
+        " ON h.case_id = new.id"
+        ") SELECT id FROM new"
+    )
+
+
+async def open_cases(
+    session: AsyncSession, rows: list[dict[str, Any]], opened: Sequence[OpenedEntry]
+) -> set[uuid.UUID]:
+    """Ids of the cases inserted, each with its `opened` history line; a case already opened for the same claim,
+    trace and kind is skipped (and gets no second line). One statement, one round trip per batch: the rows travel
+    as one JSON document each way (orjson), which Postgres expands in C, rather than one bound value per cell."""
     if not rows:
         return set()
     columns = list(rows[0])
-    selected = []
-    for number, column in enumerate(columns, start=1):
-        kind = _CASE_COLUMN_TYPES[column]
-        if kind == "text[]":
-            selected.append(
-                f"CASE WHEN c{number} = '' THEN '{{}}'::text[] ELSE string_to_array(c{number}, E'\\x1f') END"
-            )
-        elif kind == "jsonb":
-            selected.append(f"c{number}::jsonb")
-        else:
-            selected.append(f"c{number}")
-    arrays = ", ".join(
-        f"${n}::{'text' if _CASE_COLUMN_TYPES[c] in ('text[]', 'jsonb') else _CASE_COLUMN_TYPES[c]}[]"
-        for n, c in enumerate(columns, start=1)
-    )
-    aliases = ", ".join(f"c{n}" for n in range(1, len(columns) + 1))
-    statement = (
-        f"INSERT INTO {denial_cases.fullname} ({', '.join(columns)}) "  # noqa: S608 - names from _CASE_COLUMN_TYPES
-        f"SELECT {', '.join(selected)} FROM unnest({arrays}) AS u({aliases}) "
-        "ON CONFLICT ON CONSTRAINT uq_denial_cases_remit DO NOTHING RETURNING id"
-    )
+    unknown = set(columns) - _CASE_COLUMNS
+    if unknown:
+        raise ValueError(f"not a case column: {sorted(unknown)}")
+    history = [{"case_id": h.case_id, "entry": h.entry, "actor": h.actor, "text": h.text} for h in opened]
     driver = await driver_connection(session)
-    records = await driver.fetch(statement, *(_column_values(column, rows) for column in columns))
+    records = await driver.fetch(_opening_statement(columns), _json(rows), _json(history))
     return {record["id"] for record in records}
-
-
-async def insert_history(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        await _copy(session, case_history, rows)
 
 
 async def cases_deciding_on(

@@ -145,7 +145,7 @@ async def open_denial_cases(session: AsyncSession, envelopes: list[EventEnvelope
         for case in await store.cases_deciding_on(session, keys, [DenialCaseStatus.PENDING_PAYER.value])
     }
     rows: list[dict[str, Any]] = []
-    history: dict[uuid.UUID, dict[str, Any]] = {}
+    opened: list[store.OpenedEntry] = []
     for envelope, denial in denials:
         tenant = envelope.tenant
         pending = waiting.get((tenant, denial.claim_control_number))
@@ -187,16 +187,8 @@ async def open_denial_cases(session: AsyncSession, envelopes: list[EventEnvelope
                 ),
             }
         )
-        history[case_id] = {
-            "case_id": case_id,
-            "tenant_id": tenant,
-            "entry": "opened",
-            "actor": SYSTEM,
-            "text": _opened_text(denial, verdict),
-        }
-    inserted = await store.insert_cases(session, rows)
-    await store.insert_history(session, [entry for case_id, entry in history.items() if case_id in inserted])
-    return len(inserted)
+        opened.append(store.OpenedEntry(case_id, _opened_text(denial, verdict), SYSTEM))
+    return len(await store.open_cases(session, rows, opened))
 
 
 def _opened_text(denial: ClaimDeniedV1, verdict: Classification) -> str:
@@ -331,7 +323,8 @@ async def _open_underpayments(session: AsyncSession, payments: list[tuple[EventE
     terms = await store.payer_terms(session, [(e.tenant, p.payer_id) for e, p in paid])
     claims = await store.claims_submitted(session, [(e.tenant, p.claim_control_number) for e, p in paid])
     verdict = classify("CO", ["45"])
-    rows, history = [], []
+    rows: list[dict[str, Any]] = []
+    opened: list[store.OpenedEntry] = []
     for envelope, payment in paid:
         schedule = rates.get((envelope.tenant, payment.payer_id))
         if not schedule:
@@ -380,17 +373,12 @@ async def _open_underpayments(session: AsyncSession, payments: list[tuple[EventE
                 **_classified_values(verdict, amount, payer, payment.paid_date, claim.service_date if claim else None),
             }
         )
-        history.append(
-            {
-                "case_id": case_id,
-                "tenant_id": envelope.tenant,
-                "entry": "opened",
-                "actor": SYSTEM,
-                "text": f"underpayment: {len(short)} line(s) allowed {amount} cents below contract",
-            }
+        opened.append(
+            store.OpenedEntry(
+                case_id, f"underpayment: {len(short)} line(s) allowed {amount} cents below contract", SYSTEM
+            )
         )
-    inserted = await store.insert_cases(session, rows)
-    await store.insert_history(session, [h for h in history if h["case_id"] in inserted])
+    await store.open_cases(session, rows, opened)
 
 
 async def link_corrections(session: AsyncSession, envelopes: list[EventEnvelope]) -> None:

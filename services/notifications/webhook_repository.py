@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -122,6 +123,32 @@ class FailureStreak:
     consecutive_failures: int
     failing_since: dt.datetime | None
 
+
+_RECORD_ATTEMPTS = sa.text(
+    f"""
+WITH r AS (
+    SELECT * FROM json_to_recordset(CAST(:results AS json)) AS r(
+        delivery_id uuid, status text, next_attempt_at timestamptz, attempted_at timestamptz,
+        status_code integer, duration_ms integer, error text, delivered boolean)
+), logged AS (
+    INSERT INTO {webhook_attempts.fullname} (delivery_id, attempted_at, status_code, duration_ms, error)
+    SELECT delivery_id, attempted_at, status_code, duration_ms, error FROM r
+)
+UPDATE {webhook_deliveries.fullname} AS d
+SET status = r.status,
+    attempts = d.attempts + 1,
+    schedule_attempts = d.schedule_attempts + 1,
+    next_attempt_at = r.next_attempt_at,
+    last_attempt_at = r.attempted_at,
+    last_status_code = r.status_code,
+    last_duration_ms = r.duration_ms,
+    last_error = r.error,
+    delivered_at = CASE WHEN r.delivered THEN r.attempted_at END
+FROM r
+WHERE d.id = r.delivery_id
+"""  # noqa: S608 - table names from the models, values bound
+)
+"""A flush's attempts into the log and its deliveries moved on: one statement, the results as one JSON document."""
 
 _SUBSCRIPTION_FIELDS = [webhook_subscriptions.c[field.name] for field in dataclasses.fields(SubscriptionRecord)]
 _DELIVERY_FIELDS = [webhook_deliveries.c[field.name] for field in dataclasses.fields(DeliveryRecord)]
@@ -342,46 +369,25 @@ class WebhookStream:
         if not results:
             return []
         await self._session.execute(
-            sa.insert(webhook_attempts),
-            [
-                {
-                    "delivery_id": result.delivery_id,
-                    "attempted_at": result.attempted_at,
-                    "status_code": result.status_code,
-                    "duration_ms": result.duration_ms,
-                    "error": result.error,
-                }
-                for result in results
-            ],
-        )
-        await self._session.execute(
-            sa.update(webhook_deliveries)
-            .where(webhook_deliveries.c.id == sa.bindparam("b_id"))
-            .values(
-                status=sa.bindparam("b_status"),
-                attempts=webhook_deliveries.c.attempts + 1,
-                schedule_attempts=webhook_deliveries.c.schedule_attempts + 1,
-                next_attempt_at=sa.bindparam("b_next"),
-                last_attempt_at=sa.bindparam("b_at"),
-                last_status_code=sa.bindparam("b_code"),
-                last_duration_ms=sa.bindparam("b_ms"),
-                last_error=sa.bindparam("b_error"),
-                delivered_at=sa.bindparam("b_delivered"),
-            )
-            .execution_options(synchronize_session=False),
-            [
-                {
-                    "b_id": result.delivery_id,
-                    "b_status": result.status.value,
-                    "b_next": result.next_attempt_at,
-                    "b_at": result.attempted_at,
-                    "b_code": result.status_code,
-                    "b_ms": result.duration_ms,
-                    "b_error": result.error,
-                    "b_delivered": result.attempted_at if result.status == DeliveryStatus.DELIVERED else None,
-                }
-                for result in results
-            ],
+            _RECORD_ATTEMPTS,
+            {
+                "results": orjson.dumps(
+                    [
+                        {
+                            "delivery_id": result.delivery_id,
+                            "status": result.status.value,
+                            "next_attempt_at": result.next_attempt_at,
+                            "attempted_at": result.attempted_at,
+                            "status_code": result.status_code,
+                            "duration_ms": result.duration_ms,
+                            "error": result.error,
+                            "delivered": result.status is DeliveryStatus.DELIVERED,
+                        }
+                        for result in results
+                    ],
+                    default=str,
+                ).decode()
+            },
         )
         return await self._record_streaks(results, now)
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
+import hmac
 import ipaddress
 import json
+import math
 import random
 import secrets
 import uuid
@@ -166,29 +169,60 @@ def webhook_body(*, event_id: str, event_type: str, occurred_at: dt.datetime, pa
 @dataclass(frozen=True, slots=True)
 class SigningKeys:
     """The secrets that sign a subscription's deliveries: the current one, and after a rotation the previous
-    one until its grace ends, so a receiver that has not yet switched keeps verifying."""
+    one until its grace ends, so a receiver that has not yet switched keeps verifying.
+
+    Signatures are the Standard Webhooks ones (`v1,` + base64 HMAC-SHA256 of `id.timestamp.body`), computed from
+    HMAC states keyed once per secret (the standard library's `Webhook.sign` keys a new HMAC on every call)."""
 
     current: Webhook
     previous: Webhook | None = None
+    macs: tuple[hmac.HMAC, ...] = ()
 
     @classmethod
     def of(cls, current: str, previous: str | None = None) -> SigningKeys:
-        return cls(Webhook(current), Webhook(previous) if previous else None)
+        secrets_ = [current] + ([previous] if previous else [])
+        return cls(
+            Webhook(current),
+            Webhook(previous) if previous else None,
+            tuple(hmac.new(_secret_bytes(secret), digestmod=hashlib.sha256) for secret in secrets_),
+        )
+
+    def _signatures(self, message_id: str, stamp: str, body: str) -> str:
+        signed = f"{message_id}.{stamp}.{body}".encode()
+        signatures = []
+        for keyed in self.macs:
+            mac = keyed.copy()
+            mac.update(signed)
+            signatures.append("v1," + base64.b64encode(mac.digest()).decode())
+        return " ".join(signatures)
 
     def signature(self, message_id: str, timestamp: dt.datetime, body: str) -> str:
         """`webhook-signature`: space-separated `v1,<base64 HMAC-SHA256 of id.timestamp.body>`."""
-        signatures = [self.current.sign(message_id, timestamp, body)]
-        if self.previous is not None:
-            signatures.append(self.previous.sign(message_id, timestamp, body))
-        return " ".join(signatures)
+        return self._signatures(message_id, _stamp(timestamp), body)
 
     def headers(self, message_id: str, timestamp: dt.datetime, body: str) -> dict[str, str]:
+        stamp = _stamp(timestamp)
         return {
             "webhook-id": message_id,
-            "webhook-timestamp": str(int(timestamp.timestamp())),
-            "webhook-signature": self.signature(message_id, timestamp, body),
+            "webhook-timestamp": stamp,
+            "webhook-signature": self._signatures(message_id, stamp, body),
             "content-type": "application/json",
         }
+
+
+def _stamp(timestamp: dt.datetime) -> str:
+    """`webhook-timestamp`: whole seconds since the epoch, read as the standard's own code reads it (the clock
+    fields taken as UTC; every time here is UTC already)."""
+    return str(math.floor(timestamp.replace(tzinfo=dt.UTC).timestamp()))
+
+
+def _secret_bytes(secret: str) -> bytes:
+    """The key of a `whsec_...` secret, decoded as the Standard Webhooks libraries do."""
+    raw = secret.removeprefix(SECRET_PREFIX)
+    key = base64.b64decode(raw + "==")
+    if not key:
+        raise ValueError("webhook secret may not be empty")
+    return key
 
 
 # --- retries and failures -----------------------------------------------------------------------

@@ -66,6 +66,24 @@ def test_after_a_rotation_both_secrets_verify_until_the_grace_ends() -> None:
         Webhook(old).verify(body, only_new)
 
 
+def test_signatures_from_keyed_hmac_states_equal_the_standard_librarys_byte_for_byte() -> None:
+    old, new = new_secret(), new_secret()
+    body = '{"type":"claim-status-changed.v1","data":{"claim_id":"c-1"}}'
+    keys = SigningKeys.of(new, old)
+    for at in (
+        NOW,
+        NOW + dt.timedelta(microseconds=999_999),
+        dt.datetime(2030, 1, 1, 0, 0, 59, 500_000, tzinfo=dt.UTC),
+    ):
+        headers = keys.headers("msg_2", at, body)
+        library = [Webhook(secret).sign("msg_2", at, body) for secret in (new, old)]
+        assert headers["webhook-signature"] == " ".join(library)
+        assert headers["webhook-timestamp"] == str(int(at.timestamp()))
+        assert keys.signature("msg_2", at, body) == headers["webhook-signature"]
+    again = keys.headers("msg_2", NOW, body)  # the keyed states are copied, never consumed
+    assert again == keys.headers("msg_2", NOW, body)
+
+
 def test_webhook_id_is_stable_per_event_and_subscription() -> None:
     first, second = uuid.uuid4(), uuid.uuid4()
     assert webhook_id(first, "event-1") == webhook_id(first, "event-1")
