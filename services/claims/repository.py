@@ -585,7 +585,7 @@ class StreamWrites:
                 claims.c.encounter_id,
                 claims.c.patient_id,
                 claims.c.claim_control_number,
-                claims.c.document,
+                sa.cast(claims.c.document, sa.Text).label("document"),
                 claims.c.trace_context,
             )
             .where(claims.c.state == ClaimState.READY.value)
