@@ -216,17 +216,33 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _cpu_and_rss(pids: list[int]) -> tuple[float, int]:
-    """CPU seconds (user + system) and resident bytes summed over `pids` (gone processes count 0)."""
+def _cpu_and_rss(pids: list[int], *, children_done: bool = False) -> tuple[float, int]:
+    """CPU seconds (user + system) and resident bytes summed over `pids` (gone processes count 0).
+
+    For a process tree (`children_done`): the first pid's CPU includes its children that have exited
+    (Postgres backends of closed connections), and memory is the proportional set size, so the shared
+    buffers every backend maps are counted once, not once per backend."""
     cpu, rss = 0.0, 0
-    for pid in pids:
+    for index, pid in enumerate(pids):
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
         cpu += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-        rss += int(fields[21]) * PAGE_BYTES
+        if children_done and index == 0:
+            cpu += (int(fields[13]) + int(fields[14])) / CLOCK_TICKS
+        rss += _pss(pid) if children_done else int(fields[21]) * PAGE_BYTES
     return cpu, rss
+
+
+def _pss(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 @dataclass
@@ -238,6 +254,9 @@ class Watched:
 
     def pids(self) -> list[int]:
         return [self.pid, *(_children(self.pid) if self.tree else [])]
+
+    def usage(self) -> tuple[float, int]:
+        return _cpu_and_rss(self.pids(), children_done=self.tree)
 
 
 @dataclass
@@ -253,7 +272,7 @@ class Usage:
     _task: asyncio.Task[None] | None = None
 
     def _sample(self) -> dict[str, tuple[float, int]]:
-        return {w.name: _cpu_and_rss(w.pids()) for w in self.watched}
+        return {w.name: w.usage() for w in self.watched}
 
     async def __aenter__(self) -> Usage:
         self.load_before = os.getloadavg()
@@ -286,7 +305,7 @@ class Usage:
             print(
                 f"  {w.name:<10} CPU {cpu:>7.1f} s ({cpu / seconds * 100:>4.0f}% of one core)  "
                 f"{cpu * 1000 / encounters:>6.2f} ms/encounter  "
-                f"peak RSS {self.peak_rss.get(w.name, 0) / 2**20:>6.0f} MB"
+                f"peak {'PSS' if w.tree else 'RSS'} {self.peak_rss.get(w.name, 0) / 2**20:>6.0f} MB"
             )
         print(
             f"  all watched CPU {total:.1f} s: {total * 1000 / encounters:.2f} ms per encounter "
@@ -552,7 +571,7 @@ async def run(arguments: argparse.Namespace, stack: LocalStack | None, servers: 
             ]
             watched = services + server_processes(stack)
             print(f"\nclaimflow intake -> claim-submitted benchmark  (cores: {os.cpu_count()}; logs under {work})")
-            idle = {w.name: _cpu_and_rss(w.pids())[1] for w in services}
+            idle = {w.name: w.usage()[1] for w in services}
             print("  idle RSS: " + ", ".join(f"{name} {rss / 2**20:.0f} MB" for name, rss in idle.items()))
             floor = await postgres_floor(pipeline.admin_url)
             print(f"  Postgres floor (state row + outbox row, 500 per transaction): {floor:,.0f} rows/s")

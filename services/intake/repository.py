@@ -529,10 +529,12 @@ class EncounterRepository(TenantRepository):
         rows = (
             await self._session.execute(
                 sa.select(*_ENCOUNTER_COLUMNS).where(
-                    encounters.c.tenant_id == self._tenant, encounters.c.external_encounter_id.in_(wanted)
-                )
+                    encounters.c.tenant_id == self._tenant,
+                    encounters.c.external_encounter_id == sa.func.any(sa.bindparam("wanted", type_=ARRAY(sa.Text))),
+                ),
+                {"wanted": wanted},
             )
-        ).mappings()
+        ).mappings()  # one array parameter, not a thousand: the statement is the same for every batch
         return {row["external_encounter_id"]: _encounter(row) for row in rows}
 
     async def codings(self, external_ids: Iterable[str]) -> dict[str, dict[str, object]]:
