@@ -433,6 +433,8 @@ def latencies(accepted: dict[str, float], submitted: dict[str, float]) -> list[f
 class Measured:
     encounters: int
     seconds: float
+    cpu_s: float
+    """CPU seconds of every watched process (services and, when known, servers): the load-independent cost."""
 
     @property
     def rate(self) -> float:
@@ -476,7 +478,7 @@ async def throughput(
     print(f"  latency, acceptance -> ce_time         {percentiles(latencies(accepted, submitted.event_time))}")
     print(f"  latency, acceptance -> on the topic    {percentiles(latencies(accepted, submitted.record_time))}")
     usage.report(count, seconds)
-    return Measured(count, seconds)
+    return Measured(count, seconds, sum(usage.cpu.values()))
 
 
 async def paced(
@@ -518,15 +520,20 @@ async def paced(
 
 
 def cost_curve(runs: list[Measured]) -> None:
-    """Seconds per 10,000 encounters for each size, against the first: flat means linear time."""
+    """Seconds and CPU milliseconds per encounter for each size, against the first: flat means linear time.
+    The wall figure moves with what else the machine runs; the CPU figure much less."""
     print("\n3. cost curve (same services and database; each run starts on the tables the last ones left)")
-    print(f"  {'encounters':>10}  {'seconds':>8}  {'encounters/s':>12}  {'s per 10k':>9}  {'vs first':>8}")
+    print(f"  {'encounters':>10}  {'seconds':>8}  {'encounters/s':>12}  {'s per 10k':>9}  {'vs first':>8}  "
+          f"{'CPU ms/enc':>10}  {'vs first':>8}")  # fmt: skip
     base = runs[0].seconds / runs[0].encounters
+    base_cpu = runs[0].cpu_s / runs[0].encounters
     for run_ in runs:
         per = run_.seconds / run_.encounters
+        cpu = run_.cpu_s / run_.encounters
         print(
             f"  {run_.encounters:>10,}  {run_.seconds:>8.1f}  {run_.rate:>12,.0f}  "
-            f"{per * 10_000:>9.2f}  {per / base:>7.2f}x"
+            f"{per * 10_000:>9.2f}  {per / base:>7.2f}x  {cpu * 1000:>10.2f}  "
+            f"{cpu / base_cpu if base_cpu else 0:>7.2f}x"
         )
 
 
