@@ -1,6 +1,7 @@
 """End to end: coded encounters over HTTP to intake, until their `claim-submitted` events with the 837s written.
 
-    .venv/bin/python bench/intake_to_submitted.py [--encounters 100000] [--rate R] [--paced-seconds 30]
+    .venv/bin/python bench/intake_to_submitted.py [--encounters 100000 ...] [--rate R] [--paced-seconds 30]
+        [--keep-stack] [--profile DIR]
 
 Servers: CLAIMFLOW_TEST_DATABASE_URL + CLAIMFLOW_TEST_KAFKA_BOOTSTRAP_SERVERS when set, else the local
 stack in .local/bench-stack (started and stopped here). The intake and claims services run as real
@@ -16,6 +17,17 @@ registered once over HTTP; then:
 2. Paced: encounters posted at a steady `--rate` (default: half the measured throughput) for
    `--paced-seconds`, in small batches every `--tick` seconds; latency p50/p95/p99/max at that rate.
 
+`--encounters 10000 50000 100000` runs phase 1 once per size, one after the other on the same services
+and database (tables grow from run to run), and prints the cost curve: seconds per 10,000 encounters
+should stay flat as N and the tables grow.
+
+Beside each phase: the CPU seconds and peak RSS of each service process (and of Postgres and Kafka when
+this script started them), CPU milliseconds per encounter, the load average before and after, and a
+Postgres floor measured in the same run (a state row + an outbox row per encounter, 500 per
+transaction). `--profile DIR` samples intake and claims with py-spy (when installed) during the first
+throughput phase and writes DIR/<service>.raw (collapsed stacks) and DIR/<service>.txt (the functions
+taking the most time, self and inclusive).
+
 The topic is read by this script from the offsets it had before the run, without a consumer group.
 Figures are printed with the machine's core count.
 """
@@ -24,11 +36,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import datetime as dt
 import json
 import os
+import re
+import shutil
 import signal
 import statistics
+import subprocess
 import sys
 import time
 import uuid
@@ -42,6 +58,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from cli.stack import LocalStack, StackEndpoints
 from services.claims.app import DEFINITION as CLAIMS
 from services.intake.app import DEFINITION as INTAKE
 from shared.events.envelope import TENANT_EXTENSION
@@ -50,6 +67,8 @@ from shared.messaging.topics import CLAIM_SUBMITTED
 from tests.support.pipeline import bench_pipeline, end_offsets
 
 BATCH = 1000
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 DAYS = 300
 WRITE = ("patients:write", "patients:read", "providers:write", "payers:write", "encounters:write", "encounters:read")
 ADDRESS = {"line1": "1 SYNTHETIC WAY", "city": "SPRINGFIELD", "state": "IL", "postal_code": "627010001"}
@@ -180,6 +199,213 @@ class Submitted:
                 pass
 
 
+# ----------------------------------------------------------------------------- processes: CPU and RSS
+
+
+def _children(pid: int) -> list[int]:
+    """Direct children of `pid` (Postgres backends under the postmaster), from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _cpu_and_rss(pids: list[int], *, children_done: bool = False) -> tuple[float, int]:
+    """CPU seconds (user + system) and resident bytes summed over `pids` (gone processes count 0).
+
+    For a process tree (`children_done`): the first pid's CPU includes its children that have exited
+    (Postgres backends of closed connections), and memory is the proportional set size, so the shared
+    buffers every backend maps are counted once, not once per backend."""
+    cpu, rss = 0.0, 0
+    for index, pid in enumerate(pids):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        cpu += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        if children_done and index == 0:
+            cpu += (int(fields[13]) + int(fields[14])) / CLOCK_TICKS
+        rss += _pss(pid) if children_done else int(fields[21]) * PAGE_BYTES
+    return cpu, rss
+
+
+def _pss(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+@dataclass
+class Watched:
+    name: str
+    pid: int
+    tree: bool = False
+    """Count the direct children too (Postgres: one backend per connection)."""
+
+    def pids(self) -> list[int]:
+        return [self.pid, *(_children(self.pid) if self.tree else [])]
+
+    def usage(self) -> tuple[float, int]:
+        return _cpu_and_rss(self.pids(), children_done=self.tree)
+
+
+@dataclass
+class Usage:
+    """CPU seconds and peak RSS of the watched processes over one phase, sampled every half second."""
+
+    watched: list[Watched]
+    start_cpu: dict[str, float] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)
+    peak_rss: dict[str, int] = field(default_factory=dict)
+    load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    _task: asyncio.Task[None] | None = None
+
+    def _sample(self) -> dict[str, tuple[float, int]]:
+        return {w.name: w.usage() for w in self.watched}
+
+    async def __aenter__(self) -> Usage:
+        self.load_before = os.getloadavg()
+        self.start_cpu = {name: cpu for name, (cpu, _) in self._sample().items()}
+
+        async def sample() -> None:
+            while True:
+                for name, (cpu, rss) in self._sample().items():
+                    self.cpu[name] = cpu - self.start_cpu[name]
+                    self.peak_rss[name] = max(self.peak_rss.get(name, 0), rss)
+                await asyncio.sleep(0.5)
+
+        self._task = asyncio.create_task(sample())
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        for name, (cpu, rss) in self._sample().items():
+            self.cpu[name] = cpu - self.start_cpu[name]
+            self.peak_rss[name] = max(self.peak_rss.get(name, 0), rss)
+        self.load_after = os.getloadavg()
+
+    def report(self, encounters: int, seconds: float) -> None:
+        load = "/".join(f"{x:.1f}" for x in self.load_before), "/".join(f"{x:.1f}" for x in self.load_after)
+        print(f"  load average (1/5/15 min) before {load[0]}, after {load[1]}; cores: {os.cpu_count()}")
+        total = sum(self.cpu.values())
+        for w in self.watched:
+            cpu = self.cpu.get(w.name, 0.0)
+            print(
+                f"  {w.name:<10} CPU {cpu:>7.1f} s ({cpu / seconds * 100:>4.0f}% of one core)  "
+                f"{cpu * 1000 / encounters:>6.2f} ms/encounter  "
+                f"peak {'PSS' if w.tree else 'RSS'} {self.peak_rss.get(w.name, 0) / 2**20:>6.0f} MB"
+            )
+        print(
+            f"  all watched CPU {total:.1f} s: {total * 1000 / encounters:.2f} ms per encounter "
+            f"= {encounters / total if total else 0:,.0f} encounters per CPU-second"
+        )
+
+
+# ----------------------------------------------------------------------------- profiles (py-spy)
+
+
+class Profiles:
+    """py-spy sampling the service processes while a phase runs; collapsed stacks summarised."""
+
+    def __init__(self, folder: Path | None, watched: list[Watched]) -> None:
+        self.folder = folder
+        self.watched = watched
+        self.running: list[tuple[str, subprocess.Popen[bytes]]] = []
+
+    def start(self) -> None:
+        spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        if self.folder is None:
+            return
+        if not Path(spy).exists():
+            print("  (py-spy is not installed: no profiles)")
+            self.folder = None
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for w in self.watched:
+            command = [spy, "record", "-p", str(w.pid), "-r", "50", "-f", "raw", "--nonblocking",
+                       "-o", str(self.folder / f"{w.name}.raw")]  # fmt: skip
+            self.running.append(
+                (w.name, subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            )
+
+    def stop(self) -> None:
+        if self.folder is None:
+            return
+        for _, process in self.running:
+            process.send_signal(signal.SIGINT)
+        for name, process in self.running:
+            process.wait(60)
+            raw = self.folder / f"{name}.raw"
+            if raw.exists():
+                (self.folder / f"{name}.txt").write_text(summarise_profile(raw))
+                print(f"  profile of {name}: {raw} (summary in {raw.with_suffix('.txt')})")
+        self.running.clear()
+
+
+def summarise_profile(raw: Path, top: int = 40) -> str:
+    """The functions with the most samples: self (the frame running) and inclusive (anywhere on the stack)."""
+    own: collections.Counter[str] = collections.Counter()
+    inclusive: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack:
+            continue
+        samples = int(count)
+        total += samples
+        frames = [re.sub(r":\d+\)$", ")", frame) for frame in stack.split(";")]
+        own[frames[-1]] += samples
+        for frame in set(frames):
+            inclusive[frame] += samples
+    out = [f"{total} samples (50/s, idle excluded)", "-- self"]
+    out += [f"{c * 100 / total:5.1f}%  {f}" for f, c in own.most_common(top)]
+    out += ["-- inclusive"]
+    out += [f"{c * 100 / total:5.1f}%  {f}" for f, c in inclusive.most_common(top * 2)]
+    return "\n".join(out) + "\n"
+
+
+# ----------------------------------------------------------------------------- Postgres floor
+
+
+async def postgres_floor(admin_url: str, rows: int = 20_000, per_transaction: int = 500) -> float:
+    """What this Postgres carries here and now: a state row + an outbox-like row per item, 500 per
+    transaction, multi-row inserts (the issue's floor); items per second."""
+    connection = await asyncpg.connect(admin_url)
+    try:
+        await connection.execute(
+            "CREATE TEMP TABLE floor_state (id uuid PRIMARY KEY, tenant text, state text, document jsonb);"
+            "CREATE TEMP TABLE floor_outbox (id bigserial PRIMARY KEY, key text, payload jsonb)"
+        )
+        document = json.dumps({"lines": [{"procedure_code": "99213", "charge_cents": 12500}] * 2, "x": "y" * 900})
+        started = time.perf_counter()
+        for _ in range(rows // per_transaction):
+            ids = [uuid.uuid4() for _ in range(per_transaction)]
+            async with connection.transaction():
+                await connection.execute(
+                    "INSERT INTO floor_state SELECT id, 't', 'ready', $2::jsonb FROM unnest($1::uuid[]) AS id",
+                    ids, document,
+                )  # fmt: skip
+                await connection.execute(
+                    "INSERT INTO floor_outbox (key, payload) SELECT id::text, $2::jsonb FROM unnest($1::uuid[]) AS id",
+                    ids, document,
+                )  # fmt: skip
+        return rows / (time.perf_counter() - started)
+    finally:
+        await connection.close()
+
+
 async def post(client: httpx.AsyncClient, body: bytes, accepted: dict[str, float]) -> None:
     response = await client.post("/v1/encounters:batch", content=body, headers={"content-type": "application/json"})
     at = time.time()
@@ -203,9 +429,27 @@ def latencies(accepted: dict[str, float], submitted: dict[str, float]) -> list[f
     return [submitted[encounter_id] - at for encounter_id, at in accepted.items()]
 
 
+@dataclass(frozen=True)
+class Measured:
+    encounters: int
+    seconds: float
+    cpu_s: float
+    """CPU seconds of every watched process (services and, when known, servers): the load-independent cost."""
+
+    @property
+    def rate(self) -> float:
+        return self.encounters / self.seconds
+
+
 async def throughput(
-    client: httpx.AsyncClient, submitted: Submitted, patients: Patients, count: int, in_flight: int, timeout_s: float
-) -> float:
+    client: httpx.AsyncClient,
+    submitted: Submitted,
+    patients: Patients,
+    count: int,
+    in_flight: int,
+    timeout_s: float,
+    usage: Usage,
+) -> Measured:
     await patients.ensure(client, count)
     payloads = bodies(f"TP-{uuid.uuid4().hex[:6]}", patients.take(count), BATCH)
     accepted: dict[str, float] = {}
@@ -217,10 +461,11 @@ async def throughput(
         while not queue.empty():
             await post(client, queue.get_nowait(), accepted)
 
-    first_post = time.time()
-    await asyncio.gather(*(worker() for _ in range(in_flight)))
-    posted = time.time()
-    await submitted.wait_for(set(accepted), timeout_s)
+    async with usage:
+        first_post = time.time()
+        await asyncio.gather(*(worker() for _ in range(in_flight)))
+        posted = time.time()
+        await submitted.wait_for(set(accepted), timeout_s)
     last_event = max(submitted.event_time[e] for e in accepted)
     last_record = max(submitted.record_time[e] for e in accepted)
     seconds = last_event - first_post
@@ -232,11 +477,18 @@ async def throughput(
     )
     print(f"  latency, acceptance -> ce_time         {percentiles(latencies(accepted, submitted.event_time))}")
     print(f"  latency, acceptance -> on the topic    {percentiles(latencies(accepted, submitted.record_time))}")
-    return count / seconds
+    usage.report(count, seconds)
+    return Measured(count, seconds, sum(usage.cpu.values()))
 
 
 async def paced(
-    client: httpx.AsyncClient, submitted: Submitted, patients: Patients, rate: float, seconds: float, tick: float
+    client: httpx.AsyncClient,
+    submitted: Submitted,
+    patients: Patients,
+    rate: float,
+    seconds: float,
+    tick: float,
+    usage: Usage,
 ) -> None:
     per_tick = max(1, round(rate * tick))
     ticks = max(1, round(seconds / tick))
@@ -245,17 +497,18 @@ async def paced(
     accepted: dict[str, float] = {}
     pending: list[asyncio.Task[None]] = []
     late = 0
-    start = time.monotonic()
-    for index, payload in enumerate(payloads):
-        delay = start + index * tick - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        elif delay < -tick:
-            late += 1
-        pending.append(asyncio.create_task(post(client, payload, accepted)))
-    await asyncio.gather(*pending)
-    sent_for = time.monotonic() - start
-    await submitted.wait_for(set(accepted), 300)
+    async with usage:
+        start = time.monotonic()
+        for index, payload in enumerate(payloads):
+            delay = start + index * tick - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            elif delay < -tick:
+                late += 1
+            pending.append(asyncio.create_task(post(client, payload, accepted)))
+        await asyncio.gather(*pending)
+        sent_for = time.monotonic() - start
+        await submitted.wait_for(set(accepted), 300)
     count = len(accepted)
     print(
         f"\n2. paced: {count:,} encounters at {per_tick / tick:,.0f}/s for {sent_for:.1f} s "
@@ -263,10 +516,43 @@ async def paced(
     )
     print(f"  latency, acceptance -> ce_time         {percentiles(latencies(accepted, submitted.event_time))}")
     print(f"  latency, acceptance -> on the topic    {percentiles(latencies(accepted, submitted.record_time))}")
+    usage.report(count, time.monotonic() - start)
 
 
-async def run(arguments: argparse.Namespace) -> None:
-    async with bench_pipeline((INTAKE, CLAIMS)) as pipeline:
+def cost_curve(runs: list[Measured]) -> None:
+    """Seconds and CPU milliseconds per encounter for each size, against the first: flat means linear time.
+    The wall figure moves with what else the machine runs; the CPU figure much less."""
+    print("\n3. cost curve (same services and database; each run starts on the tables the last ones left)")
+    print(f"  {'encounters':>10}  {'seconds':>8}  {'encounters/s':>12}  {'s per 10k':>9}  {'vs first':>8}  "
+          f"{'CPU ms/enc':>10}  {'vs first':>8}")  # fmt: skip
+    base = runs[0].seconds / runs[0].encounters
+    base_cpu = runs[0].cpu_s / runs[0].encounters
+    for run_ in runs:
+        per = run_.seconds / run_.encounters
+        cpu = run_.cpu_s / run_.encounters
+        print(
+            f"  {run_.encounters:>10,}  {run_.seconds:>8.1f}  {run_.rate:>12,.0f}  "
+            f"{per * 10_000:>9.2f}  {per / base:>7.2f}x  {cpu * 1000:>10.2f}  "
+            f"{cpu / base_cpu if base_cpu else 0:>7.2f}x"
+        )
+
+
+def server_processes(stack: LocalStack | None) -> list[Watched]:
+    """Postgres (postmaster and its backends) and Kafka, when this script knows their pids."""
+    if stack is None:
+        return []
+    found = []
+    postgres = stack.postgres.running_pid()
+    if postgres is not None:
+        found.append(Watched("postgres", postgres, tree=True))
+    kafka = (stack.read_state().get("pids") or {}).get("kafka")
+    if kafka is not None and Path(f"/proc/{kafka}").exists():
+        found.append(Watched("kafka", int(kafka)))
+    return found
+
+
+async def run(arguments: argparse.Namespace, stack: LocalStack | None, servers: StackEndpoints | None) -> None:
+    async with bench_pipeline((INTAKE, CLAIMS), servers) as pipeline:
         kafka, work = pipeline.kafka, pipeline.log_dir
         folder = work / "clearinghouse"
         for sub in ("outbound", "inbound"):
@@ -279,27 +565,52 @@ async def run(arguments: argparse.Namespace) -> None:
             submitted = Submitted(tenant)
             follower = asyncio.create_task(submitted.follow(kafka, start))
             intake = await pipeline.start("intake")
-            await pipeline.start(
+            claims = await pipeline.start(
                 "claims",
                 CLAIMFLOW_CLAIMS_BATCH_INTERVAL_S=str(arguments.batch_interval),
                 CLAIMFLOW_CLEARINGHOUSE_TRANSPORT="file_drop",
                 CLAIMFLOW_CLEARINGHOUSE_FOLDER=str(folder),
             )
+            services = [
+                Watched(process.name, process.process.pid)
+                for process in (intake, claims)
+                if process.process is not None
+            ]
+            watched = services + server_processes(stack)
             print(f"\nclaimflow intake -> claim-submitted benchmark  (cores: {os.cpu_count()}; logs under {work})")
+            idle = {w.name: w.usage()[1] for w in services}
+            print("  idle RSS: " + ", ".join(f"{name} {rss / 2**20:.0f} MB" for name, rss in idle.items()))
+            floor = await postgres_floor(pipeline.admin_url)
+            print(f"  Postgres floor (state row + outbox row, 500 per transaction): {floor:,.0f} rows/s")
+            runs: list[Measured] = []
             async with httpx.AsyncClient(
                 base_url=intake.base_url, headers=pipeline.auth(tenant, *WRITE), timeout=300
             ) as client:
                 await register(client)
                 patients = Patients()
-                measured = await throughput(
-                    client, submitted, patients, arguments.encounters, arguments.in_flight, arguments.timeout
-                )
+                profiles = Profiles(arguments.profile, services)
+                for index, count in enumerate(arguments.encounters):
+                    client.headers.update(pipeline.auth(tenant, *WRITE))  # a fresh token: each lasts 30 min
+                    if index == 0:
+                        profiles.start()
+                    try:
+                        measured = await throughput(
+                            client, submitted, patients, count, arguments.in_flight, arguments.timeout, Usage(watched)
+                        )
+                    finally:
+                        if index == 0:
+                            profiles.stop()
+                    runs.append(measured)
                 files = len(list((folder / "outbound").glob("837-*")))
                 print(f"  837 files in the file drop             {files:>8,}")
                 if arguments.paced_seconds > 0:
-                    rate = arguments.rate or measured / 2
-                    client.headers.update(pipeline.auth(tenant, *WRITE))  # a fresh token: the first lasts 30 min
-                    await paced(client, submitted, patients, rate, arguments.paced_seconds, arguments.tick)
+                    rate = arguments.rate or runs[-1].rate / 2
+                    client.headers.update(pipeline.auth(tenant, *WRITE))
+                    await paced(
+                        client, submitted, patients, rate, arguments.paced_seconds, arguments.tick, Usage(watched)
+                    )
+            if len(runs) > 1:
+                cost_curve(runs)
             admin = await asyncpg.connect(pipeline.admin_url)
             held = await admin.fetchval(
                 "SELECT count(*) FROM claims.claims WHERE tenant_id = $1 AND state = 'on_hold'", tenant
@@ -313,16 +624,31 @@ async def run(arguments: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--encounters", type=int, default=100_000)
+    parser.add_argument(
+        "--encounters", type=int, nargs="+", default=[100_000], help="One throughput run per size (the cost curve)."
+    )
     parser.add_argument("--in-flight", type=int, default=3, help="Batch requests in flight in phase 1.")
     parser.add_argument("--rate", type=float, default=None, help="Encounters/s in phase 2 (default: half of phase 1).")
     parser.add_argument("--paced-seconds", type=float, default=30, help="Length of phase 2 (0 skips it).")
     parser.add_argument("--tick", type=float, default=0.1, help="Seconds between POSTs in phase 2.")
     parser.add_argument("--batch-interval", type=float, default=0.2, help="Claims' batching interval, seconds.")
     parser.add_argument("--timeout", type=float, default=1800, help="Seconds to wait for the last claim-submitted.")
+    parser.add_argument("--profile", type=Path, default=None, help="py-spy profiles of the first run into this folder.")
+    parser.add_argument(
+        "--keep-stack", action="store_true", help="Leave .local/bench-stack running for the next run (reused)."
+    )
     arguments = parser.parse_args()
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # a timeout still stops the services
-    asyncio.run(run(arguments))
+    stack: LocalStack | None = None
+    servers: StackEndpoints | None = None
+    if not (os.environ.get("CLAIMFLOW_TEST_DATABASE_URL") and os.environ.get("CLAIMFLOW_TEST_KAFKA_BOOTSTRAP_SERVERS")):
+        stack = LocalStack(stack_dir=Path(".local") / "bench-stack", progress=lambda m: print(f"  stack: {m}"))
+        servers = stack.up()
+    try:
+        asyncio.run(run(arguments, stack, servers))
+    finally:
+        if stack is not None and not arguments.keep_stack:
+            stack.down()
 
 
 if __name__ == "__main__":

@@ -81,6 +81,11 @@ sa.Index("ix_claims_tenant_state", claims.c.tenant_id, claims.c.state)
 sa.Index("ix_claims_tenant_id_patient_id", claims.c.tenant_id, claims.c.patient_id)
 sa.Index("ix_claims_tenant_id_created_at", claims.c.tenant_id, claims.c.created_at, claims.c.id)
 sa.Index("ix_claims_tenant_id_billing_provider_npi", claims.c.tenant_id, claims.c.billing_provider_npi)
+sa.Index(
+    "ix_claims_submission_id_transaction_control_number",
+    claims.c.submission_id,
+    claims.c.transaction_control_number,
+)
 
 claim_lines = sa.Table(
     "claim_lines",
@@ -193,6 +198,7 @@ submissions = sa.Table(
     sa.Column("sent_at", sa.DateTime(timezone=True)),
     sa.UniqueConstraint("submitter_id", "interchange_control_number"),
 )
+sa.Index("ix_submissions_stored", submissions.c.created_at, postgresql_where=submissions.c.status == "stored")
 
 submission_transactions = sa.Table(
     "submission_transactions",

@@ -165,7 +165,8 @@ class ReadyClaim:
     encounter_id: uuid.UUID
     patient_id: uuid.UUID | None
     claim_control_number: str
-    document: JsonObject
+    document: str
+    """The encounter-coded payload as stored, as JSON text: pydantic parses it once, straight from the text."""
     trace_context: dict[str, str] | None
 
 

@@ -443,10 +443,14 @@ class StreamWrites:
         if not wanted:
             return set()
         query = sa.select(claims.c.tenant_id, claims.c.encounter_id).where(
+            claims.c.tenant_id == sa.func.any(sa.bindparam("tenants", type_=ARRAY(sa.Text))),
             claims.c.encounter_id == sa.func.any(sa.bindparam("encounters", type_=ARRAY(sa.Uuid))),
             claims.c.primary_claim_id.is_(None),
+        )  # both columns of uq_claims_tenant_id_encounter_id_primary, so the index answers
+        found = await self._session.execute(
+            query,
+            {"tenants": list({tenant for tenant, _ in wanted}), "encounters": [encounter for _, encounter in wanted]},
         )
-        found = await self._session.execute(query, {"encounters": [encounter for _, encounter in wanted]})
         return set(found.tuples()) & wanted
 
     async def fee_schedules(self, codes_by_tenant: dict[str, set[str]]) -> dict[str, dict[tuple[str, str], int]]:
@@ -585,7 +589,7 @@ class StreamWrites:
                 claims.c.encounter_id,
                 claims.c.patient_id,
                 claims.c.claim_control_number,
-                claims.c.document,
+                sa.cast(claims.c.document, sa.Text).label("document"),
                 claims.c.trace_context,
             )
             .where(claims.c.state == ClaimState.READY.value)

@@ -424,17 +424,29 @@ async def build_corrected_claim(
 
 @dataclass(frozen=True, slots=True)
 class _Writable:
-    """A READY claim as the 837 writer sees it (the parsed encounter is not kept: a round holds
-    thousands, and the stored document already says what the event needs)."""
+    """A READY claim as the 837 writer sees it, with the little of its encounter the event needs (the
+    parsed encounter is not kept: a round holds thousands)."""
 
     ready: ReadyClaim
     claim: Claim
+    currency: str
+    line_numbers: tuple[int, ...]
+    service_date_from: dt.date
+
+
+def _writable_claim(ready: ReadyClaim, settings: ClaimsSettings) -> _Writable:
+    encounter = EncounterCodedV1.model_validate_json(ready.document)
+    claim = claim_from_encounter(
+        encounter, control_number=ready.claim_control_number, submitter=settings.submitter, receiver=settings.receiver
+    )
+    numbers = tuple(line.line_number for line in encounter.lines)
+    return _Writable(ready, claim, encounter.currency, numbers, encounter.service_date_from)
 
 
 def _submitted_event(
     tenant: str, item: _Writable, interchange_number: int, at: dt.datetime, member_digest: MemberDigest
 ) -> ClaimSubmittedV1:
-    claim, document = item.claim, item.ready.document
+    claim = item.claim
     return ClaimSubmittedV1(
         claim_id=item.ready.id,
         encounter_id=item.ready.encounter_id,
@@ -444,22 +456,22 @@ def _submitted_event(
         frequency_code=claim.frequency.value if claim.frequency.value in ("1", "7", "8") else "1",
         interim_frequency_code=None if claim.frequency.value in ("1", "7", "8") else claim.frequency.value,
         total_charge_cents=claim.total_charge_cents,
-        currency=document.get("currency", "USD"),
+        currency=item.currency,
         lines=[
             SubmittedClaimLine(
-                line_number=source["line_number"],
+                line_number=number,
                 line_control_number=line.control_number or line_control_number(claim.control_number, index),
                 procedure_code=line.procedure_code or line.revenue_code or "",
                 modifiers=list(line.modifiers),
                 units=int(line.units),
                 charge_cents=line.charge_cents,
             )
-            for index, (source, line) in enumerate(zip(document["lines"], claim.lines, strict=True), start=1)
+            for index, (number, line) in enumerate(zip(item.line_numbers, claim.lines, strict=True), start=1)
         ],
         interchange_control_number=f"{interchange_number:09d}",
         submitted_at=at,
         patient_id=item.ready.patient_id,
-        service_date_from=document.get("service_date_from"),
+        service_date_from=item.service_date_from,
         billing_provider_npi=claim.billing_provider.npi,
         billing_provider_name=claim.billing_provider.name,
         member_digest=member_digest.of(tenant, claim.subscriber.member_id),
@@ -508,16 +520,11 @@ def _by_tenant(
     held: list[StateChange] = []
     for row in ready:
         try:
-            claim = claim_from_encounter(
-                EncounterCodedV1.model_validate(row.document),
-                control_number=row.claim_control_number,
-                submitter=settings.submitter,
-                receiver=settings.receiver,
-            )
+            writable = _writable_claim(row, settings)
         except (ClaimMappingError, ValueError) as exc:
             held.append(_hold(row, [Finding("x12.837", Severity.ERROR, f"cannot be written as an 837: {exc}")]))
             continue
-        by_tenant[row.tenant_id].append(_Writable(row, claim))
+        by_tenant[row.tenant_id].append(writable)
     return by_tenant, held
 
 

@@ -13,9 +13,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+import orjson
 import sqlalchemy as sa
 from pydantic import BaseModel
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.domain.changes import differing_fields
@@ -528,10 +529,12 @@ class EncounterRepository(TenantRepository):
         rows = (
             await self._session.execute(
                 sa.select(*_ENCOUNTER_COLUMNS).where(
-                    encounters.c.tenant_id == self._tenant, encounters.c.external_encounter_id.in_(wanted)
-                )
+                    encounters.c.tenant_id == self._tenant,
+                    encounters.c.external_encounter_id == sa.func.any(sa.bindparam("wanted", type_=ARRAY(sa.Text))),
+                ),
+                {"wanted": wanted},
             )
-        ).mappings()
+        ).mappings()  # one array parameter, not a thousand: the statement is the same for every batch
         return {row["external_encounter_id"]: _encounter(row) for row in rows}
 
     async def codings(self, external_ids: Iterable[str]) -> dict[str, dict[str, object]]:
@@ -578,32 +581,52 @@ class EncounterRepository(TenantRepository):
 
     async def add_many(self, new: list[NewEncounter]) -> dict[str, Encounter]:
         """Insert in one statement, skipping external ids the tenant already sent; the encounters inserted,
-        by external id."""
+        by external id.
+
+        One array per column, unnested by Postgres: a single prepared statement whatever the batch size,
+        and each encounter's JSON written by pydantic's serializer, not built as a dict and dumped again."""
         if not new:
             return {}
-        statement = (
-            insert(encounters)
-            .values(
-                [
-                    {
-                        "id": item.id,
-                        "tenant_id": self._tenant,
-                        "external_encounter_id": item.encounter.external_encounter_id,
-                        "claim_type": item.encounter.claim_type,
-                        "total_charge_cents": item.total_charge_cents,
-                        "currency": item.encounter.currency,
-                        "coding": item.encounter.model_dump(mode="json"),
-                        "unresolved": item.unresolved,
-                        "patient_id": item.patient_id,
-                    }
-                    for item in new
-                ]
-            )
-            .on_conflict_do_nothing(index_elements=["tenant_id", "external_encounter_id"])
-            .returning(*_ENCOUNTER_COLUMNS)
+        rows = await self._session.execute(
+            _ADD_ENCOUNTERS,
+            {
+                "ids": [item.id for item in new],
+                "tenant": self._tenant,
+                "external_ids": [item.encounter.external_encounter_id for item in new],
+                "claim_types": [item.encounter.claim_type for item in new],
+                "totals": [item.total_charge_cents for item in new],
+                "currencies": [item.encounter.currency for item in new],
+                "codings": [item.encounter.model_dump_json() for item in new],
+                "unresolved": [orjson.dumps(item.unresolved).decode() for item in new],
+                "patient_ids": [item.patient_id for item in new],
+            },
         )
-        rows = (await self._session.execute(statement)).mappings()
-        return {row["external_encounter_id"]: _encounter(row) for row in rows}
+        return {row["external_encounter_id"]: _encounter(row) for row in rows.mappings()}
+
+
+_ADD_ENCOUNTERS = (
+    sa.text(
+        f"INSERT INTO {encounters.fullname} (id, tenant_id, external_encounter_id, claim_type, total_charge_cents, "  # noqa: S608 - names from the model, values bound
+        "currency, coding, unresolved, patient_id) "
+        "SELECT id, :tenant, external_id, claim_type, total, currency, coding::jsonb, unresolved::jsonb, patient_id "
+        "FROM unnest(:ids, :external_ids, :claim_types, :totals, :currencies, :codings, :unresolved, :patient_ids) "
+        "AS new (id, external_id, claim_type, total, currency, coding, unresolved, patient_id) "
+        "ON CONFLICT (tenant_id, external_encounter_id) DO NOTHING "
+        f"RETURNING {', '.join(column.name for column in _ENCOUNTER_COLUMNS)}"
+    )
+    .bindparams(
+        sa.bindparam("ids", type_=ARRAY(sa.Uuid)),
+        sa.bindparam("tenant", type_=sa.Text),
+        sa.bindparam("external_ids", type_=ARRAY(sa.Text)),
+        sa.bindparam("claim_types", type_=ARRAY(sa.Text)),
+        sa.bindparam("totals", type_=ARRAY(sa.BigInteger)),
+        sa.bindparam("currencies", type_=ARRAY(sa.Text)),
+        sa.bindparam("codings", type_=ARRAY(sa.Text)),
+        sa.bindparam("unresolved", type_=ARRAY(sa.Text)),
+        sa.bindparam("patient_ids", type_=ARRAY(sa.Uuid)),
+    )
+    .columns(*_ENCOUNTER_COLUMNS)
+)
 
 
 class CptCodeRepository(TenantRepository):

@@ -8,6 +8,7 @@ release of the date of service, the tenant's CPT list, registered parties) are i
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -78,6 +79,11 @@ ClaimFilingIndicator = Literal[
 Priority = Literal["primary", "secondary", "tertiary"]
 
 
+CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f]")
+"""C0 controls and DEL: one regex search per string field (a per-character loop was a visible cost of 1,000-encounter
+batches)."""
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
@@ -85,7 +91,7 @@ class Strict(BaseModel):
     @classmethod
     def _no_control_characters(cls, value: object) -> object:
         """X12 and Postgres JSONB cannot carry control characters (NUL fails the insert)."""
-        if isinstance(value, str) and any(ord(char) < 32 or ord(char) == 127 for char in value):
+        if isinstance(value, str) and CONTROL_CHARACTER.search(value):
             raise ValueError("control characters are not allowed")
         return value
 

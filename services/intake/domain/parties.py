@@ -45,6 +45,12 @@ class Registry:
     """By NPI."""
     facilities: dict[uuid.UUID, FacilityOut] = field(default_factory=dict)
     facilities_by_external_id: dict[str, FacilityOut] = field(default_factory=dict)
+    provider_details: dict[str, catalog.ProviderDetails | None] = field(default_factory=dict, repr=False)
+    coverage_details: dict[uuid.UUID, catalog.CoverageDetails] = field(default_factory=dict, repr=False)
+    patient_phi: dict[tuple[uuid.UUID, tuple[uuid.UUID, ...]], catalog.EncounterPhi] = field(
+        default_factory=dict, repr=False
+    )
+    """Event parts built from these records once, shared by the events of a batch (event payloads are frozen)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,7 +267,7 @@ def coded_event(
             for prior in encounter.prior_payer_adjudications
             if prior.payer_id in coverage_ids
         ],
-        phi=None if resolved.patient is None else _phi(resolved.patient, coverages, encounter.ambulance),
+        phi=None if resolved.patient is None else _phi(resolved.patient, coverages, encounter.ambulance, registry),
         unresolved=resolved.unresolved,
         supervising_provider_npi=encounter.supervising_provider_npi,
         supervising_provider=_provider(encounter.supervising_provider_npi, registry),
@@ -294,6 +300,13 @@ def _address(address: AddressIn | None) -> catalog.Address | None:
 def _coverage(coverage: CoverageOut | None, registry: Registry) -> catalog.CoverageDetails | None:
     if coverage is None:
         return None
+    built = registry.coverage_details.get(coverage.id)
+    if built is None:
+        built = registry.coverage_details[coverage.id] = _coverage_details(coverage, registry)
+    return built
+
+
+def _coverage_details(coverage: CoverageOut, registry: Registry) -> catalog.CoverageDetails:
     payer = registry.payers[coverage.payer_id]
     return catalog.CoverageDetails(
         coverage_id=coverage.id,
@@ -311,10 +324,16 @@ def _coverage(coverage: CoverageOut | None, registry: Registry) -> catalog.Cover
 
 
 def _provider(npi: str | None, registry: Registry) -> catalog.ProviderDetails | None:
-    provider = registry.providers.get(npi) if npi is not None else None
-    if provider is None:
+    if npi is None:
         return None
-    return catalog.ProviderDetails(**{**provider.model_dump(), "address": _address(provider.address)})
+    if npi not in registry.provider_details:
+        provider = registry.providers.get(npi)
+        registry.provider_details[npi] = (
+            None
+            if provider is None
+            else catalog.ProviderDetails(**{**provider.model_dump(), "address": _address(provider.address)})
+        )
+    return registry.provider_details[npi]
 
 
 def _person(person: PersonIn) -> catalog.Person:
@@ -328,7 +347,19 @@ def _person(person: PersonIn) -> catalog.Person:
     )
 
 
-def _phi(patient: PatientOut, coverages: list[CoverageOut], trip: AmbulanceIn | None) -> catalog.EncounterPhi:
+def _phi(
+    patient: PatientOut, coverages: list[CoverageOut], trip: AmbulanceIn | None, registry: Registry
+) -> catalog.EncounterPhi:
+    if trip is not None:  # the trip's pick-up is the encounter's own
+        return _encounter_phi(patient, coverages, trip)
+    key = (patient.id, tuple(coverage.id for coverage in coverages))
+    built = registry.patient_phi.get(key)
+    if built is None:
+        built = registry.patient_phi[key] = _encounter_phi(patient, coverages, None)
+    return built
+
+
+def _encounter_phi(patient: PatientOut, coverages: list[CoverageOut], trip: AmbulanceIn | None) -> catalog.EncounterPhi:
     return catalog.EncounterPhi(
         ambulance_pick_up=None if trip is None else _address(trip.pick_up),
         patient_weight_lbs=None if trip is None else trip.patient_weight_lbs,

@@ -67,3 +67,42 @@ def test_a_billing_provider_without_tax_id_cannot_bill() -> None:
     registry.providers["1234567893"] = registry.providers["1987654328"]
     _, problems = resolve(encounter(), registry)
     assert [p.loc for p in problems] == [("billing_provider_npi",)]
+
+
+def test_the_events_of_a_batch_share_their_parties_and_equal_events_built_alone() -> None:
+    """A batch builds each provider, coverage and patient part once; every event is what it would be alone."""
+    primary, secondary = coverage("SANDBOX", "primary"), coverage("SECOND", "secondary")
+    shared_registry = full_registry(primary, secondary)
+    visits = [encounter(external_encounter_id=f"ENC-{n}") for n in range(3)]
+    events = []
+    for visit in visits:
+        resolved, _ = resolve(visit, shared_registry)
+        assert resolved is not None
+        events.append(coded_event(uuid.uuid4(), visit, resolved, shared_registry, "FY2026"))
+    first, second = events[0], events[1]
+    assert first.billing_provider is second.billing_provider and first.phi is second.phi
+    assert first.coverage is second.coverage
+    for visit, built in zip(visits, events, strict=True):
+        alone_registry = full_registry(primary, secondary)
+        resolved, _ = resolve(visit, alone_registry)
+        assert resolved is not None
+        alone = coded_event(built.encounter_id, visit, resolved, alone_registry, "FY2026")
+        assert alone.model_dump(mode="json") == built.model_dump(mode="json")
+
+
+def test_an_ambulance_trip_keeps_its_own_pick_up() -> None:
+    """The patient part holds the trip's pick-up address, so it is not shared between trips."""
+    registry = full_registry()
+    pick_ups = []
+    for street in ("1 FIRST ST", "2 SECOND ST"):
+        trip = {
+            "reason_code": "A", "distance_miles": "3.5", "pick_up": {**ADDRESS, "line1": street},
+            "drop_off_name": "SYNTHETIC HOSPITAL", "drop_off": ADDRESS,
+        }  # fmt: skip
+        visit = encounter(ambulance=trip)
+        resolved, _ = resolve(visit, registry)
+        assert resolved is not None
+        event = coded_event(uuid.uuid4(), visit, resolved, registry, "FY2026")
+        assert event.phi is not None and event.phi.ambulance_pick_up is not None
+        pick_ups.append(event.phi.ambulance_pick_up.line1)
+    assert pick_ups == ["1 FIRST ST", "2 SECOND ST"]

@@ -1,0 +1,263 @@
+"""The hot queries of intake and claims use an index, not a scan of a table that grows with every encounter.
+
+Each test fills the growing tables with tens of thousands of rows of other tenants (inside a transaction
+that is rolled back, statistics included), runs the repository's own methods as the hot path does,
+catches the SQL they send, and asks Postgres to EXPLAIN each statement with the same parameters: no plan
+may read a growing table by a sequential scan.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from services.claims.repository import ClaimStates, StreamWrites
+from services.intake.repository import EncounterRepository, NewEncounter, RegistryRepository
+from services.intake.schemas import EncounterIn
+from shared.db import create_engine
+from tests.support.pipeline import Pipeline, coded_encounter
+
+pytestmark = pytest.mark.integration
+
+ROWS = 30_000
+TENANTS = 30
+CLAIMS_GROWING = ("claims", "claim_lines", "claim_status_history", "submissions")
+INTAKE_GROWING = ("encounters", "patients", "coverages")
+
+
+@dataclass
+class Sent:
+    """The statements a block of repository calls sent, with their parameters."""
+
+    statements: list[tuple[str, Any]] = field(default_factory=list)
+
+
+@pytest.fixture
+async def claims_session(pipeline: Pipeline) -> AsyncIterator[AsyncSession]:
+    async for session in _session(pipeline, "claims"):
+        yield session
+
+
+@pytest.fixture
+async def intake_session(pipeline: Pipeline) -> AsyncIterator[AsyncSession]:
+    async for session in _session(pipeline, "intake"):
+        yield session
+
+
+async def _session(pipeline: Pipeline, service: str) -> AsyncIterator[AsyncSession]:
+    """A session whose transaction is rolled back: the rows and statistics made here vanish with it."""
+    engine = create_engine(pipeline.role_url(service), pool_size=1)
+    try:
+        async with AsyncSession(engine) as session:
+            await session.begin()
+            yield session
+            await session.rollback()
+    finally:
+        await engine.dispose()
+
+
+async def caught(session: AsyncSession, calls: Callable[[], Awaitable[object]]) -> Sent:
+    sent = Sent()
+    assert isinstance(session.bind, AsyncEngine)
+    sync_engine = session.bind.sync_engine
+
+    def remember(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool) -> None:
+        sent.statements.append((statement, parameters[0] if many and parameters else parameters))
+
+    event.listen(sync_engine, "before_cursor_execute", remember)
+    try:
+        await calls()
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", remember)
+    return sent
+
+
+async def scans(session: AsyncSession, sent: Sent, growing: tuple[str, ...]) -> list[str]:
+    """Each statement's plan lines that scan a growing table sequentially (an empty list: every one indexed)."""
+    assert sent.statements, "the calls sent no SQL"
+    connection = await session.connection()
+    found = []
+    for statement, parameters in sent.statements:
+        if statement.lstrip().upper().startswith(("COPY", "SET", "SHOW", "SAVEPOINT", "RELEASE")):
+            continue
+        plan = (await connection.exec_driver_sql("EXPLAIN " + statement, parameters)).scalars().all()
+        found += [f"{line.strip()}  <- {statement[:160]}" for line in plan if _seq_scan_of(line, growing)]
+    return found
+
+
+def _seq_scan_of(plan_line: str, growing: tuple[str, ...]) -> bool:
+    words = plan_line.split()
+    for index in range(len(words) - 3):
+        if words[index : index + 3] == ["Seq", "Scan", "on"]:
+            return words[index + 3].split(".")[-1] in growing
+    return False
+
+
+async def _analyze(session: AsyncSession, schema: str, tables: tuple[str, ...]) -> None:
+    for table in tables:
+        await session.execute(sa.text(f"ANALYZE {schema}.{table}"))
+
+
+# ----------------------------------------------------------------------------- claims
+
+
+async def _fill_claims(session: AsyncSession) -> None:
+    """ROWS claims of other tenants (two lines and a history row each, most long submitted), in one go."""
+    await session.execute(
+        sa.text(
+            """
+            INSERT INTO claims.submissions (id, tenant_id, submitter_id, receiver_id, payer_id,
+                interchange_control_number, claim_count, x12, status, created_at)
+            SELECT gen_random_uuid(), 'other-' || (n % :tenants), 'PLANS', 'SANDBOXCH', 'SANDBOX', n, 1, 'ISA',
+                   CASE WHEN n = 1 THEN 'stored' ELSE 'sent' END, now() - interval '1 day'
+            FROM generate_series(1, :rows / 10) AS n
+            """
+        ),
+        {"tenants": TENANTS, "rows": ROWS},
+    )
+    await session.execute(
+        sa.text(
+            """
+            INSERT INTO claims.claims (id, tenant_id, encounter_id, claim_type, payer_id, state, total_charge_cents,
+                currency, line_count, claim_control_number, patient_id, service_date_from, service_date_to,
+                document, created_at, updated_at)
+            SELECT gen_random_uuid(), 'other-' || (n % :tenants), gen_random_uuid(), 'professional', 'SANDBOX',
+                   CASE WHEN n % 100 = 0 THEN 'on_hold' ELSE 'submitted' END, 15500, 'USD', 2,
+                   'CF' || lpad(n::text, 10, '0'), gen_random_uuid(), current_date - (n % 300),
+                   current_date - (n % 300), '{}'::jsonb, now() - interval '1 day', now()
+            FROM generate_series(1, :rows) AS n
+            """
+        ),
+        {"tenants": TENANTS, "rows": ROWS},
+    )
+    await session.execute(
+        sa.text(
+            """
+            INSERT INTO claims.claim_lines (claim_id, line_number, tenant_id, patient_id, payer_id, procedure_code,
+                modifiers, units, charge_cents, diagnosis_pointers, service_date)
+            SELECT c.id, line, c.tenant_id, c.patient_id, c.payer_id, CASE line WHEN 1 THEN '99213' ELSE '87880' END,
+                   '{}', 1, 7750, '{1}', c.service_date_from
+            FROM claims.claims c CROSS JOIN generate_series(1, 2) AS line
+            """
+        )
+    )
+    await session.execute(
+        sa.text(
+            """
+            INSERT INTO claims.claim_status_history (claim_id, tenant_id, from_state, to_state, reason)
+            SELECT id, tenant_id, 'ready', state, 'plans' FROM claims.claims
+            """
+        )
+    )
+    await _analyze(session, "claims", CLAIMS_GROWING)
+
+
+async def test_the_claims_consumer_and_batcher_read_by_index(claims_session: AsyncSession) -> None:
+    session = claims_session
+    await _fill_claims(session)
+    tenant = f"plans-{uuid.uuid4().hex[:8]}"
+    writes = StreamWrites(session)
+    encounters = [(tenant, uuid.uuid4()) for _ in range(200)]
+    patients = {uuid.uuid4() for _ in range(50)}
+    days = {dt.date.today() - dt.timedelta(days=d) for d in range(5)}
+    some_claims = [row[0] for row in (await session.execute(sa.text("SELECT id FROM claims.claims LIMIT 500"))).all()]
+    submission = (
+        await session.execute(sa.text("SELECT id FROM claims.submissions WHERE status = 'stored'"))
+    ).scalar_one()
+
+    async def hot_path() -> None:
+        await writes.existing_encounters(encounters)
+        await writes.billed_services(tenant, patients, days)
+        await writes.disabled_rules([tenant])
+        await writes.fee_schedules({tenant: {"99213", "87880"}})
+        await writes.allocate_claim_numbers(tenant, 200)
+        await writes.take_ready(2000)
+        await writes.stored_submissions(50)
+        await writes.mark_sent(submission, dt.datetime.now(dt.UTC))
+        await ClaimStates(session).lock(some_claims)
+
+    sent = await caught(session, hot_path)
+    assert len(sent.statements) >= 9
+    assert await scans(session, sent, CLAIMS_GROWING) == []
+
+
+async def test_a_plan_that_scans_a_growing_table_is_caught(claims_session: AsyncSession) -> None:
+    """The check itself: a query by an unindexed column is reported."""
+    session = claims_session
+    await _fill_claims(session)
+
+    async def unindexed() -> None:
+        await session.execute(sa.text("SELECT id FROM claims.claims WHERE payer_claim_number = 'X'"))
+
+    found = await scans(session, await caught(session, unindexed), CLAIMS_GROWING)
+    assert len(found) == 1 and "Seq Scan on claims" in found[0]
+
+
+# ----------------------------------------------------------------------------- intake
+
+
+async def _fill_intake(session: AsyncSession) -> None:
+    await session.execute(
+        sa.text(
+            """
+            INSERT INTO intake.patients (id, tenant_id, external_patient_id, record)
+            SELECT gen_random_uuid(), 'other-' || (n % :tenants), 'MRN-' || n, '{}'::jsonb
+            FROM generate_series(1, :rows) AS n
+            """
+        ),
+        {"tenants": TENANTS, "rows": ROWS},
+    )
+    await session.execute(
+        sa.text(
+            """
+            INSERT INTO intake.coverages (id, tenant_id, patient_id, payer_id, member_id, record)
+            SELECT gen_random_uuid(), tenant_id, id, 'SANDBOX', 'M' || external_patient_id, '{}'::jsonb
+            FROM intake.patients WHERE tenant_id LIKE 'other-%'
+            """
+        )
+    )
+    await session.execute(
+        sa.text(
+            """
+            INSERT INTO intake.encounters (id, tenant_id, external_encounter_id, claim_type, total_charge_cents,
+                currency, coding, patient_id)
+            SELECT gen_random_uuid(), 'other-' || (n % :tenants), 'ENC-' || n, 'professional', 15500, 'USD',
+                   '{}'::jsonb, gen_random_uuid()
+            FROM generate_series(1, :rows) AS n
+            """
+        ),
+        {"tenants": TENANTS, "rows": ROWS},
+    )
+    await _analyze(session, "intake", INTAKE_GROWING)
+
+
+async def test_the_intake_batch_reads_and_writes_by_index(intake_session: AsyncSession) -> None:
+    session = intake_session
+    await _fill_intake(session)
+    tenant = f"plans-{uuid.uuid4().hex[:8]}"
+    repository = EncounterRepository(session, tenant)
+    batch = [EncounterIn.model_validate(coded_encounter()) for _ in range(100)]
+
+    async def hot_path() -> None:
+        await repository.find_by_external_ids(e.external_encounter_id for e in batch)
+        await RegistryRepository(session, tenant).load(
+            patient_ids={e.patient_id for e in batch if e.patient_id is not None},
+            patient_external_ids={f"MRN-{n}" for n in range(100)},
+            payer_ids={"SANDBOX"},
+            npis={"1234567893"},
+            facility_ids=set(),
+            facility_external_ids=set(),
+        )
+        await repository.add_many([NewEncounter(uuid.uuid4(), e, 15500, [], e.patient_id) for e in batch])
+
+    sent = await caught(session, hot_path)
+    assert len(sent.statements) >= 4
+    assert await scans(session, sent, INTAKE_GROWING) == []
