@@ -177,4 +177,3 @@ async def test_one_batcher_holds_a_tenant_payer_window_until_its_round_ends(serv
                 assert await StreamWrites(second).hold_window(window)
     finally:
         await engine.dispose()
-
