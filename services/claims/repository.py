@@ -820,15 +820,18 @@ class TrackingWrites:
         if flagged:
             await self._session.execute(sa.insert(follow_ups), [columns_of(follow_up) for follow_up in flagged])
 
-    async def stored_status_requests(self, limit: int) -> list[StoredFile]:
+    async def take_stored_status_request(self) -> StoredFile | None:
+        """The oldest stored 276 no other sender holds, locked until this transaction ends (one replica sends it)."""
         query = (
             sa.select(status_requests.c.id, status_requests.c.submitter_id,
                       status_requests.c.interchange_control_number, status_requests.c.x12)
             .where(status_requests.c.status == "stored")
             .order_by(status_requests.c.created_at)
-            .limit(limit)
+            .limit(1)
+            .with_for_update(skip_locked=True)
         )  # fmt: skip
-        return _records(StoredFile, (await self._session.execute(query)).mappings())
+        found = _records(StoredFile, (await self._session.execute(query)).mappings())
+        return found[0] if found else None
 
     async def mark_status_request_sent(self, request_id: uuid.UUID, sent_at: dt.datetime) -> None:
         await self._session.execute(
