@@ -147,16 +147,13 @@ async def test_two_claims_replicas_and_a_rebalance_bill_each_encounter_once_in_o
     )
     assert {row["message_key"]: row["n"] for row in events} == {str(row["id"]): 1 for row in sent}
 
-    async def outboxes_empty() -> bool:
-        left = 0
-        for schema in ("claims",):
-            left += await admin_db.fetchval(
-                f"SELECT count(*) FROM {schema}.outbox WHERE tenant_id = ANY($1::text[]) AND published_at IS NULL",  # noqa: S608
-                tenants,
-            )
-        return left == 0
+    async def outbox_empty() -> bool:
+        left = await admin_db.fetchval(
+            "SELECT count(*) FROM claims.outbox WHERE tenant_id = ANY($1::text[]) AND published_at IS NULL", tenants
+        )
+        return bool(left == 0)
 
-    await eventually(outboxes_empty, what="every outbox row published")
+    await eventually(outbox_empty, what="every outbox row published")
     assert await _relay_leaders(admin_db, "claims") == 1
 
 
