@@ -44,7 +44,7 @@ COMMANDS: dict[str, CommandEntry] = {
     "status": CommandEntry(
         "cli.status",
         "status",
-        "Each service `claimflow up` runs: state, restarts, readiness, consumer lag and outbox backlog.",
+        "Each service `claimflow up` runs, a row per replica: state, restarts, readiness, RSS, lag, outbox backlog.",
     ),
     "api-reference": CommandEntry(
         "cli.api_reference",

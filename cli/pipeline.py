@@ -24,7 +24,17 @@ from rich.text import Text
 from cli.demo import run_and_report
 from cli.demo_practice import DEMO_SANDBOX_RULES
 from cli.endpoints import ServiceUrls, endpoints_path, save_service_urls
-from cli.services import FIRST_PORT, SERVICE_NAMES, ServiceProcess, ServiceSecrets, provision_all, service_environment
+from cli.services import (
+    FIRST_PORT,
+    SERVICE_NAMES,
+    ReplicasError,
+    ServiceProcess,
+    ServiceSecrets,
+    listening_socket,
+    parse_replicas,
+    provision_all,
+    service_environment,
+)
 from cli.stack.local_stack import LocalStack
 from cli.stack.paths import find_repo_root
 from cli.supervisor import STATE_FILE, Supervisor
@@ -52,13 +62,13 @@ ALL_SCOPES = [
 
 
 def _free_port(preferred: int) -> int:
+    """`preferred` when it is free, else any free port (0: any)."""
     with socket.socket() as probe:
         try:
             probe.bind(("127.0.0.1", preferred))
-            return preferred
         except OSError:
             probe.bind(("127.0.0.1", 0))
-            return int(probe.getsockname()[1])
+        return int(probe.getsockname()[1])
 
 
 DEMO_TENANT = "demo"
@@ -125,12 +135,12 @@ async def submit_document(client: httpx.AsyncClient, intake_url: str, document: 
     return dict(response.json())
 
 
-async def show_pipeline_working(processes: dict[str, ServiceProcess], token: str, root: Path) -> None:
+async def show_pipeline_working(urls: ServiceUrls, token: str, root: Path) -> None:
     document = json.loads((root / DEMO_DOCUMENT).read_text())
     async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=10) as client:
-        encounter = await submit_document(client, processes["intake"].base_url, document)
+        encounter = await submit_document(client, urls.intake, document)
         console.print(f"[green]intake[/] accepted encounter {encounter['id']} ({DEMO_DOCUMENT})")
-        claims_url = processes["claims"].base_url
+        claims_url = urls.claims
         seen: list[str] = []
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -146,7 +156,7 @@ async def show_pipeline_working(processes: dict[str, ServiceProcess], token: str
                 if claim["state"] in ("accepted", "rejected", "paid", "partially_paid", "denied", "on_hold"):
                     break
             await asyncio.sleep(0.5)
-        activity = (await client.get(f"{processes['notifications'].base_url}/v1/activity/{encounter['id']}")).json()
+        activity = (await client.get(f"{urls.notifications}/v1/activity/{encounter['id']}")).json()
         for entry in activity:
             console.print(f"[green]notifications[/] recorded {entry['event_type']}")
 
@@ -223,8 +233,21 @@ def up(
     demo: Annotated[bool, typer.Option("--demo", help="Run `claimflow demo` once the services are up.")] = False,
     demo_encounters: Annotated[int, typer.Option(min=1, help="Encounters for --demo.")] = 200,
     seed: Annotated[int, typer.Option(help="Seed for --demo.")] = 1,
+    replicas: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--replicas",
+            metavar="SERVICE=N",
+            help="Run N processes of a service in one consumer group, all answering on its usual port "
+            "(repeat or comma-separate: claims=2,remittance=2; default 1 each, at most 6).",
+        ),
+    ] = None,
 ) -> None:
     """Start Kafka and Postgres, migrate, run the five services and the sandbox payer until Ctrl-C."""
+    try:
+        counts = parse_replicas(replicas or [])
+    except ReplicasError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--replicas") from None
     root = find_repo_root()
     stack = LocalStack.from_env(root, progress=lambda message: console.print(f"  • {message}"))
     started = time.monotonic()
@@ -238,25 +261,21 @@ def up(
         "CLAIMFLOW_CLEARINGHOUSE_FOLDER": str(clearinghouse),
         "CLAIMFLOW_REMITTANCE_INBOUND_TENANT": DEMO_TENANT,
     }
-    processes = {
-        name: ServiceProcess(
-            name=name,
-            port=_free_port(FIRST_PORT + index),
-            env=service_environment(
-                name,
-                admin_url=endpoints.database_url,
-                kafka=endpoints.kafka_as(name),
-                service_secrets=service_secrets,
-                extra=shared_env,
-            ),
-            log_path=log_dir / f"{name}.log",
+    processes: dict[str, ServiceProcess] = {}
+    for index, name in enumerate(SERVICE_NAMES):
+        env = service_environment(
+            name,
+            admin_url=endpoints.database_url,
+            kafka=endpoints.kafka_as(name),
+            service_secrets=service_secrets,
+            extra=shared_env,
         )
-        for index, name in enumerate(SERVICE_NAMES)
-    }
+        for process in service_processes(name, counts[name], FIRST_PORT + index, env, log_dir):
+            processes[process.label] = process
     sandbox = SandboxProcess(
         clearinghouse, log_dir / "sandbox.log", write_demo_rules(root / ".local" / "sandbox-demo-rules.json")
     )
-    urls = ServiceUrls.from_dict({name: process.base_url for name, process in processes.items()})
+    urls = ServiceUrls.from_dict({process.name: process.service_url for process in processes.values()})
     analytics_dir = root / ".local" / "analytics"
     sink = SinkProcess(analytics_dir, endpoints.kafka_as(ANALYTICS_PRINCIPAL), log_dir / "analytics-sink.log")
     ops_console = console_process(
@@ -276,12 +295,12 @@ def up(
         ops_console.start()
         asyncio.run(_wait_all_ready({**processes, "console": ops_console}))
         save_service_urls(urls, root)
-        _print_services(processes, log_dir)
+        _print_services(processes)
         token = dev_token(service_secrets.auth_secret)
         if demo:
             run_and_report(urls, token, encounters=demo_encounters, seed=seed, as_json=False)
         else:
-            asyncio.run(show_pipeline_working(processes, token, root))
+            asyncio.run(show_pipeline_working(urls, token, root))
         console.print(f"\n[bold]Ops console:[/] {ops_console.base_url}/login  (sign in with the token below)")
         console.print("A development token for tenant 'demo' (12 h; also `claimflow token`):")
         console.print(token, soft_wrap=True, highlight=False)
@@ -304,9 +323,34 @@ def up(
             supervisor.stop_all()
         sink.stop()
         sandbox.stop()
+        for process in processes.values():
+            if process.shared_socket is not None:
+                process.shared_socket.close()
         if not keep_stack:
             stack.down()
         console.print("[bold]stopped[/]")
+
+
+def service_processes(
+    name: str, replicas: int, preferred_port: int, env: dict[str, str], log_dir: Path
+) -> list[ServiceProcess]:
+    """One process on the service's port; or, for several replicas, one listening socket on that port shared by
+    them all (connections spread by the kernel) and an own port per replica for its readiness and metrics."""
+    port = _free_port(preferred_port)
+    if replicas == 1:
+        return [ServiceProcess(name=name, port=port, env=env, log_path=log_dir / f"{name}.log")]
+    shared = listening_socket(port)
+    return [
+        ServiceProcess(
+            name=name,
+            port=_free_port(0),
+            env=env,
+            log_path=log_dir / f"{name}-{replica}.log",
+            replica=replica,
+            shared_socket=shared,
+        )
+        for replica in range(1, replicas + 1)
+    ]
 
 
 async def _wait_all_ready(processes: dict[str, ServiceProcess]) -> None:
@@ -314,12 +358,12 @@ async def _wait_all_ready(processes: dict[str, ServiceProcess]) -> None:
         await asyncio.gather(*(process.wait_ready(90) for process in processes.values()))
 
 
-def _print_services(processes: dict[str, ServiceProcess], log_dir: Path) -> None:
+def _print_services(processes: dict[str, ServiceProcess]) -> None:
     table = Table(title="claimflow services")
-    for column in ("service", "API docs", "log"):
+    for column in ("service", "API docs", "own port", "log"):
         table.add_column(column)
-    for name, process in processes.items():
-        table.add_row(name, f"{process.base_url}/docs", str(log_dir / f"{name}.log"))
+    for label, process in processes.items():
+        table.add_row(label, f"{process.service_url}/docs", str(process.port), str(process.log_path))
     console.print(table)
 
 

@@ -7,9 +7,11 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -23,6 +25,48 @@ from shared.messaging.kafka_access import KafkaAccess
 SERVICE_NAMES = ("intake", "claims", "remittance", "denials", "notifications")
 FIRST_PORT = 8001
 DATABASE = "claimflow"
+
+
+MAX_REPLICAS = 6
+"""The partitions of every topic a service consumes: replicas past that would get no partitions."""
+
+
+class ReplicasError(ValueError):
+    """A `--replicas` value that names no service or no sensible count."""
+
+
+def parse_replicas(values: Sequence[str]) -> dict[str, int]:
+    """`--replicas claims=2` (repeated, or `claims=2,remittance=2`) as a count per service; unnamed services 1."""
+    counts = dict.fromkeys(SERVICE_NAMES, 1)
+    for value in values:
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            service, equals, count = item.partition("=")
+            service = service.strip()
+            if service not in counts:
+                raise ReplicasError(f"{item!r}: no service {service!r}; the services are {', '.join(SERVICE_NAMES)}")
+            if not equals or not count.strip().isdigit():
+                raise ReplicasError(f"{item!r}: write SERVICE=N, e.g. claims=2")
+            replicas = int(count)
+            if not 1 <= replicas <= MAX_REPLICAS:
+                raise ReplicasError(
+                    f"{item!r}: between 1 and {MAX_REPLICAS} replicas (the partitions of each topic it consumes)"
+                )
+            counts[service] = replicas
+    return counts
+
+
+def listening_socket(port: int, host: str = "127.0.0.1") -> socket.socket:
+    """The service port's listening socket, held by the supervisor and inherited by each replica: the kernel
+    hands every connection to one replica, and a replica restarting never waits for the port."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+        listener.listen(1024)
+    except OSError:
+        listener.close()
+        raise
+    return listener
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,32 +156,52 @@ class ServiceProcess:
     _log: IO[bytes] | None = field(default=None, repr=False)
     factory: str | None = None
     """An app factory to run instead of `services.<name>.app:app` (the console: `console.app:app`)."""
+    replica: int = 1
+    shared_socket: socket.socket | None = field(default=None, repr=False)
+    """The service port's listening socket, opened by the supervisor and shared by the service's replicas;
+    None: the process listens on `port` alone (one replica)."""
 
     @property
     def base_url(self) -> str:
+        """This process's own address (its readiness and metrics)."""
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def service_port(self) -> int:
+        """The service's port: the shared socket's when replicas share one, else the process's own."""
+        if self.shared_socket is not None:
+            return int(self.shared_socket.getsockname()[1])
+        return self.port
+
+    @property
+    def service_url(self) -> str:
+        """Where clients reach the service, whichever replica answers."""
+        return f"http://127.0.0.1:{self.service_port}"
+
+    @property
+    def label(self) -> str:
+        """`claims` for a single process, `claims-2` for the second of several replicas."""
+        return self.name if self.shared_socket is None else f"{self.name}-{self.replica}"
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
+        app = ["--factory", self.factory] if self.factory else [f"services.{self.name}.app:app"]
+        if self.shared_socket is not None:
+            shared_fd = self.shared_socket.fileno()
+            command = ["-m", "cli.replica", *app, "--shared-fd", str(shared_fd), "--port", str(self.port)]
+            inherited: tuple[int, ...] = (shared_fd,)
+        else:
+            command = ["-m", "uvicorn", *app, "--host", "127.0.0.1", "--port", str(self.port)]
+            command += ["--no-access-log", "--log-level", "warning"]
+            inherited = ()
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                *(["--factory", self.factory] if self.factory else [f"services.{self.name}.app:app"]),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
+            [sys.executable, *command],
             env=self.env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            pass_fds=inherited,
         )
 
     async def wait_ready(self, timeout_s: float = 60.0) -> dict[str, object]:

@@ -1,4 +1,5 @@
-"""`claimflow status`: each service of `claimflow up` with its state, restarts, consumer lag and outbox backlog."""
+"""`claimflow status`: each service of `claimflow up` (each replica of a scaled one) with its state, restarts,
+consumer lag, outbox backlog and resident memory."""
 
 from __future__ import annotations
 
@@ -24,10 +25,12 @@ console = Console()
 @dataclass(frozen=True, slots=True)
 class ServiceStatus:
     name: str
+    """`claims`, or `claims-2` for the second replica of a scaled service."""
     state: str
     """running, backoff, waiting-for-port, stopped; `down` when the supervisor itself is gone."""
     pid: int | None
     port: int
+    """The process's own port: its readiness and metrics are read there."""
     url: str
     restarts: int
     last_exit_code: int | None
@@ -36,6 +39,26 @@ class ServiceStatus:
     """Messages behind the high watermarks, over every group and partition (None: no answer)."""
     outbox_backlog: int | None
     outbox_oldest_age_s: float | None
+    service: str
+    replica: int
+    replicas: int
+    service_port: int
+    """The port clients use; every replica of the service answers on it."""
+    rss_mb: float | None
+    """Resident memory of the process (Linux /proc), None when it is not running here."""
+
+
+def resident_mb(pid: int | None) -> float | None:
+    """A process's resident set size in MB, from /proc (None elsewhere or when it is gone)."""
+    if pid is None:
+        return None
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +124,11 @@ async def collect(state: dict[str, Any], timeout_s: float = 3.0) -> list[Service
             consumer_lag=reading.consumer_lag,
             outbox_backlog=reading.outbox_backlog,
             outbox_oldest_age_s=reading.outbox_oldest_age_s,
+            service=record.get("service") or name,
+            replica=record.get("replica", 1),
+            replicas=record.get("replicas", 1),
+            service_port=record.get("service_port") or record["port"],
+            rss_mb=resident_mb(record.get("pid")) if supervised else None,
         )
         for (name, record), reading in zip(services.items(), readings, strict=True)
     ]
@@ -112,7 +140,7 @@ def status(
         Path | None, typer.Option(help="The supervisor's state (default: .local/supervisor.json).", hidden=True)
     ] = None,
 ) -> None:
-    """Each service `claimflow up` runs: state, restarts, readiness, consumer lag and outbox backlog."""
+    """Each service `claimflow up` runs, a row per replica: state, restarts, readiness, RSS, lag, outbox backlog."""
     path = state_file or find_repo_root() / STATE_FILE
     try:
         state = json.loads(path.read_text())
@@ -136,16 +164,20 @@ def status(
         )
     else:
         table = Table(title="claimflow services" + ("" if supervised else " (supervisor not running)"))
-        for column in ("service", "state", "pid", "port", "restarts", "ready", "consumer lag", "outbox backlog"):
-            table.add_column(column)
+        scaled = any(service.replicas > 1 for service in services)
+        columns = ["service", "state", "pid", "port", *(["own port"] if scaled else []), "restarts", "ready"]
+        for column in (*columns, "RSS MB", "consumer lag", "outbox backlog"):
+            table.add_column(column, no_wrap=column in ("service", "state"))
         for service in services:
             table.add_row(
                 service.name,
                 service.state,
                 str(service.pid or "-"),
-                str(service.port),
+                str(service.service_port),
+                *([str(service.port)] if scaled else []),
                 str(service.restarts),
                 "yes" if service.ready else "no",
+                "-" if service.rss_mb is None else f"{service.rss_mb:.0f}",
                 "-" if service.consumer_lag is None else str(service.consumer_lag),
                 "-"
                 if service.outbox_backlog is None

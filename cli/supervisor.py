@@ -1,6 +1,9 @@
 """The supervisor of `claimflow up`: a service that exits is started again, with backoff, on the same port.
 
-Its state (per service: state, pid, port, restarts, last exit code) is written to `.local/supervisor.json`
+A service run as several replicas (`--replicas claims=2`) is one process per replica: each replica is watched and
+restarted on its own, on its own port, while the others keep serving the service's port (a listening socket the
+replicas share). Its state (per process: service, replica, state, pid, ports, restarts, last exit code) is written
+to `.local/supervisor.json`
 after every change, so `claimflow status` can show it next to what each service's `/metrics` says (consumer
 lag, outbox backlog) without talking to the supervising process.
 """
@@ -42,12 +45,19 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
 
 @dataclass
 class ServiceRecord:
-    """What `claimflow status` reads about one supervised service."""
+    """What `claimflow status` reads about one supervised process (a service, or one replica of it)."""
 
     name: str
+    """`claims`, or `claims-2` for the second of several replicas."""
     port: int
+    """The process's own port (its readiness and metrics)."""
     url: str
     log: str
+    service: str = ""
+    replica: int = 1
+    replicas: int = 1
+    service_port: int | None = None
+    """The port clients use, shared by every replica of the service."""
     state: ServiceState = "running"
     pid: int | None = None
     restarts: int = 0
@@ -84,6 +94,10 @@ class Supervisor:
                 url=process.base_url,
                 log=str(process.log_path),
                 pid=process.process.pid if process.process is not None else None,
+                service=process.name,
+                replica=process.replica,
+                replicas=sum(1 for other in self.processes.values() if other.name == process.name),
+                service_port=process.service_port,
             )
             for name, process in self.processes.items()
         }

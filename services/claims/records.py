@@ -179,6 +179,15 @@ class SentClaim:
 
 
 @dataclass(frozen=True, slots=True)
+class BatchWindow:
+    """The READY claims of one tenant for one payer: what one batcher writes into one 837 interchange while
+    it holds the window (other replicas' batchers skip it until that round commits)."""
+
+    tenant_id: str
+    payer_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class StoredFile:
     """A stored 837 or 276 interchange waiting to be handed to the clearinghouse."""
 

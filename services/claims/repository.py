@@ -37,6 +37,7 @@ from services.claims.models import (
 )
 from services.claims.records import (
     AcknowledgmentFile,
+    BatchWindow,
     ClaimContents,
     ClaimLine,
     ClaimLineRecord,
@@ -67,6 +68,8 @@ from services.claims.records import (
 from shared.paging import rows_after
 
 Record = TypeVar("Record")
+BATCHER_LOCK = "claimflow-claims-837-batcher"
+"""First key of a batch window's advisory lock; the second is the window's tenant and payer."""
 
 PTP_PROVIDER_TYPE = {"professional": "practitioner", "institutional": "hospital"}
 MUE_SERVICE_TYPE = {"professional": "practitioner", "institutional": "outpatient_hospital"}
@@ -580,8 +583,37 @@ class StreamWrites:
         columns = [column.name for column in claim_lines.columns]
         await _copy(self._session, claim_lines, columns, [tuple(getattr(line, c) for c in columns) for line in lines])
 
-    async def take_ready(self, limit: int) -> list[ReadyClaim]:
-        """Ready claims, oldest first, locked; other batchers skip them."""
+    async def ready_windows(self, sample: int) -> list[BatchWindow]:
+        """The tenant+payer windows of the oldest `sample` READY claims, the longest waiting first (bounded:
+        it reads the partial index of READY claims, never the whole table)."""
+        oldest = (
+            sa.select(claims.c.tenant_id, claims.c.payer_id, claims.c.created_at)
+            .where(claims.c.state == ClaimState.READY.value)
+            .order_by(claims.c.created_at)
+            .limit(sample)
+            .subquery()
+        )
+        query = (
+            sa.select(oldest.c.tenant_id, oldest.c.payer_id)
+            .group_by(oldest.c.tenant_id, oldest.c.payer_id)
+            .order_by(sa.func.min(oldest.c.created_at))
+        )
+        return _records(BatchWindow, (await self._session.execute(query)).mappings())
+
+    async def hold_window(self, window: BatchWindow) -> bool:
+        """Take the window's transaction-level advisory lock if no other batcher holds it: one batcher per
+        tenant+payer window across replicas, released when this round's transaction ends."""
+        held = await self._session.scalar(
+            sa.select(
+                sa.func.pg_try_advisory_xact_lock(
+                    sa.func.hashtext(BATCHER_LOCK), sa.func.hashtext(window.tenant_id + "/" + window.payer_id)
+                )
+            )
+        )
+        return bool(held)
+
+    async def take_ready(self, limit: int, windows: Sequence[BatchWindow]) -> list[ReadyClaim]:
+        """Ready claims of `windows` (held by this round), oldest first, locked; other batchers skip them."""
         query = (
             sa.select(
                 claims.c.id,
@@ -592,7 +624,10 @@ class StreamWrites:
                 sa.cast(claims.c.document, sa.Text).label("document"),
                 claims.c.trace_context,
             )
-            .where(claims.c.state == ClaimState.READY.value)
+            .where(
+                claims.c.state == ClaimState.READY.value,
+                sa.tuple_(claims.c.tenant_id, claims.c.payer_id).in_([(w.tenant_id, w.payer_id) for w in windows]),
+            )
             .order_by(claims.c.created_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -632,15 +667,19 @@ class StreamWrites:
         if transactions:
             await self._session.execute(sa.insert(submission_transactions), [columns_of(t) for t in transactions])
 
-    async def stored_submissions(self, limit: int) -> list[StoredFile]:
+    async def take_stored_submission(self) -> StoredFile | None:
+        """The oldest stored 837 no other sender holds, locked until this transaction ends: each file is
+        handed to the clearinghouse by one replica."""
         query = (
             sa.select(submissions.c.id, submissions.c.submitter_id, submissions.c.interchange_control_number,
                       submissions.c.x12)
             .where(submissions.c.status == "stored")
             .order_by(submissions.c.created_at)
-            .limit(limit)
+            .limit(1)
+            .with_for_update(skip_locked=True)
         )  # fmt: skip
-        return _records(StoredFile, (await self._session.execute(query)).mappings())
+        found = _records(StoredFile, (await self._session.execute(query)).mappings())
+        return found[0] if found else None
 
     async def mark_sent(self, submission_id: uuid.UUID, sent_at: dt.datetime) -> list[SentClaim]:
         """The claims of a submission now marked sent (none when another sender marked it first)."""
@@ -785,15 +824,18 @@ class TrackingWrites:
         if flagged:
             await self._session.execute(sa.insert(follow_ups), [columns_of(follow_up) for follow_up in flagged])
 
-    async def stored_status_requests(self, limit: int) -> list[StoredFile]:
+    async def take_stored_status_request(self) -> StoredFile | None:
+        """The oldest stored 276 no other sender holds, locked until this transaction ends (one replica sends it)."""
         query = (
             sa.select(status_requests.c.id, status_requests.c.submitter_id,
                       status_requests.c.interchange_control_number, status_requests.c.x12)
             .where(status_requests.c.status == "stored")
             .order_by(status_requests.c.created_at)
-            .limit(limit)
+            .limit(1)
+            .with_for_update(skip_locked=True)
         )  # fmt: skip
-        return _records(StoredFile, (await self._session.execute(query)).mappings())
+        found = _records(StoredFile, (await self._session.execute(query)).mappings())
+        return found[0] if found else None
 
     async def mark_status_request_sent(self, request_id: uuid.UUID, sent_at: dt.datetime) -> None:
         await self._session.execute(

@@ -589,11 +589,16 @@ class _BatchRound:
 async def batch_ready_claims(
     session: AsyncSession, outbox: Outbox, settings: ClaimsSettings, now: dt.datetime, member_digest: MemberDigest
 ) -> int:
-    """Takes READY claims (skipping those another batcher holds), writes one 837 interchange per
-    tenant, payer and submitter, stores it with its control numbers, marks the claims batched and
-    emits `claim-submitted` for each, all in the caller's transaction. Returns the claims batched."""
+    """Holds the tenant+payer windows of the oldest READY claims that no other batcher holds (an advisory
+    lock per window, so replicas never split one window's claims between two 837s at once), takes their
+    READY claims (locked), writes one 837 interchange per tenant, payer and submitter, stores it with its
+    control numbers (a locked counter per submitter: unique across replicas), marks the claims batched
+    and emits `claim-submitted` for each, all in the caller's transaction. Returns the claims batched."""
     writes = StreamWrites(session)
-    ready = await writes.take_ready(settings.batch_size)
+    windows = [window for window in await writes.ready_windows(settings.batch_size) if await writes.hold_window(window)]
+    if not windows:
+        return 0
+    ready = await writes.take_ready(settings.batch_size, windows)
     if not ready:
         return 0
     by_tenant, held = _by_tenant(ready, settings)
@@ -632,18 +637,21 @@ def submission_file_name(submitter_id: str, interchange_control_number: int, sub
 async def send_stored_submissions(
     sessions: async_sessionmaker[AsyncSession], adapter: ClearinghouseAdapter, outbox: Outbox, *, limit: int
 ) -> int:
-    """Hands stored 837 files to the clearinghouse adapter, then marks them sent and their claims
-    submitted. The adapter's submit is idempotent by file name, so a crash between sending and
-    marking only sends the same file again. Returns the claims submitted."""
-    async with unit_of_work(sessions) as session:
-        pending = await StreamWrites(session).stored_submissions(limit)
+    """Hands stored 837 files to the clearinghouse adapter, one transaction per file holding its row lock
+    (`FOR UPDATE SKIP LOCKED`: each file is sent by one replica), then marks it sent and its claims
+    submitted. The adapter's submit is idempotent by file name, so a crash between sending and committing
+    only sends the same file again. Returns the claims submitted."""
     submitted = 0
-    for submission in pending:
-        name = submission_file_name(submission.submitter_id, submission.interchange_control_number, submission.id)
-        receipt = await adapter.submit(name, submission.x12.encode("ascii"))
-        reason = f"sent as {receipt.file_name} (sha256 {receipt.sha256[:12]})"
+    for _ in range(limit):
         async with unit_of_work(sessions) as session:
-            sent = await StreamWrites(session).mark_sent(submission.id, receipt.submitted_at)
+            writes = StreamWrites(session)
+            submission = await writes.take_stored_submission()
+            if submission is None:
+                break
+            name = submission_file_name(submission.submitter_id, submission.interchange_control_number, submission.id)
+            receipt = await adapter.submit(name, submission.x12.encode("ascii"))
+            reason = f"sent as {receipt.file_name} (sha256 {receipt.sha256[:12]})"
+            sent = await writes.mark_sent(submission.id, receipt.submitted_at)
             moved = await change_states(
                 session,
                 outbox,

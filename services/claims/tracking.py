@@ -306,15 +306,20 @@ def status_request_file_name(submitter_id: str, interchange_control_number: int,
 async def send_status_requests(
     sessions: async_sessionmaker[AsyncSession], adapter: ClearinghouseAdapter, *, limit: int
 ) -> int:
-    """Stored 276 files to the clearinghouse (idempotent by file name), then marked sent."""
-    async with unit_of_work(sessions) as session:
-        pending = await TrackingWrites(session).stored_status_requests(limit)
-    for request in pending:
-        name = status_request_file_name(request.submitter_id, request.interchange_control_number, request.id)
-        receipt = await adapter.submit(name, request.x12.encode("ascii"))
+    """Stored 276 files to the clearinghouse (idempotent by file name), then marked sent: one transaction per
+    file holding its row lock, so each is sent by one replica."""
+    sent = 0
+    for _ in range(limit):
         async with unit_of_work(sessions) as session:
-            await TrackingWrites(session).mark_status_request_sent(request.id, receipt.submitted_at)
-    return len(pending)
+            writes = TrackingWrites(session)
+            request = await writes.take_stored_status_request()
+            if request is None:
+                break
+            name = status_request_file_name(request.submitter_id, request.interchange_control_number, request.id)
+            receipt = await adapter.submit(name, request.x12.encode("ascii"))
+            await writes.mark_status_request_sent(request.id, receipt.submitted_at)
+        sent += 1
+    return sent
 
 
 # ----------------------------------------------------------------------------- payments

@@ -81,7 +81,10 @@ class FileDropAdapter(ClearinghouseAdapter):
         for path in sorted(self.inbound.iterdir()):
             if not path.is_file() or not is_complete_name(path.name):
                 continue
-            content = path.read_bytes()
+            try:
+                content = path.read_bytes()
+            except FileNotFoundError:  # another replica acknowledged it since the listing
+                continue
             found.append(InboundFile(path.name, str(path), classify_x12(content), content, sha256_hex(content)))
         return found
 
@@ -93,11 +96,14 @@ class FileDropAdapter(ClearinghouseAdapter):
         if source.parent.resolve() != self.inbound.resolve():
             raise ValueError(f"{inbound.file_name} was not fetched from {self.inbound}")
         self._ensure_folders()
-        target = self.archive / inbound.file_name
-        if target.exists():
-            target = self.archive / f"{inbound.file_name}.{inbound.sha256[:12]}"
+        plain, suffixed = self.archive / inbound.file_name, self.archive / f"{inbound.file_name}.{inbound.sha256[:12]}"
+        target = suffixed if plain.exists() else plain
         try:
             os.replace(source, target)
         except FileNotFoundError:
-            if not target.exists():
+            # Another replica reading the same box acknowledged it first: archived under either name.
+            if not any(
+                archived.exists() and sha256_hex(archived.read_bytes()) == inbound.sha256
+                for archived in (plain, suffixed)
+            ):
                 raise

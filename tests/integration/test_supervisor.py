@@ -94,3 +94,48 @@ async def test_a_killed_service_comes_back_on_its_port_and_status_shows_it(servi
     stopped = await asyncio.to_thread(CliRunner().invoke, app, ["status", "--json", "--state-file", str(state_file)])
     assert stopped.exit_code == 1
     assert json.loads(stopped.output)["services"][0]["state"] == "stopped"
+
+
+async def test_replicas_share_the_service_port_each_restarted_on_its_own_and_shown(
+    services: Pipeline, tmp_path: Path
+) -> None:
+    """`claimflow up --replicas intake=2`: both replicas serve the service's port; one killed, the other keeps
+    answering there while the supervisor starts the killed one again on its own port; status shows each."""
+    replicas = await services.start_replicas("intake", 2, CLAIMFLOW_RUN_RELAY="false")
+    service_port = replicas[0].service_port
+    assert replicas[1].service_port == service_port and {r.port for r in replicas}.isdisjoint({service_port})
+    state_file = tmp_path / "supervisor.json"
+    supervisor = Supervisor({r.label: r for r in replicas}, state_file, first_backoff_s=0.2)
+    assert list(supervisor.records) == ["intake-1", "intake-2"]
+    record = supervisor.records["intake-1"]
+    first_pid, own_port = record.pid, record.port
+    assert first_pid is not None
+    kill(first_pid, supervisor, "intake-1")
+
+    no_reuse = httpx.Limits(max_keepalive_connections=0)
+    async with httpx.AsyncClient(limits=no_reuse) as client:
+        for _ in range(20):  # each a new connection: only the live replica accepts them
+            assert (await client.get(f"http://127.0.0.1:{service_port}/healthz")).status_code == 200
+
+    async def restarted() -> bool:
+        supervisor.check()
+        return record.restarts == 1 and record.state == "running"
+
+    await eventually(restarted, timeout_s=30, what="the supervisor to start intake-1 again")
+    await replicas[0].wait_ready(120)
+    assert record.port == own_port and record.pid not in (None, first_pid)
+
+    result = await asyncio.to_thread(CliRunner().invoke, app, ["status", "--json", "--state-file", str(state_file)])
+    assert result.exit_code == 0, result.output
+    shown = {row["name"]: row for row in json.loads(result.output)["services"]}
+    assert set(shown) == {"intake-1", "intake-2"}
+    for replica, row in enumerate((shown["intake-1"], shown["intake-2"]), start=1):
+        assert (row["service"], row["replica"], row["replicas"]) == ("intake", replica, 2)
+        assert row["service_port"] == service_port and row["port"] != service_port
+        assert row["ready"] is True and row["state"] == "running"
+        assert row["rss_mb"] is not None and row["rss_mb"] > 0
+    assert (shown["intake-1"]["restarts"], shown["intake-2"]["restarts"]) == (1, 0)
+
+    table = await asyncio.to_thread(CliRunner().invoke, app, ["status", "--state-file", str(state_file)])
+    assert table.exit_code == 0 and "intake-1" in table.output and "intake-2" in table.output
+    supervisor.stop_all()

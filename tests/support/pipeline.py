@@ -21,7 +21,14 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
 from cli.dead_letters import topic_partitions
-from cli.services import ServiceProcess, ServiceSecrets, provision_all, service_environment, with_database
+from cli.services import (
+    ServiceProcess,
+    ServiceSecrets,
+    listening_socket,
+    provision_all,
+    service_environment,
+    with_database,
+)
 from cli.stack import LocalStack, StackEndpoints
 from cli.stack.kafka import ensure_acls
 from shared.db import create_engine
@@ -116,6 +123,8 @@ class Pipeline:
     secrets: ServiceSecrets
     log_dir: Path
     started: list[ServiceProcess] = field(default_factory=list)
+    shared_sockets: list[socket.socket] = field(default_factory=list)
+    """Service ports shared by replicas (`start_replicas`), closed by `stop_all`."""
     identity: LocalIdentityProvider = field(default_factory=lambda: LocalIdentityProvider().start())
     """The services run outside development, so they take only OIDC tokens: this provider's."""
 
@@ -171,25 +180,28 @@ class Pipeline:
         )
         return env["CLAIMFLOW_DATABASE_URL"]
 
+    def service_env(self, name: str, **extra_env: str) -> dict[str, str]:
+        return service_environment(
+            name,
+            admin_url=self.server_admin_url,
+            kafka=self.kafka_as(name) if name in SERVICE_PRINCIPALS else self.kafka,
+            service_secrets=self.secrets,
+            database=self.database,
+            environment="test",
+            extra={
+                **self.identity.env(),
+                "CLAIMFLOW_RELAY_POLL_INTERVAL_S": "0.2",
+                "CLAIMFLOW_CONSUMER_GROUP_PREFIX": self.group_prefix,
+                **extra_env,
+            },
+        )
+
     async def start(self, name: str, **extra_env: str) -> ServiceProcess:
         """Start service `name` in its own process and wait until /readyz answers 200."""
         process = ServiceProcess(
             name=name,
             port=free_port(),
-            env=service_environment(
-                name,
-                admin_url=self.server_admin_url,
-                kafka=self.kafka_as(name) if name in SERVICE_PRINCIPALS else self.kafka,
-                service_secrets=self.secrets,
-                database=self.database,
-                environment="test",
-                extra={
-                    **self.identity.env(),
-                    "CLAIMFLOW_RELAY_POLL_INTERVAL_S": "0.2",
-                    "CLAIMFLOW_CONSUMER_GROUP_PREFIX": self.group_prefix,
-                    **extra_env,
-                },
-            ),
+            env=self.service_env(name, **extra_env),
             log_path=self.log_dir / f"{name}-{len(self.started)}.log",
         )
         self.started.append(process)
@@ -197,9 +209,34 @@ class Pipeline:
         await process.wait_ready(90)
         return process
 
+    async def start_replicas(self, name: str, count: int, **extra_env: str) -> list[ServiceProcess]:
+        """`count` processes of service `name` as `claimflow up --replicas` runs them: one listening socket on the
+        service's port shared by all, an own port each; returns once every one is ready."""
+        shared = listening_socket(free_port())
+        self.shared_sockets.append(shared)
+        replicas = [
+            ServiceProcess(
+                name=name,
+                port=free_port(),
+                env=self.service_env(name, **extra_env),
+                log_path=self.log_dir / f"{name}-{len(self.started) + index}.log",
+                replica=index + 1,
+                shared_socket=shared,
+            )
+            for index in range(count)
+        ]
+        for replica in replicas:
+            self.started.append(replica)
+            replica.start()
+        await asyncio.gather(*(replica.wait_ready(120) for replica in replicas))
+        return replicas
+
     def stop_all(self) -> None:
         for process in self.started:
             process.kill()
+        for shared in self.shared_sockets:
+            shared.close()
+        self.shared_sockets.clear()
 
     def close(self) -> None:
         self.stop_all()

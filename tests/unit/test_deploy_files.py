@@ -183,7 +183,30 @@ def test_dockerfile_copies_every_wheel_package_and_dockerignore_lets_them_in() -
 # --- docker-compose.yml ---------------------------------------------------------------------
 
 
+def _gateway_ports(compose_services: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """Service -> the host port the compose gateway publishes for it (its nginx `listen` in front of
+    `proxy_pass http://<service>:8000`)."""
+    gateway = compose_services["gateway"]
+    (mount,) = gateway["volumes"]
+    source, target, mode = mount.split(":")
+    assert target == "/etc/nginx/nginx.conf" and mode == "ro"
+    config = (ROOT / source).read_text()
+    servers = re.findall(
+        r"listen (\d+);\s*location / \{\s*set \$service (\w+);\s*proxy_pass http://\$service:8000;", config
+    )
+    published = {}
+    for port in gateway["ports"]:
+        host_ip, host_port, container_port = str(port).split(":")
+        assert host_ip == "127.0.0.1" and host_port == container_port
+        published[int(host_port)] = True
+    ports = {name: int(port) for port, name in servers}
+    assert len(ports) == len(servers) and set(ports.values()) == set(published)
+    return ports
+
+
 def test_compose_runs_every_service_from_the_dockerfile(compose_services: dict[str, dict[str, Any]]) -> None:
+    gateway_ports = _gateway_ports(compose_services)
+    assert set(gateway_ports) == set(SERVICES)
     host_ports = []
     for name in SERVICES:
         assert name in compose_services, f"no compose service for {name}"
@@ -193,10 +216,9 @@ def test_compose_runs_every_service_from_the_dockerfile(compose_services: dict[s
         assert _command_line(service["command"]) == SERVICE_COMMAND.format(name=name)
         assert str(service.get("user", "")).split(":")[0] not in ("", "0", "root")
         assert service.get("read_only") is True
-        (port,) = service["ports"]
-        host_ip, host_port, container_port = str(port).split(":")
-        assert host_ip == "127.0.0.1" and container_port == "8000"
-        host_ports.append(int(host_port))
+        assert "ports" not in service, f"{name}: its replicas cannot share a host port; the gateway publishes it"
+        assert [str(port) for port in service["expose"]] == ["8000"]
+        host_ports.append(gateway_ports[name])
         assert "/readyz" in _command_line(service["healthcheck"]["test"])
         depends_on = service["depends_on"]
         assert depends_on["postgres"]["condition"] == "service_healthy"
@@ -204,6 +226,26 @@ def test_compose_runs_every_service_from_the_dockerfile(compose_services: dict[s
         assert depends_on["provision"]["condition"] == "service_completed_successfully"
         assert depends_on["topics"]["condition"] == "service_completed_successfully"
     assert sorted(host_ports) == list(range(8001, 8001 + len(SERVICES)))
+
+
+def test_compose_runs_replicas_of_every_service_claims_two_by_default(
+    compose_services: dict[str, dict[str, Any]],
+) -> None:
+    """`deploy.replicas` per service from CLAIMFLOW_<SERVICE>_REPLICAS, as `claimflow up --replicas` takes them,
+    within the partitions of the topics they consume."""
+    partitions = min(
+        EXPECTED_TOPICS[name] for name in EXPECTED_TOPICS if not name.endswith(".dlt") and EXPECTED_TOPICS[name] > 1
+    )
+    defaults = {}
+    for name in SERVICES:
+        replicas = COMPOSE_INTERPOLATION.fullmatch(str(compose_services[name]["deploy"]["replicas"]))
+        assert replicas is not None and replicas["name"] == f"CLAIMFLOW_{name.upper()}_REPLICAS"
+        assert replicas["op"] == ":-"
+        defaults[name] = int(replicas["arg"])
+        assert 1 <= defaults[name] <= partitions
+    assert defaults["claims"] == 2
+    assert compose_services["gateway"]["read_only"] is True
+    assert set(compose_services["gateway"]["depends_on"]) == set(SERVICES)
 
 
 def test_compose_services_connect_as_their_own_role_with_the_provisioned_password(
