@@ -179,8 +179,11 @@ async def test_the_claims_consumer_and_batcher_read_by_index(claims_session: Asy
         await writes.disabled_rules([tenant])
         await writes.fee_schedules({tenant: {"99213", "87880"}})
         await writes.allocate_claim_numbers(tenant, 200)
-        await writes.take_ready(2000)
-        await writes.stored_submissions(50)
+        windows = await writes.ready_windows(2000)
+        for window in windows:
+            await writes.hold_window(window)
+        await writes.take_ready(2000, windows)
+        await writes.take_stored_submission()
         await writes.mark_sent(submission, dt.datetime.now(dt.UTC))
         await ClaimStates(session).lock(some_claims)
 
