@@ -1,6 +1,7 @@
 """The outbox relay: publishes committed outbox rows to Kafka in order, then marks them.
 
-A crash between send and mark re-sends those rows; consumers' inboxes make that harmless. One relay
+A crash between send and mark re-sends those rows; consumers' inboxes make that harmless. Marking a row
+drops its payload's `phi` block, so `encounter-coded` rows keep no PHI once published. One relay
 per schema is active at a time (an advisory lock), so per-key order holds across replicas.
 """
 
@@ -9,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Any
 
 import asyncpg
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.events.envelope import to_kafka
@@ -27,6 +30,14 @@ MAX_BACKOFF_S = 5.0
 
 def libpq_url(engine: AsyncEngine) -> str:
     return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def without_phi(envelope: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """A published row keeps no PHI: its payload's `phi` block (demographics, member ids) is dropped."""
+    return sa.case(
+        (envelope["data"].has_key("phi"), envelope.op("#-")(sa.literal("{data,phi}", type_=ARRAY(sa.Text)))),
+        else_=envelope,
+    )
 
 
 class OutboxRelay:
@@ -107,7 +118,9 @@ class OutboxRelay:
                 messages.append(OutgoingMessage(topic=row.topic, key=key, value=value, headers=headers))
             await self._publisher.publish(messages)
             await conn.execute(
-                sa.update(table).where(table.c.id.in_([row.id for row in rows])).values(published_at=sa.func.now())
+                sa.update(table)
+                .where(table.c.id.in_([row.id for row in rows]))
+                .values(published_at=sa.func.now(), envelope=without_phi(table.c.envelope))
             )
         for message in messages:
             EVENTS_PUBLISHED.labels(self._service, message.topic).inc()
