@@ -1,7 +1,7 @@
 """The outbox relay: publishes committed outbox rows to Kafka in order, then marks them.
 
 A crash between send and mark re-sends those rows; consumers' inboxes make that harmless. Marking a row
-drops its payload's `phi` block, so `encounter-coded` rows keep no PHI once published. One relay
+empties a payload that carries a `phi` block, so `encounter-coded` rows keep no PHI once published. One relay
 per schema is active at a time (an advisory lock), so per-key order holds across replicas.
 """
 
@@ -33,9 +33,13 @@ def libpq_url(engine: AsyncEngine) -> str:
 
 
 def without_phi(envelope: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
-    """A published row keeps no PHI: its payload's `phi` block (demographics, member ids) is dropped."""
+    """A published row keeps no PHI: a payload with a `phi` block (`encounter-coded`: demographics, member
+    ids, tax ids) is emptied; the row keeps its ce attributes."""
     return sa.case(
-        (envelope["data"].has_key("phi"), envelope.op("#-")(sa.literal("{data,phi}", type_=ARRAY(sa.Text)))),
+        (
+            envelope["data"].has_key("phi"),
+            sa.func.jsonb_set(envelope, sa.literal(["data"], type_=ARRAY(sa.Text)), sa.text("'{}'::jsonb")),
+        ),
         else_=envelope,
     )
 

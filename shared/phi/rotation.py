@@ -55,9 +55,12 @@ class DataKeyRotation:
     """When the old versions could not be deleted yet (keys cached elsewhere): the time to run again after."""
 
 
-async def rotate_kek(engine: AsyncEngine, keys_table: sa.Table, kek: KekRing) -> int:
-    """Re-wrap every stored key not wrapped by the active KEK; how many were re-wrapped."""
+async def rotate_kek(
+    engine: AsyncEngine, keys_table: sa.Table, kek: KekRing, *, tenants: Sequence[str] | None = None
+) -> int:
+    """Re-wrap every stored key (of `tenants`, default all) not wrapped by the active KEK; how many."""
     schema = str(keys_table.schema)
+    only = [] if tenants is None else [keys_table.c.tenant_id.in_(tenants)]
     async with engine.begin() as conn:
         rows = (
             await conn.execute(
@@ -68,7 +71,7 @@ async def rotate_kek(engine: AsyncEngine, keys_table: sa.Table, kek: KekRing) ->
                     keys_table.c.kek_id,
                     keys_table.c.wrapped,
                 )
-                .where(keys_table.c.kek_id != kek.active)
+                .where(keys_table.c.kek_id != kek.active, *only)
                 .with_for_update()
             )
         ).all()
