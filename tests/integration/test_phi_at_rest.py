@@ -5,9 +5,13 @@ sealed; data key and KEK rotation with old values readable meanwhile and only th
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import os
+import sys
 import uuid
+from asyncio.subprocess import PIPE, STDOUT
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -271,3 +275,33 @@ async def test_rows_stored_before_encryption_are_read_then_sealed_and_keys_rotat
     configure_keyring(settings)
     with pytest.raises(PhiKeyError, match="k2"):
         await _read(intake_engine, tenant, legacy[0])
+
+
+async def _claimflow(*args: str, env: dict[str, str]) -> str:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cli", *args, env={**os.environ, **env}, stdout=PIPE, stderr=STDOUT
+    )
+    output, _ = await process.communicate()
+    assert process.returncode == 0, output.decode()
+    return output.decode()
+
+
+async def test_the_phi_commands_seal_and_rotate_a_services_rows(
+    pipeline: Pipeline, intake_engine: AsyncEngine, admin_db: asyncpg.Connection
+) -> None:
+    tenant = new_tenant()
+    env = {
+        "CLAIMFLOW_ENVIRONMENT": "test",
+        "CLAIMFLOW_PHI_KEKS": f"local:{pipeline.secrets.phi_kek}",
+        "CLAIMFLOW_PHI_KEY_CACHE_S": "0",
+    }
+    url = ("--service", "intake", "--database-url", pipeline.role_url("intake"))
+    patient_id = await _legacy_patient(intake_engine, tenant, f"{STEM}MRN-CLI")
+    assert " rows sealed" in await _claimflow("phi", "encrypt-existing", *url, env=env)
+    assert await _versions(admin_db, tenant) == [1]
+    rotated = await _claimflow("phi", "rotate-data-key", "--tenant", tenant, *url, env=env)
+    assert "data key version 2, 1 values re-sealed" in rotated and "retired versions 1" in rotated
+    assert await _versions(admin_db, tenant) == [2]
+    assert "0 keys re-wrapped under KEK local" in await _claimflow("phi", "rotate-kek", *url, env=env)
+    configure_keyring(PhiSettings(environment="test", phi_keks=env["CLAIMFLOW_PHI_KEKS"], phi_key_cache_s=0))
+    assert (await _read(intake_engine, tenant, patient_id))["external_patient_id"] == f"{STEM}MRN-CLI"
