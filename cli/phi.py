@@ -65,7 +65,13 @@ def _keyring(settings: PhiSettings) -> PhiKeyring:
 
 
 @phi_app.command("rotate-kek")
-def rotate_kek_command(service: Service = "intake", database_url: DatabaseUrl = None) -> None:
+def rotate_kek_command(
+    service: Service = "intake",
+    database_url: DatabaseUrl = None,
+    tenant: Annotated[
+        list[str] | None, typer.Option(help="Only this tenant's keys; repeat. Default: every tenant.")
+    ] = None,
+) -> None:
     """Re-wrap every tenant key under the active KEK (CLAIMFLOW_PHI_ACTIVE_KEK); no data is rewritten.
 
     List the old KEK in CLAIMFLOW_PHI_KEKS until this has run; afterwards it can be dropped."""
@@ -75,7 +81,7 @@ def rotate_kek_command(service: Service = "intake", database_url: DatabaseUrl = 
     async def run() -> int:
         engine = create_engine(url, pool_size=2)
         try:
-            return await rotate_kek(engine, _at_rest(service).keys, keyring.kek)
+            return await rotate_kek(engine, _at_rest(service).keys, keyring.kek, tenants=tenant or None)
         finally:
             await engine.dispose()
 

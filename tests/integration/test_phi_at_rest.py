@@ -302,6 +302,9 @@ async def test_the_phi_commands_seal_and_rotate_a_services_rows(
     rotated = await _claimflow("phi", "rotate-data-key", "--tenant", tenant, *url, env=env)
     assert "data key version 2, 1 values re-sealed" in rotated and "retired versions 1" in rotated
     assert await _versions(admin_db, tenant) == [2]
-    assert "0 keys re-wrapped under KEK local" in await _claimflow("phi", "rotate-kek", *url, env=env)
-    configure_keyring(PhiSettings(environment="test", phi_keks=env["CLAIMFLOW_PHI_KEKS"], phi_key_cache_s=0))
+    k3 = base64.b64encode(uuid.uuid4().bytes * 2).decode()
+    both = env | {"CLAIMFLOW_PHI_KEKS": f"k3:{k3},{env['CLAIMFLOW_PHI_KEKS']}"}
+    rewrapped = await _claimflow("phi", "rotate-kek", "--tenant", tenant, *url, env=both)
+    assert "2 keys re-wrapped under KEK k3" in rewrapped
+    configure_keyring(PhiSettings(environment="test", phi_keks=f"k3:{k3}", phi_key_cache_s=0))
     assert (await _read(intake_engine, tenant, patient_id))["external_patient_id"] == f"{STEM}MRN-CLI"
