@@ -51,6 +51,7 @@ COMMANDS: dict[str, CommandEntry] = {
         "api_reference",
         "Write one offline API reference page for the five services (ReDoc, its assets included).",
     ),
+    "phi": CommandEntry("cli.phi", "phi_app", "PHI at rest: rotate keys, seal rows stored before encryption."),
     "analytics": CommandEntry(
         "cli.analytics", "analytics_app", "The analytics feed: events landed in Parquet for DuckDB."
     ),

@@ -57,6 +57,7 @@ ALL_SCOPES = [
     "webhooks:write",
     "eligibility:read",
     "eligibility:write",
+    "auditor",
 ]
 """Every scope a development token carries: what the services' endpoints ask for."""
 

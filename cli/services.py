@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import secrets
@@ -71,23 +72,40 @@ def listening_socket(port: int, host: str = "127.0.0.1") -> socket.socket:
 
 @dataclass(frozen=True, slots=True)
 class ServiceSecrets:
-    """Per-service database passwords and the token signing secret, generated once, kept out of git."""
+    """Per-service database passwords, the token signing secret and the PHI key-encryption key (base64 of 32
+    bytes), generated once, kept out of git."""
 
     database_passwords: dict[str, str]
     auth_secret: str
+    phi_kek: str = ""
 
     @classmethod
     def load_or_create(cls, path: Path) -> ServiceSecrets:
         if path.exists():
             stored = json.loads(path.read_text())
-            return cls(stored["database_passwords"], stored["auth_secret"])
-        created = cls({name: secrets.token_urlsafe(24) for name in SERVICE_NAMES}, secrets.token_urlsafe(48))
+            if stored.get("phi_kek"):
+                return cls(stored["database_passwords"], stored["auth_secret"], stored["phi_kek"])
+            created = cls(stored["database_passwords"], stored["auth_secret"], _new_phi_kek())
+        else:
+            created = cls(
+                {name: secrets.token_urlsafe(24) for name in SERVICE_NAMES}, secrets.token_urlsafe(48), _new_phi_kek()
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(
-            json.dumps({"database_passwords": created.database_passwords, "auth_secret": created.auth_secret})
+            json.dumps(
+                {
+                    "database_passwords": created.database_passwords,
+                    "auth_secret": created.auth_secret,
+                    "phi_kek": created.phi_kek,
+                }
+            )
         )
         path.chmod(0o600)
         return created
+
+
+def _new_phi_kek() -> str:
+    return base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 def role_url(admin_url: str, *, role: str, password: str, database: str) -> str:
@@ -137,6 +155,7 @@ def service_environment(
                 admin_url, role=name, password=service_secrets.database_passwords[name], database=database
             ),
             "CLAIMFLOW_AUTH_SECRET": service_secrets.auth_secret,
+            **({"CLAIMFLOW_PHI_KEKS": f"local:{service_secrets.phi_kek}"} if service_secrets.phi_kek else {}),
             **kafka.env(),
         }
     )

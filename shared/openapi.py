@@ -513,18 +513,20 @@ class ServiceDocument:
 def merge_documents(
     services: Sequence[ServiceDocument],
     title: str = "claimflow API reference",
-    skip_tags: Sequence[str] = ("operations",),
+    skip_tags: Sequence[str] = ("operations", "audit"),
 ) -> JsonObject:
     """One OpenAPI 3.1 document: every operation with its own `servers` entry (the service that answers
     it), components renamed `<service>.<name>`, tags `<service>: <tag>` grouped by service (`x-tagGroups`).
-    Operations tagged `skip_tags` (health, readiness: the same on every service) are left out."""
+    Operations tagged `skip_tags` (health, readiness, the PHI access log: the same on every service) are left
+    out."""
     merged: JsonObject = {
         "openapi": "3.1.0",
         "info": {
             "title": title,
             "version": services[0].document.get("info", {}).get("version", "0") if services else "0",
             "description": "Every claimflow service in one document. Each operation names the service (and its "
-            "server) that answers it. Every service also serves `/healthz`, `/readyz` and `/metrics`.",
+            "server) that answers it. Every service also serves `/healthz`, `/readyz`, `/metrics` and its own PHI "
+            "access log, `GET /v1/phi-access` (scope `auditor`).",
         },
         "paths": {},
         "components": {"schemas": {}, "securitySchemes": {}},

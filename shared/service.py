@@ -37,6 +37,9 @@ from shared.migrations import alembic_config, current_revision, head_revision, u
 from shared.openapi import Examples
 from shared.openapi import install as install_openapi
 from shared.periodic import Periodic, run_periodically
+from shared.phi.access import phi_access_router
+from shared.phi.crypto import PhiKeyError
+from shared.phi.keys import PhiSettings, configure_keyring
 from shared.settings import InsecureSettings, ServiceSettings
 from shared.telemetry.logging import configure_logging
 from shared.telemetry.metrics import HTTP_REQUEST_SECONDS
@@ -70,6 +73,9 @@ class ServiceDefinition:
     metrics: Sequence[Callable[[ServiceRuntime], Awaitable[None]]] = ()
     """Gauges read from the database when `/metrics` is scraped (so they agree with it), e.g. claims by state."""
     handlers: Callable[[ServiceRuntime], Mapping[str, Handler]] | None = None
+    phi_access: sa.Table | None = None
+    """The service's PHI access log (`shared.phi.access`): with it the service serves `GET /v1/phi-access`
+    and needs the PHI keys of the environment to start."""
     """Handlers that need the runtime (the service's own settings, its outbox), by event type, built once
     it exists; each joins the declared subscription that reads its event's topic."""
 
@@ -129,6 +135,11 @@ def create_service_app(
         settings.check_kafka_security()
         if (problem := oidc.problem(settings.environment)) is not None:
             raise InsecureSettings(problem)
+        if definition.phi_access is not None:
+            try:
+                configure_keyring(PhiSettings(environment=settings.environment))
+            except PhiKeyError as exc:
+                raise InsecureSettings(str(exc)) from None
         configure_logging(definition.name, settings.log_level)
         configure_tracing(definition.name)
         runtime = await _start(definition, settings, own)
@@ -160,6 +171,8 @@ def create_service_app(
     app.include_router(_operations_router())
     for router in definition.routers:
         app.include_router(router)
+    if definition.phi_access is not None:
+        app.include_router(phi_access_router())
     _add_request_metrics(app, definition.name)
     FastAPIInstrumentor.instrument_app(
         app, excluded_urls="healthz,readyz,metrics", server_request_hook=request_span_redactor(app)

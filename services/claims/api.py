@@ -41,6 +41,7 @@ from shared.auth import Principal, require_scope
 from shared.http import SessionDep
 from shared.idempotency import REPLAYED, IdempotencyKey, answer_request_once
 from shared.paging import PRINTABLE, CursorParam, Limit, Page, after_cursor, next_cursor
+from shared.phi.access import PhiReaderDep
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["claims"])
@@ -90,9 +91,13 @@ async def _detail(repository: ClaimRepository, claim_id: uuid.UUID) -> ClaimDeta
 
 
 @router.get("/claims/{claim_id}", responses=NOT_FOUND)
-async def get_claim(claim_id: uuid.UUID, principal: CanRead, session: SessionDep) -> ClaimDetailOut:
+async def get_claim(
+    claim_id: uuid.UUID, principal: CanRead, session: SessionDep, reader: PhiReaderDep
+) -> ClaimDetailOut:
     """A claim with its lines, scrub findings and every status change (time and reason)."""
-    return await _detail(ClaimRepository(session, principal.tenant), claim_id)
+    detail = await _detail(ClaimRepository(session, principal.tenant), claim_id)
+    await reader.read("claim", [claim_id])
+    return detail
 
 
 @router.get("/claims")
@@ -333,11 +338,14 @@ CLAIM_RESPONSE_SCHEMA: dict[str, Any] = {
     response_class=JSONResponse,
     responses={200: {"content": {"application/fhir+json": {"schema": CLAIM_RESPONSE_SCHEMA}}}},
 )
-async def read_claim_response(claim_id: uuid.UUID, principal: CanRead, session: SessionDep) -> JSONResponse:
+async def read_claim_response(
+    claim_id: uuid.UUID, principal: CanRead, session: SessionDep, reader: PhiReaderDep
+) -> JSONResponse:
     """A claim's status as a FHIR R4 ClaimResponse (read by the claim id)."""
     claim = await ClaimRepository(session, principal.tenant).get(claim_id)
     if claim is None:
         raise _not_found()
+    await reader.read("claim", [claim_id])
     view = ClaimStatusView(
         id=claim.id,
         encounter_id=claim.encounter_id,

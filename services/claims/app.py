@@ -9,7 +9,7 @@ from services.claims.api import fhir_router, router
 from services.claims.api_examples import EXAMPLES
 from services.claims.batching import acknowledgments, batching, follow_ups, observe_states, sending
 from services.claims.handlers import SUBSCRIPTIONS, handlers
-from services.claims.models import messaging, metadata
+from services.claims.models import messaging, metadata, phi_access
 from services.claims.settings import ClaimsSettings
 from shared.service import ServiceDefinition, create_service_app
 
@@ -19,6 +19,7 @@ DEFINITION = ServiceDefinition(
     description="Claims built from coded encounters, scrubbed, held or batched into X12 837s, and tracked.",
     metadata=metadata,
     messaging=messaging,
+    phi_access=phi_access,
     migrations_dir=Path(__file__).parent / "migrations",
     routers=[router, fhir_router],
     subscriptions=SUBSCRIPTIONS,

@@ -9,10 +9,14 @@ from services.claims.domain.claim_state import ClaimState
 from shared.db import service_metadata
 from shared.idempotency import idempotency_table
 from shared.messaging.tables import messaging_tables
+from shared.phi.access import phi_access_table
+from shared.phi.keys import phi_keys_table
 
 SCHEMA = "claims"
 metadata = service_metadata(SCHEMA)
 messaging = messaging_tables(metadata)
+phi_keys = phi_keys_table(metadata)
+phi_access = phi_access_table(metadata)
 
 claims = sa.Table(
     "claims",

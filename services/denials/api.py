@@ -39,6 +39,7 @@ from shared import codesets
 from shared.auth import Principal, require_scope
 from shared.codesets import CodeKind
 from shared.http import OutboxDep, SessionDep
+from shared.phi.access import PhiReaderDep
 
 router = APIRouter(prefix="/v1", tags=["denials"])
 CanRead = Annotated[Principal, require_scope("denials:read")]
@@ -118,8 +119,11 @@ def _built_in_descriptions(carcs: list[str], rarcs: list[str]) -> dict[str, str]
 
 
 @router.get("/denial-cases/{case_id}", summary="A case with its code descriptions, history, actions and letters.")
-async def denial_case(principal: CanRead, session: SessionDep, case_id: uuid.UUID) -> DenialCaseDetail:
+async def denial_case(
+    principal: CanRead, session: SessionDep, case_id: uuid.UUID, reader: PhiReaderDep
+) -> DenialCaseDetail:
     case = await _case(session, principal.tenant, case_id)
+    await reader.read("denial-case", [case_id])
     repository = DenialCaseRepository(session, principal.tenant)
     base = _out(case, _today())
     letters = await repository.letters(case_id)

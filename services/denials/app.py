@@ -8,7 +8,7 @@ from pathlib import Path
 from services.denials.api import router
 from services.denials.api_examples import EXAMPLES
 from services.denials.handlers import SUBSCRIPTIONS
-from services.denials.models import messaging, metadata
+from services.denials.models import messaging, metadata, phi_access
 from services.denials.periodic import appeal_sending
 from services.denials.settings import DenialsSettings
 from shared.service import ServiceDefinition, create_service_app
@@ -20,6 +20,7 @@ DEFINITION = ServiceDefinition(
     "queued by expected recovery and due date, worked through corrected claims, appeals and adjustments.",
     metadata=metadata,
     messaging=messaging,
+    phi_access=phi_access,
     migrations_dir=Path(__file__).parent / "migrations",
     routers=[router],
     subscriptions=SUBSCRIPTIONS,

@@ -7,10 +7,14 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from shared.db import service_metadata
 from shared.messaging.tables import messaging_tables
+from shared.phi.access import phi_access_table
+from shared.phi.keys import phi_keys_table
 
 SCHEMA = "denials"
 metadata = service_metadata(SCHEMA)
 messaging = messaging_tables(metadata)
+phi_keys = phi_keys_table(metadata)
+phi_access = phi_access_table(metadata)
 
 denial_cases = sa.Table(
     "denial_cases",

@@ -68,6 +68,7 @@ from shared.codesets.releases import release_in_force
 from shared.http import OutboxDep, SessionDep
 from shared.idempotency import IdempotencyConflict, IdempotencyKey, answer_once, request_fingerprint
 from shared.paging import PRINTABLE, CursorParam, Limit, Page, after_cursor, next_cursor
+from shared.phi.access import PhiReaderDep
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1")
@@ -218,11 +219,12 @@ async def register_patient(
 
 @router.get("/patients/{patient_id}", tags=["patients"])
 async def get_patient(
-    patient_id: uuid.UUID, principal: PatientsRead, session: SessionDep, response: Response
+    patient_id: uuid.UUID, principal: PatientsRead, session: SessionDep, response: Response, reader: PhiReaderDep
 ) -> PatientOut:
     """A patient; `ETag` is the version to name in `If-Match` when correcting it."""
     with service_errors():
         found = await service.patient(session, principal.tenant, patient_id)
+    await reader.read("patient", [found.id])
     _with_tag(response, service.tag_of(found, PatientIn))
     return found
 
@@ -252,18 +254,28 @@ async def register_coverage(
 
 @router.get("/patients/{patient_id}/coverages/{coverage_id}", tags=["patients"])
 async def get_coverage(
-    patient_id: uuid.UUID, coverage_id: uuid.UUID, principal: PatientsRead, session: SessionDep, response: Response
+    patient_id: uuid.UUID,
+    coverage_id: uuid.UUID,
+    principal: PatientsRead,
+    session: SessionDep,
+    response: Response,
+    reader: PhiReaderDep,
 ) -> CoverageOut:
     with service_errors():
         found = await service.coverage(session, principal.tenant, patient_id, coverage_id)
+    await reader.read("coverage", [found.id])
     _with_tag(response, service.tag_of(found, CoverageIn))
     return found
 
 
 @router.get("/patients/{patient_id}/coverages", tags=["patients"])
-async def list_coverages(patient_id: uuid.UUID, principal: PatientsRead, session: SessionDep) -> list[CoverageOut]:
+async def list_coverages(
+    patient_id: uuid.UUID, principal: PatientsRead, session: SessionDep, reader: PhiReaderDep
+) -> list[CoverageOut]:
     with service_errors():
-        return await service.coverages_of(session, principal.tenant, patient_id)
+        found = await service.coverages_of(session, principal.tenant, patient_id)
+    await reader.read("coverage", [coverage.id for coverage in found])
+    return found
 
 
 # Eligibility -------------------------------------------------------------------------------------------
@@ -303,10 +315,12 @@ async def check_eligibility(
 
 @router.get("/eligibility-checks/{check_id}", tags=["eligibility"])
 async def get_eligibility_check(
-    check_id: uuid.UUID, principal: EligibilityRead, session: SessionDep
+    check_id: uuid.UUID, principal: EligibilityRead, session: SessionDep, reader: PhiReaderDep
 ) -> EligibilityCheckOut:
     with service_errors():
-        return _check_out(await service.eligibility_check(session, principal.tenant, check_id))
+        found = await service.eligibility_check(session, principal.tenant, check_id)
+    await reader.read("eligibility-check", [found.id])
+    return _check_out(found)
 
 
 # Providers, payers, facilities -------------------------------------------------------------------------
@@ -529,9 +543,13 @@ async def receive_encounter_batch(
 
 
 @router.get("/encounters/{encounter_id}", tags=["encounters"])
-async def get_encounter(encounter_id: uuid.UUID, principal: EncountersRead, session: SessionDep) -> EncounterOut:
+async def get_encounter(
+    encounter_id: uuid.UUID, principal: EncountersRead, session: SessionDep, reader: PhiReaderDep
+) -> EncounterOut:
     with service_errors():
-        return encounter_out(await service.encounter(session, principal.tenant, encounter_id))
+        found = await service.encounter(session, principal.tenant, encounter_id)
+    await reader.read("encounter", [found.id])
+    return encounter_out(found)
 
 
 # Corrections and their history -------------------------------------------------------------------------
@@ -585,10 +603,14 @@ async def correct_patient(
 
 
 @router.get("/patients/{patient_id}/history", tags=["patients"])
-async def patient_history(patient_id: uuid.UUID, principal: PatientsRead, session: SessionDep) -> list[PartyChangeOut]:
+async def patient_history(
+    patient_id: uuid.UUID, principal: PatientsRead, session: SessionDep, reader: PhiReaderDep
+) -> list[PartyChangeOut]:
     """Every correction of the patient, oldest first."""
     with service_errors():
-        return _changes_out(await service.history_of(session, principal.tenant, "patient", patient_id))
+        changes = await service.history_of(session, principal.tenant, "patient", patient_id)
+    await reader.read("patient", [patient_id])
+    return _changes_out(changes)
 
 
 @router.patch("/patients/{patient_id}/coverages/{coverage_id}", tags=["patients"], responses=PATCHED)
@@ -614,12 +636,14 @@ async def correct_coverage(
 
 @router.get("/patients/{patient_id}/coverages/{coverage_id}/history", tags=["patients"])
 async def coverage_history(
-    patient_id: uuid.UUID, coverage_id: uuid.UUID, principal: PatientsRead, session: SessionDep
+    patient_id: uuid.UUID, coverage_id: uuid.UUID, principal: PatientsRead, session: SessionDep, reader: PhiReaderDep
 ) -> list[PartyChangeOut]:
     """Every correction of the coverage, oldest first (source `claim-fix`: a member id fixed on a claim)."""
     with service_errors():
         await service.patient(session, principal.tenant, patient_id)
-        return _changes_out(await service.history_of(session, principal.tenant, "coverage", coverage_id))
+        changes = await service.history_of(session, principal.tenant, "coverage", coverage_id)
+    await reader.read("coverage", [coverage_id])
+    return _changes_out(changes)
 
 
 @router.patch("/providers/{provider_id}", tags=["providers"], responses=PATCHED)
@@ -705,6 +729,7 @@ async def facility_history(
 async def search_patients(
     principal: PatientsRead,
     session: SessionDep,
+    reader: PhiReaderDep,
     external_patient_id: Annotated[
         str | None, Query(max_length=64, pattern=PRINTABLE, description="The sender's id (MRN).")
     ] = None,
@@ -734,6 +759,7 @@ async def search_patients(
         member_id=member_id,
     )
     found = await service.search_patients(session, principal.tenant, query, after=after_cursor(cursor), limit=limit)
+    await reader.read("patient", [patient.id for patient, _ in found])
     return Page[PatientOut](
         items=[patient for patient, _ in found],
         next_cursor=next_cursor([(created, patient.id) for patient, created in found], limit),

@@ -8,7 +8,7 @@ from services.intake.api import fhir_router, router
 from services.intake.api_examples import EXAMPLES
 from services.intake.eligibility import collecting
 from services.intake.handlers import SUBSCRIPTIONS, handlers
-from services.intake.models import messaging, metadata
+from services.intake.models import messaging, metadata, phi_access
 from services.intake.settings import EligibilitySettings
 from shared.service import ServiceDefinition, create_service_app
 
@@ -27,6 +27,7 @@ DEFINITION = ServiceDefinition(
     own_settings=EligibilitySettings,
     periodic=[collecting],
     openapi_examples=EXAMPLES,
+    phi_access=phi_access,
 )
 
 app = create_service_app(DEFINITION)

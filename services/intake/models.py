@@ -14,10 +14,14 @@ from sqlalchemy.dialects.postgresql import JSONB
 from shared.db import service_metadata
 from shared.idempotency import idempotency_table
 from shared.messaging.tables import messaging_tables
+from shared.phi.access import phi_access_table
+from shared.phi.keys import phi_keys_table
 
 SCHEMA = "intake"
 metadata = service_metadata(SCHEMA)
 messaging = messaging_tables(metadata)
+phi_keys = phi_keys_table(metadata)
+phi_access = phi_access_table(metadata)
 
 
 def _created_at() -> sa.Column[dt.datetime]:
@@ -50,10 +54,17 @@ patients = sa.Table(
     metadata,
     sa.Column("id", sa.Uuid, primary_key=True),
     sa.Column("tenant_id", sa.Text, nullable=False),
-    sa.Column("external_patient_id", sa.Text, nullable=False),
-    sa.Column("record", JSONB, nullable=False, doc="demographics (PHI)"),
+    sa.Column("external_patient_id", sa.Text, nullable=True, doc="plaintext of rows stored before 0006 only"),
+    sa.Column("record", JSONB, nullable=False, doc="demographics of rows stored before 0006; {} once sealed"),
+    sa.Column("phi", sa.LargeBinary, nullable=True, doc="the record, sealed (shared.phi)"),
+    sa.Column("external_patient_id_bidx", sa.LargeBinary, nullable=True, doc="blind index of the MRN"),
+    sa.Column("last_name_bidx", sa.LargeBinary, nullable=True),
+    sa.Column("first_name_bidx", sa.LargeBinary, nullable=True),
+    sa.Column("birth_date_bidx", sa.LargeBinary, nullable=True),
     _created_at(),
     sa.UniqueConstraint("tenant_id", "external_patient_id"),
+    sa.UniqueConstraint("tenant_id", "external_patient_id_bidx"),
+    sa.Index("ix_patients_tenant_id_last_name_bidx", "tenant_id", "last_name_bidx"),
 )
 
 coverages = sa.Table(
@@ -63,10 +74,14 @@ coverages = sa.Table(
     sa.Column("tenant_id", sa.Text, nullable=False),
     sa.Column("patient_id", sa.Uuid, sa.ForeignKey("patients.id", ondelete="CASCADE"), nullable=False),
     sa.Column("payer_id", sa.Text, nullable=False),
-    sa.Column("member_id", sa.Text, nullable=False),
-    sa.Column("record", JSONB, nullable=False, doc="priority, subscriber, group (PHI)"),
+    sa.Column("member_id", sa.Text, nullable=True, doc="plaintext of rows stored before 0006 only"),
+    sa.Column("record", JSONB, nullable=False, doc="the coverage of rows stored before 0006; {} once sealed"),
+    sa.Column("phi", sa.LargeBinary, nullable=True, doc="the record, sealed (shared.phi)"),
+    sa.Column("member_id_bidx", sa.LargeBinary, nullable=True, doc="blind index of the member id"),
     _created_at(),
     sa.UniqueConstraint("tenant_id", "patient_id", "payer_id", "member_id"),
+    sa.UniqueConstraint("tenant_id", "patient_id", "payer_id", "member_id_bidx"),
+    sa.Index("ix_coverages_tenant_id_member_id_bidx", "tenant_id", "member_id_bidx"),
 )
 
 providers = sa.Table(
@@ -75,7 +90,8 @@ providers = sa.Table(
     sa.Column("id", sa.Uuid, primary_key=True),
     sa.Column("tenant_id", sa.Text, nullable=False),
     sa.Column("npi", sa.String(10), nullable=False),
-    sa.Column("record", JSONB, nullable=False),
+    sa.Column("record", JSONB, nullable=False, doc="the provider of rows stored before 0006; {} once sealed"),
+    sa.Column("phi", sa.LargeBinary, nullable=True, doc="the record (tax id, address), sealed (shared.phi)"),
     _created_at(),
     sa.UniqueConstraint("tenant_id", "npi"),
 )
@@ -115,6 +131,7 @@ party_changes = sa.Table(
     sa.Column("changed_fields", JSONB, nullable=False),
     sa.Column("before", JSONB, nullable=False),
     sa.Column("after", JSONB, nullable=False),
+    sa.Column("phi", sa.LargeBinary, nullable=True, doc="before and after, sealed; they are {} then"),
     sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.Index("ix_party_changes_tenant_id_party_id", "tenant_id", "party_id", "id"),
 )

@@ -32,6 +32,7 @@ from services.intake.models import (
     party_changes,
     patients,
     payers,
+    phi_keys,
     providers,
 )
 from services.intake.schemas import (
@@ -48,6 +49,9 @@ from services.intake.schemas import (
 )
 from shared.idempotency import IdempotencyKeys
 from shared.paging import rows_after
+from shared.phi.crypto import Binding, TenantKeys
+from shared.phi.keys import tenant_keys
+from shared.phi.rotation import PhiAtRest, SealedColumn
 
 PartyT = TypeVar("PartyT")
 
@@ -192,11 +196,68 @@ class TenantRepository:
         self._tenant = tenant
 
 
+@dataclass(frozen=True, slots=True)
+class Sealing:
+    """How a party table keeps PHI at rest: its whole record sealed in `phi` (`record` left {}), and a blind
+    index beside each value searched by equality: bidx column -> the normalised value taken from the record.
+    `plain_keys` are key columns whose plaintext the sealed rows leave NULL (their bidx column is named
+    `<column>_bidx`). Rows stored before 0006 keep their plaintext until `claimflow phi encrypt-existing`."""
+
+    indexes: Mapping[str, Callable[[Mapping[str, object]], str | None]]
+    plain_keys: tuple[str, ...] = ()
+
+
+def _upper(name: str) -> Callable[[Mapping[str, object]], str | None]:
+    return lambda record: None if record.get(name) is None else str(record[name]).upper()
+
+
+def _exact(name: str) -> Callable[[Mapping[str, object]], str | None]:
+    return lambda record: None if record.get(name) is None else str(record[name])
+
+
+PATIENT_SEALING = Sealing(
+    indexes={
+        "external_patient_id_bidx": _exact("external_patient_id"),
+        "last_name_bidx": _upper("last_name"),
+        "first_name_bidx": _upper("first_name"),
+        "birth_date_bidx": _exact("birth_date"),
+    },
+    plain_keys=("external_patient_id",),
+)
+COVERAGE_SEALING = Sealing(indexes={"member_id_bidx": _exact("member_id")}, plain_keys=("member_id",))
+PROVIDER_SEALING = Sealing(indexes={})
+
+
+def sealed_columns(
+    keys: TenantKeys, table: sa.Table, row_id: uuid.UUID, record: Mapping[str, object], sealing: Sealing
+) -> dict[str, object]:
+    """The columns of a party row holding `record` sealed: `phi`, the blind indexes, `record` {} and the
+    plaintext key columns NULL."""
+    columns: dict[str, object] = {
+        "record": {},
+        "phi": keys.seal_json(record, Binding(keys.tenant, table.name, "phi", str(row_id))),
+    }
+    for bidx, value_of in sealing.indexes.items():
+        value = value_of(record)
+        columns[bidx] = None if value is None else keys.blind_index(bidx, value)
+    columns.update(dict.fromkeys(sealing.plain_keys))
+    return columns
+
+
+def opened_record(keys: TenantKeys, table: sa.Table, row: sa.RowMapping) -> dict[str, object]:
+    """A party row's record: opened when sealed, else the plaintext of a row stored before 0006."""
+    sealed: bytes | None = row["phi"]
+    if sealed is None:
+        return dict(row["record"])
+    return keys.open_json(sealed, Binding(keys.tenant, table.name, "phi", str(row["id"])))
+
+
 class PartyRepository(TenantRepository, Generic[PartyT]):
     """A table of registered parties (patients, providers, payers, ...), unique per tenant by `key`.
 
-    Each row keeps the validated request in `record` (JSONB) beside the columns it is looked up by;
-    `present` turns a row's mapping back into the typed party.
+    Each row keeps the validated request (its record) beside the columns it is looked up by: sealed in `phi`
+    for tables holding PHI (`sealing`), else in `record` (JSONB). `present` turns a row and its record back
+    into the typed party.
     """
 
     def __init__(
@@ -205,33 +266,74 @@ class PartyRepository(TenantRepository, Generic[PartyT]):
         tenant: str,
         table: sa.Table,
         key: tuple[str, ...],
-        present: Callable[[sa.RowMapping], PartyT],
+        present: Callable[[sa.RowMapping, Mapping[str, object]], PartyT],
+        sealing: Sealing | None = None,
     ) -> None:
         super().__init__(session, tenant)
         self._table = table
         self._key = key
         self._present = present
+        self._sealing = sealing
+
+    async def _keys(self, rows: Iterable[sa.RowMapping] = ()) -> TenantKeys:
+        return await tenant_keys(self._session, phi_keys, self._tenant, opening=[row["phi"] for row in rows])
+
+    async def _presented(self, rows: Iterable[sa.RowMapping]) -> list[tuple[PartyT, dict[str, object], sa.RowMapping]]:
+        rows = list(rows)
+        if self._sealing is None:
+            return [(self._present(row, row["record"]), dict(row["record"]), row) for row in rows]
+        if not rows:
+            return []
+        keys = await self._keys(rows)
+        presented = []
+        for row in rows:
+            record = opened_record(keys, self._table, row)
+            presented.append((self._present(row, record), record, row))
+        return presented
+
+    async def _one(self, row: sa.RowMapping | None) -> PartyT | None:
+        if row is None:
+            return None
+        return (await self._presented([row]))[0][0]
+
+    def _equal(self, keys: TenantKeys | None, column: str, values: list[object]) -> sa.ColumnElement[bool]:
+        """Rows whose `column` is among `values`: by blind index for a sealed key column (or its plaintext
+        on a row stored before 0006)."""
+        plain = self._table.c[column].in_(values)
+        if keys is None or self._sealing is None or column not in self._sealing.plain_keys:
+            return plain
+        bidx = f"{column}_bidx"
+        return sa.or_(self._table.c[bidx].in_([keys.blind_index(bidx, str(value)) for value in values]), plain)
 
     async def _add_or_get(self, columns: Mapping[str, object], record: BaseModel) -> Registration[PartyT]:
         """Insert unless the tenant has a party with the same key (the `columns` named by it)."""
-        statement = (
-            insert(self._table)
-            .values(id=uuid.uuid4(), tenant_id=self._tenant, record=record.model_dump(mode="json"), **columns)
-            .on_conflict_do_nothing(index_elements=["tenant_id", *self._key])
-            .returning(self._table)
-        )
-        row = (await self._session.execute(statement)).mappings().one_or_none()
-        if row is not None:
-            return Registration(self._present(row), True)
-        where = [self._table.c[column] == columns[column] for column in self._key]
-        existing = (
-            (await self._session.execute(sa.select(self._table).where(self._table.c.tenant_id == self._tenant, *where)))
-            .mappings()
-            .one()
-        )
-        stored = type(record).model_validate(existing["record"]).model_dump(mode="json")
-        differing = differing_fields(stored, record.model_dump(mode="json"))
-        return Registration(self._present(existing), False, tuple(differing))
+        as_json = record.model_dump(mode="json")
+        keys = await self._keys() if self._sealing is not None else None
+        where = [self._equal(keys, column, [columns[column]]) for column in self._key]
+        lookup = sa.select(self._table).where(self._table.c.tenant_id == self._tenant, *where)
+        existing = (await self._session.execute(lookup)).mappings().first()
+        if existing is None:
+            party_id = uuid.uuid4()
+            values: dict[str, object] = {"id": party_id, "tenant_id": self._tenant, "record": as_json, **columns}
+            conflict = list(self._key)
+            if keys is not None and self._sealing is not None:
+                values.update(sealed_columns(keys, self._table, party_id, as_json, self._sealing))
+                conflict = [f"{c}_bidx" if c in self._sealing.plain_keys else c for c in self._key]
+            statement = (
+                insert(self._table)
+                .values(**values)
+                .on_conflict_do_nothing(index_elements=["tenant_id", *conflict])
+                .returning(self._table)
+            )
+            row = (await self._session.execute(statement)).mappings().one_or_none()
+            if row is not None:
+                party, _, _ = (await self._presented([row]))[0]
+                return Registration(party, True)
+            existing = (await self._session.execute(lookup)).mappings().one()
+        party, stored_record, _ = (await self._presented([existing]))[0]
+        stored = type(record).model_validate(stored_record).model_dump(mode="json")
+        differing = differing_fields(stored, as_json)
+        return Registration(party, False, tuple(differing))
 
     async def stored(self, party_id: uuid.UUID, *where: sa.ColumnElement[bool]) -> StoredParty[PartyT] | None:
         """The party and its record, locked until the transaction ends (for a change)."""
@@ -246,7 +348,10 @@ class PartyRepository(TenantRepository, Generic[PartyT]):
             .mappings()
             .one_or_none()
         )
-        return None if row is None else StoredParty(self._present(row), dict(row["record"]))
+        if row is None:
+            return None
+        party, record, _ = (await self._presented([row]))[0]
+        return StoredParty(party, record)
 
     async def change(
         self,
@@ -263,41 +368,80 @@ class PartyRepository(TenantRepository, Generic[PartyT]):
         record = after.model_dump(mode="json")
         changed = differing_fields(before, record)
         if changed:
+            values: dict[str, object] = {"record": record, **(columns or {})}
+            keys = await self._keys() if self._sealing is not None else None
+            if keys is not None and self._sealing is not None:
+                values.update(sealed_columns(keys, self._table, party_id, record, self._sealing))
             await self._session.execute(
                 sa.update(self._table)
                 .where(self._table.c.tenant_id == self._tenant, self._table.c.id == party_id)
-                .values(record=record, **(columns or {}))
+                .values(**values)
             )
-            await self._session.execute(
-                sa.insert(party_changes).values(
-                    tenant_id=self._tenant,
-                    party_kind=kind,
-                    party_id=party_id,
-                    source=source,
-                    changed_fields=changed,
-                    before=before,
-                    after=record,
+            change_id = (
+                await self._session.execute(
+                    sa.insert(party_changes)
+                    .values(
+                        tenant_id=self._tenant,
+                        party_kind=kind,
+                        party_id=party_id,
+                        source=source,
+                        changed_fields=changed,
+                        before={} if keys is not None else before,
+                        after={} if keys is not None else record,
+                    )
+                    .returning(party_changes.c.id)
                 )
-            )
+            ).scalar_one()
+            if keys is not None:
+                sealed = keys.seal_json(
+                    {"before": before, "after": record}, Binding(self._tenant, "party_changes", "phi", str(change_id))
+                )
+                await self._session.execute(
+                    sa.update(party_changes).where(party_changes.c.id == change_id).values(phi=sealed)
+                )
         party = await self._get(party_id)
         assert party is not None
         return party, changed
 
     async def history(self, party_id: uuid.UUID) -> list[PartyChange]:
         """The party's changes, oldest first."""
-        rows = await self._session.execute(
-            sa.select(
-                party_changes.c.id,
-                party_changes.c.source,
-                party_changes.c.changed_fields,
-                party_changes.c.before,
-                party_changes.c.after,
-                party_changes.c.changed_at,
+        rows = (
+            (
+                await self._session.execute(
+                    sa.select(
+                        party_changes.c.id,
+                        party_changes.c.source,
+                        party_changes.c.changed_fields,
+                        party_changes.c.before,
+                        party_changes.c.after,
+                        party_changes.c.changed_at,
+                        party_changes.c.phi,
+                    )
+                    .where(party_changes.c.tenant_id == self._tenant, party_changes.c.party_id == party_id)
+                    .order_by(party_changes.c.id)
+                )
             )
-            .where(party_changes.c.tenant_id == self._tenant, party_changes.c.party_id == party_id)
-            .order_by(party_changes.c.id)
+            .mappings()
+            .all()
         )
-        return [PartyChange(**row) for row in rows.mappings()]
+        keys = await self._keys(rows) if any(row["phi"] is not None for row in rows) else None
+        changes = []
+        for row in rows:
+            before, after = row["before"], row["after"]
+            if row["phi"] is not None and keys is not None:
+                opened = keys.open_json(row["phi"], Binding(self._tenant, "party_changes", "phi", str(row["id"])))
+                before, after = opened["before"], opened["after"]
+            changes.append(
+                PartyChange(
+                    id=row["id"],
+                    source=row["source"],
+                    changed_fields=row["changed_fields"],
+                    before=dict(before) if isinstance(before, dict) else {},
+                    after=dict(after) if isinstance(after, dict) else {},
+                    changed_at=row["changed_at"],
+                )
+            )
+        return changes
 
     async def get(self, party_id: uuid.UUID) -> PartyT | None:
         return await self._get(party_id)
@@ -314,46 +458,47 @@ class PartyRepository(TenantRepository, Generic[PartyT]):
             .mappings()
             .one_or_none()
         )
-        return None if row is None else self._present(row)
+        return await self._one(row)
 
     async def _find(self, column: str, values: Iterable[object]) -> list[PartyT]:
         wanted = list(set(values))
         if not wanted:
             return []
+        keys = await self._keys() if self._sealing is not None and column in self._sealing.plain_keys else None
         rows = (
             await self._session.execute(
-                sa.select(self._table).where(self._table.c.tenant_id == self._tenant, self._table.c[column].in_(wanted))
+                sa.select(self._table).where(self._table.c.tenant_id == self._tenant, self._equal(keys, column, wanted))
             )
         ).mappings()
-        return [self._present(row) for row in rows]
+        return [party for party, _, _ in await self._presented(rows)]
 
     async def find_by_ids(self, party_ids: Iterable[uuid.UUID]) -> list[PartyT]:
         return await self._find("id", party_ids)
 
 
-def _patient(row: sa.RowMapping) -> PatientOut:
-    return PatientOut.model_validate({**row["record"], "id": row["id"]})
+def _patient(row: sa.RowMapping, record: Mapping[str, object]) -> PatientOut:
+    return PatientOut.model_validate({**record, "id": row["id"]})
 
 
-def _coverage(row: sa.RowMapping) -> CoverageOut:
-    return CoverageOut.model_validate({**row["record"], "id": row["id"], "patient_id": row["patient_id"]})
+def _coverage(row: sa.RowMapping, record: Mapping[str, object]) -> CoverageOut:
+    return CoverageOut.model_validate({**record, "id": row["id"], "patient_id": row["patient_id"]})
 
 
-def _provider(row: sa.RowMapping) -> ProviderRecord:
-    return ProviderRecord(row["id"], ProviderIn.model_validate(row["record"]))
+def _provider(row: sa.RowMapping, record: Mapping[str, object]) -> ProviderRecord:
+    return ProviderRecord(row["id"], ProviderIn.model_validate(record))
 
 
-def _payer(row: sa.RowMapping) -> PayerOut:
-    return PayerOut.model_validate({**row["record"], "id": row["id"]})
+def _payer(row: sa.RowMapping, record: Mapping[str, object]) -> PayerOut:
+    return PayerOut.model_validate({**record, "id": row["id"]})
 
 
-def _facility(row: sa.RowMapping) -> FacilityOut:
-    return FacilityOut.model_validate({**row["record"], "id": row["id"]})
+def _facility(row: sa.RowMapping, record: Mapping[str, object]) -> FacilityOut:
+    return FacilityOut.model_validate({**record, "id": row["id"]})
 
 
 class PatientRepository(PartyRepository[PatientOut]):
     def __init__(self, session: AsyncSession, tenant: str) -> None:
-        super().__init__(session, tenant, patients, ("external_patient_id",), _patient)
+        super().__init__(session, tenant, patients, ("external_patient_id",), _patient, PATIENT_SEALING)
 
     async def register(self, patient: PatientIn) -> Registration[PatientOut]:
         return await self._add_or_get({"external_patient_id": patient.external_patient_id}, patient)
@@ -364,35 +509,54 @@ class PatientRepository(PartyRepository[PatientOut]):
     async def search(
         self, query: PatientQuery, *, after: tuple[dt.datetime, uuid.UUID] | None, limit: int
     ) -> list[tuple[PatientOut, dt.datetime]]:
-        """The tenant's patients matching every filter given, oldest registration first, after `after`."""
+        """The tenant's patients matching every filter given, oldest registration first, after `after`.
+
+        Sealed rows match by blind index; rows stored before 0006 by their plaintext record."""
+        keys = await self._keys()
         record = patients.c.record
         statement = sa.select(patients).where(patients.c.tenant_id == self._tenant)
+
+        def indexed(bidx: str, value: str, legacy: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
+            return sa.or_(patients.c[bidx] == keys.blind_index(bidx, value), sa.and_(patients.c.phi.is_(None), legacy))
+
         if query.external_patient_id is not None:
-            statement = statement.where(patients.c.external_patient_id == query.external_patient_id)
+            statement = statement.where(self._equal(keys, "external_patient_id", [query.external_patient_id]))
         if query.last_name is not None:
-            statement = statement.where(sa.func.upper(record["last_name"].astext) == query.last_name.upper())
+            upper = query.last_name.upper()
+            statement = statement.where(
+                indexed("last_name_bidx", upper, sa.func.upper(record["last_name"].astext) == upper)
+            )
         if query.first_name is not None:
-            statement = statement.where(sa.func.upper(record["first_name"].astext) == query.first_name.upper())
+            upper = query.first_name.upper()
+            statement = statement.where(
+                indexed("first_name_bidx", upper, sa.func.upper(record["first_name"].astext) == upper)
+            )
         if query.birth_date is not None:
-            statement = statement.where(record["birth_date"].astext == query.birth_date.isoformat())
+            day = query.birth_date.isoformat()
+            statement = statement.where(indexed("birth_date_bidx", day, record["birth_date"].astext == day))
         if query.member_id is not None:
             statement = statement.where(
                 sa.exists().where(
                     coverages.c.tenant_id == self._tenant,
                     coverages.c.patient_id == patients.c.id,
-                    coverages.c.member_id == query.member_id,
+                    sa.or_(
+                        coverages.c.member_id_bidx == keys.blind_index("member_id_bidx", query.member_id),
+                        coverages.c.member_id == query.member_id,
+                    ),
                 )
             )
         if after is not None:
             statement = statement.where(rows_after(patients.c.created_at, patients.c.id, after))
         statement = statement.order_by(patients.c.created_at, patients.c.id).limit(limit)
-        rows = (await self._session.execute(statement)).mappings()
-        return [(self._present(row), row["created_at"]) for row in rows]
+        rows = (await self._session.execute(statement)).mappings().all()
+        return [(party, row["created_at"]) for party, _, row in await self._presented(rows)]
 
 
 class CoverageRepository(PartyRepository[CoverageOut]):
     def __init__(self, session: AsyncSession, tenant: str) -> None:
-        super().__init__(session, tenant, coverages, ("patient_id", "payer_id", "member_id"), _coverage)
+        super().__init__(
+            session, tenant, coverages, ("patient_id", "payer_id", "member_id"), _coverage, COVERAGE_SEALING
+        )
 
     async def register(self, patient_id: uuid.UUID, coverage: CoverageIn) -> Registration[CoverageOut]:
         return await self._add_or_get(
@@ -408,7 +572,7 @@ class CoverageRepository(PartyRepository[CoverageOut]):
 
 class ProviderRepository(PartyRepository[ProviderRecord]):
     def __init__(self, session: AsyncSession, tenant: str) -> None:
-        super().__init__(session, tenant, providers, ("npi",), _provider)
+        super().__init__(session, tenant, providers, ("npi",), _provider, PROVIDER_SEALING)
 
     async def register(self, provider: ProviderIn) -> Registration[ProviderRecord]:
         return await self._add_or_get({"npi": provider.npi}, provider)
@@ -764,3 +928,54 @@ class EligibilityAnswerRepository:
 def idempotency_keys_of(session: AsyncSession, tenant: str) -> IdempotencyKeys:
     """The tenant's Idempotency-Keys in intake's own table."""
     return IdempotencyKeys(session, idempotency_keys, tenant)
+
+
+_SEALED_PARTIES = ((patients, PATIENT_SEALING), (coverages, COVERAGE_SEALING), (providers, PROVIDER_SEALING))
+_SEALED_CHANGES = ("patient", "coverage", "provider")
+
+
+async def seal_legacy_rows(session: AsyncSession, limit: int) -> int:
+    """Seal up to `limit` rows stored in plaintext before 0006 (`claimflow phi encrypt-existing`); how many."""
+    for table, sealing in _SEALED_PARTIES:
+        rows = (
+            (
+                await session.execute(
+                    sa.select(table).where(table.c.phi.is_(None)).order_by(table.c.id).limit(limit).with_for_update()
+                )
+            )
+            .mappings()
+            .all()
+        )
+        for row in rows:
+            keys = await tenant_keys(session, phi_keys, row["tenant_id"])
+            await session.execute(
+                sa.update(table)
+                .where(table.c.id == row["id"])
+                .values(sealed_columns(keys, table, row["id"], dict(row["record"]), sealing))
+            )
+        if rows:
+            return len(rows)
+    changes = (
+        await session.execute(
+            sa.select(party_changes.c.id, party_changes.c.tenant_id, party_changes.c.before, party_changes.c.after)
+            .where(party_changes.c.phi.is_(None), party_changes.c.party_kind.in_(_SEALED_CHANGES))
+            .order_by(party_changes.c.id)
+            .limit(limit)
+            .with_for_update()
+        )
+    ).all()
+    for change_id, tenant, before, after in changes:
+        keys = await tenant_keys(session, phi_keys, tenant)
+        binding = Binding(tenant, "party_changes", "phi", str(change_id))
+        sealed = keys.seal_json({"before": before, "after": after}, binding)
+        await session.execute(
+            sa.update(party_changes).where(party_changes.c.id == change_id).values(phi=sealed, before={}, after={})
+        )
+    return len(changes)
+
+
+PHI_AT_REST = PhiAtRest(
+    keys=phi_keys,
+    sealed=[SealedColumn(patients), SealedColumn(coverages), SealedColumn(providers), SealedColumn(party_changes)],
+    seal_legacy=seal_legacy_rows,
+)

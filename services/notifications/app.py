@@ -8,7 +8,7 @@ from services.notifications.alerts import ops_alerts
 from services.notifications.api import router
 from services.notifications.api_examples import EXAMPLES
 from services.notifications.handlers import SUBSCRIPTIONS
-from services.notifications.models import messaging, metadata
+from services.notifications.models import messaging, metadata, phi_access
 from services.notifications.settings import NotificationsSettings
 from services.notifications.statement_api import page_router
 from services.notifications.statement_api import router as statement_router
@@ -26,6 +26,7 @@ DEFINITION = ServiceDefinition(
     ),
     metadata=metadata,
     messaging=messaging,
+    phi_access=phi_access,
     migrations_dir=Path(__file__).parent / "migrations",
     routers=[router, statement_router, page_router, webhook_router],
     subscriptions=SUBSCRIPTIONS,

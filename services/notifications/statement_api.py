@@ -39,6 +39,7 @@ from shared.idempotency import (
     request_fingerprint,
 )
 from shared.money import parse_cents
+from shared.phi.access import PhiReaderDep
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["statements"])
@@ -80,9 +81,11 @@ async def put_statement_preferences(
 
 @router.get("/patients/{patient_id}/statement-preferences", responses=_ERRORS)
 async def get_statement_preferences(
-    patient_id: uuid.UUID, principal: CanRead, session: SessionDep
+    patient_id: uuid.UUID, principal: CanRead, session: SessionDep, reader: PhiReaderDep
 ) -> StatementPreferencesOut:
-    return await _preferences(StatementRepository(session, principal.tenant), patient_id)
+    preferences = await _preferences(StatementRepository(session, principal.tenant), patient_id)
+    await reader.read("statement-contact", [patient_id])
+    return preferences
 
 
 async def _preferences(repository: StatementRepository, patient_id: uuid.UUID) -> StatementPreferencesOut:
@@ -161,10 +164,13 @@ async def list_statements(patient_id: uuid.UUID, principal: CanRead, session: Se
 
 
 @router.get("/statements/{statement_id}", responses=_ERRORS)
-async def get_statement(statement_id: uuid.UUID, principal: CanRead, session: SessionDep) -> StatementOut:
+async def get_statement(
+    statement_id: uuid.UUID, principal: CanRead, session: SessionDep, reader: PhiReaderDep
+) -> StatementOut:
     record = await StatementRepository(session, principal.tenant).get(statement_id)
     if record is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="statement not found")
+    await reader.read("statement", [statement_id])
     return _statement_out(record)
 
 
@@ -173,10 +179,13 @@ async def get_statement(statement_id: uuid.UUID, principal: CanRead, session: Se
     responses={**_ERRORS, 200: {"content": {"application/pdf": {}}}},
     response_class=Response,
 )
-async def get_statement_pdf(statement_id: uuid.UUID, principal: CanRead, session: SessionDep) -> Response:
+async def get_statement_pdf(
+    statement_id: uuid.UUID, principal: CanRead, session: SessionDep, reader: PhiReaderDep
+) -> Response:
     pdf = await StatementRepository(session, principal.tenant).rendering(statement_id, "pdf")
     if not isinstance(pdf, bytes):
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="statement not found")
+    await reader.read("statement", [statement_id])
     return Response(pdf, media_type="application/pdf", headers={"Cache-Control": "no-store"})
 
 
@@ -185,10 +194,13 @@ async def get_statement_pdf(statement_id: uuid.UUID, principal: CanRead, session
     responses={**_ERRORS, 200: {"content": {"text/plain": {}}}},
     response_class=Response,
 )
-async def get_statement_text(statement_id: uuid.UUID, principal: CanRead, session: SessionDep) -> Response:
+async def get_statement_text(
+    statement_id: uuid.UUID, principal: CanRead, session: SessionDep, reader: PhiReaderDep
+) -> Response:
     text = await StatementRepository(session, principal.tenant).rendering(statement_id, "text")
     if not isinstance(text, str):
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="statement not found")
+    await reader.read("statement", [statement_id])
     return Response(text, media_type="text/plain; charset=utf-8", headers={"Cache-Control": "no-store"})
 
 

@@ -52,6 +52,7 @@ from shared.auth import Principal, require_scope
 from shared.http import OutboxDep, SessionDep
 from shared.idempotency import REPLAYED, IdempotencyKey, answer_request_once
 from shared.patient_match import MemberDigest
+from shared.phi.access import PhiReaderDep
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["remittance"])
@@ -143,11 +144,14 @@ async def upload_remittance(
 
 
 @router.get("/remittances/{remittance_id}", responses=_ERRORS)
-async def get_remittance(remittance_id: uuid.UUID, principal: CanRead, session: SessionDep) -> RemittanceResult:
+async def get_remittance(
+    remittance_id: uuid.UUID, principal: CanRead, session: SessionDep, reader: PhiReaderDep
+) -> RemittanceResult:
     """A posted 835: what it posted, and the non-financial faults read around (`warnings`)."""
     remittance = await RemittanceFileRepository(session, principal.tenant).get(remittance_id)
     if remittance is None or remittance.result is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="remittance not found")
+    await reader.read("remittance", [remittance_id])
     return _remittance_result(remittance.result, remittance.warnings)
 
 
@@ -469,12 +473,17 @@ async def take_patient_payment(
 
 @router.get("/accounts/{patient_id}", responses=_ERRORS)
 async def patient_account(
-    patient_id: uuid.UUID, principal: CanRead, session: SessionDep, as_of: dt.date | None = None
+    patient_id: uuid.UUID,
+    principal: CanRead,
+    session: SessionDep,
+    reader: PhiReaderDep,
+    as_of: dt.date | None = None,
 ) -> AccountOut:
     """A patient's account: balance, aging buckets and every ledger entry."""
     account = await service.patient_account(
         session, tenant=principal.tenant, patient_id=patient_id, today=as_of or dt.date.today()
     )
+    await reader.read("patient-account", [patient_id])
     return AccountOut.model_validate(account, from_attributes=True)
 
 

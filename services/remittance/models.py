@@ -14,10 +14,14 @@ from sqlalchemy.dialects.postgresql import JSONB
 from shared.db import service_metadata
 from shared.idempotency import idempotency_table
 from shared.messaging.tables import messaging_tables
+from shared.phi.access import phi_access_table
+from shared.phi.keys import phi_keys_table
 
 SCHEMA = "remittance"
 metadata = service_metadata(SCHEMA)
 messaging = messaging_tables(metadata)
+phi_keys = phi_keys_table(metadata)
+phi_access = phi_access_table(metadata)
 
 # Claims awaiting remittance: what an 835's CLP01 is matched against.
 submitted_claims = sa.Table(

@@ -17,6 +17,7 @@ from services.remittance.search_repository import PaymentQuery, RemittanceSearch
 from shared.auth import Principal, require_scope
 from shared.http import SessionDep
 from shared.paging import PRINTABLE, CursorParam, Limit, Page, after_cursor, next_cursor
+from shared.phi.access import PhiReaderDep
 
 router = APIRouter(prefix="/v1", tags=["remittance"])
 CanRead = Annotated[Principal, require_scope("remittance:read")]
@@ -145,9 +146,12 @@ async def list_payment_plans(
 
 
 @router.get("/payment-plans/{plan_id}", responses=NOT_FOUND)
-async def get_payment_plan(plan_id: uuid.UUID, principal: CanRead, session: SessionDep) -> PaymentPlanOut:
+async def get_payment_plan(
+    plan_id: uuid.UUID, principal: CanRead, session: SessionDep, reader: PhiReaderDep
+) -> PaymentPlanOut:
     """A payment plan with its installments."""
     plan = await RemittanceSearch(session, principal.tenant).plan(plan_id)
     if plan is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="payment plan not found")
+    await reader.read("payment-plan", [plan_id])
     return _plan_out(plan)

@@ -1,6 +1,7 @@
 """The outbox relay: publishes committed outbox rows to Kafka in order, then marks them.
 
-A crash between send and mark re-sends those rows; consumers' inboxes make that harmless. One relay
+A crash between send and mark re-sends those rows; consumers' inboxes make that harmless. Marking a row
+empties a payload that carries a `phi` block, so `encounter-coded` rows keep no PHI once published. One relay
 per schema is active at a time (an advisory lock), so per-key order holds across replicas.
 """
 
@@ -10,6 +11,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
+from typing import Any
 
 import asyncpg
 import sqlalchemy as sa
@@ -35,6 +37,18 @@ def leader_lock_key(schema: str) -> str:
 
 def libpq_url(engine: AsyncEngine) -> str:
     return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def without_phi(envelope: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """A published row keeps no PHI: a payload with a `phi` block (`encounter-coded`: demographics, member
+    ids, tax ids) is emptied; the row keeps its ce attributes."""
+    return sa.case(
+        (
+            envelope["data"].has_key("phi"),
+            sa.func.jsonb_set(envelope, sa.literal(["data"], type_=ARRAY(sa.Text)), sa.text("'{}'::jsonb")),
+        ),
+        else_=envelope,
+    )
 
 
 class OutboxRelay:
@@ -136,7 +150,7 @@ class OutboxRelay:
             await conn.execute(
                 sa.update(table)
                 .where(table.c.id == sa.any_(sa.literal(ids, ARRAY(sa.BigInteger))))
-                .values(published_at=sa.func.now())
+                .values(published_at=sa.func.now(), envelope=without_phi(table.c.envelope))
             )
         for topic, count in Counter(message.topic for message in messages).items():
             EVENTS_PUBLISHED.labels(self._service, topic).inc(count)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
@@ -248,4 +249,23 @@ async def test_no_event_names_the_canary_outside_its_phi_fields(canary: CanaryRu
         seen.look(at, _outside_phi_fields(headers.get("ce_type", b"").decode(), record.value or b"{}"))
         for key, value in headers.items():
             seen.look(f"{at} header {key}", value.decode(errors="replace"))
+    assert seen.places == []
+
+
+SEALED_TABLES = {"intake": ("patients", "coverages", "providers", "party_changes", "outbox")}
+"""Tables whose PHI is sealed at rest (shared.phi) or, for the outbox, emptied once published."""
+
+
+async def test_the_database_dump_of_sealed_phi_tables_holds_no_canary(
+    canary: CanaryRun, admin_db: asyncpg.Connection
+) -> None:
+    seen = Sightings([])
+    rows = 0
+    for schema, tables in SEALED_TABLES.items():
+        for table in tables:
+            query = f"SELECT t::text FROM {schema}.{table} t WHERE tenant_id = $1"  # noqa: S608
+            for number, (text,) in enumerate(await admin_db.fetch(query, canary.system.tenant)):
+                rows += 1
+                seen.look(f"{schema}.{table} row {number}", text)
+    assert rows >= 5, "the canary's parties and events are stored"
     assert seen.places == []

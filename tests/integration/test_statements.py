@@ -97,12 +97,13 @@ async def test_statements_follow_the_balance_through_dunning_a_plan_and_a_page_p
             ):
                 response = await client.post("/v1/encounters", json=body)
                 assert response.status_code == 201 and response.json()["unresolved"] == [], response.text
-        patient = {
-            row["external_patient_id"]: row["id"]
-            for row in await admin_db.fetch(
-                "SELECT id, external_patient_id FROM intake.patients WHERE tenant_id = $1", tenant
-            )
-        }
+        async with httpx.AsyncClient(
+            base_url=intake.base_url, headers=services.auth(tenant, *WRITE), timeout=60
+        ) as client:  # the MRN is sealed at rest: ask intake
+            patient = {
+                p["external_patient_id"]: uuid.UUID(p["id"])
+                for p in (await client.get("/v1/patients", params={"limit": 10})).json()["items"]
+            }
         email_patient, secondary_patient, paper_patient = (
             patient["MRN-E2E-1"], patient["MRN-E2E-2"], patient["MRN-STMT-3"]
         )  # fmt: skip

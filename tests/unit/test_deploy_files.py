@@ -445,6 +445,10 @@ def test_every_service_has_a_deployment_service_and_disruption_budget(manifests:
         password_ref = env["DB_PASSWORD"]["valueFrom"]["secretKeyRef"]
         assert password_ref == {"name": "claimflow-secrets", "key": f"CLAIMFLOW_{name.upper()}_DB_PASSWORD"}
         assert env["CLAIMFLOW_AUTH_SECRET"]["valueFrom"]["secretKeyRef"]["name"] == "claimflow-secrets"
+        assert env["CLAIMFLOW_PHI_KEKS"]["valueFrom"]["secretKeyRef"] == {
+            "name": "claimflow-secrets",
+            "key": "CLAIMFLOW_PHI_KEKS",
+        }, f"{name} refuses to start outside development without its PHI keys"
         names = [item["name"] for item in container["env"]]
         assert names.index("DB_PASSWORD") < names.index("CLAIMFLOW_DATABASE_URL"), "$(VAR) needs VAR defined first"
 

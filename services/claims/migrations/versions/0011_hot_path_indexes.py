@@ -2,14 +2,14 @@
 (marked sent; found again by a 999/277CA's transaction set) and the stored 837s waiting to be sent.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 SCHEMA = "claims"
 
 

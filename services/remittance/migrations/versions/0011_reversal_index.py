@@ -2,14 +2,14 @@
 posting queries (duplicate holds, COB chains, reversals) cost the same however many reversals a tenant has.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 SCHEMA = "remittance"
 
 
