@@ -55,7 +55,10 @@ def print_report(plan: ChaosPlan, report: ChaosReport) -> None:
     print(f"  encounters without exactly one claim    {report.encounters_without_one_claim:>8,}")
     print(f"  claim payments posted                   {report.payments_posted:>8,}")
     print(f"  claim payments posted more than once    {report.payments_posted_twice:>8,}")
-    print(f"  claim ledgers unbalanced                {report.claims_unbalanced:>8,}")
+    print(f"  claim ledgers unbalanced at settle      {report.claims_unbalanced_at_settle:>8,}")
+    print(f"  claim ledgers unbalanced once quiet     {report.claims_unbalanced:>8,}")
+    for example in report.unbalanced_examples:
+        print(f"    {example}")
     print(f"  events on the topics (this tenant)      {report.events_on_topics:>8,}")
     print(f"  consumer groups not applying each once  {len(report.group_mismatches):>8,}  {report.group_mismatches}")
     print(f"  dead letters                            {report.dead_letters:>8,}")
