@@ -23,6 +23,7 @@ from services.claims.repository import ClaimStates, StreamWrites
 from services.intake.repository import EncounterRepository, NewEncounter, RegistryRepository
 from services.intake.schemas import EncounterIn
 from shared.db import create_engine
+from shared.phi.keys import PhiSettings, configure_keyring
 from tests.support.pipeline import Pipeline, coded_encounter
 
 pytestmark = pytest.mark.integration
@@ -48,6 +49,8 @@ async def claims_session(pipeline: Pipeline) -> AsyncIterator[AsyncSession]:
 
 @pytest.fixture
 async def intake_session(pipeline: Pipeline) -> AsyncIterator[AsyncSession]:
+    # intake's repositories open sealed party records with the keys the stack's services use
+    configure_keyring(PhiSettings(environment="test", phi_keks=f"local:{pipeline.secrets.phi_kek}"))
     async for session in _session(pipeline, "intake"):
         yield session
 
@@ -145,7 +148,7 @@ async def _fill_claims(session: AsyncSession) -> None:
                 modifiers, units, charge_cents, diagnosis_pointers, service_date)
             SELECT c.id, line, c.tenant_id, c.patient_id, c.payer_id, CASE line WHEN 1 THEN '99213' ELSE '87880' END,
                    '{}', 1, 7750, '{1}', c.service_date_from
-            FROM claims.claims c CROSS JOIN generate_series(1, 2) AS line
+            FROM claims.claims c CROSS JOIN generate_series(1, 2) AS line WHERE c.tenant_id LIKE 'other-%'
             """
         )
     )
@@ -153,7 +156,7 @@ async def _fill_claims(session: AsyncSession) -> None:
         sa.text(
             """
             INSERT INTO claims.claim_status_history (claim_id, tenant_id, from_state, to_state, reason)
-            SELECT id, tenant_id, 'ready', state, 'plans' FROM claims.claims
+            SELECT id, tenant_id, 'ready', state, 'plans' FROM claims.claims WHERE tenant_id LIKE 'other-%'
             """
         )
     )
