@@ -368,8 +368,10 @@ class ClaimSubmittedV1(EventPayload):
     billing_provider_name: str | None = Field(default=None, description="Organization or last name (appeal letters).")
     member_digest: str | None = Field(
         default=None,
+        json_schema_extra=PHI,
         description="Keyed digest (HMAC-SHA256, tenant-bound) of the subscriber's member id, never the id: "
-        "remittance compares it with the member ids a suspended 835 payment names.",
+        "remittance compares it with the member ids a suspended 835 payment names. Derived from an identifier, "
+        "so marked x-phi: the analytics feed drops it.",
     )
 
 
