@@ -111,16 +111,7 @@ async def _seed(admin: asyncpg.Connection, tenant: str, control_numbers: list[st
     await admin.copy_records_to_table(  # and each claim's charge, posted with it: its A/R starts then
         "ledger_entries",
         schema_name="remittance",
-        columns=[
-            "tenant_id",
-            "account_type",
-            "account_id",
-            "kind",
-            "amount_cents",
-            "currency",
-            "source_key",
-            "posted_on",
-        ],
+        columns=_ENTRY_SEED_COLUMNS,
         records=[
             (tenant, "claim", str(record[0]), "charge", record[4], "USD", f"charge:{record[0]}", today)
             for record in records
@@ -186,16 +177,7 @@ async def _database_floor(admin: asyncpg.Connection, rows: int = 100_000) -> flo
     async with admin.transaction():
         await admin.copy_records_to_table(
             "floor_entries",
-            columns=[
-                "tenant_id",
-                "account_type",
-                "account_id",
-                "kind",
-                "amount_cents",
-                "currency",
-                "source_key",
-                "posted_on",
-            ],
+            columns=_ENTRY_SEED_COLUMNS,
             records=records,
         )
     elapsed = time.perf_counter() - started
