@@ -100,8 +100,10 @@ async def test_a_service_role_cannot_read_another_services_schema(
             await connection.execute("CREATE TEMPORARY TABLE smuggled (id int)")
     finally:
         await connection.close()
-    maintenance = pipeline.role_url(role).replace("postgresql+asyncpg", "postgresql").replace(
-        f"/{pipeline.database}", "/postgres"
+    maintenance = (
+        pipeline.role_url(role)
+        .replace("postgresql+asyncpg", "postgresql")
+        .replace(f"/{pipeline.database}", "/postgres")
     )
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
         await asyncpg.connect(maintenance)
