@@ -12,6 +12,7 @@ import hashlib
 import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -27,6 +28,12 @@ def normalized_member_id(member_id: str) -> str:
     return "".join(character for character in member_id.upper() if character.isalnum())
 
 
+@lru_cache(maxsize=4)
+def _derived_key(auth_secret: str) -> bytes:
+    """Derived once per secret, not once per uploaded file."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_DERIVATION_INFO).derive(auth_secret.encode())
+
+
 @dataclass(frozen=True, slots=True)
 class MemberDigest:
     key: bytes
@@ -37,10 +44,7 @@ class MemberDigest:
         every service of a deployment shares it, and it never leaves the deployment."""
         if settings.patient_match_key is not None:
             return cls(settings.patient_match_key.get_secret_value().encode())
-        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_DERIVATION_INFO).derive(
-            settings.auth_secret.get_secret_value().encode()
-        )
-        return cls(derived)
+        return cls(_derived_key(settings.auth_secret.get_secret_value()))
 
     def of(self, tenant: str, member_id: str) -> str | None:
         """The digest of a member id for a tenant; None for an id with nothing to compare."""

@@ -3,8 +3,12 @@ the clearinghouse inbound box belongs to, and how the inbound loop paces itself.
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Self
+
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.remittance.domain.inbound import ambiguous_default
 
 
 class RemittanceSettings(BaseSettings):
@@ -19,6 +23,12 @@ class RemittanceSettings(BaseSettings):
     )
     run_inbound: bool = Field(True, description="Collect 835s from the clearinghouse (CLAIMFLOW_CLEARINGHOUSE_*).")
     inbound_interval_s: float = Field(1.0, gt=0, description="Seconds between looks into the inbound box.")
+
+    @model_validator(mode="after")
+    def _one_tenant_per_claim_number(self) -> Self:
+        if (reason := ambiguous_default(self.inbound_tenant, self.inbound_payee_tenants)) is not None:
+            raise ValueError(reason)
+        return self
 
     @property
     def inbound_configured(self) -> bool:

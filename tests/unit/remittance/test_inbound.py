@@ -19,12 +19,19 @@ def advices(payee: str = PAYEE, *, trace: str = "T1") -> list:  # type: ignore[t
 
 class TestTenantFor:
     def test_a_mapped_payee_names_its_tenant(self) -> None:
-        routing = InboundRouting(default_tenant="fallback", payee_tenants={PAYEE: "clinic-a"})
+        routing = InboundRouting(payee_tenants={PAYEE: "clinic-a", "1999999984": "clinic-b"})
         assert routing.tenant_for(advices()) == "clinic-a"
 
     def test_an_unmapped_payee_falls_back_to_the_default_tenant(self) -> None:
-        routing = InboundRouting(default_tenant="fallback", payee_tenants={"1999999984": "clinic-b"})
-        assert routing.tenant_for(advices()) == "fallback"
+        routing = InboundRouting(default_tenant="clinic-a", payee_tenants={"1999999984": "clinic-a"})
+        assert routing.tenant_for(advices()) == "clinic-a"
+
+    def test_a_default_tenant_beside_other_tenants_payees_is_refused(self) -> None:
+        """Both tenants number claims from CF0000000001: an unmapped payee of clinic-b would be matched by
+        CLP01 inside clinic-a."""
+        with pytest.raises(ValueError, match="CLP01") as refused:
+            InboundRouting(default_tenant="clinic-a", payee_tenants={"1999999984": "clinic-b"})
+        assert "'clinic-b'" in str(refused.value)
 
     def test_no_rule_at_all_refuses_the_file_at_the_payee(self) -> None:
         with pytest.raises(NoTenant) as refused:
@@ -49,6 +56,13 @@ def test_settings_read_the_payee_map_as_json(monkeypatch: pytest.MonkeyPatch) ->
     assert settings.inbound_payee_tenants == {PAYEE: "clinic-a"} and settings.inbound_configured
     monkeypatch.delenv("CLAIMFLOW_REMITTANCE_INBOUND_PAYEE_TENANTS")
     assert not RemittanceSettings(_env_file=None).inbound_configured  # type: ignore[call-arg]
+
+
+def test_settings_refuse_a_default_tenant_beside_other_tenants_payees(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLAIMFLOW_REMITTANCE_INBOUND_PAYEE_TENANTS", '{"1999999984": "clinic-b"}')
+    monkeypatch.setenv("CLAIMFLOW_REMITTANCE_INBOUND_TENANT", "clinic-a")
+    with pytest.raises(ValueError, match="CLAIMFLOW_REMITTANCE_INBOUND_TENANT"):
+        RemittanceSettings(_env_file=None)  # type: ignore[call-arg]
 
 
 class TestParseRemittance:
