@@ -10,7 +10,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import pickle
 import re
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +58,7 @@ def validate_with_pyx12(data: bytes | str) -> tuple[ValidatorIssue, ...]:
     import pyx12.params
     import pyx12.x12n_document
 
+    _load_maps_once()
     try:
         text = decode_x12(data)
     except X12Error as exc:
@@ -88,6 +91,33 @@ def validate_with_pyx12(data: bytes | str) -> tuple[ValidatorIssue, ...]:
         if not issues:
             issues = [ValidatorIssue("file", None, None, None, "pyx12", "pyx12 rejected the file without a reason")]
     return tuple(issues)
+
+
+_map_lock = threading.Lock()
+_parsed_maps: dict[tuple[str, str | None, str], bytes] = {}
+
+
+def _load_maps_once() -> None:
+    """pyx12 parses its XML maps (about 0.2 s of CPU) on every document it validates; a process that validates
+    many documents (the test suite, a batch check) parses each map once. pyx12 counts segments on the map
+    objects while it walks a document, so every document gets its own copy: the parsed map is kept pickled,
+    and unpickled (a tenth of the parse) per load."""
+    import pyx12.map_if
+
+    loader = pyx12.map_if.load_map_file
+    if getattr(loader, "claimflow_cached", False):
+        return
+
+    def load_map_file(map_file: str, param: Any, map_path: str | None = None) -> Any:
+        key = (map_file, map_path, repr(sorted(getattr(param, "params", {}).items())))
+        with _map_lock:
+            parsed = _parsed_maps.get(key)
+            if parsed is None:
+                parsed = _parsed_maps[key] = pickle.dumps(loader(map_file, param, map_path), pickle.HIGHEST_PROTOCOL)
+        return pickle.loads(parsed)  # noqa: S301 - bytes this process pickled itself, from pyx12's own maps
+
+    load_map_file.claimflow_cached = True  # type: ignore[attr-defined]
+    pyx12.map_if.load_map_file = load_map_file
 
 
 class _Collector(logging.Handler):
