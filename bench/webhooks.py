@@ -34,7 +34,7 @@ from services.notifications.app import DEFINITION as NOTIFICATIONS
 from services.notifications.domain.webhooks import webhook_body, webhook_id
 from services.notifications.settings import NotificationsSettings
 from shared.events.catalog import ClaimStatusChangedV1
-from tests.support.pipeline import bench_pipeline, free_port
+from tests.support.pipeline import bench_pipeline, free_port, metric_total
 
 MAX_IN_FLIGHT = 256
 PER_TARGET = NotificationsSettings.model_fields["webhook_max_per_target"].default
@@ -191,6 +191,7 @@ async def run(deliveries: int) -> None:
                 admin = await asyncpg.connect(pipeline.admin_url)
                 try:
                     sender_cpu = process_cpu_s(notifications.process.pid if notifications.process else None)
+                    rounds = await metric_total(notifications, "claimflow_periodic_runs_total", work="webhooks")
                     started = time.perf_counter()
                     await admin.copy_records_to_table(
                         "webhook_deliveries",
@@ -238,6 +239,9 @@ async def run(deliveries: int) -> None:
                     sender_cpu = (
                         process_cpu_s(notifications.process.pid if notifications.process else None) - sender_cpu
                     )
+                    rounds = (
+                        await metric_total(notifications, "claimflow_periodic_runs_total", work="webhooks") - rounds
+                    )
                     attempts = await admin.fetchval(
                         "SELECT count(*) FROM notifications.webhook_attempts a JOIN notifications.webhook_deliveries d"
                         " ON d.id = a.delivery_id WHERE d.tenant_id = $1",
@@ -265,6 +269,10 @@ async def run(deliveries: int) -> None:
         print(
             f"  notifications process CPU: {sender_cpu / deliveries * 1000:.2f} ms per delivery"
             f" -> {deliveries / sender_cpu:,.0f} deliveries/s per free core"
+        )
+        print(
+            f"  sender rounds: {rounds:,.0f} ({deliveries / max(rounds, 1):,.1f} deliveries per round;"
+            " a round writes the results so far and claims more in one transaction)"
         )
         print(
             f"  load average at the start and end of the run: {loads[0]:.1f}, {loads[1]:.1f}"

@@ -365,7 +365,24 @@ class WebhookStream:
 
     async def record(self, results: Sequence[AttemptResult], now: dt.datetime) -> list[FailureStreak]:
         """Attempts into the log, deliveries moved on, subscriptions' failure streaks kept (a 410 disables at
-        once); returns the streaks of the enabled subscriptions that failed, for the disabling rule."""
+        once); returns the streaks of the enabled subscriptions that failed, for the disabling rule.
+
+        The subscriptions are locked first, in id order, as the API locks a subscription before its deliveries: a
+        DELETE (which cascades to the deliveries) then waits for this transaction or this one for it, instead of
+        the two deadlocking. The results of a subscription deleted meanwhile are dropped with it."""
+        if not results:
+            return []
+        live = set(
+            (
+                await self._session.execute(
+                    sa.select(webhook_subscriptions.c.id)
+                    .where(webhook_subscriptions.c.id.in_(sorted({result.subscription_id for result in results})))
+                    .order_by(webhook_subscriptions.c.id)
+                    .with_for_update(key_share=True)  # FOR NO KEY UPDATE: the streak update below takes it anyway
+                )
+            ).scalars()
+        )
+        results = [result for result in results if result.subscription_id in live]
         if not results:
             return []
         await self._session.execute(

@@ -5,6 +5,8 @@ Standard Webhooks, posts them and writes what happened; at-least-once, with one 
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import datetime as dt
 import logging
 import random
@@ -294,7 +296,12 @@ async def record_deliveries(session: AsyncSession, envelopes: Sequence[EventEnve
 
 class WebhookSender:
     """Claims due deliveries, sends them concurrently (at most `max_in_flight` at once) and writes the results in
-    batches. A round does not wait for slow receivers: it tops up the requests in flight and returns."""
+    batches. A round does not wait for slow receivers: it tops up the requests in flight and returns.
+
+    Claimed deliveries wait in a small buffer ahead of the free slots, and a finished request starts the next one at
+    once, so the slots stay busy while a round writes results and claims more. A round claims again only when a good
+    part of the room is free (or on the interval), so each transaction writes and claims many deliveries, not the one
+    or two that just finished."""
 
     def __init__(
         self,
@@ -325,6 +332,14 @@ class WebhookSender:
         )
         self._rng = rng or random.Random()
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._claimed: collections.deque[DueDelivery] = collections.deque()
+        """Claimed (leased) and not yet started: each starts as soon as a slot frees."""
+        self._capacity = settings.webhook_max_in_flight + max(1, settings.webhook_max_in_flight // 2)
+        """Slots plus the buffer ahead of them."""
+        self._refill_at = max(1, self._capacity // 4)
+        """Room (free slots and buffer) worth a transaction while requests are in flight."""
+        self._room_free = asyncio.Event()
+        self._idle = asyncio.Event()
         self._results: list[AttemptResult] = []
         self._keys: dict[tuple[uuid.UUID, bytes, bytes | None], SigningKeys] = {}
         self._refused_urls: dict[str, UnsafeTarget | None] = {}
@@ -334,18 +349,15 @@ class WebhookSender:
     def in_flight(self) -> int:
         return len(self._in_flight)
 
+    def _room(self) -> int:
+        return self._capacity - len(self._in_flight) - len(self._claimed)
+
     async def round(self) -> bool:
         """One pass; True when there is more to do at once. The results written since the last pass and the next
         due deliveries claimed go in one transaction (fewer round trips per delivery)."""
-        free = self._settings.webhook_max_in_flight - len(self._in_flight)
-        if free <= 0:
-            await self.flush()
-            if self._in_flight:  # the flush may have outlasted them all
-                await asyncio.wait(
-                    self._in_flight, timeout=self._settings.webhook_interval_s, return_when=asyncio.FIRST_COMPLETED
-                )
-            return True
-        limit = min(free, self._settings.webhook_batch)
+        if self._room() < self._refill_at and self._in_flight:
+            await self._wait_for_room(self._settings.webhook_interval_s)
+        limit = min(self._room(), self._settings.webhook_batch)
         now = dt.datetime.now(dt.UTC)
         lease = now + dt.timedelta(seconds=self._settings.webhook_timeout_s + LEASE_MARGIN_S)
         results, self._results = self._results, []
@@ -353,33 +365,63 @@ class WebhookSender:
             async with unit_of_work(self._sessions) as session:
                 stream = WebhookStream(session)
                 failing = await self._record(stream, results, now)
-                due = await stream.claim_due(now, lease, limit)
+                due = await stream.claim_due(now, lease, limit) if limit > 0 else []
         except BaseException:
             self._results = results + self._results  # written next round; the leases keep them from others
             raise
         self._disabled(failing)
-        for delivery in due:
-            task = asyncio.create_task(self._attempt(delivery))
-            self._in_flight.add(task)
-            task.add_done_callback(self._in_flight.discard)
-        if len(due) == limit:
+        self._claimed.extend(due)
+        self._start_claimed()
+        if limit > 0 and len(due) == limit:
             return True
         if self._in_flight:
             # Nothing more is due yet: let the requests in flight finish (or the interval pass) and write them.
-            await asyncio.wait(self._in_flight, timeout=self._settings.webhook_interval_s)
+            await self._wait_for_idle(self._settings.webhook_interval_s)
             await self.flush()
-        return bool(self._in_flight)
+        return bool(self._in_flight or self._claimed)
 
     async def drain(self) -> None:
-        """Wait for every request in flight and write the results."""
-        if self._in_flight:
-            await asyncio.wait(self._in_flight)
+        """Wait for every request in flight (and every one claimed) and write the results."""
+        while self._in_flight:
+            await self._wait_for_idle(None)
         await self.flush()
 
     async def close(self) -> None:
+        self._claimed.clear()  # their leases run out and they are claimed again
         for task in self._in_flight:
             task.cancel()
         await self._session.close()
+
+    def _start_claimed(self) -> None:
+        while self._claimed and len(self._in_flight) < self._settings.webhook_max_in_flight:
+            task = asyncio.create_task(self._attempt(self._claimed.popleft()))
+            self._in_flight.add(task)
+            task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        self._start_claimed()
+        if not self._in_flight:
+            self._idle.set()
+            self._room_free.set()
+        elif self._room() >= self._refill_at:
+            self._room_free.set()
+
+    async def _wait_for_room(self, timeout_s: float) -> None:
+        """Until a good part of the room is free, every request has finished, or `timeout_s` passed."""
+        if self._room() >= self._refill_at or not self._in_flight:
+            return
+        self._room_free.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._room_free.wait(), timeout_s)
+
+    async def _wait_for_idle(self, timeout_s: float | None) -> None:
+        """Until every request in flight has finished, or `timeout_s` passed."""
+        if not self._in_flight:
+            return
+        self._idle.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), timeout_s)
 
     async def flush(self) -> None:
         if not self._results:

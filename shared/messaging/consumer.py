@@ -64,6 +64,10 @@ class Subscription:
     handlers: dict[str, Handler]
     """Event type (e.g. `claim-submitted.v1`) to handler; topics follow from the event catalog."""
     topics: tuple[str, ...]
+    concurrent_partitions: int = 1
+    """Partition batches of one fetch applied at once, each in its own transaction (and connection), so one
+    partition's Python work overlaps another's database round trips. Above 1 only where batches of different
+    partitions never lock the same rows: otherwise they wait for each other, or deadlock and replay one by one."""
 
 
 class _RebalanceLog(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka has no types: its base is Any
@@ -108,6 +112,7 @@ class ConsumerRunner:
         self._consumer: AIOKafkaConsumer | None = None
         self.connected = False
         self._inbox_insert = inbox_insert(inbox)
+        self._partitions_at_once = asyncio.Semaphore(max(1, subscription.concurrent_partitions))
 
     @property
     def group_id(self) -> str:
@@ -153,12 +158,12 @@ class ConsumerRunner:
         while True:
             limit = self._batch_size * max(1, len(consumer.assignment()))
             batches = await consumer.getmany(timeout_ms=500, max_records=limit)
-            offsets: dict[TopicPartition, int] = {}
-            for tp, records in batches.items():
-                for start in range(0, len(records), self._batch_size):
-                    await self._handle_partition_batch(tp, records[start : start + self._batch_size])
-                if records:
-                    offsets[tp] = records[-1].offset + 1
+            if self._subscription.concurrent_partitions > 1 and len(batches) > 1:
+                await asyncio.gather(*(self._handle_partition(tp, records) for tp, records in batches.items()))
+            else:
+                for tp, records in batches.items():
+                    await self._handle_partition(tp, records)
+            offsets = {tp: records[-1].offset + 1 for tp, records in batches.items() if records}
             if offsets:
                 try:
                     await consumer.commit(offsets)
@@ -167,6 +172,12 @@ class ConsumerRunner:
                     # re-delivery there harmless.
                     log.info("offset commit refused after rebalance", extra={"group": self.group_id})
             await self._observe_lag(consumer)
+
+    async def _handle_partition(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
+        """One partition's records of a fetch, in order, in transactions of at most `batch_size`."""
+        for start in range(0, len(records), self._batch_size):
+            async with self._partitions_at_once:
+                await self._handle_partition_batch(tp, records[start : start + self._batch_size])
 
     async def _observe_lag(self, consumer: AIOKafkaConsumer) -> None:
         for tp in consumer.assignment():
