@@ -40,7 +40,7 @@ statement_patients = sa.Table(
     sa.Column("tenant_id", sa.Text, primary_key=True),
     sa.Column("patient_id", sa.Uuid, primary_key=True),
     sa.Column("name", sa.Text, comment="PHI in plaintext: only rows stored before 0006 (until encrypt-existing)."),
-    sa.Column("address_lines", JSONB, comment="PHI in plaintext: only rows stored before 0006."),
+    sa.Column("address_lines", JSONB(none_as_null=True), comment="PHI in plaintext: only rows stored before 0006."),
     sa.Column("delivery", sa.Text, comment="email | paper | none (opted out); unset means paper."),
     sa.Column("email", sa.Text, comment="PHI in plaintext: only rows stored before 0006."),
     sa.Column(
@@ -148,7 +148,9 @@ statements = sa.Table(
     sa.Column("balance_cents", sa.BigInteger, nullable=False),
     sa.Column("amount_due_cents", sa.BigInteger, nullable=False),
     sa.Column("currency", sa.String(3), nullable=False),
-    sa.Column("document", JSONB, comment="Plaintext StatementDocument: only rows stored before 0006."),
+    sa.Column(
+        "document", JSONB(none_as_null=True), comment="Plaintext StatementDocument: only rows stored before 0006."
+    ),
     sa.Column("text", sa.Text, comment="Plaintext rendering: only rows stored before 0006."),
     sa.Column(
         "phi",
