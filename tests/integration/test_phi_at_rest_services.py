@@ -156,6 +156,7 @@ async def test_statements_are_sealed_at_rest_and_shown_in_plaintext(
             preferences = (await api.get(f"/v1/patients/{emailed}/statement-preferences")).json()
             assert (preferences["email"], preferences["has_mailing_address"]) == (EMAIL, True)
     await assert_access_log(services, notifications, "notifications", tenant, "statement", str(paper_id))
+    await assert_access_log(services, notifications, "notifications", tenant, "print-batch", run["print_batch_id"])
 
 
 async def _legacy_statement(engine: AsyncEngine, tenant: str, patient_id: uuid.UUID, copy_of: uuid.UUID) -> uuid.UUID:
