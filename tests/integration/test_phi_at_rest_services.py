@@ -65,20 +65,28 @@ async def raw_rows(admin_db: asyncpg.Connection, schema: str, table: str, tenant
 
 
 def stem_in(rows: list[asyncpg.Record]) -> list[str]:
-    """Columns holding the stem in plaintext: text and JSON as stored, bytea as its bytes."""
+    """Columns holding the stem in plaintext: text and JSON as stored, a PDF as its text, other bytea as bytes."""
     seen = []
     for number, row in enumerate(rows):
         for column, value in row.items():
-            raw = value if isinstance(value, bytes) else str(value).encode()
-            if STEM.encode() in raw or FOUND.search(raw.decode(errors="replace")):
+            if isinstance(value, bytes):
+                shown = pdf_text(value) if value.startswith(b"%PDF") else value.decode("latin-1")
+            else:
+                shown = str(value)
+            if FOUND.search(shown):
                 seen.append(f"row {number} {column}")
     return seen
 
 
 async def heard(admin_db: asyncpg.Connection, tenant: str, visits: int) -> bool:
-    """Notifications has every event of `visits` adjudicated visits (the adjudication comes last)."""
-    query = "SELECT count(*) FROM notifications.statement_adjudications WHERE tenant_id = $1"
-    return bool(await admin_db.fetchval(query, tenant) == visits)
+    """Notifications has every event of `visits` adjudicated visits (from three topics, in any order)."""
+    counts = []
+    for table in ("statement_encounters", "statement_claims", "statement_adjudications", "statement_patients"):
+        query = f"SELECT count(*) FROM notifications.{table} WHERE tenant_id = $1"  # noqa: S608
+        if table == "statement_patients":
+            query += " AND mailing_phi IS NOT NULL"
+        counts.append(await admin_db.fetchval(query, tenant))
+    return counts == [visits] * 4
 
 
 async def assert_access_log(
@@ -208,8 +216,9 @@ async def _legacy_statement(engine: AsyncEngine, tenant: str, patient_id: uuid.U
 async def test_the_phi_commands_seal_and_rotate_notifications_rows(
     services: Pipeline, admin_db: asyncpg.Connection
 ) -> None:
-    """Rows stored before 0006 read in plaintext; `encrypt-existing` seals them, `rotate-data-key` re-seals every
-    sealed column of the service (contacts, documents, PDFs) and retires the old key; the API reads them all."""
+    """Rows stored before 0006 read in plaintext; `rotate-data-key` re-seals every sealed column of the service
+    (contacts, documents, PDFs) with a new key, retires the old one and leaves plaintext rows alone;
+    `encrypt-existing` then seals those; the API reads them all the same throughout."""
     tenant, paper, legacy_patient = new_tenant(), uuid.uuid4(), uuid.uuid4()
     env = {
         "CLAIMFLOW_ENVIRONMENT": "test",
@@ -241,21 +250,24 @@ async def test_the_phi_commands_seal_and_rotate_notifications_rows(
             assert before[2]["email"] == f"{STEM.lower()}.legacy@example.test"
 
             url = ("--service", "notifications", "--database-url", services.role_url("notifications"))
-            assert " rows sealed" in await _claimflow("phi", "encrypt-existing", *url, env=env)
-            tables = ("statement_patients", "statements", "print_batches")
-            assert [stem_in(await raw_rows(admin_db, "notifications", t, tenant)) for t in tables] == [[], [], []]
-            assert await shown() == before
-
             rotated = await _claimflow("phi", "rotate-data-key", "--tenant", tenant, *url, env=env)
             assert "data key version 2, " in rotated and "retired versions 1" in rotated, rotated
+            tables = ("statement_patients", "statements", "print_batches")
+            assert all([stem_in(await raw_rows(admin_db, "notifications", t, tenant)) for t in tables]), (
+                "rotation re-seals sealed values only: the plaintext rows wait for encrypt-existing"
+            )
+            assert await shown() == before, "the running service picks up the new key"
+
+            assert " rows sealed" in await _claimflow("phi", "encrypt-existing", *url, env=env)
+            assert [stem_in(await raw_rows(admin_db, "notifications", t, tenant)) for t in tables] == [[], [], []]
             contacts = await raw_rows(admin_db, "notifications", "statement_patients", tenant)
             made = await raw_rows(admin_db, "notifications", "statements", tenant)
             batches = await raw_rows(admin_db, "notifications", "print_batches", tenant)
             versions = {key_version(v) for row in contacts for v in (row["mailing_phi"], row["email_phi"]) if v}
             versions |= {key_version(v) for row in made for v in (row["phi"], row["pdf"])}
             versions |= {key_version(row["pdf"]) for row in batches}
-            assert versions == {2}
-            assert await shown() == before, "the running service picks up the new key"
+            assert versions == {2}, "every value sealed with the new key"
+            assert await shown() == before
     finally:
         await engine.dispose()
 
