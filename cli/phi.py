@@ -21,7 +21,10 @@ from shared.phi.keys import PhiKeyring, PhiSettings, configure_keyring
 from shared.phi.rotation import PhiAtRest, encrypt_existing, rotate_data_key, rotate_kek
 
 phi_app = typer.Typer(no_args_is_help=True, help="PHI at rest: rotate keys, seal rows stored before encryption.")
-PHI_SERVICES = {"intake": "services.intake.repository"}
+PHI_SERVICES = {
+    "intake": "services.intake.repository",
+    "notifications": "services.notifications.statement_repository",
+}
 """Services keeping PHI sealed, and the module naming their `PHI_AT_REST`."""
 
 Service = Annotated[str, typer.Option(help=f"The service whose schema to work on: {', '.join(PHI_SERVICES)}.")]
@@ -59,7 +62,7 @@ def _connection(service: str, database_url: str | None) -> tuple[str, PhiSetting
 
 def _keyring(settings: PhiSettings) -> PhiKeyring:
     try:
-        return PhiKeyring(settings.kek_ring(), settings.phi_key_cache_s)
+        return PhiKeyring(settings.key_provider(), settings.phi_key_cache_s)
     except PhiKeyError as exc:
         raise typer.BadParameter(str(exc)) from None
 

@@ -156,11 +156,13 @@ async def create_statement_run(
 
 
 @router.get("/statements", responses=_ERRORS)
-async def list_statements(patient_id: uuid.UUID, principal: CanRead, session: SessionDep) -> list[StatementOut]:
+async def list_statements(
+    patient_id: uuid.UUID, principal: CanRead, session: SessionDep, reader: PhiReaderDep
+) -> list[StatementOut]:
     """A patient's statements, oldest first."""
-    return [
-        _statement_out(record) for record in await StatementRepository(session, principal.tenant).of_patient(patient_id)
-    ]
+    records = await StatementRepository(session, principal.tenant).of_patient(patient_id)
+    await reader.read("statement", [record.id for record in records])
+    return [_statement_out(record) for record in records]
 
 
 @router.get("/statements/{statement_id}", responses=_ERRORS)
@@ -220,11 +222,14 @@ async def create_statement_link(
     responses={**_ERRORS, 200: {"content": {"application/pdf": {}}}},
     response_class=Response,
 )
-async def get_print_batch_pdf(batch_id: uuid.UUID, principal: CanRead, session: SessionDep) -> Response:
+async def get_print_batch_pdf(
+    batch_id: uuid.UUID, principal: CanRead, session: SessionDep, reader: PhiReaderDep
+) -> Response:
     """One PDF per mailing run: every paper statement of the run, each starting on a new page."""
     pdf = await StatementRepository(session, principal.tenant).print_batch_pdf(batch_id)
     if pdf is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="print batch not found")
+    await reader.read("print-batch", [batch_id])
     return Response(pdf, media_type="application/pdf", headers={"Cache-Control": "no-store"})
 
 

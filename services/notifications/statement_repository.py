@@ -1,5 +1,10 @@
 """All SQL of patient statements: the statement ledger written from events, the statements, print
-batches and page payments. Reads are scoped to one tenant; rows come back as typed records."""
+batches and page payments. Reads are scoped to one tenant; rows come back as typed records.
+
+PHI at rest (shared.phi): a patient's name and mailing address (`mailing_phi`) and email (`email_phi`), each
+statement's document and text (`phi`) and every PDF (statements and print batches, sealed in place) are sealed
+with the tenant's data key, bound to their row; rows stored before notifications 0006 are read in plaintext
+until `claimflow phi encrypt-existing --service notifications` seals them (`seal_legacy_rows`)."""
 
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ from services.notifications.domain.statements import (
     Visit,
 )
 from services.notifications.models import (
+    phi_keys,
     print_batches,
     statement_adjudications,
     statement_claims,
@@ -36,6 +42,9 @@ from services.notifications.models import (
     statement_payments,
     statements,
 )
+from shared.phi.crypto import FORMAT, Binding, TenantKeys
+from shared.phi.keys import tenant_keys
+from shared.phi.rotation import PhiAtRest, SealedColumn
 
 Delivery = Literal["email", "paper", "none"]
 DeliveryStatus = Literal["pending", "sent", "printed", "opted_out", "undeliverable"]
@@ -48,6 +57,16 @@ class PatientContact:
     address_lines: tuple[str, ...]
     delivery: Delivery | None
     email: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PatientMailing:
+    """The name and mailing address an encounter-coded event names for its patient."""
+
+    tenant: str
+    patient_id: uuid.UUID
+    name: str
+    address_lines: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +124,7 @@ _RECORD_COLUMNS = [
         "amount_due_cents",
         "currency",
         "document",
+        "phi",
         "delivery",
         "delivery_status",
         "delivered_at",
@@ -112,10 +132,82 @@ _RECORD_COLUMNS = [
         "created_at",
     )
 ]
+_SEALED = bytes([FORMAT])
 
 
-def _record(row: sa.Row[Any]) -> StatementRecord:
-    return StatementRecord(**row._asdict())
+def is_sealed(value: bytes) -> bool:
+    """A sealed value (shared.phi format byte), not plaintext stored before 0006 (a PDF starts `%PDF`)."""
+    return value[:1] == _SEALED
+
+
+async def _tenant_keys(session: AsyncSession, tenant: str, opening: Sequence[bytes | None] = ()) -> TenantKeys:
+    return await tenant_keys(session, phi_keys, tenant, opening=[v for v in opening if v is not None and is_sealed(v)])
+
+
+def _binding(tenant: str, table: sa.Table, column: str, row_id: uuid.UUID) -> Binding:
+    return Binding(tenant, table.name, column, str(row_id))
+
+
+def _sealed_statement(keys: TenantKeys, statement_id: uuid.UUID, document: dict[str, Any], text: str) -> bytes:
+    return keys.seal_json({"document": document, "text": text}, _binding(keys.tenant, statements, "phi", statement_id))
+
+
+def _opened_statement(keys: TenantKeys, statement_id: uuid.UUID, sealed: bytes) -> tuple[dict[str, Any], str]:
+    opened = keys.open_json(sealed, _binding(keys.tenant, statements, "phi", statement_id))
+    return cast(dict[str, Any], opened["document"]), cast(str, opened["text"])
+
+
+def _sealed_pdf(keys: TenantKeys, table: sa.Table, row_id: uuid.UUID, pdf: bytes) -> bytes:
+    return keys.seal(pdf, _binding(keys.tenant, table, "pdf", row_id))
+
+
+def _opened_pdf(keys: TenantKeys, table: sa.Table, row_id: uuid.UUID, pdf: bytes) -> bytes:
+    return keys.open(pdf, _binding(keys.tenant, table, "pdf", row_id)) if is_sealed(pdf) else pdf
+
+
+def _sealed_mailing(keys: TenantKeys, patient_id: uuid.UUID, name: str | None, lines: Sequence[str]) -> bytes:
+    binding = _binding(keys.tenant, statement_patients, "mailing_phi", patient_id)
+    return keys.seal_json({"name": name, "address_lines": list(lines)}, binding)
+
+
+def _sealed_email(keys: TenantKeys, patient_id: uuid.UUID, email: str) -> bytes:
+    return keys.seal(email.encode(), _binding(keys.tenant, statement_patients, "email_phi", patient_id))
+
+
+def _contact(keys: TenantKeys | None, row: sa.Row[Any]) -> PatientContact:
+    """A contact row opened (sealed columns) or as stored before 0006 (plaintext columns)."""
+    name, lines, email = row.name, tuple(row.address_lines or ()), row.email
+    if row.mailing_phi is not None and keys is not None:
+        mailing = keys.open_json(
+            row.mailing_phi, _binding(keys.tenant, statement_patients, "mailing_phi", row.patient_id)
+        )
+        name, lines = cast(str | None, mailing["name"]), tuple(cast(list[str], mailing["address_lines"]))
+    if row.email_phi is not None and keys is not None:
+        binding = _binding(keys.tenant, statement_patients, "email_phi", row.patient_id)
+        email = keys.open(row.email_phi, binding).decode()
+    return PatientContact(
+        patient_id=row.patient_id,
+        name=name,
+        address_lines=lines,
+        delivery=cast(Delivery | None, row.delivery),
+        email=email,
+    )
+
+
+async def _records(session: AsyncSession, rows: Sequence[sa.Row[Any]]) -> list[StatementRecord]:
+    """Statement rows as records, their documents opened (each tenant's keys fetched once)."""
+    keys: dict[str, TenantKeys] = {}
+    records = []
+    for row in rows:
+        fields = row._asdict()
+        sealed: bytes | None = fields.pop("phi")
+        if sealed is not None:
+            tenant = row.tenant_id
+            if tenant not in keys:
+                keys[tenant] = await _tenant_keys(session, tenant, [r.phi for r in rows if r.tenant_id == tenant])
+            fields["document"] = _opened_statement(keys[tenant], row.id, sealed)[0]
+        records.append(StatementRecord(**fields))
+    return records
 
 
 class StatementLedgerWrites:
@@ -124,21 +216,30 @@ class StatementLedgerWrites:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def patient_mailing(self, rows: Sequence[dict[str, Any]]) -> None:
-        """The name and address the latest encounter names; the delivery preference is left alone."""
-        if rows:
-            statement = insert(statement_patients)
-            await self._session.execute(
-                statement.on_conflict_do_update(
-                    index_elements=[statement_patients.c.tenant_id, statement_patients.c.patient_id],
-                    set_={
-                        "name": statement.excluded.name,
-                        "address_lines": statement.excluded.address_lines,
-                        "updated_at": sa.func.now(),
-                    },
-                ),
-                list(rows),
-            )
+    async def patient_mailing(self, mailings: Sequence[PatientMailing]) -> None:
+        """The name and address the latest encounter names, sealed; the delivery preference is left alone."""
+        if not mailings:
+            return
+        keys: dict[str, TenantKeys] = {}
+        rows = []
+        for mailing in mailings:
+            if mailing.tenant not in keys:
+                keys[mailing.tenant] = await _tenant_keys(self._session, mailing.tenant)
+            sealed = _sealed_mailing(keys[mailing.tenant], mailing.patient_id, mailing.name, mailing.address_lines)
+            rows.append({"tenant_id": mailing.tenant, "patient_id": mailing.patient_id, "mailing_phi": sealed})
+        statement = insert(statement_patients)
+        await self._session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[statement_patients.c.tenant_id, statement_patients.c.patient_id],
+                set_={
+                    "mailing_phi": statement.excluded.mailing_phi,
+                    "name": None,
+                    "address_lines": None,
+                    "updated_at": sa.func.now(),
+                },
+            ),
+            rows,
+        )
 
     async def add(self, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
@@ -165,14 +266,18 @@ class StatementRepository:
         self._session = session
         self._tenant = tenant
 
+    async def _keys(self, opening: Sequence[bytes | None] = ()) -> TenantKeys:
+        return await _tenant_keys(self._session, self._tenant, opening)
+
     async def set_preference(self, patient_id: uuid.UUID, delivery: Delivery, email: str | None) -> None:
+        sealed = _sealed_email(await self._keys(), patient_id, email) if email is not None else None
         statement = insert(statement_patients).values(
-            tenant_id=self._tenant, patient_id=patient_id, delivery=delivery, email=email
+            tenant_id=self._tenant, patient_id=patient_id, delivery=delivery, email_phi=sealed
         )
         await self._session.execute(
             statement.on_conflict_do_update(
                 index_elements=[statement_patients.c.tenant_id, statement_patients.c.patient_id],
-                set_={"delivery": delivery, "email": email, "updated_at": sa.func.now()},
+                set_={"delivery": delivery, "email_phi": sealed, "email": None, "updated_at": sa.func.now()},
             )
         )
 
@@ -180,16 +285,10 @@ class StatementRepository:
         query = sa.select(statement_patients).where(statement_patients.c.tenant_id == self._tenant)
         if patient_ids is not None:
             query = query.where(statement_patients.c.patient_id.in_(list(patient_ids)))
-        return {
-            row.patient_id: PatientContact(
-                patient_id=row.patient_id,
-                name=row.name,
-                address_lines=tuple(row.address_lines or ()),
-                delivery=cast(Delivery | None, row.delivery),
-                email=row.email,
-            )
-            for row in (await self._session.execute(query)).all()
-        }
+        rows = (await self._session.execute(query)).all()
+        sealed = [value for row in rows for value in (row.mailing_phi, row.email_phi) if value is not None]
+        keys = await self._keys(sealed) if sealed else None
+        return {row.patient_id: _contact(keys, row) for row in rows}
 
     async def lock_runs(self) -> None:
         """Statement runs of one tenant take turns (periodic and HTTP alike) until the transaction ends."""
@@ -299,7 +398,18 @@ class StatementRepository:
         """Insert statements; one already made for a patient's cycle wins, so the ids inserted come back."""
         if not rows:
             return set()
-        values = [{"tenant_id": self._tenant, **_as_dict(row)} for row in rows]
+        keys = await self._keys()
+        values = [
+            {
+                "tenant_id": self._tenant,
+                **_as_dict(row),
+                "document": None,
+                "text": None,
+                "phi": _sealed_statement(keys, row.id, row.document, row.text),
+                "pdf": _sealed_pdf(keys, statements, row.id, row.pdf),
+            }
+            for row in rows
+        ]
         inserted = await self._session.execute(
             insert(statements)
             .on_conflict_do_nothing(index_elements=["tenant_id", "patient_id", "cycle"])
@@ -313,7 +423,11 @@ class StatementRepository:
     ) -> None:
         await self._session.execute(
             sa.insert(print_batches).values(
-                id=batch_id, tenant_id=self._tenant, run_on=run_on, statement_count=len(statement_ids), pdf=pdf
+                id=batch_id,
+                tenant_id=self._tenant,
+                run_on=run_on,
+                statement_count=len(statement_ids),
+                pdf=_sealed_pdf(await self._keys(), print_batches, batch_id, pdf),
             )
         )
         await self._session.execute(
@@ -326,8 +440,7 @@ class StatementRepository:
         query = sa.select(*_RECORD_COLUMNS).where(
             statements.c.tenant_id == self._tenant, statements.c.id == statement_id
         )
-        row = (await self._session.execute(query)).one_or_none()
-        return _record(row) if row is not None else None
+        return next(iter(await _records(self._session, await self._rows(query))), None)
 
     async def of_patient(self, patient_id: uuid.UUID) -> list[StatementRecord]:
         query = (
@@ -335,20 +448,27 @@ class StatementRepository:
             .where(statements.c.tenant_id == self._tenant, statements.c.patient_id == patient_id)
             .order_by(statements.c.statement_date, statements.c.number)
         )
-        return [_record(row) for row in await self._rows(query)]
+        return await _records(self._session, await self._rows(query))
 
     async def rendering(self, statement_id: uuid.UUID, kind: Literal["pdf", "text"]) -> bytes | str | None:
-        column = statements.c.pdf if kind == "pdf" else statements.c.text
-        query = sa.select(column).where(statements.c.tenant_id == self._tenant, statements.c.id == statement_id)
-        value: bytes | str | None = (await self._session.execute(query)).scalar_one_or_none()
-        return value
+        query = sa.select(statements.c.pdf, statements.c.text, statements.c.phi).where(
+            statements.c.tenant_id == self._tenant, statements.c.id == statement_id
+        )
+        row = (await self._session.execute(query)).one_or_none()
+        if row is None:
+            return None
+        if kind == "pdf":
+            return _opened_pdf(await self._keys([row.pdf]), statements, statement_id, row.pdf)
+        if row.phi is None:
+            return cast(str, row.text)
+        return _opened_statement(await self._keys([row.phi]), statement_id, row.phi)[1]
 
     async def print_batch_pdf(self, batch_id: uuid.UUID) -> bytes | None:
         query = sa.select(print_batches.c.pdf).where(
             print_batches.c.tenant_id == self._tenant, print_batches.c.id == batch_id
         )
         pdf: bytes | None = (await self._session.execute(query)).scalar_one_or_none()
-        return pdf
+        return None if pdf is None else _opened_pdf(await self._keys([pdf]), print_batches, batch_id, pdf)
 
     async def add_page_payment(
         self,
@@ -405,10 +525,8 @@ class StatementDirectory:
         self._session = session
 
     async def statement(self, statement_id: uuid.UUID) -> StatementRecord | None:
-        row = (
-            await self._session.execute(sa.select(*_RECORD_COLUMNS).where(statements.c.id == statement_id))
-        ).one_or_none()
-        return _record(row) if row is not None else None
+        rows = (await self._session.execute(sa.select(*_RECORD_COLUMNS).where(statements.c.id == statement_id))).all()
+        return next(iter(await _records(self._session, rows)), None)
 
     async def tenants(self) -> list[str]:
         query = sa.select(statement_claims.c.tenant_id).distinct().order_by(statement_claims.c.tenant_id)
@@ -428,3 +546,99 @@ class StatementDirectory:
 
 def _as_dict(row: NewStatement) -> dict[str, Any]:
     return {name: getattr(row, name) for name in NewStatement.__dataclass_fields__}
+
+
+# --- PHI at rest: rows stored before 0006 ----------------------------------------------------------
+
+
+def _plaintext_pdf(column: sa.ColumnElement[bytes]) -> sa.ColumnElement[bool]:
+    return sa.func.substring(column, 1, 1) != _SEALED
+
+
+async def seal_legacy_rows(session: AsyncSession, limit: int) -> int:
+    """Seal up to `limit` rows stored in plaintext before 0006 (`claimflow phi encrypt-existing`); how many."""
+    contacts = (
+        await session.execute(
+            sa.select(statement_patients)
+            .where(
+                sa.or_(
+                    sa.and_(
+                        statement_patients.c.mailing_phi.is_(None),
+                        sa.or_(statement_patients.c.name.is_not(None), statement_patients.c.address_lines.is_not(None)),
+                    ),
+                    sa.and_(statement_patients.c.email_phi.is_(None), statement_patients.c.email.is_not(None)),
+                )
+            )
+            .order_by(statement_patients.c.tenant_id, statement_patients.c.patient_id)
+            .limit(limit)
+            .with_for_update()
+        )
+    ).all()
+    for row in contacts:
+        keys = await _tenant_keys(session, row.tenant_id)
+        values: dict[str, Any] = {}
+        if row.mailing_phi is None and (row.name is not None or row.address_lines is not None):
+            values.update(
+                mailing_phi=_sealed_mailing(keys, row.patient_id, row.name, row.address_lines or ()),
+                name=None,
+                address_lines=None,
+            )
+        if row.email_phi is None and row.email is not None:
+            values.update(email_phi=_sealed_email(keys, row.patient_id, row.email), email=None)
+        await session.execute(
+            sa.update(statement_patients)
+            .where(statement_patients.c.tenant_id == row.tenant_id, statement_patients.c.patient_id == row.patient_id)
+            .values(values)
+        )
+    if contacts:
+        return len(contacts)
+    rows = (
+        await session.execute(
+            sa.select(*(statements.c[name] for name in ("id", "tenant_id", "document", "text", "phi", "pdf")))
+            .where(sa.or_(statements.c.phi.is_(None), _plaintext_pdf(statements.c.pdf)))
+            .order_by(statements.c.id)
+            .limit(limit)
+            .with_for_update()
+        )
+    ).all()
+    for row in rows:
+        keys = await _tenant_keys(session, row.tenant_id)
+        values = {}
+        if row.phi is None:
+            values.update(phi=_sealed_statement(keys, row.id, row.document, row.text), document=None, text=None)
+        if not is_sealed(row.pdf):
+            values.update(pdf=_sealed_pdf(keys, statements, row.id, row.pdf))
+        await session.execute(sa.update(statements).where(statements.c.id == row.id).values(values))
+    if rows:
+        return len(rows)
+    batches = (
+        await session.execute(
+            sa.select(print_batches.c.id, print_batches.c.tenant_id, print_batches.c.pdf)
+            .where(_plaintext_pdf(print_batches.c.pdf))
+            .order_by(print_batches.c.id)
+            .limit(limit)
+            .with_for_update()
+        )
+    ).all()
+    for batch_id, tenant, pdf in batches:
+        keys = await _tenant_keys(session, tenant)
+        await session.execute(
+            sa.update(print_batches)
+            .where(print_batches.c.id == batch_id)
+            .values(pdf=_sealed_pdf(keys, print_batches, batch_id, pdf))
+        )
+    return len(batches)
+
+
+PHI_AT_REST = PhiAtRest(
+    keys=phi_keys,
+    sealed=[
+        SealedColumn(statement_patients, "mailing_phi", row_id="patient_id"),
+        SealedColumn(statement_patients, "email_phi", row_id="patient_id"),
+        SealedColumn(statements, "phi"),
+        SealedColumn(statements, "pdf"),
+        SealedColumn(print_batches, "pdf"),
+    ],
+    seal_legacy=seal_legacy_rows,
+)
+"""What notifications keeps sealed, for `claimflow phi rotate-data-key` and `encrypt-existing`."""

@@ -40,6 +40,7 @@ from services.notifications.statement_repository import (
     DeliveryStatus,
     NewStatement,
     PatientContact,
+    PatientMailing,
     StatementDirectory,
     StatementLedgerWrites,
     StatementRecord,
@@ -80,7 +81,8 @@ def mailing_lines(address: Address | None) -> list[str]:
 
 
 async def on_encounter_coded(session: AsyncSession, envelopes: list[EventEnvelope]) -> None:
-    visits, mailings = [], []
+    visits: list[dict[str, object]] = []
+    mailings: list[PatientMailing] = []
     for envelope in envelopes:
         encounter: EncounterCodedV1 = envelope.payload_as(EncounterCodedV1)
         billed = encounter.coverage
@@ -103,12 +105,7 @@ async def on_encounter_coded(session: AsyncSession, envelopes: list[EventEnvelop
             person = encounter.phi.patient
             name = " ".join(part for part in (person.first_name, person.middle_name, person.last_name) if part)
             mailings.append(
-                {
-                    "tenant_id": envelope.tenant,
-                    "patient_id": encounter.patient_id,
-                    "name": name,
-                    "address_lines": mailing_lines(person.address),
-                }
+                PatientMailing(envelope.tenant, encounter.patient_id, name, tuple(mailing_lines(person.address)))
             )
     writes = StatementLedgerWrites(session)
     await writes.add(statement_encounters, visits)

@@ -4,7 +4,8 @@ unwrapped once and cached per process.
 Key settings (prefix CLAIMFLOW_): `PHI_KEKS` = `kid1:base64,kid2:base64` (32-byte keys; every one listed can
 unwrap, `PHI_ACTIVE_KEK` names the one that wraps, default the first), or `PHI_KEK` = one base64 key (id
 `default`). With neither, the development environment uses a key published in this repository; every other
-environment refuses to start. A KMS would be another `KekRing`-like wrapper; only the environment one exists.
+environment refuses to start. `PHI_KMS` names the key provider that wraps the data keys (`env`, the KEKs
+above, is the one implementation today; see `shared.phi.kms` for adding a KMS).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from shared.phi.crypto import (
     new_key,
     wrap_context,
 )
+from shared.phi.kms import KeyProvider, key_provider
 
 DATA = "data"
 INDEX = "index"
@@ -43,6 +45,8 @@ class PhiSettings(BaseSettings):
     phi_keks: SecretStr | None = None
     phi_kek: SecretStr | None = None
     phi_active_kek: str | None = None
+    phi_kms: str = "env"
+    """The key provider wrapping data keys (shared.phi.kms): `env` = the KEKs of the environment."""
     phi_key_cache_s: float = 60.0
     """How long a process trusts its cached keys; a data key rotated elsewhere is picked up within it."""
 
@@ -63,6 +67,10 @@ class PhiSettings(BaseSettings):
                 f"the development PHI key is published in the repository (environment {self.environment})"
             )
         return ring
+
+    def key_provider(self) -> KeyProvider:
+        """The provider `phi_kms` names (checked at service start, like the KEKs)."""
+        return key_provider(self)
 
 
 def phi_keys_table(metadata: sa.MetaData) -> sa.Table:
@@ -106,7 +114,7 @@ async def stored_keys(conn: AsyncConnection | AsyncSession, table: sa.Table, ten
 
 
 async def add_key(
-    conn: AsyncConnection, kek: KekRing, table: sa.Table, tenant: str, purpose: str, version: int, *, active: bool
+    conn: AsyncConnection, kek: KeyProvider, table: sa.Table, tenant: str, purpose: str, version: int, *, active: bool
 ) -> bool:
     """Store a new wrapped key; False when another process stored that version first."""
     kek_id, wrapped = kek.wrap(new_key(), wrap_context(str(table.schema), tenant, purpose, version))
@@ -119,7 +127,7 @@ async def add_key(
     return done.first() is not None
 
 
-def unwrap_keys(kek: KekRing, schema: str, tenant: str, stored: list[StoredKey]) -> TenantKeys:
+def unwrap_keys(kek: KeyProvider, schema: str, tenant: str, stored: list[StoredKey]) -> TenantKeys:
     ciphers = {}
     active: int | None = None
     index_key: bytes | None = None
@@ -142,7 +150,7 @@ class PhiKeyring:
     Keys are created in their own committed transaction, never in the caller's: a value is sealed only with
     a key that is stored."""
 
-    def __init__(self, kek: KekRing, cache_s: float = 60.0) -> None:
+    def __init__(self, kek: KeyProvider, cache_s: float = 60.0) -> None:
         self.kek = kek
         self._cache_s = cache_s
         self._cache: dict[tuple[str, str], tuple[float, TenantKeys]] = {}
@@ -195,7 +203,7 @@ def configure_keyring(settings: PhiSettings | None = None) -> PhiKeyring:
     key outside development stops the service)."""
     global _keyring
     settings = settings or PhiSettings()
-    _keyring = PhiKeyring(settings.kek_ring(), settings.phi_key_cache_s)
+    _keyring = PhiKeyring(settings.key_provider(), settings.phi_key_cache_s)
     return _keyring
 
 

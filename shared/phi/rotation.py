@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from shared.phi.crypto import Binding, KekRing, version_prefix, wrap_context
+from shared.phi.crypto import Binding, version_prefix, wrap_context
 from shared.phi.keys import DATA, PhiKeyring, add_key, stored_keys
+from shared.phi.kms import KeyProvider
 
 SealLegacy = Callable[[AsyncSession, int], Awaitable[int]]
 """Seal up to `limit` rows still in plaintext; how many it sealed (0: none left)."""
@@ -29,11 +30,13 @@ SealLegacy = Callable[[AsyncSession, int], Awaitable[int]]
 
 @dataclass(frozen=True, slots=True)
 class SealedColumn:
-    """A column of sealed values; each row has `id` and `tenant_id`, its values bound to (tenant, table,
-    column, id)."""
+    """A column of sealed values; each row has `tenant_id` and a row id (`row_id`, unique within the tenant), its
+    values bound to (tenant, table, column, row id). A value not starting with the sealed format byte is plaintext
+    stored before encryption (e.g. a PDF sealed in place): rotation leaves it to `encrypt_existing`."""
 
     table: sa.Table
     column: str = "phi"
+    row_id: str = "id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +59,7 @@ class DataKeyRotation:
 
 
 async def rotate_kek(
-    engine: AsyncEngine, keys_table: sa.Table, kek: KekRing, *, tenants: Sequence[str] | None = None
+    engine: AsyncEngine, keys_table: sa.Table, kek: KeyProvider, *, tenants: Sequence[str] | None = None
 ) -> int:
     """Re-wrap every stored key (of `tenants`, default all) not wrapped by the active KEK; how many."""
     schema = str(keys_table.schema)
@@ -155,20 +158,20 @@ async def rotate_data_key(
     return rotation
 
 
-async def _left(conn: AsyncConnection, sealed: SealedColumn, tenant: str, version: int) -> bool:
+def _not_with(sealed: SealedColumn, tenant: str, version: int) -> sa.ColumnElement[bool]:
+    """Values of the tenant sealed, but not with `version`."""
     table, column = sealed.table, sealed.table.c[sealed.column]
     prefix = version_prefix(version)
-    return bool(
-        await conn.scalar(
-            sa.select(
-                sa.exists().where(
-                    table.c.tenant_id == tenant,
-                    column.is_not(None),
-                    sa.func.substring(column, 1, len(prefix)) != prefix,
-                )
-            )
-        )
+    return sa.and_(
+        table.c.tenant_id == tenant,
+        column.is_not(None),
+        sa.func.substring(column, 1, 1) == prefix[:1],
+        sa.func.substring(column, 1, len(prefix)) != prefix,
     )
+
+
+async def _left(conn: AsyncConnection, sealed: SealedColumn, tenant: str, version: int) -> bool:
+    return bool(await conn.scalar(sa.select(sa.exists().where(_not_with(sealed, tenant, version)))))
 
 
 async def _reseal(
@@ -181,20 +184,15 @@ async def _reseal(
     batch_size: int,
     progress: Callable[[str], None],
 ) -> int:
-    table, column = sealed.table, sealed.table.c[sealed.column]
-    prefix = version_prefix(version)
+    table, column, row_column = sealed.table, sealed.table.c[sealed.column], sealed.table.c[sealed.row_id]
     done = 0
     while True:
         async with sessions() as session, session.begin():
             rows = (
                 await session.execute(
-                    sa.select(table.c.id, column)
-                    .where(
-                        table.c.tenant_id == tenant,
-                        column.is_not(None),
-                        sa.func.substring(column, 1, len(prefix)) != prefix,
-                    )
-                    .order_by(table.c.id)
+                    sa.select(row_column, column)
+                    .where(_not_with(sealed, tenant, version))
+                    .order_by(row_column)
                     .limit(batch_size)
                     .with_for_update()
                 )
@@ -206,7 +204,7 @@ async def _reseal(
                 binding = Binding(tenant, table.name, sealed.column, str(row_id))
                 await session.execute(
                     sa.update(table)
-                    .where(table.c.id == row_id)
+                    .where(table.c.tenant_id == tenant, row_column == row_id)
                     .values({sealed.column: keys.seal(keys.open(value, binding), binding)})
                 )
         done += len(rows)

@@ -7,6 +7,7 @@ and no error answer; and no input got a 5xx."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import AsyncIterator, Iterator
@@ -16,6 +17,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import pypdf
 import pytest
 
 from cli.demo import DemoProgress, DemoRun
@@ -94,8 +96,9 @@ def canary_patient(practice_payer: str) -> tuple[dict[str, Any], dict[str, Any]]
 
 
 async def bill_the_canary(system: RunningSystem) -> None:
-    """Register a one-encounter practice and the canary patient; bill the canary's encounter until the payer
-    has answered and the 835 is posted."""
+    """Register a one-encounter practice and the canary patient; bill the canary's encounters until the payer has
+    answered and the 835 is posted: the practice's MRI (no prior authorization: denied CO-197), appealed, and an
+    office visit leaving a copay, on the canary's statement (a print batch: the canary has an address)."""
     practice = build_practice(47, 1, demo_end_date())
     async with httpx.AsyncClient(headers={"Authorization": f"Bearer {system.token}"}, timeout=30) as client:
         run = DemoRun(client, system.urls)
@@ -107,16 +110,50 @@ async def bill_the_canary(system: RunningSystem) -> None:
         patient_id = created.json()["id"]
         added = await client.post(f"{system.urls.intake}/v1/patients/{patient_id}/coverages", json=coverage)
         assert added.status_code in (200, 201), added.status_code
-        encounter.update(external_encounter_id="CANARY-TEST-ENC-1", patient_external_id=MRN)  # an id, not PHI
-        sent = await client.post(f"{system.urls.intake}/v1/encounters", json=encounter)
-        assert sent.status_code == 201, sent.status_code
-        encounter_id = sent.json()["id"]
+        visit = {**encounter, "lines": [{**encounter["lines"][0], "procedure_code": "99213", "charge_cents": 15000}]}
+        encounter_ids = []
+        for number, body in enumerate((encounter, visit), start=1):
+            body = {**body, "external_encounter_id": f"CANARY-TEST-ENC-{number}", "patient_external_id": MRN}
+            sent = await client.post(f"{system.urls.intake}/v1/encounters", json=body)  # ids, not PHI
+            assert sent.status_code == 201, sent.status_code
+            encounter_ids.append(sent.json()["id"])
 
-        async def adjudicated() -> bool:
-            claims = await run.claims_of(encounter_id)
-            return any(c["state"] in ("paid", "partially_paid", "denied") for c in claims)
+        async def adjudicated() -> list[dict[str, Any]]:
+            claims = [claim for encounter_id in encounter_ids for claim in await run.claims_of(encounter_id)]
+            settled = [c for c in claims if c["state"] in ("paid", "partially_paid", "denied")]
+            return claims if len(settled) == len(encounter_ids) else []
 
-        await eventually(adjudicated, timeout_s=120, what="the canary's claim adjudicated and posted")
+        claims = await eventually(adjudicated, timeout_s=120, what="the canary's claims adjudicated and posted")
+        assert "denied" in {c["state"] for c in claims}, [c["state"] for c in claims]
+        await statement_and_appeal(system, client, patient_id)
+
+
+async def statement_and_appeal(system: RunningSystem, client: httpx.AsyncClient, patient_id: str) -> None:
+    """The canary's statement, made by a statement run once notifications heard the visit's payment; and an appeal
+    letter for the MRI's denial."""
+    notifications, denials = system.urls.notifications, system.urls.denials
+
+    async def statement() -> list[Any]:
+        made = await client.post(f"{notifications}/v1/statement-runs", json={})
+        assert made.status_code == 201, made.status_code
+        found = await client.get(f"{notifications}/v1/statements", params={"patient_id": patient_id})
+        return list(found.json())
+
+    (made,) = await eventually(statement, timeout_s=60, what="the canary's statement")
+    assert (made["delivery_status"], made["balance_cents"]) == ("printed", 2500)
+
+    async def case() -> list[Any]:
+        return list((await client.get(f"{denials}/v1/denial-cases")).json())
+
+    (opened,) = await eventually(case, timeout_s=60, what="the denial case of the canary's MRI")
+    appeal = await client.post(
+        f"{denials}/v1/denial-cases/{opened['id']}/actions",
+        json={"kind": "appeal"},
+        headers={"Idempotency-Key": "canary-appeal-1"},
+    )
+    assert appeal.status_code == 201, appeal.status_code
+    letters = (await client.get(f"{denials}/v1/denial-cases/{opened['id']}")).json()["appeal_letters"]
+    assert len(letters) == 1
 
 
 def _canary_value(schema: dict[str, Any]) -> Any:
@@ -252,8 +289,18 @@ async def test_no_event_names_the_canary_outside_its_phi_fields(canary: CanaryRu
     assert seen.places == []
 
 
-SEALED_TABLES = {"intake": ("patients", "coverages", "providers", "party_changes", "outbox")}
-"""Tables whose PHI is sealed at rest (shared.phi) or, for the outbox, emptied once published."""
+SEALED_TABLES = {
+    "intake": ("patients", "coverages", "providers", "party_changes", "outbox"),
+    "notifications": ("statement_patients", "statements", "print_batches"),
+    "denials": ("denial_cases", "case_history", "case_actions", "appeal_letters"),
+    "remittance": ("submitted_claims", "remittance_files", "claim_payments", "ledger_entries", "patient_accounts"),
+}
+"""Tables whose PHI is sealed at rest (shared.phi) or, for the outbox, emptied once published. Denials and
+remittance keep no PHI: cases and appeal letters name the claim by its numbers, never the patient; remittance
+reads the patient's name and member id from the 835 (NM1*QC/IL) but stores only keyed digests of member ids."""
+BYTEA = {("notifications", "statements", "pdf"), ("notifications", "print_batches", "pdf"),
+         ("denials", "appeal_letters", "pdf")}  # fmt: skip
+"""Binary columns, searched as bytes (a dump shows them in hex): a PDF in plaintext would carry the name."""
 
 
 async def test_the_database_dump_of_sealed_phi_tables_holds_no_canary(
@@ -267,5 +314,33 @@ async def test_the_database_dump_of_sealed_phi_tables_holds_no_canary(
             for number, (text,) in enumerate(await admin_db.fetch(query, canary.system.tenant)):
                 rows += 1
                 seen.look(f"{schema}.{table} row {number}", text)
-    assert rows >= 5, "the canary's parties and events are stored"
+    for schema, table, column in sorted(BYTEA):
+        query = f"SELECT {column} FROM {schema}.{table} WHERE tenant_id = $1"  # noqa: S608
+        for number, (value,) in enumerate(await admin_db.fetch(query, canary.system.tenant)):
+            rows += 1
+            pdf = value.startswith(b"%PDF")  # in plaintext its text is compressed: read it as a PDF reader would
+            text = "\n".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(value)).pages) if pdf else ""
+            seen.look(f"{schema}.{table}.{column} row {number}", text or value.decode("latin-1"))
+    assert rows >= 20, "the canary's parties, events, statement, print batch, appeal letter and payments are stored"
+    answered = [path.read_bytes().decode("latin-1") for path in canary.system.clearinghouse.rglob("*.835*")]
+    assert any(FOUND.search(text) for text in answered), "the payer's 835 named the canary to remittance"
+    for schema, table in (("notifications", "statements"), ("denials", "appeal_letters")):
+        query = f"SELECT count(*) FROM {schema}.{table} WHERE tenant_id = $1"  # noqa: S608
+        assert await admin_db.fetchval(query, canary.system.tenant) == 1, f"a row in {schema}.{table}"
     assert seen.places == []
+
+
+async def test_the_canary_statement_shows_the_canary(canary: CanaryRun) -> None:
+    """Sealed at rest, the statement still reads in plaintext to the hospital system (not an error answer)."""
+    system = canary.system
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {system.token}"}, timeout=30) as client:
+        patients = (await client.get(f"{system.urls.intake}/v1/patients", params={"limit": 100})).json()["items"]
+        (patient_id,) = [p["id"] for p in patients if p["external_patient_id"] == MRN]
+        (statement,) = (
+            await client.get(f"{system.urls.notifications}/v1/statements", params={"patient_id": patient_id})
+        ).json()
+        text = (await client.get(f"{system.urls.notifications}/v1/statements/{statement['id']}/text")).text
+        pdf = (await client.get(f"{system.urls.notifications}/v1/statements/{statement['id']}/pdf")).content
+    assert f"{FIRST} {LAST}" in text and STREET in text
+    pages = pypdf.PdfReader(io.BytesIO(pdf)).pages
+    assert STREET in "\n".join(page.extract_text() for page in pages)

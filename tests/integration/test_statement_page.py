@@ -54,7 +54,10 @@ async def publish(pipeline: Pipeline, tenant: str, subject: str, payload: EventP
     await produce(pipeline.kafka, envelope.topic, key=key, value=value, headers=headers)
 
 
-async def adjudicated_visit(pipeline: Pipeline, tenant: str, patient_id: uuid.UUID) -> None:
+DOE = Person(last_name="DOE", first_name="JO", address=Address(**ADDRESS))
+
+
+async def adjudicated_visit(pipeline: Pipeline, tenant: str, patient_id: uuid.UUID, patient: Person = DOE) -> None:
     """What intake, claims and remittance would say about one visit: 150.00 charged, 100.00 paid by the
     plan, 12.34 contractual, 37.66 left to the patient."""
     encounter_id, claim_id, day = uuid.uuid4(), uuid.uuid4(), dt.date.today() - dt.timedelta(days=20)
@@ -70,7 +73,7 @@ async def adjudicated_visit(pipeline: Pipeline, tenant: str, patient_id: uuid.UU
         service_date_to=day,
         diagnosis_codes=["J06.9"],
         lines=[CodedServiceLine(line_number=1, procedure_code="99214", units=1, charge_cents=15000, service_date=day)],
-        phi=EncounterPhi(patient=Person(last_name="DOE", first_name="JO", address=Address(**ADDRESS))),
+        phi=EncounterPhi(patient=patient),
     )
     await publish(pipeline, tenant, str(encounter_id), encounter)
     claim = ClaimSubmittedV1(
