@@ -39,7 +39,7 @@ from shared.idempotency import (
     request_fingerprint,
 )
 from shared.money import parse_cents
-from shared.phi.access import PhiReaderDep
+from shared.phi.access import PhiReaderDep, link_reader
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["statements"])
@@ -262,6 +262,9 @@ def _statement_out(record: StatementRecord) -> StatementOut:
 
 # --- the statement page ---------------------------------------------------------------------------
 
+STATEMENT_LINK_SUBJECT = "statement-link"
+"""Who the PHI access log names for a statement page read: the holder of the signed link (the patient)."""
+
 
 def _refused(exc: LinkRefused) -> HTMLResponse:
     expired = "expired" in str(exc)
@@ -275,6 +278,7 @@ def _not_found() -> HTMLResponse:
 
 
 async def _page(
+    request: Request,
     session: SessionDep,
     opened: service.OpenedStatement,
     token: str,
@@ -284,6 +288,10 @@ async def _page(
     status_code: int = 200,
 ) -> HTMLResponse:
     repository = StatementRepository(session, opened.record.tenant_id)
+    reader = link_reader(
+        request, session, tenant=opened.record.tenant_id, subject=STATEMENT_LINK_SUBJECT, purpose="patient access"
+    )
+    await reader.read("statement", [opened.record.id])
     html = render_page(
         opened.document,
         action=f"/statements/{token}/payments",
@@ -311,12 +319,13 @@ async def statement_page(
         recorded = await StatementRepository(session, opened.record.tenant_id).page_payment(paid)
         if recorded is not None and recorded[0] == opened.record.id:
             shown = {"payment_id": paid, "amount_cents": recorded[1]}
-    return await _page(session, opened, token, paid=shown)
+    return await _page(request, session, opened, token, paid=shown)
 
 
 @page_router.post("/statements/{token}/payments", response_class=HTMLResponse, include_in_schema=False)
 async def statement_page_payment(
     token: str,
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     payment_id: Annotated[str, Form()],
@@ -334,12 +343,21 @@ async def statement_page_payment(
         chosen_id = uuid.UUID(payment_id)
         cents = parse_cents(amount.strip().lstrip("$").replace(",", ""))
     except ValueError:
-        return await _page(session, opened, token, error="Please enter an amount such as 25.00.", status_code=422)
+        return await _page(
+            request, session, opened, token, error="Please enter an amount such as 25.00.", status_code=422
+        )
     if method not in ("card", "ach"):
-        return await _page(session, opened, token, error="Please choose card or bank account.", status_code=422)
+        return await _page(
+            request, session, opened, token, error="Please choose card or bank account.", status_code=422
+        )
     if not 0 < cents <= opened.record.balance_cents:
         return await _page(
-            session, opened, token, error="The amount must be more than zero and at most the balance.", status_code=422
+            request,
+            session,
+            opened,
+            token,
+            error="The amount must be more than zero and at most the balance.",
+            status_code=422,
         )
     await service.record_page_payment(
         session, opened, payment_id=chosen_id, amount_cents=cents, method=method, today=dt.date.today()

@@ -151,6 +151,20 @@ async def phi_reader(
     )
 
 
+def link_reader(request: Request, session: AsyncSession, *, tenant: str, subject: str, purpose: str) -> PhiReader:
+    """The reader of a page opened by a signed link rather than a bearer token (the patient's statement page):
+    the link is the credential, so `subject` names the link's holder."""
+    request_id = request.headers.get("X-Request-ID")
+    return PhiReader(
+        session=session,
+        table=_access_table(request),
+        principal=Principal(subject=subject, tenant=tenant, scopes=frozenset()),
+        purpose=purpose,
+        request_id=request_id if request_id is not None and _REQUEST_ID.match(request_id) else str(uuid.uuid4()),
+        route=_route(request),
+    )
+
+
 PhiReaderDep = Annotated[PhiReader, Depends(phi_reader)]
 Auditor = Annotated[Principal, require_scope(AUDITOR_SCOPE)]
 

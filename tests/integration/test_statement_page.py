@@ -214,6 +214,20 @@ async def test_the_statement_page_in_a_browser(services: Pipeline) -> None:
                 finally:
                     await browser.close()
 
+            auditor = services.auth(tenant, "auditor")
+            log = await api.get("/v1/phi-access", params={"record_id": issued["id"]}, headers=auditor)
+            assert log.status_code == 200, log.text
+            page_reads = [entry for entry in log.json()["items"] if entry["route"] == "GET /statements/{token}"]
+            posted_reads = [
+                entry for entry in log.json()["items"] if entry["route"] == "POST /statements/{token}/payments"
+            ]
+            assert (len(page_reads), len(posted_reads)) == (2, 1), (
+                "two page views and the re-shown form; refusals read nothing"
+            )
+            assert {(entry["subject"], entry["purpose"]) for entry in page_reads + posted_reads} == {
+                ("statement-link", "patient access")
+            }
+
         async def submitted_events() -> list[dict[str, Any]]:
             records = await read_from(services.kafka, start)
             return [
