@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -17,7 +18,6 @@ from services.remittance.domain.x12_835 import parse_835
 from shared import codesets
 from shared.codesets import CodeKind
 from shared.x12 import X12Error
-from shared.x12.pyx12_validation import validate_with_pyx12
 from shared.x12.tokenizer import paused_gc
 
 x12_app = typer.Typer(no_args_is_help=True, help="Read, write and validate X12 files offline.")
@@ -41,24 +41,42 @@ def parse_835_command(
     stderr); 3 parsed but unbalanced (findings on stderr, the parse still printed). Faulty
     non-financial elements read around are warnings (stderr, and `warnings` in --json): exit 0.
     """
+    with paused_gc():  # millions of small acyclic records: the cyclic collector only slows them down
+        status = _parse_and_print(file, as_json=as_json)  # its records are freed before the collector is back
+    if status:
+        raise typer.Exit(status)
+
+
+def _parse_and_print(file: Path, *, as_json: bool) -> int:
+    """`parse-835`'s work: the exit status (0, or EXIT_UNBALANCED); a rejected file exits here."""
     data = _read(file)
     try:
         advices = parse_835(data)
     except X12Error as exc:
         _fail(f"{file}: rejected: {exc}")
     findings = [balance_findings(advice) for advice in advices]
-    with paused_gc():  # millions of small acyclic dicts and strings: the cyclic collector only slows them down
-        if as_json:  # orjson: the standard library's indented encoder is pure Python, 15x slower on a large file
-            output = orjson.dumps(remittance_json(advices, findings), option=orjson.OPT_INDENT_2).decode() + "\n"
-        else:
-            output = _summary(file, advices, findings)
-    typer.echo(output, nl=False)
+    if as_json:  # orjson: the standard library's indented encoder is pure Python, 15x slower on a large file
+        _write_bytes(orjson.dumps(remittance_json(advices, findings), option=orjson.OPT_INDENT_2) + b"\n")
+    else:
+        typer.echo(_summary(file, advices, findings), nl=False)
     for warning in (warning for advice in advices for warning in advice.warnings):
         typer.echo(f"{file}: warning: {warning}", err=True)
     for finding in (finding for per_advice in findings for finding in per_advice):
         typer.echo(f"{file}: unbalanced: segment {finding.position}: {finding.message}", err=True)
-    if any(findings):
-        raise typer.Exit(EXIT_UNBALANCED)
+    return EXIT_UNBALANCED if any(findings) else 0
+
+
+def _write_bytes(payload: bytes) -> None:
+    """Encoded output straight to standard output's byte stream: a 40 MB document is not decoded to text
+    only to be encoded again."""
+    stream = sys.stdout
+    stream.flush()
+    binary = getattr(stream, "buffer", None)
+    if binary is None:  # a text-only stream (some test harnesses)
+        stream.write(payload.decode())
+        return
+    binary.write(payload)
+    binary.flush()
 
 
 @x12_app.command("render-837")
@@ -136,6 +154,8 @@ def validate_command(file: X12File) -> None:
 
     Prints each error with the segment position; exit status 1 when there is any.
     """
+    from shared.x12.pyx12_validation import validate_with_pyx12  # pyx12 only for this command
+
     issues = validate_with_pyx12(_read(file))
     if not issues:
         typer.echo(f"{file}: valid: pyx12 found no errors")

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from services.remittance.domain.remittance_advice import Claim, ClaimAdjustment, RemittanceAdvice
+from shared.fast_init import fast_init
 
 REVERSAL = "22"
 DENIED = "4"
@@ -47,6 +48,7 @@ EntryKind = Literal[
 ]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SubmittedLine:
     line_number: int
@@ -56,6 +58,7 @@ class SubmittedLine:
     charge_cents: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SubmittedClaim:
     """What `claim-submitted` told us about a claim: what an 835 claim payment is matched to."""
@@ -73,6 +76,7 @@ class SubmittedClaim:
     """Keyed digest of the subscriber's member id (shared/patient_match.py), never the id."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PaymentKey:
     """What makes a claim payment unique for a tenant: the same key twice is the same payment."""
@@ -85,6 +89,7 @@ class PaymentKey:
     """1 for the first claim with this CLP01 and CLP02 under this trace, 2 for the next..."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PostedAdjustment:
     group: str
@@ -94,6 +99,7 @@ class PostedAdjustment:
     """Index of the SVC in the claim payment, None for a claim-level CAS."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PaidLine:
     line_number: int | None
@@ -110,6 +116,7 @@ class PaidLine:
     the line's order in the claim, never by procedure."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ClaimPaymentFacts:
     """One CLP loop as posting needs it."""
@@ -138,6 +145,7 @@ class ClaimPaymentFacts:
         return None if adjustment.line_index is None else self.lines[adjustment.line_index].line_number
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class EntryDraft:
     account_type: AccountType
@@ -153,6 +161,7 @@ class EntryDraft:
     reversal_of: int | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class StoredEntry:
     """An entry already in the ledger (as needed to reverse it)."""
@@ -167,6 +176,7 @@ class StoredEntry:
     line_number: int | None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ClaimBalance:
     """A claim ledger in the billing identity `charge = paid + adjustments + patient responsibility + open`."""
@@ -191,6 +201,7 @@ class ClaimBalance:
         return max(0, -self.open_cents)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DeniedLineFacts:
     line_number: int | None
@@ -200,6 +211,7 @@ class DeniedLineFacts:
     rarcs: tuple[str, ...]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Denial:
     scope: Literal["full", "partial"]
@@ -595,6 +607,7 @@ def _codes(codes: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(codes))
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PostingResult:
     """What posting one file did: answered to the uploader, and kept with the file so that the same

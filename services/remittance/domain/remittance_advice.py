@@ -11,10 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from shared.fast_init import fast_init
+
 CLAIM_ADJUSTMENT_GROUPS = frozenset({"CO", "OA", "PI", "PR"})
 """CAS01 in 005010X221A1: contractual obligation, other adjustment, payer-initiated, patient responsibility."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ParseWarning:
     """A non-financial element the payer got wrong, read around or ignored: the money still posts.
@@ -33,6 +36,7 @@ class ParseWarning:
         return f"{where}: {self.message}"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Reference:
     """REF: an identifier with its qualifier (e.g. 6R line item control number, EV receiver id)."""
@@ -42,6 +46,7 @@ class Reference:
     position: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DateReference:
     """DTM: a qualified date (405 production, 232/233 statement period, 472 service date...)."""
@@ -51,6 +56,7 @@ class DateReference:
     position: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class MonetaryAmount:
     """AMT: a supplemental amount (AU coverage amount, B6 allowed, I interest...)."""
@@ -60,6 +66,7 @@ class MonetaryAmount:
     position: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Quantity:
     """QTY: a supplemental quantity (CA covered days, ZK federal units...)."""
@@ -69,6 +76,7 @@ class Quantity:
     position: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Contact:
     """PER: a contact and up to three (qualifier, number) channels such as ("TE", "8005551212")."""
@@ -79,6 +87,7 @@ class Contact:
     position: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Address:
     """N3 and N4 of a payer or payee."""
@@ -91,6 +100,7 @@ class Address:
     country_subdivision: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DeliveryMethod:
     """RDM: how the payee asked to receive the remittance."""
@@ -101,6 +111,7 @@ class DeliveryMethod:
     position: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Party:
     """Loop 1000A payer (N1*PR) or 1000B payee (N1*PE)."""
@@ -116,6 +127,7 @@ class Party:
     position: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class FinancialInformation:
     """BPR: the payment itself (amount, credit/debit, method, banks, date)."""
@@ -141,6 +153,7 @@ class FinancialInformation:
     position: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ReassociationTrace:
     """TRN: ties the remittance to the money; TRN02 is the check or EFT trace number."""
@@ -152,6 +165,7 @@ class ReassociationTrace:
     position: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Currency:
     """CUR: the payment currency when it is not USD."""
@@ -162,6 +176,7 @@ class Currency:
     position: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ClaimAdjustment:
     """One reason/amount/quantity triplet of a CAS segment.
@@ -176,6 +191,7 @@ class ClaimAdjustment:
     position: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ClaimName:
     """NM1 in loop 2100: QC patient, IL insured, 74 corrected insured, 82 rendering provider,
@@ -192,6 +208,7 @@ class ClaimName:
     position: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class InpatientAdjudication:
     """MIA: Medicare inpatient adjudication; amounts keyed by element ("MIA02") in cents."""
@@ -207,6 +224,7 @@ class InpatientAdjudication:
         return dict(self.amounts).get(element)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class OutpatientAdjudication:
     """MOA: Medicare outpatient adjudication."""
@@ -219,6 +237,7 @@ class OutpatientAdjudication:
     position: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ProcedureCode:
     """The composite in SVC01/SVC06: qualifier (HC, NU, AD, N4...), code, modifiers, description."""
@@ -229,6 +248,7 @@ class ProcedureCode:
     description: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RemarkCode:
     """LQ: HE is a RARC, RX an NCPDP reject code."""
@@ -238,6 +258,7 @@ class RemarkCode:
     position: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ServiceLine:
     """Loop 2110: one adjudicated service line."""
@@ -271,6 +292,7 @@ class ServiceLine:
         return None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Claim:
     """Loop 2100: the payment of one claim."""
@@ -318,6 +340,7 @@ class Claim:
         return None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ProviderSummary:
     """TS3: provider summary totals for one loop 2000 (institutional remits)."""
@@ -332,6 +355,7 @@ class ProviderSummary:
     position: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ProviderSupplementalSummary:
     """TS2: Medicare Part A supplemental totals, kept as written keyed by element ("TS201")."""
@@ -340,6 +364,7 @@ class ProviderSupplementalSummary:
     position: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class HeaderNumber:
     """Loop 2000: an LX grouping of claims (by provider, bill type...)."""
@@ -351,6 +376,7 @@ class HeaderNumber:
     position: int | None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ProviderAdjustment:
     """One reason/amount pair of a PLB segment; a positive amount reduces the payment."""
@@ -363,6 +389,7 @@ class ProviderAdjustment:
     position: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RemittanceAdvice:
     """One 835 transaction set: one payment (BPR) and the claims it pays."""

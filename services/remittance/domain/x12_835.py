@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from functools import lru_cache
 from typing import TypeVar
 
 from services.remittance.domain.remittance_advice import (
@@ -82,6 +83,11 @@ _FOREIGN_COMPONENT_SEPARATORS = frozenset(":>^|\\!}{<+")
 """Characters senders use as component separator; seen after a two-character SVC01 qualifier when the
 file declares another one in ISA16."""
 _Read = TypeVar("_Read")
+_cached_cents = lru_cache(maxsize=8192)(parse_cents)
+"""`parse_cents` remembered: a remittance repeats the same few thousand amounts (fee schedules, copays, zero)
+hundreds of thousands of times; a text that is not an amount raises as before and is not remembered."""
+_whole_units = lru_cache(maxsize=1024)(Decimal)
+"""Decimal of a count such as SVC05 "1", remembered for the same reason."""
 
 
 def parse_835(data: bytes | str) -> tuple[RemittanceAdvice, ...]:
@@ -831,7 +837,7 @@ def _cents(segment: Segment, index: int, value: str | None = None) -> int:
     if value is None:
         value = segment.element(index)
     try:
-        cents = parse_cents(value)
+        cents = _cached_cents(value)
     except ValueError as exc:
         if not value:
             raise _missing(segment, index, "amount") from None
@@ -851,7 +857,7 @@ def _cents(segment: Segment, index: int, value: str | None = None) -> int:
 def _decimal(segment: Segment, index: int) -> Decimal:
     value = segment.element(index)
     if value.isdigit() and value.isascii():  # whole units, the common case
-        return Decimal(value)
+        return _whole_units(value)
     try:
         return parse_decimal(value)
     except ValueError as exc:

@@ -1,0 +1,62 @@
+"""`fast_init`: the faster constructor of frozen slotted dataclasses behaves as the dataclass's own."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import pytest
+
+from services.remittance.domain.remittance_advice import ClaimAdjustment, ServiceLine
+from shared.fast_init import fast_init
+
+
+@dataclass(frozen=True, slots=True)
+class _Plain:
+    group: str
+    amount_cents: int
+    quantity: int | None = None
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class _Fast:
+    group: str
+    amount_cents: int
+    quantity: int | None = None
+
+
+def test_same_values_positional_keyword_and_defaults() -> None:
+    assert dataclasses.astuple(_Fast("CO", 125)) == dataclasses.astuple(_Plain("CO", 125)) == ("CO", 125, None)
+    assert _Fast(amount_cents=-5, group="PR", quantity=2) == _Fast("PR", -5, 2)
+    assert hash(_Fast("PR", -5, 2)) == hash(_Fast("PR", -5, 2))
+    assert repr(_Fast("OA", 1)) == "_Fast(group='OA', amount_cents=1, quantity=None)"
+    assert dataclasses.replace(_Fast("CO", 1), quantity=3) == _Fast("CO", 1, 3)
+
+
+def test_signature_errors_as_before() -> None:
+    with pytest.raises(TypeError):
+        _Fast("CO")  # type: ignore[call-arg]  # a required field missing must still fail
+    with pytest.raises(TypeError):
+        _Fast("CO", 1, 2, 3)  # type: ignore[call-arg]  # one positional too many must still fail
+
+
+def test_still_frozen() -> None:
+    adjustment = ClaimAdjustment("CO", "45", 100, None, 7)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        adjustment.amount_cents = 0  # type: ignore[misc]  # assigning a field must raise
+    assert ServiceLine.__init__.__qualname__ == "ServiceLine.__init__"
+
+
+def test_refuses_what_it_cannot_reproduce() -> None:
+    @dataclass(frozen=True, slots=True)
+    class WithFactory:
+        items: list[int] = dataclasses.field(default_factory=list)
+
+    @dataclass(slots=True)
+    class NotFrozen:
+        value: int
+
+    for cls in (WithFactory, NotFrozen):
+        with pytest.raises(TypeError):
+            fast_init(cls)
