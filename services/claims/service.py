@@ -485,6 +485,7 @@ def _write(items: list[_Writable], control: ControlNumbers, now: dt.datetime, se
         now,
         usage=UsageIndicator(settings.usage_indicator),
         max_claims_per_transaction=settings.max_claims_per_transaction,
+        checked=True,  # READY: the writer's checks passed when it was scrubbed, on the same document
     )
 
 

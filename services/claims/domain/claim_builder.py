@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
+from functools import lru_cache
 from typing import overload
 
 from services.claims.domain.claim import (
@@ -214,6 +215,12 @@ def x12_text(text: str | None) -> str | None:
     unchanged for the writer's checks to name."""
     if text is None:
         return None
+    return _x12_form(text)
+
+
+@lru_cache(maxsize=8192)
+def _x12_form(text: str) -> str:
+    """Remembered: the same provider, payer and address texts come back on every claim."""
     try:
         return transliterate(text)
     except ValueError:
