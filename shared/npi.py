@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 NPI_PREFIX = "80840"
 
 
@@ -18,8 +20,10 @@ def luhn_check_digit(payload: str) -> int:
     return (10 - total % 10) % 10
 
 
+@lru_cache(maxsize=4096)
 def npi_is_valid(npi: str) -> bool:
-    """Ten digits whose last one is the Luhn check digit of "80840" + the first nine."""
+    """Ten digits whose last one is the Luhn check digit of "80840" + the first nine (remembered: the same
+    few providers are checked on every claim)."""
     if len(npi) != 10 or not npi.isascii() or not npi.isdigit():
         return False
     return luhn_check_digit(NPI_PREFIX + npi[:9]) == int(npi[9])

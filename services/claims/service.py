@@ -10,24 +10,27 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import hashlib
 import logging
+import time
 import uuid
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.claims.domain.claim import Claim
+from services.claims.domain.claim import Claim, Receiver, Submitter
 from services.claims.domain.claim_builder import (
     ClaimMappingError,
+    checked_claim,
     claim_from_encounter,
     draft_from_encounter,
     fee_schedule_codes,
     line_control_number,
     price,
     total_charge_cents,
-    writer_findings,
 )
 from services.claims.domain.claim_checks import ClaimValidationError, validate_claims
 from services.claims.domain.claim_state import CANCELLABLE_STATES, ClaimState, IllegalTransition, path, sent_path
@@ -159,6 +162,11 @@ class _Scrubber:
     settings: ClaimsSettings
     today: dt.date
     diagnosis_problem: DiagnosisProblem | None = dataclasses.field(default_factory=_diagnosis_hook)
+    submitter: Submitter = dataclasses.field(init=False)
+    receiver: Receiver = dataclasses.field(init=False)
+
+    def __post_init__(self) -> None:
+        self.submitter, self.receiver = self.settings.submitter, self.settings.receiver  # built once, not per claim
 
     async def contexts(
         self, encounters: list[tuple[str, EncounterCodedV1]], exclude: tuple[uuid.UUID, ...] = ()
@@ -195,11 +203,80 @@ class _Scrubber:
         }
 
     def scrub(self, encounter: EncounterCodedV1, context: ScrubContext) -> tuple[DraftClaim, list[Finding]]:
-        draft = draft_from_encounter(encounter)
-        findings = scrub(draft, context) + writer_findings(
-            encounter, submitter=self.settings.submitter, receiver=self.settings.receiver
-        )
+        draft, findings, _ = self.scrub_claim(encounter, context, "X" * 20)
         return draft, findings
+
+    def scrub_claim(
+        self, encounter: EncounterCodedV1, context: ScrubContext, control_number: str
+    ) -> tuple[DraftClaim, list[Finding], Claim | None]:
+        """The scrubber's findings with the 837 writer's own, and the writer's claim they were found on."""
+        draft = draft_from_encounter(encounter)
+        claim, writer = checked_claim(
+            encounter, submitter=self.submitter, receiver=self.receiver, control_number=control_number
+        )
+        return draft, scrub(draft, context) + writer, claim
+
+
+@dataclass(frozen=True, slots=True)
+class _BuiltClaim:
+    """The 837 writer's claim as a scrub built and checked it, with the little of its encounter the
+    `claim-submitted` event needs, and the digest of the document it was built from."""
+
+    claim: Claim
+    currency: str
+    line_numbers: tuple[int, ...]
+    service_date_from: dt.date
+    document_digest: bytes
+
+
+def _document_digest(document: JsonObject) -> bytes:
+    """Equal for equal JSON values whatever their key order (a jsonb column keeps its own order)."""
+    return hashlib.blake2b(orjson.dumps(document, option=orjson.OPT_SORT_KEYS), digest_size=16).digest()
+
+
+def _built(claim: Claim, encounter: EncounterCodedV1, document: JsonObject) -> _BuiltClaim:
+    numbers = tuple(line.line_number for line in encounter.lines)
+    return _BuiltClaim(claim, encounter.currency, numbers, encounter.service_date_from, _document_digest(document))
+
+
+class _BuiltClaims:
+    """Claims this process built READY, kept until it batches them, so the batcher neither parses the stored
+    document nor builds the 837 claim a second time. A kept claim is used only when the stored document is
+    the JSON value it was built from and its number, submitter and receiver are the same; otherwise (built
+    by another replica, fixed or released since, or this process restarted) the batcher builds it from its
+    document as before. Bounded in count; an entry older than `max_age_s` (its claim held, cancelled or
+    batched elsewhere) makes room for a new one, else the new one is not kept (the batcher takes the oldest
+    claims first)."""
+
+    def __init__(self, capacity: int, max_age_s: float) -> None:
+        self._capacity = capacity
+        self._max_age_s = max_age_s
+        self._claims: OrderedDict[uuid.UUID, tuple[float, _BuiltClaim]] = OrderedDict()
+
+    def keep(self, claim_id: uuid.UUID, built: _BuiltClaim) -> None:
+        now = time.monotonic()
+        if len(self._claims) >= self._capacity:
+            oldest = next(iter(self._claims.values()))[0]
+            if now - oldest < self._max_age_s:
+                return
+            self._claims.popitem(last=False)
+        self._claims[claim_id] = (now, built)
+
+    def take(self, ready: ReadyClaim, submitter: Submitter, receiver: Receiver) -> _BuiltClaim | None:
+        """The kept claim for this READY row if it is still what the row holds (it is forgotten either way)."""
+        entry = self._claims.pop(ready.id, None)
+        if entry is None:
+            return None
+        built = entry[1]
+        claim = built.claim
+        if (claim.control_number, claim.submitter, claim.receiver) != (ready.claim_control_number, submitter, receiver):
+            return None
+        if built.document_digest != _document_digest(orjson.loads(ready.document)):
+            return None
+        return built
+
+
+_BUILT_CLAIMS = _BuiltClaims(capacity=20_000, max_age_s=300.0)
 
 
 def _remember_services(context: ScrubContext, draft: DraftClaim) -> None:
@@ -243,22 +320,27 @@ async def build_claims(
     new_claims: list[NewClaim] = []
     lines: list[ClaimLine] = []
     history: list[StatusChange] = []
+    ready: dict[uuid.UUID, _BuiltClaim] = {}
     for (envelope, _), (tenant, encounter), as_sent in zip(fresh, priced, unchanged, strict=True):
         claim_id = uuid.uuid4()
         context = contexts[(tenant, encounter.claim_type)]
-        draft, findings = scrubber.scrub(encounter, context)
+        number = claim_control_number(next_number[tenant])
+        draft, findings, claim = scrubber.scrub_claim(encounter, context, number)
         state, reason = _verdict(findings)
+        contents = _contents(encounter, envelope.data if as_sent else None)
         if state is ClaimState.READY:  # a held claim bills nothing, so it duplicates nothing
             _remember_services(context, draft)
+            if claim is not None:
+                ready[claim_id] = _built(claim, encounter, contents.document)
         new_claims.append(
             NewClaim(
                 id=claim_id,
                 tenant_id=tenant,
                 encounter_id=encounter.encounter_id,
-                claim_control_number=claim_control_number(next_number[tenant]),
+                claim_control_number=number,
                 state=state,
                 findings=_findings_json(findings),
-                contents=_contents(encounter, envelope.data if as_sent else None),
+                contents=contents,
                 trace_context=continued_trace_headers(envelope.trace_headers),
             )
         )
@@ -273,6 +355,9 @@ async def build_claims(
     inserted = await writes.insert_claims(new_claims)
     await writes.insert_lines([line for line in lines if line.claim_id in inserted])
     await record_new(session, [change for change in history if change.claim_id in inserted])
+    for claim_id, built in ready.items():
+        if claim_id in inserted:  # kept before the commit: a rolled-back claim's id is never batched, and ages out
+            _BUILT_CLAIMS.keep(claim_id, built)
     return len(inserted)
 
 
@@ -434,10 +519,13 @@ class _Writable:
     service_date_from: dt.date
 
 
-def _writable_claim(ready: ReadyClaim, settings: ClaimsSettings) -> _Writable:
+def _writable_claim(ready: ReadyClaim, submitter: Submitter, receiver: Receiver) -> _Writable:
+    built = _BUILT_CLAIMS.take(ready, submitter, receiver)
+    if built is not None:
+        return _Writable(ready, built.claim, built.currency, built.line_numbers, built.service_date_from)
     encounter = EncounterCodedV1.model_validate_json(ready.document)
     claim = claim_from_encounter(
-        encounter, control_number=ready.claim_control_number, submitter=settings.submitter, receiver=settings.receiver
+        encounter, control_number=ready.claim_control_number, submitter=submitter, receiver=receiver
     )
     numbers = tuple(line.line_number for line in encounter.lines)
     return _Writable(ready, claim, encounter.currency, numbers, encounter.service_date_from)
@@ -485,6 +573,7 @@ def _write(items: list[_Writable], control: ControlNumbers, now: dt.datetime, se
         now,
         usage=UsageIndicator(settings.usage_indicator),
         max_claims_per_transaction=settings.max_claims_per_transaction,
+        checked=True,  # READY: the writer's checks passed when it was scrubbed, on the same document
     )
 
 
@@ -518,9 +607,10 @@ def _by_tenant(
     """The 837 writer's claims by tenant, and holds for those that cannot be written at all."""
     by_tenant: dict[str, list[_Writable]] = defaultdict(list)
     held: list[StateChange] = []
+    submitter, receiver = settings.submitter, settings.receiver
     for row in ready:
         try:
-            writable = _writable_claim(row, settings)
+            writable = _writable_claim(row, submitter, receiver)
         except (ClaimMappingError, ValueError) as exc:
             held.append(_hold(row, [Finding("x12.837", Severity.ERROR, f"cannot be written as an 837: {exc}")]))
             continue

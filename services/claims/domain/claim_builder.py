@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
+from functools import lru_cache
 from typing import overload
 
 from services.claims.domain.claim import (
@@ -214,6 +215,12 @@ def x12_text(text: str | None) -> str | None:
     unchanged for the writer's checks to name."""
     if text is None:
         return None
+    return _x12_form(text)
+
+
+@lru_cache(maxsize=8192)
+def _x12_form(text: str) -> str:
+    """Remembered: the same provider, payer and address texts come back on every claim."""
     try:
         return transliterate(text)
     except ValueError:
@@ -536,13 +543,21 @@ WRITER_RULE_ID = "x12.837"
 
 def writer_findings(encounter: ev.EncounterCodedV1, *, submitter: Submitter, receiver: Receiver) -> list[Finding]:
     """Why the 837 writer would refuse this claim (field paths, not values), or nothing."""
+    return checked_claim(encounter, submitter=submitter, receiver=receiver, control_number="X" * 20)[1]
+
+
+def checked_claim(
+    encounter: ev.EncounterCodedV1, *, submitter: Submitter, receiver: Receiver, control_number: str
+) -> tuple[Claim | None, list[Finding]]:
+    """The 837 writer's claim and why the writer would refuse it (field paths, not values); the claim is
+    None when it cannot be built at all (a missing part, which the required.* edits name)."""
     if missing_parts(encounter):
-        return []  # the required.* edits already name what is missing
+        return None, []  # the required.* edits already name what is missing
     try:
-        claim = claim_from_encounter(encounter, control_number="X" * 20, submitter=submitter, receiver=receiver)
+        claim = claim_from_encounter(encounter, control_number=control_number, submitter=submitter, receiver=receiver)
     except ClaimMappingError as exc:
-        return [Finding(WRITER_RULE_ID, Severity.ERROR, f"cannot be written as an 837: {exc}")]
-    return [
+        return None, [Finding(WRITER_RULE_ID, Severity.ERROR, f"cannot be written as an 837: {exc}")]
+    return claim, [
         Finding(WRITER_RULE_ID, Severity.ERROR, f"{problem.field.removeprefix('claims[0].')}: "
                 f"{problem.message.split(', got ')[0]}")
         for problem in validate_claims([claim])

@@ -752,6 +752,12 @@ def write_interchange(
     )
 
 
+def _refuse_invalid(claims: Sequence[Claim]) -> None:
+    problems = validate_claims(claims)
+    if problems:
+        raise ClaimValidationError(problems)
+
+
 def write_batches(
     claims: Iterable[Claim],
     first_control_numbers: ControlNumbers,
@@ -761,22 +767,28 @@ def write_batches(
     acknowledgment_requested: bool = False,
     max_claims_per_transaction: int = DEFAULT_MAX_CLAIMS_PER_TRANSACTION,
     line_breaks: bool = False,
+    checked: bool = False,
 ) -> Batch837:
     """Write claims as one interchange per (submitter, receiver, payer).
 
     All claims are validated first; if any is invalid nothing is written. Interchanges
-    come out in the order their first claim appears.
+    come out in the order their first claim appears. `checked`: each claim already passed
+    `validate_claims` as built from the same document (the claims service checks a claim once,
+    when it is scrubbed); then only the first claim of each interchange is checked again, which
+    covers what the caller adds later (the submitter, the receiver, the control number's form),
+    and any problem found there is reported for every claim, as without `checked`.
     """
     claims = list(claims)
     _check_options(created_at, usage, max_claims_per_transaction)
     if not claims:
         return Batch837((), first_control_numbers)
-    problems = validate_claims(claims)
-    if problems:
-        raise ClaimValidationError(problems)
+    if not checked:
+        _refuse_invalid(claims)
     groups: dict[tuple[Submitter, Receiver, str], list[Claim]] = {}
     for claim in claims:
         groups.setdefault((claim.submitter, claim.receiver, claim.payer.payer_id), []).append(claim)
+    if checked and validate_claims([group[0] for group in groups.values()]):
+        _refuse_invalid(claims)
     control = first_control_numbers
     interchanges = []
     for group in groups.values():

@@ -194,6 +194,29 @@ def test_batch_validates_everything_before_writing_anything() -> None:
     assert raised.value.problems[0].field == "claims[1].diagnoses"
 
 
+def test_checked_claims_are_written_as_unchecked_ones_are() -> None:
+    claims = [professional_claim(control_number="P-1"), professional_claim(control_number="P-2")]
+
+    checked = write_batches(claims, CONTROL, CREATED_AT, checked=True)
+
+    assert checked == write_batches(claims, CONTROL, CREATED_AT)
+
+
+def test_checked_claims_still_have_their_submitter_checked_and_every_problem_named() -> None:
+    """A claim checked when it was scrubbed gets its submitter, receiver and number later: the first claim of
+    each interchange is checked again, and a problem there is named as a full check names it."""
+    no_name = replace(SUBMITTER, name="")
+    claims = [professional_claim(submitter=no_name), professional_claim(control_number="P-2", submitter=no_name)]
+
+    with pytest.raises(ClaimValidationError) as checked:
+        write_batches(claims, CONTROL, CREATED_AT, checked=True)
+    with pytest.raises(ClaimValidationError) as unchecked:
+        write_batches(claims, CONTROL, CREATED_AT)
+
+    assert "claims[0].submitter.name" in {problem.field for problem in checked.value.problems}
+    assert checked.value.problems == unchecked.value.problems
+
+
 def test_empty_batch_writes_nothing_and_keeps_control_numbers() -> None:
     batch = write_batches([], CONTROL, CREATED_AT)
 
