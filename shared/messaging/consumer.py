@@ -13,6 +13,7 @@ import asyncio
 import datetime as dt
 import itertools
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
@@ -241,17 +242,16 @@ class ConsumerRunner:
         self, tp: TopicPartition, pairs: list[tuple[ConsumerRecord, EventEnvelope]]
     ) -> AbstractContextManager[trace.Span]:
         """A single event continues its producer's trace; a batch links to every producer's trace."""
-        contexts = [propagate.extract(envelope.trace_headers) for _, envelope in pairs]
-        links = [
-            trace.Link(span_context)
-            for context in contexts
-            if (span_context := trace.get_current_span(context).get_span_context()).is_valid
-        ]
+        if len(pairs) == 1:
+            context, links = propagate.extract(pairs[0][1].trace_headers), None
+        else:
+            context = None
+            links = [trace.Link(span_context) for _, envelope in pairs if (span_context := remote_span(envelope))]
         first_record, first_envelope = pairs[0]
         return tracer.start_as_current_span(
             f"process {tp.topic}",
-            context=contexts[0] if len(pairs) == 1 else None,
-            links=links if len(pairs) > 1 else None,
+            context=context,
+            links=links,
             kind=trace.SpanKind.CONSUMER,
             attributes={
                 "messaging.system": "kafka",
@@ -369,4 +369,24 @@ def addressed_to(record: ConsumerRecord, group_id: str) -> bool:
 
 
 def _decode(record: ConsumerRecord) -> EventEnvelope:
-    return from_kafka(record.key, record.value, list(record.headers or ()))
+    return from_kafka(record.key, record.value, record.headers or ())
+
+
+_TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+
+
+def remote_span(envelope: EventEnvelope) -> trace.SpanContext | None:
+    """The producer's span an event continues, for a batch span's links: its `traceparent` read directly (what the
+    W3C propagator reads, without building a context per event); None when it has none or an invalid one."""
+    headers = envelope.trace_headers
+    traceparent = headers.get("traceparent")
+    if traceparent is None:
+        return None
+    found = _TRACEPARENT.match(traceparent)
+    if found is None or "tracestate" in headers:  # another version, or a trace state: the propagator reads it
+        span_context = trace.get_current_span(propagate.extract(headers)).get_span_context()
+        return span_context if span_context.is_valid else None
+    trace_id, span_id, flags = int(found[1], 16), int(found[2], 16), int(found[3], 16)
+    if not (trace_id and span_id):
+        return None
+    return trace.SpanContext(trace_id, span_id, is_remote=True, trace_flags=trace.TraceFlags(flags))
