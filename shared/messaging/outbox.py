@@ -84,7 +84,7 @@ _INSERT_ARRAYS = ("event_ids", "topics", "keys", "event_types", "tenants", "enve
 
 def outbox_insert(table: sa.Table) -> sa.TextClause:
     """Insert a batch of events from one array per column, the envelopes as JSON text (one statement)."""
-    name = f'"{table.schema}"."{table.name}"' if table.schema else f'"{table.name}"'
+    name = f"{table.schema}.{table.name}" if table.schema else table.name  # plain identifiers, as traces show them
     return sa.text(
         f"INSERT INTO {name} (event_id, topic, message_key, event_type, tenant_id, envelope) "  # noqa: S608
         "SELECT * FROM unnest(CAST(CAST(:event_ids AS text[]) AS uuid[]), CAST(:topics AS text[]), "
