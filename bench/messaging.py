@@ -158,7 +158,7 @@ async def run(events: int, batch: int, floors: bool, profile: Path | None) -> No
 
 async def validate_only(_session: AsyncSession, envelopes: list[EventEnvelope]) -> None:
     for envelope in envelopes:
-        envelope.payload()
+        envelope.wire_payload()
 
 
 async def inbox_only_pass(

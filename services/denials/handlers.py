@@ -33,14 +33,10 @@ async def on_claim_status_changed(session: AsyncSession, envelopes: list[EventEn
 
 
 SUBSCRIPTIONS = [
-    # Cases are keyed by claim (the partition key) and opened by inserts, so two partitions' batches seldom lock a
-    # common row (only a corrected claim's denial locks its original's case): applied two at a time, one batch's
-    # classification runs while the other's rows are written.
     Subscription(
         group_id="denials",
         topics=(CLAIM_DENIED.name,),
         handlers={"claim-denied.v1": on_claim_denied},
-        concurrent_partitions=2,
     ),
     Subscription(
         group_id="denials-payments",

@@ -17,7 +17,7 @@ from shared.messaging.topics import CORE_TOPICS
 async def on_any_event(session: AsyncSession, envelopes: list[EventEnvelope]) -> None:
     entries = []
     for envelope in envelopes:
-        envelope.payload()  # refuse malformed payloads before they reach the feed
+        envelope.wire_payload()  # refuse malformed payloads before they reach the feed
         entries.append(
             {
                 "event_id": envelope.id,

@@ -48,10 +48,9 @@ from services.notifications.statement_repository import (
 )
 from services.notifications.statement_settings import StatementSettings
 from shared.db import unit_of_work
+from shared.events import wire
 from shared.events.catalog import (
-    Address,
     ClaimSubmittedV1,
-    EncounterCodedV1,
     PatientPaymentReceivedV1,
     PatientPaymentSubmittedV1,
     PaymentPlanChangedV1,
@@ -71,7 +70,7 @@ EMAIL_BATCH = 50
 # --- the statement ledger, from events -----------------------------------------------------------
 
 
-def mailing_lines(address: Address | None) -> list[str]:
+def mailing_lines(address: wire.Address | None) -> list[str]:
     if address is None:
         return []
     postal = address.postal_code
@@ -84,7 +83,7 @@ async def on_encounter_coded(session: AsyncSession, envelopes: list[EventEnvelop
     visits: list[dict[str, object]] = []
     mailings: list[PatientMailing] = []
     for envelope in envelopes:
-        encounter: EncounterCodedV1 = envelope.payload_as(EncounterCodedV1)
+        encounter: wire.EncounterCodedV1 = envelope.payload_as(wire.EncounterCodedV1)
         billed = encounter.coverage
         expects_secondary = (
             billed is not None

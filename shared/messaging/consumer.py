@@ -13,7 +13,9 @@ import asyncio
 import datetime as dt
 import itertools
 import logging
+import re
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -64,10 +66,6 @@ class Subscription:
     handlers: dict[str, Handler]
     """Event type (e.g. `claim-submitted.v1`) to handler; topics follow from the event catalog."""
     topics: tuple[str, ...]
-    concurrent_partitions: int = 1
-    """Partition batches of one fetch applied at once, each in its own transaction (and connection), so one
-    partition's Python work overlaps another's database round trips. Above 1 only where batches of different
-    partitions never lock the same rows: otherwise they wait for each other, or deadlock and replay one by one."""
 
 
 class _RebalanceLog(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka has no types: its base is Any
@@ -112,7 +110,6 @@ class ConsumerRunner:
         self._consumer: AIOKafkaConsumer | None = None
         self.connected = False
         self._inbox_insert = inbox_insert(inbox)
-        self._partitions_at_once = asyncio.Semaphore(max(1, subscription.concurrent_partitions))
 
     @property
     def group_id(self) -> str:
@@ -157,13 +154,22 @@ class ConsumerRunner:
         every partition of the round, after all their transactions."""
         while True:
             limit = self._batch_size * max(1, len(consumer.assignment()))
-            batches = await consumer.getmany(timeout_ms=500, max_records=limit)
-            if self._subscription.concurrent_partitions > 1 and len(batches) > 1:
-                await asyncio.gather(*(self._handle_partition(tp, records) for tp, records in batches.items()))
-            else:
-                for tp, records in batches.items():
-                    await self._handle_partition(tp, records)
-            offsets = {tp: records[-1].offset + 1 for tp, records in batches.items() if records}
+            batches = await _gathered(consumer, limit)
+            offsets: dict[TopicPartition, int] = {}
+            chunk: list[tuple[TopicPartition, list[ConsumerRecord]]] = []
+            size = 0
+            for tp, records in batches.items():
+                for start in range(0, len(records), self._batch_size):
+                    part = records[start : start + self._batch_size]
+                    if chunk and size + len(part) > self._batch_size:
+                        await self._handle_round_batch(chunk)
+                        chunk, size = [], 0
+                    chunk.append((tp, part))
+                    size += len(part)
+                if records:
+                    offsets[tp] = records[-1].offset + 1
+            if chunk:
+                await self._handle_round_batch(chunk)
             if offsets:
                 try:
                     await consumer.commit(offsets)
@@ -172,12 +178,6 @@ class ConsumerRunner:
                     # re-delivery there harmless.
                     log.info("offset commit refused after rebalance", extra={"group": self.group_id})
             await self._observe_lag(consumer)
-
-    async def _handle_partition(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
-        """One partition's records of a fetch, in order, in transactions of at most `batch_size`."""
-        for start in range(0, len(records), self._batch_size):
-            async with self._partitions_at_once:
-                await self._handle_partition_batch(tp, records[start : start + self._batch_size])
 
     async def _observe_lag(self, consumer: AIOKafkaConsumer) -> None:
         for tp in consumer.assignment():
@@ -189,15 +189,40 @@ class ConsumerRunner:
                 max(0, highwater - position)
             )
 
+    async def _handle_round_batch(self, chunk: list[tuple[TopicPartition, list[ConsumerRecord]]]) -> None:
+        """Records of several partitions (at most `batch_size` in all) in one transaction: a partition batch's
+        fixed cost (the transaction, the inbox statement, each handler's statements) is shared when events are
+        spread over many partitions. Each partition's records keep their order; on failure each partition is
+        replayed on its own (then message by message)."""
+        if len(chunk) == 1:
+            await self._handle_partition_batch(*chunk[0])
+            return
+        started = time.perf_counter()
+        items = [(tp, record) for tp, records in chunk for record in records if addressed_to(record, self.group_id)]
+        if not items:
+            return
+        try:
+            decoded = [(tp, record, _decode(record)) for tp, record in items]
+            async with unit_of_work(self._sessions) as session:
+                await self._apply(session, decoded)
+        except Exception as exc:
+            log.info("round batch failed; replaying partition by partition", extra={"error": type(exc).__name__})
+            for tp, records in chunk:
+                await self._handle_partition_batch(tp, records)
+            return
+        elapsed = time.perf_counter() - started
+        for topic in {tp.topic for tp, _ in chunk}:
+            HANDLER_SECONDS.labels(self._service, topic).observe(elapsed)
+
     async def _handle_partition_batch(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
         started = time.perf_counter()
         records = [record for record in records if addressed_to(record, self.group_id)]
         if not records:
             return
         try:
-            decoded = [(record, _decode(record)) for record in records]
+            decoded = [(tp, record, _decode(record)) for record in records]
             async with unit_of_work(self._sessions) as session:
-                await self._apply(session, tp, decoded)
+                await self._apply(session, decoded)
         except Exception as exc:
             log.info(
                 "batch failed; replaying one by one",
@@ -208,29 +233,31 @@ class ConsumerRunner:
         HANDLER_SECONDS.labels(self._service, tp.topic).observe(time.perf_counter() - started)
 
     async def _apply(
-        self, session: AsyncSession, tp: TopicPartition, decoded: list[tuple[ConsumerRecord, EventEnvelope]]
+        self, session: AsyncSession, decoded: list[tuple[TopicPartition, ConsumerRecord, EventEnvelope]]
     ) -> None:
-        fresh = await self._record_in_inbox(session, tp, decoded)
-        applied: list[tuple[ConsumerRecord, EventEnvelope]] = []
+        fresh = await self._record_in_inbox(session, decoded)
+        applied: list[tuple[TopicPartition, ConsumerRecord, EventEnvelope]] = []
         seen: set[str] = set()
-        for record, envelope in decoded:
+        for item in decoded:
+            envelope = item[2]
             if envelope.id not in fresh or envelope.id in seen:
-                DUPLICATES_SKIPPED.labels(self._service, tp.topic).inc()
+                DUPLICATES_SKIPPED.labels(self._service, item[0].topic).inc()
                 continue
             seen.add(envelope.id)
-            applied.append((record, envelope))
-        # Consecutive events of one type go to their handler together, so order is kept.
-        for event_type, run in itertools.groupby(applied, key=lambda pair: pair[1].type):
+            applied.append(item)
+        # Consecutive events of one type go to their handler together, so order (per partition) is kept.
+        for event_type, run in itertools.groupby(applied, key=lambda item: item[2].type):
             handler = self._subscription.handlers.get(event_type)
             if handler is None:
                 raise MalformedEvent(f"no handler for event type {event_type!r} in group {self.group_id}")
-            pairs = list(run)
-            with self._processing_span(tp, pairs):
-                await handler(session, [envelope for _, envelope in pairs])
-            EVENTS_PROCESSED.labels(self._service, tp.topic, event_type).inc(len(pairs))
+            items = list(run)
+            with self._processing_span(items):
+                await handler(session, [envelope for _, _, envelope in items])
+            for topic, count in Counter(tp.topic for tp, _, _ in items).items():
+                EVENTS_PROCESSED.labels(self._service, topic, event_type).inc(count)
 
     async def _record_in_inbox(
-        self, session: AsyncSession, tp: TopicPartition, decoded: list[tuple[ConsumerRecord, EventEnvelope]]
+        self, session: AsyncSession, decoded: list[tuple[TopicPartition, ConsumerRecord, EventEnvelope]]
     ) -> set[str]:
         """Every event id of the batch in one statement (arrays, not a row of parameters each); returns the new ones."""
         if not decoded:
@@ -238,38 +265,37 @@ class ConsumerRunner:
         result = await session.execute(
             self._inbox_insert,
             {
-                "event_ids": [envelope.id for _, envelope in decoded],
+                "event_ids": [envelope.id for _, _, envelope in decoded],
                 "consumer_group": self.group_id,
-                "topic": tp.topic,
-                "partition": tp.partition,
-                "offsets": [record.offset for record, _ in decoded],
-                "event_types": [envelope.type for _, envelope in decoded],
+                "topics": [tp.topic for tp, _, _ in decoded],
+                "partitions": [tp.partition for tp, _, _ in decoded],
+                "offsets": [record.offset for _, record, _ in decoded],
+                "event_types": [envelope.type for _, _, envelope in decoded],
             },
         )
         return set(result.scalars())
 
     def _processing_span(
-        self, tp: TopicPartition, pairs: list[tuple[ConsumerRecord, EventEnvelope]]
+        self, items: list[tuple[TopicPartition, ConsumerRecord, EventEnvelope]]
     ) -> AbstractContextManager[trace.Span]:
         """A single event continues its producer's trace; a batch links to every producer's trace."""
-        contexts = [propagate.extract(envelope.trace_headers) for _, envelope in pairs]
-        links = [
-            trace.Link(span_context)
-            for context in contexts
-            if (span_context := trace.get_current_span(context).get_span_context()).is_valid
-        ]
-        first_record, first_envelope = pairs[0]
+        if len(items) == 1:
+            context, links = propagate.extract(items[0][2].trace_headers), None
+        else:
+            context = None
+            links = [trace.Link(span_context) for _, _, envelope in items if (span_context := remote_span(envelope))]
+        tp, first_record, first_envelope = items[0]
         return tracer.start_as_current_span(
             f"process {tp.topic}",
-            context=contexts[0] if len(pairs) == 1 else None,
-            links=links if len(pairs) > 1 else None,
+            context=context,
+            links=links,
             kind=trace.SpanKind.CONSUMER,
             attributes={
                 "messaging.system": "kafka",
                 "messaging.destination.name": tp.topic,
                 "messaging.destination.partition.id": str(tp.partition),
                 "messaging.kafka.offset": first_record.offset,
-                "messaging.batch.message_count": len(pairs),
+                "messaging.batch.message_count": len(items),
                 "messaging.message.id": first_envelope.id,
                 "messaging.consumer.group.name": self.group_id,
                 "cloudevents.event_type": first_envelope.type,
@@ -284,7 +310,7 @@ class ConsumerRunner:
             try:
                 envelope = _decode(record)
                 async with unit_of_work(self._sessions) as session:
-                    await self._apply(session, tp, [(record, envelope)])
+                    await self._apply(session, [(tp, record, envelope)])
                 return
             except (MalformedEvent, PoisonMessage) as exc:
                 await self._dead_letter(tp, record, exc, attempt)
@@ -341,22 +367,46 @@ class ConsumerRunner:
         )
 
 
+LINGER_S = 0.02
+"""How long a round keeps fetching when its first fetch came back short of a full batch: while events stream in
+(each fetch returning the few that arrived since the last), a batch's fixed cost (a transaction, the inbox
+statement, each handler's statements, the offset commit) is shared by many events instead of a few. An idle
+consumer's first event waits at most this long."""
+
+
+async def _gathered(consumer: AIOKafkaConsumer, limit: int) -> dict[TopicPartition, list[ConsumerRecord]]:
+    """One round's records: a fetch, then more fetches for up to LINGER_S while the round is short of `limit`."""
+    batches: dict[TopicPartition, list[ConsumerRecord]] = await consumer.getmany(timeout_ms=500, max_records=limit)
+    count = sum(len(records) for records in batches.values())
+    if not count or count >= limit:
+        return batches
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + LINGER_S
+    while count < limit and (remaining := deadline - loop.time()) > 0:
+        more = await consumer.getmany(timeout_ms=max(1, int(remaining * 1000)), max_records=limit - count)
+        for tp, records in more.items():
+            batches.setdefault(tp, []).extend(records)
+            count += len(records)
+    return batches
+
+
 def inbox_insert(inbox: sa.Table) -> sa.TextClause:
     """Insert a batch's event ids into the inbox from arrays, skipping those already there, returning the new."""
     table = f'"{inbox.schema}"."{inbox.name}"' if inbox.schema else f'"{inbox.name}"'
     return sa.text(
         f"INSERT INTO {table} (event_id, consumer_group, topic, partition, kafka_offset, event_type) "  # noqa: S608
-        "SELECT event_id, :consumer_group, :topic, :partition, kafka_offset, event_type "
-        "FROM unnest(CAST(:event_ids AS text[]), CAST(:offsets AS bigint[]), CAST(:event_types AS text[])) "
-        "AS batch(event_id, kafka_offset, event_type) "
+        "SELECT event_id, :consumer_group, topic, partition, kafka_offset, event_type "
+        "FROM unnest(CAST(:event_ids AS text[]), CAST(:topics AS text[]), CAST(:partitions AS integer[]), "
+        "CAST(:offsets AS bigint[]), CAST(:event_types AS text[])) "
+        "AS batch(event_id, topic, partition, kafka_offset, event_type) "
         "ON CONFLICT DO NOTHING RETURNING event_id"
     ).bindparams(
         sa.bindparam("event_ids", type_=ARRAY(sa.Text)),
         sa.bindparam("offsets", type_=ARRAY(sa.BigInteger)),
         sa.bindparam("event_types", type_=ARRAY(sa.Text)),
         sa.bindparam("consumer_group", type_=sa.Text),
-        sa.bindparam("topic", type_=sa.Text),
-        sa.bindparam("partition", type_=sa.Integer),
+        sa.bindparam("topics", type_=ARRAY(sa.Text)),
+        sa.bindparam("partitions", type_=ARRAY(sa.Integer)),
     )
 
 
@@ -380,4 +430,24 @@ def addressed_to(record: ConsumerRecord, group_id: str) -> bool:
 
 
 def _decode(record: ConsumerRecord) -> EventEnvelope:
-    return from_kafka(record.key, record.value, list(record.headers or ()))
+    return from_kafka(record.key, record.value, record.headers or ())
+
+
+_TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+
+
+def remote_span(envelope: EventEnvelope) -> trace.SpanContext | None:
+    """The producer's span an event continues, for a batch span's links: its `traceparent` read directly (what the
+    W3C propagator reads, without building a context per event); None when it has none or an invalid one."""
+    headers = envelope.trace_headers
+    traceparent = headers.get("traceparent")
+    if traceparent is None:
+        return None
+    found = _TRACEPARENT.match(traceparent)
+    if found is None or "tracestate" in headers:  # another version, or a trace state: the propagator reads it
+        span_context = trace.get_current_span(propagate.extract(headers)).get_span_context()
+        return span_context if span_context.is_valid else None
+    trace_id, span_id, flags = int(found[1], 16), int(found[2], 16), int(found[3], 16)
+    if not (trace_id and span_id):
+        return None
+    return trace.SpanContext(trace_id, span_id, is_remote=True, trace_flags=trace.TraceFlags(flags))

@@ -16,11 +16,13 @@ from typing import Any, TypedDict
 import msgspec
 import sqlalchemy as sa
 from opentelemetry import propagate
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import driver_connection
 from shared.events.catalog import EventPayload
 from shared.events.envelope import EventEnvelope, KafkaHeaders, kafka_headers, payload_bytes
+from shared.events.wire import WirePayload
 
 COPY_AT_LEAST = 1000
 """Events per batch from which COPY is used: below it one multi-row INSERT is as quick."""
@@ -29,8 +31,10 @@ _COPY_COLUMNS = ("event_id", "topic", "message_key", "event_type", "tenant_id", 
 _JSON = msgspec.json.Encoder()
 
 
-OutgoingEvent = tuple[str, EventPayload] | tuple[str, EventPayload, Mapping[str, str] | None]
-"""An event to add: its subject and payload, optionally the trace context it continues (None or empty: the caller's)."""
+Payload = EventPayload | WirePayload
+OutgoingEvent = tuple[str, Payload] | tuple[str, Payload, Mapping[str, str] | None]
+"""An event to add: its subject and payload (a catalog model or its `wire` mirror), optionally the trace context
+it continues (None or empty: the caller's)."""
 
 
 class StoredEnvelope(TypedDict):
@@ -46,35 +50,52 @@ class StoredEnvelope(TypedDict):
     trace_headers: dict[str, str]
 
 
-class OutboxRow(TypedDict):
-    """The values of one outbox insert."""
+class _StoredEnvelopeJson(msgspec.Struct):
+    """`StoredEnvelope` as msgspec writes it, the payload spliced in as the JSON it already is."""
 
-    event_id: uuid.UUID
-    topic: str
-    message_key: str
-    event_type: str
-    tenant_id: str
-    envelope: StoredEnvelope
+    id: str
+    type: str
+    source: str
+    subject: str
+    tenant: str
+    time: str
+    data: msgspec.Raw
+    trace_headers: dict[str, str]
 
 
-def envelope_to_row(envelope: EventEnvelope) -> OutboxRow:
-    return {
-        "event_id": uuid.UUID(envelope.id),
-        "topic": envelope.topic,
-        "message_key": envelope.subject,
-        "event_type": envelope.type,
-        "tenant_id": envelope.tenant,
-        "envelope": {
-            "id": envelope.id,
-            "type": envelope.type,
-            "source": envelope.source,
-            "subject": envelope.subject,
-            "tenant": envelope.tenant,
-            "time": envelope.time.isoformat(),
-            "data": envelope.data,
-            "trace_headers": envelope.trace_headers,
-        },
-    }
+def stored_json(envelope: EventEnvelope) -> str:
+    """The `envelope` column of an event as JSON text: its payload's bytes are not decoded or re-encoded."""
+    return _JSON.encode(
+        _StoredEnvelopeJson(
+            id=envelope.id,
+            type=envelope.type,
+            source=envelope.source,
+            subject=envelope.subject,
+            tenant=envelope.tenant,
+            time=envelope.time.isoformat(),
+            data=msgspec.Raw(envelope.value),
+            trace_headers=envelope.trace_headers,
+        )
+    ).decode()
+
+
+_INSERT_ARRAYS = ("event_ids", "topics", "keys", "event_types", "tenants", "envelopes")
+
+
+def outbox_insert(table: sa.Table) -> sa.TextClause:
+    """Insert a batch of events from one array per column, the envelopes as JSON text (one statement)."""
+    name = f"{table.schema}.{table.name}" if table.schema else table.name  # plain identifiers, as traces show them
+    return sa.text(
+        f"INSERT INTO {name} (event_id, topic, message_key, event_type, tenant_id, envelope) "  # noqa: S608
+        "SELECT * FROM unnest(CAST(CAST(:event_ids AS text[]) AS uuid[]), CAST(:topics AS text[]), "
+        "CAST(:keys AS text[]), CAST(:event_types AS text[]), CAST(:tenants AS text[]), "
+        "CAST(CAST(:envelopes AS text[]) AS jsonb[]))"
+    ).bindparams(
+        *(
+            sa.bindparam(name, type_=ARRAY(sa.Text))
+            for name in ("event_ids", "topics", "keys", "event_types", "tenants", "envelopes")
+        )
+    )
 
 
 class StoredAttributes(msgspec.Struct, frozen=True):
@@ -113,17 +134,18 @@ def stored_to_kafka(attributes_json: str, data_json: str) -> tuple[bytes, bytes,
     """
     stored = _ATTRIBUTES_DECODER.decode(attributes_json)
     time = stored.time[:-6] + "Z" if stored.time.endswith("+00:00") else stored.time
+    key = stored.subject.encode()
     headers = kafka_headers(
         id=stored.id,
         type=stored.type,
         source=stored.source,
-        subject=stored.subject,
+        subject=key,
         time=time,
         tenant=stored.tenant,
         trace_headers=stored.trace_headers,
     )
     value = data_json.encode() if data_json.isascii() else payload_bytes(json.loads(data_json))
-    return stored.subject.encode(), value, headers
+    return key, value, headers
 
 
 def row_to_envelope(stored: StoredEnvelope) -> EventEnvelope:
@@ -145,8 +167,11 @@ class Outbox:
     def __init__(self, table: sa.Table, source: str) -> None:
         self._table = table
         self._source = source
+        self._insert = outbox_insert(table)
 
-    async def add(self, session: AsyncSession, *, tenant: str, subject: str, payload: EventPayload) -> EventEnvelope:
+    async def add(
+        self, session: AsyncSession, *, tenant: str, subject: str, payload: EventPayload | WirePayload
+    ) -> EventEnvelope:
         envelopes = await self.add_many(session, tenant=tenant, events=[(subject, payload)])
         return envelopes[0]
 
@@ -173,23 +198,21 @@ class Outbox:
         if len(envelopes) >= COPY_AT_LEAST:
             await self._copy(session, envelopes)
         elif envelopes:
-            await session.execute(sa.insert(self._table), [envelope_to_row(e) for e in envelopes])
+            await session.execute(
+                self._insert,
+                {
+                    "event_ids": [e.id for e in envelopes],
+                    "topics": [e.topic for e in envelopes],
+                    "keys": [e.subject for e in envelopes],
+                    "event_types": [e.type for e in envelopes],
+                    "tenants": [e.tenant for e in envelopes],
+                    "envelopes": [stored_json(e) for e in envelopes],
+                },
+            )
         return envelopes
 
     async def _copy(self, session: AsyncSession, envelopes: list[EventEnvelope]) -> None:
-        records = []
-        for envelope in envelopes:
-            row = envelope_to_row(envelope)
-            records.append(
-                (
-                    row["event_id"],
-                    row["topic"],
-                    row["message_key"],
-                    row["event_type"],
-                    row["tenant_id"],
-                    _JSON.encode(row["envelope"]).decode(),
-                )
-            )
+        records = [(uuid.UUID(e.id), e.topic, e.subject, e.type, e.tenant, stored_json(e)) for e in envelopes]
         driver = await driver_connection(session)
         await driver.copy_records_to_table(
             self._table.name, schema_name=self._table.schema, columns=list(_COPY_COLUMNS), records=records

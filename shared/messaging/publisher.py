@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.producer.message_accumulator import BatchBuilder
@@ -75,9 +77,16 @@ class KafkaPublisher:
         The messages go as record batches, one per partition (the partition the Java client and aiokafka's
         default partitioner pick for the key), each in the given order, all handed over before the first
         acknowledgement is awaited."""
+        await (await self.send(messages))
+
+    async def send(self, messages: list[OutgoingMessage]) -> Coroutine[Any, Any, None]:
+        """Hand every message to the producer (in order per partition) and return the wait for their
+        acknowledgements, which raises KafkaUnavailable; the caller may do other work meanwhile (the relay reads
+        its next batch). The send timeout covers both."""
         producer = await self._ensure_started()
+        deadline = asyncio.get_running_loop().time() + self._send_timeout_s
         try:
-            async with asyncio.timeout(self._send_timeout_s):
+            async with asyncio.timeout_at(deadline):
                 futures = []
                 for (topic, partition), batch in (await self._by_partition(producer, messages)).items():
                     builder = producer.create_batch()
@@ -87,13 +96,24 @@ class KafkaPublisher:
                             builder = producer.create_batch()
                             _append(builder, message)
                     futures.append(await producer.send_batch(builder, topic, partition=partition))
+        except Exception as exc:
+            await self._failed(exc)
+            raise KafkaUnavailable(self.last_error) from exc
+        return self._acknowledged(futures, deadline)
+
+    async def _acknowledged(self, futures: list[asyncio.Future[object]], deadline: float) -> None:
+        try:
+            async with asyncio.timeout_at(deadline):
                 await asyncio.gather(*futures)
         except Exception as exc:
-            self.last_error = f"send failed: {type(exc).__name__}: {exc}"
-            await self._reset()
+            await self._failed(exc)
             raise KafkaUnavailable(self.last_error) from exc
         self.last_error = None
         self.last_success_monotonic = time.monotonic()
+
+    async def _failed(self, exc: BaseException) -> None:
+        self.last_error = f"send failed: {type(exc).__name__}: {exc}"
+        await self._reset()
 
     @staticmethod
     async def _by_partition(

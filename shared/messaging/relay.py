@@ -11,12 +11,14 @@ import asyncio
 import logging
 import time
 from collections import Counter
+from collections.abc import Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.messaging.outbox import stored_to_kafka, wire_columns
 from shared.messaging.publisher import KafkaPublisher, KafkaUnavailable, OutgoingMessage
@@ -49,6 +51,24 @@ def without_phi(envelope: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         ),
         else_=envelope,
     )
+
+
+@dataclass(slots=True)
+class _Claimed:
+    """A batch of outbox rows locked by `conn`'s open transaction, and their Kafka records."""
+
+    conn: AsyncConnection
+    ids: list[int]
+    messages: list[OutgoingMessage]
+
+
+async def _release(conn: AsyncConnection) -> None:
+    """Roll back what is still open and return the connection (a committed one just goes back)."""
+    try:
+        if conn.in_transaction():
+            await conn.rollback()
+    finally:
+        await conn.close()
 
 
 class OutboxRelay:
@@ -98,11 +118,11 @@ class OutboxRelay:
             observed_at = -BACKLOG_EVERY_S
             while True:
                 self._wake.clear()
-                published = await self.publish_batch()
+                await self.publish_backlog(until=time.monotonic() + BACKLOG_EVERY_S)
                 if time.monotonic() - observed_at >= BACKLOG_EVERY_S:
                     await self._observe_backlog(listener)
                     observed_at = time.monotonic()
-                if published < self._batch_size:
+                if not await listener.fetchval(self._pending_sql):
                     await self._await_rows(listener)
         finally:
             self.is_leader = False
@@ -123,13 +143,55 @@ class OutboxRelay:
     def _on_notify(self, *_: object) -> None:
         self._wake.set()
 
-    async def publish_batch(self) -> int:
-        """Publish one batch in id order and mark it, in one transaction holding the rows' locks.
+    async def publish_backlog(self, until: float | None = None) -> int:
+        """Publish batches in id order until one comes back short (or `until`, a monotonic time, passes).
 
-        The payload is read as the text Postgres writes (already the Kafka value), the whole batch is handed
-        to the producer before any acknowledgement is awaited, and the rows are marked in one statement."""
+        Batch k+1 is read (and its records built) while batch k's acknowledgements are awaited, and batch k is
+        marked while k+1's are: two transactions at a time, the later one's rows past the earlier one's locked
+        ones (SKIP LOCKED). Order per key holds: k+1 is handed to the producer only once k is acknowledged, and
+        a failure rolls back both, so their rows go again, in order (a row acknowledged but not yet marked goes
+        twice, which consumers' inboxes absorb, as after a crash)."""
+        published = 0
+        previous: _Claimed | None = None
+        previous_acks: Coroutine[Any, Any, None] | None = None
+        claimed: _Claimed | None = None
+        acks: Coroutine[Any, Any, None] | None = None
+        try:
+            while True:
+                claimed = await self._claim()
+                if previous_acks is not None:
+                    acks_now, previous_acks = previous_acks, None
+                    await acks_now
+                if claimed is not None:
+                    acks = await self._publisher.send(claimed.messages)
+                if previous is not None:
+                    done, previous = previous, None
+                    await self._mark(done)
+                    published += len(done.ids)
+                if claimed is None:
+                    return published
+                previous, previous_acks, claimed, acks = claimed, acks, None, None
+                if len(previous.ids) < self._batch_size or (until is not None and time.monotonic() >= until):
+                    last_acks, previous_acks = previous_acks, None
+                    if last_acks is not None:
+                        await last_acks
+                    done, previous = previous, None
+                    await self._mark(done)
+                    return published + len(done.ids)
+        finally:
+            for waiting in (previous_acks, acks):
+                if waiting is not None:
+                    waiting.close()
+            for open_batch in (previous, claimed):
+                if open_batch is not None:
+                    await asyncio.shield(_release(open_batch.conn))
+
+    async def _claim(self) -> _Claimed | None:
+        """The next batch of unpublished rows, locked in its own open transaction, as Kafka records."""
         table = self._outbox
-        async with self._engine.begin() as conn:
+        conn = await self._engine.connect()
+        try:
+            await conn.begin()
             rows = (
                 await conn.execute(
                     sa.select(table.c.id, table.c.topic, *wire_columns(table))
@@ -139,22 +201,34 @@ class OutboxRelay:
                     .with_for_update(skip_locked=True)
                 )
             ).all()
-            if not rows:
-                return 0
-            messages = []
-            for _, topic, attributes, data in rows:
-                key, value, headers = stored_to_kafka(attributes, data)
-                messages.append(OutgoingMessage(topic=topic, key=key, value=value, headers=headers))
-            await self._publisher.publish(messages)
-            ids = [row[0] for row in rows]
-            await conn.execute(
+        except BaseException:
+            await asyncio.shield(_release(conn))
+            raise
+        if not rows:
+            await asyncio.shield(_release(conn))
+            return None
+        ids = []
+        messages = []
+        for row_id, topic, attributes, data in rows:
+            ids.append(row_id)
+            key, value, headers = stored_to_kafka(attributes, data)
+            messages.append(OutgoingMessage(topic=topic, key=key, value=value, headers=headers))
+        return _Claimed(conn=conn, ids=ids, messages=messages)
+
+    async def _mark(self, claimed: _Claimed) -> None:
+        """Mark an acknowledged batch published (emptying PHI payloads) and commit its transaction."""
+        table = self._outbox
+        try:
+            await claimed.conn.execute(
                 sa.update(table)
-                .where(table.c.id == sa.any_(sa.literal(ids, ARRAY(sa.BigInteger))))
+                .where(table.c.id == sa.any_(sa.literal(claimed.ids, ARRAY(sa.BigInteger))))
                 .values(published_at=sa.func.now(), envelope=without_phi(table.c.envelope))
             )
-        for topic, count in Counter(message.topic for message in messages).items():
+            await claimed.conn.commit()
+        finally:
+            await asyncio.shield(_release(claimed.conn))
+        for topic, count in Counter(message.topic for message in claimed.messages).items():
             EVENTS_PUBLISHED.labels(self._service, topic).inc(count)
-        return len(rows)
 
     async def _observe_backlog(self, listener: asyncpg.Connection) -> None:
         count, oldest = await listener.fetchrow(self._backlog_sql)

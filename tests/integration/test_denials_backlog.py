@@ -1,6 +1,6 @@
 """A `claim-denied` backlog over every partition, with duplicates, through the real denials service: its consumer
-applies partition batches two at a time (each in its own transaction), and still every denial opens exactly one
-case with one history line, and every redelivered event is skipped by the inbox."""
+applies a round's partition batches together (up to the batch size per transaction), and still every denial opens
+exactly one case with one history line, and every redelivered event is skipped by the inbox."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ async def test_a_backlog_over_every_partition_opens_each_case_once(
     finally:
         await producer.stop()
 
-    # Small batches: each fetch then holds several batches of several partitions, applied two at a time.
+    # Small batches: each fetch then holds several batches of several partitions, split over several transactions.
     denials = await services.start(
         "denials", CLAIMFLOW_CONSUMER_BATCH_SIZE="25", CLAIMFLOW_DENIALS_RUN_APPEAL_SENDING="false"
     )

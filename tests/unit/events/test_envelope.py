@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import dataclasses
 import uuid
 
 import pytest
@@ -23,7 +22,7 @@ def _denial() -> ClaimDeniedV1:
 
 def test_binary_mode_round_trip_keeps_attributes_payload_and_trace() -> None:
     envelope = EventEnvelope.new(source="/claimflow/remittance", subject="claim-1", tenant="t-1", payload=_denial())
-    traced = dataclasses.replace(envelope, trace_headers={"traceparent": "00-" + "1" * 32 + "-" + "2" * 16 + "-01"})
+    traced = envelope.replace(trace_headers={"traceparent": "00-" + "1" * 32 + "-" + "2" * 16 + "-01"})
     key, value, headers = to_kafka(traced)
     names = dict(headers)
     assert key == b"claim-1"

@@ -1,0 +1,52 @@
+"""A batch's processing span links to each producer's span: `remote_span` reads a `traceparent` as the W3C
+propagator does."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from opentelemetry import propagate, trace
+
+from shared.events.envelope import EventEnvelope
+from shared.messaging.consumer import remote_span
+
+TRACE = "0af7651916cd43dd8448eb211c80319c"
+SPAN = "b7ad6b7169203331"
+
+
+def _envelope(trace_headers: dict[str, str]) -> EventEnvelope:
+    return EventEnvelope(
+        id="e",
+        type="claim-denied.v1",
+        source="/t",
+        subject="s",
+        tenant="t",
+        time=dt.datetime(2026, 11, 2, tzinfo=dt.UTC),
+        data={},
+        trace_headers=trace_headers,
+    )
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"traceparent": f"00-{TRACE}-{SPAN}-01"},
+        {"traceparent": f"00-{TRACE}-{SPAN}-00"},
+        {"traceparent": f"00-{TRACE}-{SPAN}-01", "tracestate": "vendor=value"},
+        {"traceparent": f"01-{TRACE}-{SPAN}-01-extra"},
+        {"traceparent": f"ff-{TRACE}-{SPAN}-01"},
+        {"traceparent": f"00-{'0' * 32}-{SPAN}-01"},
+        {"traceparent": f"00-{TRACE}-{'0' * 16}-01"},
+        {"traceparent": f"00-{TRACE.upper()}-{SPAN}-01"},
+        {"traceparent": "garbage"},
+        {},
+    ],
+)
+def test_reads_the_traceparent_as_the_propagator_does(headers: dict[str, str]) -> None:
+    expected = trace.get_current_span(propagate.extract(headers)).get_span_context()
+    found = remote_span(_envelope(headers))
+    if expected.is_valid:
+        assert found == expected
+    else:
+        assert found is None
