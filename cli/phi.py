@@ -21,7 +21,7 @@ from shared.phi.keys import PhiKeyring, PhiSettings, configure_keyring
 from shared.phi.rotation import PhiAtRest, encrypt_existing, rotate_data_key, rotate_kek
 
 phi_app = typer.Typer(no_args_is_help=True, help="PHI at rest: rotate keys, seal rows stored before encryption.")
-PHI_SERVICES = {"intake": "services.intake.repository"}
+PHI_SERVICES = {"intake": "services.intake.repository", "claims": "services.claims.repository"}
 """Services keeping PHI sealed, and the module naming their `PHI_AT_REST`."""
 
 Service = Annotated[str, typer.Option(help=f"The service whose schema to work on: {', '.join(PHI_SERVICES)}.")]
