@@ -17,6 +17,7 @@ from pydantic import BaseModel
 ITEMS = "[]"
 
 
+@cache
 def _segments(path: str) -> tuple[str, ...]:
     out: list[str] = []
     for part in path.split("."):
@@ -37,13 +38,22 @@ def _holds(value: Any, segments: tuple[str, ...]) -> bool:
     return isinstance(value, Mapping) and _holds(value.get(head), rest)
 
 
+@cache
+def _heads(paths: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple((segments[0], segments[1:]) for segments in map(_segments, paths))
+
+
 def split(document: Mapping[str, Any], paths: Sequence[str]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(the document without the top-level keys holding a value at `paths`, those keys and their values)."""
-    taken = {
-        head: document[head]
-        for head, segments in ((segments[0], segments) for segments in map(_segments, paths))
-        if _holds(document, segments)
-    }
+    taken: dict[str, Any] = {}
+    for head, rest in _heads(tuple(paths)):
+        if head in taken:
+            continue
+        value = document.get(head)
+        if value is not None and _holds(value, rest):
+            taken[head] = value
+    if not taken:
+        return dict(document), taken
     return {key: value for key, value in document.items() if key not in taken}, taken
 
 
