@@ -23,6 +23,7 @@ from shared.phi.rotation import PhiAtRest, encrypt_existing, rotate_data_key, ro
 phi_app = typer.Typer(no_args_is_help=True, help="PHI at rest: rotate keys, seal rows stored before encryption.")
 PHI_SERVICES = {
     "intake": "services.intake.repository",
+    "claims": "services.claims.repository",
     "notifications": "services.notifications.statement_repository",
 }
 """Services keeping PHI sealed, and the module naming their `PHI_AT_REST`."""

@@ -36,7 +36,12 @@ claims = sa.Table(
     sa.Column("frequency_code", sa.String(1), nullable=False, server_default="1"),
     sa.Column("service_date_from", sa.Date),
     sa.Column("service_date_to", sa.Date),
-    sa.Column("document", JSONB, comment="The encounter-coded payload as priced and fixed; holds PHI."),
+    sa.Column(
+        "document",
+        JSONB,
+        comment="The encounter-coded payload as priced and fixed, without its PHI (the phi block, tax ids): those "
+        "members are sealed in `phi`. Rows stored before 0012 hold them here in plaintext.",
+    ),
     sa.Column("findings", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
     sa.Column("submission_id", sa.Uuid),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
@@ -65,6 +70,7 @@ claims = sa.Table(
         "sent, or voided (a frequency-8 claim) after. A primary has at most one secondary not withdrawn.",
     ),
     sa.Column("billing_provider_npi", sa.String(10), comment="Searchable copy of the document's billing NPI."),
+    sa.Column("phi", sa.LargeBinary, comment="The document's members holding PHI, sealed (shared.phi)."),
     sa.UniqueConstraint("tenant_id", "claim_control_number"),
 )
 sa.Index(
@@ -196,7 +202,8 @@ submissions = sa.Table(
     sa.Column("payer_id", sa.Text, nullable=False),
     sa.Column("interchange_control_number", sa.Integer, nullable=False),
     sa.Column("claim_count", sa.Integer, nullable=False),
-    sa.Column("x12", sa.Text, nullable=False),
+    sa.Column("x12", sa.Text, comment="The file's text on rows stored before 0012; NULL once sealed in `phi`."),
+    sa.Column("phi", sa.LargeBinary, comment="The file's text (names, birth dates, member ids), sealed."),
     sa.Column("status", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.Column("sent_at", sa.DateTime(timezone=True)),
@@ -260,7 +267,8 @@ status_requests = sa.Table(
     sa.Column("submitter_id", sa.Text, nullable=False),
     sa.Column("interchange_control_number", sa.Integer, nullable=False),
     sa.Column("claim_count", sa.Integer, nullable=False),
-    sa.Column("x12", sa.Text, nullable=False),
+    sa.Column("x12", sa.Text, comment="The file's text on rows stored before 0012; NULL once sealed in `phi`."),
+    sa.Column("phi", sa.LargeBinary, comment="The file's text (names, birth dates, member ids), sealed."),
     sa.Column("status", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.Column("sent_at", sa.DateTime(timezone=True)),

@@ -6,9 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TypeVar
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +31,7 @@ from services.claims.models import (
     follow_ups,
     mue_edits,
     ncci_ptp_edits,
+    phi_keys,
     status_requests,
     submission_transactions,
     submissions,
@@ -65,7 +67,12 @@ from services.claims.records import (
     TrackedClaim,
     columns_of,
 )
+from shared.events.catalog import EncounterCodedV1
 from shared.paging import rows_after
+from shared.phi.crypto import Binding, TenantKeys
+from shared.phi.fields import marked_paths, merged, merged_text, split
+from shared.phi.keys import tenant_keys
+from shared.phi.rotation import PhiAtRest, PlaintextRows, SealedColumn, seal_plaintext_rows
 
 Record = TypeVar("Record")
 BATCHER_LOCK = "claimflow-claims-837-batcher"
@@ -94,6 +101,133 @@ async def _copy(
     await driver.copy_records_to_table(table.name, schema_name=table.schema, columns=list(columns), records=records)
 
 
+# ----------------------------------------------------------------------------- PHI at rest
+#
+# A claim's document is stored without its members holding PHI (every field EncounterCodedV1 marks x-phi: the
+# phi block, the providers' tax ids); those members are sealed in `claims.phi` and put back by every reader
+# here, so the service sees the document it wrote. The text of stored 837s and 276s is sealed in the files'
+# `phi` (`x12` NULL). Rows stored before 0012 keep their plaintext until `claimflow phi encrypt-existing`.
+
+DOCUMENT_PHI = marked_paths(EncounterCodedV1)
+
+
+def _binding(table: sa.Table, tenant: str, row_id: uuid.UUID) -> Binding:
+    return Binding(tenant, table.name, "phi", str(row_id))
+
+
+async def _keys_opening(session: AsyncSession, sealed: Iterable[tuple[str, bytes | None]]) -> dict[str, TenantKeys]:
+    """The keys of every tenant with a sealed value among `sealed` (tenant, value), able to open them; a tenant
+    with none (plaintext rows only) gets no key made for it."""
+    by_tenant: dict[str, list[bytes]] = defaultdict(list)
+    for tenant, value in sealed:
+        if value is not None:
+            by_tenant[tenant].append(value)
+    return {
+        tenant: await tenant_keys(session, phi_keys, tenant, opening=values) for tenant, values in by_tenant.items()
+    }
+
+
+async def _keys_sealing(session: AsyncSession, tenants: Iterable[str]) -> dict[str, TenantKeys]:
+    return {tenant: await tenant_keys(session, phi_keys, tenant) for tenant in set(tenants)}
+
+
+def sealed_document(keys: TenantKeys, claim_id: uuid.UUID, document: Mapping[str, object]) -> dict[str, object]:
+    """The columns storing a claim's document: `document` without its PHI members, `phi` those sealed."""
+    plain, taken = split(document, DOCUMENT_PHI)
+    return {"document": plain, "phi": keys.seal(orjson.dumps(taken), _binding(claims, keys.tenant, claim_id))}
+
+
+def _opened_phi(keys: TenantKeys, claim_id: uuid.UUID, sealed: bytes) -> bytes:
+    return keys.open(sealed, _binding(claims, keys.tenant, claim_id))
+
+
+def _opened_row(keys: Mapping[str, TenantKeys], row: sa.RowMapping) -> dict[str, object]:
+    """A claims row as a record's fields: the document whole again, without the `phi` column."""
+    values = dict(row)
+    sealed = values.pop("phi")
+    if sealed is not None and values["document"] is not None:
+        opened = orjson.loads(_opened_phi(keys[row["tenant_id"]], row["id"], sealed))
+        values["document"] = merged(values["document"], opened)
+    return values
+
+
+async def _opened_claims(session: AsyncSession, kind: type[Record], rows: Iterable[sa.RowMapping]) -> list[Record]:
+    rows = list(rows)
+    keys = await _keys_opening(session, ((row["tenant_id"], row["phi"]) for row in rows))
+    return [kind(**_opened_row(keys, row)) for row in rows]
+
+
+async def _sealed_claims(session: AsyncSession, new_claims: Sequence[NewClaim]) -> list[dict[str, object]]:
+    keys = await _keys_sealing(session, (claim.tenant_id for claim in new_claims))
+    rows = []
+    for claim in new_claims:
+        values = claim.columns()
+        values.update(sealed_document(keys[claim.tenant_id], claim.id, claim.contents.document))
+        rows.append(values)
+    return rows
+
+
+def sealed_file(keys: TenantKeys, table: sa.Table, file_id: uuid.UUID, text: str) -> dict[str, object]:
+    """The columns storing an X12 file's text: `x12` NULL, `phi` the text sealed."""
+    return {"x12": None, "phi": keys.seal(text.encode(), _binding(table, keys.tenant, file_id))}
+
+
+async def _sealed_files(
+    session: AsyncSession, table: sa.Table, files: Sequence[Submission] | Sequence[StatusRequest]
+) -> list[dict[str, object]]:
+    keys = await _keys_sealing(session, (file.tenant_id for file in files))
+    return [columns_of(file) | sealed_file(keys[file.tenant_id], table, file.id, file.x12) for file in files]
+
+
+async def _take_file(session: AsyncSession, table: sa.Table) -> StoredFile | None:
+    """The oldest stored file of `table` no other sender holds, locked until this transaction ends (each file
+    is handed to the clearinghouse by one replica), its text opened."""
+    query = (
+        sa.select(table.c.id, table.c.tenant_id, table.c.submitter_id, table.c.interchange_control_number,
+                  table.c.x12, table.c.phi)
+        .where(table.c.status == "stored")
+        .order_by(table.c.created_at)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )  # fmt: skip
+    row = (await session.execute(query)).mappings().one_or_none()
+    if row is None:
+        return None
+    text = row["x12"]
+    if row["phi"] is not None:
+        keys = await tenant_keys(session, phi_keys, row["tenant_id"], opening=[row["phi"]])
+        text = keys.open(row["phi"], _binding(table, row["tenant_id"], row["id"])).decode()
+    return StoredFile(row["id"], row["submitter_id"], row["interchange_control_number"], text)
+
+
+def _sealed_claim_row(keys: TenantKeys, row: sa.RowMapping) -> dict[str, object]:
+    return sealed_document(keys, row["id"], row["document"])
+
+
+def _sealed_file_row(table: sa.Table) -> Callable[[TenantKeys, sa.RowMapping], dict[str, object]]:
+    return lambda keys, row: sealed_file(keys, table, row["id"], row["x12"])
+
+
+PLAINTEXT_ROWS = (
+    PlaintextRows(claims, sa.and_(claims.c.phi.is_(None), claims.c.document.is_not(None)), _sealed_claim_row),
+    PlaintextRows(submissions, submissions.c.phi.is_(None), _sealed_file_row(submissions)),
+    PlaintextRows(status_requests, status_requests.c.phi.is_(None), _sealed_file_row(status_requests)),
+)
+"""Rows stored in plaintext before 0012."""
+
+
+async def seal_legacy_rows(session: AsyncSession, limit: int) -> int:
+    """Seal up to `limit` rows stored in plaintext (`claimflow phi encrypt-existing --service claims`); how many."""
+    return await seal_plaintext_rows(session, phi_keys, PLAINTEXT_ROWS, limit)
+
+
+PHI_AT_REST = PhiAtRest(
+    keys=phi_keys,
+    sealed=[SealedColumn(claims), SealedColumn(submissions), SealedColumn(status_requests)],
+    seal_legacy=seal_legacy_rows,
+)
+
+
 class ClaimRepository:
     """One tenant's claims, holds, fee schedule and scrub settings."""
 
@@ -105,8 +239,9 @@ class ClaimRepository:
         query = sa.select(claims).where(claims.c.tenant_id == self._tenant, claims.c.id == claim_id)
         if for_update:
             query = query.with_for_update()
-        row = (await self._session.execute(query)).mappings().one_or_none()
-        return ClaimRecord(**row) if row is not None else None
+        rows = (await self._session.execute(query)).mappings().all()
+        found = await _opened_claims(self._session, ClaimRecord, rows)
+        return found[0] if found else None
 
     async def search(
         self, query: ClaimQuery, *, after: tuple[dt.datetime, uuid.UUID] | None, limit: int
@@ -137,7 +272,7 @@ class ClaimRepository:
         if after is not None:
             statement = statement.where(rows_after(claims.c.created_at, claims.c.id, after))
         statement = statement.order_by(claims.c.created_at, claims.c.id).limit(limit)
-        return _records(ClaimRecord, (await self._session.execute(statement)).mappings())
+        return await _opened_claims(self._session, ClaimRecord, (await self._session.execute(statement)).mappings())
 
     async def held(self, *, patient_id: uuid.UUID | None = None) -> list[ClaimRecord]:
         """The tenant's claims on hold (of one patient when given), by id: the order rows are locked in."""
@@ -147,7 +282,7 @@ class ClaimRepository:
         if patient_id is not None:
             statement = statement.where(claims.c.patient_id == patient_id)
         statement = statement.order_by(claims.c.id)
-        return _records(ClaimRecord, (await self._session.execute(statement)).mappings())
+        return await _opened_claims(self._session, ClaimRecord, (await self._session.execute(statement)).mappings())
 
     async def payments_of(self, claim_id: uuid.UUID) -> list[PaymentRef]:
         """Payments posted to the claim (remittance's payment ids), in the order they came."""
@@ -192,7 +327,7 @@ class ClaimRepository:
             .limit(limit)
             .offset(offset)
         )
-        return _records(ClaimRecord, (await self._session.execute(query)).mappings())
+        return await _opened_claims(self._session, ClaimRecord, (await self._session.execute(query)).mappings())
 
     async def holds(self, *, limit: int, offset: int) -> list[ClaimRecord]:
         return await self.in_state(ClaimState.ON_HOLD, oldest_by=claims.c.created_at, limit=limit, offset=offset)
@@ -260,8 +395,8 @@ class ClaimRepository:
             )
             .with_for_update()
         )
-        row = (await self._session.execute(query)).mappings().one_or_none()
-        return ClaimRecord(**row) if row is not None else None
+        found = await _opened_claims(self._session, ClaimRecord, (await self._session.execute(query)).mappings())
+        return found[0] if found else None
 
     async def mark_withdrawn(self, claim_id: uuid.UUID, at: dt.datetime) -> None:
         await self._session.execute(
@@ -273,8 +408,14 @@ class ClaimRepository:
         await self._session.execute(
             sa.update(claims)
             .where(claims.c.tenant_id == self._tenant, claims.c.id == claim_id)
-            .values(updated_at=sa.func.now(), **columns_of(contents))
+            .values(
+                updated_at=sa.func.now(),
+                **(columns_of(contents) | sealed_document(await self._keys(), claim_id, contents.document)),
+            )
         )
+
+    async def _keys(self) -> TenantKeys:
+        return await tenant_keys(self._session, phi_keys, self._tenant)
 
     async def replace_lines(self, claim_id: uuid.UUID, lines: list[ClaimLine]) -> None:
         await self._session.execute(
@@ -566,7 +707,7 @@ class StreamWrites:
             )
             .returning(claims.c.id)
         )
-        return set((await self._session.execute(statement, [c.columns() for c in new_claims])).scalars())
+        return set((await self._session.execute(statement, await _sealed_claims(self._session, new_claims))).scalars())
 
     async def insert_secondary_claims(self, new_claims: list[NewClaim]) -> set[uuid.UUID]:
         """Ids of the secondary claims inserted; a primary that already has its secondary gets none."""
@@ -577,7 +718,7 @@ class StreamWrites:
             .on_conflict_do_nothing(index_elements=["primary_claim_id"], index_where=claims.c.withdrawn_at.is_(None))
             .returning(claims.c.id)
         )
-        return set((await self._session.execute(statement, [c.columns() for c in new_claims])).scalars())
+        return set((await self._session.execute(statement, await _sealed_claims(self._session, new_claims))).scalars())
 
     async def insert_lines(self, lines: list[ClaimLine]) -> None:
         columns = [column.name for column in claim_lines.columns]
@@ -623,6 +764,7 @@ class StreamWrites:
                 claims.c.claim_control_number,
                 sa.cast(claims.c.document, sa.Text).label("document"),
                 claims.c.trace_context,
+                claims.c.phi,
             )
             .where(
                 claims.c.state == ClaimState.READY.value,
@@ -632,7 +774,17 @@ class StreamWrites:
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        return _records(ReadyClaim, (await self._session.execute(query)).mappings())
+        rows = (await self._session.execute(query)).mappings().all()
+        keys = await _keys_opening(self._session, ((row["tenant_id"], row["phi"]) for row in rows))
+        ready = []
+        for row in rows:
+            values = dict(row)
+            sealed = values.pop("phi")
+            if sealed is not None:  # the JSON text completed, never parsed here: pydantic parses it once
+                opened = _opened_phi(keys[row["tenant_id"]], row["id"], sealed)
+                values["document"] = merged_text(row["document"], opened)
+            ready.append(ReadyClaim(**values))
+        return ready
 
     async def lock_control_numbers(self, submitter_id: str) -> ControlNumbers:
         await self._session.execute(
@@ -663,23 +815,14 @@ class StreamWrites:
 
     async def insert_submissions(self, stored: list[Submission], transactions: list[SubmissionTransaction]) -> None:
         if stored:
-            await self._session.execute(sa.insert(submissions), [columns_of(s) for s in stored])
+            await self._session.execute(sa.insert(submissions), await _sealed_files(self._session, submissions, stored))
         if transactions:
             await self._session.execute(sa.insert(submission_transactions), [columns_of(t) for t in transactions])
 
     async def take_stored_submission(self) -> StoredFile | None:
         """The oldest stored 837 no other sender holds, locked until this transaction ends: each file is
         handed to the clearinghouse by one replica."""
-        query = (
-            sa.select(submissions.c.id, submissions.c.submitter_id, submissions.c.interchange_control_number,
-                      submissions.c.x12)
-            .where(submissions.c.status == "stored")
-            .order_by(submissions.c.created_at)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )  # fmt: skip
-        found = _records(StoredFile, (await self._session.execute(query)).mappings())
-        return found[0] if found else None
+        return await _take_file(self._session, submissions)
 
     async def mark_sent(self, submission_id: uuid.UUID, sent_at: dt.datetime) -> list[SentClaim]:
         """The claims of a submission now marked sent (none when another sender marked it first)."""
@@ -774,13 +917,14 @@ class TrackingWrites:
     async def claim_for_payment(
         self, tenant: str, claim_id: uuid.UUID | None, claim_control_number: str
     ) -> TrackedClaim | None:
-        query = sa.select(*TRACKED_COLUMNS, claims.c.document).where(claims.c.tenant_id == tenant)
+        query = sa.select(*TRACKED_COLUMNS, claims.c.document, claims.c.phi).where(claims.c.tenant_id == tenant)
         if claim_id is not None:
             query = query.where(claims.c.id == claim_id)
         else:
             query = query.where(claims.c.claim_control_number == claim_control_number)
-        row = (await self._session.execute(query.with_for_update())).mappings().one_or_none()
-        return TrackedClaim(**row) if row is not None else None
+        rows = (await self._session.execute(query.with_for_update())).mappings().all()
+        found = await _opened_claims(self._session, TrackedClaim, rows)
+        return found[0] if found else None
 
     async def record_file(self, file: AcknowledgmentFile) -> bool:
         """False when the tenant already has a file with this sha256: it was read before."""
@@ -811,31 +955,25 @@ class TrackingWrites:
                 claims.c.claim_control_number,
                 claims.c.payer_claim_number,
                 claims.c.document,
+                claims.c.phi,
             )
             .where(claims.c.state.in_([state.value for state in states]), claims.c.updated_at <= older_than, ~asked)
             .order_by(claims.c.updated_at)
             .limit(limit)
             .with_for_update(of=claims, skip_locked=True)
         )
-        return _records(QuietClaim, (await self._session.execute(query)).mappings())
+        return await _opened_claims(self._session, QuietClaim, (await self._session.execute(query)).mappings())
 
     async def insert_status_request(self, request: StatusRequest, flagged: list[FollowUp]) -> None:
-        await self._session.execute(sa.insert(status_requests), [columns_of(request)])
+        await self._session.execute(
+            sa.insert(status_requests), await _sealed_files(self._session, status_requests, [request])
+        )
         if flagged:
             await self._session.execute(sa.insert(follow_ups), [columns_of(follow_up) for follow_up in flagged])
 
     async def take_stored_status_request(self) -> StoredFile | None:
         """The oldest stored 276 no other sender holds, locked until this transaction ends (one replica sends it)."""
-        query = (
-            sa.select(status_requests.c.id, status_requests.c.submitter_id,
-                      status_requests.c.interchange_control_number, status_requests.c.x12)
-            .where(status_requests.c.status == "stored")
-            .order_by(status_requests.c.created_at)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )  # fmt: skip
-        found = _records(StoredFile, (await self._session.execute(query)).mappings())
-        return found[0] if found else None
+        return await _take_file(self._session, status_requests)
 
     async def mark_status_request_sent(self, request_id: uuid.UUID, sent_at: dt.datetime) -> None:
         await self._session.execute(

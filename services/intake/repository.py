@@ -50,8 +50,9 @@ from services.intake.schemas import (
 from shared.idempotency import IdempotencyKeys
 from shared.paging import rows_after
 from shared.phi.crypto import Binding, TenantKeys
+from shared.phi.fields import merged, split
 from shared.phi.keys import tenant_keys
-from shared.phi.rotation import PhiAtRest, SealedColumn
+from shared.phi.rotation import PhiAtRest, PlaintextRows, SealedColumn, seal_plaintext_rows
 
 PartyT = TypeVar("PartyT")
 
@@ -673,6 +674,27 @@ def _encounter(row: sa.RowMapping) -> Encounter:
     )
 
 
+ENCOUNTER_PHI = {"patient_external_id", "ambulance"}
+"""Members of an encounter as received that hold PHI (the MRN; the ambulance's pick-up, often the patient's home,
+and the patient's weight), sealed in `encounters.phi`; the rest of `coding` stays plain JSONB."""
+
+
+def opened_coding(
+    keys: TenantKeys | None, encounter_id: uuid.UUID, coding: Mapping[str, object], sealed: bytes | None
+) -> dict[str, object]:
+    """The encounter as received: `coding` with its sealed members put back (a row stored before 0007: as is)."""
+    if sealed is None or keys is None:
+        return dict(coding)
+    opened = orjson.loads(keys.open(sealed, Binding(keys.tenant, encounters.name, "phi", str(encounter_id))))
+    return merged(coding, opened)
+
+
+def _sealed_coding(keys: TenantKeys, row: sa.RowMapping) -> dict[str, object]:
+    plain, taken = split(row["coding"], sorted(ENCOUNTER_PHI))
+    binding = Binding(keys.tenant, encounters.name, "phi", str(row["id"]))
+    return {"coding": plain, "phi": keys.seal(orjson.dumps(taken), binding)}
+
+
 class EncounterRepository(TenantRepository):
     async def get(self, encounter_id: uuid.UUID) -> Encounter | None:
         row = (
@@ -706,12 +728,16 @@ class EncounterRepository(TenantRepository):
         wanted = list(set(external_ids))
         if not wanted:
             return {}
-        rows = await self._session.execute(
-            sa.select(encounters.c.external_encounter_id, encounters.c.coding).where(
-                encounters.c.tenant_id == self._tenant, encounters.c.external_encounter_id.in_(wanted)
+        rows = (
+            await self._session.execute(
+                sa.select(
+                    encounters.c.id, encounters.c.external_encounter_id, encounters.c.coding, encounters.c.phi
+                ).where(encounters.c.tenant_id == self._tenant, encounters.c.external_encounter_id.in_(wanted))
             )
-        )
-        return {external_id: dict(coding) for external_id, coding in rows.tuples()}
+        ).all()
+        sealed = [row.phi for row in rows if row.phi is not None]
+        keys = await tenant_keys(self._session, phi_keys, self._tenant, opening=sealed) if sealed else None
+        return {row.external_encounter_id: opened_coding(keys, row.id, row.coding, row.phi) for row in rows}
 
     async def search(
         self, query: EncounterQuery, *, after: tuple[dt.datetime, uuid.UUID] | None, limit: int
@@ -751,6 +777,7 @@ class EncounterRepository(TenantRepository):
         and each encounter's JSON written by pydantic's serializer, not built as a dict and dumped again."""
         if not new:
             return {}
+        keys = await tenant_keys(self._session, phi_keys, self._tenant)
         rows = await self._session.execute(
             _ADD_ENCOUNTERS,
             {
@@ -760,7 +787,14 @@ class EncounterRepository(TenantRepository):
                 "claim_types": [item.encounter.claim_type for item in new],
                 "totals": [item.total_charge_cents for item in new],
                 "currencies": [item.encounter.currency for item in new],
-                "codings": [item.encounter.model_dump_json() for item in new],
+                "codings": [item.encounter.model_dump_json(exclude=ENCOUNTER_PHI) for item in new],
+                "phis": [
+                    keys.seal(
+                        item.encounter.model_dump_json(include=ENCOUNTER_PHI).encode(),
+                        Binding(self._tenant, encounters.name, "phi", str(item.id)),
+                    )
+                    for item in new
+                ],
                 "unresolved": [orjson.dumps(item.unresolved).decode() for item in new],
                 "patient_ids": [item.patient_id for item in new],
             },
@@ -771,10 +805,11 @@ class EncounterRepository(TenantRepository):
 _ADD_ENCOUNTERS = (
     sa.text(
         f"INSERT INTO {encounters.fullname} (id, tenant_id, external_encounter_id, claim_type, total_charge_cents, "  # noqa: S608 - names from the model, values bound
-        "currency, coding, unresolved, patient_id) "
-        "SELECT id, :tenant, external_id, claim_type, total, currency, coding::jsonb, unresolved::jsonb, patient_id "
-        "FROM unnest(:ids, :external_ids, :claim_types, :totals, :currencies, :codings, :unresolved, :patient_ids) "
-        "AS new (id, external_id, claim_type, total, currency, coding, unresolved, patient_id) "
+        "currency, coding, phi, unresolved, patient_id) "
+        "SELECT id, :tenant, external_id, claim_type, total, currency, coding::jsonb, phi, unresolved::jsonb, "
+        "patient_id FROM unnest(:ids, :external_ids, :claim_types, :totals, :currencies, :codings, :phis, "
+        ":unresolved, :patient_ids) AS new (id, external_id, claim_type, total, currency, coding, phi, unresolved, "
+        "patient_id) "
         "ON CONFLICT (tenant_id, external_encounter_id) DO NOTHING "
         f"RETURNING {', '.join(column.name for column in _ENCOUNTER_COLUMNS)}"
     )
@@ -786,6 +821,7 @@ _ADD_ENCOUNTERS = (
         sa.bindparam("totals", type_=ARRAY(sa.BigInteger)),
         sa.bindparam("currencies", type_=ARRAY(sa.Text)),
         sa.bindparam("codings", type_=ARRAY(sa.Text)),
+        sa.bindparam("phis", type_=ARRAY(sa.LargeBinary)),
         sa.bindparam("unresolved", type_=ARRAY(sa.Text)),
         sa.bindparam("patient_ids", type_=ARRAY(sa.Uuid)),
     )
@@ -934,48 +970,40 @@ _SEALED_PARTIES = ((patients, PATIENT_SEALING), (coverages, COVERAGE_SEALING), (
 _SEALED_CHANGES = ("patient", "coverage", "provider")
 
 
+def _sealed_party(table: sa.Table, sealing: Sealing) -> Callable[[TenantKeys, sa.RowMapping], dict[str, object]]:
+    return lambda keys, row: sealed_columns(keys, table, row["id"], dict(row["record"]), sealing)
+
+
+def _sealed_change(keys: TenantKeys, row: sa.RowMapping) -> dict[str, object]:
+    binding = Binding(keys.tenant, party_changes.name, "phi", str(row["id"]))
+    return {"phi": keys.seal_json({"before": row["before"], "after": row["after"]}, binding), "before": {}, "after": {}}
+
+
+PLAINTEXT_ROWS = (
+    *(PlaintextRows(table, table.c.phi.is_(None), _sealed_party(table, sealing)) for table, sealing in _SEALED_PARTIES),
+    PlaintextRows(
+        party_changes,
+        sa.and_(party_changes.c.phi.is_(None), party_changes.c.party_kind.in_(_SEALED_CHANGES)),
+        _sealed_change,
+    ),
+    PlaintextRows(encounters, encounters.c.phi.is_(None), _sealed_coding),
+)
+"""Rows stored in plaintext before 0006 (parties, their history) and 0007 (encounters)."""
+
+
 async def seal_legacy_rows(session: AsyncSession, limit: int) -> int:
-    """Seal up to `limit` rows stored in plaintext before 0006 (`claimflow phi encrypt-existing`); how many."""
-    for table, sealing in _SEALED_PARTIES:
-        rows = (
-            (
-                await session.execute(
-                    sa.select(table).where(table.c.phi.is_(None)).order_by(table.c.id).limit(limit).with_for_update()
-                )
-            )
-            .mappings()
-            .all()
-        )
-        for row in rows:
-            keys = await tenant_keys(session, phi_keys, row["tenant_id"])
-            await session.execute(
-                sa.update(table)
-                .where(table.c.id == row["id"])
-                .values(sealed_columns(keys, table, row["id"], dict(row["record"]), sealing))
-            )
-        if rows:
-            return len(rows)
-    changes = (
-        await session.execute(
-            sa.select(party_changes.c.id, party_changes.c.tenant_id, party_changes.c.before, party_changes.c.after)
-            .where(party_changes.c.phi.is_(None), party_changes.c.party_kind.in_(_SEALED_CHANGES))
-            .order_by(party_changes.c.id)
-            .limit(limit)
-            .with_for_update()
-        )
-    ).all()
-    for change_id, tenant, before, after in changes:
-        keys = await tenant_keys(session, phi_keys, tenant)
-        binding = Binding(tenant, "party_changes", "phi", str(change_id))
-        sealed = keys.seal_json({"before": before, "after": after}, binding)
-        await session.execute(
-            sa.update(party_changes).where(party_changes.c.id == change_id).values(phi=sealed, before={}, after={})
-        )
-    return len(changes)
+    """Seal up to `limit` rows stored in plaintext (`claimflow phi encrypt-existing`); how many."""
+    return await seal_plaintext_rows(session, phi_keys, PLAINTEXT_ROWS, limit)
 
 
 PHI_AT_REST = PhiAtRest(
     keys=phi_keys,
-    sealed=[SealedColumn(patients), SealedColumn(coverages), SealedColumn(providers), SealedColumn(party_changes)],
+    sealed=[
+        SealedColumn(patients),
+        SealedColumn(coverages),
+        SealedColumn(providers),
+        SealedColumn(party_changes),
+        SealedColumn(encounters),
+    ],
     seal_legacy=seal_legacy_rows,
 )

@@ -14,14 +14,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from shared.phi.crypto import Binding, version_prefix, wrap_context
-from shared.phi.keys import DATA, PhiKeyring, add_key, stored_keys
+from shared.phi.crypto import Binding, TenantKeys, version_prefix, wrap_context
+from shared.phi.keys import DATA, PhiKeyring, add_key, stored_keys, tenant_keys
 from shared.phi.kms import KeyProvider
 
 SealLegacy = Callable[[AsyncSession, int], Awaitable[int]]
@@ -224,3 +224,38 @@ async def encrypt_existing(
             return total
         total += sealed
         progress(f"{total} rows sealed")
+
+
+@dataclass(frozen=True, slots=True)
+class PlaintextRows:
+    """Rows of one table stored before its PHI was sealed: which (`pending`), and the column values sealing one
+    (given its tenant's keys). Each row has `id` and `tenant_id`."""
+
+    table: sa.Table
+    pending: sa.ColumnElement[bool]
+    sealed_values: Callable[[TenantKeys, sa.RowMapping], Mapping[str, object]]
+
+
+async def seal_plaintext_rows(
+    session: AsyncSession, keys_table: sa.Table, tables: Sequence[PlaintextRows], limit: int
+) -> int:
+    """A service's `seal_legacy`: up to `limit` rows of the first of `tables` with rows left, sealed; how many."""
+    for legacy in tables:
+        table = legacy.table
+        rows = (
+            (
+                await session.execute(
+                    sa.select(table).where(legacy.pending).order_by(table.c.id).limit(limit).with_for_update()
+                )
+            )
+            .mappings()
+            .all()
+        )
+        for row in rows:
+            keys = await tenant_keys(session, keys_table, row["tenant_id"])
+            await session.execute(
+                sa.update(table).where(table.c.id == row["id"]).values(dict(legacy.sealed_values(keys, row)))
+            )
+        if rows:
+            return len(rows)
+    return 0

@@ -17,6 +17,7 @@ from services.notifications.app import DEFINITION as NOTIFICATIONS
 from services.remittance.app import DEFINITION as REMITTANCE
 from shared.db import create_engine
 from shared.migrations import alembic_config, upgrade_to_head
+from shared.phi.keys import configure_keyring
 from tests.support.pipeline import Pipeline, test_secrets
 
 pytestmark = pytest.mark.integration
@@ -36,6 +37,7 @@ async def pipeline(servers, tmp_path_factory: pytest.TempPathFactory) -> AsyncIt
         secrets=service_secrets,
         log_dir=Path(tmp_path_factory.mktemp("service-logs")),
     )
+    configure_keyring(result.phi_settings())  # services' repositories run here too: they seal with the stack's keys
     for definition in DEFINITIONS:
         engine = create_engine(result.role_url(definition.name), pool_size=1)
         try:

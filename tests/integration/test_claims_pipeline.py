@@ -28,6 +28,7 @@ from tests.support.pipeline import (
     new_tenant,
     read_from,
 )
+from tests.support.sealed import FILE_COLUMNS, SealedPhi
 
 pytestmark = pytest.mark.integration
 FIXTURES = Path(__file__).resolve().parents[1] / "unit" / "claims" / "fixtures"
@@ -128,18 +129,23 @@ async def test_encounters_become_scrubbed_submitted_837s_and_held_claims_go_out_
     await eventually(redelivery_handled, timeout_s=30, what="the claims consumer to take the re-delivered encounter")
     assert len(await states(admin_db, tenant)) == len(events), "the re-delivered encounter made no claim"
     submissions = await admin_db.fetch(
-        "SELECT interchange_control_number, claim_count, x12, status FROM claims.submissions WHERE tenant_id = $1",
+        f"SELECT interchange_control_number, claim_count, status, {FILE_COLUMNS} FROM claims.submissions s "  # noqa: S608
+        "WHERE tenant_id = $1",
         tenant,
     )
     assert sum(s["claim_count"] for s in submissions) == len(clean) + 2
     assert {s["status"] for s in submissions} == {"sent"}
     sent_files = {path.read_text() for path in clearinghouse.rglob("837-*.x12")}
+    sealed = SealedPhi(admin_db, services)
+    texts: dict[int, str] = {}
     for submission in submissions:
-        assert list(validate_with_pyx12(submission["x12"])) == []
-        assert submission["x12"] in sent_files, "the stored 837 is the file the clearinghouse got"
+        assert submission["x12"] is None and submission["phi"] is not None, "the stored 837 is sealed"
+        text = texts[submission["interchange_control_number"]] = await sealed.file_text("submissions", submission)
+        assert list(validate_with_pyx12(text)) == []
+        assert text in sent_files, "the stored 837 is the file the clearinghouse got"
     envelope = detail["envelope"]  # the released claim's ISA13/GS06/ST02 are those of the 837 it went out in
     isa = envelope["interchange_control_number"]
-    (sent_837,) = [s["x12"] for s in submissions if s["interchange_control_number"] == isa]
+    sent_837 = texts[isa]
     assert isa13(isa) in sent_837.split("~")[0]
     assert f"*{gs06(envelope['group_control_number'])}*X*" in sent_837
     assert f"ST*837*{st02(envelope['transaction_control_number'])}*" in sent_837

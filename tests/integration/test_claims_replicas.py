@@ -18,6 +18,7 @@ from services.claims.repository import StreamWrites
 from shared.db import create_engine, create_sessionmaker
 from tests.support.encounters import example, produce_all
 from tests.support.pipeline import Pipeline, eventually, new_tenant
+from tests.support.sealed import SealedPhi
 
 pytestmark = pytest.mark.integration
 ENCOUNTERS_PER_WAVE = 100
@@ -107,7 +108,7 @@ async def test_two_claims_replicas_and_a_rebalance_bill_each_encounter_once_in_o
     sent = list(claims)
 
     files = await admin_db.fetch(
-        "SELECT id, tenant_id, submitter_id, interchange_control_number, x12, status FROM claims.submissions "
+        "SELECT id, tenant_id, submitter_id, interchange_control_number, x12, phi, status FROM claims.submissions "
         "WHERE tenant_id = ANY($1::text[])",
         tenants,
     )
@@ -115,7 +116,7 @@ async def test_two_claims_replicas_and_a_rebalance_bill_each_encounter_once_in_o
     in_files: Counter[tuple[str, str]] = Counter()
     interchanges, groups, transactions = [], [], []
     for row in files:
-        text = row["x12"]
+        text = await SealedPhi(admin_db, services).file_text("submissions", row)
         terminator = text[105]  # ISA is fixed width: its segment terminator follows ISA16
         segments = [segment.strip() for segment in text.split(terminator) if segment.strip()]
         element = text[3]

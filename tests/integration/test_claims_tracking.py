@@ -24,6 +24,7 @@ from shared.messaging.topics import CLAIM_STATUS, PAYMENT_RECEIVED
 from shared.x12.pyx12_validation import validate_with_pyx12
 from tests.support.encounters import billed_to_primary, example, produce_all
 from tests.support.pipeline import Pipeline, end_offsets, eventually, new_tenant, produce, read_from
+from tests.support.sealed import x12_of_claim
 
 pytestmark = pytest.mark.integration
 
@@ -182,10 +183,7 @@ async def test_acknowledgments_rejections_resubmission_payments_secondary_and_fo
         assert secondary["primary_claim_id"] == rows["P"]["id"]
         await eventually(lambda: in_states({"A": "paid", "R": "accepted", "P": "partially_paid"}), what="payments")
         assert await admin_db.fetchval("SELECT count(*) FROM claims.claim_payments WHERE tenant_id = $1", tenant) == 2
-        x12 = await admin_db.fetchval(
-            "SELECT s.x12 FROM claims.submissions s JOIN claims.claims c ON c.submission_id = s.id WHERE c.id = $1",
-            secondary["id"],
-        )
+        x12 = await x12_of_claim(admin_db, services, secondary["id"])
         assert "SBR*S*" in x12 and "AMT*D*90~" in x12 and "AMT*EAF*20~" in x12 and "REF*F8*SBX-T-1~" in x12
         assert list(validate_with_pyx12(x12)) == []
         detail = (await client.get(f"/v1/claims/{rows['P']['id']}")).json()

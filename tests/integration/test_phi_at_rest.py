@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from cli.services import ServiceProcess
 from services.intake.models import patients, phi_keys
 from services.intake.repository import PHI_AT_REST, PatientQuery, PatientRepository
+from services.intake.schemas import EncounterIn
 from shared.db import create_engine, create_sessionmaker
 from shared.phi.crypto import PhiKeyError, key_version
 from shared.phi.keys import PhiSettings, configure_keyring
@@ -308,3 +309,38 @@ async def test_the_phi_commands_seal_and_rotate_a_services_rows(
     assert "2 keys re-wrapped under KEK k3" in rewrapped
     configure_keyring(PhiSettings(environment="test", phi_keks=f"k3:{k3}", phi_key_cache_s=0))
     assert (await _read(intake_engine, tenant, patient_id))["external_patient_id"] == f"{STEM}MRN-CLI"
+
+
+async def test_an_encounters_mrn_is_sealed_read_back_for_resends_and_sealed_when_stored_before(
+    pipeline: Pipeline, intake: ServiceProcess, intake_engine: AsyncEngine, admin_db: asyncpg.Connection
+) -> None:
+    configure_keyring(PhiSettings(environment="test", phi_keks=f"local:{pipeline.secrets.phi_kek}", phi_key_cache_s=0))
+    tenant = new_tenant()
+    mrn = f"{STEM}MRN-ENC"
+    body = registered_encounter("ENC-PHI-SEALED", mrn=mrn)
+    async with httpx.AsyncClient(base_url=intake.base_url, headers=pipeline.auth(tenant, *WRITE)) as client:
+
+        async def resent_as_a_repeat() -> None:
+            again = await client.post("/v1/encounters", json=body)  # compared with the stored coding, MRN included
+            assert (again.status_code, again.json()["id"]) == (200, encounter_id), again.text
+            other = await client.post("/v1/encounters", json={**body, "prior_authorization": "PA-OTHER"})
+            assert other.status_code == 409 and "prior_authorization" in other.text, other.text
+
+        await register(client, mrn)
+        created = await client.post("/v1/encounters", json=body)
+        assert created.status_code == 201, created.text
+        encounter_id = created.json()["id"]
+        stored = await dump(admin_db, tenant, ("encounters",))
+        assert "ENC-PHI-SEALED" in stored and "99213" in stored, "the non-PHI members stay plain"
+        assert no_phi_in(stored)
+        await resent_as_a_repeat()
+
+        coding = EncounterIn.model_validate(body).model_dump_json()  # as stored before 0007
+        await admin_db.execute(
+            "UPDATE intake.encounters SET coding = $2::jsonb, phi = NULL WHERE tenant_id = $1", tenant, coding
+        )
+        assert not no_phi_in(await dump(admin_db, tenant, ("encounters",)))
+        await resent_as_a_repeat()
+        assert await encrypt_existing(intake_engine, PHI_AT_REST, progress=lambda _: None) >= 1
+        assert no_phi_in(await dump(admin_db, tenant, ("encounters",)))
+        await resent_as_a_repeat()

@@ -18,6 +18,7 @@ from shared.messaging.topics import PAYMENT_RECEIVED
 from shared.x12.pyx12_validation import validate_with_pyx12
 from tests.support.encounters import example, produce_all
 from tests.support.pipeline import Pipeline, eventually, new_tenant, produce
+from tests.support.sealed import x12_of_claim
 
 pytestmark = pytest.mark.integration
 
@@ -30,14 +31,6 @@ async def claims_of(admin_db: asyncpg.Connection, tenant: str) -> list[Any]:
             tenant,
         )
     )
-
-
-async def x12_of(admin_db: asyncpg.Connection, claim_id: uuid.UUID) -> str:
-    text: str = await admin_db.fetchval(
-        "SELECT s.x12 FROM claims.submissions s JOIN claims.claims c ON c.submission_id = s.id WHERE c.id = $1",
-        claim_id,
-    )
-    return text
 
 
 async def test_a_primary_partial_denial_sends_the_secondary_with_zero_paid_units(
@@ -65,7 +58,7 @@ async def test_a_primary_partial_denial_sends_the_secondary_with_zero_paid_units
         return rows[0] if len(rows) == 1 and rows[0]["state"] == "submitted" else None
 
     first = await eventually(sent, what="the claim to the primary sent")
-    first_x12 = await x12_of(admin_db, first["id"])
+    first_x12 = await x12_of_claim(admin_db, services, first["id"])
     assert "SBR*P*18*" in first_x12 and "SBR*S*18*******CI~OI***Y***Y~" in first_x12  # the secondary, known
     assert "AMT*D*" not in first_x12 and "SVD*" not in first_x12
     assert list(validate_with_pyx12(first_x12)) == []
@@ -96,7 +89,7 @@ async def test_a_primary_partial_denial_sends_the_secondary_with_zero_paid_units
     secondary = await eventually(secondary_settled, what="the secondary claim built and sent (or held)")
     assert secondary["state"] == "submitted", secondary["findings"]
     assert secondary["primary_claim_id"] == first["id"]
-    x12 = await x12_of(admin_db, secondary["id"])
+    x12 = await x12_of_claim(admin_db, services, secondary["id"])
     assert "SBR*S*18*" in x12 and "AMT*D*90~" in x12 and "REF*F8*SBX-D-1~" in x12
     assert "SVD*SANDBOX*90*HC:99214**1~" in x12
     assert "SVD*SANDBOX*0*HC:81002**0~CAS*CO*50*20~" in x12

@@ -21,6 +21,7 @@ from shared.messaging.topics import CLAIM_STATUS, PAYMENT_RECEIVED
 from shared.x12.pyx12_validation import validate_with_pyx12
 from tests.support.encounters import billed_to_primary, example, produce_all
 from tests.support.pipeline import Pipeline, end_offsets, eventually, new_tenant, produce, read_from
+from tests.support.sealed import x12_of_claim
 
 pytestmark = pytest.mark.integration
 
@@ -173,10 +174,7 @@ async def test_a_sent_secondary_is_voided_and_the_sandbox_payer_reverses_it(
     void = await eventually(void_sent, what="the void of the secondary built and sent")
     rows = {r["id"]: r for r in await _claims(admin_db, tenant)}
     assert rows[secondary["id"]]["withdrawn_at"] is not None and rows[secondary["id"]]["state"] == "accepted"
-    x12 = await admin_db.fetchval(
-        "SELECT s.x12 FROM claims.submissions s JOIN claims.claims c ON c.submission_id = s.id WHERE c.id = $1",
-        void["id"],
-    )
+    x12 = await x12_of_claim(admin_db, services, void["id"])
     assert f"REF*F8*{secondary['payer_claim_number']}~" in x12 and "SBR*S*" in x12 and ":B:8*" in x12
     assert list(validate_with_pyx12(x12)) == []
 

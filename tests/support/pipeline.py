@@ -36,6 +36,7 @@ from shared.messaging.consumer import Subscription
 from shared.messaging.kafka_access import KafkaAccess
 from shared.messaging.principals import SERVICE_PRINCIPALS, ResourceType, all_bindings
 from shared.migrations import alembic_config, upgrade_to_head
+from shared.phi.keys import PhiSettings, configure_keyring
 from shared.service import ServiceDefinition
 from tests.support.intake_builders import visit_lines
 from tests.support.oidc import LocalIdentityProvider
@@ -85,6 +86,7 @@ async def bench_pipeline(
         secrets=test_secrets(),
         log_dir=Path(tempfile.mkdtemp(prefix="claimflow-bench-")),
     )
+    configure_keyring(pipeline.phi_settings())
     try:
         for definition in definitions:
             engine = create_engine(pipeline.role_url(definition.name), pool_size=1)
@@ -127,6 +129,10 @@ class Pipeline:
     """Service ports shared by replicas (`start_replicas`), closed by `stop_all`."""
     identity: LocalIdentityProvider = field(default_factory=lambda: LocalIdentityProvider().start())
     """The services run outside development, so they take only OIDC tokens: this provider's."""
+
+    def phi_settings(self, cache_s: float = 60.0) -> PhiSettings:
+        """The PHI keys the stack's services run with (its KEK): for their repositories used in this process."""
+        return PhiSettings(environment="test", phi_keks=f"local:{self.secrets.phi_kek}", phi_key_cache_s=cache_s)
 
     @property
     def kafka(self) -> KafkaAccess:

@@ -21,17 +21,17 @@ from services.claims.records import (
 
 
 @pytest.mark.parametrize(
-    ("record", "table"),
+    ("record", "table", "folded"),
     [
-        (ClaimRecord, claims),
-        (ClaimLineRecord, claim_lines),
-        (StatusChangeRecord, claim_status_history),
-        (FeeScheduleRecord, fee_schedule_entries),
-        (ClaimLine, claim_lines),
+        (ClaimRecord, claims, {"phi"}),  # the sealed PHI members, put back into `document` by the repository
+        (ClaimLineRecord, claim_lines, set()),
+        (StatusChangeRecord, claim_status_history, set()),
+        (FeeScheduleRecord, fee_schedule_entries, set()),
+        (ClaimLine, claim_lines, set()),
     ],
 )
-def test_a_row_record_has_exactly_the_columns_of_its_table(record: type, table: sa.Table) -> None:
-    assert {f.name for f in dataclasses.fields(record)} == set(table.columns.keys())
+def test_a_row_record_has_exactly_the_columns_of_its_table(record: type, table: sa.Table, folded: set[str]) -> None:
+    assert {f.name for f in dataclasses.fields(record)} == set(table.columns.keys()) - folded
 
 
 def test_a_new_claim_writes_only_columns_of_the_claims_table() -> None:
