@@ -341,6 +341,14 @@ class FolderClearinghouse:
                 _write_atomically(self.state_file, json.dumps(self.clearinghouse.state).encode())
                 log.info("sandbox: appeal letter %s answered with %d files", path.name, len(answers))
                 continue
+            earlier = self.private / "received" / path.name
+            if earlier.exists() and earlier.read_bytes() == path.read_bytes():
+                # The submitter sent a file again after a crash between sending and recording it: a
+                # clearinghouse takes a file once by name, so the claims are not adjudicated (and paid) twice.
+                (self.private / "duplicates").mkdir(parents=True, exist_ok=True)
+                os.replace(path, self.private / "duplicates" / path.name)
+                log.info("sandbox: %s was received before; not answered again", path.name)
+                continue
             moment = now or datetime.now().replace(microsecond=0)
             try:
                 answers = self.clearinghouse.answer(path.name, path.read_bytes(), moment)

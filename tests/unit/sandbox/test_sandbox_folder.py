@@ -39,6 +39,22 @@ async def test_submit_answer_fetch_acknowledge(tmp_path: Path) -> None:
     assert FolderClearinghouse(tmp_path).process_once(RECEIVED_AT) == []  # nothing is answered twice
 
 
+async def test_a_file_sent_again_after_it_was_taken_is_not_adjudicated_twice(tmp_path: Path) -> None:
+    """A sender killed between submitting and recording the submission sends the same file again: the
+    clearinghouse takes a file once by name, so its claims are not paid twice."""
+    adapter = FileDropAdapter(tmp_path)
+    content = x12_837(professional("PCN-1-PAID"))
+    await adapter.submit("batch-1.x12", content)
+    assert len(FolderClearinghouse(tmp_path).process_once(RECEIVED_AT)) == 3
+    await adapter.submit("batch-1.x12", content)
+    assert FolderClearinghouse(tmp_path).process_once(RECEIVED_AT) == []
+    assert (tmp_path / ".sandbox" / "duplicates" / "batch-1.x12").exists()
+    assert len(list((tmp_path / "inbound").glob("*.835"))) == 1
+
+    await adapter.submit("batch-2.x12", x12_837(professional("PCN-2-PAID")))
+    assert len(FolderClearinghouse(tmp_path).process_once(RECEIVED_AT)) == 3, "another file is answered"
+
+
 def test_sequences_survive_a_restart(tmp_path: Path) -> None:
     (tmp_path / "outbound").mkdir()
     (tmp_path / "outbound" / "a.x12").write_bytes(x12_837(professional("PCN-1")))
