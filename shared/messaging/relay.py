@@ -1,7 +1,8 @@
 """The outbox relay: publishes committed outbox rows to Kafka in order, then marks them.
 
 A crash between send and mark re-sends those rows; consumers' inboxes make that harmless. Marking a row
-empties a payload that carries a `phi` block, so `encounter-coded` rows keep no PHI once published. One relay
+empties the payload of an event type with `x-phi` fields (or any payload with a `phi` block), so outbox rows
+keep no PHI once published. One relay
 per schema is active at a time (an advisory lock), so per-key order holds across replicas.
 """
 
@@ -20,9 +21,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from shared.events.catalog import EVENT_TYPES
 from shared.messaging.outbox import stored_to_kafka, wire_columns
 from shared.messaging.publisher import KafkaPublisher, KafkaUnavailable, OutgoingMessage
 from shared.messaging.tables import outbox_channel
+from shared.phi.fields import marked_paths
 from shared.telemetry.metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
 
 log = logging.getLogger(__name__)
@@ -41,12 +44,18 @@ def libpq_url(engine: AsyncEngine) -> str:
     return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def without_phi(envelope: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
-    """A published row keeps no PHI: a payload with a `phi` block (`encounter-coded`: demographics, member
-    ids, tax ids) is emptied; the row keeps its ce attributes."""
+PHI_EVENT_TYPES = tuple(sorted(name for name, (_, model) in EVENT_TYPES.items() if marked_paths(model)))
+"""Event types whose payload model marks a field `x-phi` (`encounter-coded`, `party-changed`,
+`coverage-correction-requested`, `claim-submitted`'s member digest)."""
+
+
+def without_phi(table: sa.Table) -> sa.ColumnElement[Any]:
+    """A published row keeps no PHI: the payload of an event type with `x-phi` fields, or of any payload with a
+    `phi` block, is emptied; the row keeps its ce attributes."""
+    envelope = table.c.envelope
     return sa.case(
         (
-            envelope["data"].has_key("phi"),
+            sa.or_(table.c.event_type.in_(PHI_EVENT_TYPES), envelope["data"].has_key("phi")),
             sa.func.jsonb_set(envelope, sa.literal(["data"], type_=ARRAY(sa.Text)), sa.text("'{}'::jsonb")),
         ),
         else_=envelope,
@@ -222,7 +231,7 @@ class OutboxRelay:
             await claimed.conn.execute(
                 sa.update(table)
                 .where(table.c.id == sa.any_(sa.literal(claimed.ids, ARRAY(sa.BigInteger))))
-                .values(published_at=sa.func.now(), envelope=without_phi(table.c.envelope))
+                .values(published_at=sa.func.now(), envelope=without_phi(table))
             )
             await claimed.conn.commit()
         finally:

@@ -36,7 +36,15 @@ pytestmark = pytest.mark.integration
 STEM = "QXPHIREST"
 BIRTH_DATE = "1911-11-11"
 TAX_ID = "987650001"
-WRITE = ("patients:write", "patients:read", "providers:write", "payers:write", "encounters:write", "encounters:read")
+WRITE = (
+    "patients:write",
+    "patients:read",
+    "providers:write",
+    "providers:read",
+    "payers:write",
+    "encounters:write",
+    "encounters:read",
+)
 ADDRESS = {"line1": f"77 {STEM} LANE", "city": "SPRINGFIELD", "state": "IL", "postal_code": "627010001"}
 PHI_TABLES = ("patients", "coverages", "providers", "party_changes")
 
@@ -61,11 +69,14 @@ def patient_body(mrn: str) -> dict[str, Any]:
             "birth_date": BIRTH_DATE, "sex": "F", "address": ADDRESS}  # fmt: skip
 
 
+BILLING_PROVIDER = {"npi": "1234567893", "entity": "organization", "name": "SYNTHETIC CLINIC", "tax_id": TAX_ID,
+                    "tax_id_type": "EIN", "address": ADDRESS, "taxonomy": "207Q00000X"}  # fmt: skip
+
+
 async def register(client: httpx.AsyncClient, mrn: str) -> tuple[str, str]:
     payer = {"payer_id": "SANDBOX", "name": "SANDBOX HEALTH PLAN", "claim_filing_indicator": "CI",
              "timely_filing_days": 365, "appeal_days": 180}  # fmt: skip
-    billing = {"npi": "1234567893", "entity": "organization", "name": "SYNTHETIC CLINIC", "tax_id": TAX_ID,
-               "tax_id_type": "EIN", "address": ADDRESS, "taxonomy": "207Q00000X"}  # fmt: skip
+    billing = BILLING_PROVIDER
     rendering = {"npi": "1987654328", "entity": "individual", "name": "SMITH", "first_name": "ALEX"}
     for path, body in (("/v1/payers", payer), ("/v1/providers", billing), ("/v1/providers", rendering)):
         assert (await client.post(path, json=body)).status_code in (200, 201)
@@ -132,25 +143,39 @@ async def test_parties_are_sealed_at_rest_searchable_and_read_back_in_plaintext(
     assert no_phi_in(stored)
 
 
-async def test_published_encounter_coded_rows_keep_no_phi(
+PHI_EVENTS = {"encounter-coded.v1", "party-changed.v1"}
+
+
+async def test_published_rows_of_phi_events_keep_no_phi(
     pipeline: Pipeline, intake: ServiceProcess, admin_db: asyncpg.Connection
 ) -> None:
+    """`encounter-coded` carries a `phi` block; a provider's `party-changed` carries its tax id outside one."""
     tenant = new_tenant()
     async with httpx.AsyncClient(base_url=intake.base_url, headers=pipeline.auth(tenant, *WRITE)) as client:
         await register(client, "MRN-OUTBOX")
         created = await client.post("/v1/encounters", json=registered_encounter("ENC-PHI-1", mrn="MRN-OUTBOX"))
         assert created.status_code == 201, created.text
+        provider_id = (await client.post("/v1/providers", json=BILLING_PROVIDER)).json()["id"]
+        read = await client.get(f"/v1/providers/{provider_id}")
+        assert read.status_code == 200, read.text
+        patched = await client.patch(
+            f"/v1/providers/{provider_id}",
+            json={"name": "SYNTHETIC CLINIC WEST"},
+            headers={"If-Match": read.headers["ETag"], "Content-Type": "application/merge-patch+json"},
+        )
+        assert patched.status_code == 200, patched.text
 
     async def published() -> list[asyncpg.Record]:
         rows = await admin_db.fetch(
-            "SELECT envelope, published_at FROM intake.outbox WHERE tenant_id = $1 AND topic = 'encounter-coded'",
-            tenant,
+            "SELECT envelope, event_type, published_at FROM intake.outbox WHERE tenant_id = $1 ORDER BY id", tenant
         )
-        return rows if rows and all(row["published_at"] is not None for row in rows) else []
+        types = {row["event_type"] for row in rows}
+        done = PHI_EVENTS <= types and all(row["published_at"] for row in rows)
+        return rows if done else []
 
-    rows = await eventually(published, what="the encounter-coded row published")
-    envelopes = [json.loads(row["envelope"]) for row in rows]
-    assert [(e["data"], e["type"]) for e in envelopes] == [({}, "encounter-coded.v1")]
+    rows = await eventually(published, what="the encounter-coded and party-changed rows published")
+    with_phi = [json.loads(row["envelope"]) for row in rows if row["event_type"] in PHI_EVENTS]
+    assert len(with_phi) >= 2 and [e["data"] for e in with_phi] == [{}] * len(with_phi)
     assert no_phi_in("".join(row["envelope"] for row in rows))
 
 
