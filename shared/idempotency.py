@@ -14,7 +14,7 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Protocol
 
 import sqlalchemy as sa
 from fastapi import Header, HTTPException, Request, status
@@ -33,8 +33,14 @@ IdempotencyKey = Annotated[
 """The optional request header, as a FastAPI parameter: `idempotency_key: IdempotencyKey = None`."""
 
 
-def idempotency_table(metadata: sa.MetaData) -> sa.Table:
-    """`idempotency_keys` in the service's schema: one row per tenant and key."""
+def idempotency_table(metadata: sa.MetaData, *, sealed_answers: bool = False) -> sa.Table:
+    """`idempotency_keys` in the service's schema: one row per tenant and key. A service whose answers carry
+    PHI keeps them sealed (`sealed_answers`: a `response_sealed` column, written through a `ResponseSealer`)."""
+    sealed = (
+        [sa.Column("response_sealed", sa.LargeBinary, nullable=True, comment="PHI: the answer, sealed (shared.phi).")]
+        if sealed_answers
+        else []
+    )
     return sa.Table(
         "idempotency_keys",
         metadata,
@@ -43,8 +49,17 @@ def idempotency_table(metadata: sa.MetaData) -> sa.Table:
         sa.Column("request_hash", sa.String(64), nullable=False, doc="sha256 of method, path and the parsed body"),
         sa.Column("response_status", sa.SmallInteger, nullable=True),
         sa.Column("response_body", JSONB, nullable=True),
+        *sealed,
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     )
+
+
+class ResponseSealer(Protocol):
+    """Seals a stored answer for one tenant's key, and opens it for a replay."""
+
+    async def seal(self, key: str, body: object) -> bytes: ...
+
+    async def open(self, key: str, sealed: bytes) -> object: ...
 
 
 def request_fingerprint(method: str, path: str, body: BaseModel | Mapping[str, object]) -> str:
@@ -81,10 +96,15 @@ class Answer:
 class IdempotencyKeys:
     """The keys of one tenant in one service's `idempotency_keys` table."""
 
-    def __init__(self, session: AsyncSession, table: sa.Table, tenant: str) -> None:
+    def __init__(
+        self, session: AsyncSession, table: sa.Table, tenant: str, sealer: ResponseSealer | None = None
+    ) -> None:
+        if sealer is not None and "response_sealed" not in table.c:
+            raise ValueError(f"{table.fullname} keeps no sealed answers")
         self._session = session
         self._table = table
         self._tenant = tenant
+        self._sealer = sealer
 
     async def claim(self, key: str, request_hash: str) -> StoredKey | None:
         """Take the key for this request; None when it is new, else what the earlier request stored."""
@@ -99,21 +119,27 @@ class IdempotencyKeys:
         ).one_or_none()
         if inserted is not None:
             return None
+        sealed = [table.c.response_sealed] if self._sealer is not None else []
         earlier = (
             await self._session.execute(
-                sa.select(table.c.request_hash, table.c.response_status, table.c.response_body).where(
+                sa.select(table.c.request_hash, table.c.response_status, table.c.response_body, *sealed).where(
                     table.c.tenant_id == self._tenant, table.c.key == key
                 )
             )
         ).one()
-        return StoredKey(str(earlier.request_hash), earlier.response_status, earlier.response_body)
+        body = earlier.response_body
+        if self._sealer is not None and earlier.response_sealed is not None:
+            body = await self._sealer.open(key, earlier.response_sealed)
+        return StoredKey(str(earlier.request_hash), earlier.response_status, body)
 
     async def complete(self, key: str, status_code: int, body: object) -> None:
         table = self._table
+        if self._sealer is None:
+            values: dict[str, object] = {"response_status": status_code, "response_body": body}
+        else:
+            values = {"response_status": status_code, "response_sealed": await self._sealer.seal(key, body)}
         await self._session.execute(
-            sa.update(table)
-            .where(table.c.tenant_id == self._tenant, table.c.key == key)
-            .values(response_status=status_code, response_body=body)
+            sa.update(table).where(table.c.tenant_id == self._tenant, table.c.key == key).values(values)
         )
 
 

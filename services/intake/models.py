@@ -146,7 +146,8 @@ cpt_codes = sa.Table(
     sa.Column("description", sa.Text, nullable=True),
 )
 
-idempotency_keys = idempotency_table(metadata)
+idempotency_keys = idempotency_table(metadata, sealed_answers=True)
+"""Answers name patients (a registration's answer is the patient): kept sealed."""
 
 eligibility_interchange_numbers = sa.Sequence(
     "eligibility_interchange_numbers", metadata=metadata, minvalue=1, maxvalue=999_999_999, cycle=True

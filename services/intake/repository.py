@@ -961,9 +961,38 @@ class EligibilityAnswerRepository:
         )
 
 
+def _answer_binding(tenant: str, key: str) -> Binding:
+    return Binding(tenant, idempotency_keys.name, "response_sealed", key)
+
+
+class _SealedAnswers:
+    """Intake's stored answers name patients (a registration answers with the patient): sealed with the
+    tenant's data key, each bound to its key."""
+
+    def __init__(self, session: AsyncSession, tenant: str) -> None:
+        self._session = session
+        self._tenant = tenant
+
+    def _binding(self, key: str) -> Binding:
+        return _answer_binding(self._tenant, key)
+
+    async def seal(self, key: str, body: object) -> bytes:
+        keys = await tenant_keys(self._session, phi_keys, self._tenant)
+        return keys.seal(orjson.dumps(body), self._binding(key))
+
+    async def open(self, key: str, sealed: bytes) -> object:
+        keys = await tenant_keys(self._session, phi_keys, self._tenant, opening=[sealed])
+        return orjson.loads(keys.open(sealed, self._binding(key)))
+
+
+def _sealed_answer(keys: TenantKeys, row: sa.RowMapping) -> dict[str, object]:
+    binding = _answer_binding(keys.tenant, row["key"])
+    return {"response_sealed": keys.seal(orjson.dumps(row["response_body"]), binding), "response_body": sa.null()}
+
+
 def idempotency_keys_of(session: AsyncSession, tenant: str) -> IdempotencyKeys:
-    """The tenant's Idempotency-Keys in intake's own table."""
-    return IdempotencyKeys(session, idempotency_keys, tenant)
+    """The tenant's Idempotency-Keys in intake's own table, their answers sealed."""
+    return IdempotencyKeys(session, idempotency_keys, tenant, _SealedAnswers(session, tenant))
 
 
 _SEALED_PARTIES = ((patients, PATIENT_SEALING), (coverages, COVERAGE_SEALING), (providers, PROVIDER_SEALING))
@@ -987,8 +1016,14 @@ PLAINTEXT_ROWS = (
         _sealed_change,
     ),
     PlaintextRows(encounters, encounters.c.phi.is_(None), _sealed_coding),
+    PlaintextRows(
+        idempotency_keys,
+        sa.and_(idempotency_keys.c.response_sealed.is_(None), idempotency_keys.c.response_body.is_not(None)),
+        _sealed_answer,
+        row_id="key",
+    ),
 )
-"""Rows stored in plaintext before 0006 (parties, their history) and 0007 (encounters)."""
+"""Rows stored in plaintext before 0006 (parties, their history), 0007 (encounters) and 0008 (answers)."""
 
 
 async def seal_legacy_rows(session: AsyncSession, limit: int) -> int:
@@ -1004,6 +1039,7 @@ PHI_AT_REST = PhiAtRest(
         SealedColumn(providers),
         SealedColumn(party_changes),
         SealedColumn(encounters),
+        SealedColumn(idempotency_keys, "response_sealed", row_id="key"),
     ],
     seal_legacy=seal_legacy_rows,
 )

@@ -229,11 +229,12 @@ async def encrypt_existing(
 @dataclass(frozen=True, slots=True)
 class PlaintextRows:
     """Rows of one table stored before its PHI was sealed: which (`pending`), and the column values sealing one
-    (given its tenant's keys). Each row has `id` and `tenant_id`."""
+    (given its tenant's keys). Each row has `tenant_id` and a row id (`row_id`, unique within the tenant)."""
 
     table: sa.Table
     pending: sa.ColumnElement[bool]
     sealed_values: Callable[[TenantKeys, sa.RowMapping], Mapping[str, object]]
+    row_id: str = "id"
 
 
 async def seal_plaintext_rows(
@@ -245,7 +246,11 @@ async def seal_plaintext_rows(
         rows = (
             (
                 await session.execute(
-                    sa.select(table).where(legacy.pending).order_by(table.c.id).limit(limit).with_for_update()
+                    sa.select(table)
+                    .where(legacy.pending)
+                    .order_by(table.c.tenant_id, table.c[legacy.row_id])
+                    .limit(limit)
+                    .with_for_update()
                 )
             )
             .mappings()
@@ -254,7 +259,9 @@ async def seal_plaintext_rows(
         for row in rows:
             keys = await tenant_keys(session, keys_table, row["tenant_id"])
             await session.execute(
-                sa.update(table).where(table.c.id == row["id"]).values(dict(legacy.sealed_values(keys, row)))
+                sa.update(table)
+                .where(table.c.tenant_id == row["tenant_id"], table.c[legacy.row_id] == row[legacy.row_id])
+                .values(dict(legacy.sealed_values(keys, row)))
             )
         if rows:
             return len(rows)

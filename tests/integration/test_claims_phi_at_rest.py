@@ -124,11 +124,11 @@ async def test_a_claims_phi_is_sealed_at_rest_read_back_logged_when_read_and_rot
     assert count >= 4, "the claim, its lines, its history and its 837 are stored"
     assert not names_the_canary(stored)
     assert await document_of(claims_engine, tenant, claim_id) == encounter.model_dump(mode="json")
-    (sent_file,) = folder.rglob("837-*.x12")
-    sent = sent_file.read_text()
     file_row = await admin_db.fetchrow(f"SELECT {FILE_COLUMNS} FROM claims.submissions s WHERE tenant_id = $1", tenant)  # noqa: S608
     assert file_row is not None and file_row["x12"] is None
-    assert await SealedPhi(admin_db, services).file_text("submissions", file_row) == sent
+    sent = await SealedPhi(admin_db, services).file_text("submissions", file_row)
+    # other tests' encounters on the topic are billed into the same folder: one of the files is the canary's
+    assert sent in [path.read_text() for path in folder.rglob("837-*.x12")]
     assert list(validate_with_pyx12(sent)) == []
     for segment in (
         f"NM1*IL*1*{STEM}LAST*{STEM}FIRST*",

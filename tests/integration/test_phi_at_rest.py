@@ -143,6 +143,41 @@ async def test_parties_are_sealed_at_rest_searchable_and_read_back_in_plaintext(
     assert no_phi_in(stored)
 
 
+async def test_an_idempotent_registrations_stored_answer_is_sealed_and_replayed(
+    pipeline: Pipeline, intake: ServiceProcess, admin_db: asyncpg.Connection, intake_engine: AsyncEngine
+) -> None:
+    tenant = new_tenant()
+    headers = {**pipeline.auth(tenant, *WRITE), "Idempotency-Key": "register-once"}
+    query = (
+        "SELECT response_body, response_sealed, t::text AS dumped FROM intake.idempotency_keys t WHERE tenant_id = $1"
+    )
+    async with httpx.AsyncClient(base_url=intake.base_url, headers=headers) as client:
+        first = await client.post("/v1/patients", json=patient_body("MRN-IDEM"))
+        assert first.status_code == 201, first.text
+
+        async def replayed() -> None:
+            again = await client.post("/v1/patients", json=patient_body("MRN-IDEM"))
+            assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+            assert again.json() == first.json() and STEM in again.text.upper()
+
+        await replayed()
+        stored = await admin_db.fetchrow(query, tenant)
+        assert stored is not None and stored["response_body"] is None and stored["response_sealed"] is not None
+        assert no_phi_in(stored["dumped"])
+
+        # An answer stored before 0008 (made so here) is replayed as it is, then sealed by the command.
+        await admin_db.execute(
+            "UPDATE intake.idempotency_keys SET response_body = $2::jsonb, response_sealed = NULL WHERE tenant_id = $1",
+            tenant,
+            first.text,
+        )
+        await replayed()
+        assert await encrypt_existing(intake_engine, PHI_AT_REST, progress=lambda _: None) >= 1
+        stored = await admin_db.fetchrow(query, tenant)
+        assert stored is not None and stored["response_body"] is None and no_phi_in(stored["dumped"])
+        await replayed()
+
+
 PHI_EVENTS = {"encounter-coded.v1", "party-changed.v1"}
 
 
