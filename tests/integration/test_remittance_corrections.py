@@ -5,7 +5,6 @@ The 835s are the synthetic fixtures of `tests/fixtures/remittance/` (fixed CLP01
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import uuid
@@ -236,7 +235,7 @@ async def test_payments_posted_before_their_claim_is_known_are_matched_once_when
     late_id = uuid.UUID(claim_ids["CF-LATE-1"])
     await _send(services, _claim_submitted(tenant, "CF-LATE-1", patient, late_id))
     marker_id = uuid.uuid4()
-    marker = dataclasses.replace(_claim_submitted(tenant, "CF-LATE-MARK", patient, marker_id), subject=str(late_id))
+    marker = _claim_submitted(tenant, "CF-LATE-MARK", patient, marker_id).replace(subject=str(late_id))
     await _send(services, marker)  # the same key as the replay: consumed after it
 
     async def marker_known() -> bool:
