@@ -21,7 +21,7 @@ from tests.support.pipeline import Pipeline, eventually, new_tenant
 from tests.support.sealed import SealedPhi
 
 pytestmark = pytest.mark.integration
-ENCOUNTERS_PER_WAVE = 100
+ENCOUNTERS_PER_WAVE = 60
 FAST = "0.2"
 
 
@@ -61,7 +61,7 @@ async def test_two_claims_replicas_and_a_rebalance_bill_each_encounter_once_in_o
     clearinghouse = tmp_path / "clearinghouse"
     claims_env = {
         "CLAIMFLOW_CLAIMS_BATCH_INTERVAL_S": FAST,
-        "CLAIMFLOW_CLAIMS_BATCH_SIZE": "40",  # several rounds and windows per wave, so the replicas interleave
+        "CLAIMFLOW_CLAIMS_BATCH_SIZE": "25",  # several rounds and windows per wave, so the replicas interleave
         "CLAIMFLOW_CLAIMS_RUN_ACKNOWLEDGMENTS": "false",
         "CLAIMFLOW_CLEARINGHOUSE_TRANSPORT": "file_drop",
         "CLAIMFLOW_CLEARINGHOUSE_FOLDER": str(clearinghouse),
