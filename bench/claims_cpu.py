@@ -55,7 +55,7 @@ def build(envelopes: list[EventEnvelope], settings: ClaimsSettings) -> list[Read
     context = ScrubContext(today=dt.date.today())
     ready = []
     for number, envelope in enumerate(envelopes, start=1):
-        envelope._typed.clear()  # as consumed: the payload is validated from the event's JSON
+        envelope = envelope.replace()  # as consumed: no typed payload cached, validated from the event's JSON
         encounter = price(envelope.payload_as(EncounterCodedV1), {})
         control_number = service.claim_control_number(number)
         draft = draft_from_encounter(encounter)
