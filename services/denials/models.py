@@ -66,7 +66,12 @@ sa.Index(
     denial_cases.c.due_date,
     postgresql_where=denial_cases.c.status.in_(["open", "upheld"]),
 )
-sa.Index("ix_denial_cases_claim", denial_cases.c.tenant_id, denial_cases.c.claim_control_number)
+sa.Index(
+    "ix_denial_cases_pending",
+    denial_cases.c.tenant_id,
+    denial_cases.c.claim_control_number,
+    postgresql_where=denial_cases.c.status == "pending_payer",
+)
 sa.Index(
     "ix_denial_cases_corrected",
     denial_cases.c.tenant_id,
@@ -78,7 +83,12 @@ case_history = sa.Table(
     "case_history",
     metadata,
     sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-    sa.Column("case_id", sa.Uuid, sa.ForeignKey("denials.denial_cases.id", ondelete="CASCADE"), nullable=False),
+    sa.Column(
+        "case_id",
+        sa.Uuid,
+        nullable=False,
+        doc="The case (no foreign key: lines are written only beside their case, and cases are never deleted).",
+    ),
     sa.Column("tenant_id", sa.Text, nullable=False),
     sa.Column("entry", sa.Text, nullable=False, comment="opened, assigned, note, action, outcome"),
     sa.Column("actor", sa.Text, nullable=False),

@@ -432,7 +432,9 @@ async def cases_deciding_on(
     session: AsyncSession, keys: Iterable[tuple[str, str]], statuses: Sequence[str] = tuple(WORKED)
 ) -> list[CaseRecord]:
     """Cases a remittance for (tenant, claim control number) can decide: those of the claim itself and
-    those whose corrected claim it is, in `statuses` (default: open or waiting on the payer); locked."""
+    those whose corrected claim it is, in `statuses` (default: open or waiting on the payer); locked. The statuses
+    are written into the SQL, not bound, so that a denial's search among the cases waiting on the payer plans on
+    their small partial index (`ix_denial_cases_pending`)."""
     c = denial_cases.c
     found: list[CaseRecord] = []
     for tenant, numbers in _by_tenant(keys).items():
@@ -445,7 +447,7 @@ async def cases_deciding_on(
                     c.claim_control_number == sa.func.any(wanted),
                     c.corrected_claim_control_number == sa.func.any(wanted),
                 ),
-                c.status.in_(list(statuses)),
+                c.status.in_(sa.bindparam("statuses", list(statuses), expanding=True, literal_execute=True)),
             )
             .order_by(c.opened_at)
             .with_for_update()

@@ -30,15 +30,15 @@ from services.denials.domain.denial_case import (
 )
 from services.denials.domain.recovery import expected_recovery_cents
 from services.denials.domain.underpayment import RemittedLine, underpaid_lines
-from services.denials.records import ActionRecord, CaseRecord, PayerTerms, SubmittedClaimRecord
+from services.denials.records import ActionRecord, CaseRecord, PayerTerms
 from services.denials.repository import DenialCaseRepository
 from shared.clearinghouse import ClearinghouseAdapter
 from shared.db import unit_of_work
+from shared.events import wire
 from shared.events.catalog import (
     AppealFiledV1,
     ClaimCorrectedV1,
     ClaimCorrectionRequestedV1,
-    ClaimDeniedV1,
     ClaimSubmittedV1,
     LedgerAdjustmentRequestedV1,
     PaymentReceivedV1,
@@ -60,51 +60,63 @@ def _terms(terms: dict[tuple[str, str], PayerTerms], tenant: str, payer_id: str)
     return terms.get((tenant, payer_id), PayerTerms())
 
 
-def _line_causes(denial: ClaimDeniedV1) -> list[dict[str, Any]]:
-    lines = []
-    for line in denial.lines:
-        verdict = classify("CO", line.carcs, line.rarcs or denial.rarcs)
-        lines.append(
-            {
-                "line_number": line.line_number,
-                "procedure_code": line.procedure_code,
-                "denied_cents": line.denied_cents,
-                "carcs": list(line.carcs),
-                "rarcs": list(line.rarcs),
-                **_verdict_columns(verdict),
-            }
-        )
-    return lines
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    """A classification with its stored columns, built once per combination of codes: a backlog repeats a few
+    hundred of them, and reading an enum's `.value` costs microseconds each on Python 3.11."""
+
+    classification: Classification
+    names: dict[str, str]
+    """root_cause, recommended_action and owner, as stored (a line's causes)."""
+    columns: dict[str, Any]
+    """`names` and the rest of a case's columns that follow from the codes alone."""
+    opened: str
+    """The end of a case's `opened` history line."""
 
 
 @lru_cache(maxsize=8192)
-def _verdict_columns_cached(verdict: Classification) -> tuple[tuple[str, str], ...]:
-    return (
-        ("root_cause", verdict.root_cause.value),
-        ("recommended_action", verdict.action.value),
-        ("owner", verdict.owner.value),
-    )
-
-
-def _verdict_columns(verdict: Classification) -> dict[str, str]:
-    """Root cause, action and owner as stored. A backlog repeats a few hundred verdicts, and reading an enum's
-    `.value` costs microseconds each on Python 3.11, so the names are read once per verdict."""
-    return dict(_verdict_columns_cached(verdict))
-
-
-def _classified_values(
-    verdict: Classification, amount_cents: int, terms: PayerTerms, remitted_on: dt.date, service: dt.date | None
-) -> dict[str, Any]:
-    return {
-        **_verdict_columns(verdict),
+def _verdict(group: str, carcs: tuple[str, ...], rarcs: tuple[str, ...]) -> _Verdict:
+    verdict = classify(group, carcs, rarcs)
+    names = {
+        "root_cause": verdict.root_cause.value,
+        "recommended_action": verdict.action.value,
+        "owner": verdict.owner.value,
+    }
+    columns = {
+        **names,
         "carc": verdict.carc,
         "unknown_codes": list(verdict.unknown_codes),
         "recoverable": verdict.recoverable,
         "appealable": verdict.appealable,
+    }
+    opened = f"{names['root_cause']}, {names['recommended_action']} by {names['owner']}"
+    return _Verdict(verdict, names, columns, opened)
+
+
+def _line_causes(denial: wire.ClaimDeniedV1) -> list[dict[str, Any]]:
+    return [
+        {
+            "line_number": line.line_number,
+            "procedure_code": line.procedure_code,
+            "denied_cents": line.denied_cents,
+            "carcs": line.carcs,
+            "rarcs": line.rarcs,
+            **_verdict("CO", tuple(line.carcs), tuple(line.rarcs or denial.rarcs)).names,
+        }
+        for line in denial.lines
+    ]
+
+
+def _classified_values(
+    verdict: _Verdict, amount_cents: int, terms: PayerTerms, remitted_on: dt.date, service: dt.date | None
+) -> dict[str, Any]:
+    classification = verdict.classification
+    return {
+        **verdict.columns,
         "expected_recovery_cents": expected_recovery_cents(
-            amount_cents, verdict.overturn_basis_points, terms.cost_to_work_cents
+            amount_cents, classification.overturn_basis_points, terms.cost_to_work_cents
         ),
-        "due_date": due_date(verdict.action, terms.calendar, remitted_on=remitted_on, service_date=service),
+        "due_date": due_date(classification.action, terms.calendar, remitted_on=remitted_on, service_date=service),
     }
 
 
@@ -133,7 +145,7 @@ async def record_submitted_claims(session: AsyncSession, envelopes: list[EventEn
 async def open_denial_cases(session: AsyncSession, envelopes: list[EventEnvelope]) -> int:
     """One classified case per denial (claim, trace); a denial of a claim whose case is waiting on the
     payer (its appeal or corrected claim) upholds that case instead. Returns the cases opened."""
-    denials: list[tuple[EventEnvelope, ClaimDeniedV1]] = [(e, e.payload_as(ClaimDeniedV1)) for e in envelopes]
+    denials = [(e, e.payload_as(wire.ClaimDeniedV1)) for e in envelopes]
     keys = [(e.tenant, d.claim_control_number) for e, d in denials]
     claims = await store.claims_submitted(session, keys)
     terms = await store.payer_terms(session, [(e.tenant, d.payer_id) for e, d in denials])
@@ -148,15 +160,17 @@ async def open_denial_cases(session: AsyncSession, envelopes: list[EventEnvelope
     opened: list[store.OpenedEntry] = []
     for envelope, denial in denials:
         tenant = envelope.tenant
-        pending = waiting.get((tenant, denial.claim_control_number))
+        number = denial.claim_control_number
         remitted_on = envelope.time.date()
-        if pending is not None and pending.trace_number != denial.trace_number:
-            await _uphold(session, pending, denial, _terms(terms, tenant, denial.payer_id), remitted_on)
+        if waiting:
+            pending = waiting.get((tenant, number))
+            if pending is not None and pending.trace_number != denial.trace_number:
+                await _uphold(session, pending, denial, _terms(terms, tenant, denial.payer_id), remitted_on)
+                continue
+        verdict = _verdict("CO", tuple(denial.carcs), tuple(denial.rarcs))
+        if not verdict.classification.opens_case:
             continue
-        verdict = classify("CO", denial.carcs, denial.rarcs)
-        if not verdict.opens_case:
-            continue
-        claim: SubmittedClaimRecord | None = claims.get((tenant, denial.claim_control_number))
+        claim = claims.get((tenant, number))
         service = claim.service_date if claim else None
         case_id = uuid.uuid4()
         rows.append(
@@ -165,40 +179,34 @@ async def open_denial_cases(session: AsyncSession, envelopes: list[EventEnvelope
                 "tenant_id": tenant,
                 "kind": _DENIAL_KIND,
                 "claim_id": denial.claim_id or (claim.claim_id if claim else None),
-                "claim_control_number": denial.claim_control_number,
+                "claim_control_number": number,
                 "payer_id": denial.payer_id,
                 "trace_number": denial.trace_number,
                 "denial": denial.denial,
                 "denied_cents": denial.denied_cents,
                 "currency": denial.currency,
                 "group_code": "CO",
-                "carcs": list(denial.carcs),
-                "rarcs": list(denial.rarcs),
+                "carcs": denial.carcs,
+                "rarcs": denial.rarcs,
                 "status": _OPEN,
                 "remitted_on": remitted_on,
                 "service_date": service,
                 "billing_provider_npi": claim.billing_provider_npi if claim else None,
-                "payer_claim_control_number": payer_numbers.get(
-                    (tenant, denial.claim_control_number, denial.trace_number)
-                ),
+                "payer_claim_control_number": payer_numbers.get((tenant, number, denial.trace_number)),
                 "lines": _line_causes(denial),
                 **_classified_values(
                     verdict, denial.denied_cents, _terms(terms, tenant, denial.payer_id), remitted_on, service
                 ),
             }
         )
-        opened.append(store.OpenedEntry(case_id, _opened_text(denial, verdict), SYSTEM))
+        opened.append(
+            store.OpenedEntry(case_id, f"{denial.denial} denial {', '.join(denial.carcs) or '-'}: {verdict.opened}")
+        )
     return len(await store.open_cases(session, rows, opened))
 
 
-def _opened_text(denial: ClaimDeniedV1, verdict: Classification) -> str:
-    names = _verdict_columns(verdict)
-    carcs = ", ".join(denial.carcs) or "-"
-    return f"{denial.denial} denial {carcs}: {names['root_cause']}, {names['recommended_action']} by {names['owner']}"
-
-
 async def _uphold(
-    session: AsyncSession, case: CaseRecord, denial: ClaimDeniedV1, terms: PayerTerms, remitted_on: dt.date
+    session: AsyncSession, case: CaseRecord, denial: wire.ClaimDeniedV1, terms: PayerTerms, remitted_on: dt.date
 ) -> None:
     repository = DenialCaseRepository(session, case.tenant_id)
     actions = await repository.actions(case.id)
@@ -322,7 +330,7 @@ async def _open_underpayments(session: AsyncSession, payments: list[tuple[EventE
         return
     terms = await store.payer_terms(session, [(e.tenant, p.payer_id) for e, p in paid])
     claims = await store.claims_submitted(session, [(e.tenant, p.claim_control_number) for e, p in paid])
-    verdict = classify("CO", ["45"])
+    verdict = _verdict("CO", ("45",), ())
     rows: list[dict[str, Any]] = []
     opened: list[store.OpenedEntry] = []
     for envelope, payment in paid:
