@@ -344,7 +344,6 @@ async def record_first_remittances(session: AsyncSession, rows: list[dict[str, A
 
 _CASE_COLUMNS = frozenset(
     {
-        "id",
         "tenant_id",
         "kind",
         "claim_id",
@@ -376,14 +375,13 @@ _CASE_COLUMNS = frozenset(
         "paid_cents",
     }
 )
-"""Columns a new case may carry (the rest take their defaults)."""
+"""Columns a new case may carry (the rest take their defaults; Postgres draws its id)."""
 
 
 @dataclass(frozen=True, slots=True)
 class OpenedEntry:
     """The history line written beside a new case, in the same statement."""
 
-    case_id: uuid.UUID
     text: str
     actor: str = "claimflow"
     entry: str = "opened"
@@ -397,35 +395,105 @@ def _json(value: object) -> str:
 def _opening_statement(columns: Sequence[str]) -> str:
     names = ", ".join(columns)
     return (
-        "WITH new AS ("  # noqa: S608 - names from _CASE_COLUMNS and the models, values bound
-        f" INSERT INTO {denial_cases.fullname} ({names})"
-        f" SELECT {names} FROM json_populate_recordset(NULL::{denial_cases.fullname}, $1::json)"
+        "WITH given AS MATERIALIZED ("  # noqa: S608 - names from _CASE_COLUMNS and the models, values bound
+        f" SELECT gen_random_uuid() AS id, ordinality, {names}"
+        f" FROM json_populate_recordset(NULL::{denial_cases.fullname}, $1::json) WITH ORDINALITY"
+        "), new AS ("
+        f" INSERT INTO {denial_cases.fullname} (id, {names}) SELECT id, {names} FROM given"
         " ON CONFLICT ON CONSTRAINT uq_denial_cases_remit DO NOTHING RETURNING id, tenant_id"
         "), logged AS ("
         f" INSERT INTO {case_history.fullname} (case_id, tenant_id, entry, actor, text)"
         " SELECT new.id, new.tenant_id, h.entry, h.actor, h.text"
-        " FROM new JOIN json_to_recordset($2::json) AS h(case_id uuid, entry text, actor text, text text)"
-        " ON h.case_id = new.id"
-        ") SELECT id FROM new"
+        " FROM new JOIN given USING (id)"
+        " JOIN ROWS FROM (json_to_recordset($2::json) AS (entry text, actor text, text text)) WITH ORDINALITY"
+        " AS h(entry, actor, text, ordinality) USING (ordinality)"
+        ") SELECT count(*) FROM new"
     )
 
 
-async def open_cases(
-    session: AsyncSession, rows: list[dict[str, Any]], opened: Sequence[OpenedEntry]
-) -> set[uuid.UUID]:
-    """Ids of the cases inserted, each with its `opened` history line; a case already opened for the same claim,
-    trace and kind is skipped (and gets no second line). One statement, one round trip per batch: the rows travel
-    as one JSON document each way (orjson), which Postgres expands in C, rather than one bound value per cell."""
+async def open_cases(session: AsyncSession, rows: list[dict[str, Any]], opened: Sequence[OpenedEntry]) -> int:
+    """Insert the cases `rows`, each with its `opened` history line (`opened[n]` beside `rows[n]`); returns how
+    many were new: a case already opened for the same claim, trace and kind is skipped (and gets no second line).
+    One statement, one round trip per batch: the rows travel as one JSON document each way (orjson), which Postgres
+    expands in C, rather than one bound value per cell; Postgres draws the ids (a uuid4 each cost Python more than
+    the rest of a case's columns)."""
     if not rows:
-        return set()
+        return 0
+    if len(opened) != len(rows):
+        raise ValueError(f"{len(rows)} cases but {len(opened)} opening lines")
     columns = list(rows[0])
     unknown = set(columns) - _CASE_COLUMNS
     if unknown:
         raise ValueError(f"not a case column: {sorted(unknown)}")
-    history = [{"case_id": h.case_id, "entry": h.entry, "actor": h.actor, "text": h.text} for h in opened]
+    history = [{"entry": h.entry, "actor": h.actor, "text": h.text} for h in opened]
     driver = await driver_connection(session)
-    records = await driver.fetch(_opening_statement(columns), _json(rows), _json(history))
-    return {record["id"] for record in records}
+    return int(await driver.fetchval(_opening_statement(columns), _json(rows), _json(history)))
+
+
+@dataclass(frozen=True, slots=True)
+class DenialLookups:
+    """What opening the cases of a batch of denials reads first, keyed by (tenant, claim control number[, trace])."""
+
+    claims: dict[tuple[str, str], SubmittedClaimRecord]
+    terms: dict[tuple[str, str], PayerTerms]
+    payer_claim_numbers: dict[tuple[str, str, str], str]
+    waiting: list[CaseRecord]
+    """Cases of these claims (or whose corrected claim these are) waiting on the payer; locked."""
+
+
+# Table names from the models, values bound: S608 does not apply to these statements.
+_LOOKUP_CLAIMS = (
+    "SELECT claim_control_number, claim_id, payer_id, service_date, billing_provider_npi, billing_provider_name"  # noqa: S608
+    f" FROM {submitted_claims.fullname} WHERE tenant_id = $1 AND claim_control_number = ANY($2::text[])"
+)
+_LOOKUP_NUMBERS = (
+    "SELECT claim_control_number, trace_number, payer_claim_control_number"  # noqa: S608
+    f" FROM {payer_claim_numbers.fullname} WHERE tenant_id = $1 AND claim_control_number = ANY($2::text[])"
+)
+_LOOKUP_TERMS = (
+    "SELECT payer_id, appeal_days, timely_filing_days, near_days, underpayment_tolerance_cents, cost_to_work_cents"  # noqa: S608
+    f" FROM {payer_calendars.fullname} WHERE tenant_id = $1 AND payer_id = ANY($2::text[])"
+)
+_LOOKUP_WAITING = (
+    f"SELECT EXISTS (SELECT FROM {denial_cases.fullname} WHERE tenant_id = $1"  # noqa: S608
+    f" AND status = '{DenialCaseStatus.PENDING_PAYER.value}'"
+    " AND (claim_control_number = ANY($2::text[]) OR corrected_claim_control_number = ANY($2::text[])))"
+)
+
+
+async def denial_lookups(session: AsyncSession, denials: Iterable[tuple[str, str, str, str]]) -> DenialLookups:
+    """For denials given as (tenant, claim control number, trace, payer): the claims as submitted, the payers'
+    terms, the payer's claim numbers (CLP07) already seen and the cases waiting on the payer. Plain statements on
+    the driver (a few per tenant, prepared once), not built per batch: a consumed batch reads these for every
+    denial, and SQLAlchemy's statement building and row processing cost more than the queries."""
+    by_tenant: dict[str, tuple[set[str], set[str], set[tuple[str, str]]]] = {}
+    for tenant, number, trace, payer in denials:
+        numbers, payers, remits = by_tenant.setdefault(tenant, (set(), set(), set()))
+        numbers.add(number)
+        payers.add(payer)
+        remits.add((number, trace))
+    found = DenialLookups({}, {}, {}, [])
+    if not by_tenant:
+        return found
+    driver = await driver_connection(session)
+    waiting: list[tuple[str, str]] = []
+    for tenant, (numbers, payers, remits) in by_tenant.items():
+        wanted = list(numbers)
+        for r in await driver.fetch(_LOOKUP_CLAIMS, tenant, wanted):
+            found.claims[(tenant, r[0])] = SubmittedClaimRecord(r[1], r[0], r[2], r[3], r[4], r[5])
+        for r in await driver.fetch(_LOOKUP_NUMBERS, tenant, wanted):
+            if (r[0], r[1]) in remits:
+                found.payer_claim_numbers[(tenant, r[0], r[1])] = r[2]
+        for r in await driver.fetch(_LOOKUP_TERMS, tenant, list(payers)):
+            calendar = PayerCalendar(
+                appeal_days=tuple(r[1]), timely_filing_days=r[2], near_days=r[3], underpayment_tolerance_cents=r[4]
+            )
+            found.terms[(tenant, r[0])] = PayerTerms(calendar, r[5])
+        if await driver.fetchval(_LOOKUP_WAITING, tenant, wanted):
+            waiting += [(tenant, number) for number in wanted]
+    if waiting:
+        found.waiting.extend(await cases_deciding_on(session, waiting, [DenialCaseStatus.PENDING_PAYER.value]))
+    return found
 
 
 async def cases_deciding_on(
@@ -487,24 +555,6 @@ async def remember_payer_claim_numbers(session: AsyncSession, rows: list[dict[st
         .values(payer_claim_control_number=sa.bindparam("b_payer_ccn"))
     )
     await session.execute(statement.execution_options(synchronize_session=False), rows)
-
-
-async def payer_claim_numbers_of(
-    session: AsyncSession, keys: Iterable[tuple[str, str, str]]
-) -> dict[tuple[str, str, str], str]:
-    """(tenant, claim control number, trace) -> CLP07, for the remittances already seen."""
-    wanted = set(keys)
-    p = payer_claim_numbers.c
-    found: dict[tuple[str, str, str], str] = {}
-    for tenant, numbers in _by_tenant((t, n) for t, n, _ in wanted).items():
-        query = sa.select(p.claim_control_number, p.trace_number, p.payer_claim_control_number).where(
-            p.tenant_id == tenant, p.claim_control_number == sa.func.any(sa.bindparam("numbers", type_=_TEXTS))
-        )
-        for r in await session.execute(query, {"numbers": numbers}):
-            key = (tenant, r.claim_control_number, r.trace_number)
-            if key in wanted:
-                found[key] = r.payer_claim_control_number
-    return found
 
 
 async def contract_rates_for(

@@ -146,15 +146,13 @@ async def open_denial_cases(session: AsyncSession, envelopes: list[EventEnvelope
     """One classified case per denial (claim, trace); a denial of a claim whose case is waiting on the
     payer (its appeal or corrected claim) upholds that case instead. Returns the cases opened."""
     denials = [(e, e.payload_as(wire.ClaimDeniedV1)) for e in envelopes]
-    keys = [(e.tenant, d.claim_control_number) for e, d in denials]
-    claims = await store.claims_submitted(session, keys)
-    terms = await store.payer_terms(session, [(e.tenant, d.payer_id) for e, d in denials])
-    payer_numbers = await store.payer_claim_numbers_of(
-        session, [(e.tenant, d.claim_control_number, d.trace_number) for e, d in denials]
+    found = await store.denial_lookups(
+        session, [(e.tenant, d.claim_control_number, d.trace_number, d.payer_id) for e, d in denials]
     )
+    claims, terms, payer_numbers = found.claims, found.terms, found.payer_claim_numbers
     waiting = {
         (case.tenant_id, case.corrected_claim_control_number or case.claim_control_number): case
-        for case in await store.cases_deciding_on(session, keys, [DenialCaseStatus.PENDING_PAYER.value])
+        for case in found.waiting
     }
     rows: list[dict[str, Any]] = []
     opened: list[store.OpenedEntry] = []
@@ -172,10 +170,8 @@ async def open_denial_cases(session: AsyncSession, envelopes: list[EventEnvelope
             continue
         claim = claims.get((tenant, number))
         service = claim.service_date if claim else None
-        case_id = uuid.uuid4()
         rows.append(
             {
-                "id": case_id,
                 "tenant_id": tenant,
                 "kind": _DENIAL_KIND,
                 "claim_id": denial.claim_id or (claim.claim_id if claim else None),
@@ -199,10 +195,8 @@ async def open_denial_cases(session: AsyncSession, envelopes: list[EventEnvelope
                 ),
             }
         )
-        opened.append(
-            store.OpenedEntry(case_id, f"{denial.denial} denial {', '.join(denial.carcs) or '-'}: {verdict.opened}")
-        )
-    return len(await store.open_cases(session, rows, opened))
+        opened.append(store.OpenedEntry(f"{denial.denial} denial {', '.join(denial.carcs) or '-'}: {verdict.opened}"))
+    return await store.open_cases(session, rows, opened)
 
 
 async def _uphold(
@@ -343,10 +337,8 @@ async def _open_underpayments(session: AsyncSession, payments: list[tuple[EventE
             continue
         claim = claims.get((envelope.tenant, payment.claim_control_number))
         amount = sum(u.short_cents for u in short)
-        case_id = uuid.uuid4()
         rows.append(
             {
-                "id": case_id,
                 "tenant_id": envelope.tenant,
                 "kind": CaseKind.UNDERPAYMENT.value,
                 "claim_id": payment.claim_id,
@@ -382,9 +374,7 @@ async def _open_underpayments(session: AsyncSession, payments: list[tuple[EventE
             }
         )
         opened.append(
-            store.OpenedEntry(
-                case_id, f"underpayment: {len(short)} line(s) allowed {amount} cents below contract", SYSTEM
-            )
+            store.OpenedEntry(f"underpayment: {len(short)} line(s) allowed {amount} cents below contract", SYSTEM)
         )
     await store.open_cases(session, rows, opened)
 
