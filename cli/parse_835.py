@@ -13,14 +13,13 @@ import codecs
 import os
 import re
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
 import orjson
 
 from services.remittance.domain.balancing import BalanceFinding, balance_findings
-from services.remittance.domain.remittance_advice import ClaimAdjustment, RemittanceAdvice
+from services.remittance.domain.remittance_advice import Claim, ClaimAdjustment, RemittanceAdvice
 from services.remittance.domain.x12_835 import parse_835
 from shared import codesets
 from shared.codesets import CodeKind
@@ -138,18 +137,7 @@ def remittance_json(advices: tuple[RemittanceAdvice, ...], findings: list[list[B
 
     `findings[i]` are the balancing findings of `advices[i]`.
     """
-    describe = _describer()
-
-    def adjustment_json(adjustment: ClaimAdjustment, level: str) -> dict[str, Any]:
-        return {
-            "group": adjustment.group,
-            "group_description": describe(CodeKind.ADJUSTMENT_GROUP, adjustment.group),
-            "carc": adjustment.reason,
-            "carc_description": describe(CodeKind.CARC, adjustment.reason),
-            "amount_cents": adjustment.amount_cents,
-            "level": level,
-        }
-
+    claim_json = _ClaimJson()
     return {
         "transactions": [
             {
@@ -165,39 +153,7 @@ def remittance_json(advices: tuple[RemittanceAdvice, ...], findings: list[list[B
                     {"reason": plb.reason, "reference": plb.reference, "amount_cents": plb.amount_cents}
                     for plb in advice.provider_adjustments
                 ],
-                "claims": [
-                    {
-                        "clp01": claim.patient_control_number,
-                        "status": claim.status,
-                        "status_description": describe(CodeKind.CLAIM_STATUS, claim.status),
-                        "charge_cents": claim.charge_cents,
-                        "paid_cents": claim.paid_cents,
-                        "patient_responsibility_cents": claim.patient_responsibility_cents or 0,
-                        "payer_claim_control_number": claim.payer_claim_control_number,
-                        "adjustments": [adjustment_json(adjustment, "claim") for adjustment in claim.adjustments]
-                        + [
-                            adjustment_json(adjustment, "line")
-                            for line in claim.lines
-                            for adjustment in line.adjustments
-                        ],
-                        "lines": [
-                            {
-                                "procedure": f"{line.procedure.qualifier}:{line.procedure.code}",
-                                "modifiers": list(line.procedure.modifiers),
-                                "charge_cents": line.charge_cents,
-                                "paid_cents": line.paid_cents,
-                                "control_number": line.control_number,
-                                "remarks": [remark.code for remark in line.remarks],
-                                "remark_descriptions": [
-                                    {"code": remark.code, "description": describe(CodeKind.RARC, remark.code)}
-                                    for remark in line.remarks
-                                ],
-                            }
-                            for line in claim.lines
-                        ],
-                    }
-                    for claim in advice.claims
-                ],
+                "claims": list(map(claim_json, advice.claims)),
                 "warnings": [
                     {
                         "segment_id": warning.segment_id,
@@ -223,20 +179,77 @@ def remittance_json(advices: tuple[RemittanceAdvice, ...], findings: list[list[B
     }
 
 
-def _describer() -> Callable[[CodeKind, str], str | None]:
-    """`codesets.describe`, remembered per (kind, code) for one document: a large file repeats a few
-    hundred codes hundreds of thousands of times."""
-    known: dict[tuple[CodeKind, str], str | None] = {}
+class _Descriptions(dict[str, str | None]):
+    """`codesets.describe` of one kind of code, remembered for one document (a large file repeats a few hundred
+    codes hundreds of thousands of times): `descriptions[code]`, looked up in C once a code was seen."""
 
-    def describe(kind: CodeKind, code: str) -> str | None:
-        key = (kind, code)
-        try:
-            return known[key]
-        except KeyError:
-            described = known[key] = codesets.describe(kind, code)
-            return described
+    def __init__(self, kind: CodeKind) -> None:
+        super().__init__()
+        self.kind = kind
 
-    return describe
+    def __missing__(self, code: str) -> str | None:
+        described = self[code] = codesets.describe(self.kind, code)
+        return described
+
+
+class _ClaimJson:
+    """One claim of the `--json` document (a claim's adjustments: claim-level, then each line's)."""
+
+    def __init__(self) -> None:
+        self.statuses = _Descriptions(CodeKind.CLAIM_STATUS)
+        self.groups = _Descriptions(CodeKind.ADJUSTMENT_GROUP)
+        self.carcs = _Descriptions(CodeKind.CARC)
+        self.rarcs = _Descriptions(CodeKind.RARC)
+
+    def __call__(self, claim: Claim) -> dict[str, Any]:
+        adjustments: list[dict[str, Any]] = []
+        self._adjustments(claim.adjustments, "claim", adjustments)
+        lines: list[dict[str, Any]] = []
+        rarcs = self.rarcs
+        for line in claim.lines:
+            self._adjustments(line.adjustments, "line", adjustments)
+            procedure = line.procedure
+            remarks = line.remarks
+            lines.append(
+                {
+                    "procedure": f"{procedure.qualifier}:{procedure.code}",
+                    "modifiers": list(procedure.modifiers),
+                    "charge_cents": line.charge_cents,
+                    "paid_cents": line.paid_cents,
+                    "control_number": line.control_number,
+                    "remarks": [remark.code for remark in remarks] if remarks else [],
+                    "remark_descriptions": [
+                        {"code": remark.code, "description": rarcs[remark.code]} for remark in remarks
+                    ]
+                    if remarks
+                    else [],
+                }
+            )
+        return {
+            "clp01": claim.patient_control_number,
+            "status": claim.status,
+            "status_description": self.statuses[claim.status],
+            "charge_cents": claim.charge_cents,
+            "paid_cents": claim.paid_cents,
+            "patient_responsibility_cents": claim.patient_responsibility_cents or 0,
+            "payer_claim_control_number": claim.payer_claim_control_number,
+            "adjustments": adjustments,
+            "lines": lines,
+        }
+
+    def _adjustments(self, adjustments: tuple[ClaimAdjustment, ...], level: str, into: list[dict[str, Any]]) -> None:
+        groups, carcs = self.groups, self.carcs
+        for adjustment in adjustments:
+            into.append(
+                {
+                    "group": adjustment.group,
+                    "group_description": groups[adjustment.group],
+                    "carc": adjustment.reason,
+                    "carc_description": carcs[adjustment.reason],
+                    "amount_cents": adjustment.amount_cents,
+                    "level": level,
+                }
+            )
 
 
 _SUMMARY_COLUMNS = ("CLP01", "status", "charge", "paid", "patient resp.", "adjusted by group", "lines")
@@ -246,7 +259,7 @@ _RIGHT_ALIGNED = frozenset({2, 3, 4, 6})
 def _summary(file: Path, advices: tuple[RemittanceAdvice, ...], findings: list[list[BalanceFinding]]) -> str:
     """The human summary: one plain-text table of claims per remittance, built as one string (a terminal
     table library laid out 20,000 rows four times slower than the JSON took)."""
-    describe = _describer()
+    statuses = _Descriptions(CodeKind.CLAIM_STATUS)
     claim_count = sum(len(advice.claims) for advice in advices)
     out: list[str] = [f"{file}: {len(advices)} remittance(s), {claim_count} claim(s)"]
     for advice in advices:
@@ -262,7 +275,7 @@ def _summary(file: Path, advices: tuple[RemittanceAdvice, ...], findings: list[l
             by_group: dict[str, int] = {}
             for adjustment in claim.all_adjustments:
                 by_group[adjustment.group] = by_group.get(adjustment.group, 0) + adjustment.amount_cents
-            described = describe(CodeKind.CLAIM_STATUS, claim.status)
+            described = statuses[claim.status]
             rows.append(
                 (
                     claim.patient_control_number,

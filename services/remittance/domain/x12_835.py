@@ -241,11 +241,15 @@ class _TransactionReader:
 
     def _collect(self, read: Callable[[Segment], _Read], segment: Segment, into: list[_Read]) -> None:
         """`read(segment)` appended to `into`; a segment missing a required non-financial element is
-        left out with a warning."""
+        left out with a warning. (The claim and line loops, run for every segment of a large file, write
+        this out themselves to save a call per segment.)"""
         try:
             into.append(read(segment))
         except X12SyntaxError as error:
-            self._tolerated(error, segment, f"the {segment.id} segment is ignored")
+            self._ignored(error, segment)
+
+    def _ignored(self, error: X12SyntaxError, segment: Segment) -> None:
+        self._tolerated(error, segment, f"the {segment.id} segment is ignored")
 
     def _number(self, segment: Segment, index: int, what: str) -> Decimal | None:
         """A count or rate (never an amount): None with a warning when it is not a number."""
@@ -401,21 +405,36 @@ class _TransactionReader:
             if segment_id == "CAS":
                 adjustments.extend(self._adjustments(segment))
             elif segment_id == "NM1":
-                self._collect(_claim_name, segment, names)
+                try:
+                    names.append(_claim_name(segment))
+                except X12SyntaxError as error:
+                    self._ignored(error, segment)
             elif segment_id == "REF":
-                self._collect(_reference, segment, references)
+                try:
+                    references.append(_reference(segment))
+                except X12SyntaxError as error:
+                    self._ignored(error, segment)
             elif segment_id == "DTM":
-                self._collect(_date, segment, dates)
+                try:
+                    dates.append(_date(segment))
+                except X12SyntaxError as error:
+                    self._ignored(error, segment)
             elif segment_id == "AMT":
                 amounts.append(_amount(segment))
             elif segment_id == "QTY":
-                self._collect(_quantity, segment, quantities)
+                try:
+                    quantities.append(_quantity(segment))
+                except X12SyntaxError as error:
+                    self._ignored(error, segment)
             elif segment_id == "MIA":
                 inpatient = self._inpatient(segment)
             elif segment_id == "MOA":
                 outpatient = self._outpatient(segment)
             else:
-                self._collect(_contact, segment, contacts)
+                try:
+                    contacts.append(_contact(segment))
+                except X12SyntaxError as error:
+                    self._ignored(error, segment)
             index += 1
         lines: list[ServiceLine] = []
         while index < count and segments[index].id == "SVC":
@@ -440,8 +459,8 @@ class _TransactionReader:
             facility_type=elements[8],
             frequency=elements[9],
             drg_code=elements[11],
-            drg_weight=self._number(clp, 12, "DRG weight"),
-            discharge_fraction=self._number(clp, 13, "discharge fraction"),
+            drg_weight=self._number(clp, 12, "DRG weight") if elements[12] else None,
+            discharge_fraction=self._number(clp, 13, "discharge fraction") if elements[13] else None,
             adjustments=tuple(adjustments),
             names=tuple(names),
             inpatient=inpatient,
@@ -462,7 +481,7 @@ class _TransactionReader:
         segments = self.segments
         count = len(segments)
         svc = segments[index]
-        elements = _padded(svc.elements, 8)
+        written = elements = _padded(svc.elements, 8)
         parts = elements[1].split(self.component)
         faults: list[tuple[int, str]] = []
         if len(parts) >= 2 and len(parts[0]) == 2 and parts[1] and parts[0].isalnum():
@@ -487,15 +506,27 @@ class _TransactionReader:
             if segment_id == "CAS":
                 adjustments.extend(self._adjustments(segment))
             elif segment_id == "DTM":
-                self._collect(_date, segment, dates)
+                try:
+                    dates.append(_date(segment))
+                except X12SyntaxError as error:
+                    self._ignored(error, segment)
             elif segment_id == "REF":
-                self._collect(_reference, segment, references)
+                try:
+                    references.append(_reference(segment))
+                except X12SyntaxError as error:
+                    self._ignored(error, segment)
             elif segment_id == "AMT":
                 amounts.append(_amount(segment))
             elif segment_id == "LQ":
-                self._collect(_remark, segment, remarks)
+                try:
+                    remarks.append(_remark(segment))
+                except X12SyntaxError as error:
+                    self._ignored(error, segment)
             else:
-                self._collect(_quantity, segment, quantities)
+                try:
+                    quantities.append(_quantity(segment))
+                except X12SyntaxError as error:
+                    self._ignored(error, segment)
             index += 1
         if faults and procedure.qualifier and not procedure.code:
             shifted = _shifted_line(svc, elements, sum(adjustment.amount_cents for adjustment in adjustments))
@@ -518,9 +549,9 @@ class _TransactionReader:
             charge_cents=_cents(svc, 2, elements[2]),
             paid_cents=_cents(svc, 3, elements[3]),
             revenue_code=elements[4],
-            units_paid=self._number(svc, 5, "units paid"),
+            units_paid=self._number(svc, 5, "units paid") if written[5] else None,
             submitted_procedure=self._submitted_procedure(svc, elements[6]) if elements[6] else None,
-            units_submitted=self._number(svc, 7, "units submitted"),
+            units_submitted=self._number(svc, 7, "units submitted") if written[7] else None,
             dates=tuple(dates),
             adjustments=tuple(adjustments),
             references=tuple(references),
