@@ -83,9 +83,31 @@ _FOREIGN_COMPONENT_SEPARATORS = frozenset(":>^|\\!}{<+")
 """Characters senders use as component separator; seen after a two-character SVC01 qualifier when the
 file declares another one in ISA16."""
 _Read = TypeVar("_Read")
-_cached_cents = lru_cache(maxsize=8192)(parse_cents)
-"""`parse_cents` remembered: a remittance repeats the same few thousand amounts (fee schedules, copays, zero)
-hundreds of thousands of times; a text that is not an amount raises as before and is not remembered."""
+
+
+class _BeyondAnyPayment(ValueError):
+    """An amount at or beyond `_MAX_CENTS`."""
+
+
+class _KnownCents(dict[str, int]):
+    """`parse_cents` of amounts within `_MAX_CENTS`, remembered: a remittance repeats the same few thousand amounts
+    (fee schedules, copays, zero) hundreds of thousands of times, and a hit is one dictionary lookup in C. A text
+    that is not an amount raises `ValueError` (`_BeyondAnyPayment` beyond any payment) and is not remembered; the
+    table starts over past `_KNOWN_CENTS_LIMIT` texts, so a long-running service does not grow it for ever."""
+
+    def __missing__(self, value: str) -> int:
+        cents = parse_cents(value)
+        if not -_MAX_CENTS < cents < _MAX_CENTS:
+            raise _BeyondAnyPayment(value)
+        if len(self) >= _KNOWN_CENTS_LIMIT:
+            self.clear()
+        self[value] = cents
+        return cents
+
+
+_KNOWN_CENTS_LIMIT = 1 << 16
+_known_cents = _KnownCents()
+
 _whole_units = lru_cache(maxsize=1024)(Decimal)
 """Decimal of a count such as SVC05 "1", remembered for the same reason."""
 
@@ -868,15 +890,15 @@ def _cents(segment: Segment, index: int, value: str | None = None) -> int:
     if value is None:
         value = segment.element(index)
     try:
-        cents = _cached_cents(value)
+        return _known_cents[value]
+    except _BeyondAnyPayment:
+        pass
     except ValueError as exc:
         if not value:
             raise _missing(segment, index, "amount") from None
         raise X12SyntaxError(
             f"{segment.id}{index:02d} {exc}", segment_id=segment.id, position=segment.position, element_index=index
         ) from None
-    if -_MAX_CENTS < cents < _MAX_CENTS:
-        return cents
     raise X12SyntaxError(
         f"{segment.id}{index:02d} {value[:24]!r} is beyond any payment (at most 13 digits before the decimal point)",
         segment_id=segment.id,
