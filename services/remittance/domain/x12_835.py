@@ -412,8 +412,9 @@ class _TransactionReader:
         elements = _padded(clp.elements, 14)
         if not (elements[1] and elements[2] and elements[3] and elements[4]):
             raise _missing(clp, next(i for i in (1, 2, 3, 4) if not elements[i]))
-        _identity(clp, 1, "patient control number")
-        _identity(clp, 2, "claim status code")
+        if len(elements[1]) > _MAX_IDENTITY or len(elements[2]) > _MAX_IDENTITY:  # both present (checked above)
+            _identity(clp, 1, "patient control number")
+            _identity(clp, 2, "claim status code")
         adjustments: list[ClaimAdjustment] = []
         names: list[ClaimName] = []
         inpatient: InpatientAdjudication | None = None
