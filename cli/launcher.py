@@ -24,7 +24,10 @@ def main() -> Any:
         from cli.parse_835 import parse_835_file
 
         file, as_json = direct
-        return parse_835_file(file, as_json=as_json, hard_exit=True)
+        try:
+            return parse_835_file(file, as_json=as_json, hard_exit=True)
+        except KeyboardInterrupt:
+            return 130  # as typer ends an interrupted command: status 130, no traceback
     from cli.main import app
 
     return app()
