@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
 
-from cli.x12 import remittance_json
+from cli.parse_835 import remittance_json
 from services.remittance.app import DEFINITION as REMITTANCE
 from services.remittance.domain.balancing import balance_findings
 from services.remittance.domain.posting import facts_to_json, read_claim_payments

@@ -24,7 +24,9 @@ oxedi (Rust, on PyPI): `oxedi.parse` on the same bytes (its segment index, loop 
 projected tables, not our 835 model, positioned warnings nor balancing), to show what a native parse engine
 reaches on this machine.
 
-Prints claims/s for each, the ratios, os.cpu_count() and the load average.
+CLI start: `claimflow --help` and `claimflow x12 parse-835 --help`, wall and CPU seconds of the whole process.
+
+Prints claims/s for each, the ratios, os.cpu_count() and the load average (at the start and at the end).
 """
 
 from __future__ import annotations
@@ -202,7 +204,10 @@ def main() -> None:
     assert validate_with_pyx12(build_835(60)) == (), "the generator must write what pyx12 accepts"
     size = f"{text.count('~')} segments, {len(data) / 1e6:.1f} MB"
     print(f"synthetic 835: {args.claims} claims in {len(advices)} transaction sets, {size}")
-    print(f"machine: {platform.python_implementation()} {platform.python_version()}, os.cpu_count() = {os.cpu_count()}")
+    print(
+        f"machine: {platform.python_implementation()} {platform.python_version()}, os.cpu_count() = {os.cpu_count()}, "
+        f"load average at the start {os.getloadavg()[0]:.2f}"
+    )
 
     ours = args.claims / best_of(args.repeat, lambda: parse_835(data))
     ours_reader = args.claims / best_of(args.repeat, lambda: read_interchanges(data))
@@ -214,6 +219,8 @@ def main() -> None:
         path.write_bytes(data)
         json_wall, json_cpu = whole_process(["x12", "parse-835", str(path), "--json"], args.repeat)
         table_wall, table_cpu = whole_process(["x12", "parse-835", str(path)], args.repeat)
+    help_wall, help_cpu = whole_process(["--help"], args.repeat)
+    command_help_wall, command_help_cpu = whole_process(["x12", "parse-835", "--help"], args.repeat)
     validation_claims = min(args.full_validation_claims or args.claims, args.claims)
     validation_text = text if validation_claims == args.claims else build_835(validation_claims)
     started, cpu_started = time.perf_counter(), time.process_time()
@@ -250,6 +257,10 @@ def main() -> None:
         f"{pyx12_cpu / json_cpu:6.1f}x CPU  (target >= 20x, goal 100x)"
     )
     print(f"ratio table output / --json:        {table_cpu / json_cpu:6.2f}x CPU  (target: as fast, <= 1x)")
+    print(
+        f"CLI start: claimflow --help {help_wall:.2f} s wall / {help_cpu:.2f} s CPU (target < 0.5 s); "
+        f"claimflow x12 parse-835 --help {command_help_wall:.2f} s wall / {command_help_cpu:.2f} s CPU"
+    )
     print(f"ratio ours / pyx12 full validation: {ours / validation:6.1f}x  (parse_835 in process)")
     print(f"ratio oxedi / ours parse_835:       {native / ours:6.1f}x  (a native engine's headroom)")
     print(f"ratio ours / pyx12 X12Reader:       {ours / reader:6.1f}x  (X12Reader builds no 835 loops)")

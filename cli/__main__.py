@@ -1,5 +1,7 @@
 """`python -m cli ...`: the claimflow command without its console script (how `claimflow up` starts the sink)."""
 
-from cli.main import app
+import sys
 
-app()
+from cli.launcher import main
+
+sys.exit(main())

@@ -184,7 +184,9 @@ def tokenize_file(data: bytes | str, *, check_characters: bool = True) -> Tokeni
             tail = last.strip(_BETWEEN_SEGMENTS)
             # map() over str methods keeps the per-segment work in C: these lists can be 10^6 long.
             raws = list(map(str.strip, pieces, repeat(_BETWEEN_SEGMENTS)))
-            restart = _next_interchange(text, offset, pieces, raws, delimiters, base)
+            # a later interchange starts with "ISA": when the text holds no other, neither scan is needed
+            single = text.count("ISA", offset) == 1
+            restart = None if single else _next_interchange(text, offset, pieces, raws, delimiters, base)
             if restart is not None:
                 del raws[restart[1] :]
                 tail = ""
@@ -198,7 +200,7 @@ def tokenize_file(data: bytes | str, *, check_characters: bool = True) -> Tokeni
                 _check_ids(ids, unknown, delimiters, base)
                 known_ids |= unknown
             segments.extend(map(_new_segment, zip(ids, rows, range(base + 1, base + 1 + len(rows)), strict=True)))
-            for index in _indices(ids, "ISA"):
+            for index in [0] if single else _indices(ids, "ISA"):
                 delimiters_at[base + 1 + index] = delimiters
             if restart is None and tail:
                 if tail.startswith("ISA") and pieces:

@@ -83,9 +83,31 @@ _FOREIGN_COMPONENT_SEPARATORS = frozenset(":>^|\\!}{<+")
 """Characters senders use as component separator; seen after a two-character SVC01 qualifier when the
 file declares another one in ISA16."""
 _Read = TypeVar("_Read")
-_cached_cents = lru_cache(maxsize=8192)(parse_cents)
-"""`parse_cents` remembered: a remittance repeats the same few thousand amounts (fee schedules, copays, zero)
-hundreds of thousands of times; a text that is not an amount raises as before and is not remembered."""
+
+
+class _BeyondAnyPayment(ValueError):
+    """An amount at or beyond `_MAX_CENTS`."""
+
+
+class _KnownCents(dict[str, int]):
+    """`parse_cents` of amounts within `_MAX_CENTS`, remembered: a remittance repeats the same few thousand amounts
+    (fee schedules, copays, zero) hundreds of thousands of times, and a hit is one dictionary lookup in C. A text
+    that is not an amount raises `ValueError` (`_BeyondAnyPayment` beyond any payment) and is not remembered; the
+    table starts over past `_KNOWN_CENTS_LIMIT` texts, so a long-running service does not grow it for ever."""
+
+    def __missing__(self, value: str) -> int:
+        cents = parse_cents(value)
+        if not -_MAX_CENTS < cents < _MAX_CENTS:
+            raise _BeyondAnyPayment(value)
+        if len(self) >= _KNOWN_CENTS_LIMIT:
+            self.clear()
+        self[value] = cents
+        return cents
+
+
+_KNOWN_CENTS_LIMIT = 1 << 16
+_known_cents = _KnownCents()
+
 _whole_units = lru_cache(maxsize=1024)(Decimal)
 """Decimal of a count such as SVC05 "1", remembered for the same reason."""
 
@@ -155,6 +177,8 @@ class _TransactionReader:
         self.segments = transaction.segments
         self.component = interchange.delimiters.component
         self.warnings: list[ParseWarning] = []
+        self.procedures: dict[str, ProcedureCode] = {}
+        """SVC01 composites read well, by text: a remittance repeats a few hundred codes thousands of times."""
 
     def read(self) -> RemittanceAdvice:
         segments = self.segments
@@ -241,11 +265,15 @@ class _TransactionReader:
 
     def _collect(self, read: Callable[[Segment], _Read], segment: Segment, into: list[_Read]) -> None:
         """`read(segment)` appended to `into`; a segment missing a required non-financial element is
-        left out with a warning."""
+        left out with a warning. (The claim and line loops, run for every segment of a large file, write
+        this out themselves to save a call per segment.)"""
         try:
             into.append(read(segment))
         except X12SyntaxError as error:
-            self._tolerated(error, segment, f"the {segment.id} segment is ignored")
+            self._ignored(error, segment)
+
+    def _ignored(self, error: X12SyntaxError, segment: Segment) -> None:
+        self._tolerated(error, segment, f"the {segment.id} segment is ignored")
 
     def _number(self, segment: Segment, index: int, what: str) -> Decimal | None:
         """A count or rate (never an amount): None with a warning when it is not a number."""
@@ -384,8 +412,9 @@ class _TransactionReader:
         elements = _padded(clp.elements, 14)
         if not (elements[1] and elements[2] and elements[3] and elements[4]):
             raise _missing(clp, next(i for i in (1, 2, 3, 4) if not elements[i]))
-        _identity(clp, 1, "patient control number")
-        _identity(clp, 2, "claim status code")
+        if len(elements[1]) > _MAX_IDENTITY or len(elements[2]) > _MAX_IDENTITY:  # both present (checked above)
+            _identity(clp, 1, "patient control number")
+            _identity(clp, 2, "claim status code")
         adjustments: list[ClaimAdjustment] = []
         names: list[ClaimName] = []
         inpatient: InpatientAdjudication | None = None
@@ -401,21 +430,36 @@ class _TransactionReader:
             if segment_id == "CAS":
                 adjustments.extend(self._adjustments(segment))
             elif segment_id == "NM1":
-                self._collect(_claim_name, segment, names)
+                try:
+                    names.append(_claim_name(segment))
+                except X12SyntaxError as error:
+                    self._ignored(error, segment)
             elif segment_id == "REF":
-                self._collect(_reference, segment, references)
+                try:
+                    references.append(_reference(segment))
+                except X12SyntaxError as error:
+                    self._ignored(error, segment)
             elif segment_id == "DTM":
-                self._collect(_date, segment, dates)
+                try:
+                    dates.append(_date(segment))
+                except X12SyntaxError as error:
+                    self._ignored(error, segment)
             elif segment_id == "AMT":
                 amounts.append(_amount(segment))
             elif segment_id == "QTY":
-                self._collect(_quantity, segment, quantities)
+                try:
+                    quantities.append(_quantity(segment))
+                except X12SyntaxError as error:
+                    self._ignored(error, segment)
             elif segment_id == "MIA":
                 inpatient = self._inpatient(segment)
             elif segment_id == "MOA":
                 outpatient = self._outpatient(segment)
             else:
-                self._collect(_contact, segment, contacts)
+                try:
+                    contacts.append(_contact(segment))
+                except X12SyntaxError as error:
+                    self._ignored(error, segment)
             index += 1
         lines: list[ServiceLine] = []
         while index < count and segments[index].id == "SVC":
@@ -429,31 +473,32 @@ class _TransactionReader:
                 segment_id=misplaced.id,
                 position=misplaced.position,
             )
+        # positional, each field named beside it: binding keywords cost a third of building a record
         claim = Claim(
-            patient_control_number=elements[1],
-            status=elements[2],
-            charge_cents=_cents(clp, 3, elements[3]),
-            paid_cents=_cents(clp, 4, elements[4]),
-            patient_responsibility_cents=_cents(clp, 5, elements[5]) if elements[5] else None,
-            filing_indicator=elements[6],
-            payer_claim_control_number=elements[7],
-            facility_type=elements[8],
-            frequency=elements[9],
-            drg_code=elements[11],
-            drg_weight=self._number(clp, 12, "DRG weight"),
-            discharge_fraction=self._number(clp, 13, "discharge fraction"),
-            adjustments=tuple(adjustments),
-            names=tuple(names),
-            inpatient=inpatient,
-            outpatient=outpatient,
-            references=tuple(references),
-            dates=tuple(dates),
-            contacts=tuple(contacts),
-            amounts=tuple(amounts),
-            quantities=tuple(quantities),
-            lines=tuple(lines),
-            header_number=header_number,
-            position=clp.position,
+            elements[1],  # patient_control_number
+            elements[2],  # status
+            _cents(clp, 3, elements[3]),  # charge_cents
+            _cents(clp, 4, elements[4]),  # paid_cents
+            _cents(clp, 5, elements[5]) if elements[5] else None,  # patient_responsibility_cents
+            elements[6],  # filing_indicator
+            elements[7],  # payer_claim_control_number
+            elements[8],  # facility_type
+            elements[9],  # frequency
+            elements[11],  # drg_code
+            self._number(clp, 12, "DRG weight") if elements[12] else None,  # drg_weight
+            self._number(clp, 13, "discharge fraction") if elements[13] else None,  # discharge_fraction
+            tuple(adjustments),  # adjustments
+            tuple(names),  # names
+            inpatient,  # inpatient
+            outpatient,  # outpatient
+            tuple(references),  # references
+            tuple(dates),  # dates
+            tuple(contacts),  # contacts
+            tuple(amounts),  # amounts
+            tuple(quantities),  # quantities
+            tuple(lines),  # lines
+            header_number,  # header_number
+            clp.position,  # position
         )
         return claim, index
 
@@ -462,19 +507,21 @@ class _TransactionReader:
         segments = self.segments
         count = len(segments)
         svc = segments[index]
-        elements = _padded(svc.elements, 8)
-        parts = elements[1].split(self.component)
+        written = elements = _padded(svc.elements, 8)
         faults: list[tuple[int, str]] = []
-        if len(parts) >= 2 and len(parts[0]) == 2 and parts[1] and parts[0].isalnum():
-            procedure = ProcedureCode(
-                qualifier=parts[0],
-                code=parts[1],
-                modifiers=tuple(filter(None, parts[2:6])) if len(parts) > 2 else (),
-                description=parts[6] if len(parts) > 6 else "",
-            )
-        else:
-            procedure, fault = self._faulty_procedure(elements[1])
-            faults.append((1, fault))
+        procedure = self.procedures.get(elements[1])
+        if procedure is None:
+            parts = elements[1].split(self.component)
+            if len(parts) >= 2 and len(parts[0]) == 2 and parts[1] and parts[0].isalnum():
+                procedure = self.procedures[elements[1]] = ProcedureCode(
+                    qualifier=parts[0],
+                    code=parts[1],
+                    modifiers=tuple(filter(None, parts[2:6])) if len(parts) > 2 else (),
+                    description=parts[6] if len(parts) > 6 else "",
+                )
+            else:
+                procedure, fault = self._faulty_procedure(elements[1])
+                faults.append((1, fault))
         dates: list[DateReference] = []
         adjustments: list[ClaimAdjustment] = []
         references: list[Reference] = []
@@ -487,15 +534,27 @@ class _TransactionReader:
             if segment_id == "CAS":
                 adjustments.extend(self._adjustments(segment))
             elif segment_id == "DTM":
-                self._collect(_date, segment, dates)
+                try:
+                    dates.append(_date(segment))
+                except X12SyntaxError as error:
+                    self._ignored(error, segment)
             elif segment_id == "REF":
-                self._collect(_reference, segment, references)
+                try:
+                    references.append(_reference(segment))
+                except X12SyntaxError as error:
+                    self._ignored(error, segment)
             elif segment_id == "AMT":
                 amounts.append(_amount(segment))
             elif segment_id == "LQ":
-                self._collect(_remark, segment, remarks)
+                try:
+                    remarks.append(_remark(segment))
+                except X12SyntaxError as error:
+                    self._ignored(error, segment)
             else:
-                self._collect(_quantity, segment, quantities)
+                try:
+                    quantities.append(_quantity(segment))
+                except X12SyntaxError as error:
+                    self._ignored(error, segment)
             index += 1
         if faults and procedure.qualifier and not procedure.code:
             shifted = _shifted_line(svc, elements, sum(adjustment.amount_cents for adjustment in adjustments))
@@ -513,22 +572,23 @@ class _TransactionReader:
                 ]
         for element, fault in faults:
             self._warn(svc, element, f"{fault}; the line is matched by REF*6R or its order in the claim")
+        # positional, each field named beside it: binding keywords cost a third of building a record
         line = ServiceLine(
-            procedure=procedure,
-            charge_cents=_cents(svc, 2, elements[2]),
-            paid_cents=_cents(svc, 3, elements[3]),
-            revenue_code=elements[4],
-            units_paid=self._number(svc, 5, "units paid"),
-            submitted_procedure=self._submitted_procedure(svc, elements[6]) if elements[6] else None,
-            units_submitted=self._number(svc, 7, "units submitted"),
-            dates=tuple(dates),
-            adjustments=tuple(adjustments),
-            references=tuple(references),
-            amounts=tuple(amounts),
-            quantities=tuple(quantities),
-            remarks=tuple(remarks),
-            position=svc.position,
-            procedure_unreliable=bool(faults),
+            procedure,  # procedure
+            _cents(svc, 2, elements[2]),  # charge_cents
+            _cents(svc, 3, elements[3]),  # paid_cents
+            elements[4],  # revenue_code
+            self._number(svc, 5, "units paid") if written[5] else None,  # units_paid
+            self._submitted_procedure(svc, elements[6]) if elements[6] else None,  # submitted_procedure
+            self._number(svc, 7, "units submitted") if written[7] else None,  # units_submitted
+            tuple(dates),  # dates
+            tuple(adjustments),  # adjustments
+            tuple(references),  # references
+            tuple(amounts),  # amounts
+            tuple(quantities),  # quantities
+            tuple(remarks),  # remarks
+            svc.position,  # position
+            bool(faults),  # procedure_unreliable
         )
         return line, index
 
@@ -728,16 +788,17 @@ def _claim_name(nm1: Segment) -> ClaimName:
     elements = _padded(nm1.elements, 10)
     if not (elements[1] and elements[2]):
         raise _missing(nm1, 1 if not elements[1] else 2, "entity identifier" if not elements[1] else "entity type")
+    # positional, each field named beside it: binding keywords cost a third of building a record
     return ClaimName(
-        entity=elements[1],
-        entity_type=elements[2],
-        last_or_organization_name=elements[3],
-        first_name=elements[4],
-        middle_name=elements[5],
-        suffix=elements[7],
-        id_qualifier=elements[8],
-        id=elements[9],
-        position=nm1.position,
+        elements[1],  # entity
+        elements[2],  # entity_type
+        elements[3],  # last_or_organization_name
+        elements[4],  # first_name
+        elements[5],  # middle_name
+        elements[7],  # suffix
+        elements[8],  # id_qualifier
+        elements[9],  # id
+        nm1.position,  # position
     )
 
 
@@ -837,15 +898,15 @@ def _cents(segment: Segment, index: int, value: str | None = None) -> int:
     if value is None:
         value = segment.element(index)
     try:
-        cents = _cached_cents(value)
+        return _known_cents[value]
+    except _BeyondAnyPayment:
+        pass
     except ValueError as exc:
         if not value:
             raise _missing(segment, index, "amount") from None
         raise X12SyntaxError(
             f"{segment.id}{index:02d} {exc}", segment_id=segment.id, position=segment.position, element_index=index
         ) from None
-    if -_MAX_CENTS < cents < _MAX_CENTS:
-        return cents
     raise X12SyntaxError(
         f"{segment.id}{index:02d} {value[:24]!r} is beyond any payment (at most 13 digits before the decimal point)",
         segment_id=segment.id,

@@ -11,7 +11,7 @@ import datetime as dt
 import json
 from collections import Counter
 
-from cli.x12 import remittance_json
+from cli.parse_835 import remittance_json
 from services.remittance.domain.balancing import balance_findings
 from services.remittance.domain.posting import facts_to_json, provider_entries, read_claim_payments
 from services.remittance.domain.remittance_advice import RemittanceAdvice
