@@ -62,6 +62,29 @@ def without_phi(table: sa.Table) -> sa.ColumnElement[Any]:
     )
 
 
+BY_UNPUBLISHED_INDEX = sa.text(
+    "SELECT set_config('enable_bitmapscan', 'off', true), set_config('enable_seqscan', 'off', true)"
+)
+"""For the claiming transaction only: read the unpublished rows through `ix_outbox_unpublished`, in id order.
+
+`FOR UPDATE SKIP LOCKED` puts the row locking between the sort and the LIMIT, so a plan that does not read the
+index in order (a bitmap or sequential scan, which the planner picks whenever its statistics undercount the
+backlog: a fresh or freshly filled outbox) sorts the whole backlog, envelopes and all, spilling to disk, for every
+batch: measured 0.5-1 s per 500 rows at a 10,000-row backlog, against 3 ms through the index."""
+
+
+def claim_batch(outbox: sa.Table, limit: int) -> sa.Select[tuple[int, str, str, str]]:
+    """The next `limit` unpublished rows in id order, locked, skipping rows another transaction holds: id, topic
+    and the envelope as `stored_to_kafka` takes it."""
+    return (
+        sa.select(outbox.c.id, outbox.c.topic, *wire_columns(outbox))
+        .where(outbox.c.published_at.is_(None))
+        .order_by(outbox.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+
+
 @dataclass(slots=True)
 class _Claimed:
     """A batch of outbox rows locked by `conn`'s open transaction, and their Kafka records."""
@@ -197,19 +220,11 @@ class OutboxRelay:
 
     async def _claim(self) -> _Claimed | None:
         """The next batch of unpublished rows, locked in its own open transaction, as Kafka records."""
-        table = self._outbox
         conn = await self._engine.connect()
         try:
             await conn.begin()
-            rows = (
-                await conn.execute(
-                    sa.select(table.c.id, table.c.topic, *wire_columns(table))
-                    .where(table.c.published_at.is_(None))
-                    .order_by(table.c.id)
-                    .limit(self._batch_size)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
+            await conn.execute(BY_UNPUBLISHED_INDEX)
+            rows = (await conn.execute(claim_batch(self._outbox, self._batch_size))).all()
         except BaseException:
             await asyncio.shield(_release(conn))
             raise
