@@ -601,6 +601,7 @@ _CLAIM_ARRAYS = (
 )
 """The columns a new claim writes, each bound as one array (JSON as text, cast to jsonb by Postgres)."""
 _CLAIM_COLUMNS = {name for name, _ in _CLAIM_ARRAYS}
+_CLAIM_JSON = [name for name, kind in _CLAIM_ARRAYS if kind == "jsonb"]
 _ARRAY_TYPES: dict[str, ARRAY[Any]] = {
     "uuid": ARRAY(sa.Uuid),
     "text": ARRAY(sa.Text),
@@ -631,13 +632,8 @@ _INSERT_PRIMARY_CLAIMS = _claims_insert("(tenant_id, encounter_id) WHERE primary
 _INSERT_SECONDARY_CLAIMS = _claims_insert("(primary_claim_id) WHERE withdrawn_at IS NULL")
 
 
-def _array_value(value: object) -> object:
-    """A column value as its array element: JSON as its text, a state as its name."""
-    if isinstance(value, ClaimState):
-        return value.value
-    if isinstance(value, dict | list):
-        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
-    return value
+def _json_text(value: object) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 class StreamWrites:
@@ -776,7 +772,9 @@ class StreamWrites:
         rows = await _sealed_claims(self._session, new_claims)
         if rows[0].keys() != _CLAIM_COLUMNS:  # a column added to NewClaim must be added to the INSERT too
             raise ValueError(f"new claim columns {sorted(rows[0])} are not those inserted {sorted(_CLAIM_COLUMNS)}")
-        arrays = {name: [_array_value(row[name]) for row in rows] for name, _ in _CLAIM_ARRAYS}
+        arrays: dict[str, list[object]] = {name: [row[name] for row in rows] for name, _ in _CLAIM_ARRAYS}
+        for name in _CLAIM_JSON:
+            arrays[name] = [None if value is None else _json_text(value) for value in arrays[name]]
         return set((await self._session.execute(statement, arrays)).scalars())
 
     async def insert_lines(self, lines: list[ClaimLine]) -> None:
