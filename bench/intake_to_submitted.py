@@ -438,6 +438,7 @@ class Statements:
             )
         finally:
             await connection.close()
+        rows = _grouped(rows)
         total_ms = sum(r["total_exec_time"] for r in rows)
         total_wal = sum(int(r["wal_bytes"]) for r in rows)
         calls = sum(r["calls"] for r in rows)
@@ -447,12 +448,28 @@ class Statements:
         )
         print(f"  {'calls':>7} {'rows':>7} {'us':>6} {'WAL B':>7} {'dirty':>6}  statement (per encounter)")
         for r in rows[:top]:
-            text = " ".join(str(r["query"]).split())
+            text = str(r["query"])
             print(
                 f"  {r['calls'] / encounters:>7.3f} {r['rows'] / encounters:>7.3f} "
                 f"{r['total_exec_time'] * 1000 / encounters:>6.1f} {int(r['wal_bytes']) / encounters:>7.0f} "
                 f"{r['shared_blks_dirtied'] / encounters:>6.3f}  {text[:150]}"
             )
+
+
+def _grouped(rows: list[Any]) -> list[dict[str, Any]]:
+    """Statements summed by their text up to a multi-row VALUES list (one text per batch size otherwise), the most
+    time first."""
+    sums: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        text = " ".join(str(row["query"]).split())
+        key = ("[VALUES, all sizes] " if " VALUES " in text else "") + text.split(" VALUES ", 1)[0]
+        into = sums.setdefault(key, {"query": key, **dict.fromkeys(_SUMMED, 0)})
+        for name in _SUMMED:
+            into[name] += row[name]
+    return sorted(sums.values(), key=lambda r: -r["total_exec_time"])
+
+
+_SUMMED = ("calls", "rows", "total_exec_time", "wal_bytes", "shared_blks_dirtied", "shared_blks_hit")
 
 
 # ----------------------------------------------------------------------------- Postgres floor
