@@ -285,8 +285,9 @@ async def _explain_claim(session: AsyncSession) -> list[str]:
 
 
 async def test_the_relay_claims_its_batch_through_the_unpublished_index(intake_session: AsyncSession) -> None:
-    """A backlog the statistics do not know of (a fresh outbox filled by a burst): without the relay's planner
-    settings the batch is claimed by sorting the whole backlog; with them, by reading the index in id order."""
+    """A backlog larger than the planner guesses: with the relay's planner settings the batch is claimed by reading
+    the index in id order, never by sorting the backlog. (Without them the plan depends on the table's statistics:
+    on a fresh outbox with none, a bitmap scan and a sort of the whole backlog, measured in the bench.)"""
     session = intake_session
     await session.execute(
         sa.text(
@@ -300,8 +301,6 @@ async def test_the_relay_claims_its_batch_through_the_unpublished_index(intake_s
         {"rows": ROWS},
     )
     await session.execute(sa.text("SAVEPOINT planner"))
-    unguided = await _explain_claim(session)
-    assert any("Sort" in line for line in unguided), unguided  # the hazard is real on this server
     await session.execute(BY_UNPUBLISHED_INDEX)
     guided = await _explain_claim(session)
     await session.execute(sa.text("ROLLBACK TO SAVEPOINT planner"))
