@@ -623,7 +623,7 @@ def _claims_insert(conflict: str) -> sa.TextClause:
         for name, kind in _CLAIM_ARRAYS
     )
     return sa.text(
-        f"INSERT INTO claims.claims ({names}) SELECT * FROM unnest({arrays}) "  # noqa: S608
+        f"INSERT INTO {claims.fullname} ({names}) SELECT * FROM unnest({arrays}) "  # noqa: S608
         f"ON CONFLICT {conflict} DO NOTHING RETURNING id"
     ).bindparams(*(sa.bindparam(name, type_=_ARRAY_TYPES[kind]) for name, kind in _CLAIM_ARRAYS))
 
