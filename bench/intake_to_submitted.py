@@ -29,6 +29,11 @@ throughput phase and writes DIR/<service>.raw (collapsed stacks) and DIR/<servic
 taking the most time, self and inclusive).
 
 The topic is read by this script from the offsets it had before the run, without a consumer group.
+`--statements` prints, after the first throughput phase, Postgres's own account of each statement
+(pg_stat_statements: calls, rows, execution time, WAL bytes and shared buffers dirtied, each per encounter)
+when the server has the module loaded: a stack started here gets `shared_preload_libraries =
+'pg_stat_statements'` (postgresql.auto.conf, via ALTER SYSTEM) and one restart the first time.
+
 Figures are printed with the machine's core count.
 """
 
@@ -376,6 +381,97 @@ def summarise_profile(raw: Path, top: int = 40) -> str:
     return "\n".join(out) + "\n"
 
 
+# ----------------------------------------------------------------------------- Postgres statements
+
+
+def preload_statements(stack: LocalStack) -> None:
+    """Have the stack's Postgres load pg_stat_statements (once: ALTER SYSTEM + a restart)."""
+
+    async def loaded(url: str) -> bool:
+        connection = await asyncpg.connect(url)
+        try:
+            libraries = await connection.fetchval("SHOW shared_preload_libraries")
+            if "pg_stat_statements" in libraries:
+                return True
+            await connection.execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
+            await connection.execute("ALTER SYSTEM SET pg_stat_statements.track_utility = off")
+            return False
+        finally:
+            await connection.close()
+
+    endpoints = stack.up()
+    if not asyncio.run(loaded(endpoints.database_url)):
+        print("  stack: restarting Postgres to load pg_stat_statements")
+        stack.postgres.stop()
+        stack.up()
+
+
+class Statements:
+    """pg_stat_statements of the bench database: reset before a phase, the table per encounter after it."""
+
+    def __init__(self, admin_url: str, enabled: bool) -> None:
+        self.admin_url = admin_url
+        self.enabled = enabled
+
+    async def reset(self) -> None:
+        if not self.enabled:
+            return
+        connection = await asyncpg.connect(self.admin_url)
+        try:
+            await connection.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            await connection.execute("SELECT pg_stat_statements_reset()")
+        except asyncpg.PostgresError as exc:
+            print(f"  (pg_stat_statements unavailable: {exc}; no statement table)")
+            self.enabled = False
+        finally:
+            await connection.close()
+
+    async def report(self, encounters: int, top: int = 30) -> None:
+        if not self.enabled:
+            return
+        connection = await asyncpg.connect(self.admin_url)
+        try:
+            rows = await connection.fetch(
+                "SELECT query, calls, rows, total_exec_time, wal_bytes, shared_blks_dirtied, shared_blks_hit "
+                "FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                "ORDER BY total_exec_time DESC"
+            )
+        finally:
+            await connection.close()
+        rows = _grouped(rows)
+        total_ms = sum(r["total_exec_time"] for r in rows)
+        total_wal = sum(int(r["wal_bytes"]) for r in rows)
+        calls = sum(r["calls"] for r in rows)
+        print(
+            f"\n  Postgres statements (pg_stat_statements, per encounter): {calls / encounters:.2f} calls, "
+            f"{total_ms * 1000 / encounters:.0f} us executing, {total_wal / encounters:,.0f} WAL bytes"
+        )
+        print(f"  {'calls':>7} {'rows':>7} {'us':>6} {'WAL B':>7} {'dirty':>6}  statement (per encounter)")
+        for r in rows[:top]:
+            text = str(r["query"])
+            print(
+                f"  {r['calls'] / encounters:>7.3f} {r['rows'] / encounters:>7.3f} "
+                f"{r['total_exec_time'] * 1000 / encounters:>6.1f} {int(r['wal_bytes']) / encounters:>7.0f} "
+                f"{r['shared_blks_dirtied'] / encounters:>6.3f}  {text[:150]}"
+            )
+
+
+def _grouped(rows: list[Any]) -> list[dict[str, Any]]:
+    """Statements summed by their text up to a multi-row VALUES list (one text per batch size otherwise), the most
+    time first."""
+    sums: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        text = " ".join(str(row["query"]).split())
+        key = ("[VALUES, all sizes] " if " VALUES " in text else "") + text.split(" VALUES ", 1)[0]
+        into = sums.setdefault(key, {"query": key, **dict.fromkeys(_SUMMED, 0)})
+        for name in _SUMMED:
+            into[name] += row[name]
+    return sorted(sums.values(), key=lambda r: -r["total_exec_time"])
+
+
+_SUMMED = ("calls", "rows", "total_exec_time", "wal_bytes", "shared_blks_dirtied", "shared_blks_hit")
+
+
 # ----------------------------------------------------------------------------- Postgres floor
 
 
@@ -589,9 +685,11 @@ async def run(arguments: argparse.Namespace, stack: LocalStack | None, servers: 
                 await register(client)
                 patients = Patients()
                 profiles = Profiles(arguments.profile, services)
+                statements = Statements(pipeline.admin_url, arguments.statements)
                 for index, count in enumerate(arguments.encounters):
                     client.headers.update(pipeline.auth(tenant, *WRITE))  # a fresh token: each lasts 30 min
                     if index == 0:
+                        await statements.reset()
                         profiles.start()
                     try:
                         measured = await throughput(
@@ -600,6 +698,8 @@ async def run(arguments: argparse.Namespace, stack: LocalStack | None, servers: 
                     finally:
                         if index == 0:
                             profiles.stop()
+                    if index == 0:
+                        await statements.report(count)
                     runs.append(measured)
                 files = len(list((folder / "outbound").glob("837-*")))
                 print(f"  837 files in the file drop             {files:>8,}")
@@ -635,6 +735,9 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=1800, help="Seconds to wait for the last claim-submitted.")
     parser.add_argument("--profile", type=Path, default=None, help="py-spy profiles of the first run into this folder.")
     parser.add_argument(
+        "--statements", action="store_true", help="Print pg_stat_statements per encounter after the first run."
+    )
+    parser.add_argument(
         "--keep-stack", action="store_true", help="Leave .local/bench-stack running for the next run (reused)."
     )
     arguments = parser.parse_args()
@@ -643,6 +746,8 @@ def main() -> None:
     servers: StackEndpoints | None = None
     if not (os.environ.get("CLAIMFLOW_TEST_DATABASE_URL") and os.environ.get("CLAIMFLOW_TEST_KAFKA_BOOTSTRAP_SERVERS")):
         stack = LocalStack(stack_dir=Path(".local") / "bench-stack", progress=lambda m: print(f"  stack: {m}"))
+        if arguments.statements:
+            preload_statements(stack)
         servers = stack.up()
     try:
         asyncio.run(run(arguments, stack, servers))

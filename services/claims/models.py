@@ -21,6 +21,8 @@ phi_access = phi_access_table(metadata)
 claims = sa.Table(
     "claims",
     metadata,
+    # Migration 0013 sets toast_tuple_target = 128: `document` and `phi` live out of line, so a state change
+    # (a new row version) copies a TOAST pointer, not the ~2.5 KB they hold; `phi` (ciphertext) is STORAGE EXTERNAL.
     sa.Column("id", sa.Uuid, primary_key=True),
     sa.Column("tenant_id", sa.Text, nullable=False),
     sa.Column("encounter_id", sa.Uuid, nullable=False),

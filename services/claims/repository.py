@@ -7,7 +7,7 @@ import datetime as dt
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import orjson
 import sqlalchemy as sa
@@ -576,6 +576,66 @@ class ClaimStates:
         return {state: count for state, count in (await self._session.execute(query)).tuples()}
 
 
+_CLAIM_ARRAYS = (
+    ("id", "uuid"),
+    ("tenant_id", "text"),
+    ("encounter_id", "uuid"),
+    ("claim_control_number", "text"),
+    ("state", "text"),
+    ("findings", "jsonb"),
+    ("primary_claim_id", "uuid"),
+    ("responsibility", "text"),
+    ("trace_context", "jsonb"),
+    ("claim_type", "text"),
+    ("payer_id", "text"),
+    ("patient_id", "uuid"),
+    ("frequency_code", "text"),
+    ("service_date_from", "date"),
+    ("service_date_to", "date"),
+    ("total_charge_cents", "bigint"),
+    ("currency", "text"),
+    ("line_count", "integer"),
+    ("document", "jsonb"),
+    ("billing_provider_npi", "text"),
+    ("phi", "bytea"),
+)
+"""The columns a new claim writes, each bound as one array (JSON as text, cast to jsonb by Postgres)."""
+_CLAIM_COLUMNS = {name for name, _ in _CLAIM_ARRAYS}
+_CLAIM_JSON = [name for name, kind in _CLAIM_ARRAYS if kind == "jsonb"]
+_ARRAY_TYPES: dict[str, ARRAY[Any]] = {
+    "uuid": ARRAY(sa.Uuid),
+    "text": ARRAY(sa.Text),
+    "jsonb": ARRAY(sa.Text),
+    "date": ARRAY(sa.Date),
+    "bigint": ARRAY(sa.BigInteger),
+    "integer": ARRAY(sa.Integer),
+    "bytea": ARRAY(sa.LargeBinary),
+}
+
+
+def _claims_insert(conflict: str) -> sa.TextClause:
+    """One INSERT of a batch of claims from arrays (`unnest`): one statement text whatever the batch size, so it is
+    parsed and planned once per connection, not once per size as a multi-row VALUES is; duplicates (`conflict`)
+    are skipped; returns the ids inserted."""
+    names = ", ".join(name for name, _ in _CLAIM_ARRAYS)
+    arrays = ", ".join(
+        f"CAST(CAST(:{name} AS text[]) AS jsonb[])" if kind == "jsonb" else f"CAST(:{name} AS {kind}[])"
+        for name, kind in _CLAIM_ARRAYS
+    )
+    return sa.text(
+        f"INSERT INTO {claims.fullname} ({names}) SELECT * FROM unnest({arrays}) "  # noqa: S608
+        f"ON CONFLICT {conflict} DO NOTHING RETURNING id"
+    ).bindparams(*(sa.bindparam(name, type_=_ARRAY_TYPES[kind]) for name, kind in _CLAIM_ARRAYS))
+
+
+_INSERT_PRIMARY_CLAIMS = _claims_insert("(tenant_id, encounter_id) WHERE primary_claim_id IS NULL")
+_INSERT_SECONDARY_CLAIMS = _claims_insert("(primary_claim_id) WHERE withdrawn_at IS NULL")
+
+
+def _json_text(value: object) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 class StreamWrites:
     """Reads and writes for many tenants at once: consumed events and the batching loop."""
 
@@ -700,25 +760,22 @@ class StreamWrites:
         """Ids of the claims inserted; an encounter that already has its claim is left alone."""
         if not new_claims:
             return set()
-        statement = (
-            insert(claims)
-            .on_conflict_do_nothing(
-                index_elements=["tenant_id", "encounter_id"], index_where=claims.c.primary_claim_id.is_(None)
-            )
-            .returning(claims.c.id)
-        )
-        return set((await self._session.execute(statement, await _sealed_claims(self._session, new_claims))).scalars())
+        return await self._insert_claims(_INSERT_PRIMARY_CLAIMS, new_claims)
 
     async def insert_secondary_claims(self, new_claims: list[NewClaim]) -> set[uuid.UUID]:
         """Ids of the secondary claims inserted; a primary that already has its secondary gets none."""
         if not new_claims:
             return set()
-        statement = (
-            insert(claims)
-            .on_conflict_do_nothing(index_elements=["primary_claim_id"], index_where=claims.c.withdrawn_at.is_(None))
-            .returning(claims.c.id)
-        )
-        return set((await self._session.execute(statement, await _sealed_claims(self._session, new_claims))).scalars())
+        return await self._insert_claims(_INSERT_SECONDARY_CLAIMS, new_claims)
+
+    async def _insert_claims(self, statement: sa.TextClause, new_claims: list[NewClaim]) -> set[uuid.UUID]:
+        rows = await _sealed_claims(self._session, new_claims)
+        if rows[0].keys() != _CLAIM_COLUMNS:  # a column added to NewClaim must be added to the INSERT too
+            raise ValueError(f"new claim columns {sorted(rows[0])} are not those inserted {sorted(_CLAIM_COLUMNS)}")
+        arrays: dict[str, list[object]] = {name: [row[name] for row in rows] for name, _ in _CLAIM_ARRAYS}
+        for name in _CLAIM_JSON:
+            arrays[name] = [None if value is None else _json_text(value) for value in arrays[name]]
+        return set((await self._session.execute(statement, arrays)).scalars())
 
     async def insert_lines(self, lines: list[ClaimLine]) -> None:
         columns = [column.name for column in claim_lines.columns]

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.events.catalog import EVENT_TYPES
-from shared.messaging.outbox import stored_to_kafka, wire_columns
+from shared.messaging.outbox import stored_to_kafka, wire_column
 from shared.messaging.publisher import KafkaPublisher, KafkaUnavailable, OutgoingMessage
 from shared.messaging.tables import outbox_channel
 from shared.phi.fields import marked_paths
@@ -62,6 +62,47 @@ def without_phi(table: sa.Table) -> sa.ColumnElement[Any]:
     )
 
 
+BY_UNPUBLISHED_INDEX = sa.text(
+    "SELECT set_config('enable_bitmapscan', 'off', true), set_config('enable_seqscan', 'off', true)"
+)
+"""For the claiming transaction only: read the unpublished rows through `ix_outbox_unpublished`, in id order.
+
+`FOR UPDATE SKIP LOCKED` puts the row locking between the sort and the LIMIT, so a plan that does not read the
+index in order (a bitmap or sequential scan, which the planner picks whenever its statistics undercount the
+backlog: a fresh or freshly filled outbox) sorts the whole backlog, envelopes and all, spilling to disk, for every
+batch: measured 0.5-1 s per 500 rows at a 10,000-row backlog, against 3 ms through the index."""
+
+
+def claim_batch(outbox: sa.Table, limit: int) -> sa.Select[tuple[int, str, str]]:
+    """The next `limit` unpublished rows in id order, locked, skipping rows another transaction holds: id, topic
+    and the envelope as `stored_to_kafka` takes it."""
+    return (
+        sa.select(outbox.c.id, outbox.c.topic, wire_column(outbox))
+        .where(outbox.c.published_at.is_(None))
+        .order_by(outbox.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+
+
+def pending_sql(outbox: sa.Table) -> str:
+    """Whether any row is unpublished: the relay's poll, on its listener connection."""
+    return f'SELECT EXISTS (SELECT FROM "{outbox.schema}"."{outbox.name}" WHERE published_at IS NULL)'  # noqa: S608
+
+
+def backlog_sql(outbox: sa.Table) -> str:
+    """The unpublished rows' count and oldest time, for the backlog gauges (every second), on the listener."""
+    return f'SELECT count(*), min(created_at) FROM "{outbox.schema}"."{outbox.name}" WHERE published_at IS NULL'  # noqa: S608
+
+
+LISTENER_SETTINGS = {"enable_seqscan": "off"}
+"""The relay's listener connection (its own, running only `pending_sql` and `backlog_sql`) reads the unpublished
+rows through `ix_outbox_unpublished`: with statistics that count many rows unpublished (taken during a burst) the
+planner scans the table for them, whose published rows come first, so the poll read the whole outbox (10 ms at
+10,000 rows, growing with the table). Through the index it still steps over the entries of rows published since
+the last vacuum, so the relay polls only when no NOTIFY came in its interval, not after every round."""
+
+
 @dataclass(slots=True)
 class _Claimed:
     """A batch of outbox rows locked by `conn`'s open transaction, and their Kafka records."""
@@ -99,9 +140,10 @@ class OutboxRelay:
         self._poll_interval_s = poll_interval_s
         self._wake = asyncio.Event()
         self.is_leader = False
-        table = f'"{outbox.schema}"."{outbox.name}"'
-        self._pending_sql = f"SELECT EXISTS (SELECT FROM {table} WHERE published_at IS NULL)"  # noqa: S608
-        self._backlog_sql = f"SELECT count(*), min(created_at) FROM {table} WHERE published_at IS NULL"  # noqa: S608
+        self._drained = False
+        """Whether the last `publish_backlog` stopped at a short batch (rather than at its time limit)."""
+        self._pending_sql = pending_sql(outbox)
+        self._backlog_sql = backlog_sql(outbox)
 
     async def run(self) -> None:
         backoff = 0.1
@@ -117,7 +159,7 @@ class OutboxRelay:
                 backoff = min(backoff * 2, MAX_BACKOFF_S)
 
     async def _run_as_leader(self) -> None:
-        listener = await asyncpg.connect(libpq_url(self._engine))
+        listener = await asyncpg.connect(libpq_url(self._engine), server_settings=LISTENER_SETTINGS)
         try:
             lock_key = leader_lock_key(str(self._outbox.schema))
             while not await listener.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", lock_key):
@@ -131,7 +173,7 @@ class OutboxRelay:
                 if time.monotonic() - observed_at >= BACKLOG_EVERY_S:
                     await self._observe_backlog(listener)
                     observed_at = time.monotonic()
-                if not await listener.fetchval(self._pending_sql):
+                if self._drained:  # rows committed since the wake was cleared have set it again (NOTIFY)
                     await self._await_rows(listener)
         finally:
             self.is_leader = False
@@ -161,6 +203,7 @@ class OutboxRelay:
         a failure rolls back both, so their rows go again, in order (a row acknowledged but not yet marked goes
         twice, which consumers' inboxes absorb, as after a crash)."""
         published = 0
+        self._drained = False
         previous: _Claimed | None = None
         previous_acks: Coroutine[Any, Any, None] | None = None
         claimed: _Claimed | None = None
@@ -178,9 +221,12 @@ class OutboxRelay:
                     await self._mark(done)
                     published += len(done.ids)
                 if claimed is None:
+                    self._drained = True
                     return published
                 previous, previous_acks, claimed, acks = claimed, acks, None, None
-                if len(previous.ids) < self._batch_size or (until is not None and time.monotonic() >= until):
+                short = len(previous.ids) < self._batch_size
+                if short or (until is not None and time.monotonic() >= until):
+                    self._drained = short
                     last_acks, previous_acks = previous_acks, None
                     if last_acks is not None:
                         await last_acks
@@ -197,19 +243,11 @@ class OutboxRelay:
 
     async def _claim(self) -> _Claimed | None:
         """The next batch of unpublished rows, locked in its own open transaction, as Kafka records."""
-        table = self._outbox
         conn = await self._engine.connect()
         try:
             await conn.begin()
-            rows = (
-                await conn.execute(
-                    sa.select(table.c.id, table.c.topic, *wire_columns(table))
-                    .where(table.c.published_at.is_(None))
-                    .order_by(table.c.id)
-                    .limit(self._batch_size)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
+            await conn.execute(BY_UNPUBLISHED_INDEX)
+            rows = (await conn.execute(claim_batch(self._outbox, self._batch_size))).all()
         except BaseException:
             await asyncio.shield(_release(conn))
             raise
@@ -218,9 +256,9 @@ class OutboxRelay:
             return None
         ids = []
         messages = []
-        for row_id, topic, attributes, data in rows:
+        for row_id, topic, envelope in rows:
             ids.append(row_id)
-            key, value, headers = stored_to_kafka(attributes, data)
+            key, value, headers = stored_to_kafka(envelope)
             messages.append(OutgoingMessage(topic=topic, key=key, value=value, headers=headers))
         return _Claimed(conn=conn, ids=ids, messages=messages)
 

@@ -10,7 +10,7 @@ from services.intake.app import DEFINITION as INTAKE
 from shared.db import create_engine, create_sessionmaker, unit_of_work
 from shared.events.catalog import EncounterCodedV1
 from shared.events.envelope import to_kafka
-from shared.messaging.outbox import Outbox, row_to_envelope, stored_to_kafka, wire_columns
+from shared.messaging.outbox import Outbox, row_to_envelope, stored_to_kafka, wire_column
 from tests.support.pipeline import Pipeline, coded_encounter
 
 
@@ -35,14 +35,14 @@ async def test_stored_events_go_out_as_the_stored_envelope_encodes(pipeline: Pip
         async with engine.connect() as conn:
             rows = (
                 await conn.execute(
-                    sa.select(table.c.envelope, *wire_columns(table))
+                    sa.select(table.c.envelope, wire_column(table))
                     .where(table.c.tenant_id == tenant)
                     .order_by(table.c.id)
                 )
             ).all()
         assert len(rows) == 2
-        for envelope, attributes, data in rows:
-            assert stored_to_kafka(attributes, data) == to_kafka(row_to_envelope(envelope))
-        assert not data.isascii()  # the second one took the re-encoding path
+        for envelope, text in rows:
+            assert stored_to_kafka(text) == to_kafka(row_to_envelope(envelope))
+        assert not text.isascii()  # the second one took the re-encoding path
     finally:
         await engine.dispose()
