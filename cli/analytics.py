@@ -44,7 +44,9 @@ from shared.messaging.kafka_access import KafkaAccess
 from shared.messaging.topics import CORE_TOPICS
 
 log = logging.getLogger("claimflow.analytics")
-analytics_app = typer.Typer(no_args_is_help=True, help="The analytics feed: events landed in Parquet for DuckDB.")
+analytics_app = typer.Typer(
+    no_args_is_help=True, help="The analytics feed: events landed in Parquet for DuckDB.", rich_markup_mode=None
+)
 DEFAULT_DIR = Path(".local") / "analytics"
 DEFAULT_GROUP = "claimflow-analytics-sink"
 OFFSETS_DIR = "_offsets"

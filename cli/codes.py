@@ -26,8 +26,12 @@ from shared.codesets.loaders import (
 from shared.codesets.releases import CodeSetName, Release
 from shared.codesets.store import DEFAULT_DIRECTORY, DIRECTORY_VARIABLE, write_code_list, write_release
 
-codes_app = typer.Typer(no_args_is_help=True, help="Reference code sets for the scrubber and the denials queue.")
-load_app = typer.Typer(no_args_is_help=True, help="Load a publisher's file (replaces the previous quarter).")
+codes_app = typer.Typer(
+    no_args_is_help=True, help="Reference code sets for the scrubber and the denials queue.", rich_markup_mode=None
+)
+load_app = typer.Typer(
+    no_args_is_help=True, help="Load a publisher's file (replaces the previous quarter).", rich_markup_mode=None
+)
 codes_app.add_typer(load_app, name="load")
 
 Files = Annotated[

@@ -10,7 +10,7 @@ import typer
 
 from cli.services import DATABASE, SERVICE_NAMES, ServiceSecrets, provision_all
 
-db_app = typer.Typer(no_args_is_help=True, help="Database roles and schemas.")
+db_app = typer.Typer(no_args_is_help=True, help="Database roles and schemas.", rich_markup_mode=None)
 
 
 @db_app.command()

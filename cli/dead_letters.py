@@ -29,7 +29,9 @@ from cli.stack.local_stack import LocalStack
 from shared.messaging.kafka_access import KafkaAccess, access_from_env
 from shared.messaging.topics import CORE_TOPICS, DEAD_LETTER_DECISIONS, DLT_SUFFIX, REPLAY_GROUP_HEADER
 
-dlt_app = typer.Typer(no_args_is_help=True, help="Summarise, list, replay and discard dead-lettered messages.")
+dlt_app = typer.Typer(
+    no_args_is_help=True, help="Summarise, list, replay and discard dead-lettered messages.", rich_markup_mode=None
+)
 console = Console()
 DLT_HEADER_PREFIX = "dlt-"
 TIMEOUT_S = 10

@@ -8,7 +8,7 @@ from rich.console import Console
 from shared.events.mirror import write_wire_module
 from shared.events.schemas import write_all
 
-events_app = typer.Typer(no_args_is_help=True, help="Event schemas for analytics consumers.")
+events_app = typer.Typer(no_args_is_help=True, help="Event schemas for analytics consumers.", rich_markup_mode=None)
 console = Console()
 
 

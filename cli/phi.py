@@ -20,7 +20,9 @@ from shared.phi.crypto import PhiKeyError
 from shared.phi.keys import PhiKeyring, PhiSettings, configure_keyring
 from shared.phi.rotation import PhiAtRest, encrypt_existing, rotate_data_key, rotate_kek
 
-phi_app = typer.Typer(no_args_is_help=True, help="PHI at rest: rotate keys, seal rows stored before encryption.")
+phi_app = typer.Typer(
+    no_args_is_help=True, help="PHI at rest: rotate keys, seal rows stored before encryption.", rich_markup_mode=None
+)
 PHI_SERVICES = {
     "intake": "services.intake.repository",
     "claims": "services.claims.repository",

@@ -13,7 +13,7 @@ from cli.parse_835 import EXIT_REJECTED, EXIT_UNBALANCED, parse_835_file
 
 __all__ = ["EXIT_REJECTED", "EXIT_UNBALANCED", "x12_app"]
 
-x12_app = typer.Typer(no_args_is_help=True, help="Read, write and validate X12 files offline.")
+x12_app = typer.Typer(no_args_is_help=True, help="Read, write and validate X12 files offline.", rich_markup_mode=None)
 
 X12File = Annotated[Path, typer.Argument(help="The X12 file to read.", show_default=False)]
 

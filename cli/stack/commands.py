@@ -18,7 +18,9 @@ from cli.stack.local_stack import LocalStack, StackStatus
 from cli.stack.paths import DEV_STACK_DIR, find_repo_root
 from cli.stack.process import StackError
 
-stack_app = typer.Typer(no_args_is_help=True, help="Local Kafka and Postgres servers on loopback.")
+stack_app = typer.Typer(
+    no_args_is_help=True, help="Local Kafka and Postgres servers on loopback.", rich_markup_mode=None
+)
 
 console = Console()
 err_console = Console(stderr=True)
