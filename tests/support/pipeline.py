@@ -215,6 +215,26 @@ class Pipeline:
         await process.wait_ready(90)
         return process
 
+    async def start_together(self, environments: dict[str, dict[str, str]]) -> dict[str, ServiceProcess]:
+        """Start each named service (its extra environment beside it) in its own process, all at once; return once
+        every one answers /readyz 200. A start that fails cancels the others' waits (`stop_all` kills them)."""
+        processes = {
+            name: ServiceProcess(
+                name=name,
+                port=free_port(),
+                env=self.service_env(name, **extra_env),
+                log_path=self.log_dir / f"{name}-{len(self.started) + index}.log",
+            )
+            for index, (name, extra_env) in enumerate(environments.items())
+        }
+        for process in processes.values():
+            self.started.append(process)
+            process.start()
+        async with asyncio.TaskGroup() as waits:
+            for process in processes.values():
+                waits.create_task(process.wait_ready(90))
+        return processes
+
     async def start_replicas(self, name: str, count: int, **extra_env: str) -> list[ServiceProcess]:
         """`count` processes of service `name` as `claimflow up --replicas` runs them: one listening socket on the
         service's port shared by all, an own port each; returns once every one is ready."""
