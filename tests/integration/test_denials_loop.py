@@ -24,7 +24,8 @@ from sandbox.rules import DEFAULT_RULES, AdjudicationRule, Match, Outcome
 from services.denials.domain.code_lists import CodeListKind, parse_code_list
 from services.denials.reference_data import replace_code_list
 from shared.x12.pyx12_validation import validate_with_pyx12
-from tests.integration.test_end_to_end import encounter, move_answers, register
+from tests.integration.test_end_to_end import move_answers, register
+from tests.support.intake_builders import registered_encounter as encounter
 from tests.support.pipeline import Pipeline, eventually, new_tenant
 
 pytestmark = pytest.mark.integration
@@ -80,20 +81,24 @@ async def test_denials_are_classified_worked_and_closed_by_the_payer(
     for code_list, name in ((CodeListKind.CARC, "carc.txt"), (CodeListKind.RARC, "rarc.txt")):
         codes = parse_code_list((FIXTURES / name).read_text(), code_list)
         assert await replace_code_list(services.role_url("denials"), code_list.value, codes) == len(codes)
-    intake = await services.start("intake")
-    await services.start(
-        "claims",
-        CLAIMFLOW_CLAIMS_BATCH_INTERVAL_S="0.2",
-        CLAIMFLOW_CLAIMS_ACKNOWLEDGMENT_INTERVAL_S="0.2",
-        **clearinghouse,
+    started = await services.start_together(
+        {
+            "intake": {},
+            "claims": {
+                "CLAIMFLOW_CLAIMS_BATCH_INTERVAL_S": "0.2",
+                "CLAIMFLOW_CLAIMS_ACKNOWLEDGMENT_INTERVAL_S": "0.2",
+                **clearinghouse,
+            },
+            "remittance": {
+                "CLAIMFLOW_REMITTANCE_INBOUND_TENANT": tenant,
+                "CLAIMFLOW_REMITTANCE_INBOUND_INTERVAL_S": "0.2",
+                **clearinghouse,
+            },
+            "denials": {"CLAIMFLOW_DENIALS_APPEAL_INTERVAL_S": "0.2", **clearinghouse},
+        }
     )
-    await services.start(
-        "remittance",
-        CLAIMFLOW_REMITTANCE_INBOUND_TENANT=tenant,
-        CLAIMFLOW_REMITTANCE_INBOUND_INTERVAL_S="0.2",
-        **clearinghouse,
-    )
-    denials = await services.start("denials", CLAIMFLOW_DENIALS_APPEAL_INTERVAL_S="0.2", **clearinghouse)
+    intake = started["intake"]
+    denials = started["denials"]
     api = httpx.AsyncClient(base_url=denials.base_url, headers=services.auth(tenant, *DENIALS), timeout=60)
     contract = {"rates": [{"payer_id": "SANDBOX", "procedure_code": "87880", "allowed_cents": 2_800}]}
     assert (await api.put("/v1/contract-rates", json=contract)).json() == {"loaded": 1}

@@ -90,19 +90,22 @@ async def test_encounters_over_http_come_back_accepted_paid_and_billed_to_the_se
         (folder / sub).mkdir(parents=True)
         (sandbox_folder / sub).mkdir(parents=True)
     clearinghouse = {"CLAIMFLOW_CLEARINGHOUSE_TRANSPORT": "file_drop", "CLAIMFLOW_CLEARINGHOUSE_FOLDER": str(folder)}
-    intake = await services.start("intake")
-    await services.start(
-        "claims",
-        CLAIMFLOW_CLAIMS_BATCH_INTERVAL_S="0.2",
-        CLAIMFLOW_CLAIMS_ACKNOWLEDGMENT_INTERVAL_S="0.2",
-        **clearinghouse,
+    started = await services.start_together(
+        {
+            "intake": {},
+            "claims": {
+                "CLAIMFLOW_CLAIMS_BATCH_INTERVAL_S": "0.2",
+                "CLAIMFLOW_CLAIMS_ACKNOWLEDGMENT_INTERVAL_S": "0.2",
+                **clearinghouse,
+            },
+            "remittance": {
+                "CLAIMFLOW_REMITTANCE_INBOUND_TENANT": tenant,
+                "CLAIMFLOW_REMITTANCE_INBOUND_INTERVAL_S": "0.2",
+                **clearinghouse,
+            },
+        }
     )
-    await services.start(
-        "remittance",
-        CLAIMFLOW_REMITTANCE_INBOUND_TENANT=tenant,
-        CLAIMFLOW_REMITTANCE_INBOUND_INTERVAL_S="0.2",
-        **clearinghouse,
-    )
+    intake = started["intake"]
     day = (dt.date.today() - dt.timedelta(days=3)).isoformat()
     async with httpx.AsyncClient(base_url=intake.base_url, headers=services.auth(tenant, *WRITE)) as client:
         await register(client)
@@ -130,7 +133,7 @@ async def test_encounters_over_http_come_back_accepted_paid_and_billed_to_the_se
 
     async def remittance_knows_them() -> bool:
         known = "SELECT count(*) FROM remittance.submitted_claims WHERE tenant_id = $1"
-        return await admin_db.fetchval(known, tenant) == 3
+        return bool(await admin_db.fetchval(known, tenant) == 3)
 
     # An 835 comes days after the claim; here remittance must first have taken claim-submitted.
     await eventually(remittance_knows_them, timeout_s=60, what="remittance to take the three claim-submitted")
