@@ -48,9 +48,9 @@ async def _claims_per_encounter(admin_db: asyncpg.Connection, tenant: str) -> di
 async def test_relay_killed_between_send_and_mark_still_applies_each_event_once(
     services: Pipeline, admin_db: asyncpg.Connection
 ) -> None:
-    claims = await services.start("claims")
+    started = await services.start_together({"claims": {}, "intake": {"CLAIMFLOW_RUN_RELAY": "false"}})
+    claims, quiet_intake = started["claims"], started["intake"]
     tenant = new_tenant()
-    quiet_intake = await services.start("intake", CLAIMFLOW_RUN_RELAY="false")
     encounter_ids = await _post_encounters(quiet_intake.base_url, services.auth(tenant, "encounters:write"), 5)
     quiet_intake.stop()
     event_ids = [

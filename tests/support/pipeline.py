@@ -292,6 +292,11 @@ def coded_encounter(**overrides: Any) -> dict[str, Any]:
     return encounter
 
 
+EVENTUALLY_POLL_S = 0.1
+"""Between two checks of `eventually`: a check is a query or a request, and a test waits at most this long past
+the moment its condition came true."""
+
+
 async def eventually(check: Callable[[], Awaitable[Any]], *, timeout_s: float = 30.0, what: str) -> Any:
     """Poll `check` until it returns a truthy value; fail with `what` after the timeout."""
     deadline = time.monotonic() + timeout_s
@@ -301,7 +306,7 @@ async def eventually(check: Callable[[], Awaitable[Any]], *, timeout_s: float = 
             return result
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(EVENTUALLY_POLL_S)
 
 
 async def metric_total(process: ServiceProcess, name: str, **labels: str) -> float:
