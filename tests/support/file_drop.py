@@ -56,3 +56,15 @@ async def start_billing_loop(
             **{name: dict(env) for name, env in (more or {}).items()},
         }
     )
+
+
+async def start_claims_on_file_drop(services: Pipeline, folder: Path, **extra_env: str) -> ServiceProcess:
+    """claims alone, sending its 837s into `folder` (outbound/) and reading answers from its inbound/, its batch
+    window short; `extra_env` adds to or overrides its environment."""
+    return await services.start(
+        "claims",
+        CLAIMFLOW_CLAIMS_BATCH_INTERVAL_S=FAST,
+        CLAIMFLOW_CLEARINGHOUSE_TRANSPORT="file_drop",
+        CLAIMFLOW_CLEARINGHOUSE_FOLDER=str(folder),
+        **extra_env,
+    )
