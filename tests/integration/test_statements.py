@@ -38,14 +38,12 @@ LINK = re.compile(r"(/statements/[A-Za-z0-9_.-]+)")
 
 
 def notifications_env(mailbox: Mailbox, **extra: str) -> dict[str, str]:
-    return {
-        "CLAIMFLOW_NOTIFICATIONS_SMTP_HOST": mailbox.host,
-        "CLAIMFLOW_NOTIFICATIONS_SMTP_PORT": str(mailbox.port),
-        "CLAIMFLOW_NOTIFICATIONS_STATEMENT_LINK_SECRET": LINK_SECRET,
-        "CLAIMFLOW_NOTIFICATIONS_STATEMENT_ORGANIZATION": "SYNTHETIC CLINIC",
-        "CLAIMFLOW_NOTIFICATIONS_STATEMENT_PAGE_BASE_URL": "https://pay.example.test",
+    return mailbox.notifications_env(
+        LINK_SECRET,
+        CLAIMFLOW_NOTIFICATIONS_STATEMENT_ORGANIZATION="SYNTHETIC CLINIC",
+        CLAIMFLOW_NOTIFICATIONS_STATEMENT_PAGE_BASE_URL="https://pay.example.test",
         **extra,
-    }
+    )
 
 
 def money_cents(text: str) -> int:
