@@ -18,6 +18,7 @@ from typing import Any
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from cli.dead_letters import topic_partitions
@@ -164,11 +165,18 @@ class Pipeline:
     async def start_groups_at_end(self, subscriptions: Iterable[Subscription]) -> None:
         """Commit this session's groups at the topics' current ends, so they skip earlier sessions' events."""
         await self.grant_groups()
-        for subscription in subscriptions:
-            offsets: dict[TopicPartition, int] = {}
-            for topic in subscription.topics:
-                offsets.update(await end_offsets(self.kafka, topic))
-            await rewind_group(self.kafka, self.group(subscription.group_id), offsets)
+        subscriptions = list(subscriptions)
+        ends = await end_offsets_of(self.kafka, sorted({topic for s in subscriptions for topic in s.topics}))
+        await asyncio.gather(
+            *(
+                rewind_group(
+                    self.kafka,
+                    self.group(subscription.group_id),
+                    {tp: offset for tp, offset in ends.items() if tp.topic in subscription.topics},
+                )
+                for subscription in subscriptions
+            )
+        )
 
     def token(self, tenant: str, *scopes: str, ttl: dt.timedelta = dt.timedelta(minutes=30)) -> str:
         return self.identity.mint(subject="test-suite", tenant=tenant, scopes=list(scopes), ttl=ttl)
@@ -322,6 +330,26 @@ async def metric_total(process: ServiceProcess, name: str, **labels: str) -> flo
 
 async def end_offsets(kafka: KafkaAccess, topic: str) -> dict[TopicPartition, int]:
     partitions = await topic_partitions(kafka, topic)
+    consumer = AIOKafkaConsumer(**kafka.client_options(), group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        return dict(await consumer.end_offsets(partitions))
+    finally:
+        await consumer.stop()
+
+
+async def end_offsets_of(kafka: KafkaAccess, topics: Sequence[str]) -> dict[TopicPartition, int]:
+    """The current end of every partition of `topics`: one metadata request and one offsets request for all."""
+    if not topics:
+        return {}
+    admin = AIOKafkaAdminClient(**kafka.client_options())
+    await admin.start()
+    try:
+        descriptions = await admin.describe_topics(list(topics))
+    finally:
+        await admin.close()
+    partitions = sorted(TopicPartition(d["topic"], p["partition"]) for d in descriptions for p in d["partitions"])
     consumer = AIOKafkaConsumer(**kafka.client_options(), group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
