@@ -21,7 +21,6 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from cli.dead_letters import topic_partitions
 from cli.services import (
     ServiceProcess,
     ServiceSecrets,
@@ -329,14 +328,7 @@ async def metric_total(process: ServiceProcess, name: str, **labels: str) -> flo
 
 
 async def end_offsets(kafka: KafkaAccess, topic: str) -> dict[TopicPartition, int]:
-    partitions = await topic_partitions(kafka, topic)
-    consumer = AIOKafkaConsumer(**kafka.client_options(), group_id=None, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        consumer.assign(partitions)
-        return dict(await consumer.end_offsets(partitions))
-    finally:
-        await consumer.stop()
+    return await end_offsets_of(kafka, [topic])
 
 
 async def end_offsets_of(kafka: KafkaAccess, topics: Sequence[str]) -> dict[TopicPartition, int]:
