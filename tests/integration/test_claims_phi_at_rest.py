@@ -6,13 +6,9 @@ claims PHI access log, shown to auditors only; rows stored before encryption are
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
-import os
-import sys
 import uuid
-from asyncio.subprocess import PIPE, STDOUT
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -27,7 +23,9 @@ from shared.events.catalog import Address, EncounterCodedV1
 from shared.phi.crypto import key_version
 from shared.phi.keys import PhiSettings, configure_keyring
 from shared.x12.pyx12_validation import validate_with_pyx12
+from tests.support.cli_process import claimflow
 from tests.support.encounters import example, produce_all
+from tests.support.file_drop import start_claims_on_file_drop
 from tests.support.pipeline import Pipeline, eventually, new_tenant
 from tests.support.sealed import FILE_COLUMNS, SealedPhi
 
@@ -87,25 +85,11 @@ async def document_of(engine: AsyncEngine, tenant: str, claim_id: uuid.UUID) -> 
         return claim.document
 
 
-async def claimflow(*args: str, env: dict[str, str]) -> str:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "cli", *args, env={**os.environ, **env}, stdout=PIPE, stderr=STDOUT
-    )
-    output, _ = await process.communicate()
-    assert process.returncode == 0, output.decode()
-    return output.decode()
-
-
 async def test_a_claims_phi_is_sealed_at_rest_read_back_logged_when_read_and_rotated(
     services: Pipeline, admin_db: asyncpg.Connection, claims_engine: AsyncEngine, tmp_path: Path
 ) -> None:
     folder = tmp_path / "clearinghouse"
-    claims = await services.start(
-        "claims",
-        CLAIMFLOW_CLAIMS_BATCH_INTERVAL_S="0.2",
-        CLAIMFLOW_CLEARINGHOUSE_TRANSPORT="file_drop",
-        CLAIMFLOW_CLEARINGHOUSE_FOLDER=str(folder),
-    )
+    claims = await start_claims_on_file_drop(services, folder)
     tenant = new_tenant()
     async with httpx.AsyncClient(base_url=claims.base_url, headers=services.auth(tenant, "claims:write")) as client:
         response = await client.put("/v1/scrub-rules/timely_filing.expired", json={"enabled": False})

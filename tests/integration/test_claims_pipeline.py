@@ -20,6 +20,7 @@ from shared.patient_match import MemberDigest
 from shared.settings import ServiceSettings
 from shared.x12.pyx12_validation import validate_with_pyx12
 from tests.support.encounters import EXAMPLES, example, produce_all
+from tests.support.file_drop import start_claims_on_file_drop
 from tests.support.pipeline import (
     Pipeline,
     end_offsets,
@@ -51,12 +52,7 @@ async def test_encounters_become_scrubbed_submitted_837s_and_held_claims_go_out_
     await replace_ptp_edits(database_url, "practitioner", read_ptp([FIXTURES / "ncci_ptp_practitioner.txt"]))
     await replace_mue_edits(database_url, "practitioner", read_mue([FIXTURES / "mue_practitioner.csv"], None))
     clearinghouse = tmp_path / "clearinghouse"
-    claims = await services.start(
-        "claims",
-        CLAIMFLOW_CLAIMS_BATCH_INTERVAL_S="0.2",
-        CLAIMFLOW_CLEARINGHOUSE_TRANSPORT="file_drop",
-        CLAIMFLOW_CLEARINGHOUSE_FOLDER=str(clearinghouse),
-    )
+    claims = await start_claims_on_file_drop(services, clearinghouse)
     tenant = new_tenant()
     write = services.auth(tenant, "claims:read", "claims:write")
     start = await end_offsets(services.kafka, CLAIM_SUBMITTED.name)
@@ -97,7 +93,9 @@ async def test_encounters_become_scrubbed_submitted_837s_and_held_claims_go_out_
             f"/v1/claims/{held_id}/fixes", json={"lines": [{"line_number": 2, "charge_cents": 3100}]}
         )
         assert response.status_code == 200, response.text
-        assert response.json()["total_charge_cents"] == professional.lines[0].charge_cents + 3100
+        first_line_cents = professional.lines[0].charge_cents
+        assert first_line_cents is not None
+        assert response.json()["total_charge_cents"] == first_line_cents + 3100
         response = await client.post(f"/v1/claims/{held_id}/release")
         assert response.status_code == 200 and response.json()["state"] == "ready", response.text
         assert (await client.post(f"/v1/claims/{held_id}/release")).status_code == 409

@@ -23,6 +23,7 @@ from shared.messaging.kafka_access import KafkaAccess
 from shared.messaging.topics import CLAIM_STATUS, PAYMENT_RECEIVED
 from shared.x12.pyx12_validation import validate_with_pyx12
 from tests.support.encounters import billed_to_primary, example, produce_all
+from tests.support.file_drop import start_claims_on_file_drop
 from tests.support.pipeline import Pipeline, end_offsets, eventually, new_tenant, produce, read_from
 from tests.support.sealed import x12_of_claim
 
@@ -60,14 +61,12 @@ async def test_acknowledgments_rejections_resubmission_payments_secondary_and_fo
     services: Pipeline, admin_db: asyncpg.Connection, tmp_path: Path
 ) -> None:
     folder = tmp_path / "clearinghouse"
-    claims = await services.start(
-        "claims",
-        CLAIMFLOW_CLAIMS_BATCH_INTERVAL_S="0.2",
+    claims = await start_claims_on_file_drop(
+        services,
+        folder,
         CLAIMFLOW_CLAIMS_ACKNOWLEDGMENT_INTERVAL_S="0.2",
         CLAIMFLOW_CLAIMS_FOLLOW_UP_AFTER_S="8",
         CLAIMFLOW_CLAIMS_FOLLOW_UP_INTERVAL_S="0.5",
-        CLAIMFLOW_CLEARINGHOUSE_TRANSPORT="file_drop",
-        CLAIMFLOW_CLEARINGHOUSE_FOLDER=str(folder),
     )
     bootstrap = services.kafka
     tenant = new_tenant()

@@ -24,7 +24,9 @@ from sandbox.rules import DEFAULT_RULES, AdjudicationRule, Match, Outcome
 from services.denials.domain.code_lists import CodeListKind, parse_code_list
 from services.denials.reference_data import replace_code_list
 from shared.x12.pyx12_validation import validate_with_pyx12
-from tests.integration.test_end_to_end import encounter, move_answers, register
+from tests.integration.test_end_to_end import move_answers, register
+from tests.support.file_drop import file_drop, start_billing_loop
+from tests.support.intake_builders import registered_encounter as encounter
 from tests.support.pipeline import Pipeline, eventually, new_tenant
 
 pytestmark = pytest.mark.integration
@@ -72,28 +74,15 @@ async def test_denials_are_classified_worked_and_closed_by_the_payer(
     services: Pipeline, admin_db: asyncpg.Connection, tmp_path: Path
 ) -> None:
     tenant = new_tenant()
-    folder, sandbox_folder = tmp_path / "clearinghouse", tmp_path / "sandbox"
-    for sub in ("outbound", "inbound"):
-        (folder / sub).mkdir(parents=True)
-        (sandbox_folder / sub).mkdir(parents=True)
-    clearinghouse = {"CLAIMFLOW_CLEARINGHOUSE_TRANSPORT": "file_drop", "CLAIMFLOW_CLEARINGHOUSE_FOLDER": str(folder)}
+    drop = file_drop(tmp_path)
+    folder, sandbox_folder = drop.folder, drop.sandbox_folder
     for code_list, name in ((CodeListKind.CARC, "carc.txt"), (CodeListKind.RARC, "rarc.txt")):
         codes = parse_code_list((FIXTURES / name).read_text(), code_list)
         assert await replace_code_list(services.role_url("denials"), code_list.value, codes) == len(codes)
-    intake = await services.start("intake")
-    await services.start(
-        "claims",
-        CLAIMFLOW_CLAIMS_BATCH_INTERVAL_S="0.2",
-        CLAIMFLOW_CLAIMS_ACKNOWLEDGMENT_INTERVAL_S="0.2",
-        **clearinghouse,
-    )
-    await services.start(
-        "remittance",
-        CLAIMFLOW_REMITTANCE_INBOUND_TENANT=tenant,
-        CLAIMFLOW_REMITTANCE_INBOUND_INTERVAL_S="0.2",
-        **clearinghouse,
-    )
-    denials = await services.start("denials", CLAIMFLOW_DENIALS_APPEAL_INTERVAL_S="0.2", **clearinghouse)
+    more = {"denials": {"CLAIMFLOW_DENIALS_APPEAL_INTERVAL_S": "0.2", **drop.env}}
+    started = await start_billing_loop(services, tenant, drop, more)
+    intake = started["intake"]
+    denials = started["denials"]
     api = httpx.AsyncClient(base_url=denials.base_url, headers=services.auth(tenant, *DENIALS), timeout=60)
     contract = {"rates": [{"payer_id": "SANDBOX", "procedure_code": "87880", "allowed_cents": 2_800}]}
     assert (await api.put("/v1/contract-rates", json=contract)).json() == {"loaded": 1}

@@ -22,6 +22,7 @@ import pytest
 from sandbox.clearinghouse import FolderClearinghouse
 from sandbox.rules import DEFAULT_RULES, AdjudicationRule, Match, Outcome
 from shared.x12.pyx12_validation import validate_with_pyx12
+from tests.support.file_drop import file_drop, start_billing_loop
 from tests.support.intake_builders import registered_encounter as encounter
 from tests.support.pipeline import Pipeline, eventually, new_tenant
 
@@ -85,24 +86,10 @@ async def test_encounters_over_http_come_back_accepted_paid_and_billed_to_the_se
     services: Pipeline, admin_db: asyncpg.Connection, tmp_path: Path
 ) -> None:
     tenant = new_tenant()
-    folder, sandbox_folder = tmp_path / "clearinghouse", tmp_path / "sandbox"
-    for sub in ("outbound", "inbound"):
-        (folder / sub).mkdir(parents=True)
-        (sandbox_folder / sub).mkdir(parents=True)
-    clearinghouse = {"CLAIMFLOW_CLEARINGHOUSE_TRANSPORT": "file_drop", "CLAIMFLOW_CLEARINGHOUSE_FOLDER": str(folder)}
-    intake = await services.start("intake")
-    await services.start(
-        "claims",
-        CLAIMFLOW_CLAIMS_BATCH_INTERVAL_S="0.2",
-        CLAIMFLOW_CLAIMS_ACKNOWLEDGMENT_INTERVAL_S="0.2",
-        **clearinghouse,
-    )
-    await services.start(
-        "remittance",
-        CLAIMFLOW_REMITTANCE_INBOUND_TENANT=tenant,
-        CLAIMFLOW_REMITTANCE_INBOUND_INTERVAL_S="0.2",
-        **clearinghouse,
-    )
+    drop = file_drop(tmp_path)
+    folder, sandbox_folder = drop.folder, drop.sandbox_folder
+    started = await start_billing_loop(services, tenant, drop)
+    intake = started["intake"]
     day = (dt.date.today() - dt.timedelta(days=3)).isoformat()
     async with httpx.AsyncClient(base_url=intake.base_url, headers=services.auth(tenant, *WRITE)) as client:
         await register(client)
@@ -130,7 +117,7 @@ async def test_encounters_over_http_come_back_accepted_paid_and_billed_to_the_se
 
     async def remittance_knows_them() -> bool:
         known = "SELECT count(*) FROM remittance.submitted_claims WHERE tenant_id = $1"
-        return await admin_db.fetchval(known, tenant) == 3
+        return bool(await admin_db.fetchval(known, tenant) == 3)
 
     # An 835 comes days after the claim; here remittance must first have taken claim-submitted.
     await eventually(remittance_knows_them, timeout_s=60, what="remittance to take the three claim-submitted")

@@ -48,9 +48,9 @@ async def _claims_per_encounter(admin_db: asyncpg.Connection, tenant: str) -> di
 async def test_relay_killed_between_send_and_mark_still_applies_each_event_once(
     services: Pipeline, admin_db: asyncpg.Connection
 ) -> None:
-    claims = await services.start("claims")
+    started = await services.start_together({"claims": {}, "intake": {"CLAIMFLOW_RUN_RELAY": "false"}})
+    claims, quiet_intake = started["claims"], started["intake"]
     tenant = new_tenant()
-    quiet_intake = await services.start("intake", CLAIMFLOW_RUN_RELAY="false")
     encounter_ids = await _post_encounters(quiet_intake.base_url, services.auth(tenant, "encounters:write"), 5)
     quiet_intake.stop()
     event_ids = [
@@ -88,12 +88,8 @@ async def test_relay_killed_between_send_and_mark_still_applies_each_event_once(
     await services.start("intake")
 
     async def all_marked() -> bool:
-        return (
-            await admin_db.fetchval(
-                "SELECT count(*) FROM intake.outbox WHERE tenant_id = $1 AND published_at IS NULL", tenant
-            )
-            == 0
-        )
+        unpublished = "SELECT count(*) FROM intake.outbox WHERE tenant_id = $1 AND published_at IS NULL"
+        return bool(await admin_db.fetchval(unpublished, tenant) == 0)
 
     await eventually(all_marked, what="the restarted relay to publish and mark")
     records = await read_from(services.kafka, start)
@@ -130,8 +126,8 @@ async def test_consumer_killed_after_db_commit_before_offset_commit_applies_once
 ) -> None:
     tenant = new_tenant()
     start = await end_offsets(services.kafka, ENCOUNTER_CODED.name)
-    intake = await services.start("intake")
-    claims = await services.start("claims")
+    started = await services.start_together({"intake": {}, "claims": {}})
+    intake, claims = started["intake"], started["claims"]
     first = await _post_encounters(intake.base_url, services.auth(tenant, "encounters:write"), 6)
 
     async def first_claims() -> bool:

@@ -28,9 +28,18 @@ from console.services_api import money
 from shared.auth import TokenVerifier
 from shared.events.catalog import EncounterCodedV1
 from shared.events.envelope import EventEnvelope, to_kafka
-from shared.messaging.topics import ENCOUNTER_CODED
+from shared.messaging.topics import CORE_TOPICS, ENCOUNTER_CODED
 from tests.support.demo_system import RunningSystem, demo_end_date, running_system
-from tests.support.pipeline import Pipeline, coded_encounter, eventually, free_port, metric_total, produce
+from tests.support.pipeline import (
+    Pipeline,
+    coded_encounter,
+    end_offsets_of,
+    eventually,
+    free_port,
+    metric_total,
+    produce,
+    rewind_group,
+)
 
 pytestmark = pytest.mark.integration
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -72,6 +81,10 @@ async def _dead_letter(pipeline: Pipeline, tenant: str) -> tuple[str, str]:
 @pytest.fixture(scope="module")
 async def under_test(pipeline: Pipeline, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ConsoleUnderTest]:
     folder = tmp_path_factory.mktemp("console")
+    # The sink's group starts at the topics' current ends: it lands this module's events (the console reads one
+    # tenant's), not every event the session and earlier sessions on the broker left on the topics.
+    sink_group = pipeline.group("analytics")
+    await rewind_group(pipeline.kafka, sink_group, await end_offsets_of(pipeline.kafka, [t.name for t in CORE_TOPICS]))
     async with running_system(pipeline, folder) as system:
         summary = await run_demo(  # the denials left on the work queue for the console's denials page
             system.urls, system.token, encounters=30, seed=23, end_date=demo_end_date(), work_denials=False
@@ -79,7 +92,7 @@ async def under_test(pipeline: Pipeline, tmp_path_factory: pytest.TempPathFactor
         assert summary.ledger_balanced and summary.claims_unsettled == 0
         letter_encounter, letter_event = await _dead_letter(pipeline, system.tenant)
         analytics_dir = folder / "analytics"
-        sink = EventSink(pipeline.kafka, ParquetLanding(analytics_dir), pipeline.group("analytics"))
+        sink = EventSink(pipeline.kafka, ParquetLanding(analytics_dir), sink_group)
         await sink.start()
         try:
 

@@ -5,13 +5,9 @@ sealed; data key and KEK rotation with old values readable meanwhile and only th
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
-import os
-import sys
 import uuid
-from asyncio.subprocess import PIPE, STDOUT
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -29,6 +25,7 @@ from shared.db import create_engine, create_sessionmaker
 from shared.phi.crypto import PhiKeyError, key_version
 from shared.phi.keys import PhiSettings, configure_keyring
 from shared.phi.rotation import encrypt_existing, rotate_data_key, rotate_kek
+from tests.support.cli_process import claimflow
 from tests.support.intake_builders import registered_encounter
 from tests.support.pipeline import Pipeline, eventually, new_tenant
 
@@ -338,15 +335,6 @@ async def test_rows_stored_before_encryption_are_read_then_sealed_and_keys_rotat
         await _read(intake_engine, tenant, legacy[0])
 
 
-async def _claimflow(*args: str, env: dict[str, str]) -> str:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "cli", *args, env={**os.environ, **env}, stdout=PIPE, stderr=STDOUT
-    )
-    output, _ = await process.communicate()
-    assert process.returncode == 0, output.decode()
-    return output.decode()
-
-
 async def test_the_phi_commands_seal_and_rotate_a_services_rows(
     pipeline: Pipeline, intake_engine: AsyncEngine, admin_db: asyncpg.Connection
 ) -> None:
@@ -358,14 +346,14 @@ async def test_the_phi_commands_seal_and_rotate_a_services_rows(
     }
     url = ("--service", "intake", "--database-url", pipeline.role_url("intake"))
     patient_id = await _legacy_patient(intake_engine, tenant, f"{STEM}MRN-CLI")
-    assert " rows sealed" in await _claimflow("phi", "encrypt-existing", *url, env=env)
+    assert " rows sealed" in await claimflow("phi", "encrypt-existing", *url, env=env)
     assert await _versions(admin_db, tenant) == [1]
-    rotated = await _claimflow("phi", "rotate-data-key", "--tenant", tenant, *url, env=env)
+    rotated = await claimflow("phi", "rotate-data-key", "--tenant", tenant, *url, env=env)
     assert "data key version 2, 1 values re-sealed" in rotated and "retired versions 1" in rotated
     assert await _versions(admin_db, tenant) == [2]
     k3 = base64.b64encode(uuid.uuid4().bytes * 2).decode()
     both = env | {"CLAIMFLOW_PHI_KEKS": f"k3:{k3},{env['CLAIMFLOW_PHI_KEKS']}"}
-    rewrapped = await _claimflow("phi", "rotate-kek", "--tenant", tenant, *url, env=both)
+    rewrapped = await claimflow("phi", "rotate-kek", "--tenant", tenant, *url, env=both)
     assert "2 keys re-wrapped under KEK k3" in rewrapped
     configure_keyring(PhiSettings(environment="test", phi_keks=f"k3:{k3}", phi_key_cache_s=0))
     assert (await _read(intake_engine, tenant, patient_id))["external_patient_id"] == f"{STEM}MRN-CLI"

@@ -32,8 +32,8 @@ from shared.db import create_engine, create_sessionmaker
 from shared.events.catalog import Address, ClaimDeniedV1, Person
 from shared.phi.crypto import key_version
 from shared.phi.keys import PhiSettings, configure_keyring
-from tests.integration.test_phi_at_rest import _claimflow
 from tests.integration.test_statement_page import adjudicated_visit
+from tests.support.cli_process import claimflow
 from tests.support.events import publish
 from tests.support.pipeline import Pipeline, eventually, new_tenant
 from tests.support.smtp import smtp_server
@@ -119,11 +119,7 @@ async def test_statements_are_sealed_at_rest_and_shown_in_plaintext(
     tenant, paper, emailed = new_tenant(), uuid.uuid4(), uuid.uuid4()
     with smtp_server() as mailbox:
         notifications = await services.start(
-            "notifications",
-            CLAIMFLOW_NOTIFICATIONS_SMTP_HOST=mailbox.host,
-            CLAIMFLOW_NOTIFICATIONS_SMTP_PORT=str(mailbox.port),
-            CLAIMFLOW_NOTIFICATIONS_STATEMENT_LINK_SECRET=LINK_SECRET,
-            CLAIMFLOW_NOTIFICATIONS_RUN_STATEMENTS="false",
+            "notifications", **mailbox.notifications_env(LINK_SECRET, CLAIMFLOW_NOTIFICATIONS_RUN_STATEMENTS="false")
         )
         async with httpx.AsyncClient(
             base_url=notifications.base_url, headers=services.auth(tenant, *NOTIFY), timeout=60
@@ -250,7 +246,7 @@ async def test_the_phi_commands_seal_and_rotate_notifications_rows(
             assert before[2]["email"] == f"{STEM.lower()}.legacy@example.test"
 
             url = ("--service", "notifications", "--database-url", services.role_url("notifications"))
-            rotated = await _claimflow("phi", "rotate-data-key", "--tenant", tenant, *url, env=env)
+            rotated = await claimflow("phi", "rotate-data-key", "--tenant", tenant, *url, env=env)
             assert "data key version 2, " in rotated and "retired versions 1" in rotated, rotated
             tables = ("statement_patients", "statements", "print_batches")
             assert all([stem_in(await raw_rows(admin_db, "notifications", t, tenant)) for t in tables]), (
@@ -258,7 +254,7 @@ async def test_the_phi_commands_seal_and_rotate_notifications_rows(
             )
             assert await shown() == before, "the running service picks up the new key"
 
-            assert " rows sealed" in await _claimflow("phi", "encrypt-existing", *url, env=env)
+            assert " rows sealed" in await claimflow("phi", "encrypt-existing", *url, env=env)
             assert [stem_in(await raw_rows(admin_db, "notifications", t, tenant)) for t in tables] == [[], [], []]
             contacts = await raw_rows(admin_db, "notifications", "statement_patients", tenant)
             made = await raw_rows(admin_db, "notifications", "statements", tenant)

@@ -26,7 +26,7 @@ from shared.events.catalog import EVENT_TYPES
 from shared.messaging.topics import all_topic_names
 from tests.support.demo_system import RunningSystem, demo_end_date, running_system
 from tests.support.otlp import OtlpReceiver
-from tests.support.pipeline import Pipeline, end_offsets, eventually, read_from
+from tests.support.pipeline import Pipeline, end_offsets_of, eventually, read_from
 
 pytestmark = pytest.mark.integration
 OTEL = {"OTEL_BSP_SCHEDULE_DELAY": "200", "OTEL_EXPORTER_OTLP_TIMEOUT": "5", "CLAIMFLOW_LOG_LEVEL": "DEBUG"}
@@ -62,9 +62,7 @@ class CanaryRun:
 
 @pytest.fixture(scope="module")
 async def canary(pipeline: Pipeline, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[CanaryRun]:
-    start: dict[Any, int] = {}
-    for name, _ in all_topic_names():
-        start.update(await end_offsets(pipeline.kafka_bootstrap_servers, name))
+    start: dict[Any, int] = await end_offsets_of(pipeline.kafka, [name for name, _ in all_topic_names()])
     with OtlpReceiver().running() as otlp:
         folder = tmp_path_factory.mktemp("canary")
         async with running_system(pipeline, folder, OTEL_EXPORTER_OTLP_ENDPOINT=otlp.endpoint, **OTEL) as system:

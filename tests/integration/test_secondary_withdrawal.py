@@ -17,9 +17,11 @@ from services.remittance.domain.posting import read_claim_payments
 from services.remittance.domain.x12_835 import parse_835
 from shared.events.catalog import Adjustment, EncounterCodedV1, PaidLine, PaymentReceivedV1
 from shared.events.envelope import EventEnvelope, to_kafka
+from shared.messaging.kafka_access import KafkaAccess
 from shared.messaging.topics import CLAIM_STATUS, PAYMENT_RECEIVED
 from shared.x12.pyx12_validation import validate_with_pyx12
 from tests.support.encounters import billed_to_primary, example, produce_all
+from tests.support.file_drop import start_claims_on_file_drop
 from tests.support.pipeline import Pipeline, end_offsets, eventually, new_tenant, produce, read_from
 from tests.support.sealed import x12_of_claim
 
@@ -35,7 +37,7 @@ async def _claims(admin_db: asyncpg.Connection, tenant: str) -> list[asyncpg.Rec
     return list(rows)
 
 
-async def _send(bootstrap: str, tenant: str, payment: PaymentReceivedV1) -> None:
+async def _send(bootstrap: KafkaAccess, tenant: str, payment: PaymentReceivedV1) -> None:
     envelope = EventEnvelope.new(
         source="/tests/remittance", subject=str(payment.claim_id), tenant=tenant, payload=payment
     )
@@ -137,13 +139,7 @@ async def test_a_sent_secondary_is_voided_and_the_sandbox_payer_reverses_it(
     services: Pipeline, admin_db: asyncpg.Connection, tmp_path: Path
 ) -> None:
     folder = tmp_path / "clearinghouse"
-    claims = await services.start(
-        "claims",
-        CLAIMFLOW_CLAIMS_BATCH_INTERVAL_S="0.2",
-        CLAIMFLOW_CLAIMS_ACKNOWLEDGMENT_INTERVAL_S="0.2",
-        CLAIMFLOW_CLEARINGHOUSE_TRANSPORT="file_drop",
-        CLAIMFLOW_CLEARINGHOUSE_FOLDER=str(folder),
-    )
+    claims = await start_claims_on_file_drop(services, folder, CLAIMFLOW_CLAIMS_ACKNOWLEDGMENT_INTERVAL_S="0.2")
     bootstrap, tenant = services.kafka_bootstrap_servers, new_tenant()
     async with httpx.AsyncClient(base_url=claims.base_url, headers=services.auth(tenant, "claims:write")) as client:
         # the example's visit is older than the secondary payer's filing window: not what this test is about

@@ -123,11 +123,11 @@ async def test_the_statement_page_in_a_browser(services: Pipeline) -> None:
     with smtp_server() as mailbox:
         notifications = await services.start(
             "notifications",
-            CLAIMFLOW_NOTIFICATIONS_SMTP_HOST=mailbox.host,
-            CLAIMFLOW_NOTIFICATIONS_SMTP_PORT=str(mailbox.port),
-            CLAIMFLOW_NOTIFICATIONS_STATEMENT_LINK_SECRET=LINK_SECRET,
-            CLAIMFLOW_NOTIFICATIONS_STATEMENT_INTERVAL_S="0.5",
-            CLAIMFLOW_NOTIFICATIONS_STATEMENT_ORGANIZATION="SYNTHETIC CLINIC",
+            **mailbox.notifications_env(
+                LINK_SECRET,
+                CLAIMFLOW_NOTIFICATIONS_STATEMENT_INTERVAL_S="0.5",
+                CLAIMFLOW_NOTIFICATIONS_STATEMENT_ORGANIZATION="SYNTHETIC CLINIC",
+            ),
         )
         await adjudicated_visit(services, tenant, patient_id)
         headers = services.auth(tenant, "notifications:read", "notifications:write")

@@ -22,7 +22,9 @@ import httpx
 import pypdf
 import pytest
 
-from tests.integration.test_end_to_end import ADDRESS, answer, encounter, move_answers, register
+from tests.integration.test_end_to_end import ADDRESS, answer, move_answers, register
+from tests.support.file_drop import file_drop, start_billing_loop
+from tests.support.intake_builders import registered_encounter as encounter
 from tests.support.pipeline import Pipeline, eventually, new_tenant
 from tests.support.smtp import Mailbox, smtp_server
 
@@ -36,14 +38,12 @@ LINK = re.compile(r"(/statements/[A-Za-z0-9_.-]+)")
 
 
 def notifications_env(mailbox: Mailbox, **extra: str) -> dict[str, str]:
-    return {
-        "CLAIMFLOW_NOTIFICATIONS_SMTP_HOST": mailbox.host,
-        "CLAIMFLOW_NOTIFICATIONS_SMTP_PORT": str(mailbox.port),
-        "CLAIMFLOW_NOTIFICATIONS_STATEMENT_LINK_SECRET": LINK_SECRET,
-        "CLAIMFLOW_NOTIFICATIONS_STATEMENT_ORGANIZATION": "SYNTHETIC CLINIC",
-        "CLAIMFLOW_NOTIFICATIONS_STATEMENT_PAGE_BASE_URL": "https://pay.example.test",
+    return mailbox.notifications_env(
+        LINK_SECRET,
+        CLAIMFLOW_NOTIFICATIONS_STATEMENT_ORGANIZATION="SYNTHETIC CLINIC",
+        CLAIMFLOW_NOTIFICATIONS_STATEMENT_PAGE_BASE_URL="https://pay.example.test",
         **extra,
-    }
+    )
 
 
 def money_cents(text: str) -> int:
@@ -55,28 +55,12 @@ async def test_statements_follow_the_balance_through_dunning_a_plan_and_a_page_p
     services: Pipeline, admin_db: asyncpg.Connection, tmp_path: Path
 ) -> None:
     tenant = new_tenant()
-    folder, sandbox_folder = tmp_path / "clearinghouse", tmp_path / "sandbox"
-    for sub in ("outbound", "inbound"):
-        (folder / sub).mkdir(parents=True)
-        (sandbox_folder / sub).mkdir(parents=True)
-    clearinghouse = {"CLAIMFLOW_CLEARINGHOUSE_TRANSPORT": "file_drop", "CLAIMFLOW_CLEARINGHOUSE_FOLDER": str(folder)}
+    drop = file_drop(tmp_path)
+    folder, sandbox_folder = drop.folder, drop.sandbox_folder
     with smtp_server() as mailbox:
-        intake = await services.start("intake")
-        await services.start(
-            "claims",
-            CLAIMFLOW_CLAIMS_BATCH_INTERVAL_S="0.2",
-            CLAIMFLOW_CLAIMS_ACKNOWLEDGMENT_INTERVAL_S="0.2",
-            **clearinghouse,
-        )
-        remittance = await services.start(
-            "remittance",
-            CLAIMFLOW_REMITTANCE_INBOUND_TENANT=tenant,
-            CLAIMFLOW_REMITTANCE_INBOUND_INTERVAL_S="0.2",
-            **clearinghouse,
-        )
-        notifications = await services.start(
-            "notifications", **notifications_env(mailbox, CLAIMFLOW_NOTIFICATIONS_RUN_STATEMENTS="false")
-        )
+        more = {"notifications": notifications_env(mailbox, CLAIMFLOW_NOTIFICATIONS_RUN_STATEMENTS="false")}
+        started = await start_billing_loop(services, tenant, drop, more)
+        intake, remittance, notifications = started["intake"], started["remittance"], started["notifications"]
         day = (dt.date.today() - dt.timedelta(days=3)).isoformat()
         async with httpx.AsyncClient(
             base_url=intake.base_url, headers=services.auth(tenant, *WRITE), timeout=60

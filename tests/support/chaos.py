@@ -29,7 +29,7 @@ from services.notifications.app import DEFINITION as NOTIFICATIONS
 from services.remittance.app import DEFINITION as REMITTANCE
 from shared.messaging.topics import all_topic_names
 from tests.support.demo_system import RunningSystem, demo_end_date, running_system
-from tests.support.pipeline import Pipeline, end_offsets, read_from
+from tests.support.pipeline import Pipeline, end_offsets_of, read_from
 
 DEFINITIONS = (INTAKE, CLAIMS, REMITTANCE, DENIALS, NOTIFICATIONS)
 BATCH = 100
@@ -151,9 +151,7 @@ async def run_chaos(
 ) -> ChaosReport:
     report = ChaosReport()
     rng = random.Random(plan.seed)
-    start: dict[TopicPartition, int] = {}
-    for name, _ in all_topic_names():
-        start.update(await end_offsets(pipeline.kafka_bootstrap_servers, name))
+    start = await end_offsets_of(pipeline.kafka, [name for name, _ in all_topic_names()])
     started = time.monotonic()
     async with running_system(pipeline, folder) as system:
         practice = build_practice(plan.seed, plan.encounters, demo_end_date())

@@ -18,9 +18,9 @@ from typing import Any
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from cli.dead_letters import topic_partitions
 from cli.services import (
     ServiceProcess,
     ServiceSecrets,
@@ -164,11 +164,18 @@ class Pipeline:
     async def start_groups_at_end(self, subscriptions: Iterable[Subscription]) -> None:
         """Commit this session's groups at the topics' current ends, so they skip earlier sessions' events."""
         await self.grant_groups()
-        for subscription in subscriptions:
-            offsets: dict[TopicPartition, int] = {}
-            for topic in subscription.topics:
-                offsets.update(await end_offsets(self.kafka, topic))
-            await rewind_group(self.kafka, self.group(subscription.group_id), offsets)
+        subscriptions = list(subscriptions)
+        ends = await end_offsets_of(self.kafka, sorted({topic for s in subscriptions for topic in s.topics}))
+        await asyncio.gather(
+            *(
+                rewind_group(
+                    self.kafka,
+                    self.group(subscription.group_id),
+                    {tp: offset for tp, offset in ends.items() if tp.topic in subscription.topics},
+                )
+                for subscription in subscriptions
+            )
+        )
 
     def token(self, tenant: str, *scopes: str, ttl: dt.timedelta = dt.timedelta(minutes=30)) -> str:
         return self.identity.mint(subject="test-suite", tenant=tenant, scopes=list(scopes), ttl=ttl)
@@ -214,6 +221,26 @@ class Pipeline:
         process.start()
         await process.wait_ready(90)
         return process
+
+    async def start_together(self, environments: dict[str, dict[str, str]]) -> dict[str, ServiceProcess]:
+        """Start each named service (its extra environment beside it) in its own process, all at once; return once
+        every one answers /readyz 200. A start that fails cancels the others' waits (`stop_all` kills them)."""
+        processes = {
+            name: ServiceProcess(
+                name=name,
+                port=free_port(),
+                env=self.service_env(name, **extra_env),
+                log_path=self.log_dir / f"{name}-{len(self.started) + index}.log",
+            )
+            for index, (name, extra_env) in enumerate(environments.items())
+        }
+        for process in processes.values():
+            self.started.append(process)
+            process.start()
+        async with asyncio.TaskGroup() as waits:
+            for process in processes.values():
+                waits.create_task(process.wait_ready(90))
+        return processes
 
     async def start_replicas(self, name: str, count: int, **extra_env: str) -> list[ServiceProcess]:
         """`count` processes of service `name` as `claimflow up --replicas` runs them: one listening socket on the
@@ -272,6 +299,11 @@ def coded_encounter(**overrides: Any) -> dict[str, Any]:
     return encounter
 
 
+EVENTUALLY_POLL_S = 0.1
+"""Between two checks of `eventually`: a check is a query or a request, and a test waits at most this long past
+the moment its condition came true."""
+
+
 async def eventually(check: Callable[[], Awaitable[Any]], *, timeout_s: float = 30.0, what: str) -> Any:
     """Poll `check` until it returns a truthy value; fail with `what` after the timeout."""
     deadline = time.monotonic() + timeout_s
@@ -281,7 +313,7 @@ async def eventually(check: Callable[[], Awaitable[Any]], *, timeout_s: float = 
             return result
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(EVENTUALLY_POLL_S)
 
 
 async def metric_total(process: ServiceProcess, name: str, **labels: str) -> float:
@@ -296,7 +328,20 @@ async def metric_total(process: ServiceProcess, name: str, **labels: str) -> flo
 
 
 async def end_offsets(kafka: KafkaAccess, topic: str) -> dict[TopicPartition, int]:
-    partitions = await topic_partitions(kafka, topic)
+    return await end_offsets_of(kafka, [topic])
+
+
+async def end_offsets_of(kafka: KafkaAccess, topics: Sequence[str]) -> dict[TopicPartition, int]:
+    """The current end of every partition of `topics`: one metadata request and one offsets request for all."""
+    if not topics:
+        return {}
+    admin = AIOKafkaAdminClient(**kafka.client_options())
+    await admin.start()
+    try:
+        descriptions = await admin.describe_topics(list(topics))
+    finally:
+        await admin.close()
+    partitions = sorted(TopicPartition(d["topic"], p["partition"]) for d in descriptions for p in d["partitions"])
     consumer = AIOKafkaConsumer(**kafka.client_options(), group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:

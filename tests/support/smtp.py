@@ -30,6 +30,16 @@ class Mailbox:
     def to(self, address: str) -> list[EmailMessage]:
         return [m for m in self.messages if m["To"] == address]
 
+    def notifications_env(self, link_secret: str, **extra: str) -> dict[str, str]:
+        """The notifications service's environment for mailing through this server, its statement links signed
+        with `link_secret`; `extra` adds to it."""
+        return {
+            "CLAIMFLOW_NOTIFICATIONS_SMTP_HOST": self.host,
+            "CLAIMFLOW_NOTIFICATIONS_SMTP_PORT": str(self.port),
+            "CLAIMFLOW_NOTIFICATIONS_STATEMENT_LINK_SECRET": link_secret,
+            **extra,
+        }
+
 
 @contextmanager
 def smtp_server(port: int | None = None) -> Iterator[Mailbox]:
