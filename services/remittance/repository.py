@@ -1007,7 +1007,7 @@ _NOT_REVERSED = (
     f"NOT EXISTS (SELECT FROM {claim_payments.fullname} AS reversal "
     "WHERE reversal.tenant_id = $1 AND reversal.reversal_of = payment.id)"
 )
-"""One probe of ix_claim_payments_reversal_of per payment: its cost does not grow with the tenant's reversals
+"""One probe of uq_claim_payments_reversal_of per payment: its cost does not grow with the tenant's reversals
 (a `NOT IN (all reversals)` subplan read every one of them on each query)."""
 
 _POSTED_OF_CLAIMS = (
