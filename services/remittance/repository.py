@@ -363,55 +363,94 @@ class RemittanceFileRepository:
 _NO_SOURCE = PaymentSource(None, None)
 
 
-def _payment_row(payment: NewClaimPayment, tenant: str, source: PaymentSource = _NO_SOURCE) -> dict[str, object]:
+_PAYMENT_ROW = (
+    "id",
+    "tenant_id",
+    "file_id",
+    "payer_id",
+    "trace_number",
+    "claim_control_number",
+    "status_code",
+    "occurrence",
+    "state",
+    "suspense_reason",
+    "claim_id",
+    "patient_id",
+    "charge_cents",
+    "paid_cents",
+    "patient_responsibility_cents",
+    "currency",
+    "payer_claim_control_number",
+    "paid_date",
+    "reversal_of",
+    "facts",
+    "posted_at",
+    "payer_name",
+    "payment_method",
+    "duplicate_of",
+    "review_reason",
+    "reviewed_by",
+    "reviewed_at",
+    "member_digests",
+)
+"""The columns of claim_payments a posting writes, in `_payment_row`'s order: every one but `received_at` (the
+database's clock)."""
+assert set(_PAYMENT_ROW) == {column.name for column in claim_payments.c if column.server_default is None}, (
+    "a column of claim_payments that posting does not write"
+)
+
+
+def _payment_row(
+    payment: NewClaimPayment, tenant: str, source: PaymentSource, posted_at: dt.datetime
+) -> tuple[object, ...]:
+    """A claim payment's values in `_PAYMENT_ROW` order (a tuple: the rows of a file are turned into one array per
+    column, and a dict per row cost more than the rest of the row)."""
     facts, claim = payment.facts, payment.claim
+    key = facts.key
     held = claim is not None and payment.duplicate_of is not None
-    return {
-        "id": payment.id,
-        "tenant_id": tenant,
-        "file_id": payment.file_id,
-        "payer_id": facts.key.payer_id,
-        "trace_number": facts.key.trace_number,
-        "claim_control_number": facts.key.claim_control_number,
-        "status_code": facts.key.status_code,
-        "occurrence": facts.key.occurrence,
-        "state": "suspense" if claim is None else "held" if held else "posted",
-        "suspense_reason": payment.suspense_reason,
-        "claim_id": None if claim is None else claim.claim_id,
-        "patient_id": None if claim is None else claim.patient_id,
-        "charge_cents": facts.charge_cents,
-        "paid_cents": facts.paid_cents,
-        "patient_responsibility_cents": facts.patient_responsibility_cents,
-        "currency": payment.currency,
-        "payer_claim_control_number": facts.payer_claim_control_number,
-        "paid_date": facts.paid_date,
-        "reversal_of": payment.reversal_of,
-        "facts": orjson.dumps(facts_to_json(facts)).decode(),
-        "posted_at": None if claim is None or held else dt.datetime.now(dt.UTC),
-        "payer_name": source.payer_name,
-        "payment_method": source.payment_method,
-        "duplicate_of": payment.duplicate_of if held else None,
-        "review_reason": None,
-        "reviewed_by": None,
-        "reviewed_at": None,
-        "member_digests": json.dumps(list(payment.member_digests)) if payment.member_digests else None,
-    }
-
-
-_PAYMENT_COLUMNS = tuple(column for column in claim_payments.c if column.server_default is None)
-"""Every column of claim_payments that a posting writes (not `received_at`, the database's clock)."""
+    return (
+        payment.id,
+        tenant,
+        payment.file_id,
+        key.payer_id,
+        key.trace_number,
+        key.claim_control_number,
+        key.status_code,
+        key.occurrence,
+        "suspense" if claim is None else "held" if held else "posted",
+        payment.suspense_reason,
+        None if claim is None else claim.claim_id,
+        None if claim is None else claim.patient_id,
+        facts.charge_cents,
+        facts.paid_cents,
+        facts.patient_responsibility_cents,
+        payment.currency,
+        facts.payer_claim_control_number,
+        facts.paid_date,
+        payment.reversal_of,
+        orjson.dumps(facts_to_json(facts)).decode(),
+        None if claim is None or held else posted_at,
+        source.payer_name,
+        source.payment_method,
+        payment.duplicate_of if held else None,
+        None,
+        None,
+        None,
+        json.dumps(list(payment.member_digests)) if payment.member_digests else None,
+    )
 
 
 @functools.cache
 def _insert_payments_statement(dialect: sa.Dialect) -> str:
     """One INSERT ... SELECT FROM unnest(arrays): every claim payment of a file in one round trip. Each array
     is cast to its column's type as the dialect names it; a JSONB column travels as text and is cast back."""
-    names = ", ".join(column.name for column in _PAYMENT_COLUMNS)
+    names = ", ".join(_PAYMENT_ROW)
     selected, arrays = [], []
-    for index, column in enumerate(_PAYMENT_COLUMNS, start=1):
+    for index, name in enumerate(_PAYMENT_ROW, start=1):
+        column = claim_payments.c[name]
         sql_type = column.type.compile(dialect=dialect)
         is_json = isinstance(column.type, postgresql.JSONB)
-        selected.append(f"{column.name}::{sql_type}" if is_json else column.name)
+        selected.append(f"{name}::{sql_type}" if is_json else name)
         arrays.append(f"${index}::{'text' if is_json else sql_type}[]")
     return (
         f"INSERT INTO {claim_payments.fullname} ({names}) SELECT {', '.join(selected)} "  # noqa: S608 - names from the model
@@ -467,15 +506,18 @@ class ClaimPaymentRepository:
         payer and payment method of each (payer id, trace number)."""
         if not payments:
             return set()
+        sources = sources or {}
+        now = dt.datetime.now(dt.UTC)
         rows = [
             _payment_row(
                 payment,
                 self._tenant,
-                (sources or {}).get((payment.facts.key.payer_id, payment.facts.key.trace_number), _NO_SOURCE),
+                sources.get((payment.facts.key.payer_id, payment.facts.key.trace_number), _NO_SOURCE),
+                now,
             )
             for payment in payments
         ]
-        columns = [[row[column.name] for row in rows] for column in _PAYMENT_COLUMNS]
+        columns = [list(column) for column in zip(*rows, strict=True)]
         statement = _insert_payments_statement(self._session.get_bind().dialect)
         driver = await driver_connection(self._session)
         return {record["id"] for record in await driver.fetch(statement, *columns)}

@@ -74,15 +74,11 @@ from services.remittance.repository import (
     RemittanceFileRepository,
     SubmittedClaimRepository,
 )
+from shared.events import wire
 from shared.events.catalog import (
-    Adjustment,
-    ClaimDeniedV1,
     ClaimSubmittedV1,
-    DeniedLine,
-    PaidLine,
     PatientPaymentReceivedV1,
     PaymentPlanChangedV1,
-    PaymentReceivedV1,
     PlanInstallment,
 )
 from shared.idempotency import request_fingerprint
@@ -538,7 +534,7 @@ def _add_events(
         posting.events.append(
             (
                 subject,
-                ClaimDeniedV1(
+                wire.ClaimDeniedV1(
                     claim_id=claim.claim_id,
                     claim_control_number=facts.key.claim_control_number,
                     payer_id=claim.payer_id,
@@ -549,7 +545,7 @@ def _add_events(
                     carcs=list(denial.carcs),
                     rarcs=list(denial.rarcs),
                     lines=[
-                        DeniedLine(
+                        wire.DeniedLine(
                             line_number=line.line_number or index,
                             procedure_code=line.procedure_code,
                             denied_cents=line.denied_cents,
@@ -566,8 +562,12 @@ def _add_events(
 
 def payment_received(
     payment_id: uuid.UUID, facts: ClaimPaymentFacts, claim: SubmittedClaim, *, reversal_of: uuid.UUID | None
-) -> PaymentReceivedV1:
-    return PaymentReceivedV1(
+) -> wire.PaymentReceivedV1:
+    """The `payment-received` event of a claim payment, as its msgspec mirror: the outbox serialises it to the
+    bytes the catalog model would give (tests/unit/test_remittance_events.py), without validating a pydantic
+    model and its nested ones per payment (every value here comes from a parsed 835 and a stored claim)."""
+    lines = facts.lines
+    return wire.PaymentReceivedV1(
         payment_id=payment_id,
         claim_id=claim.claim_id,
         claim_control_number=facts.key.claim_control_number,
@@ -579,11 +579,11 @@ def payment_received(
         patient_responsibility_cents=facts.patient_responsibility_cents,
         currency=claim.currency,
         adjustments=[
-            Adjustment(
-                group=adjustment.group,
+            wire.Adjustment(
+                group=adjustment.group,  # type: ignore[arg-type]  # CAS01, checked by the parser (CLAIM_ADJUSTMENT_GROUPS)
                 carc=adjustment.carc,
                 amount_cents=adjustment.amount_cents,
-                line_number=facts.line_number_of(adjustment),
+                line_number=None if adjustment.line_index is None else lines[adjustment.line_index].line_number,
             )
             for adjustment in facts.adjustments
         ],
@@ -594,14 +594,14 @@ def payment_received(
         payer_claim_control_number=facts.payer_claim_control_number or None,
         reversal_of=reversal_of,
         lines=[
-            PaidLine(
+            wire.PaidLine(
                 line_number=line.line_number,
                 procedure_code=line.procedure_code,
                 modifiers=list(line.modifiers),
                 charge_cents=line.charge_cents,
                 paid_cents=line.paid_cents,
             )
-            for line in facts.lines
+            for line in lines
         ],
     )
 

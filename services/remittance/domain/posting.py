@@ -468,10 +468,11 @@ def payment_entries(
     facts: ClaimPaymentFacts, *, payment_id: uuid.UUID, claim_id: uuid.UUID, patient_id: uuid.UUID | None
 ) -> list[EntryDraft]:
     """The entries of one (non-reversal) claim payment; zero amounts are not posted."""
-    claim_account = str(claim_id)
+    claim_account, payment = str(claim_id), str(payment_id)  # each UUID written as text once
+    patient_account = None if patient_id is None else str(patient_id)
     entries: list[EntryDraft] = []
     if facts.paid_cents:
-        entries.append(EntryDraft("claim", claim_account, "payment", -facts.paid_cents, f"{payment_id}:paid"))
+        entries.append(EntryDraft("claim", claim_account, "payment", -facts.paid_cents, f"{payment}:paid"))
     for index, adjustment in enumerate(facts.adjustments):
         if not adjustment.amount_cents:
             continue
@@ -483,24 +484,24 @@ def payment_entries(
                 claim_account,
                 "patient_responsibility" if patient_share else "adjustment",
                 -adjustment.amount_cents,
-                f"{payment_id}:{index}",
-                group_code=adjustment.group,
-                carc=adjustment.carc,
-                line_number=line_number,
+                f"{payment}:{index}",
+                adjustment.group,
+                adjustment.carc,
+                line_number,
             )
         )
-        if patient_share and patient_id is not None:
+        if patient_share and patient_account is not None:
             entries.append(
                 EntryDraft(
                     "patient",
-                    str(patient_id),
+                    patient_account,
                     "patient_responsibility",
                     adjustment.amount_cents,
-                    f"{payment_id}:{index}:patient",
-                    group_code=adjustment.group,
-                    carc=adjustment.carc,
-                    line_number=line_number,
-                    reference=claim_account,
+                    f"{payment}:{index}:patient",
+                    adjustment.group,
+                    adjustment.carc,
+                    line_number,
+                    claim_account,
                 )
             )
     return entries
