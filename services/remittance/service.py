@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.remittance.domain import accounts
 from services.remittance.domain.balancing import BalanceFinding, balance_report
+from services.remittance.domain.ids import time_ordered_id
 from services.remittance.domain.money_integrity import (
     MatchFinding,
     currency_problem,
@@ -221,7 +222,7 @@ async def _post_remittance(
     findings = balance_report(advices)
     if findings:
         raise rejection_for_balance(findings)
-    file_id = uuid.uuid4()
+    file_id = time_ordered_id()
     warnings = [warning for advice in advices for warning in advice.warnings]
     if not await files.add_if_new(file_id, digest, len(body), warnings):
         existing = await files.get_by_hash(digest)
@@ -303,7 +304,7 @@ async def _claim_payments_of_file(
     for index, (facts, claim) in enumerate(zip(all_facts, claims, strict=True)):
         if index in in_file:
             original = file_payments[in_file[index]]
-            file_payments.append(NewClaimPayment(uuid.uuid4(), file_id, facts, currency, claim, None, original.id))
+            file_payments.append(NewClaimPayment(time_ordered_id(), file_id, facts, currency, claim, None, original.id))
             continue
         payment = _claim_payment(file_id, facts, claim, currency, stored, excluding=taken)
         if payment.reversal_of is not None:
@@ -325,14 +326,14 @@ def _claim_payment(
     `stored`: the reversible payments of the file's reversed claims (`ClaimPaymentRepository.reversible_of`)."""
     if claim is None:
         reason = "no submitted claim with this claim control number (CLP01)"
-        return NewClaimPayment(uuid.uuid4(), file_id, facts, currency, None, reason, None)
+        return NewClaimPayment(time_ordered_id(), file_id, facts, currency, None, reason, None)
     reversal_of = None
     if facts.is_reversal:
         reversal_of = stored_original(stored.get(claim.claim_id, ()), facts, excluding=excluding)
         if reversal_of is None:
             reason = "reversal (CLP02 22) of a payment that is not posted"
-            return NewClaimPayment(uuid.uuid4(), file_id, facts, currency, None, reason, None)
-    return NewClaimPayment(uuid.uuid4(), file_id, facts, currency, claim, None, reversal_of)
+            return NewClaimPayment(time_ordered_id(), file_id, facts, currency, None, reason, None)
+    return NewClaimPayment(time_ordered_id(), file_id, facts, currency, claim, None, reversal_of)
 
 
 async def _reversed_payment(
