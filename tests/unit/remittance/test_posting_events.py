@@ -15,7 +15,10 @@ from shared.events import catalog
 from shared.events.envelope import event_type_of, payload_json
 from tests.support.remittance_builder import ClaimSpec, LineSpec, paid_claim, remittance_file
 
-_CATALOG = {"payment-received.v1": catalog.PaymentReceivedV1, "claim-denied.v1": catalog.ClaimDeniedV1}
+_CATALOG: dict[str, type[catalog.EventPayload]] = {
+    "payment-received.v1": catalog.PaymentReceivedV1,
+    "claim-denied.v1": catalog.ClaimDeniedV1,
+}
 
 
 def _submitted(control_number: str) -> SubmittedClaim:
@@ -68,8 +71,9 @@ def test_posting_events_serialise_as_the_catalog_models(
     _add_events(posting, uuid.uuid4(), facts, claim, reversal_of=reversal_of)
 
     expected_types = ["payment-received.v1"] + (["claim-denied.v1"] if denied else [])
-    assert [event_type_of(payload) for _, payload, _ in posting.events] == expected_types
-    for subject, payload, _ in posting.events:
+    assert [event_type_of(event[1]) for event in posting.events] == expected_types
+    for event in posting.events:
+        subject, payload = event[0], event[1]
         assert subject == str(claim.claim_id)
         written = payload_json(payload)
         model = _CATALOG[event_type_of(payload)].model_validate_json(written)  # the catalog accepts it as is
