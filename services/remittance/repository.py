@@ -1171,6 +1171,18 @@ _CLEAR_REFUND_ITEMS = (
 )
 
 
+_SETTLE_REFUND_ITEMS = (
+    "WITH balance AS (SELECT account_id, sum(amount_cents) AS open, min(currency) AS currency "  # noqa: S608 - names from the model
+    f"FROM {ledger_entries.fullname} WHERE tenant_id = $1 AND account_type = 'claim' "
+    "AND account_id = ANY($2::text[]) GROUP BY account_id), "
+    f"cleared AS (UPDATE {refund_items.fullname} SET status = 'cleared', resolved_at = now(), "
+    "resolution_reason = 'the credit balance is gone' WHERE tenant_id = $1 AND status = 'open' "
+    "AND claim_id IN (SELECT account_id::uuid FROM balance WHERE open >= 0)) "
+    "SELECT account_id, open, currency FROM balance WHERE open < 0"
+)
+"""The claims' open balances, their open refund items cleared where no credit is left, in one statement: only the
+claims in credit (almost never one) come back, not a balance per claim of the file."""
+
 _OPEN_REFUND_ITEMS = (
     f"INSERT INTO {refund_items.fullname} "  # noqa: S608 - names from the model
     "(id, tenant_id, claim_id, claim_control_number, credit_cents, currency, status) "
@@ -1308,6 +1320,27 @@ class MoneyIntegrityRepository:
             for account, (open_cents, currency) in sums.items()
         ]
 
+    async def settle_refund_items(self, claim_ids: Collection[uuid.UUID]) -> None:
+        """`sync_refund_items` of these claims' balances as they stand, the settled ones cleared in the same
+        statement that sums the balances (`_SETTLE_REFUND_ITEMS`)."""
+        if not claim_ids:
+            return
+        driver = await driver_connection(self._session)
+        credits = await driver.fetch(_SETTLE_REFUND_ITEMS, self._tenant, [str(claim_id) for claim_id in set(claim_ids)])
+        if not credits:
+            return
+        in_credit = [uuid.UUID(record["account_id"]) for record in credits]
+        numbers = {
+            record["claim_id"]: record["claim_control_number"]
+            for record in await driver.fetch(_CLAIM_NUMBERS, self._tenant, in_credit)
+        }
+        await self.sync_refund_items(
+            [
+                ClaimOpenBalance(claim_id, numbers.get(claim_id, ""), int(record["open"]), record["currency"])
+                for claim_id, record in zip(in_credit, credits, strict=True)
+            ]
+        )
+
     async def sync_refund_items(self, balances: Sequence[ClaimOpenBalance]) -> None:
         """A credit balance opens (or updates) its claim's refund work item; a claim with none left clears its
         open item. Set-based: a file pays thousands of claims and almost none has a credit."""
@@ -1368,6 +1401,7 @@ HOT_QUERIES: dict[str, str] = {
     "open balances of claims": _OPEN_BALANCES,
     "claim numbers of claims in credit": _CLAIM_NUMBERS,
     "clear refund items of settled claims": _CLEAR_REFUND_ITEMS,
+    "settle refund items of claims": _SETTLE_REFUND_ITEMS,
 }
 """The statements a posting runs once per file (each over all the file's claims): each must reach its rows
 through an index, whatever the tables' size (`tests/integration/test_remittance_query_plans.py` checks the plans).

@@ -282,22 +282,23 @@ def claim_payment_facts(
                 match_by_order=line.procedure_unreliable and line.submitted_procedure is None,
             )
         )
+    if submitted is not None:  # our line numbers, filled in before the facts are made (not made twice)
+        lines = _numbered(lines, match_lines(lines, submitted.lines))
     patient_responsibility = sum(a.amount_cents for a in adjustments if a.group == PATIENT_RESPONSIBILITY)
-    facts = ClaimPaymentFacts(
-        key=key,
-        charge_cents=claim.charge_cents,
-        paid_cents=claim.paid_cents,
-        patient_responsibility_cents=patient_responsibility,
-        adjustments=tuple(adjustments),
-        lines=tuple(lines),
-        remark_codes=tuple(dict.fromkeys(remarks)),
-        payer_claim_control_number=claim.payer_claim_control_number,
-        paid_date=paid_date,
-        next_responsible=next_responsible(claim, patient_responsibility),
-        position=claim.position,
-        member_ids=() if submitted else _member_ids(claim),
+    return ClaimPaymentFacts(
+        key,
+        claim.charge_cents,
+        claim.paid_cents,
+        patient_responsibility,
+        tuple(adjustments),
+        tuple(lines),
+        tuple(dict.fromkeys(remarks)),
+        claim.payer_claim_control_number,
+        paid_date,
+        next_responsible(claim, patient_responsibility),
+        claim.position,
+        () if submitted else _member_ids(claim),
     )
-    return matched_to(facts, submitted) if submitted else facts
 
 
 _MEMBER_NAMES = frozenset({"QC", "IL", "74"})
@@ -370,10 +371,9 @@ def match_lines(lines: Sequence[PaidLine], submitted: Sequence[SubmittedLine]) -
     return tuple(result)
 
 
-def matched_to(facts: ClaimPaymentFacts, submitted: SubmittedClaim) -> ClaimPaymentFacts:
-    """The facts with our line numbers filled in from the submitted claim."""
-    numbers = match_lines(facts.lines, submitted.lines)
-    lines = tuple(  # direct construction: dataclasses.replace costs several times more on large files
+def _numbered(lines: Sequence[PaidLine], numbers: Sequence[int | None]) -> list[PaidLine]:
+    """The lines with our line numbers (direct construction: dataclasses.replace costs several times more)."""
+    return [
         PaidLine(
             number,
             line.procedure_code,
@@ -384,15 +384,19 @@ def matched_to(facts: ClaimPaymentFacts, submitted: SubmittedClaim) -> ClaimPaym
             line.control_number,
             line.match_by_order,
         )
-        for line, number in zip(facts.lines, numbers, strict=True)
-    )
+        for line, number in zip(lines, numbers, strict=True)
+    ]
+
+
+def matched_to(facts: ClaimPaymentFacts, submitted: SubmittedClaim) -> ClaimPaymentFacts:
+    """The facts with our line numbers filled in from the submitted claim."""
     return ClaimPaymentFacts(
         facts.key,
         facts.charge_cents,
         facts.paid_cents,
         facts.patient_responsibility_cents,
         facts.adjustments,
-        lines,
+        tuple(_numbered(facts.lines, match_lines(facts.lines, submitted.lines))),
         facts.remark_codes,
         facts.payer_claim_control_number,
         facts.paid_date,
