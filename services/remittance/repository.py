@@ -749,9 +749,13 @@ class LedgerRepository:
         self, entries: Sequence[tuple[EntryDraft, uuid.UUID | None]], *, currency: str, posted_on: dt.date
     ) -> None:
         """Entries whose sources are new (a second copy breaks the unique source key and fails the posting)."""
-        if not entries:
-            return
-        records = [
+        await self.copy_records(self.records_of(entries, currency=currency, posted_on=posted_on))
+
+    def records_of(
+        self, entries: Sequence[tuple[EntryDraft, uuid.UUID | None]], *, currency: str, posted_on: dt.date
+    ) -> list[tuple[object, ...]]:
+        """The COPY records of entries (no I/O: they may be made in a worker thread meanwhile)."""
+        return [
             (
                 self._tenant,
                 entry.account_type,
@@ -770,6 +774,11 @@ class LedgerRepository:
             )
             for entry, payment_id in entries
         ]
+
+    async def copy_records(self, records: Sequence[tuple[object, ...]]) -> None:
+        """Copy in records made by `records_of`."""
+        if not records:
+            return
         driver = await driver_connection(self._session)
         await driver.copy_records_to_table(
             ledger_entries.name, schema_name=ledger_entries.schema, columns=list(_ENTRY_COLUMNS), records=records
