@@ -167,7 +167,9 @@ async def _post_in_process(pipeline: Pipeline, admin: asyncpg.Connection, claims
     posted_wall, posted_cpu = time.perf_counter(), time.process_time()
     backend_after = _process_cpu(backend)
     database_cpu = None if backend_before is None or backend_after is None else backend_after - backend_before
-    wal_bytes = await admin.fetchval("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), $1::pg_lsn)", wal_before)
+    wal_bytes = await admin.fetchval(
+        "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), $1::text::pg_lsn)", wal_before
+    )
     if profiler is not None:
         profiler.disable()
         print(f"\n--- cProfile, {claims:,} claims, by own time ---")
