@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from services.remittance.app import DEFINITION as REMITTANCE
 from services.remittance.domain.x12_835 import parse_835
 from services.remittance.service import post_remittance
-from shared.db import create_engine, create_sessionmaker, unit_of_work
+from shared.db import create_engine, create_sessionmaker, driver_connection, unit_of_work
 from shared.messaging.outbox import Outbox
 from shared.patient_match import MemberDigest
 from tests.support.pipeline import Pipeline, bench_pipeline
@@ -127,6 +127,19 @@ class Measured:
     parse_cpu: float
     post_wall: float
     post_cpu: float
+    database_cpu: float | None
+    """CPU seconds of the Postgres backend that ran the posting (from /proc: a server on this machine), or None."""
+    wal_bytes: int
+    """WAL the posting wrote (the whole server's, while nothing else runs on it)."""
+
+
+def _process_cpu(pid: int) -> float | None:
+    """utime + stime of a process on this machine, in seconds (None when /proc does not show it)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _post_in_process(pipeline: Pipeline, admin: asyncpg.Connection, claims: int, *, profile: bool) -> Measured:
@@ -141,14 +154,22 @@ async def _post_in_process(pipeline: Pipeline, admin: asyncpg.Connection, claims
     profiler = cProfile.Profile() if profile else None
     if profiler is not None:
         profiler.enable()
+    wal_before = await admin.fetchval("SELECT pg_current_wal_insert_lsn()::text")
     wall, cpu = time.perf_counter(), time.process_time()
     advices = parse_835(body)
     parsed_wall, parsed_cpu = time.perf_counter(), time.process_time()
     async with unit_of_work(sessions) as session:
+        backend = await (await driver_connection(session)).fetchval("SELECT pg_backend_pid()")
+        backend_before = _process_cpu(backend)
         result, _ = await post_remittance(
             session, outbox, tenant=tenant, body=body, advices=advices, member_digest=MemberDigest(b"bench")
         )
     posted_wall, posted_cpu = time.perf_counter(), time.process_time()
+    backend_after = _process_cpu(backend)
+    database_cpu = None if backend_before is None or backend_after is None else backend_after - backend_before
+    wal_bytes = await admin.fetchval(
+        "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), $1::text::pg_lsn)", wal_before
+    )
     if profiler is not None:
         profiler.disable()
         print(f"\n--- cProfile, {claims:,} claims, by own time ---")
@@ -162,6 +183,8 @@ async def _post_in_process(pipeline: Pipeline, admin: asyncpg.Connection, claims
         parsed_cpu - cpu,
         posted_wall - parsed_wall,
         posted_cpu - parsed_cpu,
+        database_cpu,
+        int(wal_bytes),
     )
 
 
@@ -218,14 +241,20 @@ async def run(sizes: list[int], *, http_claims: int, profile: bool = False) -> N
     print(f"  database floor: COPY of ledger-shaped rows, one transaction   {floor:>10,.0f} rows/s")
     print(
         f"  {'claims':>8} {'MB':>5} {'parse/s':>9} {'post/s':>9} {'parse+post/s':>13} {'wall s':>7} "
-        f"{'CPU ms/claim':>13} {'claims/CPU-s':>13}"
+        f"{'CPU ms/claim':>13} {'claims/CPU-s':>13} {'PG CPU ms/claim':>16} {'WAL B/claim':>12}"
     )
     for m in measured:
         wall, cpu = m.parse_wall + m.post_wall, m.parse_cpu + m.post_cpu
+        database = "n/a" if m.database_cpu is None else f"{1000 * m.database_cpu / m.claims:.3f}"
         print(
             f"  {m.claims:>8,} {m.megabytes:>5.1f} {m.claims / m.parse_wall:>9,.0f} {m.claims / m.post_wall:>9,.0f} "
-            f"{m.claims / wall:>13,.0f} {wall:>7.2f} {1000 * cpu / m.claims:>13.3f} {m.claims / cpu:>13,.0f}"
+            f"{m.claims / wall:>13,.0f} {wall:>7.2f} {1000 * cpu / m.claims:>13.3f} {m.claims / cpu:>13,.0f} "
+            f"{database:>16} {m.wal_bytes / m.claims:>12,.0f}"
         )
+    print(
+        "  CPU ms/claim: this process (parse + post); PG CPU: the Postgres backend of the posting (its commit too);"
+        " together they bound the rate on an idle machine"
+    )
     if http is not None:
         count, seconds = http
         print(f"  HTTP to the service, {count:,} claims: {count / seconds:,.0f} claim payments/s ({seconds:.2f} s)")

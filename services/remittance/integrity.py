@@ -165,5 +165,4 @@ def _cob_claim(link: ChainClaim, sequence: int) -> CobClaim:
 async def sync_refund_items(session: AsyncSession, tenant: str, claim_ids: Iterable[uuid.UUID]) -> None:
     """Open (or update) a refund work item for each claim left with a credit balance; clear the open
     item of a claim whose credit is gone."""
-    repository = MoneyIntegrityRepository(session, tenant)
-    await repository.sync_refund_items(await repository.open_balances(list(claim_ids)))
+    await MoneyIntegrityRepository(session, tenant).settle_refund_items(set(claim_ids))

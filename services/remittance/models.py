@@ -98,7 +98,7 @@ claim_payments = sa.Table(
     sa.Column("currency", sa.String(3), nullable=False),
     sa.Column("payer_claim_control_number", sa.Text, nullable=False),
     sa.Column("paid_date", sa.Date, nullable=False),
-    sa.Column("reversal_of", sa.Uuid, nullable=True, unique=True),
+    sa.Column("reversal_of", sa.Uuid, nullable=True),
     sa.Column("facts", JSONB, nullable=False, doc="Adjustments, lines and remarks as read from the 835."),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.Column("posted_at", sa.DateTime(timezone=True), nullable=True),
@@ -142,11 +142,9 @@ claim_payments = sa.Table(
     ),
     sa.Index("ix_claim_payments_payer_claim", "tenant_id", "payer_claim_control_number"),
     sa.Index("ix_claim_payments_claim", "tenant_id", "claim_id"),
+    # A payment is reversed at most once; only reversals are in the index (0013).
     sa.Index(
-        "ix_claim_payments_reversal_of",
-        "tenant_id",
-        "reversal_of",
-        postgresql_where=sa.text("reversal_of IS NOT NULL"),
+        "uq_claim_payments_reversal_of", "reversal_of", unique=True, postgresql_where=sa.text("reversal_of IS NOT NULL")
     ),
 )
 
@@ -166,7 +164,7 @@ ledger_entries = sa.Table(
     sa.Column("line_number", sa.Integer, nullable=True),
     sa.Column("reference", sa.Text, nullable=True),
     sa.Column("claim_payment_id", sa.Uuid, nullable=True),
-    sa.Column("reversal_of", sa.BigInteger, sa.ForeignKey("remittance.ledger_entries.id"), nullable=True, unique=True),
+    sa.Column("reversal_of", sa.BigInteger, sa.ForeignKey("remittance.ledger_entries.id"), nullable=True),
     sa.Column("source_key", sa.Text, nullable=False),
     sa.Column("posted_on", sa.Date, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
@@ -179,6 +177,10 @@ ledger_entries = sa.Table(
     ),
     sa.Index("ix_ledger_entries_account", "tenant_id", "account_type", "account_id"),
     sa.Index("ix_ledger_entries_claim_payment", "claim_payment_id"),
+    # An entry is reversed at most once; only reversals are in the index (0013).
+    sa.Index(
+        "uq_ledger_entries_reversal_of", "reversal_of", unique=True, postgresql_where=sa.text("reversal_of IS NOT NULL")
+    ),
 )
 
 patient_payments = sa.Table(

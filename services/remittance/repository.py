@@ -363,55 +363,94 @@ class RemittanceFileRepository:
 _NO_SOURCE = PaymentSource(None, None)
 
 
-def _payment_row(payment: NewClaimPayment, tenant: str, source: PaymentSource = _NO_SOURCE) -> dict[str, object]:
+_PAYMENT_ROW = (
+    "id",
+    "tenant_id",
+    "file_id",
+    "payer_id",
+    "trace_number",
+    "claim_control_number",
+    "status_code",
+    "occurrence",
+    "state",
+    "suspense_reason",
+    "claim_id",
+    "patient_id",
+    "charge_cents",
+    "paid_cents",
+    "patient_responsibility_cents",
+    "currency",
+    "payer_claim_control_number",
+    "paid_date",
+    "reversal_of",
+    "facts",
+    "posted_at",
+    "payer_name",
+    "payment_method",
+    "duplicate_of",
+    "review_reason",
+    "reviewed_by",
+    "reviewed_at",
+    "member_digests",
+)
+"""The columns of claim_payments a posting writes, in `_payment_row`'s order: every one but `received_at` (the
+database's clock)."""
+assert set(_PAYMENT_ROW) == {column.name for column in claim_payments.c if column.server_default is None}, (
+    "a column of claim_payments that posting does not write"
+)
+
+
+def _payment_row(
+    payment: NewClaimPayment, tenant: str, source: PaymentSource, posted_at: dt.datetime
+) -> tuple[object, ...]:
+    """A claim payment's values in `_PAYMENT_ROW` order (a tuple: the rows of a file are turned into one array per
+    column, and a dict per row cost more than the rest of the row)."""
     facts, claim = payment.facts, payment.claim
+    key = facts.key
     held = claim is not None and payment.duplicate_of is not None
-    return {
-        "id": payment.id,
-        "tenant_id": tenant,
-        "file_id": payment.file_id,
-        "payer_id": facts.key.payer_id,
-        "trace_number": facts.key.trace_number,
-        "claim_control_number": facts.key.claim_control_number,
-        "status_code": facts.key.status_code,
-        "occurrence": facts.key.occurrence,
-        "state": "suspense" if claim is None else "held" if held else "posted",
-        "suspense_reason": payment.suspense_reason,
-        "claim_id": None if claim is None else claim.claim_id,
-        "patient_id": None if claim is None else claim.patient_id,
-        "charge_cents": facts.charge_cents,
-        "paid_cents": facts.paid_cents,
-        "patient_responsibility_cents": facts.patient_responsibility_cents,
-        "currency": payment.currency,
-        "payer_claim_control_number": facts.payer_claim_control_number,
-        "paid_date": facts.paid_date,
-        "reversal_of": payment.reversal_of,
-        "facts": orjson.dumps(facts_to_json(facts)).decode(),
-        "posted_at": None if claim is None or held else dt.datetime.now(dt.UTC),
-        "payer_name": source.payer_name,
-        "payment_method": source.payment_method,
-        "duplicate_of": payment.duplicate_of if held else None,
-        "review_reason": None,
-        "reviewed_by": None,
-        "reviewed_at": None,
-        "member_digests": json.dumps(list(payment.member_digests)) if payment.member_digests else None,
-    }
-
-
-_PAYMENT_COLUMNS = tuple(column for column in claim_payments.c if column.server_default is None)
-"""Every column of claim_payments that a posting writes (not `received_at`, the database's clock)."""
+    return (
+        payment.id,
+        tenant,
+        payment.file_id,
+        key.payer_id,
+        key.trace_number,
+        key.claim_control_number,
+        key.status_code,
+        key.occurrence,
+        "suspense" if claim is None else "held" if held else "posted",
+        payment.suspense_reason,
+        None if claim is None else claim.claim_id,
+        None if claim is None else claim.patient_id,
+        facts.charge_cents,
+        facts.paid_cents,
+        facts.patient_responsibility_cents,
+        payment.currency,
+        facts.payer_claim_control_number,
+        facts.paid_date,
+        payment.reversal_of,
+        orjson.dumps(facts_to_json(facts)).decode(),
+        None if claim is None or held else posted_at,
+        source.payer_name,
+        source.payment_method,
+        payment.duplicate_of if held else None,
+        None,
+        None,
+        None,
+        json.dumps(list(payment.member_digests)) if payment.member_digests else None,
+    )
 
 
 @functools.cache
 def _insert_payments_statement(dialect: sa.Dialect) -> str:
     """One INSERT ... SELECT FROM unnest(arrays): every claim payment of a file in one round trip. Each array
     is cast to its column's type as the dialect names it; a JSONB column travels as text and is cast back."""
-    names = ", ".join(column.name for column in _PAYMENT_COLUMNS)
+    names = ", ".join(_PAYMENT_ROW)
     selected, arrays = [], []
-    for index, column in enumerate(_PAYMENT_COLUMNS, start=1):
+    for index, name in enumerate(_PAYMENT_ROW, start=1):
+        column = claim_payments.c[name]
         sql_type = column.type.compile(dialect=dialect)
         is_json = isinstance(column.type, postgresql.JSONB)
-        selected.append(f"{column.name}::{sql_type}" if is_json else column.name)
+        selected.append(f"{name}::{sql_type}" if is_json else name)
         arrays.append(f"${index}::{'text' if is_json else sql_type}[]")
     return (
         f"INSERT INTO {claim_payments.fullname} ({names}) SELECT {', '.join(selected)} "  # noqa: S608 - names from the model
@@ -467,18 +506,66 @@ class ClaimPaymentRepository:
         payer and payment method of each (payer id, trace number)."""
         if not payments:
             return set()
+        sources = sources or {}
+        now = dt.datetime.now(dt.UTC)
         rows = [
             _payment_row(
                 payment,
                 self._tenant,
-                (sources or {}).get((payment.facts.key.payer_id, payment.facts.key.trace_number), _NO_SOURCE),
+                sources.get((payment.facts.key.payer_id, payment.facts.key.trace_number), _NO_SOURCE),
+                now,
             )
             for payment in payments
         ]
-        columns = [[row[column.name] for row in rows] for column in _PAYMENT_COLUMNS]
-        statement = _insert_payments_statement(self._session.get_bind().dialect)
         driver = await driver_connection(self._session)
+        if len(rows) >= COPY_PAYMENTS_AT_LEAST:
+            copied = await self._copy_new(driver, payments, rows)
+            if copied is not None:
+                return copied
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        statement = _insert_payments_statement(self._session.get_bind().dialect)
         return {record["id"] for record in await driver.fetch(statement, *columns)}
+
+    async def _copy_new(
+        self, driver: asyncpg.Connection, payments: Sequence[NewClaimPayment], rows: Sequence[tuple[object, ...]]
+    ) -> set[uuid.UUID] | None:
+        """A large file's new payments by COPY (a fraction of the insert's cost on both sides): the keys its checks
+        (payer, TRN02) already have are read first, in one query, and left out. COPY cannot skip a key a
+        concurrent posting commits meanwhile: it then fails under a savepoint and None says so (the caller's
+        insert skips such keys, as ever). The ids copied."""
+        checks = sorted({(payment.facts.key.payer_id, payment.facts.key.trace_number) for payment in payments})
+        stored = {
+            (record[0], record[1], record[2], record[3], record[4])
+            for record in await driver.fetch(_STORED_KEYS_OF_CHECKS, self._tenant, [list(check) for check in checks])
+        }
+        fresh = [
+            (payment.id, row)
+            for payment, row in zip(payments, rows, strict=True)
+            if not stored
+            or (
+                (key := payment.facts.key).payer_id,
+                key.trace_number,
+                key.claim_control_number,
+                key.status_code,
+                key.occurrence,
+            )
+            not in stored
+        ]
+        if not fresh:
+            return set()
+        await driver.execute("SAVEPOINT claim_payments_copy")
+        try:
+            await driver.copy_records_to_table(
+                claim_payments.name,
+                schema_name=claim_payments.schema,
+                columns=_PAYMENT_ROW,
+                records=[row for _, row in fresh],
+            )
+        except asyncpg.UniqueViolationError:
+            await driver.execute("ROLLBACK TO SAVEPOINT claim_payments_copy")
+            return None
+        await driver.execute("RELEASE SAVEPOINT claim_payments_copy")
+        return {payment_id for payment_id, _ in fresh}
 
     async def suspended(self, limit: int = 500) -> list[ClaimPaymentRecord]:
         rows = await self._session.execute(
@@ -662,9 +749,13 @@ class LedgerRepository:
         self, entries: Sequence[tuple[EntryDraft, uuid.UUID | None]], *, currency: str, posted_on: dt.date
     ) -> None:
         """Entries whose sources are new (a second copy breaks the unique source key and fails the posting)."""
-        if not entries:
-            return
-        records = [
+        await self.copy_records(self.records_of(entries, currency=currency, posted_on=posted_on))
+
+    def records_of(
+        self, entries: Sequence[tuple[EntryDraft, uuid.UUID | None]], *, currency: str, posted_on: dt.date
+    ) -> list[tuple[object, ...]]:
+        """The COPY records of entries (no I/O: they may be made in a worker thread meanwhile)."""
+        return [
             (
                 self._tenant,
                 entry.account_type,
@@ -683,6 +774,11 @@ class LedgerRepository:
             )
             for entry, payment_id in entries
         ]
+
+    async def copy_records(self, records: Sequence[tuple[object, ...]]) -> None:
+        """Copy in records made by `records_of`."""
+        if not records:
+            return
         driver = await driver_connection(self._session)
         await driver.copy_records_to_table(
             ledger_entries.name, schema_name=ledger_entries.schema, columns=list(_ENTRY_COLUMNS), records=records
@@ -1007,8 +1103,19 @@ _NOT_REVERSED = (
     f"NOT EXISTS (SELECT FROM {claim_payments.fullname} AS reversal "
     "WHERE reversal.tenant_id = $1 AND reversal.reversal_of = payment.id)"
 )
-"""One probe of ix_claim_payments_reversal_of per payment: its cost does not grow with the tenant's reversals
+"""One probe of uq_claim_payments_reversal_of per payment: its cost does not grow with the tenant's reversals
 (a `NOT IN (all reversals)` subplan read every one of them on each query)."""
+
+COPY_PAYMENTS_AT_LEAST = 500
+"""Claim payments per file from which they are copied in (`ClaimPaymentRepository._copy_new`)."""
+
+_STORED_KEYS_OF_CHECKS = (
+    "SELECT payment.payer_id, payment.trace_number, payment.claim_control_number, payment.status_code, "  # noqa: S608 - names from the model
+    f"payment.occurrence FROM generate_subscripts($2::text[], 1) AS checks(i) JOIN {claim_payments.fullname} "
+    "AS payment ON payment.tenant_id = $1 AND payment.payer_id = $2[i][1] AND payment.trace_number = $2[i][2]"
+)
+"""The payment keys already stored under a file's checks ($2: `[payer id, trace number]` pairs): one probe of the
+payment key's index per check."""
 
 _POSTED_OF_CLAIMS = (
     "SELECT payment.id, payment.claim_id, payment.status_code, payment.payer_claim_control_number, "  # noqa: S608 - names from the model
@@ -1072,6 +1179,18 @@ _CLEAR_REFUND_ITEMS = (
     "WHERE tenant_id = $1 AND status = 'open' AND claim_id = ANY($2::uuid[])"
 )
 
+
+_SETTLE_REFUND_ITEMS = (
+    "WITH balance AS (SELECT account_id, sum(amount_cents) AS open, min(currency) AS currency "  # noqa: S608 - names from the model
+    f"FROM {ledger_entries.fullname} WHERE tenant_id = $1 AND account_type = 'claim' "
+    "AND account_id = ANY($2::text[]) GROUP BY account_id), "
+    f"cleared AS (UPDATE {refund_items.fullname} SET status = 'cleared', resolved_at = now(), "
+    "resolution_reason = 'the credit balance is gone' WHERE tenant_id = $1 AND status = 'open' "
+    "AND claim_id IN (SELECT account_id::uuid FROM balance WHERE open >= 0)) "
+    "SELECT account_id, open, currency FROM balance WHERE open < 0"
+)
+"""The claims' open balances, their open refund items cleared where no credit is left, in one statement: only the
+claims in credit (almost never one) come back, not a balance per claim of the file."""
 
 _OPEN_REFUND_ITEMS = (
     f"INSERT INTO {refund_items.fullname} "  # noqa: S608 - names from the model
@@ -1210,6 +1329,27 @@ class MoneyIntegrityRepository:
             for account, (open_cents, currency) in sums.items()
         ]
 
+    async def settle_refund_items(self, claim_ids: Collection[uuid.UUID]) -> None:
+        """`sync_refund_items` of these claims' balances as they stand, the settled ones cleared in the same
+        statement that sums the balances (`_SETTLE_REFUND_ITEMS`)."""
+        if not claim_ids:
+            return
+        driver = await driver_connection(self._session)
+        credits = await driver.fetch(_SETTLE_REFUND_ITEMS, self._tenant, [str(claim_id) for claim_id in set(claim_ids)])
+        if not credits:
+            return
+        in_credit = [uuid.UUID(record["account_id"]) for record in credits]
+        numbers = {
+            record["claim_id"]: record["claim_control_number"]
+            for record in await driver.fetch(_CLAIM_NUMBERS, self._tenant, in_credit)
+        }
+        await self.sync_refund_items(
+            [
+                ClaimOpenBalance(claim_id, numbers.get(claim_id, ""), int(record["open"]), record["currency"])
+                for claim_id, record in zip(in_credit, credits, strict=True)
+            ]
+        )
+
     async def sync_refund_items(self, balances: Sequence[ClaimOpenBalance]) -> None:
         """A credit balance opens (or updates) its claim's refund work item; a claim with none left clears its
         open item. Set-based: a file pays thousands of claims and almost none has a credit."""
@@ -1262,6 +1402,7 @@ _REFUND_COLUMNS = [refund_items.c[name] for name in RefundItem.__dataclass_field
 
 HOT_QUERIES: dict[str, str] = {
     "submitted claims by CLP01": _SUBMITTED_BY_NUMBERS,
+    "stored payment keys of checks": _STORED_KEYS_OF_CHECKS,
     "posted payments of claims (duplicate holds)": _POSTED_OF_CLAIMS,
     "reversible payments of claims": _REVERSIBLE_OF_CLAIMS,
     "ledger entries of payments (reversals)": _ENTRIES_OF_PAYMENTS,
@@ -1269,7 +1410,9 @@ HOT_QUERIES: dict[str, str] = {
     "open balances of claims": _OPEN_BALANCES,
     "claim numbers of claims in credit": _CLAIM_NUMBERS,
     "clear refund items of settled claims": _CLEAR_REFUND_ITEMS,
+    "settle refund items of claims": _SETTLE_REFUND_ITEMS,
 }
 """The statements a posting runs once per file (each over all the file's claims): each must reach its rows
 through an index, whatever the tables' size (`tests/integration/test_remittance_query_plans.py` checks the plans).
-Their parameters are the tenant ($1) and one array of claim numbers, claim ids or payment ids ($2)."""
+Their parameters are the tenant ($1) and one array of claim numbers, claim ids or payment ids ($2) (of
+`[payer id, trace number]` pairs for the stored payment keys)."""

@@ -6,6 +6,7 @@ payment, every ledger entry and every outbox event commit together or not at all
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import hashlib
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.remittance.domain import accounts
 from services.remittance.domain.balancing import BalanceFinding, balance_report
+from services.remittance.domain.ids import time_ordered_id
 from services.remittance.domain.money_integrity import (
     MatchFinding,
     currency_problem,
@@ -74,17 +76,14 @@ from services.remittance.repository import (
     RemittanceFileRepository,
     SubmittedClaimRepository,
 )
+from shared.events import wire
 from shared.events.catalog import (
-    Adjustment,
-    ClaimDeniedV1,
     ClaimSubmittedV1,
-    DeniedLine,
-    PaidLine,
     PatientPaymentReceivedV1,
     PaymentPlanChangedV1,
-    PaymentReceivedV1,
     PlanInstallment,
 )
+from shared.events.envelope import EventEnvelope
 from shared.idempotency import request_fingerprint
 from shared.messaging.outbox import Outbox, OutgoingEvent
 from shared.patient_match import MemberDigest
@@ -225,7 +224,7 @@ async def _post_remittance(
     findings = balance_report(advices)
     if findings:
         raise rejection_for_balance(findings)
-    file_id = uuid.uuid4()
+    file_id = time_ordered_id()
     warnings = [warning for advice in advices for warning in advice.warnings]
     if not await files.add_if_new(file_id, digest, len(body), warnings):
         existing = await files.get_by_hash(digest)
@@ -242,18 +241,31 @@ async def _post_remittance(
     file_payments = [_with_member_digests(payment, tenant, member_digest) for payment in file_payments]
     file_payments = refuse_foreign_currency(file_payments, currency)
     file_payments = await hold_probable_duplicates(session, tenant, file_payments)
-    inserted = await payments.add_new(file_payments, payment_sources(advices))
     ledger = LedgerRepository(session, tenant)
+    ahead = _prepare_ahead(ledger, file_payments, currency=currency, posted_on=today)
+    inserted = await payments.add_new(file_payments, payment_sources(advices))
+    prepared = None if ahead is None else await ahead
     to_post = [payment for payment in file_payments if payment.id in inserted and payment.duplicate_of is None]
-    netting = await _cob_netting_of_file(session, tenant, to_post)
-    posting = await _post_in_file_order(ledger, to_post, currency=currency, posted_on=today, netting=netting)
+    envelopes: asyncio.Future[list[EventEnvelope]] | None = None
+    if prepared is not None and prepared.payment_ids <= inserted:  # as foreseen: every payment was new
+        posting = prepared.posting
+        envelopes = asyncio.ensure_future(
+            asyncio.to_thread(outbox.envelopes_of, tenant=tenant, events=posting.events)
+        )  # made while the ledger is written
+        await ledger.copy_records(prepared.ledger_records)
+    else:
+        netting = await _cob_netting_of_file(session, tenant, to_post)
+        posting = await _post_in_file_order(ledger, to_post, currency=currency, posted_on=today, netting=netting)
     await sync_refund_items(session, tenant, {payment.claim.claim_id for payment in to_post if payment.claim})
     provider_posted = 0
     for advice in advices:
         provider_posted += await ledger.add_if_new(provider_entries(advice), currency=currency, posted_on=today)
     recoupments = await _plb_claim_entries(session, tenant, advices, file_payments)
     await ledger.add_if_new(recoupments, currency=currency, posted_on=today)
-    await outbox.add_many(session, tenant=tenant, events=posting.events)
+    if envelopes is not None:
+        await outbox.add_envelopes(session, await envelopes)
+    else:
+        await outbox.add_many(session, tenant=tenant, events=posting.events)
 
     posted = sum(1 for payment in to_post if payment.claim is not None)
     held = sum(1 for payment in file_payments if payment.id in inserted and payment.duplicate_of is not None)
@@ -272,6 +284,45 @@ async def _post_remittance(
     )
     await files.set_result(result)
     return result, True
+
+
+PREPARE_AHEAD_AT_LEAST = 500
+"""Claim payments per file from which a plain file's ledger entries and events are made in a worker thread while
+its claim payments are written (`_prepare_ahead`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A plain file's posting, made on the assumption that every one of `payment_ids` is new."""
+
+    payment_ids: frozenset[uuid.UUID]
+    posting: _Posting
+    ledger_records: list[tuple[object, ...]]
+
+
+def _prepare_ahead(
+    ledger: LedgerRepository, file_payments: Sequence[NewClaimPayment], *, currency: str, posted_on: dt.date
+) -> asyncio.Future[_Prepared] | None:
+    """For a large plain file (no reversal to match against stored entries, no later payer to net), its ledger
+    entries, their COPY records and its events, made in a worker thread: Python builds them while Postgres
+    writes the claim payments (on this 2-core machine, one core each), instead of one after the other. Used only
+    when every payment turns out new (`_post_remittance`); otherwise the file is posted as ever."""
+    candidates = [payment for payment in file_payments if payment.duplicate_of is None]
+    matched = [payment for payment in candidates if payment.claim is not None]
+    if len(matched) < PREPARE_AHEAD_AT_LEAST or any(
+        payment.reversal_of is not None or is_later_payer(payment.facts) for payment in matched
+    ):
+        return None
+
+    def prepare() -> _Prepared:
+        posting = _Posting()
+        for payment in matched:
+            assert payment.claim is not None
+            _add_payment(posting, payment.id, payment.facts, payment.claim, reversal_of=None)
+        records = ledger.records_of(posting.entries, currency=currency, posted_on=posted_on)
+        return _Prepared(frozenset(payment.id for payment in candidates), posting, records)
+
+    return asyncio.ensure_future(asyncio.to_thread(prepare))
 
 
 def _with_member_digests(payment: NewClaimPayment, tenant: str, member_digest: MemberDigest) -> NewClaimPayment:
@@ -307,7 +358,7 @@ async def _claim_payments_of_file(
     for index, (facts, claim) in enumerate(zip(all_facts, claims, strict=True)):
         if index in in_file:
             original = file_payments[in_file[index]]
-            file_payments.append(NewClaimPayment(uuid.uuid4(), file_id, facts, currency, claim, None, original.id))
+            file_payments.append(NewClaimPayment(time_ordered_id(), file_id, facts, currency, claim, None, original.id))
             continue
         payment = _claim_payment(file_id, facts, claim, currency, stored, excluding=taken)
         if payment.reversal_of is not None:
@@ -329,14 +380,14 @@ def _claim_payment(
     `stored`: the reversible payments of the file's reversed claims (`ClaimPaymentRepository.reversible_of`)."""
     if claim is None:
         reason = "no submitted claim with this claim control number (CLP01)"
-        return NewClaimPayment(uuid.uuid4(), file_id, facts, currency, None, reason, None)
+        return NewClaimPayment(time_ordered_id(), file_id, facts, currency, None, reason, None)
     reversal_of = None
     if facts.is_reversal:
         reversal_of = stored_original(stored.get(claim.claim_id, ()), facts, excluding=excluding)
         if reversal_of is None:
             reason = "reversal (CLP02 22) of a payment that is not posted"
-            return NewClaimPayment(uuid.uuid4(), file_id, facts, currency, None, reason, None)
-    return NewClaimPayment(uuid.uuid4(), file_id, facts, currency, claim, None, reversal_of)
+            return NewClaimPayment(time_ordered_id(), file_id, facts, currency, None, reason, None)
+    return NewClaimPayment(time_ordered_id(), file_id, facts, currency, claim, None, reversal_of)
 
 
 async def _reversed_payment(
@@ -538,7 +589,7 @@ def _add_events(
         posting.events.append(
             (
                 subject,
-                ClaimDeniedV1(
+                wire.ClaimDeniedV1(
                     claim_id=claim.claim_id,
                     claim_control_number=facts.key.claim_control_number,
                     payer_id=claim.payer_id,
@@ -549,7 +600,7 @@ def _add_events(
                     carcs=list(denial.carcs),
                     rarcs=list(denial.rarcs),
                     lines=[
-                        DeniedLine(
+                        wire.DeniedLine(
                             line_number=line.line_number or index,
                             procedure_code=line.procedure_code,
                             denied_cents=line.denied_cents,
@@ -566,8 +617,12 @@ def _add_events(
 
 def payment_received(
     payment_id: uuid.UUID, facts: ClaimPaymentFacts, claim: SubmittedClaim, *, reversal_of: uuid.UUID | None
-) -> PaymentReceivedV1:
-    return PaymentReceivedV1(
+) -> wire.PaymentReceivedV1:
+    """The `payment-received` event of a claim payment, as its msgspec mirror: the outbox serialises it to the
+    bytes the catalog model would give (tests/unit/test_remittance_events.py), without validating a pydantic
+    model and its nested ones per payment (every value here comes from a parsed 835 and a stored claim)."""
+    lines = facts.lines
+    return wire.PaymentReceivedV1(
         payment_id=payment_id,
         claim_id=claim.claim_id,
         claim_control_number=facts.key.claim_control_number,
@@ -579,11 +634,11 @@ def payment_received(
         patient_responsibility_cents=facts.patient_responsibility_cents,
         currency=claim.currency,
         adjustments=[
-            Adjustment(
-                group=adjustment.group,
+            wire.Adjustment(
+                group=adjustment.group,  # type: ignore[arg-type]  # CAS01, checked by the parser (CLAIM_ADJUSTMENT_GROUPS)
                 carc=adjustment.carc,
                 amount_cents=adjustment.amount_cents,
-                line_number=facts.line_number_of(adjustment),
+                line_number=None if adjustment.line_index is None else lines[adjustment.line_index].line_number,
             )
             for adjustment in facts.adjustments
         ],
@@ -594,14 +649,14 @@ def payment_received(
         payer_claim_control_number=facts.payer_claim_control_number or None,
         reversal_of=reversal_of,
         lines=[
-            PaidLine(
+            wire.PaidLine(
                 line_number=line.line_number,
                 procedure_code=line.procedure_code,
                 modifiers=list(line.modifiers),
                 charge_cents=line.charge_cents,
                 paid_cents=line.paid_cents,
             )
-            for line in facts.lines
+            for line in lines
         ],
     )
 

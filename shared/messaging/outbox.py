@@ -180,6 +180,13 @@ class Outbox:
         """One multi-row insert (COPY for a large batch). Each event carries the trace context given
         with it (`(subject, payload, trace_headers)`: work done for a claim later, in another trace,
         such as its 837 batch), else the caller's."""
+        envelopes = self.envelopes_of(tenant=tenant, events=events)
+        await self.add_envelopes(session, envelopes)
+        return envelopes
+
+    def envelopes_of(self, *, tenant: str, events: Sequence[OutgoingEvent]) -> list[EventEnvelope]:
+        """The envelopes `add_many` writes (no I/O: a caller may make them in a worker thread, whose context
+        carries the caller's trace, while its connection is busy)."""
         carrier: dict[str, str] = {}
         propagate.inject(carrier)
         envelopes = []
@@ -194,6 +201,10 @@ class Outbox:
                     trace_headers=dict(own) if own else carrier,
                 )
             )
+        return envelopes
+
+    async def add_envelopes(self, session: AsyncSession, envelopes: Sequence[EventEnvelope]) -> None:
+        """Write envelopes made by `envelopes_of` (one multi-row insert, or COPY for a large batch)."""
         if len(envelopes) >= COPY_AT_LEAST:
             await self._copy(session, envelopes)
         elif envelopes:
@@ -208,9 +219,8 @@ class Outbox:
                     "envelopes": [stored_json(e) for e in envelopes],
                 },
             )
-        return envelopes
 
-    async def _copy(self, session: AsyncSession, envelopes: list[EventEnvelope]) -> None:
+    async def _copy(self, session: AsyncSession, envelopes: Sequence[EventEnvelope]) -> None:
         records = [(uuid.UUID(e.id), e.topic, e.subject, e.type, e.tenant, stored_json(e)) for e in envelopes]
         driver = await driver_connection(session)
         await driver.copy_records_to_table(

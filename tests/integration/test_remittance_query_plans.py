@@ -25,6 +25,8 @@ _TABLES = frozenset({"submitted_claims", "claim_payments", "ledger_entries", "re
 _ARRAYS: dict[str, list[Any]] = {
     "submitted claims by CLP01": ["CF0000000001", "CF0000000002"],
     "open balances of claims": [str(uuid.uuid4()), str(uuid.uuid4())],
+    "settle refund items of claims": [str(uuid.uuid4()), str(uuid.uuid4())],
+    "stored payment keys of checks": [["SANDBOX", "TRN-1"], ["SANDBOX", "TRN-2"]],
 }
 
 

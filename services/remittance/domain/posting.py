@@ -282,22 +282,23 @@ def claim_payment_facts(
                 match_by_order=line.procedure_unreliable and line.submitted_procedure is None,
             )
         )
+    if submitted is not None:  # our line numbers, filled in before the facts are made (not made twice)
+        lines = _numbered(lines, match_lines(lines, submitted.lines))
     patient_responsibility = sum(a.amount_cents for a in adjustments if a.group == PATIENT_RESPONSIBILITY)
-    facts = ClaimPaymentFacts(
-        key=key,
-        charge_cents=claim.charge_cents,
-        paid_cents=claim.paid_cents,
-        patient_responsibility_cents=patient_responsibility,
-        adjustments=tuple(adjustments),
-        lines=tuple(lines),
-        remark_codes=tuple(dict.fromkeys(remarks)),
-        payer_claim_control_number=claim.payer_claim_control_number,
-        paid_date=paid_date,
-        next_responsible=next_responsible(claim, patient_responsibility),
-        position=claim.position,
-        member_ids=() if submitted else _member_ids(claim),
+    return ClaimPaymentFacts(
+        key,
+        claim.charge_cents,
+        claim.paid_cents,
+        patient_responsibility,
+        tuple(adjustments),
+        tuple(lines),
+        tuple(dict.fromkeys(remarks)),
+        claim.payer_claim_control_number,
+        paid_date,
+        next_responsible(claim, patient_responsibility),
+        claim.position,
+        () if submitted else _member_ids(claim),
     )
-    return matched_to(facts, submitted) if submitted else facts
 
 
 _MEMBER_NAMES = frozenset({"QC", "IL", "74"})
@@ -370,10 +371,9 @@ def match_lines(lines: Sequence[PaidLine], submitted: Sequence[SubmittedLine]) -
     return tuple(result)
 
 
-def matched_to(facts: ClaimPaymentFacts, submitted: SubmittedClaim) -> ClaimPaymentFacts:
-    """The facts with our line numbers filled in from the submitted claim."""
-    numbers = match_lines(facts.lines, submitted.lines)
-    lines = tuple(  # direct construction: dataclasses.replace costs several times more on large files
+def _numbered(lines: Sequence[PaidLine], numbers: Sequence[int | None]) -> list[PaidLine]:
+    """The lines with our line numbers (direct construction: dataclasses.replace costs several times more)."""
+    return [
         PaidLine(
             number,
             line.procedure_code,
@@ -384,15 +384,19 @@ def matched_to(facts: ClaimPaymentFacts, submitted: SubmittedClaim) -> ClaimPaym
             line.control_number,
             line.match_by_order,
         )
-        for line, number in zip(facts.lines, numbers, strict=True)
-    )
+        for line, number in zip(lines, numbers, strict=True)
+    ]
+
+
+def matched_to(facts: ClaimPaymentFacts, submitted: SubmittedClaim) -> ClaimPaymentFacts:
+    """The facts with our line numbers filled in from the submitted claim."""
     return ClaimPaymentFacts(
         facts.key,
         facts.charge_cents,
         facts.paid_cents,
         facts.patient_responsibility_cents,
         facts.adjustments,
-        lines,
+        tuple(_numbered(facts.lines, match_lines(facts.lines, submitted.lines))),
         facts.remark_codes,
         facts.payer_claim_control_number,
         facts.paid_date,
@@ -468,10 +472,11 @@ def payment_entries(
     facts: ClaimPaymentFacts, *, payment_id: uuid.UUID, claim_id: uuid.UUID, patient_id: uuid.UUID | None
 ) -> list[EntryDraft]:
     """The entries of one (non-reversal) claim payment; zero amounts are not posted."""
-    claim_account = str(claim_id)
+    claim_account, payment = str(claim_id), str(payment_id)  # each UUID written as text once
+    patient_account = None if patient_id is None else str(patient_id)
     entries: list[EntryDraft] = []
     if facts.paid_cents:
-        entries.append(EntryDraft("claim", claim_account, "payment", -facts.paid_cents, f"{payment_id}:paid"))
+        entries.append(EntryDraft("claim", claim_account, "payment", -facts.paid_cents, f"{payment}:paid"))
     for index, adjustment in enumerate(facts.adjustments):
         if not adjustment.amount_cents:
             continue
@@ -483,24 +488,24 @@ def payment_entries(
                 claim_account,
                 "patient_responsibility" if patient_share else "adjustment",
                 -adjustment.amount_cents,
-                f"{payment_id}:{index}",
-                group_code=adjustment.group,
-                carc=adjustment.carc,
-                line_number=line_number,
+                f"{payment}:{index}",
+                adjustment.group,
+                adjustment.carc,
+                line_number,
             )
         )
-        if patient_share and patient_id is not None:
+        if patient_share and patient_account is not None:
             entries.append(
                 EntryDraft(
                     "patient",
-                    str(patient_id),
+                    patient_account,
                     "patient_responsibility",
                     adjustment.amount_cents,
-                    f"{payment_id}:{index}:patient",
-                    group_code=adjustment.group,
-                    carc=adjustment.carc,
-                    line_number=line_number,
-                    reference=claim_account,
+                    f"{payment}:{index}:patient",
+                    adjustment.group,
+                    adjustment.carc,
+                    line_number,
+                    claim_account,
                 )
             )
     return entries
