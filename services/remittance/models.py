@@ -142,9 +142,13 @@ claim_payments = sa.Table(
     ),
     sa.Index("ix_claim_payments_payer_claim", "tenant_id", "payer_claim_control_number"),
     sa.Index("ix_claim_payments_claim", "tenant_id", "claim_id"),
-    # A payment is reversed at most once; only reversals are in the index (0013).
+    # A payment is reversed at most once (in its own tenant); only reversals are in the index (0013).
     sa.Index(
-        "uq_claim_payments_reversal_of", "reversal_of", unique=True, postgresql_where=sa.text("reversal_of IS NOT NULL")
+        "uq_claim_payments_reversal_of",
+        "tenant_id",
+        "reversal_of",
+        unique=True,
+        postgresql_where=sa.text("reversal_of IS NOT NULL"),
     ),
 )
 
