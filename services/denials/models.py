@@ -83,12 +83,7 @@ case_history = sa.Table(
     "case_history",
     metadata,
     sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-    sa.Column(
-        "case_id",
-        sa.Uuid,
-        nullable=False,
-        doc="The case (no foreign key: lines are written only beside their case, and cases are never deleted).",
-    ),
+    sa.Column("case_id", sa.Uuid, sa.ForeignKey("denials.denial_cases.id", ondelete="CASCADE"), nullable=False),
     sa.Column("tenant_id", sa.Text, nullable=False),
     sa.Column("entry", sa.Text, nullable=False, comment="opened, assigned, note, action, outcome"),
     sa.Column("actor", sa.Text, nullable=False),
