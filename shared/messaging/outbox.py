@@ -50,23 +50,10 @@ class StoredEnvelope(TypedDict):
     trace_headers: dict[str, str]
 
 
-class _StoredEnvelopeJson(msgspec.Struct):
-    """`StoredEnvelope` as msgspec writes it, the payload spliced in as the JSON it already is."""
-
-    id: str
-    type: str
-    source: str
-    subject: str
-    tenant: str
-    time: str
-    data: msgspec.Raw
-    trace_headers: dict[str, str]
-
-
 def stored_json(envelope: EventEnvelope) -> str:
     """The `envelope` column of an event as JSON text: its payload's bytes are not decoded or re-encoded."""
     return _JSON.encode(
-        _StoredEnvelopeJson(
+        StoredWire(
             id=envelope.id,
             type=envelope.type,
             source=envelope.source,
@@ -99,7 +86,8 @@ def outbox_insert(table: sa.Table) -> sa.TextClause:
 
 
 class StoredWire(msgspec.Struct, frozen=True):
-    """The `envelope` column as the relay reads it: the attributes decoded, the data kept as the JSON text it is."""
+    """The `envelope` column (`StoredEnvelope`) as msgspec writes it (`stored_json`) and the relay reads it: the
+    attributes decoded, the data kept as the JSON text it is."""
 
     id: str
     type: str

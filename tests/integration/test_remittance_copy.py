@@ -13,13 +13,10 @@ import uuid
 import asyncpg
 import pytest
 
-from services.remittance.app import DEFINITION as REMITTANCE
 from services.remittance.repository import COPY_PAYMENTS_AT_LEAST
-from services.remittance.service import parse_remittance, post_remittance
 from shared.db import create_engine, create_sessionmaker, unit_of_work
-from shared.messaging.outbox import Outbox
-from shared.patient_match import MemberDigest
 from tests.support.pipeline import Pipeline, eventually, new_tenant
+from tests.support.posting import post_file
 from tests.support.remittance_builder import paid_claim, remittance_file
 
 pytestmark = pytest.mark.integration
@@ -73,19 +70,11 @@ async def test_a_check_sent_again_in_another_file_is_copied_once(
     tenant = new_tenant()
     engine = create_engine(pipeline.role_url("remittance"), pool_size=1)
     sessions = create_sessionmaker(engine)
-    outbox = Outbox(REMITTANCE.messaging.outbox, source="/claimflow/remittance")
     try:
         results = []
         for body in (_check("000000801"), _check("000000802")):
             async with unit_of_work(sessions) as session:
-                result, created = await post_remittance(
-                    session,
-                    outbox,
-                    tenant=tenant,
-                    body=body,
-                    advices=parse_remittance(body),
-                    member_digest=MemberDigest(b"k"),
-                )
+                result, created = await post_file(session, tenant=tenant, body=body)
                 assert created
                 results.append(result)
     finally:
@@ -106,31 +95,16 @@ async def test_a_key_committed_by_a_concurrent_posting_is_skipped_not_failed(
     await _submit(admin_db, tenant)
     engine = create_engine(pipeline.role_url("remittance"), pool_size=2)
     sessions = create_sessionmaker(engine)
-    outbox = Outbox(REMITTANCE.messaging.outbox, source="/claimflow/remittance")
     first_body, second_body = _check("000000811"), _check("000000812")
 
     async def second_file() -> tuple[int, int, int]:
         async with unit_of_work(sessions) as session:
-            result, _ = await post_remittance(
-                session,
-                outbox,
-                tenant=tenant,
-                body=second_body,
-                advices=parse_remittance(second_body),
-                member_digest=MemberDigest(b"k"),
-            )
+            result, _ = await post_file(session, tenant=tenant, body=second_body)
             return result.posted, result.suspended, result.duplicates
 
     try:
         async with unit_of_work(sessions) as session:
-            first, _ = await post_remittance(
-                session,
-                outbox,
-                tenant=tenant,
-                body=first_body,
-                advices=parse_remittance(first_body),
-                member_digest=MemberDigest(b"k"),
-            )
+            first, _ = await post_file(session, tenant=tenant, body=first_body)
             assert (first.posted, first.suspended) == (CLAIMS, 0)
             second = asyncio.create_task(second_file())
 

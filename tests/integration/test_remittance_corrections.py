@@ -15,16 +15,13 @@ import asyncpg
 import httpx
 import pytest
 
-from services.remittance.app import DEFINITION as REMITTANCE
-from services.remittance.service import parse_remittance, post_remittance
 from shared.db import create_engine, create_sessionmaker, unit_of_work
 from shared.events.catalog import ClaimSubmittedV1
 from shared.events.envelope import EventEnvelope, to_kafka
-from shared.messaging.outbox import Outbox
 from shared.messaging.topics import CLAIM_DENIED, CLAIM_SUBMITTED, PAYMENT_RECEIVED
-from shared.patient_match import MemberDigest
 from tests.support.ledger import ledger_totals
 from tests.support.pipeline import Pipeline, end_offsets, eventually, new_tenant, produce, read_from
+from tests.support.posting import post_file
 
 pytestmark = pytest.mark.integration
 X12 = {"content-type": "application/edi-x12"}
@@ -334,19 +331,11 @@ async def test_a_claim_submitted_consumed_while_its_payment_is_being_posted_stil
     tenant, patient = new_tenant(), uuid.uuid4()
     await services.start("remittance")
     engine = create_engine(services.role_url("remittance"), pool_size=1)
-    outbox = Outbox(REMITTANCE.messaging.outbox, source="/claimflow/remittance")
     body = _fixture("out_of_order.835")
     claim_id = uuid.uuid4()
     try:
         async with unit_of_work(create_sessionmaker(engine)) as session:
-            result, created = await post_remittance(
-                session,
-                outbox,
-                tenant=tenant,
-                body=body,
-                advices=parse_remittance(body),
-                member_digest=MemberDigest(b"test patient-match key"),
-            )
+            result, created = await post_file(session, tenant=tenant, body=body)
             assert created and (result.posted, result.suspended) == (0, 4)
             await _send(services, _claim_submitted(tenant, "CF-LATE-2", patient, claim_id))
 

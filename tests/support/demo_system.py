@@ -17,9 +17,9 @@ from services.denials.app import DEFINITION as DENIALS
 from services.intake.app import DEFINITION as INTAKE
 from services.notifications.app import DEFINITION as NOTIFICATIONS
 from services.remittance.app import DEFINITION as REMITTANCE
+from tests.support.file_drop import FAST, fast_billing
 from tests.support.pipeline import Pipeline, new_tenant
 
-FAST = "0.2"
 SYSTEM_TOKEN_TTL = dt.timedelta(hours=12)
 """A running system may be driven for hours (bench/chaos.py): its token outlives the run."""
 
@@ -62,16 +62,7 @@ async def running_system(pipeline: Pipeline, folder: Path, **extra_env: str) -> 
         # not the sum of five, before the system answers.
         environments: dict[str, dict[str, str]] = {
             "intake": shared,
-            "claims": {
-                "CLAIMFLOW_CLAIMS_BATCH_INTERVAL_S": FAST,
-                "CLAIMFLOW_CLAIMS_ACKNOWLEDGMENT_INTERVAL_S": FAST,
-                **shared,
-            },
-            "remittance": {
-                "CLAIMFLOW_REMITTANCE_INBOUND_TENANT": tenant,
-                "CLAIMFLOW_REMITTANCE_INBOUND_INTERVAL_S": FAST,
-                **shared,
-            },
+            **fast_billing(tenant, shared),
             "denials": shared,
             # As in development (`claimflow up`): the demo's webhook receiver listens on 127.0.0.1.
             "notifications": {"CLAIMFLOW_NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true", **shared},

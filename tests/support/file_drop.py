@@ -35,26 +35,30 @@ def file_drop(tmp_path: Path) -> FileDrop:
     return drop
 
 
+def fast_billing(tenant: str, clearinghouse: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """The environments of claims and remittance on `clearinghouse` (a service's clearinghouse settings), their
+    windows and polls short, remittance posting `tenant`'s inbound 835s."""
+    return {
+        "claims": {
+            "CLAIMFLOW_CLAIMS_BATCH_INTERVAL_S": FAST,
+            "CLAIMFLOW_CLAIMS_ACKNOWLEDGMENT_INTERVAL_S": FAST,
+            **clearinghouse,
+        },
+        "remittance": {
+            "CLAIMFLOW_REMITTANCE_INBOUND_TENANT": tenant,
+            "CLAIMFLOW_REMITTANCE_INBOUND_INTERVAL_S": FAST,
+            **clearinghouse,
+        },
+    }
+
+
 async def start_billing_loop(
     services: Pipeline, tenant: str, drop: FileDrop, more: Mapping[str, Mapping[str, str]] | None = None
 ) -> dict[str, ServiceProcess]:
     """intake, claims and remittance (posting `tenant`'s inbound 835s) on `drop`, and the `more` services with
     their own environment, all started at once; returns once every one is ready."""
     return await services.start_together(
-        {
-            "intake": {},
-            "claims": {
-                "CLAIMFLOW_CLAIMS_BATCH_INTERVAL_S": FAST,
-                "CLAIMFLOW_CLAIMS_ACKNOWLEDGMENT_INTERVAL_S": FAST,
-                **drop.env,
-            },
-            "remittance": {
-                "CLAIMFLOW_REMITTANCE_INBOUND_TENANT": tenant,
-                "CLAIMFLOW_REMITTANCE_INBOUND_INTERVAL_S": FAST,
-                **drop.env,
-            },
-            **{name: dict(env) for name, env in (more or {}).items()},
-        }
+        {"intake": {}, **fast_billing(tenant, drop.env), **{name: dict(env) for name, env in (more or {}).items()}}
     )
 
 
