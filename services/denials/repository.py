@@ -524,10 +524,6 @@ async def cases_deciding_on(
     return found
 
 
-async def update_case(session: AsyncSession, tenant: str, case_id: uuid.UUID, **values: Any) -> None:
-    await DenialCaseRepository(session, tenant).update(case_id, **values)
-
-
 async def remember_payer_claim_numbers(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """CLP07 of each remittance, kept for cases still to open, and set on the cases already open."""
     if not rows:
