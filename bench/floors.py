@@ -7,7 +7,8 @@ figure is printed beside the floor it cannot beat on the same machine at the sam
 
 - Kafka: the broker's own perf tools (`org.apache.kafka.tools.ProducerPerformance` and
   `ConsumerPerformance`, the `kafka-tools` jar of the broker's version, fetched once from Maven Central
-  beside the broker's jars), acks=all, idempotent, 1.5 KB records, into a scratch topic deleted afterwards.
+  beside the broker's jars), acks=all, idempotent, 1.5 KB records, batched as the outbox relay's producer
+  batches (`linger.ms`, `batch.size`), into a scratch topic deleted afterwards.
 - Postgres: a state row + an outbox row, 500 of each per transaction (multi-row inserts from arrays),
   into scratch tables of the benchmark's database.
 
@@ -37,6 +38,7 @@ from cli.stack.kafka import find_java, find_maven
 from cli.stack.local_stack import StackEndpoints
 from cli.stack.paths import KAFKA_VERSION, StackPaths
 from shared.messaging.kafka_access import KafkaAccess
+from shared.messaging.publisher import PRODUCER_BATCH_BYTES, PRODUCER_LINGER_MS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RECORD_SIZE = 1500
@@ -75,7 +77,7 @@ class Floors:
         return "\n".join(
             [
                 f"  servers' floor (same run, {self.records:,} records; {self.load})",
-                f"    Kafka produce, perf tool, acks=all idempotent, {RECORD_SIZE} B "
+                f"    Kafka produce, perf tool, acks=all, {RECORD_SIZE} B, relay's batching"
                 f"  {rate(self.kafka_produce_per_s)}",
                 f"    Kafka consume, perf tool                             {rate(self.kafka_consume_per_s)}",
                 f"    Postgres state row + outbox row, {POSTGRES_BATCH}/transaction     "
@@ -201,7 +203,8 @@ async def kafka_floor(access: KafkaAccess, records: int) -> tuple[float, float]:
                     "--record-size", str(RECORD_SIZE),
                     "--throughput", "-1",
                     "--producer.config", config.name,
-                    "--producer-props", "acks=all", "enable.idempotence=true", "linger.ms=5",
+                    "--producer-props", "acks=all", "enable.idempotence=true",
+                    f"linger.ms={PRODUCER_LINGER_MS}", f"batch.size={PRODUCER_BATCH_BYTES}",
                 ],
             )  # fmt: skip
             consumed = await asyncio.to_thread(
