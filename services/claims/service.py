@@ -18,12 +18,14 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import msgspec
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.claims.domain.claim import Claim, Receiver, Submitter
 from services.claims.domain.claim_builder import (
     ClaimMappingError,
+    CodedEncounter,
     checked_claim,
     claim_from_encounter,
     draft_from_encounter,
@@ -67,6 +69,7 @@ from shared.events.catalog import (
     PartyChangedV1,
     SubmittedClaimLine,
 )
+from shared.events import wire
 from shared.events.envelope import EventEnvelope
 from shared.messaging.outbox import Outbox, OutgoingEvent
 from shared.patient_match import MemberDigest
@@ -117,7 +120,7 @@ def _findings_json(findings: list[Finding]) -> list[JsonObject]:
     return [dict(f.as_json()) for f in findings]
 
 
-def _lines(claim_id: uuid.UUID, tenant: str, encounter: EncounterCodedV1) -> list[ClaimLine]:
+def _lines(claim_id: uuid.UUID, tenant: str, encounter: CodedEncounter) -> list[ClaimLine]:
     return [
         ClaimLine(
             claim_id=claim_id,
@@ -137,7 +140,7 @@ def _lines(claim_id: uuid.UUID, tenant: str, encounter: EncounterCodedV1) -> lis
     ]
 
 
-def _contents(encounter: EncounterCodedV1, document: JsonObject | None = None) -> ClaimContents:
+def _contents(encounter: CodedEncounter, document: JsonObject | None = None) -> ClaimContents:
     """Columns of a claim from its encounter; `document` is the encounter as JSON when already at hand."""
     return ClaimContents(
         claim_type=encounter.claim_type,
@@ -149,9 +152,17 @@ def _contents(encounter: EncounterCodedV1, document: JsonObject | None = None) -
         total_charge_cents=total_charge_cents(encounter),
         currency=encounter.currency,
         line_count=len(encounter.lines),
-        document=document if document is not None else encounter.model_dump(mode="json"),
+        document=document if document is not None else _document(encounter),
         billing_provider_npi=encounter.billing_provider_npi,
     )
+
+
+def _document(encounter: CodedEncounter) -> JsonObject:
+    """The encounter as JSON, as its model dumps it (the mirror's fields are the model's, in the same order)."""
+    if isinstance(encounter, wire.EncounterCodedV1):
+        document: JsonObject = msgspec.to_builtins(encounter)
+        return document
+    return encounter.model_dump(mode="json")
 
 
 @dataclass
@@ -169,7 +180,7 @@ class _Scrubber:
         self.submitter, self.receiver = self.settings.submitter, self.settings.receiver  # built once, not per claim
 
     async def contexts(
-        self, encounters: list[tuple[str, EncounterCodedV1]], exclude: tuple[uuid.UUID, ...] = ()
+        self, encounters: Sequence[tuple[str, CodedEncounter]], exclude: tuple[uuid.UUID, ...] = ()
     ) -> dict[tuple[str, str], ScrubContext]:
         """A context per (tenant, claim type) covering these encounters."""
         tenants = {tenant for tenant, _ in encounters}
@@ -202,12 +213,12 @@ class _Scrubber:
             for kind in ("professional", "institutional")
         }
 
-    def scrub(self, encounter: EncounterCodedV1, context: ScrubContext) -> tuple[DraftClaim, list[Finding]]:
+    def scrub(self, encounter: CodedEncounter, context: ScrubContext) -> tuple[DraftClaim, list[Finding]]:
         draft, findings, _ = self.scrub_claim(encounter, context, "X" * 20)
         return draft, findings
 
     def scrub_claim(
-        self, encounter: EncounterCodedV1, context: ScrubContext, control_number: str
+        self, encounter: CodedEncounter, context: ScrubContext, control_number: str
     ) -> tuple[DraftClaim, list[Finding], Claim | None]:
         """The scrubber's findings with the 837 writer's own, and the writer's claim they were found on."""
         draft = draft_from_encounter(encounter)
@@ -234,7 +245,7 @@ def _document_digest(document: JsonObject) -> bytes:
     return hashlib.blake2b(orjson.dumps(document, option=orjson.OPT_SORT_KEYS), digest_size=16).digest()
 
 
-def _built(claim: Claim, encounter: EncounterCodedV1, document: JsonObject) -> _BuiltClaim:
+def _built(claim: Claim, encounter: CodedEncounter, document: JsonObject) -> _BuiltClaim:
     numbers = tuple(line.line_number for line in encounter.lines)
     return _BuiltClaim(claim, encounter.currency, numbers, encounter.service_date_from, _document_digest(document))
 
@@ -294,9 +305,9 @@ async def build_claims(
 ) -> int:
     """One claim per new encounter: priced, numbered, scrubbed, and left ready or on hold."""
     writes = StreamWrites(session)
-    events: list[tuple[EventEnvelope, EncounterCodedV1]] = [(e, e.payload_as(EncounterCodedV1)) for e in envelopes]
+    events = [(e, e.payload_as(wire.EncounterCodedV1)) for e in envelopes]  # the mirror: no pydantic per event
     existing = await writes.existing_encounters((e.tenant, p.encounter_id) for e, p in events)
-    fresh: list[tuple[EventEnvelope, EncounterCodedV1]] = []
+    fresh: list[tuple[EventEnvelope, wire.EncounterCodedV1]] = []
     for envelope, encounter in events:
         key = (envelope.tenant, encounter.encounter_id)
         if key not in existing:
