@@ -17,12 +17,13 @@ import uuid
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import msgspec
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.claims.domain.claim import Claim, Receiver, Submitter
+from services.claims.domain.claim import Claim, ClaimFrequency, Receiver, Submitter
 from services.claims.domain.claim_builder import (
     ClaimMappingError,
     CodedEncounter,
@@ -61,15 +62,13 @@ from services.claims.settings import ClaimsSettings
 from shared import codesets
 from shared.clearinghouse import ClearinghouseAdapter
 from shared.db import unit_of_work
+from shared.events import wire
 from shared.events.catalog import (
     ClaimCancelledV1,
-    ClaimSubmittedV1,
     CoverageCorrectionRequestedV1,
     EncounterCodedV1,
     PartyChangedV1,
-    SubmittedClaimLine,
 )
-from shared.events import wire
 from shared.events.envelope import EventEnvelope
 from shared.messaging.outbox import Outbox, OutgoingEvent
 from shared.patient_match import MemberDigest
@@ -542,22 +541,36 @@ def _writable_claim(ready: ReadyClaim, submitter: Submitter, receiver: Receiver)
     return _Writable(ready, claim, encounter.currency, numbers, encounter.service_date_from)
 
 
+_FREQUENCY_CODES: dict[ClaimFrequency, tuple[Literal["1", "7", "8"], Literal["2", "3", "4", "5"] | None]] = {
+    ClaimFrequency.ORIGINAL: ("1", None),
+    ClaimFrequency.REPLACEMENT: ("7", None),
+    ClaimFrequency.VOID: ("8", None),
+    ClaimFrequency.INTERIM_FIRST: ("1", "2"),
+    ClaimFrequency.INTERIM_CONTINUING: ("1", "3"),
+    ClaimFrequency.INTERIM_LAST: ("1", "4"),
+    ClaimFrequency.LATE_CHARGES: ("1", "5"),
+}
+"""`claim-submitted`'s frequency_code and interim_frequency_code of each CLM05-3."""
+
+
 def _submitted_event(
     tenant: str, item: _Writable, interchange_number: int, at: dt.datetime, member_digest: MemberDigest
-) -> ClaimSubmittedV1:
+) -> wire.ClaimSubmittedV1:
+    """`claim-submitted` as its msgspec mirror: the outbox encodes it as the model would, without pydantic building
+    and validating an event per claim (every value comes from a claim the 837 writer's checks passed)."""
     claim = item.claim
-    return ClaimSubmittedV1(
+    return wire.ClaimSubmittedV1(
         claim_id=item.ready.id,
         encounter_id=item.ready.encounter_id,
         claim_control_number=claim.control_number,
         payer_id=claim.payer.payer_id,
         claim_type="institutional" if claim.institutional else "professional",
-        frequency_code=claim.frequency.value if claim.frequency.value in ("1", "7", "8") else "1",
-        interim_frequency_code=None if claim.frequency.value in ("1", "7", "8") else claim.frequency.value,
+        frequency_code=_FREQUENCY_CODES[claim.frequency][0],
+        interim_frequency_code=_FREQUENCY_CODES[claim.frequency][1],
         total_charge_cents=claim.total_charge_cents,
         currency=item.currency,
         lines=[
-            SubmittedClaimLine(
+            wire.SubmittedClaimLine(
                 line_number=number,
                 line_control_number=line.control_number or line_control_number(claim.control_number, index),
                 procedure_code=line.procedure_code or line.revenue_code or "",
