@@ -31,7 +31,7 @@ from services.claims.domain.control_numbers import ControlNumbers
 from services.claims.domain.scrubber import ScrubContext, scrub
 from services.claims.records import ReadyClaim
 from services.claims.settings import ClaimsSettings
-from shared.events.catalog import EncounterCodedV1
+from shared.events import wire
 from shared.events.envelope import EventEnvelope
 from shared.patient_match import MemberDigest
 from shared.service import settle_heap
@@ -55,8 +55,8 @@ def build(envelopes: list[EventEnvelope], settings: ClaimsSettings) -> list[Read
     context = ScrubContext(today=dt.date.today())
     ready = []
     for number, envelope in enumerate(envelopes, start=1):
-        envelope = envelope.replace()  # as consumed: no typed payload cached, validated from the event's JSON
-        encounter = price(envelope.payload_as(EncounterCodedV1), {})
+        envelope = envelope.replace()  # as consumed: no typed payload cached, decoded from the bytes
+        encounter = price(envelope.payload_as(wire.EncounterCodedV1), {})  # the mirror, as the consumer reads it
         control_number = service.claim_control_number(number)
         draft = draft_from_encounter(encounter)
         claim, writer = checked_claim(encounter, submitter=submitter, receiver=receiver, control_number=control_number)
