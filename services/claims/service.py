@@ -174,9 +174,17 @@ class _Scrubber:
     diagnosis_problem: DiagnosisProblem | None = dataclasses.field(default_factory=_diagnosis_hook)
     submitter: Submitter = dataclasses.field(init=False)
     receiver: Receiver = dataclasses.field(init=False)
+    procedure_problem: DiagnosisProblem = dataclasses.field(init=False)
+    modifier_problem: DiagnosisProblem = dataclasses.field(init=False)
 
     def __post_init__(self) -> None:
         self.submitter, self.receiver = self.settings.submitter, self.settings.receiver  # built once, not per claim
+        # The code-set answers for this unit of work, remembered per (code, date of service): a batch's claims
+        # repeat the same few codes; a new unit of work asks the code sets again (a release may be added).
+        if self.diagnosis_problem is not None:
+            self.diagnosis_problem = functools.cache(self.diagnosis_problem)
+        self.procedure_problem = functools.cache(codesets.validate_procedure)
+        self.modifier_problem = functools.cache(codesets.validate_modifier)
 
     async def contexts(
         self, encounters: Sequence[tuple[str, CodedEncounter]], exclude: tuple[uuid.UUID, ...] = ()
@@ -207,6 +215,8 @@ class _Scrubber:
                 ptp_edits=ptp.get(kind, {}),
                 mue_edits=mue.get(kind, {}),
                 diagnosis_problem=self.diagnosis_problem,
+                procedure_problem=self.procedure_problem,
+                modifier_problem=self.modifier_problem,
             )
             for tenant in tenants
             for kind in ("professional", "institutional")
