@@ -232,7 +232,11 @@ class _Scrubber:
         """The scrubber's findings with the 837 writer's own, and the writer's claim they were found on."""
         draft = draft_from_encounter(encounter)
         claim, writer = checked_claim(
-            encounter, submitter=self.submitter, receiver=self.receiver, control_number=control_number
+            encounter,
+            submitter=self.submitter,
+            receiver=self.receiver,
+            control_number=control_number,
+            missing=draft.missing,
         )
         return draft, scrub(draft, context) + writer, claim
 

@@ -493,6 +493,11 @@ def claim_from_encounter(
     """The 837 writer's claim; `ClaimMappingError` when a required party is missing."""
     if missing := missing_parts(encounter):
         raise ClaimMappingError(f"missing: {', '.join(sorted(missing))}")
+    return _mapped_claim(encounter, control_number=control_number, submitter=submitter, receiver=receiver)
+
+
+def _mapped_claim(encounter: CodedEncounter, *, control_number: str, submitter: Submitter, receiver: Receiver) -> Claim:
+    """`claim_from_encounter` once no part is missing."""
     coverage, provider, phi = encounter.coverage, encounter.billing_provider, encounter.phi
     assert coverage is not None and provider is not None and phi is not None
     assert provider.address is not None and provider.tax_id is not None
@@ -579,14 +584,20 @@ def writer_findings(encounter: CodedEncounter, *, submitter: Submitter, receiver
 
 
 def checked_claim(
-    encounter: CodedEncounter, *, submitter: Submitter, receiver: Receiver, control_number: str
+    encounter: CodedEncounter,
+    *,
+    submitter: Submitter,
+    receiver: Receiver,
+    control_number: str,
+    missing: frozenset[MissingPart] | None = None,
 ) -> tuple[Claim | None, list[Finding]]:
     """The 837 writer's claim and why the writer would refuse it (field paths, not values); the claim is
-    None when it cannot be built at all (a missing part, which the required.* edits name)."""
-    if missing_parts(encounter):
+    None when it cannot be built at all (a missing part, which the required.* edits name). `missing` is the
+    encounter's `missing_parts` when the caller has it already (its draft's)."""
+    if missing_parts(encounter) if missing is None else missing:
         return None, []  # the required.* edits already name what is missing
     try:
-        claim = claim_from_encounter(encounter, control_number=control_number, submitter=submitter, receiver=receiver)
+        claim = _mapped_claim(encounter, control_number=control_number, submitter=submitter, receiver=receiver)
     except ClaimMappingError as exc:
         return None, [Finding(WRITER_RULE_ID, Severity.ERROR, f"cannot be written as an 837: {exc}")]
     return claim, [
