@@ -93,12 +93,16 @@ def _diagnosis_hook() -> DiagnosisProblem | None:
     return codesets.validate_icd10cm
 
 
+@functools.cache  # the state machine is fixed: the same walk for every new claim that ends in `state`
+def _new_claim_steps(state: ClaimState) -> tuple[tuple[ClaimState | None, ClaimState], ...]:
+    return ((None, ClaimState.DRAFT), *path(ClaimState.DRAFT, ClaimState.SCRUBBED, state))
+
+
 def _new_claim_history(
     claim_id: uuid.UUID, tenant: str, state: ClaimState, reasons: Sequence[str]
 ) -> list[StatusChange]:
     """None → draft → scrubbed → ready or on hold, every step checked by the state machine."""
-    steps: list[tuple[ClaimState | None, ClaimState]] = [(None, ClaimState.DRAFT)]
-    steps += path(ClaimState.DRAFT, ClaimState.SCRUBBED, state)
+    steps = _new_claim_steps(state)
     return [
         StatusChange(claim_id, tenant, before, after, reason)
         for (before, after), reason in zip(steps, reasons, strict=True)
