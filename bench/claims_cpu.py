@@ -31,7 +31,8 @@ from services.claims.domain.control_numbers import ControlNumbers
 from services.claims.domain.scrubber import ScrubContext, scrub
 from services.claims.records import ReadyClaim
 from services.claims.settings import ClaimsSettings
-from shared.events.catalog import EncounterCodedV1
+from shared import codesets
+from shared.events import wire
 from shared.events.envelope import EventEnvelope
 from shared.patient_match import MemberDigest
 from shared.service import settle_heap
@@ -52,11 +53,20 @@ def consumed(count: int) -> list[EventEnvelope]:
 
 def build(envelopes: list[EventEnvelope], settings: ClaimsSettings) -> list[ReadyClaim]:
     submitter, receiver = settings.submitter, settings.receiver
-    context = ScrubContext(today=dt.date.today())
+    today = dt.date.today()
+    # the code-set hooks of a consumed batch, as the service's scrubber hands them to the rules (memoised per
+    # unit of work where the service does that)
+    scrubber = service._Scrubber(writes=None, settings=settings, today=today)  # type: ignore[arg-type]  # no SQL here
+    context = ScrubContext(
+        today=today,
+        diagnosis_problem=scrubber.diagnosis_problem,
+        procedure_problem=getattr(scrubber, "procedure_problem", codesets.validate_procedure),
+        modifier_problem=getattr(scrubber, "modifier_problem", codesets.validate_modifier),
+    )
     ready = []
     for number, envelope in enumerate(envelopes, start=1):
-        envelope = envelope.replace()  # as consumed: no typed payload cached, validated from the event's JSON
-        encounter = price(envelope.payload_as(EncounterCodedV1), {})
+        envelope = envelope.replace()  # as consumed: no typed payload cached, decoded from the bytes
+        encounter = price(envelope.payload_as(wire.EncounterCodedV1), {})  # the mirror, as the consumer reads it
         control_number = service.claim_control_number(number)
         draft = draft_from_encounter(encounter)
         claim, writer = checked_claim(encounter, submitter=submitter, receiver=receiver, control_number=control_number)

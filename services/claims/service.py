@@ -17,13 +17,16 @@ import uuid
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
+import msgspec
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.claims.domain.claim import Claim, Receiver, Submitter
+from services.claims.domain.claim import Claim, ClaimFrequency, Receiver, Submitter
 from services.claims.domain.claim_builder import (
     ClaimMappingError,
+    CodedEncounter,
     checked_claim,
     claim_from_encounter,
     draft_from_encounter,
@@ -59,13 +62,12 @@ from services.claims.settings import ClaimsSettings
 from shared import codesets
 from shared.clearinghouse import ClearinghouseAdapter
 from shared.db import unit_of_work
+from shared.events import wire
 from shared.events.catalog import (
     ClaimCancelledV1,
-    ClaimSubmittedV1,
     CoverageCorrectionRequestedV1,
     EncounterCodedV1,
     PartyChangedV1,
-    SubmittedClaimLine,
 )
 from shared.events.envelope import EventEnvelope
 from shared.messaging.outbox import Outbox, OutgoingEvent
@@ -91,12 +93,16 @@ def _diagnosis_hook() -> DiagnosisProblem | None:
     return codesets.validate_icd10cm
 
 
+@functools.cache  # the state machine is fixed: the same walk for every new claim that ends in `state`
+def _new_claim_steps(state: ClaimState) -> tuple[tuple[ClaimState | None, ClaimState], ...]:
+    return ((None, ClaimState.DRAFT), *path(ClaimState.DRAFT, ClaimState.SCRUBBED, state))
+
+
 def _new_claim_history(
     claim_id: uuid.UUID, tenant: str, state: ClaimState, reasons: Sequence[str]
 ) -> list[StatusChange]:
     """None → draft → scrubbed → ready or on hold, every step checked by the state machine."""
-    steps: list[tuple[ClaimState | None, ClaimState]] = [(None, ClaimState.DRAFT)]
-    steps += path(ClaimState.DRAFT, ClaimState.SCRUBBED, state)
+    steps = _new_claim_steps(state)
     return [
         StatusChange(claim_id, tenant, before, after, reason)
         for (before, after), reason in zip(steps, reasons, strict=True)
@@ -117,7 +123,7 @@ def _findings_json(findings: list[Finding]) -> list[JsonObject]:
     return [dict(f.as_json()) for f in findings]
 
 
-def _lines(claim_id: uuid.UUID, tenant: str, encounter: EncounterCodedV1) -> list[ClaimLine]:
+def _lines(claim_id: uuid.UUID, tenant: str, encounter: CodedEncounter) -> list[ClaimLine]:
     return [
         ClaimLine(
             claim_id=claim_id,
@@ -137,7 +143,7 @@ def _lines(claim_id: uuid.UUID, tenant: str, encounter: EncounterCodedV1) -> lis
     ]
 
 
-def _contents(encounter: EncounterCodedV1, document: JsonObject | None = None) -> ClaimContents:
+def _contents(encounter: CodedEncounter, document: JsonObject | None = None) -> ClaimContents:
     """Columns of a claim from its encounter; `document` is the encounter as JSON when already at hand."""
     return ClaimContents(
         claim_type=encounter.claim_type,
@@ -149,9 +155,17 @@ def _contents(encounter: EncounterCodedV1, document: JsonObject | None = None) -
         total_charge_cents=total_charge_cents(encounter),
         currency=encounter.currency,
         line_count=len(encounter.lines),
-        document=document if document is not None else encounter.model_dump(mode="json"),
+        document=document if document is not None else _document(encounter),
         billing_provider_npi=encounter.billing_provider_npi,
     )
+
+
+def _document(encounter: CodedEncounter) -> JsonObject:
+    """The encounter as JSON, as its model dumps it (the mirror's fields are the model's, in the same order)."""
+    if isinstance(encounter, wire.EncounterCodedV1):
+        document: JsonObject = msgspec.to_builtins(encounter)
+        return document
+    return encounter.model_dump(mode="json")
 
 
 @dataclass
@@ -164,12 +178,20 @@ class _Scrubber:
     diagnosis_problem: DiagnosisProblem | None = dataclasses.field(default_factory=_diagnosis_hook)
     submitter: Submitter = dataclasses.field(init=False)
     receiver: Receiver = dataclasses.field(init=False)
+    procedure_problem: DiagnosisProblem = dataclasses.field(init=False)
+    modifier_problem: DiagnosisProblem = dataclasses.field(init=False)
 
     def __post_init__(self) -> None:
         self.submitter, self.receiver = self.settings.submitter, self.settings.receiver  # built once, not per claim
+        # The code-set answers for this unit of work, remembered per (code, date of service): a batch's claims
+        # repeat the same few codes; a new unit of work asks the code sets again (a release may be added).
+        if self.diagnosis_problem is not None:
+            self.diagnosis_problem = functools.cache(self.diagnosis_problem)
+        self.procedure_problem = functools.cache(codesets.validate_procedure)
+        self.modifier_problem = functools.cache(codesets.validate_modifier)
 
     async def contexts(
-        self, encounters: list[tuple[str, EncounterCodedV1]], exclude: tuple[uuid.UUID, ...] = ()
+        self, encounters: Sequence[tuple[str, CodedEncounter]], exclude: tuple[uuid.UUID, ...] = ()
     ) -> dict[tuple[str, str], ScrubContext]:
         """A context per (tenant, claim type) covering these encounters."""
         tenants = {tenant for tenant, _ in encounters}
@@ -197,22 +219,28 @@ class _Scrubber:
                 ptp_edits=ptp.get(kind, {}),
                 mue_edits=mue.get(kind, {}),
                 diagnosis_problem=self.diagnosis_problem,
+                procedure_problem=self.procedure_problem,
+                modifier_problem=self.modifier_problem,
             )
             for tenant in tenants
             for kind in ("professional", "institutional")
         }
 
-    def scrub(self, encounter: EncounterCodedV1, context: ScrubContext) -> tuple[DraftClaim, list[Finding]]:
+    def scrub(self, encounter: CodedEncounter, context: ScrubContext) -> tuple[DraftClaim, list[Finding]]:
         draft, findings, _ = self.scrub_claim(encounter, context, "X" * 20)
         return draft, findings
 
     def scrub_claim(
-        self, encounter: EncounterCodedV1, context: ScrubContext, control_number: str
+        self, encounter: CodedEncounter, context: ScrubContext, control_number: str
     ) -> tuple[DraftClaim, list[Finding], Claim | None]:
         """The scrubber's findings with the 837 writer's own, and the writer's claim they were found on."""
         draft = draft_from_encounter(encounter)
         claim, writer = checked_claim(
-            encounter, submitter=self.submitter, receiver=self.receiver, control_number=control_number
+            encounter,
+            submitter=self.submitter,
+            receiver=self.receiver,
+            control_number=control_number,
+            missing=draft.missing,
         )
         return draft, scrub(draft, context) + writer, claim
 
@@ -234,7 +262,7 @@ def _document_digest(document: JsonObject) -> bytes:
     return hashlib.blake2b(orjson.dumps(document, option=orjson.OPT_SORT_KEYS), digest_size=16).digest()
 
 
-def _built(claim: Claim, encounter: EncounterCodedV1, document: JsonObject) -> _BuiltClaim:
+def _built(claim: Claim, encounter: CodedEncounter, document: JsonObject) -> _BuiltClaim:
     numbers = tuple(line.line_number for line in encounter.lines)
     return _BuiltClaim(claim, encounter.currency, numbers, encounter.service_date_from, _document_digest(document))
 
@@ -294,9 +322,9 @@ async def build_claims(
 ) -> int:
     """One claim per new encounter: priced, numbered, scrubbed, and left ready or on hold."""
     writes = StreamWrites(session)
-    events: list[tuple[EventEnvelope, EncounterCodedV1]] = [(e, e.payload_as(EncounterCodedV1)) for e in envelopes]
+    events = [(e, e.payload_as(wire.EncounterCodedV1)) for e in envelopes]  # the mirror: no pydantic per event
     existing = await writes.existing_encounters((e.tenant, p.encounter_id) for e, p in events)
-    fresh: list[tuple[EventEnvelope, EncounterCodedV1]] = []
+    fresh: list[tuple[EventEnvelope, wire.EncounterCodedV1]] = []
     for envelope, encounter in events:
         key = (envelope.tenant, encounter.encounter_id)
         if key not in existing:
@@ -531,22 +559,36 @@ def _writable_claim(ready: ReadyClaim, submitter: Submitter, receiver: Receiver)
     return _Writable(ready, claim, encounter.currency, numbers, encounter.service_date_from)
 
 
+_FREQUENCY_CODES: dict[ClaimFrequency, tuple[Literal["1", "7", "8"], Literal["2", "3", "4", "5"] | None]] = {
+    ClaimFrequency.ORIGINAL: ("1", None),
+    ClaimFrequency.REPLACEMENT: ("7", None),
+    ClaimFrequency.VOID: ("8", None),
+    ClaimFrequency.INTERIM_FIRST: ("1", "2"),
+    ClaimFrequency.INTERIM_CONTINUING: ("1", "3"),
+    ClaimFrequency.INTERIM_LAST: ("1", "4"),
+    ClaimFrequency.LATE_CHARGES: ("1", "5"),
+}
+"""`claim-submitted`'s frequency_code and interim_frequency_code of each CLM05-3."""
+
+
 def _submitted_event(
     tenant: str, item: _Writable, interchange_number: int, at: dt.datetime, member_digest: MemberDigest
-) -> ClaimSubmittedV1:
+) -> wire.ClaimSubmittedV1:
+    """`claim-submitted` as its msgspec mirror: the outbox encodes it as the model would, without pydantic building
+    and validating an event per claim (every value comes from a claim the 837 writer's checks passed)."""
     claim = item.claim
-    return ClaimSubmittedV1(
+    return wire.ClaimSubmittedV1(
         claim_id=item.ready.id,
         encounter_id=item.ready.encounter_id,
         claim_control_number=claim.control_number,
         payer_id=claim.payer.payer_id,
         claim_type="institutional" if claim.institutional else "professional",
-        frequency_code=claim.frequency.value if claim.frequency.value in ("1", "7", "8") else "1",
-        interim_frequency_code=None if claim.frequency.value in ("1", "7", "8") else claim.frequency.value,
+        frequency_code=_FREQUENCY_CODES[claim.frequency][0],
+        interim_frequency_code=_FREQUENCY_CODES[claim.frequency][1],
         total_charge_cents=claim.total_charge_cents,
         currency=item.currency,
         lines=[
-            SubmittedClaimLine(
+            wire.SubmittedClaimLine(
                 line_number=number,
                 line_control_number=line.control_number or line_control_number(claim.control_number, index),
                 procedure_code=line.procedure_code or line.revenue_code or "",

@@ -7,10 +7,12 @@ is a function of it, the tenant's fee schedule, and the submitter/receiver of th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from functools import lru_cache
-from typing import overload
+from typing import TypeVar, overload
+
+import msgspec
 
 from services.claims.domain.claim import (
     Accident,
@@ -57,56 +59,86 @@ from services.claims.domain.claim import (
 from services.claims.domain.claim_checks import validate_claims
 from services.claims.domain.scrubber import DraftClaim, DraftLine, Finding, MissingPart, Severity
 from shared.events import catalog as ev
+from shared.events import wire
 from shared.x12.transliteration import transliterate
 
 FeeSchedule = Mapping[tuple[str, str], int]
 """Charge in cents by (procedure or revenue code, first modifier or "")."""
+
+# An encounter is read here as its catalog model (fixes, corrections, the CLI) or, on the consumer's hot path, as
+# its msgspec mirror (`shared.events.wire`: same fields, same rules, decoded without pydantic): both are accepted.
+CodedEncounter = ev.EncounterCodedV1 | wire.EncounterCodedV1
+_E = TypeVar("_E", ev.EncounterCodedV1, wire.EncounterCodedV1)
+_Line = ev.CodedServiceLine | wire.CodedServiceLine
+_Coverage = ev.CoverageDetails | wire.CoverageDetails
+_SubscriberPhi = ev.SubscriberPhi | wire.SubscriberPhi
+_Person = ev.Person | wire.Person
+_Address = ev.Address | wire.Address
+_ProviderDetails = ev.ProviderDetails | wire.ProviderDetails
+_PayerDetails = ev.PayerDetails | wire.PayerDetails
+_PriorAdjustment = ev.PriorPayerAdjustment | wire.PriorPayerAdjustment
+_AttachmentIn = ev.Attachment | wire.Attachment
+_AccidentIn = ev.Accident | wire.Accident
+_Ambulance = ev.AmbulanceTransport | wire.AmbulanceTransport
+_EncounterPhi = ev.EncounterPhi | wire.EncounterPhi
 
 
 class ClaimMappingError(ValueError):
     """The encounter lacks what an 837 needs; the scrubber names it as a hold reason first."""
 
 
-def line_code(line: ev.CodedServiceLine) -> str:
+def line_code(line: _Line) -> str:
     return line.procedure_code or line.revenue_code or ""
 
 
-def fee_schedule_codes(encounter: ev.EncounterCodedV1) -> set[str]:
+def fee_schedule_codes(encounter: CodedEncounter) -> set[str]:
     """Codes whose fee-schedule entries pricing this encounter may need."""
     return {line_code(line) for line in encounter.lines if line.charge_cents is None and line_code(line)}
 
 
-def price(encounter: ev.EncounterCodedV1, schedule: FeeSchedule) -> ev.EncounterCodedV1:
+def price(encounter: _E, schedule: FeeSchedule) -> _E:
     """Lines without a charge get the fee-schedule charge of their code (and first modifier, if listed)."""
     if all(line.charge_cents is not None for line in encounter.lines):
         return encounter
-    lines = []
-    for line in encounter.lines:
-        if line.charge_cents is None:
-            code = line_code(line)
-            first_modifier = line.modifiers[0] if line.modifiers else ""
-            unit_cents = schedule.get((code, first_modifier), schedule.get((code, "")))
-            if unit_cents is not None:
-                line = line.model_copy(update={"charge_cents": unit_cents * line.units})
-        lines.append(line)
+    charges = [_scheduled_charge(line, schedule) for line in encounter.lines]
+    if isinstance(encounter, wire.EncounterCodedV1):
+        wire_lines = [
+            line if cents is None else msgspec.structs.replace(line, charge_cents=cents)
+            for line, cents in zip(encounter.lines, charges, strict=True)
+        ]
+        return msgspec.structs.replace(encounter, lines=wire_lines)
+    lines = [
+        line if cents is None else line.model_copy(update={"charge_cents": cents})
+        for line, cents in zip(encounter.lines, charges, strict=True)
+    ]
     return encounter.model_copy(update={"lines": lines})
 
 
-def total_charge_cents(encounter: ev.EncounterCodedV1) -> int:
+def _scheduled_charge(line: _Line, schedule: FeeSchedule) -> int | None:
+    """The charge a line without one gets from the fee schedule, or None (charged already, or not listed)."""
+    if line.charge_cents is not None:
+        return None
+    code = line_code(line)
+    first_modifier = line.modifiers[0] if line.modifiers else ""
+    unit_cents = schedule.get((code, first_modifier), schedule.get((code, "")))
+    return None if unit_cents is None else unit_cents * line.units
+
+
+def total_charge_cents(encounter: CodedEncounter) -> int:
     return sum(line.charge_cents or 0 for line in encounter.lines)
 
 
-def _subscriber_phi(encounter: ev.EncounterCodedV1, coverage: ev.CoverageDetails) -> ev.SubscriberPhi | None:
+def _subscriber_phi(encounter: CodedEncounter, coverage: _Coverage) -> _SubscriberPhi | None:
     if encounter.phi is None:
         return None
     return next((s for s in encounter.phi.subscribers if s.coverage_id == coverage.coverage_id), None)
 
 
-def _complete_person(person: ev.Person | None) -> bool:
+def _complete_person(person: _Person | None) -> bool:
     return bool(person and person.first_name and person.birth_date and person.sex and person.address is not None)
 
 
-def missing_parts(encounter: ev.EncounterCodedV1) -> frozenset[MissingPart]:
+def missing_parts(encounter: CodedEncounter) -> frozenset[MissingPart]:
     missing: set[MissingPart] = set()
     coverage = encounter.coverage
     if coverage is None:
@@ -127,7 +159,7 @@ def missing_parts(encounter: ev.EncounterCodedV1) -> frozenset[MissingPart]:
     return frozenset(missing)
 
 
-def draft_from_encounter(encounter: ev.EncounterCodedV1) -> DraftClaim:
+def draft_from_encounter(encounter: CodedEncounter) -> DraftClaim:
     """The scrubber's view: codes, units, charges, dates, NPIs; the patient's sex and birth date only."""
     patient = encounter.phi.patient if encounter.phi else None
     other_npis = [
@@ -192,10 +224,10 @@ def draft_from_encounter(encounter: ev.EncounterCodedV1) -> DraftClaim:
 
 
 @overload
-def _address(address: ev.Address) -> Address: ...
+def _address(address: _Address) -> Address: ...
 @overload
 def _address(address: None) -> None: ...
-def _address(address: ev.Address | None) -> Address | None:
+def _address(address: _Address | None) -> Address | None:
     if address is None:
         return None
     return Address(
@@ -227,7 +259,7 @@ def _x12_form(text: str) -> str:
         return text
 
 
-def _provider(details: ev.ProviderDetails | None) -> Provider | None:
+def _provider(details: _ProviderDetails | None) -> Provider | None:
     if details is None:
         return None
     return Provider(
@@ -239,7 +271,7 @@ def _provider(details: ev.ProviderDetails | None) -> Provider | None:
     )
 
 
-def _payer(details: ev.PayerDetails) -> Payer:
+def _payer(details: _PayerDetails) -> Payer:
     return Payer(
         name=x12_text(details.name),
         payer_id=details.payer_id,
@@ -248,7 +280,7 @@ def _payer(details: ev.PayerDetails) -> Payer:
     )
 
 
-def _subscriber(phi: ev.SubscriberPhi, fallback: ev.Person | None) -> Subscriber:
+def _subscriber(phi: _SubscriberPhi, fallback: _Person | None) -> Subscriber:
     person = phi.subscriber
     return Subscriber(
         member_id=phi.member_id,
@@ -263,17 +295,17 @@ def _subscriber(phi: ev.SubscriberPhi, fallback: ev.Person | None) -> Subscriber
     )
 
 
-def _adjustments(adjustments: list[ev.PriorPayerAdjustment]) -> tuple[Adjustment, ...]:
+def _adjustments(adjustments: Sequence[_PriorAdjustment]) -> tuple[Adjustment, ...]:
     return tuple(Adjustment(AdjustmentGroup(a.group), a.reason_code, a.amount_cents) for a in adjustments)
 
 
-def _patient_liability(adjustments: list[ev.PriorPayerAdjustment]) -> int | None:
+def _patient_liability(adjustments: Sequence[_PriorAdjustment]) -> int | None:
     """AMT*EAF: what the prior payer left the patient (its PR adjustments), when it left anything."""
     owed = sum(a.amount_cents for a in adjustments if a.group == "PR")
     return owed if owed > 0 else None
 
 
-def _other_payers(encounter: ev.EncounterCodedV1) -> tuple[OtherPayer, ...]:
+def _other_payers(encounter: CodedEncounter) -> tuple[OtherPayer, ...]:
     coverages = {c.coverage_id: c for c in encounter.other_coverages}
     lines = {line.line_number: line for line in encounter.lines}
     patient = encounter.phi.patient if encounter.phi else None
@@ -316,7 +348,7 @@ def _other_payers(encounter: ev.EncounterCodedV1) -> tuple[OtherPayer, ...]:
     return tuple(others)
 
 
-def _institutional(encounter: ev.EncounterCodedV1) -> InstitutionalDetails | None:
+def _institutional(encounter: CodedEncounter) -> InstitutionalDetails | None:
     details = encounter.institutional
     if encounter.claim_type != "institutional":
         return None
@@ -353,7 +385,7 @@ def _institutional(encounter: ev.EncounterCodedV1) -> InstitutionalDetails | Non
     )
 
 
-def _line_provider(npi: str | None, providers: Mapping[str, ev.ProviderDetails]) -> Provider | None:
+def _line_provider(npi: str | None, providers: Mapping[str, _ProviderDetails]) -> Provider | None:
     if npi is None:
         return None
     details = providers.get(npi)
@@ -362,19 +394,19 @@ def _line_provider(npi: str | None, providers: Mapping[str, ev.ProviderDetails])
     return _provider(details)
 
 
-def _attachments(attachments: list[ev.Attachment]) -> tuple[Attachment, ...]:
+def _attachments(attachments: Sequence[_AttachmentIn]) -> tuple[Attachment, ...]:
     return tuple(
         Attachment(a.report_type, AttachmentTransmission(a.transmission), a.control_number) for a in attachments
     )
 
 
-def _accident(accident: ev.Accident | None) -> Accident | None:
+def _accident(accident: _AccidentIn | None) -> Accident | None:
     if accident is None:
         return None
     return Accident(tuple(RelatedCause(c) for c in accident.causes), accident.state, accident.occurred_on)
 
 
-def _ambulance(trip: ev.AmbulanceTransport | None, phi: ev.EncounterPhi) -> AmbulanceTransport | None:
+def _ambulance(trip: _Ambulance | None, phi: _EncounterPhi) -> AmbulanceTransport | None:
     if trip is None:
         return None
     if phi.ambulance_pick_up is None:
@@ -393,7 +425,7 @@ def _ambulance(trip: ev.AmbulanceTransport | None, phi: ev.EncounterPhi) -> Ambu
     )
 
 
-def _other_coverages(encounter: ev.EncounterCodedV1) -> tuple[OtherCoverage, ...]:
+def _other_coverages(encounter: CodedEncounter) -> tuple[OtherCoverage, ...]:
     """2320 for every other coverage in force that has not adjudicated this claim (who, not how much)."""
     adjudicated = {prior.coverage_id for prior in encounter.prior_payer_adjudications}
     patient = encounter.phi.patient if encounter.phi else None
@@ -416,7 +448,7 @@ def _other_coverages(encounter: ev.EncounterCodedV1) -> tuple[OtherCoverage, ...
     return tuple(known)
 
 
-def _line(line: ev.CodedServiceLine, control_number: str, providers: Mapping[str, ev.ProviderDetails]) -> ServiceLine:
+def _line(line: _Line, control_number: str, providers: Mapping[str, _ProviderDetails]) -> ServiceLine:
     drug = line.drug
     return ServiceLine(
         charge_cents=line.charge_cents if line.charge_cents is not None else 0,
@@ -456,11 +488,16 @@ def line_control_number(claim_control_number: str, line_number: int) -> str:
 
 
 def claim_from_encounter(
-    encounter: ev.EncounterCodedV1, *, control_number: str, submitter: Submitter, receiver: Receiver
+    encounter: CodedEncounter, *, control_number: str, submitter: Submitter, receiver: Receiver
 ) -> Claim:
     """The 837 writer's claim; `ClaimMappingError` when a required party is missing."""
     if missing := missing_parts(encounter):
         raise ClaimMappingError(f"missing: {', '.join(sorted(missing))}")
+    return _mapped_claim(encounter, control_number=control_number, submitter=submitter, receiver=receiver)
+
+
+def _mapped_claim(encounter: CodedEncounter, *, control_number: str, submitter: Submitter, receiver: Receiver) -> Claim:
+    """`claim_from_encounter` once no part is missing."""
     coverage, provider, phi = encounter.coverage, encounter.billing_provider, encounter.phi
     assert coverage is not None and provider is not None and phi is not None
     assert provider.address is not None and provider.tax_id is not None
@@ -541,20 +578,26 @@ WRITER_RULE_ID = "x12.837"
 """Findings from the 837 writer's own checks; they cannot be disabled (the writer would refuse the claim)."""
 
 
-def writer_findings(encounter: ev.EncounterCodedV1, *, submitter: Submitter, receiver: Receiver) -> list[Finding]:
+def writer_findings(encounter: CodedEncounter, *, submitter: Submitter, receiver: Receiver) -> list[Finding]:
     """Why the 837 writer would refuse this claim (field paths, not values), or nothing."""
     return checked_claim(encounter, submitter=submitter, receiver=receiver, control_number="X" * 20)[1]
 
 
 def checked_claim(
-    encounter: ev.EncounterCodedV1, *, submitter: Submitter, receiver: Receiver, control_number: str
+    encounter: CodedEncounter,
+    *,
+    submitter: Submitter,
+    receiver: Receiver,
+    control_number: str,
+    missing: frozenset[MissingPart] | None = None,
 ) -> tuple[Claim | None, list[Finding]]:
     """The 837 writer's claim and why the writer would refuse it (field paths, not values); the claim is
-    None when it cannot be built at all (a missing part, which the required.* edits name)."""
-    if missing_parts(encounter):
+    None when it cannot be built at all (a missing part, which the required.* edits name). `missing` is the
+    encounter's `missing_parts` when the caller has it already (its draft's)."""
+    if missing_parts(encounter) if missing is None else missing:
         return None, []  # the required.* edits already name what is missing
     try:
-        claim = claim_from_encounter(encounter, control_number=control_number, submitter=submitter, receiver=receiver)
+        claim = _mapped_claim(encounter, control_number=control_number, submitter=submitter, receiver=receiver)
     except ClaimMappingError as exc:
         return None, [Finding(WRITER_RULE_ID, Severity.ERROR, f"cannot be written as an 837: {exc}")]
     return claim, [

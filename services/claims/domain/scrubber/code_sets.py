@@ -11,6 +11,7 @@ maternity age only. They are ranges of categories, so a whole block is covered b
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 FACILITY_PLACES_OF_SERVICE = frozenset(
     "12 13 19 21 22 23 24 26 31 32 33 34 41 42 51 52 53 54 55 56 57 61 62 65 81".split()
@@ -70,6 +71,7 @@ def bare(code: str) -> str:
     return code.replace(".", "").upper()
 
 
+@lru_cache(maxsize=8192)  # pure over this module's constant lists; the same codes come back on every claim
 def sex_conflict(code: str, sex: str) -> str | None:
     """Why `code` cannot be billed for a patient of `sex` (F/M), or None."""
     category = bare(code)
@@ -84,6 +86,7 @@ def sex_conflict(code: str, sex: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=8192)  # pure over this module's constant lists
 def age_conflict(code: str, age: int) -> str | None:
     category = bare(code)
     for limit in AGE_LIMITED:

@@ -1,0 +1,76 @@
+"""The claims consumer reads `encounter-coded` as its msgspec mirror (`shared.events.wire`), not the pydantic
+model: every claim built from the mirror (priced, drafted, checked, stored) must be the one built from the model."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import msgspec
+import pytest
+
+from services.claims.domain.claim_builder import checked_claim, draft_from_encounter, price, total_charge_cents
+from services.claims.records import ReadyClaim
+from services.claims.service import _contents, _submitted_event, _Writable
+from shared.events import wire
+from shared.events.catalog import ClaimSubmittedV1, EncounterCodedV1
+from shared.events.envelope import payload_json
+from shared.patient_match import MemberDigest
+from tests.support.encounters import EXAMPLES, event_of, writable
+from tests.unit.claims.test_claim_builder import RECEIVER, SUBMITTER
+
+NAMES = sorted(path.stem for path in EXAMPLES.glob("*.json"))
+_DECODER = msgspec.json.Decoder(wire.EncounterCodedV1)
+
+
+def _mirror(event: EncounterCodedV1) -> wire.EncounterCodedV1:
+    return _DECODER.decode(payload_json(event))
+
+
+def _unpriced(event: EncounterCodedV1) -> EncounterCodedV1:
+    lines = [line.model_copy(update={"charge_cents": None}) for line in event.lines]
+    return event.model_copy(update={"lines": lines})
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_mirror_builds_the_claim_the_model_builds(name: str) -> None:
+    event = writable(event_of(name))
+    mirror = _mirror(event)
+    assert draft_from_encounter(mirror) == draft_from_encounter(event)
+    assert checked_claim(mirror, submitter=SUBMITTER, receiver=RECEIVER, control_number="CF0000000001") == (
+        checked_claim(event, submitter=SUBMITTER, receiver=RECEIVER, control_number="CF0000000001")
+    )
+    assert _contents(mirror) == _contents(event), "the stored document and columns are the model's"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_mirror_is_priced_as_the_model_is(name: str) -> None:
+    event = _unpriced(writable(event_of(name)))
+    schedule = {(line.procedure_code or line.revenue_code or "", ""): 1234 for line in event.lines}
+    priced_model, priced_mirror = price(event, schedule), price(_mirror(event), schedule)
+    assert isinstance(priced_mirror, wire.EncounterCodedV1)
+    assert total_charge_cents(priced_mirror) == total_charge_cents(priced_model) > 0
+    assert _contents(priced_mirror) == _contents(priced_model)
+    assert payload_json(priced_mirror) == payload_json(priced_model)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_claim_submitted_built_as_the_mirror_is_a_valid_event_of_the_model(name: str) -> None:
+    event = writable(event_of(name))
+    claim, _ = checked_claim(event, submitter=SUBMITTER, receiver=RECEIVER, control_number="CF0000000001")
+    if claim is None:
+        pytest.skip("not writable as an 837 alone")
+    ready = ReadyClaim(uuid.uuid4(), "t1", event.encounter_id, event.patient_id, "CF0000000001", "{}", None)
+    numbers = tuple(line.line_number for line in event.lines)
+    item = _Writable(ready, claim, event.currency, numbers, event.service_date_from)
+    at = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
+
+    built = _submitted_event("t1", item, 42, at, MemberDigest(b"k" * 32))
+
+    body = payload_json(built)
+    model = ClaimSubmittedV1.model_validate_json(body)  # what the catalog's schema accepts, pydantic's judgement
+    assert payload_json(model) == body, "the mirror's bytes are the model's"
+    assert model.frequency_code + (model.interim_frequency_code or "") in {"1", "7", "8", "12", "13", "14", "15"}
+    assert (model.interim_frequency_code or model.frequency_code) == claim.frequency.value
+    assert [line.line_number for line in model.lines] == list(numbers)
+    assert model.total_charge_cents == claim.total_charge_cents == sum(line.charge_cents for line in model.lines)
