@@ -472,6 +472,51 @@ def _grouped(rows: list[Any]) -> list[dict[str, Any]]:
 _SUMMED = ("calls", "rows", "total_exec_time", "wal_bytes", "shared_blks_dirtied", "shared_blks_hit")
 
 
+class TableActivity:
+    """What each run did to the tables of intake and claims (pg_stat_user_tables): rows inserted, updated (HOT
+    among them), dead rows left, autovacuum and autoanalyze runs, and the size on disk, so a cost that grows with
+    the tables (dead rows, vacuum work, bloated indexes) shows which table it comes from."""
+
+    QUERY = (
+        "SELECT schemaname || '.' || relname AS name, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del, n_live_tup, "
+        "n_dead_tup, autovacuum_count, autoanalyze_count, pg_total_relation_size(relid) AS bytes "
+        "FROM pg_stat_user_tables WHERE schemaname IN ('intake', 'claims') ORDER BY 1"
+    )
+    SUMMED = ("n_tup_ins", "n_tup_upd", "n_tup_hot_upd", "n_tup_del", "autovacuum_count", "autoanalyze_count")
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+        self.before: dict[str, dict[str, int]] = {}
+
+    async def _read(self) -> dict[str, dict[str, int]]:
+        connection = await asyncpg.connect(self.admin_url)
+        try:
+            await connection.execute("SELECT pg_stat_clear_snapshot()")
+            return {row["name"]: {k: int(v) for k, v in dict(row).items() if k != "name"}
+                    for row in await connection.fetch(self.QUERY)}  # fmt: skip
+        finally:
+            await connection.close()
+
+    async def start(self) -> None:
+        self.before = await self._read()
+
+    async def report(self, encounters: int) -> None:
+        after = await self._read()
+        print(f"  {'table':<28} {'ins/enc':>7} {'upd/enc':>7} {'HOT %':>5} {'dead now':>9} {'live':>9} "
+              f"{'autovac':>7} {'autoanl':>7} {'MB':>7}")  # fmt: skip
+        for name, now in after.items():
+            was = self.before.get(name, dict.fromkeys(now, 0))
+            delta = {k: now[k] - was.get(k, 0) for k in self.SUMMED}
+            if not (delta["n_tup_ins"] or delta["n_tup_upd"] or delta["n_tup_del"]):
+                continue
+            hot = delta["n_tup_hot_upd"] * 100 / delta["n_tup_upd"] if delta["n_tup_upd"] else 0
+            print(
+                f"  {name:<28} {delta['n_tup_ins'] / encounters:>7.2f} {delta['n_tup_upd'] / encounters:>7.2f} "
+                f"{hot:>5.0f} {now['n_dead_tup']:>9,} {now['n_live_tup']:>9,} {delta['autovacuum_count']:>7} "
+                f"{delta['autoanalyze_count']:>7} {now['bytes'] / 2**20:>7.1f}"
+            )
+
+
 # ----------------------------------------------------------------------------- Postgres floor
 
 
@@ -686,18 +731,21 @@ async def run(arguments: argparse.Namespace, stack: LocalStack | None, servers: 
                 patients = Patients()
                 profiles = Profiles(arguments.profile, services)
                 statements = Statements(pipeline.admin_url, arguments.statements)
+                tables = TableActivity(pipeline.admin_url)
                 for index, count in enumerate(arguments.encounters):
                     client.headers.update(pipeline.auth(tenant, *WRITE))  # a fresh token: each lasts 30 min
                     if index == 0:
                         await statements.reset()
                         profiles.start()
                     try:
+                        await tables.start()
                         measured = await throughput(
                             client, submitted, patients, count, arguments.in_flight, arguments.timeout, Usage(watched)
                         )
                     finally:
                         if index == 0:
                             profiles.stop()
+                    await tables.report(count)
                     if index == 0:
                         await statements.report(count)
                     runs.append(measured)
