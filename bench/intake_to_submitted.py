@@ -488,12 +488,21 @@ class TableActivity:
         self.admin_url = admin_url
         self.before: dict[str, dict[str, int]] = {}
 
+    SERVER = (
+        "SELECT 'server' AS name, w.wal_records, w.wal_fpi, w.wal_bytes, c.num_timed + c.num_requested AS checkpoints, "
+        "c.buffers_written AS checkpoint_buffers FROM pg_stat_wal w, pg_stat_checkpointer c"
+    )
+
     async def _read(self) -> dict[str, dict[str, int]]:
         connection = await asyncpg.connect(self.admin_url)
         try:
             await connection.execute("SELECT pg_stat_clear_snapshot()")
-            return {row["name"]: {k: int(v) for k, v in dict(row).items() if k != "name"}
-                    for row in await connection.fetch(self.QUERY)}  # fmt: skip
+            rows = list(await connection.fetch(self.QUERY))
+            try:
+                rows.append(await connection.fetchrow(self.SERVER))
+            except asyncpg.PostgresError:  # before Postgres 17 (no pg_stat_checkpointer): no server line
+                pass
+            return {row["name"]: {k: int(v) for k, v in dict(row).items() if k != "name"} for row in rows}
         finally:
             await connection.close()
 
@@ -504,6 +513,7 @@ class TableActivity:
         after = await self._read()
         print(f"  {'table':<28} {'ins/enc':>7} {'upd/enc':>7} {'HOT %':>5} {'dead now':>9} {'live':>9} "
               f"{'autovac':>7} {'autoanl':>7} {'MB':>7}")  # fmt: skip
+        server = after.pop("server", None)
         for name, now in after.items():
             was = self.before.get(name, dict.fromkeys(now, 0))
             delta = {k: now[k] - was.get(k, 0) for k in self.SUMMED}
@@ -514,6 +524,16 @@ class TableActivity:
                 f"  {name:<28} {delta['n_tup_ins'] / encounters:>7.2f} {delta['n_tup_upd'] / encounters:>7.2f} "
                 f"{hot:>5.0f} {now['n_dead_tup']:>9,} {now['n_live_tup']:>9,} {delta['autovacuum_count']:>7} "
                 f"{delta['autoanalyze_count']:>7} {now['bytes'] / 2**20:>7.1f}"
+            )
+        if server is not None:
+            was = self.before.get("server", dict.fromkeys(server, 0))
+            delta = {k: v - was.get(k, 0) for k, v in server.items()}
+            print(
+                f"  WAL per encounter: {delta['wal_bytes'] / encounters:,.0f} bytes, "
+                f"{delta['wal_records'] / encounters:.1f} records, "
+                f"{delta['wal_fpi'] / encounters:.2f} full-page images; "
+                f"checkpoints {delta['checkpoints']} "
+                f"({delta['checkpoint_buffers'] * 8 / 1024:,.0f} MB written by them)"
             )
 
 
