@@ -29,7 +29,7 @@ throughput phase and writes DIR/<service>.raw (collapsed stacks) and DIR/<servic
 taking the most time, self and inclusive).
 
 The topic is read by this script from the offsets it had before the run, without a consumer group.
-`--statements` prints, after the first throughput phase, Postgres's own account of each statement
+`--statements` prints, after each throughput phase, Postgres's own account of each statement
 (pg_stat_statements: calls, rows, execution time, WAL bytes and shared buffers dirtied, each per encounter)
 when the server has the module loaded: a stack started here gets `shared_preload_libraries =
 'pg_stat_statements'` (postgresql.auto.conf, via ALTER SYSTEM) and one restart the first time.
@@ -754,8 +754,8 @@ async def run(arguments: argparse.Namespace, stack: LocalStack | None, servers: 
                 tables = TableActivity(pipeline.admin_url)
                 for index, count in enumerate(arguments.encounters):
                     client.headers.update(pipeline.auth(tenant, *WRITE))  # a fresh token: each lasts 30 min
+                    await statements.reset()
                     if index == 0:
-                        await statements.reset()
                         profiles.start()
                     try:
                         await tables.start()
@@ -766,8 +766,7 @@ async def run(arguments: argparse.Namespace, stack: LocalStack | None, servers: 
                         if index == 0:
                             profiles.stop()
                     await tables.report(count)
-                    if index == 0:
-                        await statements.report(count)
+                    await statements.report(count)
                     runs.append(measured)
                 files = len(list((folder / "outbound").glob("837-*")))
                 print(f"  837 files in the file drop             {files:>8,}")
@@ -803,7 +802,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=1800, help="Seconds to wait for the last claim-submitted.")
     parser.add_argument("--profile", type=Path, default=None, help="py-spy profiles of the first run into this folder.")
     parser.add_argument(
-        "--statements", action="store_true", help="Print pg_stat_statements per encounter after the first run."
+        "--statements", action="store_true", help="Print pg_stat_statements per encounter after each run."
     )
     parser.add_argument(
         "--keep-stack", action="store_true", help="Leave .local/bench-stack running for the next run (reused)."
