@@ -22,10 +22,12 @@ and database (tables grow from run to run), and prints the cost curve: seconds p
 should stay flat as N and the tables grow.
 
 Beside each phase: the CPU seconds and peak RSS of each service process (and of Postgres and Kafka when
-this script started them), CPU milliseconds per encounter, the load average before and after, and a
-Postgres floor measured in the same run (a state row + an outbox row per encounter, 500 per
-transaction). `--profile DIR` samples intake and claims with py-spy (when installed) during the first
-throughput phase and writes DIR/<service>.raw (collapsed stacks) and DIR/<service>.txt (the functions
+this script started them), CPU milliseconds per encounter, the load average before and after, what the phase
+did to each table of intake and claims (rows inserted and updated per encounter, the HOT share of the updates,
+dead rows left, autovacuum runs, size on disk; pg_stat_user_tables), the WAL it wrote (bytes, records and full-page
+images per encounter, checkpoints), and a Postgres floor measured in the same run (a state row + an outbox row
+per encounter, 500 per transaction). `--profile DIR` samples intake and claims with py-spy (when installed)
+during the first throughput phase and writes DIR/<service>.raw (collapsed stacks) and DIR/<service>.txt (the functions
 taking the most time, self and inclusive).
 
 The topic is read by this script from the offsets it had before the run, without a consumer group.
