@@ -8,7 +8,7 @@ stack in .local/bench-stack (started and stopped here). The intake and claims se
 processes (claims writes its 837s into a file-drop folder in a temporary directory). Parties are
 registered once over HTTP; then:
 
-1. Throughput: N encounters are posted to `POST /v1/encounters:batch` in batches of 1,000 (a few
+1. Throughput: N encounters are posted to `POST /v1/encounters:batch` in batches of 1,000 (`--batch`; a few
    requests in flight). Sustained throughput is N over the time from the first POST to the last
    `claim-submitted` event on the topic (its ce_time). Latency per encounter: from its intake
    acceptance (the HTTP response of its batch) to its claim's `claim-submitted` event, both as the
@@ -612,9 +612,10 @@ async def throughput(
     in_flight: int,
     timeout_s: float,
     usage: Usage,
+    batch: int = BATCH,
 ) -> Measured:
     await patients.ensure(client, count)
-    payloads = bodies(f"TP-{uuid.uuid4().hex[:6]}", patients.take(count), BATCH)
+    payloads = bodies(f"TP-{uuid.uuid4().hex[:6]}", patients.take(count), batch)
     accepted: dict[str, float] = {}
     queue: asyncio.Queue[bytes] = asyncio.Queue()
     for payload in payloads:
@@ -632,7 +633,7 @@ async def throughput(
     last_event = max(submitted.event_time[e] for e in accepted)
     last_record = max(submitted.record_time[e] for e in accepted)
     seconds = last_event - first_post
-    print(f"\n1. throughput: {count:,} encounters in batches of {BATCH:,} ({in_flight} requests in flight)")
+    print(f"\n1. throughput: {count:,} encounters in batches of {batch:,} ({in_flight} requests in flight)")
     print(f"  accepted by intake (HTTP)              {count / (posted - first_post):>8,.0f} encounters/s")
     print(
         f"  first POST -> last claim-submitted     {count / seconds:>8,.0f} encounters/s   ({seconds:.2f} s; "
@@ -762,7 +763,14 @@ async def run(arguments: argparse.Namespace, stack: LocalStack | None, servers: 
                     try:
                         await tables.start()
                         measured = await throughput(
-                            client, submitted, patients, count, arguments.in_flight, arguments.timeout, Usage(watched)
+                            client,
+                            submitted,
+                            patients,
+                            count,
+                            arguments.in_flight,
+                            arguments.timeout,
+                            Usage(watched),
+                            arguments.batch,
                         )
                     finally:
                         if index == 0:
@@ -797,6 +805,9 @@ def main() -> None:
         "--encounters", type=int, nargs="+", default=[100_000], help="One throughput run per size (the cost curve)."
     )
     parser.add_argument("--in-flight", type=int, default=3, help="Batch requests in flight in phase 1.")
+    parser.add_argument(
+        "--batch", type=int, default=BATCH, help="Encounters per POST in phase 1 (small: the per-request cost)."
+    )
     parser.add_argument("--rate", type=float, default=None, help="Encounters/s in phase 2 (default: half of phase 1).")
     parser.add_argument("--paced-seconds", type=float, default=30, help="Length of phase 2 (0 skips it).")
     parser.add_argument("--tick", type=float, default=0.1, help="Seconds between POSTs in phase 2.")

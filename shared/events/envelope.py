@@ -12,6 +12,7 @@ import builtins
 import datetime as dt
 import json
 import re
+import uuid
 from collections.abc import Sequence
 from typing import Annotated, Any, Final, Literal, TypeVar, overload
 
@@ -21,7 +22,6 @@ from pydantic import BaseModel, ValidationError
 from shared.events.catalog import EVENT_TYPES, EventPayload
 from shared.events.catalog import event_type_of as model_event_type
 from shared.events.wire import WIRE_TYPES, WirePayload
-from shared.ids import time_ordered_id
 
 TENANT_EXTENSION = "tenant"
 JSON_CONTENT_TYPE = "application/json"
@@ -131,7 +131,7 @@ class EventEnvelope:
     ) -> EventEnvelope:
         """A new event; the payload (a catalog model or its wire mirror) is serialised once, by msgspec."""
         return cls(
-            id=str(time_ordered_id()),
+            id=str(uuid.uuid4()),
             type=event_type_of(payload),
             source=source,
             subject=subject,
