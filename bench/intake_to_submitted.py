@@ -8,7 +8,7 @@ stack in .local/bench-stack (started and stopped here). The intake and claims se
 processes (claims writes its 837s into a file-drop folder in a temporary directory). Parties are
 registered once over HTTP; then:
 
-1. Throughput: N encounters are posted to `POST /v1/encounters:batch` in batches of 1,000 (a few
+1. Throughput: N encounters are posted to `POST /v1/encounters:batch` in batches of 1,000 (`--batch`; a few
    requests in flight). Sustained throughput is N over the time from the first POST to the last
    `claim-submitted` event on the topic (its ce_time). Latency per encounter: from its intake
    acceptance (the HTTP response of its batch) to its claim's `claim-submitted` event, both as the
@@ -22,14 +22,16 @@ and database (tables grow from run to run), and prints the cost curve: seconds p
 should stay flat as N and the tables grow.
 
 Beside each phase: the CPU seconds and peak RSS of each service process (and of Postgres and Kafka when
-this script started them), CPU milliseconds per encounter, the load average before and after, and a
-Postgres floor measured in the same run (a state row + an outbox row per encounter, 500 per
-transaction). `--profile DIR` samples intake and claims with py-spy (when installed) during the first
-throughput phase and writes DIR/<service>.raw (collapsed stacks) and DIR/<service>.txt (the functions
+this script started them), CPU milliseconds per encounter, the load average before and after, what the phase
+did to each table of intake and claims (rows inserted and updated per encounter, the HOT share of the updates,
+dead rows left, autovacuum runs, size on disk; pg_stat_user_tables), the WAL it wrote (bytes, records and full-page
+images per encounter, checkpoints), and a Postgres floor measured in the same run (a state row + an outbox row
+per encounter, 500 per transaction). `--profile DIR` samples intake and claims with py-spy (when installed)
+during the first throughput phase and writes DIR/<service>.raw (collapsed stacks) and DIR/<service>.txt (the functions
 taking the most time, self and inclusive).
 
 The topic is read by this script from the offsets it had before the run, without a consumer group.
-`--statements` prints, after the first throughput phase, Postgres's own account of each statement
+`--statements` prints, after each throughput phase, Postgres's own account of each statement
 (pg_stat_statements: calls, rows, execution time, WAL bytes and shared buffers dirtied, each per encounter)
 when the server has the module loaded: a stack started here gets `shared_preload_libraries =
 'pg_stat_statements'` (postgresql.auto.conf, via ALTER SYSTEM) and one restart the first time.
@@ -472,6 +474,71 @@ def _grouped(rows: list[Any]) -> list[dict[str, Any]]:
 _SUMMED = ("calls", "rows", "total_exec_time", "wal_bytes", "shared_blks_dirtied", "shared_blks_hit")
 
 
+class TableActivity:
+    """What each run did to the tables of intake and claims (pg_stat_user_tables): rows inserted, updated (HOT
+    among them), dead rows left, autovacuum and autoanalyze runs, and the size on disk, so a cost that grows with
+    the tables (dead rows, vacuum work, bloated indexes) shows which table it comes from."""
+
+    QUERY = (
+        "SELECT schemaname || '.' || relname AS name, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del, n_live_tup, "
+        "n_dead_tup, autovacuum_count, autoanalyze_count, pg_total_relation_size(relid) AS bytes "
+        "FROM pg_stat_user_tables WHERE schemaname IN ('intake', 'claims') ORDER BY 1"
+    )
+    SUMMED = ("n_tup_ins", "n_tup_upd", "n_tup_hot_upd", "n_tup_del", "autovacuum_count", "autoanalyze_count")
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+        self.before: dict[str, dict[str, int]] = {}
+
+    SERVER = (
+        "SELECT 'server' AS name, w.wal_records, w.wal_fpi, w.wal_bytes, c.num_timed + c.num_requested AS checkpoints, "
+        "c.buffers_written AS checkpoint_buffers FROM pg_stat_wal w, pg_stat_checkpointer c"
+    )
+
+    async def _read(self) -> dict[str, dict[str, int]]:
+        connection = await asyncpg.connect(self.admin_url)
+        try:
+            await connection.execute("SELECT pg_stat_clear_snapshot()")
+            rows = list(await connection.fetch(self.QUERY))
+            try:
+                rows.append(await connection.fetchrow(self.SERVER))
+            except asyncpg.PostgresError:  # before Postgres 17 (no pg_stat_checkpointer): no server line
+                pass
+            return {row["name"]: {k: int(v) for k, v in dict(row).items() if k != "name"} for row in rows}
+        finally:
+            await connection.close()
+
+    async def start(self) -> None:
+        self.before = await self._read()
+
+    async def report(self, encounters: int) -> None:
+        after = await self._read()
+        print(f"  {'table':<28} {'ins/enc':>7} {'upd/enc':>7} {'HOT %':>5} {'dead now':>9} {'live':>9} "
+              f"{'autovac':>7} {'autoanl':>7} {'MB':>7}")  # fmt: skip
+        server = after.pop("server", None)
+        for name, now in after.items():
+            was = self.before.get(name, dict.fromkeys(now, 0))
+            delta = {k: now[k] - was.get(k, 0) for k in self.SUMMED}
+            if not (delta["n_tup_ins"] or delta["n_tup_upd"] or delta["n_tup_del"]):
+                continue
+            hot = delta["n_tup_hot_upd"] * 100 / delta["n_tup_upd"] if delta["n_tup_upd"] else 0
+            print(
+                f"  {name:<28} {delta['n_tup_ins'] / encounters:>7.2f} {delta['n_tup_upd'] / encounters:>7.2f} "
+                f"{hot:>5.0f} {now['n_dead_tup']:>9,} {now['n_live_tup']:>9,} {delta['autovacuum_count']:>7} "
+                f"{delta['autoanalyze_count']:>7} {now['bytes'] / 2**20:>7.1f}"
+            )
+        if server is not None:
+            was = self.before.get("server", dict.fromkeys(server, 0))
+            delta = {k: v - was.get(k, 0) for k, v in server.items()}
+            print(
+                f"  WAL per encounter: {delta['wal_bytes'] / encounters:,.0f} bytes, "
+                f"{delta['wal_records'] / encounters:.1f} records, "
+                f"{delta['wal_fpi'] / encounters:.2f} full-page images; "
+                f"checkpoints {delta['checkpoints']} "
+                f"({delta['checkpoint_buffers'] * 8 / 1024:,.0f} MB written by them)"
+            )
+
+
 # ----------------------------------------------------------------------------- Postgres floor
 
 
@@ -545,9 +612,10 @@ async def throughput(
     in_flight: int,
     timeout_s: float,
     usage: Usage,
+    batch: int = BATCH,
 ) -> Measured:
     await patients.ensure(client, count)
-    payloads = bodies(f"TP-{uuid.uuid4().hex[:6]}", patients.take(count), BATCH)
+    payloads = bodies(f"TP-{uuid.uuid4().hex[:6]}", patients.take(count), batch)
     accepted: dict[str, float] = {}
     queue: asyncio.Queue[bytes] = asyncio.Queue()
     for payload in payloads:
@@ -565,7 +633,7 @@ async def throughput(
     last_event = max(submitted.event_time[e] for e in accepted)
     last_record = max(submitted.record_time[e] for e in accepted)
     seconds = last_event - first_post
-    print(f"\n1. throughput: {count:,} encounters in batches of {BATCH:,} ({in_flight} requests in flight)")
+    print(f"\n1. throughput: {count:,} encounters in batches of {batch:,} ({in_flight} requests in flight)")
     print(f"  accepted by intake (HTTP)              {count / (posted - first_post):>8,.0f} encounters/s")
     print(
         f"  first POST -> last claim-submitted     {count / seconds:>8,.0f} encounters/s   ({seconds:.2f} s; "
@@ -686,20 +754,29 @@ async def run(arguments: argparse.Namespace, stack: LocalStack | None, servers: 
                 patients = Patients()
                 profiles = Profiles(arguments.profile, services)
                 statements = Statements(pipeline.admin_url, arguments.statements)
+                tables = TableActivity(pipeline.admin_url)
                 for index, count in enumerate(arguments.encounters):
                     client.headers.update(pipeline.auth(tenant, *WRITE))  # a fresh token: each lasts 30 min
+                    await statements.reset()
                     if index == 0:
-                        await statements.reset()
                         profiles.start()
                     try:
+                        await tables.start()
                         measured = await throughput(
-                            client, submitted, patients, count, arguments.in_flight, arguments.timeout, Usage(watched)
+                            client,
+                            submitted,
+                            patients,
+                            count,
+                            arguments.in_flight,
+                            arguments.timeout,
+                            Usage(watched),
+                            arguments.batch,
                         )
                     finally:
                         if index == 0:
                             profiles.stop()
-                    if index == 0:
-                        await statements.report(count)
+                    await tables.report(count)
+                    await statements.report(count)
                     runs.append(measured)
                 files = len(list((folder / "outbound").glob("837-*")))
                 print(f"  837 files in the file drop             {files:>8,}")
@@ -728,6 +805,9 @@ def main() -> None:
         "--encounters", type=int, nargs="+", default=[100_000], help="One throughput run per size (the cost curve)."
     )
     parser.add_argument("--in-flight", type=int, default=3, help="Batch requests in flight in phase 1.")
+    parser.add_argument(
+        "--batch", type=int, default=BATCH, help="Encounters per POST in phase 1 (small: the per-request cost)."
+    )
     parser.add_argument("--rate", type=float, default=None, help="Encounters/s in phase 2 (default: half of phase 1).")
     parser.add_argument("--paced-seconds", type=float, default=30, help="Length of phase 2 (0 skips it).")
     parser.add_argument("--tick", type=float, default=0.1, help="Seconds between POSTs in phase 2.")
@@ -735,7 +815,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=1800, help="Seconds to wait for the last claim-submitted.")
     parser.add_argument("--profile", type=Path, default=None, help="py-spy profiles of the first run into this folder.")
     parser.add_argument(
-        "--statements", action="store_true", help="Print pg_stat_statements per encounter after the first run."
+        "--statements", action="store_true", help="Print pg_stat_statements per encounter after each run."
     )
     parser.add_argument(
         "--keep-stack", action="store_true", help="Leave .local/bench-stack running for the next run (reused)."

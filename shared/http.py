@@ -1,11 +1,15 @@
-"""FastAPI dependencies shared by services: a session per request committed before the response."""
+"""FastAPI dependencies shared by services: a session per request committed before the response; a route
+class that validates a model body straight from its bytes."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+import json
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import unit_of_work
@@ -24,3 +28,49 @@ def get_outbox(request: Request) -> Outbox:
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 OutboxDep = Annotated[Outbox, Depends(get_outbox)]
+
+
+class _OneModelJsonRequest(Request):
+    """A request whose JSON body is parsed and validated by `body_model` in one pass over the bytes."""
+
+    body_model: type[BaseModel]
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            body = await self.body()
+            try:
+                self._json: Any = self.body_model.model_validate_json(body)
+            except ValidationError:
+                self._json = json.loads(body)
+        return self._json
+
+
+class ModelBodyRoute(APIRoute):
+    """A route whose body is one pydantic model gets it validated straight from the request's bytes
+    (`model_validate_json`), not parsed into dicts and lists first and validated from those: for a 1,000-encounter
+    batch that pass cost more than the validation.
+
+    FastAPI receives the validated model, which validating again returns as it is. A body the model refuses is
+    parsed as before and handed to FastAPI as the dicts, so every error answer (locations, messages) is the one
+    FastAPI always gave."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        model = _one_model_body(self)
+        if model is None:
+            return handler
+        request_class = type(f"{model.__name__}Request", (_OneModelJsonRequest,), {"body_model": model})
+
+        async def validated_from_bytes(request: Request) -> Response:
+            return await handler(request_class(request.scope, request.receive))
+
+        return validated_from_bytes
+
+
+def _one_model_body(route: APIRoute) -> type[BaseModel] | None:
+    """The model of a route whose whole body is one pydantic model (not embedded, not a form)."""
+    field = route.body_field
+    if field is None or len(route.dependant.body_params) != 1 or route.dependant.body_params[0] is not field:
+        return None
+    annotation = field.field_info.annotation
+    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None

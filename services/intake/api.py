@@ -65,13 +65,13 @@ from services.intake.settings import EligibilitySettings
 from shared import codesets
 from shared.auth import Principal, require_scope
 from shared.codesets.releases import release_in_force
-from shared.http import OutboxDep, SessionDep
+from shared.http import ModelBodyRoute, OutboxDep, SessionDep
 from shared.idempotency import IdempotencyConflict, IdempotencyKey, answer_once, request_fingerprint
 from shared.paging import PRINTABLE, CursorParam, Limit, Page, after_cursor, next_cursor
 from shared.phi.access import PhiReaderDep
 from shared.service import RuntimeDep
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", route_class=ModelBodyRoute)
 
 
 class _Identified(Protocol):

@@ -95,6 +95,7 @@ from shared.events.catalog import (
     PartyChangedV1,
 )
 from shared.events.envelope import EventEnvelope
+from shared.ids import time_ordered_id
 from shared.messaging.outbox import Outbox
 from shared.x12 import X12Error
 
@@ -256,7 +257,7 @@ async def receive_encounters(
         if found or resolved is None:
             continue
         stored = NewEncounter(
-            uuid.uuid4(), item, total_charge_cents(item.lines), resolved.unresolved, resolved.patient_id
+            time_ordered_id(), item, total_charge_cents(item.lines), resolved.unresolved, resolved.patient_id
         )
         accepted.append((stored, coded_event(stored.id, item, resolved, registry, release.name)))
     if problems:

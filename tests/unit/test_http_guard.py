@@ -13,7 +13,7 @@ import pytest
 from fastapi import FastAPI, Form, Request
 from pydantic import BaseModel, field_validator
 
-from shared.http_guard import MAX_JSON_DEPTH, BodyLimits, install, json_problem
+from shared.http_guard import MAX_JSON_DEPTH, BodyLimits, _bytes_depth, install, json_problem
 from shared.telemetry.logging import JsonFormatter
 
 CANARY = "Zebediah-Canary"
@@ -100,6 +100,40 @@ async def test_nesting_up_to_the_bound_reaches_the_route(client: httpx.AsyncClie
     assert json_problem(b"[" * (MAX_JSON_DEPTH + 1) + b"]" * (MAX_JSON_DEPTH + 1)) is not None
     response = await client.post("/patients", json={"last_name": "A", "birth_year": 1970})
     assert response.status_code == 200
+
+
+def _walked_depth(node: object) -> int:
+    """Nesting counted on the parsed document: what the guard reads from the bytes."""
+    if isinstance(node, dict):
+        return 1 + max((_walked_depth(child) for child in node.values()), default=0)
+    if isinstance(node, list):
+        return 1 + max((_walked_depth(child) for child in node), default=0)
+    return 0
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        b"1",
+        b'"[[[{"',
+        b"[]",
+        b"{}",
+        b'{"a": [[{}], []], "b": {"c": [1, [2, [3]]]}}',
+        b'{"brackets in a string": "]]]]}}}}", "d": [[[["[[[["]]]]}',
+        b'{"escaped quote": "say \\"[[[\\" twice", "x": [[1]]}',
+        b'{"escaped backslash": "C:\\\\", "y": [[[["\\\\"]]]]}',
+        b'{"unicode \\u005b": "\\u005d\\u007b", "z": [{"w": []}]}',
+        b'[{"k\\"]": 1}, [[], [[["\\\\\\"]"]]]]]',
+    ],
+)
+def test_nesting_read_from_the_bytes_is_the_parsed_documents(document: bytes) -> None:
+    assert _bytes_depth(document) == _walked_depth(json.loads(document))
+
+
+def test_a_nul_escape_refuses_only_a_real_nul() -> None:
+    assert json_problem(b'{"a": "\\u0000"}') is not None
+    assert json_problem(b'{"a": "\\\\u0000"}') is None  # a backslash, then the text u0000
+    assert json_problem(b'{"a": ["\\\\", "\\u0000"]}') is not None
 
 
 async def test_a_body_over_the_limit_is_refused_from_its_length_or_while_streaming(client: httpx.AsyncClient) -> None:

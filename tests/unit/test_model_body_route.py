@@ -1,0 +1,165 @@
+"""`ModelBodyRoute` validates a model body straight from the request's bytes; FastAPI's own route parses the JSON
+first and validates the dicts. The same requests sent to both, valid and not, get the same answers: status and
+body, every error's location and message. Driven in-process through ASGI (no servers)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.routing import APIRoute
+
+from services.intake.schemas import CoverageIn, EncounterBatchIn, EncounterIn, PatientIn, ProviderIn
+from shared.http import ModelBodyRoute
+from shared.http_guard import BodyLimits, install
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "encounters"
+DOCUMENTS = {path.stem: json.loads(path.read_text()) for path in sorted(EXAMPLES.glob("*.json"))}
+ENCOUNTERS = [document["encounter"] for document in DOCUMENTS.values()]
+
+
+def app_with(route_class: type[APIRoute]) -> FastAPI:
+    app = FastAPI()
+    install(app, BodyLimits())
+    router = APIRouter(route_class=route_class)
+
+    @router.post("/encounters:batch")
+    async def batch(encounters: EncounterBatchIn) -> dict[str, Any]:
+        return encounters.model_dump(mode="json")
+
+    @router.post("/encounters")
+    async def one(encounter: EncounterIn) -> dict[str, Any]:
+        return encounter.model_dump(mode="json")
+
+    @router.post("/patients")
+    async def patient(patient: PatientIn) -> dict[str, Any]:
+        return patient.model_dump(mode="json")
+
+    @router.post("/coverages")
+    async def coverage(coverage: CoverageIn) -> dict[str, Any]:
+        return coverage.model_dump(mode="json")
+
+    @router.post("/providers")
+    async def provider(provider: ProviderIn) -> dict[str, Any]:
+        return provider.model_dump(mode="json")
+
+    app.include_router(router)
+    return app
+
+
+FASTAPI_APP, OUR_APP = app_with(APIRoute), app_with(ModelBodyRoute)
+
+
+@pytest.fixture
+async def clients() -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+    async with (
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=FASTAPI_APP), base_url="http://a") as fastapi,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=OUR_APP), base_url="http://b") as ours,
+    ):
+        yield fastapi, ours
+
+
+async def test_the_route_hands_fastapi_the_model_validated_from_the_bytes() -> None:
+    app = FastAPI()
+    router = APIRouter(route_class=ModelBodyRoute)
+
+    @router.post("/encounters:batch")
+    async def batch(encounters: EncounterBatchIn, request: Request) -> dict[str, str]:
+        return {"parsed as": type(await request.json()).__name__}
+
+    app.include_router(router)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://b") as client:
+        answered = await client.post("/encounters:batch", json={"encounters": ENCOUNTERS})
+    assert answered.json() == {"parsed as": "EncounterBatchIn"}
+
+
+def changed(change: Callable[[dict[str, Any]], object]) -> dict[str, Any]:
+    """The batch of every example encounter with `change` made to the first."""
+    batch = {"encounters": copy.deepcopy(ENCOUNTERS)}
+    change(batch["encounters"][0])
+    return batch
+
+
+def set_(path: tuple[str | int, ...], value: object) -> Callable[[dict[str, Any]], None]:
+    def apply(encounter: dict[str, Any]) -> None:
+        node: Any = encounter
+        for part in path[:-1]:
+            node = node[part]
+        node[path[-1]] = value
+
+    return apply
+
+
+def drop(name: str) -> Callable[[dict[str, Any]], None]:
+    return lambda encounter: encounter.pop(name)
+
+
+BATCHES: dict[str, object] = {
+    "every example": {"encounters": ENCOUNTERS},
+    "empty": {"encounters": []},
+    "not an object": [ENCOUNTERS[0]],
+    "a string": "encounters",
+    "missing field": changed(drop("payer_id")),
+    "extra field": changed(set_(("extra",), 1)),
+    "float cents": changed(set_(("lines", 0, "charge_cents"), 125.0)),
+    "string cents": changed(set_(("lines", 0, "charge_cents"), "12500")),
+    "bad date": changed(set_(("service_date_from",), "2026-02-30")),
+    "date as a number": changed(set_(("service_date_from",), 20260101)),
+    "bad npi": changed(set_(("billing_provider_npi",), "1234567890")),
+    "npi as a number": changed(set_(("billing_provider_npi",), 1234567893)),
+    "bad literal": changed(set_(("claim_type",), "dental")),
+    "null list": changed(set_(("diagnosis_codes",), None)),
+    "control character": changed(set_(("external_encounter_id",), "A\tB")),
+    "no patient": changed(set_(("patient_external_id",), None)),
+    "both patients": changed(set_(("patient_id",), "6f1c2f1e-8a40-4c55-9d43-3f1a2b7c9d10")),
+    "bad uuid": changed(set_(("patient_id",), "not-a-uuid")),
+    "bool units": changed(set_(("lines", 0, "units"), True)),
+    "lines an object": changed(set_(("lines",), {"0": {}})),
+    "quantity precision": changed(set_(("lines", 0, "drug"), {"ndc": "00002014380", "quantity": 1.2345, "unit": "UN"})),
+}
+
+
+@pytest.mark.parametrize("name", list(BATCHES))
+async def test_a_batch_gets_the_answer_fastapi_gives(
+    clients: tuple[httpx.AsyncClient, httpx.AsyncClient], name: str
+) -> None:
+    fastapi, ours = clients
+    body = json.dumps(BATCHES[name]).encode()
+    expected = await fastapi.post("/encounters:batch", content=body, headers={"content-type": "application/json"})
+    answered = await ours.post("/encounters:batch", content=body, headers={"content-type": "application/json"})
+    assert (answered.status_code, answered.json()) == (expected.status_code, expected.json())
+    assert expected.status_code == (200 if name == "every example" else 422)
+
+
+@pytest.mark.parametrize("name", list(DOCUMENTS))
+async def test_each_part_of_each_example_gets_the_answer_fastapi_gives(
+    clients: tuple[httpx.AsyncClient, httpx.AsyncClient], name: str
+) -> None:
+    fastapi, ours = clients
+    document = DOCUMENTS[name]
+    sent = [("/encounters", document["encounter"]), ("/patients", document["patient"])]
+    sent += [("/coverages", coverage) for coverage in document["coverages"]]
+    sent += [("/providers", provider) for provider in document["providers"]]
+    sent += [("/patients", {**document["patient"], "birth_date": "1980-13-01"}), ("/providers", {"npi": 1})]
+    for path, value in sent:
+        expected = await fastapi.post(path, json=value)
+        answered = await ours.post(path, json=value)
+        assert (answered.status_code, answered.json()) == (expected.status_code, expected.json()), path
+
+
+async def test_a_body_sent_as_another_media_type_is_refused_as_before(
+    clients: tuple[httpx.AsyncClient, httpx.AsyncClient],
+) -> None:
+    fastapi, ours = clients
+    body = json.dumps({"encounters": ENCOUNTERS}).encode()
+    for headers in ({"content-type": "text/plain"}, {}):
+        expected = await fastapi.post("/encounters:batch", content=body, headers=headers)
+        answered = await ours.post("/encounters:batch", content=body, headers=headers)
+        assert (answered.status_code, answered.json()) == (expected.status_code, expected.json())
+        assert expected.status_code in (200, 415, 422)
