@@ -197,6 +197,56 @@ async def test_the_claims_consumer_and_batcher_read_by_index(claims_session: Asy
     assert await scans(session, sent, CLAIMS_GROWING) == []
 
 
+async def test_duplicate_service_lookup_reads_claims_by_key_for_patients_with_long_histories(
+    claims_session: AsyncSession,
+) -> None:
+    """The scrubber's duplicate-service lookup when the batch's patients have hundreds of claims each (as in
+    bench/intake_to_submitted): the lines' claims are read by primary key, never all of a table."""
+    session = claims_session
+    await _fill_claims(session)
+    tenant = f"history-{uuid.uuid4().hex[:8]}"
+    await session.execute(
+        sa.text(
+            """
+            INSERT INTO claims.claims (id, tenant_id, encounter_id, claim_type, payer_id, state, total_charge_cents,
+                currency, line_count, claim_control_number, patient_id, service_date_from, service_date_to,
+                document, created_at, updated_at)
+            SELECT md5(:tenant || n)::uuid, :tenant, gen_random_uuid(), 'professional', 'SANDBOX', 'submitted', 15500,
+                   'USD', 2, 'CH' || lpad(n::text, 10, '0'), md5(:tenant || (n / 300))::uuid,
+                   current_date - (n % 300), current_date - (n % 300), '{}'::jsonb, now(), now()
+            FROM generate_series(1, :rows) AS n
+            """
+        ),
+        {"tenant": tenant, "rows": ROWS},
+    )
+    await session.execute(
+        sa.text(
+            """
+            INSERT INTO claims.claim_lines (claim_id, line_number, tenant_id, patient_id, payer_id, procedure_code,
+                modifiers, units, charge_cents, diagnosis_pointers, service_date)
+            SELECT c.id, line, c.tenant_id, c.patient_id, c.payer_id, '99213', '{}', 1, 7750, '{1}', c.service_date_from
+            FROM claims.claims c CROSS JOIN generate_series(1, 2) AS line WHERE c.tenant_id = :tenant
+            """
+        ),
+        {"tenant": tenant},
+    )
+    await _analyze(session, "claims", CLAIMS_GROWING)
+    three = await session.execute(
+        sa.text("SELECT md5(:tenant || k)::uuid FROM generate_series(40, 42) AS k"), {"tenant": tenant}
+    )
+    patients = set(three.scalars())
+    days = {dt.date.today() - dt.timedelta(days=d) for d in range(300)}
+    writes = StreamWrites(session)
+    billed: set[object] = set()
+
+    async def lookup() -> None:
+        billed.update(await writes.billed_services(tenant, patients, days))
+
+    sent = await caught(session, lookup)
+    assert len(billed) == 3 * 300  # each patient's one claim a day, whose two lines bill the same service
+    assert await scans(session, sent, CLAIMS_GROWING) == []
+
+
 async def test_a_plan_that_scans_a_growing_table_is_caught(claims_session: AsyncSession) -> None:
     """The check itself: a query by an unindexed column is reported."""
     session = claims_session
