@@ -60,3 +60,18 @@ def test_refuses_what_it_cannot_reproduce() -> None:
     for cls in (WithFactory, NotFrozen):
         with pytest.raises(TypeError):
             fast_init(cls)
+
+
+def test_instances_keep_their_class_and_a_subclass_is_filled_too() -> None:
+    fast = _Fast("CO", 125, 2)
+    assert type(fast) is _Fast
+    assert (fast.group, fast.amount_cents, fast.quantity) == ("CO", 125, 2)
+
+    class _Sub(_Fast):
+        __slots__ = ("extra",)
+
+    sub = _Sub("PR", 3)
+    assert type(sub) is _Sub
+    assert (sub.group, sub.amount_cents, sub.quantity) == ("PR", 3, None)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        sub.group = "CO"  # type: ignore[misc]  # a subclass instance stays frozen as well
