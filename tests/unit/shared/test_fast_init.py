@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import pickle
 from dataclasses import dataclass
 
 import pytest
@@ -75,3 +77,10 @@ def test_instances_keep_their_class_and_a_subclass_is_filled_too() -> None:
     assert (sub.group, sub.amount_cents, sub.quantity) == ("PR", 3, None)
     with pytest.raises(dataclasses.FrozenInstanceError):
         sub.group = "CO"  # type: ignore[misc]  # a subclass instance stays frozen as well
+
+
+def test_copies_and_pickles_as_the_dataclass() -> None:
+    fast = _Fast("OA", 7, 1)
+    unpickled = pickle.loads(pickle.dumps(fast))  # noqa: S301 - our own bytes, made on the line itself
+    assert copy.copy(fast) == copy.deepcopy(fast) == unpickled == fast
+    assert type(unpickled) is _Fast
