@@ -179,7 +179,7 @@ def tokenize_file(data: bytes | str, *, check_characters: bool = True) -> Tokeni
         while offset < len(text):
             base = len(segments)
             delimiters = read_delimiters(text, offset, base + 1)
-            pieces = text[offset:].split(delimiters.segment)
+            pieces = (text[offset:] if offset else text).split(delimiters.segment)
             last = pieces.pop()
             tail = last.strip(_BETWEEN_SEGMENTS)
             # map() over str methods keeps the per-segment work in C: these lists can be 10^6 long.
@@ -187,6 +187,8 @@ def tokenize_file(data: bytes | str, *, check_characters: bool = True) -> Tokeni
             # a later interchange starts with "ISA": when the text holds no other, neither scan is needed
             single = text.count("ISA", offset) == 1
             restart = None if single else _next_interchange(text, offset, pieces, raws, delimiters, base)
+            if single:  # then no later piece starts an interchange: the pieces' memory goes to the segments
+                pieces = []
             if restart is not None:
                 del raws[restart[1] :]
                 tail = ""
@@ -194,6 +196,8 @@ def tokenize_file(data: bytes | str, *, check_characters: bool = True) -> Tokeni
                 _check_characters(raws, delimiters, base)
             element = delimiters.element
             rows = list(map(tuple, map(str.split, filter(None, raws), repeat(element))))
+            raw_count = len(raws)
+            del raws  # freed before the segments are built, which reuse its memory (fewer pages touched)
             ids = list(map(itemgetter(0), rows))
             unknown = set(ids) - known_ids
             if unknown:
@@ -204,7 +208,7 @@ def tokenize_file(data: bytes | str, *, check_characters: bool = True) -> Tokeni
                 delimiters_at[base + 1 + index] = delimiters
             if restart is None and tail:
                 if tail.startswith("ISA") and pieces:
-                    restart = (_offset_of([*pieces, last], len(pieces), offset), len(raws))
+                    restart = (_offset_of([*pieces, last], len(pieces), offset), raw_count)
                 else:
                     raise _unterminated(tail, element, delimiters.segment, len(segments) + 1)
             if restart is None:

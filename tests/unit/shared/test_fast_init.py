@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import pickle
 from dataclasses import dataclass
 
 import pytest
@@ -60,3 +62,25 @@ def test_refuses_what_it_cannot_reproduce() -> None:
     for cls in (WithFactory, NotFrozen):
         with pytest.raises(TypeError):
             fast_init(cls)
+
+
+def test_instances_keep_their_class_and_a_subclass_is_filled_too() -> None:
+    fast = _Fast("CO", 125, 2)
+    assert type(fast) is _Fast
+    assert (fast.group, fast.amount_cents, fast.quantity) == ("CO", 125, 2)
+
+    class _Sub(_Fast):
+        __slots__ = ("extra",)
+
+    sub = _Sub("PR", 3)
+    assert type(sub) is _Sub
+    assert (sub.group, sub.amount_cents, sub.quantity) == ("PR", 3, None)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        sub.group = "CO"  # type: ignore[misc]  # a subclass instance stays frozen as well
+
+
+def test_copies_and_pickles_as_the_dataclass() -> None:
+    fast = _Fast("OA", 7, 1)
+    unpickled = pickle.loads(pickle.dumps(fast))  # noqa: S301 - our own bytes, made on the line itself
+    assert copy.copy(fast) == copy.deepcopy(fast) == unpickled == fast
+    assert type(unpickled) is _Fast
