@@ -443,13 +443,13 @@ def _payment_row(
 @functools.cache
 def _insert_payments_statement(dialect: sa.Dialect) -> str:
     """One INSERT ... SELECT FROM unnest(arrays): every claim payment of a file in one round trip. Each array
-    is cast to its column's type as the dialect names it; a JSONB column travels as text and is cast back."""
+    is cast to its column's type as the dialect names it; a JSON(B) column travels as text and is cast back."""
     names = ", ".join(_PAYMENT_ROW)
     selected, arrays = [], []
     for index, name in enumerate(_PAYMENT_ROW, start=1):
         column = claim_payments.c[name]
         sql_type = column.type.compile(dialect=dialect)
-        is_json = isinstance(column.type, postgresql.JSONB)
+        is_json = isinstance(column.type, postgresql.JSON)  # JSONB too
         selected.append(f"{name}::{sql_type}" if is_json else name)
         arrays.append(f"${index}::{'text' if is_json else sql_type}[]")
     return (
