@@ -241,19 +241,24 @@ async def run(sizes: list[int], *, http_claims: int, profile: bool = False) -> N
     print(f"  database floor: COPY of ledger-shaped rows, one transaction   {floor:>10,.0f} rows/s")
     print(
         f"  {'claims':>8} {'MB':>5} {'parse/s':>9} {'post/s':>9} {'parse+post/s':>13} {'wall s':>7} "
-        f"{'CPU ms/claim':>13} {'claims/CPU-s':>13} {'PG CPU ms/claim':>16} {'WAL B/claim':>12}"
+        f"{'CPU ms/claim':>13} {'claims/CPU-s':>13} {'PG CPU ms/claim':>16} {'WAL B/claim':>12} {'overlap':>8}"
     )
     for m in measured:
         wall, cpu = m.parse_wall + m.post_wall, m.parse_cpu + m.post_cpu
         database = "n/a" if m.database_cpu is None else f"{1000 * m.database_cpu / m.claims:.3f}"
+        overlap = "n/a" if m.database_cpu is None else f"{(m.post_cpu + m.database_cpu) / m.post_wall:.2f}"
         print(
             f"  {m.claims:>8,} {m.megabytes:>5.1f} {m.claims / m.parse_wall:>9,.0f} {m.claims / m.post_wall:>9,.0f} "
             f"{m.claims / wall:>13,.0f} {wall:>7.2f} {1000 * cpu / m.claims:>13.3f} {m.claims / cpu:>13,.0f} "
-            f"{database:>16} {m.wal_bytes / m.claims:>12,.0f}"
+            f"{database:>16} {m.wal_bytes / m.claims:>12,.0f} {overlap:>8}"
         )
     print(
         "  CPU ms/claim: this process (parse + post); PG CPU: the Postgres backend of the posting (its commit too);"
         " together they bound the rate on an idle machine"
+    )
+    print(
+        "  overlap: (this process's CPU + the backend's CPU) / wall, while posting: 1.0 when Python and Postgres take"
+        " turns, up to 2.0 on 2 cores when each keeps one busy (lower on a loaded machine: CPU there goes to others)"
     )
     if http is not None:
         count, seconds = http
