@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.remittance.domain import accounts
 from services.remittance.domain.balancing import BalanceFinding, balance_report
-from services.remittance.domain.ids import time_ordered_id
 from services.remittance.domain.money_integrity import (
     MatchFinding,
     currency_problem,
@@ -85,6 +84,7 @@ from shared.events.catalog import (
 )
 from shared.events.envelope import EventEnvelope
 from shared.idempotency import request_fingerprint
+from shared.ids import time_ordered_id
 from shared.messaging.outbox import Outbox, OutgoingEvent
 from shared.patient_match import MemberDigest
 from shared.x12.errors import X12Error
