@@ -110,6 +110,7 @@ class ConsumerRunner:
         self._consumer: AIOKafkaConsumer | None = None
         self.connected = False
         self._inbox_insert = inbox_insert(inbox)
+        self._lag_observed_at = -LAG_EVERY_S
 
     @property
     def group_id(self) -> str:
@@ -177,9 +178,13 @@ class ConsumerRunner:
                     # A partition moved to another member during the round; its inbox makes the
                     # re-delivery there harmless.
                     log.info("offset commit refused after rebalance", extra={"group": self.group_id})
-            await self._observe_lag(consumer)
+            if time.monotonic() - self._lag_observed_at >= LAG_EVERY_S:
+                await self._observe_lag(consumer)
 
     async def _observe_lag(self, consumer: AIOKafkaConsumer) -> None:
+        """The lag gauge of every assigned partition (a consumer of every domain topic has over a hundred: per
+        round, this was a position lookup and a labelled gauge each, whatever the round's size)."""
+        self._lag_observed_at = time.monotonic()
         for tp in consumer.assignment():
             highwater = consumer.highwater(tp)
             if highwater is None:
@@ -366,6 +371,9 @@ class ConsumerRunner:
             },
         )
 
+
+LAG_EVERY_S = 1.0
+"""How often the consumer lag gauges are refreshed while records flow (and after each idle poll past it)."""
 
 LINGER_S = 0.02
 """How long a round keeps fetching when its first fetch came back short of a full batch: while events stream in
