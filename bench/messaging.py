@@ -51,6 +51,7 @@ from shared.messaging.publisher import KafkaPublisher
 from shared.messaging.relay import leader_lock_key
 from tests.support.pipeline import Pipeline, bench_pipeline, coded_encounter, end_offsets
 
+IDLE_WINDOW_S = 3.0
 PROFILE_HOOK = Path(__file__).resolve().parent / "profile_hook"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -168,12 +169,28 @@ async def run(
         kafka_admin = AIOKafkaAdminClient(**pipeline.kafka.client_options())
         await kafka_admin.start()
         kafka_pid = listening_pid(int(pipeline.servers.kafka.bootstrap_servers.rsplit(":", 1)[1]))
+
+        def servers_cpu_now() -> dict[str, float | None]:
+            return {
+                "Postgres": postgres_cpu_s(postmaster) if postmaster else None,
+                "Kafka": cpu_seconds(kafka_pid) if kafka_pid else None,
+            }
+
+        # The servers' idle CPU (the services' periodic work, idle consumers' long polls, the broker's own upkeep)
+        # over a few seconds with nothing flowing: what each would spend over the backlog's time anyway.
+        idle_started, idle_before = time.perf_counter(), servers_cpu_now()
+        await asyncio.sleep(IDLE_WINDOW_S)
+        idle_after, idle_s = servers_cpu_now(), time.perf_counter() - idle_started
+        idle_rate = {
+            name: (after - before) / idle_s if after is not None and before is not None else None
+            for (name, before), after in zip(idle_before.items(), idle_after.values(), strict=True)
+        }
         spies = {}
         if spy is not None:
             spy.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before anything is timed
             spies = {name: py_spy(pid, spy / f"{name}.txt") for name, pid in pids.items()}
         cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
-        servers_before = {"Postgres": postgres_cpu_s(postmaster), "Kafka": cpu_seconds(kafka_pid) if kafka_pid else 0}
+        servers_before = servers_cpu_now()
         load_before = MachineLoad.now()
         started = time.perf_counter()
         await admin.fetchval("SELECT pg_advisory_unlock(hashtext($1))", lock)
@@ -196,8 +213,8 @@ async def run(
         await kafka_admin.close()
         cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
         servers_cpu = {
-            "Postgres": postgres_cpu_s(postmaster) - servers_before["Postgres"] if postmaster else None,
-            "Kafka": cpu_seconds(kafka_pid) - servers_before["Kafka"] if kafka_pid else None,
+            name: after - before if after is not None and before is not None else None
+            for (name, before), after in zip(servers_before.items(), servers_cpu_now().values(), strict=True)
         }
         for sampler in spies.values():
             if sampler is not None:
@@ -243,9 +260,11 @@ async def run(
             if server_s is None:
                 print(f"  {label:<39}{'n/a':>10}      (not a process of this machine)")
                 continue
+            idle = idle_rate[name] or 0.0
             print(
                 f"  {label:<39}{server_s / events * 1e6:>10,.1f} µs   ({server_s:.2f} s CPU over {total:.2f} s: "
-                f"{server_s / total:.0%} of a core)"
+                f"{server_s / total:.0%} of a core; idle it uses {idle:.0%} of a core: "
+                f"{max(0.0, server_s - idle * total) / events * 1e6:,.1f} µs per event above idle)"
             )
         every = sum(cpu.values()) + sum(server_s or 0.0 for server_s in servers_cpu.values())
         print(f"  CPU per event, all of the above          {every / events * 1e6:>10,.1f} µs")

@@ -98,6 +98,8 @@ class ConsumerRunner:
         kafka: KafkaAccess,
         max_attempts: int,
         batch_size: int,
+        fetch_min_bytes: int = 1,
+        fetch_max_wait_ms: int = 500,
     ) -> None:
         self._service = service
         self._subscription = subscription
@@ -107,6 +109,7 @@ class ConsumerRunner:
         self._kafka = kafka
         self._max_attempts = max_attempts
         self._batch_size = batch_size
+        self._fetch = {"fetch_min_bytes": fetch_min_bytes, "fetch_max_wait_ms": fetch_max_wait_ms}
         self._consumer: AIOKafkaConsumer | None = None
         self.connected = False
         self._inbox_insert = inbox_insert(inbox)
@@ -127,6 +130,7 @@ class ConsumerRunner:
                 auto_offset_reset="earliest",
                 isolation_level="read_committed",
                 max_poll_records=self._batch_size,
+                **self._fetch,
             )
             consumer.subscribe(list(self._subscription.topics), listener=_RebalanceLog(self._service, self.group_id))
             try:
