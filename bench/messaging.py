@@ -1,6 +1,6 @@
 """Events per second through outbox -> relay -> Kafka -> consumer inbox -> effect, on this machine.
 
-    .venv/bin/python bench/messaging.py [--events 50000] [--batch 500] [--no-floors] [--profile DIR]
+    .venv/bin/python bench/messaging.py [--events 50000] [--batch 500] [--no-floors] [--profile DIR] [--py-spy DIR]
 
 Servers: CLAIMFLOW_TEST_DATABASE_URL + CLAIMFLOW_TEST_KAFKA_BOOTSTRAP_SERVERS when set, else the local
 stack in .local/bench-stack (started and stopped here). The intake relay and the notifications consumer run
@@ -8,7 +8,12 @@ as real service processes. The script first holds intake's relay leadership (its
 encounter-coded events into intake's outbox in batches (as intake's own role would); then it lets the relay
 go and times the backlog through Kafka into the notifications inbox and activity feed. Beside the figures:
 each service process's CPU per event, and the servers' own floor measured in the same run (bench/floors.py).
-With --profile DIR each service process is cProfiled over the timed window (DIR/<service>.<pid>.prof).
+With --profile DIR each service process is cProfiled over the timed window (DIR/<service>.<pid>.prof); with
+--py-spy DIR each is sampled by py-spy (when installed in the venv; `--gil`: only samples holding the GIL, so
+CPU rather than waits) over the same window, and the top functions by own samples are printed (the collapsed
+stacks are DIR/<service>.txt).
+The Postgres server's CPU (postmaster, backends and helpers) and the Kafka broker's over the timed window are
+printed per event beside the services' when they run on this machine.
 """
 
 from __future__ import annotations
@@ -18,17 +23,21 @@ import asyncio
 import cProfile
 import os
 import signal
+import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
 import asyncpg
+from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.denials import postgres_cpu_s, postmaster_of
 from bench.floors import MachineLoad, measure_floors
 from cli.stack.local_stack import sqlalchemy_url
 from services.intake.app import DEFINITION as INTAKE
@@ -40,8 +49,9 @@ from shared.messaging.consumer import ConsumerRunner, Subscription
 from shared.messaging.outbox import Outbox
 from shared.messaging.publisher import KafkaPublisher
 from shared.messaging.relay import leader_lock_key
-from tests.support.pipeline import Pipeline, bench_pipeline, coded_encounter
+from tests.support.pipeline import Pipeline, bench_pipeline, coded_encounter, end_offsets
 
+IDLE_WINDOW_S = 3.0
 PROFILE_HOOK = Path(__file__).resolve().parent / "profile_hook"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -52,18 +62,72 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
-async def run(events: int, batch: int, floors: bool, profile: Path | None) -> None:
+def listening_pid(port: int) -> int | None:
+    """The process on this machine listening on TCP `port` (the Kafka broker), from /proc; None if not found."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # LISTEN
+                inodes.add(f"socket:[{fields[9]}]")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            for fd in (entry / "fd").iterdir():
+                if os.readlink(fd) in inodes:
+                    return int(entry.name)
+        except OSError:
+            continue
+    return None
+
+
+def py_spy(pid: int, output: Path) -> subprocess.Popen[bytes] | None:
+    """py-spy sampling `pid` into collapsed stacks at `output` until sent SIGINT; None without py-spy."""
+    binary = Path(sys.executable).parent / "py-spy"
+    if not binary.exists():
+        print("  (py-spy not installed in this venv: no sampled profile)")
+        return None
+    return subprocess.Popen(
+        [str(binary), "record", "--pid", str(pid), "--gil", "--format", "raw", "--rate", "200"]
+        + ["--output", str(output)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def top_own(collapsed: Path, count: int = 12) -> list[tuple[str, float]]:
+    """The functions with the most own samples in py-spy's collapsed stacks, as shares of all samples."""
+    own: Counter[str] = Counter()
+    total = 0
+    for line in collapsed.read_text().splitlines():
+        stack, _, samples = line.rpartition(" ")
+        if not stack:
+            continue
+        leaf = stack.rsplit(";", 1)[-1]
+        own[leaf] += int(samples)
+        total += int(samples)
+    return [(name, n / total) for name, n in own.most_common(count)] if total else []
+
+
+async def run(
+    events: int, batch: int, floors: bool, profile: Path | None, spy: Path | None, service_env: dict[str, str]
+) -> None:
     async with bench_pipeline((INTAKE, NOTIFICATIONS)) as pipeline:
         floor = await measure_floors(pipeline.servers, pipeline.admin_url) if floors else None
         tenant = f"bench-{uuid.uuid4().hex[:8]}"
         admin = await asyncpg.connect(pipeline.admin_url)
         lock = leader_lock_key(str(INTAKE.messaging.outbox.schema))
         await admin.fetchval("SELECT pg_advisory_lock(hashtext($1))", lock)  # the relay waits for it
-        extra: dict[str, str] = {}
+        extra: dict[str, str] = dict(service_env)
         if profile is not None:
             profile.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before anything is timed
             path = os.pathsep.join(p for p in (str(PROFILE_HOOK), os.environ.get("PYTHONPATH", "")) if p)
-            extra = {"PYTHONPATH": path}
+            extra["PYTHONPATH"] = path
         inbox_only = Subscription(
             group_id=f"bench-inbox-{tenant}",
             handlers={"encounter-coded.v1": validate_only},
@@ -99,7 +163,34 @@ async def run(events: int, batch: int, floors: bool, profile: Path | None) -> No
         if profile is not None:
             for pid in pids.values():
                 os.kill(pid, signal.SIGUSR1)
+        postmaster = postmaster_of(await admin.fetchval("SELECT pg_backend_pid()"))
+        first = await end_offsets(pipeline.kafka, "encounter-coded")
+        feed_group = pipeline.group("notifications")
+        kafka_admin = AIOKafkaAdminClient(**pipeline.kafka.client_options())
+        await kafka_admin.start()
+        kafka_pid = listening_pid(int(pipeline.servers.kafka.bootstrap_servers.rsplit(":", 1)[1]))
+
+        def servers_cpu_now() -> dict[str, float | None]:
+            return {
+                "Postgres": postgres_cpu_s(postmaster) if postmaster else None,
+                "Kafka": cpu_seconds(kafka_pid) if kafka_pid else None,
+            }
+
+        # The servers' idle CPU (the services' periodic work, idle consumers' long polls, the broker's own upkeep)
+        # over a few seconds with nothing flowing: what each would spend over the backlog's time anyway.
+        idle_started, idle_before = time.perf_counter(), servers_cpu_now()
+        await asyncio.sleep(IDLE_WINDOW_S)
+        idle_after, idle_s = servers_cpu_now(), time.perf_counter() - idle_started
+        idle_rate = {
+            name: (after - before) / idle_s if after is not None and before is not None else None
+            for (name, before), after in zip(idle_before.items(), idle_after.values(), strict=True)
+        }
+        spies = {}
+        if spy is not None:
+            spy.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before anything is timed
+            spies = {name: py_spy(pid, spy / f"{name}.txt") for name, pid in pids.items()}
         cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        servers_before = servers_cpu_now()
         load_before = MachineLoad.now()
         started = time.perf_counter()
         await admin.fetchval("SELECT pg_advisory_unlock(hashtext($1))", lock)
@@ -110,12 +201,27 @@ async def run(events: int, batch: int, floors: bool, profile: Path | None) -> No
                 "SELECT EXISTS (SELECT FROM intake.outbox WHERE published_at IS NULL)"
             ):
                 published_at = time.perf_counter()
-            fed = await admin.fetchval("SELECT count(*) FROM notifications.activity WHERE tenant_id = $1", tenant)
-            if fed >= events:
-                consumed_at = time.perf_counter()
-                published_at = published_at or consumed_at
+            # The feed group's committed offsets move only after its transactions commit: asking Kafka, not
+            # counting feed rows every 50 ms (a count that grows with the table, in the Postgres figure).
+            committed = await kafka_admin.list_consumer_group_offsets(feed_group)
+            if sum(committed[tp].offset - start for tp, start in first.items() if tp in committed) >= events:
+                fed = await admin.fetchval("SELECT count(*) FROM notifications.activity WHERE tenant_id = $1", tenant)
+                if fed >= events:
+                    consumed_at = time.perf_counter()
+                    published_at = published_at or consumed_at
             await asyncio.sleep(0.05)
+        await kafka_admin.close()
         cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
+        servers_cpu = {
+            name: after - before if after is not None and before is not None else None
+            for (name, before), after in zip(servers_before.items(), servers_cpu_now().values(), strict=True)
+        }
+        for sampler in spies.values():
+            if sampler is not None:
+                sampler.send_signal(signal.SIGINT)
+        for sampler in spies.values():
+            if sampler is not None:
+                await asyncio.to_thread(sampler.wait, 60)
         if profile is not None:
             for pid in pids.values():
                 os.kill(pid, signal.SIGUSR2)
@@ -133,6 +239,8 @@ async def run(events: int, batch: int, floors: bool, profile: Path | None) -> No
         total = consumed_at - started
         publish_s = (published_at or consumed_at) - started
         print(f"\nclaimflow messaging benchmark  (events: {events}, outbox batch: {batch})")
+        if service_env:
+            print(f"  service environment: {' '.join(f'{k}={v}' for k, v in sorted(service_env.items()))}")
         print(f"  machine: {load_before} at the start, {load.load_1m:.2f} at the end")
         print(f"  outbox writes (batched transactions)     {events / written:>10,.0f} events/s   (not timed below)")
         print(f"  outbox -> Kafka (relay, acks=all)        {events / publish_s:>10,.0f} events/s")
@@ -147,6 +255,19 @@ async def run(events: int, batch: int, floors: bool, profile: Path | None) -> No
                 f"  {label:<39}{seconds / events * 1e6:>10,.1f} µs   ({seconds:.2f} s CPU over {total:.2f} s: "
                 f"{seconds / total:.0%} of a core; {events / seconds if seconds else 0:,.0f} events per CPU-second)"
             )
+        for name, server_s in servers_cpu.items():
+            label = f"CPU per event, {name} server"
+            if server_s is None:
+                print(f"  {label:<39}{'n/a':>10}      (not a process of this machine)")
+                continue
+            idle = idle_rate[name] or 0.0
+            print(
+                f"  {label:<39}{server_s / events * 1e6:>10,.1f} µs   ({server_s:.2f} s CPU over {total:.2f} s: "
+                f"{server_s / total:.0%} of a core; idle it uses {idle:.0%} of a core: "
+                f"{max(0.0, server_s - idle * total) / events * 1e6:,.1f} µs per event above idle)"
+            )
+        every = sum(cpu.values()) + sum(server_s or 0.0 for server_s in servers_cpu.values())
+        print(f"  CPU per event, all of the above          {every / events * 1e6:>10,.1f} µs")
         print(
             f"  Kafka -> inbox alone (this process, typed payload, no effect)"
             f"{events / inbox_s:>8,.0f} events/s   ({inbox_cpu / events * 1e6:,.1f} µs CPU per event; "
@@ -154,6 +275,14 @@ async def run(events: int, batch: int, floors: bool, profile: Path | None) -> No
         )
         if floor is not None:
             print(floor.report())
+        if spy is not None:
+            for name in spies:
+                collapsed = spy / f"{name}.txt"
+                if not collapsed.exists():
+                    continue
+                print(f"  py-spy, {name}: functions with the most own samples ({collapsed})")
+                for function, share in top_own(collapsed):
+                    print(f"    {share:>6.1%}  {function}")
 
 
 async def validate_only(_session: AsyncSession, envelopes: list[EventEnvelope]) -> None:
@@ -201,9 +330,19 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--no-floors", action="store_true", help="skip the servers' floor (Kafka perf tools, Postgres)")
     parser.add_argument("--profile", type=Path, help="cProfile each service process over the timed window into DIR")
+    parser.add_argument("--py-spy", type=Path, help="sample each service process with py-spy into DIR")
+    parser.add_argument(
+        "--service-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an environment variable for both service processes (CLAIMFLOW_RELAY_BATCH_SIZE=2000); repeatable",
+    )
     arguments = parser.parse_args()
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # a timeout still stops the services
-    asyncio.run(run(arguments.events, arguments.batch, not arguments.no_floors, arguments.profile))
+    service_env = dict(item.split("=", 1) for item in arguments.service_env)
+    floors = not arguments.no_floors
+    asyncio.run(run(arguments.events, arguments.batch, floors, arguments.profile, arguments.py_spy, service_env))
 
 
 if __name__ == "__main__":

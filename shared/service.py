@@ -244,6 +244,8 @@ async def _start(
             kafka=settings.kafka_access(),
             max_attempts=settings.consumer_max_attempts,
             batch_size=settings.consumer_batch_size,
+            fetch_min_bytes=settings.consumer_fetch_min_bytes,
+            fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
         )
         for subscription in definition.bound_subscriptions(runtime)
     ]

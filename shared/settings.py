@@ -50,6 +50,10 @@ class ServiceSettings(BaseSettings):
     kafka_stop_timeout_s: float = 10.0
     consumer_max_attempts: int = 5
     consumer_batch_size: int = 500
+    consumer_fetch_min_bytes: int = 1
+    """Bytes a consumer's fetch waits for at the broker (up to `consumer_fetch_max_wait_ms`): 1 answers as soon as
+    any assigned partition has a record."""
+    consumer_fetch_max_wait_ms: int = 500
     consumer_group_prefix: str = ""
     """Prepended to every consumer group: deployments sharing one broker (or test sessions) stay apart."""
     relay_batch_size: int = 500

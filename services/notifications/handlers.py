@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifications.alerts import track_claim_states
-from services.notifications.repository import ActivityFeed
+from services.notifications.repository import ActivityFeed, FeedEntry
 from services.notifications.statements import STATEMENT_HANDLERS
 from services.notifications.webhooks import record_deliveries
 from shared.events.catalog import EVENT_TYPES
@@ -18,15 +18,7 @@ async def on_any_event(session: AsyncSession, envelopes: list[EventEnvelope]) ->
     entries = []
     for envelope in envelopes:
         envelope.wire_payload()  # refuse malformed payloads before they reach the feed
-        entries.append(
-            {
-                "event_id": envelope.id,
-                "tenant_id": envelope.tenant,
-                "event_type": envelope.type,
-                "subject": envelope.subject,
-                "occurred_at": envelope.time,
-            }
-        )
+        entries.append(FeedEntry(envelope.id, envelope.tenant, envelope.type, envelope.subject, envelope.time))
     await ActivityFeed(session).record(entries)
     await record_deliveries(session, envelopes)
     await track_claim_states(session, envelopes)

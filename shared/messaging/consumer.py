@@ -98,6 +98,8 @@ class ConsumerRunner:
         kafka: KafkaAccess,
         max_attempts: int,
         batch_size: int,
+        fetch_min_bytes: int = 1,
+        fetch_max_wait_ms: int = 500,
     ) -> None:
         self._service = service
         self._subscription = subscription
@@ -107,9 +109,11 @@ class ConsumerRunner:
         self._kafka = kafka
         self._max_attempts = max_attempts
         self._batch_size = batch_size
+        self._fetch = {"fetch_min_bytes": fetch_min_bytes, "fetch_max_wait_ms": fetch_max_wait_ms}
         self._consumer: AIOKafkaConsumer | None = None
         self.connected = False
         self._inbox_insert = inbox_insert(inbox)
+        self._lag_observed_at = -LAG_EVERY_S
 
     @property
     def group_id(self) -> str:
@@ -126,6 +130,7 @@ class ConsumerRunner:
                 auto_offset_reset="earliest",
                 isolation_level="read_committed",
                 max_poll_records=self._batch_size,
+                **self._fetch,
             )
             consumer.subscribe(list(self._subscription.topics), listener=_RebalanceLog(self._service, self.group_id))
             try:
@@ -177,9 +182,13 @@ class ConsumerRunner:
                     # A partition moved to another member during the round; its inbox makes the
                     # re-delivery there harmless.
                     log.info("offset commit refused after rebalance", extra={"group": self.group_id})
-            await self._observe_lag(consumer)
+            if time.monotonic() - self._lag_observed_at >= LAG_EVERY_S:
+                await self._observe_lag(consumer)
 
     async def _observe_lag(self, consumer: AIOKafkaConsumer) -> None:
+        """The lag gauge of every assigned partition (a consumer of every domain topic has over a hundred: per
+        round, this was a position lookup and a labelled gauge each, whatever the round's size)."""
+        self._lag_observed_at = time.monotonic()
         for tp in consumer.assignment():
             highwater = consumer.highwater(tp)
             if highwater is None:
@@ -366,6 +375,9 @@ class ConsumerRunner:
             },
         )
 
+
+LAG_EVERY_S = 1.0
+"""How often the consumer lag gauges are refreshed while records flow (and after each idle poll past it)."""
 
 LINGER_S = 0.02
 """How long a round keeps fetching when its first fetch came back short of a full batch: while events stream in
