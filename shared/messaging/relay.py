@@ -204,13 +204,16 @@ class OutboxRelay:
 
     async def _run_as_leader(self) -> None:
         listener = await asyncpg.connect(libpq_url(self._engine), server_settings=LISTENER_SETTINGS)
+        opened: list[asyncpg.Connection] = []  # closed at the end even when the second one fails to open
         try:
             lock_key = leader_lock_key(str(self._outbox.schema))
             while not await listener.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", lock_key):
                 await asyncio.sleep(self._poll_interval_s)
             self.is_leader = True
             await listener.add_listener(outbox_channel(str(self._outbox.schema)), self._on_notify)
-            self._connections = (await self._batch_connection(), await self._batch_connection())
+            opened.append(await self._batch_connection())
+            opened.append(await self._batch_connection())
+            self._connections = (opened[0], opened[1])
             observed_at = -BACKLOG_EVERY_S
             while True:
                 self._wake.clear()
@@ -222,8 +225,8 @@ class OutboxRelay:
                     await self._await_rows(listener)
         finally:
             self.is_leader = False
-            connections, self._connections = self._connections or (), None
-            for conn in (*connections, listener):
+            self._connections = None
+            for conn in (*opened, listener):
                 await asyncio.shield(conn.close(timeout=5))
 
     async def _batch_connection(self) -> asyncpg.Connection:
