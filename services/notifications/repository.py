@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,15 +35,30 @@ class ActivityRepository:
         )
 
 
-_FEED_INSERT = sa.text(
-    "INSERT INTO notifications.activity (event_id, tenant_id, event_type, subject, occurred_at) "
-    "SELECT * FROM unnest(CAST(:event_ids AS text[]), CAST(:tenants AS text[]), CAST(:event_types AS text[]), "
-    "CAST(:subjects AS text[]), CAST(:occurred AS timestamptz[])) ON CONFLICT DO NOTHING"
-).bindparams(
-    *(sa.bindparam(name, type_=ARRAY(sa.Text)) for name in ("event_ids", "tenants", "event_types", "subjects")),
-    sa.bindparam("occurred", type_=ARRAY(sa.DateTime(timezone=True))),
-)
-"""A batch of feed entries from one array per column: one statement (an executemany ran the insert per row)."""
+_ARRAY_INSERTS: dict[tuple[str, tuple[str, ...]], sa.TextClause | None] = {}
+
+
+def array_insert(table: sa.Table, names: tuple[str, ...]) -> sa.TextClause | None:
+    """`INSERT ... SELECT * FROM unnest(arrays) ON CONFLICT DO NOTHING` for these columns (one bind parameter per
+    column, an array of its type); None when one is JSON, which Postgres arrays do not carry as such."""
+    key = (table.fullname, names)
+    if key not in _ARRAY_INSERTS:
+        columns = [table.c[name] for name in names]
+        if any(isinstance(column.type, sa.JSON) for column in columns):
+            _ARRAY_INSERTS[key] = None
+        else:
+            dialect = postgresql.dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy's dialects are unannotated
+            arrays = ", ".join(
+                f"CAST(:{name} AS {column.type.compile(dialect)}[])"
+                for name, column in zip(names, columns, strict=True)
+            )
+            _ARRAY_INSERTS[key] = sa.text(
+                f"INSERT INTO {table.fullname} ({', '.join(names)}) SELECT * FROM unnest({arrays}) "  # noqa: S608
+                "ON CONFLICT DO NOTHING"
+            ).bindparams(
+                *(sa.bindparam(name, type_=ARRAY(column.type)) for name, column in zip(names, columns, strict=True))
+            )
+    return _ARRAY_INSERTS[key]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +72,9 @@ class FeedEntry:
     occurred_at: dt.datetime
 
 
+_FEED_COLUMNS = ("event_id", "tenant_id", "event_type", "subject", "occurred_at")
+
+
 class ActivityFeed:
     """Writes from the event stream, which carries each event's tenant itself."""
 
@@ -65,13 +84,15 @@ class ActivityFeed:
     async def record(self, entries: Sequence[FeedEntry]) -> None:
         if not entries:
             return
+        statement = array_insert(activity, _FEED_COLUMNS)
+        assert statement is not None  # the feed's columns are text and a timestamp
         await self._session.execute(
-            _FEED_INSERT,
+            statement,
             {
-                "event_ids": [entry.event_id for entry in entries],
-                "tenants": [entry.tenant_id for entry in entries],
-                "event_types": [entry.event_type for entry in entries],
-                "subjects": [entry.subject for entry in entries],
-                "occurred": [entry.occurred_at for entry in entries],
+                "event_id": [entry.event_id for entry in entries],
+                "tenant_id": [entry.tenant_id for entry in entries],
+                "event_type": [entry.event_type for entry in entries],
+                "subject": [entry.subject for entry in entries],
+                "occurred_at": [entry.occurred_at for entry in entries],
             },
         )

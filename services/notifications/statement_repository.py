@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifications.domain.statements import (
@@ -43,6 +42,7 @@ from services.notifications.models import (
     statement_payments,
     statements,
 )
+from services.notifications.repository import array_insert
 from shared.phi.crypto import FORMAT, Binding, TenantKeys
 from shared.phi.keys import tenant_keys
 from shared.phi.rotation import PhiAtRest, SealedColumn
@@ -211,32 +211,6 @@ async def _records(session: AsyncSession, rows: Sequence[sa.Row[Any]]) -> list[S
     return records
 
 
-_ARRAY_INSERTS: dict[tuple[str, tuple[str, ...]], sa.TextClause | None] = {}
-
-
-def _array_insert(table: sa.Table, names: tuple[str, ...]) -> sa.TextClause | None:
-    """`INSERT ... SELECT * FROM unnest(arrays) ON CONFLICT DO NOTHING` for these columns (one bind parameter per
-    column, an array of its type); None when one is JSON, which Postgres arrays do not carry as such."""
-    key = (table.fullname, names)
-    if key not in _ARRAY_INSERTS:
-        columns = [table.c[name] for name in names]
-        if any(isinstance(column.type, sa.JSON) for column in columns):
-            _ARRAY_INSERTS[key] = None
-        else:
-            dialect = postgresql.dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy's dialects are unannotated
-            arrays = ", ".join(
-                f"CAST(:{name} AS {column.type.compile(dialect)}[])"
-                for name, column in zip(names, columns, strict=True)
-            )
-            _ARRAY_INSERTS[key] = sa.text(
-                f"INSERT INTO {table.fullname} ({', '.join(names)}) SELECT * FROM unnest({arrays}) "  # noqa: S608
-                "ON CONFLICT DO NOTHING"
-            ).bindparams(
-                *(sa.bindparam(name, type_=ARRAY(column.type)) for name, column in zip(names, columns, strict=True))
-            )
-    return _ARRAY_INSERTS[key]
-
-
 class StatementLedgerWrites:
     """Writes from the event stream, which carries each event's tenant itself; every write is idempotent."""
 
@@ -275,7 +249,7 @@ class StatementLedgerWrites:
             return
         names = tuple(rows[0])
         same_columns = all(row.keys() == rows[0].keys() for row in rows)
-        statement = _array_insert(table, names) if same_columns else None
+        statement = array_insert(table, names) if same_columns else None
         if statement is None:
             await self._session.execute(insert(table).on_conflict_do_nothing(), list(rows))
             return
