@@ -140,21 +140,25 @@ def check_diagnoses(encounter: EncounterIn, release: Release) -> list[Problem]:
         reason = release.problem(code.upper())
         if reason is not None:
             problems.append(Problem(("diagnosis_codes", index), reason))
-    seen = Counter(code.upper().replace(".", "") for code in encounter.diagnosis_codes)
+    bare = [code.upper().replace(".", "") for code in encounter.diagnosis_codes]
+    if len(set(bare)) == len(bare):
+        return problems
+    seen = Counter(bare)
     for index, code in enumerate(encounter.diagnosis_codes):
-        if seen[code.upper().replace(".", "")] > 1:
+        if seen[bare[index]] > 1:
             problems.append(Problem(("diagnosis_codes", index), f"{code} is listed more than once"))
     return problems
 
 
 def check_lines(encounter: EncounterIn, cpt_codes: frozenset[str] | None) -> list[Problem]:
     problems = []
-    numbers = Counter(line.line_number for line in encounter.lines)
+    numbers = [line.line_number for line in encounter.lines]
+    repeated = Counter(numbers) if len(set(numbers)) != len(numbers) else None
     diagnosis_count = len(encounter.diagnosis_codes)
     professional = encounter.claim_type == "professional"
     for index, line in enumerate(encounter.lines):
         where: Location = ("lines", index)
-        if numbers[line.line_number] > 1:
+        if repeated is not None and repeated[line.line_number] > 1:
             problems.append(Problem((*where, "line_number"), f"line number {line.line_number} is used more than once"))
         problems.extend(_check_pointers(line, where, diagnosis_count, required=professional))
         if professional and line.procedure_code is None:
