@@ -29,6 +29,7 @@ from services.intake.domain.changes import (
 )
 from services.intake.domain.eligibility import Submission, answer_for, build_270, file_name_of, inquiry_about, parse_271
 from services.intake.domain.encounter import (
+    CodeVerdicts,
     EncounterRejected,
     Location,
     Problem,
@@ -244,9 +245,10 @@ async def receive_encounters(
         line.procedure_code for _, e in new for line in e.lines if line.procedure_code is not None
     )
     accepted: list[tuple[NewEncounter, wire.EncounterCodedV1]] = []
+    verdicts = CodeVerdicts()
     for index, item in new:
         release = diagnosis_release(item.service_date_from)
-        found = check_encounter(item, today=today, release=release, cpt_codes=cpt_codes)
+        found = check_encounter(item, today=today, release=release, cpt_codes=cpt_codes, verdicts=verdicts)
         resolved, unresolvable = resolve(item, registry)
         found += unresolvable
         problems.extend(Problem(at(index, p.loc), p.msg) for p in found)
