@@ -827,7 +827,7 @@ _ADD_ENCOUNTERS = (
     sa.text(
         f"INSERT INTO {encounters.fullname} (id, tenant_id, external_encounter_id, claim_type, total_charge_cents, "  # noqa: S608 - names from the model, values bound
         "currency, coding, phi, unresolved, patient_id) "
-        "SELECT id, :tenant, external_id, claim_type, total, currency, coding::jsonb, phi, unresolved::jsonb, "
+        "SELECT id, :tenant, external_id, claim_type, total, currency, coding::json, phi, unresolved::jsonb, "
         "patient_id FROM unnest(:ids, :external_ids, :claim_types, :totals, :currencies, :codings, :phis, "
         ":unresolved, :patient_ids) AS new (id, external_id, claim_type, total, currency, coding, phi, unresolved, "
         "patient_id) "
