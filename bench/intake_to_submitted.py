@@ -28,7 +28,8 @@ dead rows left, autovacuum runs, size on disk; pg_stat_user_tables), the WAL it 
 images per encounter, checkpoints), and a Postgres floor measured in the same run (a state row + an outbox row
 per encounter, 500 per transaction). `--profile DIR` samples intake and claims with py-spy (when installed)
 during the first throughput phase and writes DIR/<service>.raw (collapsed stacks) and DIR/<service>.txt (the functions
-taking the most time, self and inclusive).
+taking the most time, self and inclusive); the paced phase's profiles go to DIR/paced/ (small POSTs: the cost per
+request rather than per encounter).
 
 The topic is read by this script from the offsets it had before the run, without a consumer group.
 `--statements` prints, after each throughput phase, Postgres's own account of each statement
@@ -783,9 +784,16 @@ async def run(arguments: argparse.Namespace, stack: LocalStack | None, servers: 
                 if arguments.paced_seconds > 0:
                     rate = arguments.rate or runs[-1].rate / 2
                     client.headers.update(pipeline.auth(tenant, *WRITE))
-                    await paced(
-                        client, submitted, patients, rate, arguments.paced_seconds, arguments.tick, Usage(watched)
+                    paced_profiles = Profiles(
+                        None if arguments.profile is None else arguments.profile / "paced", services
                     )
+                    paced_profiles.start()
+                    try:
+                        await paced(
+                            client, submitted, patients, rate, arguments.paced_seconds, arguments.tick, Usage(watched)
+                        )
+                    finally:
+                        paced_profiles.stop()
             if len(runs) > 1:
                 cost_curve(runs)
             admin = await asyncpg.connect(pipeline.admin_url)
@@ -813,7 +821,9 @@ def main() -> None:
     parser.add_argument("--tick", type=float, default=0.1, help="Seconds between POSTs in phase 2.")
     parser.add_argument("--batch-interval", type=float, default=0.2, help="Claims' batching interval, seconds.")
     parser.add_argument("--timeout", type=float, default=1800, help="Seconds to wait for the last claim-submitted.")
-    parser.add_argument("--profile", type=Path, default=None, help="py-spy profiles of the first run into this folder.")
+    parser.add_argument(
+        "--profile", type=Path, default=None, help="py-spy profiles of the first run (and of the paced phase) here."
+    )
     parser.add_argument(
         "--statements", action="store_true", help="Print pg_stat_statements per encounter after each run."
     )
