@@ -75,6 +75,7 @@ from shared.messaging.topics import CLAIM_SUBMITTED
 from tests.support.pipeline import bench_pipeline, end_offsets
 
 BATCH = 1000
+IDLE_SECONDS = 5.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 DAYS = 300
@@ -745,6 +746,12 @@ async def run(arguments: argparse.Namespace, stack: LocalStack | None, servers: 
             print(f"\nclaimflow intake -> claim-submitted benchmark  (cores: {os.cpu_count()}; logs under {work})")
             idle = {w.name: w.usage()[1] for w in services}
             print("  idle RSS: " + ", ".join(f"{name} {rss / 2**20:.0f} MB" for name, rss in idle.items()))
+            async with Usage(services) as resting:
+                await asyncio.sleep(IDLE_SECONDS)
+            print(
+                f"  idle CPU over {IDLE_SECONDS:.0f} s (pollers, consumers, periodic work): "
+                + ", ".join(f"{name} {cpu / IDLE_SECONDS * 100:.1f}% of one core" for name, cpu in resting.cpu.items())
+            )
             floor = await postgres_floor(pipeline.admin_url)
             print(f"  Postgres floor (state row + outbox row, 500 per transaction): {floor:,.0f} rows/s")
             runs: list[Measured] = []
