@@ -28,7 +28,8 @@ dead rows left, autovacuum runs, size on disk; pg_stat_user_tables), the WAL it 
 images per encounter, checkpoints), and a Postgres floor measured in the same run (a state row + an outbox row
 per encounter, 500 per transaction). `--profile DIR` samples intake and claims with py-spy (when installed)
 during the first throughput phase and writes DIR/<service>.raw (collapsed stacks) and DIR/<service>.txt (the functions
-taking the most time, self and inclusive).
+taking the most time, self and inclusive); the paced phase's profiles go to DIR/paced/ (small POSTs: the cost per
+request rather than per encounter).
 
 The topic is read by this script from the offsets it had before the run, without a consumer group.
 `--statements` prints, after each throughput phase, Postgres's own account of each statement
@@ -74,6 +75,7 @@ from shared.messaging.topics import CLAIM_SUBMITTED
 from tests.support.pipeline import bench_pipeline, end_offsets
 
 BATCH = 1000
+IDLE_SECONDS = 5.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 DAYS = 300
@@ -744,6 +746,12 @@ async def run(arguments: argparse.Namespace, stack: LocalStack | None, servers: 
             print(f"\nclaimflow intake -> claim-submitted benchmark  (cores: {os.cpu_count()}; logs under {work})")
             idle = {w.name: w.usage()[1] for w in services}
             print("  idle RSS: " + ", ".join(f"{name} {rss / 2**20:.0f} MB" for name, rss in idle.items()))
+            async with Usage(services) as resting:
+                await asyncio.sleep(IDLE_SECONDS)
+            print(
+                f"  idle CPU over {IDLE_SECONDS:.0f} s (pollers, consumers, periodic work): "
+                + ", ".join(f"{name} {cpu / IDLE_SECONDS * 100:.1f}% of one core" for name, cpu in resting.cpu.items())
+            )
             floor = await postgres_floor(pipeline.admin_url)
             print(f"  Postgres floor (state row + outbox row, 500 per transaction): {floor:,.0f} rows/s")
             runs: list[Measured] = []
@@ -783,9 +791,16 @@ async def run(arguments: argparse.Namespace, stack: LocalStack | None, servers: 
                 if arguments.paced_seconds > 0:
                     rate = arguments.rate or runs[-1].rate / 2
                     client.headers.update(pipeline.auth(tenant, *WRITE))
-                    await paced(
-                        client, submitted, patients, rate, arguments.paced_seconds, arguments.tick, Usage(watched)
+                    paced_profiles = Profiles(
+                        None if arguments.profile is None else arguments.profile / "paced", services
                     )
+                    paced_profiles.start()
+                    try:
+                        await paced(
+                            client, submitted, patients, rate, arguments.paced_seconds, arguments.tick, Usage(watched)
+                        )
+                    finally:
+                        paced_profiles.stop()
             if len(runs) > 1:
                 cost_curve(runs)
             admin = await asyncpg.connect(pipeline.admin_url)
@@ -813,7 +828,9 @@ def main() -> None:
     parser.add_argument("--tick", type=float, default=0.1, help="Seconds between POSTs in phase 2.")
     parser.add_argument("--batch-interval", type=float, default=0.2, help="Claims' batching interval, seconds.")
     parser.add_argument("--timeout", type=float, default=1800, help="Seconds to wait for the last claim-submitted.")
-    parser.add_argument("--profile", type=Path, default=None, help="py-spy profiles of the first run into this folder.")
+    parser.add_argument(
+        "--profile", type=Path, default=None, help="py-spy profiles of the first run (and of the paced phase) here."
+    )
     parser.add_argument(
         "--statements", action="store_true", help="Print pg_stat_statements per encounter after each run."
     )

@@ -37,7 +37,13 @@ encounters = sa.Table(
     sa.Column("claim_type", sa.Text, nullable=False),
     sa.Column("total_charge_cents", sa.BigInteger, nullable=False),
     sa.Column("currency", sa.String(3), nullable=False),
-    sa.Column("coding", JSONB, nullable=False, doc="the encounter as received, without its PHI members (see phi)"),
+    sa.Column(
+        "coding",
+        sa.JSON,
+        nullable=False,
+        doc="the encounter as received, without its PHI members (see phi); json, not jsonb: kept as written, "
+        "never queried inside, and not parsed into jsonb on every insert (0009)",
+    ),
     sa.Column("phi", sa.LargeBinary, nullable=True, doc="the MRN and ambulance members of the coding, sealed"),
     sa.Column("unresolved", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),

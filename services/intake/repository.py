@@ -774,44 +774,65 @@ class EncounterRepository(TenantRepository):
         by external id.
 
         One array per column, unnested by Postgres: a single prepared statement whatever the batch size,
-        and each encounter's JSON written by pydantic's serializer, not built as a dict and dumped again."""
+        and each encounter's JSON written by pydantic's serializer, not built as a dict and dumped again. Only
+        what Postgres decides comes back (which rows went in, their `received_at`): the rest is what was sent."""
         if not new:
             return {}
         keys = await tenant_keys(self._session, phi_keys, self._tenant)
+        tenant = self._tenant
         rows = await self._session.execute(
             _ADD_ENCOUNTERS,
             {
                 "ids": [item.id for item in new],
-                "tenant": self._tenant,
+                "tenant": tenant,
                 "external_ids": [item.encounter.external_encounter_id for item in new],
                 "claim_types": [item.encounter.claim_type for item in new],
                 "totals": [item.total_charge_cents for item in new],
                 "currencies": [item.encounter.currency for item in new],
                 "codings": [item.encounter.model_dump_json(exclude=ENCOUNTER_PHI) for item in new],
                 "phis": [
-                    keys.seal(
-                        item.encounter.model_dump_json(include=ENCOUNTER_PHI).encode(),
-                        Binding(self._tenant, encounters.name, "phi", str(item.id)),
-                    )
+                    keys.seal(encounter_phi_json(item.encounter), Binding(tenant, encounters.name, "phi", str(item.id)))
                     for item in new
                 ],
                 "unresolved": [orjson.dumps(item.unresolved).decode() for item in new],
                 "patient_ids": [item.patient_id for item in new],
             },
         )
-        return {row["external_encounter_id"]: _encounter(row) for row in rows.mappings()}
+        sent = {item.id: item for item in new}
+        inserted = {}
+        for encounter_id, received_at in rows.tuples():
+            item = sent[encounter_id]
+            inserted[item.encounter.external_encounter_id] = Encounter(
+                id=item.id,
+                external_encounter_id=item.encounter.external_encounter_id,
+                claim_type=item.encounter.claim_type,
+                total_charge_cents=item.total_charge_cents,
+                currency=item.encounter.currency,
+                received_at=received_at,
+                unresolved=list(item.unresolved),
+                patient_id=item.patient_id,
+            )
+        return inserted
+
+
+def encounter_phi_json(encounter: EncounterIn) -> bytes:
+    """The encounter's PHI members (ENCOUNTER_PHI) as the JSON sealed in `encounters.phi`: an encounter without an
+    ambulance trip (nearly all) holds only its MRN, dumped directly."""
+    if encounter.ambulance is None:
+        return orjson.dumps({"patient_external_id": encounter.patient_external_id, "ambulance": None})
+    return encounter.model_dump_json(include=ENCOUNTER_PHI).encode()
 
 
 _ADD_ENCOUNTERS = (
     sa.text(
         f"INSERT INTO {encounters.fullname} (id, tenant_id, external_encounter_id, claim_type, total_charge_cents, "  # noqa: S608 - names from the model, values bound
         "currency, coding, phi, unresolved, patient_id) "
-        "SELECT id, :tenant, external_id, claim_type, total, currency, coding::jsonb, phi, unresolved::jsonb, "
+        "SELECT id, :tenant, external_id, claim_type, total, currency, coding::json, phi, unresolved::jsonb, "
         "patient_id FROM unnest(:ids, :external_ids, :claim_types, :totals, :currencies, :codings, :phis, "
         ":unresolved, :patient_ids) AS new (id, external_id, claim_type, total, currency, coding, phi, unresolved, "
         "patient_id) "
         "ON CONFLICT (tenant_id, external_encounter_id) DO NOTHING "
-        f"RETURNING {', '.join(column.name for column in _ENCOUNTER_COLUMNS)}"
+        "RETURNING id, received_at"
     )
     .bindparams(
         sa.bindparam("ids", type_=ARRAY(sa.Uuid)),
@@ -825,7 +846,7 @@ _ADD_ENCOUNTERS = (
         sa.bindparam("unresolved", type_=ARRAY(sa.Text)),
         sa.bindparam("patient_ids", type_=ARRAY(sa.Uuid)),
     )
-    .columns(*_ENCOUNTER_COLUMNS)
+    .columns(encounters.c.id, encounters.c.received_at)
 )
 
 

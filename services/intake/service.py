@@ -29,6 +29,7 @@ from services.intake.domain.changes import (
 )
 from services.intake.domain.eligibility import Submission, answer_for, build_270, file_name_of, inquiry_about, parse_271
 from services.intake.domain.encounter import (
+    CodeVerdicts,
     EncounterRejected,
     Location,
     Problem,
@@ -88,12 +89,8 @@ from services.intake.settings import EligibilitySettings
 from shared.clearinghouse import ClearinghouseAdapter, InboundFile, InboundKind, SubmissionConflictError
 from shared.clearinghouse.base import sha256_hex
 from shared.db import unit_of_work
-from shared.events.catalog import (
-    ClaimCancelledV1,
-    CoverageCorrectionRequestedV1,
-    EncounterCodedV1,
-    PartyChangedV1,
-)
+from shared.events import wire
+from shared.events.catalog import ClaimCancelledV1, CoverageCorrectionRequestedV1
 from shared.events.envelope import EventEnvelope
 from shared.ids import time_ordered_id
 from shared.messaging.outbox import Outbox
@@ -247,10 +244,11 @@ async def receive_encounters(
     cpt_codes = await CptCodeRepository(session, tenant).codes(
         line.procedure_code for _, e in new for line in e.lines if line.procedure_code is not None
     )
-    accepted: list[tuple[NewEncounter, EncounterCodedV1]] = []
+    accepted: list[tuple[NewEncounter, wire.EncounterCodedV1]] = []
+    verdicts = CodeVerdicts()
     for index, item in new:
         release = diagnosis_release(item.service_date_from)
-        found = check_encounter(item, today=today, release=release, cpt_codes=cpt_codes)
+        found = check_encounter(item, today=today, release=release, cpt_codes=cpt_codes, verdicts=verdicts)
         resolved, unresolvable = resolve(item, registry)
         found += unresolvable
         problems.extend(Problem(at(index, p.loc), p.msg) for p in found)
@@ -526,7 +524,7 @@ def _patched(
     return after
 
 
-async def _announce(session: AsyncSession, outbox: Outbox, tenant: str, event: PartyChangedV1) -> None:
+async def _announce(session: AsyncSession, outbox: Outbox, tenant: str, event: wire.PartyChangedV1) -> None:
     await outbox.add(session, tenant=tenant, subject=str(event.party_id), payload=event)
     log.info(
         "party corrected",

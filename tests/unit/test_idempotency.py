@@ -36,3 +36,10 @@ def test_a_replayed_answer_says_so_in_its_header_and_a_first_one_does_not() -> N
     assert (replayed.status_code, replayed.headers["idempotent-replayed"]) == (200, "true")
     assert first.status_code == 201 and "idempotent-replayed" not in first.headers
     assert replayed.body == first.body == b'{"id":"x"}'
+
+
+def test_a_json_ready_answer_is_rendered_as_json_response_renders_it() -> None:
+    body = {"created": 1, "existing": 0, "results": [{"id": "x", "name": 'NÚÑEZ \u2028 "q" \\', "n": -(2**62)}]}
+    ready = Answer(200, body, json_ready=True).response()
+    assert ready.body == Answer(200, body).response().body
+    assert ready.headers["content-type"] == "application/json"

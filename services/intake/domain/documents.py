@@ -16,6 +16,7 @@ from services.intake.domain.encounter import Problem, check_encounter, diagnosis
 from services.intake.domain.parties import Registry, coded_event, resolve
 from services.intake.schemas import CoverageOut, EncounterDocument, FacilityOut, PatientOut, PayerOut
 from shared.events.catalog import EncounterCodedV1
+from shared.events.envelope import payload_json
 
 DOCUMENT_NAMESPACE = uuid.UUID("6d1f3c52-3a55-4d6e-9a4b-7f0c2e8e9b11")
 
@@ -84,7 +85,8 @@ def document_event(document: EncounterDocument, *, today: dt.date) -> tuple[Enco
     if problems or resolved is None:
         return None, problems
     event_id = document_id("encounter", encounter.external_encounter_id)
-    return coded_event(event_id, encounter, resolved, registry, release.name), []
+    event = coded_event(event_id, encounter, resolved, registry, release.name)
+    return EncounterCodedV1.model_validate_json(payload_json(event)), []
 
 
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")

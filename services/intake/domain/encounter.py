@@ -6,6 +6,7 @@ the API can return them all in one 422.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
@@ -45,14 +46,49 @@ def total_charge_cents(lines: list[ServiceLineIn]) -> int:
     return sum(line.charge_cents or 0 for line in lines)
 
 
+@dataclass(slots=True)
+class CodeVerdicts:
+    """The code-set verdicts of one batch: each code judged once per release or date of service (a batch names the
+    same few codes again and again). Pure: the same code on the same day always gets the same verdict."""
+
+    diagnoses: dict[tuple[str, str], str | None] = dataclasses.field(default_factory=dict)
+    procedures: dict[tuple[str, dt.date], str | None] = dataclasses.field(default_factory=dict)
+    modifiers: dict[tuple[str, dt.date], str | None] = dataclasses.field(default_factory=dict)
+
+    def diagnosis(self, release: Release, code: str) -> str | None:
+        key = (release.name, code)
+        if key not in self.diagnoses:
+            self.diagnoses[key] = release.problem(code)
+        return self.diagnoses[key]
+
+    def procedure(self, code: str, day: dt.date) -> str | None:
+        key = (code, day)
+        if key not in self.procedures:
+            self.procedures[key] = codesets.validate_procedure(code, day)
+        return self.procedures[key]
+
+    def modifier(self, code: str, day: dt.date) -> str | None:
+        key = (code, day)
+        if key not in self.modifiers:
+            self.modifiers[key] = codesets.validate_modifier(code, day)
+        return self.modifiers[key]
+
+
 def check_encounter(
-    encounter: EncounterIn, *, today: dt.date, release: Release, cpt_codes: frozenset[str] | None = None
+    encounter: EncounterIn,
+    *,
+    today: dt.date,
+    release: Release,
+    cpt_codes: frozenset[str] | None = None,
+    verdicts: CodeVerdicts | None = None,
 ) -> list[Problem]:
-    """Every rule the encounter breaks; `cpt_codes` is the tenant's licensed list (None: none loaded)."""
+    """Every rule the encounter breaks; `cpt_codes` is the tenant's licensed list (None: none loaded); `verdicts`
+    the code verdicts shared by a batch's encounters."""
+    verdicts = CodeVerdicts() if verdicts is None else verdicts
     return [
         *check_dates(encounter, today),
-        *check_diagnoses(encounter, release),
-        *check_lines(encounter, cpt_codes),
+        *check_diagnoses(encounter, release, verdicts),
+        *check_lines(encounter, cpt_codes, verdicts),
         *check_claim_frequency(encounter),
         *check_institutional(encounter, release),
         *check_prior_payers(encounter),
@@ -134,27 +170,31 @@ def check_dates(encounter: EncounterIn, today: dt.date) -> list[Problem]:
     return problems
 
 
-def check_diagnoses(encounter: EncounterIn, release: Release) -> list[Problem]:
+def check_diagnoses(encounter: EncounterIn, release: Release, verdicts: CodeVerdicts) -> list[Problem]:
     problems = []
     for index, code in enumerate(encounter.diagnosis_codes):
-        reason = release.problem(code.upper())
+        reason = verdicts.diagnosis(release, code.upper())
         if reason is not None:
             problems.append(Problem(("diagnosis_codes", index), reason))
-    seen = Counter(code.upper().replace(".", "") for code in encounter.diagnosis_codes)
+    bare = [code.upper().replace(".", "") for code in encounter.diagnosis_codes]
+    if len(set(bare)) == len(bare):
+        return problems
+    seen = Counter(bare)
     for index, code in enumerate(encounter.diagnosis_codes):
-        if seen[code.upper().replace(".", "")] > 1:
+        if seen[bare[index]] > 1:
             problems.append(Problem(("diagnosis_codes", index), f"{code} is listed more than once"))
     return problems
 
 
-def check_lines(encounter: EncounterIn, cpt_codes: frozenset[str] | None) -> list[Problem]:
+def check_lines(encounter: EncounterIn, cpt_codes: frozenset[str] | None, verdicts: CodeVerdicts) -> list[Problem]:
     problems = []
-    numbers = Counter(line.line_number for line in encounter.lines)
+    numbers = [line.line_number for line in encounter.lines]
+    repeated = Counter(numbers) if len(set(numbers)) != len(numbers) else None
     diagnosis_count = len(encounter.diagnosis_codes)
     professional = encounter.claim_type == "professional"
     for index, line in enumerate(encounter.lines):
         where: Location = ("lines", index)
-        if numbers[line.line_number] > 1:
+        if repeated is not None and repeated[line.line_number] > 1:
             problems.append(Problem((*where, "line_number"), f"line number {line.line_number} is used more than once"))
         problems.extend(_check_pointers(line, where, diagnosis_count, required=professional))
         if professional and line.procedure_code is None:
@@ -164,10 +204,10 @@ def check_lines(encounter: EncounterIn, cpt_codes: frozenset[str] | None) -> lis
         code = line.procedure_code
         if code is not None and cpt_codes is not None and is_cpt(code) and code not in cpt_codes:
             problems.append(Problem((*where, "procedure_code"), f"{code} is not in the CPT codes loaded for you"))
-        elif code is not None and (reason := codesets.validate_procedure(code, line.service_date)) is not None:
+        elif code is not None and (reason := verdicts.procedure(code, line.service_date)) is not None:
             problems.append(Problem((*where, "procedure_code"), reason))
         for position, modifier in enumerate(line.modifiers):
-            if (reason := codesets.validate_modifier(modifier, line.service_date)) is not None:
+            if (reason := verdicts.modifier(modifier, line.service_date)) is not None:
                 problems.append(Problem((*where, "modifiers", position), reason))
         if len(set(line.modifiers)) != len(line.modifiers):
             problems.append(Problem((*where, "modifiers"), "a modifier is repeated"))

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from services.intake.domain.encounter import check_encounter, diagnosis_release, total_charge_cents
+from services.intake.domain.encounter import CodeVerdicts, check_encounter, diagnosis_release, total_charge_cents
 from services.intake.schemas import EncounterIn
 from tests.support.intake_builders import DAY, TODAY, encounter, encounter_body, institutional_body
 
@@ -163,3 +163,23 @@ def test_control_characters_are_refused_by_field() -> None:
     with pytest.raises(ValidationError) as raised:
         PatientIn.model_validate(body)
     assert {tuple(e["loc"]) for e in raised.value.errors()} == {("last_name",), ("address", "line1")}
+
+
+def test_a_batch_shares_its_code_verdicts_and_each_encounter_gets_what_it_would_alone() -> None:
+    """Verdicts are kept per code and day (or release): a code judged for one encounter is not mis-judged for
+    another on another day or with another code."""
+    later = (DAY + dt.timedelta(days=1)).isoformat()
+    bad_modifier = with_line(modifiers=["ZZ"])
+    visits = [
+        encounter(diagnosis_codes=["J06", "J06.9"]),
+        encounter(),
+        EncounterIn.model_validate(bad_modifier),
+        encounter(service_date_from=DAY.isoformat(), service_date_to=later, diagnosis_codes=["J06.99"]),
+        encounter(diagnosis_codes=["J06", "J06.9"]),
+    ]
+    verdicts = CodeVerdicts()
+    shared = [check_encounter(v, today=TODAY, release=RELEASE, verdicts=verdicts) for v in visits]
+    alone = [check_encounter(v, today=TODAY, release=RELEASE) for v in visits]
+    assert shared == alone
+    assert shared[1] == [] and shared[0] == shared[4] != [] and shared[3] != []
+    assert verdicts.diagnoses and verdicts.procedures and verdicts.modifiers

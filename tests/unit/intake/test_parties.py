@@ -6,6 +6,7 @@ import uuid
 
 from services.intake.domain.parties import Registry, coded_event, resolve
 from shared.events.catalog import EncounterCodedV1
+from shared.events.envelope import payload_json
 from tests.support.intake_builders import ADDRESS, PATIENT, coverage, encounter, full_registry
 
 
@@ -22,7 +23,7 @@ def test_a_fully_registered_encounter_carries_every_party() -> None:
     assert event.billing_provider is not None and event.billing_provider.tax_id == "123456789"
     assert event.phi is not None and event.phi.patient.last_name == "DOE"
     assert [s.member_id for s in event.phi.subscribers] == ["MPRI0001", "MSEC0001"]
-    assert EncounterCodedV1.model_validate(event.model_dump(mode="json")) == event
+    assert payload_json(EncounterCodedV1.model_validate_json(payload_json(event))) == payload_json(event)
 
 
 def test_a_secondary_claim_bills_the_secondary_coverage() -> None:
@@ -87,7 +88,7 @@ def test_the_events_of_a_batch_share_their_parties_and_equal_events_built_alone(
         resolved, _ = resolve(visit, alone_registry)
         assert resolved is not None
         alone = coded_event(built.encounter_id, visit, resolved, alone_registry, "FY2026")
-        assert alone.model_dump(mode="json") == built.model_dump(mode="json")
+        assert payload_json(alone) == payload_json(built)
 
 
 def test_an_ambulance_trip_keeps_its_own_pick_up() -> None:
