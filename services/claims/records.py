@@ -165,9 +165,11 @@ class ReadyClaim:
     encounter_id: uuid.UUID
     patient_id: uuid.UUID | None
     claim_control_number: str
-    document: str
-    """The encounter-coded payload as stored, as JSON text: pydantic parses it once, straight from the text."""
     trace_context: dict[str, str] | None
+    payer_id: str
+    row_version: int
+    """The row's `xmin`: the transaction that last wrote it. Equal to the one its insert returned while nothing has
+    changed the claim since (a fix, a release, a hold and back), so a claim kept from its build is still the row's."""
 
 
 @dataclass(frozen=True, slots=True)

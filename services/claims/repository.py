@@ -614,10 +614,14 @@ _ARRAY_TYPES: dict[str, ARRAY[Any]] = {
 }
 
 
+_ROW_VERSION = "CAST(CAST(xmin AS text) AS bigint)"
+"""A row's `xmin` (the transaction that wrote this version of it) as a number: `ReadyClaim.row_version`."""
+
+
 def _claims_insert(conflict: str) -> sa.TextClause:
     """One INSERT of a batch of claims from arrays (`unnest`): one statement text whatever the batch size, so it is
     parsed and planned once per connection, not once per size as a multi-row VALUES is; duplicates (`conflict`)
-    are skipped; returns the ids inserted."""
+    are skipped; returns the ids inserted with their row versions."""
     names = ", ".join(name for name, _ in _CLAIM_ARRAYS)
     arrays = ", ".join(
         f"CAST(CAST(:{name} AS text[]) AS jsonb[])" if kind == "jsonb" else f"CAST(:{name} AS {kind}[])"
@@ -625,7 +629,7 @@ def _claims_insert(conflict: str) -> sa.TextClause:
     )
     return sa.text(
         f"INSERT INTO {claims.fullname} ({names}) SELECT * FROM unnest({arrays}) "  # noqa: S608
-        f"ON CONFLICT {conflict} DO NOTHING RETURNING id"
+        f"ON CONFLICT {conflict} DO NOTHING RETURNING id, {_ROW_VERSION}"
     ).bindparams(*(sa.bindparam(name, type_=_ARRAY_TYPES[kind]) for name, kind in _CLAIM_ARRAYS))
 
 
@@ -760,26 +764,27 @@ class StreamWrites:
         ).scalar_one()
         return int(last) - count + 1
 
-    async def insert_claims(self, new_claims: list[NewClaim]) -> set[uuid.UUID]:
-        """Ids of the claims inserted; an encounter that already has its claim is left alone."""
+    async def insert_claims(self, new_claims: list[NewClaim]) -> dict[uuid.UUID, int]:
+        """The claims inserted, each id with its row version (`ReadyClaim.row_version`); an encounter that already
+        has its claim is left alone."""
         if not new_claims:
-            return set()
+            return {}
         return await self._insert_claims(_INSERT_PRIMARY_CLAIMS, new_claims)
 
     async def insert_secondary_claims(self, new_claims: list[NewClaim]) -> set[uuid.UUID]:
         """Ids of the secondary claims inserted; a primary that already has its secondary gets none."""
         if not new_claims:
             return set()
-        return await self._insert_claims(_INSERT_SECONDARY_CLAIMS, new_claims)
+        return set(await self._insert_claims(_INSERT_SECONDARY_CLAIMS, new_claims))
 
-    async def _insert_claims(self, statement: sa.TextClause, new_claims: list[NewClaim]) -> set[uuid.UUID]:
+    async def _insert_claims(self, statement: sa.TextClause, new_claims: list[NewClaim]) -> dict[uuid.UUID, int]:
         rows = await _sealed_claims(self._session, new_claims)
         if rows[0].keys() != _CLAIM_COLUMNS:  # a column added to NewClaim must be added to the INSERT too
             raise ValueError(f"new claim columns {sorted(rows[0])} are not those inserted {sorted(_CLAIM_COLUMNS)}")
         arrays: dict[str, list[object]] = {name: [row[name] for row in rows] for name, _ in _CLAIM_ARRAYS}
         for name in _CLAIM_JSON:
             arrays[name] = [None if value is None else _json_text(value) for value in arrays[name]]
-        return set((await self._session.execute(statement, arrays)).scalars())
+        return {claim_id: version for claim_id, version in (await self._session.execute(statement, arrays)).tuples()}
 
     async def insert_lines(self, lines: list[ClaimLine]) -> None:
         columns = [column.name for column in claim_lines.columns]
@@ -816,7 +821,8 @@ class StreamWrites:
         return bool(held)
 
     async def take_ready(self, limit: int, windows: Sequence[BatchWindow]) -> list[ReadyClaim]:
-        """Ready claims of `windows` (held by this round), oldest first, locked; other batchers skip them."""
+        """Ready claims of `windows` (held by this round), oldest first, locked; other batchers skip them. Their
+        documents are not read: a claim this process kept from its build needs none (`ready_documents`)."""
         query = (
             sa.select(
                 claims.c.id,
@@ -824,9 +830,9 @@ class StreamWrites:
                 claims.c.encounter_id,
                 claims.c.patient_id,
                 claims.c.claim_control_number,
-                sa.cast(claims.c.document, sa.Text).label("document"),
                 claims.c.trace_context,
-                claims.c.phi,
+                claims.c.payer_id,
+                sa.literal_column(_ROW_VERSION, sa.BigInteger).label("row_version"),
             )
             .where(
                 claims.c.state == ClaimState.READY.value,
@@ -836,17 +842,26 @@ class StreamWrites:
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
+        return _records(ReadyClaim, (await self._session.execute(query)).mappings())
+
+    async def ready_documents(self, claim_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+        """The stored documents of claims taken by `take_ready`, as JSON text with their PHI put back (never parsed
+        here: pydantic parses each once)."""
+        if not claim_ids:
+            return {}
+        query = sa.select(
+            claims.c.id, claims.c.tenant_id, sa.cast(claims.c.document, sa.Text).label("document"), claims.c.phi
+        ).where(claims.c.id == sa.func.any(sa.bindparam("ids", list(claim_ids), type_=ARRAY(sa.Uuid))))
         rows = (await self._session.execute(query)).mappings().all()
         keys = await _keys_opening(self._session, ((row["tenant_id"], row["phi"]) for row in rows))
-        ready = []
+        documents = {}
         for row in rows:
-            values = dict(row)
-            sealed = values.pop("phi")
-            if sealed is not None:  # the JSON text completed, never parsed here: pydantic parses it once
-                opened = _opened_phi(keys[row["tenant_id"]], row["id"], sealed)
-                values["document"] = merged_text(row["document"], opened)
-            ready.append(ReadyClaim(**values))
-        return ready
+            sealed = row["phi"]
+            document = row["document"]
+            if sealed is not None:  # the JSON text completed, never parsed here
+                document = merged_text(document, _opened_phi(keys[row["tenant_id"]], row["id"], sealed))
+            documents[row["id"]] = document
+        return documents
 
     async def lock_control_numbers(self, submitter_id: str) -> ControlNumbers:
         await self._session.execute(

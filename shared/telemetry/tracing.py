@@ -33,13 +33,25 @@ def continued_trace_headers(producer_headers: Mapping[str, str]) -> dict[str, st
     """The W3C trace context to keep for later work done on behalf of one consumed event (its 837
     batch, its 835 posting): the current span's when that span is in the event's trace (a single
     event's processing span), else the event producer's own (a batch's span links many traces)."""
+    return trace_headers_continuer()(producer_headers)
+
+
+def trace_headers_continuer() -> Callable[[Mapping[str, str]], dict[str, str]]:
+    """`continued_trace_headers` for the many events of a batch consumed under one current span: that span is
+    read once here, not once per event."""
     current: dict[str, str] = {}
     propagate.inject(current)
     here = trace.get_current_span().get_span_context()
-    producer = trace.get_current_span(propagate.extract(producer_headers)).get_span_context()
-    if here.is_valid and (not producer.is_valid or here.trace_id == producer.trace_id):
-        return current
-    return dict(producer_headers)
+    if not here.is_valid:
+        return dict
+
+    def continued(producer_headers: Mapping[str, str]) -> dict[str, str]:
+        producer = trace.get_current_span(propagate.extract(producer_headers)).get_span_context()
+        if not producer.is_valid or here.trace_id == producer.trace_id:
+            return dict(current)
+        return dict(producer_headers)
+
+    return continued
 
 
 REDACTED_URL_ATTRIBUTES = ("http.target", "http.url", "url.full", "url.path", "url.query")

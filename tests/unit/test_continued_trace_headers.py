@@ -5,7 +5,7 @@ from __future__ import annotations
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.trace import TracerProvider
 
-from shared.telemetry.tracing import continued_trace_headers
+from shared.telemetry.tracing import continued_trace_headers, trace_headers_continuer
 
 PRODUCER = {"traceparent": "00-5cf92f3577b34da6a3ce929d0e0e4731-a0f067aa0ba902b7-01"}
 tracer = TracerProvider().get_tracer("test")
@@ -33,3 +33,15 @@ def test_an_event_without_a_context_keeps_the_current_span_and_outside_any_span_
         assert _parts(continued_trace_headers({}))[1] == format(span.get_span_context().span_id, "016x")
     assert continued_trace_headers({}) == {}
     assert continued_trace_headers(PRODUCER) == PRODUCER
+
+
+def test_a_batchs_continuer_answers_as_continued_trace_headers_for_each_event() -> None:
+    other = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
+    events = [PRODUCER, other, {}]
+    with tracer.start_as_current_span("process", context=propagate.extract(PRODUCER)):
+        continued = trace_headers_continuer()
+        assert [continued(headers) for headers in events] == [continued_trace_headers(h) for h in events]
+        assert _parts(continued(PRODUCER))[0] == "5cf92f3577b34da6a3ce929d0e0e4731"
+        assert continued(other) == other
+    outside = trace_headers_continuer()
+    assert [outside(headers) for headers in events] == events
