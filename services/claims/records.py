@@ -174,10 +174,17 @@ class ReadyClaim:
 
 @dataclass(frozen=True, slots=True)
 class SentClaim:
-    """A claim of a submission just marked sent."""
+    """A claim of a submission just marked sent, read under FOR UPDATE (its real state, as `LockedClaim`)."""
 
     id: uuid.UUID
+    tenant_id: str
+    state: str
+    claim_control_number: str
+    payer_id: str
     submission_count: int
+
+    def locked(self) -> LockedClaim:
+        return LockedClaim(self.id, self.tenant_id, _state(self.state), self.claim_control_number, self.payer_id)
 
 
 @dataclass(frozen=True, slots=True)

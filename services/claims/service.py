@@ -810,6 +810,7 @@ async def send_stored_submissions(
                     StateChange(claim.id, functools.partial(sent_path, submission_count=claim.submission_count), reason)
                     for claim in sent
                 ],
+                locked={claim.id: claim.locked() for claim in sent},  # read FOR UPDATE by mark_sent
             )
         submitted += len(moved)
     return submitted
