@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -87,11 +87,22 @@ def _event(changed: ChangedClaim, notice: StatusNotice) -> ClaimStatusChangedV1:
     )
 
 
-async def change_states(session: AsyncSession, outbox: Outbox, changes: Sequence[StateChange]) -> list[ChangedClaim]:
+async def change_states(
+    session: AsyncSession,
+    outbox: Outbox,
+    changes: Sequence[StateChange],
+    *,
+    locked: Mapping[uuid.UUID, LockedClaim] | None = None,
+) -> list[ChangedClaim]:
     """Applies each change to its claim's real state; returns the claims that moved (a route may
-    decline). Raises `ClaimNotFound` for an unknown claim and `IllegalTransition` for a refused step."""
+    decline). Raises `ClaimNotFound` for an unknown claim and `IllegalTransition` for a refused step.
+    `locked`: the claims as the caller read them FOR UPDATE in this transaction (a batching round's READY
+    claims), so they are not read a second time; without it every claim is locked and read here."""
     states = ClaimStates(session)
-    locked = await states.lock(change.claim_id for change in changes)
+    if locked is None:
+        locked = await states.lock(change.claim_id for change in changes)
+    else:
+        locked = dict(locked)
     writes: list[StateWrite] = []
     history: list[StatusChange] = []
     events: dict[str, list[tuple[str, EventPayload]]] = defaultdict(list)

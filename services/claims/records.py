@@ -165,17 +165,26 @@ class ReadyClaim:
     encounter_id: uuid.UUID
     patient_id: uuid.UUID | None
     claim_control_number: str
-    document: str
-    """The encounter-coded payload as stored, as JSON text: pydantic parses it once, straight from the text."""
     trace_context: dict[str, str] | None
+    payer_id: str
+    row_version: int
+    """The row's `xmin`: the transaction that last wrote it. Equal to the one its insert returned while nothing has
+    changed the claim since (a fix, a release, a hold and back), so a claim kept from its build is still the row's."""
 
 
 @dataclass(frozen=True, slots=True)
 class SentClaim:
-    """A claim of a submission just marked sent."""
+    """A claim of a submission just marked sent, read under FOR UPDATE (its real state, as `LockedClaim`)."""
 
     id: uuid.UUID
+    tenant_id: str
+    state: str
+    claim_control_number: str
+    payer_id: str
     submission_count: int
+
+    def locked(self) -> LockedClaim:
+        return LockedClaim(self.id, self.tenant_id, _state(self.state), self.claim_control_number, self.payer_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,9 @@ import operator
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 
+import asyncpg
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, insert
@@ -68,6 +69,7 @@ from services.claims.records import (
     TrackedClaim,
     columns_of,
 )
+from shared.db import driver_connection
 from shared.events.catalog import EncounterCodedV1
 from shared.paging import rows_after
 from shared.phi.crypto import Binding, TenantKeys
@@ -86,6 +88,19 @@ _JSON_COLUMNS = frozenset({"findings", "rejection_reasons"})
 
 def _records(kind: type[Record], rows: Iterable[sa.RowMapping]) -> list[Record]:
     return [kind(**row) for row in rows]
+
+
+async def _driver(session: AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection under the session, in the session's transaction (begun here when no statement has
+    begun it yet): for COPY and array statements on the hot paths, bound from plain lists."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    if driver is None:
+        raise RuntimeError("the database connection was closed")
+    if not driver.is_in_transaction():
+        return await driver_connection(session)  # SQLAlchemy begins its transaction lazily, at a first statement
+    return driver
 
 
 async def _copy(
@@ -603,30 +618,24 @@ _CLAIM_ARRAYS = (
 """The columns a new claim writes, each bound as one array (JSON as text, cast to jsonb by Postgres)."""
 _CLAIM_COLUMNS = {name for name, _ in _CLAIM_ARRAYS}
 _CLAIM_JSON = [name for name, kind in _CLAIM_ARRAYS if kind == "jsonb"]
-_ARRAY_TYPES: dict[str, ARRAY[Any]] = {
-    "uuid": ARRAY(sa.Uuid),
-    "text": ARRAY(sa.Text),
-    "jsonb": ARRAY(sa.Text),
-    "date": ARRAY(sa.Date),
-    "bigint": ARRAY(sa.BigInteger),
-    "integer": ARRAY(sa.Integer),
-    "bytea": ARRAY(sa.LargeBinary),
-}
+_ROW_VERSION = "CAST(CAST(xmin AS text) AS bigint)"
+"""A row's `xmin` (the transaction that wrote this version of it) as a number: `ReadyClaim.row_version`."""
 
 
-def _claims_insert(conflict: str) -> sa.TextClause:
-    """One INSERT of a batch of claims from arrays (`unnest`): one statement text whatever the batch size, so it is
-    parsed and planned once per connection, not once per size as a multi-row VALUES is; duplicates (`conflict`)
-    are skipped; returns the ids inserted."""
+def _claims_insert(conflict: str) -> str:
+    """One INSERT of a batch of claims from arrays (`unnest`), as asyncpg runs it: one statement text whatever the
+    batch size, so it is parsed and planned once per connection (asyncpg's statement cache), not once per size as a
+    multi-row VALUES is, and bound from plain lists without SQLAlchemy compiling or processing them; duplicates
+    (`conflict`) are skipped; returns the ids inserted with their row versions."""
     names = ", ".join(name for name, _ in _CLAIM_ARRAYS)
     arrays = ", ".join(
-        f"CAST(CAST(:{name} AS text[]) AS jsonb[])" if kind == "jsonb" else f"CAST(:{name} AS {kind}[])"
-        for name, kind in _CLAIM_ARRAYS
+        f"${n}::text[]::jsonb[]" if kind == "jsonb" else f"${n}::{kind}[]"
+        for n, (_, kind) in enumerate(_CLAIM_ARRAYS, start=1)
     )
-    return sa.text(
+    return (
         f"INSERT INTO {claims.fullname} ({names}) SELECT * FROM unnest({arrays}) "  # noqa: S608
-        f"ON CONFLICT {conflict} DO NOTHING RETURNING id"
-    ).bindparams(*(sa.bindparam(name, type_=_ARRAY_TYPES[kind]) for name, kind in _CLAIM_ARRAYS))
+        f"ON CONFLICT {conflict} DO NOTHING RETURNING id, {_ROW_VERSION}"
+    )
 
 
 _INSERT_PRIMARY_CLAIMS = _claims_insert("(tenant_id, encounter_id) WHERE primary_claim_id IS NULL")
@@ -760,26 +769,29 @@ class StreamWrites:
         ).scalar_one()
         return int(last) - count + 1
 
-    async def insert_claims(self, new_claims: list[NewClaim]) -> set[uuid.UUID]:
-        """Ids of the claims inserted; an encounter that already has its claim is left alone."""
+    async def insert_claims(self, new_claims: list[NewClaim]) -> dict[uuid.UUID, int]:
+        """The claims inserted, each id with its row version (`ReadyClaim.row_version`); an encounter that already
+        has its claim is left alone."""
         if not new_claims:
-            return set()
+            return {}
         return await self._insert_claims(_INSERT_PRIMARY_CLAIMS, new_claims)
 
     async def insert_secondary_claims(self, new_claims: list[NewClaim]) -> set[uuid.UUID]:
         """Ids of the secondary claims inserted; a primary that already has its secondary gets none."""
         if not new_claims:
             return set()
-        return await self._insert_claims(_INSERT_SECONDARY_CLAIMS, new_claims)
+        return set(await self._insert_claims(_INSERT_SECONDARY_CLAIMS, new_claims))
 
-    async def _insert_claims(self, statement: sa.TextClause, new_claims: list[NewClaim]) -> set[uuid.UUID]:
+    async def _insert_claims(self, statement: str, new_claims: list[NewClaim]) -> dict[uuid.UUID, int]:
         rows = await _sealed_claims(self._session, new_claims)
         if rows[0].keys() != _CLAIM_COLUMNS:  # a column added to NewClaim must be added to the INSERT too
             raise ValueError(f"new claim columns {sorted(rows[0])} are not those inserted {sorted(_CLAIM_COLUMNS)}")
         arrays: dict[str, list[object]] = {name: [row[name] for row in rows] for name, _ in _CLAIM_ARRAYS}
         for name in _CLAIM_JSON:
             arrays[name] = [None if value is None else _json_text(value) for value in arrays[name]]
-        return set((await self._session.execute(statement, arrays)).scalars())
+        driver = await _driver(self._session)
+        inserted = await driver.fetch(statement, *(arrays[name] for name, _ in _CLAIM_ARRAYS))
+        return {row[0]: row[1] for row in inserted}
 
     async def insert_lines(self, lines: list[ClaimLine]) -> None:
         columns = [column.name for column in claim_lines.columns]
@@ -816,7 +828,8 @@ class StreamWrites:
         return bool(held)
 
     async def take_ready(self, limit: int, windows: Sequence[BatchWindow]) -> list[ReadyClaim]:
-        """Ready claims of `windows` (held by this round), oldest first, locked; other batchers skip them."""
+        """Ready claims of `windows` (held by this round), oldest first, locked; other batchers skip them. Their
+        documents are not read: a claim this process kept from its build needs none (`ready_documents`)."""
         query = (
             sa.select(
                 claims.c.id,
@@ -824,9 +837,9 @@ class StreamWrites:
                 claims.c.encounter_id,
                 claims.c.patient_id,
                 claims.c.claim_control_number,
-                sa.cast(claims.c.document, sa.Text).label("document"),
                 claims.c.trace_context,
-                claims.c.phi,
+                claims.c.payer_id,
+                sa.literal_column(_ROW_VERSION, sa.BigInteger).label("row_version"),
             )
             .where(
                 claims.c.state == ClaimState.READY.value,
@@ -836,17 +849,26 @@ class StreamWrites:
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
+        return _records(ReadyClaim, (await self._session.execute(query)).mappings())
+
+    async def ready_documents(self, claim_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+        """The stored documents of claims taken by `take_ready`, as JSON text with their PHI put back (never parsed
+        here: pydantic parses each once)."""
+        if not claim_ids:
+            return {}
+        query = sa.select(
+            claims.c.id, claims.c.tenant_id, sa.cast(claims.c.document, sa.Text).label("document"), claims.c.phi
+        ).where(claims.c.id == sa.func.any(sa.bindparam("ids", list(claim_ids), type_=ARRAY(sa.Uuid))))
         rows = (await self._session.execute(query)).mappings().all()
         keys = await _keys_opening(self._session, ((row["tenant_id"], row["phi"]) for row in rows))
-        ready = []
+        documents = {}
         for row in rows:
-            values = dict(row)
-            sealed = values.pop("phi")
-            if sealed is not None:  # the JSON text completed, never parsed here: pydantic parses it once
-                opened = _opened_phi(keys[row["tenant_id"]], row["id"], sealed)
-                values["document"] = merged_text(row["document"], opened)
-            ready.append(ReadyClaim(**values))
-        return ready
+            sealed = row["phi"]
+            document = row["document"]
+            if sealed is not None:  # the JSON text completed, never parsed here
+                document = merged_text(document, _opened_phi(keys[row["tenant_id"]], row["id"], sealed))
+            documents[row["id"]] = document
+        return documents
 
     async def lock_control_numbers(self, submitter_id: str) -> ControlNumbers:
         await self._session.execute(
@@ -887,7 +909,7 @@ class StreamWrites:
         return await _take_file(self._session, submissions)
 
     async def mark_sent(self, submission_id: uuid.UUID, sent_at: dt.datetime) -> list[SentClaim]:
-        """The claims of a submission now marked sent (none when another sender marked it first)."""
+        """The claims of a submission now marked sent, locked (none when another sender marked it first)."""
         marked = await self._session.execute(
             sa.update(submissions)
             .where(submissions.c.id == submission_id, submissions.c.status == "stored")
@@ -896,7 +918,19 @@ class StreamWrites:
         )
         if marked.first() is None:
             return []
-        query = sa.select(claims.c.id, claims.c.submission_count).where(claims.c.submission_id == submission_id)
+        query = (
+            sa.select(
+                claims.c.id,
+                claims.c.tenant_id,
+                claims.c.state,
+                claims.c.claim_control_number,
+                claims.c.payer_id,
+                claims.c.submission_count,
+            )
+            .where(claims.c.submission_id == submission_id)
+            .order_by(claims.c.id)  # the order every writer locks claims in
+            .with_for_update()
+        )
         return _records(SentClaim, (await self._session.execute(query)).mappings())
 
 

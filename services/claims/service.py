@@ -10,17 +10,15 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-import hashlib
 import logging
 import time
 import uuid
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import msgspec
-import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.claims.domain.claim import Claim, ClaimFrequency, Receiver, Submitter
@@ -49,6 +47,7 @@ from services.claims.records import (
     ClaimLine,
     ClaimRecord,
     JsonObject,
+    LockedClaim,
     NewClaim,
     ReadyClaim,
     StateColumns,
@@ -72,7 +71,7 @@ from shared.events.catalog import (
 from shared.events.envelope import EventEnvelope
 from shared.messaging.outbox import Outbox, OutgoingEvent
 from shared.patient_match import MemberDigest
-from shared.telemetry.tracing import continued_trace_headers
+from shared.telemetry.tracing import trace_headers_continuer
 
 log = logging.getLogger(__name__)
 CLAIM_NUMBER_PREFIX = "CF"
@@ -248,58 +247,53 @@ class _Scrubber:
 @dataclass(frozen=True, slots=True)
 class _BuiltClaim:
     """The 837 writer's claim as a scrub built and checked it, with the little of its encounter the
-    `claim-submitted` event needs, and the digest of the document it was built from."""
+    `claim-submitted` event needs."""
 
     claim: Claim
     currency: str
     line_numbers: tuple[int, ...]
     service_date_from: dt.date
-    document_digest: bytes
 
 
-def _document_digest(document: JsonObject) -> bytes:
-    """Equal for equal JSON values whatever their key order (a jsonb column keeps its own order)."""
-    return hashlib.blake2b(orjson.dumps(document, option=orjson.OPT_SORT_KEYS), digest_size=16).digest()
-
-
-def _built(claim: Claim, encounter: CodedEncounter, document: JsonObject) -> _BuiltClaim:
+def _built(claim: Claim, encounter: CodedEncounter) -> _BuiltClaim:
     numbers = tuple(line.line_number for line in encounter.lines)
-    return _BuiltClaim(claim, encounter.currency, numbers, encounter.service_date_from, _document_digest(document))
+    return _BuiltClaim(claim, encounter.currency, numbers, encounter.service_date_from)
 
 
 class _BuiltClaims:
     """Claims this process built READY, kept until it batches them, so the batcher neither parses the stored
-    document nor builds the 837 claim a second time. A kept claim is used only when the stored document is
-    the JSON value it was built from and its number, submitter and receiver are the same; otherwise (built
-    by another replica, fixed or released since, or this process restarted) the batcher builds it from its
-    document as before. Bounded in count; an entry older than `max_age_s` (its claim held, cancelled or
+    document nor builds the 837 claim a second time. A kept claim is used only when its row is still the version
+    its insert wrote (`ReadyClaim.row_version`: nothing has written the claim since, so its document is the one
+    it was built from) and its number, submitter and receiver are the same; otherwise (built by another replica,
+    fixed or released since, or this process restarted) the batcher reads its document and builds it from that
+    as before. Bounded in count; an entry older than `max_age_s` (its claim held, cancelled or
     batched elsewhere) makes room for a new one, else the new one is not kept (the batcher takes the oldest
     claims first)."""
 
     def __init__(self, capacity: int, max_age_s: float) -> None:
         self._capacity = capacity
         self._max_age_s = max_age_s
-        self._claims: OrderedDict[uuid.UUID, tuple[float, _BuiltClaim]] = OrderedDict()
+        self._claims: OrderedDict[uuid.UUID, tuple[float, int, _BuiltClaim]] = OrderedDict()
 
-    def keep(self, claim_id: uuid.UUID, built: _BuiltClaim) -> None:
+    def keep(self, claim_id: uuid.UUID, row_version: int, built: _BuiltClaim) -> None:
         now = time.monotonic()
         if len(self._claims) >= self._capacity:
             oldest = next(iter(self._claims.values()))[0]
             if now - oldest < self._max_age_s:
                 return
             self._claims.popitem(last=False)
-        self._claims[claim_id] = (now, built)
+        self._claims[claim_id] = (now, row_version, built)
 
     def take(self, ready: ReadyClaim, submitter: Submitter, receiver: Receiver) -> _BuiltClaim | None:
         """The kept claim for this READY row if it is still what the row holds (it is forgotten either way)."""
         entry = self._claims.pop(ready.id, None)
         if entry is None:
             return None
-        built = entry[1]
+        _, row_version, built = entry
+        if row_version != ready.row_version:
+            return None
         claim = built.claim
         if (claim.control_number, claim.submitter, claim.receiver) != (ready.claim_control_number, submitter, receiver):
-            return None
-        if built.document_digest != _document_digest(orjson.loads(ready.document)):
             return None
         return built
 
@@ -349,6 +343,7 @@ async def build_claims(
     lines: list[ClaimLine] = []
     history: list[StatusChange] = []
     ready: dict[uuid.UUID, _BuiltClaim] = {}
+    continued_trace_headers = trace_headers_continuer()  # one current span for the whole batch
     for (envelope, _), (tenant, encounter), as_sent in zip(fresh, priced, unchanged, strict=True):
         claim_id = uuid.uuid4()
         context = contexts[(tenant, encounter.claim_type)]
@@ -359,7 +354,7 @@ async def build_claims(
         if state is ClaimState.READY:  # a held claim bills nothing, so it duplicates nothing
             _remember_services(context, draft)
             if claim is not None:
-                ready[claim_id] = _built(claim, encounter, contents.document)
+                ready[claim_id] = _built(claim, encounter)
         new_claims.append(
             NewClaim(
                 id=claim_id,
@@ -384,8 +379,9 @@ async def build_claims(
     await writes.insert_lines([line for line in lines if line.claim_id in inserted])
     await record_new(session, [change for change in history if change.claim_id in inserted])
     for claim_id, built in ready.items():
-        if claim_id in inserted:  # kept before the commit: a rolled-back claim's id is never batched, and ages out
-            _BUILT_CLAIMS.keep(claim_id, built)
+        row_version = inserted.get(claim_id)
+        if row_version is not None:  # kept before the commit: a rolled-back claim's id is never batched, ages out
+            _BUILT_CLAIMS.keep(claim_id, row_version, built)
     return len(inserted)
 
 
@@ -547,11 +543,9 @@ class _Writable:
     service_date_from: dt.date
 
 
-def _writable_claim(ready: ReadyClaim, submitter: Submitter, receiver: Receiver) -> _Writable:
-    built = _BUILT_CLAIMS.take(ready, submitter, receiver)
-    if built is not None:
-        return _Writable(ready, built.claim, built.currency, built.line_numbers, built.service_date_from)
-    encounter = EncounterCodedV1.model_validate_json(ready.document)
+def _writable_claim(ready: ReadyClaim, document: str, submitter: Submitter, receiver: Receiver) -> _Writable:
+    """A READY claim the batcher did not keep, built from its stored document."""
+    encounter = EncounterCodedV1.model_validate_json(document)
     claim = claim_from_encounter(
         encounter, control_number=ready.claim_control_number, submitter=submitter, receiver=receiver
     )
@@ -643,16 +637,37 @@ def _writable(items: list[_Writable]) -> tuple[list[_Writable], list[StateChange
     return kept, refused
 
 
+def _kept_claims(ready: list[ReadyClaim], settings: ClaimsSettings) -> dict[uuid.UUID, _BuiltClaim]:
+    """The READY claims this process kept from their build and may write as they are."""
+    submitter, receiver = settings.submitter, settings.receiver
+    kept = {}
+    for row in ready:
+        built = _BUILT_CLAIMS.take(row, submitter, receiver)
+        if built is not None:
+            kept[row.id] = built
+    return kept
+
+
 def _by_tenant(
-    ready: list[ReadyClaim], settings: ClaimsSettings
+    ready: list[ReadyClaim],
+    kept: Mapping[uuid.UUID, _BuiltClaim],
+    documents: Mapping[uuid.UUID, str],
+    settings: ClaimsSettings,
 ) -> tuple[dict[str, list[_Writable]], list[StateChange]]:
-    """The 837 writer's claims by tenant, and holds for those that cannot be written at all."""
+    """The 837 writer's claims by tenant (a kept claim as it is, the others built from their `documents`), and
+    holds for those that cannot be written at all."""
     by_tenant: dict[str, list[_Writable]] = defaultdict(list)
     held: list[StateChange] = []
     submitter, receiver = settings.submitter, settings.receiver
     for row in ready:
+        built = kept.get(row.id)
+        if built is not None:
+            by_tenant[row.tenant_id].append(
+                _Writable(row, built.claim, built.currency, built.line_numbers, built.service_date_from)
+            )
+            continue
         try:
-            writable = _writable_claim(row, submitter, receiver)
+            writable = _writable_claim(row, documents[row.id], submitter, receiver)
         except (ClaimMappingError, ValueError) as exc:
             held.append(_hold(row, [Finding("x12.837", Severity.ERROR, f"cannot be written as an 837: {exc}")]))
             continue
@@ -733,7 +748,9 @@ async def batch_ready_claims(
     ready = await writes.take_ready(settings.batch_size, windows)
     if not ready:
         return 0
-    by_tenant, held = _by_tenant(ready, settings)
+    kept = _kept_claims(ready, settings)
+    documents = await writes.ready_documents([row.id for row in ready if row.id not in kept])
+    by_tenant, held = _by_tenant(ready, kept, documents, settings)
     submitter_id = settings.submitter.identifier
     control = await writes.lock_control_numbers(submitter_id)
     batch_round = _BatchRound(now, member_digest)
@@ -750,7 +767,9 @@ async def batch_ready_claims(
         batch_round.add(tenant, batch, items)
     await writes.save_control_numbers(submitter_id, control)
     await writes.insert_submissions(batch_round.submissions, batch_round.transactions)
-    await change_states(session, outbox, [*batch_round.batched, *held])
+    taken = {row.id: LockedClaim(row.id, row.tenant_id, ClaimState.READY, row.claim_control_number, row.payer_id)
+             for row in ready}  # fmt: skip
+    await change_states(session, outbox, [*batch_round.batched, *held], locked=taken)
     for tenant, events in batch_round.events.items():
         await outbox.add_many(session, tenant=tenant, events=events)
     CLAIMS_BATCHED.inc(len(batch_round.batched))
@@ -791,6 +810,7 @@ async def send_stored_submissions(
                     StateChange(claim.id, functools.partial(sent_path, submission_count=claim.submission_count), reason)
                     for claim in sent
                 ],
+                locked={claim.id: claim.locked() for claim in sent},  # read FOR UPDATE by mark_sent
             )
         submitted += len(moved)
     return submitted

@@ -49,7 +49,7 @@ async def new_claim(sessions: async_sessionmaker[AsyncSession], tenant: str, sta
     )
     claim = NewClaim(claim_id, tenant, uuid.uuid4(), f"CF{uuid.uuid4().hex[:10]}", state, [], contents)
     async with unit_of_work(sessions) as session:
-        assert await StreamWrites(session).insert_claims([claim]) == {claim_id}
+        assert (await StreamWrites(session).insert_claims([claim])).keys() == {claim_id}
     return claim_id
 
 

@@ -158,6 +158,10 @@ class _Checker:
         self.seen.add(key)
         return True
 
+    def unchecked(self, party: object, variant: int = 0) -> bool:
+        """`first_visit`, and not a party equal to one that passed every check before (`_CLEAN_PARTIES`)."""
+        return self.first_visit(party, variant) and not _clean_before(party, variant)
+
     def text(self, field: str, value: object, max_len: int, min_len: int = 1, required: bool = True) -> None:
         if value is None:
             if required:
@@ -222,6 +226,33 @@ class _Checker:
         return True
 
 
+_CLEAN_PARTIES: dict[tuple[type, object, int], None] = {}
+"""Party values (submitter, receiver, billing provider, payer, facility, provider; frozen dataclasses) that passed
+every check, per variant: a party's checks read nothing but its own value, so an equal value passes again. One
+billing provider, payer, submitter and receiver bill thousands of claims, each built as a new object and checked
+alone at its scrub. Bounded: emptied when full."""
+_CLEAN_PARTIES_MAX = 4096
+
+
+def _clean_before(party: object, variant: int) -> bool:
+    try:
+        return (type(party), party, variant) in _CLEAN_PARTIES
+    except TypeError:  # unhashable: not one of ours, checked every time
+        return False
+
+
+def _passed(chk: _Checker, problems_before: int, party: object, variant: int = 0) -> None:
+    """Remember `party` as clean when its checks (since `problems_before`) found nothing."""
+    if len(chk.problems) != problems_before:
+        return
+    if len(_CLEAN_PARTIES) >= _CLEAN_PARTIES_MAX:
+        _CLEAN_PARTIES.clear()
+    try:
+        _CLEAN_PARTIES[(type(party), party, variant)] = None
+    except TypeError:
+        pass
+
+
 def _check_address(chk: _Checker, field: str, address: object, nine_digit_zip: bool = False) -> None:
     if not isinstance(address, Address):
         chk.add(field, "must be an Address")
@@ -237,17 +268,19 @@ def _check_address(chk: _Checker, field: str, address: object, nine_digit_zip: b
 
 
 def _check_provider(chk: _Checker, field: str, provider: object) -> None:
-    if not chk.first_visit(provider):
+    if not chk.unchecked(provider):
         return
     if not isinstance(provider, Provider):
         chk.add(field, f"must be a Provider, got {type(provider).__name__}")
         return
+    before = len(chk.problems)
     chk.npi(f"{field}.npi", provider.npi)
     chk.text(f"{field}.last_name", provider.last_name, 60)
     chk.text(f"{field}.first_name", provider.first_name, 35, required=False)
     chk.text(f"{field}.middle_name", provider.middle_name, 25, required=False)
     if provider.taxonomy is not None:
         chk.pattern(f"{field}.taxonomy", provider.taxonomy, _TAXONOMY, "a 10-character taxonomy code")
+    _passed(chk, before, provider)
 
 
 def _check_payer(chk: _Checker, field: str, payer: object) -> None:
@@ -290,31 +323,37 @@ def _check_subscriber(chk: _Checker, field: str, subscriber: object, is_patient:
 def _check_parties(chk: _Checker, field: str, claim: Claim, kind: ClaimKind) -> None:
     """Everything a claim shares with others, each object checked once per write."""
     submitter: object = claim.submitter  # checked as a value from outside: any type may come
-    if chk.first_visit(submitter):
+    if chk.unchecked(submitter):
         f = f"{field}.submitter"
         if not isinstance(submitter, Submitter):
             chk.add(f, f"must be a Submitter, got {type(submitter).__name__}")
         else:
+            before = len(chk.problems)
             chk.text(f"{f}.name", submitter.name, 60)
             chk.text(f"{f}.identifier", submitter.identifier, 15, min_len=2)
             chk.text(f"{f}.contact_name", submitter.contact_name, 60)
             chk.digits(f"{f}.contact_phone", submitter.contact_phone, (10,))
             chk.code(f"{f}.interchange_qualifier", submitter.interchange_qualifier, _ISA_QUALIFIERS)
+            _passed(chk, before, submitter)
     receiver: object = claim.receiver
-    if chk.first_visit(receiver):
+    if chk.unchecked(receiver):
         f = f"{field}.receiver"
         if not isinstance(receiver, Receiver):
             chk.add(f, f"must be a Receiver, got {type(receiver).__name__}")
         else:
+            before = len(chk.problems)
             chk.text(f"{f}.name", receiver.name, 60)
             chk.text(f"{f}.identifier", receiver.identifier, 15, min_len=2)
             chk.code(f"{f}.interchange_qualifier", receiver.interchange_qualifier, _ISA_QUALIFIERS)
+            _passed(chk, before, receiver)
     provider: object = claim.billing_provider
-    if chk.first_visit(provider, kind is ClaimKind.INSTITUTIONAL):
+    institutional = kind is ClaimKind.INSTITUTIONAL
+    if chk.unchecked(provider, institutional):
         f = f"{field}.billing_provider"
         if not isinstance(provider, BillingProvider):
             chk.add(f, f"must be a BillingProvider, got {type(provider).__name__}")
         else:
+            before = len(chk.problems)
             chk.npi(f"{f}.npi", provider.npi)
             chk.text(f"{f}.name", provider.name, 60)
             chk.text(f"{f}.first_name", provider.first_name, 35, required=False)
@@ -329,9 +368,12 @@ def _check_parties(chk: _Checker, field: str, claim: Claim, kind: ClaimKind) -> 
             _check_address(chk, f"{f}.address", provider.address, nine_digit_zip=True)
             if provider.pay_to_address is not None:
                 _check_address(chk, f"{f}.pay_to_address", provider.pay_to_address)
+            _passed(chk, before, provider, institutional)
     payer = claim.payer
-    if chk.first_visit(payer):
+    if chk.unchecked(payer):
+        before = len(chk.problems)
         _check_payer(chk, f"{field}.payer", payer)
+        _passed(chk, before, payer)
     subscriber = claim.subscriber
     is_patient = claim.patient is None
     if chk.first_visit(subscriber, is_patient) and not _plain_subscriber(subscriber, is_patient):
@@ -354,15 +396,17 @@ def _check_parties(chk: _Checker, field: str, claim: Claim, kind: ClaimKind) -> 
     if claim.rendering_provider is not None:
         _check_provider(chk, f"{field}.rendering_provider", claim.rendering_provider)
     facility: object = claim.service_facility
-    if facility is not None and chk.first_visit(facility):
+    if facility is not None and chk.unchecked(facility):
         f = f"{field}.service_facility"
         if not isinstance(facility, ServiceFacility):
             chk.add(f, f"must be a ServiceFacility, got {type(facility).__name__}")
         else:
+            before = len(chk.problems)
             chk.text(f"{f}.name", facility.name, 60)
             _check_address(chk, f"{f}.address", facility.address)
             if facility.npi is not None:
                 chk.npi(f"{f}.npi", facility.npi)
+            _passed(chk, before, facility)
     if claim.supervising_provider is not None:
         _check_provider(chk, f"{field}.supervising_provider", claim.supervising_provider)
     if isinstance(claim.institutional, InstitutionalDetails):

@@ -1,9 +1,9 @@
 """Claims the claims service built READY are kept for its batcher only while the stored claim is still what
-they were built from: the same document (as a JSON value), number, submitter and receiver."""
+they were built from: the same row version (nothing wrote the claim since its insert), number, submitter and
+receiver."""
 
 from __future__ import annotations
 
-import json
 import uuid
 
 from services.claims.domain.claim import Receiver, Submitter
@@ -16,39 +16,37 @@ from tests.support.encounters import event_of, writable
 SUBMITTER = Submitter("CLAIMFLOW BILLING", "CLAIMFLOW", "BILLING DESK", "5555550100")
 RECEIVER = Receiver("SANDBOX CLEARINGHOUSE", "SANDBOXCH")
 NUMBER = "CF0000000042"
+INSERTED = 7_301  # the xmin its insert returned
 
 
-def _kept(encounter: EncounterCodedV1) -> tuple[_BuiltClaims, uuid.UUID, dict[str, object]]:
+def _kept(encounter: EncounterCodedV1) -> tuple[_BuiltClaims, uuid.UUID]:
     claim, findings = checked_claim(encounter, submitter=SUBMITTER, receiver=RECEIVER, control_number=NUMBER)
     assert claim is not None and findings == []
-    document = encounter.model_dump(mode="json")
     kept = _BuiltClaims(capacity=10, max_age_s=300)
     claim_id = uuid.uuid4()
-    kept.keep(claim_id, _built(claim, encounter, document))
-    return kept, claim_id, document
+    kept.keep(claim_id, INSERTED, _built(claim, encounter))
+    return kept, claim_id
 
 
-def _row(claim_id: uuid.UUID, document: str, number: str = NUMBER) -> ReadyClaim:
-    return ReadyClaim(claim_id, "t1", uuid.uuid4(), None, number, document, None)
+def _row(claim_id: uuid.UUID, row_version: int = INSERTED, number: str = NUMBER) -> ReadyClaim:
+    return ReadyClaim(claim_id, "t1", uuid.uuid4(), None, number, None, "PAYER1", row_version)
 
 
-def test_the_kept_claim_is_used_for_the_same_document_in_any_key_order_once() -> None:
+def test_the_kept_claim_is_used_for_the_row_its_insert_wrote_once() -> None:
     encounter = writable(event_of("professional"))
-    kept, claim_id, document = _kept(encounter)
-    stored = json.dumps(dict(reversed(list(document.items()))))  # jsonb keeps keys in its own order
+    kept, claim_id = _kept(encounter)
 
-    built = kept.take(_row(claim_id, stored), SUBMITTER, RECEIVER)
+    built = kept.take(_row(claim_id), SUBMITTER, RECEIVER)
 
     assert built is not None and built.claim.control_number == NUMBER
     assert built.line_numbers == tuple(line.line_number for line in encounter.lines)
-    assert kept.take(_row(claim_id, stored), SUBMITTER, RECEIVER) is None  # taken: a second round builds it
+    assert kept.take(_row(claim_id), SUBMITTER, RECEIVER) is None  # taken: a second round builds it
 
 
-def test_a_document_changed_since_is_built_again() -> None:
-    kept, claim_id, document = _kept(writable(event_of("professional")))
-    fixed = {**document, "prior_authorization": "AUTH-2"}
+def test_a_claim_written_since_is_built_again() -> None:
+    kept, claim_id = _kept(writable(event_of("professional")))
 
-    assert kept.take(_row(claim_id, json.dumps(fixed)), SUBMITTER, RECEIVER) is None
+    assert kept.take(_row(claim_id, row_version=INSERTED + 5), SUBMITTER, RECEIVER) is None  # held, fixed, released
 
 
 def test_another_number_submitter_or_receiver_is_built_again() -> None:
@@ -57,24 +55,22 @@ def test_another_number_submitter_or_receiver_is_built_again() -> None:
         (NUMBER, Submitter("OTHER BILLING", "OTHER", "DESK", "5555550100"), RECEIVER),
         (NUMBER, SUBMITTER, Receiver("OTHER CLEARINGHOUSE", "OTHERCH")),
     ]:
-        kept, claim_id, document = _kept(writable(event_of("professional")))
-        assert kept.take(_row(claim_id, json.dumps(document), number), submitter, receiver) is None
+        kept, claim_id = _kept(writable(event_of("professional")))
+        assert kept.take(_row(claim_id, number=number), submitter, receiver) is None
 
 
 def test_a_full_store_keeps_its_recent_claims_and_lets_old_ones_go() -> None:
     encounter = writable(event_of("professional"))
     claim, _ = checked_claim(encounter, submitter=SUBMITTER, receiver=RECEIVER, control_number=NUMBER)
     assert claim is not None
-    document = encounter.model_dump(mode="json")
-    stored = json.dumps(document)
     ids = [uuid.uuid4() for _ in range(3)]
 
     recent = _BuiltClaims(capacity=2, max_age_s=300)
     for claim_id in ids:
-        recent.keep(claim_id, _built(claim, encounter, document))
-    assert [recent.take(_row(i, stored), SUBMITTER, RECEIVER) is not None for i in ids] == [True, True, False]
+        recent.keep(claim_id, INSERTED, _built(claim, encounter))
+    assert [recent.take(_row(i), SUBMITTER, RECEIVER) is not None for i in ids] == [True, True, False]
 
     aged = _BuiltClaims(capacity=2, max_age_s=0)
     for claim_id in ids:
-        aged.keep(claim_id, _built(claim, encounter, document))
-    assert [aged.take(_row(i, stored), SUBMITTER, RECEIVER) is not None for i in ids] == [False, True, True]
+        aged.keep(claim_id, INSERTED, _built(claim, encounter))
+    assert [aged.take(_row(i), SUBMITTER, RECEIVER) is not None for i in ids] == [False, True, True]

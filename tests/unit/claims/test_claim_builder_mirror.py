@@ -60,7 +60,7 @@ def test_claim_submitted_built_as_the_mirror_is_a_valid_event_of_the_model(name:
     claim, _ = checked_claim(event, submitter=SUBMITTER, receiver=RECEIVER, control_number="CF0000000001")
     if claim is None:
         pytest.skip("not writable as an 837 alone")
-    ready = ReadyClaim(uuid.uuid4(), "t1", event.encounter_id, event.patient_id, "CF0000000001", "{}", None)
+    ready = ReadyClaim(uuid.uuid4(), "t1", event.encounter_id, event.patient_id, "CF0000000001", None, "P1", 1)
     numbers = tuple(line.line_number for line in event.lines)
     item = _Writable(ready, claim, event.currency, numbers, event.service_date_from)
     at = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)

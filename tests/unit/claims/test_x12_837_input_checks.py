@@ -303,3 +303,19 @@ def test_distinct_parties_are_each_checked() -> None:
 
 def test_non_claims_are_refused() -> None:
     assert _fields(validate_claims(["not a claim"])) == ["claims[0]"]  # type: ignore[list-item]
+
+
+def test_a_party_equal_to_one_that_passed_passes_and_a_wrong_one_is_named_every_time() -> None:
+    good = professional_claim()
+    assert _problems(good) == []
+    equal = replace(good, billing_provider=replace(good.billing_provider))  # a new object, the same value
+    assert equal.billing_provider is not good.billing_provider
+    assert _problems(equal) == []
+
+    wrong = replace(good, billing_provider=replace(good.billing_provider, npi="1234567890"))
+    for _ in range(2):  # a party that failed is never remembered as clean
+        assert [p.field for p in _problems(wrong)] == ["claims[0].billing_provider.npi"]
+    person = replace(good.billing_provider, first_name="JANE")
+    assert _problems(replace(good, billing_provider=person)) == []  # a person may bill an 837P
+    as_institutional = replace(institutional_claim(), billing_provider=person)  # but never an 837I
+    assert "claims[0].billing_provider.first_name" in [p.field for p in _problems(as_institutional)]
