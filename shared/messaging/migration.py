@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSON, JSONB
 
 from shared.messaging.tables import notify_trigger_sql
 
@@ -49,3 +49,22 @@ def drop_messaging_tables_v1(schema: str) -> None:
     op.execute(f"DROP FUNCTION IF EXISTS {schema}.outbox_notify()")
     op.drop_table("inbox", schema=schema)
     op.drop_table("outbox", schema=schema)
+
+
+def outbox_envelope_as_json_v2(schema: str) -> None:
+    """The outbox's `envelope` as JSON (text as written) instead of JSONB.
+
+    The envelope is written once and read whole by the relay, which never queries inside it: JSONB made Postgres
+    parse every envelope into its binary form on insert and print it back to text on every claim, and the relay's
+    mark rewrote a PHI envelope with `jsonb_set` (the relay now hands the mark the emptied envelope itself).
+    Rewrites the outbox (ALTER COLUMN ... TYPE takes an exclusive lock for the rewrite)."""
+    op.alter_column(
+        "outbox", "envelope", type_=JSON(), existing_type=JSONB(), schema=schema, postgresql_using="envelope::json"
+    )
+
+
+def outbox_envelope_as_jsonb_v1(schema: str) -> None:
+    """Undo `outbox_envelope_as_json_v2`."""
+    op.alter_column(
+        "outbox", "envelope", type_=JSONB(), existing_type=JSON(), schema=schema, postgresql_using="envelope::jsonb"
+    )

@@ -38,7 +38,7 @@ it continues (None or empty: the caller's)."""
 
 
 class StoredEnvelope(TypedDict):
-    """The `envelope` JSONB column: ce attributes, the JSON payload and the trace context."""
+    """The `envelope` JSON column: ce attributes, the JSON payload and the trace context."""
 
     id: str
     type: str
@@ -133,6 +133,21 @@ def stored_to_kafka(envelope_json: str) -> tuple[bytes, bytes, KafkaHeaders]:
     data = bytes(stored.data)
     value = data if data.isascii() else payload_bytes(json.loads(data))
     return key, value, headers
+
+
+def has_phi_block(envelope_json: str) -> bool:
+    """Whether a stored envelope's payload has a `phi` block (a top-level `phi` key)."""
+    data = msgspec.json.decode(bytes(_WIRE_DECODER.decode(envelope_json).data))
+    return isinstance(data, dict) and "phi" in data
+
+
+_EMPTY = msgspec.Raw(b"{}")
+
+
+def emptied_json(envelope_json: str) -> str:
+    """A stored envelope with its payload emptied: the ce attributes and trace context as stored."""
+    stored = _WIRE_DECODER.decode(envelope_json)
+    return _JSON.encode(msgspec.structs.replace(stored, data=_EMPTY)).decode()
 
 
 def row_to_envelope(stored: StoredEnvelope) -> EventEnvelope:

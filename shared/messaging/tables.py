@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSON
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +24,12 @@ def messaging_tables(metadata: sa.MetaData) -> MessagingTables:
         sa.Column("message_key", sa.Text, nullable=False),
         sa.Column("event_type", sa.Text, nullable=False),
         sa.Column("tenant_id", sa.Text, nullable=False),
-        sa.Column("envelope", JSONB, nullable=False, doc="ce attributes, data and trace context"),
+        sa.Column(
+            "envelope",
+            JSON,
+            nullable=False,
+            doc="ce attributes, data and trace context: JSON text as written (written once, read whole by the relay)",
+        ),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
         sa.Column("published_at", sa.DateTime(timezone=True)),
         sa.Index("ix_outbox_unpublished", "id", postgresql_where=sa.text("published_at IS NULL")),
