@@ -1,10 +1,12 @@
-"""The relay's fast path (the jsonb text as the value) writes the same bytes as encoding the stored envelope."""
+"""The relay's fast path (the jsonb text as the value) writes the same bytes as encoding the stored envelope as
+Postgres reads it (the column keeps the producer's text; the relay takes Postgres's jsonb text of it)."""
 
 from __future__ import annotations
 
 import uuid
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 
 from services.intake.app import DEFINITION as INTAKE
 from shared.db import create_engine, create_sessionmaker, unit_of_work
@@ -35,7 +37,7 @@ async def test_stored_events_go_out_as_the_stored_envelope_encodes(pipeline: Pip
         async with engine.connect() as conn:
             rows = (
                 await conn.execute(
-                    sa.select(table.c.envelope, wire_column(table))
+                    sa.select(sa.cast(table.c.envelope, JSONB), wire_column(table))  # as Postgres reads it
                     .where(table.c.tenant_id == tenant)
                     .order_by(table.c.id)
                 )
