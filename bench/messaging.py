@@ -192,6 +192,7 @@ async def run(
         cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         servers_before = servers_cpu_now()
         load_before = MachineLoad.now()
+        wal_before = await admin.fetchval("SELECT pg_current_wal_lsn()")
         started = time.perf_counter()
         await admin.fetchval("SELECT pg_advisory_unlock(hashtext($1))", lock)
         published_at: float | None = None
@@ -211,6 +212,7 @@ async def run(
                     published_at = published_at or consumed_at
             await asyncio.sleep(0.05)
         await kafka_admin.close()
+        wal_bytes = await admin.fetchval("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1)", wal_before)
         cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
         servers_cpu = {
             name: after - before if after is not None and before is not None else None
@@ -266,6 +268,7 @@ async def run(
                 f"{server_s / total:.0%} of a core; idle it uses {idle:.0%} of a core: "
                 f"{max(0.0, server_s - idle * total) / events * 1e6:,.1f} µs per event above idle)"
             )
+        print(f"  WAL per event, Postgres                  {float(wal_bytes) / events:>10,.0f} B")
         every = sum(cpu.values()) + sum(server_s or 0.0 for server_s in servers_cpu.values())
         print(f"  CPU per event, all of the above          {every / events * 1e6:>10,.1f} µs")
         print(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSON, JSONB
 
-from shared.messaging.tables import notify_trigger_sql
+from shared.messaging.tables import OUTBOX_FILLFACTOR, notify_trigger_sql
 
 
 def create_messaging_tables_v1(schema: str) -> None:
@@ -49,3 +49,32 @@ def drop_messaging_tables_v1(schema: str) -> None:
     op.execute(f"DROP FUNCTION IF EXISTS {schema}.outbox_notify()")
     op.drop_table("inbox", schema=schema)
     op.drop_table("outbox", schema=schema)
+
+
+def slim_outbox_v2(schema: str) -> None:
+    """Cheaper outbox rows: `envelope` as JSON (text as written) instead of JSONB, no unique index on `event_id`,
+    and room on each page for the row's mark.
+
+    The envelope is written once and read whole by the relay, which never queries inside it: JSONB made Postgres
+    parse every envelope into its binary form on insert and print it back to text on every claim, and the relay's
+    mark rewrote a PHI envelope with `jsonb_set` (the relay now hands the mark the emptied envelope itself).
+    `event_id` is a random uuid4 that nothing looks rows up by: its unique index took a btree insert at a random
+    leaf on every insert and again on every mark (an update that changes `published_at`, which
+    `ix_outbox_unpublished`'s predicate reads, can never be HOT), each leaf's first change after a checkpoint a
+    full-page image, a cost that grows with the table. Consumers' inboxes de-duplicate by event id.
+    Leaves half of each page free for the mark's new version (`OUTBOX_FILLFACTOR`). Rewrites the outbox (ALTER
+    COLUMN ... TYPE takes an exclusive lock for the rewrite), with the new fillfactor."""
+    op.drop_constraint("uq_outbox_event_id", "outbox", schema=schema, type_="unique")
+    op.execute(f"ALTER TABLE {schema}.outbox SET (fillfactor = {OUTBOX_FILLFACTOR})")
+    op.alter_column(
+        "outbox", "envelope", type_=JSON(), existing_type=JSONB(), schema=schema, postgresql_using="envelope::json"
+    )
+
+
+def unslim_outbox_v1(schema: str) -> None:
+    """Undo `slim_outbox_v2`."""
+    op.execute(f"ALTER TABLE {schema}.outbox RESET (fillfactor)")
+    op.alter_column(
+        "outbox", "envelope", type_=JSONB(), existing_type=JSON(), schema=schema, postgresql_using="envelope::jsonb"
+    )
+    op.create_unique_constraint("uq_outbox_event_id", "outbox", ["event_id"], schema=schema)

@@ -38,7 +38,7 @@ it continues (None or empty: the caller's)."""
 
 
 class StoredEnvelope(TypedDict):
-    """The `envelope` JSONB column: ce attributes, the JSON payload and the trace context."""
+    """The `envelope` JSON column: ce attributes, the JSON payload and the trace context."""
 
     id: str
     type: str
@@ -70,13 +70,14 @@ _INSERT_ARRAYS = ("event_ids", "topics", "keys", "event_types", "tenants", "enve
 
 
 def outbox_insert(table: sa.Table) -> sa.TextClause:
-    """Insert a batch of events from one array per column, the envelopes as JSON text (one statement)."""
+    """Insert a batch of events from one array per column, the envelopes as JSON text, kept as written (one
+    statement)."""
     name = f"{table.schema}.{table.name}" if table.schema else table.name  # plain identifiers, as traces show them
     return sa.text(
         f"INSERT INTO {name} (event_id, topic, message_key, event_type, tenant_id, envelope) "  # noqa: S608
         "SELECT * FROM unnest(CAST(CAST(:event_ids AS text[]) AS uuid[]), CAST(:topics AS text[]), "
         "CAST(:keys AS text[]), CAST(:event_types AS text[]), CAST(:tenants AS text[]), "
-        "CAST(CAST(:envelopes AS text[]) AS jsonb[]))"
+        "CAST(CAST(:envelopes AS text[]) AS json[]))"
     ).bindparams(
         *(
             sa.bindparam(name, type_=ARRAY(sa.Text))
@@ -104,8 +105,13 @@ _WIRE_DECODER = msgspec.json.Decoder(StoredWire)
 
 
 def wire_column(table: sa.Table) -> sa.ColumnElement[str]:
-    """The `envelope` column as `stored_to_kafka` takes it: the text Postgres writes for it, one detoast and one
-    conversion per row (taking the attributes and the data as two expressions did each twice)."""
+    """The `envelope` column as `stored_to_kafka` takes it: the JSON text as the producer wrote it (`stored_json`),
+    one detoast per row and no conversion, so its data is the producer's own serialisation of the payload
+    (`EventEnvelope.value`, msgspec's compact JSON) and goes to Kafka as it is.
+
+    (While the column was JSONB the relay sent Postgres's text of it: `json.dumps`'s separators, keys in jsonb's
+    order. Taking that here again, `CAST(CAST(envelope AS jsonb) AS text)`, costs a parse per row: measured by
+    bench/outbox_sql.py, claim + mark 12 -> 36 µs of Postgres CPU per encounter-coded event.)"""
     return sa.cast(table.c.envelope, sa.Text).label("envelope")
 
 
@@ -113,10 +119,10 @@ def stored_to_kafka(envelope_json: str) -> tuple[bytes, bytes, KafkaHeaders]:
     """Key, value and headers of a stored event, from the column's text as Postgres writes it: the same bytes
     `to_kafka(row_to_envelope(...))` gives, without building the payload dict.
 
-    Postgres writes a jsonb object with `json.dumps`'s separators, the same for an object inside another as for
-    one alone, and the dict read from it keeps its key order, so for an ASCII payload with no floats (the catalog
-    has none: money is cents, quantities are strings) the data's text is already the value; anything else is
-    re-encoded.
+    The data's text is the value when it is ASCII: a row `stored_json` wrote holds the producer's serialisation
+    itself; a row stored while the column was JSONB holds Postgres's text of it, `json.dumps`'s separators, which
+    a dict read from it re-encodes to the same bytes (the catalog has no floats: money is cents, quantities are
+    strings). A non-ASCII payload is re-encoded in the SDK's form (ASCII escapes).
     """
     stored = _WIRE_DECODER.decode(envelope_json)
     time = stored.time[:-6] + "Z" if stored.time.endswith("+00:00") else stored.time
@@ -133,6 +139,26 @@ def stored_to_kafka(envelope_json: str) -> tuple[bytes, bytes, KafkaHeaders]:
     data = bytes(stored.data)
     value = data if data.isascii() else payload_bytes(json.loads(data))
     return key, value, headers
+
+
+def has_phi_block(envelope_json: str) -> bool:
+    """Whether a stored envelope's payload has a `phi` block (a top-level `phi` key)."""
+    data = bytes(_WIRE_DECODER.decode(envelope_json).data)
+    try:
+        return "phi" in _MEMBERS_DECODER.decode(data)
+    except msgspec.ValidationError:  # not an object
+        return False
+
+
+_EMPTY = msgspec.Raw(b"{}")
+_MEMBERS_DECODER = msgspec.json.Decoder(dict[str, msgspec.Raw])
+"""A payload's top-level members, each left as its JSON text (nothing nested is built)."""
+
+
+def emptied_json(envelope_json: str) -> str:
+    """A stored envelope with its payload emptied: the ce attributes and trace context as stored."""
+    stored = _WIRE_DECODER.decode(envelope_json)
+    return _JSON.encode(msgspec.structs.replace(stored, data=_EMPTY)).decode()
 
 
 def row_to_envelope(stored: StoredEnvelope) -> EventEnvelope:

@@ -18,12 +18,11 @@ from typing import Any
 
 import asyncpg
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.events.catalog import EVENT_TYPES
-from shared.messaging.outbox import stored_to_kafka, wire_column
+from shared.messaging.outbox import emptied_json, has_phi_block, stored_to_kafka, wire_column
 from shared.messaging.publisher import KafkaPublisher, KafkaUnavailable, OutgoingMessage
 from shared.messaging.tables import outbox_channel
 from shared.phi.fields import marked_paths
@@ -50,17 +49,14 @@ PHI_EVENT_TYPES = tuple(sorted(name for name, (_, model) in EVENT_TYPES.items() 
 `coverage-correction-requested`, `claim-submitted`'s member digest)."""
 
 
-def without_phi(table: sa.Table) -> sa.ColumnElement[Any]:
-    """A published row keeps no PHI: the payload of an event type with `x-phi` fields, or of any payload with a
-    `phi` block, is emptied; the row keeps its ce attributes."""
-    envelope = table.c.envelope
-    return sa.case(
-        (
-            sa.or_(table.c.event_type.in_(PHI_EVENT_TYPES), envelope["data"].has_key("phi")),
-            sa.func.jsonb_set(envelope, sa.literal(["data"], type_=ARRAY(sa.Text)), sa.text("'{}'::jsonb")),
-        ),
-        else_=envelope,
-    )
+def published_envelope(event_type: str, envelope_json: str) -> str | None:
+    """What a published row's envelope becomes, from its stored text: its payload emptied for an event type with
+    `x-phi` fields or a payload with a `phi` block (the row keeps its ce attributes); None when it stays as stored.
+    The relay computes it beside the Kafka record, so the mark only writes text (Postgres no longer parses each
+    envelope to test for a `phi` block and rebuild it with `jsonb_set`)."""
+    if event_type in PHI_EVENT_TYPES or ('"phi"' in envelope_json and has_phi_block(envelope_json)):
+        return emptied_json(envelope_json)
+    return None
 
 
 CLAIM_SETTINGS = {"enable_bitmapscan": "off", "enable_seqscan": "off"}
@@ -79,11 +75,11 @@ BY_UNPUBLISHED_INDEX = sa.text(
 """`CLAIM_SETTINGS` for one transaction only (tests explain the claim on a pooled session with it)."""
 
 
-def claim_batch(outbox: sa.Table, limit: int) -> sa.Select[tuple[int, str, str]]:
-    """The next `limit` unpublished rows in id order, locked, skipping rows another transaction holds: id, topic
-    and the envelope as `stored_to_kafka` takes it."""
+def claim_batch(outbox: sa.Table, limit: int) -> sa.Select[tuple[int, str, str, str]]:
+    """The next `limit` unpublished rows in id order, locked, skipping rows another transaction holds: id, topic,
+    event type and the envelope as `stored_to_kafka` takes it."""
     return (
-        sa.select(outbox.c.id, outbox.c.topic, wire_column(outbox))
+        sa.select(outbox.c.id, outbox.c.topic, outbox.c.event_type, wire_column(outbox))
         .where(outbox.c.published_at.is_(None))
         .order_by(outbox.c.id)
         .limit(limit)
@@ -104,7 +100,7 @@ class AsyncpgStatement:
     fixed: dict[str, Any]
 
     @classmethod
-    def of(cls, statement: sa.Select[Any] | sa.Update) -> AsyncpgStatement:
+    def of(cls, statement: sa.Select[Any]) -> AsyncpgStatement:
         compiled = statement.compile(dialect=_ASYNCPG, compile_kwargs={"render_postcompile": True})
         return cls(compiled.string, tuple(compiled.positiontup or ()), dict(compiled.params))
 
@@ -112,13 +108,15 @@ class AsyncpgStatement:
         return [values[name] if name in values else self.fixed[name] for name in self.names]
 
 
-def mark_published(outbox: sa.Table) -> sa.Update:
-    """Mark rows (`ids`) published, emptying their PHI payloads."""
-    return (
-        sa.update(outbox)
-        .where(outbox.c.id == sa.any_(sa.bindparam("ids", value=[], type_=ARRAY(sa.BigInteger))))
-        .values(published_at=sa.func.now(), envelope=without_phi(outbox))
+def mark_published(outbox: sa.Table) -> AsyncpgStatement:
+    """Mark rows (`ids`) published, each with the envelope it keeps (`envelopes`, aligned with `ids`: the emptied
+    one of `published_envelope`, or NULL to keep the stored one, whose TOAST pointer, if any, is copied as is)."""
+    table = f'"{outbox.schema}"."{outbox.name}"' if outbox.schema else f'"{outbox.name}"'
+    sql = (
+        f"UPDATE {table} AS outbox SET published_at = now(), envelope = coalesce(batch.envelope, outbox.envelope) "  # noqa: S608
+        "FROM unnest($1::bigint[], $2::json[]) AS batch(id, envelope) WHERE outbox.id = batch.id"
     )
+    return AsyncpgStatement(sql, ("ids", "envelopes"), {})
 
 
 def pending_sql(outbox: sa.Table) -> str:
@@ -131,12 +129,18 @@ def backlog_sql(outbox: sa.Table) -> str:
     return f'SELECT count(*), min(created_at) FROM "{outbox.schema}"."{outbox.name}" WHERE published_at IS NULL'  # noqa: S608
 
 
-LISTENER_SETTINGS = {"enable_seqscan": "off"}
+LISTENER_SETTINGS = {"enable_seqscan": "off", "enable_bitmapscan": "off", "max_parallel_workers_per_gather": "0"}
 """The relay's listener connection (its own, running only `pending_sql` and `backlog_sql`) reads the unpublished
-rows through `ix_outbox_unpublished`: with statistics that count many rows unpublished (taken during a burst) the
-planner scans the table for them, whose published rows come first, so the poll read the whole outbox (10 ms at
-10,000 rows, growing with the table). Through the index it still steps over the entries of rows published since
-the last vacuum, so the relay polls only when no NOTIFY came in its interval, not after every round."""
+rows through `ix_outbox_unpublished` by one plain index scan, in this process.
+
+With statistics that count many rows unpublished (taken during a burst) the planner scans the table for them,
+whose published rows come first, so the poll read the whole outbox (10 ms at 10,000 rows, growing with the
+table). With the same statistics it ran the backlog's count (every second) as a parallel index scan: two
+worker processes started for each count, whose share of the index started over the entries of the rows published
+since the last vacuum (measured on 100,000 rows, 99,500 published: 17-20 ms for the parallel count against
+0.8 ms for the plain index scan, which marks those entries dead as it passes and skips their heap pages after).
+A bitmap scan never marks them. The relay still polls only when no NOTIFY came in its interval, not after every
+round."""
 
 
 @dataclass(slots=True)
@@ -146,6 +150,8 @@ class _Claimed:
     conn: asyncpg.Connection
     ids: list[int]
     messages: list[OutgoingMessage]
+    envelopes: list[str | None]
+    """What each row's envelope becomes once marked (`published_envelope`), aligned with `ids`."""
 
 
 async def _release(conn: asyncpg.Connection) -> None:
@@ -178,7 +184,7 @@ class OutboxRelay:
         self._pending_sql = pending_sql(outbox)
         self._backlog_sql = backlog_sql(outbox)
         self._claim_statement = AsyncpgStatement.of(claim_batch(outbox, batch_size))
-        self._mark_statement = AsyncpgStatement.of(mark_published(outbox))
+        self._mark_statement = mark_published(outbox)
         self._connections: tuple[asyncpg.Connection, asyncpg.Connection] | None = None
         """The two batch connections while leader: batch k+1 is claimed on one while batch k is open on the other."""
 
@@ -318,16 +324,20 @@ class OutboxRelay:
             return None
         ids = []
         messages = []
-        for row_id, topic, envelope in rows:
+        envelopes = []
+        for row_id, topic, event_type, envelope in rows:
             ids.append(row_id)
             key, value, headers = stored_to_kafka(envelope)
             messages.append(OutgoingMessage(topic=topic, key=key, value=value, headers=headers))
-        return _Claimed(conn=conn, ids=ids, messages=messages)
+            envelopes.append(published_envelope(event_type, envelope))
+        return _Claimed(conn=conn, ids=ids, messages=messages, envelopes=envelopes)
 
     async def _mark(self, claimed: _Claimed) -> None:
         """Mark an acknowledged batch published (emptying PHI payloads) and commit its transaction."""
         try:
-            await claimed.conn.execute(self._mark_statement.sql, *self._mark_statement.args(ids=claimed.ids))
+            await claimed.conn.execute(
+                self._mark_statement.sql, *self._mark_statement.args(ids=claimed.ids, envelopes=claimed.envelopes)
+            )
             await claimed.conn.execute("COMMIT")
         finally:
             await asyncio.shield(_release(claimed.conn))

@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSON
+
+OUTBOX_FILLFACTOR = 50
+"""Half of each outbox page is left free at insert for the row's one update, the relay's mark: the new version goes
+on the same page, whose WAL record then holds only the bytes that changed (not the whole envelope again). The mark
+is never HOT (`published_at` is in `ix_outbox_unpublished`'s predicate), so this is about the WAL, not the indexes:
+measured by bench/outbox_sql.py, 906 -> 224 B per mark for a claim-status event. (A PHI event's mark writes a small
+emptied envelope either way.)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,15 +26,23 @@ def messaging_tables(metadata: sa.MetaData) -> MessagingTables:
         "outbox",
         metadata,
         sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-        sa.Column("event_id", sa.Uuid, nullable=False, unique=True),
+        sa.Column(
+            "event_id", sa.Uuid, nullable=False, doc="random (uuid4): consumers' inboxes key on it, nothing here"
+        ),
         sa.Column("topic", sa.Text, nullable=False),
         sa.Column("message_key", sa.Text, nullable=False),
         sa.Column("event_type", sa.Text, nullable=False),
         sa.Column("tenant_id", sa.Text, nullable=False),
-        sa.Column("envelope", JSONB, nullable=False, doc="ce attributes, data and trace context"),
+        sa.Column(
+            "envelope",
+            JSON,
+            nullable=False,
+            doc="ce attributes, data and trace context: JSON text as written (written once, read whole by the relay)",
+        ),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
         sa.Column("published_at", sa.DateTime(timezone=True)),
         sa.Index("ix_outbox_unpublished", "id", postgresql_where=sa.text("published_at IS NULL")),
+        info={"fillfactor": OUTBOX_FILLFACTOR},  # set by the migrations (`slim_outbox_v2`): not a SQLAlchemy option
     )
     inbox = sa.Table(
         "inbox",

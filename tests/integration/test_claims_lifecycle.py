@@ -6,6 +6,7 @@ step writes nothing."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import AsyncIterator
 
@@ -93,7 +94,8 @@ async def test_a_change_walks_the_real_state_and_writes_state_history_and_event_
         "SELECT event_type, envelope FROM claims.outbox WHERE message_key = $1", str(claim_id)
     )
     assert event is not None and event["event_type"] == "claim-status-changed.v1"
-    assert '"from_state": "batched"' in event["envelope"] and '"to_state": "rejected"' in event["envelope"]
+    data = json.loads(event["envelope"])["data"]
+    assert (data["from_state"], data["to_state"]) == ("batched", "rejected")
 
 
 async def test_a_refused_step_raises_and_writes_nothing(

@@ -1,7 +1,10 @@
-"""The relay's fast path (the jsonb text as the value) writes the same bytes as encoding the stored envelope."""
+"""The relay's fast path (the stored data's text as the value) sends what encoding the stored envelope sends: the
+same key and headers, the same payload; its bytes are the producer's own serialisation (an ASCII payload) or the
+SDK's form (a payload the fast path re-encodes)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import sqlalchemy as sa
@@ -29,7 +32,7 @@ async def test_stored_events_go_out_as_the_stored_envelope_encodes(pipeline: Pip
             ),
         ]
         async with unit_of_work(create_sessionmaker(engine)) as session:
-            await Outbox(table, source="/claimflow/intake").add_many(
+            written = await Outbox(table, source="/claimflow/intake").add_many(
                 session, tenant=tenant, events=[(str(p.encounter_id), p) for p in payloads]
             )
         async with engine.connect() as conn:
@@ -41,8 +44,12 @@ async def test_stored_events_go_out_as_the_stored_envelope_encodes(pipeline: Pip
                 )
             ).all()
         assert len(rows) == 2
-        for envelope, text in rows:
-            assert stored_to_kafka(text) == to_kafka(row_to_envelope(envelope))
-        assert not text.isascii()  # the second one took the re-encoding path
+        sent = [stored_to_kafka(text) for _, text in rows]
+        encoded = [to_kafka(row_to_envelope(envelope)) for envelope, _ in rows]
+        for (key, value, headers), (key_encoded, value_encoded, headers_encoded) in zip(sent, encoded, strict=True):
+            assert (key, headers) == (key_encoded, headers_encoded)
+            assert json.loads(value) == json.loads(value_encoded)
+        assert sent[0][1] == written[0].value  # ASCII: the producer's bytes, untouched
+        assert not rows[1][1].isascii() and sent[1][1] == encoded[1][1]  # re-encoded, in the SDK's form
     finally:
         await engine.dispose()

@@ -1,0 +1,20 @@
+"""Cheaper outbox rows: the envelope as JSON text, not JSONB; no unique index on the random event id (see
+`slim_outbox_v2`).
+
+Revision ID: 0006k
+Revises: 0005
+"""
+
+from shared.messaging.migration import slim_outbox_v2, unslim_outbox_v1
+
+revision = "0006k"
+down_revision = "0005"
+SCHEMA = "denials"
+
+
+def upgrade() -> None:
+    slim_outbox_v2(SCHEMA)
+
+
+def downgrade() -> None:
+    unslim_outbox_v1(SCHEMA)

@@ -1,0 +1,20 @@
+"""Cheaper outbox rows: the envelope as JSON text, not JSONB; no unique index on the random event id (see
+`slim_outbox_v2`).
+
+Revision ID: 0015k
+Revises: 0014
+"""
+
+from shared.messaging.migration import slim_outbox_v2, unslim_outbox_v1
+
+revision = "0015k"
+down_revision = "0014"
+SCHEMA = "remittance"
+
+
+def upgrade() -> None:
+    slim_outbox_v2(SCHEMA)
+
+
+def downgrade() -> None:
+    unslim_outbox_v1(SCHEMA)
