@@ -62,6 +62,31 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+JVM_THREAD_KINDS = (
+    ("JIT compiler", ("C1 CompilerThre", "C2 CompilerThre")),
+    ("GC", ("GC Thread", "G1 ", "VM Thread", "VM Periodic")),
+    ("request handlers", ("data-plane-kafk",)),
+)
+"""The broker's threads by what they do (Linux keeps the first 15 characters of a thread's name): the JIT
+compiles the broker's code while it is fresh, the garbage collector frees what requests allocated, the
+request handler and network threads (`data-plane-kafka-request-handler-N`, `data-plane-kafka-network-thread-...`)
+serve the clients; the rest (raft, group coordinator, schedulers) is `other`."""
+
+
+def thread_cpu_seconds(pid: int) -> dict[str, float]:
+    """User + system CPU time of one process's threads so far, summed by JVM_THREAD_KINDS (and `other`)."""
+    seconds: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        kind = next((kind for kind, prefixes in JVM_THREAD_KINDS if name.startswith(prefixes)), "other")
+        seconds[kind] = seconds.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return seconds
+
+
 def listening_pid(port: int) -> int | None:
     """The process on this machine listening on TCP `port` (the Kafka broker), from /proc; None if not found."""
     inodes = set()
@@ -191,6 +216,7 @@ async def run(
             spies = {name: py_spy(pid, spy / f"{name}.txt") for name, pid in pids.items()}
         cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         servers_before = servers_cpu_now()
+        broker_threads_before = thread_cpu_seconds(kafka_pid) if kafka_pid else {}
         load_before = MachineLoad.now()
         started = time.perf_counter()
         await admin.fetchval("SELECT pg_advisory_unlock(hashtext($1))", lock)
@@ -211,6 +237,10 @@ async def run(
                     published_at = published_at or consumed_at
             await asyncio.sleep(0.05)
         await kafka_admin.close()
+        broker_threads = {
+            kind: after - broker_threads_before.get(kind, 0.0)
+            for kind, after in (thread_cpu_seconds(kafka_pid) if kafka_pid else {}).items()
+        }
         cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
         servers_cpu = {
             name: after - before if after is not None and before is not None else None
@@ -266,6 +296,12 @@ async def run(
                 f"{server_s / total:.0%} of a core; idle it uses {idle:.0%} of a core: "
                 f"{max(0.0, server_s - idle * total) / events * 1e6:,.1f} µs per event above idle)"
             )
+        if broker_threads:
+            split = ", ".join(
+                f"{kind} {seconds / events * 1e6:,.1f} µs"
+                for kind, seconds in sorted(broker_threads.items(), key=lambda item: -item[1])
+            )
+            print(f"    Kafka server by thread: {split}")
         every = sum(cpu.values()) + sum(server_s or 0.0 for server_s in servers_cpu.values())
         print(f"  CPU per event, all of the above          {every / events * 1e6:>10,.1f} µs")
         print(

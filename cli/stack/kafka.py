@@ -340,10 +340,11 @@ class LocalKafka:
 
     def _java_command(self, java: Path, *main: str) -> list[str]:
         heap = os.environ.get("KAFKA_HEAP_OPTS", DEFAULT_HEAP_OPTS).split()
+        performance = os.environ.get("KAFKA_JVM_PERFORMANCE_OPTS")  # as Kafka's own start scripts read it
         return [
             str(java),
             *heap,
-            *JVM_OPTS,
+            *(JVM_OPTS if performance is None else performance.split()),
             f"-Dkafka.logs.dir={self.paths.kafka_logs}",
             f"-Dlog4j2.configurationFile={self.paths.kafka_log4j_config}",
             "-cp",

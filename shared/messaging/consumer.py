@@ -28,10 +28,11 @@ from opentelemetry import propagate, trace
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.db import unit_of_work
+from shared.db import driver_connection, unit_of_work
 from shared.events.envelope import EventEnvelope, MalformedEvent, from_kafka
 from shared.messaging.kafka_access import KafkaAccess
 from shared.messaging.publisher import KafkaPublisher, KafkaUnavailable, OutgoingMessage
+from shared.messaging.relay import AsyncpgStatement
 from shared.messaging.topics import DLT_SUFFIX, REPLAY_GROUP_HEADER
 from shared.telemetry.metrics import (
     CONSUMER_LAG,
@@ -112,7 +113,7 @@ class ConsumerRunner:
         self._fetch = {"fetch_min_bytes": fetch_min_bytes, "fetch_max_wait_ms": fetch_max_wait_ms}
         self._consumer: AIOKafkaConsumer | None = None
         self.connected = False
-        self._inbox_insert = inbox_insert(inbox)
+        self._inbox_insert = AsyncpgStatement.of(inbox_insert(inbox))
         self._lag_observed_at = -LAG_EVERY_S
 
     @property
@@ -268,21 +269,26 @@ class ConsumerRunner:
     async def _record_in_inbox(
         self, session: AsyncSession, decoded: list[tuple[TopicPartition, ConsumerRecord, EventEnvelope]]
     ) -> set[str]:
-        """Every event id of the batch in one statement (arrays, not a row of parameters each); returns the new ones."""
+        """Every event id of the batch in one statement (arrays, not a row of parameters each); returns the new ones.
+
+        Run on the session's asyncpg connection, inside its transaction, as the statement compiled once (prepared
+        once per connection by asyncpg's cache): no SQLAlchemy execution, bind or result processing per batch."""
         if not decoded:
             return set()
-        result = await session.execute(
-            self._inbox_insert,
-            {
-                "event_ids": [envelope.id for _, _, envelope in decoded],
-                "consumer_group": self.group_id,
-                "topics": [tp.topic for tp, _, _ in decoded],
-                "partitions": [tp.partition for tp, _, _ in decoded],
-                "offsets": [record.offset for _, record, _ in decoded],
-                "event_types": [envelope.type for _, _, envelope in decoded],
-            },
+        connection = await driver_connection(session)
+        statement = self._inbox_insert
+        rows = await connection.fetch(
+            statement.sql,
+            *statement.args(
+                event_ids=[envelope.id for _, _, envelope in decoded],
+                consumer_group=self.group_id,
+                topics=[tp.topic for tp, _, _ in decoded],
+                partitions=[tp.partition for tp, _, _ in decoded],
+                offsets=[record.offset for _, record, _ in decoded],
+                event_types=[envelope.type for _, _, envelope in decoded],
+            ),
         )
-        return set(result.scalars())
+        return {row[0] for row in rows}
 
     def _processing_span(
         self, items: list[tuple[TopicPartition, ConsumerRecord, EventEnvelope]]

@@ -104,7 +104,7 @@ class AsyncpgStatement:
     fixed: dict[str, Any]
 
     @classmethod
-    def of(cls, statement: sa.Select[Any] | sa.Update) -> AsyncpgStatement:
+    def of(cls, statement: sa.Select[Any] | sa.Update | sa.TextClause) -> AsyncpgStatement:
         compiled = statement.compile(dialect=_ASYNCPG, compile_kwargs={"render_postcompile": True})
         return cls(compiled.string, tuple(compiled.positiontup or ()), dict(compiled.params))
 
