@@ -25,6 +25,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import ConsumerRecord
 from opentelemetry import propagate, trace
+from opentelemetry.sdk.trace import SpanLimits
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -293,12 +294,11 @@ class ConsumerRunner:
     def _processing_span(
         self, items: list[tuple[TopicPartition, ConsumerRecord, EventEnvelope]]
     ) -> AbstractContextManager[trace.Span]:
-        """A single event continues its producer's trace; a batch links to every producer's trace."""
+        """A single event continues its producer's trace; a batch links to its producers' traces."""
         if len(items) == 1:
             context, links = propagate.extract(items[0][2].trace_headers), None
         else:
-            context = None
-            links = [trace.Link(span_context) for _, _, envelope in items if (span_context := remote_span(envelope))]
+            context, links = None, batch_links([envelope for _, _, envelope in items])
         tp, first_record, first_envelope = items[0]
         return tracer.start_as_current_span(
             f"process {tp.topic}",
@@ -385,6 +385,10 @@ class ConsumerRunner:
 LAG_EVERY_S = 1.0
 """How often the consumer lag gauges are refreshed while records flow (and after each idle poll past it)."""
 
+MAX_SPAN_LINKS: int | None = SpanLimits().max_links
+"""The links a span keeps (OTEL_SPAN_LINK_COUNT_LIMIT, 128 by default): the SDK keeps a span's last this many and
+drops the rest, so a 500-event batch built 372 links (a SpanContext and a Link per event) for nothing."""
+
 LINGER_S = 0.02
 """How long a round keeps fetching when its first fetch came back short of a full batch: while events stream in
 (each fetch returning the few that arrived since the last), a batch's fixed cost (a transaction, the inbox
@@ -449,6 +453,19 @@ def addressed_to(record: ConsumerRecord, group_id: str) -> bool:
 
 def _decode(record: ConsumerRecord) -> EventEnvelope:
     return from_kafka(record.key, record.value, record.headers or ())
+
+
+def batch_links(envelopes: list[EventEnvelope]) -> list[trace.Link]:
+    """Links to the producers' spans of a batch's events: those of the last MAX_SPAN_LINKS events that carry
+    one, in batch order (the links the SDK keeps of all; the others are not built only to be dropped)."""
+    links: list[trace.Link] = []
+    for envelope in reversed(envelopes):
+        if MAX_SPAN_LINKS is not None and len(links) >= MAX_SPAN_LINKS:
+            break
+        if (span_context := remote_span(envelope)) is not None:
+            links.append(trace.Link(span_context))
+    links.reverse()
+    return links
 
 
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
