@@ -321,7 +321,7 @@ class OutboxRelay:
         for row_id, topic, envelope in rows:
             ids.append(row_id)
             key, value, headers = stored_to_kafka(envelope)
-            messages.append(OutgoingMessage(topic=topic, key=key, value=value, headers=headers))
+            messages.append(OutgoingMessage(topic, key, value, headers))
         return _Claimed(conn=conn, ids=ids, messages=messages)
 
     async def _mark(self, claimed: _Claimed) -> None:
