@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
+import asyncpg
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
@@ -54,6 +55,9 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     TimeoutError,
     sa.exc.OperationalError,
     sa.exc.InterfaceError,
+    # The inbox insert runs on the asyncpg connection itself: its errors arrive unwrapped.
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
     KafkaUnavailable,
 )
 
