@@ -1,6 +1,7 @@
 """Events per second through outbox -> relay -> Kafka -> consumer inbox -> effect, on this machine.
 
-    .venv/bin/python bench/messaging.py [--events 50000] [--batch 500] [--no-floors] [--profile DIR] [--py-spy DIR]
+    .venv/bin/python bench/messaging.py [--events 50000] [--batch 500] [--traced] [--no-floors] [--profile DIR]
+        [--py-spy DIR]
 
 Servers: CLAIMFLOW_TEST_DATABASE_URL + CLAIMFLOW_TEST_KAFKA_BOOTSTRAP_SERVERS when set, else the local
 stack in .local/bench-stack (started and stopped here). The intake relay and the notifications consumer run
@@ -46,7 +47,7 @@ from shared.db import create_engine, create_sessionmaker, unit_of_work
 from shared.events.catalog import EncounterCodedV1
 from shared.events.envelope import EventEnvelope
 from shared.messaging.consumer import ConsumerRunner, Subscription
-from shared.messaging.outbox import Outbox
+from shared.messaging.outbox import Outbox, OutgoingEvent
 from shared.messaging.publisher import KafkaPublisher
 from shared.messaging.relay import leader_lock_key
 from shared.service import settle_heap
@@ -141,7 +142,13 @@ def top_own(collapsed: Path, count: int = 12) -> list[tuple[str, float]]:
 
 
 async def run(
-    events: int, batch: int, floors: bool, profile: Path | None, spy: Path | None, service_env: dict[str, str]
+    events: int,
+    batch: int,
+    floors: bool,
+    profile: Path | None,
+    spy: Path | None,
+    service_env: dict[str, str],
+    traced: bool = False,
 ) -> None:
     async with bench_pipeline((INTAKE, NOTIFICATIONS)) as pipeline:
         floor = await measure_floors(pipeline.servers, pipeline.admin_url) if floors else None
@@ -174,13 +181,17 @@ async def run(
         template = EncounterCodedV1.model_validate({**coded_encounter(), "encounter_id": str(uuid.uuid4())})
         write_started = time.perf_counter()
         for offset in range(0, events, batch):
-            payloads = []
+            payloads: list[OutgoingEvent] = []
             for _ in range(min(batch, events - offset)):
                 encounter_id = uuid.uuid4()
                 payload = template.model_copy(
                     update={"encounter_id": encounter_id, "external_encounter_id": encounter_id.hex}
                 )
-                payloads.append((str(encounter_id), payload))
+                if traced:  # its own trace, as an encounter posted to intake over HTTP has
+                    traceparent = f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-01"
+                    payloads.append((str(encounter_id), payload, {"traceparent": traceparent}))
+                else:
+                    payloads.append((str(encounter_id), payload))
             async with unit_of_work(sessions) as session:
                 await outbox.add_many(session, tenant=tenant, events=payloads)
         written = time.perf_counter() - write_started
@@ -269,7 +280,8 @@ async def run(
 
         total = consumed_at - started
         publish_s = (published_at or consumed_at) - started
-        print(f"\nclaimflow messaging benchmark  (events: {events}, outbox batch: {batch})")
+        traces = ", each with its own trace (--traced)" if traced else ""
+        print(f"\nclaimflow messaging benchmark  (events: {events}{traces}, outbox batch: {batch})")
         if service_env:
             print(f"  service environment: {' '.join(f'{k}={v}' for k, v in sorted(service_env.items()))}")
         print(f"  machine: {load_before} at the start, {load.load_1m:.2f} at the end")
@@ -366,6 +378,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument(
+        "--traced",
+        action="store_true",
+        help="each event carries its own W3C traceparent, as events of encounters posted over HTTP do",
+    )
     parser.add_argument("--no-floors", action="store_true", help="skip the servers' floor (Kafka perf tools, Postgres)")
     parser.add_argument("--profile", type=Path, help="cProfile each service process over the timed window into DIR")
     parser.add_argument("--py-spy", type=Path, help="sample each service process with py-spy into DIR")
@@ -380,7 +397,17 @@ def main() -> None:
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # a timeout still stops the services
     service_env = dict(item.split("=", 1) for item in arguments.service_env)
     floors = not arguments.no_floors
-    asyncio.run(run(arguments.events, arguments.batch, floors, arguments.profile, arguments.py_spy, service_env))
+    asyncio.run(
+        run(
+            arguments.events,
+            arguments.batch,
+            floors,
+            arguments.profile,
+            arguments.py_spy,
+            service_env,
+            traced=arguments.traced,
+        )
+    )
 
 
 if __name__ == "__main__":
