@@ -1,6 +1,7 @@
 """Events per second through outbox -> relay -> Kafka -> consumer inbox -> effect, on this machine.
 
-    .venv/bin/python bench/messaging.py [--events 50000] [--batch 500] [--no-floors] [--profile DIR] [--py-spy DIR]
+    .venv/bin/python bench/messaging.py [--events 50000] [--batch 500] [--traced] [--no-floors] [--profile DIR]
+        [--py-spy DIR]
 
 Servers: CLAIMFLOW_TEST_DATABASE_URL + CLAIMFLOW_TEST_KAFKA_BOOTSTRAP_SERVERS when set, else the local
 stack in .local/bench-stack (started and stopped here). The intake relay and the notifications consumer run
@@ -46,9 +47,10 @@ from shared.db import create_engine, create_sessionmaker, unit_of_work
 from shared.events.catalog import EncounterCodedV1
 from shared.events.envelope import EventEnvelope
 from shared.messaging.consumer import ConsumerRunner, Subscription
-from shared.messaging.outbox import Outbox
+from shared.messaging.outbox import Outbox, OutgoingEvent
 from shared.messaging.publisher import KafkaPublisher
 from shared.messaging.relay import leader_lock_key
+from shared.service import settle_heap
 from tests.support.pipeline import Pipeline, bench_pipeline, coded_encounter, end_offsets
 
 IDLE_WINDOW_S = 3.0
@@ -60,6 +62,31 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time of one process so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+JVM_THREAD_KINDS = (
+    ("JIT compiler", ("C1 CompilerThre", "C2 CompilerThre")),
+    ("GC", ("GC Thread", "G1 ", "VM Thread", "VM Periodic")),
+    ("request handlers", ("data-plane-kafk",)),
+)
+"""The broker's threads by what they do (Linux keeps the first 15 characters of a thread's name): the JIT
+compiles the broker's code while it is fresh, the garbage collector frees what requests allocated, the
+request handler and network threads (`data-plane-kafka-request-handler-N`, `data-plane-kafka-network-thread-...`)
+serve the clients; the rest (raft, group coordinator, schedulers) is `other`."""
+
+
+def thread_cpu_seconds(pid: int) -> dict[str, float]:
+    """User + system CPU time of one process's threads so far, summed by JVM_THREAD_KINDS (and `other`)."""
+    seconds: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        kind = next((kind for kind, prefixes in JVM_THREAD_KINDS if name.startswith(prefixes)), "other")
+        seconds[kind] = seconds.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return seconds
 
 
 def listening_pid(port: int) -> int | None:
@@ -115,7 +142,13 @@ def top_own(collapsed: Path, count: int = 12) -> list[tuple[str, float]]:
 
 
 async def run(
-    events: int, batch: int, floors: bool, profile: Path | None, spy: Path | None, service_env: dict[str, str]
+    events: int,
+    batch: int,
+    floors: bool,
+    profile: Path | None,
+    spy: Path | None,
+    service_env: dict[str, str],
+    traced: bool = False,
 ) -> None:
     async with bench_pipeline((INTAKE, NOTIFICATIONS)) as pipeline:
         floor = await measure_floors(pipeline.servers, pipeline.admin_url) if floors else None
@@ -148,13 +181,17 @@ async def run(
         template = EncounterCodedV1.model_validate({**coded_encounter(), "encounter_id": str(uuid.uuid4())})
         write_started = time.perf_counter()
         for offset in range(0, events, batch):
-            payloads = []
+            payloads: list[OutgoingEvent] = []
             for _ in range(min(batch, events - offset)):
                 encounter_id = uuid.uuid4()
                 payload = template.model_copy(
                     update={"encounter_id": encounter_id, "external_encounter_id": encounter_id.hex}
                 )
-                payloads.append((str(encounter_id), payload))
+                if traced:  # its own trace, as an encounter posted to intake over HTTP has
+                    traceparent = f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-01"
+                    payloads.append((str(encounter_id), payload, {"traceparent": traceparent}))
+                else:
+                    payloads.append((str(encounter_id), payload))
             async with unit_of_work(sessions) as session:
                 await outbox.add_many(session, tenant=tenant, events=payloads)
         written = time.perf_counter() - write_started
@@ -191,6 +228,7 @@ async def run(
             spies = {name: py_spy(pid, spy / f"{name}.txt") for name, pid in pids.items()}
         cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         servers_before = servers_cpu_now()
+        broker_threads_before = thread_cpu_seconds(kafka_pid) if kafka_pid else {}
         load_before = MachineLoad.now()
         wal_before = await admin.fetchval("SELECT pg_current_wal_lsn()")
         started = time.perf_counter()
@@ -213,6 +251,10 @@ async def run(
             await asyncio.sleep(0.05)
         await kafka_admin.close()
         wal_bytes = await admin.fetchval("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1)", wal_before)
+        broker_threads = {
+            kind: after - broker_threads_before.get(kind, 0.0)
+            for kind, after in (thread_cpu_seconds(kafka_pid) if kafka_pid else {}).items()
+        }
         cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
         servers_cpu = {
             name: after - before if after is not None and before is not None else None
@@ -240,7 +282,8 @@ async def run(
 
         total = consumed_at - started
         publish_s = (published_at or consumed_at) - started
-        print(f"\nclaimflow messaging benchmark  (events: {events}, outbox batch: {batch})")
+        traces = ", each with its own trace (--traced)" if traced else ""
+        print(f"\nclaimflow messaging benchmark  (events: {events}{traces}, outbox batch: {batch})")
         if service_env:
             print(f"  service environment: {' '.join(f'{k}={v}' for k, v in sorted(service_env.items()))}")
         print(f"  machine: {load_before} at the start, {load.load_1m:.2f} at the end")
@@ -269,6 +312,12 @@ async def run(
                 f"{max(0.0, server_s - idle * total) / events * 1e6:,.1f} µs per event above idle)"
             )
         print(f"  WAL per event, Postgres                  {float(wal_bytes) / events:>10,.0f} B")
+        if broker_threads:
+            split = ", ".join(
+                f"{kind} {seconds / events * 1e6:,.1f} µs"
+                for kind, seconds in sorted(broker_threads.items(), key=lambda item: -item[1])
+            )
+            print(f"    Kafka server by thread: {split}")
         every = sum(cpu.values()) + sum(server_s or 0.0 for server_s in servers_cpu.values())
         print(f"  CPU per event, all of the above          {every / events * 1e6:>10,.1f} µs")
         print(
@@ -311,6 +360,7 @@ async def inbox_only_pass(
         batch_size=500,
     )
     group = pipeline.group(subscription.group_id)
+    settle_heap()  # the collector tuned as in a service process (else its sweeps were half the CPU per event)
     cpu_before = time.process_time()
     started = time.perf_counter()
     task = asyncio.create_task(runner.run())
@@ -331,6 +381,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument(
+        "--traced",
+        action="store_true",
+        help="each event carries its own W3C traceparent, as events of encounters posted over HTTP do",
+    )
     parser.add_argument("--no-floors", action="store_true", help="skip the servers' floor (Kafka perf tools, Postgres)")
     parser.add_argument("--profile", type=Path, help="cProfile each service process over the timed window into DIR")
     parser.add_argument("--py-spy", type=Path, help="sample each service process with py-spy into DIR")
@@ -345,7 +400,17 @@ def main() -> None:
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # a timeout still stops the services
     service_env = dict(item.split("=", 1) for item in arguments.service_env)
     floors = not arguments.no_floors
-    asyncio.run(run(arguments.events, arguments.batch, floors, arguments.profile, arguments.py_spy, service_env))
+    asyncio.run(
+        run(
+            arguments.events,
+            arguments.batch,
+            floors,
+            arguments.profile,
+            arguments.py_spy,
+            service_env,
+            traced=arguments.traced,
+        )
+    )
 
 
 if __name__ == "__main__":

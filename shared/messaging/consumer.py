@@ -20,18 +20,21 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
+import asyncpg
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import ConsumerRecord
 from opentelemetry import propagate, trace
+from opentelemetry.sdk.trace import SpanLimits
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.db import unit_of_work
+from shared.db import driver_connection, unit_of_work
 from shared.events.envelope import EventEnvelope, MalformedEvent, from_kafka
 from shared.messaging.kafka_access import KafkaAccess
 from shared.messaging.publisher import KafkaPublisher, KafkaUnavailable, OutgoingMessage
+from shared.messaging.relay import AsyncpgStatement
 from shared.messaging.topics import DLT_SUFFIX, REPLAY_GROUP_HEADER
 from shared.telemetry.metrics import (
     CONSUMER_LAG,
@@ -52,6 +55,9 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     TimeoutError,
     sa.exc.OperationalError,
     sa.exc.InterfaceError,
+    # The inbox insert runs on the asyncpg connection itself: its errors arrive unwrapped.
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
     KafkaUnavailable,
 )
 
@@ -112,7 +118,7 @@ class ConsumerRunner:
         self._fetch = {"fetch_min_bytes": fetch_min_bytes, "fetch_max_wait_ms": fetch_max_wait_ms}
         self._consumer: AIOKafkaConsumer | None = None
         self.connected = False
-        self._inbox_insert = inbox_insert(inbox)
+        self._inbox_insert = AsyncpgStatement.of(inbox_insert(inbox))
         self._lag_observed_at = -LAG_EVERY_S
 
     @property
@@ -268,31 +274,35 @@ class ConsumerRunner:
     async def _record_in_inbox(
         self, session: AsyncSession, decoded: list[tuple[TopicPartition, ConsumerRecord, EventEnvelope]]
     ) -> set[str]:
-        """Every event id of the batch in one statement (arrays, not a row of parameters each); returns the new ones."""
+        """Every event id of the batch in one statement (arrays, not a row of parameters each); returns the new ones.
+
+        Run on the session's asyncpg connection, inside its transaction, as the statement compiled once (prepared
+        once per connection by asyncpg's cache): no SQLAlchemy execution, bind or result processing per batch."""
         if not decoded:
             return set()
-        result = await session.execute(
-            self._inbox_insert,
-            {
-                "event_ids": [envelope.id for _, _, envelope in decoded],
-                "consumer_group": self.group_id,
-                "topics": [tp.topic for tp, _, _ in decoded],
-                "partitions": [tp.partition for tp, _, _ in decoded],
-                "offsets": [record.offset for _, record, _ in decoded],
-                "event_types": [envelope.type for _, _, envelope in decoded],
-            },
+        connection = await driver_connection(session)
+        statement = self._inbox_insert
+        rows = await connection.fetch(
+            statement.sql,
+            *statement.args(
+                event_ids=[envelope.id for _, _, envelope in decoded],
+                consumer_group=self.group_id,
+                topics=[tp.topic for tp, _, _ in decoded],
+                partitions=[tp.partition for tp, _, _ in decoded],
+                offsets=[record.offset for _, record, _ in decoded],
+                event_types=[envelope.type for _, _, envelope in decoded],
+            ),
         )
-        return set(result.scalars())
+        return {row[0] for row in rows}
 
     def _processing_span(
         self, items: list[tuple[TopicPartition, ConsumerRecord, EventEnvelope]]
     ) -> AbstractContextManager[trace.Span]:
-        """A single event continues its producer's trace; a batch links to every producer's trace."""
+        """A single event continues its producer's trace; a batch links to its producers' traces."""
         if len(items) == 1:
             context, links = propagate.extract(items[0][2].trace_headers), None
         else:
-            context = None
-            links = [trace.Link(span_context) for _, _, envelope in items if (span_context := remote_span(envelope))]
+            context, links = None, batch_links([envelope for _, _, envelope in items])
         tp, first_record, first_envelope = items[0]
         return tracer.start_as_current_span(
             f"process {tp.topic}",
@@ -379,6 +389,10 @@ class ConsumerRunner:
 LAG_EVERY_S = 1.0
 """How often the consumer lag gauges are refreshed while records flow (and after each idle poll past it)."""
 
+MAX_SPAN_LINKS: int | None = SpanLimits().max_links
+"""The links a span keeps (OTEL_SPAN_LINK_COUNT_LIMIT, 128 by default): the SDK keeps a span's last this many and
+drops the rest, so a 500-event batch built 372 links (a SpanContext and a Link per event) for nothing."""
+
 LINGER_S = 0.02
 """How long a round keeps fetching when its first fetch came back short of a full batch: while events stream in
 (each fetch returning the few that arrived since the last), a batch's fixed cost (a transaction, the inbox
@@ -443,6 +457,19 @@ def addressed_to(record: ConsumerRecord, group_id: str) -> bool:
 
 def _decode(record: ConsumerRecord) -> EventEnvelope:
     return from_kafka(record.key, record.value, record.headers or ())
+
+
+def batch_links(envelopes: list[EventEnvelope]) -> list[trace.Link]:
+    """Links to the producers' spans of a batch's events: those of the last MAX_SPAN_LINKS events that carry
+    one, in batch order (the links the SDK keeps of all; the others are not built only to be dropped)."""
+    links: list[trace.Link] = []
+    for envelope in reversed(envelopes):
+        if MAX_SPAN_LINKS is not None and len(links) >= MAX_SPAN_LINKS:
+            break
+        if (span_context := remote_span(envelope)) is not None:
+            links.append(trace.Link(span_context))
+    links.reverse()
+    return links
 
 
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")

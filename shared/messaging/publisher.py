@@ -10,8 +10,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Coroutine
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.producer.message_accumulator import BatchBuilder
@@ -28,8 +27,10 @@ PRODUCER_LINGER_MS = 5
 PRODUCER_BATCH_BYTES = 256 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class OutgoingMessage:
+class OutgoingMessage(NamedTuple):
+    """One record to publish (a named tuple: the relay builds one per outbox row, and a frozen dataclass's
+    `__init__` sets each field through `object.__setattr__`)."""
+
     topic: str
     key: bytes
     value: bytes

@@ -100,7 +100,7 @@ class AsyncpgStatement:
     fixed: dict[str, Any]
 
     @classmethod
-    def of(cls, statement: sa.Select[Any]) -> AsyncpgStatement:
+    def of(cls, statement: sa.Select[Any] | sa.Update | sa.TextClause) -> AsyncpgStatement:
         compiled = statement.compile(dialect=_ASYNCPG, compile_kwargs={"render_postcompile": True})
         return cls(compiled.string, tuple(compiled.positiontup or ()), dict(compiled.params))
 
@@ -328,7 +328,7 @@ class OutboxRelay:
         for row_id, topic, event_type, envelope in rows:
             ids.append(row_id)
             key, value, headers = stored_to_kafka(envelope)
-            messages.append(OutgoingMessage(topic=topic, key=key, value=value, headers=headers))
+            messages.append(OutgoingMessage(topic, key, value, headers))
             envelopes.append(published_envelope(event_type, envelope))
         return _Claimed(conn=conn, ids=ids, messages=messages, envelopes=envelopes)
 

@@ -50,3 +50,27 @@ def test_reads_the_traceparent_as_the_propagator_does(headers: dict[str, str]) -
         assert found == expected
     else:
         assert found is None
+
+
+def test_a_batch_span_keeps_the_links_the_sdk_would_keep_of_all() -> None:
+    """Built only for the last MAX_SPAN_LINKS events that carry a trace: a span given every event's link keeps
+    exactly these (the SDK drops the earlier ones)."""
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from shared.messaging.consumer import MAX_SPAN_LINKS, batch_links
+
+    assert MAX_SPAN_LINKS is not None
+    envelopes = [
+        _envelope({"traceparent": f"00-{TRACE}-{index + 1:016x}-01"} if index % 3 else {})
+        for index in range(3 * MAX_SPAN_LINKS)
+    ]
+    every = [trace.Link(found) for envelope in envelopes if (found := remote_span(envelope)) is not None]
+    tracer = TracerProvider().get_tracer("test")
+    with tracer.start_as_current_span("all", links=every) as span:
+        kept = [link.context for link in span.links]  # type: ignore[attr-defined]  # the SDK span has links
+
+    built = [link.context for link in batch_links(envelopes)]
+
+    assert len(built) == MAX_SPAN_LINKS
+    assert built == kept
+    assert built[-1] == remote_span(envelopes[-1])
