@@ -1,13 +1,13 @@
 """Cheaper outbox rows: the envelope as JSON text, not JSONB; no unique index on the random event id (see
 `slim_outbox_v2`).
 
-Revision ID: 0014k
+Revision ID: 0014
 Revises: 0013
 """
 
 from shared.messaging.migration import slim_outbox_v2, unslim_outbox_v1
 
-revision = "0014k"
+revision = "0014"
 down_revision = "0013"
 SCHEMA = "claims"
 

@@ -1,13 +1,13 @@
 """Cheaper outbox rows: the envelope as JSON text, not JSONB; no unique index on the random event id (see
 `slim_outbox_v2`).
 
-Revision ID: 0006k
+Revision ID: 0006
 Revises: 0005
 """
 
 from shared.messaging.migration import slim_outbox_v2, unslim_outbox_v1
 
-revision = "0006k"
+revision = "0006"
 down_revision = "0005"
 SCHEMA = "denials"
 

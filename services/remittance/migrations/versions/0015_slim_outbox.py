@@ -1,13 +1,13 @@
 """Cheaper outbox rows: the envelope as JSON text, not JSONB; no unique index on the random event id (see
 `slim_outbox_v2`).
 
-Revision ID: 0015k
+Revision ID: 0015
 Revises: 0014
 """
 
 from shared.messaging.migration import slim_outbox_v2, unslim_outbox_v1
 
-revision = "0015k"
+revision = "0015"
 down_revision = "0014"
 SCHEMA = "remittance"
 

@@ -1,14 +1,14 @@
 """Cheaper outbox rows: the envelope as JSON text, not JSONB; no unique index on the random event id (see
 `slim_outbox_v2`).
 
-Revision ID: 0009k
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 """
 
 from shared.messaging.migration import slim_outbox_v2, unslim_outbox_v1
 
-revision = "0009k"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 SCHEMA = "intake"
 
 
