@@ -33,6 +33,7 @@ from shared.messaging.consumer import ConsumerRunner, Handler, Subscription
 from shared.messaging.outbox import Outbox
 from shared.messaging.publisher import KafkaPublisher
 from shared.messaging.relay import OutboxRelay
+from shared.messaging.retention import outbox_pruning
 from shared.messaging.tables import MessagingTables
 from shared.migrations import alembic_config, current_revision, head_revision, upgrade_to_head
 from shared.openapi import Examples
@@ -251,6 +252,9 @@ async def _start(
     ]
     # Built before any task starts: a builder that raises (wrong settings) leaves nothing running.
     periodic = [work for build in definition.periodic if (work := build(runtime)) is not None]
+    retention = outbox_pruning(definition.name, sessions, definition.messaging.outbox, settings.outbox_retention_days)
+    if settings.run_relay and retention is not None:  # published rows are pruned where they are published
+        periodic.append(retention)
     if settings.run_relay:
         runtime.tasks.append(asyncio.create_task(relay.run(), name=f"{definition.name}-relay"))
     for work in periodic:

@@ -58,6 +58,9 @@ class ServiceSettings(BaseSettings):
     """Prepended to every consumer group: deployments sharing one broker (or test sessions) stay apart."""
     relay_batch_size: int = 500
     relay_poll_interval_s: float = 1.0
+    outbox_retention_days: int = 7
+    """Published outbox rows older than this are deleted by the service that runs the relay (0: kept for ever);
+    unpublished rows are never deleted."""
     run_consumers: bool = True
     run_relay: bool = True
     log_level: str = "INFO"
