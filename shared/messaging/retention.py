@@ -1,9 +1,9 @@
 """Published outbox rows are kept for a while (an operator can look an event up, the relay's mark shows when it went
 out), then deleted: an outbox that only grows costs disk, vacuum time and backups for rows Kafka already holds.
 
-Unpublished rows are never deleted, whatever their age. Each round deletes at most `OUTBOX_PRUNE_BATCH` rows, the
-oldest first by id (the primary key's order, so a round reads from the table's old end and stops at its limit),
-skipping rows another transaction holds; a full round is followed by the next at once."""
+Unpublished rows are never deleted, whatever their age. Each round looks at the table's oldest `OUTBOX_PRUNE_BATCH`
+rows by id and deletes those published before the retention (skipping rows another transaction holds); a round that
+deleted its whole window is followed by the next at once."""
 
 from __future__ import annotations
 
@@ -25,19 +25,25 @@ OUTBOX_PRUNED = Counter(
 
 
 def prune_published(outbox: sa.Table) -> sa.TextClause:
-    """Delete up to `:limit` rows published before `:cutoff`, oldest first; returns how many went."""
+    """Delete the rows published before `:cutoff` among the table's oldest `:limit` rows by id; returns how many
+    went. Only that window of the primary key is read, so a round's cost does not grow with the table (a filter on
+    `published_at` over the whole table would read every row when none is old enough, as is usual between rounds);
+    rows are written in id order and published after they are written, so the oldest published are in that window
+    unless rows left unpublished fill it."""
     name = f"{outbox.schema}.{outbox.name}" if outbox.schema else outbox.name
     return sa.text(
-        f"WITH pruned AS (DELETE FROM {name} WHERE id = ANY(ARRAY("  # noqa: S608 - names from the model
-        f"SELECT id FROM {name} WHERE published_at < :cutoff ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED"
-        ")) RETURNING 1) SELECT count(*) FROM pruned"
+        f"WITH window_end AS (SELECT max(id) AS id FROM (SELECT id FROM {name} ORDER BY id LIMIT :limit) oldest), "  # noqa: S608 - names from the model
+        f"pruned AS (DELETE FROM {name} WHERE id = ANY(ARRAY("
+        f"SELECT id FROM {name} WHERE id <= (SELECT id FROM window_end) AND published_at < :cutoff "
+        "FOR UPDATE SKIP LOCKED)) RETURNING 1) "
+        "SELECT count(*) FROM pruned"
     ).bindparams(sa.bindparam("cutoff", type_=sa.DateTime(timezone=True)), sa.bindparam("limit", type_=sa.Integer))
 
 
 async def prune_outbox(
     session: AsyncSession, outbox: sa.Table, *, now: dt.datetime, retention: dt.timedelta, limit: int
 ) -> int:
-    """One round: the number of published rows older than `retention` deleted (at most `limit`)."""
+    """One round: the number of rows published longer than `retention` ago deleted among the oldest `limit`."""
     pruned = await session.execute(prune_published(outbox), {"cutoff": now - retention, "limit": limit})
     return int(pruned.scalar_one())
 

@@ -1,80 +1,86 @@
-"""Published outbox rows past their retention are deleted, oldest first and a bounded number per round; rows not yet
-published stay whatever their age, as do rows published within the retention."""
+"""Published outbox rows past their retention are deleted, a bounded window of the oldest rows per round; rows not
+yet published stay whatever their age, as do rows published within the retention. Runs on an outbox of its own
+(a throwaway schema), so the rows in the window are this test's."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
 
+import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from services.intake.app import DEFINITION as INTAKE
+from cli.stack.local_stack import sqlalchemy_url
 from shared.db import create_engine, create_sessionmaker, unit_of_work
-from shared.events.catalog import EncounterCodedV1
-from shared.messaging.outbox import Outbox
-from shared.messaging.retention import prune_outbox
-from tests.support.pipeline import Pipeline, coded_encounter
+from shared.messaging.retention import outbox_pruning, prune_outbox
+from shared.messaging.tables import messaging_tables
+from tests.support.pipeline import Pipeline
 
-CUTOFF = dt.datetime(2001, 1, 1, tzinfo=dt.UTC)
-"""Rows this test ages are published before it; no other test's row is that old."""
+NOW = dt.datetime.now(dt.UTC)
+RETENTION = dt.timedelta(days=7)
+LONG_AGO = NOW - dt.timedelta(days=30)
 
 
-async def test_published_rows_past_retention_are_pruned_oldest_first(pipeline: Pipeline) -> None:
-    tenant = f"retention-{uuid.uuid4().hex[:8]}"
-    engine = create_engine(pipeline.role_url("intake"), pool_size=1)
+async def test_published_rows_past_retention_are_pruned_from_the_oldest(pipeline: Pipeline) -> None:
+    schema = f"retention_{uuid.uuid4().hex[:8]}"
+    table = messaging_tables(sa.MetaData(schema=schema)).outbox
+    engine = create_engine(sqlalchemy_url(pipeline.admin_url), pool_size=1)
     sessions = create_sessionmaker(engine)
-    table = INTAKE.messaging.outbox
     try:
-        payloads = [
-            EncounterCodedV1.model_validate({**coded_encounter(), "encounter_id": str(uuid.uuid4())}) for _ in range(5)
-        ]
+        async with engine.begin() as conn:
+            await conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+            await conn.run_sync(table.metadata.create_all)
+        # In id order: old published, old unpublished, old published, recently published, old published.
+        published = [LONG_AGO, None, LONG_AGO, NOW - dt.timedelta(days=1), LONG_AGO]
         async with unit_of_work(sessions) as session:
-            written = await Outbox(table, source="/claimflow/intake").add_many(
-                session, tenant=tenant, events=[(str(p.encounter_id), p) for p in payloads]
+            ids = list(
+                (
+                    await session.execute(
+                        sa.insert(table).returning(table.c.id),
+                        [
+                            {
+                                "event_id": uuid.uuid4(),
+                                "topic": "claim-status-changed",
+                                "message_key": str(index),
+                                "event_type": "claim.status-changed.v1",
+                                "tenant_id": "t",
+                                "envelope": {},
+                                "created_at": LONG_AGO,
+                                "published_at": at,
+                            }
+                            for index, at in enumerate(published)
+                        ],
+                    )
+                ).scalars()
             )
-        async with engine.connect() as conn:
-            rows = (
-                await conn.execute(sa.select(table.c.id, table.c.event_id).where(table.c.tenant_id == tenant))
-            ).all()
-        by_event = {str(event_id): row_id for row_id, event_id in rows}
-        old_1, old_2, old_3, recent, unpublished = (
-            by_event[event_id] for event_id in (envelope.id for envelope in written)
-        )
-        published = {
-            old_1: dt.datetime(1990, 1, 1, tzinfo=dt.UTC),
-            old_2: dt.datetime(1995, 1, 1, tzinfo=dt.UTC),
-            old_3: dt.datetime(2000, 1, 1, tzinfo=dt.UTC),
-            recent: dt.datetime.now(dt.UTC),
-        }
-        async with unit_of_work(sessions) as session:
-            for row_id, at in published.items():
-                await session.execute(sa.update(table).where(table.c.id == row_id).values(published_at=at))
-            await session.execute(
-                sa.update(table)
-                .where(table.c.id == unpublished)
-                .values(created_at=dt.datetime(1990, 1, 1, tzinfo=dt.UTC))
-            )
+        ids.sort()
+        _, unpublished, old_2, recent, old_3 = ids  # the first, old and published, goes in the first round
 
-        now = dt.datetime.now(dt.UTC)
-        retention = now - CUTOFF
-        async with unit_of_work(sessions) as session:
-            first = await prune_outbox(session, table, now=now, retention=retention, limit=2)
-        assert first == 2
-        assert await _left(engine, table, tenant) == {old_3, recent, unpublished}  # the two oldest went first
-
-        async with unit_of_work(sessions) as session:
-            second = await prune_outbox(session, table, now=now, retention=retention, limit=2)
-        assert second == 1
-        assert await _left(engine, table, tenant) == {recent, unpublished}
-
-        async with unit_of_work(sessions) as session:
-            assert await prune_outbox(session, table, now=now, retention=retention, limit=2) == 0
-        assert await _left(engine, table, tenant) == {recent, unpublished}
+        assert await _prune(sessions, table, limit=2) == 1  # the window of the two oldest: one is unpublished
+        assert await _left(engine, table) == {unpublished, old_2, recent, old_3}
+        assert await _prune(sessions, table, limit=3) == 1  # unpublished, old_2, recent
+        assert await _left(engine, table) == {unpublished, recent, old_3}
+        assert await _prune(sessions, table, limit=10) == 1
+        assert await _left(engine, table) == {unpublished, recent}
+        assert await _prune(sessions, table, limit=10) == 0
     finally:
+        async with engine.begin() as conn:
+            await conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
         await engine.dispose()
 
 
-async def _left(engine: AsyncEngine, table: sa.Table, tenant: str) -> set[int]:
+@pytest.mark.parametrize("days", [0, -1])
+def test_no_retention_keeps_every_row(days: int) -> None:
+    table = messaging_tables(sa.MetaData(schema="any")).outbox
+    assert outbox_pruning("intake", create_sessionmaker(create_engine("postgresql+asyncpg://x/y")), table, days) is None
+
+
+async def _prune(sessions: async_sessionmaker[AsyncSession], table: sa.Table, *, limit: int) -> int:
+    async with unit_of_work(sessions) as session:
+        return await prune_outbox(session, table, now=NOW, retention=RETENTION, limit=limit)
+
+
+async def _left(engine: AsyncEngine, table: sa.Table) -> set[int]:
     async with engine.connect() as conn:
-        return set((await conn.execute(sa.select(table.c.id).where(table.c.tenant_id == tenant))).scalars())
+        return set((await conn.execute(sa.select(table.c.id))).scalars())
