@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Final, Literal, TypeVar, overload
 
 import msgspec
@@ -367,18 +367,59 @@ def to_kafka(envelope: EventEnvelope) -> tuple[bytes, bytes, KafkaHeaders]:
     return envelope.subject.encode(), payload_bytes(envelope.data), headers
 
 
-def from_kafka(key: bytes | None, value: bytes | None, headers: Sequence[tuple[str, bytes]]) -> EventEnvelope:
+def from_kafka(
+    key: bytes | None,
+    value: bytes | None,
+    headers: Sequence[tuple[str, bytes]],
+    found: Mapping[str, bytes] | None = None,
+) -> EventEnvelope:
     """The envelope of one message; its payload decoded into its mirror (`wire`) when the type is known.
 
     Raises MalformedEvent when a ce_* header is missing or wrong (naming it) or the value is not a JSON object;
     a payload that breaks its model raises on first typed access (`payload_as`, `payload`, `wire_payload`).
+    Headers as claimflow writes them take the fast path (one dict of the headers, the attributes read straight
+    into the envelope); anything else the careful one, which names what is wrong. `found`: `dict(headers)` when
+    the caller already built it.
     """
-    attributes, trace_headers = _attributes_fast(headers)
-    if attributes is None:
-        attributes, trace_headers = _attributes(headers)
+    if found is None:
+        found = dict(headers)
+    try:
+        id, type, source, tenant = found["ce_id"], found["ce_type"], found["ce_source"], found["ce_tenant"]
+        subject = found.get("ce_subject")
+        if not (id and type and source and found["ce_specversion"] == b"1.0" and subject != b""):
+            raise KeyError
+        attributes = (
+            id.decode(),
+            type.decode(),
+            source.decode(),
+            tenant.decode(),
+            _TIME.decode(b'"' + found["ce_time"] + b'"'),
+            None if subject is None else subject.decode(),
+        )
+    except (KeyError, UnicodeDecodeError, msgspec.ValidationError, msgspec.DecodeError, TypeError, AttributeError):
+        return _from_kafka_careful(key, value, headers)
+    trace_headers = {}
+    if (raw := found.get("traceparent")) is not None:
+        trace_headers["traceparent"] = bytes(raw).decode(errors="replace")
+    if (raw := found.get("tracestate")) is not None:
+        trace_headers["tracestate"] = bytes(raw).decode(errors="replace")
+    return _received(key, value, attributes, trace_headers)
+
+
+def _received(
+    key: bytes | None,
+    value: bytes | None,
+    attributes: tuple[str, str, str, str, dt.datetime, str | None],
+    trace_headers: dict[str, str],
+) -> EventEnvelope:
+    """The envelope of a message whose attributes are valid: its payload decoded once into its mirror when the
+    type has one (else, and when the mirror refuses it, into a plain object, which raises if not JSON)."""
     if not value:
         raise MalformedEvent("message value is empty")
-    wire_type = WIRE_TYPES.get(attributes.type)
+    if type(value) is not bytes:
+        value = bytes(value)
+    id, event_type, source, tenant, time, subject = attributes
+    wire_type = WIRE_TYPES.get(event_type)
     wire: WirePayload | None = None
     data: dict[str, Any] | None = None
     if wire_type is not None:
@@ -388,49 +429,43 @@ def from_kafka(key: bytes | None, value: bytes | None, headers: Sequence[tuple[s
             data = _decode_object(value)  # not JSON or not an object: raises; else judged on typed access
     else:
         data = _decode_object(value)
-    return EventEnvelope(
-        id=attributes.id,
-        type=attributes.type,
-        source=attributes.source,
-        subject=attributes.subject or (key or b"").decode(errors="replace"),
-        tenant=attributes.tenant,
-        time=attributes.time,
-        data=data,
-        value=bytes(value),
-        trace_headers=trace_headers,
-        wire=wire,
+    envelope = _NEW_ENVELOPE(EventEnvelope)
+    envelope.id = id
+    envelope.type = event_type
+    envelope.source = source
+    envelope.subject = subject or (key or b"").decode(errors="replace")
+    envelope.tenant = tenant
+    envelope.time = time
+    envelope.trace_headers = trace_headers
+    envelope._value = value
+    envelope._data = data
+    envelope._typed = None
+    envelope._wire = wire
+    return envelope
+
+
+_NEW_ENVELOPE = object.__new__
+
+
+def _from_kafka_careful(key: bytes | None, value: bytes | None, headers: Sequence[tuple[str, bytes]]) -> EventEnvelope:
+    """Any header spelling; a missing or wrong attribute raises MalformedEvent naming its header."""
+    attributes, trace_headers = _attributes(headers)
+    return _received(
+        key,
+        value,
+        (
+            attributes.id,
+            attributes.type,
+            attributes.source,
+            attributes.tenant,
+            attributes.time,
+            attributes.subject,
+        ),
+        trace_headers,
     )
 
 
 _TIME = msgspec.json.Decoder(Annotated[dt.datetime, msgspec.Meta(tz=True)])
-
-
-def _attributes_fast(headers: Sequence[tuple[str, bytes]]) -> tuple[WireAttributes | None, dict[str, str]]:
-    """The headers as claimflow writes them (lower-case names, every attribute valid); None for anything else,
-    which the careful path then names."""
-    found = dict(headers)
-    try:
-        id, type, source, tenant = found["ce_id"], found["ce_type"], found["ce_source"], found["ce_tenant"]
-        time, subject = found["ce_time"], found.get("ce_subject")
-        if not (id and type and source and found["ce_specversion"] == b"1.0" and subject != b""):
-            return None, {}
-        attributes = WireAttributes(
-            id=id.decode(),
-            type=type.decode(),
-            source=source.decode(),
-            specversion="1.0",
-            tenant=tenant.decode(),
-            time=_TIME.decode(b'"' + time + b'"'),
-            subject=None if subject is None else subject.decode(),
-        )
-    except (KeyError, UnicodeDecodeError, msgspec.ValidationError, msgspec.DecodeError, TypeError):
-        return None, {}
-    trace_headers = {}
-    for name in TRACE_HEADERS:
-        raw = found.get(name)
-        if raw is not None:
-            trace_headers[name] = bytes(raw).decode(errors="replace")
-    return attributes, trace_headers
 
 
 def _attributes(headers: Sequence[tuple[str, bytes]]) -> tuple[WireAttributes, dict[str, str]]:

@@ -213,11 +213,10 @@ class ConsumerRunner:
             await self._handle_partition_batch(*chunk[0])
             return
         started = time.perf_counter()
-        items = [(tp, record) for tp, records in chunk for record in records if addressed_to(record, self.group_id)]
-        if not items:
-            return
         try:
-            decoded = [(tp, record, _decode(record)) for tp, record in items]
+            decoded = [item for tp, records in chunk for item in self._decoded(tp, records)]
+            if not decoded:
+                return
             async with unit_of_work(self._sessions) as session:
                 await self._apply(session, decoded)
         except Exception as exc:
@@ -231,11 +230,10 @@ class ConsumerRunner:
 
     async def _handle_partition_batch(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
         started = time.perf_counter()
-        records = [record for record in records if addressed_to(record, self.group_id)]
-        if not records:
-            return
         try:
-            decoded = [(tp, record, _decode(record)) for record in records]
+            decoded = self._decoded(tp, records)
+            if not decoded:
+                return
             async with unit_of_work(self._sessions) as session:
                 await self._apply(session, decoded)
         except Exception as exc:
@@ -244,8 +242,24 @@ class ConsumerRunner:
                 extra={"topic": tp.topic, "partition": tp.partition, "error": type(exc).__name__},
             )
             for record in records:
-                await self._handle_one(tp, record)
+                if addressed_to(record, self.group_id):
+                    await self._handle_one(tp, record)
         HANDLER_SECONDS.labels(self._service, tp.topic).observe(time.perf_counter() - started)
+
+    def _decoded(
+        self, tp: TopicPartition, records: list[ConsumerRecord]
+    ) -> list[tuple[TopicPartition, ConsumerRecord, EventEnvelope]]:
+        """The records addressed to this group, decoded (MalformedEvent for the first that is not an event): each
+        record's headers made a dict once, for the replay check and the envelope alike."""
+        decoded = []
+        group_id = self.group_id
+        for record in records:
+            headers = record.headers or ()
+            found = dict(headers)
+            if REPLAY_GROUP_HEADER in found and not addressed_to(record, group_id):
+                continue
+            decoded.append((tp, record, from_kafka(record.key, record.value, headers, found)))
+        return decoded
 
     async def _apply(
         self, session: AsyncSession, decoded: list[tuple[TopicPartition, ConsumerRecord, EventEnvelope]]
@@ -280,17 +294,28 @@ class ConsumerRunner:
         once per connection by asyncpg's cache): no SQLAlchemy execution, bind or result processing per batch."""
         if not decoded:
             return set()
+        event_ids: list[str] = []
+        topics: list[str] = []
+        partitions: list[int] = []
+        offsets: list[int] = []
+        event_types: list[str] = []
+        for tp, record, envelope in decoded:  # one pass over the batch for the five arrays
+            event_ids.append(envelope.id)
+            topics.append(tp.topic)
+            partitions.append(tp.partition)
+            offsets.append(record.offset)
+            event_types.append(envelope.type)
         connection = await driver_connection(session)
         statement = self._inbox_insert
         rows = await connection.fetch(
             statement.sql,
             *statement.args(
-                event_ids=[envelope.id for _, _, envelope in decoded],
+                event_ids=event_ids,
                 consumer_group=self.group_id,
-                topics=[tp.topic for tp, _, _ in decoded],
-                partitions=[tp.partition for tp, _, _ in decoded],
-                offsets=[record.offset for _, record, _ in decoded],
-                event_types=[envelope.type for _, _, envelope in decoded],
+                topics=topics,
+                partitions=partitions,
+                offsets=offsets,
+                event_types=event_types,
             ),
         )
         return {row[0] for row in rows}

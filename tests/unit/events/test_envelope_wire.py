@@ -170,3 +170,14 @@ def test_no_event_payload_carries_a_float() -> None:
 def test_handlers_of_one_event_share_one_validation() -> None:
     envelope = from_kafka(TODAY_KEY, TODAY_VALUE, TODAY_HEADERS)
     assert envelope.payload_as(ClaimDeniedV1) is envelope.payload()
+
+
+def test_the_fast_and_the_careful_header_paths_decode_the_same_envelope() -> None:
+    """claimflow's own headers take the fast path (one dict, read straight into the envelope); any other spelling
+    the careful one: both give the same envelope, with the headers' dict passed in or not; the value is kept as it
+    came, not copied."""
+    shouted = [(name.upper() if name.startswith("ce_") else name, raw) for name, raw in TODAY_HEADERS]
+    expected = _today_envelope()
+    assert from_kafka(TODAY_KEY, TODAY_VALUE, shouted) == expected
+    assert from_kafka(TODAY_KEY, TODAY_VALUE, TODAY_HEADERS, dict(TODAY_HEADERS)) == expected
+    assert from_kafka(TODAY_KEY, TODAY_VALUE, TODAY_HEADERS).value is TODAY_VALUE
