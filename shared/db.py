@@ -63,8 +63,10 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     """The asyncpg connection under a session, inside the session's open transaction: for COPY and array
     statements on the hot paths, where SQLAlchemy's per-row processing costs more than the query."""
     connection = await session.connection()
-    await connection.execute(sa.text("SELECT 1"))  # the driver's transaction is begun lazily: make sure it is
     raw = await connection.get_raw_connection()
-    if raw.driver_connection is None:
+    driver = raw.driver_connection
+    if driver is None:
         raise RuntimeError("the session's connection is closed")
-    return raw.driver_connection
+    if not driver.is_in_transaction():  # SQLAlchemy begins the driver's transaction lazily, at a first statement
+        await connection.execute(sa.text("SELECT 1"))
+    return driver
