@@ -230,6 +230,19 @@ def _address(address: None) -> None: ...
 def _address(address: _Address | None) -> Address | None:
     if address is None:
         return None
+    if type(address) is wire.Address:
+        return _wire_address(address)
+    return _new_address(address)
+
+
+@lru_cache(maxsize=4096)
+def _wire_address(address: wire.Address) -> Address:
+    """Remembered by value (the mirrors are frozen and hashable): the billing provider's, the payer's and the
+    facility's addresses come back on every claim; one `Address` serves them all (it is frozen too)."""
+    return _new_address(address)
+
+
+def _new_address(address: _Address) -> Address:
     return Address(
         line1=x12_text(address.line1), line2=x12_text(address.line2), city=x12_text(address.city),
         state=address.state, postal_code=address.postal_code,
@@ -262,6 +275,18 @@ def _x12_form(text: str) -> str:
 def _provider(details: _ProviderDetails | None) -> Provider | None:
     if details is None:
         return None
+    if type(details) is wire.ProviderDetails:
+        return _wire_provider(details)
+    return _new_provider(details)
+
+
+@lru_cache(maxsize=1024)
+def _wire_provider(details: wire.ProviderDetails) -> Provider:
+    """Remembered by value: a practice's few rendering, referring and line providers bill every claim."""
+    return _new_provider(details)
+
+
+def _new_provider(details: _ProviderDetails) -> Provider:
     return Provider(
         npi=details.npi,
         last_name=x12_text(details.name),
@@ -272,6 +297,18 @@ def _provider(details: _ProviderDetails | None) -> Provider | None:
 
 
 def _payer(details: _PayerDetails) -> Payer:
+    if type(details) is wire.PayerDetails:
+        return _wire_payer(details)
+    return _new_payer(details)
+
+
+@lru_cache(maxsize=1024)
+def _wire_payer(details: wire.PayerDetails) -> Payer:
+    """Remembered by value: a tenant bills a few payers (a ValueError for an unknown code is not remembered)."""
+    return _new_payer(details)
+
+
+def _new_payer(details: _PayerDetails) -> Payer:
     return Payer(
         name=x12_text(details.name),
         payer_id=details.payer_id,
@@ -496,6 +533,49 @@ def claim_from_encounter(
     return _mapped_claim(encounter, control_number=control_number, submitter=submitter, receiver=receiver)
 
 
+def _billing_provider(provider: _ProviderDetails, pay_to: _Address | None) -> BillingProvider:
+    if type(provider) is wire.ProviderDetails and (pay_to is None or type(pay_to) is wire.Address):
+        return _wire_billing_provider(provider, pay_to)
+    return _new_billing_provider(provider, pay_to)
+
+
+@lru_cache(maxsize=1024)
+def _wire_billing_provider(provider: wire.ProviderDetails, pay_to: wire.Address | None) -> BillingProvider:
+    """Remembered by value: one billing provider bills thousands of claims."""
+    return _new_billing_provider(provider, pay_to)
+
+
+def _new_billing_provider(provider: _ProviderDetails, pay_to: _Address | None) -> BillingProvider:
+    assert provider.address is not None and provider.tax_id is not None
+    return BillingProvider(
+        npi=provider.npi,
+        name=x12_text(provider.name),
+        first_name=x12_text(provider.first_name) if provider.entity == "individual" else None,
+        taxonomy=provider.taxonomy,
+        tax_id=provider.tax_id,
+        tax_id_qualifier=TaxIdQualifier.SSN if provider.tax_id_type == "SSN" else TaxIdQualifier.EIN,
+        address=_address(provider.address),
+        pay_to_address=_address(pay_to),
+    )
+
+
+def _service_facility(facility: ev.FacilityDetails | wire.FacilityDetails | None) -> ServiceFacility | None:
+    if facility is None:
+        return None
+    if type(facility) is wire.FacilityDetails:
+        return _wire_service_facility(facility)
+    return _new_service_facility(facility)
+
+
+@lru_cache(maxsize=1024)
+def _wire_service_facility(facility: wire.FacilityDetails) -> ServiceFacility:
+    return _new_service_facility(facility)
+
+
+def _new_service_facility(facility: ev.FacilityDetails | wire.FacilityDetails) -> ServiceFacility:
+    return ServiceFacility(name=x12_text(facility.name), address=_address(facility.address), npi=facility.npi)
+
+
 def _mapped_claim(encounter: CodedEncounter, *, control_number: str, submitter: Submitter, receiver: Receiver) -> Claim:
     """`claim_from_encounter` once no part is missing."""
     coverage, provider, phi = encounter.coverage, encounter.billing_provider, encounter.phi
@@ -524,16 +604,7 @@ def _mapped_claim(encounter: CodedEncounter, *, control_number: str, submitter: 
             control_number=control_number,
             submitter=submitter,
             receiver=receiver,
-            billing_provider=BillingProvider(
-                npi=provider.npi,
-                name=x12_text(provider.name),
-                first_name=x12_text(provider.first_name) if provider.entity == "individual" else None,
-                taxonomy=provider.taxonomy,
-                tax_id=provider.tax_id,
-                tax_id_qualifier=TaxIdQualifier.SSN if provider.tax_id_type == "SSN" else TaxIdQualifier.EIN,
-                address=_address(provider.address),
-                pay_to_address=_address(encounter.pay_to_address),
-            ),
+            billing_provider=_billing_provider(provider, encounter.pay_to_address),
             subscriber=_subscriber(subscriber_phi, patient if is_self else None),
             payer=_payer(coverage.payer),
             payer_responsibility=PayerResponsibility(coverage.responsibility),
@@ -547,13 +618,7 @@ def _mapped_claim(encounter: CodedEncounter, *, control_number: str, submitter: 
             prior_authorization=encounter.prior_authorization,
             referring_provider=_provider(encounter.referring_provider),
             rendering_provider=_provider(encounter.rendering_provider),
-            service_facility=ServiceFacility(
-                name=x12_text(encounter.service_facility.name),
-                address=_address(encounter.service_facility.address),
-                npi=encounter.service_facility.npi,
-            )
-            if encounter.service_facility
-            else None,
+            service_facility=_service_facility(encounter.service_facility),
             other_payers=_other_payers(encounter),
             institutional=_institutional(encounter),
             other_coverages=_other_coverages(encounter),
