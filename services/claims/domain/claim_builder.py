@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from enum import StrEnum
 from functools import lru_cache
-from typing import TypeVar, overload
+from typing import TypeVar, cast, overload
 
 import msgspec
 
@@ -81,6 +82,18 @@ _AttachmentIn = ev.Attachment | wire.Attachment
 _AccidentIn = ev.Accident | wire.Accident
 _Ambulance = ev.AmbulanceTransport | wire.AmbulanceTransport
 _EncounterPhi = ev.EncounterPhi | wire.EncounterPhi
+
+
+_Code = TypeVar("_Code", bound=StrEnum)
+
+
+def _code(kind: type[_Code], value: str | None) -> _Code:
+    """`kind(value)` by one dict lookup (an enum's call is slow); an unknown value raises what the call raises
+    (these enums have no `_missing_`)."""
+    member = kind._value2member_map_.get(value)
+    if member is None:
+        raise ValueError(f"{value!r} is not a valid {kind.__qualname__}")
+    return cast(_Code, member)
 
 
 class ClaimMappingError(ValueError):
@@ -312,7 +325,7 @@ def _new_payer(details: _PayerDetails) -> Payer:
     return Payer(
         name=x12_text(details.name),
         payer_id=details.payer_id,
-        claim_filing_indicator=ClaimFilingIndicator(details.claim_filing_indicator),
+        claim_filing_indicator=_code(ClaimFilingIndicator, details.claim_filing_indicator),
         address=_address(details.address),
     )
 
@@ -325,7 +338,7 @@ def _subscriber(phi: _SubscriberPhi, fallback: _Person | None) -> Subscriber:
         first_name=x12_text(person.first_name),
         middle_name=x12_text(person.middle_name),
         birth_date=person.birth_date or (fallback.birth_date if fallback else None),
-        sex=Sex(person.sex or (fallback.sex if fallback else None) or "U"),
+        sex=_code(Sex, person.sex or (fallback.sex if fallback else None) or "U"),
         address=_address(person.address or (fallback.address if fallback else None)),
         group_number=phi.group_number,
         group_name=x12_text(phi.group_name),
@@ -355,9 +368,9 @@ def _other_payers(encounter: CodedEncounter) -> tuple[OtherPayer, ...]:
         others.append(
             OtherPayer(
                 payer=_payer(coverage.payer),
-                responsibility=PayerResponsibility(coverage.responsibility),
+                responsibility=_code(PayerResponsibility, coverage.responsibility),
                 subscriber=_subscriber(phi, patient if coverage.relationship == "18" else None),
-                relationship=Relationship(coverage.relationship),
+                relationship=_code(Relationship, coverage.relationship),
                 paid_cents=prior.paid_cents,
                 adjudication_date=prior.adjudication_date,
                 claim_adjustments=_adjustments(prior.claim_adjustments),
@@ -432,6 +445,8 @@ def _line_provider(npi: str | None, providers: Mapping[str, _ProviderDetails]) -
 
 
 def _attachments(attachments: Sequence[_AttachmentIn]) -> tuple[Attachment, ...]:
+    if not attachments:  # most claims and lines have none
+        return ()
     return tuple(
         Attachment(a.report_type, AttachmentTransmission(a.transmission), a.control_number) for a in attachments
     )
@@ -477,9 +492,9 @@ def _other_coverages(encounter: CodedEncounter) -> tuple[OtherCoverage, ...]:
         known.append(
             OtherCoverage(
                 payer=_payer(coverage.payer),
-                responsibility=PayerResponsibility(coverage.responsibility),
+                responsibility=_code(PayerResponsibility, coverage.responsibility),
                 subscriber=_subscriber(phi, patient if coverage.relationship == "18" else None),
-                relationship=Relationship(coverage.relationship),
+                relationship=_code(Relationship, coverage.relationship),
             )
         )
     return tuple(known)
@@ -506,7 +521,7 @@ def _line(line: _Line, control_number: str, providers: Mapping[str, _ProviderDet
         if drug
         else None,
         emergency=line.emergency,
-        unit_basis=UnitBasis(line.unit_basis),
+        unit_basis=_code(UnitBasis, line.unit_basis),
         rendering_provider=_line_provider(line.rendering_provider_npi, providers),
         ordering_provider=_line_provider(line.ordering_provider_npi, providers),
         supervising_provider=_line_provider(line.supervising_provider_npi, providers),
@@ -596,9 +611,9 @@ def _mapped_claim(encounter: CodedEncounter, *, control_number: str, submitter: 
                 first_name=x12_text(patient.first_name),
                 middle_name=x12_text(patient.middle_name),
                 birth_date=patient.birth_date,
-                sex=Sex(patient.sex),
+                sex=_code(Sex, patient.sex),
                 address=_address(patient.address),
-                relationship=Relationship(coverage.relationship),
+                relationship=_code(Relationship, coverage.relationship),
             )
         return Claim(
             control_number=control_number,
@@ -607,13 +622,13 @@ def _mapped_claim(encounter: CodedEncounter, *, control_number: str, submitter: 
             billing_provider=_billing_provider(provider, encounter.pay_to_address),
             subscriber=_subscriber(subscriber_phi, patient if is_self else None),
             payer=_payer(coverage.payer),
-            payer_responsibility=PayerResponsibility(coverage.responsibility),
+            payer_responsibility=_code(PayerResponsibility, coverage.responsibility),
             total_charge_cents=total_charge_cents(encounter),
             diagnoses=tuple(encounter.diagnosis_codes),
             lines=tuple(_line(line, control_number, line_providers) for line in encounter.lines),
             patient=dependent,
             place_of_service=encounter.place_of_service,
-            frequency=ClaimFrequency(encounter.interim_frequency_code or encounter.frequency_code),
+            frequency=_code(ClaimFrequency, encounter.interim_frequency_code or encounter.frequency_code),
             original_claim_number=encounter.original_claim_number,
             prior_authorization=encounter.prior_authorization,
             referring_provider=_provider(encounter.referring_provider),
@@ -629,9 +644,9 @@ def _mapped_claim(encounter: CodedEncounter, *, control_number: str, submitter: 
             supervising_provider=_provider(encounter.supervising_provider),
             ambulance=_ambulance(encounter.ambulance, phi),
             provider_signature_on_file=options.provider_signature_on_file,
-            assignment=AssignmentCode(options.assignment),
+            assignment=_code(AssignmentCode, options.assignment),
             benefits_assigned=options.benefits_assigned,
-            release_of_information=ReleaseOfInformation(options.release_of_information),
+            release_of_information=_code(ReleaseOfInformation, options.release_of_information),
         )
     except ValueError as exc:  # an enum code the 837 does not know
         if isinstance(exc, ClaimMappingError):
