@@ -175,31 +175,28 @@ def missing_parts(encounter: CodedEncounter) -> frozenset[MissingPart]:
 def draft_from_encounter(encounter: CodedEncounter) -> DraftClaim:
     """The scrubber's view: codes, units, charges, dates, NPIs; the patient's sex and birth date only."""
     patient = encounter.phi.patient if encounter.phi else None
-    other_npis = [
-        (role, npi)
-        for role, npi in (
-            ("rendering", encounter.rendering_provider_npi),
-            ("referring", encounter.referring_provider_npi),
-            ("attending", encounter.institutional.attending_provider_npi if encounter.institutional else None),
-            ("operating", encounter.institutional.operating_provider_npi if encounter.institutional else None),
-            (
-                "other operating",
-                encounter.institutional.other_operating_provider_npi if encounter.institutional else None,
-            ),
-            ("supervising", encounter.supervising_provider_npi),
-            *(
-                (f"line {line.line_number} {role}", npi)
-                for line in encounter.lines
-                for role, npi in (
-                    ("rendering", line.rendering_provider_npi),
-                    ("ordering", line.ordering_provider_npi),
-                    ("supervising", line.supervising_provider_npi),
-                )
-            ),
-            ("service facility", encounter.service_facility.npi if encounter.service_facility else None),
-        )
-        if npi
+    institutional = encounter.institutional
+    named: list[tuple[str, str | None]] = [
+        ("rendering", encounter.rendering_provider_npi),
+        ("referring", encounter.referring_provider_npi),
     ]
+    if institutional is not None:
+        named += [
+            ("attending", institutional.attending_provider_npi),
+            ("operating", institutional.operating_provider_npi),
+            ("other operating", institutional.other_operating_provider_npi),
+        ]
+    named.append(("supervising", encounter.supervising_provider_npi))
+    other_npis = [(role, npi) for role, npi in named if npi]
+    for line in encounter.lines:  # few lines name their own providers: no tuple made for those that do not
+        if line.rendering_provider_npi:
+            other_npis.append((f"line {line.line_number} rendering", line.rendering_provider_npi))
+        if line.ordering_provider_npi:
+            other_npis.append((f"line {line.line_number} ordering", line.ordering_provider_npi))
+        if line.supervising_provider_npi:
+            other_npis.append((f"line {line.line_number} supervising", line.supervising_provider_npi))
+    if encounter.service_facility is not None and encounter.service_facility.npi:
+        other_npis.append(("service facility", encounter.service_facility.npi))
     return DraftClaim(
         claim_type=encounter.claim_type,
         patient_id=str(encounter.patient_id),
