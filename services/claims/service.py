@@ -675,6 +675,9 @@ def _by_tenant(
     return by_tenant, held
 
 
+_TO_BATCHED = to(ClaimState.BATCHED)
+
+
 @dataclass
 class _BatchRound:
     """What one batching round writes: submissions, their transaction sets, moves and events."""
@@ -716,12 +719,11 @@ class _BatchRound:
                     )
                 )
                 reason = f"interchange {interchange.interchange_control_number:09d} ST {transaction.control_number}"
+                # one (frozen) columns value for the transaction set's claims, not one per claim
+                sent_in = StateColumns(submission=SubmissionRef(submission_id, transaction.control_number))
                 for number in transaction.claim_control_numbers:
                     item = by_number[number]
-                    sent_in = SubmissionRef(submission_id, transaction.control_number)
-                    self.batched.append(
-                        StateChange(item.ready.id, to(ClaimState.BATCHED), reason, StateColumns(submission=sent_in))
-                    )
+                    self.batched.append(StateChange(item.ready.id, _TO_BATCHED, reason, sent_in))
                     self.events[tenant].append(
                         (
                             str(item.ready.id),

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from enum import StrEnum
 from functools import lru_cache
-from typing import TypeVar, overload
+from typing import TypeVar, cast, overload
 
 import msgspec
 
@@ -81,6 +82,18 @@ _AttachmentIn = ev.Attachment | wire.Attachment
 _AccidentIn = ev.Accident | wire.Accident
 _Ambulance = ev.AmbulanceTransport | wire.AmbulanceTransport
 _EncounterPhi = ev.EncounterPhi | wire.EncounterPhi
+
+
+_Code = TypeVar("_Code", bound=StrEnum)
+
+
+def _code(kind: type[_Code], value: str | None) -> _Code:
+    """`kind(value)` by one dict lookup (an enum's call is slow); an unknown value raises what the call raises
+    (these enums have no `_missing_`)."""
+    member = kind._value2member_map_.get(value)
+    if member is None:
+        raise ValueError(f"{value!r} is not a valid {kind.__qualname__}")
+    return cast(_Code, member)
 
 
 class ClaimMappingError(ValueError):
@@ -162,31 +175,28 @@ def missing_parts(encounter: CodedEncounter) -> frozenset[MissingPart]:
 def draft_from_encounter(encounter: CodedEncounter) -> DraftClaim:
     """The scrubber's view: codes, units, charges, dates, NPIs; the patient's sex and birth date only."""
     patient = encounter.phi.patient if encounter.phi else None
-    other_npis = [
-        (role, npi)
-        for role, npi in (
-            ("rendering", encounter.rendering_provider_npi),
-            ("referring", encounter.referring_provider_npi),
-            ("attending", encounter.institutional.attending_provider_npi if encounter.institutional else None),
-            ("operating", encounter.institutional.operating_provider_npi if encounter.institutional else None),
-            (
-                "other operating",
-                encounter.institutional.other_operating_provider_npi if encounter.institutional else None,
-            ),
-            ("supervising", encounter.supervising_provider_npi),
-            *(
-                (f"line {line.line_number} {role}", npi)
-                for line in encounter.lines
-                for role, npi in (
-                    ("rendering", line.rendering_provider_npi),
-                    ("ordering", line.ordering_provider_npi),
-                    ("supervising", line.supervising_provider_npi),
-                )
-            ),
-            ("service facility", encounter.service_facility.npi if encounter.service_facility else None),
-        )
-        if npi
+    institutional = encounter.institutional
+    named: list[tuple[str, str | None]] = [
+        ("rendering", encounter.rendering_provider_npi),
+        ("referring", encounter.referring_provider_npi),
     ]
+    if institutional is not None:
+        named += [
+            ("attending", institutional.attending_provider_npi),
+            ("operating", institutional.operating_provider_npi),
+            ("other operating", institutional.other_operating_provider_npi),
+        ]
+    named.append(("supervising", encounter.supervising_provider_npi))
+    other_npis = [(role, npi) for role, npi in named if npi]
+    for line in encounter.lines:  # few lines name their own providers: no tuple made for those that do not
+        if line.rendering_provider_npi:
+            other_npis.append((f"line {line.line_number} rendering", line.rendering_provider_npi))
+        if line.ordering_provider_npi:
+            other_npis.append((f"line {line.line_number} ordering", line.ordering_provider_npi))
+        if line.supervising_provider_npi:
+            other_npis.append((f"line {line.line_number} supervising", line.supervising_provider_npi))
+    if encounter.service_facility is not None and encounter.service_facility.npi:
+        other_npis.append(("service facility", encounter.service_facility.npi))
     return DraftClaim(
         claim_type=encounter.claim_type,
         patient_id=str(encounter.patient_id),
@@ -230,6 +240,19 @@ def _address(address: None) -> None: ...
 def _address(address: _Address | None) -> Address | None:
     if address is None:
         return None
+    if type(address) is wire.Address:
+        return _wire_address(address)
+    return _new_address(address)
+
+
+@lru_cache(maxsize=4096)
+def _wire_address(address: wire.Address) -> Address:
+    """Remembered by value (the mirrors are frozen and hashable): the billing provider's, the payer's and the
+    facility's addresses come back on every claim; one `Address` serves them all (it is frozen too)."""
+    return _new_address(address)
+
+
+def _new_address(address: _Address) -> Address:
     return Address(
         line1=x12_text(address.line1), line2=x12_text(address.line2), city=x12_text(address.city),
         state=address.state, postal_code=address.postal_code,
@@ -262,6 +285,18 @@ def _x12_form(text: str) -> str:
 def _provider(details: _ProviderDetails | None) -> Provider | None:
     if details is None:
         return None
+    if type(details) is wire.ProviderDetails:
+        return _wire_provider(details)
+    return _new_provider(details)
+
+
+@lru_cache(maxsize=1024)
+def _wire_provider(details: wire.ProviderDetails) -> Provider:
+    """Remembered by value: a practice's few rendering, referring and line providers bill every claim."""
+    return _new_provider(details)
+
+
+def _new_provider(details: _ProviderDetails) -> Provider:
     return Provider(
         npi=details.npi,
         last_name=x12_text(details.name),
@@ -272,10 +307,22 @@ def _provider(details: _ProviderDetails | None) -> Provider | None:
 
 
 def _payer(details: _PayerDetails) -> Payer:
+    if type(details) is wire.PayerDetails:
+        return _wire_payer(details)
+    return _new_payer(details)
+
+
+@lru_cache(maxsize=1024)
+def _wire_payer(details: wire.PayerDetails) -> Payer:
+    """Remembered by value: a tenant bills a few payers (a ValueError for an unknown code is not remembered)."""
+    return _new_payer(details)
+
+
+def _new_payer(details: _PayerDetails) -> Payer:
     return Payer(
         name=x12_text(details.name),
         payer_id=details.payer_id,
-        claim_filing_indicator=ClaimFilingIndicator(details.claim_filing_indicator),
+        claim_filing_indicator=_code(ClaimFilingIndicator, details.claim_filing_indicator),
         address=_address(details.address),
     )
 
@@ -288,7 +335,7 @@ def _subscriber(phi: _SubscriberPhi, fallback: _Person | None) -> Subscriber:
         first_name=x12_text(person.first_name),
         middle_name=x12_text(person.middle_name),
         birth_date=person.birth_date or (fallback.birth_date if fallback else None),
-        sex=Sex(person.sex or (fallback.sex if fallback else None) or "U"),
+        sex=_code(Sex, person.sex or (fallback.sex if fallback else None) or "U"),
         address=_address(person.address or (fallback.address if fallback else None)),
         group_number=phi.group_number,
         group_name=x12_text(phi.group_name),
@@ -318,9 +365,9 @@ def _other_payers(encounter: CodedEncounter) -> tuple[OtherPayer, ...]:
         others.append(
             OtherPayer(
                 payer=_payer(coverage.payer),
-                responsibility=PayerResponsibility(coverage.responsibility),
+                responsibility=_code(PayerResponsibility, coverage.responsibility),
                 subscriber=_subscriber(phi, patient if coverage.relationship == "18" else None),
-                relationship=Relationship(coverage.relationship),
+                relationship=_code(Relationship, coverage.relationship),
                 paid_cents=prior.paid_cents,
                 adjudication_date=prior.adjudication_date,
                 claim_adjustments=_adjustments(prior.claim_adjustments),
@@ -395,6 +442,8 @@ def _line_provider(npi: str | None, providers: Mapping[str, _ProviderDetails]) -
 
 
 def _attachments(attachments: Sequence[_AttachmentIn]) -> tuple[Attachment, ...]:
+    if not attachments:  # most claims and lines have none
+        return ()
     return tuple(
         Attachment(a.report_type, AttachmentTransmission(a.transmission), a.control_number) for a in attachments
     )
@@ -440,9 +489,9 @@ def _other_coverages(encounter: CodedEncounter) -> tuple[OtherCoverage, ...]:
         known.append(
             OtherCoverage(
                 payer=_payer(coverage.payer),
-                responsibility=PayerResponsibility(coverage.responsibility),
+                responsibility=_code(PayerResponsibility, coverage.responsibility),
                 subscriber=_subscriber(phi, patient if coverage.relationship == "18" else None),
-                relationship=Relationship(coverage.relationship),
+                relationship=_code(Relationship, coverage.relationship),
             )
         )
     return tuple(known)
@@ -469,7 +518,7 @@ def _line(line: _Line, control_number: str, providers: Mapping[str, _ProviderDet
         if drug
         else None,
         emergency=line.emergency,
-        unit_basis=UnitBasis(line.unit_basis),
+        unit_basis=_code(UnitBasis, line.unit_basis),
         rendering_provider=_line_provider(line.rendering_provider_npi, providers),
         ordering_provider=_line_provider(line.ordering_provider_npi, providers),
         supervising_provider=_line_provider(line.supervising_provider_npi, providers),
@@ -496,6 +545,49 @@ def claim_from_encounter(
     return _mapped_claim(encounter, control_number=control_number, submitter=submitter, receiver=receiver)
 
 
+def _billing_provider(provider: _ProviderDetails, pay_to: _Address | None) -> BillingProvider:
+    if type(provider) is wire.ProviderDetails and (pay_to is None or type(pay_to) is wire.Address):
+        return _wire_billing_provider(provider, pay_to)
+    return _new_billing_provider(provider, pay_to)
+
+
+@lru_cache(maxsize=1024)
+def _wire_billing_provider(provider: wire.ProviderDetails, pay_to: wire.Address | None) -> BillingProvider:
+    """Remembered by value: one billing provider bills thousands of claims."""
+    return _new_billing_provider(provider, pay_to)
+
+
+def _new_billing_provider(provider: _ProviderDetails, pay_to: _Address | None) -> BillingProvider:
+    assert provider.address is not None and provider.tax_id is not None
+    return BillingProvider(
+        npi=provider.npi,
+        name=x12_text(provider.name),
+        first_name=x12_text(provider.first_name) if provider.entity == "individual" else None,
+        taxonomy=provider.taxonomy,
+        tax_id=provider.tax_id,
+        tax_id_qualifier=TaxIdQualifier.SSN if provider.tax_id_type == "SSN" else TaxIdQualifier.EIN,
+        address=_address(provider.address),
+        pay_to_address=_address(pay_to),
+    )
+
+
+def _service_facility(facility: ev.FacilityDetails | wire.FacilityDetails | None) -> ServiceFacility | None:
+    if facility is None:
+        return None
+    if type(facility) is wire.FacilityDetails:
+        return _wire_service_facility(facility)
+    return _new_service_facility(facility)
+
+
+@lru_cache(maxsize=1024)
+def _wire_service_facility(facility: wire.FacilityDetails) -> ServiceFacility:
+    return _new_service_facility(facility)
+
+
+def _new_service_facility(facility: ev.FacilityDetails | wire.FacilityDetails) -> ServiceFacility:
+    return ServiceFacility(name=x12_text(facility.name), address=_address(facility.address), npi=facility.npi)
+
+
 def _mapped_claim(encounter: CodedEncounter, *, control_number: str, submitter: Submitter, receiver: Receiver) -> Claim:
     """`claim_from_encounter` once no part is missing."""
     coverage, provider, phi = encounter.coverage, encounter.billing_provider, encounter.phi
@@ -516,44 +608,29 @@ def _mapped_claim(encounter: CodedEncounter, *, control_number: str, submitter: 
                 first_name=x12_text(patient.first_name),
                 middle_name=x12_text(patient.middle_name),
                 birth_date=patient.birth_date,
-                sex=Sex(patient.sex),
+                sex=_code(Sex, patient.sex),
                 address=_address(patient.address),
-                relationship=Relationship(coverage.relationship),
+                relationship=_code(Relationship, coverage.relationship),
             )
         return Claim(
             control_number=control_number,
             submitter=submitter,
             receiver=receiver,
-            billing_provider=BillingProvider(
-                npi=provider.npi,
-                name=x12_text(provider.name),
-                first_name=x12_text(provider.first_name) if provider.entity == "individual" else None,
-                taxonomy=provider.taxonomy,
-                tax_id=provider.tax_id,
-                tax_id_qualifier=TaxIdQualifier.SSN if provider.tax_id_type == "SSN" else TaxIdQualifier.EIN,
-                address=_address(provider.address),
-                pay_to_address=_address(encounter.pay_to_address),
-            ),
+            billing_provider=_billing_provider(provider, encounter.pay_to_address),
             subscriber=_subscriber(subscriber_phi, patient if is_self else None),
             payer=_payer(coverage.payer),
-            payer_responsibility=PayerResponsibility(coverage.responsibility),
+            payer_responsibility=_code(PayerResponsibility, coverage.responsibility),
             total_charge_cents=total_charge_cents(encounter),
             diagnoses=tuple(encounter.diagnosis_codes),
             lines=tuple(_line(line, control_number, line_providers) for line in encounter.lines),
             patient=dependent,
             place_of_service=encounter.place_of_service,
-            frequency=ClaimFrequency(encounter.interim_frequency_code or encounter.frequency_code),
+            frequency=_code(ClaimFrequency, encounter.interim_frequency_code or encounter.frequency_code),
             original_claim_number=encounter.original_claim_number,
             prior_authorization=encounter.prior_authorization,
             referring_provider=_provider(encounter.referring_provider),
             rendering_provider=_provider(encounter.rendering_provider),
-            service_facility=ServiceFacility(
-                name=x12_text(encounter.service_facility.name),
-                address=_address(encounter.service_facility.address),
-                npi=encounter.service_facility.npi,
-            )
-            if encounter.service_facility
-            else None,
+            service_facility=_service_facility(encounter.service_facility),
             other_payers=_other_payers(encounter),
             institutional=_institutional(encounter),
             other_coverages=_other_coverages(encounter),
@@ -564,9 +641,9 @@ def _mapped_claim(encounter: CodedEncounter, *, control_number: str, submitter: 
             supervising_provider=_provider(encounter.supervising_provider),
             ambulance=_ambulance(encounter.ambulance, phi),
             provider_signature_on_file=options.provider_signature_on_file,
-            assignment=AssignmentCode(options.assignment),
+            assignment=_code(AssignmentCode, options.assignment),
             benefits_assigned=options.benefits_assigned,
-            release_of_information=ReleaseOfInformation(options.release_of_information),
+            release_of_information=_code(ReleaseOfInformation, options.release_of_information),
         )
     except ValueError as exc:  # an enum code the 837 does not know
         if isinstance(exc, ClaimMappingError):

@@ -234,7 +234,14 @@ alone at its scrub. Bounded: emptied when full."""
 _CLEAN_PARTIES_MAX = 4096
 
 
+_CLEAN_OBJECTS: dict[tuple[int, int], object] = {}
+"""The same clean parties by identity (the claim builder hands one object per value to thousands of claims): found
+without hashing the party's fields. Each entry holds its party, so no other object can have its id meanwhile."""
+
+
 def _clean_before(party: object, variant: int) -> bool:
+    if _CLEAN_OBJECTS.get((id(party), variant)) is party:
+        return True
     try:
         return (type(party), party, variant) in _CLEAN_PARTIES
     except TypeError:  # unhashable: not one of ours, checked every time
@@ -245,12 +252,14 @@ def _passed(chk: _Checker, problems_before: int, party: object, variant: int = 0
     """Remember `party` as clean when its checks (since `problems_before`) found nothing."""
     if len(chk.problems) != problems_before:
         return
-    if len(_CLEAN_PARTIES) >= _CLEAN_PARTIES_MAX:
+    if len(_CLEAN_PARTIES) >= _CLEAN_PARTIES_MAX or len(_CLEAN_OBJECTS) >= _CLEAN_PARTIES_MAX:
         _CLEAN_PARTIES.clear()
+        _CLEAN_OBJECTS.clear()
     try:
         _CLEAN_PARTIES[(type(party), party, variant)] = None
     except TypeError:
-        pass
+        return  # unhashable: not one of ours (a value that may change), not remembered by identity either
+    _CLEAN_OBJECTS[(id(party), variant)] = party
 
 
 def _check_address(chk: _Checker, field: str, address: object, nine_digit_zip: bool = False) -> None:

@@ -10,6 +10,8 @@ import msgspec
 import pytest
 
 from services.claims.domain.claim_builder import checked_claim, draft_from_encounter, price, total_charge_cents
+from services.claims.domain.control_numbers import ControlNumbers
+from services.claims.domain.x12_837 import write_batches
 from services.claims.records import ReadyClaim
 from services.claims.service import _contents, _submitted_event, _Writable
 from shared.events import wire
@@ -74,3 +76,39 @@ def test_claim_submitted_built_as_the_mirror_is_a_valid_event_of_the_model(name:
     assert (model.interim_frequency_code or model.frequency_code) == claim.frequency.value
     assert [line.line_number for line in model.lines] == list(numbers)
     assert model.total_charge_cents == claim.total_charge_cents == sum(line.charge_cents for line in model.lines)
+
+
+def test_claims_built_from_equal_mirrors_share_their_parties_and_write_the_same_837_as_the_model() -> None:
+    event = writable(event_of("professional"))
+    first, second = _mirror(event), _mirror(event)  # two decodes: equal values, different objects
+    assert first.billing_provider is not second.billing_provider
+    claims = [
+        checked_claim(encounter, submitter=SUBMITTER, receiver=RECEIVER, control_number=number)[0]
+        for encounter, number in ((first, "CF0000000001"), (second, "CF0000000002"))
+    ]
+    model_claims = [
+        checked_claim(event, submitter=SUBMITTER, receiver=RECEIVER, control_number=number)[0]
+        for number in ("CF0000000001", "CF0000000002")
+    ]
+    assert claims[0] is not None and claims[1] is not None
+    assert claims[0].billing_provider is claims[1].billing_provider, "one billing provider object per value"
+    assert claims[0].payer is claims[1].payer
+    assert claims[0].billing_provider.address is claims[1].billing_provider.address
+    assert claims == model_claims
+    at = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
+    mirror_837 = write_batches([c for c in claims if c], ControlNumbers(1, 1, 1), at)
+    model_837 = write_batches([c for c in model_claims if c], ControlNumbers(1, 1, 1), at)
+    assert [i.text for i in mirror_837.interchanges] == [i.text for i in model_837.interchanges]
+
+
+@pytest.mark.parametrize(("field", "value"), [("claim_filing_indicator", "Q9"), ("name", "PAYER\u00a7")])
+def test_a_payer_the_837_cannot_carry_is_named_the_same_from_the_mirror_twice(field: str, value: str) -> None:
+    event = writable(event_of("professional"))
+    assert event.coverage is not None
+    payer = event.coverage.payer.model_copy(update={field: value})
+    bad = event.model_copy(update={"coverage": event.coverage.model_copy(update={"payer": payer})})
+    expected = checked_claim(bad, submitter=SUBMITTER, receiver=RECEIVER, control_number="CF0000000001")
+    assert expected[1], "the model's build names the problem"
+    for _ in range(2):  # the second build meets the remembered (or not remembered) payer
+        got = checked_claim(_mirror(bad), submitter=SUBMITTER, receiver=RECEIVER, control_number="CF0000000001")
+        assert got == expected
