@@ -10,7 +10,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TypeVar
 
-import asyncpg
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, insert
@@ -88,19 +87,6 @@ _JSON_COLUMNS = frozenset({"findings", "rejection_reasons"})
 
 def _records(kind: type[Record], rows: Iterable[sa.RowMapping]) -> list[Record]:
     return [kind(**row) for row in rows]
-
-
-async def _driver(session: AsyncSession) -> asyncpg.Connection:
-    """The asyncpg connection under the session, in the session's transaction (begun here when no statement has
-    begun it yet): for COPY and array statements on the hot paths, bound from plain lists."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
-    if driver is None:
-        raise RuntimeError("the database connection was closed")
-    if not driver.is_in_transaction():
-        return await driver_connection(session)  # SQLAlchemy begins its transaction lazily, at a first statement
-    return driver
 
 
 async def _copy(
@@ -789,7 +775,7 @@ class StreamWrites:
         arrays: dict[str, list[object]] = {name: [row[name] for row in rows] for name, _ in _CLAIM_ARRAYS}
         for name in _CLAIM_JSON:
             arrays[name] = [None if value is None else _json_text(value) for value in arrays[name]]
-        driver = await _driver(self._session)
+        driver = await driver_connection(self._session)
         inserted = await driver.fetch(statement, *(arrays[name] for name, _ in _CLAIM_ARRAYS))
         return {row[0]: row[1] for row in inserted}
 
