@@ -1,11 +1,12 @@
 """End to end: coded encounters over HTTP to intake, until their `claim-submitted` events with the 837s written.
 
     .venv/bin/python bench/intake_to_submitted.py [--encounters 100000 ...] [--rate R] [--paced-seconds 30]
-        [--keep-stack] [--profile DIR]
+        [--keep-stack] [--profile DIR] [--claims-replicas N]
 
 Servers: CLAIMFLOW_TEST_DATABASE_URL + CLAIMFLOW_TEST_KAFKA_BOOTSTRAP_SERVERS when set, else the local
 stack in .local/bench-stack (started and stopped here). The intake and claims services run as real
-processes (claims writes its 837s into a file-drop folder in a temporary directory). Parties are
+processes (claims writes its 837s into a file-drop folder in a temporary directory; `--claims-replicas N` runs N
+claims processes in one consumer group, as `claimflow up --replicas claims=N` does). Parties are
 registered once over HTTP; then:
 
 1. Throughput: N encounters are posted to `POST /v1/encounters:batch` in batches of 1,000 (`--batch`; a few
@@ -731,17 +732,20 @@ async def run(arguments: argparse.Namespace, stack: LocalStack | None, servers: 
             submitted = Submitted(tenant)
             follower = asyncio.create_task(submitted.follow(kafka, start))
             intake = await pipeline.start("intake")
-            claims = await pipeline.start(
+            claims = await pipeline.start_replicas(
                 "claims",
+                arguments.claims_replicas,
                 CLAIMFLOW_CLAIMS_BATCH_INTERVAL_S=str(arguments.batch_interval),
                 CLAIMFLOW_CLEARINGHOUSE_TRANSPORT="file_drop",
                 CLAIMFLOW_CLEARINGHOUSE_FOLDER=str(folder),
             )
             services = [
-                Watched(process.name, process.process.pid)
-                for process in (intake, claims)
+                Watched(process.name if len(claims) == 1 else f"{process.name}-{process.replica}", process.process.pid)
+                for process in claims
                 if process.process is not None
             ]
+            if intake.process is not None:
+                services.insert(0, Watched(intake.name, intake.process.pid))
             watched = services + server_processes(stack)
             print(f"\nclaimflow intake -> claim-submitted benchmark  (cores: {os.cpu_count()}; logs under {work})")
             idle = {w.name: w.usage()[1] for w in services}
@@ -827,6 +831,12 @@ def main() -> None:
     parser.add_argument("--paced-seconds", type=float, default=30, help="Length of phase 2 (0 skips it).")
     parser.add_argument("--tick", type=float, default=0.1, help="Seconds between POSTs in phase 2.")
     parser.add_argument("--batch-interval", type=float, default=0.2, help="Claims' batching interval, seconds.")
+    parser.add_argument(
+        "--claims-replicas",
+        type=int,
+        default=1,
+        help="Claims processes in one consumer group, as `claimflow up --replicas claims=N` runs them.",
+    )
     parser.add_argument("--timeout", type=float, default=1800, help="Seconds to wait for the last claim-submitted.")
     parser.add_argument(
         "--profile", type=Path, default=None, help="py-spy profiles of the first run (and of the paced phase) here."
