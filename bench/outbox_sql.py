@@ -34,12 +34,12 @@ from sqlalchemy.dialects import postgresql
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.floors import MachineLoad
+from shared.db import AsyncpgStatement
 from shared.events.catalog import ClaimStatusChangedV1, EncounterCodedV1
 from shared.messaging.outbox import Outbox, OutgoingEvent, stored_json
 from shared.messaging.relay import (
     CLAIM_SETTINGS,
     PHI_EVENT_TYPES,
-    AsyncpgStatement,
     claim_batch,
     mark_published,
     published_envelope,

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 import orjson
 import sqlalchemy as sa
 from sqlalchemy import MetaData
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 NAMING_CONVENTION = {
@@ -70,3 +73,24 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     if not driver.is_in_transaction():  # SQLAlchemy begins the driver's transaction lazily, at a first statement
         await connection.execute(sa.text("SELECT 1"))
     return driver
+
+
+_ASYNCPG = asyncpg_dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy's dialect classes are unannotated
+
+
+@dataclass(frozen=True, slots=True)
+class AsyncpgStatement:
+    """A SQLAlchemy statement compiled once for asyncpg: its text, and its parameters in `$n` order with the
+    compiled-in values (e.g. the relay's PHI event types) kept and the named ones given per call."""
+
+    sql: str
+    names: tuple[str, ...]
+    fixed: dict[str, Any]
+
+    @classmethod
+    def of(cls, statement: sa.Select[Any] | sa.Update | sa.TextClause) -> AsyncpgStatement:
+        compiled = statement.compile(dialect=_ASYNCPG, compile_kwargs={"render_postcompile": True})
+        return cls(compiled.string, tuple(compiled.positiontup or ()), dict(compiled.params))
+
+    def args(self, **values: Any) -> list[Any]:
+        return [values[name] if name in values else self.fixed[name] for name in self.names]

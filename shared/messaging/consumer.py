@@ -30,11 +30,10 @@ from opentelemetry.sdk.trace import SpanLimits
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.db import driver_connection, unit_of_work
+from shared.db import AsyncpgStatement, driver_connection, unit_of_work
 from shared.events.envelope import EventEnvelope, MalformedEvent, from_kafka
 from shared.messaging.kafka_access import KafkaAccess
 from shared.messaging.publisher import KafkaPublisher, KafkaUnavailable, OutgoingMessage
-from shared.messaging.relay import AsyncpgStatement
 from shared.messaging.topics import DLT_SUFFIX, REPLAY_GROUP_HEADER
 from shared.telemetry.metrics import (
     CONSUMER_LAG,

@@ -18,9 +18,9 @@ from typing import Any
 
 import asyncpg
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.db import AsyncpgStatement
 from shared.events.catalog import EVENT_TYPES
 from shared.messaging.outbox import emptied_json, has_phi_block, stored_to_kafka, wire_column
 from shared.messaging.publisher import KafkaPublisher, KafkaUnavailable, OutgoingMessage
@@ -85,27 +85,6 @@ def claim_batch(outbox: sa.Table, limit: int) -> sa.Select[tuple[int, str, str, 
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-
-
-_ASYNCPG = asyncpg_dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy's dialect classes are unannotated
-
-
-@dataclass(frozen=True, slots=True)
-class AsyncpgStatement:
-    """A SQLAlchemy statement compiled once for asyncpg: its text, and its parameters in `$n` order with the
-    compiled-in values (the PHI event types...) kept and the named ones given per call."""
-
-    sql: str
-    names: tuple[str, ...]
-    fixed: dict[str, Any]
-
-    @classmethod
-    def of(cls, statement: sa.Select[Any] | sa.Update | sa.TextClause) -> AsyncpgStatement:
-        compiled = statement.compile(dialect=_ASYNCPG, compile_kwargs={"render_postcompile": True})
-        return cls(compiled.string, tuple(compiled.positiontup or ()), dict(compiled.params))
-
-    def args(self, **values: Any) -> list[Any]:
-        return [values[name] if name in values else self.fixed[name] for name in self.names]
 
 
 def mark_published(outbox: sa.Table) -> AsyncpgStatement:
