@@ -4,6 +4,7 @@ driven by the event stream and the batching loop carry each row's tenant themsel
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import operator
 import uuid
 from collections import defaultdict
@@ -82,7 +83,6 @@ BATCHER_LOCK = "claimflow-claims-837-batcher"
 
 PTP_PROVIDER_TYPE = {"professional": "practitioner", "institutional": "hospital"}
 MUE_SERVICE_TYPE = {"professional": "practitioner", "institutional": "outpatient_hospital"}
-_JSON_COLUMNS = frozenset({"findings", "rejection_reasons"})
 
 
 def _records(kind: type[Record], rows: Iterable[sa.RowMapping]) -> list[Record]:
@@ -181,25 +181,25 @@ async def _sealed_files(
     return [columns_of(file) | sealed_file(keys[file.tenant_id], table, file.id, file.x12) for file in files]
 
 
+@functools.cache
+def _take_file_sql(table: sa.Table) -> str:
+    return (
+        f"SELECT id, tenant_id, submitter_id, interchange_control_number, x12, phi FROM {table.fullname} "  # noqa: S608
+        "WHERE status = 'stored' ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED"
+    )
+
+
 async def _take_file(session: AsyncSession, table: sa.Table) -> StoredFile | None:
     """The oldest stored file of `table` no other sender holds, locked until this transaction ends (each file
     is handed to the clearinghouse by one replica), its text opened."""
-    query = (
-        sa.select(table.c.id, table.c.tenant_id, table.c.submitter_id, table.c.interchange_control_number,
-                  table.c.x12, table.c.phi)
-        .where(table.c.status == "stored")
-        .order_by(table.c.created_at)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    )  # fmt: skip
-    row = (await session.execute(query)).mappings().one_or_none()
+    row = await (await driver_connection(session)).fetchrow(_take_file_sql(table))
     if row is None:
         return None
-    text = row["x12"]
-    if row["phi"] is not None:
-        keys = await tenant_keys(session, phi_keys, row["tenant_id"], opening=[row["phi"]])
-        text = keys.open(row["phi"], _binding(table, row["tenant_id"], row["id"])).decode()
-    return StoredFile(row["id"], row["submitter_id"], row["interchange_control_number"], text)
+    file_id, tenant, submitter_id, interchange_control_number, text, sealed = row
+    if sealed is not None:
+        keys = await tenant_keys(session, phi_keys, tenant, opening=[sealed])
+        text = keys.open(sealed, _binding(table, tenant, file_id)).decode()
+    return StoredFile(file_id, submitter_id, interchange_control_number, text)
 
 
 def _sealed_claim_row(keys: TenantKeys, row: sa.RowMapping) -> dict[str, object]:
@@ -500,6 +500,40 @@ class ClaimCorrections:
         return recorded.first() is not None
 
 
+_STATE_COLUMN_TYPES = {
+    "id": "uuid[]",
+    "state": "text[]",
+    "findings": "text[]::jsonb[]",
+    "rejection_reasons": "text[]::jsonb[]",
+    "payer_claim_number": "text[]",
+    "submission_id": "uuid[]",
+    "transaction_control_number": "integer[]",
+}
+"""How each column a state change writes is bound: one array per column (JSON as text, cast by Postgres)."""
+
+_LOCK_CLAIMS = (
+    f"SELECT id, tenant_id, state, claim_control_number, payer_id FROM {claims.fullname} "  # noqa: S608
+    "WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE"
+)
+"""`ClaimStates.lock`: the claims' rows by primary key, locked in id order."""
+
+
+@functools.cache
+def _state_update(keys: tuple[str, ...]) -> str:
+    """The UPDATE of one shape of state change (`keys`: the columns given, `id` first), from arrays: one statement
+    text per shape, so asyncpg prepares it once per connection. A change that names its submission counts one
+    more submission and answers the last one's rejections."""
+    arrays = ", ".join(f"${n}::{_STATE_COLUMN_TYPES[key]}" for n, key in enumerate(keys, start=1))
+    assigned = {key: f"given.{key}" for key in keys if key != "id"}
+    if "submission_id" in keys:
+        assigned |= {"submission_count": "claims.submission_count + 1", "rejection_reasons": "'[]'::jsonb"}
+    settings = ", ".join(f"{column} = {value}" for column, value in {"updated_at": "now()", **assigned}.items())
+    return (
+        f"UPDATE {claims.fullname} AS claims SET {settings} "  # noqa: S608
+        f"FROM unnest({arrays}) AS given({', '.join(keys)}) WHERE claims.id = given.id"
+    )
+
+
 class ClaimStates:
     """The state column and the status history, any tenant: written only by `lifecycle.change_states`."""
 
@@ -511,59 +545,40 @@ class ClaimStates:
         ids = sorted(set(claim_ids))
         if not ids:
             return {}
-        query = (
-            sa.select(claims.c.id, claims.c.tenant_id, claims.c.state, claims.c.claim_control_number, claims.c.payer_id)
-            .where(claims.c.id.in_(ids))
-            .order_by(claims.c.id)
-            .with_for_update()
-        )
-        return {claim.id: claim for claim in _records(LockedClaim, (await self._session.execute(query)).mappings())}
+        driver = await driver_connection(self._session)
+        return {row[0]: LockedClaim(*row) for row in await driver.fetch(_LOCK_CLAIMS, ids)}
 
     async def write(self, writes: Sequence[StateWrite]) -> None:
-        """Each claim's new state and the columns that go with it: one UPDATE per shape of change, from
-        arrays (unnest) when the shape has no JSON column, else as an executemany."""
-        groups: dict[tuple[str, ...], list[dict[str, object]]] = defaultdict(list)
+        """Each claim's new state and the columns that go with it: one UPDATE per shape of change, from arrays
+        (unnest; JSON as text), its text made once per shape and run by asyncpg (no SQLAlchemy compile, no
+        per-element processing of the arrays)."""
+        groups: dict[tuple[str, ...], list[list[object]]] = {}
         for write in writes:
-            values: dict[str, object] = {"id": write.claim_id, "state": write.state.value}
             columns = write.columns
+            keys: tuple[str, ...] = ("id", "state")
+            values: list[object] = [write.claim_id, write.state.value]
             if columns.findings is not None:
-                values["findings"] = columns.findings
+                keys += ("findings",)
+                values.append(_json_text(columns.findings))
             if columns.rejection_reasons is not None:
-                values["rejection_reasons"] = columns.rejection_reasons
+                keys += ("rejection_reasons",)
+                values.append(_json_text(columns.rejection_reasons))
             if columns.payer_claim_number is not None:
-                values["payer_claim_number"] = columns.payer_claim_number
+                keys += ("payer_claim_number",)
+                values.append(columns.payer_claim_number)
             if columns.submission is not None:
-                values["submission_id"] = columns.submission.submission_id
-                values["transaction_control_number"] = columns.submission.transaction_control_number
-            groups[tuple(values)].append(values)
+                keys += ("submission_id", "transaction_control_number")
+                values += (columns.submission.submission_id, columns.submission.transaction_control_number)
+            rows = groups.get(keys)
+            if rows is None:
+                groups[keys] = [values]
+            else:
+                rows.append(values)
+        if not groups:
+            return
+        driver = await driver_connection(self._session)
         for keys, rows in groups.items():
-            submitted: dict[str, object] = {}
-            if "submission_id" in keys:  # one more submission; the rejections of the last one are answered
-                submitted = {
-                    "submission_count": claims.c.submission_count + 1,
-                    "rejection_reasons": sa.literal_column("'[]'::jsonb"),
-                }
-            if not _JSON_COLUMNS.intersection(keys):
-                arrays = sa.func.unnest(
-                    *[sa.bindparam(f"u_{key}", [row[key] for row in rows], ARRAY(claims.c[key].type)) for key in keys]
-                )
-                given = arrays.table_valued(*keys).render_derived().alias("given")
-                assigned = {key: given.c[key] for key in keys if key != "id"}
-                await self._session.execute(
-                    sa.update(claims)
-                    .where(claims.c.id == given.c.id)
-                    .values(updated_at=sa.func.now(), **assigned, **submitted)
-                )
-                continue
-            statement = (
-                sa.update(claims)
-                .where(claims.c.id == sa.bindparam("b_id"))
-                .values(
-                    updated_at=sa.func.now(), **{key: sa.bindparam(key) for key in keys if key != "id"}, **submitted
-                )
-            )
-            parameters = [{"b_id": row["id"], **{key: row[key] for key in keys if key != "id"}} for row in rows]
-            await self._session.execute(statement, parameters)
+            await driver.execute(_state_update(keys), *(list(column) for column in zip(*rows, strict=True)))
 
     async def record(self, changes: Sequence[StatusChange]) -> None:
         await _copy(
@@ -627,6 +642,61 @@ def _claims_insert(conflict: str) -> str:
 _INSERT_PRIMARY_CLAIMS = _claims_insert("(tenant_id, encounter_id) WHERE primary_claim_id IS NULL")
 _INSERT_SECONDARY_CLAIMS = _claims_insert("(primary_claim_id) WHERE withdrawn_at IS NULL")
 
+# The stream's and the batching round's other statements, as asyncpg runs them (texts made once, rows read as
+# asyncpg records: no SQLAlchemy compile or row processing on the hot path). Each keeps the shape it had.
+_EXISTING_ENCOUNTERS = (
+    f"SELECT tenant_id, encounter_id FROM {claims.fullname} "  # noqa: S608
+    "WHERE tenant_id = any($1::text[]) AND encounter_id = any($2::uuid[]) AND primary_claim_id IS NULL"
+)  # both columns of uq_claims_tenant_id_encounter_id_primary, so the index answers
+_ALLOCATE_CLAIM_NUMBERS = (
+    f"INSERT INTO {claim_number_counters.fullname} (tenant_id, last_value) VALUES ($1, $2::bigint) "  # noqa: S608
+    f"ON CONFLICT (tenant_id) DO UPDATE SET last_value = {claim_number_counters.fullname}.last_value + $2::bigint "
+    "RETURNING last_value"
+)
+_READY_WINDOWS = (
+    "SELECT oldest.tenant_id, oldest.payer_id FROM ("  # noqa: S608
+    f"SELECT tenant_id, payer_id, created_at FROM {claims.fullname} WHERE state = '{ClaimState.READY.value}' "
+    "ORDER BY created_at LIMIT $1) AS oldest "
+    "GROUP BY oldest.tenant_id, oldest.payer_id ORDER BY min(oldest.created_at)"
+)
+_HOLD_WINDOWS = (
+    "SELECT pg_try_advisory_xact_lock(hashtext($1), hashtext(w.tenant_id || '/' || w.payer_id)) "
+    "FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS w(tenant_id, payer_id, n) ORDER BY w.n"
+)
+_ADD_CONTROL_NUMBERS = (
+    f"INSERT INTO {x12_control_numbers.fullname} (submitter_id, next_interchange, next_group, next_transaction) "  # noqa: S608
+    "VALUES ($1, 1, 1, 1) ON CONFLICT DO NOTHING"
+)
+_LOCK_CONTROL_NUMBERS = (
+    f"SELECT next_interchange, next_group, next_transaction FROM {x12_control_numbers.fullname} "  # noqa: S608
+    "WHERE submitter_id = $1 FOR UPDATE"
+)
+_SAVE_CONTROL_NUMBERS = (
+    f"UPDATE {x12_control_numbers.fullname} SET next_interchange = $1, next_group = $2, next_transaction = $3 "  # noqa: S608
+    "WHERE submitter_id = $4"
+)
+_MARK_SENT = (
+    f"UPDATE {submissions.fullname} SET status = 'sent', sent_at = $1 "  # noqa: S608
+    "WHERE id = $2 AND status = 'stored' RETURNING id"
+)
+_SENT_CLAIMS = (
+    "SELECT id, tenant_id, state, claim_control_number, payer_id, submission_count "  # noqa: S608
+    f"FROM {claims.fullname} WHERE submission_id = $1 "
+    "ORDER BY id FOR UPDATE"  # the order every writer locks claims in
+)
+
+
+@functools.cache
+def _take_ready_sql(windows: int) -> str:
+    """`take_ready` for this many windows, each a (tenant, payer) pair of parameters after the limit ($1)."""
+    pairs = ", ".join(f"(${2 * n}, ${2 * n + 1})" for n in range(1, windows + 1))
+    return (
+        "SELECT id, tenant_id, encounter_id, patient_id, claim_control_number, trace_context, payer_id, "  # noqa: S608
+        f"{_ROW_VERSION} AS row_version FROM {claims.fullname} "
+        f"WHERE state = '{ClaimState.READY.value}' AND (tenant_id, payer_id) IN ({pairs}) "
+        "ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED"
+    )
+
 
 def _json_text(value: object) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
@@ -642,16 +712,11 @@ class StreamWrites:
         wanted = set(keys)
         if not wanted:
             return set()
-        query = sa.select(claims.c.tenant_id, claims.c.encounter_id).where(
-            claims.c.tenant_id == sa.func.any(sa.bindparam("tenants", type_=ARRAY(sa.Text))),
-            claims.c.encounter_id == sa.func.any(sa.bindparam("encounters", type_=ARRAY(sa.Uuid))),
-            claims.c.primary_claim_id.is_(None),
-        )  # both columns of uq_claims_tenant_id_encounter_id_primary, so the index answers
-        found = await self._session.execute(
-            query,
-            {"tenants": list({tenant for tenant, _ in wanted}), "encounters": [encounter for _, encounter in wanted]},
+        driver = await driver_connection(self._session)
+        found = await driver.fetch(
+            _EXISTING_ENCOUNTERS, list({tenant for tenant, _ in wanted}), [encounter for _, encounter in wanted]
         )
-        return set(found.tuples()) & wanted
+        return {(row[0], row[1]) for row in found} & wanted
 
     async def fee_schedules(self, codes_by_tenant: dict[str, set[str]]) -> dict[str, dict[tuple[str, str], int]]:
         wanted = [(tenant, code) for tenant, codes in codes_by_tenant.items() for code in codes]
@@ -745,14 +810,7 @@ class StreamWrites:
 
     async def allocate_claim_numbers(self, tenant: str, count: int) -> int:
         """The first of `count` new claim numbers of the tenant; the counter row serializes allocations."""
-        statement = insert(claim_number_counters).values(tenant_id=tenant, last_value=count)
-        last = (
-            await self._session.execute(
-                statement.on_conflict_do_update(
-                    index_elements=["tenant_id"], set_={"last_value": claim_number_counters.c.last_value + count}
-                ).returning(claim_number_counters.c.last_value)
-            )
-        ).scalar_one()
+        last = await (await driver_connection(self._session)).fetchval(_ALLOCATE_CLAIM_NUMBERS, tenant, count)
         return int(last) - count + 1
 
     async def insert_claims(self, new_claims: list[NewClaim]) -> dict[uuid.UUID, int]:
@@ -787,55 +845,33 @@ class StreamWrites:
     async def ready_windows(self, sample: int) -> list[BatchWindow]:
         """The tenant+payer windows of the oldest `sample` READY claims, the longest waiting first (bounded:
         it reads the partial index of READY claims, never the whole table)."""
-        oldest = (
-            sa.select(claims.c.tenant_id, claims.c.payer_id, claims.c.created_at)
-            .where(claims.c.state == ClaimState.READY.value)
-            .order_by(claims.c.created_at)
-            .limit(sample)
-            .subquery()
+        driver = await driver_connection(self._session)
+        return [BatchWindow(*row) for row in await driver.fetch(_READY_WINDOWS, sample)]
+
+    async def hold_windows(self, windows: Sequence[BatchWindow]) -> list[BatchWindow]:
+        """The windows whose transaction-level advisory lock this round took (those no other batcher holds), in
+        the order given: one batcher per tenant+payer window across replicas, released when this round's
+        transaction ends. One round trip for all of them."""
+        if not windows:
+            return []
+        driver = await driver_connection(self._session)
+        held = await driver.fetch(
+            _HOLD_WINDOWS, BATCHER_LOCK, [w.tenant_id for w in windows], [w.payer_id for w in windows]
         )
-        query = (
-            sa.select(oldest.c.tenant_id, oldest.c.payer_id)
-            .group_by(oldest.c.tenant_id, oldest.c.payer_id)
-            .order_by(sa.func.min(oldest.c.created_at))
-        )
-        return _records(BatchWindow, (await self._session.execute(query)).mappings())
+        return [window for window, row in zip(windows, held, strict=True) if row[0]]
 
     async def hold_window(self, window: BatchWindow) -> bool:
-        """Take the window's transaction-level advisory lock if no other batcher holds it: one batcher per
-        tenant+payer window across replicas, released when this round's transaction ends."""
-        held = await self._session.scalar(
-            sa.select(
-                sa.func.pg_try_advisory_xact_lock(
-                    sa.func.hashtext(BATCHER_LOCK), sa.func.hashtext(window.tenant_id + "/" + window.payer_id)
-                )
-            )
-        )
-        return bool(held)
+        """`hold_windows` of one window."""
+        return bool(await self.hold_windows([window]))
 
     async def take_ready(self, limit: int, windows: Sequence[BatchWindow]) -> list[ReadyClaim]:
         """Ready claims of `windows` (held by this round), oldest first, locked; other batchers skip them. Their
         documents are not read: a claim this process kept from its build needs none (`ready_documents`)."""
-        query = (
-            sa.select(
-                claims.c.id,
-                claims.c.tenant_id,
-                claims.c.encounter_id,
-                claims.c.patient_id,
-                claims.c.claim_control_number,
-                claims.c.trace_context,
-                claims.c.payer_id,
-                sa.literal_column(_ROW_VERSION, sa.BigInteger).label("row_version"),
-            )
-            .where(
-                claims.c.state == ClaimState.READY.value,
-                sa.tuple_(claims.c.tenant_id, claims.c.payer_id).in_([(w.tenant_id, w.payer_id) for w in windows]),
-            )
-            .order_by(claims.c.created_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        return _records(ReadyClaim, (await self._session.execute(query)).mappings())
+        if not windows:
+            return []
+        driver = await driver_connection(self._session)
+        pairs = [value for w in windows for value in (w.tenant_id, w.payer_id)]
+        return [ReadyClaim(*row) for row in await driver.fetch(_take_ready_sql(len(windows)), limit, *pairs)]
 
     async def ready_documents(self, claim_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
         """The stored documents of claims taken by `take_ready`, as JSON text with their PHI put back (never parsed
@@ -857,30 +893,16 @@ class StreamWrites:
         return documents
 
     async def lock_control_numbers(self, submitter_id: str) -> ControlNumbers:
-        await self._session.execute(
-            insert(x12_control_numbers)
-            .values(submitter_id=submitter_id, next_interchange=1, next_group=1, next_transaction=1)
-            .on_conflict_do_nothing()
-        )
-        numbers = x12_control_numbers.c
-        row = (
-            await self._session.execute(
-                sa.select(numbers.next_interchange, numbers.next_group, numbers.next_transaction)
-                .where(numbers.submitter_id == submitter_id)
-                .with_for_update()
-            )
-        ).one()
+        driver = await driver_connection(self._session)
+        await driver.execute(_ADD_CONTROL_NUMBERS, submitter_id)
+        row = await driver.fetchrow(_LOCK_CONTROL_NUMBERS, submitter_id)
+        assert row is not None  # inserted above when it was not there
         return ControlNumbers(*row)
 
     async def save_control_numbers(self, submitter_id: str, following: ControlNumbers) -> None:
-        await self._session.execute(
-            sa.update(x12_control_numbers)
-            .where(x12_control_numbers.c.submitter_id == submitter_id)
-            .values(
-                next_interchange=following.interchange,
-                next_group=following.group,
-                next_transaction=following.transaction,
-            )
+        driver = await driver_connection(self._session)
+        await driver.execute(
+            _SAVE_CONTROL_NUMBERS, following.interchange, following.group, following.transaction, submitter_id
         )
 
     async def insert_submissions(self, stored: list[Submission], transactions: list[SubmissionTransaction]) -> None:
@@ -896,28 +918,10 @@ class StreamWrites:
 
     async def mark_sent(self, submission_id: uuid.UUID, sent_at: dt.datetime) -> list[SentClaim]:
         """The claims of a submission now marked sent, locked (none when another sender marked it first)."""
-        marked = await self._session.execute(
-            sa.update(submissions)
-            .where(submissions.c.id == submission_id, submissions.c.status == "stored")
-            .values(status="sent", sent_at=sent_at)
-            .returning(submissions.c.id)
-        )
-        if marked.first() is None:
+        driver = await driver_connection(self._session)
+        if await driver.fetchval(_MARK_SENT, sent_at, submission_id) is None:
             return []
-        query = (
-            sa.select(
-                claims.c.id,
-                claims.c.tenant_id,
-                claims.c.state,
-                claims.c.claim_control_number,
-                claims.c.payer_id,
-                claims.c.submission_count,
-            )
-            .where(claims.c.submission_id == submission_id)
-            .order_by(claims.c.id)  # the order every writer locks claims in
-            .with_for_update()
-        )
-        return _records(SentClaim, (await self._session.execute(query)).mappings())
+        return [SentClaim(*row) for row in await driver.fetch(_SENT_CLAIMS, submission_id)]
 
 
 TRACKED_COLUMNS = (

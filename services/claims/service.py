@@ -744,7 +744,7 @@ async def batch_ready_claims(
     control numbers (a locked counter per submitter: unique across replicas), marks the claims batched
     and emits `claim-submitted` for each, all in the caller's transaction. Returns the claims batched."""
     writes = StreamWrites(session)
-    windows = [window for window in await writes.ready_windows(settings.batch_size) if await writes.hold_window(window)]
+    windows = await writes.hold_windows(await writes.ready_windows(settings.batch_size))
     if not windows:
         return 0
     ready = await writes.take_ready(settings.batch_size, windows)

@@ -8,6 +8,7 @@ may read a growing table by a sequential scan.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from asyncpg.connection import LoggedQuery
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -23,7 +25,7 @@ from services.claims.repository import ClaimStates, StreamWrites
 from services.intake import models as intake_models
 from services.intake.repository import EncounterRepository, NewEncounter, RegistryRepository
 from services.intake.schemas import EncounterIn
-from shared.db import create_engine
+from shared.db import create_engine, driver_connection
 from shared.messaging.relay import BY_UNPUBLISHED_INDEX, LISTENER_SETTINGS, backlog_sql, claim_batch
 from shared.phi.keys import PhiSettings, configure_keyring
 from tests.support.pipeline import Pipeline, coded_encounter
@@ -39,9 +41,10 @@ OUTBOX = intake_models.messaging.outbox
 
 @dataclass
 class Sent:
-    """The statements a block of repository calls sent, with their parameters."""
+    """The statements a block of repository calls sent, with their parameters (and whether they went to asyncpg
+    directly, as the hot path's compiled-once statements do, with positional parameters)."""
 
-    statements: list[tuple[str, Any]] = field(default_factory=list)
+    statements: list[tuple[str, Any, bool]] = field(default_factory=list)
 
 
 @pytest.fixture
@@ -76,13 +79,20 @@ async def caught(session: AsyncSession, calls: Callable[[], Awaitable[object]]) 
     sync_engine = session.bind.sync_engine
 
     def remember(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool) -> None:
-        sent.statements.append((statement, parameters[0] if many and parameters else parameters))
+        sent.statements.append((statement, parameters[0] if many and parameters else parameters, False))
 
+    def remember_driver(query: LoggedQuery) -> None:
+        sent.statements.append((query.query, query.args, True))
+
+    driver = await driver_connection(session)
     event.listen(sync_engine, "before_cursor_execute", remember)
+    driver.add_query_logger(remember_driver)
     try:
         await calls()
+        await asyncio.sleep(0)  # asyncpg hands its log records over on the loop's next turn
     finally:
         event.remove(sync_engine, "before_cursor_execute", remember)
+        driver.remove_query_logger(remember_driver)
     return sent
 
 
@@ -90,11 +100,15 @@ async def scans(session: AsyncSession, sent: Sent, growing: tuple[str, ...]) -> 
     """Each statement's plan lines that scan a growing table sequentially (an empty list: every one indexed)."""
     assert sent.statements, "the calls sent no SQL"
     connection = await session.connection()
+    driver = await driver_connection(session)
     found = []
-    for statement, parameters in sent.statements:
-        if statement.lstrip().upper().startswith(("COPY", "SET", "SHOW", "SAVEPOINT", "RELEASE")):
+    for statement, parameters, direct in sent.statements:
+        if statement.lstrip().upper().startswith(("COPY", "SET", "SHOW", "SAVEPOINT", "RELEASE", "SELECT 1")):
             continue
-        plan = (await connection.exec_driver_sql("EXPLAIN " + statement, parameters)).scalars().all()
+        if direct:
+            plan = [row[0] for row in await driver.fetch("EXPLAIN " + statement, *parameters)]
+        else:
+            plan = list((await connection.exec_driver_sql("EXPLAIN " + statement, parameters)).scalars())
         found += [f"{line.strip()}  <- {statement[:160]}" for line in plan if _seq_scan_of(line, growing)]
     return found
 
@@ -185,9 +199,7 @@ async def test_the_claims_consumer_and_batcher_read_by_index(claims_session: Asy
         await writes.disabled_rules([tenant])
         await writes.fee_schedules({tenant: {"99213", "87880"}})
         await writes.allocate_claim_numbers(tenant, 200)
-        windows = await writes.ready_windows(2000)
-        for window in windows:
-            await writes.hold_window(window)
+        windows = await writes.hold_windows(await writes.ready_windows(2000))
         await writes.take_ready(2000, windows)
         await writes.ready_documents(some_claims)  # claims this replica did not keep from their build
         await writes.take_stored_submission()
@@ -196,6 +208,7 @@ async def test_the_claims_consumer_and_batcher_read_by_index(claims_session: Asy
 
     sent = await caught(session, hot_path)
     assert len(sent.statements) >= 10
+    assert sum(direct for *_, direct in sent.statements) >= 8, "the hot path's asyncpg statements were not caught"
     assert await scans(session, sent, CLAIMS_GROWING) == []
 
 

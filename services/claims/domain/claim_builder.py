@@ -7,7 +7,7 @@ is a function of it, the tenant's fee schedule, and the submitter/receiver of th
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
@@ -94,6 +94,30 @@ def _code(kind: type[_Code], value: str | None) -> _Code:
     if member is None:
         raise ValueError(f"{value!r} is not a valid {kind.__qualname__}")
     return cast(_Code, member)
+
+
+_Build = TypeVar("_Build", bound=Callable[..., object])
+_WIRE_PARTIES: frozenset[type] = frozenset(
+    {wire.Address, wire.ProviderDetails, wire.PayerDetails, wire.FacilityDetails}
+)
+"""The msgspec mirrors of a claim's shared parties: frozen and hashable, so equal values are one key."""
+
+
+def _remembered_by_value(build: _Build, maxsize: int = 1024) -> _Build:
+    """`build`, remembered by value when every argument is a wire mirror of a party (or None): the billing
+    provider, the payer, the facility, their addresses and the practice's few providers come back on every claim,
+    and one frozen 837 part serves them all (the writer's party checks then find it by identity). Built anew from
+    anything else (the catalog's pydantic models: a fix, a correction, the CLI). A ValueError (an unknown code)
+    is raised again each time, never remembered."""
+    remembered = lru_cache(maxsize=maxsize)(build)
+
+    def part(*args: object) -> object:
+        for arg in args:
+            if arg is not None and type(arg) not in _WIRE_PARTIES:
+                return build(*args)
+        return remembered(*args)
+
+    return cast(_Build, part)
 
 
 class ClaimMappingError(ValueError):
@@ -240,16 +264,7 @@ def _address(address: None) -> None: ...
 def _address(address: _Address | None) -> Address | None:
     if address is None:
         return None
-    if type(address) is wire.Address:
-        return _wire_address(address)
-    return _new_address(address)
-
-
-@lru_cache(maxsize=4096)
-def _wire_address(address: wire.Address) -> Address:
-    """Remembered by value (the mirrors are frozen and hashable): the billing provider's, the payer's and the
-    facility's addresses come back on every claim; one `Address` serves them all (it is frozen too)."""
-    return _new_address(address)
+    return _party_address(address)
 
 
 def _new_address(address: _Address) -> Address:
@@ -257,6 +272,9 @@ def _new_address(address: _Address) -> Address:
         line1=x12_text(address.line1), line2=x12_text(address.line2), city=x12_text(address.city),
         state=address.state, postal_code=address.postal_code,
     )  # fmt: skip
+
+
+_party_address = _remembered_by_value(_new_address, maxsize=4096)  # patients' addresses too: more of them
 
 
 @overload
@@ -285,18 +303,11 @@ def _x12_form(text: str) -> str:
 def _provider(details: _ProviderDetails | None) -> Provider | None:
     if details is None:
         return None
-    if type(details) is wire.ProviderDetails:
-        return _wire_provider(details)
-    return _new_provider(details)
+    return _party_provider(details)
 
 
-@lru_cache(maxsize=1024)
-def _wire_provider(details: wire.ProviderDetails) -> Provider:
-    """Remembered by value: a practice's few rendering, referring and line providers bill every claim."""
-    return _new_provider(details)
-
-
-def _new_provider(details: _ProviderDetails) -> Provider:
+@_remembered_by_value
+def _party_provider(details: _ProviderDetails) -> Provider:
     return Provider(
         npi=details.npi,
         last_name=x12_text(details.name),
@@ -306,19 +317,8 @@ def _new_provider(details: _ProviderDetails) -> Provider:
     )
 
 
+@_remembered_by_value
 def _payer(details: _PayerDetails) -> Payer:
-    if type(details) is wire.PayerDetails:
-        return _wire_payer(details)
-    return _new_payer(details)
-
-
-@lru_cache(maxsize=1024)
-def _wire_payer(details: wire.PayerDetails) -> Payer:
-    """Remembered by value: a tenant bills a few payers (a ValueError for an unknown code is not remembered)."""
-    return _new_payer(details)
-
-
-def _new_payer(details: _PayerDetails) -> Payer:
     return Payer(
         name=x12_text(details.name),
         payer_id=details.payer_id,
@@ -545,19 +545,8 @@ def claim_from_encounter(
     return _mapped_claim(encounter, control_number=control_number, submitter=submitter, receiver=receiver)
 
 
+@_remembered_by_value
 def _billing_provider(provider: _ProviderDetails, pay_to: _Address | None) -> BillingProvider:
-    if type(provider) is wire.ProviderDetails and (pay_to is None or type(pay_to) is wire.Address):
-        return _wire_billing_provider(provider, pay_to)
-    return _new_billing_provider(provider, pay_to)
-
-
-@lru_cache(maxsize=1024)
-def _wire_billing_provider(provider: wire.ProviderDetails, pay_to: wire.Address | None) -> BillingProvider:
-    """Remembered by value: one billing provider bills thousands of claims."""
-    return _new_billing_provider(provider, pay_to)
-
-
-def _new_billing_provider(provider: _ProviderDetails, pay_to: _Address | None) -> BillingProvider:
     assert provider.address is not None and provider.tax_id is not None
     return BillingProvider(
         npi=provider.npi,
@@ -574,17 +563,11 @@ def _new_billing_provider(provider: _ProviderDetails, pay_to: _Address | None) -
 def _service_facility(facility: ev.FacilityDetails | wire.FacilityDetails | None) -> ServiceFacility | None:
     if facility is None:
         return None
-    if type(facility) is wire.FacilityDetails:
-        return _wire_service_facility(facility)
-    return _new_service_facility(facility)
+    return _party_facility(facility)
 
 
-@lru_cache(maxsize=1024)
-def _wire_service_facility(facility: wire.FacilityDetails) -> ServiceFacility:
-    return _new_service_facility(facility)
-
-
-def _new_service_facility(facility: ev.FacilityDetails | wire.FacilityDetails) -> ServiceFacility:
+@_remembered_by_value
+def _party_facility(facility: ev.FacilityDetails | wire.FacilityDetails) -> ServiceFacility:
     return ServiceFacility(name=x12_text(facility.name), address=_address(facility.address), npi=facility.npi)
 
 
