@@ -68,10 +68,6 @@ class ClaimNotFound(LookupError):
     pass
 
 
-def _reasons(change: StateChange, count: int) -> Sequence[str]:
-    return [change.reasons] * count if isinstance(change.reasons, str) else change.reasons
-
-
 def _event(changed: ChangedClaim, notice: StatusNotice) -> ClaimStatusChangedV1:
     claim = changed.claim
     return ClaimStatusChangedV1(
@@ -103,6 +99,8 @@ async def change_states(
         locked = await states.lock(change.claim_id for change in changes)
     else:
         locked = dict(locked)
+    # a claim changed twice in one call walks on from its first change's state (a batching round's claims: once)
+    repeated = len({change.claim_id for change in changes}) != len(changes)
     writes: list[StateWrite] = []
     history: list[StatusChange] = []
     events: dict[str, list[tuple[str, EventPayload]]] = defaultdict(list)
@@ -115,15 +113,19 @@ async def change_states(
         if not steps:
             continue
         changed = ChangedClaim(claim, steps)
-        locked[claim.id] = LockedClaim(
-            claim.id, claim.tenant_id, changed.state, claim.claim_control_number, claim.payer_id
-        )
+        state = steps[-1][1]
+        if repeated:
+            locked[claim.id] = LockedClaim(claim.id, claim.tenant_id, state, claim.claim_control_number, claim.payer_id)
         moved.append(changed)
-        writes.append(StateWrite(claim.id, changed.state, change.columns))
-        history += [
-            StatusChange(claim.id, claim.tenant_id, before, after, reason)
-            for (before, after), reason in zip(steps, _reasons(change, len(steps)), strict=True)
-        ]
+        writes.append(StateWrite(claim.id, state, change.columns))
+        reasons = change.reasons
+        if isinstance(reasons, str):
+            history += [StatusChange(claim.id, claim.tenant_id, before, after, reasons) for before, after in steps]
+        else:
+            history += [
+                StatusChange(claim.id, claim.tenant_id, before, after, reason)
+                for (before, after), reason in zip(steps, reasons, strict=True)
+            ]
         if change.notice is not None:
             events[claim.tenant_id].append((str(claim.id), _event(changed, change.notice)))
     await states.write(writes)

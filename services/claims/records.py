@@ -10,7 +10,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field, fields
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from services.claims.domain.claim_state import ClaimState
 
@@ -274,19 +274,22 @@ class NewClaim:
     trace_context: dict[str, str] | None = None
     """W3C trace context the claim's later events continue (None: theirs is the writer's own)."""
 
-    def columns(self) -> dict[str, object]:
-        values = columns_of(self)
-        del values["contents"]
-        return values | columns_of(self.contents)
+
+def new_claim_columns() -> list[str]:
+    """The columns a `NewClaim` writes, in order: its own fields, then its contents' in place of `contents`."""
+    own = [name for name in _field_names(NewClaim) if name != "contents"]
+    return own + list(_field_names(ClaimContents))
 
 
-@dataclass(frozen=True, slots=True)
-class ClaimLine:
+class ClaimLine(NamedTuple):
+    """A new claim line, its fields in the table's column order: the tuple is the COPY row as it is (a claim's
+    lines are thousands per batch; no second object per line)."""
+
     claim_id: uuid.UUID
+    line_number: int
     tenant_id: str
     patient_id: uuid.UUID
     payer_id: str
-    line_number: int
     procedure_code: str | None
     revenue_code: str | None
     modifiers: list[str]
@@ -296,9 +299,9 @@ class ClaimLine:
     service_date: dt.date
 
 
-@dataclass(frozen=True, slots=True)
-class StatusChange:
-    """A row of the claim's status history (from = to: a note, such as a fix, without a move)."""
+class StatusChange(NamedTuple):
+    """A row of the claim's status history (from = to: a note, such as a fix, without a move); the tuple is the
+    COPY row of `STATUS_CHANGE_COLUMNS` as it is (three or more per new claim)."""
 
     claim_id: uuid.UUID
     tenant_id: str

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import operator
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -68,6 +67,7 @@ from services.claims.records import (
     SubmissionTransaction,
     TrackedClaim,
     columns_of,
+    new_claim_columns,
 )
 from shared.db import driver_connection
 from shared.events.catalog import EncounterCodedV1
@@ -90,7 +90,7 @@ def _records(kind: type[Record], rows: Iterable[sa.RowMapping]) -> list[Record]:
 
 
 async def _copy(
-    session: AsyncSession, table: sa.Table, columns: Sequence[str], records: list[tuple[object, ...]]
+    session: AsyncSession, table: sa.Table, columns: Sequence[str], records: Sequence[tuple[object, ...]]
 ) -> None:
     """COPY records into `table` inside the session's transaction: bulk rows without per-row overhead."""
     if not records:
@@ -159,13 +159,26 @@ async def _opened_claims(session: AsyncSession, kind: type[Record], rows: Iterab
     return [kind(**_opened_row(keys, row)) for row in rows]
 
 
-async def _sealed_claims(session: AsyncSession, new_claims: Sequence[NewClaim]) -> list[dict[str, object]]:
+async def _sealed_claim_rows(session: AsyncSession, new_claims: Sequence[NewClaim]) -> list[tuple[object, ...]]:
+    """Each new claim as the values of `_CLAIM_ARRAYS`, in order: its document without its PHI members (JSON text),
+    those members sealed in `phi`, the other JSON columns as text. No dict per claim."""
     keys = await _keys_sealing(session, (claim.tenant_id for claim in new_claims))
-    rows = []
+    rows: list[tuple[object, ...]] = []
     for claim in new_claims:
-        values = claim.columns()
-        values.update(sealed_document(keys[claim.tenant_id], claim.id, claim.contents.document))
-        rows.append(values)
+        contents = claim.contents
+        plain, taken = split(contents.document, DOCUMENT_PHI)
+        sealed = keys[claim.tenant_id].seal(orjson.dumps(taken), _binding(claims, claim.tenant_id, claim.id))
+        trace = claim.trace_context
+        rows.append(
+            (
+                claim.id, claim.tenant_id, claim.encounter_id, claim.claim_control_number, claim.state,
+                _json_text(claim.findings), claim.primary_claim_id, claim.responsibility,
+                None if trace is None else _json_text(trace), contents.claim_type, contents.payer_id,
+                contents.patient_id, contents.frequency_code, contents.service_date_from, contents.service_date_to,
+                contents.total_charge_cents, contents.currency, contents.line_count, _json_text(plain),
+                contents.billing_provider_npi, sealed,
+            )
+        )  # fmt: skip
     return rows
 
 
@@ -424,7 +437,7 @@ class ClaimRepository:
             sa.delete(claim_lines).where(claim_lines.c.tenant_id == self._tenant, claim_lines.c.claim_id == claim_id)
         )
         if lines:
-            await self._session.execute(sa.insert(claim_lines), [columns_of(line) for line in lines])
+            await self._session.execute(sa.insert(claim_lines), [line._asdict() for line in lines])
 
     async def fee_schedule(self) -> list[FeeScheduleRecord]:
         query = (
@@ -581,12 +594,8 @@ class ClaimStates:
             await driver.execute(_state_update(keys), *(list(column) for column in zip(*rows, strict=True)))
 
     async def record(self, changes: Sequence[StatusChange]) -> None:
-        await _copy(
-            self._session,
-            claim_status_history,
-            ("claim_id", "tenant_id", "from_state", "to_state", "reason"),
-            [(c.claim_id, c.tenant_id, c.from_state, c.to_state, c.reason) for c in changes],
-        )
+        """History rows by COPY, each change the row as it is (`StatusChange` is a tuple of these columns)."""
+        await _copy(self._session, claim_status_history, StatusChange._fields, list(changes))
 
     async def count_by_state(self) -> dict[str, int]:
         query = sa.select(claims.c.state, sa.func.count()).group_by(claims.c.state)
@@ -617,8 +626,8 @@ _CLAIM_ARRAYS = (
     ("phi", "bytea"),
 )
 """The columns a new claim writes, each bound as one array (JSON as text, cast to jsonb by Postgres)."""
-_CLAIM_COLUMNS = {name for name, _ in _CLAIM_ARRAYS}
-_CLAIM_JSON = [name for name, kind in _CLAIM_ARRAYS if kind == "jsonb"]
+if [name for name, _ in _CLAIM_ARRAYS] != [*new_claim_columns(), "phi"]:  # `_sealed_claim_rows` writes them so
+    raise ValueError(f"the claims inserted {_CLAIM_ARRAYS} are not a new claim's columns {new_claim_columns()}")
 _ROW_VERSION = "CAST(CAST(xmin AS text) AS bigint)"
 """A row's `xmin` (the transaction that wrote this version of it) as a number: `ReadyClaim.row_version`."""
 
@@ -700,6 +709,11 @@ def _take_ready_sql(windows: int) -> str:
 
 def _json_text(value: object) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+_LINE_COLUMNS = ClaimLine._fields
+if _LINE_COLUMNS != tuple(column.name for column in claim_lines.columns):  # a column added must be added to both
+    raise ValueError(f"ClaimLine's fields {_LINE_COLUMNS} are not claim_lines' columns")
 
 
 class StreamWrites:
@@ -827,20 +841,14 @@ class StreamWrites:
         return set(await self._insert_claims(_INSERT_SECONDARY_CLAIMS, new_claims))
 
     async def _insert_claims(self, statement: str, new_claims: list[NewClaim]) -> dict[uuid.UUID, int]:
-        rows = await _sealed_claims(self._session, new_claims)
-        if rows[0].keys() != _CLAIM_COLUMNS:  # a column added to NewClaim must be added to the INSERT too
-            raise ValueError(f"new claim columns {sorted(rows[0])} are not those inserted {sorted(_CLAIM_COLUMNS)}")
-        arrays: dict[str, list[object]] = {name: [row[name] for row in rows] for name, _ in _CLAIM_ARRAYS}
-        for name in _CLAIM_JSON:
-            arrays[name] = [None if value is None else _json_text(value) for value in arrays[name]]
+        rows = await _sealed_claim_rows(self._session, new_claims)
         driver = await driver_connection(self._session)
-        inserted = await driver.fetch(statement, *(arrays[name] for name, _ in _CLAIM_ARRAYS))
+        inserted = await driver.fetch(statement, *(list(column) for column in zip(*rows, strict=True)))
         return {row[0]: row[1] for row in inserted}
 
     async def insert_lines(self, lines: list[ClaimLine]) -> None:
-        columns = [column.name for column in claim_lines.columns]
-        row = operator.attrgetter(*columns)  # one C call per line for all its columns
-        await _copy(self._session, claim_lines, columns, [row(line) for line in lines])
+        """The lines by COPY, each line the row as it is (`ClaimLine` is a tuple in the table's column order)."""
+        await _copy(self._session, claim_lines, _LINE_COLUMNS, lines)
 
     async def ready_windows(self, sample: int) -> list[BatchWindow]:
         """The tenant+payer windows of the oldest `sample` READY claims, the longest waiting first (bounded:

@@ -40,7 +40,7 @@ from services.claims.domain.fixes import ClaimFix, apply_fix
 from services.claims.domain.party_changes import mended
 from services.claims.domain.scrubber import DraftClaim, Finding, ScrubContext, Severity, holds, scrub
 from services.claims.domain.x12_837 import Batch837, UsageIndicator, write_batches
-from services.claims.lifecycle import ClaimNotFound, StateChange, change_states, note, record_new, to
+from services.claims.lifecycle import ClaimNotFound, Route, StateChange, change_states, note, record_new, to
 from services.claims.metrics import CLAIMS_BATCHED, CLAIMS_HELD
 from services.claims.records import (
     ClaimContents,
@@ -123,20 +123,21 @@ def _findings_json(findings: list[Finding]) -> list[JsonObject]:
 
 
 def _lines(claim_id: uuid.UUID, tenant: str, encounter: CodedEncounter) -> list[ClaimLine]:
+    patient_id, payer_id = encounter.patient_id, encounter.payer_id
     return [
         ClaimLine(
-            claim_id=claim_id,
-            tenant_id=tenant,
-            patient_id=encounter.patient_id,
-            payer_id=encounter.payer_id,
-            line_number=line.line_number,
-            procedure_code=line.procedure_code,
-            revenue_code=line.revenue_code,
-            modifiers=list(line.modifiers),
-            units=line.units,
-            charge_cents=line.charge_cents,
-            diagnosis_pointers=list(line.diagnosis_pointers),
-            service_date=line.service_date,
+            claim_id,
+            line.line_number,
+            tenant,
+            patient_id,
+            payer_id,
+            line.procedure_code,
+            line.revenue_code,
+            list(line.modifiers),
+            line.units,
+            line.charge_cents,
+            list(line.diagnosis_pointers),
+            line.service_date,
         )
         for line in encounter.lines
     ]
@@ -787,6 +788,12 @@ def submission_file_name(submitter_id: str, interchange_control_number: int, sub
     return f"837-{safe}-{interchange_control_number:09d}-{submission_id.hex[:12]}.x12"
 
 
+@functools.cache
+def _sent_route(submission_count: int) -> Route:
+    """The route of a claim whose file was just sent, one per submission count (not one per claim)."""
+    return functools.partial(sent_path, submission_count=submission_count)
+
+
 async def send_stored_submissions(
     sessions: async_sessionmaker[AsyncSession], adapter: ClearinghouseAdapter, outbox: Outbox, *, limit: int
 ) -> int:
@@ -808,10 +815,7 @@ async def send_stored_submissions(
             moved = await change_states(
                 session,
                 outbox,
-                [
-                    StateChange(claim.id, functools.partial(sent_path, submission_count=claim.submission_count), reason)
-                    for claim in sent
-                ],
+                [StateChange(claim.id, _sent_route(claim.submission_count), reason) for claim in sent],
                 locked={claim.id: claim.locked() for claim in sent},  # read FOR UPDATE by mark_sent
             )
         submitted += len(moved)

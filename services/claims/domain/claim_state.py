@@ -27,6 +27,7 @@ Every transition is recorded with its time and reason in the claim's status hist
 
 from __future__ import annotations
 
+import functools
 from enum import StrEnum
 
 
@@ -107,13 +108,22 @@ def transition(current: ClaimState | str, target: ClaimState | str) -> ClaimStat
 
 def path(current: ClaimState | str, *targets: ClaimState | str) -> list[tuple[ClaimState, ClaimState]]:
     """Each step of a walk through several states, every step checked; e.g. draft → scrubbed → ready."""
+    return list(_walk(current, targets))
+
+
+@functools.cache
+def _walk(
+    current: ClaimState | str, targets: tuple[ClaimState | str, ...]
+) -> tuple[tuple[ClaimState, ClaimState], ...]:
+    """`path`'s steps, remembered: the machine is fixed, so thousands of claims taking the same walk share it (a
+    refused step raises `IllegalTransition` again each time: an exception is never remembered)."""
     steps = []
     state = ClaimState(current)
     for target in targets:
         following = transition(state, target)
         steps.append((state, following))
         state = following
-    return steps
+    return tuple(steps)
 
 
 def state_when_sent(submission_count: int) -> ClaimState:
