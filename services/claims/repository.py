@@ -657,6 +657,20 @@ _EXISTING_ENCOUNTERS = (
     f"SELECT tenant_id, encounter_id FROM {claims.fullname} "  # noqa: S608
     "WHERE tenant_id = any($1::text[]) AND encounter_id = any($2::uuid[]) AND primary_claim_id IS NULL"
 )  # both columns of uq_claims_tenant_id_encounter_id_primary, so the index answers
+_FEE_SCHEDULES = (
+    f"SELECT tenant_id, code, modifier, charge_cents FROM {fee_schedule_entries.fullname} "  # noqa: S608
+    "WHERE (tenant_id, code) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
+)
+_DISABLED_RULES = f"SELECT tenant_id, rule_id FROM {disabled_scrub_rules.fullname} WHERE tenant_id = any($1::text[])"  # noqa: S608
+_PTP_EDITS = (
+    "SELECT column1, column2, effective_date, deletion_date, modifier_indicator, rationale "  # noqa: S608
+    f"FROM {ncci_ptp_edits.fullname} "
+    "WHERE provider_type = $1 AND column1 = any($2::text[]) AND column2 = any($2::text[])"
+)
+_MUE_EDITS = (
+    "SELECT code, max_units, adjudication, rationale, service_type "  # noqa: S608
+    f"FROM {mue_edits.fullname} WHERE service_type = $1 AND code = any($2::text[])"
+)
 _ALLOCATE_CLAIM_NUMBERS = (
     f"INSERT INTO {claim_number_counters.fullname} (tenant_id, last_value) VALUES ($1, $2::bigint) "  # noqa: S608
     f"ON CONFLICT (tenant_id) DO UPDATE SET last_value = {claim_number_counters.fullname}.last_value + $2::bigint "
@@ -736,21 +750,17 @@ class StreamWrites:
         wanted = [(tenant, code) for tenant, codes in codes_by_tenant.items() for code in codes]
         if not wanted:
             return {}
-        entries = fee_schedule_entries.c
-        query = sa.select(entries.tenant_id, entries.code, entries.modifier, entries.charge_cents).where(
-            sa.tuple_(entries.tenant_id, entries.code).in_(wanted)
-        )
+        driver = await driver_connection(self._session)
+        rows = await driver.fetch(_FEE_SCHEDULES, [tenant for tenant, _ in wanted], [code for _, code in wanted])
         schedules: dict[str, dict[tuple[str, str], int]] = {}
-        for tenant, code, modifier, charge in (await self._session.execute(query)).tuples():
+        for tenant, code, modifier, charge in rows:
             schedules.setdefault(tenant, {})[(code, modifier)] = charge
         return schedules
 
     async def disabled_rules(self, tenants: Iterable[str]) -> dict[str, frozenset[str]]:
-        query = sa.select(disabled_scrub_rules.c.tenant_id, disabled_scrub_rules.c.rule_id).where(
-            disabled_scrub_rules.c.tenant_id.in_(list(tenants))
-        )
+        driver = await driver_connection(self._session)
         found: dict[str, set[str]] = {}
-        for tenant, rule_id in (await self._session.execute(query)).tuples():
+        for tenant, rule_id in await driver.fetch(_DISABLED_RULES, list(tenants)):
             found.setdefault(tenant, set()).add(rule_id)
         return {tenant: frozenset(rules) for tenant, rules in found.items()}
 
@@ -786,21 +796,19 @@ class StreamWrites:
     async def ptp_edits(self, claim_type: str, codes: set[str]) -> dict[tuple[str, str], list[PtpEdit]]:
         if len(codes) < 2:
             return {}
-        query = sa.select(ncci_ptp_edits).where(
-            ncci_ptp_edits.c.provider_type == PTP_PROVIDER_TYPE[claim_type],
-            ncci_ptp_edits.c.column1.in_(list(codes)),
-            ncci_ptp_edits.c.column2.in_(list(codes)),
-        )
+        driver = await driver_connection(self._session)
         index: dict[tuple[str, str], list[PtpEdit]] = {}
-        for row in (await self._session.execute(query)).mappings():
-            index.setdefault((row["column1"], row["column2"]), []).append(
+        for column1, column2, effective, deletion, indicator, rationale in await driver.fetch(
+            _PTP_EDITS, PTP_PROVIDER_TYPE[claim_type], list(codes)
+        ):
+            index.setdefault((column1, column2), []).append(
                 PtpEdit(
-                    column1=row["column1"],
-                    column2=row["column2"],
-                    effective_date=row["effective_date"],
-                    deletion_date=row["deletion_date"],
-                    modifier_indicator=ModifierIndicator(row["modifier_indicator"]),
-                    rationale=row["rationale"],
+                    column1=column1,
+                    column2=column2,
+                    effective_date=effective,
+                    deletion_date=deletion,
+                    modifier_indicator=ModifierIndicator(indicator),
+                    rationale=rationale,
                 )
             )
         return index
@@ -808,18 +816,11 @@ class StreamWrites:
     async def mue_edits(self, claim_type: str, codes: set[str]) -> dict[str, MueEdit]:
         if not codes:
             return {}
-        query = sa.select(mue_edits).where(
-            mue_edits.c.service_type == MUE_SERVICE_TYPE[claim_type], mue_edits.c.code.in_(list(codes))
-        )
+        driver = await driver_connection(self._session)
+        rows = await driver.fetch(_MUE_EDITS, MUE_SERVICE_TYPE[claim_type], list(codes))
         return {
-            row["code"]: MueEdit(
-                row["code"],
-                row["max_units"],
-                MueAdjudication(row["adjudication"]),
-                row["rationale"],
-                row["service_type"],
-            )
-            for row in (await self._session.execute(query)).mappings()
+            code: MueEdit(code, max_units, MueAdjudication(adjudication), rationale, service_type)
+            for code, max_units, adjudication, rationale, service_type in rows
         }
 
     async def allocate_claim_numbers(self, tenant: str, count: int) -> int:

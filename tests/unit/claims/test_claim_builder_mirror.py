@@ -112,3 +112,18 @@ def test_a_payer_the_837_cannot_carry_is_named_the_same_from_the_mirror_twice(fi
     for _ in range(2):  # the second build meets the remembered (or not remembered) payer
         got = checked_claim(_mirror(bad), submitter=SUBMITTER, receiver=RECEIVER, control_number="CF0000000001")
         assert got == expected
+
+
+def test_the_shared_parties_of_mirrors_are_one_object_per_value_and_a_models_are_built_anew() -> None:
+    event = writable(event_of("professional"))
+    first, second = _mirror(event), _mirror(event)  # equal values, distinct mirrors (two consumed events)
+    built = [
+        checked_claim(e, submitter=SUBMITTER, receiver=RECEIVER, control_number="CF0000000001")[0]
+        for e in (first, second, event, event)
+    ]
+    assert all(claim is not None for claim in built)
+    one, two, model_one, model_two = (claim for claim in built if claim is not None)
+    assert one.billing_provider is two.billing_provider and one.payer is two.payer
+    assert one.billing_provider.address is two.billing_provider.address
+    assert model_one.billing_provider is not model_two.billing_provider  # pydantic models are never remembered
+    assert model_one.billing_provider == one.billing_provider and model_one.payer == one.payer
