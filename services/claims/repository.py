@@ -625,7 +625,9 @@ def _claims_insert(conflict: str) -> str:
 
 
 _INSERT_PRIMARY_CLAIMS = _claims_insert("(tenant_id, encounter_id) WHERE primary_claim_id IS NULL")
-_INSERT_SECONDARY_CLAIMS = _claims_insert("(primary_claim_id) WHERE withdrawn_at IS NULL")
+_INSERT_SECONDARY_CLAIMS = _claims_insert(
+    "(primary_claim_id) WHERE withdrawn_at IS NULL AND primary_claim_id IS NOT NULL"  # uq_claims_primary_claim_id
+)
 
 
 def _json_text(value: object) -> str:
