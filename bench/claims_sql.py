@@ -70,6 +70,8 @@ class Layout:
     schema: str
     indexes: list[str]
     extra: list[str] = field(default_factory=list)
+    json_document: bool = False
+    """`document` as JSON text (json), not jsonb."""
 
 
 @dataclass(slots=True)
@@ -194,11 +196,12 @@ COLUMNS = (
 )
 
 
-def insert_sql(schema: str) -> str:
+def insert_sql(schema: str, json_document: bool = False) -> str:
     """`services.claims.repository._claims_insert` for a primary claim, on the layout's table."""
     names = ", ".join(name for name, _ in COLUMNS)
+    kinds = [("json" if json_document and name == "document" else kind) for name, kind in COLUMNS]
     arrays = ", ".join(
-        f"${n}::text[]::jsonb[]" if kind == "jsonb" else f"${n}::{kind}[]" for n, (_, kind) in enumerate(COLUMNS, 1)
+        f"${n}::text[]::{kind}[]" if kind in ("json", "jsonb") else f"${n}::{kind}[]" for n, kind in enumerate(kinds, 1)
     )
     return (
         f"INSERT INTO {schema}.claims ({names}) SELECT * FROM unnest({arrays}) "  # noqa: S608
@@ -237,8 +240,9 @@ async def timed(conn: asyncpg.Connection, pid: int, work: Any) -> tuple[float, f
     return cpu, float(wal)
 
 
-async def insert_phase(conn: asyncpg.Connection, pid: int, schema: str, rows: list[Any], batch: int) -> Cost:
-    statement = await conn.prepare(insert_sql(schema))
+async def insert_phase(conn: asyncpg.Connection, pid: int, layout: Layout, rows: list[Any], batch: int) -> Cost:
+    schema = layout.schema
+    statement = await conn.prepare(insert_sql(schema, layout.json_document))
 
     async def work() -> None:
         for start in range(0, len(rows), batch):
@@ -307,6 +311,24 @@ async def run(claims: int, batch: int, rounds: int, variants: bool) -> None:
                         ["ALTER TABLE {s}.claims ALTER COLUMN document SET STORAGE EXTERNAL"],
                     )
                 )
+                layouts.append(
+                    Layout(
+                        "head + document as json (text), not jsonb",
+                        f"bench_claims_json_{run_id}",
+                        now,
+                        ["ALTER TABLE {s}.claims ALTER COLUMN document TYPE json"],
+                        json_document=True,
+                    )
+                )
+                for fillfactor in (70, 50):
+                    layouts.append(
+                        Layout(
+                            f"head + fillfactor {fillfactor}",
+                            f"bench_claims_ff{fillfactor}_{run_id}",
+                            now,
+                            [f"ALTER TABLE {{s}}.claims SET (fillfactor = {fillfactor})"],
+                        )
+                    )
             for layout in layouts:
                 await create_layout(conn, layout)
             phases = ("insert (+3 history rows)", "READY -> BATCHED (+1)", "BATCHED -> SUBMITTED (+1)")
@@ -317,7 +339,7 @@ async def run(claims: int, batch: int, rounds: int, variants: bool) -> None:
                 rows = documents(claims)
                 ids = [row[0] for row in rows]
                 for layout in layouts:
-                    cost = await insert_phase(conn, pid, layout.schema, rows, batch)
+                    cost = await insert_phase(conn, pid, layout, rows, batch)
                     costs[layout.name][phases[0]].add(cost.cpu_s, cost.wal_bytes, cost.claims)
                 for layout in layouts:
                     cost = await update_phase(conn, pid, layout.schema, ids, batch, submitted=False)
