@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSON, JSONB
 
 from services.claims.domain.claim_state import ClaimState
 from shared.db import service_metadata
@@ -38,9 +38,11 @@ claims = sa.Table(
     sa.Column("frequency_code", sa.String(1), nullable=False, server_default="1"),
     sa.Column("service_date_from", sa.Date),
     sa.Column("service_date_to", sa.Date),
+    # JSON text as written (0015), not jsonb: read whole, never indexed inside; parsing it into jsonb was the
+    # largest cost of a claim's insert.
     sa.Column(
         "document",
-        JSONB,
+        JSON,
         comment="The encounter-coded payload as priced and fixed, without its PHI (the phi block, tax ids): those "
         "members are sealed in `phi`. Rows stored before 0012 hold them here in plaintext.",
     ),

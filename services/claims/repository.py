@@ -597,13 +597,13 @@ _CLAIM_ARRAYS = (
     ("total_charge_cents", "bigint"),
     ("currency", "text"),
     ("line_count", "integer"),
-    ("document", "jsonb"),
+    ("document", "json"),
     ("billing_provider_npi", "text"),
     ("phi", "bytea"),
 )
 """The columns a new claim writes, each bound as one array (JSON as text, cast to jsonb by Postgres)."""
 _CLAIM_COLUMNS = {name for name, _ in _CLAIM_ARRAYS}
-_CLAIM_JSON = [name for name, kind in _CLAIM_ARRAYS if kind == "jsonb"]
+_CLAIM_JSON = [name for name, kind in _CLAIM_ARRAYS if kind in ("json", "jsonb")]
 _ROW_VERSION = "CAST(CAST(xmin AS text) AS bigint)"
 """A row's `xmin` (the transaction that wrote this version of it) as a number: `ReadyClaim.row_version`."""
 
@@ -615,7 +615,7 @@ def _claims_insert(conflict: str) -> str:
     (`conflict`) are skipped; returns the ids inserted with their row versions."""
     names = ", ".join(name for name, _ in _CLAIM_ARRAYS)
     arrays = ", ".join(
-        f"${n}::text[]::jsonb[]" if kind == "jsonb" else f"${n}::{kind}[]"
+        f"${n}::text[]::{kind}[]" if kind in ("json", "jsonb") else f"${n}::{kind}[]"
         for n, (_, kind) in enumerate(_CLAIM_ARRAYS, start=1)
     )
     return (
