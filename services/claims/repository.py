@@ -621,11 +621,11 @@ _CLAIM_ARRAYS = (
     ("total_charge_cents", "bigint"),
     ("currency", "text"),
     ("line_count", "integer"),
-    ("document", "jsonb"),
+    ("document", "json"),
     ("billing_provider_npi", "text"),
     ("phi", "bytea"),
 )
-"""The columns a new claim writes, each bound as one array (JSON as text, cast to jsonb by Postgres)."""
+"""The columns a new claim writes, each bound as one array (JSON as text, cast to json or jsonb by Postgres)."""
 if [name for name, _ in _CLAIM_ARRAYS] != [*new_claim_columns(), "phi"]:  # `_sealed_claim_rows` writes them so
     raise ValueError(f"the claims inserted {_CLAIM_ARRAYS} are not a new claim's columns {new_claim_columns()}")
 _ROW_VERSION = "CAST(CAST(xmin AS text) AS bigint)"
@@ -639,7 +639,7 @@ def _claims_insert(conflict: str) -> str:
     (`conflict`) are skipped; returns the ids inserted with their row versions."""
     names = ", ".join(name for name, _ in _CLAIM_ARRAYS)
     arrays = ", ".join(
-        f"${n}::text[]::jsonb[]" if kind == "jsonb" else f"${n}::{kind}[]"
+        f"${n}::text[]::{kind}[]" if kind in ("json", "jsonb") else f"${n}::{kind}[]"
         for n, (_, kind) in enumerate(_CLAIM_ARRAYS, start=1)
     )
     return (
@@ -649,7 +649,9 @@ def _claims_insert(conflict: str) -> str:
 
 
 _INSERT_PRIMARY_CLAIMS = _claims_insert("(tenant_id, encounter_id) WHERE primary_claim_id IS NULL")
-_INSERT_SECONDARY_CLAIMS = _claims_insert("(primary_claim_id) WHERE withdrawn_at IS NULL")
+_INSERT_SECONDARY_CLAIMS = _claims_insert(
+    "(primary_claim_id) WHERE withdrawn_at IS NULL AND primary_claim_id IS NOT NULL"  # uq_claims_primary_claim_id
+)
 
 # The stream's and the batching round's other statements, as asyncpg runs them (texts made once, rows read as
 # asyncpg records: no SQLAlchemy compile or row processing on the hot path). Each keeps the shape it had.

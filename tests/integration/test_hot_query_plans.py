@@ -21,7 +21,7 @@ from asyncpg.connection import LoggedQuery
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from services.claims.repository import ClaimStates, StreamWrites
+from services.claims.repository import ClaimRepository, ClaimStates, StreamWrites, TrackingWrites
 from services.intake import models as intake_models
 from services.intake.repository import EncounterRepository, NewEncounter, RegistryRepository
 from services.intake.schemas import EncounterIn
@@ -274,6 +274,68 @@ async def test_a_plan_that_scans_a_growing_table_is_caught(claims_session: Async
 
     found = await scans(session, await caught(session, unindexed), CLAIMS_GROWING)
     assert len(found) == 1 and "Seq Scan on claims" in found[0]
+
+
+async def plans(session: AsyncSession, sent: Sent) -> list[str]:
+    """Each statement's plan, one string per statement."""
+    connection = await session.connection()
+    found = []
+    for statement, parameters in sent.statements:
+        plan = (await connection.exec_driver_sql("EXPLAIN " + statement, parameters)).scalars().all()
+        found.append("\n".join(plan))
+    return found
+
+
+async def test_the_narrowed_claim_indexes_still_answer_their_queries(claims_session: AsyncSession) -> None:
+    """Migration 0015 keeps primaries out of uq_claims_primary_claim_id and unsent claims out of the submission
+    index, and reads a claim's history from the history's key (claim_id, id): each query of them still reads the
+    index it needs, among 30,000 claims of other tenants, most of them sent."""
+    session = claims_session
+    await _fill_claims(session)
+    await session.execute(
+        sa.text(
+            """
+            UPDATE claims.claims c SET submission_id = s.id, transaction_control_number = 1 + s.k % 50
+            FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k FROM claims.submissions) AS s
+            WHERE c.tenant_id LIKE 'other-%' AND c.state = 'submitted'
+              AND s.k = abs(hashtext(c.id::text)) % (SELECT count(*) FROM claims.submissions)
+            """
+        )
+    )
+    submission = (await session.execute(sa.text("SELECT id FROM claims.submissions LIMIT 1"))).scalar_one()
+    await session.execute(
+        sa.text(
+            "INSERT INTO claims.submission_transactions (submission_id, submitter_id, group_control_number, "
+            "transaction_control_number, kind, claim_count) VALUES (:submission, 'PLANS-0015', 1, 7, '837P', 1)"
+        ),
+        {"submission": submission},
+    )
+    await _analyze(session, "claims", CLAIMS_GROWING)
+    tenant = f"plans-{uuid.uuid4().hex[:8]}"
+    claim_id = (await session.execute(sa.text("SELECT id FROM claims.claims LIMIT 1"))).scalar_one()
+    claims = ClaimRepository(session, tenant)
+    tracking = TrackingWrites(session)
+
+    async def secondary() -> None:
+        await claims.secondary_of(claim_id)
+        await claims.secondary_for_withdrawal(claim_id)
+
+    async def submitted() -> None:
+        await tracking.claims_of_transaction("PLANS-0015", 7)
+
+    async def history() -> None:
+        await claims.history(claim_id)
+
+    for calls, index in (
+        (secondary, "uq_claims_primary_claim_id"),
+        (submitted, "ix_claims_submission_id_transaction_control_number"),
+        (history, "pk_claim_status_history"),
+    ):
+        sent = await caught(session, calls)
+        touching = [plan for plan in await plans(session, sent) if " on claims" in plan or " on claim_" in plan]
+        assert touching, f"{calls.__name__}: no statement read a claims table"
+        assert all(index in plan for plan in touching), touching
+        assert await scans(session, sent, CLAIMS_GROWING) == []
 
 
 # ----------------------------------------------------------------------------- intake

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from cli.stack.postgres import WRITE_LOAD_SETTINGS
 from shared.messaging.principals import PRINCIPALS, acl_script_lines
 from shared.messaging.topics import all_topic_names
 
@@ -311,6 +312,28 @@ def test_compose_postgres_18_with_a_healthcheck(compose_services: dict[str, dict
     assert "pg_isready" in _command_line(postgres["healthcheck"]["test"])
     # Postgres 18 images refuse a volume at the pre-18 path /var/lib/postgresql/data.
     assert any(str(volume).endswith(":/var/lib/postgresql") for volume in postgres["volumes"])
+
+
+def _postgres_settings(lines: list[str]) -> dict[str, str]:
+    return {key.strip(): value.strip().strip("'") for key, _, value in (line.partition("=") for line in lines)}
+
+
+def test_postgres_runs_with_the_write_load_settings_and_durability_on(
+    compose_services: dict[str, dict[str, Any]],
+) -> None:
+    """Compose and the local stack give Postgres room for claimflow's WAL (no forced checkpoints in a 100k run,
+    the remaining full-page images compressed) and never trade durability for it."""
+    command = [str(part) for part in compose_services["postgres"]["command"]]
+    assert command[0] == "postgres"
+    compose = _postgres_settings([part for part in command[1:] if part != "-c"])
+    stack_lines = [line.split("#")[0] for line in WRITE_LOAD_SETTINGS.splitlines() if line.split("#")[0].strip()]
+    stack = _postgres_settings(stack_lines)
+    for settings in (compose, stack):
+        assert settings["max_wal_size"] == "4GB"
+        assert settings["checkpoint_timeout"] == "15min"
+        assert settings["shared_buffers"] == "512MB"
+        assert settings["wal_compression"] in {"lz4", "on"}
+        assert not {"fsync", "synchronous_commit", "full_page_writes"} & set(settings)
 
 
 def test_compose_otel_collector_is_pinned_and_exports_to_debug(compose_services: dict[str, dict[str, Any]]) -> None:
