@@ -99,9 +99,17 @@ async def caught(session: AsyncSession, calls: Callable[[], Awaitable[object]]) 
 async def scans(session: AsyncSession, sent: Sent, growing: tuple[str, ...]) -> list[str]:
     """Each statement's plan lines that scan a growing table sequentially (an empty list: every one indexed)."""
     assert sent.statements, "the calls sent no SQL"
+    found = []
+    for statement, plan in await _explained(session, sent):
+        found += [f"{line.strip()}  <- {statement[:160]}" for line in plan if _seq_scan_of(line, growing)]
+    return found
+
+
+async def _explained(session: AsyncSession, sent: Sent) -> list[tuple[str, list[str]]]:
+    """Each planned statement sent (through SQLAlchemy or straight to asyncpg) with its plan's lines."""
     connection = await session.connection()
     driver = await driver_connection(session)
-    found = []
+    explained = []
     for statement, parameters, direct in sent.statements:
         if statement.lstrip().upper().startswith(("COPY", "SET", "SHOW", "SAVEPOINT", "RELEASE", "SELECT 1")):
             continue
@@ -109,8 +117,8 @@ async def scans(session: AsyncSession, sent: Sent, growing: tuple[str, ...]) -> 
             plan = [row[0] for row in await driver.fetch("EXPLAIN " + statement, *parameters)]
         else:
             plan = list((await connection.exec_driver_sql("EXPLAIN " + statement, parameters)).scalars())
-        found += [f"{line.strip()}  <- {statement[:160]}" for line in plan if _seq_scan_of(line, growing)]
-    return found
+        explained.append((statement, plan))
+    return explained
 
 
 def _seq_scan_of(plan_line: str, growing: tuple[str, ...]) -> bool:
@@ -278,12 +286,7 @@ async def test_a_plan_that_scans_a_growing_table_is_caught(claims_session: Async
 
 async def plans(session: AsyncSession, sent: Sent) -> list[str]:
     """Each statement's plan, one string per statement."""
-    connection = await session.connection()
-    found = []
-    for statement, parameters in sent.statements:
-        plan = (await connection.exec_driver_sql("EXPLAIN " + statement, parameters)).scalars().all()
-        found.append("\n".join(plan))
-    return found
+    return ["\n".join(plan) for _, plan in await _explained(session, sent)]
 
 
 async def test_the_narrowed_claim_indexes_still_answer_their_queries(claims_session: AsyncSession) -> None:
