@@ -103,9 +103,31 @@ def pending_sql(outbox: sa.Table) -> str:
     return f'SELECT EXISTS (SELECT FROM "{outbox.schema}"."{outbox.name}" WHERE published_at IS NULL)'  # noqa: S608
 
 
-def backlog_sql(outbox: sa.Table) -> str:
-    """The unpublished rows' count and oldest time, for the backlog gauges (every second), on the listener."""
-    return f'SELECT count(*), min(created_at) FROM "{outbox.schema}"."{outbox.name}" WHERE published_at IS NULL'  # noqa: S608
+BACKLOG_COUNTED = 10_000
+"""Up to this many unpublished rows the backlog gauge is their exact count; beyond it, the span of their ids (first
+to last), which is never less than the count and equals it while the relay publishes in id order. The count of a
+backlog of any size would read the whole backlog every second: its cost grew with the backlog it reports (18% of
+Postgres's statement time in a 100,000-encounter run whose intake outbox fell behind)."""
+
+
+def backlog_sql(outbox: sa.Table, counted: int = BACKLOG_COUNTED) -> str:
+    """For the backlog gauges (every second), on the listener: the first unpublished row's time, the unpublished
+    rows counted up to `counted` + 1, the first and the last unpublished id. No row: nothing unpublished. Each part
+    reads at most `counted` + 1 entries of `ix_outbox_unpublished`, whatever the size of the backlog."""
+    table = f'"{outbox.schema}"."{outbox.name}"'
+    return (
+        "SELECT first.created_at, "  # noqa: S608
+        f"(SELECT count(*) FROM (SELECT FROM {table} WHERE published_at IS NULL LIMIT {counted + 1}) AS counted), "
+        f"first.id, (SELECT max(id) FROM {table} WHERE published_at IS NULL) "
+        f"FROM (SELECT id, created_at FROM {table} WHERE published_at IS NULL ORDER BY id LIMIT 1) AS first"
+    )
+
+
+def backlog_size(counted_rows: int, first_id: int, last_id: int, counted: int = BACKLOG_COUNTED) -> int:
+    """The backlog gauge's value: the exact count up to `counted`, else the span of the unpublished ids."""
+    if counted_rows <= counted:
+        return counted_rows
+    return max(counted_rows, last_id - first_id + 1)
 
 
 LISTENER_SETTINGS = {"enable_seqscan": "off", "enable_bitmapscan": "off", "max_parallel_workers_per_gather": "0"}
@@ -324,7 +346,12 @@ class OutboxRelay:
             EVENTS_PUBLISHED.labels(self._service, topic).inc(count)
 
     async def _observe_backlog(self, listener: asyncpg.Connection) -> None:
-        count, oldest = await listener.fetchrow(self._backlog_sql)
+        row = await listener.fetchrow(self._backlog_sql)
+        if row is None:
+            count, age = 0, 0.0
+        else:
+            oldest, counted_rows, first_id, last_id = row
+            count = backlog_size(counted_rows, first_id, last_id)
+            age = max(0.0, time.time() - oldest.timestamp())
         OUTBOX_BACKLOG.labels(self._service).set(count)
-        age = 0.0 if oldest is None else max(0.0, time.time() - oldest.timestamp())
         OUTBOX_OLDEST_AGE.labels(self._service).set(age)

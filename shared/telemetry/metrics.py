@@ -24,9 +24,13 @@ DEAD_LETTERS = Counter("claimflow_dead_letters_total", "Messages sent to a dead-
 EVENTS_PUBLISHED = Counter(
     "claimflow_events_published_total", "Outbox events published to Kafka.", ["service", "topic"]
 )
-OUTBOX_BACKLOG = Gauge("claimflow_outbox_backlog", "Outbox events not yet published.", ["service"])
+OUTBOX_BACKLOG = Gauge(
+    "claimflow_outbox_backlog",
+    "Outbox events not yet published (counted up to 10,000; beyond that, the span of their ids).",
+    ["service"],
+)
 OUTBOX_OLDEST_AGE = Gauge(
-    "claimflow_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox event.", ["service"]
+    "claimflow_outbox_oldest_age_seconds", "Age of the first (lowest id) unpublished outbox event.", ["service"]
 )
 CONSUMER_LAG = Gauge(
     "claimflow_consumer_lag",

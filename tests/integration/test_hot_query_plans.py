@@ -26,7 +26,13 @@ from services.intake import models as intake_models
 from services.intake.repository import EncounterRepository, NewEncounter, RegistryRepository
 from services.intake.schemas import EncounterIn
 from shared.db import create_engine, driver_connection
-from shared.messaging.relay import BY_UNPUBLISHED_INDEX, LISTENER_SETTINGS, backlog_sql, claim_batch
+from shared.messaging.relay import (
+    BY_UNPUBLISHED_INDEX,
+    LISTENER_SETTINGS,
+    backlog_size,
+    backlog_sql,
+    claim_batch,
+)
 from shared.phi.keys import PhiSettings, configure_keyring
 from tests.support.pipeline import Pipeline, coded_encounter
 
@@ -482,3 +488,16 @@ async def test_the_relay_counts_its_backlog_by_one_plain_index_scan(intake_sessi
     plan = await _explain_backlog(session, {**PARALLEL_FOR_FREE, **LISTENER_SETTINGS})
     assert any("Index Scan using ix_outbox_unpublished" in line for line in plan), plan
     assert not any(word in line for line in plan for word in ("Gather", "Bitmap", "Seq Scan")), plan
+    # each part of it stops at its cap: the count at `counted` + 1 entries, the ends at one each
+    assert sum("Limit" in line for line in plan) >= 3, plan
+
+    # and the gauge's value: the exact count under the cap, the id span (never less) past it
+    exact, first, last = (
+        await session.execute(
+            sa.text("SELECT count(*), min(id), max(id) FROM intake.outbox WHERE published_at IS NULL")
+        )
+    ).one()
+    for counted, expected in ((exact, exact), (ROWS // 10, max(exact, last - first + 1))):
+        row = (await session.execute(sa.text(backlog_sql(OUTBOX, counted)))).one()
+        assert row[1] == min(exact, counted + 1) and (row[2], row[3]) == (first, last)
+        assert backlog_size(row[1], row[2], row[3], counted) == expected
