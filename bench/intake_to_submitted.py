@@ -542,6 +542,51 @@ class TableActivity:
             )
 
 
+class Stages:
+    """Where an encounter's time from acceptance to `claim-submitted` goes, stage by stage, from the rows' own times
+    (each a transaction's start: `now()`): intake's relay (an `encounter-coded` row written -> published), the
+    claim's insert counted from the encounter's acceptance, its batching (READY -> BATCHED) from the same start,
+    claims' relay (a `claim-submitted` row written -> published). Shows which queue the latency waits in."""
+
+    QUERY = """
+        WITH e AS (SELECT id, received_at FROM intake.encounters WHERE tenant_id = $1 AND received_at >= $2),
+        c AS (SELECT c.id, c.created_at - e.received_at AS built FROM claims.claims c JOIN e ON c.encounter_id = e.id
+              WHERE c.tenant_id = $1 AND c.primary_claim_id IS NULL)
+        SELECT 'intake relay: encounter-coded written -> published', array_agg(published_at - created_at)
+          FROM intake.outbox WHERE tenant_id = $1 AND created_at >= $2 AND published_at IS NOT NULL
+           AND topic = 'encounter-coded'
+        UNION ALL SELECT 'claim inserted, from acceptance', array_agg(built) FROM c
+        UNION ALL SELECT 'claim batched, from acceptance', array_agg(h.at - e.received_at)
+          FROM claims.claim_status_history h JOIN claims.claims cl ON cl.id = h.claim_id
+          JOIN e ON e.id = cl.encounter_id WHERE h.tenant_id = $1 AND h.to_state = 'batched'
+        UNION ALL SELECT 'claims relay: claim-submitted written -> published', array_agg(published_at - created_at)
+          FROM claims.outbox WHERE tenant_id = $1 AND created_at >= $2 AND published_at IS NOT NULL
+           AND topic = 'claim-submitted'
+    """
+
+    def __init__(self, admin_url: str, tenant: str) -> None:
+        self.admin_url, self.tenant = admin_url, tenant
+        self.started: dt.datetime | None = None
+
+    async def start(self) -> None:
+        connection = await asyncpg.connect(self.admin_url)
+        try:
+            self.started = await connection.fetchval("SELECT now()")
+        finally:
+            await connection.close()
+
+    async def report(self) -> None:
+        connection = await asyncpg.connect(self.admin_url)
+        try:
+            rows = await connection.fetch(self.QUERY, self.tenant, self.started)
+        finally:
+            await connection.close()
+        for name, spans in rows:
+            seconds = sorted(span.total_seconds() for span in spans or ())
+            if seconds:
+                print(f"  {name:<52} {percentiles(seconds)}")
+
+
 # ----------------------------------------------------------------------------- Postgres floor
 
 
@@ -767,6 +812,7 @@ async def run(arguments: argparse.Namespace, stack: LocalStack | None, servers: 
                 profiles = Profiles(arguments.profile, services)
                 statements = Statements(pipeline.admin_url, arguments.statements)
                 tables = TableActivity(pipeline.admin_url)
+                stages = Stages(pipeline.admin_url, tenant)
                 for index, count in enumerate(arguments.encounters):
                     client.headers.update(pipeline.auth(tenant, *WRITE))  # a fresh token: each lasts 30 min
                     await statements.reset()
@@ -774,6 +820,7 @@ async def run(arguments: argparse.Namespace, stack: LocalStack | None, servers: 
                         profiles.start()
                     try:
                         await tables.start()
+                        await stages.start()
                         measured = await throughput(
                             client,
                             submitted,
@@ -788,6 +835,7 @@ async def run(arguments: argparse.Namespace, stack: LocalStack | None, servers: 
                         if index == 0:
                             profiles.stop()
                     await tables.report(count)
+                    await stages.report()
                     await statements.report(count)
                     runs.append(measured)
                 files = len(list((folder / "outbound").glob("837-*")))
