@@ -34,7 +34,9 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.floors import MachineLoad
+from bench.outbox_sql import Cost
 from services.claims.app import DEFINITION as CLAIMS
+from services.claims.repository import CLAIM_ARRAYS
 from shared.events.catalog import EncounterCodedV1
 from tests.support.pipeline import bench_pipeline, coded_encounter
 
@@ -73,23 +75,6 @@ class Layout:
     extra: list[str] = field(default_factory=list)
     json_document: bool = False
     """`document` is json (0015), bound as such; else jsonb (before)."""
-
-
-@dataclass(slots=True)
-class Cost:
-    cpu_s: float = 0.0
-    wal_bytes: float = 0.0
-    claims: int = 0
-
-    def add(self, cpu_s: float, wal_bytes: float, claims: int) -> None:
-        self.cpu_s += cpu_s
-        self.wal_bytes += wal_bytes
-        self.claims += claims
-
-    def line(self) -> str:
-        if not self.claims:
-            return "n/a"
-        return f"{self.cpu_s / self.claims * 1e6:7.1f} µs CPU   {self.wal_bytes / self.claims:7,.0f} B WAL"
 
 
 async def current_indexes(conn: asyncpg.Connection) -> list[str]:
@@ -168,29 +153,8 @@ def documents(count: int) -> list[tuple[Any, ...]]:
     return rows
 
 
-COLUMNS = (
-    ("id", "uuid"),
-    ("tenant_id", "text"),
-    ("encounter_id", "uuid"),
-    ("claim_control_number", "text"),
-    ("state", "text"),
-    ("findings", "jsonb"),
-    ("primary_claim_id", "uuid"),
-    ("responsibility", "text"),
-    ("trace_context", "jsonb"),
-    ("claim_type", "text"),
-    ("payer_id", "text"),
-    ("patient_id", "uuid"),
-    ("frequency_code", "text"),
-    ("service_date_from", "date"),
-    ("service_date_to", "date"),
-    ("total_charge_cents", "bigint"),
-    ("currency", "text"),
-    ("line_count", "integer"),
-    ("document", "jsonb"),
-    ("billing_provider_npi", "text"),
-    ("phi", "bytea"),
-)
+COLUMNS = tuple((name, "jsonb" if name == "document" else kind) for name, kind in CLAIM_ARRAYS)
+"""A new claim's columns as the service inserts them, with the document as before 0015 (jsonb)."""
 
 
 def insert_sql(schema: str, json_document: bool = False) -> str:
@@ -335,13 +299,13 @@ async def run(claims: int, batch: int, rounds: int, variants: bool) -> None:
                 ids = [row[0] for row in rows]
                 for layout in layouts:
                     cost = await insert_phase(conn, pid, layout, rows, batch)
-                    costs[layout.name][phases[0]].add(cost.cpu_s, cost.wal_bytes, cost.claims)
+                    costs[layout.name][phases[0]].add(cost.cpu_s, cost.wal_bytes, cost.items)
                 for layout in layouts:
                     cost = await update_phase(conn, pid, layout.schema, ids, batch, submitted=False)
-                    costs[layout.name][phases[1]].add(cost.cpu_s, cost.wal_bytes, cost.claims)
+                    costs[layout.name][phases[1]].add(cost.cpu_s, cost.wal_bytes, cost.items)
                 for layout in layouts:
                     cost = await update_phase(conn, pid, layout.schema, ids, batch, submitted=True)
-                    costs[layout.name][phases[2]].add(cost.cpu_s, cost.wal_bytes, cost.claims)
+                    costs[layout.name][phases[2]].add(cost.cpu_s, cost.wal_bytes, cost.items)
             load = MachineLoad.now()
             sizes = {
                 layout.name: await conn.fetchval(
@@ -370,7 +334,7 @@ async def run(claims: int, batch: int, rounds: int, variants: bool) -> None:
             cost = costs[layout.name][phase]
             total.add(cost.cpu_s, cost.wal_bytes, 0)
             print(f"    {phase:<28} {cost.line()}")
-        total.claims = costs[layout.name][phases[0]].claims
+        total.items = costs[layout.name][phases[0]].items
         print(
             f"    {'whole lifecycle':<28} {total.line()}   HOT updates {hot[layout.name]}%   "
             f"tables + indexes {sizes[layout.name] / 1e6:,.1f} MB"

@@ -128,17 +128,18 @@ def layouts(run: str) -> tuple[Layout, Layout]:
 class Cost:
     cpu_s: float = 0.0
     wal_bytes: float = 0.0
-    events: int = 0
+    items: int = 0
+    """Events here, claims in bench/claims_sql.py: the figures are per item."""
 
-    def add(self, cpu_s: float, wal_bytes: float, events: int) -> None:
+    def add(self, cpu_s: float, wal_bytes: float, items: int) -> None:
         self.cpu_s += cpu_s
         self.wal_bytes += wal_bytes
-        self.events += events
+        self.items += items
 
     def line(self) -> str:
-        if not self.events:
+        if not self.items:
             return "n/a"
-        return f"{self.cpu_s / self.events * 1e6:7.1f} µs CPU   {self.wal_bytes / self.events:7,.0f} B WAL"
+        return f"{self.cpu_s / self.items * 1e6:7.1f} µs CPU   {self.wal_bytes / self.items:7,.0f} B WAL"
 
 
 def event_rows(kind: str, count: int) -> list[tuple[str, str, str, str, str, str]]:
@@ -242,10 +243,10 @@ async def run(events: int, batch: int, rounds: int, kind: str) -> None:
                 rows = event_rows(kind, events)
                 for layout in both:
                     cost = await insert_phase(conn, pid, layout, rows, batch)
-                    inserts[layout.name].add(cost.cpu_s, cost.wal_bytes, cost.events)
+                    inserts[layout.name].add(cost.cpu_s, cost.wal_bytes, cost.items)
                 for layout in both:
                     cost, python_s = await publish_phase(conn, pid, layout, batch)
-                    publishes[layout.name].add(cost.cpu_s, cost.wal_bytes, cost.events)
+                    publishes[layout.name].add(cost.cpu_s, cost.wal_bytes, cost.items)
                     emptying[layout.name] += python_s
                 await conn.execute("CHECKPOINT")  # the next round's phases start alike, after a checkpoint
             load = MachineLoad.now()

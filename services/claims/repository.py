@@ -160,7 +160,7 @@ async def _opened_claims(session: AsyncSession, kind: type[Record], rows: Iterab
 
 
 async def _sealed_claim_rows(session: AsyncSession, new_claims: Sequence[NewClaim]) -> list[tuple[object, ...]]:
-    """Each new claim as the values of `_CLAIM_ARRAYS`, in order: its document without its PHI members (JSON text),
+    """Each new claim as the values of `CLAIM_ARRAYS`, in order: its document without its PHI members (JSON text),
     those members sealed in `phi`, the other JSON columns as text. No dict per claim."""
     keys = await _keys_sealing(session, (claim.tenant_id for claim in new_claims))
     rows: list[tuple[object, ...]] = []
@@ -602,7 +602,7 @@ class ClaimStates:
         return {state: count for state, count in (await self._session.execute(query)).tuples()}
 
 
-_CLAIM_ARRAYS = (
+CLAIM_ARRAYS = (
     ("id", "uuid"),
     ("tenant_id", "text"),
     ("encounter_id", "uuid"),
@@ -626,8 +626,8 @@ _CLAIM_ARRAYS = (
     ("phi", "bytea"),
 )
 """The columns a new claim writes, each bound as one array (JSON as text, cast to json or jsonb by Postgres)."""
-if [name for name, _ in _CLAIM_ARRAYS] != [*new_claim_columns(), "phi"]:  # `_sealed_claim_rows` writes them so
-    raise ValueError(f"the claims inserted {_CLAIM_ARRAYS} are not a new claim's columns {new_claim_columns()}")
+if [name for name, _ in CLAIM_ARRAYS] != [*new_claim_columns(), "phi"]:  # `_sealed_claim_rows` writes them so
+    raise ValueError(f"the claims inserted {CLAIM_ARRAYS} are not a new claim's columns {new_claim_columns()}")
 _ROW_VERSION = "CAST(CAST(xmin AS text) AS bigint)"
 """A row's `xmin` (the transaction that wrote this version of it) as a number: `ReadyClaim.row_version`."""
 
@@ -637,10 +637,10 @@ def _claims_insert(conflict: str) -> str:
     batch size, so it is parsed and planned once per connection (asyncpg's statement cache), not once per size as a
     multi-row VALUES is, and bound from plain lists without SQLAlchemy compiling or processing them; duplicates
     (`conflict`) are skipped; returns the ids inserted with their row versions."""
-    names = ", ".join(name for name, _ in _CLAIM_ARRAYS)
+    names = ", ".join(name for name, _ in CLAIM_ARRAYS)
     arrays = ", ".join(
         f"${n}::text[]::{kind}[]" if kind in ("json", "jsonb") else f"${n}::{kind}[]"
-        for n, (_, kind) in enumerate(_CLAIM_ARRAYS, start=1)
+        for n, (_, kind) in enumerate(CLAIM_ARRAYS, start=1)
     )
     return (
         f"INSERT INTO {claims.fullname} ({names}) SELECT * FROM unnest({arrays}) "  # noqa: S608
