@@ -34,7 +34,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.floors import MachineLoad
-from bench.outbox_sql import Cost
+from bench.outbox_sql import Cost, timed
 from services.claims.app import DEFINITION as CLAIMS
 from services.claims.repository import CLAIM_ARRAYS
 from shared.events.catalog import EncounterCodedV1
@@ -60,11 +60,6 @@ BEFORE_0015 = [
     "CREATE INDEX ON {s}.claim_status_history (claim_id, id)",
 ]
 """The indexes of claims.claims and claims.claim_status_history at migration 0014."""
-
-
-def backend_cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 @dataclass
@@ -190,15 +185,6 @@ def submitted_sql(schema: str) -> str:
 
 
 HISTORY_COLUMNS = ["claim_id", "tenant_id", "from_state", "to_state", "reason"]
-
-
-async def timed(conn: asyncpg.Connection, pid: int, work: Any) -> tuple[float, float]:
-    lsn = await conn.fetchval("SELECT pg_current_wal_lsn()")
-    cpu = backend_cpu_s(pid)
-    await work()
-    cpu = backend_cpu_s(pid) - cpu
-    wal = await conn.fetchval("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1)", lsn)
-    return cpu, float(wal)
 
 
 async def insert_phase(conn: asyncpg.Connection, pid: int, layout: Layout, rows: list[Any], batch: int) -> Cost:
