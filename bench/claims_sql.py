@@ -40,7 +40,6 @@ from services.claims.repository import CLAIM_ARRAYS
 from shared.events.catalog import EncounterCodedV1
 from tests.support.pipeline import bench_pipeline, coded_encounter
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 HISTORY_AT_INSERT = 3
 """Status history rows a new claim writes (received, priced, ready: ~4.9 per claim in the end-to-end bench with the
 two updates' rows)."""
