@@ -465,11 +465,13 @@ async def _explain_backlog(session: AsyncSession, settings: dict[str, str]) -> l
 
 
 async def test_the_relay_counts_its_backlog_by_one_plain_index_scan(intake_session: AsyncSession) -> None:
-    """The backlog gauge's count (every second) with the listener's settings: one index scan of
-    `ix_outbox_unpublished` in the relay's own backend, even where the planner would start parallel workers for it
-    (measured on a large outbox: two worker processes per count, 17-20 ms against 0.8 ms) or take a bitmap scan,
-    neither of which marks the entries of published rows dead, so each count stepped over every row published
-    since the last vacuum again."""
+    """The backlog gauges' query (every second) with the listener's settings: index scans of
+    `ix_outbox_unpublished` in the relay's own backend, each stopped by a LIMIT, even where parallel workers cost
+    nothing (a whole-backlog count on a large outbox once ran as a parallel index scan: two worker processes per
+    count, 17-20 ms against 0.8 ms) and no bitmap scan, neither of which marks the entries of published rows dead,
+    so each count stepped over every row published since the last vacuum again. Whether the planner would go
+    parallel without the settings depends on its statistics (it did for the whole-backlog count; for the bounded
+    query it varies), so only the plan the relay gets is asserted."""
     session = intake_session
     await session.execute(
         sa.text(
@@ -483,8 +485,6 @@ async def test_the_relay_counts_its_backlog_by_one_plain_index_scan(intake_sessi
         {"rows": ROWS},
     )
     await _analyze(session, "intake", ("outbox",))
-    unguided = await _explain_backlog(session, {"enable_seqscan": "off", **PARALLEL_FOR_FREE})
-    assert any("Gather" in line for line in unguided), unguided  # what the listener's settings must prevent
     plan = await _explain_backlog(session, {**PARALLEL_FOR_FREE, **LISTENER_SETTINGS})
     assert any("Index Scan using ix_outbox_unpublished" in line for line in plan), plan
     assert not any(word in line for line in plan for word in ("Gather", "Bitmap", "Seq Scan")), plan
