@@ -255,6 +255,12 @@ def _pss(pid: int) -> int:
     return 0
 
 
+def _machine_busy_s() -> float:
+    """Non-idle CPU seconds of the whole machine since boot (/proc/stat's first line; idle and iowait left out)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / CLOCK_TICKS
+
+
 @dataclass
 class Watched:
     name: str
@@ -279,6 +285,10 @@ class Usage:
     peak_rss: dict[str, int] = field(default_factory=dict)
     load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    client_cpu: float = 0.0
+    """CPU seconds of this script (HTTP client and the `claim-submitted` follower) over the phase."""
+    machine_busy: float = 0.0
+    """CPU seconds the whole machine spent not idle over the phase (/proc/stat), every process counted."""
     _task: asyncio.Task[None] | None = None
 
     def _sample(self) -> dict[str, tuple[float, int]]:
@@ -287,6 +297,7 @@ class Usage:
     async def __aenter__(self) -> Usage:
         self.load_before = os.getloadavg()
         self.start_cpu = {name: cpu for name, (cpu, _) in self._sample().items()}
+        self.client_cpu, self.machine_busy = -time.process_time(), -_machine_busy_s()
 
         async def sample() -> None:
             while True:
@@ -304,6 +315,8 @@ class Usage:
         for name, (cpu, rss) in self._sample().items():
             self.cpu[name] = cpu - self.start_cpu[name]
             self.peak_rss[name] = max(self.peak_rss.get(name, 0), rss)
+        self.client_cpu += time.process_time()
+        self.machine_busy += _machine_busy_s()
         self.load_after = os.getloadavg()
 
     def report(self, encounters: int, seconds: float) -> None:
@@ -320,6 +333,11 @@ class Usage:
         print(
             f"  all watched CPU {total:.1f} s: {total * 1000 / encounters:.2f} ms per encounter "
             f"= {encounters / total if total else 0:,.0f} encounters per CPU-second"
+        )
+        print(
+            f"  this script (client, follower) CPU {self.client_cpu:.1f} s "
+            f"({self.client_cpu / seconds * 100:.0f}% of one core); whole machine busy {self.machine_busy:.1f} s "
+            f"({self.machine_busy / seconds:.2f} of {os.cpu_count()} cores)"
         )
 
 
