@@ -115,16 +115,26 @@ def wire_column(table: sa.Table) -> sa.ColumnElement[str]:
     return sa.cast(table.c.envelope, sa.Text).label("envelope")
 
 
-def stored_to_kafka(envelope_json: str) -> tuple[bytes, bytes, KafkaHeaders]:
+def stored_to_kafka(envelope_json: str | bytes) -> tuple[bytes, bytes, KafkaHeaders]:
     """Key, value and headers of a stored event, from the column's text as Postgres writes it: the same bytes
-    `to_kafka(row_to_envelope(...))` gives, without building the payload dict.
+    `to_kafka(row_to_envelope(...))` gives, without building the payload dict (`kafka_record` of `decode_stored`)."""
+    return kafka_record(decode_stored(envelope_json))
+
+
+def decode_stored(envelope_json: str | bytes) -> StoredWire:
+    """The stored envelope's attributes, its data kept as JSON text: decoded once, for both the Kafka record
+    (`kafka_record`) and what the row keeps once published (`emptied_stored`)."""
+    return _WIRE_DECODER.decode(envelope_json)
+
+
+def kafka_record(stored: StoredWire) -> tuple[bytes, bytes, KafkaHeaders]:
+    """Key, value and headers of a decoded stored event (`stored_to_kafka`).
 
     The data's text is the value when it is ASCII: a row `stored_json` wrote holds the producer's serialisation
     itself; a row stored while the column was JSONB holds Postgres's text of it, `json.dumps`'s separators, which
     a dict read from it re-encodes to the same bytes (the catalog has no floats: money is cents, quantities are
     strings). A non-ASCII payload is re-encoded in the SDK's form (ASCII escapes).
     """
-    stored = _WIRE_DECODER.decode(envelope_json)
     time = stored.time[:-6] + "Z" if stored.time.endswith("+00:00") else stored.time
     key = stored.subject.encode()
     headers = kafka_headers(
@@ -141,9 +151,16 @@ def stored_to_kafka(envelope_json: str) -> tuple[bytes, bytes, KafkaHeaders]:
     return key, value, headers
 
 
-def has_phi_block(envelope_json: str) -> bool:
+def has_phi_block(envelope_json: str | bytes) -> bool:
     """Whether a stored envelope's payload has a `phi` block (a top-level `phi` key)."""
-    data = bytes(_WIRE_DECODER.decode(envelope_json).data)
+    return stored_has_phi_block(decode_stored(envelope_json))
+
+
+def stored_has_phi_block(stored: StoredWire) -> bool:
+    """`has_phi_block` of a decoded stored envelope."""
+    data = bytes(stored.data)
+    if b'"phi"' not in data:  # the common case, without decoding the payload's members
+        return False
     try:
         return "phi" in _MEMBERS_DECODER.decode(data)
     except msgspec.ValidationError:  # not an object
@@ -155,9 +172,13 @@ _MEMBERS_DECODER = msgspec.json.Decoder(dict[str, msgspec.Raw])
 """A payload's top-level members, each left as its JSON text (nothing nested is built)."""
 
 
-def emptied_json(envelope_json: str) -> str:
+def emptied_json(envelope_json: str | bytes) -> str:
     """A stored envelope with its payload emptied: the ce attributes and trace context as stored."""
-    stored = _WIRE_DECODER.decode(envelope_json)
+    return emptied_stored(decode_stored(envelope_json))
+
+
+def emptied_stored(stored: StoredWire) -> str:
+    """`emptied_json` of a decoded stored envelope."""
     return _JSON.encode(msgspec.structs.replace(stored, data=_EMPTY)).decode()
 
 

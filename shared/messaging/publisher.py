@@ -17,7 +17,7 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 
 from shared.events.envelope import KafkaHeaders
 from shared.messaging.kafka_access import KafkaAccess
-from shared.messaging.partitioning import partition_of
+from shared.messaging.partitioning import murmur2_many, partition_of_hash
 
 log = logging.getLogger(__name__)
 
@@ -125,13 +125,16 @@ class KafkaPublisher:
     async def _by_partition(
         producer: AIOKafkaProducer, messages: list[OutgoingMessage]
     ) -> dict[tuple[str, int], list[OutgoingMessage]]:
+        """The messages grouped by topic and partition, each group in the given order. The keys are hashed all at
+        once (`murmur2_many`): key by key, the hash was an eighth of the relay's CPU."""
         partitions: dict[str, list[int]] = {}
+        for topic in {message.topic for message in messages}:
+            partitions[topic] = sorted(await producer.partitions_for(topic))
+        hashes = murmur2_many([message.key for message in messages])
         batches: dict[tuple[str, int], list[OutgoingMessage]] = {}
-        for message in messages:
-            known = partitions.get(message.topic)
-            if known is None:
-                known = partitions[message.topic] = sorted(await producer.partitions_for(message.topic))
-            partition = known[partition_of(message.key, len(known))]
+        for message, hashed in zip(messages, hashes, strict=True):
+            known = partitions[message.topic]
+            partition = known[partition_of_hash(hashed, len(known))]
             batches.setdefault((message.topic, partition), []).append(message)
         return batches
 

@@ -22,7 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db import AsyncpgStatement
 from shared.events.catalog import EVENT_TYPES
-from shared.messaging.outbox import emptied_json, has_phi_block, stored_to_kafka, wire_column
+from shared.messaging.outbox import (
+    StoredWire,
+    decode_stored,
+    emptied_stored,
+    kafka_record,
+    stored_has_phi_block,
+    wire_column,
+)
 from shared.messaging.publisher import KafkaPublisher, KafkaUnavailable, OutgoingMessage
 from shared.messaging.tables import outbox_channel
 from shared.phi.fields import marked_paths
@@ -49,13 +56,22 @@ PHI_EVENT_TYPES = tuple(sorted(name for name, (_, model) in EVENT_TYPES.items() 
 `coverage-correction-requested`, `claim-submitted`'s member digest)."""
 
 
+_PHI_EVENT_TYPES = frozenset(PHI_EVENT_TYPES)
+
+
 def published_envelope(event_type: str, envelope_json: str) -> str | None:
     """What a published row's envelope becomes, from its stored text: its payload emptied for an event type with
     `x-phi` fields or a payload with a `phi` block (the row keeps its ce attributes); None when it stays as stored.
     The relay computes it beside the Kafka record, so the mark only writes text (Postgres no longer parses each
     envelope to test for a `phi` block and rebuild it with `jsonb_set`)."""
-    if event_type in PHI_EVENT_TYPES or ('"phi"' in envelope_json and has_phi_block(envelope_json)):
-        return emptied_json(envelope_json)
+    return published_stored(event_type, decode_stored(envelope_json))
+
+
+def published_stored(event_type: str, stored: StoredWire) -> str | None:
+    """`published_envelope` of a decoded stored envelope (the relay decodes each row once, for its Kafka record
+    and for this)."""
+    if event_type in _PHI_EVENT_TYPES or stored_has_phi_block(stored):
+        return emptied_stored(stored)
     return None
 
 
@@ -328,9 +344,10 @@ class OutboxRelay:
         envelopes = []
         for row_id, topic, event_type, envelope in rows:
             ids.append(row_id)
-            key, value, headers = stored_to_kafka(envelope)
+            stored = decode_stored(envelope)
+            key, value, headers = kafka_record(stored)
             messages.append(OutgoingMessage(topic, key, value, headers))
-            envelopes.append(published_envelope(event_type, envelope))
+            envelopes.append(published_stored(event_type, stored))
         return _Claimed(conn=conn, ids=ids, messages=messages, envelopes=envelopes)
 
     async def _mark(self, claimed: _Claimed) -> None:
