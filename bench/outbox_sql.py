@@ -267,11 +267,11 @@ async def run(events: int, batch: int, rounds: int, kind: str) -> None:
         total = Cost(
             inserts[layout.name].cpu_s + publishes[layout.name].cpu_s,
             inserts[layout.name].wal_bytes + publishes[layout.name].wal_bytes,
-            inserts[layout.name].events,
+            inserts[layout.name].items,
         )
         print(f"    whole lifecycle            {total.line()}   table + indexes {sizes[layout.name] / 1e6:,.1f} MB")
         if layout.phi_in_python:
-            per_event = emptying[layout.name] / max(1, publishes[layout.name].events) * 1e6
+            per_event = emptying[layout.name] / max(1, publishes[layout.name].items) * 1e6
             print(f"    relay's Python emptying PHI payloads   {per_event:5.1f} µs CPU per event")
 
 

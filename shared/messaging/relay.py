@@ -38,6 +38,12 @@ from shared.telemetry.metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_OL
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 5.0
+BACKLOG_BATCHES = 4
+"""While its batches come back full (a backlog), the relay doubles the next claim, up to this many times its batch
+size (`relay_batch_size`); a short batch brings it back to the batch size. Per batch the relay pays four round trips
+to Postgres (begin, claim, mark, commit, with the commit's WAL flush), a produce request per broker and the
+acknowledgements' wake-ups: over a backlog, fewer and larger batches spend less of each per event, while a relay
+that keeps up still hands over small batches at once."""
 BACKLOG_EVERY_S = 1.0
 """How often the backlog gauges are refreshed, busy or idle."""
 
@@ -93,12 +99,13 @@ BY_UNPUBLISHED_INDEX = sa.text(
 
 def claim_batch(outbox: sa.Table, limit: int) -> sa.Select[tuple[int, str, str, str]]:
     """The next `limit` unpublished rows in id order, locked, skipping rows another transaction holds: id, topic,
-    event type and the envelope as `stored_to_kafka` takes it."""
+    event type and the envelope as `stored_to_kafka` takes it. `limit` is a parameter (`limit`) with this value
+    by default: the relay claims more at once while batches come back full (`BACKLOG_BATCHES`)."""
     return (
         sa.select(outbox.c.id, outbox.c.topic, outbox.c.event_type, wire_column(outbox))
         .where(outbox.c.published_at.is_(None))
         .order_by(outbox.c.id)
-        .limit(limit)
+        .limit(sa.bindparam("limit", limit, type_=sa.Integer))
         .with_for_update(skip_locked=True)
     )
 
@@ -165,6 +172,8 @@ class _Claimed:
     """A batch of outbox rows locked by `conn`'s open transaction, and their Kafka records."""
 
     conn: asyncpg.Connection
+    limit: int
+    """The claim's limit: a batch of fewer rows drained the outbox (as far as this transaction could see)."""
     ids: list[int]
     messages: list[OutgoingMessage]
     envelopes: list[str | None]
@@ -288,9 +297,11 @@ class OutboxRelay:
         previous_acks: Coroutine[Any, Any, None] | None = None
         claimed: _Claimed | None = None
         acks: Coroutine[Any, Any, None] | None = None
+        most = self._batch_size * BACKLOG_BATCHES
         try:
             while True:
-                claimed = await self._claim(self._free_connection(previous))
+                limit = self._batch_size if previous is None else min(most, 2 * previous.limit)
+                claimed = await self._claim(self._free_connection(previous), limit)
                 if previous_acks is not None:
                     acks_now, previous_acks = previous_acks, None
                     await acks_now
@@ -304,7 +315,7 @@ class OutboxRelay:
                     self._drained = True
                     return published
                 previous, previous_acks, claimed, acks = claimed, acks, None, None
-                short = len(previous.ids) < self._batch_size
+                short = len(previous.ids) < previous.limit
                 if short or (until is not None and time.monotonic() >= until):
                     self._drained = short
                     last_acks, previous_acks = previous_acks, None
@@ -328,11 +339,12 @@ class OutboxRelay:
         first, second = self._connections
         return second if previous is not None and previous.conn is first else first
 
-    async def _claim(self, conn: asyncpg.Connection) -> _Claimed | None:
-        """The next batch of unpublished rows, locked in its own open transaction on `conn`, as Kafka records."""
+    async def _claim(self, conn: asyncpg.Connection, limit: int) -> _Claimed | None:
+        """The next batch of at most `limit` unpublished rows, locked in its own open transaction on `conn`, as
+        Kafka records."""
         try:
             await conn.execute("BEGIN")
-            rows = await conn.fetch(self._claim_statement.sql, *self._claim_statement.args())
+            rows = await conn.fetch(self._claim_statement.sql, *self._claim_statement.args(limit=limit))
         except BaseException:
             await asyncio.shield(_release(conn))
             raise
@@ -348,7 +360,7 @@ class OutboxRelay:
             key, value, headers = kafka_record(stored)
             messages.append(OutgoingMessage(topic, key, value, headers))
             envelopes.append(published_stored(event_type, stored))
-        return _Claimed(conn=conn, ids=ids, messages=messages, envelopes=envelopes)
+        return _Claimed(conn=conn, limit=limit, ids=ids, messages=messages, envelopes=envelopes)
 
     async def _mark(self, claimed: _Claimed) -> None:
         """Mark an acknowledged batch published (emptying PHI payloads) and commit its transaction."""
