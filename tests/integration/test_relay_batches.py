@@ -1,0 +1,183 @@
+"""The relay over a backlog: claims grow while batches come back full, every row goes out once and in order per key;
+a send Kafka does not acknowledge leaves the claimed rows unpublished and unlocked, for the next attempt. Each test
+runs an in-process relay on an outbox of its own (a throwaway schema, so its leader lock and rows are the test's),
+against the real broker and database."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import asyncpg
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from cli.stack.local_stack import sqlalchemy_url
+from shared.db import create_engine, create_sessionmaker, unit_of_work
+from shared.events.catalog import ClaimStatusChangedV1
+from shared.messaging.kafka_access import KafkaAccess
+from shared.messaging.outbox import Outbox, OutgoingEvent
+from shared.messaging.publisher import KafkaPublisher
+from shared.messaging.relay import BACKLOG_BATCHES, OutboxRelay, _Claimed
+from shared.messaging.tables import messaging_tables
+from shared.messaging.topics import CLAIM_STATUS
+from tests.support.pipeline import Pipeline, end_offsets, eventually, read_from
+
+pytestmark = pytest.mark.integration
+
+BATCH = 10
+KEYS = 3
+
+
+class RecordingRelay(OutboxRelay):
+    """The relay, noting each claim's limit and how many rows it got."""
+
+    claims: list[tuple[int, int]]
+
+    async def _claim(self, conn: asyncpg.Connection, limit: int) -> _Claimed | None:
+        claimed = await super()._claim(conn, limit)
+        self.claims.append((limit, 0 if claimed is None else len(claimed.ids)))
+        return claimed
+
+
+@dataclass
+class OwnOutbox:
+    table: sa.Table
+    engine: AsyncEngine
+    tenant: str
+
+    async def add(self, count: int) -> list[str]:
+        """`count` claim-status events over `KEYS` claims, in one transaction; their event ids in id order."""
+        outbox = Outbox(self.table, source="/claimflow/test")
+        events: list[OutgoingEvent] = []
+        claims = [str(uuid.uuid4()) for _ in range(KEYS)]
+        for n in range(count):
+            payload = ClaimStatusChangedV1.model_validate(
+                {
+                    "claim_id": claims[n % KEYS],
+                    "claim_control_number": f"C{n}",
+                    "payer_id": "SANDBOX",
+                    "from_state": "submitted",
+                    "to_state": "accepted",
+                    "source": "277CA",
+                    "changed_at": "2026-11-30T12:00:00Z",
+                }
+            )
+            events.append((claims[n % KEYS], payload))
+        async with unit_of_work(create_sessionmaker(self.engine)) as session:
+            envelopes = await outbox.add_many(session, tenant=self.tenant, events=events)
+        return [envelope.id for envelope in envelopes]
+
+    async def unpublished(self) -> int:
+        async with self.engine.connect() as conn:
+            query = sa.select(sa.func.count()).select_from(self.table).where(self.table.c.published_at.is_(None))
+            return int((await conn.execute(query)).scalar_one())
+
+
+@pytest.fixture
+async def own_outbox(pipeline: Pipeline) -> AsyncIterator[OwnOutbox]:
+    schema = f"relay_{uuid.uuid4().hex[:8]}"
+    table = messaging_tables(sa.MetaData(schema=schema)).outbox
+    engine = create_engine(sqlalchemy_url(pipeline.admin_url), pool_size=2)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+            await conn.run_sync(table.metadata.create_all)
+        yield OwnOutbox(table=table, engine=engine, tenant=f"t-{uuid.uuid4().hex[:8]}")
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        await engine.dispose()
+
+
+def _relay(own: OwnOutbox, publisher: KafkaPublisher) -> RecordingRelay:
+    relay = RecordingRelay(
+        service="test", engine=own.engine, outbox=own.table, publisher=publisher, batch_size=BATCH, poll_interval_s=0.1
+    )
+    relay.claims = []
+    return relay
+
+
+async def _stop(task: asyncio.Task[None], publisher: KafkaPublisher) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await publisher.stop()
+
+
+async def test_a_backlog_goes_out_in_growing_batches_once_each_in_order_per_key(
+    pipeline: Pipeline, own_outbox: OwnOutbox
+) -> None:
+    count = 15 * BATCH + 3  # 10, 20, 40, 40, 40, then a short one of 3
+    event_ids = await own_outbox.add(count)
+    start = await end_offsets(pipeline.kafka, CLAIM_STATUS.name)
+    publisher = KafkaPublisher(pipeline.kafka, client_id="test-relay", send_timeout_s=10, stop_timeout_s=10)
+    relay = _relay(own_outbox, publisher)
+    task = asyncio.create_task(relay.run())
+    try:
+        await eventually(lambda: _none_left(own_outbox), what="the relay to publish the backlog")
+    finally:
+        await _stop(task, publisher)
+
+    most = BATCH * BACKLOG_BATCHES
+    assert relay.claims[:6] == [(BATCH, BATCH), (20, 20), (most, most), (most, most), (most, most), (most, 3)]
+    records = [
+        record
+        for record in await read_from(pipeline.kafka, start)
+        if dict(record.headers)["ce_tenant"] == own_outbox.tenant.encode()
+    ]
+    sent = [dict(record.headers)["ce_id"].decode() for record in records]
+    assert sorted(sent) == sorted(event_ids), "each event once"
+    by_key: dict[bytes, list[str]] = {}
+    for record in sorted(records, key=lambda r: (r.partition, r.offset)):
+        by_key.setdefault(record.key, []).append(dict(record.headers)["ce_id"].decode())
+    for key, ids in by_key.items():
+        assert ids == [event_id for event_id in event_ids if event_id in set(ids)], f"order of {key!r}"
+
+
+async def test_a_send_kafka_does_not_acknowledge_leaves_the_rows_unpublished_and_unlocked(
+    pipeline: Pipeline, own_outbox: OwnOutbox
+) -> None:
+    await own_outbox.add(2 * BATCH)
+    nowhere = KafkaAccess(bootstrap_servers=f"127.0.0.1:{await _closed_port()}")
+    publisher = KafkaPublisher(nowhere, client_id="test-relay", send_timeout_s=0.5, stop_timeout_s=0.5)
+    relay = _relay(own_outbox, publisher)
+    task = asyncio.create_task(relay.run())
+    try:
+        await eventually(lambda: _failed_after_claiming(relay, publisher), what="a claimed batch the send failed")
+    finally:
+        await _stop(task, publisher)
+    assert await own_outbox.unpublished() == 2 * BATCH
+    conn = await asyncpg.connect(pipeline.admin_url)
+    try:  # no row stays locked by the failed attempt
+        table = f"{own_outbox.table.schema}.outbox"
+        locked = f"SELECT count(*) FROM (SELECT FROM {table} FOR UPDATE NOWAIT) AS rows"  # noqa: S608 - our schema
+        assert await conn.fetchval(locked) == 2 * BATCH
+    finally:
+        await conn.close()
+
+    working = KafkaPublisher(pipeline.kafka, client_id="test-relay", send_timeout_s=10, stop_timeout_s=10)
+    task = asyncio.create_task(_relay(own_outbox, working).run())
+    try:
+        await eventually(lambda: _none_left(own_outbox), what="the next attempt to publish them")
+    finally:
+        await _stop(task, working)
+
+
+async def _none_left(own: OwnOutbox) -> bool:
+    return await own.unpublished() == 0
+
+
+async def _failed_after_claiming(relay: RecordingRelay, publisher: KafkaPublisher) -> bool:
+    return bool(relay.claims) and publisher.last_error is not None
+
+
+async def _closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    server = await asyncio.start_server(lambda *_: None, "127.0.0.1", 0)
+    port = int(server.sockets[0].getsockname()[1])
+    server.close()
+    await server.wait_closed()
+    return port
