@@ -38,6 +38,8 @@ from shared.telemetry.metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_OL
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 5.0
+BATCH_CONNECTIONS = 3
+"""The leader's own connections for its batch transactions: three batches are open at a time (`publish_backlog`)."""
 BACKLOG_BATCHES = 4
 """While its batches come back full (a backlog), the relay doubles the next claim, up to this many times its batch
 size (`relay_batch_size`); a short batch brings it back to the batch size. Per batch the relay pays four round trips
@@ -211,8 +213,9 @@ class OutboxRelay:
         self._backlog_sql = backlog_sql(outbox)
         self._claim_statement = AsyncpgStatement.of(claim_batch(outbox, batch_size))
         self._mark_statement = mark_published(outbox)
-        self._connections: tuple[asyncpg.Connection, asyncpg.Connection] | None = None
-        """The two batch connections while leader: batch k+1 is claimed on one while batch k is open on the other."""
+        self._connections: tuple[asyncpg.Connection, ...] | None = None
+        """The batch connections while leader (`BATCH_CONNECTIONS`): batch k+2 is claimed on one while batch k is
+        marked on another and batch k+1, acknowledgements pending, is open on the third."""
 
     async def run(self) -> None:
         backoff = 0.1
@@ -243,9 +246,9 @@ class OutboxRelay:
                 await asyncio.sleep(self._poll_interval_s)
             self.is_leader = True
             await listener.add_listener(outbox_channel(str(self._outbox.schema)), self._on_notify)
-            opened.append(await self._batch_connection())
-            opened.append(await self._batch_connection())
-            self._connections = (opened[0], opened[1])
+            for _ in range(BATCH_CONNECTIONS):
+                opened.append(await self._batch_connection())
+            self._connections = tuple(opened)
             observed_at = -BACKLOG_EVERY_S
             while True:
                 self._wake.clear()
@@ -262,7 +265,7 @@ class OutboxRelay:
                 await asyncio.shield(conn.close(timeout=5))
 
     async def _batch_connection(self) -> asyncpg.Connection:
-        """One of the leader's two batch connections: plain asyncpg (a batch is two statements, each prepared once
+        """One of the leader's batch connections: plain asyncpg (a batch is two statements, each prepared once
         per connection), no pool, no ping per checkout, the claim's planner settings set at connect."""
         return await asyncpg.connect(
             libpq_url(self._engine), server_settings={**CLAIM_SETTINGS, "application_name": "claimflow-relay"}
@@ -286,58 +289,87 @@ class OutboxRelay:
     async def publish_backlog(self, until: float | None = None) -> int:
         """Publish batches in id order until one comes back short (or `until`, a monotonic time, passes).
 
-        Batch k+1 is read (and its records built) while batch k's acknowledgements are awaited, and batch k is
-        marked while k+1's are: two transactions at a time, the later one's rows past the earlier one's locked
-        ones (SKIP LOCKED). Order per key holds: k+1 is handed to the producer only once k is acknowledged, and
-        a failure rolls back both, so their rows go again, in order (a row acknowledged but not yet marked goes
+        Three batches are in the works at a time, each in its own transaction on its own connection: while batch
+        k+1's acknowledgements are awaited, batch k (acknowledged) is marked and committed and, at the same time,
+        batch k+2 is claimed (and its records built), its rows past the two earlier batches' locked ones (SKIP
+        LOCKED). So Postgres marks one batch while the relay reads the next, and Kafka acknowledges a third
+        meanwhile. Order per key holds: k+2 is handed to the producer only once k+1 is acknowledged, and a failure
+        rolls back every open batch, so their rows go again, in order (a row acknowledged but not yet marked goes
         twice, which consumers' inboxes absorb, as after a crash)."""
         published = 0
         self._drained = False
-        previous: _Claimed | None = None
-        previous_acks: Coroutine[Any, Any, None] | None = None
+        acked: _Claimed | None = None
+        """Acknowledged by Kafka, to be marked."""
+        sent: _Claimed | None = None
+        sent_acks: Coroutine[Any, Any, None] | None = None
+        """Handed to the producer, and the wait for its acknowledgements."""
         claimed: _Claimed | None = None
-        acks: Coroutine[Any, Any, None] | None = None
         most = self._batch_size * BACKLOG_BATCHES
         try:
             while True:
-                limit = self._batch_size if previous is None else min(most, 2 * previous.limit)
-                claimed = await self._claim(self._free_connection(previous), limit)
-                if previous_acks is not None:
-                    acks_now, previous_acks = previous_acks, None
-                    await acks_now
-                if claimed is not None:
-                    acks = await self._publisher.send(claimed.messages)
-                if previous is not None:
-                    done, previous = previous, None
-                    await self._mark(done)
+                limit = self._batch_size if sent is None else min(most, 2 * sent.limit)
+                claiming = self._claim(self._free_connection(sent, acked), limit)
+                if acked is None:
+                    claimed = await claiming
+                else:
+                    done, acked = acked, None
+                    claimed = await self._claim_while_marking(claiming, done)
                     published += len(done.ids)
+                if sent_acks is not None:
+                    waiting, sent_acks = sent_acks, None
+                    await waiting
+                    acked, sent = sent, None
                 if claimed is None:
                     self._drained = True
-                    return published
-                previous, previous_acks, claimed, acks = claimed, acks, None, None
-                short = len(previous.ids) < previous.limit
+                    break
+                sent_acks = await self._publisher.send(claimed.messages)
+                sent, claimed = claimed, None
+                short = len(sent.ids) < sent.limit
                 if short or (until is not None and time.monotonic() >= until):
                     self._drained = short
-                    last_acks, previous_acks = previous_acks, None
-                    if last_acks is not None:
-                        await last_acks
-                    done, previous = previous, None
-                    await self._mark(done)
-                    return published + len(done.ids)
+                    waiting, sent_acks = sent_acks, None
+                    await waiting
+                    if acked is not None:
+                        done, acked = acked, None
+                        await self._mark(done)
+                        published += len(done.ids)
+                    acked, sent = sent, None
+                    break
+            if acked is not None:
+                done, acked = acked, None
+                await self._mark(done)
+                published += len(done.ids)
+            return published
         finally:
-            for waiting in (previous_acks, acks):
-                if waiting is not None:
-                    waiting.close()
-            for open_batch in (previous, claimed):
+            if sent_acks is not None:
+                sent_acks.close()
+            for open_batch in (acked, sent, claimed):
                 if open_batch is not None:
                     await asyncio.shield(_release(open_batch.conn))
 
-    def _free_connection(self, previous: _Claimed | None) -> asyncpg.Connection:
-        """The batch connection not holding `previous` open."""
+    async def _claim_while_marking(
+        self, claiming: Coroutine[Any, Any, _Claimed | None], done: _Claimed
+    ) -> _Claimed | None:
+        """The next batch, claimed (in a task of its own) while an acknowledged one is marked: two connections at
+        work at once. When the mark fails (or this is cancelled), the claim is stopped and its batch, if it got one,
+        rolled back."""
+        claim = asyncio.ensure_future(claiming)
+        try:
+            await self._mark(done)
+        except BaseException:
+            claim.cancel()
+            outcome = (await asyncio.gather(claim, return_exceptions=True))[0]
+            if isinstance(outcome, _Claimed):
+                await asyncio.shield(_release(outcome.conn))
+            raise
+        return await claim
+
+    def _free_connection(self, *busy: _Claimed | None) -> asyncpg.Connection:
+        """A batch connection holding none of the `busy` batches open."""
         if self._connections is None:
             raise RuntimeError("the relay publishes only as leader")
-        first, second = self._connections
-        return second if previous is not None and previous.conn is first else first
+        held = {id(batch.conn) for batch in busy if batch is not None}
+        return next(conn for conn in self._connections if id(conn) not in held)
 
     async def _claim(self, conn: asyncpg.Connection, limit: int) -> _Claimed | None:
         """The next batch of at most `limit` unpublished rows, locked in its own open transaction on `conn`, as
