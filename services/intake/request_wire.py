@@ -414,8 +414,8 @@ MAY_HOLD_A_CONTROL_CHARACTER = re.compile(rb"\\[bfnrt]|\\u00[01]|\\u007[fF]|\x7f
 """A JSON escape of a C0 control (or DEL, escaped or not): the models refuse them in strings, so such a body goes
 through the model (JSON itself refuses them unescaped)."""
 
-_BATCH_DECODER = msgspec.json.Decoder(EncounterBatchW)
-_ENCOUNTER_DECODER = msgspec.json.Decoder(EncounterW)
+BATCH_DECODER = msgspec.json.Decoder(EncounterBatchW)
+ENCOUNTER_DECODER = msgspec.json.Decoder(EncounterW)
 
 
 def _decoded(body: bytes, decoder: msgspec.json.Decoder[Any], builder: _Builder, check: Callable[..., None]) -> Any:
@@ -441,13 +441,13 @@ def _check_encounter(encounter: EncounterW) -> None:
 
 def encounter_batch(body: bytes) -> schemas.EncounterBatchIn | None:
     """`EncounterBatchIn.model_validate_json(body)` when this path is sure of it; None when the model must judge."""
-    batch: schemas.EncounterBatchIn | None = _decoded(body, _BATCH_DECODER, _BATCH, _check_batch)
+    batch: schemas.EncounterBatchIn | None = _decoded(body, BATCH_DECODER, _BATCH, _check_batch)
     return batch
 
 
 def encounter(body: bytes) -> schemas.EncounterIn | None:
     """`EncounterIn.model_validate_json(body)` when this path is sure of it; None when the model must judge."""
-    single: schemas.EncounterIn | None = _decoded(body, _ENCOUNTER_DECODER, _ENCOUNTER, _check_encounter)
+    single: schemas.EncounterIn | None = _decoded(body, ENCOUNTER_DECODER, _ENCOUNTER, _check_encounter)
     return single
 
 
