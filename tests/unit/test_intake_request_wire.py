@@ -74,6 +74,7 @@ def assert_same_as_the_model(body: bytes, *, accepted: bool | None = None) -> No
         assert built.model_dump() == expected.model_dump()
         assert built.model_dump_json() == expected.model_dump_json()
         assert type(built) is model
+        assert expected.model_fields_set <= built.model_fields_set
         if accepted is False:
             pytest.fail("the mirror accepted a body it should decline")
 
