@@ -6,7 +6,7 @@ validated by them, so each 422 is exactly the one they always gave. This path on
 the models" or "not sure": it declines (returns None) whenever a body is refused by a constraint or a rule, holds
 a string escape that could be a control character, or uses a rarely sent part it does not mirror (a line's `drug`,
 an `ambulance`: decimal quantities). What it accepts, the pydantic model accepts with the same values
-(tests/unit/test_intake_request_wire.py checks both on every example and a set of edge cases).
+(tests/unit/intake/test_request_wire.py checks both on every example and a set of edge cases).
 
 Each field's constraints are msgspec `Meta` (lengths, patterns with `\\Z` as pydantic's regex engine anchors,
 bounds); the rules written in Python (NPI check digit, X12 text, code shapes, cross-field validators) are the same

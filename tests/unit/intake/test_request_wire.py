@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from services.intake import request_wire, schemas
 from tests.support.pipeline import coded_encounter
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "encounters"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "encounters"
 DOCUMENTS = {path.stem: json.loads(path.read_text()) for path in sorted(EXAMPLES.glob("*.json"))}
 NOT_MIRRORED = {"drug", "ambulance"}
 """Parts the mirror leaves to the model (decimal quantities): an encounter with one is declined."""
