@@ -24,7 +24,7 @@ from fastapi import APIRouter, Body, Header, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from services.intake import service
+from services.intake import request_wire, service
 from services.intake.domain.changes import ConflictingResend, Resent
 from services.intake.domain.encounter import EncounterRejected, Problem
 from services.intake.domain.fhir import FhirRejected, expression, parse
@@ -70,7 +70,15 @@ from shared.paging import PRINTABLE, CursorParam, Limit, Page, after_cursor, nex
 from shared.phi.access import PhiReaderDep
 from shared.service import RuntimeDep
 
-router = APIRouter(prefix="/v1", route_class=ModelBodyRoute)
+
+class IntakeRoute(ModelBodyRoute):
+    """Encounter bodies decoded and validated by their msgspec mirror first (`request_wire`), the model judging
+    only what the mirror is not sure of."""
+
+    fast_decoders = request_wire.FAST_DECODERS
+
+
+router = APIRouter(prefix="/v1", route_class=IntakeRoute)
 
 
 class _Identified(Protocol):

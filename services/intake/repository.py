@@ -863,11 +863,12 @@ class CptCodeRepository(TenantRepository):
         await self._session.execute(statement)
 
     async def codes(self, among: Iterable[str]) -> frozenset[str] | None:
-        """Which of `among` are on the tenant's list; None when it loaded no list at all."""
-        wanted = list(set(among))
+        """Which of `among` are on the tenant's list; None when it loaded no list at all (then `among`, a batch's
+        every procedure code, is not even read)."""
         loaded_any = await self._session.scalar(sa.select(sa.exists().where(cpt_codes.c.tenant_id == self._tenant)))
         if not loaded_any:
             return None
+        wanted = list(set(among))
         found = await self._session.scalars(
             sa.select(cpt_codes.c.code).where(cpt_codes.c.tenant_id == self._tenant, cpt_codes.c.code.in_(wanted))
         )

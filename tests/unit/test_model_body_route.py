@@ -1,6 +1,7 @@
 """`ModelBodyRoute` validates a model body straight from the request's bytes; FastAPI's own route parses the JSON
-first and validates the dicts. The same requests sent to both, valid and not, get the same answers: status and
-body, every error's location and message. Driven in-process through ASGI (no servers)."""
+first and validates the dicts; intake's route (`IntakeRoute`) decodes encounter bodies by their msgspec mirror
+first. The same requests sent to all three, valid and not, get the same answers: status and body, every error's
+location and message. Driven in-process through ASGI (no servers)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.routing import APIRoute
 
+from services.intake.api import IntakeRoute
 from services.intake.schemas import CoverageIn, EncounterBatchIn, EncounterIn, PatientIn, ProviderIn
 from shared.http import ModelBodyRoute
 from shared.http_guard import BodyLimits, install
@@ -53,21 +55,23 @@ def app_with(route_class: type[APIRoute]) -> FastAPI:
     return app
 
 
-FASTAPI_APP, OUR_APP = app_with(APIRoute), app_with(ModelBodyRoute)
+FASTAPI_APP = app_with(APIRoute)
+OUR_APPS = {"ModelBodyRoute": app_with(ModelBodyRoute), "IntakeRoute": app_with(IntakeRoute)}
 
 
-@pytest.fixture
-async def clients() -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+@pytest.fixture(params=list(OUR_APPS))
+async def clients(request: pytest.FixtureRequest) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
     async with (
         httpx.AsyncClient(transport=httpx.ASGITransport(app=FASTAPI_APP), base_url="http://a") as fastapi,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=OUR_APP), base_url="http://b") as ours,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=OUR_APPS[request.param]), base_url="http://b") as ours,
     ):
         yield fastapi, ours
 
 
-async def test_the_route_hands_fastapi_the_model_validated_from_the_bytes() -> None:
+@pytest.mark.parametrize("route_class", [ModelBodyRoute, IntakeRoute])
+async def test_the_route_hands_fastapi_the_model_validated_from_the_bytes(route_class: type[APIRoute]) -> None:
     app = FastAPI()
-    router = APIRouter(route_class=ModelBodyRoute)
+    router = APIRouter(route_class=route_class)
 
     @router.post("/encounters:batch")
     async def batch(encounters: EncounterBatchIn, request: Request) -> dict[str, str]:
@@ -122,6 +126,15 @@ BATCHES: dict[str, object] = {
     "bool units": changed(set_(("lines", 0, "units"), True)),
     "lines an object": changed(set_(("lines",), {"0": {}})),
     "quantity precision": changed(set_(("lines", 0, "drug"), {"ndc": "00002014380", "quantity": 1.2345, "unit": "UN"})),
+    "escaped control character": changed(set_(("prior_authorization",), "PA\u00011")),
+    "bad place of service": changed(set_(("place_of_service",), "00")),
+    "bad modifier": changed(set_(("lines", 0, "modifiers"), ["!!"])),
+    "pointer out of range": changed(set_(("lines", 0, "diagnosis_pointers"), [13])),
+    "attachment without number": changed(set_(("attachments",), [{"report_type": "OZ", "transmission": "BM"}])),
+    "identifier with a delimiter": changed(set_(("prior_authorization",), "PA*1")),
+    "address city too short": changed(
+        set_(("pay_to_address",), {"line1": "1 MAIN ST", "city": "X", "state": "IL", "postal_code": "62701"})
+    ),
 }
 
 
