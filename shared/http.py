@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import unit_of_work
+from shared.http_guard import DECODED_BODY
 from shared.messaging.outbox import Outbox
 
 
@@ -38,10 +39,14 @@ class _OneModelJsonRequest(Request):
 
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
+            fast = self.scope.get(DECODED_BODY)  # decoded by the request guard (RequestGuard) with `fast_decode`
+            if fast is not None:
+                self._json: Any = fast
+                return fast
             body = await self.body()
             fast = None if self.fast_decode is None else self.fast_decode(body)
             if fast is not None:
-                self._json: Any = fast
+                self._json = fast
                 return fast
             try:
                 self._json = self.body_model.model_validate_json(body)
@@ -60,9 +65,12 @@ class ModelBodyRoute(APIRoute):
     FastAPI always gave.
 
     A subclass may name `fast_decoders`: for a body model, a function that builds the model from the bytes by a faster
-    route when it is sure of the answer, None when the model must judge (it then validates as above)."""
+    route when it is sure of the answer, None when the model must judge (it then validates as above). The route names
+    it as its `body_decoder`: the request guard (`shared.http_guard`) decodes the body with it instead of checking the
+    JSON, and hands the result over, so the body is parsed once."""
 
     fast_decoders: ClassVar[Mapping[type[BaseModel], Callable[[bytes], BaseModel | None]]] = {}
+    body_decoder: Callable[[bytes], BaseModel | None] | None = None
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -70,6 +78,7 @@ class ModelBodyRoute(APIRoute):
         if model is None:
             return handler
         fast = self.fast_decoders.get(model)
+        self.body_decoder = fast
         attributes = {"body_model": model, "fast_decode": None if fast is None else staticmethod(fast)}
         request_class = type(f"{model.__name__}Request", (_OneModelJsonRequest,), attributes)
 

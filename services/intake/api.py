@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Protocol, TypeVar
 
+import msgspec
 from fastapi import APIRouter, Body, Header, HTTPException, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -173,7 +174,7 @@ async def idempotent(
     session: SessionDep,
     tenant: str,
     key: str | None,
-    body: BaseModel | Mapping[str, object],
+    body: BaseModel | msgspec.Struct | Mapping[str, object],
     run: Callable[[], Awaitable[tuple[int, object]]],
 ) -> JSONResponse:
     """Run the request once per key; replay the stored response for the same request.
@@ -508,12 +509,13 @@ async def receive_encounter(
 
     async def run() -> tuple[int, object]:
         try:
-            (received,) = await service.receive_encounters(session, outbox, principal.tenant, [encounter])
+            (received,) = await service.receive_encounters(session, outbox, principal.tenant, [sent])
         except EncounterRejected as exc:
             raise rejected(exc.problems) from None
         return _received(received)
 
-    return await idempotent(request, session, principal.tenant, idempotency_key, encounter, run)
+    sent = request_wire.encounter_of(encounter)
+    return await idempotent(request, session, principal.tenant, idempotency_key, sent, run)
 
 
 def batch_answer(received: list[service.Received]) -> JsonReady:
@@ -545,13 +547,13 @@ async def receive_encounter_batch(
     async def run() -> tuple[int, object]:
         try:
             received = await service.receive_encounters(
-                session, outbox, principal.tenant, batch.encounters, where=("encounters",)
+                session, outbox, principal.tenant, request_wire.encounters_of(batch), where=("encounters",)
             )
         except EncounterRejected as exc:
             raise rejected(exc.problems) from None
         return status.HTTP_200_OK, batch_answer(received)
 
-    return await idempotent(request, session, principal.tenant, idempotency_key, batch, run)
+    return await idempotent(request, session, principal.tenant, idempotency_key, request_wire.batch_body(batch), run)
 
 
 @router.get("/encounters/{encounter_id}", tags=["encounters"])

@@ -18,12 +18,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
-from msgspec import UNSET, Meta, UnsetType
-from pydantic import BaseModel
+from msgspec import Meta
+from pydantic import BaseModel, PrivateAttr
 
 from services.intake import schemas
 from shared import codesets
@@ -79,8 +79,9 @@ class ServiceLineW(_In, kw_only=True):
     service_date: dt.date
     service_date_end: dt.date | None = None
     place_of_service: str | None = None
-    drug: msgspec.Raw | UnsetType = UNSET
-    """Not mirrored (a decimal quantity): a line with a drug, even null, goes through the model."""
+    drug: None = None
+    """Not mirrored (a decimal quantity): a line with a drug goes through the model (the mirror refuses any value but
+    null)."""
     emergency: bool = False
     unit_basis: Literal["UN", "MJ"] = "UN"
     rendering_provider_npi: Npi | None = None
@@ -201,8 +202,9 @@ class EncounterW(_In, kw_only=True):
     delay_reason_code: Literal["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "15"] | None = None
     accident: AccidentW | None = None
     onset_date: dt.date | None = None
-    ambulance: msgspec.Raw | UnsetType = UNSET
-    """Not mirrored (a decimal distance): an encounter with an ambulance trip, even null, goes through the model."""
+    ambulance: None = None
+    """Not mirrored (a decimal distance): an encounter with an ambulance trip goes through the model (the mirror
+    refuses any value but null)."""
     claim_options: ClaimOptionsW = msgspec.field(default_factory=ClaimOptionsW)
 
 
@@ -231,15 +233,15 @@ class _Rules:
         if not ok:
             raise _Declined
 
-    def npi(self, value: str | UnsetType | None) -> None:
+    def npi(self, value: str | None) -> None:
         if isinstance(value, str):
             self.require(npi_problem, value)
 
-    def identifier(self, value: str | UnsetType | None) -> None:
+    def identifier(self, value: str | None) -> None:
         if isinstance(value, str):
             self.require(schemas.identifier_problem, value)
 
-    def address(self, address: AddressW | UnsetType | None) -> None:
+    def address(self, address: AddressW | None) -> None:
         if not isinstance(address, AddressW):
             return
         self.require(_address_line, address.line1)
@@ -249,14 +251,12 @@ class _Rules:
         if address_problems(city=address.city, state=address.state, postal_code=address.postal_code, billing=False):
             raise _Declined
 
-    def attachments(self, attachments: list[AttachmentW] | UnsetType) -> None:
+    def attachments(self, attachments: list[AttachmentW]) -> None:
         for attachment in attachments or ():
             if not isinstance(attachment.control_number, str) and attachment.transmission != "AA":
                 raise _Declined
 
     def line(self, line: ServiceLineW) -> None:
-        if line.drug is not UNSET:
-            raise _Declined
         if isinstance(line.procedure_code, str):
             self.require(codesets.validate_procedure, line.procedure_code)
         if isinstance(line.revenue_code, str):
@@ -270,7 +270,7 @@ class _Rules:
         self.npi(line.supervising_provider_npi)
         self.attachments(line.attachments)
 
-    def institutional(self, institutional: InstitutionalW | UnsetType | None) -> None:
+    def institutional(self, institutional: InstitutionalW | None) -> None:
         if not isinstance(institutional, InstitutionalW):
             return
         self.npi(institutional.attending_provider_npi)
@@ -295,8 +295,6 @@ class _Rules:
             self.require(codesets.validate_condition_code, condition)
 
     def encounter(self, encounter: EncounterW) -> None:
-        if encounter.ambulance is not UNSET:
-            raise _Declined
         if (encounter.patient_id is None) == (encounter.patient_external_id is None):
             raise _Declined
         self.npi(encounter.billing_provider_npi)
@@ -326,6 +324,7 @@ def _city(value: str) -> str | None:
 # The pydantic models, built from the mirrors without validating again ---------------------------------------------
 
 _set = object.__setattr__
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class _Builder:
@@ -341,17 +340,13 @@ class _Builder:
         model: type[BaseModel],
         mirror: type[msgspec.Struct],
         nested: dict[str, _Builder],
-        left_out: tuple[str, ...],
     ) -> None:
         self.model = model
         self.names = set(mirror.__struct_fields__)
         self.nested = list(nested.items())
-        self.left_out = left_out
 
-    def build(self, struct: msgspec.Struct) -> object:
+    def build(self, struct: msgspec.Struct) -> Any:
         values = msgspec.structs.asdict(struct)
-        for name in self.left_out:
-            values[name] = None
         for name, builder in self.nested:
             value = values[name]
             if value:
@@ -364,11 +359,8 @@ class _Builder:
         return instance
 
 
-def _builder(
-    model: type[BaseModel], mirror: type[msgspec.Struct], *, left_out: tuple[str, ...] = (), **nested: _Builder
-) -> _Builder:
-    """`left_out`: the parts not mirrored (UNSET in a mirror this path accepts), None in the model."""
-    return _Builder(model, mirror, nested, left_out)
+def _builder(model: type[BaseModel], mirror: type[msgspec.Struct], **nested: _Builder) -> _Builder:
+    return _Builder(model, mirror, nested)
 
 
 _ADDRESS = _builder(schemas.AddressIn, AddressW)
@@ -378,7 +370,6 @@ _PROCEDURE = _builder(schemas.ProcedureIn, ProcedureW)
 _LINE = _builder(
     schemas.ServiceLineIn,
     ServiceLineW,
-    left_out=("drug",),
     attachments=_ATTACHMENT,
     dme_certificate=_builder(schemas.DmeCertificateIn, DmeCertificateW),
 )
@@ -401,7 +392,6 @@ _PRIOR_PAYER = _builder(
 _ENCOUNTER = _builder(
     schemas.EncounterIn,
     EncounterW,
-    left_out=("ambulance",),
     lines=_LINE,
     institutional=_INSTITUTIONAL,
     prior_payer_adjudications=_PRIOR_PAYER,
@@ -418,9 +408,10 @@ through the model (JSON itself refuses them unescaped)."""
 
 BATCH_DECODER = msgspec.json.Decoder(EncounterBatchW)
 ENCOUNTER_DECODER = msgspec.json.Decoder(EncounterW)
+MirrorT = TypeVar("MirrorT", bound=msgspec.Struct)
 
 
-def _decoded(body: bytes, decoder: msgspec.json.Decoder[Any], builder: _Builder, check: Callable[..., None]) -> Any:
+def _mirrored(body: bytes, decoder: msgspec.json.Decoder[MirrorT], check: Callable[[MirrorT], None]) -> MirrorT | None:
     if (b"\\" in body or b"\x7f" in body) and MAY_HOLD_A_CONTROL_CHARACTER.search(body) is not None:
         return None
     try:
@@ -428,7 +419,7 @@ def _decoded(body: bytes, decoder: msgspec.json.Decoder[Any], builder: _Builder,
         check(mirror)
     except (msgspec.ValidationError, msgspec.DecodeError, _Declined):
         return None
-    return builder.build(mirror)
+    return mirror
 
 
 def _check_batch(batch: EncounterBatchW) -> None:
@@ -441,20 +432,119 @@ def _check_encounter(encounter: EncounterW) -> None:
     _Rules().encounter(encounter)
 
 
+def mirrored_batch(body: bytes) -> EncounterBatchW | None:
+    """The batch's mirror when this path is sure the model accepts `body` with these values; None when the model must
+    judge. A body it accepts is also JSON the request guard accepts (`shared.http_guard.json_problem`): msgspec refuses
+    what orjson refuses (NaN, Infinity, bad UTF-8, lone surrogates, trailing bytes), a mirror nests 7 levels at most,
+    and any escape that could be a NUL is declined."""
+    return _mirrored(body, BATCH_DECODER, _check_batch)
+
+
+def mirrored_encounter(body: bytes) -> EncounterW | None:
+    """`mirrored_batch` for one encounter."""
+    return _mirrored(body, ENCOUNTER_DECODER, _check_encounter)
+
+
+def as_model(encounter: EncounterW) -> schemas.EncounterIn:
+    """The pydantic model `model_validate_json` builds from the body this mirror was decoded from."""
+    built: schemas.EncounterIn = _ENCOUNTER.build(encounter)
+    return built
+
+
 def encounter_batch(body: bytes) -> schemas.EncounterBatchIn | None:
     """`EncounterBatchIn.model_validate_json(body)` when this path is sure of it; None when the model must judge."""
-    batch: schemas.EncounterBatchIn | None = _decoded(body, BATCH_DECODER, _BATCH, _check_batch)
-    return batch
+    mirror = mirrored_batch(body)
+    built: schemas.EncounterBatchIn | None = None if mirror is None else _BATCH.build(mirror)
+    return built
 
 
 def encounter(body: bytes) -> schemas.EncounterIn | None:
     """`EncounterIn.model_validate_json(body)` when this path is sure of it; None when the model must judge."""
-    single: schemas.EncounterIn | None = _decoded(body, ENCOUNTER_DECODER, _ENCOUNTER, _check_encounter)
-    return single
+    mirror = mirrored_encounter(body)
+    return None if mirror is None else as_model(mirror)
+
+
+# The mirror handed through FastAPI, which keeps the models for the OpenAPI document and every 422 -------------------
+
+EncounterBody = schemas.EncounterIn | EncounterW
+"""An encounter as the service receives it: its mirror (nearly every request), or the model (what the mirror declined
+and the model accepted, and FHIR claims). Each has the same fields with the same values, read alike by the domain."""
+ServiceLineBody = schemas.ServiceLineIn | ServiceLineW
+ProcedureBody = schemas.ProcedureIn | ProcedureW
+AttachmentBody = schemas.AttachmentIn | AttachmentW
+InstitutionalBody = schemas.InstitutionalIn | InstitutionalW
+AdjustmentBody = schemas.AdjustmentIn | AdjustmentW
+PriorPayerBody = schemas.PriorPayerIn | PriorPayerW
+AddressBody = schemas.AddressIn | AddressW
+
+
+def lines_of(encounter: EncounterBody) -> Sequence[ServiceLineBody]:
+    """The encounter's lines, typed as either kind's (a type checker joins `list[A] | list[B]` to `object` when
+    iterated with `enumerate`)."""
+    return encounter.lines
+
+
+def prior_payers_of(encounter: EncounterBody) -> Sequence[PriorPayerBody]:
+    """The encounter's earlier payers' adjudications, typed as either kind's (see `lines_of`)."""
+    return encounter.prior_payer_adjudications
+
+
+def other_procedures_of(institutional: InstitutionalBody) -> Sequence[ProcedureBody]:
+    """The stay's other procedures, typed as either kind's (see `lines_of`)."""
+    return institutional.other_procedures
+
+
+def _shell(model: type[ModelT], mirror: msgspec.Struct) -> ModelT:
+    """An instance FastAPI takes for the body model already validated (pydantic does not validate an instance of the
+    model again), carrying the mirror and no field: reading a field of it fails rather than giving a wrong value."""
+    instance = model.__new__(model)
+    _set(instance, "__dict__", {})
+    _set(instance, "__pydantic_fields_set__", set())
+    _set(instance, "__pydantic_extra__", None)
+    _set(instance, "__pydantic_private__", {"_mirror": mirror})
+    return instance
+
+
+class MirroredBatchIn(schemas.EncounterBatchIn):
+    """An `EncounterBatchIn` body decoded by its mirror; `encounters_of` reads it."""
+
+    _mirror: EncounterBatchW = PrivateAttr()
+
+
+class MirroredEncounterIn(schemas.EncounterIn):
+    """An `EncounterIn` body decoded by its mirror; `encounter_of` reads it."""
+
+    _mirror: EncounterW = PrivateAttr()
+
+
+def batch_shell(body: bytes) -> MirroredBatchIn | None:
+    mirror = mirrored_batch(body)
+    return None if mirror is None else _shell(MirroredBatchIn, mirror)
+
+
+def encounter_shell(body: bytes) -> MirroredEncounterIn | None:
+    mirror = mirrored_encounter(body)
+    return None if mirror is None else _shell(MirroredEncounterIn, mirror)
+
+
+def encounters_of(batch: schemas.EncounterBatchIn) -> list[EncounterW] | list[schemas.EncounterIn]:
+    """The batch's encounters: the mirrors when the mirror decoded it."""
+    return batch._mirror.encounters if isinstance(batch, MirroredBatchIn) else batch.encounters
+
+
+def batch_body(batch: schemas.EncounterBatchIn) -> EncounterBatchW | schemas.EncounterBatchIn:
+    """What the request sent, as the idempotency fingerprint reads it (the mirror's JSON is the model's)."""
+    return batch._mirror if isinstance(batch, MirroredBatchIn) else batch
+
+
+def encounter_of(encounter: schemas.EncounterIn) -> EncounterW | schemas.EncounterIn:
+    """The encounter: its mirror when the mirror decoded it."""
+    return encounter._mirror if isinstance(encounter, MirroredEncounterIn) else encounter
 
 
 FAST_DECODERS: dict[type[BaseModel], Callable[[bytes], BaseModel | None]] = {
-    schemas.EncounterBatchIn: encounter_batch,
-    schemas.EncounterIn: encounter,
+    schemas.EncounterBatchIn: batch_shell,
+    schemas.EncounterIn: encounter_shell,
 }
-"""The request models this module mirrors, with their fast decoders (`shared.http.ModelBodyRoute`)."""
+"""The request models this module mirrors, with their fast decoders (`shared.http.ModelBodyRoute`): each gives the
+model's shell carrying the mirror."""

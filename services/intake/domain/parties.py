@@ -15,21 +15,24 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from services.intake.domain.encounter import Problem
+from services.intake.request_wire import (
+    AddressBody,
+    AdjustmentBody,
+    AttachmentBody,
+    EncounterBody,
+    InstitutionalBody,
+    PriorPayerBody,
+    ServiceLineBody,
+    prior_payers_of,
+)
 from services.intake.schemas import (
-    AddressIn,
-    AdjustmentIn,
     AmbulanceIn,
-    AttachmentIn,
     CoverageOut,
-    EncounterIn,
     FacilityOut,
-    InstitutionalIn,
     PatientOut,
     PayerOut,
     PersonIn,
-    PriorPayerIn,
     ProviderIn,
-    ServiceLineIn,
 )
 from shared.events import wire
 
@@ -73,7 +76,7 @@ class Resolved:
     unresolved: list[str]
 
 
-def resolve(encounter: EncounterIn, registry: Registry) -> tuple[Resolved | None, list[Problem]]:
+def resolve(encounter: EncounterBody, registry: Registry) -> tuple[Resolved | None, list[Problem]]:
     problems: list[Problem] = []
     unresolved: list[str] = []
     patient = _patient(encounter, registry, problems, unresolved)
@@ -97,7 +100,7 @@ def resolve(encounter: EncounterIn, registry: Registry) -> tuple[Resolved | None
             )
         others = [c for c in in_force if c is not billed]
         other_payers = {c.payer_id for c in others}
-        for index, prior in enumerate(encounter.prior_payer_adjudications):
+        for index, prior in enumerate(prior_payers_of(encounter)):
             if billed is not None and prior.payer_id not in other_payers:
                 problems.append(
                     Problem(
@@ -119,7 +122,7 @@ def resolve(encounter: EncounterIn, registry: Registry) -> tuple[Resolved | None
 
 
 def _patient(
-    encounter: EncounterIn, registry: Registry, problems: list[Problem], unresolved: list[str]
+    encounter: EncounterBody, registry: Registry, problems: list[Problem], unresolved: list[str]
 ) -> PatientOut | None:
     if encounter.patient_external_id is not None:
         patient = registry.patients_by_external_id.get(encounter.patient_external_id)
@@ -135,7 +138,7 @@ def _patient(
     return patient
 
 
-def _facility(encounter: EncounterIn, registry: Registry, problems: list[Problem]) -> FacilityOut | None:
+def _facility(encounter: EncounterBody, registry: Registry, problems: list[Problem]) -> FacilityOut | None:
     if encounter.facility_id is not None:
         facility = registry.facilities.get(encounter.facility_id)
         if facility is None:
@@ -149,7 +152,7 @@ def _facility(encounter: EncounterIn, registry: Registry, problems: list[Problem
     return None
 
 
-def _provider_references(encounter: EncounterIn) -> list[tuple[str, str | None]]:
+def _provider_references(encounter: EncounterBody) -> list[tuple[str, str | None]]:
     references = [
         ("billing_provider_npi", encounter.billing_provider_npi),
         ("rendering_provider_npi", encounter.rendering_provider_npi),
@@ -168,7 +171,7 @@ def _provider_references(encounter: EncounterIn) -> list[tuple[str, str | None]]
     return references
 
 
-def _line_provider_npis(encounter: EncounterIn) -> list[str]:
+def _line_provider_npis(encounter: EncounterBody) -> list[str]:
     npis = (
         npi
         for line in encounter.lines
@@ -178,7 +181,7 @@ def _line_provider_npis(encounter: EncounterIn) -> list[str]:
     return list(dict.fromkeys(npis))
 
 
-def _billing_provider_problems(encounter: EncounterIn, registry: Registry) -> list[Problem]:
+def _billing_provider_problems(encounter: EncounterBody, registry: Registry) -> list[Problem]:
     provider = registry.providers.get(encounter.billing_provider_npi)
     if provider is None:
         return []
@@ -195,7 +198,7 @@ def _billing_provider_problems(encounter: EncounterIn, registry: Registry) -> li
 
 
 def coded_event(
-    encounter_id: uuid.UUID, encounter: EncounterIn, resolved: Resolved, registry: Registry, icd10cm_release: str
+    encounter_id: uuid.UUID, encounter: EncounterBody, resolved: Resolved, registry: Registry, icd10cm_release: str
 ) -> wire.EncounterCodedV1:
     """The event the claims service builds its 837 from; PHI only inside `phi`.
 
@@ -265,7 +268,7 @@ def coded_event(
     )
 
 
-def _line(line: ServiceLineIn) -> wire.CodedServiceLine:
+def _line(line: ServiceLineBody) -> wire.CodedServiceLine:
     drug, certificate = line.drug, line.dme_certificate
     return wire.CodedServiceLine(
         line_number=line.line_number,
@@ -291,7 +294,7 @@ def _line(line: ServiceLineIn) -> wire.CodedServiceLine:
     )
 
 
-def _attachment(attachment: AttachmentIn) -> wire.Attachment:
+def _attachment(attachment: AttachmentBody) -> wire.Attachment:
     return wire.Attachment(
         report_type=attachment.report_type,
         transmission=attachment.transmission,
@@ -303,7 +306,7 @@ def _dated(code: str, date: dt.date) -> wire.DatedCode:
     return wire.DatedCode(code=code, date=date)
 
 
-def _institutional(institutional: InstitutionalIn, registry: Registry) -> wire.InstitutionalDetails:
+def _institutional(institutional: InstitutionalBody, registry: Registry) -> wire.InstitutionalDetails:
     admission, principal = institutional.admission, institutional.principal_procedure
     return wire.InstitutionalDetails(
         facility_type_code=institutional.facility_type_code,
@@ -336,13 +339,13 @@ def _institutional(institutional: InstitutionalIn, registry: Registry) -> wire.I
     )
 
 
-def _adjustment(adjustment: AdjustmentIn) -> wire.PriorPayerAdjustment:
+def _adjustment(adjustment: AdjustmentBody) -> wire.PriorPayerAdjustment:
     return wire.PriorPayerAdjustment(
         group=adjustment.group, reason_code=adjustment.reason_code, amount_cents=adjustment.amount_cents
     )
 
 
-def _prior_payer(coverage_id: uuid.UUID, prior: PriorPayerIn) -> wire.PriorPayerAdjudication:
+def _prior_payer(coverage_id: uuid.UUID, prior: PriorPayerBody) -> wire.PriorPayerAdjudication:
     return wire.PriorPayerAdjudication(
         coverage_id=coverage_id,
         paid_cents=prior.paid_cents,
@@ -374,7 +377,7 @@ def _ambulance(trip: AmbulanceIn) -> wire.AmbulanceTransport:
     )
 
 
-def _address_of(address: AddressIn) -> wire.Address:
+def _address_of(address: AddressBody) -> wire.Address:
     return wire.Address(
         line1=address.line1,
         line2=address.line2,
@@ -384,7 +387,7 @@ def _address_of(address: AddressIn) -> wire.Address:
     )
 
 
-def _address(address: AddressIn | None) -> wire.Address | None:
+def _address(address: AddressBody | None) -> wire.Address | None:
     return None if address is None else _address_of(address)
 
 
