@@ -74,7 +74,8 @@ from shared.service import RuntimeDep
 
 class IntakeRoute(ModelBodyRoute):
     """Encounter bodies decoded and validated by their msgspec mirror first (`request_wire`), the model judging
-    only what the mirror is not sure of."""
+    only what the mirror is not sure of: the endpoint gets the model, or a shell of it carrying the mirror, which the
+    service reads as it is (`request_wire.encounters_of`, `encounter_of`)."""
 
     fast_decoders = request_wire.FAST_DECODERS
 
@@ -506,6 +507,7 @@ async def receive_encounter(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Accept a coded encounter; repeating the same external id returns the first result."""
+    sent = request_wire.encounter_of(encounter)
 
     async def run() -> tuple[int, object]:
         try:
@@ -514,7 +516,6 @@ async def receive_encounter(
             raise rejected(exc.problems) from None
         return _received(received)
 
-    sent = request_wire.encounter_of(encounter)
     return await idempotent(request, session, principal.tenant, idempotency_key, sent, run)
 
 
