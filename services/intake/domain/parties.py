@@ -23,6 +23,7 @@ from services.intake.request_wire import (
     InstitutionalBody,
     PriorPayerBody,
     ServiceLineBody,
+    lines_of,
     prior_payers_of,
 )
 from services.intake.schemas import (
@@ -111,9 +112,7 @@ def resolve(encounter: EncounterBody, registry: Registry) -> tuple[Resolved | No
     elif encounter.prior_payer_adjudications:
         unresolved.append("prior_payer_adjudications")
     problems.extend(_billing_provider_problems(encounter, registry))
-    for name, npi in _provider_references(encounter):
-        if npi is not None and npi not in registry.providers:
-            unresolved.append(name)
+    unresolved.extend(_unregistered_providers(encounter, registry))
     if problems or (patient is None and encounter.patient_id is None):
         return None, problems
     patient_id = patient.id if patient is not None else encounter.patient_id
@@ -152,23 +151,35 @@ def _facility(encounter: EncounterBody, registry: Registry, problems: list[Probl
     return None
 
 
-def _provider_references(encounter: EncounterBody) -> list[tuple[str, str | None]]:
+_LINE_ROLES = ("rendering_provider_npi", "ordering_provider_npi", "supervising_provider_npi")
+
+
+def _unregistered_providers(encounter: EncounterBody, registry: Registry) -> list[str]:
+    """The fields naming a provider NPI the tenant has not registered (each line's named only when it does: this runs
+    for every encounter of every batch)."""
+    providers = registry.providers
+    institutional = encounter.institutional
     references = [
         ("billing_provider_npi", encounter.billing_provider_npi),
         ("rendering_provider_npi", encounter.rendering_provider_npi),
         ("referring_provider_npi", encounter.referring_provider_npi),
+        ("supervising_provider_npi", encounter.supervising_provider_npi),
     ]
-    references.append(("supervising_provider_npi", encounter.supervising_provider_npi))
-    if encounter.institutional is not None:
-        references.append(("institutional.attending_provider_npi", encounter.institutional.attending_provider_npi))
-        references.append(("institutional.operating_provider_npi", encounter.institutional.operating_provider_npi))
-        references.append(
-            ("institutional.other_operating_provider_npi", encounter.institutional.other_operating_provider_npi)
-        )
-    for index, line in enumerate(encounter.lines):
-        for role in ("rendering_provider_npi", "ordering_provider_npi", "supervising_provider_npi"):
-            references.append((f"lines.{index}.{role}", getattr(line, role)))
-    return references
+    if institutional is not None:
+        references.append(("institutional.attending_provider_npi", institutional.attending_provider_npi))
+        references.append(("institutional.operating_provider_npi", institutional.operating_provider_npi))
+        references.append(("institutional.other_operating_provider_npi", institutional.other_operating_provider_npi))
+    unregistered = [name for name, npi in references if npi is not None and npi not in providers]
+    for index, line in enumerate(lines_of(encounter)):
+        npis = (line.rendering_provider_npi, line.ordering_provider_npi, line.supervising_provider_npi)
+        if npis == (None, None, None):
+            continue
+        unregistered += [
+            f"lines.{index}.{role}"
+            for role, npi in zip(_LINE_ROLES, npis, strict=True)
+            if npi is not None and npi not in providers
+        ]
+    return unregistered
 
 
 def _line_provider_npis(encounter: EncounterBody) -> list[str]:
