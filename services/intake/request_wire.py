@@ -1,12 +1,14 @@
 """The fast path of intake's encounter bodies: a msgspec mirror of `schemas.EncounterIn` (and its batch) that decodes
-and validates the request's bytes, then hands FastAPI the same pydantic models `model_validate_json` would have built.
+and validates the request's bytes; the service, its domain and its repository read the mirror itself (no pydantic
+model per encounter), FastAPI getting a shell of the body model that carries it.
 
 The pydantic models stay the contract: they give the OpenAPI document, and every body this path does not accept is
 validated by them, so each 422 is exactly the one they always gave. This path only ever says "valid, and here are
-the models" or "not sure": it declines (returns None) whenever a body is refused by a constraint or a rule, holds
+the values" or "not sure": it declines (returns None) whenever a body is refused by a constraint or a rule, holds
 a string escape that could be a control character, or uses a rarely sent part it does not mirror (a line's `drug`,
-an `ambulance`: decimal quantities). What it accepts, the pydantic model accepts with the same values
-(tests/unit/intake/test_request_wire.py checks both on every example and a set of edge cases).
+an `ambulance`: decimal quantities; null is mirrored). What it accepts, the pydantic model accepts with the same
+values (tests/unit/intake/test_request_wire.py builds the models from the mirrors and compares them on every example
+and a set of edge cases; tests/unit/intake/test_mirror_through.py compares what the service writes from each).
 
 Each field's constraints are msgspec `Meta` (lengths, patterns with `\\Z` as pydantic's regex engine anchors,
 bounds); the rules written in Python (NPI check digit, X12 text, code shapes, cross-field validators) are the same
