@@ -76,6 +76,8 @@ from shared.messaging.topics import CLAIM_SUBMITTED
 from tests.support.pipeline import bench_pipeline, end_offsets
 
 BATCH = 1000
+PROFILE_RATE = 200
+"""py-spy samples per second: enough for a 10,000-encounter phase to name the functions costing a percent or two."""
 IDLE_SECONDS = 5.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
@@ -362,7 +364,7 @@ class Profiles:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
         for w in self.watched:
-            command = [spy, "record", "-p", str(w.pid), "-r", "50", "-f", "raw", "--nonblocking",
+            command = [spy, "record", "-p", str(w.pid), "-r", str(PROFILE_RATE), "-f", "raw", "--nonblocking",
                        "-o", str(self.folder / f"{w.name}.raw")]  # fmt: skip
             self.running.append(
                 (w.name, subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
@@ -397,7 +399,7 @@ def summarise_profile(raw: Path, top: int = 40) -> str:
         own[frames[-1]] += samples
         for frame in set(frames):
             inclusive[frame] += samples
-    out = [f"{total} samples (50/s, idle excluded)", "-- self"]
+    out = [f"{total} samples ({PROFILE_RATE}/s, idle excluded)", "-- self"]
     out += [f"{c * 100 / total:5.1f}%  {f}" for f, c in own.most_common(top)]
     out += ["-- inclusive"]
     out += [f"{c * 100 / total:5.1f}%  {f}" for f, c in inclusive.most_common(top * 2)]

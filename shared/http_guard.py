@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any
@@ -23,7 +23,9 @@ import orjson
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.openapi import FHIR_MEDIA_TYPE, FHIR_PREFIX, PROBLEM_MEDIA_TYPE, json_pointer, operation_outcome, problem
@@ -35,6 +37,12 @@ MAX_JSON_DEPTH = 64
 JSON_MEDIA_TYPES = ("application/json", "application/fhir+json", "application/merge-patch+json")
 ACCEPTED_MEDIA_TYPES = (*JSON_MEDIA_TYPES, "application/x-www-form-urlencoded", "multipart/form-data")
 """What a route that declares a body can parse; any other media type is a 415."""
+DECODED_BODY = "claimflow.decoded_body"
+"""Scope key: the body as its route's `body_decoder` decoded it here, so the route does not parse it again."""
+BodyDecoder = Callable[[bytes], object | None]
+"""A route's strict decoder of its body (its `body_decoder` attribute): the decoded body when the route accepts it,
+None when the route must judge it. Whatever it accepts must be JSON `json_problem` accepts (it then is not checked
+twice)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +64,22 @@ class BodyTooLarge(Exception):
 class RequestGuard:
     """Pure ASGI middleware: refuses an oversized body (413) from its Content-Length or while it
     streams, and a malformed JSON body (400) before the route parses it; the body it read is replayed
-    to the route unchanged."""
+    to the route unchanged. A route of `router` with a `body_decoder` (see BodyDecoder) has its body decoded
+    here instead of checked: the decoded body goes to the route in the scope (DECODED_BODY); one it declines is
+    checked as any other."""
 
-    def __init__(self, app: ASGIApp, limits: BodyLimits) -> None:
+    def __init__(self, app: ASGIApp, limits: BodyLimits, router: Router | None = None) -> None:
         self._app = app
         self._limits = limits
+        self._router = router
+        self._decoders: dict[tuple[str, str], BodyDecoder] | None = None
+
+    def _decoder(self, method: str, path: str) -> BodyDecoder | None:
+        if self._router is None:
+            return None
+        if self._decoders is None:  # the routes are all there by the first request
+            self._decoders = _body_decoders(self._router.routes)
+        return self._decoders.get((method, path))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and (where := _nul_in_url(scope)) is not None:
@@ -84,12 +103,32 @@ class RequestGuard:
             return
         media_type = headers.get("content-type", "").split(";")[0].strip().lower()
         if body and media_type in JSON_MEDIA_TYPES:
+            decode = self._decoder(scope["method"], scope["path"])
+            decoded = None if decode is None else decode(body)
+            if decoded is not None:
+                scope[DECODED_BODY] = decoded  # in place: the middlewares outside read what routing adds to it
+                await self._app(scope, _replay(body, receive), send)
+                return
             problem = json_problem(body)
             if problem is not None:
                 answer = error_response(scope["path"], status.HTTP_400_BAD_REQUEST, f"malformed JSON body: {problem}")
                 await answer(scope, receive, send)
                 return
         await self._app(scope, _replay(body, receive), send)
+
+
+def _body_decoders(routes: list[BaseRoute]) -> dict[tuple[str, str], BodyDecoder]:
+    """(method, path) -> decoder of each route with a `body_decoder` and no parameter in its path (the path with the
+    prefixes of the routers it was included by: FastAPI includes a router's own route objects)."""
+    decoders: dict[tuple[str, str], BodyDecoder] = {}
+    for context in iter_route_contexts(routes):
+        decode = getattr(context.original_route, "body_decoder", None)
+        path = context.path or ""
+        if decode is None or "{" in path:
+            continue
+        for method in context.methods or ():
+            decoders[(method, path)] = decode
+    return decoders
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes:
@@ -283,7 +322,7 @@ async def unhandled_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install(app: FastAPI, limits: BodyLimits) -> None:
-    app.add_middleware(RequestGuard, limits=limits)
+    app.add_middleware(RequestGuard, limits=limits, router=app.router)
     app.add_exception_handler(RequestValidationError, validation_error_without_values)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Exception, unhandled_error)

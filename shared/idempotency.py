@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Protocol
 
+import msgspec
 import orjson
 import sqlalchemy as sa
 from fastapi import Header, HTTPException, Request, status
@@ -63,10 +64,16 @@ class ResponseSealer(Protocol):
     async def open(self, key: str, sealed: bytes) -> object: ...
 
 
-def request_fingerprint(method: str, path: str, body: BaseModel | Mapping[str, object]) -> str:
-    """sha256 of the method, the path and the parsed body (a model as its JSON, a mapping with sorted keys),
-    so the same request sent with other whitespace or key order is still the same request."""
-    canonical = body.model_dump_json() if isinstance(body, BaseModel) else json.dumps(body, sort_keys=True, default=str)
+def request_fingerprint(method: str, path: str, body: BaseModel | msgspec.Struct | Mapping[str, object]) -> str:
+    """sha256 of the method, the path and the parsed body (a model as its JSON, a msgspec mirror of a model as its
+    JSON, which is the model's, a mapping with sorted keys), so the same request sent with other whitespace or key
+    order is still the same request."""
+    if isinstance(body, BaseModel):
+        canonical = body.model_dump_json()
+    elif isinstance(body, msgspec.Struct):
+        canonical = msgspec.json.encode(body).decode()
+    else:
+        canonical = json.dumps(body, sort_keys=True, default=str)
     return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
 
 

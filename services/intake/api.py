@@ -20,11 +20,12 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Protocol, TypeVar
 
+import msgspec
 from fastapi import APIRouter, Body, Header, HTTPException, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from services.intake import service
+from services.intake import request_wire, service
 from services.intake.domain.changes import ConflictingResend, Resent
 from services.intake.domain.encounter import EncounterRejected, Problem
 from services.intake.domain.fhir import FhirRejected, expression, parse
@@ -70,7 +71,16 @@ from shared.paging import PRINTABLE, CursorParam, Limit, Page, after_cursor, nex
 from shared.phi.access import PhiReaderDep
 from shared.service import RuntimeDep
 
-router = APIRouter(prefix="/v1", route_class=ModelBodyRoute)
+
+class IntakeRoute(ModelBodyRoute):
+    """Encounter bodies decoded and validated by their msgspec mirror first (`request_wire`), the model judging
+    only what the mirror is not sure of: the endpoint gets the model, or a shell of it carrying the mirror, which the
+    service reads as it is (`request_wire.encounters_of`, `encounter_of`)."""
+
+    fast_decoders = request_wire.FAST_DECODERS
+
+
+router = APIRouter(prefix="/v1", route_class=IntakeRoute)
 
 
 class _Identified(Protocol):
@@ -165,7 +175,7 @@ async def idempotent(
     session: SessionDep,
     tenant: str,
     key: str | None,
-    body: BaseModel | Mapping[str, object],
+    body: BaseModel | msgspec.Struct | Mapping[str, object],
     run: Callable[[], Awaitable[tuple[int, object]]],
 ) -> JSONResponse:
     """Run the request once per key; replay the stored response for the same request.
@@ -497,15 +507,16 @@ async def receive_encounter(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Accept a coded encounter; repeating the same external id returns the first result."""
+    sent = request_wire.encounter_of(encounter)
 
     async def run() -> tuple[int, object]:
         try:
-            (received,) = await service.receive_encounters(session, outbox, principal.tenant, [encounter])
+            (received,) = await service.receive_encounters(session, outbox, principal.tenant, [sent])
         except EncounterRejected as exc:
             raise rejected(exc.problems) from None
         return _received(received)
 
-    return await idempotent(request, session, principal.tenant, idempotency_key, encounter, run)
+    return await idempotent(request, session, principal.tenant, idempotency_key, sent, run)
 
 
 def batch_answer(received: list[service.Received]) -> JsonReady:
@@ -537,13 +548,13 @@ async def receive_encounter_batch(
     async def run() -> tuple[int, object]:
         try:
             received = await service.receive_encounters(
-                session, outbox, principal.tenant, batch.encounters, where=("encounters",)
+                session, outbox, principal.tenant, request_wire.encounters_of(batch), where=("encounters",)
             )
         except EncounterRejected as exc:
             raise rejected(exc.problems) from None
         return status.HTTP_200_OK, batch_answer(received)
 
-    return await idempotent(request, session, principal.tenant, idempotency_key, batch, run)
+    return await idempotent(request, session, principal.tenant, idempotency_key, request_wire.batch_body(batch), run)
 
 
 @router.get("/encounters/{encounter_id}", tags=["encounters"])

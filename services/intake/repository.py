@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+import msgspec
 import orjson
 import sqlalchemy as sa
 from pydantic import BaseModel
@@ -35,10 +36,10 @@ from services.intake.models import (
     phi_keys,
     providers,
 )
+from services.intake.request_wire import EncounterBody, EncounterW
 from services.intake.schemas import (
     CoverageIn,
     CoverageOut,
-    EncounterIn,
     FacilityIn,
     FacilityOut,
     PatientIn,
@@ -135,7 +136,7 @@ class NewEncounter:
     """An encounter accepted for storage, with what receiving worked out about it."""
 
     id: uuid.UUID
-    encounter: EncounterIn
+    encounter: EncounterBody
     total_charge_cents: int
     unresolved: list[str]
     patient_id: uuid.UUID | None = None
@@ -789,7 +790,7 @@ class EncounterRepository(TenantRepository):
                 "claim_types": [item.encounter.claim_type for item in new],
                 "totals": [item.total_charge_cents for item in new],
                 "currencies": [item.encounter.currency for item in new],
-                "codings": [item.encounter.model_dump_json(exclude=ENCOUNTER_PHI) for item in new],
+                "codings": [encounter_coding_json(item.encounter) for item in new],
                 "phis": [
                     keys.seal(encounter_phi_json(item.encounter), Binding(tenant, encounters.name, "phi", str(item.id)))
                     for item in new
@@ -815,10 +816,24 @@ class EncounterRepository(TenantRepository):
         return inserted
 
 
-def encounter_phi_json(encounter: EncounterIn) -> bytes:
+def encounter_coding_json(encounter: EncounterBody) -> str:
+    """The encounter without its PHI members (ENCOUNTER_PHI), the JSON stored in `encounters.coding`: the model's dump,
+    or its mirror's encoded to the same text (the same members in the same order, the same values)."""
+    if isinstance(encounter, EncounterW):
+        members = msgspec.structs.asdict(encounter)
+        for name in ENCOUNTER_PHI:
+            del members[name]
+        return _CODING_ENCODER.encode(members).decode()
+    return encounter.model_dump_json(exclude=ENCOUNTER_PHI)
+
+
+_CODING_ENCODER = msgspec.json.Encoder()
+
+
+def encounter_phi_json(encounter: EncounterBody) -> bytes:
     """The encounter's PHI members (ENCOUNTER_PHI) as the JSON sealed in `encounters.phi`: an encounter without an
-    ambulance trip (nearly all) holds only its MRN, dumped directly."""
-    if encounter.ambulance is None:
+    ambulance trip (nearly all, and every mirror) holds only its MRN, dumped directly."""
+    if isinstance(encounter, EncounterW) or encounter.ambulance is None:
         return orjson.dumps({"patient_external_id": encounter.patient_external_id, "ambulance": None})
     return encounter.model_dump_json(include=ENCOUNTER_PHI).encode()
 
@@ -863,11 +878,12 @@ class CptCodeRepository(TenantRepository):
         await self._session.execute(statement)
 
     async def codes(self, among: Iterable[str]) -> frozenset[str] | None:
-        """Which of `among` are on the tenant's list; None when it loaded no list at all."""
-        wanted = list(set(among))
+        """Which of `among` are on the tenant's list; None when it loaded no list at all (then `among`, a batch's
+        every procedure code, is not even read)."""
         loaded_any = await self._session.scalar(sa.select(sa.exists().where(cpt_codes.c.tenant_id == self._tenant)))
         if not loaded_any:
             return None
+        wanted = list(set(among))
         found = await self._session.scalars(
             sa.select(cpt_codes.c.code).where(cpt_codes.c.tenant_id == self._tenant, cpt_codes.c.code.in_(wanted))
         )

@@ -54,7 +54,7 @@ City = Annotated[str, Field(min_length=2, max_length=30), _x12_text(30)]
 ClaimText = Annotated[str, Field(min_length=1, max_length=80), _x12_text(80)]
 
 
-def _identifier_problem(value: str) -> str | None:
+def identifier_problem(value: str) -> str | None:
     if value != value.strip():
         return "has leading or trailing spaces"
     if any(not (32 <= ord(char) < 127) or char in "*~:^" for char in value):
@@ -62,7 +62,7 @@ def _identifier_problem(value: str) -> str | None:
     return None
 
 
-ClaimIdentifier = Annotated[str, Field(min_length=1, max_length=50), rule(_identifier_problem)]
+ClaimIdentifier = Annotated[str, Field(min_length=1, max_length=50), rule(identifier_problem)]
 """REF02-style identifiers (prior authorization, payer claim numbers, group numbers): sent as given."""
 Cents = Annotated[int, Field(strict=True, ge=0, le=99_999_999_99, description="Integer cents; never a float.")]
 SignedCents = Annotated[int, Field(strict=True, description="Integer cents, may be negative; never a float.")]
@@ -307,7 +307,7 @@ class AdmissionIn(Strict):
     hour: int | None = Field(default=None, ge=0, le=23)
 
 
-def _poa_problem(value: str) -> str | None:
+def poa_problem(value: str) -> str | None:
     if value in ("Y", "N", "U", "W", ""):
         return None
     if value == "1":
@@ -315,7 +315,7 @@ def _poa_problem(value: str) -> str | None:
     return f'{value!r} is not a POA indicator: Y, N, U, W, or "" for a POA-exempt code'
 
 
-PresentOnAdmission = Annotated[str, Field(max_length=1), rule(_poa_problem)]
+PresentOnAdmission = Annotated[str, Field(max_length=1), rule(poa_problem)]
 
 
 class ProcedureIn(Strict):

@@ -11,10 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
+import msgspec
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -73,6 +74,7 @@ from services.intake.repository import (
     StoredAnswer,
     StoredParty,
 )
+from services.intake.request_wire import EncounterBody
 from services.intake.schemas import (
     CoverageIn,
     CoverageOut,
@@ -208,12 +210,13 @@ async def receive_encounters(
     session: AsyncSession,
     outbox: Outbox,
     tenant: str,
-    encounters: list[EncounterIn],
+    encounters: Sequence[EncounterBody],
     *,
     where: Location = (),
     today: dt.date | None = None,
 ) -> list[Received]:
     """Store the new encounters and their `encounter-coded` events; repeats of an external id return the first.
+    Each encounter is its request mirror or its model (`request_wire.EncounterBody`): no model is built for a mirror.
 
     Raises EncounterRejected naming every problem (locations under `where`, plus the index for batches).
     """
@@ -279,7 +282,7 @@ async def receive_encounters(
 
 async def _refuse_conflicting_resends(
     repository: EncounterRepository,
-    encounters: list[EncounterIn],
+    encounters: Sequence[EncounterBody],
     existing: dict[str, Encounter],
     at: Callable[[int, Location], Location],
 ) -> None:
@@ -294,7 +297,8 @@ async def _refuse_conflicting_resends(
         if stored is None:
             continue
         before = EncounterIn.model_validate(stored).model_dump(mode="json")
-        differing = differing_fields(before, item.model_dump(mode="json"))
+        after = item.model_dump(mode="json") if isinstance(item, EncounterIn) else msgspec.to_builtins(item)
+        differing = differing_fields(before, after)
         if differing:
             resent.append(Resent(at(index, ()), existing[item.external_encounter_id].id, differing))
     if resent:
@@ -306,7 +310,7 @@ def _inserted(stored: NewEncounter, inserted: dict[str, Encounter]) -> bool:
     return row is not None and row.id == stored.id
 
 
-def _npis(encounter: EncounterIn) -> list[str]:
+def _npis(encounter: EncounterBody) -> list[str]:
     npis = [encounter.billing_provider_npi, encounter.rendering_provider_npi, encounter.referring_provider_npi]
     if encounter.institutional is not None:
         npis.append(encounter.institutional.attending_provider_npi)

@@ -1,6 +1,7 @@
 """`ModelBodyRoute` validates a model body straight from the request's bytes; FastAPI's own route parses the JSON
-first and validates the dicts. The same requests sent to both, valid and not, get the same answers: status and
-body, every error's location and message. Driven in-process through ASGI (no servers)."""
+first and validates the dicts; intake's route (`IntakeRoute`) decodes encounter bodies by their msgspec mirror
+first. The same requests sent to all three, valid and not, get the same answers: status and body, every error's
+location and message. Driven in-process through ASGI (no servers)."""
 
 from __future__ import annotations
 
@@ -11,17 +12,29 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 
+from services.intake import request_wire
+from services.intake.api import IntakeRoute
 from services.intake.schemas import CoverageIn, EncounterBatchIn, EncounterIn, PatientIn, ProviderIn
 from shared.http import ModelBodyRoute
-from shared.http_guard import BodyLimits, install
+from shared.http_guard import DECODED_BODY, BodyLimits, install
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "encounters"
 DOCUMENTS = {path.stem: json.loads(path.read_text()) for path in sorted(EXAMPLES.glob("*.json"))}
 ENCOUNTERS = [document["encounter"] for document in DOCUMENTS.values()]
+MIRRORED = [encounter for encounter in ENCOUNTERS if request_wire.mirrored_encounter(json.dumps(encounter).encode())]
+"""The examples the mirror decodes (not those with a drug or an ambulance trip)."""
+
+
+def as_json(body: BaseModel | msgspec.Struct) -> Any:
+    """The body's values as JSON: the model's dump, or the mirror's (intake's route hands the endpoint a shell that
+    carries the mirror)."""
+    return body.model_dump(mode="json") if isinstance(body, BaseModel) else msgspec.to_builtins(body)
 
 
 def app_with(route_class: type[APIRoute]) -> FastAPI:
@@ -30,12 +43,12 @@ def app_with(route_class: type[APIRoute]) -> FastAPI:
     router = APIRouter(route_class=route_class)
 
     @router.post("/encounters:batch")
-    async def batch(encounters: EncounterBatchIn) -> dict[str, Any]:
-        return encounters.model_dump(mode="json")
+    async def batch(encounters: EncounterBatchIn) -> Any:
+        return as_json(request_wire.batch_body(encounters))
 
     @router.post("/encounters")
-    async def one(encounter: EncounterIn) -> dict[str, Any]:
-        return encounter.model_dump(mode="json")
+    async def one(encounter: EncounterIn) -> Any:
+        return as_json(request_wire.encounter_of(encounter))
 
     @router.post("/patients")
     async def patient(patient: PatientIn) -> dict[str, Any]:
@@ -53,30 +66,47 @@ def app_with(route_class: type[APIRoute]) -> FastAPI:
     return app
 
 
-FASTAPI_APP, OUR_APP = app_with(APIRoute), app_with(ModelBodyRoute)
+FASTAPI_APP = app_with(APIRoute)
+OUR_APPS = {"ModelBodyRoute": app_with(ModelBodyRoute), "IntakeRoute": app_with(IntakeRoute)}
 
 
-@pytest.fixture
-async def clients() -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+@pytest.fixture(params=list(OUR_APPS))
+async def clients(request: pytest.FixtureRequest) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
     async with (
         httpx.AsyncClient(transport=httpx.ASGITransport(app=FASTAPI_APP), base_url="http://a") as fastapi,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=OUR_APP), base_url="http://b") as ours,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=OUR_APPS[request.param]), base_url="http://b") as ours,
     ):
         yield fastapi, ours
 
 
-async def test_the_route_hands_fastapi_the_model_validated_from_the_bytes() -> None:
+@pytest.mark.parametrize(
+    ("route_class", "guarded", "expected"),
+    [
+        (ModelBodyRoute, False, {"parsed as": "EncounterBatchIn", "decoded by the guard": False}),
+        (ModelBodyRoute, True, {"parsed as": "EncounterBatchIn", "decoded by the guard": False}),
+        (IntakeRoute, False, {"parsed as": "MirroredBatchIn", "decoded by the guard": False}),
+        (IntakeRoute, True, {"parsed as": "MirroredBatchIn", "decoded by the guard": True}),
+    ],
+)
+async def test_the_route_hands_fastapi_the_model_validated_from_the_bytes(
+    route_class: type[APIRoute], guarded: bool, expected: dict[str, object]
+) -> None:
+    """IntakeRoute hands over the shell carrying the mirror; behind the request guard the guard decoded it (the body
+    is parsed once) and the route takes that."""
     app = FastAPI()
-    router = APIRouter(route_class=ModelBodyRoute)
+    if guarded:
+        install(app, BodyLimits())
+    router = APIRouter(route_class=route_class)
 
     @router.post("/encounters:batch")
-    async def batch(encounters: EncounterBatchIn, request: Request) -> dict[str, str]:
-        return {"parsed as": type(await request.json()).__name__}
+    async def batch(encounters: EncounterBatchIn, request: Request) -> dict[str, object]:
+        parsed = await request.json()
+        return {"parsed as": type(parsed).__name__, "decoded by the guard": request.scope.get(DECODED_BODY) is parsed}
 
     app.include_router(router)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://b") as client:
-        answered = await client.post("/encounters:batch", json={"encounters": ENCOUNTERS})
-    assert answered.json() == {"parsed as": "EncounterBatchIn"}
+        answered = await client.post("/encounters:batch", json={"encounters": MIRRORED})
+    assert answered.json() == expected
 
 
 def changed(change: Callable[[dict[str, Any]], object]) -> dict[str, Any]:
@@ -122,6 +152,15 @@ BATCHES: dict[str, object] = {
     "bool units": changed(set_(("lines", 0, "units"), True)),
     "lines an object": changed(set_(("lines",), {"0": {}})),
     "quantity precision": changed(set_(("lines", 0, "drug"), {"ndc": "00002014380", "quantity": 1.2345, "unit": "UN"})),
+    "escaped control character": changed(set_(("prior_authorization",), "PA\u00011")),
+    "bad place of service": changed(set_(("place_of_service",), "00")),
+    "bad modifier": changed(set_(("lines", 0, "modifiers"), ["!!"])),
+    "pointer out of range": changed(set_(("lines", 0, "diagnosis_pointers"), [13])),
+    "attachment without number": changed(set_(("attachments",), [{"report_type": "OZ", "transmission": "BM"}])),
+    "identifier with a delimiter": changed(set_(("prior_authorization",), "PA*1")),
+    "address city too short": changed(
+        set_(("pay_to_address",), {"line1": "1 MAIN ST", "city": "X", "state": "IL", "postal_code": "62701"})
+    ),
 }
 
 

@@ -9,9 +9,19 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from services.intake.schemas import EncounterIn, ProcedureIn, ServiceLineIn
+from services.intake.request_wire import (
+    EncounterBody,
+    PriorPayerLineW,
+    ProcedureBody,
+    ServiceLineBody,
+    lines_of,
+    other_procedures_of,
+    prior_payers_of,
+)
+from services.intake.schemas import PriorPayerLineIn
 from shared import codesets
 from shared.codesets.formats import is_cpt
 from shared.codesets.releases import Release
@@ -41,7 +51,7 @@ def diagnosis_release(day: dt.date) -> Release:
     return release
 
 
-def total_charge_cents(lines: list[ServiceLineIn]) -> int:
+def total_charge_cents(lines: Sequence[ServiceLineBody]) -> int:
     """Sum of the line charges; lines without a charge are priced later from the fee schedule."""
     return sum(line.charge_cents or 0 for line in lines)
 
@@ -75,7 +85,7 @@ class CodeVerdicts:
 
 
 def check_encounter(
-    encounter: EncounterIn,
+    encounter: EncounterBody,
     *,
     today: dt.date,
     release: Release,
@@ -102,7 +112,7 @@ PROFESSIONAL_MAX_LINES = 50
 INSTITUTIONAL_ONLY_FREQUENCIES = frozenset({"2", "3", "4", "5"})
 
 
-def check_claim_kind_limits(encounter: EncounterIn) -> list[Problem]:
+def check_claim_kind_limits(encounter: EncounterBody) -> list[Problem]:
     """What one claim kind carries and the other does not: an 837P has 12 diagnoses, 50 lines, no interim bills;
     anesthesia minutes, ambulance trips, DME certificates and ordering/supervising providers are 837P only."""
     problems = []
@@ -121,7 +131,7 @@ def check_claim_kind_limits(encounter: EncounterIn) -> list[Problem]:
             problems.append(Problem((name,), "is only sent on a professional claim (837P)"))
     if not encounter.claim_options.provider_signature_on_file:
         problems.append(Problem(("claim_options", "provider_signature_on_file"), "is only sent on an 837P"))
-    for index, line in enumerate(encounter.lines):
+    for index, line in enumerate(lines_of(encounter)):
         if line.unit_basis != "UN":
             problems.append(Problem(("lines", index, "unit_basis"), "anesthesia minutes (MJ) are billed on an 837P"))
         for name in ("ordering_provider_npi", "supervising_provider_npi", "dme_certificate"):
@@ -130,7 +140,7 @@ def check_claim_kind_limits(encounter: EncounterIn) -> list[Problem]:
     return problems
 
 
-def check_accident(encounter: EncounterIn) -> list[Problem]:
+def check_accident(encounter: EncounterBody) -> list[Problem]:
     accident = encounter.accident
     if accident is None:
         return []
@@ -146,7 +156,7 @@ def check_accident(encounter: EncounterIn) -> list[Problem]:
     return problems
 
 
-def check_dates(encounter: EncounterIn, today: dt.date) -> list[Problem]:
+def check_dates(encounter: EncounterBody, today: dt.date) -> list[Problem]:
     problems = []
     start, end = encounter.service_date_from, encounter.service_date_to
     if end < start:
@@ -154,7 +164,7 @@ def check_dates(encounter: EncounterIn, today: dt.date) -> list[Problem]:
     for field, day in (("service_date_from", start), ("service_date_to", end)):
         if day > today:
             problems.append(Problem((field,), f"{day} is in the future; bill services already rendered"))
-    for index, line in enumerate(encounter.lines):
+    for index, line in enumerate(lines_of(encounter)):
         if not start <= line.service_date <= end:
             problems.append(
                 Problem(
@@ -170,7 +180,7 @@ def check_dates(encounter: EncounterIn, today: dt.date) -> list[Problem]:
     return problems
 
 
-def check_diagnoses(encounter: EncounterIn, release: Release, verdicts: CodeVerdicts) -> list[Problem]:
+def check_diagnoses(encounter: EncounterBody, release: Release, verdicts: CodeVerdicts) -> list[Problem]:
     problems = []
     for index, code in enumerate(encounter.diagnosis_codes):
         reason = verdicts.diagnosis(release, code.upper())
@@ -186,13 +196,13 @@ def check_diagnoses(encounter: EncounterIn, release: Release, verdicts: CodeVerd
     return problems
 
 
-def check_lines(encounter: EncounterIn, cpt_codes: frozenset[str] | None, verdicts: CodeVerdicts) -> list[Problem]:
+def check_lines(encounter: EncounterBody, cpt_codes: frozenset[str] | None, verdicts: CodeVerdicts) -> list[Problem]:
     problems = []
     numbers = [line.line_number for line in encounter.lines]
     repeated = Counter(numbers) if len(set(numbers)) != len(numbers) else None
     diagnosis_count = len(encounter.diagnosis_codes)
     professional = encounter.claim_type == "professional"
-    for index, line in enumerate(encounter.lines):
+    for index, line in enumerate(lines_of(encounter)):
         where: Location = ("lines", index)
         if repeated is not None and repeated[line.line_number] > 1:
             problems.append(Problem((*where, "line_number"), f"line number {line.line_number} is used more than once"))
@@ -214,7 +224,7 @@ def check_lines(encounter: EncounterIn, cpt_codes: frozenset[str] | None, verdic
     return problems
 
 
-def _check_pointers(line: ServiceLineIn, where: Location, diagnosis_count: int, *, required: bool) -> list[Problem]:
+def _check_pointers(line: ServiceLineBody, where: Location, diagnosis_count: int, *, required: bool) -> list[Problem]:
     problems = []
     if required and not line.diagnosis_pointers:
         problems.append(Problem((*where, "diagnosis_pointers"), "a professional line points at 1 to 4 diagnoses"))
@@ -231,7 +241,7 @@ def _check_pointers(line: ServiceLineIn, where: Location, diagnosis_count: int, 
     return problems
 
 
-def check_claim_frequency(encounter: EncounterIn) -> list[Problem]:
+def check_claim_frequency(encounter: EncounterBody) -> list[Problem]:
     if encounter.frequency_code in ("7", "8") and encounter.original_claim_number is None:
         return [Problem(("original_claim_number",), "a replacement (7) or void (8) names the payer's original claim")]
     if encounter.frequency_code == "1" and encounter.original_claim_number is not None:
@@ -239,7 +249,7 @@ def check_claim_frequency(encounter: EncounterIn) -> list[Problem]:
     return []
 
 
-def check_institutional(encounter: EncounterIn, release: Release) -> list[Problem]:
+def check_institutional(encounter: EncounterBody, release: Release) -> list[Problem]:
     details = encounter.institutional
     if encounter.claim_type == "professional":
         return [Problem(("institutional",), "only an institutional claim has these")] if details else []
@@ -264,8 +274,8 @@ def check_institutional(encounter: EncounterIn, release: Release) -> list[Proble
         problems.append(
             Problem(("institutional", "principal_procedure"), "other procedures need the principal procedure first")
         )
-    procedures: list[tuple[Location, ProcedureIn]] = [
-        (("other_procedures", index), procedure) for index, procedure in enumerate(details.other_procedures)
+    procedures: list[tuple[Location, ProcedureBody]] = [
+        (("other_procedures", index), procedure) for index, procedure in enumerate(other_procedures_of(details))
     ]
     if details.principal_procedure is not None:
         procedures.insert(0, (("principal_procedure",), details.principal_procedure))
@@ -277,16 +287,17 @@ def check_institutional(encounter: EncounterIn, release: Release) -> list[Proble
     return problems
 
 
-def check_prior_payers(encounter: EncounterIn) -> list[Problem]:
+def check_prior_payers(encounter: EncounterBody) -> list[Problem]:
     """An earlier payer's adjudication must balance: charge - adjustments = paid, per line and per claim."""
     problems = []
     charges = {line.line_number: line.charge_cents for line in encounter.lines}
-    for index, prior in enumerate(encounter.prior_payer_adjudications):
+    for index, prior in enumerate(prior_payers_of(encounter)):
         where: Location = ("prior_payer_adjudications", index)
         if prior.payer_id == encounter.payer_id:
             problems.append(Problem((*where, "payer_id"), "the payer billed now cannot also be an earlier payer"))
         line_adjustments = 0
-        for line_index, adjudicated in enumerate(prior.lines):
+        adjudicated_lines: Sequence[PriorPayerLineIn | PriorPayerLineW] = prior.lines
+        for line_index, adjudicated in enumerate(adjudicated_lines):
             line_where: Location = (*where, "lines", line_index)
             if adjudicated.line_number not in charges:
                 problems.append(Problem((*line_where, "line_number"), f"no line {adjudicated.line_number}"))

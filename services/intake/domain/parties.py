@@ -15,21 +15,25 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from services.intake.domain.encounter import Problem
+from services.intake.request_wire import (
+    AddressBody,
+    AdjustmentBody,
+    AttachmentBody,
+    EncounterBody,
+    InstitutionalBody,
+    PriorPayerBody,
+    ServiceLineBody,
+    lines_of,
+    prior_payers_of,
+)
 from services.intake.schemas import (
-    AddressIn,
-    AdjustmentIn,
     AmbulanceIn,
-    AttachmentIn,
     CoverageOut,
-    EncounterIn,
     FacilityOut,
-    InstitutionalIn,
     PatientOut,
     PayerOut,
     PersonIn,
-    PriorPayerIn,
     ProviderIn,
-    ServiceLineIn,
 )
 from shared.events import wire
 
@@ -73,7 +77,7 @@ class Resolved:
     unresolved: list[str]
 
 
-def resolve(encounter: EncounterIn, registry: Registry) -> tuple[Resolved | None, list[Problem]]:
+def resolve(encounter: EncounterBody, registry: Registry) -> tuple[Resolved | None, list[Problem]]:
     problems: list[Problem] = []
     unresolved: list[str] = []
     patient = _patient(encounter, registry, problems, unresolved)
@@ -97,7 +101,7 @@ def resolve(encounter: EncounterIn, registry: Registry) -> tuple[Resolved | None
             )
         others = [c for c in in_force if c is not billed]
         other_payers = {c.payer_id for c in others}
-        for index, prior in enumerate(encounter.prior_payer_adjudications):
+        for index, prior in enumerate(prior_payers_of(encounter)):
             if billed is not None and prior.payer_id not in other_payers:
                 problems.append(
                     Problem(
@@ -108,9 +112,7 @@ def resolve(encounter: EncounterIn, registry: Registry) -> tuple[Resolved | None
     elif encounter.prior_payer_adjudications:
         unresolved.append("prior_payer_adjudications")
     problems.extend(_billing_provider_problems(encounter, registry))
-    for name, npi in _provider_references(encounter):
-        if npi is not None and npi not in registry.providers:
-            unresolved.append(name)
+    unresolved.extend(_unregistered_providers(encounter, registry))
     if problems or (patient is None and encounter.patient_id is None):
         return None, problems
     patient_id = patient.id if patient is not None else encounter.patient_id
@@ -119,7 +121,7 @@ def resolve(encounter: EncounterIn, registry: Registry) -> tuple[Resolved | None
 
 
 def _patient(
-    encounter: EncounterIn, registry: Registry, problems: list[Problem], unresolved: list[str]
+    encounter: EncounterBody, registry: Registry, problems: list[Problem], unresolved: list[str]
 ) -> PatientOut | None:
     if encounter.patient_external_id is not None:
         patient = registry.patients_by_external_id.get(encounter.patient_external_id)
@@ -135,7 +137,7 @@ def _patient(
     return patient
 
 
-def _facility(encounter: EncounterIn, registry: Registry, problems: list[Problem]) -> FacilityOut | None:
+def _facility(encounter: EncounterBody, registry: Registry, problems: list[Problem]) -> FacilityOut | None:
     if encounter.facility_id is not None:
         facility = registry.facilities.get(encounter.facility_id)
         if facility is None:
@@ -149,26 +151,38 @@ def _facility(encounter: EncounterIn, registry: Registry, problems: list[Problem
     return None
 
 
-def _provider_references(encounter: EncounterIn) -> list[tuple[str, str | None]]:
+_LINE_ROLES = ("rendering_provider_npi", "ordering_provider_npi", "supervising_provider_npi")
+
+
+def _unregistered_providers(encounter: EncounterBody, registry: Registry) -> list[str]:
+    """The fields naming a provider NPI the tenant has not registered (each line's named only when it does: this runs
+    for every encounter of every batch)."""
+    providers = registry.providers
+    institutional = encounter.institutional
     references = [
         ("billing_provider_npi", encounter.billing_provider_npi),
         ("rendering_provider_npi", encounter.rendering_provider_npi),
         ("referring_provider_npi", encounter.referring_provider_npi),
+        ("supervising_provider_npi", encounter.supervising_provider_npi),
     ]
-    references.append(("supervising_provider_npi", encounter.supervising_provider_npi))
-    if encounter.institutional is not None:
-        references.append(("institutional.attending_provider_npi", encounter.institutional.attending_provider_npi))
-        references.append(("institutional.operating_provider_npi", encounter.institutional.operating_provider_npi))
-        references.append(
-            ("institutional.other_operating_provider_npi", encounter.institutional.other_operating_provider_npi)
-        )
-    for index, line in enumerate(encounter.lines):
-        for role in ("rendering_provider_npi", "ordering_provider_npi", "supervising_provider_npi"):
-            references.append((f"lines.{index}.{role}", getattr(line, role)))
-    return references
+    if institutional is not None:
+        references.append(("institutional.attending_provider_npi", institutional.attending_provider_npi))
+        references.append(("institutional.operating_provider_npi", institutional.operating_provider_npi))
+        references.append(("institutional.other_operating_provider_npi", institutional.other_operating_provider_npi))
+    unregistered = [name for name, npi in references if npi is not None and npi not in providers]
+    for index, line in enumerate(lines_of(encounter)):
+        npis = (line.rendering_provider_npi, line.ordering_provider_npi, line.supervising_provider_npi)
+        if npis == (None, None, None):
+            continue
+        unregistered += [
+            f"lines.{index}.{role}"
+            for role, npi in zip(_LINE_ROLES, npis, strict=True)
+            if npi is not None and npi not in providers
+        ]
+    return unregistered
 
 
-def _line_provider_npis(encounter: EncounterIn) -> list[str]:
+def _line_provider_npis(encounter: EncounterBody) -> list[str]:
     npis = (
         npi
         for line in encounter.lines
@@ -178,7 +192,7 @@ def _line_provider_npis(encounter: EncounterIn) -> list[str]:
     return list(dict.fromkeys(npis))
 
 
-def _billing_provider_problems(encounter: EncounterIn, registry: Registry) -> list[Problem]:
+def _billing_provider_problems(encounter: EncounterBody, registry: Registry) -> list[Problem]:
     provider = registry.providers.get(encounter.billing_provider_npi)
     if provider is None:
         return []
@@ -195,7 +209,7 @@ def _billing_provider_problems(encounter: EncounterIn, registry: Registry) -> li
 
 
 def coded_event(
-    encounter_id: uuid.UUID, encounter: EncounterIn, resolved: Resolved, registry: Registry, icd10cm_release: str
+    encounter_id: uuid.UUID, encounter: EncounterBody, resolved: Resolved, registry: Registry, icd10cm_release: str
 ) -> wire.EncounterCodedV1:
     """The event the claims service builds its 837 from; PHI only inside `phi`.
 
@@ -265,7 +279,7 @@ def coded_event(
     )
 
 
-def _line(line: ServiceLineIn) -> wire.CodedServiceLine:
+def _line(line: ServiceLineBody) -> wire.CodedServiceLine:
     drug, certificate = line.drug, line.dme_certificate
     return wire.CodedServiceLine(
         line_number=line.line_number,
@@ -291,7 +305,7 @@ def _line(line: ServiceLineIn) -> wire.CodedServiceLine:
     )
 
 
-def _attachment(attachment: AttachmentIn) -> wire.Attachment:
+def _attachment(attachment: AttachmentBody) -> wire.Attachment:
     return wire.Attachment(
         report_type=attachment.report_type,
         transmission=attachment.transmission,
@@ -303,7 +317,7 @@ def _dated(code: str, date: dt.date) -> wire.DatedCode:
     return wire.DatedCode(code=code, date=date)
 
 
-def _institutional(institutional: InstitutionalIn, registry: Registry) -> wire.InstitutionalDetails:
+def _institutional(institutional: InstitutionalBody, registry: Registry) -> wire.InstitutionalDetails:
     admission, principal = institutional.admission, institutional.principal_procedure
     return wire.InstitutionalDetails(
         facility_type_code=institutional.facility_type_code,
@@ -336,13 +350,13 @@ def _institutional(institutional: InstitutionalIn, registry: Registry) -> wire.I
     )
 
 
-def _adjustment(adjustment: AdjustmentIn) -> wire.PriorPayerAdjustment:
+def _adjustment(adjustment: AdjustmentBody) -> wire.PriorPayerAdjustment:
     return wire.PriorPayerAdjustment(
         group=adjustment.group, reason_code=adjustment.reason_code, amount_cents=adjustment.amount_cents
     )
 
 
-def _prior_payer(coverage_id: uuid.UUID, prior: PriorPayerIn) -> wire.PriorPayerAdjudication:
+def _prior_payer(coverage_id: uuid.UUID, prior: PriorPayerBody) -> wire.PriorPayerAdjudication:
     return wire.PriorPayerAdjudication(
         coverage_id=coverage_id,
         paid_cents=prior.paid_cents,
@@ -374,7 +388,7 @@ def _ambulance(trip: AmbulanceIn) -> wire.AmbulanceTransport:
     )
 
 
-def _address_of(address: AddressIn) -> wire.Address:
+def _address_of(address: AddressBody) -> wire.Address:
     return wire.Address(
         line1=address.line1,
         line2=address.line2,
@@ -384,7 +398,7 @@ def _address_of(address: AddressIn) -> wire.Address:
     )
 
 
-def _address(address: AddressIn | None) -> wire.Address | None:
+def _address(address: AddressBody | None) -> wire.Address | None:
     return None if address is None else _address_of(address)
 
 
