@@ -238,7 +238,7 @@ class ConsumerRunner:
         batch_size: int,
         fetch_min_bytes: int = 1,
         fetch_max_wait_ms: int = 500,
-        max_in_flight: int = 1,
+        max_in_flight: int = 2,
     ) -> None:
         self._service = service
         self._subscription = subscription
