@@ -91,6 +91,7 @@ async def test_a_batch_waits_behind_an_earlier_waiting_batch_of_its_partition() 
     await in_flight.wait_any()
     await settle()
     assert batches.started == [(P0, 0), (P1, 0)], "the free slot is not taken out of P2's order"
+    await in_flight.cancel()  # no task left pending past the test
 
 
 async def test_a_batch_that_raises_stops_its_partition_and_moves_no_offset() -> None:
