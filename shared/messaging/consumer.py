@@ -320,22 +320,31 @@ class ConsumerRunner:
     async def _poll(self, consumer: AIOKafkaConsumer) -> None:
         """Up to one batch per assigned partition per round (a fetch returns several partitions at once), each
         partition's records applied in round batches of at most `batch_size` records, up to `max_in_flight` of them
-        at once while the next round is fetched (`InFlight`); after each round, one offset commit for the batches
-        done."""
+        at once (`InFlight`). While a batch is being applied, what arrives is gathered into the next round: it starts
+        beside the running batch once it fills a batch (a backlog: the overlap), else when that one is done (batches
+        stay as large as they were, one at a time, while the consumer keeps up). After each pass, one offset commit
+        for the batches done."""
         in_flight = self._in_flight = InFlight(self._max_in_flight, self._handle_round_batch)
+        gathered: dict[TopicPartition, list[ConsumerRecord]] = {}
+        count = 0
         try:
             while True:
                 limit = self._batch_size * max(1, len(consumer.assignment()))
                 if in_flight.waiting_records >= limit:  # a round's worth waits behind a slow batch: no more fetches
                     await in_flight.wait_any()
+                elif in_flight.running:
+                    more = await consumer.getmany(timeout_ms=GATHER_SLICE_MS, max_records=max(1, limit - count))
+                    for tp, records in more.items():
+                        gathered.setdefault(tp, []).extend(records)
+                        count += len(records)
+                    in_flight.reap()
+                    if count and (count >= self._batch_size or not in_flight.running):
+                        for chunk in round_batches(gathered, self._batch_size):
+                            in_flight.submit(chunk)
+                        gathered, count = {}, 0
                 else:
-                    # While batches are being applied, a fetch takes only what is at hand: when nothing is, the loop
-                    # waits for a batch to finish and commits its offsets, rather than for new records.
-                    batches = await _gathered(consumer, limit, timeout_ms=0 if in_flight.running else FETCH_TIMEOUT_MS)
-                    for chunk in round_batches(batches, self._batch_size):
+                    for chunk in round_batches(await _gathered(consumer, limit), self._batch_size):
                         in_flight.submit(chunk)
-                    if not batches and in_flight.running:
-                        await in_flight.wait_any()
                 in_flight.reap()
                 await self._commit(consumer, in_flight.applied())
                 if time.monotonic() - self._lag_observed_at >= LAG_EVERY_S:
@@ -595,6 +604,9 @@ consumer's first event waits at most this long."""
 
 FETCH_TIMEOUT_MS = 500
 """How long an idle consumer's fetch waits for records (with no batch in flight)."""
+GATHER_SLICE_MS = 5
+"""While a batch is being applied, the fetches gathering the next round wait at most this long each: the loop
+notices within it that the batch is done."""
 
 
 def round_batches(batches: dict[TopicPartition, list[ConsumerRecord]], batch_size: int) -> list[list[Part]]:
