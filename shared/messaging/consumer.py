@@ -19,6 +19,7 @@ import itertools
 import logging
 import re
 import time
+import zlib
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AbstractContextManager
@@ -154,10 +155,12 @@ class InFlight:
             self.waiting_records -= sum(len(records) for _, records in parts)
         self._waiting = waiting
 
-    async def wait_any(self) -> None:
-        """Until a batch being applied is done; then starts what can start."""
-        if self._batches:
-            await asyncio.wait([batch.task for batch in self._batches], return_when=asyncio.FIRST_COMPLETED)
+    async def wait_any(self, *others: asyncio.Future[Any]) -> None:
+        """Until a batch being applied is done (or one of `others`, e.g. the fetch gathering the next round); then
+        starts what can start."""
+        pending = [batch.task for batch in self._batches] + list(others)
+        if pending:
+            await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
         self.reap()
 
     async def wait_for(self, partitions: set[TopicPartition], timeout_s: float) -> None:
@@ -185,6 +188,10 @@ class InFlight:
             self._batches = running
         self._start_ready()
 
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting)
+
     def applied(self, partitions: set[TopicPartition] | None = None) -> dict[TopicPartition, int]:
         """The offsets reached by the batches done since the last call (only `partitions`' when given): to commit."""
         if partitions is None:
@@ -202,6 +209,87 @@ class InFlight:
         self._batches, self._busy, self._waiting, self._applied = [], {}, [], {}
         self.waiting_records = 0
 
+
+class OffsetCommits:
+    """The offsets of the batches applied, committed to Kafka by a task of its own: the poll loop hands them over and
+    goes on fetching and starting batches instead of waiting for the broker's answer. One commit at a time, each
+    with the latest offset of every partition handed over since the last (offsets only ever come from batches whose
+    transaction committed: never ahead of Postgres). A commit refused after a rebalance is logged (the inbox makes
+    the re-delivery harmless); any other Kafka error is raised to the poll loop at its next hand-over (the consumer
+    restarts, as when it awaited the commit itself)."""
+
+    def __init__(self, commit: Callable[[dict[TopicPartition, int]], Awaitable[None]], group_id: str) -> None:
+        self._commit = commit
+        self._group_id = group_id
+        self._pending: dict[TopicPartition, int] = {}
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()  # nothing handed over is left to commit
+        self._idle.set()
+        self._between = asyncio.Event()  # no commit being sent
+        self._between.set()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def pending(self) -> dict[TopicPartition, int]:
+        return dict(self._pending)
+
+    def add(self, offsets: dict[TopicPartition, int]) -> None:
+        """Hands over offsets to commit (raises the error a previous commit failed with)."""
+        if self._task is not None and self._task.done() and not self._task.cancelled():
+            self._task.result()
+        if not offsets:
+            return
+        self._pending.update(offsets)
+        self._idle.clear()
+        self._wake.set()
+        if self._task is None:
+            self._task = asyncio.create_task(self._run())
+
+    def take(self, partitions: set[TopicPartition]) -> dict[TopicPartition, int]:
+        """Removes and returns the offsets of `partitions` not yet sent (a rebalance commits them itself)."""
+        return {tp: self._pending.pop(tp) for tp in partitions if tp in self._pending}
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                offsets, self._pending = self._pending, {}
+                self._between.clear()
+                try:
+                    await self._commit(offsets)
+                except CommitFailedError:
+                    log.info("offset commit refused after rebalance", extra={"group": self._group_id})
+                finally:
+                    self._between.set()
+            self._idle.set()
+
+    async def _until(self, event: asyncio.Event, timeout_s: float) -> None:
+        if self._task is None:
+            return
+        waiter = asyncio.ensure_future(event.wait())
+        try:
+            await asyncio.wait([waiter, self._task], timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+
+    async def sent(self, timeout_s: float) -> None:
+        """Until the commit being sent, if any, is answered (at most `timeout_s`): a commit made after this one
+        reaches the broker after it."""
+        await self._until(self._between, timeout_s)
+
+    async def close(self, timeout_s: float) -> None:
+        """Commits what was handed over (for up to `timeout_s`), then stops the task."""
+        await self._until(self._idle, timeout_s)
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        self._pending = {}
+
+
+CLOSE_COMMIT_S = 5.0
+"""How long a consumer stopping (or restarting) waits for the offsets of the batches it applied to be committed."""
 
 REVOKE_WAIT_S = 30.0
 """How long a rebalance waits for the batches in flight of the partitions it takes away (their offsets then
@@ -255,6 +343,7 @@ class ConsumerRunner:
         self._lag_observed_at = -LAG_EVERY_S
         self._max_in_flight = subscription.max_in_flight or max_in_flight
         self._in_flight: InFlight | None = None
+        self._commits: OffsetCommits | None = None
 
     @property
     def group_id(self) -> str:
@@ -303,14 +392,18 @@ class ConsumerRunner:
             except KeyError:
                 pass
         log.info("partitions revoked", extra={"group": self.group_id, "partitions": sorted(map(str, revoked))})
-        in_flight = self._in_flight
+        in_flight, commits = self._in_flight, self._commits
         if in_flight is None or not revoked:
             return
+        offsets: dict[TopicPartition, int] = {}
+        if commits is not None:  # what the commit task has not sent yet is sent here, after what it is sending
+            offsets.update(commits.take(revoked))
+            await commits.sent(REVOKE_WAIT_S)
         try:
             await in_flight.wait_for(revoked, REVOKE_WAIT_S)
         except Exception as exc:  # a batch that raised: the poll loop raises it too; its partitions' offsets stay
             log.warning("batch failed during a rebalance", extra={"group": self.group_id, "error": type(exc).__name__})
-        offsets = in_flight.applied(revoked)
+        offsets.update(in_flight.applied(revoked))
         if offsets:
             try:
                 await consumer.commit(offsets)
@@ -320,47 +413,73 @@ class ConsumerRunner:
     async def _poll(self, consumer: AIOKafkaConsumer) -> None:
         """Up to one batch per assigned partition per round (a fetch returns several partitions at once), each
         partition's records applied in round batches of at most `batch_size` records, up to `max_in_flight` of them
-        at once (`InFlight`). While a batch is being applied, what arrives is gathered into the next round: it starts
-        beside the running batch once it fills a batch (a backlog: the overlap), else when that one is done (batches
-        stay as large as they were, one at a time, while the consumer keeps up). After each pass, one offset commit
-        for the batches done."""
+        at once (`InFlight`). A round larger than a batch is cut by lane (`lane_of`: a partition always in the same
+        one of `max_in_flight` lanes), so its batches hold no partition in common and run side by side. While
+        batches are being applied, a fetch gathers the next round (the loop waits for whichever comes first, the
+        fetch or a batch done): a lane's gathered records start once they fill a batch (a backlog: the overlap),
+        all of them once nothing is being applied (batches stay as large as before while the consumer keeps up).
+        The offsets of the batches done are handed to `OffsetCommits` (committed by a task of its own)."""
         in_flight = self._in_flight = InFlight(self._max_in_flight, self._handle_round_batch)
+        commits = self._commits = OffsetCommits(lambda offsets: self._commit(consumer, offsets), self.group_id)
+        lanes = in_flight.limit
         gathered: dict[TopicPartition, list[ConsumerRecord]] = {}
         count = 0
+        fetch: asyncio.Task[dict[TopicPartition, list[ConsumerRecord]]] | None = None
         try:
             while True:
                 limit = self._batch_size * max(1, len(consumer.assignment()))
-                if in_flight.waiting_records >= limit:  # a round's worth waits behind a slow batch: no more fetches
-                    await in_flight.wait_any()
-                elif in_flight.running:
-                    more = await consumer.getmany(timeout_ms=GATHER_SLICE_MS, max_records=max(1, limit - count))
-                    for tp, records in more.items():
-                        gathered.setdefault(tp, []).extend(records)
-                        count += len(records)
-                    in_flight.reap()
-                    if count and (count >= self._batch_size or not in_flight.running):
-                        for chunk in round_batches(gathered, self._batch_size):
+                if not in_flight.running and fetch is None and not count:
+                    for chunk in round_batches(await _gathered(consumer, limit), self._batch_size, lanes):
+                        in_flight.submit(chunk)
+                else:
+                    if fetch is None and in_flight.waiting_records + count < limit:
+                        fetch = asyncio.create_task(
+                            consumer.getmany(timeout_ms=FETCH_TIMEOUT_MS, max_records=max(1, limit - count))
+                        )
+                    await in_flight.wait_any(*(() if fetch is None else (fetch,)))
+                    if fetch is not None and fetch.done():
+                        more, fetch = fetch.result(), None
+                        for tp, records in more.items():
+                            gathered.setdefault(tp, []).extend(records)
+                            count += len(records)
+                    if count and not in_flight.running:
+                        for chunk in round_batches(gathered, self._batch_size, lanes):
                             in_flight.submit(chunk)
                         gathered, count = {}, 0
-                else:
-                    for chunk in round_batches(await _gathered(consumer, limit), self._batch_size):
-                        in_flight.submit(chunk)
-                in_flight.reap()
-                await self._commit(consumer, in_flight.applied())
+                    elif count >= self._batch_size:
+                        count -= self._submit_full_lanes(in_flight, gathered, lanes)
+                commits.add(in_flight.applied())
                 if time.monotonic() - self._lag_observed_at >= LAG_EVERY_S:
                     await self._observe_lag(consumer)
         finally:
-            self._in_flight = None
+            self._in_flight = self._commits = None
+            if fetch is not None:
+                fetch.cancel()
+                await asyncio.gather(fetch, return_exceptions=True)
             await in_flight.cancel()
+            await commits.close(CLOSE_COMMIT_S)
+
+    def _submit_full_lanes(
+        self, in_flight: InFlight, gathered: dict[TopicPartition, list[ConsumerRecord]], lanes: int
+    ) -> int:
+        """Submits the gathered records of each lane holding at least a batch of them (taken out of `gathered`);
+        returns how many records were submitted."""
+        by_lane: dict[int, list[TopicPartition]] = {}
+        for tp in gathered:
+            by_lane.setdefault(lane_of(tp, lanes), []).append(tp)
+        submitted = 0
+        for partitions in by_lane.values():
+            size = sum(len(gathered[tp]) for tp in partitions)
+            if size < self._batch_size:
+                continue
+            for chunk in round_batches({tp: gathered.pop(tp) for tp in partitions}, self._batch_size):
+                in_flight.submit(chunk)
+            submitted += size
+        return submitted
 
     async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
-        if not offsets:
-            return
-        try:
+        if offsets:
             await consumer.commit(offsets)
-        except CommitFailedError:
-            # A partition moved to another member meanwhile; its inbox makes the re-delivery there harmless.
-            log.info("offset commit refused after rebalance", extra={"group": self.group_id})
 
     async def _observe_lag(self, consumer: AIOKafkaConsumer) -> None:
         """The lag gauge of every assigned partition (a consumer of every domain topic has over a hundred: per
@@ -604,15 +723,28 @@ consumer's first event waits at most this long."""
 
 FETCH_TIMEOUT_MS = 500
 """How long an idle consumer's fetch waits for records (with no batch in flight)."""
-GATHER_SLICE_MS = 5
-"""While a batch is being applied, the fetches gathering the next round wait at most this long each: the loop
-notices within it that the batch is done."""
 
 
-def round_batches(batches: dict[TopicPartition, list[ConsumerRecord]], batch_size: int) -> list[list[Part]]:
+def lane_of(tp: TopicPartition, lanes: int) -> int:
+    """The lane of a partition among `lanes` (the round batches in flight): a round larger than a batch is cut by
+    lane, so its batches hold no partition in common and are applied side by side; a topic's partitions alternate
+    between lanes."""
+    return (zlib.crc32(tp.topic.encode()) + tp.partition) % lanes if lanes > 1 else 0
+
+
+def round_batches(
+    batches: dict[TopicPartition, list[ConsumerRecord]], batch_size: int, lanes: int = 1
+) -> list[list[Part]]:
     """A round's records as round batches of at most `batch_size` records each, in order: each partition's records
     cut into parts of at most `batch_size`, parts packed into batches (a partition of up to `batch_size` records
-    in one batch; a partition's later parts in later batches)."""
+    in one batch; a partition's later parts in later batches). A round of more than `batch_size` records is cut
+    by lane first (`lane_of`): each lane's batches hold only its partitions, the lanes' batches interleaved."""
+    if lanes > 1 and sum(len(records) for records in batches.values()) > batch_size:
+        by_lane: dict[int, dict[TopicPartition, list[ConsumerRecord]]] = {}
+        for tp, records in batches.items():
+            by_lane.setdefault(lane_of(tp, lanes), {})[tp] = records
+        cut = [round_batches(lane, batch_size) for lane in by_lane.values()]
+        return [chunk for turn in itertools.zip_longest(*cut) for chunk in turn if chunk is not None]
     chunks: list[list[Part]] = []
     chunk: list[Part] = []
     size = 0

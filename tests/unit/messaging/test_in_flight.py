@@ -6,9 +6,10 @@ import asyncio
 
 import pytest
 from aiokafka import TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaConnectionError
 from aiokafka.structs import ConsumerRecord
 
-from shared.messaging.consumer import InFlight, Part, round_batches
+from shared.messaging.consumer import InFlight, OffsetCommits, Part, lane_of, round_batches
 
 P0, P1, P2 = (TopicPartition("encounter-coded", n) for n in range(3))
 
@@ -123,3 +124,103 @@ def test_round_batches_cut_partitions_and_pack_small_ones() -> None:
     chunks = round_batches({P0: records(P0, 0, 7), P1: records(P1, 0, 2), P2: records(P2, 0, 1)}, 5)
     shapes = [[(tp.partition, len(part)) for tp, part in chunk] for chunk in chunks]
     assert shapes == [[(0, 5)], [(0, 2), (1, 2), (2, 1)]]
+
+
+def test_a_round_larger_than_a_batch_is_cut_by_lane_into_batches_with_no_partition_in_common() -> None:
+    partitions = [TopicPartition("encounter-coded", n) for n in range(6)]
+    chunks = round_batches({tp: records(tp, 0, 100) for tp in partitions}, 400, lanes=2)
+    lanes = [{lane_of(tp, 2) for tp, _ in chunk} for chunk in chunks]
+    assert all(len(lane) == 1 for lane in lanes), "a batch holds the partitions of one lane"
+    assert len(chunks) == 2 and lanes[0] != lanes[1], "the lanes' batches side by side"
+    assert sorted(tp.partition for chunk in chunks for tp, _ in chunk) == list(range(6))
+    assert {lane_of(tp, 2) for tp in partitions[0::2]} != {lane_of(tp, 2) for tp in partitions[1::2]}
+
+
+def test_a_round_that_fits_a_batch_stays_one_batch_and_a_partitions_parts_stay_in_order() -> None:
+    assert len(round_batches({P0: records(P0, 0, 2), P1: records(P1, 0, 2)}, 5, lanes=2)) == 1
+    chunks = round_batches({P0: records(P0, 0, 12), P1: records(P1, 0, 3)}, 5, lanes=2)
+    firsts = [part[0].offset for chunk in chunks for tp, part in chunk if tp == P0]
+    assert firsts == [0, 5, 10]
+    assert all(len({lane_of(tp, 2) for tp, _ in chunk}) == 1 for chunk in chunks)
+
+
+async def test_wait_any_returns_when_the_fetch_is_done_before_any_batch() -> None:
+    batches = Batches()
+    in_flight = InFlight(2, batches.apply)
+    in_flight.submit([(P0, records(P0, 0, 5))])
+    fetch = asyncio.get_running_loop().create_future()
+    fetch.set_result({})
+    await asyncio.wait_for(in_flight.wait_any(fetch), 1)
+    assert in_flight.running == 1
+    await in_flight.cancel()
+
+
+class Broker:
+    """Offset commits that wait until the test answers them, in the order sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[TopicPartition, int]] = []
+        self.answers: list[asyncio.Future[None]] = []
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        self.sent.append(dict(offsets))
+        answer = asyncio.get_running_loop().create_future()
+        self.answers.append(answer)
+        await answer
+
+    def answer(self, error: BaseException | None = None) -> None:
+        answer = next(answer for answer in self.answers if not answer.done())
+        if error is None:
+            answer.set_result(None)
+        else:
+            answer.set_exception(error)
+
+
+async def test_offsets_handed_over_meanwhile_go_in_one_commit_after_the_one_being_sent() -> None:
+    broker = Broker()
+    commits = OffsetCommits(broker.commit, "g")
+    commits.add({P0: 5})
+    await settle()
+    commits.add({P0: 10, P1: 3})
+    commits.add({P0: 15})
+    await settle()
+    assert broker.sent == [{P0: 5}], "one commit at a time"
+    broker.answer()
+    await settle()
+    assert broker.sent == [{P0: 5}, {P0: 15, P1: 3}], "the latest offset of each partition, once"
+    broker.answer()
+    await commits.close(1)
+
+
+async def test_a_rebalance_takes_the_offsets_not_yet_sent_of_its_partitions() -> None:
+    broker = Broker()
+    commits = OffsetCommits(broker.commit, "g")
+    commits.add({P0: 5})
+    await settle()
+    commits.add({P0: 10, P1: 3})
+    assert commits.take({P0}) == {P0: 10}
+    sent = asyncio.create_task(commits.sent(1))
+    await settle()
+    assert not sent.done(), "waits for the commit being sent"
+    broker.answer()
+    await sent
+    await settle()
+    assert broker.sent == [{P0: 5}, {P1: 3}]
+    broker.answer()
+    await commits.close(1)
+
+
+async def test_a_refused_commit_is_passed_over_and_another_kafka_error_reaches_the_poll_loop() -> None:
+    broker = Broker()
+    commits = OffsetCommits(broker.commit, "g")
+    commits.add({P0: 5})
+    await settle()
+    broker.answer(CommitFailedError("rebalanced"))
+    await settle()
+    commits.add({P0: 10})
+    await settle()
+    broker.answer(KafkaConnectionError("broker gone"))
+    await settle()
+    with pytest.raises(KafkaConnectionError):
+        commits.add({P0: 15})
+    await commits.close(1)
