@@ -235,6 +235,7 @@ async def run(
         await admin.fetchval("SELECT pg_advisory_unlock(hashtext($1))", lock)
         published_at: float | None = None
         consumed_at: float | None = None
+        first_commit_at: float | None = None
         while consumed_at is None:
             if published_at is None and not await admin.fetchval(
                 "SELECT EXISTS (SELECT FROM intake.outbox WHERE published_at IS NULL)"
@@ -243,7 +244,10 @@ async def run(
             # The feed group's committed offsets move only after its transactions commit: asking Kafka, not
             # counting feed rows every 50 ms (a count that grows with the table, in the Postgres figure).
             committed = await kafka_admin.list_consumer_group_offsets(feed_group)
-            if sum(committed[tp].offset - start for tp, start in first.items() if tp in committed) >= events:
+            done = sum(committed[tp].offset - start for tp, start in first.items() if tp in committed)
+            if first_commit_at is None and done > 0:
+                first_commit_at = time.perf_counter()
+            if done >= events:
                 fed = await admin.fetchval("SELECT count(*) FROM notifications.activity WHERE tenant_id = $1", tenant)
                 if fed >= events:
                     consumed_at = time.perf_counter()
@@ -292,6 +296,11 @@ async def run(
         print(
             f"  outbox -> Kafka -> inbox + feed row      {events / total:>10,.0f} events/s"
             f"   ({total:.2f} s for the backlog)"
+        )
+        print(
+            f"    start-up: first feed offsets committed {(first_commit_at or consumed_at) - started:.2f} s after the "
+            f"relay was let go; tail: the last {consumed_at - (published_at or consumed_at):.2f} s after the relay "
+            "had published everything (both within 50 ms)"
         )
         for name, seconds in cpu.items():
             role = "relay" if name == "intake" else "consumer"
