@@ -162,6 +162,17 @@ class InFlight:
             await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
         self.reap()
 
+    def forget(self, partitions: set[TopicPartition]) -> None:
+        """Drops the waiting records of `partitions` (a rebalance took them away: their next owner fetches them again
+        from the offset committed, and applies them in order)."""
+        waiting: list[list[Part]] = []
+        for parts in self._waiting:
+            self.waiting_records -= sum(len(records) for tp, records in parts if tp in partitions)
+            if kept := [(tp, records) for tp, records in parts if tp not in partitions]:
+                waiting.append(kept)
+        self._waiting = waiting
+        self._start_ready()
+
     async def wait_for(self, partitions: set[TopicPartition], timeout_s: float) -> None:
         """Until no batch holding one of `partitions` is being applied (at most `timeout_s`)."""
         tasks = {batch.task for tp, batch in self._busy.items() if tp in partitions}
@@ -343,6 +354,7 @@ class ConsumerRunner:
         self._max_in_flight = subscription.max_in_flight or max_in_flight
         self._in_flight: InFlight | None = None
         self._commits: OffsetCommits | None = None
+        self._gathered: dict[TopicPartition, list[ConsumerRecord]] = {}
 
     @property
     def group_id(self) -> str:
@@ -394,6 +406,9 @@ class ConsumerRunner:
         in_flight, commits = self._in_flight, self._commits
         if in_flight is None or not revoked:
             return
+        for tp in revoked:  # their next owner fetches them from the offset committed here
+            self._gathered.pop(tp, None)
+        in_flight.forget(revoked)
         offsets: dict[TopicPartition, int] = {}
         if commits is not None:  # what the commit task has not sent yet is sent here, after what it is sending
             offsets.update(commits.take(revoked))
@@ -421,12 +436,12 @@ class ConsumerRunner:
         in_flight = self._in_flight = InFlight(self._max_in_flight, self._handle_round_batch)
         commits = self._commits = OffsetCommits(lambda offsets: self._commit(consumer, offsets), self.group_id)
         lanes = in_flight.limit
-        gathered: dict[TopicPartition, list[ConsumerRecord]] = {}
-        count = 0
+        gathered = self._gathered = {}  # a rebalance drops the records of the partitions it takes away
         fetch: asyncio.Task[dict[TopicPartition, list[ConsumerRecord]]] | None = None
         try:
             while True:
                 limit = self._batch_size * max(1, len(consumer.assignment()))
+                count = sum(len(records) for records in gathered.values())
                 if not in_flight.running and fetch is None and not count:
                     for chunk in round_batches(await _gathered(consumer, limit), self._batch_size, lanes):
                         in_flight.submit(chunk)
@@ -444,14 +459,15 @@ class ConsumerRunner:
                     if count and not in_flight.running:
                         for chunk in round_batches(gathered, self._batch_size, lanes):
                             in_flight.submit(chunk)
-                        gathered, count = {}, 0
+                        gathered.clear()
                     elif count >= self._batch_size:
-                        count -= self._submit_full_lanes(in_flight, gathered, lanes)
+                        self._submit_full_lanes(in_flight, gathered, lanes)
                 commits.add(in_flight.applied())
                 if time.monotonic() - self._lag_observed_at >= LAG_EVERY_S:
                     await self._observe_lag(consumer)
         finally:
             self._in_flight = self._commits = None
+            self._gathered = {}
             if fetch is not None:
                 fetch.cancel()
                 await asyncio.gather(fetch, return_exceptions=True)
@@ -460,23 +476,23 @@ class ConsumerRunner:
 
     def _submit_full_lanes(
         self, in_flight: InFlight, gathered: dict[TopicPartition, list[ConsumerRecord]], lanes: int
-    ) -> int:
-        """Submits the gathered records of each lane holding at least a batch of them (taken out of `gathered`);
-        returns how many records were submitted."""
+    ) -> None:
+        """Submits the gathered records of each lane holding at least a batch of them (taken out of `gathered`)."""
         by_lane: dict[int, list[TopicPartition]] = {}
         for tp in gathered:
             by_lane.setdefault(lane_of(tp, lanes), []).append(tp)
-        submitted = 0
         for partitions in by_lane.values():
-            size = sum(len(gathered[tp]) for tp in partitions)
-            if size < self._batch_size:
-                continue
-            for chunk in round_batches({tp: gathered.pop(tp) for tp in partitions}, self._batch_size):
-                in_flight.submit(chunk)
-            submitted += size
-        return submitted
+            if sum(len(gathered[tp]) for tp in partitions) >= self._batch_size:
+                for chunk in round_batches({tp: gathered.pop(tp) for tp in partitions}, self._batch_size):
+                    in_flight.submit(chunk)
 
     async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        """Commits the offsets of the partitions still assigned: a batch of a partition a rebalance took away may
+        finish after it (it waited behind another, or its records were gathered before); aiokafka refuses an
+        unassigned partition's offset with an error that would restart the consumer, and the next owner's inbox
+        makes the re-delivery harmless."""
+        assigned = consumer.assignment()
+        offsets = {tp: offset for tp, offset in offsets.items() if tp in assigned}
         if offsets:
             await consumer.commit(offsets)
 

@@ -224,3 +224,18 @@ async def test_a_refused_commit_is_passed_over_and_another_kafka_error_reaches_t
     with pytest.raises(KafkaConnectionError):
         commits.add({P0: 15})
     await commits.close(1)
+
+
+async def test_a_rebalance_forgets_the_waiting_records_of_the_partitions_it_takes() -> None:
+    batches = Batches()
+    in_flight = InFlight(1, batches.apply)
+    in_flight.submit([(P0, records(P0, 0, 5))])
+    in_flight.submit([(P0, records(P0, 5, 5)), (P1, records(P1, 0, 3))])
+    in_flight.submit([(P1, records(P1, 3, 2))])
+    in_flight.forget({P1})
+    assert in_flight.waiting == 1 and in_flight.waiting_records == 5
+    batches.finish(P0, 0)
+    await in_flight.wait_any()
+    await settle()
+    assert batches.started == [(P0, 0), (P0, 5)], "P1's records are not applied after it was taken away"
+    await in_flight.cancel()
