@@ -5,6 +5,9 @@ commit; only then commit the Kafka offset `{tp: last + 1}`. Up to `max_in_flight
 once, each in its own transaction on its own connection (one batch's wait on Postgres overlaps the
 next one's decoding and handler work, and the next fetch), never two holding records of one partition:
 a partition's records are applied in order, and its offset is committed only up to the batches applied.
+A round larger than a batch is cut by lane (a partition always in the same lane), so its batches hold no
+partition in common and do run side by side; offsets are committed by a task of their own, so the poll loop
+never waits for the broker's answer.
 A failing batch is replayed message by message: infrastructure failures (and deadlocks, serialization
 failures) retry in place with capped backoff (order kept); a handler that keeps failing, or a message
 that is not a valid event, goes to `<topic>.dlt` with headers naming topic, partition, offset, error
@@ -238,10 +241,6 @@ class OffsetCommits:
         self._between = asyncio.Event()  # no commit being sent
         self._between.set()
         self._task: asyncio.Task[None] | None = None
-
-    @property
-    def pending(self) -> dict[TopicPartition, int]:
-        return dict(self._pending)
 
     def add(self, offsets: dict[TopicPartition, int]) -> None:
         """Hands over offsets to commit (raises the error a previous commit failed with)."""
@@ -812,8 +811,10 @@ def inbox_insert(inbox: sa.Table) -> sa.TextClause:
         "AS batch(event_id, topic, partition, kafka_offset, event_type) "
         "ON CONFLICT DO NOTHING RETURNING event_id"
     ).bindparams(
-        *(sa.bindparam(name, type_=sa.Text) for name in ("event_ids", "offsets", "event_types", "consumer_group")),
-        *(sa.bindparam(name, type_=sa.Text) for name in ("topics", "partitions")),
+        *(
+            sa.bindparam(name, type_=sa.Text)
+            for name in ("event_ids", "consumer_group", "topics", "partitions", "offsets", "event_types")
+        )
     )
 
 
