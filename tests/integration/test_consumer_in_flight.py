@@ -5,6 +5,7 @@ the transaction that applied its records."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections import defaultdict
 
@@ -157,3 +158,69 @@ async def test_a_held_batch_lets_other_partitions_go_on_and_its_offset_waits_for
     assert early == [], "a batch of a partition started before the one ahead of it was committed"
     assert seen[BLOCKED] == [ends[blocked] + i for i in range(BATCH)]
     assert seen[FREE] == [ends[free] + i for i in range(3 * BATCH)], "a partition's records were applied out of order"
+
+
+async def test_a_backlog_over_every_partition_is_applied_two_batches_at_once(pipeline: Pipeline) -> None:
+    """A backlog of every partition, larger than a batch: two batches with no partition in common run at once (the
+    first waits for a second beside it), each partition's records still applied in order and committed to the end.
+    (The rule that a round is cut by lane is `round_batches`'s, unit-tested: here the rounds come as the broker
+    serves them.)"""
+    group = pipeline.group(f"in-flight-lanes-{uuid.uuid4().hex[:8]}")
+    ends = await end_offsets(pipeline.kafka, ENCOUNTER_CODED.name)
+    await rewind_group(pipeline.kafka, group, ends)
+    partitions = range(ENCOUNTER_CODED.partitions)
+    where = await _publish(pipeline, dict.fromkeys(partitions, 4))
+
+    running = 0
+    both = asyncio.Event()
+    seen: dict[int, list[int]] = defaultdict(list)
+
+    async def handler(_session: AsyncSession, envelopes: list[EventEnvelope]) -> None:
+        nonlocal running
+        for envelope in envelopes:
+            if envelope.id in where:
+                partition, offset = where[envelope.id]
+                seen[partition].append(offset)
+        running += 1
+        if running >= 2:
+            both.set()
+        try:  # the first batch waits (a while) for a second one beside it
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(both.wait(), 10)
+        finally:
+            running -= 1
+
+    engine = create_engine(sqlalchemy_url(pipeline.admin_url), pool_size=4)
+    publisher = KafkaPublisher(pipeline.kafka, client_id="test-in-flight-lanes", send_timeout_s=10, stop_timeout_s=10)
+    runner = ConsumerRunner(
+        service="test",
+        subscription=Subscription(
+            group_id=group, topics=(ENCOUNTER_CODED.name,), handlers={"encounter-coded.v1": handler}
+        ),
+        sessions=create_sessionmaker(engine),
+        inbox=CLAIMS.messaging.inbox,
+        publisher=publisher,
+        kafka=pipeline.kafka,
+        max_attempts=3,
+        batch_size=BATCH,
+        max_in_flight=2,
+    )
+    task = asyncio.create_task(runner.run())
+    tps = [TopicPartition(ENCOUNTER_CODED.name, partition) for partition in partitions]
+    try:
+
+        async def all_committed() -> bool:
+            committed = await _committed(pipeline, group, tps)
+            return all(committed.get(tp) == ends[tp] + 4 for tp in tps)
+
+        await eventually(all_committed, what="every partition's records applied and committed")
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await publisher.stop()
+        await engine.dispose()
+
+    assert both.is_set(), "the backlog's batches ran one at a time"
+    for partition in partitions:
+        start = ends[TopicPartition(ENCOUNTER_CODED.name, partition)]
+        assert seen[partition] == [start + i for i in range(4)], "a partition's records were applied out of order"
