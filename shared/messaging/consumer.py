@@ -460,7 +460,8 @@ class ConsumerRunner:
                             in_flight.submit(chunk)
                         gathered.clear()
                     elif count >= self._batch_size:
-                        self._submit_full_lanes(in_flight, gathered, lanes)
+                        for chunk in full_lanes(gathered, self._batch_size, lanes):
+                            in_flight.submit(chunk)
                 commits.add(in_flight.applied())
                 if time.monotonic() - self._lag_observed_at >= LAG_EVERY_S:
                     await self._observe_lag(consumer)
@@ -472,18 +473,6 @@ class ConsumerRunner:
                 await asyncio.gather(fetch, return_exceptions=True)
             await in_flight.cancel()
             await commits.close(CLOSE_COMMIT_S)
-
-    def _submit_full_lanes(
-        self, in_flight: InFlight, gathered: dict[TopicPartition, list[ConsumerRecord]], lanes: int
-    ) -> None:
-        """Submits the gathered records of each lane holding at least a batch of them (taken out of `gathered`)."""
-        by_lane: dict[int, list[TopicPartition]] = {}
-        for tp in gathered:
-            by_lane.setdefault(lane_of(tp, lanes), []).append(tp)
-        for partitions in by_lane.values():
-            if sum(len(gathered[tp]) for tp in partitions) >= self._batch_size:
-                for chunk in round_batches({tp: gathered.pop(tp) for tp in partitions}, self._batch_size):
-                    in_flight.submit(chunk)
 
     async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
         """Commits the offsets of the partitions still assigned: a batch of a partition a rebalance took away may
@@ -772,6 +761,19 @@ def round_batches(
             size += len(part)
     if chunk:
         chunks.append(chunk)
+    return chunks
+
+
+def full_lanes(gathered: dict[TopicPartition, list[ConsumerRecord]], batch_size: int, lanes: int) -> list[list[Part]]:
+    """The round batches of each lane whose gathered records fill at least a batch, taken out of `gathered` (the
+    other lanes' records stay, to grow into a full batch or to go when nothing is being applied)."""
+    by_lane: dict[int, list[TopicPartition]] = {}
+    for tp in gathered:
+        by_lane.setdefault(lane_of(tp, lanes), []).append(tp)
+    chunks: list[list[Part]] = []
+    for partitions in by_lane.values():
+        if sum(len(gathered[tp]) for tp in partitions) >= batch_size:
+            chunks.extend(round_batches({tp: gathered.pop(tp) for tp in partitions}, batch_size))
     return chunks
 
 

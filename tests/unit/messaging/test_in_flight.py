@@ -9,7 +9,7 @@ from aiokafka import TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaConnectionError
 from aiokafka.structs import ConsumerRecord
 
-from shared.messaging.consumer import InFlight, OffsetCommits, Part, lane_of, round_batches
+from shared.messaging.consumer import InFlight, OffsetCommits, Part, full_lanes, lane_of, round_batches
 
 P0, P1, P2 = (TopicPartition("encounter-coded", n) for n in range(3))
 
@@ -239,3 +239,14 @@ async def test_a_rebalance_forgets_the_waiting_records_of_the_partitions_it_take
     await settle()
     assert batches.started == [(P0, 0), (P0, 5)], "P1's records are not applied after it was taken away"
     await in_flight.cancel()
+
+
+def test_a_lane_goes_once_its_gathered_records_fill_a_batch_and_the_others_keep_gathering() -> None:
+    lane = lane_of(P0, 2)
+    same, other = (P2, P1) if lane_of(P2, 2) == lane else (P1, P2)
+    assert lane_of(same, 2) == lane != lane_of(other, 2)
+    gathered = {P0: records(P0, 0, 3), same: records(same, 0, 3), other: records(other, 0, 4)}
+    chunks = full_lanes(gathered, 5, 2)
+    assert [[(tp, len(part)) for tp, part in chunk] for chunk in chunks] == [[(P0, 3)], [(same, 3)]]
+    assert list(gathered) == [other], "the lane short of a batch keeps its records"
+    assert full_lanes(gathered, 5, 2) == [] and list(gathered) == [other]
