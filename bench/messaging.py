@@ -233,8 +233,19 @@ async def run(
         wal_before = await admin.fetchval("SELECT pg_current_wal_lsn()")
         started = time.perf_counter()
         await admin.fetchval("SELECT pg_advisory_unlock(hashtext($1))", lock)
+        # The relay retries the leader lock every CLAIMFLOW_RELAY_POLL_INTERVAL_S (1 s): up to that long passes before
+        # it starts, which a running relay (leader from its start) never waits. When it took the lock, to 10 ms.
+        while not await admin.fetchval(
+            "SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
+            "AND objid = (hashtext($1)::bigint & 4294967295)::oid "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))",
+            lock,
+        ):
+            await asyncio.sleep(0.01)
+        leader_at = time.perf_counter()
         published_at: float | None = None
         consumed_at: float | None = None
+        first_commit_at: float | None = None
         while consumed_at is None:
             if published_at is None and not await admin.fetchval(
                 "SELECT EXISTS (SELECT FROM intake.outbox WHERE published_at IS NULL)"
@@ -243,7 +254,10 @@ async def run(
             # The feed group's committed offsets move only after its transactions commit: asking Kafka, not
             # counting feed rows every 50 ms (a count that grows with the table, in the Postgres figure).
             committed = await kafka_admin.list_consumer_group_offsets(feed_group)
-            if sum(committed[tp].offset - start for tp, start in first.items() if tp in committed) >= events:
+            done = sum(committed[tp].offset - start for tp, start in first.items() if tp in committed)
+            if first_commit_at is None and done > 0:
+                first_commit_at = time.perf_counter()
+            if done >= events:
                 fed = await admin.fetchval("SELECT count(*) FROM notifications.activity WHERE tenant_id = $1", tenant)
                 if fed >= events:
                     consumed_at = time.perf_counter()
@@ -292,6 +306,13 @@ async def run(
         print(
             f"  outbox -> Kafka -> inbox + feed row      {events / total:>10,.0f} events/s"
             f"   ({total:.2f} s for the backlog)"
+        )
+        print(
+            f"    from the relay taking its leader lock ({leader_at - started:.2f} s after it was let go): "
+            f"{events / (consumed_at - leader_at):,.0f} events/s; the feed group's first offsets committed "
+            f"{(first_commit_at or consumed_at) - leader_at:.2f} s after it; tail: the last "
+            f"{consumed_at - (published_at or consumed_at):.2f} s after the relay had published everything"
+            " (within 50 ms)"
         )
         for name, seconds in cpu.items():
             role = "relay" if name == "intake" else "consumer"

@@ -1,10 +1,17 @@
 """The consumer loop: inbox de-duplication, effects and outbox rows in one transaction, then the offset.
 
 Per partition batch: record every event id in the inbox (duplicates skipped), apply the handlers,
-commit; only then commit the Kafka offset `{tp: last + 1}`. A failing batch is replayed message by
-message: infrastructure failures retry in place with capped backoff (order kept); a handler that
-keeps failing, or a message that is not a valid event, goes to `<topic>.dlt` with headers naming
-topic, partition, offset, error and attempts, and the partition moves on.
+commit; only then commit the Kafka offset `{tp: last + 1}`. Up to `max_in_flight` round batches run at
+once, each in its own transaction on its own connection (one batch's wait on Postgres overlaps the
+next one's decoding and handler work, and the next fetch), never two holding records of one partition:
+a partition's records are applied in order, and its offset is committed only up to the batches applied.
+A round larger than a batch is cut by lane (a partition always in the same lane), so its batches hold no
+partition in common and do run side by side; offsets are committed by a task of their own, so the poll loop
+never waits for the broker's answer.
+A failing batch is replayed message by message: infrastructure failures (and deadlocks, serialization
+failures) retry in place with capped backoff (order kept); a handler that keeps failing, or a message
+that is not a valid event, goes to `<topic>.dlt` with headers naming topic, partition, offset, error
+and attempts, and the partition moves on.
 """
 
 from __future__ import annotations
@@ -15,10 +22,12 @@ import itertools
 import logging
 import re
 import time
+import zlib
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 import sqlalchemy as sa
@@ -27,7 +36,6 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import ConsumerRecord
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.trace import SpanLimits
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.db import AsyncpgStatement, driver_connection, unit_of_work
@@ -61,6 +69,22 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+"""Serialization failure and deadlock detected: Postgres rolled the transaction back for a conflict with another
+one (e.g. two batches in flight, or two replicas, locking shared rows in different orders); the same work
+succeeds when tried again."""
+
+
+def is_transient(error: BaseException) -> bool:
+    """An infrastructure failure or a conflict with a concurrent transaction: retried in place, never counted
+    against the message or dead-lettered."""
+    if isinstance(error, TRANSIENT_ERRORS):
+        return True
+    original = error.orig if isinstance(error, sa.exc.DBAPIError) else error
+    sqlstate = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    return sqlstate in RETRYABLE_SQLSTATES
+
+
 class PoisonMessage(Exception):
     """A handler's verdict that this event can never be applied; it goes straight to the DLT."""
 
@@ -71,24 +95,230 @@ class Subscription:
     handlers: dict[str, Handler]
     """Event type (e.g. `claim-submitted.v1`) to handler; topics follow from the event catalog."""
     topics: tuple[str, ...]
+    max_in_flight: int | None = None
+    """Round batches applied at once (each its own transaction); None: the service's `consumer_max_in_flight`.
+    1 for handlers that must not run beside another batch of the same group in this process."""
 
 
-class _RebalanceLog(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka has no types: its base is Any
-    """Only logs: it shares no lock with the poll loop (rebalances run in a background task)."""
+Part = tuple[TopicPartition, list[ConsumerRecord]]
+"""Consecutive records of one partition, in offset order."""
 
-    def __init__(self, service: str, group: str) -> None:
-        self._service, self._group = service, group
+
+@dataclass(slots=True)
+class _Batch:
+    """A round batch being applied: the task applying it, and the offsets its partitions reach once it is done."""
+
+    task: asyncio.Task[None]
+    offsets: dict[TopicPartition, int]
+
+
+class InFlight:
+    """The round batches of one consumer: those being applied (at most `limit` at once, never two with a partition
+    in common) and those waiting their turn, in the order fetched. A waiting batch starts as soon as a slot is free,
+    none of its partitions is being applied and no earlier waiting batch holds one of them: a partition's batches
+    run one after the other, in order, while another partition's go past a slow one. The offsets reached by the
+    batches done are kept to commit (a partition's batches finish in order: never an offset past a batch not done).
+    """
+
+    def __init__(self, limit: int, apply: Callable[[list[Part]], Coroutine[Any, Any, None]]) -> None:
+        self.limit = max(1, limit)
+        self._apply = apply
+        self._batches: list[_Batch] = []
+        self._busy: dict[TopicPartition, _Batch] = {}
+        self._waiting: list[list[Part]] = []
+        self.waiting_records = 0
+        self._applied: dict[TopicPartition, int] = {}
+
+    @property
+    def running(self) -> int:
+        return len(self._batches)
+
+    def submit(self, parts: list[Part]) -> None:
+        """Queues a round batch behind those fetched before it, and starts what can start."""
+        self._waiting.append(parts)
+        self.waiting_records += sum(len(records) for _, records in parts)
+        self._start_ready()
+
+    def _start_ready(self) -> None:
+        held: set[TopicPartition] = set()  # partitions of earlier batches still waiting: theirs go first
+        waiting: list[list[Part]] = []
+        for parts in self._waiting:
+            if len(self._batches) >= self.limit or any(tp in self._busy or tp in held for tp, _ in parts):
+                waiting.append(parts)
+                held.update(tp for tp, _ in parts)
+                continue
+            batch = _Batch(
+                asyncio.create_task(self._apply(parts)),
+                {tp: records[-1].offset + 1 for tp, records in parts if records},
+            )
+            self._batches.append(batch)
+            for tp in batch.offsets:
+                self._busy[tp] = batch
+            self.waiting_records -= sum(len(records) for _, records in parts)
+        self._waiting = waiting
+
+    async def wait_any(self, *others: asyncio.Future[Any]) -> None:
+        """Until a batch being applied is done (or one of `others`, e.g. the fetch gathering the next round); then
+        starts what can start."""
+        pending = [batch.task for batch in self._batches] + list(others)
+        if pending:
+            await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        self.reap()
+
+    def forget(self, partitions: set[TopicPartition]) -> None:
+        """Drops the waiting records of `partitions` (a rebalance took them away: their next owner fetches them again
+        from the offset committed, and applies them in order)."""
+        waiting: list[list[Part]] = []
+        for parts in self._waiting:
+            self.waiting_records -= sum(len(records) for tp, records in parts if tp in partitions)
+            if kept := [(tp, records) for tp, records in parts if tp not in partitions]:
+                waiting.append(kept)
+        self._waiting = waiting
+        self._start_ready()
+
+    async def wait_for(self, partitions: set[TopicPartition], timeout_s: float) -> None:
+        """Until no batch holding one of `partitions` is being applied (at most `timeout_s`)."""
+        tasks = {batch.task for tp, batch in self._busy.items() if tp in partitions}
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout_s)
+        self.reap()
+
+    def reap(self) -> None:
+        """Takes the batches done (their offsets become committable) and starts what can start. A batch that raised
+        (a bug: failures are replayed and dead-lettered inside it) raises here, before any later batch of its
+        partitions starts."""
+        if any(batch.task.done() for batch in self._batches):
+            running = []
+            for batch in self._batches:
+                if not batch.task.done():
+                    running.append(batch)
+                    continue
+                for tp in batch.offsets:
+                    if self._busy.get(tp) is batch:
+                        del self._busy[tp]
+                batch.task.result()  # re-raises; the partitions' offsets stay where they were
+                self._applied.update(batch.offsets)
+            self._batches = running
+        self._start_ready()
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting)
+
+    def applied(self, partitions: set[TopicPartition] | None = None) -> dict[TopicPartition, int]:
+        """The offsets reached by the batches done since the last call (only `partitions`' when given): to commit."""
+        if partitions is None:
+            taken, self._applied = self._applied, {}
+            return taken
+        return {tp: self._applied.pop(tp) for tp in partitions if tp in self._applied}
+
+    async def cancel(self) -> None:
+        """Stops the batches being applied: each transaction rolls back (nothing half-written); no offset moves."""
+        tasks = [batch.task for batch in self._batches]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self._batches, self._busy, self._waiting, self._applied = [], {}, [], {}
+        self.waiting_records = 0
+
+
+class OffsetCommits:
+    """The offsets of the batches applied, committed to Kafka by a task of its own: the poll loop hands them over and
+    goes on fetching and starting batches instead of waiting for the broker's answer. One commit at a time, each
+    with the latest offset of every partition handed over since the last (offsets only ever come from batches whose
+    transaction committed: never ahead of Postgres). A commit refused after a rebalance is logged (the inbox makes
+    the re-delivery harmless); any other Kafka error is raised to the poll loop at its next hand-over (the consumer
+    restarts, as when it awaited the commit itself)."""
+
+    def __init__(self, commit: Callable[[dict[TopicPartition, int]], Awaitable[None]], group_id: str) -> None:
+        self._commit = commit
+        self._group_id = group_id
+        self._pending: dict[TopicPartition, int] = {}
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()  # nothing handed over is left to commit
+        self._idle.set()
+        self._between = asyncio.Event()  # no commit being sent
+        self._between.set()
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, offsets: dict[TopicPartition, int]) -> None:
+        """Hands over offsets to commit (raises the error a previous commit failed with)."""
+        if self._task is not None and self._task.done() and not self._task.cancelled():
+            self._task.result()
+        if not offsets:
+            return
+        self._pending.update(offsets)
+        self._idle.clear()
+        self._wake.set()
+        if self._task is None:
+            self._task = asyncio.create_task(self._run())
+
+    def take(self, partitions: set[TopicPartition]) -> dict[TopicPartition, int]:
+        """Removes and returns the offsets of `partitions` not yet sent (a rebalance commits them itself)."""
+        return {tp: self._pending.pop(tp) for tp in partitions if tp in self._pending}
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                offsets, self._pending = self._pending, {}
+                self._between.clear()
+                try:
+                    await self._commit(offsets)
+                except CommitFailedError:
+                    log.info("offset commit refused after rebalance", extra={"group": self._group_id})
+                finally:
+                    self._between.set()
+            self._idle.set()
+
+    async def _until(self, event: asyncio.Event, timeout_s: float) -> None:
+        if self._task is None:
+            return
+        waiter = asyncio.ensure_future(event.wait())
+        try:
+            await asyncio.wait([waiter, self._task], timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+
+    async def sent(self, timeout_s: float) -> None:
+        """Until the commit being sent, if any, is answered (at most `timeout_s`): a commit made after this one
+        reaches the broker after it."""
+        await self._until(self._between, timeout_s)
+
+    async def close(self, timeout_s: float) -> None:
+        """Commits what was handed over (for up to `timeout_s`), then stops the task."""
+        await self._until(self._idle, timeout_s)
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        self._pending = {}
+
+
+CLOSE_COMMIT_S = 5.0
+"""How long a consumer stopping (or restarting) waits for the offsets of the batches it applied to be committed."""
+
+REVOKE_WAIT_S = 30.0
+"""How long a rebalance waits for the batches in flight of the partitions it takes away (their offsets then
+committed, so the next owner does not apply them again); past it the inbox makes the re-delivery harmless."""
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka has no types: its base is Any
+    """Before partitions go, their batches in flight finish and their offsets are committed
+    (`ConsumerRunner.partitions_revoked`). It takes no lock the poll loop holds (rebalances run in a background
+    task)."""
+
+    def __init__(self, runner: ConsumerRunner, consumer: AIOKafkaConsumer) -> None:
+        self._runner, self._consumer = runner, consumer
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        for tp in revoked:
-            try:
-                CONSUMER_LAG.remove(self._service, self._group, tp.topic, str(tp.partition))
-            except KeyError:
-                pass
-        log.info("partitions revoked", extra={"group": self._group, "partitions": sorted(map(str, revoked))})
+        await self._runner.partitions_revoked(self._consumer, revoked)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        log.info("partitions assigned", extra={"group": self._group, "partitions": sorted(map(str, assigned))})
+        partitions = sorted(map(str, assigned))
+        log.info("partitions assigned", extra={"group": self._runner.group_id, "partitions": partitions})
 
 
 class ConsumerRunner:
@@ -105,6 +335,7 @@ class ConsumerRunner:
         batch_size: int,
         fetch_min_bytes: int = 1,
         fetch_max_wait_ms: int = 500,
+        max_in_flight: int = 2,
     ) -> None:
         self._service = service
         self._subscription = subscription
@@ -119,6 +350,10 @@ class ConsumerRunner:
         self.connected = False
         self._inbox_insert = AsyncpgStatement.of(inbox_insert(inbox))
         self._lag_observed_at = -LAG_EVERY_S
+        self._max_in_flight = subscription.max_in_flight or max_in_flight
+        self._in_flight: InFlight | None = None
+        self._commits: OffsetCommits | None = None
+        self._gathered: dict[TopicPartition, list[ConsumerRecord]] = {}
 
     @property
     def group_id(self) -> str:
@@ -137,7 +372,7 @@ class ConsumerRunner:
                 max_poll_records=self._batch_size,
                 **self._fetch,
             )
-            consumer.subscribe(list(self._subscription.topics), listener=_RebalanceLog(self._service, self.group_id))
+            consumer.subscribe(list(self._subscription.topics), listener=_Rebalance(self, consumer))
             try:
                 await consumer.start()
                 self._consumer = consumer
@@ -158,37 +393,96 @@ class ConsumerRunner:
                 except Exception:  # a hung stop must not hang shutdown
                     log.warning("consumer stop did not finish", extra={"group": self.group_id})
 
+    async def partitions_revoked(self, consumer: AIOKafkaConsumer, revoked: set[TopicPartition]) -> None:
+        """Before a rebalance takes `revoked` away: their batches in flight finish (for up to REVOKE_WAIT_S) and the
+        offsets they reached are committed, so the next owner starts after them."""
+        for tp in revoked:
+            try:
+                CONSUMER_LAG.remove(self._service, self.group_id, tp.topic, str(tp.partition))
+            except KeyError:
+                pass
+        log.info("partitions revoked", extra={"group": self.group_id, "partitions": sorted(map(str, revoked))})
+        in_flight, commits = self._in_flight, self._commits
+        if in_flight is None or not revoked:
+            return
+        for tp in revoked:  # their next owner fetches them from the offset committed here
+            self._gathered.pop(tp, None)
+        in_flight.forget(revoked)
+        offsets: dict[TopicPartition, int] = {}
+        if commits is not None:  # what the commit task has not sent yet is sent here, after what it is sending
+            offsets.update(commits.take(revoked))
+            await commits.sent(REVOKE_WAIT_S)
+        try:
+            await in_flight.wait_for(revoked, REVOKE_WAIT_S)
+        except Exception as exc:  # a batch that raised: the poll loop raises it too; its partitions' offsets stay
+            log.warning("batch failed during a rebalance", extra={"group": self.group_id, "error": type(exc).__name__})
+        offsets.update(in_flight.applied(revoked))
+        if offsets:
+            try:
+                await consumer.commit(offsets)
+            except KafkaError:  # CommitFailedError among them: the inbox makes the re-delivery harmless
+                log.info("offset commit refused during rebalance", extra={"group": self.group_id})
+
     async def _poll(self, consumer: AIOKafkaConsumer) -> None:
-        """Up to one batch per assigned partition per round (a fetch returns several partitions at once),
-        each partition's records applied in batches of at most `batch_size`, then one offset commit for
-        every partition of the round, after all their transactions."""
-        while True:
-            limit = self._batch_size * max(1, len(consumer.assignment()))
-            batches = await _gathered(consumer, limit)
-            offsets: dict[TopicPartition, int] = {}
-            chunk: list[tuple[TopicPartition, list[ConsumerRecord]]] = []
-            size = 0
-            for tp, records in batches.items():
-                for start in range(0, len(records), self._batch_size):
-                    part = records[start : start + self._batch_size]
-                    if chunk and size + len(part) > self._batch_size:
-                        await self._handle_round_batch(chunk)
-                        chunk, size = [], 0
-                    chunk.append((tp, part))
-                    size += len(part)
-                if records:
-                    offsets[tp] = records[-1].offset + 1
-            if chunk:
-                await self._handle_round_batch(chunk)
-            if offsets:
-                try:
-                    await consumer.commit(offsets)
-                except CommitFailedError:
-                    # A partition moved to another member during the round; its inbox makes the
-                    # re-delivery there harmless.
-                    log.info("offset commit refused after rebalance", extra={"group": self.group_id})
-            if time.monotonic() - self._lag_observed_at >= LAG_EVERY_S:
-                await self._observe_lag(consumer)
+        """Up to one batch per assigned partition per round (a fetch returns several partitions at once), each
+        partition's records applied in round batches of at most `batch_size` records, up to `max_in_flight` of them
+        at once (`InFlight`). A round larger than a batch is cut by lane (`lane_of`: a partition always in the same
+        one of `max_in_flight` lanes), so its batches hold no partition in common and run side by side. While
+        batches are being applied, a fetch gathers the next round (the loop waits for whichever comes first, the
+        fetch or a batch done): a lane's gathered records start once they fill a batch (a backlog: the overlap),
+        all of them once nothing is being applied (batches stay as large as before while the consumer keeps up).
+        The offsets of the batches done are handed to `OffsetCommits` (committed by a task of its own)."""
+        in_flight = self._in_flight = InFlight(self._max_in_flight, self._handle_round_batch)
+        commits = self._commits = OffsetCommits(lambda offsets: self._commit(consumer, offsets), self.group_id)
+        lanes = in_flight.limit
+        gathered = self._gathered = {}  # a rebalance drops the records of the partitions it takes away
+        fetch: asyncio.Task[dict[TopicPartition, list[ConsumerRecord]]] | None = None
+        try:
+            while True:
+                limit = self._batch_size * max(1, len(consumer.assignment()))
+                count = sum(len(records) for records in gathered.values())
+                if not in_flight.running and fetch is None and not count:
+                    for chunk in round_batches(await _gathered(consumer, limit), self._batch_size, lanes):
+                        in_flight.submit(chunk)
+                else:
+                    if fetch is None and in_flight.waiting_records + count < limit:
+                        fetch = asyncio.create_task(
+                            consumer.getmany(timeout_ms=FETCH_TIMEOUT_MS, max_records=max(1, limit - count))
+                        )
+                    await in_flight.wait_any(*(() if fetch is None else (fetch,)))
+                    if fetch is not None and fetch.done():
+                        more, fetch = fetch.result(), None
+                        for tp, records in more.items():
+                            gathered.setdefault(tp, []).extend(records)
+                            count += len(records)
+                    if count and not in_flight.running:
+                        for chunk in round_batches(gathered, self._batch_size, lanes):
+                            in_flight.submit(chunk)
+                        gathered.clear()
+                    elif count >= self._batch_size:
+                        for chunk in full_lanes(gathered, self._batch_size, lanes):
+                            in_flight.submit(chunk)
+                commits.add(in_flight.applied())
+                if time.monotonic() - self._lag_observed_at >= LAG_EVERY_S:
+                    await self._observe_lag(consumer)
+        finally:
+            self._in_flight = self._commits = None
+            self._gathered = {}
+            if fetch is not None:
+                fetch.cancel()
+                await asyncio.gather(fetch, return_exceptions=True)
+            await in_flight.cancel()
+            await commits.close(CLOSE_COMMIT_S)
+
+    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        """Commits the offsets of the partitions still assigned: a batch of a partition a rebalance took away may
+        finish after it (it waited behind another, or its records were gathered before); aiokafka refuses an
+        unassigned partition's offset with an error that would restart the consumer, and the next owner's inbox
+        makes the re-delivery harmless."""
+        assigned = consumer.assignment()
+        offsets = {tp: offset for tp, offset in offsets.items() if tp in assigned}
+        if offsets:
+            await consumer.commit(offsets)
 
     async def _observe_lag(self, consumer: AIOKafkaConsumer) -> None:
         """The lag gauge of every assigned partition (a consumer of every domain topic has over a hundred: per
@@ -309,12 +603,12 @@ class ConsumerRunner:
         rows = await connection.fetch(
             statement.sql,
             *statement.args(
-                event_ids=event_ids,
+                event_ids=text_array(event_ids),
                 consumer_group=self.group_id,
-                topics=topics,
-                partitions=partitions,
-                offsets=offsets,
-                event_types=event_types,
+                topics=text_array(topics),
+                partitions=integer_array(partitions),
+                offsets=integer_array(offsets),
+                event_types=text_array(event_types),
             ),
         )
         return {row[0] for row in rows}
@@ -358,19 +652,25 @@ class ConsumerRunner:
             except (MalformedEvent, PoisonMessage) as exc:
                 await self._dead_letter(tp, record, exc, attempt)
                 return
-            except TRANSIENT_ERRORS as exc:
-                log.warning(
-                    "transient failure; retrying in place",
-                    extra={"topic": tp.topic, "offset": record.offset, "error": type(exc).__name__},
-                )
             except Exception as exc:
-                if attempt >= self._max_attempts:
+                if is_transient(exc):
+                    log.warning(
+                        "transient failure; retrying in place",
+                        extra={"topic": tp.topic, "offset": record.offset, "error": type(exc).__name__},
+                    )
+                elif attempt >= self._max_attempts:
                     await self._dead_letter(tp, record, exc, attempt)
                     return
-                log.warning(
-                    "handler failed; retrying",
-                    extra={"topic": tp.topic, "offset": record.offset, "attempt": attempt, "error": type(exc).__name__},
-                )
+                else:
+                    log.warning(
+                        "handler failed; retrying",
+                        extra={
+                            "topic": tp.topic,
+                            "offset": record.offset,
+                            "attempt": attempt,
+                            "error": type(exc).__name__,
+                        },
+                    )
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_S)
 
@@ -424,9 +724,66 @@ statement, each handler's statements, the offset commit) is shared by many event
 consumer's first event waits at most this long."""
 
 
-async def _gathered(consumer: AIOKafkaConsumer, limit: int) -> dict[TopicPartition, list[ConsumerRecord]]:
+FETCH_TIMEOUT_MS = 500
+"""How long an idle consumer's fetch waits for records (with no batch in flight)."""
+
+
+def lane_of(tp: TopicPartition, lanes: int) -> int:
+    """The lane of a partition among `lanes` (the round batches in flight): a round larger than a batch is cut by
+    lane, so its batches hold no partition in common and are applied side by side; a topic's partitions alternate
+    between lanes."""
+    return (zlib.crc32(tp.topic.encode()) + tp.partition) % lanes if lanes > 1 else 0
+
+
+def round_batches(
+    batches: dict[TopicPartition, list[ConsumerRecord]], batch_size: int, lanes: int = 1
+) -> list[list[Part]]:
+    """A round's records as round batches of at most `batch_size` records each, in order: each partition's records
+    cut into parts of at most `batch_size`, parts packed into batches (a partition of up to `batch_size` records
+    in one batch; a partition's later parts in later batches). A round of more than `batch_size` records is cut
+    by lane first (`lane_of`): each lane's batches hold only its partitions, the lanes' batches interleaved."""
+    if lanes > 1 and sum(len(records) for records in batches.values()) > batch_size:
+        by_lane: dict[int, dict[TopicPartition, list[ConsumerRecord]]] = {}
+        for tp, records in batches.items():
+            by_lane.setdefault(lane_of(tp, lanes), {})[tp] = records
+        cut = [round_batches(lane, batch_size) for lane in by_lane.values()]
+        return [chunk for turn in itertools.zip_longest(*cut) for chunk in turn if chunk is not None]
+    chunks: list[list[Part]] = []
+    chunk: list[Part] = []
+    size = 0
+    for tp, records in batches.items():
+        for start in range(0, len(records), batch_size):
+            part = records[start : start + batch_size]
+            if chunk and size + len(part) > batch_size:
+                chunks.append(chunk)
+                chunk, size = [], 0
+            chunk.append((tp, part))
+            size += len(part)
+    if chunk:
+        chunks.append(chunk)
+    return chunks
+
+
+def full_lanes(gathered: dict[TopicPartition, list[ConsumerRecord]], batch_size: int, lanes: int) -> list[list[Part]]:
+    """The round batches of each lane whose gathered records fill at least a batch, taken out of `gathered` (the
+    other lanes' records stay, to grow into a full batch or to go when nothing is being applied)."""
+    by_lane: dict[int, list[TopicPartition]] = {}
+    for tp in gathered:
+        by_lane.setdefault(lane_of(tp, lanes), []).append(tp)
+    chunks: list[list[Part]] = []
+    for partitions in by_lane.values():
+        if sum(len(gathered[tp]) for tp in partitions) >= batch_size:
+            chunks.extend(round_batches({tp: gathered.pop(tp) for tp in partitions}, batch_size))
+    return chunks
+
+
+async def _gathered(
+    consumer: AIOKafkaConsumer, limit: int, timeout_ms: int = FETCH_TIMEOUT_MS
+) -> dict[TopicPartition, list[ConsumerRecord]]:
     """One round's records: a fetch, then more fetches for up to LINGER_S while the round is short of `limit`."""
-    batches: dict[TopicPartition, list[ConsumerRecord]] = await consumer.getmany(timeout_ms=500, max_records=limit)
+    batches: dict[TopicPartition, list[ConsumerRecord]] = await consumer.getmany(
+        timeout_ms=timeout_ms, max_records=limit
+    )
     count = sum(len(records) for records in batches.values())
     if not count or count >= limit:
         return batches
@@ -441,23 +798,40 @@ async def _gathered(consumer: AIOKafkaConsumer, limit: int) -> dict[TopicPartiti
 
 
 def inbox_insert(inbox: sa.Table) -> sa.TextClause:
-    """Insert a batch's event ids into the inbox from arrays, skipping those already there, returning the new."""
+    """Insert a batch's event ids into the inbox, skipping those already there, returning the new. The five columns
+    come as array literals in text parameters (`text_array`, `integer_array`), cast to arrays by Postgres: asyncpg
+    encodes a list parameter element by element, with an `isinstance` check or two against `collections.abc`
+    classes for each (in a cProfile of the notifications consumer, those checks were a sixth of its CPU, over the
+    inbox statement and the feed's)."""
     table = f'"{inbox.schema}"."{inbox.name}"' if inbox.schema else f'"{inbox.name}"'
     return sa.text(
         f"INSERT INTO {table} (event_id, consumer_group, topic, partition, kafka_offset, event_type) "  # noqa: S608
         "SELECT event_id, :consumer_group, topic, partition, kafka_offset, event_type "
-        "FROM unnest(CAST(:event_ids AS text[]), CAST(:topics AS text[]), CAST(:partitions AS integer[]), "
-        "CAST(:offsets AS bigint[]), CAST(:event_types AS text[])) "
+        "FROM unnest(CAST(CAST(:event_ids AS text) AS text[]), CAST(CAST(:topics AS text) AS text[]), "
+        "CAST(CAST(:partitions AS text) AS integer[]), CAST(CAST(:offsets AS text) AS bigint[]), "
+        "CAST(CAST(:event_types AS text) AS text[])) "
         "AS batch(event_id, topic, partition, kafka_offset, event_type) "
         "ON CONFLICT DO NOTHING RETURNING event_id"
     ).bindparams(
-        sa.bindparam("event_ids", type_=ARRAY(sa.Text)),
-        sa.bindparam("offsets", type_=ARRAY(sa.BigInteger)),
-        sa.bindparam("event_types", type_=ARRAY(sa.Text)),
-        sa.bindparam("consumer_group", type_=sa.Text),
-        sa.bindparam("topics", type_=ARRAY(sa.Text)),
-        sa.bindparam("partitions", type_=ARRAY(sa.Integer)),
+        *(
+            sa.bindparam(name, type_=sa.Text)
+            for name in ("event_ids", "consumer_group", "topics", "partitions", "offsets", "event_types")
+        )
     )
+
+
+def text_array(values: Sequence[str]) -> str:
+    """Postgres's text form of a one-dimensional text array: each value quoted, its `"` and `\\` escaped (values with
+    neither, as event ids, topics and event types, are joined in one call)."""
+    joined = '","'.join(values)
+    if values and "\\" not in joined and joined.count('"') == 2 * (len(values) - 1):
+        return '{"' + joined + '"}'
+    return "{" + ",".join('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values) + "}"
+
+
+def integer_array(values: Sequence[int]) -> str:
+    """Postgres's text form of a one-dimensional integer array."""
+    return "{" + ",".join(map(str, values)) + "}"
 
 
 def describe_error(error: BaseException) -> str:
