@@ -1,7 +1,7 @@
 """End to end: coded encounters over HTTP to intake, until their `claim-submitted` events with the 837s written.
 
     .venv/bin/python bench/intake_to_submitted.py [--encounters 100000 ...] [--rate R] [--paced-seconds 30]
-        [--keep-stack] [--profile DIR] [--claims-replicas N]
+        [--keep-stack] [--profile DIR] [--claims-replicas N] [--consumer-max-in-flight N]
 
 Servers: CLAIMFLOW_TEST_DATABASE_URL + CLAIMFLOW_TEST_KAFKA_BOOTSTRAP_SERVERS when set, else the local
 stack in .local/bench-stack (started and stopped here). The intake and claims services run as real
@@ -801,6 +801,7 @@ async def run(arguments: argparse.Namespace, stack: LocalStack | None, servers: 
                 CLAIMFLOW_CLAIMS_BATCH_INTERVAL_S=str(arguments.batch_interval),
                 CLAIMFLOW_CLEARINGHOUSE_TRANSPORT="file_drop",
                 CLAIMFLOW_CLEARINGHOUSE_FOLDER=str(folder),
+                **consumer_env(arguments),
             )
             services = [
                 Watched(process.name if len(claims) == 1 else f"{process.name}-{process.replica}", process.process.pid)
@@ -884,12 +885,26 @@ async def run(arguments: argparse.Namespace, stack: LocalStack | None, servers: 
                 follower.cancel()
 
 
+def consumer_env(arguments: argparse.Namespace) -> dict[str, str]:
+    """`--consumer-max-in-flight N` for the claims processes (their consumers' round batches in flight at once)."""
+    env: dict[str, str] = {}
+    if arguments.consumer_max_in_flight is not None:
+        env["CLAIMFLOW_CONSUMER_MAX_IN_FLIGHT"] = str(arguments.consumer_max_in_flight)
+    return env
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--encounters", type=int, nargs="+", default=[100_000], help="One throughput run per size (the cost curve)."
     )
     parser.add_argument("--in-flight", type=int, default=3, help="Batch requests in flight in phase 1.")
+    parser.add_argument(
+        "--consumer-max-in-flight",
+        type=int,
+        default=None,
+        help="Round batches each claims consumer has in flight at once (CLAIMFLOW_CONSUMER_MAX_IN_FLIGHT).",
+    )
     parser.add_argument(
         "--batch", type=int, default=BATCH, help="Encounters per POST in phase 1 (small: the per-request cost)."
     )

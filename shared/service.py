@@ -247,6 +247,7 @@ async def _start(
             batch_size=settings.consumer_batch_size,
             fetch_min_bytes=settings.consumer_fetch_min_bytes,
             fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
+            max_in_flight=settings.consumer_max_in_flight,
         )
         for subscription in definition.bound_subscriptions(runtime)
     ]

@@ -1,10 +1,14 @@
 """The consumer loop: inbox de-duplication, effects and outbox rows in one transaction, then the offset.
 
 Per partition batch: record every event id in the inbox (duplicates skipped), apply the handlers,
-commit; only then commit the Kafka offset `{tp: last + 1}`. A failing batch is replayed message by
-message: infrastructure failures retry in place with capped backoff (order kept); a handler that
-keeps failing, or a message that is not a valid event, goes to `<topic>.dlt` with headers naming
-topic, partition, offset, error and attempts, and the partition moves on.
+commit; only then commit the Kafka offset `{tp: last + 1}`. Up to `max_in_flight` round batches run at
+once, each in its own transaction on its own connection (one batch's wait on Postgres overlaps the
+next one's decoding and handler work, and the next fetch), never two holding records of one partition:
+a partition's records are applied in order, and its offset is committed only up to the batches applied.
+A failing batch is replayed message by message: infrastructure failures (and deadlocks, serialization
+failures) retry in place with capped backoff (order kept); a handler that keeps failing, or a message
+that is not a valid event, goes to `<topic>.dlt` with headers naming topic, partition, offset, error
+and attempts, and the partition moves on.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ import logging
 import re
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 import sqlalchemy as sa
@@ -61,6 +66,22 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+"""Serialization failure and deadlock detected: Postgres rolled the transaction back for a conflict with another
+one (e.g. two batches in flight, or two replicas, locking shared rows in different orders); the same work
+succeeds when tried again."""
+
+
+def is_transient(error: BaseException) -> bool:
+    """An infrastructure failure or a conflict with a concurrent transaction: retried in place, never counted
+    against the message or dead-lettered."""
+    if isinstance(error, TRANSIENT_ERRORS):
+        return True
+    original = error.orig if isinstance(error, sa.exc.DBAPIError) else error
+    sqlstate = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    return sqlstate in RETRYABLE_SQLSTATES
+
+
 class PoisonMessage(Exception):
     """A handler's verdict that this event can never be applied; it goes straight to the DLT."""
 
@@ -71,24 +92,136 @@ class Subscription:
     handlers: dict[str, Handler]
     """Event type (e.g. `claim-submitted.v1`) to handler; topics follow from the event catalog."""
     topics: tuple[str, ...]
+    max_in_flight: int | None = None
+    """Round batches applied at once (each its own transaction); None: the service's `consumer_max_in_flight`.
+    1 for handlers that must not run beside another batch of the same group in this process."""
 
 
-class _RebalanceLog(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka has no types: its base is Any
-    """Only logs: it shares no lock with the poll loop (rebalances run in a background task)."""
+Part = tuple[TopicPartition, list[ConsumerRecord]]
+"""Consecutive records of one partition, in offset order."""
 
-    def __init__(self, service: str, group: str) -> None:
-        self._service, self._group = service, group
+
+@dataclass(slots=True)
+class _Batch:
+    """A round batch being applied: the task applying it, and the offsets its partitions reach once it is done."""
+
+    task: asyncio.Task[None]
+    offsets: dict[TopicPartition, int]
+
+
+class InFlight:
+    """The round batches of one consumer: those being applied (at most `limit` at once, never two with a partition
+    in common) and those waiting their turn, in the order fetched. A waiting batch starts as soon as a slot is free,
+    none of its partitions is being applied and no earlier waiting batch holds one of them: a partition's batches
+    run one after the other, in order, while another partition's go past a slow one. The offsets reached by the
+    batches done are kept to commit (a partition's batches finish in order: never an offset past a batch not done).
+    """
+
+    def __init__(self, limit: int, apply: Callable[[list[Part]], Coroutine[Any, Any, None]]) -> None:
+        self.limit = max(1, limit)
+        self._apply = apply
+        self._batches: list[_Batch] = []
+        self._busy: dict[TopicPartition, _Batch] = {}
+        self._waiting: list[list[Part]] = []
+        self.waiting_records = 0
+        self._applied: dict[TopicPartition, int] = {}
+
+    @property
+    def running(self) -> int:
+        return len(self._batches)
+
+    def submit(self, parts: list[Part]) -> None:
+        """Queues a round batch behind those fetched before it, and starts what can start."""
+        self._waiting.append(parts)
+        self.waiting_records += sum(len(records) for _, records in parts)
+        self._start_ready()
+
+    def _start_ready(self) -> None:
+        held: set[TopicPartition] = set()  # partitions of earlier batches still waiting: theirs go first
+        waiting: list[list[Part]] = []
+        for parts in self._waiting:
+            if len(self._batches) >= self.limit or any(tp in self._busy or tp in held for tp, _ in parts):
+                waiting.append(parts)
+                held.update(tp for tp, _ in parts)
+                continue
+            batch = _Batch(
+                asyncio.create_task(self._apply(parts)),
+                {tp: records[-1].offset + 1 for tp, records in parts if records},
+            )
+            self._batches.append(batch)
+            for tp in batch.offsets:
+                self._busy[tp] = batch
+            self.waiting_records -= sum(len(records) for _, records in parts)
+        self._waiting = waiting
+
+    async def wait_any(self) -> None:
+        """Until a batch being applied is done; then starts what can start."""
+        if self._batches:
+            await asyncio.wait([batch.task for batch in self._batches], return_when=asyncio.FIRST_COMPLETED)
+        self.reap()
+
+    async def wait_for(self, partitions: set[TopicPartition], timeout_s: float) -> None:
+        """Until no batch holding one of `partitions` is being applied (at most `timeout_s`)."""
+        tasks = {batch.task for tp, batch in self._busy.items() if tp in partitions}
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout_s)
+        self.reap()
+
+    def reap(self) -> None:
+        """Takes the batches done (their offsets become committable) and starts what can start. A batch that raised
+        (a bug: failures are replayed and dead-lettered inside it) raises here, before any later batch of its
+        partitions starts."""
+        if any(batch.task.done() for batch in self._batches):
+            running = []
+            for batch in self._batches:
+                if not batch.task.done():
+                    running.append(batch)
+                    continue
+                for tp in batch.offsets:
+                    if self._busy.get(tp) is batch:
+                        del self._busy[tp]
+                batch.task.result()  # re-raises; the partitions' offsets stay where they were
+                self._applied.update(batch.offsets)
+            self._batches = running
+        self._start_ready()
+
+    def applied(self, partitions: set[TopicPartition] | None = None) -> dict[TopicPartition, int]:
+        """The offsets reached by the batches done since the last call (only `partitions`' when given): to commit."""
+        if partitions is None:
+            taken, self._applied = self._applied, {}
+            return taken
+        return {tp: self._applied.pop(tp) for tp in partitions if tp in self._applied}
+
+    async def cancel(self) -> None:
+        """Stops the batches being applied: each transaction rolls back (nothing half-written); no offset moves."""
+        tasks = [batch.task for batch in self._batches]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self._batches, self._busy, self._waiting, self._applied = [], {}, [], {}
+        self.waiting_records = 0
+
+
+REVOKE_WAIT_S = 30.0
+"""How long a rebalance waits for the batches in flight of the partitions it takes away (their offsets then
+committed, so the next owner does not apply them again); past it the inbox makes the re-delivery harmless."""
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka has no types: its base is Any
+    """Before partitions go, their batches in flight finish and their offsets are committed
+    (`ConsumerRunner.partitions_revoked`). It takes no lock the poll loop holds (rebalances run in a background
+    task)."""
+
+    def __init__(self, runner: ConsumerRunner, consumer: AIOKafkaConsumer) -> None:
+        self._runner, self._consumer = runner, consumer
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        for tp in revoked:
-            try:
-                CONSUMER_LAG.remove(self._service, self._group, tp.topic, str(tp.partition))
-            except KeyError:
-                pass
-        log.info("partitions revoked", extra={"group": self._group, "partitions": sorted(map(str, revoked))})
+        await self._runner.partitions_revoked(self._consumer, revoked)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        log.info("partitions assigned", extra={"group": self._group, "partitions": sorted(map(str, assigned))})
+        partitions = sorted(map(str, assigned))
+        log.info("partitions assigned", extra={"group": self._runner.group_id, "partitions": partitions})
 
 
 class ConsumerRunner:
@@ -105,6 +238,7 @@ class ConsumerRunner:
         batch_size: int,
         fetch_min_bytes: int = 1,
         fetch_max_wait_ms: int = 500,
+        max_in_flight: int = 2,
     ) -> None:
         self._service = service
         self._subscription = subscription
@@ -119,6 +253,8 @@ class ConsumerRunner:
         self.connected = False
         self._inbox_insert = AsyncpgStatement.of(inbox_insert(inbox))
         self._lag_observed_at = -LAG_EVERY_S
+        self._max_in_flight = subscription.max_in_flight or max_in_flight
+        self._in_flight: InFlight | None = None
 
     @property
     def group_id(self) -> str:
@@ -137,7 +273,7 @@ class ConsumerRunner:
                 max_poll_records=self._batch_size,
                 **self._fetch,
             )
-            consumer.subscribe(list(self._subscription.topics), listener=_RebalanceLog(self._service, self.group_id))
+            consumer.subscribe(list(self._subscription.topics), listener=_Rebalance(self, consumer))
             try:
                 await consumer.start()
                 self._consumer = consumer
@@ -158,37 +294,73 @@ class ConsumerRunner:
                 except Exception:  # a hung stop must not hang shutdown
                     log.warning("consumer stop did not finish", extra={"group": self.group_id})
 
+    async def partitions_revoked(self, consumer: AIOKafkaConsumer, revoked: set[TopicPartition]) -> None:
+        """Before a rebalance takes `revoked` away: their batches in flight finish (for up to REVOKE_WAIT_S) and the
+        offsets they reached are committed, so the next owner starts after them."""
+        for tp in revoked:
+            try:
+                CONSUMER_LAG.remove(self._service, self.group_id, tp.topic, str(tp.partition))
+            except KeyError:
+                pass
+        log.info("partitions revoked", extra={"group": self.group_id, "partitions": sorted(map(str, revoked))})
+        in_flight = self._in_flight
+        if in_flight is None or not revoked:
+            return
+        try:
+            await in_flight.wait_for(revoked, REVOKE_WAIT_S)
+        except Exception as exc:  # a batch that raised: the poll loop raises it too; its partitions' offsets stay
+            log.warning("batch failed during a rebalance", extra={"group": self.group_id, "error": type(exc).__name__})
+        offsets = in_flight.applied(revoked)
+        if offsets:
+            try:
+                await consumer.commit(offsets)
+            except KafkaError:  # CommitFailedError among them: the inbox makes the re-delivery harmless
+                log.info("offset commit refused during rebalance", extra={"group": self.group_id})
+
     async def _poll(self, consumer: AIOKafkaConsumer) -> None:
-        """Up to one batch per assigned partition per round (a fetch returns several partitions at once),
-        each partition's records applied in batches of at most `batch_size`, then one offset commit for
-        every partition of the round, after all their transactions."""
-        while True:
-            limit = self._batch_size * max(1, len(consumer.assignment()))
-            batches = await _gathered(consumer, limit)
-            offsets: dict[TopicPartition, int] = {}
-            chunk: list[tuple[TopicPartition, list[ConsumerRecord]]] = []
-            size = 0
-            for tp, records in batches.items():
-                for start in range(0, len(records), self._batch_size):
-                    part = records[start : start + self._batch_size]
-                    if chunk and size + len(part) > self._batch_size:
-                        await self._handle_round_batch(chunk)
-                        chunk, size = [], 0
-                    chunk.append((tp, part))
-                    size += len(part)
-                if records:
-                    offsets[tp] = records[-1].offset + 1
-            if chunk:
-                await self._handle_round_batch(chunk)
-            if offsets:
-                try:
-                    await consumer.commit(offsets)
-                except CommitFailedError:
-                    # A partition moved to another member during the round; its inbox makes the
-                    # re-delivery there harmless.
-                    log.info("offset commit refused after rebalance", extra={"group": self.group_id})
-            if time.monotonic() - self._lag_observed_at >= LAG_EVERY_S:
-                await self._observe_lag(consumer)
+        """Up to one batch per assigned partition per round (a fetch returns several partitions at once), each
+        partition's records applied in round batches of at most `batch_size` records, up to `max_in_flight` of them
+        at once (`InFlight`). While a batch is being applied, what arrives is gathered into the next round: it starts
+        beside the running batch once it fills a batch (a backlog: the overlap), else when that one is done (batches
+        stay as large as they were, one at a time, while the consumer keeps up). After each pass, one offset commit
+        for the batches done."""
+        in_flight = self._in_flight = InFlight(self._max_in_flight, self._handle_round_batch)
+        gathered: dict[TopicPartition, list[ConsumerRecord]] = {}
+        count = 0
+        try:
+            while True:
+                limit = self._batch_size * max(1, len(consumer.assignment()))
+                if in_flight.waiting_records >= limit:  # a round's worth waits behind a slow batch: no more fetches
+                    await in_flight.wait_any()
+                elif in_flight.running:
+                    more = await consumer.getmany(timeout_ms=GATHER_SLICE_MS, max_records=max(1, limit - count))
+                    for tp, records in more.items():
+                        gathered.setdefault(tp, []).extend(records)
+                        count += len(records)
+                    in_flight.reap()
+                    if count and (count >= self._batch_size or not in_flight.running):
+                        for chunk in round_batches(gathered, self._batch_size):
+                            in_flight.submit(chunk)
+                        gathered, count = {}, 0
+                else:
+                    for chunk in round_batches(await _gathered(consumer, limit), self._batch_size):
+                        in_flight.submit(chunk)
+                in_flight.reap()
+                await self._commit(consumer, in_flight.applied())
+                if time.monotonic() - self._lag_observed_at >= LAG_EVERY_S:
+                    await self._observe_lag(consumer)
+        finally:
+            self._in_flight = None
+            await in_flight.cancel()
+
+    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        if not offsets:
+            return
+        try:
+            await consumer.commit(offsets)
+        except CommitFailedError:
+            # A partition moved to another member meanwhile; its inbox makes the re-delivery there harmless.
+            log.info("offset commit refused after rebalance", extra={"group": self.group_id})
 
     async def _observe_lag(self, consumer: AIOKafkaConsumer) -> None:
         """The lag gauge of every assigned partition (a consumer of every domain topic has over a hundred: per
@@ -358,19 +530,25 @@ class ConsumerRunner:
             except (MalformedEvent, PoisonMessage) as exc:
                 await self._dead_letter(tp, record, exc, attempt)
                 return
-            except TRANSIENT_ERRORS as exc:
-                log.warning(
-                    "transient failure; retrying in place",
-                    extra={"topic": tp.topic, "offset": record.offset, "error": type(exc).__name__},
-                )
             except Exception as exc:
-                if attempt >= self._max_attempts:
+                if is_transient(exc):
+                    log.warning(
+                        "transient failure; retrying in place",
+                        extra={"topic": tp.topic, "offset": record.offset, "error": type(exc).__name__},
+                    )
+                elif attempt >= self._max_attempts:
                     await self._dead_letter(tp, record, exc, attempt)
                     return
-                log.warning(
-                    "handler failed; retrying",
-                    extra={"topic": tp.topic, "offset": record.offset, "attempt": attempt, "error": type(exc).__name__},
-                )
+                else:
+                    log.warning(
+                        "handler failed; retrying",
+                        extra={
+                            "topic": tp.topic,
+                            "offset": record.offset,
+                            "attempt": attempt,
+                            "error": type(exc).__name__,
+                        },
+                    )
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_S)
 
@@ -424,9 +602,40 @@ statement, each handler's statements, the offset commit) is shared by many event
 consumer's first event waits at most this long."""
 
 
-async def _gathered(consumer: AIOKafkaConsumer, limit: int) -> dict[TopicPartition, list[ConsumerRecord]]:
+FETCH_TIMEOUT_MS = 500
+"""How long an idle consumer's fetch waits for records (with no batch in flight)."""
+GATHER_SLICE_MS = 5
+"""While a batch is being applied, the fetches gathering the next round wait at most this long each: the loop
+notices within it that the batch is done."""
+
+
+def round_batches(batches: dict[TopicPartition, list[ConsumerRecord]], batch_size: int) -> list[list[Part]]:
+    """A round's records as round batches of at most `batch_size` records each, in order: each partition's records
+    cut into parts of at most `batch_size`, parts packed into batches (a partition of up to `batch_size` records
+    in one batch; a partition's later parts in later batches)."""
+    chunks: list[list[Part]] = []
+    chunk: list[Part] = []
+    size = 0
+    for tp, records in batches.items():
+        for start in range(0, len(records), batch_size):
+            part = records[start : start + batch_size]
+            if chunk and size + len(part) > batch_size:
+                chunks.append(chunk)
+                chunk, size = [], 0
+            chunk.append((tp, part))
+            size += len(part)
+    if chunk:
+        chunks.append(chunk)
+    return chunks
+
+
+async def _gathered(
+    consumer: AIOKafkaConsumer, limit: int, timeout_ms: int = FETCH_TIMEOUT_MS
+) -> dict[TopicPartition, list[ConsumerRecord]]:
     """One round's records: a fetch, then more fetches for up to LINGER_S while the round is short of `limit`."""
-    batches: dict[TopicPartition, list[ConsumerRecord]] = await consumer.getmany(timeout_ms=500, max_records=limit)
+    batches: dict[TopicPartition, list[ConsumerRecord]] = await consumer.getmany(
+        timeout_ms=timeout_ms, max_records=limit
+    )
     count = sum(len(records) for records in batches.values())
     if not count or count >= limit:
         return batches
