@@ -675,8 +675,17 @@ class Waits:
         self._task = None
         every = f"{self.samples:,} samples every {self.interval_s * 1000:.0f} ms"
         print(f"  what the {self.role} role's connections did ({every}; connections on average in each, most first):")
+        samples = max(self.samples, 1)
         for label, count in self.seen.most_common(top):
-            print(f"  {count / max(self.samples, 1):>6.2f}  {label}")
+            print(f"  {count / samples:>6.2f}  {label}")
+        totals: collections.Counter[str] = collections.Counter()
+        for label, count in self.seen.items():
+            kind = label.split(": ", 1)[1]
+            for name in ("waits Lock:", "idle in transaction", "idle (no transaction)", "running", "waits"):
+                if name in kind:
+                    totals[name.removesuffix(":")] += count
+                    break
+        print("  in all: " + ", ".join(f"{kind} {count / samples:.2f}" for kind, count in totals.most_common()))
 
 
 # ----------------------------------------------------------------------------- Postgres floor
