@@ -546,9 +546,23 @@ class _Writable:
     service_date_from: dt.date
 
 
+_STORED_ENCOUNTER = msgspec.json.Decoder(wire.EncounterCodedV1)
+
+
+def _stored_encounter(document: str) -> CodedEncounter:
+    """A stored claim document as the encounter's msgspec mirror (same fields, same rules, several times faster than
+    the model: with two replicas the batching one builds about half its claims from their documents, those the
+    other replica built); a document the mirror refuses is judged by the model, as an event's payload is."""
+    try:
+        encounter: wire.EncounterCodedV1 = _STORED_ENCOUNTER.decode(document)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return EncounterCodedV1.model_validate_json(document)
+    return encounter
+
+
 def _writable_claim(ready: ReadyClaim, document: str, submitter: Submitter, receiver: Receiver) -> _Writable:
     """A READY claim the batcher did not keep, built from its stored document."""
-    encounter = EncounterCodedV1.model_validate_json(document)
+    encounter = _stored_encounter(document)
     claim = claim_from_encounter(
         encounter, control_number=ready.claim_control_number, submitter=submitter, receiver=receiver
     )
