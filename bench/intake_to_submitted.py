@@ -349,9 +349,11 @@ class Usage:
 class Profiles:
     """py-spy sampling the service processes while a phase runs; collapsed stacks summarised."""
 
-    def __init__(self, folder: Path | None, watched: list[Watched]) -> None:
+    def __init__(self, folder: Path | None, watched: list[Watched], *, idle: bool = False) -> None:
         self.folder = folder
         self.watched = watched
+        self.idle = idle
+        """py-spy's --idle: the event loop's waits (epoll) are sampled too."""
         self.running: list[tuple[str, subprocess.Popen[bytes]]] = []
 
     def start(self) -> None:
@@ -365,7 +367,7 @@ class Profiles:
         self.folder.mkdir(parents=True, exist_ok=True)
         for w in self.watched:
             command = [spy, "record", "-p", str(w.pid), "-r", str(PROFILE_RATE), "-f", "raw", "--nonblocking",
-                       "-o", str(self.folder / f"{w.name}.raw")]  # fmt: skip
+                       "-o", str(self.folder / f"{w.name}.raw"), *(["--idle"] if self.idle else [])]  # fmt: skip
             self.running.append(
                 (w.name, subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             )
@@ -607,6 +609,87 @@ class Stages:
                 print(f"  {name:<52} {percentiles(seconds)}")
 
 
+class Waits:
+    """What the claims role's Postgres connections are doing while a throughput run goes, sampled every `interval_s`
+    from pg_stat_activity (state, wait event, statement) and pg_locks (the lock a waiting backend asked for and
+    was not granted, and what its blocker is doing): the share of samples in each, so a batch that waits on another
+    one's lock (a counter row, an advisory lock, a unique index entry) shows beside the time spent in Python while
+    a transaction is open ('idle in transaction') and the time Postgres runs a statement ('active')."""
+
+    QUERY = """
+        SELECT a.pid, a.application_name, a.state, a.wait_event_type, a.wait_event, left(a.query, 64),
+               (SELECT string_agg(DISTINCT l.locktype || coalesce(' ' || l.relation::regclass::text, '')
+                                  || ' ' || l.mode, ', ')
+                  FROM pg_locks l WHERE l.pid = a.pid AND NOT l.granted),
+               (SELECT string_agg(DISTINCT coalesce(b.state, '?') || ': ' || left(b.query, 48), ' | ')
+                  FROM pg_stat_activity b WHERE b.pid = ANY(pg_blocking_pids(a.pid)))
+          FROM pg_stat_activity a WHERE a.usename = $1 AND a.pid <> pg_backend_pid()
+    """
+
+    def __init__(self, admin_url: str, enabled: bool, role: str = "claims", interval_s: float = 0.02) -> None:
+        self.admin_url, self.enabled, self.role, self.interval_s = admin_url, enabled, role, interval_s
+        self.seen: collections.Counter[str] = collections.Counter()
+        self.samples = 0
+        self._task: asyncio.Task[None] | None = None
+
+    @staticmethod
+    def label(row: asyncpg.Record) -> str:
+        _, app, state, wait_type, wait_event, query, lock, blockers = row
+        query = " ".join((query or "").split())
+        if state == "idle":
+            return f"{app}: idle (no transaction)"
+        if state == "idle in transaction":
+            return f"{app}: idle in transaction (client working) after: {query}"
+        if wait_type in (None, "CPU"):
+            return f"{app}: active, running: {query}"
+        waiting = f"{app}: active, waits {wait_type}:{wait_event}"
+        if lock:
+            waiting += f" [{lock}] blocked by ({blockers or '?'})"
+        return f"{waiting}: {query}"
+
+    async def start(self) -> None:
+        if not self.enabled:
+            return
+        self.seen.clear()
+        self.samples = 0
+        connection = await asyncpg.connect(self.admin_url)
+
+        async def sample() -> None:
+            try:
+                while True:
+                    rows = await connection.fetch(self.QUERY, self.role)
+                    self.samples += 1
+                    self.seen.update(self.label(row) for row in rows)
+                    await asyncio.sleep(self.interval_s)
+            finally:
+                await connection.close()
+
+        self._task = asyncio.create_task(sample())
+
+    async def report(self, top: int = 25) -> None:
+        if self._task is None:
+            return
+        self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass
+        self._task = None
+        every = f"{self.samples:,} samples every {self.interval_s * 1000:.0f} ms"
+        print(f"  what the {self.role} role's connections did ({every}; connections on average in each, most first):")
+        samples = max(self.samples, 1)
+        for label, count in self.seen.most_common(top):
+            print(f"  {count / samples:>6.2f}  {label}")
+        totals: collections.Counter[str] = collections.Counter()
+        for label, count in self.seen.items():
+            kind = label.split(": ", 1)[1]
+            for name in ("waits Lock:", "idle in transaction", "idle (no transaction)", "running", "waits"):
+                if name in kind:
+                    totals[name.removesuffix(":")] += count
+                    break
+        print("  in all: " + ", ".join(f"{kind} {count / samples:.2f}" for kind, count in totals.most_common()))
+
+
 # ----------------------------------------------------------------------------- Postgres floor
 
 
@@ -830,10 +913,11 @@ async def run(arguments: argparse.Namespace, stack: LocalStack | None, servers: 
             ) as client:
                 await register(client)
                 patients = Patients()
-                profiles = Profiles(arguments.profile, services)
+                profiles = Profiles(arguments.profile, services, idle=arguments.profile_idle)
                 statements = Statements(pipeline.admin_url, arguments.statements)
                 tables = TableActivity(pipeline.admin_url)
                 stages = Stages(pipeline.admin_url, tenant)
+                waits = Waits(pipeline.admin_url, arguments.waits)
                 for index, count in enumerate(arguments.encounters):
                     client.headers.update(pipeline.auth(tenant, *WRITE))  # a fresh token: each lasts 30 min
                     await statements.reset()
@@ -842,6 +926,7 @@ async def run(arguments: argparse.Namespace, stack: LocalStack | None, servers: 
                     try:
                         await tables.start()
                         await stages.start()
+                        await waits.start()
                         measured = await throughput(
                             client,
                             submitted,
@@ -855,6 +940,7 @@ async def run(arguments: argparse.Namespace, stack: LocalStack | None, servers: 
                     finally:
                         if index == 0:
                             profiles.stop()
+                    await waits.report()
                     await tables.report(count)
                     await stages.report()
                     await statements.report(count)
@@ -923,6 +1009,16 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=1800, help="Seconds to wait for the last claim-submitted.")
     parser.add_argument(
         "--profile", type=Path, default=None, help="py-spy profiles of the first run (and of the paced phase) here."
+    )
+    parser.add_argument(
+        "--waits",
+        action="store_true",
+        help="Sample what the claims role's Postgres connections do (state, wait event, lock) during each run.",
+    )
+    parser.add_argument(
+        "--profile-idle",
+        action="store_true",
+        help="py-spy samples idle threads too (--idle): time spent awaiting Postgres and Kafka shows beside Python's.",
     )
     parser.add_argument(
         "--statements", action="store_true", help="Print pg_stat_statements per encounter after each run."

@@ -13,7 +13,7 @@ from typing import TypeVar
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.claims.domain.claim_state import NOT_BILLED_STATES, ClaimState
 from services.claims.domain.control_numbers import ControlNumbers
@@ -674,9 +674,10 @@ _MUE_EDITS = (
     f"FROM {mue_edits.fullname} WHERE service_type = $1 AND code = any($2::text[])"
 )
 _ALLOCATE_CLAIM_NUMBERS = (
-    f"INSERT INTO {claim_number_counters.fullname} (tenant_id, last_value) VALUES ($1, $2::bigint) "  # noqa: S608
-    f"ON CONFLICT (tenant_id) DO UPDATE SET last_value = {claim_number_counters.fullname}.last_value + $2::bigint "
-    "RETURNING last_value"
+    f"INSERT INTO {claim_number_counters.fullname} AS counter (tenant_id, last_value) "  # noqa: S608
+    "SELECT * FROM unnest($1::text[], $2::bigint[]) "  # in the order given: tenants sorted, rows locked in that order
+    "ON CONFLICT (tenant_id) DO UPDATE SET last_value = counter.last_value + excluded.last_value "
+    "RETURNING tenant_id, last_value"
 )
 _READY_WINDOWS = (
     "SELECT oldest.tenant_id, oldest.payer_id FROM ("  # noqa: S608
@@ -825,10 +826,35 @@ class StreamWrites:
             for code, max_units, adjudication, rationale, service_type in rows
         }
 
-    async def allocate_claim_numbers(self, tenant: str, count: int) -> int:
-        """The first of `count` new claim numbers of the tenant; the counter row serializes allocations."""
-        last = await (await driver_connection(self._session)).fetchval(_ALLOCATE_CLAIM_NUMBERS, tenant, count)
-        return int(last) - count + 1
+    async def allocate_claim_numbers(self, counts: Mapping[str, int]) -> dict[str, int]:
+        """The first of `count` new claim numbers of each tenant, taken in a transaction of its own: one statement,
+        committed before this returns, on another connection of the session's engine (never in the session's
+        transaction). A tenant's counter row is locked only for that statement, not while the caller's unit of
+        work scrubs, inserts and commits, so two batches of one tenant (two in flight in one process, or two
+        replicas) build their claims side by side instead of taking turns.
+
+        Numbers stay unique per tenant, across batches, replicas and restarts: each allocation adds its count to
+        the committed counter under the row's lock, so no two allocations get overlapping ranges. A unit of work
+        that rolls back after allocating (a failed batch, a retried one, an encounter another batch billed first)
+        leaves its numbers unused: a gap in the tenant's sequence, never a repeat (CLM01 must be unique, not
+        dense)."""
+        wanted = sorted((tenant, count) for tenant, count in counts.items() if count > 0)
+        if not wanted:
+            return {}
+        engine = self._session.bind
+        if not isinstance(engine, AsyncEngine):  # a session bound to one connection has no other to commit on
+            raise TypeError("claim numbers are allocated on a connection of their own: bind the session to an engine")
+        async with engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            driver = raw.driver_connection
+            if driver is None:
+                raise RuntimeError("the allocating connection is closed")
+            # no transaction block: the single statement commits on its own (asyncpg runs it in autocommit)
+            rows = await driver.fetch(
+                _ALLOCATE_CLAIM_NUMBERS, [tenant for tenant, _ in wanted], [count for _, count in wanted]
+            )
+        last = {tenant: int(value) for tenant, value in rows}
+        return {tenant: last[tenant] - count + 1 for tenant, count in wanted}
 
     async def insert_claims(self, new_claims: list[NewClaim]) -> dict[uuid.UUID, int]:
         """The claims inserted, each id with its row version (`ReadyClaim.row_version`); an encounter that already

@@ -212,7 +212,7 @@ async def test_the_claims_consumer_and_batcher_read_by_index(claims_session: Asy
         await writes.billed_services(tenant, patients, days)
         await writes.disabled_rules([tenant])
         await writes.fee_schedules({tenant: {"99213", "87880"}})
-        await writes.allocate_claim_numbers(tenant, 200)
+        await writes.allocate_claim_numbers({tenant: 200})
         windows = await writes.hold_windows(await writes.ready_windows(2000))
         await writes.take_ready(2000, windows)
         await writes.ready_documents(some_claims)  # claims this replica did not keep from their build

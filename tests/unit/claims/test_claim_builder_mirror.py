@@ -7,13 +7,14 @@ import datetime as dt
 import uuid
 
 import msgspec
+import orjson
 import pytest
 
 from services.claims.domain.claim_builder import checked_claim, draft_from_encounter, price, total_charge_cents
 from services.claims.domain.control_numbers import ControlNumbers
 from services.claims.domain.x12_837 import write_batches
 from services.claims.records import ReadyClaim
-from services.claims.service import _contents, _submitted_event, _Writable
+from services.claims.service import _contents, _stored_encounter, _submitted_event, _Writable, _writable_claim
 from shared.events import wire
 from shared.events.catalog import ClaimSubmittedV1, EncounterCodedV1
 from shared.events.envelope import payload_json
@@ -127,3 +128,29 @@ def test_the_shared_parties_of_mirrors_are_one_object_per_value_and_a_models_are
     assert one.billing_provider.address is two.billing_provider.address
     assert model_one.billing_provider is not model_two.billing_provider  # pydantic models are never remembered
     assert model_one.billing_provider == one.billing_provider and model_one.payer == one.payer
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_batcher_builds_a_stored_document_as_the_model_would(name: str) -> None:
+    """A READY claim another replica built is written from its stored document (the model's JSON) read as the
+    mirror: the same 837 claim and event fields as the model gives; a document the mirror refuses goes to the model."""
+    event = writable(event_of(name))
+    document = _contents(event).document
+    text = orjson.dumps(document).decode()
+    assert isinstance(_stored_encounter(text), wire.EncounterCodedV1)
+    ready = ReadyClaim(
+        uuid.uuid4(), "t1", event.encounter_id, event.patient_id, "CF0000000001", None, event.payer_id, 1
+    )
+    built = _writable_claim(ready, text, SUBMITTER, RECEIVER)
+    from_model = EncounterCodedV1.model_validate_json(text)
+    claim, _ = checked_claim(from_model, submitter=SUBMITTER, receiver=RECEIVER, control_number="CF0000000001")
+    assert built.claim == claim
+    assert (built.currency, built.service_date_from) == (from_model.currency, from_model.service_date_from)
+    assert built.line_numbers == tuple(line.line_number for line in from_model.lines)
+
+
+def test_a_stored_document_the_mirror_refuses_is_judged_by_the_model() -> None:
+    document = dict(_contents(writable(event_of("professional"))).document)
+    document["lines"] = "not a list"
+    with pytest.raises(ValueError):  # pydantic's ValidationError: the batcher holds the claim with its reason
+        _stored_encounter(orjson.dumps(document).decode())
