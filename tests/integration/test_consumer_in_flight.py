@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import uuid
 from collections import defaultdict
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -19,7 +20,7 @@ from services.claims.app import DEFINITION as CLAIMS
 from shared.db import create_engine, create_sessionmaker
 from shared.events.catalog import EncounterCodedV1
 from shared.events.envelope import EventEnvelope, to_kafka
-from shared.messaging.consumer import ConsumerRunner, Subscription
+from shared.messaging.consumer import ConsumerRunner, Handler, Subscription
 from shared.messaging.publisher import KafkaPublisher
 from shared.messaging.topics import ENCOUNTER_CODED
 from tests.support.pipeline import Pipeline, coded_encounter, end_offsets, eventually, new_tenant, rewind_group
@@ -60,6 +61,36 @@ async def _publish(pipeline: Pipeline, counts: dict[int, int]) -> dict[str, tupl
     finally:
         await producer.stop()
     return where
+
+
+@contextlib.asynccontextmanager
+async def _running(
+    pipeline: Pipeline, group: str, handler: Handler, *, client_id: str, max_in_flight: int
+) -> AsyncIterator[None]:
+    """A consumer of `group` over `encounter-coded` with `handler`, running until the block ends."""
+    engine = create_engine(sqlalchemy_url(pipeline.admin_url), pool_size=4)
+    publisher = KafkaPublisher(pipeline.kafka, client_id=client_id, send_timeout_s=10, stop_timeout_s=10)
+    runner = ConsumerRunner(
+        service="test",
+        subscription=Subscription(
+            group_id=group, topics=(ENCOUNTER_CODED.name,), handlers={"encounter-coded.v1": handler}
+        ),
+        sessions=create_sessionmaker(engine),
+        inbox=CLAIMS.messaging.inbox,
+        publisher=publisher,
+        kafka=pipeline.kafka,
+        max_attempts=3,
+        batch_size=BATCH,
+        max_in_flight=max_in_flight,
+    )
+    task = asyncio.create_task(runner.run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await publisher.stop()
+        await engine.dispose()
 
 
 async def test_a_held_batch_lets_other_partitions_go_on_and_its_offset_waits_for_its_commit(
@@ -107,52 +138,34 @@ async def test_a_held_batch_lets_other_partitions_go_on_and_its_offset_waits_for
             held_free.set()
             await release_free.wait()
 
-    engine = create_engine(sqlalchemy_url(pipeline.admin_url), pool_size=4)
-    publisher = KafkaPublisher(pipeline.kafka, client_id="test-in-flight", send_timeout_s=10, stop_timeout_s=10)
-    runner = ConsumerRunner(
-        service="test",
-        subscription=Subscription(
-            group_id=group, topics=(ENCOUNTER_CODED.name,), handlers={"encounter-coded.v1": handler}
-        ),
-        sessions=create_sessionmaker(engine),
-        inbox=CLAIMS.messaging.inbox,
-        publisher=publisher,
-        kafka=pipeline.kafka,
-        max_attempts=3,
-        batch_size=BATCH,
-        max_in_flight=3,  # two slots beside the held batch: room for two batches of the other partition
-    )
-    task = asyncio.create_task(runner.run())
     try:
+        # three slots: two beside the held batch, room for two batches of the other partition
+        async with _running(pipeline, group, handler, client_id="test-in-flight", max_in_flight=3):
 
-        async def holding() -> bool:
-            return held.is_set() and held_free.is_set()
+            async def holding() -> bool:
+                return held.is_set() and held_free.is_set()
 
-        await eventually(holding, what="a batch of each partition in flight at once")
-        release_free.set()
+            await eventually(holding, what="a batch of each partition in flight at once")
+            release_free.set()
 
-        async def free_partition_committed() -> bool:
-            committed = await _committed(pipeline, group, [free])
-            return committed.get(free) == ends[free] + 3 * BATCH
+            async def free_partition_committed() -> bool:
+                committed = await _committed(pipeline, group, [free])
+                return committed.get(free) == ends[free] + 3 * BATCH
 
-        await eventually(free_partition_committed, what="the other partition to be applied and committed")
-        assert not release.is_set()
-        committed = await _committed(pipeline, group, [blocked])
-        assert committed.get(blocked) == ends[blocked], "an offset was committed ahead of its open transaction"
+            await eventually(free_partition_committed, what="the other partition to be applied and committed")
+            assert not release.is_set()
+            committed = await _committed(pipeline, group, [blocked])
+            assert committed.get(blocked) == ends[blocked], "an offset was committed ahead of its open transaction"
 
-        release.set()
+            release.set()
 
-        async def blocked_committed() -> bool:
-            return (await _committed(pipeline, group, [blocked])).get(blocked) == ends[blocked] + BATCH
+            async def blocked_committed() -> bool:
+                return (await _committed(pipeline, group, [blocked])).get(blocked) == ends[blocked] + BATCH
 
-        await eventually(blocked_committed, what="the held batch's offset once its transaction committed")
+            await eventually(blocked_committed, what="the held batch's offset once its transaction committed")
     finally:
         release.set()
         release_free.set()
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await publisher.stop()
-        await engine.dispose()
         await admin.close()
 
     assert early == [], "a batch of a partition started before the one ahead of it was committed"
@@ -190,35 +203,14 @@ async def test_a_backlog_over_every_partition_is_applied_two_batches_at_once(pip
         finally:
             running -= 1
 
-    engine = create_engine(sqlalchemy_url(pipeline.admin_url), pool_size=4)
-    publisher = KafkaPublisher(pipeline.kafka, client_id="test-in-flight-lanes", send_timeout_s=10, stop_timeout_s=10)
-    runner = ConsumerRunner(
-        service="test",
-        subscription=Subscription(
-            group_id=group, topics=(ENCOUNTER_CODED.name,), handlers={"encounter-coded.v1": handler}
-        ),
-        sessions=create_sessionmaker(engine),
-        inbox=CLAIMS.messaging.inbox,
-        publisher=publisher,
-        kafka=pipeline.kafka,
-        max_attempts=3,
-        batch_size=BATCH,
-        max_in_flight=2,
-    )
-    task = asyncio.create_task(runner.run())
     tps = [TopicPartition(ENCOUNTER_CODED.name, partition) for partition in partitions]
-    try:
+    async with _running(pipeline, group, handler, client_id="test-in-flight-lanes", max_in_flight=2):
 
         async def all_committed() -> bool:
             committed = await _committed(pipeline, group, tps)
             return all(committed.get(tp) == ends[tp] + 4 for tp in tps)
 
         await eventually(all_committed, what="every partition's records applied and committed")
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await publisher.stop()
-        await engine.dispose()
 
     assert both.is_set(), "the backlog's batches ran one at a time"
     for partition in partitions:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from services.intake.domain.parties import Registry
@@ -164,3 +166,32 @@ def full_registry(*coverages: CoverageOut) -> Registry:
         payers={c.payer_id: payer(c.payer_id) for c in billed},
         providers={BILLING_NPI: billing, RENDERING_NPI: provider(RENDERING_NPI)},
     )
+
+
+BodyChange = Callable[[dict[str, Any]], None]
+"""A change made in place to a request body (a dict as JSON gives it)."""
+
+
+def setting(*path_and_value: object) -> BodyChange:
+    """Sets the value at a path of keys and indexes, e.g. `setting("lines", 0, "units", 2)`."""
+    *path, value = path_and_value
+
+    def apply(body: dict[str, Any]) -> None:
+        node: Any = body
+        for part in path[:-1]:
+            node = node[part]
+        node[path[-1]] = copy.deepcopy(value)
+
+    return apply
+
+
+def dropping(*path: str | int) -> BodyChange:
+    """Deletes the key or item at a path of keys and indexes."""
+
+    def apply(body: dict[str, Any]) -> None:
+        node: Any = body
+        for part in path[:-1]:
+            node = node[part]
+        del node[path[-1]]
+
+    return apply

@@ -23,6 +23,7 @@ from services.intake.api import IntakeRoute
 from services.intake.schemas import CoverageIn, EncounterBatchIn, EncounterIn, PatientIn, ProviderIn
 from shared.http import ModelBodyRoute
 from shared.http_guard import DECODED_BODY, BodyLimits, install
+from tests.support.intake_builders import setting
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "encounters"
 DOCUMENTS = {path.stem: json.loads(path.read_text()) for path in sorted(EXAMPLES.glob("*.json"))}
@@ -116,16 +117,6 @@ def changed(change: Callable[[dict[str, Any]], object]) -> dict[str, Any]:
     return batch
 
 
-def set_(path: tuple[str | int, ...], value: object) -> Callable[[dict[str, Any]], None]:
-    def apply(encounter: dict[str, Any]) -> None:
-        node: Any = encounter
-        for part in path[:-1]:
-            node = node[part]
-        node[path[-1]] = value
-
-    return apply
-
-
 def drop(name: str) -> Callable[[dict[str, Any]], None]:
     return lambda encounter: encounter.pop(name)
 
@@ -136,30 +127,32 @@ BATCHES: dict[str, object] = {
     "not an object": [ENCOUNTERS[0]],
     "a string": "encounters",
     "missing field": changed(drop("payer_id")),
-    "extra field": changed(set_(("extra",), 1)),
-    "float cents": changed(set_(("lines", 0, "charge_cents"), 125.0)),
-    "string cents": changed(set_(("lines", 0, "charge_cents"), "12500")),
-    "bad date": changed(set_(("service_date_from",), "2026-02-30")),
-    "date as a number": changed(set_(("service_date_from",), 20260101)),
-    "bad npi": changed(set_(("billing_provider_npi",), "1234567890")),
-    "npi as a number": changed(set_(("billing_provider_npi",), 1234567893)),
-    "bad literal": changed(set_(("claim_type",), "dental")),
-    "null list": changed(set_(("diagnosis_codes",), None)),
-    "control character": changed(set_(("external_encounter_id",), "A\tB")),
-    "no patient": changed(set_(("patient_external_id",), None)),
-    "both patients": changed(set_(("patient_id",), "6f1c2f1e-8a40-4c55-9d43-3f1a2b7c9d10")),
-    "bad uuid": changed(set_(("patient_id",), "not-a-uuid")),
-    "bool units": changed(set_(("lines", 0, "units"), True)),
-    "lines an object": changed(set_(("lines",), {"0": {}})),
-    "quantity precision": changed(set_(("lines", 0, "drug"), {"ndc": "00002014380", "quantity": 1.2345, "unit": "UN"})),
-    "escaped control character": changed(set_(("prior_authorization",), "PA\u00011")),
-    "bad place of service": changed(set_(("place_of_service",), "00")),
-    "bad modifier": changed(set_(("lines", 0, "modifiers"), ["!!"])),
-    "pointer out of range": changed(set_(("lines", 0, "diagnosis_pointers"), [13])),
-    "attachment without number": changed(set_(("attachments",), [{"report_type": "OZ", "transmission": "BM"}])),
-    "identifier with a delimiter": changed(set_(("prior_authorization",), "PA*1")),
+    "extra field": changed(setting("extra", 1)),
+    "float cents": changed(setting("lines", 0, "charge_cents", 125.0)),
+    "string cents": changed(setting("lines", 0, "charge_cents", "12500")),
+    "bad date": changed(setting("service_date_from", "2026-02-30")),
+    "date as a number": changed(setting("service_date_from", 20260101)),
+    "bad npi": changed(setting("billing_provider_npi", "1234567890")),
+    "npi as a number": changed(setting("billing_provider_npi", 1234567893)),
+    "bad literal": changed(setting("claim_type", "dental")),
+    "null list": changed(setting("diagnosis_codes", None)),
+    "control character": changed(setting("external_encounter_id", "A\tB")),
+    "no patient": changed(setting("patient_external_id", None)),
+    "both patients": changed(setting("patient_id", "6f1c2f1e-8a40-4c55-9d43-3f1a2b7c9d10")),
+    "bad uuid": changed(setting("patient_id", "not-a-uuid")),
+    "bool units": changed(setting("lines", 0, "units", True)),
+    "lines an object": changed(setting("lines", {"0": {}})),
+    "quantity precision": changed(
+        setting("lines", 0, "drug", {"ndc": "00002014380", "quantity": 1.2345, "unit": "UN"})
+    ),
+    "escaped control character": changed(setting("prior_authorization", "PA\u00011")),
+    "bad place of service": changed(setting("place_of_service", "00")),
+    "bad modifier": changed(setting("lines", 0, "modifiers", ["!!"])),
+    "pointer out of range": changed(setting("lines", 0, "diagnosis_pointers", [13])),
+    "attachment without number": changed(setting("attachments", [{"report_type": "OZ", "transmission": "BM"}])),
+    "identifier with a delimiter": changed(setting("prior_authorization", "PA*1")),
     "address city too short": changed(
-        set_(("pay_to_address",), {"line1": "1 MAIN ST", "city": "X", "state": "IL", "postal_code": "62701"})
+        setting("pay_to_address", {"line1": "1 MAIN ST", "city": "X", "state": "IL", "postal_code": "62701"})
     ),
 }
 

@@ -25,6 +25,7 @@ from services.intake.schemas import EncounterBatchIn, EncounterDocument, Encount
 from shared.events.envelope import payload_json
 from shared.http_guard import json_problem
 from shared.idempotency import request_fingerprint
+from tests.support.intake_builders import setting
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "encounters"
 DOCUMENTS = {
@@ -97,24 +98,14 @@ def test_text_is_written_as_the_model_writes_it(name: str) -> None:
     assert encounter_coding_json(mirror) == model.model_dump_json(exclude=ENCOUNTER_PHI)
 
 
-def _change(path: tuple[str | int, ...], value: object) -> Callable[[dict[str, Any]], None]:
-    def apply(encounter: dict[str, Any]) -> None:
-        node: Any = encounter
-        for part in path[:-1]:
-            node = node[part]
-        node[path[-1]] = value
-
-    return apply
-
-
 DOMAIN_PROBLEMS: dict[str, Callable[[dict[str, Any]], None]] = {
-    "service in the future": _change(("service_date_to",), "2027-01-01"),
-    "line outside the encounter": _change(("lines", 0, "service_date"), "2020-01-01"),
-    "pointer to no diagnosis": _change(("lines", 0, "diagnosis_pointers"), [9]),
-    "repeated modifier": _change(("lines", 0, "modifiers"), ["25", "25"]),
-    "void without the original": _change(("frequency_code",), "8"),
-    "unknown diagnosis": _change(("diagnosis_codes",), ["Z99.999"]),
-    "institutional on a professional claim": _change(("claim_type",), "institutional"),
+    "service in the future": setting("service_date_to", "2027-01-01"),
+    "line outside the encounter": setting("lines", 0, "service_date", "2020-01-01"),
+    "pointer to no diagnosis": setting("lines", 0, "diagnosis_pointers", [9]),
+    "repeated modifier": setting("lines", 0, "modifiers", ["25", "25"]),
+    "void without the original": setting("frequency_code", "8"),
+    "unknown diagnosis": setting("diagnosis_codes", ["Z99.999"]),
+    "institutional on a professional claim": setting("claim_type", "institutional"),
     "repeated line number": lambda e: e["lines"].append({**e["lines"][0]}),
 }
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from services.intake import request_wire, schemas
+from tests.support.intake_builders import BodyChange, dropping, setting
 from tests.support.pipeline import coded_encounter
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "encounters"
@@ -143,29 +143,7 @@ def _mirror_of(model: type[BaseModel]) -> type[msgspec.Struct]:
     return mirror
 
 
-Change = Callable[[dict[str, Any]], object]
-
-
-def setting(*path_and_value: object) -> Change:
-    *path, value = path_and_value
-
-    def apply(encounter: dict[str, Any]) -> None:
-        node: Any = encounter
-        for part in path[:-1]:
-            node = node[part]
-        node[path[-1]] = copy.deepcopy(value)
-
-    return apply
-
-
-def dropping(*path: str | int) -> Change:
-    def apply(encounter: dict[str, Any]) -> None:
-        node: Any = encounter
-        for part in path[:-1]:
-            node = node[part]
-        del node[path[-1]]
-
-    return apply
+Change = BodyChange
 
 
 PATIENT_ID = "6f1c2f1e-8a40-4c55-9d43-3f1a2b7c9d10"
