@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -94,3 +94,19 @@ class AsyncpgStatement:
 
     def args(self, **values: Any) -> list[Any]:
         return [values[name] if name in values else self.fixed[name] for name in self.names]
+
+
+def text_array(values: Sequence[str]) -> str:
+    """Postgres's text form of a one-dimensional text array, for a text parameter cast to `text[]` in the statement:
+    asyncpg encodes a list parameter element by element, with `isinstance` checks against `collections.abc` classes
+    for each (a sixth of a consumer's CPU over its inbox and feed statements). Each value is quoted, its `"` and `\\`
+    escaped (values with neither, as event ids, topics and event types, are joined in one call)."""
+    joined = '","'.join(values)
+    if values and "\\" not in joined and joined.count('"') == 2 * (len(values) - 1):
+        return '{"' + joined + '"}'
+    return "{" + ",".join('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values) + "}"
+
+
+def integer_array(values: Sequence[int]) -> str:
+    """Postgres's text form of a one-dimensional integer array."""
+    return "{" + ",".join(map(str, values)) + "}"

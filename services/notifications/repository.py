@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifications.models import activity
-from shared.messaging.consumer import text_array
+from shared.db import text_array
 
 
 class ActivityRepository:

@@ -24,7 +24,7 @@ import re
 import time
 import zlib
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -38,7 +38,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.sdk.trace import SpanLimits
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.db import AsyncpgStatement, driver_connection, unit_of_work
+from shared.db import AsyncpgStatement, driver_connection, integer_array, text_array, unit_of_work
 from shared.events.envelope import EventEnvelope, MalformedEvent, from_kafka
 from shared.messaging.kafka_access import KafkaAccess
 from shared.messaging.publisher import KafkaPublisher, KafkaUnavailable, OutgoingMessage
@@ -818,20 +818,6 @@ def inbox_insert(inbox: sa.Table) -> sa.TextClause:
             for name in ("event_ids", "consumer_group", "topics", "partitions", "offsets", "event_types")
         )
     )
-
-
-def text_array(values: Sequence[str]) -> str:
-    """Postgres's text form of a one-dimensional text array: each value quoted, its `"` and `\\` escaped (values with
-    neither, as event ids, topics and event types, are joined in one call)."""
-    joined = '","'.join(values)
-    if values and "\\" not in joined and joined.count('"') == 2 * (len(values) - 1):
-        return '{"' + joined + '"}'
-    return "{" + ",".join('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values) + "}"
-
-
-def integer_array(values: Sequence[int]) -> str:
-    """Postgres's text form of a one-dimensional integer array."""
-    return "{" + ",".join(map(str, values)) + "}"
 
 
 def describe_error(error: BaseException) -> str:

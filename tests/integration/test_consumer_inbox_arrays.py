@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from shared.messaging.consumer import integer_array, text_array
+from shared.db import integer_array, text_array
 
 pytestmark = pytest.mark.integration
 
