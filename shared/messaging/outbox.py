@@ -105,7 +105,7 @@ _WIRE_DECODER = msgspec.json.Decoder(StoredWire)
 
 
 def wire_column(table: sa.Table) -> sa.ColumnElement[str]:
-    """The `envelope` column as `stored_to_kafka` takes it: the JSON text as the producer wrote it (`stored_json`),
+    """The `envelope` column as `decode_stored` takes it: the JSON text as the producer wrote it (`stored_json`),
     one detoast per row and no conversion, so its data is the producer's own serialisation of the payload
     (`EventEnvelope.value`, msgspec's compact JSON) and goes to Kafka as it is.
 
@@ -115,12 +115,6 @@ def wire_column(table: sa.Table) -> sa.ColumnElement[str]:
     return sa.cast(table.c.envelope, sa.Text).label("envelope")
 
 
-def stored_to_kafka(envelope_json: str | bytes) -> tuple[bytes, bytes, KafkaHeaders]:
-    """Key, value and headers of a stored event, from the column's text as Postgres writes it: the same bytes
-    `to_kafka(row_to_envelope(...))` gives, without building the payload dict (`kafka_record` of `decode_stored`)."""
-    return kafka_record(decode_stored(envelope_json))
-
-
 def decode_stored(envelope_json: str | bytes) -> StoredWire:
     """The stored envelope's attributes, its data kept as JSON text: decoded once, for both the Kafka record
     (`kafka_record`) and what the row keeps once published (`emptied_stored`)."""
@@ -128,7 +122,8 @@ def decode_stored(envelope_json: str | bytes) -> StoredWire:
 
 
 def kafka_record(stored: StoredWire) -> tuple[bytes, bytes, KafkaHeaders]:
-    """Key, value and headers of a decoded stored event (`stored_to_kafka`).
+    """Key, value and headers of a decoded stored event: the same bytes `to_kafka(row_to_envelope(...))` gives,
+    without building the payload dict.
 
     The data's text is the value when it is ASCII: a row `stored_json` wrote holds the producer's serialisation
     itself; a row stored while the column was JSONB holds Postgres's text of it, `json.dumps`'s separators, which
@@ -151,13 +146,8 @@ def kafka_record(stored: StoredWire) -> tuple[bytes, bytes, KafkaHeaders]:
     return key, value, headers
 
 
-def has_phi_block(envelope_json: str | bytes) -> bool:
-    """Whether a stored envelope's payload has a `phi` block (a top-level `phi` key)."""
-    return stored_has_phi_block(decode_stored(envelope_json))
-
-
 def stored_has_phi_block(stored: StoredWire) -> bool:
-    """`has_phi_block` of a decoded stored envelope."""
+    """Whether a decoded stored envelope's payload has a `phi` block (a top-level `phi` key)."""
     data = bytes(stored.data)
     if b'"phi"' not in data:  # the common case, without decoding the payload's members
         return False
@@ -172,13 +162,8 @@ _MEMBERS_DECODER = msgspec.json.Decoder(dict[str, msgspec.Raw])
 """A payload's top-level members, each left as its JSON text (nothing nested is built)."""
 
 
-def emptied_json(envelope_json: str | bytes) -> str:
-    """A stored envelope with its payload emptied: the ce attributes and trace context as stored."""
-    return emptied_stored(decode_stored(envelope_json))
-
-
 def emptied_stored(stored: StoredWire) -> str:
-    """`emptied_json` of a decoded stored envelope."""
+    """A decoded stored envelope with its payload emptied: the ce attributes and trace context as stored."""
     return _JSON.encode(msgspec.structs.replace(stored, data=_EMPTY)).decode()
 
 

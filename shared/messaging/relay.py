@@ -101,7 +101,7 @@ BY_UNPUBLISHED_INDEX = sa.text(
 
 def claim_batch(outbox: sa.Table, limit: int) -> sa.Select[tuple[int, str, str, str]]:
     """The next `limit` unpublished rows in id order, locked, skipping rows another transaction holds: id, topic,
-    event type and the envelope as `stored_to_kafka` takes it. `limit` is a parameter (`limit`) with this value
+    event type and the envelope as `decode_stored` takes it. `limit` is a parameter (`limit`) with this value
     by default: the relay claims more at once while batches come back full (`BACKLOG_BATCHES`)."""
     return (
         sa.select(outbox.c.id, outbox.c.topic, outbox.c.event_type, wire_column(outbox))

@@ -13,7 +13,7 @@ from services.intake.app import DEFINITION as INTAKE
 from shared.db import create_engine, create_sessionmaker, unit_of_work
 from shared.events.catalog import EncounterCodedV1
 from shared.events.envelope import to_kafka
-from shared.messaging.outbox import Outbox, row_to_envelope, stored_to_kafka, wire_column
+from shared.messaging.outbox import Outbox, decode_stored, kafka_record, row_to_envelope, wire_column
 from tests.support.pipeline import Pipeline, coded_encounter
 
 
@@ -44,7 +44,7 @@ async def test_stored_events_go_out_as_the_stored_envelope_encodes(pipeline: Pip
                 )
             ).all()
         assert len(rows) == 2
-        sent = [stored_to_kafka(text) for _, text in rows]
+        sent = [kafka_record(decode_stored(text)) for _, text in rows]
         encoded = [to_kafka(row_to_envelope(envelope)) for envelope, _ in rows]
         for (key, value, headers), (key_encoded, value_encoded, headers_encoded) in zip(sent, encoded, strict=True):
             assert (key, headers) == (key_encoded, headers_encoded)
