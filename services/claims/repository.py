@@ -1037,6 +1037,29 @@ class TrackingWrites:
         )
         return _records(TrackedClaim, (await self._session.execute(query)).mappings())
 
+    async def lock_for_payments(self, named: Iterable[tuple[str, uuid.UUID | None, str]]) -> None:
+        """Every claim a batch of payments names — `(tenant, claim id or None, CLM01)` — and each one's secondary
+        claim in force, locked up front in id order, the order every writer locks claims in. Taken one by one in
+        the remittance's order instead, a batch and an acknowledgment round locking the same claims in id order
+        deadlock."""
+        named = list(named)
+        by_id = [(tenant, claim_id) for tenant, claim_id, _ in named if claim_id is not None]
+        by_number = [(tenant, number) for tenant, claim_id, number in named if claim_id is None]
+        conditions = []
+        if by_id:
+            conditions.append(sa.tuple_(claims.c.tenant_id, claims.c.id).in_(by_id))
+        if by_number:
+            conditions.append(sa.tuple_(claims.c.tenant_id, claims.c.claim_control_number).in_(by_number))
+        if not conditions:
+            return
+        paid = sa.select(claims.c.id).where(sa.or_(*conditions)).cte("paid")
+        secondaries = sa.select(claims.c.id).where(
+            claims.c.primary_claim_id.in_(sa.select(paid.c.id)), claims.c.withdrawn_at.is_(None)
+        )
+        ids = sa.union(sa.select(paid.c.id), secondaries)
+        query = sa.select(claims.c.id).where(claims.c.id.in_(ids)).order_by(claims.c.id).with_for_update()
+        await self._session.execute(query)
+
     async def claim_for_payment(
         self, tenant: str, claim_id: uuid.UUID | None, claim_control_number: str
     ) -> TrackedClaim | None:

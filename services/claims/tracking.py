@@ -400,8 +400,11 @@ async def apply_payments(
     now: dt.datetime,
 ) -> int:
     """Each payment once (by payment id): the claim's outcome, and its secondary claim when one is due."""
+    payments = [(envelope.tenant, envelope.payload_as(PaymentReceivedV1)) for envelope in envelopes]
+    await TrackingWrites(session).lock_for_payments(
+        (tenant, payment.claim_id, payment.claim_control_number) for tenant, payment in payments
+    )
     applied = 0
-    for envelope in envelopes:
-        payment: PaymentReceivedV1 = envelope.payload_as(PaymentReceivedV1)
-        applied += await _apply_payment(session, outbox, envelope.tenant, payment, settings, now)
+    for tenant, payment in payments:
+        applied += await _apply_payment(session, outbox, tenant, payment, settings, now)
     return applied
