@@ -23,11 +23,21 @@ from standardwebhooks.webhooks import Webhook
 
 from shared.events.catalog import (
     EVENT_TYPES,
+    AppealFiledV1,
+    ClaimCancelledV1,
+    ClaimCorrectedV1,
+    ClaimCorrectionRequestedV1,
     ClaimDeniedV1,
     ClaimStatusChangedV1,
     ClaimSubmittedV1,
+    CoverageCorrectionRequestedV1,
     EncounterCodedV1,
     EventPayload,
+    LedgerAdjustmentRequestedV1,
+    PartyChangedV1,
+    PatientPaymentReceivedV1,
+    PatientPaymentSubmittedV1,
+    PaymentPlanChangedV1,
     PaymentReceivedV1,
 )
 
@@ -146,6 +156,99 @@ def thin_data(payload: EventPayload) -> dict[str, Any]:
                 "reason_codes": payload.reason_codes,
                 "source": payload.source,
                 "changed_at": payload.changed_at.isoformat(),
+            }
+        case PatientPaymentSubmittedV1():
+            return {
+                "payment_id": str(payload.payment_id),
+                "patient_id": str(payload.patient_id),
+                "statement_id": str(payload.statement_id),
+                "amount_cents": payload.amount_cents,
+                "currency": payload.currency,
+                "method": payload.method,
+            }
+        case PatientPaymentReceivedV1():
+            return {
+                "payment_id": str(payload.payment_id),
+                "patient_id": str(payload.patient_id),
+                "amount_cents": payload.amount_cents,
+                "currency": payload.currency,
+                "method": payload.method,
+            }
+        case PaymentPlanChangedV1():
+            return {
+                "plan_id": str(payload.plan_id),
+                "patient_id": str(payload.patient_id),
+                "status": payload.status,
+                "total_cents": payload.total_cents,
+                "currency": payload.currency,
+                "installments": len(payload.installments),
+            }
+        case ClaimCorrectionRequestedV1():
+            return {
+                "action_id": str(payload.action_id),
+                "case_id": str(payload.case_id),
+                "claim_id": str(payload.claim_id) if payload.claim_id else None,
+                "claim_control_number": payload.claim_control_number,
+                "frequency_code": payload.frequency_code,
+                "payer_claim_control_number": payload.payer_claim_control_number,
+            }
+        case ClaimCorrectedV1():
+            return {
+                "action_id": str(payload.action_id),
+                "case_id": str(payload.case_id),
+                "original_claim_id": str(payload.original_claim_id),
+                "original_claim_control_number": payload.original_claim_control_number,
+                "claim_id": str(payload.claim_id),
+                "claim_control_number": payload.claim_control_number,
+                "frequency_code": payload.frequency_code,
+                "payer_claim_control_number": payload.payer_claim_control_number,
+            }
+        case LedgerAdjustmentRequestedV1():
+            return {
+                "action_id": str(payload.action_id),
+                "case_id": str(payload.case_id),
+                "claim_id": str(payload.claim_id) if payload.claim_id else None,
+                "claim_control_number": payload.claim_control_number,
+                "kind": payload.kind,
+                "amount_cents": payload.amount_cents,
+                "currency": payload.currency,
+                "reason_code": payload.reason_code,
+            }
+        case AppealFiledV1():
+            return {
+                "action_id": str(payload.action_id),
+                "case_id": str(payload.case_id),
+                "claim_id": str(payload.claim_id) if payload.claim_id else None,
+                "claim_control_number": payload.claim_control_number,
+                "payer_id": payload.payer_id,
+                "appeal_level": payload.appeal_level,
+                "amount_cents": payload.amount_cents,
+                "currency": payload.currency,
+                "carcs": payload.carcs,
+                "rarcs": payload.rarcs,
+            }
+        case PartyChangedV1():
+            return {
+                "party_kind": payload.party_kind,
+                "party_id": str(payload.party_id),
+                "patient_id": str(payload.patient_id) if payload.patient_id else None,
+                "changed_fields": payload.changed_fields,
+                "source": payload.source,
+            }
+        case CoverageCorrectionRequestedV1():
+            return {
+                "claim_id": str(payload.claim_id),
+                "coverage_id": str(payload.coverage_id),
+                "patient_id": str(payload.patient_id),
+            }
+        case ClaimCancelledV1():
+            return {
+                "claim_id": str(payload.claim_id),
+                "encounter_id": str(payload.encounter_id),
+                "claim_control_number": payload.claim_control_number,
+                "from_state": payload.from_state,
+                "state": "cancelled",
+                "encounter_cancelled": payload.encounter_cancelled,
             }
     raise UnknownEventType(f"no webhook payload for {type(payload).__name__}")
 

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import random
 import uuid
+from typing import Any
 
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -27,7 +28,7 @@ from services.notifications.domain.webhooks import (
     webhook_id,
 )
 from services.notifications.settings import DEFAULT_RETRY_SCHEDULE_S
-from shared.events.catalog import Adjustment, EncounterCodedV1, PaymentReceivedV1
+from shared.events.catalog import EVENT_TYPES, Adjustment, EncounterCodedV1, PaymentReceivedV1
 from tests.support.pipeline import coded_encounter
 
 NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
@@ -226,3 +227,94 @@ def test_secrets_are_sealed_and_bound_to_their_subscription() -> None:
         SecretBox(bytes(32)).open(sealed, "sub-1")
     with pytest.raises(ValueError):
         SecretBox(b"short")
+
+
+CANARIES = ("ZZCANARYLAST", "ZZCANARYFIRST", "1961-02-03", "ZZMEMBER123", "2026-11-02", "ZZFREETEXT")
+PERSON = {"last_name": "ZZCANARYLAST", "first_name": "ZZCANARYFIRST", "birth_date": "1961-02-03"}
+
+
+def _one_of_every_event_type() -> dict[str, dict[str, Any]]:
+    """A payload of every catalog event type, its PHI and free text canaries; dates are the canary date of service."""
+    ids = {name: str(uuid.uuid4()) for name in ("claim", "case", "action", "patient", "plan", "party", "coverage")}
+    appeal = {"action_id": ids["action"], "case_id": ids["case"], "claim_id": ids["claim"]} | {
+        "claim_control_number": "C1"
+    }
+    return {
+        "encounter-coded.v1": {**coded_encounter(), "encounter_id": str(uuid.uuid4())},
+        "claim-submitted.v1": {
+            "claim_id": ids["claim"], "encounter_id": str(uuid.uuid4()), "claim_control_number": "C1",
+            "payer_id": "SANDBOX", "claim_type": "professional", "total_charge_cents": 15500,
+            "lines": [{"line_number": 1, "line_control_number": "1", "procedure_code": "99213", "units": 1,
+                       "charge_cents": 15500}],
+            "interchange_control_number": "000000001", "submitted_at": "2026-11-02T10:00:00Z",
+            "service_date_from": "2026-11-02",
+        },
+        "payment-received.v1": {
+            "payment_id": str(uuid.uuid4()), "claim_control_number": "C1", "payer_id": "SANDBOX", "trace_number": "T1",
+            "claim_status_code": "1", "charge_cents": 100, "paid_cents": 100, "patient_responsibility_cents": 0,
+            "next_responsible": "none", "paid_date": "2026-11-02",
+        },
+        "claim-denied.v1": {
+            "claim_control_number": "C1", "payer_id": "SANDBOX", "trace_number": "T1", "denial": "full",
+            "denied_cents": 100, "carcs": ["50"],
+        },
+        "claim-status-changed.v1": {
+            "claim_id": ids["claim"], "claim_control_number": "C1", "payer_id": "SANDBOX", "from_state": "submitted",
+            "to_state": "accepted", "source": "277CA", "changed_at": "2026-11-29T10:00:00Z",
+        },
+        "patient-payment-submitted.v1": {
+            "payment_id": str(uuid.uuid4()), "patient_id": ids["patient"], "statement_id": str(uuid.uuid4()),
+            "amount_cents": 2500, "submitted_on": "2026-11-02",
+        },
+        "patient-payment-received.v1": {
+            "payment_id": str(uuid.uuid4()), "patient_id": ids["patient"], "amount_cents": 2500, "method": "card",
+            "received_on": "2026-11-02",
+        },
+        "payment-plan-changed.v1": {
+            "plan_id": ids["plan"], "patient_id": ids["patient"], "status": "active", "total_cents": 5000,
+            "installments": [{"number": 1, "due_on": "2026-11-02", "amount_cents": 5000}], "changed_on": "2026-11-02",
+        },
+        "claim-correction-requested.v1": {
+            **appeal, "frequency_code": "7", "prior_authorization": "ZZFREETEXT", "reason": "ZZFREETEXT",
+        },
+        "claim-corrected.v1": {
+            **appeal, "original_claim_id": str(uuid.uuid4()), "original_claim_control_number": "C0",
+            "frequency_code": "7",
+        },
+        "ledger-adjustment-requested.v1": {
+            **appeal, "kind": "write_off", "amount_cents": 400, "reason_code": "45",
+        },
+        "appeal-filed.v1": {
+            **appeal, "payer_id": "SANDBOX", "appeal_level": 1, "amount_cents": 900, "carcs": ["197"],
+            "file_name": "ZZFREETEXT.pdf",
+        },
+        "party-changed.v1": {
+            "party_kind": "patient", "party_id": ids["party"], "patient_id": ids["patient"],
+            "changed_fields": ["last_name"], "phi": {"patient": PERSON},
+        },
+        "coverage-correction-requested.v1": {
+            "claim_id": ids["claim"], "coverage_id": ids["coverage"], "patient_id": ids["patient"],
+            "member_id": "ZZMEMBER123",
+        },
+        "claim-cancelled.v1": {
+            "claim_id": ids["claim"], "encounter_id": str(uuid.uuid4()), "claim_control_number": "C1",
+            "from_state": "on_hold", "reason": "ZZFREETEXT", "cancelled_at": "2026-11-29T10:00:00Z",
+        },
+    }  # fmt: skip
+
+
+def test_every_event_type_has_a_thin_payload_without_phi_or_free_text() -> None:
+    """A subscription to every event (no filter) gets each catalog type; one without a payload would fail the
+    notifications consumer's whole batch until it went to the dead letters (claim-corrected.v1 did)."""
+    samples = _one_of_every_event_type()
+    assert samples.keys() == EVENT_TYPES.keys()
+    for event_type, document in samples.items():
+        payload = EVENT_TYPES[event_type][1].model_validate(document)
+        body = webhook_body(event_id="e-1", event_type=event_type, occurred_at=NOW, payload=payload)
+        for canary in CANARIES:
+            assert canary not in body, (event_type, canary)
+        data = json.loads(body)["data"]
+        assert data, event_type
+        named = {name: value for name, value in document.items() if name not in ("payer_id", "member_id")}
+        ids = {str(value) for name, value in named.items() if name.endswith("_id")}
+        assert ids <= {str(value) for value in data.values()}, event_type  # every id the event names is passed on
