@@ -125,16 +125,19 @@ class ServiceRuntime:
         return self._clearinghouse
 
 
-YOUNG_GENERATION_THRESHOLD = 10_000
-"""Allocations between two collections of the cyclic collector's youngest generation (CPython's default: 700)."""
+YOUNG_GENERATION_THRESHOLD = 100_000
+"""Net allocations (tracked objects allocated less those freed) between two collections of the cyclic collector's
+youngest generation (CPython's default: 700)."""
 
 
 def settle_heap() -> None:
     """What a service holds from its start (modules, pydantic schemas, compiled SQL) is frozen out of the cyclic
-    collector's sweeps, and its youngest generation is swept every 10,000 allocations instead of 700. A consumed
-    batch or a 1,000-encounter request allocates hundreds of thousands of objects that live until the batch is
-    done (reference counting frees them then); sweeping and promoting them every 700 allocations took about a
-    fifth of the claims service's CPU (`bench/intake_to_submitted.py` profiles)."""
+    collector's sweeps, and its youngest generation is swept once the heap has grown by 100,000 objects instead of
+    700. A consumed batch or a 1,000-encounter request allocates tens of thousands of objects that live until the
+    batch is done (reference counting frees them then, which counts against the growth): sweeping every 700
+    allocations took about a fifth of the claims service's CPU, and every 10,000 still about an eighth (each sweep
+    found a batch's live objects and promoted them, and the middle generation's sweeps then walked them again);
+    at 100,000 a steady service sweeps about once per 10,000 claims (`bench/claims_throughput.py`)."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(YOUNG_GENERATION_THRESHOLD, 10, 10)

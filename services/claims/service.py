@@ -7,6 +7,7 @@ of work commits (a consumed batch, a request, one batching round).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import functools
@@ -329,18 +330,26 @@ async def build_claims(
             fresh.append((envelope, encounter))
     if not fresh:
         return 0
-    wanted: dict[str, set[str]] = defaultdict(set)
-    for envelope, encounter in fresh:
-        wanted[envelope.tenant] |= fee_schedule_codes(encounter)
-    schedules = await writes.fee_schedules(wanted)
-    priced = [(e.tenant, price(p, schedules.get(e.tenant, {}))) for e, p in fresh]
-    unchanged = [(p is q) for (_, p), (_, q) in zip(fresh, priced, strict=True)]
     counts: dict[str, int] = defaultdict(int)
-    for tenant, _ in priced:
-        counts[tenant] += 1
-    next_number = await writes.allocate_claim_numbers(counts)  # committed apart: no lock held while we scrub
-    scrubber = _Scrubber(writes, settings, today)
-    contexts = await scrubber.contexts(priced)
+    for envelope, _ in fresh:
+        counts[envelope.tenant] += 1
+    # committed apart, no lock held while we scrub; on its own connection, so its round trip and commit run while
+    # this session reads the fee schedules and the scrubber's reference data
+    allocation = asyncio.create_task(writes.allocate_claim_numbers(counts))
+    try:
+        wanted: dict[str, set[str]] = defaultdict(set)
+        for envelope, encounter in fresh:
+            wanted[envelope.tenant] |= fee_schedule_codes(encounter)
+        schedules = await writes.fee_schedules(wanted)
+        priced = [(e.tenant, price(p, schedules.get(e.tenant, {}))) for e, p in fresh]
+        scrubber = _Scrubber(writes, settings, today)
+        contexts = await scrubber.contexts(priced)
+    except BaseException:
+        allocation.cancel()  # a rolled-back batch's numbers are a gap either way
+        await asyncio.gather(allocation, return_exceptions=True)
+        raise
+    next_number = await allocation
+    unchanged = [(p is q) for (_, p), (_, q) in zip(fresh, priced, strict=True)]
 
     new_claims: list[NewClaim] = []
     lines: list[ClaimLine] = []

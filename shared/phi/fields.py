@@ -52,9 +52,10 @@ def split(document: Mapping[str, Any], paths: Sequence[str]) -> tuple[dict[str, 
         value = document.get(head)
         if value is not None and _holds(value, rest):
             taken[head] = value
-    if not taken:
-        return dict(document), taken
-    return {key: value for key, value in document.items() if key not in taken}, taken
+    plain = dict(document)  # a copy, then the few taken keys deleted: the others keep their order
+    for key in taken:
+        del plain[key]
+    return plain, taken
 
 
 def merged(plain: Mapping[str, Any], taken: Mapping[str, Any]) -> dict[str, Any]:

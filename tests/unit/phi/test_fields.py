@@ -30,6 +30,7 @@ def test_a_top_level_member_holding_phi_is_taken_whole_and_put_back() -> None:
     }
     plain, taken = split(document, PATHS)
     assert plain == {"encounter_id": "E1", "rendering_provider": {"npi": "3", "tax_id": None}}
+    assert list(plain) == ["encounter_id", "rendering_provider"], "the plain members keep the document's order"
     assert set(taken) == {"phi", "billing_provider", "line_providers"}
     assert merged(plain, taken) == document
     assert json.loads(merged_text(json.dumps(plain), orjson.dumps(taken))) == document
