@@ -499,6 +499,68 @@ def _grouped(rows: list[Any]) -> list[dict[str, Any]]:
 _SUMMED = ("calls", "rows", "total_exec_time", "wal_bytes", "shared_blks_dirtied", "shared_blks_hit")
 
 
+class WalByRelation:
+    """The WAL a throughput run wrote, by relation and record type (pg_walinspect over the run's LSN range): which
+    table, index or TOAST relation each encounter's bytes and records went to, so an index maintained on every row
+    version or a row written then rewritten shows by name. Records touching several blocks are counted once per
+    block; a record's bytes go to its first block."""
+
+    QUERY = """
+        WITH blocks AS (
+            SELECT b.relfilenode, b.block_id, b.record_type, b.record_length
+              FROM pg_get_wal_block_info($1::text::pg_lsn, $2::text::pg_lsn, false) b
+             WHERE b.reldatabase = (SELECT oid FROM pg_database WHERE datname = current_database())
+               AND b.relforknumber = 0
+        ), named AS (
+            SELECT coalesce(owner.relname || ' (toast' || CASE WHEN r.relkind = 'i' THEN ' index)' ELSE ')' END,
+                            CASE WHEN r.relkind = 'i' THEN t.relname || ' / ' || r.relname ELSE r.relname END,
+                            blocks.relfilenode::text) AS relation,
+                   blocks.block_id, blocks.record_type, blocks.record_length
+              FROM blocks
+              LEFT JOIN pg_class r ON r.oid = pg_filenode_relation(0, blocks.relfilenode)
+              LEFT JOIN pg_index i ON i.indexrelid = r.oid
+              LEFT JOIN pg_class t ON t.oid = i.indrelid
+              LEFT JOIN pg_class owner ON owner.reltoastrelid = coalesce(t.oid, r.oid)
+        )
+        SELECT relation, record_type, count(*) AS blocks,
+               sum(CASE WHEN block_id = 0 THEN record_length ELSE 0 END) AS bytes
+          FROM named GROUP BY relation, record_type ORDER BY bytes DESC, blocks DESC
+    """
+
+    def __init__(self, admin_url: str, enabled: bool) -> None:
+        self.admin_url, self.enabled = admin_url, enabled
+        self.start_lsn = ""
+
+    async def start(self) -> None:
+        if not self.enabled:
+            return
+        connection = await asyncpg.connect(self.admin_url)
+        try:
+            await connection.execute("CREATE EXTENSION IF NOT EXISTS pg_walinspect")
+            self.start_lsn = str(await connection.fetchval("SELECT pg_current_wal_insert_lsn()::text"))
+        except asyncpg.PostgresError as exc:
+            print(f"  (pg_walinspect unavailable: {exc}; no WAL by relation)")
+            self.enabled = False
+        finally:
+            await connection.close()
+
+    async def report(self, encounters: int, top: int = 40) -> None:
+        if not self.enabled:
+            return
+        connection = await asyncpg.connect(self.admin_url)
+        try:
+            end = await connection.fetchval("SELECT pg_current_wal_insert_lsn()::text")
+            rows = await connection.fetch(self.QUERY, self.start_lsn, str(end))
+        finally:
+            await connection.close()
+        total = sum(int(r["bytes"]) for r in rows)
+        print(f"\n  WAL by relation (pg_walinspect; this database's blocks): {total / encounters:,.0f} B per encounter")
+        print(f"  {'blocks':>7} {'bytes':>7}  relation: record type (per encounter)")
+        for r in rows[:top]:
+            blocks, size = r["blocks"] / encounters, int(r["bytes"]) / encounters
+            print(f"  {blocks:>7.2f} {size:>7.0f}  {r['relation']}: {r['record_type']}")
+
+
 class TableActivity:
     """What each run did to the tables of intake and claims (pg_stat_user_tables): rows inserted, updated (HOT
     among them), dead rows left, autovacuum and autoanalyze runs, and the size on disk, so a cost that grows with
@@ -918,6 +980,7 @@ async def run(arguments: argparse.Namespace, stack: LocalStack | None, servers: 
                 tables = TableActivity(pipeline.admin_url)
                 stages = Stages(pipeline.admin_url, tenant)
                 waits = Waits(pipeline.admin_url, arguments.waits)
+                wal = WalByRelation(pipeline.admin_url, arguments.wal)
                 for index, count in enumerate(arguments.encounters):
                     client.headers.update(pipeline.auth(tenant, *WRITE))  # a fresh token: each lasts 30 min
                     await statements.reset()
@@ -927,6 +990,7 @@ async def run(arguments: argparse.Namespace, stack: LocalStack | None, servers: 
                         await tables.start()
                         await stages.start()
                         await waits.start()
+                        await wal.start()
                         measured = await throughput(
                             client,
                             submitted,
@@ -940,10 +1004,11 @@ async def run(arguments: argparse.Namespace, stack: LocalStack | None, servers: 
                     finally:
                         if index == 0:
                             profiles.stop()
+                    await statements.report(count)  # first: the reports below run statements of their own
                     await waits.report()
                     await tables.report(count)
                     await stages.report()
-                    await statements.report(count)
+                    await wal.report(count)
                     runs.append(measured)
                 files = len(list((folder / "outbound").glob("837-*")))
                 print(f"  837 files in the file drop             {files:>8,}")
@@ -1022,6 +1087,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--statements", action="store_true", help="Print pg_stat_statements per encounter after each run."
+    )
+    parser.add_argument(
+        "--wal", action="store_true", help="Print the WAL of each run by relation and record type (pg_walinspect)."
     )
     parser.add_argument(
         "--keep-stack", action="store_true", help="Leave .local/bench-stack running for the next run (reused)."
