@@ -25,11 +25,13 @@ down_revision = "0015"
 SCHEMA = "claims"
 
 
+CHECKED = ("claim_lines", "claim_status_history")
+"""The tables whose foreign key to their claim goes (`fk_<table>_claim_id_claims`)."""
+
+
 def upgrade() -> None:
-    op.drop_constraint("fk_claim_lines_claim_id_claims", "claim_lines", schema=SCHEMA, type_="foreignkey")
-    op.drop_constraint(
-        "fk_claim_status_history_claim_id_claims", "claim_status_history", schema=SCHEMA, type_="foreignkey"
-    )
+    for table in CHECKED:
+        op.drop_constraint(f"fk_{table}_claim_id_claims", table, schema=SCHEMA, type_="foreignkey")
     op.drop_index("ix_claims_tenant_id_billing_provider_npi", table_name="claims", schema=SCHEMA)
 
 
@@ -37,23 +39,14 @@ def downgrade() -> None:
     op.create_index(
         "ix_claims_tenant_id_billing_provider_npi", "claims", ["tenant_id", "billing_provider_npi"], schema=SCHEMA
     )
-    op.create_foreign_key(
-        "fk_claim_status_history_claim_id_claims",
-        "claim_status_history",
-        "claims",
-        ["claim_id"],
-        ["id"],
-        source_schema=SCHEMA,
-        referent_schema=SCHEMA,
-        ondelete="CASCADE",
-    )
-    op.create_foreign_key(
-        "fk_claim_lines_claim_id_claims",
-        "claim_lines",
-        "claims",
-        ["claim_id"],
-        ["id"],
-        source_schema=SCHEMA,
-        referent_schema=SCHEMA,
-        ondelete="CASCADE",
-    )
+    for table in CHECKED:
+        op.create_foreign_key(
+            f"fk_{table}_claim_id_claims",
+            table,
+            "claims",
+            ["claim_id"],
+            ["id"],
+            source_schema=SCHEMA,
+            referent_schema=SCHEMA,
+            ondelete="CASCADE",
+        )
