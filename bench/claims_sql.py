@@ -1,17 +1,20 @@
 """Postgres's own cost of a claim row's life on the hot path, per claim: the insert (the claims consumer's unnest
-INSERT ... ON CONFLICT, its status history rows by COPY), the batcher's READY -> BATCHED update (with its submission)
-and the sender's BATCHED -> SUBMITTED update (each with a history row), for the claims table's indexes as they were
-before migration 0015 and as they are now (`claims.claims` as migrated), back to back in one run.
+INSERT ... ON CONFLICT, its two lines and its status history rows by COPY), the batcher's READY -> BATCHED update
+(with its submission) and the sender's BATCHED -> SUBMITTED update (each after locking the claims FOR UPDATE, as
+`take_ready` and `mark_sent` do, and with a history row), for the claims table's indexes and its lines' and
+history's foreign keys as they were before migrations 0015 and 0016 and as they are now (as migrated), back to back
+in one run.
 
     .venv/bin/python bench/claims_sql.py [--claims 20000] [--batch 500] [--rounds 2] [--variants]
 
 Servers: CLAIMFLOW_TEST_DATABASE_URL when set, else the local stack in .local/bench-stack (started and stopped here;
-Kafka is started with it but unused). Each layout is a copy of `claims.claims` and `claims.claim_status_history`
-(columns, defaults, storage, toast_tuple_target) in its own schema of a fresh database, with its own index set; the
-phases alternate between layouts on one connection, and each figure is the backend's own CPU time (/proc, user +
-system) and the WAL the phase wrote (pg_current_wal_lsn), per claim. Each round starts after a checkpoint (the
-full-page images of a checkpoint cycle are in the figures, as in any cycle). Autovacuum is off for the bench tables.
-`--variants` adds layouts that were weighed and not taken (the document stored uncompressed, a lower fillfactor).
+Kafka is started with it but unused). Each layout is a copy of `claims.claims`, `claims.claim_lines` and
+`claims.claim_status_history` (columns, defaults, storage, toast_tuple_target) in its own schema of a fresh database,
+with its own index set and foreign keys; the phases alternate between layouts on one connection, and each figure is
+the backend's own CPU time (/proc, user + system) and the WAL the phase wrote (pg_current_wal_lsn), per claim. Each
+round starts after a checkpoint (the full-page images of a checkpoint cycle are in the figures, as in any cycle).
+Autovacuum is off for the bench tables. `--variants` adds layouts that were weighed and not taken (the document stored
+uncompressed, a lower fillfactor).
 Documents are synthetic (~2.3 KB of JSON: the bench encounter's EncounterCodedV1 with a billing provider) and
 `phi` random bytes (ciphertext does not compress).
 """
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import os
 import random
 import sys
@@ -36,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.floors import MachineLoad
 from bench.outbox_sql import Cost, timed
 from services.claims.app import DEFINITION as CLAIMS
+from services.claims.records import ClaimLine
 from services.claims.repository import CLAIM_ARRAYS
 from shared.events.catalog import EncounterCodedV1
 from tests.support.pipeline import bench_pipeline, coded_encounter
@@ -60,6 +65,19 @@ BEFORE_0015 = [
 ]
 """The indexes of claims.claims and claims.claim_status_history at migration 0014."""
 
+FOREIGN_KEYS_0015 = [
+    "ALTER TABLE {s}.claim_lines ADD FOREIGN KEY (claim_id) REFERENCES {s}.claims (id) ON DELETE CASCADE",
+    "ALTER TABLE {s}.claim_status_history ADD FOREIGN KEY (claim_id) REFERENCES {s}.claims (id) ON DELETE CASCADE",
+]
+"""The lines' and the history's foreign keys to their claim, up to migration 0015: a check per row inserted (a
+lookup of the claim and a KEY SHARE lock on it, a WAL record when it is the transaction's first lock of that row
+version)."""
+
+BILLING_NPI_INDEX_0015 = "CREATE INDEX ON {s}.claims (tenant_id, billing_provider_npi)"
+"""Dropped by migration 0016: the provider search's OR (billing NPI or the document's rendering NPI) never used it."""
+
+TABLES = ("claims", "claim_lines", "claim_status_history")
+
 
 @dataclass
 class Layout:
@@ -75,22 +93,40 @@ async def current_indexes(conn: asyncpg.Connection) -> list[str]:
     """The index DDL of claims.claims and its history as migrated (head), schema-neutral."""
     rows = await conn.fetch(
         "SELECT indexdef FROM pg_indexes "
-        "WHERE schemaname = 'claims' AND tablename IN ('claims', 'claim_status_history')"
+        "WHERE schemaname = 'claims' AND tablename IN ('claims', 'claim_lines', 'claim_status_history')"
     )
     ddl = []
     for row in rows:
         text = str(row["indexdef"])
-        text = text.replace(" ON claims.claims ", " ON {s}.claims ")
-        text = text.replace(" ON claims.claim_status_history ", " ON {s}.claim_status_history ")
+        for table in TABLES:
+            text = text.replace(f" ON claims.{table} ", f" ON {{s}}.{table} ")
         text = text.replace("CREATE UNIQUE INDEX ", "CREATE UNIQUE INDEX {s}_")
         ddl.append(text.replace("CREATE INDEX ", "CREATE INDEX {s}_"))
     return ddl
 
 
+async def current_foreign_keys(conn: asyncpg.Connection) -> list[str]:
+    """The foreign keys of claims.claim_lines and claims.claim_status_history as migrated (head), schema-neutral."""
+    rows = await conn.fetch(
+        "SELECT conrelid::regclass::text AS owner, pg_get_constraintdef(oid) AS definition FROM pg_constraint "
+        "WHERE contype = 'f' AND conrelid IN ('claims.claim_lines'::regclass, 'claims.claim_status_history'::regclass)"
+    )
+    return [
+        f"ALTER TABLE {{s}}.{row['owner'].removeprefix('claims.')} ADD "
+        + str(row["definition"]).replace("REFERENCES claims.", "REFERENCES {s}.")
+        for row in rows
+    ]
+
+
+async def lines_indexes(conn: asyncpg.Connection) -> list[str]:
+    """claims.claim_lines' indexes as migrated (unchanged since 0002): every layout has them."""
+    return [ddl for ddl in await current_indexes(conn) if " ON {s}.claim_lines " in ddl]
+
+
 async def create_layout(conn: asyncpg.Connection, layout: Layout) -> None:
     s = layout.schema
     await conn.execute(f"CREATE SCHEMA {s}")
-    for table in ("claims", "claim_status_history"):
+    for table in TABLES:
         await conn.execute(
             f"CREATE TABLE {s}.{table} (LIKE claims.{table} INCLUDING DEFAULTS INCLUDING IDENTITY "
             "INCLUDING STORAGE INCLUDING COMPRESSION)"
@@ -184,6 +220,25 @@ def submitted_sql(schema: str) -> str:
 
 
 HISTORY_COLUMNS = ["claim_id", "tenant_id", "from_state", "to_state", "reason"]
+LINE_COLUMNS = list(ClaimLine._fields)
+
+
+def claim_lines(chunk: list[Any]) -> list[ClaimLine]:
+    """The bench encounter's two lines of each claim, as the consumer copies them."""
+    day = dt.date(2026, 11, 2)
+    return [
+        line
+        for row in chunk
+        for line in (
+            ClaimLine(row[0], 1, row[1], row[11], row[10], "99213", None, [], 1, 12500, [1, 2], day),
+            ClaimLine(row[0], 2, row[1], row[11], row[10], "87880", None, ["QW"], 1, 3000, [1], day),
+        )
+    ]
+
+
+def lock_sql(schema: str) -> str:
+    """The claims locked before each update, in id order (`take_ready`'s FOR UPDATE SKIP LOCKED, `mark_sent`'s)."""
+    return f"SELECT id FROM {schema}.claims WHERE id = any($1::uuid[]) ORDER BY id FOR UPDATE"  # noqa: S608
 
 
 async def insert_phase(conn: asyncpg.Connection, pid: int, layout: Layout, rows: list[Any], batch: int) -> Cost:
@@ -195,6 +250,9 @@ async def insert_phase(conn: asyncpg.Connection, pid: int, layout: Layout, rows:
             chunk = rows[start : start + batch]
             async with conn.transaction():
                 await statement.fetch(*(list(column) for column in zip(*chunk, strict=True)))
+                await conn.copy_records_to_table(
+                    "claim_lines", schema_name=schema, columns=LINE_COLUMNS, records=claim_lines(chunk)
+                )
                 history = [
                     (row[0], row[1], before, after, "bench")
                     for row in chunk
@@ -213,11 +271,13 @@ async def update_phase(
     conn: asyncpg.Connection, pid: int, schema: str, ids: list[uuid.UUID], batch: int, submitted: bool
 ) -> Cost:
     statement = await conn.prepare(submitted_sql(schema) if submitted else batched_sql(schema))
+    lock = await conn.prepare(lock_sql(schema))
 
     async def work() -> None:
         for start in range(0, len(ids), batch):
             chunk = ids[start : start + batch]
             async with conn.transaction():
+                await lock.fetch(chunk)
                 if submitted:
                     await statement.fetch(chunk, ["submitted"] * len(chunk))
                     change = ("batched", "submitted")
@@ -243,13 +303,22 @@ async def run(claims: int, batch: int, rounds: int, variants: bool) -> None:
         conn = await asyncpg.connect(pipeline.admin_url)
         try:
             pid = await conn.fetchval("SELECT pg_backend_pid()")
-            now = await current_indexes(conn)
+            now = [*await current_indexes(conn), *await current_foreign_keys(conn)]
+            lines = await lines_indexes(conn)
+            at_0015 = [ddl for ddl in now if "FOREIGN KEY" not in ddl and "billing_provider_npi" not in ddl]
+            at_0015 += [BILLING_NPI_INDEX_0015, *FOREIGN_KEYS_0015]
             layouts = [
                 Layout(
                     "before 0015 (indexes at 0014, document jsonb)",
                     f"bench_claims_before_{run_id}",
-                    BEFORE_0015,
+                    [*BEFORE_0015, *lines, *FOREIGN_KEYS_0015],
                     ["ALTER TABLE {s}.claims ALTER COLUMN document TYPE jsonb USING document::jsonb"],
+                ),
+                Layout(
+                    "at 0015 (the lines' and history's foreign keys, the billing NPI index)",
+                    f"bench_claims_0015_{run_id}",
+                    at_0015,
+                    json_document=True,
                 ),
                 Layout("as migrated (head)", f"bench_claims_head_{run_id}", now, json_document=True),
             ]
@@ -275,7 +344,7 @@ async def run(claims: int, batch: int, rounds: int, variants: bool) -> None:
                     )
             for layout in layouts:
                 await create_layout(conn, layout)
-            phases = ("insert (+3 history rows)", "READY -> BATCHED (+1)", "BATCHED -> SUBMITTED (+1)")
+            phases = ("insert (+2 lines, 3 history)", "READY -> BATCHED (+1)", "BATCHED -> SUBMITTED (+1)")
             costs = {layout.name: {phase: Cost() for phase in phases} for layout in layouts}
             load_before = MachineLoad.now()
             for _ in range(rounds):
@@ -294,9 +363,10 @@ async def run(claims: int, batch: int, rounds: int, variants: bool) -> None:
             load = MachineLoad.now()
             sizes = {
                 layout.name: await conn.fetchval(
-                    "SELECT pg_total_relation_size($1::regclass) + pg_total_relation_size($2::regclass)",
-                    f"{layout.schema}.claims",
-                    f"{layout.schema}.claim_status_history",
+                    "SELECT sum(pg_total_relation_size(format('%I.%I', $1::text, t)::regclass))::bigint "
+                    "FROM unnest($2::text[]) AS t",
+                    layout.schema,
+                    list(TABLES),
                 )
                 for layout in layouts
             }

@@ -47,6 +47,7 @@ import argparse
 import asyncio
 import collections
 import datetime as dt
+import itertools
 import json
 import os
 import re
@@ -63,6 +64,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import msgspec
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -167,9 +169,19 @@ def bodies(prefix: str, visits: list[tuple[str, str]], size: int) -> list[bytes]
     return out
 
 
+class SubmittedIds(msgspec.Struct):
+    """The one member of a `claim-submitted` payload the follower reads; msgspec skips the others undecoded."""
+
+    encounter_id: str
+
+
+SUBMITTED_IDS = msgspec.json.Decoder(SubmittedIds)
+
+
 @dataclass
 class Submitted:
-    """`claim-submitted` events of one tenant, read from the topic as they arrive."""
+    """`claim-submitted` events of one tenant, read from the topic as they arrive: per record its two headers (tenant,
+    ce_time) and its payload's encounter id, nothing else decoded; one 837's events share their ce_time, parsed once."""
 
     tenant: str
     event_time: dict[str, float] = field(default_factory=dict)
@@ -179,7 +191,8 @@ class Submitted:
     async def follow(self, kafka: KafkaAccess, start: dict[TopicPartition, int]) -> None:
         consumer = AIOKafkaConsumer(**kafka.client_options(), group_id=None, enable_auto_commit=False)
         await consumer.start()
-        tenant_header = f"ce_{TENANT_EXTENSION}"
+        tenant_header, tenant = f"ce_{TENANT_EXTENSION}", self.tenant.encode()
+        times: dict[bytes, float] = {}
         try:
             consumer.assign(list(start))
             for tp, offset in start.items():
@@ -187,12 +200,19 @@ class Submitted:
             while True:
                 for records in (await consumer.getmany(timeout_ms=500, max_records=5000)).values():
                     for record in records:
-                        headers = dict(record.headers)
-                        if headers.get(tenant_header, b"").decode() != self.tenant:
+                        ours, ce_time = False, b""
+                        for key, value in record.headers:
+                            if key == tenant_header:
+                                ours = value == tenant
+                            elif key == "ce_time":
+                                ce_time = value
+                        if not ours:
                             continue
-                        encounter_id = json.loads(record.value)["encounter_id"]
-                        ce_time = dt.datetime.fromisoformat(headers["ce_time"].decode().replace("Z", "+00:00"))
-                        self.event_time[encounter_id] = ce_time.timestamp()
+                        encounter_id = SUBMITTED_IDS.decode(record.value).encounter_id
+                        at = times.get(ce_time)
+                        if at is None:
+                            at = times[ce_time] = dt.datetime.fromisoformat(ce_time.decode()).timestamp()
+                        self.event_time[encounter_id] = at
                         self.record_time[encounter_id] = record.timestamp / 1000
                 self.arrived.set()
         finally:
@@ -215,7 +235,13 @@ class Submitted:
 
 
 def _children(pid: int) -> list[int]:
-    """Direct children of `pid` (Postgres backends under the postmaster), from /proc."""
+    """Direct children of `pid` (Postgres backends under the postmaster): the kernel's list of them
+    (/proc/PID/task/PID/children), else from every process's stat (a scan of /proc, read twice a second: on a machine
+    shared by several stacks, a twentieth of this script's CPU)."""
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        pass
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -277,9 +303,16 @@ class Watched:
         return _cpu_and_rss(self.pids(), children_done=self.tree)
 
 
+PSS_EVERY = 4
+"""A process tree's memory (Postgres's PSS) is read every 4th sample (2 s), and at both ends of the phase: the kernel
+computes a backend's PSS by walking its page tables (shared buffers included), and read every half second for some
+forty backends it was about half of this script's CPU, taken from the pipeline it measures."""
+
+
 @dataclass
 class Usage:
-    """CPU seconds and peak RSS of the watched processes over one phase, sampled every half second."""
+    """CPU seconds and peak RSS of the watched processes over one phase: CPU from the counters at its start and end,
+    memory sampled every half second (a process tree's every `PSS_EVERY` samples)."""
 
     watched: list[Watched]
     start_cpu: dict[str, float] = field(default_factory=dict)
@@ -293,20 +326,25 @@ class Usage:
     """CPU seconds the whole machine spent not idle over the phase (/proc/stat), every process counted."""
     _task: asyncio.Task[None] | None = None
 
-    def _sample(self) -> dict[str, tuple[float, int]]:
-        return {w.name: w.usage() for w in self.watched}
+    def _sample(self, *, trees: bool = True) -> dict[str, tuple[float, int]]:
+        return {w.name: w.usage() for w in self.watched if trees or not w.tree}
+
+    def _record(self, sampled: dict[str, tuple[float, int]]) -> None:
+        for name, (cpu, rss) in sampled.items():
+            self.cpu[name] = cpu - self.start_cpu[name]
+            self.peak_rss[name] = max(self.peak_rss.get(name, 0), rss)
 
     async def __aenter__(self) -> Usage:
         self.load_before = os.getloadavg()
-        self.start_cpu = {name: cpu for name, (cpu, _) in self._sample().items()}
+        first = self._sample()
+        self.start_cpu = {name: cpu for name, (cpu, _) in first.items()}
+        self._record(first)
         self.client_cpu, self.machine_busy = -time.process_time(), -_machine_busy_s()
 
         async def sample() -> None:
-            while True:
-                for name, (cpu, rss) in self._sample().items():
-                    self.cpu[name] = cpu - self.start_cpu[name]
-                    self.peak_rss[name] = max(self.peak_rss.get(name, 0), rss)
+            for count in itertools.count(1):
                 await asyncio.sleep(0.5)
+                self._record(self._sample(trees=count % PSS_EVERY == 0))
 
         self._task = asyncio.create_task(sample())
         return self
@@ -314,9 +352,7 @@ class Usage:
     async def __aexit__(self, *_: object) -> None:
         if self._task is not None:
             self._task.cancel()
-        for name, (cpu, rss) in self._sample().items():
-            self.cpu[name] = cpu - self.start_cpu[name]
-            self.peak_rss[name] = max(self.peak_rss.get(name, 0), rss)
+        self._record(self._sample())
         self.client_cpu += time.process_time()
         self.machine_busy += _machine_busy_s()
         self.load_after = os.getloadavg()
@@ -497,6 +533,68 @@ def _grouped(rows: list[Any]) -> list[dict[str, Any]]:
 
 
 _SUMMED = ("calls", "rows", "total_exec_time", "wal_bytes", "shared_blks_dirtied", "shared_blks_hit")
+
+
+class WalByRelation:
+    """The WAL a throughput run wrote, by relation and record type (pg_walinspect over the run's LSN range): which
+    table, index or TOAST relation each encounter's bytes and records went to, so an index maintained on every row
+    version or a row written then rewritten shows by name. Records touching several blocks are counted once per
+    block; a record's bytes go to its first block."""
+
+    QUERY = """
+        WITH blocks AS (
+            SELECT b.relfilenode, b.block_id, b.record_type, b.record_length
+              FROM pg_get_wal_block_info($1::text::pg_lsn, $2::text::pg_lsn, false) b
+             WHERE b.reldatabase = (SELECT oid FROM pg_database WHERE datname = current_database())
+               AND b.relforknumber = 0
+        ), named AS (
+            SELECT coalesce(owner.relname || ' (toast' || CASE WHEN r.relkind = 'i' THEN ' index)' ELSE ')' END,
+                            CASE WHEN r.relkind = 'i' THEN t.relname || ' / ' || r.relname ELSE r.relname END,
+                            blocks.relfilenode::text) AS relation,
+                   blocks.block_id, blocks.record_type, blocks.record_length
+              FROM blocks
+              LEFT JOIN pg_class r ON r.oid = pg_filenode_relation(0, blocks.relfilenode)
+              LEFT JOIN pg_index i ON i.indexrelid = r.oid
+              LEFT JOIN pg_class t ON t.oid = i.indrelid
+              LEFT JOIN pg_class owner ON owner.reltoastrelid = coalesce(t.oid, r.oid)
+        )
+        SELECT relation, record_type, count(*) AS blocks,
+               sum(CASE WHEN block_id = 0 THEN record_length ELSE 0 END) AS bytes
+          FROM named GROUP BY relation, record_type ORDER BY bytes DESC, blocks DESC
+    """
+
+    def __init__(self, admin_url: str, enabled: bool) -> None:
+        self.admin_url, self.enabled = admin_url, enabled
+        self.start_lsn = ""
+
+    async def start(self) -> None:
+        if not self.enabled:
+            return
+        connection = await asyncpg.connect(self.admin_url)
+        try:
+            await connection.execute("CREATE EXTENSION IF NOT EXISTS pg_walinspect")
+            self.start_lsn = str(await connection.fetchval("SELECT pg_current_wal_insert_lsn()::text"))
+        except asyncpg.PostgresError as exc:
+            print(f"  (pg_walinspect unavailable: {exc}; no WAL by relation)")
+            self.enabled = False
+        finally:
+            await connection.close()
+
+    async def report(self, encounters: int, top: int = 40) -> None:
+        if not self.enabled:
+            return
+        connection = await asyncpg.connect(self.admin_url)
+        try:
+            end = await connection.fetchval("SELECT pg_current_wal_insert_lsn()::text")
+            rows = await connection.fetch(self.QUERY, self.start_lsn, str(end))
+        finally:
+            await connection.close()
+        total = sum(int(r["bytes"]) for r in rows)
+        print(f"\n  WAL by relation (pg_walinspect; this database's blocks): {total / encounters:,.0f} B per encounter")
+        print(f"  {'blocks':>7} {'bytes':>7}  relation: record type (per encounter)")
+        for r in rows[:top]:
+            blocks, size = r["blocks"] / encounters, int(r["bytes"]) / encounters
+            print(f"  {blocks:>7.2f} {size:>7.0f}  {r['relation']}: {r['record_type']}")
 
 
 class TableActivity:
@@ -918,6 +1016,7 @@ async def run(arguments: argparse.Namespace, stack: LocalStack | None, servers: 
                 tables = TableActivity(pipeline.admin_url)
                 stages = Stages(pipeline.admin_url, tenant)
                 waits = Waits(pipeline.admin_url, arguments.waits)
+                wal = WalByRelation(pipeline.admin_url, arguments.wal)
                 for index, count in enumerate(arguments.encounters):
                     client.headers.update(pipeline.auth(tenant, *WRITE))  # a fresh token: each lasts 30 min
                     await statements.reset()
@@ -927,6 +1026,7 @@ async def run(arguments: argparse.Namespace, stack: LocalStack | None, servers: 
                         await tables.start()
                         await stages.start()
                         await waits.start()
+                        await wal.start()
                         measured = await throughput(
                             client,
                             submitted,
@@ -940,10 +1040,11 @@ async def run(arguments: argparse.Namespace, stack: LocalStack | None, servers: 
                     finally:
                         if index == 0:
                             profiles.stop()
+                    await statements.report(count)  # first: the reports below run statements of their own
                     await waits.report()
                     await tables.report(count)
                     await stages.report()
-                    await statements.report(count)
+                    await wal.report(count)
                     runs.append(measured)
                 files = len(list((folder / "outbound").glob("837-*")))
                 print(f"  837 files in the file drop             {files:>8,}")
@@ -1022,6 +1123,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--statements", action="store_true", help="Print pg_stat_statements per encounter after each run."
+    )
+    parser.add_argument(
+        "--wal", action="store_true", help="Print the WAL of each run by relation and record type (pg_walinspect)."
     )
     parser.add_argument(
         "--keep-stack", action="store_true", help="Leave .local/bench-stack running for the next run (reused)."
