@@ -104,9 +104,7 @@ sa.Index(  # claims that went out in an 837 only (0015): every query of it names
 claim_lines = sa.Table(
     "claim_lines",
     metadata,
-    # no foreign key to claims (0016): written only with its claim (inserted or locked in the same transaction), it
-    # cost a lookup and a lock of the claim per row
-    sa.Column("claim_id", sa.Uuid, primary_key=True),
+    sa.Column("claim_id", sa.Uuid, sa.ForeignKey("claims.claims.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("line_number", sa.Integer, primary_key=True),
     sa.Column("tenant_id", sa.Text, nullable=False),
     sa.Column("patient_id", sa.Uuid),
@@ -131,7 +129,7 @@ claim_status_history = sa.Table(
     "claim_status_history",
     metadata,
     sa.Column("id", sa.BigInteger, sa.Identity(), nullable=False),
-    sa.Column("claim_id", sa.Uuid, nullable=False),  # no foreign key (0016), as claim_lines
+    sa.Column("claim_id", sa.Uuid, sa.ForeignKey("claims.claims.id", ondelete="CASCADE"), nullable=False),
     sa.Column("tenant_id", sa.Text, nullable=False),
     sa.Column("from_state", sa.Text),
     sa.Column("to_state", sa.Text, nullable=False),
