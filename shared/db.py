@@ -70,9 +70,18 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     driver = raw.driver_connection
     if driver is None:
         raise RuntimeError("the session's connection is closed")
-    if not driver.is_in_transaction():  # SQLAlchemy begins the driver's transaction lazily, at a first statement
-        await connection.execute(sa.text("SELECT 1"))
+    if not driver.is_in_transaction():
+        await _begin_driver_transaction(raw.dbapi_connection)
     return driver
+
+
+async def _begin_driver_transaction(adapter: Any) -> None:
+    """Begin the session's transaction on the driver now, as SQLAlchemy's asyncpg adapter does lazily before its first
+    statement (its `_start_transaction`: BEGIN with the connection's isolation level, the adapter then committing or
+    rolling it back with the session). Without it, the first statement had to be one through SQLAlchemy (a `SELECT 1`,
+    a round trip of its own in every consumer batch and claims transaction). `tests/integration/test_db_driver.py`
+    checks the session still commits and rolls back what the driver wrote, and that no statement was sent."""
+    await adapter._start_transaction()
 
 
 _ASYNCPG = asyncpg_dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy's dialect classes are unannotated
