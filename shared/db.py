@@ -10,9 +10,11 @@ from typing import Any
 import asyncpg
 import orjson
 import sqlalchemy as sa
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, event
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.util import await_only
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -34,16 +36,31 @@ def _json_text(value: object) -> str:
 
 def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
     """JSON and JSONB columns go through orjson both ways: the stdlib's json was the largest single cost
-    of reading and writing event payloads and claim documents."""
-    return create_async_engine(
+    of reading and writing event payloads and claim documents. Each checkout pings its connection in one round
+    trip (`_ping_on_checkout`)."""
+    engine = create_async_engine(
         database_url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         connect_args={"server_settings": {"application_name": "claimflow"}},
         json_serializer=_json_text,
         json_deserializer=orjson.loads,
     )
+    event.listen(engine.sync_engine, "checkout", _ping_on_checkout)
+    return engine
+
+
+def _ping_on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """A pooled connection's ping as it is checked out: `SELECT 1` as a simple query, one round trip (asyncpg's
+    simple query protocol fails on an empty one). A connection that fails it (closed by a Postgres restart, or by the
+    server meanwhile) is replaced by a new one, and the pool's other connections made before it are dropped too
+    (`InvalidatePoolError`, as SQLAlchemy's own pre-ping does on a failure). SQLAlchemy's own `pool_pre_ping` sends
+    BEGIN, the query and ROLLBACK, for poolers in transaction mode: three round trips before every consumer batch
+    and request (claimflow connects to Postgres directly)."""
+    try:
+        await_only(dbapi_connection.driver_connection.execute("SELECT 1"))
+    except Exception as error:
+        raise InvalidatePoolError(f"a pooled connection failed its ping: {type(error).__name__}") from error
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

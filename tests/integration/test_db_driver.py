@@ -1,9 +1,10 @@
 """`driver_connection` begins the session's transaction on the driver without sending a statement of its own, and
 that transaction stays the session's: SQLAlchemy's statements run in it, its commit keeps what the driver wrote, its
-rollback drops it."""
+rollback drops it. A checkout pings its pooled connection in one round trip, and replaces one that fails it."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
@@ -72,3 +73,30 @@ async def test_the_transaction_is_the_sessions(
         driver = await driver_connection(session)
         await driver.execute(f"INSERT INTO {table} VALUES (4)")  # noqa: S608
     assert await admin_db.fetchval(f"SELECT array_agg(n ORDER BY n) FROM {table}") == [1, 2, 4]  # noqa: S608
+
+
+async def _server_pid(sessions: async_sessionmaker[AsyncSession]) -> int:
+    async with unit_of_work(sessions) as session:
+        return int((await session.execute(sa.text("SELECT pg_backend_pid()"))).scalar_one())
+
+
+async def test_a_checkout_pings_in_one_round_trip(
+    sessions: async_sessionmaker[AsyncSession], admin_db: asyncpg.Connection
+) -> None:
+    pid = await _server_pid(sessions)
+    async with sessions() as session:
+        await session.connection()  # checked out (and pinged), nothing run yet
+        last = await admin_db.fetchval("SELECT query FROM pg_stat_activity WHERE pid = $1", pid)
+        assert last == "SELECT 1", last  # alone: not BEGIN, a query and ROLLBACK
+
+
+async def test_a_pooled_connection_the_server_closed_is_replaced_at_checkout(
+    sessions: async_sessionmaker[AsyncSession], admin_db: asyncpg.Connection
+) -> None:
+    pid = await _server_pid(sessions)
+    assert await admin_db.fetchval("SELECT pg_terminate_backend($1)", pid)
+    for _ in range(100):  # until the backend is gone
+        if not await admin_db.fetchval("SELECT EXISTS (SELECT FROM pg_stat_activity WHERE pid = $1)", pid):
+            break
+        await asyncio.sleep(0.05)
+    assert await _server_pid(sessions) != pid  # no error: the ping failed and a new connection was taken
