@@ -103,7 +103,7 @@ def layouts(run: str) -> tuple[Layout, Layout]:
         insert_sql=insert.format(schema=v1_schema, kind="jsonb"),
         claim_sql=(
             f"SELECT id, topic, event_type, envelope::text FROM {v1_schema}.outbox WHERE published_at IS NULL "  # noqa: S608
-            "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED"
+            "AND id > $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED"
         ),
         mark_sql=(
             f"UPDATE {v1_schema}.outbox SET published_at = now(), envelope = CASE "  # noqa: S608
@@ -117,7 +117,7 @@ def layouts(run: str) -> tuple[Layout, Layout]:
         name=f"v2 (json, no event id index, emptied by the relay, fillfactor {OUTBOX_FILLFACTOR})",
         schema=v2_schema,
         insert_sql=insert.format(schema=v2_schema, kind="json"),
-        claim_sql=AsyncpgStatement.of(claim_batch(table, 1)).sql.replace("LIMIT $1::INTEGER", "LIMIT $1"),
+        claim_sql=AsyncpgStatement.of(claim_batch(table, 1)).sql.replace("LIMIT $2::INTEGER", "LIMIT $2"),
         mark_sql=mark_published(table).sql,
         phi_in_python=True,
     )
@@ -203,7 +203,7 @@ async def publish_phase(conn: asyncpg.Connection, pid: int, layout: Layout, batc
         nonlocal published, python_s
         while True:
             await conn.execute("BEGIN")
-            rows = await claim.fetch(batch)
+            rows = await claim.fetch(0, batch)  # one batch open at a time: no locked rows to pass (`claim_batch`)
             if not rows:
                 await conn.execute("ROLLBACK")
                 return

@@ -10,9 +10,11 @@ from typing import Any
 import asyncpg
 import orjson
 import sqlalchemy as sa
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, event
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.util import await_only
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -34,16 +36,31 @@ def _json_text(value: object) -> str:
 
 def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
     """JSON and JSONB columns go through orjson both ways: the stdlib's json was the largest single cost
-    of reading and writing event payloads and claim documents."""
-    return create_async_engine(
+    of reading and writing event payloads and claim documents. Each checkout pings its connection in one round
+    trip (`_ping_on_checkout`)."""
+    engine = create_async_engine(
         database_url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         connect_args={"server_settings": {"application_name": "claimflow"}},
         json_serializer=_json_text,
         json_deserializer=orjson.loads,
     )
+    event.listen(engine.sync_engine, "checkout", _ping_on_checkout)
+    return engine
+
+
+def _ping_on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """A pooled connection's ping as it is checked out: `SELECT 1` as a simple query, one round trip (asyncpg's
+    simple query protocol fails on an empty one). A connection that fails it (closed by a Postgres restart, or by the
+    server meanwhile) is replaced by a new one, and the pool's other connections made before it are dropped too
+    (`InvalidatePoolError`, as SQLAlchemy's own pre-ping does on a failure). SQLAlchemy's own `pool_pre_ping` sends
+    BEGIN, the query and ROLLBACK, for poolers in transaction mode: three round trips before every consumer batch
+    and request (claimflow connects to Postgres directly)."""
+    try:
+        await_only(dbapi_connection.driver_connection.execute("SELECT 1"))
+    except Exception as error:
+        raise InvalidatePoolError(f"a pooled connection failed its ping: {type(error).__name__}") from error
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -70,9 +87,18 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     driver = raw.driver_connection
     if driver is None:
         raise RuntimeError("the session's connection is closed")
-    if not driver.is_in_transaction():  # SQLAlchemy begins the driver's transaction lazily, at a first statement
-        await connection.execute(sa.text("SELECT 1"))
+    if not driver.is_in_transaction():
+        await _begin_driver_transaction(raw.dbapi_connection)
     return driver
+
+
+async def _begin_driver_transaction(adapter: Any) -> None:
+    """Begin the session's transaction on the driver now, as SQLAlchemy's asyncpg adapter does lazily before its first
+    statement (its `_start_transaction`: BEGIN with the connection's isolation level, the adapter then committing or
+    rolling it back with the session). Without it, the first statement had to be one through SQLAlchemy (a `SELECT 1`,
+    a round trip of its own in every consumer batch and claims transaction). `tests/integration/test_db_driver.py`
+    checks the session still commits and rolls back what the driver wrote, and that no statement was sent."""
+    await adapter._start_transaction()
 
 
 _ASYNCPG = asyncpg_dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy's dialect classes are unannotated

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import asyncpg
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from cli.stack.local_stack import sqlalchemy_url
 from shared.db import create_engine, create_sessionmaker, unit_of_work
@@ -36,10 +36,14 @@ class RecordingRelay(OutboxRelay):
     """The relay, noting each claim's limit and how many rows it got."""
 
     claims: list[tuple[int, int]]
+    after_first_claim: Callable[[], Awaitable[None]] | None = None
 
-    async def _claim(self, conn: asyncpg.Connection, limit: int) -> _Claimed | None:
-        claimed = await super()._claim(conn, limit)
+    async def _claim(self, conn: asyncpg.Connection, limit: int, after: int) -> _Claimed | None:
+        claimed = await super()._claim(conn, limit, after)
         self.claims.append((limit, 0 if claimed is None else len(claimed.ids)))
+        if self.after_first_claim is not None:
+            then, self.after_first_claim = self.after_first_claim, None
+            await then()
         return claimed
 
 
@@ -49,8 +53,9 @@ class OwnOutbox:
     engine: AsyncEngine
     tenant: str
 
-    async def add(self, count: int) -> list[str]:
-        """`count` claim-status events over `KEYS` claims, in one transaction; their event ids in id order."""
+    async def add(self, count: int, session: AsyncSession | None = None) -> list[str]:
+        """`count` claim-status events over `KEYS` claims, in one transaction (committed here, or left open in
+        `session` when given); their event ids in id order."""
         outbox = Outbox(self.table, source="/claimflow/test")
         events: list[OutgoingEvent] = []
         claims = [str(uuid.uuid4()) for _ in range(KEYS)]
@@ -67,8 +72,11 @@ class OwnOutbox:
                 }
             )
             events.append((claims[n % KEYS], payload))
-        async with unit_of_work(create_sessionmaker(self.engine)) as session:
+        if session is not None:
             envelopes = await outbox.add_many(session, tenant=self.tenant, events=events)
+            return [envelope.id for envelope in envelopes]
+        async with unit_of_work(create_sessionmaker(self.engine)) as own:
+            envelopes = await outbox.add_many(own, tenant=self.tenant, events=events)
         return [envelope.id for envelope in envelopes]
 
     async def unpublished(self) -> int:
@@ -135,6 +143,41 @@ async def test_a_backlog_goes_out_in_growing_batches_once_each_in_order_per_key(
         by_key.setdefault(record.key, []).append(dict(record.headers)["ce_id"].decode())
     for key, ids in by_key.items():
         assert ids == [event_id for event_id in event_ids if event_id in set(ids)], f"order of {key!r}"
+
+
+async def test_a_row_committed_below_a_claimed_batch_goes_out_in_the_next_round(
+    pipeline: Pipeline, own_outbox: OwnOutbox
+) -> None:
+    """A claim starts after the batch claimed before it: a row whose id is lower (taken at insert) but whose
+    transaction commits after that batch was claimed is passed over by the round's later claims and published by
+    the next round, once."""
+    late_session = create_sessionmaker(own_outbox.engine)()
+    late_ids = await own_outbox.add(1, session=late_session)  # id taken now, committed later
+    event_ids = await own_outbox.add(6 * BATCH)  # 10, 20, 30 more rows: three claims after the first
+    start = await end_offsets(pipeline.kafka, CLAIM_STATUS.name)
+    publisher = KafkaPublisher(pipeline.kafka, client_id="test-relay", send_timeout_s=10, stop_timeout_s=10)
+    relay = _relay(own_outbox, publisher)
+
+    async def commit_late() -> None:
+        await late_session.commit()
+        await late_session.close()
+
+    relay.after_first_claim = commit_late
+    task = asyncio.create_task(relay.run())
+    try:
+        await eventually(lambda: _none_left(own_outbox), what="the relay to publish the late row too")
+    finally:
+        await _stop(task, publisher)
+
+    assert relay.after_first_claim is None, "the late row committed while the first round ran"
+    sent = [
+        dict(record.headers)["ce_id"].decode()
+        for record in await read_from(pipeline.kafka, start)
+        if dict(record.headers)["ce_tenant"] == own_outbox.tenant.encode()
+    ]
+    assert sorted(sent) == sorted(late_ids + event_ids), "each event once, the late one included"
+    got = [rows for _, rows in relay.claims if rows]
+    assert got == [BATCH, 2 * BATCH, 3 * BATCH, 1], "the round's later claims passed over it; the next took it alone"
 
 
 async def test_a_send_kafka_does_not_acknowledge_leaves_the_rows_unpublished_and_unlocked(
