@@ -24,7 +24,7 @@ from shared.events.catalog import Adjustment, PaymentReceivedV1
 from shared.events.envelope import EventEnvelope
 from shared.messaging.outbox import Outbox
 from tests.support.encounters import example
-from tests.support.pipeline import Pipeline, new_tenant
+from tests.support.pipeline import Pipeline, new_tenant, role_waits_on_a_lock
 
 pytestmark = pytest.mark.integration
 SETTINGS = ClaimsSettings()
@@ -67,15 +67,6 @@ def paid_in_full(tenant: str, claim: asyncpg.Record) -> EventEnvelope:
     return EventEnvelope.new(source="test", subject=str(claim["id"]), tenant=tenant, payload=payment)
 
 
-async def waits_on_a_lock(admin_db: asyncpg.Connection) -> bool:
-    return bool(
-        await admin_db.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE usename = 'claims' AND wait_event_type = 'Lock' "
-            "AND datname = current_database()"
-        )
-    )
-
-
 async def test_payments_and_an_acknowledgment_round_lock_claims_in_one_order_and_never_deadlock(
     sessions: async_sessionmaker[AsyncSession], admin_db: asyncpg.Connection
 ) -> None:
@@ -91,7 +82,7 @@ async def test_payments_and_an_acknowledgment_round_lock_claims_in_one_order_and
         await acknowledging.execute(LOCK_ONE, {"id": low["id"]})
         payments = asyncio.create_task(pay_in_remittance_order())
         async with asyncio.timeout(30):
-            while not await waits_on_a_lock(admin_db):  # the payments wait for the lower claim …
+            while not await role_waits_on_a_lock(admin_db, "claims"):  # the payments wait for the lower claim …
                 assert not payments.done(), payments.exception()
                 await asyncio.sleep(0.02)
         # … holding nothing the round needs next: it takes the higher claim without waiting (lock_timeout makes a

@@ -17,7 +17,7 @@ from services.claims.settings import ClaimsSettings
 from shared.db import create_engine, create_sessionmaker, unit_of_work
 from shared.events.envelope import EventEnvelope
 from tests.support.encounters import example
-from tests.support.pipeline import Pipeline, new_tenant
+from tests.support.pipeline import Pipeline, new_tenant, role_waits_on_a_lock
 
 pytestmark = pytest.mark.integration
 SETTINGS = ClaimsSettings()
@@ -51,15 +51,6 @@ async def _build(sessions: async_sessionmaker[AsyncSession], envelopes: list[Eve
         return await build_claims(session, envelopes, SETTINGS, dt.date.today())
 
 
-async def _claims_role_waits_on_a_lock(admin_db: asyncpg.Connection) -> bool:
-    return bool(
-        await admin_db.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE usename = 'claims' AND wait_event_type = 'Lock' "
-            "AND datname = current_database()"
-        )
-    )
-
-
 async def test_two_batches_of_one_tenant_build_at_once_and_never_share_a_claim_number(
     replicas: tuple[async_sessionmaker[AsyncSession], async_sessionmaker[AsyncSession]],
     admin_db: asyncpg.Connection,
@@ -73,7 +64,7 @@ async def test_two_batches_of_one_tenant_build_at_once_and_never_share_a_claim_n
         other = asyncio.create_task(_build(two, second))
         try:
             while not other.done():  # the second batch runs to its commit; it must never wait on the first one
-                assert not await _claims_role_waits_on_a_lock(admin_db), "a batch waits for another batch's lock"
+                assert not await role_waits_on_a_lock(admin_db, "claims"), "a batch waits for another batch's lock"
                 await asyncio.wait({other}, timeout=0.05)
         finally:
             if not other.done():

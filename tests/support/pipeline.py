@@ -316,6 +316,17 @@ async def eventually(check: Callable[[], Awaitable[Any]], *, timeout_s: float = 
         await asyncio.sleep(EVENTUALLY_POLL_S)
 
 
+async def role_waits_on_a_lock(admin_db: asyncpg.Connection, role: str) -> bool:
+    """Whether a connection of the service role `role` waits on a lock in this database now."""
+    return bool(
+        await admin_db.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE usename = $1 AND wait_event_type = 'Lock' "
+            "AND datname = current_database()",
+            role,
+        )
+    )
+
+
 async def metric_total(process: ServiceProcess, name: str, **labels: str) -> float:
     async with httpx.AsyncClient(base_url=process.base_url) as client:
         text = (await client.get("/metrics")).text
