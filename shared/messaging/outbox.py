@@ -118,19 +118,11 @@ class StoredAttributes(msgspec.Struct, frozen=True):
     trace_headers: dict[str, str] = {}
 
 
-class StoredWire(msgspec.Struct, frozen=True):
+class StoredWire(StoredAttributes, frozen=True, kw_only=True):
     """A stored event as the relay reads it: the attributes decoded, the data kept as the JSON text it is (the
     `payload` column, or, in a row written before the split, the `envelope`'s own `data`)."""
 
-    id: str
-    type: str
-    source: str
-    subject: str
-    tenant: str
-    time: str
-    """`datetime.isoformat()` of an aware time."""
     data: msgspec.Raw
-    trace_headers: dict[str, str] = {}
 
 
 _WIRE_DECODER = msgspec.json.Decoder(StoredWire)
@@ -143,14 +135,14 @@ def decode_stored(envelope_json: str | bytes, payload_json: str | None = None) -
         return _WIRE_DECODER.decode(envelope_json)
     attributes = _ATTRIBUTES_DECODER.decode(envelope_json)
     return StoredWire(
-        attributes.id,
-        attributes.type,
-        attributes.source,
-        attributes.subject,
-        attributes.tenant,
-        attributes.time,
-        msgspec.Raw(payload_json),
-        attributes.trace_headers,
+        id=attributes.id,
+        type=attributes.type,
+        source=attributes.source,
+        subject=attributes.subject,
+        tenant=attributes.tenant,
+        time=attributes.time,
+        trace_headers=attributes.trace_headers,
+        data=msgspec.Raw(payload_json),
     )
 
 

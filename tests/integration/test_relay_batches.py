@@ -203,16 +203,21 @@ async def test_a_send_kafka_does_not_acknowledge_leaves_the_rows_unpublished_and
     finally:
         await conn.close()
 
-    working = KafkaPublisher(pipeline.kafka, client_id="test-relay", send_timeout_s=10, stop_timeout_s=10)
-    task = asyncio.create_task(_relay(own_outbox, working).run())
-    try:
-        await eventually(lambda: _none_left(own_outbox), what="the next attempt to publish them")
-    finally:
-        await _stop(task, working)
+    await _publish_all(pipeline, own_outbox, what="the next attempt to publish them")
 
 
 async def _none_left(own: OwnOutbox) -> bool:
     return await own.unpublished() == 0
+
+
+async def _publish_all(pipeline: Pipeline, own: OwnOutbox, what: str) -> None:
+    """Run a relay on `own` until no row is left unpublished."""
+    publisher = KafkaPublisher(pipeline.kafka, client_id="test-relay", send_timeout_s=10, stop_timeout_s=10)
+    task = asyncio.create_task(_relay(own, publisher).run())
+    try:
+        await eventually(lambda: _none_left(own), what=what)
+    finally:
+        await _stop(task, publisher)
 
 
 async def _failed_after_claiming(relay: RecordingRelay, publisher: KafkaPublisher) -> bool:
@@ -268,12 +273,7 @@ async def test_a_published_row_keeps_its_attributes_and_no_phi_payload_in_either
         **await end_offsets(pipeline.kafka, ENCOUNTER_CODED.name),
         **await end_offsets(pipeline.kafka, CLAIM_STATUS.name),
     }
-    publisher = KafkaPublisher(pipeline.kafka, client_id="test-relay", send_timeout_s=10, stop_timeout_s=10)
-    task = asyncio.create_task(_relay(own_outbox, publisher).run())
-    try:
-        await eventually(lambda: _none_left(own_outbox), what="the relay to publish the four rows")
-    finally:
-        await _stop(task, publisher)
+    await _publish_all(pipeline, own_outbox, what="the relay to publish the four rows")
 
     events = [*written, *older]
     sent = {
