@@ -470,11 +470,13 @@ def preload_statements(stack: LocalStack) -> None:
 
 
 class Statements:
-    """pg_stat_statements of the bench database: reset before a phase, the table per encounter after it."""
+    """pg_stat_statements of the bench database: reset before a phase, the table per encounter (or per `unit`) after
+    it."""
 
-    def __init__(self, admin_url: str, enabled: bool) -> None:
+    def __init__(self, admin_url: str, enabled: bool, unit: str = "encounter") -> None:
         self.admin_url = admin_url
         self.enabled = enabled
+        self.unit = unit
 
     async def reset(self) -> None:
         if not self.enabled:
@@ -506,10 +508,10 @@ class Statements:
         total_wal = sum(int(r["wal_bytes"]) for r in rows)
         calls = sum(r["calls"] for r in rows)
         print(
-            f"\n  Postgres statements (pg_stat_statements, per encounter): {calls / encounters:.2f} calls, "
+            f"\n  Postgres statements (pg_stat_statements, per {self.unit}): {calls / encounters:.2f} calls, "
             f"{total_ms * 1000 / encounters:.0f} us executing, {total_wal / encounters:,.0f} WAL bytes"
         )
-        print(f"  {'calls':>7} {'rows':>7} {'us':>6} {'WAL B':>7} {'dirty':>6}  statement (per encounter)")
+        print(f"  {'calls':>7} {'rows':>7} {'us':>6} {'WAL B':>7} {'dirty':>6}  statement (per {self.unit})")
         for r in rows[:top]:
             text = str(r["query"])
             print(
@@ -563,8 +565,8 @@ class WalByRelation:
           FROM named GROUP BY relation, record_type ORDER BY bytes DESC, blocks DESC
     """
 
-    def __init__(self, admin_url: str, enabled: bool) -> None:
-        self.admin_url, self.enabled = admin_url, enabled
+    def __init__(self, admin_url: str, enabled: bool, unit: str = "encounter") -> None:
+        self.admin_url, self.enabled, self.unit = admin_url, enabled, unit
         self.start_lsn = ""
 
     async def start(self) -> None:
@@ -590,8 +592,8 @@ class WalByRelation:
         finally:
             await connection.close()
         total = sum(int(r["bytes"]) for r in rows)
-        print(f"\n  WAL by relation (pg_walinspect; this database's blocks): {total / encounters:,.0f} B per encounter")
-        print(f"  {'blocks':>7} {'bytes':>7}  relation: record type (per encounter)")
+        print(f"\n  WAL by relation (pg_walinspect, this database): {total / encounters:,.0f} B per {self.unit}")
+        print(f"  {'blocks':>7} {'bytes':>7}  relation: record type (per {self.unit})")
         for r in rows[:top]:
             blocks, size = r["blocks"] / encounters, int(r["bytes"]) / encounters
             print(f"  {blocks:>7.2f} {size:>7.0f}  {r['relation']}: {r['record_type']}")

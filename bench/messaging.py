@@ -1,7 +1,7 @@
 """Events per second through outbox -> relay -> Kafka -> consumer inbox -> effect, on this machine.
 
     .venv/bin/python bench/messaging.py [--events 50000] [--batch 500] [--traced] [--no-floors] [--profile DIR]
-        [--py-spy DIR]
+        [--py-spy DIR] [--statements] [--wal]
 
 Servers: CLAIMFLOW_TEST_DATABASE_URL + CLAIMFLOW_TEST_KAFKA_BOOTSTRAP_SERVERS when set, else the local
 stack in .local/bench-stack (started and stopped here). The intake relay and the notifications consumer run
@@ -14,7 +14,10 @@ With --profile DIR each service process is cProfiled over the timed window (DIR/
 CPU rather than waits) over the same window, and the top functions by own samples are printed (the collapsed
 stacks are DIR/<service>.txt).
 The Postgres server's CPU (postmaster, backends and helpers) and the Kafka broker's over the timed window are
-printed per event beside the services' when they run on this machine.
+printed per event beside the services' when they run on this machine. `--statements` and `--wal` print, for the
+timed window, Postgres's own account of each statement (pg_stat_statements: the local stack is then one of its own,
+.local/bench-stack-statements, given the module, so the timed runs' stack stays without it) and the WAL by relation and
+record type (pg_walinspect), per event.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.denials import postgres_cpu_s, postmaster_of
 from bench.floors import MachineLoad, measure_floors
+from bench.intake_to_submitted import Statements, WalByRelation, preload_statements
+from cli.stack import LocalStack, StackEndpoints
 from cli.stack.local_stack import sqlalchemy_url
 from services.intake.app import DEFINITION as INTAKE
 from services.notifications.app import DEFINITION as NOTIFICATIONS
@@ -149,8 +154,11 @@ async def run(
     spy: Path | None,
     service_env: dict[str, str],
     traced: bool = False,
+    servers: StackEndpoints | None = None,
+    statements_on: bool = False,
+    wal_on: bool = False,
 ) -> None:
-    async with bench_pipeline((INTAKE, NOTIFICATIONS)) as pipeline:
+    async with bench_pipeline((INTAKE, NOTIFICATIONS), servers) as pipeline:
         floor = await measure_floors(pipeline.servers, pipeline.admin_url) if floors else None
         tenant = f"bench-{uuid.uuid4().hex[:8]}"
         admin = await asyncpg.connect(pipeline.admin_url)
@@ -230,6 +238,10 @@ async def run(
         servers_before = servers_cpu_now()
         broker_threads_before = thread_cpu_seconds(kafka_pid) if kafka_pid else {}
         load_before = MachineLoad.now()
+        statements = Statements(pipeline.admin_url, statements_on, unit="event")
+        wal = WalByRelation(pipeline.admin_url, wal_on, unit="event")
+        await statements.reset()
+        await wal.start()
         wal_before = await admin.fetchval("SELECT pg_current_wal_lsn()")
         started = time.perf_counter()
         await admin.fetchval("SELECT pg_advisory_unlock(hashtext($1))", lock)
@@ -274,6 +286,9 @@ async def run(
             name: after - before if after is not None and before is not None else None
             for (name, before), after in zip(servers_before.items(), servers_cpu_now().values(), strict=True)
         }
+        # After the CPU figures (these queries cost Postgres too); before the inbox-only pass, which writes the inbox.
+        await statements.report(events)
+        await wal.report(events)
         for sampler in spies.values():
             if sampler is not None:
                 sampler.send_signal(signal.SIGINT)
@@ -411,6 +426,12 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, help="cProfile each service process over the timed window into DIR")
     parser.add_argument("--py-spy", type=Path, help="sample each service process with py-spy into DIR")
     parser.add_argument(
+        "--statements", action="store_true", help="print pg_stat_statements of the timed window, per event"
+    )
+    parser.add_argument(
+        "--wal", action="store_true", help="print the timed window's WAL by relation and record type (pg_walinspect)"
+    )
+    parser.add_argument(
         "--service-env",
         action="append",
         default=[],
@@ -421,17 +442,33 @@ def main() -> None:
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # a timeout still stops the services
     service_env = dict(item.split("=", 1) for item in arguments.service_env)
     floors = not arguments.no_floors
-    asyncio.run(
-        run(
-            arguments.events,
-            arguments.batch,
-            floors,
-            arguments.profile,
-            arguments.py_spy,
-            service_env,
-            traced=arguments.traced,
+    stack: LocalStack | None = None
+    servers: StackEndpoints | None = None
+    if arguments.statements and not os.environ.get("CLAIMFLOW_TEST_DATABASE_URL"):
+        # A stack of its own: the module stays loaded (postgresql.auto.conf), and costs every statement a little,
+        # so the stack timed runs use (.local/bench-stack) is left without it.
+        statements_dir = Path(".local") / "bench-stack-statements"
+        stack = LocalStack(stack_dir=statements_dir, progress=lambda m: print(f"  stack: {m}"))
+        preload_statements(stack)
+        servers = stack.up()
+    try:
+        asyncio.run(
+            run(
+                arguments.events,
+                arguments.batch,
+                floors,
+                arguments.profile,
+                arguments.py_spy,
+                service_env,
+                traced=arguments.traced,
+                servers=servers,
+                statements_on=arguments.statements,
+                wal_on=arguments.wal,
+            )
         )
-    )
+    finally:
+        if stack is not None:
+            stack.down()
 
 
 if __name__ == "__main__":

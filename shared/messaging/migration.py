@@ -78,3 +78,25 @@ def unslim_outbox_v1(schema: str) -> None:
         "outbox", "envelope", type_=JSONB(), existing_type=JSON(), schema=schema, postgresql_using="envelope::jsonb"
     )
     op.create_unique_constraint("uq_outbox_event_id", "outbox", ["event_id"], schema=schema)
+
+
+def split_outbox_payload_v3(schema: str) -> None:
+    """The payload in a column of its own, the row's last (`payload`), and whether it is emptied once published
+    (`phi`), so that the relay claims and marks a batch in one statement whose new row versions differ from the old
+    in their tail alone (`shared.messaging.relay.claim_and_mark`). Both columns are added without a rewrite; rows
+    already written keep their data in the envelope (`payload` NULL), which the relay reads and empties as before,
+    as it does rows a writer of the version before still adds. A relay of the version before cannot read rows written
+    since (their envelopes hold no data): a service's replicas move to this version together."""
+    op.add_column("outbox", sa.Column("phi", sa.Boolean, server_default=sa.false(), nullable=False), schema=schema)
+    op.add_column("outbox", sa.Column("payload", JSON()), schema=schema)
+
+
+def unsplit_outbox_payload_v2(schema: str) -> None:
+    """Undo `split_outbox_payload_v3`: each payload goes back into its envelope (as `data`), where the relay before
+    the split reads it; a published PHI row's emptied payload goes back as `{}`."""
+    op.execute(
+        f"UPDATE {schema}.outbox SET envelope = CAST(CAST(envelope AS jsonb) || "  # noqa: S608
+        "jsonb_build_object('data', CAST(payload AS jsonb)) AS json) WHERE payload IS NOT NULL"
+    )
+    op.drop_column("outbox", "payload", schema=schema)
+    op.drop_column("outbox", "phi", schema=schema)

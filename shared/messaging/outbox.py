@@ -1,5 +1,10 @@
 """Writing events: the outbox row commits in the same transaction as the state change.
 
+A row holds the event's ce attributes and trace context (`envelope`) apart from its payload (`payload`), and says
+whether that payload is emptied once published (`phi`): the relay's mark then rewrites only a short tail of the row
+(`shared.messaging.relay.claim_and_mark`). Rows written before that split hold the payload inside the envelope
+(`payload` NULL); the relay reads and empties those as before.
+
 A large batch (a posted 835 of tens of thousands of claim payments) goes in by COPY on the session's
 own connection and transaction: rows, trigger (it is statement-level, so COPY wakes the relay too)
 and commit are the same as with the INSERT, in a fraction of the time.
@@ -20,13 +25,14 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import driver_connection
-from shared.events.catalog import EventPayload
+from shared.events.catalog import EVENT_TYPES, EventPayload
 from shared.events.envelope import EventEnvelope, KafkaHeaders, kafka_headers, payload_bytes
 from shared.events.wire import WirePayload
+from shared.phi.fields import marked_paths
 
 COPY_AT_LEAST = 1000
 """Events per batch from which COPY is used: below it one multi-row INSERT is as quick."""
-_COPY_COLUMNS = ("event_id", "topic", "message_key", "event_type", "tenant_id", "envelope")
+_COPY_COLUMNS = ("event_id", "topic", "message_key", "event_type", "tenant_id", "envelope", "phi", "payload")
 """The outbox columns COPY writes, in the order of its records."""
 _JSON = msgspec.json.Encoder()
 
@@ -37,8 +43,22 @@ OutgoingEvent = tuple[str, Payload] | tuple[str, Payload, Mapping[str, str] | No
 it continues (None or empty: the caller's)."""
 
 
+PHI_EVENT_TYPES = tuple(sorted(name for name, (_, model) in EVENT_TYPES.items() if marked_paths(model)))
+"""Event types whose payload model marks a field `x-phi` (`encounter-coded`, `party-changed`,
+`coverage-correction-requested`, `claim-submitted`'s member digest)."""
+
+_PHI_EVENT_TYPES = frozenset(PHI_EVENT_TYPES)
+
+
+def emptied_once_published(event_type: str, payload: bytes) -> bool:
+    """Whether a published row keeps no payload: an event type with `x-phi` fields, or a payload with a `phi` block
+    (a top-level `phi` key), so that outbox rows keep no PHI once published."""
+    return event_type in _PHI_EVENT_TYPES or payload_has_phi_block(payload)
+
+
 class StoredEnvelope(TypedDict):
-    """The `envelope` JSON column: ce attributes, the JSON payload and the trace context."""
+    """The `envelope` JSON column with the payload (`data`) put back: ce attributes, the JSON payload and the trace
+    context (`row_to_envelope`)."""
 
     id: str
     type: str
@@ -51,44 +71,42 @@ class StoredEnvelope(TypedDict):
 
 
 def stored_json(envelope: EventEnvelope) -> str:
-    """The `envelope` column of an event as JSON text: its payload's bytes are not decoded or re-encoded."""
+    """The `envelope` column of an event as JSON text: its ce attributes and trace context, without the payload (the
+    `payload` column: `EventEnvelope.value`, its bytes not decoded or re-encoded)."""
     return _JSON.encode(
-        StoredWire(
+        StoredAttributes(
             id=envelope.id,
             type=envelope.type,
             source=envelope.source,
             subject=envelope.subject,
             tenant=envelope.tenant,
             time=envelope.time.isoformat(),
-            data=msgspec.Raw(envelope.value),
             trace_headers=envelope.trace_headers,
         )
     ).decode()
 
 
-_INSERT_ARRAYS = ("event_ids", "topics", "keys", "event_types", "tenants", "envelopes")
+_TEXT_ARRAYS = ("event_ids", "topics", "keys", "event_types", "tenants", "envelopes", "payloads")
 
 
 def outbox_insert(table: sa.Table) -> sa.TextClause:
-    """Insert a batch of events from one array per column, the envelopes as JSON text, kept as written (one
-    statement)."""
+    """Insert a batch of events from one array per column, the envelopes and payloads as JSON text, kept as written
+    (one statement)."""
     name = f"{table.schema}.{table.name}" if table.schema else table.name  # plain identifiers, as traces show them
     return sa.text(
-        f"INSERT INTO {name} (event_id, topic, message_key, event_type, tenant_id, envelope) "  # noqa: S608
+        f"INSERT INTO {name} (event_id, topic, message_key, event_type, tenant_id, envelope, phi, payload) "  # noqa: S608
         "SELECT * FROM unnest(CAST(CAST(:event_ids AS text[]) AS uuid[]), CAST(:topics AS text[]), "
         "CAST(:keys AS text[]), CAST(:event_types AS text[]), CAST(:tenants AS text[]), "
-        "CAST(CAST(:envelopes AS text[]) AS json[]))"
+        "CAST(CAST(:envelopes AS text[]) AS json[]), CAST(:phi AS boolean[]), "
+        "CAST(CAST(:payloads AS text[]) AS json[]))"
     ).bindparams(
-        *(
-            sa.bindparam(name, type_=ARRAY(sa.Text))
-            for name in ("event_ids", "topics", "keys", "event_types", "tenants", "envelopes")
-        )
+        *(sa.bindparam(name, type_=ARRAY(sa.Text)) for name in _TEXT_ARRAYS),
+        sa.bindparam("phi", type_=ARRAY(sa.Boolean)),
     )
 
 
-class StoredWire(msgspec.Struct, frozen=True):
-    """The `envelope` column (`StoredEnvelope`) as msgspec writes it (`stored_json`) and the relay reads it: the
-    attributes decoded, the data kept as the JSON text it is."""
+class StoredAttributes(msgspec.Struct, frozen=True):
+    """The `envelope` column as `stored_json` writes it: ce attributes and trace context."""
 
     id: str
     type: str
@@ -97,28 +115,38 @@ class StoredWire(msgspec.Struct, frozen=True):
     tenant: str
     time: str
     """`datetime.isoformat()` of an aware time."""
-    data: msgspec.Raw
     trace_headers: dict[str, str] = {}
+
+
+class StoredWire(StoredAttributes, frozen=True, kw_only=True):
+    """A stored event as the relay reads it: the attributes decoded, the data kept as the JSON text it is (the
+    `payload` column, or, in a row written before the split, the `envelope`'s own `data`)."""
+
+    data: msgspec.Raw
 
 
 _WIRE_DECODER = msgspec.json.Decoder(StoredWire)
 
 
-def wire_column(table: sa.Table) -> sa.ColumnElement[str]:
-    """The `envelope` column as `decode_stored` takes it: the JSON text as the producer wrote it (`stored_json`),
-    one detoast per row and no conversion, so its data is the producer's own serialisation of the payload
-    (`EventEnvelope.value`, msgspec's compact JSON) and goes to Kafka as it is.
+def decode_stored(envelope_json: str | bytes, payload_json: str | None = None) -> StoredWire:
+    """A stored event's attributes, its data kept as JSON text: the `payload` column when given, else the data inside
+    the envelope (a row written before the split, whose envelope the relay empties itself: `emptied_stored`)."""
+    if payload_json is None:
+        return _WIRE_DECODER.decode(envelope_json)
+    attributes = _ATTRIBUTES_DECODER.decode(envelope_json)
+    return StoredWire(
+        id=attributes.id,
+        type=attributes.type,
+        source=attributes.source,
+        subject=attributes.subject,
+        tenant=attributes.tenant,
+        time=attributes.time,
+        trace_headers=attributes.trace_headers,
+        data=msgspec.Raw(payload_json),
+    )
 
-    (While the column was JSONB the relay sent Postgres's text of it: `json.dumps`'s separators, keys in jsonb's
-    order. Taking that here again, `CAST(CAST(envelope AS jsonb) AS text)`, costs a parse per row: measured by
-    bench/outbox_sql.py, claim + mark 12 -> 36 µs of Postgres CPU per encounter-coded event.)"""
-    return sa.cast(table.c.envelope, sa.Text).label("envelope")
 
-
-def decode_stored(envelope_json: str | bytes) -> StoredWire:
-    """The stored envelope's attributes, its data kept as JSON text: decoded once, for both the Kafka record
-    (`kafka_record`) and what the row keeps once published (`emptied_stored`)."""
-    return _WIRE_DECODER.decode(envelope_json)
+_ATTRIBUTES_DECODER = msgspec.json.Decoder(StoredAttributes)
 
 
 def kafka_record(stored: StoredWire) -> tuple[bytes, bytes, KafkaHeaders]:
@@ -146,13 +174,12 @@ def kafka_record(stored: StoredWire) -> tuple[bytes, bytes, KafkaHeaders]:
     return key, value, headers
 
 
-def stored_has_phi_block(stored: StoredWire) -> bool:
-    """Whether a decoded stored envelope's payload has a `phi` block (a top-level `phi` key)."""
-    data = bytes(stored.data)
-    if b'"phi"' not in data:  # the common case, without decoding the payload's members
+def payload_has_phi_block(payload: bytes) -> bool:
+    """Whether a JSON payload has a `phi` block (a top-level `phi` key)."""
+    if b'"phi"' not in payload:  # the common case, without decoding the payload's members
         return False
     try:
-        return "phi" in _MEMBERS_DECODER.decode(data)
+        return "phi" in _MEMBERS_DECODER.decode(payload)
     except msgspec.ValidationError:  # not an object
         return False
 
@@ -168,6 +195,7 @@ def emptied_stored(stored: StoredWire) -> str:
 
 
 def row_to_envelope(stored: StoredEnvelope) -> EventEnvelope:
+    """An event from its stored envelope with its payload as `data` (`{**envelope, "data": payload}` of a row)."""
     return EventEnvelope(
         id=str(stored["id"]),
         type=str(stored["type"]),
@@ -237,11 +265,25 @@ class Outbox:
                     "event_types": [e.type for e in envelopes],
                     "tenants": [e.tenant for e in envelopes],
                     "envelopes": [stored_json(e) for e in envelopes],
+                    "phi": [emptied_once_published(e.type, e.value) for e in envelopes],
+                    "payloads": [e.value.decode() for e in envelopes],
                 },
             )
 
     async def _copy(self, session: AsyncSession, envelopes: Sequence[EventEnvelope]) -> None:
-        records = [(uuid.UUID(e.id), e.topic, e.subject, e.type, e.tenant, stored_json(e)) for e in envelopes]
+        records = [
+            (
+                uuid.UUID(e.id),
+                e.topic,
+                e.subject,
+                e.type,
+                e.tenant,
+                stored_json(e),
+                emptied_once_published(e.type, e.value),
+                e.value.decode(),
+            )
+            for e in envelopes
+        ]
         driver = await driver_connection(session)
         await driver.copy_records_to_table(
             self._table.name, schema_name=self._table.schema, columns=list(_COPY_COLUMNS), records=records

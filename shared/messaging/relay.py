@@ -1,9 +1,10 @@
-"""The outbox relay: publishes committed outbox rows to Kafka in order, then marks them.
+"""The outbox relay: publishes committed outbox rows to Kafka in order, and marks them published.
 
-A crash between send and mark re-sends those rows; consumers' inboxes make that harmless. Marking a row
-empties the payload of an event type with `x-phi` fields (or any payload with a `phi` block), so outbox rows
-keep no PHI once published. One relay
-per schema is active at a time (an advisory lock), so per-key order holds across replicas.
+A batch is claimed and marked by one statement in its own transaction, which commits once Kafka has acknowledged
+the batch (and rolls back, leaving the rows unpublished, if it does not). A crash between send and commit re-sends
+those rows; consumers' inboxes make that harmless. Marking a row empties the payload of an event type with `x-phi`
+fields (or any payload with a `phi` block), so outbox rows keep no PHI once published. One relay per schema is
+active at a time (an advisory lock), so per-key order holds across replicas.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Coroutine
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import asyncpg
@@ -21,18 +23,15 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db import AsyncpgStatement
-from shared.events.catalog import EVENT_TYPES
 from shared.messaging.outbox import (
     StoredWire,
     decode_stored,
+    emptied_once_published,
     emptied_stored,
     kafka_record,
-    stored_has_phi_block,
-    wire_column,
 )
 from shared.messaging.publisher import KafkaPublisher, KafkaUnavailable, OutgoingMessage
 from shared.messaging.tables import outbox_channel
-from shared.phi.fields import marked_paths
 from shared.telemetry.metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
 
 log = logging.getLogger(__name__)
@@ -42,8 +41,8 @@ BATCH_CONNECTIONS = 3
 """The leader's own connections for its batch transactions: three batches are open at a time (`publish_backlog`)."""
 BACKLOG_BATCHES = 4
 """While its batches come back full (a backlog), the relay doubles the next claim, up to this many times its batch
-size (`relay_batch_size`); a short batch brings it back to the batch size. Per batch the relay pays four round trips
-to Postgres (begin, claim, mark, commit, with the commit's WAL flush), a produce request per broker and the
+size (`relay_batch_size`); a short batch brings it back to the batch size. Per batch the relay pays three round trips
+to Postgres (begin, claim and mark, commit, with the commit's WAL flush), a produce request per broker and the
 acknowledgements' wake-ups: over a backlog, fewer and larger batches spend less of each per event, while a relay
 that keeps up still hands over small batches at once."""
 BACKLOG_EVERY_S = 1.0
@@ -59,39 +58,31 @@ def libpq_url(engine: AsyncEngine) -> str:
     return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-PHI_EVENT_TYPES = tuple(sorted(name for name, (_, model) in EVENT_TYPES.items() if marked_paths(model)))
-"""Event types whose payload model marks a field `x-phi` (`encounter-coded`, `party-changed`,
-`coverage-correction-requested`, `claim-submitted`'s member digest)."""
-
-
-_PHI_EVENT_TYPES = frozenset(PHI_EVENT_TYPES)
-
-
 def published_envelope(event_type: str, envelope_json: str) -> str | None:
-    """What a published row's envelope becomes, from its stored text: its payload emptied for an event type with
-    `x-phi` fields or a payload with a `phi` block (the row keeps its ce attributes); None when it stays as stored.
-    The relay computes it beside the Kafka record, so the mark only writes text (Postgres no longer parses each
-    envelope to test for a `phi` block and rebuild it with `jsonb_set`)."""
+    """What a published row's envelope becomes, from its stored text, for a row written before the payload had a
+    column of its own (its `data` inside the envelope): its payload emptied for an event type with `x-phi` fields or a
+    payload with a `phi` block (the row keeps its ce attributes); None when it stays as stored. The relay computes it
+    beside the Kafka record, so Postgres only writes text (it never parses an envelope)."""
     return published_stored(event_type, decode_stored(envelope_json))
 
 
 def published_stored(event_type: str, stored: StoredWire) -> str | None:
     """`published_envelope` of a decoded stored envelope (the relay decodes each row once, for its Kafka record
     and for this)."""
-    if event_type in _PHI_EVENT_TYPES or stored_has_phi_block(stored):
+    if emptied_once_published(event_type, bytes(stored.data)):
         return emptied_stored(stored)
     return None
 
 
 CLAIM_SETTINGS = {"enable_bitmapscan": "off", "enable_seqscan": "off"}
-"""The relay's batch connections (its own two, running only the claim and the mark) read the unpublished rows
-through `ix_outbox_unpublished`, in id order.
+"""The relay's batch connections (its own three, running only the claim) read the unpublished rows through
+`ix_outbox_unpublished`, in id order.
 
 `FOR UPDATE SKIP LOCKED` puts the row locking between the sort and the LIMIT, so a plan that does not read the
 index in order (a bitmap or sequential scan, which the planner picks whenever its statistics undercount the
 backlog: a fresh or freshly filled outbox) sorts the whole backlog, envelopes and all, spilling to disk, for every
-batch: measured 0.5-1 s per 500 rows at a 10,000-row backlog, against 3 ms through the index. The mark finds its
-rows by primary key either way. Set once per connection (not per transaction: a round trip less per batch)."""
+batch: measured 0.5-1 s per 500 rows at a 10,000-row backlog, against 3 ms through the index. The update finds the
+claimed rows by primary key either way. Set once per connection (not per transaction: a round trip less per batch)."""
 
 BY_UNPUBLISHED_INDEX = sa.text(
     "SELECT " + ", ".join(f"set_config('{name}', '{value}', true)" for name, value in CLAIM_SETTINGS.items())
@@ -99,33 +90,45 @@ BY_UNPUBLISHED_INDEX = sa.text(
 """`CLAIM_SETTINGS` for one transaction only (tests explain the claim on a pooled session with it)."""
 
 
-def claim_batch(outbox: sa.Table, limit: int) -> sa.Select[tuple[int, str, str, str]]:
-    """The next `limit` unpublished rows in id order after id `after` (a parameter, 0 by default), locked, skipping
-    rows another transaction holds: id, topic, event type and the envelope as `decode_stored` takes it. `limit` is a
-    parameter (`limit`) with this value by default: the relay claims more at once while batches come back full
-    (`BACKLOG_BATCHES`).
+def claim_and_mark(outbox: sa.Table) -> AsyncpgStatement:
+    """Claim the next unpublished rows and mark them published, in one statement, in the relay's open transaction
+    (committed once Kafka has acknowledged them): at most `limit` rows in id order after id `after`, locked, skipping
+    rows another transaction holds (`FOR UPDATE SKIP LOCKED`). Returns each row's id, topic, event type, envelope
+    and payload as they were before the mark, as the JSON text written (no conversion: `decode_stored` takes them;
+    casting through jsonb, as the relay did while the column was JSONB, costs a parse per row: 12 -> 36 µs of
+    Postgres CPU per event for claim + mark), in no set order: the caller sorts them by id.
+
+    The mark sets `published_at` and empties the payload of a row written with `phi` (`emptied_once_published`). A
+    row's payload is its last column: the new row version differs from the old in its tail alone (the time, and an
+    empty payload for PHI), and on the same page (`OUTBOX_FILLFACTOR`) its WAL record holds only that. Claiming and
+    marking in one statement also saves a round trip per batch, and the relay's Python no longer builds the emptied
+    envelope of each PHI row nor hands Postgres an array of them to parse (measured by bench/outbox_sql.py). A row
+    written before the split (`payload` NULL: the data inside its envelope) is marked here too; its envelope is
+    emptied by `empty_envelopes`, in the same transaction.
 
     `after` is the last id of the batch claimed before it in the same round (`publish_backlog`): that batch and the
     one before it are still locked by the relay's own open transactions, and without the bound each claim read
     their rows first and skipped them one by one (up to twice a batch of rows visited, lock-tested and skipped per
-    claim; the claim was the largest statement of the messaging bench). An unpublished row below `after` that the
-    bound passes over is one committed after the earlier claim read the outbox (ids are taken at insert, rows
-    commit in any order): the next round, which starts from 0, takes it."""
-    return (
-        sa.select(outbox.c.id, outbox.c.topic, outbox.c.event_type, wire_column(outbox))
-        .where(outbox.c.published_at.is_(None), outbox.c.id > sa.bindparam("after", 0, type_=sa.BigInteger))
-        .order_by(outbox.c.id)
-        .limit(sa.bindparam("limit", limit, type_=sa.Integer))
-        .with_for_update(skip_locked=True)
-    )
-
-
-def mark_published(outbox: sa.Table) -> AsyncpgStatement:
-    """Mark rows (`ids`) published, each with the envelope it keeps (`envelopes`, aligned with `ids`: the emptied
-    one of `published_envelope`, or NULL to keep the stored one, whose TOAST pointer, if any, is copied as is)."""
+    claim). An unpublished row below `after` that the bound passes over is one committed after the earlier claim
+    read the outbox (ids are taken at insert, rows commit in any order): the next round, which starts from 0, takes
+    it."""
     table = f'"{outbox.schema}"."{outbox.name}"' if outbox.schema else f'"{outbox.name}"'
     sql = (
-        f"UPDATE {table} AS outbox SET published_at = now(), envelope = coalesce(batch.envelope, outbox.envelope) "  # noqa: S608
+        f"UPDATE {table} AS outbox SET published_at = now(), "  # noqa: S608
+        "payload = CASE WHEN outbox.phi THEN '{}'::json ELSE outbox.payload END "
+        f"FROM (SELECT id FROM {table} WHERE published_at IS NULL AND id > $1::bigint ORDER BY id "
+        "LIMIT $2::integer FOR UPDATE SKIP LOCKED) AS batch WHERE outbox.id = batch.id "
+        "RETURNING outbox.id, outbox.topic, outbox.event_type, CAST(old.envelope AS text), CAST(old.payload AS text)"
+    )
+    return AsyncpgStatement(sql, ("after", "limit"), {})
+
+
+def empty_envelopes(outbox: sa.Table) -> AsyncpgStatement:
+    """Give rows (`ids`) the envelopes they keep once published (`envelopes`, aligned with `ids`: `published_envelope`
+    of each): rows written before the payload had its own column, whose PHI payload is inside the envelope."""
+    table = f'"{outbox.schema}"."{outbox.name}"' if outbox.schema else f'"{outbox.name}"'
+    sql = (
+        f"UPDATE {table} AS outbox SET envelope = batch.envelope "  # noqa: S608
         "FROM unnest($1::bigint[], $2::json[]) AS batch(id, envelope) WHERE outbox.id = batch.id"
     )
     return AsyncpgStatement(sql, ("ids", "envelopes"), {})
@@ -179,15 +182,13 @@ round."""
 
 @dataclass(slots=True)
 class _Claimed:
-    """A batch of outbox rows locked by `conn`'s open transaction, and their Kafka records."""
+    """A batch of outbox rows claimed and marked by `conn`'s open transaction, and their Kafka records."""
 
     conn: asyncpg.Connection
     limit: int
     """The claim's limit: a batch of fewer rows drained the outbox (as far as this transaction could see)."""
     ids: list[int]
     messages: list[OutgoingMessage]
-    envelopes: list[str | None]
-    """What each row's envelope becomes once marked (`published_envelope`), aligned with `ids`."""
 
 
 async def _release(conn: asyncpg.Connection) -> None:
@@ -219,8 +220,8 @@ class OutboxRelay:
         """Whether the last `publish_backlog` stopped at a short batch (rather than at its time limit)."""
         self._pending_sql = pending_sql(outbox)
         self._backlog_sql = backlog_sql(outbox)
-        self._claim_statement = AsyncpgStatement.of(claim_batch(outbox, batch_size))
-        self._mark_statement = mark_published(outbox)
+        self._claim_statement = claim_and_mark(outbox)
+        self._empty_statement = empty_envelopes(outbox)
         self._connections: tuple[asyncpg.Connection, ...] | None = None
         """The batch connections while leader (`BATCH_CONNECTIONS`): batch k+2 is claimed on one while batch k is
         marked on another and batch k+1, acknowledgements pending, is open on the third."""
@@ -273,8 +274,9 @@ class OutboxRelay:
                 await asyncio.shield(conn.close(timeout=5))
 
     async def _batch_connection(self) -> asyncpg.Connection:
-        """One of the leader's batch connections: plain asyncpg (a batch is two statements, each prepared once
-        per connection), no pool, no ping per checkout, the claim's planner settings set at connect."""
+        """One of the leader's batch connections: plain asyncpg (a batch is one statement, prepared once per
+        connection, between BEGIN and COMMIT), no pool, no ping per checkout, the claim's planner settings set at
+        connect."""
         return await asyncpg.connect(
             libpq_url(self._engine), server_settings={**CLAIM_SETTINGS, "application_name": "claimflow-relay"}
         )
@@ -297,19 +299,19 @@ class OutboxRelay:
     async def publish_backlog(self, until: float | None = None) -> int:
         """Publish batches in id order until one comes back short (or `until`, a monotonic time, passes).
 
-        Three batches are in the works at a time, each in its own transaction on its own connection: while batch
-        k+1's acknowledgements are awaited, batch k (acknowledged) is marked and committed and, at the same time,
-        batch k+2 is claimed (and its records built), its rows past the two earlier batches' locked ones (SKIP
-        LOCKED). So Postgres marks one batch while the relay reads the next, and Kafka acknowledges a third
-        meanwhile. Order per key holds: k+2 is handed to the producer only once k+1 is acknowledged, and a failure
-        rolls back every open batch, so their rows go again, in order (a row acknowledged but not yet marked goes
-        twice, which consumers' inboxes absorb, as after a crash). Each claim starts after the last id of the batch
-        claimed before it (`claim_batch`); a round starts from the first unpublished row."""
+        Three batches are in the works at a time, each in its own transaction on its own connection, claimed and
+        marked by one statement (`claim_and_mark`): while batch k+1's acknowledgements are awaited, batch k
+        (acknowledged) is committed and, at the same time, batch k+2 is claimed (and its records built), its rows
+        past the two earlier batches' locked ones (SKIP LOCKED). So Postgres commits one batch while the relay reads
+        the next, and Kafka acknowledges a third meanwhile. Order per key holds: k+2 is handed to the producer only
+        once k+1 is acknowledged, and a failure rolls back every open batch, so their rows go again, in order (a row
+        acknowledged but not yet committed goes twice, which consumers' inboxes absorb, as after a crash). Each claim
+        starts after the last id of the batch claimed before it; a round starts from the first unpublished row."""
         published = 0
         after = 0
         self._drained = False
         acked: _Claimed | None = None
-        """Acknowledged by Kafka, to be marked."""
+        """Acknowledged by Kafka, to be committed."""
         sent: _Claimed | None = None
         sent_acks: Coroutine[Any, Any, None] | None = None
         """Handed to the producer, and the wait for its acknowledgements."""
@@ -323,7 +325,7 @@ class OutboxRelay:
                     claimed = await claiming
                 else:
                     done, acked = acked, None
-                    claimed = await self._claim_while_marking(claiming, done)
+                    claimed = await self._claim_while_committing(claiming, done)
                     published += len(done.ids)
                 if sent_acks is not None:
                     waiting, sent_acks = sent_acks, None
@@ -342,13 +344,13 @@ class OutboxRelay:
                     await waiting
                     if acked is not None:
                         done, acked = acked, None
-                        await self._mark(done)
+                        await self._commit(done)
                         published += len(done.ids)
                     acked, sent = sent, None
                     break
             if acked is not None:
                 done, acked = acked, None
-                await self._mark(done)
+                await self._commit(done)
                 published += len(done.ids)
             return published
         finally:
@@ -358,15 +360,15 @@ class OutboxRelay:
                 if open_batch is not None:
                     await asyncio.shield(_release(open_batch.conn))
 
-    async def _claim_while_marking(
+    async def _claim_while_committing(
         self, claiming: Coroutine[Any, Any, _Claimed | None], done: _Claimed
     ) -> _Claimed | None:
-        """The next batch, claimed (in a task of its own) while an acknowledged one is marked: two connections at
-        work at once. When the mark fails (or this is cancelled), the claim is stopped and its batch, if it got one,
+        """The next batch, claimed (in a task of its own) while an acknowledged one is committed: two connections at
+        work at once. When the commit fails (or this is cancelled), the claim is stopped and its batch, if it got one,
         rolled back."""
         claim = asyncio.ensure_future(claiming)
         try:
-            await self._mark(done)
+            await self._commit(done)
         except BaseException:
             claim.cancel()
             outcome = (await asyncio.gather(claim, return_exceptions=True))[0]
@@ -383,34 +385,37 @@ class OutboxRelay:
         return next(conn for conn in self._connections if id(conn) not in held)
 
     async def _claim(self, conn: asyncpg.Connection, limit: int, after: int) -> _Claimed | None:
-        """The next batch of at most `limit` unpublished rows after id `after`, locked in its own open transaction on
-        `conn`, as Kafka records."""
+        """The next batch of at most `limit` unpublished rows after id `after`, claimed and marked in its own open
+        transaction on `conn`, as Kafka records in id order."""
         try:
             await conn.execute("BEGIN")
             rows = await conn.fetch(self._claim_statement.sql, *self._claim_statement.args(limit=limit, after=after))
+            if not rows:
+                await asyncio.shield(_release(conn))
+                return None
+            rows.sort(key=itemgetter(0))  # RETURNING has no set order
+            ids = []
+            messages = []
+            emptied: dict[int, str] = {}
+            """Rows written before the split whose envelope holds a PHI payload: what each envelope becomes."""
+            for row_id, topic, event_type, envelope, payload in rows:
+                ids.append(row_id)
+                stored = decode_stored(envelope, payload)
+                key, value, headers = kafka_record(stored)
+                messages.append(OutgoingMessage(topic, key, value, headers))
+                if payload is None and (kept := published_stored(event_type, stored)) is not None:
+                    emptied[row_id] = kept
+            if emptied:
+                statement = self._empty_statement
+                await conn.execute(statement.sql, *statement.args(ids=list(emptied), envelopes=list(emptied.values())))
         except BaseException:
             await asyncio.shield(_release(conn))
             raise
-        if not rows:
-            await asyncio.shield(_release(conn))
-            return None
-        ids = []
-        messages = []
-        envelopes = []
-        for row_id, topic, event_type, envelope in rows:
-            ids.append(row_id)
-            stored = decode_stored(envelope)
-            key, value, headers = kafka_record(stored)
-            messages.append(OutgoingMessage(topic, key, value, headers))
-            envelopes.append(published_stored(event_type, stored))
-        return _Claimed(conn=conn, limit=limit, ids=ids, messages=messages, envelopes=envelopes)
+        return _Claimed(conn=conn, limit=limit, ids=ids, messages=messages)
 
-    async def _mark(self, claimed: _Claimed) -> None:
-        """Mark an acknowledged batch published (emptying PHI payloads) and commit its transaction."""
+    async def _commit(self, claimed: _Claimed) -> None:
+        """Commit an acknowledged batch's transaction: its rows published (their PHI payloads emptied)."""
         try:
-            await claimed.conn.execute(
-                self._mark_statement.sql, *self._mark_statement.args(ids=claimed.ids, envelopes=claimed.envelopes)
-            )
             await claimed.conn.execute("COMMIT")
         finally:
             await asyncio.shield(_release(claimed.conn))

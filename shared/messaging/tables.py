@@ -9,10 +9,10 @@ from sqlalchemy.dialects.postgresql import JSON
 
 OUTBOX_FILLFACTOR = 50
 """Half of each outbox page is left free at insert for the row's one update, the relay's mark: the new version goes
-on the same page, whose WAL record then holds only the bytes that changed (not the whole envelope again). The mark
-is never HOT (`published_at` is in `ix_outbox_unpublished`'s predicate), so this is about the WAL, not the indexes:
-measured by bench/outbox_sql.py, 906 -> 224 B per mark for a claim-status event. (A PHI event's mark writes a small
-emptied envelope either way.)"""
+on the same page, whose WAL record then holds only the bytes that changed (not the whole envelope again): the
+publication time and, for a PHI event, its emptied payload, the row's last column. The mark is never HOT
+(`published_at` is in `ix_outbox_unpublished`'s predicate), so this is about the WAL, not the indexes: measured by
+bench/outbox_sql.py, 906 -> 224 B per mark for a claim-status event."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +37,24 @@ def messaging_tables(metadata: sa.MetaData) -> MessagingTables:
             "envelope",
             JSON,
             nullable=False,
-            doc="ce attributes, data and trace context: JSON text as written (written once, read whole by the relay)",
+            doc="ce attributes and trace context (with the data too in rows written before `payload`): JSON text as "
+            "written, read whole by the relay",
         ),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
         sa.Column("published_at", sa.DateTime(timezone=True)),
+        sa.Column(
+            "phi",
+            sa.Boolean,
+            nullable=False,
+            server_default=sa.false(),
+            doc="the payload is emptied when the row is published (`emptied_once_published`)",
+        ),
+        sa.Column(
+            "payload",
+            JSON,
+            doc="the event's data, JSON text as written; last, so the mark rewrites only the row's tail; NULL: inside "
+            "the envelope (rows written before this column)",
+        ),
         sa.Index("ix_outbox_unpublished", "id", postgresql_where=sa.text("published_at IS NULL")),
         info={"fillfactor": OUTBOX_FILLFACTOR},  # set by the migrations (`slim_outbox_v2`): not a SQLAlchemy option
     )

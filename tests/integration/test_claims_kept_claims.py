@@ -80,7 +80,7 @@ async def test_a_claim_written_since_its_build_is_batched_from_its_stored_docume
     totals = {
         row["message_key"]: int(row["total"])
         for row in await admin_db.fetch(
-            "SELECT message_key, envelope -> 'data' ->> 'total_charge_cents' AS total FROM claims.outbox "
+            "SELECT message_key, payload ->> 'total_charge_cents' AS total FROM claims.outbox "
             "WHERE tenant_id = $1 AND event_type = 'claim-submitted.v1'",
             tenant,
         )

@@ -91,10 +91,10 @@ async def test_a_change_walks_the_real_state_and_writes_state_history_and_event_
         ("submitted", "rejected", "277CA rejected"),
     ]
     event = await admin_db.fetchrow(
-        "SELECT event_type, envelope FROM claims.outbox WHERE message_key = $1", str(claim_id)
+        "SELECT event_type, payload FROM claims.outbox WHERE message_key = $1", str(claim_id)
     )
     assert event is not None and event["event_type"] == "claim-status-changed.v1"
-    data = json.loads(event["envelope"])["data"]
+    data = json.loads(event["payload"])
     assert (data["from_state"], data["to_state"]) == ("batched", "rejected")
 
 

@@ -21,6 +21,7 @@ from tests.support.pipeline import (
     produce,
     read_from,
     rewind_group,
+    role_waits_on_a_lock,
 )
 
 pytestmark = pytest.mark.integration
@@ -45,6 +46,23 @@ async def _claims_per_encounter(admin_db: asyncpg.Connection, tenant: str) -> di
     return {row["encounter_id"]: row["n"] for row in rows}
 
 
+HOLD_RELAY_COMMIT = (
+    """
+    CREATE FUNCTION intake.test_hold_relay_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM pg_advisory_xact_lock(hashtext('test-hold-relay-commit'));
+        RETURN NULL;
+    END $$
+    """,
+    """
+    CREATE CONSTRAINT TRIGGER test_hold_relay_commit AFTER UPDATE ON intake.outbox
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION intake.test_hold_relay_commit()
+    """,
+)
+"""A trigger run at the commit of any transaction that updated intake's outbox (the relay's mark), waiting there for
+an advisory lock the test holds."""
+
+
 async def test_relay_killed_between_send_and_mark_still_applies_each_event_once(
     services: Pipeline, admin_db: asyncpg.Connection
 ) -> None:
@@ -60,24 +78,36 @@ async def test_relay_killed_between_send_and_mark_still_applies_each_event_once(
     assert len(event_ids) == 5
     start = await end_offsets(services.kafka, ENCOUNTER_CODED.name)
 
-    # A SHARE lock lets the relay SELECT ... FOR UPDATE and send, but blocks its UPDATE (the mark).
+    # The relay claims and marks its batch in one statement and commits the mark once Kafka has acknowledged it: a
+    # deferred constraint trigger makes that COMMIT wait for a lock this test holds, so the relay sends, then waits
+    # to commit, and is killed there (its backend ended as a crash of its host would end it).
     blocker = await asyncpg.connect(services.admin_url)
-    blocking = blocker.transaction()
-    await blocking.start()
-    await blocker.execute("LOCK TABLE intake.outbox IN SHARE MODE")
-    relay = await services.start("intake")
+    await blocker.execute("SELECT pg_advisory_lock(hashtext('test-hold-relay-commit'))")
+    for statement in HOLD_RELAY_COMMIT:
+        await admin_db.execute(statement)
+    try:
+        relay = await services.start("intake")
 
-    async def sent_once() -> bool:
-        records = await read_from(services.kafka, start)
-        sent = {
-            dict(r.headers)["ce_id"].decode() for r in records if dict(r.headers).get("ce_tenant") == tenant.encode()
-        }
-        return sent >= set(event_ids)
+        async def sent_once() -> bool:
+            records = await read_from(services.kafka, start)
+            sent = {
+                dict(r.headers)["ce_id"].decode()
+                for r in records
+                if dict(r.headers).get("ce_tenant") == tenant.encode()
+            }
+            return sent >= set(event_ids)
 
-    await eventually(sent_once, what="the relay to send the events before marking them")
-    relay.kill()
-    await blocking.rollback()
-    await blocker.close()
+        await eventually(sent_once, what="the relay to send the events before committing their mark")
+        await eventually(lambda: role_waits_on_a_lock(admin_db, "intake"), what="the relay's commit to wait")
+        relay.kill()
+        await admin_db.execute(
+            "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity WHERE usename = 'intake' "
+            "AND wait_event_type = 'Lock' AND datname = current_database()"
+        )
+    finally:
+        await admin_db.execute("DROP TRIGGER IF EXISTS test_hold_relay_commit ON intake.outbox")
+        await admin_db.execute("DROP FUNCTION IF EXISTS intake.test_hold_relay_commit()")
+        await blocker.close()
     assert (
         await admin_db.fetchval(
             "SELECT count(*) FROM intake.outbox WHERE tenant_id = $1 AND published_at IS NULL", tenant

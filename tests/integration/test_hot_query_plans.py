@@ -31,7 +31,7 @@ from shared.messaging.relay import (
     LISTENER_SETTINGS,
     backlog_size,
     backlog_sql,
-    claim_batch,
+    claim_and_mark,
 )
 from shared.phi.keys import PhiSettings, configure_keyring
 from tests.support.pipeline import Pipeline, coded_encounter
@@ -414,10 +414,8 @@ async def test_the_intake_batch_reads_and_writes_by_index(intake_session: AsyncS
 
 async def _explain_claim(session: AsyncSession) -> list[str]:
     """The plan of a batch claim larger than the backlog the planner guesses without statistics."""
-    connection = await session.connection()
-    statement = claim_batch(intake_models.messaging.outbox, 2000).compile(
-        dialect=connection.dialect, compile_kwargs={"literal_binds": True}
-    )
+    sql = claim_and_mark(intake_models.messaging.outbox).sql
+    statement = sql.replace("$1::bigint", "0::bigint").replace("$2::integer", "2000::integer")
     result = await session.execute(sa.text(f"EXPLAIN {statement}"))
     return [str(line) for line in result.scalars()]
 

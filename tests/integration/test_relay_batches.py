@@ -1,11 +1,13 @@
 """The relay over a backlog: claims grow while batches come back full, every row goes out once and in order per key;
-a send Kafka does not acknowledge leaves the claimed rows unpublished and unlocked, for the next attempt. Each test
+a send Kafka does not acknowledge leaves the claimed rows unpublished and unlocked, for the next attempt; a published
+row keeps no PHI payload, whether its payload has a column of its own or is inside its envelope. Each test
 runs an in-process relay on an outbox of its own (a throwaway schema, so its leader lock and rows are the test's),
 against the real broker and database."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -17,14 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from cli.stack.local_stack import sqlalchemy_url
 from shared.db import create_engine, create_sessionmaker, unit_of_work
-from shared.events.catalog import ClaimStatusChangedV1
+from shared.events.catalog import ClaimStatusChangedV1, EncounterCodedV1
 from shared.messaging.kafka_access import KafkaAccess
-from shared.messaging.outbox import Outbox, OutgoingEvent
+from shared.messaging.outbox import Outbox, OutgoingEvent, stored_json
 from shared.messaging.publisher import KafkaPublisher
 from shared.messaging.relay import BACKLOG_BATCHES, OutboxRelay, _Claimed
 from shared.messaging.tables import messaging_tables
-from shared.messaging.topics import CLAIM_STATUS
-from tests.support.pipeline import Pipeline, end_offsets, eventually, read_from
+from shared.messaging.topics import CLAIM_STATUS, ENCOUNTER_CODED
+from tests.support.pipeline import Pipeline, coded_encounter, end_offsets, eventually, read_from
 
 pytestmark = pytest.mark.integration
 
@@ -201,16 +203,21 @@ async def test_a_send_kafka_does_not_acknowledge_leaves_the_rows_unpublished_and
     finally:
         await conn.close()
 
-    working = KafkaPublisher(pipeline.kafka, client_id="test-relay", send_timeout_s=10, stop_timeout_s=10)
-    task = asyncio.create_task(_relay(own_outbox, working).run())
-    try:
-        await eventually(lambda: _none_left(own_outbox), what="the next attempt to publish them")
-    finally:
-        await _stop(task, working)
+    await _publish_all(pipeline, own_outbox, what="the next attempt to publish them")
 
 
 async def _none_left(own: OwnOutbox) -> bool:
     return await own.unpublished() == 0
+
+
+async def _publish_all(pipeline: Pipeline, own: OwnOutbox, what: str) -> None:
+    """Run a relay on `own` until no row is left unpublished."""
+    publisher = KafkaPublisher(pipeline.kafka, client_id="test-relay", send_timeout_s=10, stop_timeout_s=10)
+    task = asyncio.create_task(_relay(own, publisher).run())
+    try:
+        await eventually(lambda: _none_left(own), what=what)
+    finally:
+        await _stop(task, publisher)
 
 
 async def _failed_after_claiming(relay: RecordingRelay, publisher: KafkaPublisher) -> bool:
@@ -224,3 +231,63 @@ async def _closed_port() -> int:
     server.close()
     await server.wait_closed()
     return port
+
+
+async def test_a_published_row_keeps_its_attributes_and_no_phi_payload_in_either_layout(
+    pipeline: Pipeline, own_outbox: OwnOutbox
+) -> None:
+    """A PHI event (`encounter-coded`) and one without PHI (`claim-status`), each written as the outbox writes rows
+    now (the payload in its own column) and as it wrote them before (the payload inside the envelope, `payload`
+    NULL): all four go out with their payloads, and once published the PHI ones keep their attributes and an empty
+    payload, the others stay as written."""
+    encounter = EncounterCodedV1.model_validate({**coded_encounter(), "encounter_id": str(uuid.uuid4())})
+    status = ClaimStatusChangedV1.model_validate(
+        {
+            "claim_id": str(uuid.uuid4()),
+            "claim_control_number": "C1",
+            "payer_id": "SANDBOX",
+            "from_state": "submitted",
+            "to_state": "accepted",
+            "source": "277CA",
+            "changed_at": "2026-11-30T12:00:00Z",
+        }
+    )
+    outbox = Outbox(own_outbox.table, source="/claimflow/test")
+    both: list[OutgoingEvent] = [(str(encounter.encounter_id), encounter), ("s", status)]
+    async with unit_of_work(create_sessionmaker(own_outbox.engine)) as session:
+        written = await outbox.add_many(session, tenant=own_outbox.tenant, events=both)
+        older = outbox.envelopes_of(tenant=own_outbox.tenant, events=both)
+        for envelope in older:  # as `stored_json` wrote them before the split: the data inside the envelope
+            whole = {**json.loads(stored_json(envelope)), "data": json.loads(envelope.value)}
+            await session.execute(
+                sa.insert(own_outbox.table).values(
+                    event_id=uuid.UUID(envelope.id),
+                    topic=envelope.topic,
+                    message_key=envelope.subject,
+                    event_type=envelope.type,
+                    tenant_id=envelope.tenant,
+                    envelope=whole,
+                )
+            )
+    start = {
+        **await end_offsets(pipeline.kafka, ENCOUNTER_CODED.name),
+        **await end_offsets(pipeline.kafka, CLAIM_STATUS.name),
+    }
+    await _publish_all(pipeline, own_outbox, what="the relay to publish the four rows")
+
+    events = [*written, *older]
+    sent = {
+        dict(record.headers)["ce_id"].decode(): json.loads(record.value)
+        for record in await read_from(pipeline.kafka, start)
+        if dict(record.headers)["ce_tenant"] == own_outbox.tenant.encode()
+    }
+    assert sent == {envelope.id: json.loads(envelope.value) for envelope in events}
+    async with own_outbox.engine.connect() as conn:
+        table = own_outbox.table
+        rows = (await conn.execute(sa.select(table.c.event_id, table.c.envelope, table.c.payload))).all()
+    kept = {str(event_id): (envelope, payload) for event_id, envelope, payload in rows}
+    new_phi, new_plain, old_phi, old_plain = events
+    assert kept[new_phi.id] == (json.loads(stored_json(new_phi)), {})
+    assert kept[new_plain.id] == (json.loads(stored_json(new_plain)), json.loads(new_plain.value))
+    assert kept[old_phi.id] == ({**json.loads(stored_json(old_phi)), "data": {}}, None)
+    assert kept[old_plain.id] == ({**json.loads(stored_json(old_plain)), "data": json.loads(old_plain.value)}, None)

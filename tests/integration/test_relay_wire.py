@@ -13,7 +13,7 @@ from services.intake.app import DEFINITION as INTAKE
 from shared.db import create_engine, create_sessionmaker, unit_of_work
 from shared.events.catalog import EncounterCodedV1
 from shared.events.envelope import to_kafka
-from shared.messaging.outbox import Outbox, decode_stored, kafka_record, row_to_envelope, wire_column
+from shared.messaging.outbox import Outbox, decode_stored, kafka_record, row_to_envelope
 from tests.support.pipeline import Pipeline, coded_encounter
 
 
@@ -38,18 +38,23 @@ async def test_stored_events_go_out_as_the_stored_envelope_encodes(pipeline: Pip
         async with engine.connect() as conn:
             rows = (
                 await conn.execute(
-                    sa.select(table.c.envelope, wire_column(table))
+                    sa.select(
+                        table.c.envelope,
+                        table.c.payload,
+                        sa.cast(table.c.envelope, sa.Text),
+                        sa.cast(table.c.payload, sa.Text),
+                    )
                     .where(table.c.tenant_id == tenant)
                     .order_by(table.c.id)
                 )
             ).all()
         assert len(rows) == 2
-        sent = [kafka_record(decode_stored(text)) for _, text in rows]
-        encoded = [to_kafka(row_to_envelope(envelope)) for envelope, _ in rows]
+        sent = [kafka_record(decode_stored(text, payload_text)) for _, _, text, payload_text in rows]
+        encoded = [to_kafka(row_to_envelope({**envelope, "data": payload})) for envelope, payload, _, _ in rows]
         for (key, value, headers), (key_encoded, value_encoded, headers_encoded) in zip(sent, encoded, strict=True):
             assert (key, headers) == (key_encoded, headers_encoded)
             assert json.loads(value) == json.loads(value_encoded)
         assert sent[0][1] == written[0].value  # ASCII: the producer's bytes, untouched
-        assert not rows[1][1].isascii() and sent[1][1] == encoded[1][1]  # re-encoded, in the SDK's form
+        assert not rows[1][3].isascii() and sent[1][1] == encoded[1][1]  # re-encoded, in the SDK's form
     finally:
         await engine.dispose()

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 
-from shared.messaging.relay import PHI_EVENT_TYPES, published_envelope
+from shared.messaging.outbox import PHI_EVENT_TYPES, emptied_once_published
+from shared.messaging.relay import published_envelope
 
 
 def test_every_event_type_with_phi_fields_is_emptied_once_published() -> None:
@@ -40,3 +41,11 @@ def test_a_payload_with_a_phi_block_is_emptied_whatever_its_type() -> None:
 def test_an_event_without_phi_is_kept_as_stored_even_when_phi_is_one_of_its_values() -> None:
     assert published_envelope("claim-status.v1", _stored("claim-status.v1", '{"note":"phi","nested":{"x":1}}')) is None
     assert published_envelope("claim-status.v1", _stored("claim-status.v1", '{"nested":{"phi":1}}')) is None
+
+
+def test_the_outbox_writes_which_payloads_are_emptied_once_published() -> None:
+    """The same decision, taken when a row is written (its `phi` column), from the event type and payload alone."""
+    assert emptied_once_published("encounter-coded.v1", b'{"encounter_id":"x"}')
+    assert emptied_once_published("something-new.v1", b'{"phi":{"member_id":"M-1"},"n":1}')
+    assert not emptied_once_published("claim-status.v1", b'{"note":"phi","nested":{"phi":1}}')
+    assert not emptied_once_published("claim-status.v1", b'["phi"]')
