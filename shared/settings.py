@@ -50,9 +50,11 @@ class ServiceSettings(BaseSettings):
     kafka_stop_timeout_s: float = 10.0
     consumer_max_attempts: int = 5
     consumer_batch_size: int = 500
-    consumer_max_in_flight: int = 2
+    consumer_max_in_flight: int = 3
     """Round batches a consumer applies at once, each in its own transaction on its own connection: one batch's
-    wait on Postgres overlaps the next one's Python work. Never two batches of one partition at once; 1: serial."""
+    wait on Postgres overlaps the next one's Python work. Never two batches of one partition at once; 1: serial.
+    With 2, a batch's statements (about seven round trips) left the consumer idle whenever both waited on Postgres at
+    once: draining a backlog, the notifications consumer ran at about two thirds of a core (`bench/messaging.py`)."""
     consumer_fetch_min_bytes: int = 1
     """Bytes a consumer's fetch waits for at the broker (up to `consumer_fetch_max_wait_ms`): 1 answers as soon as
     any assigned partition has a record."""

@@ -9,11 +9,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifications.models import activity
-from shared.db import text_array
+from shared.db import AsyncpgStatement, driver_connection, text_array
 
 
 class ActivityRepository:
@@ -36,12 +36,13 @@ class ActivityRepository:
         )
 
 
-_ARRAY_INSERTS: dict[tuple[str, tuple[str, ...]], sa.TextClause | None] = {}
+_ARRAY_INSERTS: dict[tuple[str, tuple[str, ...]], AsyncpgStatement | None] = {}
 
 
-def array_insert(table: sa.Table, names: tuple[str, ...]) -> sa.TextClause | None:
-    """`INSERT ... SELECT * FROM unnest(arrays) ON CONFLICT DO NOTHING` for these columns (one bind parameter per
-    column, an array of its type); None when one is JSON, which Postgres arrays do not carry as such."""
+def array_insert(table: sa.Table, names: tuple[str, ...]) -> AsyncpgStatement | None:
+    """`INSERT ... SELECT * FROM unnest(arrays) ON CONFLICT DO NOTHING` for these columns (one parameter per column,
+    an array of its type), made once and run on the session's asyncpg connection (`run_array_insert`); None when one
+    is JSON, which Postgres arrays do not carry as such."""
     key = (table.fullname, names)
     if key not in _ARRAY_INSERTS:
         columns = [table.c[name] for name in names]
@@ -53,13 +54,22 @@ def array_insert(table: sa.Table, names: tuple[str, ...]) -> sa.TextClause | Non
                 f"CAST(:{name} AS {column.type.compile(dialect)}[])"
                 for name, column in zip(names, columns, strict=True)
             )
-            _ARRAY_INSERTS[key] = sa.text(
-                f"INSERT INTO {table.fullname} ({', '.join(names)}) SELECT * FROM unnest({arrays}) "  # noqa: S608
-                "ON CONFLICT DO NOTHING"
-            ).bindparams(
-                *(sa.bindparam(name, type_=ARRAY(column.type)) for name, column in zip(names, columns, strict=True))
+            _ARRAY_INSERTS[key] = AsyncpgStatement.of(
+                sa.text(
+                    f"INSERT INTO {table.fullname} ({', '.join(names)}) SELECT * FROM unnest({arrays}) "  # noqa: S608
+                    "ON CONFLICT DO NOTHING"
+                )
             )
     return _ARRAY_INSERTS[key]
+
+
+async def run_array_insert(session: AsyncSession, statement: AsyncpgStatement, rows: Sequence[dict[str, Any]]) -> None:
+    """An `array_insert` of `rows` (each with the statement's columns), one list per column, on the session's asyncpg
+    connection inside its transaction: no SQLAlchemy execution, bind or result processing per batch."""
+    driver = await driver_connection(session)
+    await driver.execute(
+        statement.sql, *statement.args(**{name: [row[name] for row in rows] for name in statement.names})
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,15 +83,13 @@ class FeedEntry:
     occurred_at: dt.datetime
 
 
-_FEED_COLUMNS = ("event_id", "tenant_id", "event_type", "subject", "occurred_at")
-_FEED_INSERT = sa.text(
-    f"INSERT INTO {activity.fullname} ({', '.join(_FEED_COLUMNS)}) SELECT * FROM unnest("  # noqa: S608
-    "CAST(CAST(:event_id AS text) AS text[]), CAST(CAST(:tenant_id AS text) AS text[]), "
-    "CAST(CAST(:event_type AS text) AS text[]), CAST(CAST(:subject AS text) AS text[]), "
-    "CAST(:occurred_at AS timestamptz[])) ON CONFLICT DO NOTHING"
-).bindparams(
-    *(sa.bindparam(name, type_=sa.Text) for name in _FEED_COLUMNS[:4]),
-    sa.bindparam("occurred_at", type_=ARRAY(sa.DateTime(timezone=True))),
+_FEED_INSERT = AsyncpgStatement.of(
+    sa.text(
+        f"INSERT INTO {activity.fullname} (event_id, tenant_id, event_type, subject, occurred_at) "  # noqa: S608
+        "SELECT * FROM unnest(CAST(CAST(:event_ids AS text) AS text[]), CAST(CAST(:tenant_ids AS text) AS text[]), "
+        "CAST(CAST(:event_types AS text) AS text[]), CAST(CAST(:subjects AS text) AS text[]), "
+        "CAST(:occurred_at AS timestamptz[])) ON CONFLICT DO NOTHING"
+    )
 )
 """The feed's text columns as array literals in text parameters (`text_array`): asyncpg checks each element of a
 list parameter against `collections.abc` classes, a cost per event the consumer's inbox statement shed too."""
@@ -94,15 +102,18 @@ class ActivityFeed:
         self._session = session
 
     async def record(self, entries: Sequence[FeedEntry]) -> None:
+        """One statement for the batch, on the session's asyncpg connection (as the consumer's inbox insert): no
+        SQLAlchemy execution, bind or result processing per batch."""
         if not entries:
             return
-        await self._session.execute(
-            _FEED_INSERT,
-            {
-                "event_id": text_array([entry.event_id for entry in entries]),
-                "tenant_id": text_array([entry.tenant_id for entry in entries]),
-                "event_type": text_array([entry.event_type for entry in entries]),
-                "subject": text_array([entry.subject for entry in entries]),
-                "occurred_at": [entry.occurred_at for entry in entries],
-            },
+        driver = await driver_connection(self._session)
+        await driver.execute(
+            _FEED_INSERT.sql,
+            *_FEED_INSERT.args(
+                event_ids=text_array([entry.event_id for entry in entries]),
+                tenant_ids=text_array([entry.tenant_id for entry in entries]),
+                event_types=text_array([entry.event_type for entry in entries]),
+                subjects=text_array([entry.subject for entry in entries]),
+                occurred_at=[entry.occurred_at for entry in entries],
+            ),
         )

@@ -42,7 +42,7 @@ from services.notifications.models import (
     statement_payments,
     statements,
 )
-from services.notifications.repository import array_insert
+from services.notifications.repository import array_insert, run_array_insert
 from shared.phi.crypto import FORMAT, Binding, TenantKeys
 from shared.phi.keys import tenant_keys
 from shared.phi.rotation import PhiAtRest, SealedColumn
@@ -244,7 +244,7 @@ class StatementLedgerWrites:
 
     async def add(self, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
         """Insert rows, skipping those already there: one statement from one array per column when no column is
-        JSON (an executemany ran the insert once per row), else an executemany."""
+        JSON (an executemany ran the insert once per row), run on the driver, else an executemany."""
         if not rows:
             return
         names = tuple(rows[0])
@@ -253,7 +253,7 @@ class StatementLedgerWrites:
         if statement is None:
             await self._session.execute(insert(table).on_conflict_do_nothing(), list(rows))
             return
-        await self._session.execute(statement, {name: [row[name] for row in rows] for name in names})
+        await run_array_insert(self._session, statement, rows)
 
     async def payment_plans(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:

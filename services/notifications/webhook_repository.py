@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifications.domain.webhooks import DeliveryStatus
 from services.notifications.models import webhook_attempts, webhook_deliveries, webhook_subscriptions
+from shared.db import AsyncpgStatement, driver_connection, text_array
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,6 +283,14 @@ class DeliveryLog:
         )
 
 
+_FILTERS_FOR = AsyncpgStatement.of(
+    sa.text(
+        f"SELECT id, tenant_id, event_types FROM {webhook_subscriptions.fullname} "  # noqa: S608
+        "WHERE tenant_id = ANY(CAST(CAST(:tenants AS text) AS text[]))"
+    )
+)
+
+
 class WebhookStream:
     """Writes from the event stream (each event carries its tenant) and the sender's claims; across tenants."""
 
@@ -289,12 +298,11 @@ class WebhookStream:
         self._session = session
 
     async def filters_for(self, tenants: Sequence[str]) -> list[SubscriptionFilter]:
-        rows = await self._session.execute(
-            sa.select(
-                webhook_subscriptions.c.id, webhook_subscriptions.c.tenant_id, webhook_subscriptions.c.event_types
-            ).where(webhook_subscriptions.c.tenant_id.in_(sorted(set(tenants))))
-        )
-        return [SubscriptionFilter(**row._mapping) for row in rows]
+        """Run on the session's asyncpg connection, once per consumed batch (most find none): no SQLAlchemy
+        compile, bind or row processing."""
+        driver = await driver_connection(self._session)
+        rows = await driver.fetch(_FILTERS_FOR.sql, *_FILTERS_FOR.args(tenants=text_array(sorted(set(tenants)))))
+        return [SubscriptionFilter(*row) for row in rows]
 
     async def add_deliveries(self, deliveries: Sequence[NewDelivery]) -> None:
         """A redelivered event finds its rows there already (one per subscription and event)."""
