@@ -85,8 +85,9 @@ def split_outbox_payload_v3(schema: str) -> None:
     (`phi`), so that the relay claims and marks a batch in one statement whose new row versions differ from the old
     in their tail alone (`shared.messaging.relay.claim_and_mark`). Both columns are added without a rewrite; rows
     already written keep their data in the envelope (`payload` NULL), which the relay reads and empties as before,
-    as it does rows a writer of the version before still adds. A relay of the version before cannot read rows written
-    since (their envelopes hold no data): a service's replicas move to this version together."""
+    as it does rows a writer of the version before still adds. A relay of the version before refuses rows written
+    since (their envelope has no `data`, so its decode fails before the batch is handed to Kafka): during
+    a rolling upgrade no event goes out without its payload, and those rows wait for a relay of this version to lead."""
     op.add_column("outbox", sa.Column("phi", sa.Boolean, server_default=sa.false(), nullable=False), schema=schema)
     op.add_column("outbox", sa.Column("payload", JSON()), schema=schema)
 
