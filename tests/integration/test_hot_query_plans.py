@@ -278,6 +278,8 @@ async def test_duplicate_service_lookup_reads_claims_by_key_for_patients_with_lo
     # patient k's claims are n = 300k .. 300k+299, one a day, whose two lines bill one service; held ones bill none
     assert len(billed) == sum(1 for n in range(40 * 300, 43 * 300) if n % 7)
     assert await scans(session, sent, CLAIMS_GROWING) == []
+    (plan,) = [plan for plan in await plans(session, sent) if "claim_lines" in plan]
+    assert "ix_claim_lines_service" in plan and "pk_claims" in plan, plan  # each visit by the index, its state by key
 
 
 async def test_a_plan_that_scans_a_growing_table_is_caught(claims_session: AsyncSession) -> None:
