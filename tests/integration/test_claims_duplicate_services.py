@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
 
 import orjson
 import pytest
@@ -17,21 +16,14 @@ from services.claims.records import Visit
 from services.claims.repository import StreamWrites
 from services.claims.service import build_claims
 from services.claims.settings import ClaimsSettings
-from shared.db import create_engine, create_sessionmaker, driver_connection, unit_of_work
+from shared.db import driver_connection, unit_of_work
 from shared.events.catalog import EncounterCodedV1
 from shared.events.envelope import EventEnvelope
 from tests.support.encounters import example
-from tests.support.pipeline import Pipeline, new_tenant
+from tests.support.pipeline import new_tenant
 
 pytestmark = pytest.mark.integration
 SETTINGS = ClaimsSettings()
-
-
-@pytest.fixture
-async def sessions(pipeline: Pipeline) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(pipeline.role_url("claims"), pool_size=2)
-    yield create_sessionmaker(engine)
-    await engine.dispose()
 
 
 def _visit(patient_id: uuid.UUID, day: dt.date) -> EncounterCodedV1:
@@ -42,16 +34,16 @@ def _visit(patient_id: uuid.UUID, day: dt.date) -> EncounterCodedV1:
 
 
 async def _build(
-    sessions: async_sessionmaker[AsyncSession], tenant: str, encounters: list[EncounterCodedV1]
+    claims_sessions: async_sessionmaker[AsyncSession], tenant: str, encounters: list[EncounterCodedV1]
 ) -> list[tuple[uuid.UUID, str, set[str]]]:
     """Each encounter's claim after one consumed batch: its id, state and the rules that found something."""
     envelopes = [
         EventEnvelope.new(source="test", subject=str(e.encounter_id), tenant=tenant, payload=e).replace()
         for e in encounters
     ]
-    async with unit_of_work(sessions) as session:
+    async with unit_of_work(claims_sessions) as session:
         assert await build_claims(session, envelopes, SETTINGS, dt.date.today()) == len(encounters)
-    async with unit_of_work(sessions) as session:
+    async with unit_of_work(claims_sessions) as session:
         rows = {
             row["encounter_id"]: row
             for row in await (await driver_connection(session)).fetch(
@@ -70,28 +62,27 @@ async def _build(
 
 
 async def test_a_service_billed_before_or_earlier_in_the_batch_holds_the_claim_and_a_held_one_bills_nothing(
-    sessions: async_sessionmaker[AsyncSession],
+    claims_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     tenant = new_tenant()
     patient = uuid.uuid4()
     day = example("professional").service_date_from
-    first, again_in_batch, next_day = await _build(
-        sessions, tenant, [_visit(patient, day), _visit(patient, day), _visit(patient, day + dt.timedelta(days=1))]
-    )
+    visits = [_visit(patient, day), _visit(patient, day), _visit(patient, day + dt.timedelta(days=1))]
+    first, again_in_batch, next_day = await _build(claims_sessions, tenant, visits)
     assert first[1] == "ready" and "duplicate.claim" not in first[2]
     assert again_in_batch[1] == "on_hold" and "duplicate.claim" in again_in_batch[2]  # earlier in the same batch
     assert next_day[1] == "ready" and "duplicate.claim" not in next_day[2]
 
     (again_later, other_day) = await _build(
-        sessions, tenant, [_visit(patient, day), _visit(patient, day + dt.timedelta(days=2))]
+        claims_sessions, tenant, [_visit(patient, day), _visit(patient, day + dt.timedelta(days=2))]
     )
     assert again_later[1] == "on_hold" and "duplicate.claim" in again_later[2]  # billed by an earlier batch
     assert other_day[1] == "ready" and "duplicate.claim" not in other_day[2]
 
-    other_patient = await _build(sessions, tenant, [_visit(uuid.uuid4(), day)])
+    other_patient = await _build(claims_sessions, tenant, [_visit(uuid.uuid4(), day)])
     assert other_patient[0][1] == "ready"
 
-    async with unit_of_work(sessions) as session:
+    async with unit_of_work(claims_sessions) as session:
         writes = StreamWrites(session)
         on_day = Visit(tenant, patient, "SANDBOX", day)
         billed = await writes.billed_services([on_day, Visit(tenant, patient, "OTHER", day)])
