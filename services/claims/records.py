@@ -299,6 +299,16 @@ class ClaimLine(NamedTuple):
     service_date: dt.date
 
 
+class Visit(NamedTuple):
+    """A patient seen on a day under a payer, of a tenant: where the scrubber's duplicate rule looks for a service
+    already billed."""
+
+    tenant_id: str
+    patient_id: uuid.UUID
+    payer_id: str
+    service_date: dt.date
+
+
 class StatusChange(NamedTuple):
     """A row of the claim's status history (from = to: a note, such as a fix, without a move); the tuple is the
     COPY row of `STATUS_CHANGE_COLUMNS` as it is (three or more per new claim)."""

@@ -56,6 +56,7 @@ from services.claims.records import (
     Submission,
     SubmissionRef,
     SubmissionTransaction,
+    Visit,
 )
 from services.claims.repository import ClaimRepository, StreamWrites
 from services.claims.settings import ClaimsSettings
@@ -198,25 +199,20 @@ class _Scrubber:
         tenants = {tenant for tenant, _ in encounters}
         disabled = await self.writes.disabled_rules(tenants)
         codes_by_type: dict[str, set[str]] = defaultdict(set)
-        patients: dict[str, set[uuid.UUID]] = defaultdict(set)
-        dates: dict[str, set[dt.date]] = defaultdict(set)
+        visits: set[Visit] = set()  # the (patient, payer, date) of every line the duplicate rule looks up
         for tenant, encounter in encounters:
-            patients[tenant].add(encounter.patient_id)
             for line in encounter.lines:
-                dates[tenant].add(line.service_date)
                 if line.procedure_code:
                     codes_by_type[encounter.claim_type].add(line.procedure_code)
+                    visits.add(Visit(tenant, encounter.patient_id, encounter.payer_id, line.service_date))
         ptp = {kind: await self.writes.ptp_edits(kind, codes) for kind, codes in codes_by_type.items()}
         mue = {kind: await self.writes.mue_edits(kind, codes) for kind, codes in codes_by_type.items()}
-        billed = {
-            tenant: await self.writes.billed_services(tenant, patients[tenant], dates[tenant], exclude)
-            for tenant in tenants
-        }
+        billed = await self.writes.billed_services(visits, exclude)
         return {
             (tenant, kind): ScrubContext(
                 today=self.today,
                 disabled_rules=disabled.get(tenant, frozenset()),
-                billed_services=billed[tenant],  # shared per tenant: claims earlier in the batch count
+                billed_services=billed.setdefault(tenant, set()),  # one per tenant: claims earlier in the batch count
                 ptp_edits=ptp.get(kind, {}),
                 mue_edits=mue.get(kind, {}),
                 diagnosis_problem=self.diagnosis_problem,

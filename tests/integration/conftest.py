@@ -8,6 +8,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cli.services import provision_all, with_database
 from services.claims.app import DEFINITION as CLAIMS
@@ -15,7 +16,7 @@ from services.denials.app import DEFINITION as DENIALS
 from services.intake.app import DEFINITION as INTAKE
 from services.notifications.app import DEFINITION as NOTIFICATIONS
 from services.remittance.app import DEFINITION as REMITTANCE
-from shared.db import create_engine
+from shared.db import create_engine, create_sessionmaker
 from shared.migrations import alembic_config, upgrade_to_head
 from shared.phi.keys import configure_keyring
 from tests.support.pipeline import Pipeline, test_secrets
@@ -69,3 +70,11 @@ async def admin_db(pipeline: Pipeline) -> AsyncIterator[asyncpg.Connection]:
     connection = await asyncpg.connect(pipeline.admin_url)
     yield connection
     await connection.close()
+
+
+@pytest.fixture
+async def claims_sessions(pipeline: Pipeline) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions as the claims service opens them (its own role), for tests that call its service functions."""
+    engine = create_engine(pipeline.role_url("claims"), pool_size=2)
+    yield create_sessionmaker(engine)
+    await engine.dispose()

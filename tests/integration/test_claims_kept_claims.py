@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -17,23 +16,16 @@ from services.claims.domain.claim_state import ClaimState
 from services.claims.repository import ClaimRepository
 from services.claims.service import _contents, batch_ready_claims, build_claims
 from services.claims.settings import ClaimsSettings
-from shared.db import create_engine, create_sessionmaker, unit_of_work
+from shared.db import unit_of_work
 from shared.events.envelope import EventEnvelope
 from shared.messaging.outbox import Outbox
 from shared.patient_match import MemberDigest
 from tests.support.encounters import example
-from tests.support.pipeline import Pipeline, new_tenant
+from tests.support.pipeline import new_tenant
 
 pytestmark = pytest.mark.integration
 OUTBOX = Outbox(DEFINITION.messaging.outbox, source="/claimflow/claims")
 SETTINGS = ClaimsSettings()
-
-
-@pytest.fixture
-async def sessions(pipeline: Pipeline) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(pipeline.role_url("claims"), pool_size=2)
-    yield create_sessionmaker(engine)
-    await engine.dispose()
 
 
 async def _claim_of(admin_db: asyncpg.Connection, tenant: str, encounter_id: uuid.UUID) -> tuple[uuid.UUID, str]:
@@ -45,7 +37,7 @@ async def _claim_of(admin_db: asyncpg.Connection, tenant: str, encounter_id: uui
 
 
 async def test_a_claim_written_since_its_build_is_batched_from_its_stored_document(
-    sessions: async_sessionmaker[AsyncSession], admin_db: asyncpg.Connection
+    claims_sessions: async_sessionmaker[AsyncSession], admin_db: asyncpg.Connection
 ) -> None:
     tenant = new_tenant()
     encounters = [
@@ -56,7 +48,7 @@ async def test_a_claim_written_since_its_build_is_batched_from_its_stored_docume
         EventEnvelope.new(source="test", subject=str(e.encounter_id), tenant=tenant, payload=e).replace()
         for e in encounters
     ]
-    async with unit_of_work(sessions) as session:
+    async with unit_of_work(claims_sessions) as session:
         assert await build_claims(session, envelopes, SETTINGS, dt.date.today()) == 2
     (kept_id, kept_state), (changed_id, changed_state) = [
         await _claim_of(admin_db, tenant, e.encounter_id) for e in encounters
@@ -68,11 +60,11 @@ async def test_a_claim_written_since_its_build_is_batched_from_its_stored_docume
         update={"lines": [line.model_copy(update={"charge_cents": 99_900})
                           for line in changed.lines]}
     )  # fmt: skip
-    async with unit_of_work(sessions) as session:  # as a fix and a release would: the row is written again
+    async with unit_of_work(claims_sessions) as session:  # as a fix and a release would: the row is written again
         await ClaimRepository(session, tenant).update_contents(changed_id, _contents(repriced))
 
     for _ in range(50):  # bounded: the oldest READY claims of every tenant come first
-        async with unit_of_work(sessions) as session:
+        async with unit_of_work(claims_sessions) as session:
             await batch_ready_claims(session, OUTBOX, SETTINGS, dt.datetime.now(dt.UTC), MemberDigest(b"k" * 32))
         states = {(await _claim_of(admin_db, tenant, e.encounter_id))[1] for e in encounters}
         if ClaimState.READY.value not in states:

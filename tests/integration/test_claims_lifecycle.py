@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -19,22 +18,15 @@ from services.claims.domain.claim_state import ClaimState, IllegalTransition
 from services.claims.lifecycle import ClaimNotFound, StateChange, StatusNotice, change_states, to
 from services.claims.records import ClaimContents, NewClaim, StateColumns
 from services.claims.repository import ClaimStates, StreamWrites
-from shared.db import create_engine, create_sessionmaker, unit_of_work
+from shared.db import unit_of_work
 from shared.messaging.outbox import Outbox
-from tests.support.pipeline import Pipeline, new_tenant
+from tests.support.pipeline import new_tenant
 
 pytestmark = pytest.mark.integration
 OUTBOX = Outbox(DEFINITION.messaging.outbox, source="/claimflow/claims")
 
 
-@pytest.fixture
-async def sessions(pipeline: Pipeline) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(pipeline.role_url("claims"), pool_size=2)
-    yield create_sessionmaker(engine)
-    await engine.dispose()
-
-
-async def new_claim(sessions: async_sessionmaker[AsyncSession], tenant: str, state: ClaimState) -> uuid.UUID:
+async def new_claim(claims_sessions: async_sessionmaker[AsyncSession], tenant: str, state: ClaimState) -> uuid.UUID:
     claim_id = uuid.uuid4()
     contents = ClaimContents(
         claim_type="professional",
@@ -49,7 +41,7 @@ async def new_claim(sessions: async_sessionmaker[AsyncSession], tenant: str, sta
         document={},
     )
     claim = NewClaim(claim_id, tenant, uuid.uuid4(), f"CF{uuid.uuid4().hex[:10]}", state, [], contents)
-    async with unit_of_work(sessions) as session:
+    async with unit_of_work(claims_sessions) as session:
         assert (await StreamWrites(session).insert_claims([claim])).keys() == {claim_id}
     return claim_id
 
@@ -66,10 +58,10 @@ async def claim_state(admin_db: asyncpg.Connection, claim_id: uuid.UUID) -> tupl
 
 
 async def test_a_change_walks_the_real_state_and_writes_state_history_and_event_together(
-    sessions: async_sessionmaker[AsyncSession], admin_db: asyncpg.Connection
+    claims_sessions: async_sessionmaker[AsyncSession], admin_db: asyncpg.Connection
 ) -> None:
     tenant = new_tenant()
-    claim_id = await new_claim(sessions, tenant, ClaimState.BATCHED)
+    claim_id = await new_claim(claims_sessions, tenant, ClaimState.BATCHED)
     notice = StatusNotice("277CA", dt.datetime.now(dt.UTC), ("A7:164:IL",), None)
     rejected = StateChange(
         claim_id,
@@ -78,7 +70,7 @@ async def test_a_change_walks_the_real_state_and_writes_state_history_and_event_
         StateColumns(rejection_reasons=[{"source": "277CA", "code": "A7:164:IL"}]),
         notice,
     )
-    async with unit_of_work(sessions) as session:
+    async with unit_of_work(claims_sessions) as session:
         (moved,) = await change_states(session, OUTBOX, [rejected])
     assert moved.steps == [(ClaimState.BATCHED, ClaimState.SUBMITTED), (ClaimState.SUBMITTED, ClaimState.REJECTED)]
     assert await claim_state(admin_db, claim_id) == ("rejected", 2, 1)
@@ -99,11 +91,11 @@ async def test_a_change_walks_the_real_state_and_writes_state_history_and_event_
 
 
 async def test_a_refused_step_raises_and_writes_nothing(
-    sessions: async_sessionmaker[AsyncSession], admin_db: asyncpg.Connection
+    claims_sessions: async_sessionmaker[AsyncSession], admin_db: asyncpg.Connection
 ) -> None:
-    claim_id = await new_claim(sessions, new_tenant(), ClaimState.PAID)
+    claim_id = await new_claim(claims_sessions, new_tenant(), ClaimState.PAID)
     with pytest.raises(IllegalTransition, match="from paid to on_hold"):
-        async with unit_of_work(sessions) as session:
+        async with unit_of_work(claims_sessions) as session:
             await change_states(
                 session,
                 OUTBOX,
@@ -120,11 +112,11 @@ async def test_a_refused_step_raises_and_writes_nothing(
 
 
 async def test_the_route_sees_the_state_in_the_row_not_the_one_the_caller_read(
-    sessions: async_sessionmaker[AsyncSession], admin_db: asyncpg.Connection
+    claims_sessions: async_sessionmaker[AsyncSession], admin_db: asyncpg.Connection
 ) -> None:
     """A payment after a reversal: the claim was paid, then reopened (accepted); the route decides on that."""
-    claim_id = await new_claim(sessions, new_tenant(), ClaimState.PAID)
-    async with unit_of_work(sessions) as session:
+    claim_id = await new_claim(claims_sessions, new_tenant(), ClaimState.PAID)
+    async with unit_of_work(claims_sessions) as session:
         await change_states(session, OUTBOX, [StateChange(claim_id, to(ClaimState.ACCEPTED), "835 reversal")])
     seen: list[ClaimState] = []
 
@@ -132,14 +124,14 @@ async def test_the_route_sees_the_state_in_the_row_not_the_one_the_caller_read(
         seen.append(state)
         return [ClaimState.DENIED]
 
-    async with unit_of_work(sessions) as session:
+    async with unit_of_work(claims_sessions) as session:
         await change_states(session, OUTBOX, [StateChange(claim_id, route, "835 denied")])
         assert await ClaimStates(session).count_by_state()
     assert seen == [ClaimState.ACCEPTED]
     assert (await claim_state(admin_db, claim_id))[:2] == ("denied", 2)
 
 
-async def test_an_unknown_claim_is_refused(sessions: async_sessionmaker[AsyncSession]) -> None:
+async def test_an_unknown_claim_is_refused(claims_sessions: async_sessionmaker[AsyncSession]) -> None:
     with pytest.raises(ClaimNotFound):
-        async with unit_of_work(sessions) as session:
+        async with unit_of_work(claims_sessions) as session:
             await change_states(session, OUTBOX, [StateChange(uuid.uuid4(), to(ClaimState.SCRUBBED), "x")])

@@ -21,6 +21,7 @@ from asyncpg.connection import LoggedQuery
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from services.claims.records import Visit
 from services.claims.repository import ClaimRepository, ClaimStates, StreamWrites, TrackingWrites
 from services.intake import models as intake_models
 from services.intake.repository import EncounterRepository, NewEncounter, RegistryRepository
@@ -209,7 +210,7 @@ async def test_the_claims_consumer_and_batcher_read_by_index(claims_session: Asy
 
     async def hot_path() -> None:
         await writes.existing_encounters(encounters)
-        await writes.billed_services(tenant, patients, days)
+        await writes.billed_services(Visit(tenant, patient, "SANDBOX", day) for patient in patients for day in days)
         await writes.disabled_rules([tenant])
         await writes.fee_schedules({tenant: {"99213", "87880"}})
         await writes.allocate_claim_numbers({tenant: 200})
@@ -270,12 +271,15 @@ async def test_duplicate_service_lookup_reads_claims_by_key_for_patients_with_lo
     billed: set[object] = set()
 
     async def lookup() -> None:
-        billed.update(await writes.billed_services(tenant, patients, days))
+        visits = (Visit(tenant, patient, "SANDBOX", day) for patient in patients for day in days)
+        billed.update((await writes.billed_services(visits))[tenant])
 
     sent = await caught(session, lookup)
     # patient k's claims are n = 300k .. 300k+299, one a day, whose two lines bill one service; held ones bill none
     assert len(billed) == sum(1 for n in range(40 * 300, 43 * 300) if n % 7)
     assert await scans(session, sent, CLAIMS_GROWING) == []
+    (plan,) = [plan for plan in await plans(session, sent) if "claim_lines" in plan]
+    assert "ix_claim_lines_service" in plan and "pk_claims" in plan, plan  # each visit by the index, its state by key
 
 
 async def test_a_plan_that_scans_a_growing_table_is_caught(claims_session: AsyncSession) -> None:
