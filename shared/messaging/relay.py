@@ -58,17 +58,17 @@ def libpq_url(engine: AsyncEngine) -> str:
     return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def published_envelope(event_type: str, envelope_json: str) -> str | None:
-    """What a published row's envelope becomes, from its stored text, for a row written before the payload had a
-    column of its own (its `data` inside the envelope): its payload emptied for an event type with `x-phi` fields or a
-    payload with a `phi` block (the row keeps its ce attributes); None when it stays as stored. The relay computes it
-    beside the Kafka record, so Postgres only writes text (it never parses an envelope)."""
-    return published_stored(event_type, decode_stored(envelope_json))
+def quoted_name(outbox: sa.Table) -> str:
+    """The outbox table's name as the relay's statements write it: quoted, with its schema."""
+    return f'"{outbox.schema}"."{outbox.name}"' if outbox.schema else f'"{outbox.name}"'
 
 
 def published_stored(event_type: str, stored: StoredWire) -> str | None:
-    """`published_envelope` of a decoded stored envelope (the relay decodes each row once, for its Kafka record
-    and for this)."""
+    """What a published row's envelope becomes, for a row written before the payload had a column of its own (its
+    `data` inside the envelope), from the envelope the relay decoded once for its Kafka record: its payload emptied
+    for an event type with `x-phi` fields or a payload with a `phi` block (the row keeps its ce attributes); None when
+    it stays as stored. The relay computes it beside the Kafka record, so Postgres only writes text (it never parses
+    an envelope)."""
     if emptied_once_published(event_type, bytes(stored.data)):
         return emptied_stored(stored)
     return None
@@ -112,7 +112,7 @@ def claim_and_mark(outbox: sa.Table) -> AsyncpgStatement:
     claim). An unpublished row below `after` that the bound passes over is one committed after the earlier claim
     read the outbox (ids are taken at insert, rows commit in any order): the next round, which starts from 0, takes
     it."""
-    table = f'"{outbox.schema}"."{outbox.name}"' if outbox.schema else f'"{outbox.name}"'
+    table = quoted_name(outbox)
     sql = (
         f"UPDATE {table} AS outbox SET published_at = now(), "  # noqa: S608
         "payload = CASE WHEN outbox.phi THEN '{}'::json ELSE outbox.payload END "
@@ -124,9 +124,9 @@ def claim_and_mark(outbox: sa.Table) -> AsyncpgStatement:
 
 
 def empty_envelopes(outbox: sa.Table) -> AsyncpgStatement:
-    """Give rows (`ids`) the envelopes they keep once published (`envelopes`, aligned with `ids`: `published_envelope`
+    """Give rows (`ids`) the envelopes they keep once published (`envelopes`, aligned with `ids`: `published_stored`
     of each): rows written before the payload had its own column, whose PHI payload is inside the envelope."""
-    table = f'"{outbox.schema}"."{outbox.name}"' if outbox.schema else f'"{outbox.name}"'
+    table = quoted_name(outbox)
     sql = (
         f"UPDATE {table} AS outbox SET envelope = batch.envelope "  # noqa: S608
         "FROM unnest($1::bigint[], $2::json[]) AS batch(id, envelope) WHERE outbox.id = batch.id"
@@ -136,7 +136,7 @@ def empty_envelopes(outbox: sa.Table) -> AsyncpgStatement:
 
 def pending_sql(outbox: sa.Table) -> str:
     """Whether any row is unpublished: the relay's poll, on its listener connection."""
-    return f'SELECT EXISTS (SELECT FROM "{outbox.schema}"."{outbox.name}" WHERE published_at IS NULL)'  # noqa: S608
+    return f"SELECT EXISTS (SELECT FROM {quoted_name(outbox)} WHERE published_at IS NULL)"  # noqa: S608
 
 
 BACKLOG_COUNTED = 10_000
@@ -150,7 +150,7 @@ def backlog_sql(outbox: sa.Table, counted: int = BACKLOG_COUNTED) -> str:
     """For the backlog gauges (every second), on the listener: the first unpublished row's time, the unpublished
     rows counted up to `counted` + 1, the first and the last unpublished id. No row: nothing unpublished. Each part
     reads at most `counted` + 1 entries of `ix_outbox_unpublished`, whatever the size of the backlog."""
-    table = f'"{outbox.schema}"."{outbox.name}"'
+    table = quoted_name(outbox)
     return (
         "SELECT first.created_at, "  # noqa: S608
         f"(SELECT count(*) FROM (SELECT FROM {table} WHERE published_at IS NULL LIMIT {counted + 1}) AS counted), "

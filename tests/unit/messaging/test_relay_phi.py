@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from shared.messaging.outbox import PHI_EVENT_TYPES, emptied_once_published
-from shared.messaging.relay import published_envelope
+from shared.messaging.outbox import PHI_EVENT_TYPES, decode_stored, emptied_once_published
+from shared.messaging.relay import published_stored
 
 
 def test_every_event_type_with_phi_fields_is_emptied_once_published() -> None:
@@ -16,6 +16,11 @@ def test_every_event_type_with_phi_fields_is_emptied_once_published() -> None:
         "coverage-correction-requested.v1",  # a corrected member id
         "claim-submitted.v1",  # the member digest
     }
+
+
+def published_envelope(event_type: str, stored: str) -> str | None:
+    """What the relay writes back into a published row's envelope (a row written with its data inside it)."""
+    return published_stored(event_type, decode_stored(stored))
 
 
 def _stored(event_type: str, data: str) -> str:
