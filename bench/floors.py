@@ -38,7 +38,7 @@ from cli.stack.kafka import find_java, find_maven
 from cli.stack.local_stack import StackEndpoints
 from cli.stack.paths import KAFKA_VERSION, StackPaths
 from shared.messaging.kafka_access import KafkaAccess
-from shared.messaging.publisher import PRODUCER_BATCH_BYTES, PRODUCER_LINGER_MS
+from shared.messaging.publisher import PRODUCER_BATCH_BYTES, PRODUCER_COMPRESSION, PRODUCER_LINGER_MS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RECORD_SIZE = 1500
@@ -205,6 +205,7 @@ async def kafka_floor(access: KafkaAccess, records: int) -> tuple[float, float]:
                     "--producer.config", config.name,
                     "--producer-props", "acks=all", "enable.idempotence=true",
                     f"linger.ms={PRODUCER_LINGER_MS}", f"batch.size={PRODUCER_BATCH_BYTES}",
+                    f"compression.type={PRODUCER_COMPRESSION}",
                 ],
             )  # fmt: skip
             consumed = await asyncio.to_thread(

@@ -15,6 +15,11 @@ from dataclasses import dataclass
 import asyncpg
 import pytest
 import sqlalchemy as sa
+from aiokafka import TopicPartition
+from aiokafka.client import AIOKafkaClient
+from aiokafka.protocol.fetch import FetchRequest
+from aiokafka.record.default_records import DefaultRecordBase
+from aiokafka.record.memory_records import MemoryRecords
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from cli.stack.local_stack import sqlalchemy_url
@@ -145,6 +150,43 @@ async def test_a_backlog_goes_out_in_growing_batches_once_each_in_order_per_key(
         by_key.setdefault(record.key, []).append(dict(record.headers)["ce_id"].decode())
     for key, ids in by_key.items():
         assert ids == [event_id for event_id in event_ids if event_id in set(ids)], f"order of {key!r}"
+
+
+async def test_the_relay_stores_its_record_batches_compressed_with_zstd(
+    pipeline: Pipeline, own_outbox: OwnOutbox
+) -> None:
+    """Each record batch the relay hands over is zstd-compressed (`PRODUCER_COMPRESSION`), as the broker stores and
+    serves it: read back raw, below the consumer (which decompresses without saying)."""
+    await own_outbox.add(4 * BATCH)
+    start = await end_offsets(pipeline.kafka, CLAIM_STATUS.name)
+    await _publish_all(pipeline, own_outbox, what="the relay to publish the rows")
+    end = await end_offsets(pipeline.kafka, CLAIM_STATUS.name)
+
+    written = {tp: offset for tp, offset in start.items() if end[tp] > offset}
+    codecs = await _stored_codecs(pipeline.kafka, written)
+    assert written, "the rows went to at least one partition"
+    assert codecs == {tp: {DefaultRecordBase.CODEC_ZSTD} for tp in written}
+
+
+async def _stored_codecs(kafka: KafkaAccess, start: dict[TopicPartition, int]) -> dict[TopicPartition, set[int]]:
+    """The compression codec of each record batch stored from `start` on, per partition, as the broker returns them
+    to a fetch (one plain fetch request per partition, the records left as the bytes it sent)."""
+    client = AIOKafkaClient(**kafka.client_options())
+    await client.bootstrap()
+    try:
+        cluster = await client.fetch_all_metadata()
+        codecs: dict[TopicPartition, set[int]] = {}
+        for tp, offset in start.items():
+            leader = cluster.leader_for_partition(tp)
+            request = FetchRequest(0, 1, 4 * 1024 * 1024, 0, [(tp.topic, [(tp.partition, offset, 4 * 1024 * 1024)])])
+            response = await client.send(leader, request)
+            records = MemoryRecords(response.topics[0][1][0][-1])
+            found = codecs.setdefault(tp, set())
+            while (batch := records.next_batch()) is not None:
+                found.add(batch.compression_type)
+        return codecs
+    finally:
+        await client.close()
 
 
 async def test_a_row_committed_below_a_claimed_batch_goes_out_in_the_next_round(
