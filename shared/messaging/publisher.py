@@ -33,8 +33,9 @@ PRODUCER_COMPRESSION = "zstd"
 share their keys and most codes, so a batch shrinks about 25-fold (synthetic practice encounters, 330 to a batch,
 about 1.5 µs per event to compress and 0.5 µs to decompress): the relay then checksums, copies and writes a
 twentieth of the bytes, and the broker validates a compressed batch without parsing each record's headers and
-writes a twentieth to its log. Every consumer of the project decompresses it with the same library; Kafka's own
-clients read zstd natively."""
+writes a twentieth to its log. Each batch pays a fixed cost for its compression context (about 20 µs to build and
+13 µs to read a batch of one event), which a relay's batch over a backlog (hundreds of events) spreads thin. Every
+consumer of the project decompresses with the same library; Kafka's own clients read zstd natively."""
 
 
 class OutgoingMessage(NamedTuple):
