@@ -1,11 +1,12 @@
-"""Time-ordered ids (UUID version 7, RFC 9562) for rows written by the thousand (encounters, claim payments).
+"""Time-ordered ids (UUID version 7, RFC 9562) for rows written by the thousand (encounters, claim payments, events).
 
 A random (version 4) id lands anywhere in its indexes, so each insert touches a random leaf page of the primary
 key (and of every index that carries the id: an encounter's id is also the claim's `encounter_id`), and once
 those indexes outgrow the buffer cache every insert reads pages back: a cost that grows with the tables. A
 version 7 id starts with the time in milliseconds, so new rows go to the right-hand edge of each index, as a
 sequence's would, while staying unguessable and unique without coordination (74 random bits). A posting's
-claim payments are the same case: the ledger's `claim_payment_id` and `source_key` start with the payment's id.
+claim payments are the same case: the ledger's `claim_payment_id` and `source_key` start with the payment's id. So
+are events (`EventEnvelope.new`): every consumer's inbox keys on the event id.
 """
 
 from __future__ import annotations

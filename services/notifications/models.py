@@ -21,7 +21,14 @@ phi_access = phi_access_table(metadata)
 activity = sa.Table(
     "activity",
     metadata,
-    sa.Column("event_id", sa.Text, primary_key=True),
+    sa.Column(
+        "event_id",
+        sa.Text,
+        nullable=False,
+        doc="one row per event through the consumer's inbox (written in the transaction that inserts the event into "
+        "the notifications group's inbox, only when that insert is new); no key or index of its own (0009): nothing "
+        "reads the feed by event id",
+    ),
     sa.Column("tenant_id", sa.Text, nullable=False),
     sa.Column("event_type", sa.Text, nullable=False),
     sa.Column("subject", sa.Text, nullable=False),

@@ -9,7 +9,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifications.models import activity
@@ -20,9 +19,6 @@ class ActivityRepository:
     def __init__(self, session: AsyncSession, tenant: str) -> None:
         self._session = session
         self._tenant = tenant
-
-    async def record(self, values: dict[str, Any]) -> None:
-        await self._session.execute(insert(activity).values(tenant_id=self._tenant, **values).on_conflict_do_nothing())
 
     async def for_subject(self, subject: str) -> list[sa.Row[Any]]:
         return list(
@@ -88,11 +84,12 @@ _FEED_INSERT = AsyncpgStatement.of(
         f"INSERT INTO {activity.fullname} (event_id, tenant_id, event_type, subject, occurred_at) "  # noqa: S608
         "SELECT * FROM unnest(CAST(CAST(:event_ids AS text) AS text[]), CAST(CAST(:tenant_ids AS text) AS text[]), "
         "CAST(CAST(:event_types AS text) AS text[]), CAST(CAST(:subjects AS text) AS text[]), "
-        "CAST(:occurred_at AS timestamptz[])) ON CONFLICT DO NOTHING"
+        "CAST(:occurred_at AS timestamptz[]))"
     )
 )
 """The feed's text columns as array literals in text parameters (`text_array`): asyncpg checks each element of a
-list parameter against `collections.abc` classes, a cost per event the consumer's inbox statement shed too."""
+list parameter against `collections.abc` classes, a cost per event the consumer's inbox statement shed too. A plain
+INSERT: the feed has no key to conflict on (notifications 0009); once per event is the inbox's work."""
 
 
 class ActivityFeed:
@@ -103,7 +100,9 @@ class ActivityFeed:
 
     async def record(self, entries: Sequence[FeedEntry]) -> None:
         """One statement for the batch, on the session's asyncpg connection (as the consumer's inbox insert): no
-        SQLAlchemy execution, bind or result processing per batch."""
+        SQLAlchemy execution, bind or result processing per batch. Every entry is written: call it only with the
+        events the consumer's inbox took as new in this transaction (the handlers are given nothing else), which is
+        what keeps the feed to one row per event."""
         if not entries:
             return
         driver = await driver_connection(self._session)

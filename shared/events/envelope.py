@@ -12,7 +12,6 @@ import builtins
 import datetime as dt
 import json
 import re
-import uuid
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Final, Literal, TypeVar, overload
 
@@ -22,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from shared.events.catalog import EVENT_TYPES, EventPayload
 from shared.events.catalog import event_type_of as model_event_type
 from shared.events.wire import WIRE_TYPES, WirePayload
+from shared.ids import time_ordered_id
 
 TENANT_EXTENSION = "tenant"
 JSON_CONTENT_TYPE = "application/json"
@@ -129,9 +129,11 @@ class EventEnvelope:
         payload: EventPayload | WirePayload,
         trace_headers: dict[str, str] | None = None,
     ) -> EventEnvelope:
-        """A new event; the payload (a catalog model or its wire mirror) is serialised once, by msgspec."""
+        """A new event; the payload (a catalog model or its wire mirror) is serialised once, by msgspec. Its id is
+        time-ordered (`shared.ids`): each consumer's inbox keys on it, so new inbox rows go to the right-hand edge of
+        the key's index instead of a random leaf page."""
         return cls(
-            id=str(uuid.uuid4()),
+            id=str(time_ordered_id()),
             type=event_type_of(payload),
             source=source,
             subject=subject,

@@ -27,7 +27,7 @@ def messaging_tables(metadata: sa.MetaData) -> MessagingTables:
         metadata,
         sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
         sa.Column(
-            "event_id", sa.Uuid, nullable=False, doc="random (uuid4): consumers' inboxes key on it, nothing here"
+            "event_id", sa.Uuid, nullable=False, doc="time-ordered (uuid7): consumers' inboxes key on it, nothing here"
         ),
         sa.Column("topic", sa.Text, nullable=False),
         sa.Column("message_key", sa.Text, nullable=False),

@@ -1,21 +1,26 @@
-"""The notifications activity feed, written from the event stream in one statement per batch, read per subject."""
+"""The notifications activity feed, written from the event stream in one statement per batch, read per subject; once
+per event through the consumer's inbox (the feed has no key of its own)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
 
+import asyncpg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifications.repository import ActivityFeed, ActivityRepository, FeedEntry
 from shared.db import create_engine
-from tests.support.pipeline import Pipeline
+from shared.events.catalog import EncounterCodedV1
+from shared.events.envelope import EventEnvelope, to_kafka
+from shared.messaging.topics import ENCOUNTER_CODED
+from tests.support.pipeline import Pipeline, coded_encounter, eventually, metric_total, new_tenant, produce
 
 pytestmark = pytest.mark.integration
 
 
-async def test_a_batch_lands_once_per_event_and_each_tenant_reads_its_own(pipeline: Pipeline) -> None:
+async def test_a_batch_lands_and_each_tenant_reads_its_own(pipeline: Pipeline) -> None:
     tenant, other = f"feed-{uuid.uuid4().hex[:8]}", f"feed-{uuid.uuid4().hex[:8]}"
     subject = f"claim-{uuid.uuid4()}"
     at = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
@@ -28,8 +33,6 @@ async def test_a_batch_lands_once_per_event_and_each_tenant_reads_its_own(pipeli
     try:
         async with AsyncSession(engine) as session, session.begin():
             await ActivityFeed(session).record(entries)
-        async with AsyncSession(engine) as session, session.begin():  # a redelivered batch adds nothing
-            await ActivityFeed(session).record([entries[0], entries[2]])
             await ActivityFeed(session).record([])
         async with AsyncSession(engine) as session:
             mine = await ActivityRepository(session, tenant).for_subject(subject)
@@ -42,3 +45,41 @@ async def test_a_batch_lands_once_per_event_and_each_tenant_reads_its_own(pipeli
         (entries[0].event_id, "claim-submitted.v1", at + dt.timedelta(minutes=2)),
     ]
     assert [row.event_id for row in theirs] == [entries[2].event_id]
+
+
+async def test_an_event_delivered_three_times_is_in_the_feed_once(
+    services: Pipeline, admin_db: asyncpg.Connection
+) -> None:
+    """Twice back to back (one batch or two) and once more after it was applied: the inbox takes it once, and the
+    feed, which has no key of its own, holds one row."""
+    notifications = await services.start("notifications")
+    tenant = new_tenant()
+    encounter_id = uuid.uuid4()
+
+    def event() -> EventEnvelope:
+        return EventEnvelope.new(
+            source="/tests",
+            subject=str(encounter_id),
+            tenant=tenant,
+            payload=EncounterCodedV1.model_validate({**coded_encounter(), "encounter_id": str(encounter_id)}),
+        )
+
+    async def feed() -> list[str]:
+        rows = await admin_db.fetch("SELECT event_id FROM notifications.activity WHERE tenant_id = $1", tenant)
+        return sorted(row["event_id"] for row in rows)
+
+    repeated, following = event(), event()
+    key, value, headers = to_kafka(repeated)
+    for _ in range(2):
+        await produce(services.kafka, ENCOUNTER_CODED.name, key=key, value=value, headers=headers)
+    await eventually(feed, what="the repeated event in the feed")
+    await produce(services.kafka, ENCOUNTER_CODED.name, key=key, value=value, headers=headers)
+    key, value, headers = to_kafka(following)  # same key, so the same partition, after the third delivery
+    await produce(services.kafka, ENCOUNTER_CODED.name, key=key, value=value, headers=headers)
+
+    async def both() -> list[str]:
+        rows = await feed()
+        return rows if following.id in rows else []
+
+    assert await eventually(both, what="the following event in the feed") == sorted([repeated.id, following.id])
+    assert await metric_total(notifications, "claimflow_events_duplicate_total", service="notifications") >= 2
