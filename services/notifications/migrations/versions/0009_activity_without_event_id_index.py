@@ -1,4 +1,4 @@
-"""The activity feed without a primary key on its random event id: each row is written in the transaction that
+"""The activity feed without a primary key on its event id: each row is written in the transaction that
 inserts its event into the notifications group's inbox, only for the events that insert returned as new, so the
 inbox's key (event_id, consumer_group) already holds the feed to one row per event; and nothing reads the feed by
 event id (the API reads it by tenant and subject, `ix_activity_tenant_subject`). The index and the speculative
