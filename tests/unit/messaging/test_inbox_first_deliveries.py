@@ -26,18 +26,13 @@ INBOX = sa.Table(
 )
 
 
+ATTRIBUTES: dict[str, Any] = {"type": "claim-denied.v1", "source": "/t", "subject": "s", "tenant": "t"}
+
+
 def _item(offset: int, event_id: str) -> tuple[TopicPartition, ConsumerRecord, EventEnvelope]:
     record = ConsumerRecord(TP.topic, TP.partition, offset, 0, 0, b"k", b"{}", None, 1, 2, ())
-    envelope = EventEnvelope(
-        id=event_id,
-        type="claim-denied.v1",
-        source="/t",
-        subject="s",
-        tenant="t",
-        time=dt.datetime(2026, 11, 2, tzinfo=dt.UTC),
-        data={},
-    )
-    return TP, record, envelope
+    time = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
+    return TP, record, EventEnvelope(id=event_id, time=time, data={}, **ATTRIBUTES)
 
 
 class _Runner(ConsumerRunner):
