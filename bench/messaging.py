@@ -224,8 +224,10 @@ async def run(
         # The servers' idle CPU (the services' periodic work, idle consumers' long polls, the broker's own upkeep)
         # over a few seconds with nothing flowing: what each would spend over the backlog's time anyway.
         idle_started, idle_before = time.perf_counter(), servers_cpu_now()
+        services_idle_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         await asyncio.sleep(IDLE_WINDOW_S)
         idle_after, idle_s = servers_cpu_now(), time.perf_counter() - idle_started
+        services_idle = {name: (cpu_seconds(pid) - services_idle_before[name]) / idle_s for name, pid in pids.items()}
         idle_rate = {
             name: (after - before) / idle_s if after is not None and before is not None else None
             for (name, before), after in zip(idle_before.items(), idle_after.values(), strict=True)
@@ -287,6 +289,11 @@ async def run(
             for (name, before), after in zip(servers_before.items(), servers_cpu_now().values(), strict=True)
         }
         # After the CPU figures (these queries cost Postgres too); before the inbox-only pass, which writes the inbox.
+        # The feed group's inbox rows of one consumed batch share their transaction id (xmin): a batch's fixed costs
+        # (session, round trips, spans, the offset commit) are shared by this many events.
+        feed_batches = await admin.fetchval(
+            "SELECT count(DISTINCT xmin::text) FROM notifications.inbox WHERE consumer_group = $1", feed_group
+        )
         await statements.report(events)
         await wal.report(events)
         for sampler in spies.values():
@@ -334,8 +341,14 @@ async def run(
             label = f"CPU per event, {name} ({role})"
             print(
                 f"  {label:<39}{seconds / events * 1e6:>10,.1f} µs   ({seconds:.2f} s CPU over {total:.2f} s: "
-                f"{seconds / total:.0%} of a core; {events / seconds if seconds else 0:,.0f} events per CPU-second)"
+                f"{seconds / total:.0%} of a core; {events / seconds if seconds else 0:,.0f} events per CPU-second; "
+                f"idle it uses {services_idle[name]:.0%} of a core)"
             )
+            if name == "notifications" and feed_batches:
+                print(
+                    f"    its batches (transactions): {feed_batches:,}, "
+                    f"{events / feed_batches:,.0f} events each on average"
+                )
         for name, server_s in servers_cpu.items():
             label = f"CPU per event, {name} server"
             if server_s is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifications.alerts import track_claim_states
-from services.notifications.repository import ActivityFeed, FeedEntry
+from services.notifications.repository import ActivityFeed, FeedRows
 from services.notifications.statements import STATEMENT_HANDLERS
 from services.notifications.webhooks import record_deliveries
 from shared.events.catalog import EVENT_TYPES
@@ -15,11 +15,16 @@ from shared.messaging.topics import CORE_TOPICS
 
 
 async def on_any_event(session: AsyncSession, envelopes: list[EventEnvelope]) -> None:
-    entries = []
     for envelope in envelopes:
         envelope.wire_payload()  # refuse malformed payloads before they reach the feed
-        entries.append(FeedEntry(envelope.id, envelope.tenant, envelope.type, envelope.subject, envelope.time))
-    await ActivityFeed(session).record(entries)
+    feed = FeedRows(
+        event_ids=[envelope.id for envelope in envelopes],
+        tenant_ids=[envelope.tenant for envelope in envelopes],
+        event_types=[envelope.type for envelope in envelopes],
+        subjects=[envelope.subject for envelope in envelopes],
+        occurred_at=[envelope.time for envelope in envelopes],
+    )
+    await ActivityFeed(session).record(feed)
     await record_deliveries(session, envelopes)
     await track_claim_states(session, envelopes)
 

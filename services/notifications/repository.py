@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,24 +58,23 @@ def array_insert(table: sa.Table, names: tuple[str, ...]) -> AsyncpgStatement | 
     return _ARRAY_INSERTS[key]
 
 
-async def run_array_insert(session: AsyncSession, statement: AsyncpgStatement, rows: Sequence[dict[str, Any]]) -> None:
-    """An `array_insert` of `rows` (each with the statement's columns), one list per column, on the session's asyncpg
-    connection inside its transaction: no SQLAlchemy execution, bind or result processing per batch."""
+async def run_array_insert(session: AsyncSession, statement: AsyncpgStatement, columns: dict[str, list[Any]]) -> None:
+    """An `array_insert` of a list per column (the statement's columns), on the session's asyncpg connection inside
+    its transaction: no SQLAlchemy execution, bind or result processing per batch."""
     driver = await driver_connection(session)
-    await driver.execute(
-        statement.sql, *statement.args(**{name: [row[name] for row in rows] for name in statement.names})
-    )
+    await driver.execute(statement.sql, *statement.args(**columns))
 
 
 @dataclass(frozen=True, slots=True)
-class FeedEntry:
-    """One event in its tenant's activity feed."""
+class FeedRows:
+    """A batch's events in their tenants' activity feed, a list per column: built from the batch's envelopes in
+    one pass per column (an object per event, then a list per column out of them, cost twice the Python)."""
 
-    event_id: str
-    tenant_id: str
-    event_type: str
-    subject: str
-    occurred_at: dt.datetime
+    event_ids: list[str]
+    tenant_ids: list[str]
+    event_types: list[str]
+    subjects: list[str]
+    occurred_at: list[dt.datetime]
 
 
 _FEED_INSERT = AsyncpgStatement.of(
@@ -98,21 +96,21 @@ class ActivityFeed:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def record(self, entries: Sequence[FeedEntry]) -> None:
+    async def record(self, rows: FeedRows) -> None:
         """One statement for the batch, on the session's asyncpg connection (as the consumer's inbox insert): no
-        SQLAlchemy execution, bind or result processing per batch. Every entry is written: call it only with the
+        SQLAlchemy execution, bind or result processing per batch. Every row is written: call it only with the
         events the consumer's inbox took as new in this transaction (the handlers are given nothing else), which is
         what keeps the feed to one row per event."""
-        if not entries:
+        if not rows.event_ids:
             return
         driver = await driver_connection(self._session)
         await driver.execute(
             _FEED_INSERT.sql,
             *_FEED_INSERT.args(
-                event_ids=text_array([entry.event_id for entry in entries]),
-                tenant_ids=text_array([entry.tenant_id for entry in entries]),
-                event_types=text_array([entry.event_type for entry in entries]),
-                subjects=text_array([entry.subject for entry in entries]),
-                occurred_at=[entry.occurred_at for entry in entries],
+                event_ids=text_array(rows.event_ids),
+                tenant_ids=text_array(rows.tenant_ids),
+                event_types=text_array(rows.event_types),
+                subjects=text_array(rows.subjects),
+                occurred_at=rows.occurred_at,
             ),
         )

@@ -253,7 +253,16 @@ class StatementLedgerWrites:
         if statement is None:
             await self._session.execute(insert(table).on_conflict_do_nothing(), list(rows))
             return
-        await run_array_insert(self._session, statement, rows)
+        await run_array_insert(self._session, statement, {name: [row[name] for row in rows] for name in names})
+
+    async def add_columns(self, table: sa.Table, columns: dict[str, list[Any]]) -> None:
+        """`add` of rows given as a list per column (no JSON column among them), as a handler builds them in one pass
+        over its events: no dictionary per row."""
+        statement = array_insert(table, tuple(columns))
+        if statement is None:
+            raise TypeError(f"{table.fullname}: a JSON column cannot be inserted from arrays")
+        if next(iter(columns.values()), None):
+            await run_array_insert(self._session, statement, columns)
 
     async def payment_plans(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from typing import Any
 
 import aiosmtplib
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -80,26 +81,16 @@ def mailing_lines(address: wire.Address | None) -> list[str]:
 
 
 async def on_encounter_coded(session: AsyncSession, envelopes: list[EventEnvelope]) -> None:
-    visits: list[dict[str, object]] = []
+    encounters: list[wire.EncounterCodedV1] = [envelope.payload_as(wire.EncounterCodedV1) for envelope in envelopes]
+    visits: dict[str, list[Any]] = {
+        "tenant_id": [envelope.tenant for envelope in envelopes],
+        "encounter_id": [encounter.encounter_id for encounter in encounters],
+        "patient_id": [encounter.patient_id for encounter in encounters],
+        "service_date": [encounter.service_date_from for encounter in encounters],
+        "expects_secondary": [expects_secondary(encounter) for encounter in encounters],
+    }
     mailings: list[PatientMailing] = []
-    for envelope in envelopes:
-        encounter: wire.EncounterCodedV1 = envelope.payload_as(wire.EncounterCodedV1)
-        billed = encounter.coverage
-        expects_secondary = (
-            billed is not None
-            and billed.responsibility == "P"
-            and not encounter.prior_payer_adjudications
-            and any(c.responsibility == "S" for c in encounter.other_coverages)
-        )
-        visits.append(
-            {
-                "tenant_id": envelope.tenant,
-                "encounter_id": encounter.encounter_id,
-                "patient_id": encounter.patient_id,
-                "service_date": encounter.service_date_from,
-                "expects_secondary": expects_secondary,
-            }
-        )
+    for envelope, encounter in zip(envelopes, encounters, strict=True):
         if encounter.phi is not None:
             person = encounter.phi.patient
             name = " ".join(part for part in (person.first_name, person.middle_name, person.last_name) if part)
@@ -107,8 +98,19 @@ async def on_encounter_coded(session: AsyncSession, envelopes: list[EventEnvelop
                 PatientMailing(envelope.tenant, encounter.patient_id, name, tuple(mailing_lines(person.address)))
             )
     writes = StatementLedgerWrites(session)
-    await writes.add(statement_encounters, visits)
+    await writes.add_columns(statement_encounters, visits)
     await writes.patient_mailing(mailings)
+
+
+def expects_secondary(encounter: wire.EncounterCodedV1) -> bool:
+    """Billed to its primary payer, with a secondary coverage that has not adjudicated yet."""
+    billed = encounter.coverage
+    return (
+        billed is not None
+        and billed.responsibility == "P"
+        and not encounter.prior_payer_adjudications
+        and any(c.responsibility == "S" for c in encounter.other_coverages)
+    )
 
 
 async def on_claim_submitted(session: AsyncSession, envelopes: list[EventEnvelope]) -> None:

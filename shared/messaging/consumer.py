@@ -558,15 +558,9 @@ class ConsumerRunner:
         self, session: AsyncSession, decoded: list[tuple[TopicPartition, ConsumerRecord, EventEnvelope]]
     ) -> None:
         fresh = await self._record_in_inbox(session, decoded)
-        applied: list[tuple[TopicPartition, ConsumerRecord, EventEnvelope]] = []
-        seen: set[str] = set()
-        for item in decoded:
-            envelope = item[2]
-            if envelope.id not in fresh or envelope.id in seen:
-                DUPLICATES_SKIPPED.labels(self._service, item[0].topic).inc()
-                continue
-            seen.add(envelope.id)
-            applied.append(item)
+        # The inbox returns each id it inserted once: as many as the batch has events, every event is new and none
+        # is there twice (the common case, with no set to keep per event).
+        applied = decoded if len(fresh) == len(decoded) else self._first_deliveries(decoded, fresh)
         # Consecutive events of one type go to their handler together, so order (per partition) is kept.
         for event_type, run in itertools.groupby(applied, key=lambda item: item[2].type):
             handler = self._subscription.handlers.get(event_type)
@@ -578,6 +572,21 @@ class ConsumerRunner:
             for topic, count in Counter(tp.topic for tp, _, _ in items).items():
                 EVENTS_PROCESSED.labels(self._service, topic, event_type).inc(count)
 
+    def _first_deliveries(
+        self, decoded: list[tuple[TopicPartition, ConsumerRecord, EventEnvelope]], fresh: set[str]
+    ) -> list[tuple[TopicPartition, ConsumerRecord, EventEnvelope]]:
+        """The events the inbox took as new, each once (a redelivery, or an id twice in the batch, is skipped)."""
+        applied: list[tuple[TopicPartition, ConsumerRecord, EventEnvelope]] = []
+        seen: set[str] = set()
+        for item in decoded:
+            envelope = item[2]
+            if envelope.id not in fresh or envelope.id in seen:
+                DUPLICATES_SKIPPED.labels(self._service, item[0].topic).inc()
+                continue
+            seen.add(envelope.id)
+            applied.append(item)
+        return applied
+
     async def _record_in_inbox(
         self, session: AsyncSession, decoded: list[tuple[TopicPartition, ConsumerRecord, EventEnvelope]]
     ) -> set[str]:
@@ -587,28 +596,17 @@ class ConsumerRunner:
         once per connection by asyncpg's cache): no SQLAlchemy execution, bind or result processing per batch."""
         if not decoded:
             return set()
-        event_ids: list[str] = []
-        topics: list[str] = []
-        partitions: list[int] = []
-        offsets: list[int] = []
-        event_types: list[str] = []
-        for tp, record, envelope in decoded:  # one pass over the batch for the five arrays
-            event_ids.append(envelope.id)
-            topics.append(tp.topic)
-            partitions.append(tp.partition)
-            offsets.append(record.offset)
-            event_types.append(envelope.type)
         connection = await driver_connection(session)
         statement = self._inbox_insert
         rows = await connection.fetch(
             statement.sql,
             *statement.args(
-                event_ids=text_array(event_ids),
+                event_ids=text_array([envelope.id for _, _, envelope in decoded]),
                 consumer_group=self.group_id,
-                topics=text_array(topics),
-                partitions=integer_array(partitions),
-                offsets=integer_array(offsets),
-                event_types=text_array(event_types),
+                topics=text_array([tp.topic for tp, _, _ in decoded]),
+                partitions=integer_array([tp.partition for tp, _, _ in decoded]),
+                offsets=integer_array([record.offset for _, record, _ in decoded]),
+                event_types=text_array([envelope.type for _, _, envelope in decoded]),
             ),
         )
         return {row[0] for row in rows}

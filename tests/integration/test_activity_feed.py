@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notifications.repository import ActivityFeed, ActivityRepository, FeedEntry
+from services.notifications.repository import ActivityFeed, ActivityRepository, FeedRows
 from shared.db import create_engine
 from shared.events.catalog import EncounterCodedV1
 from shared.events.envelope import EventEnvelope, to_kafka
@@ -24,16 +24,19 @@ async def test_a_batch_lands_and_each_tenant_reads_its_own(pipeline: Pipeline) -
     tenant, other = f"feed-{uuid.uuid4().hex[:8]}", f"feed-{uuid.uuid4().hex[:8]}"
     subject = f"claim-{uuid.uuid4()}"
     at = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
-    entries = [
-        FeedEntry(f"ev-{uuid.uuid4()}", tenant, "claim-submitted.v1", subject, at + dt.timedelta(minutes=2)),
-        FeedEntry(f"ev-{uuid.uuid4()}", tenant, "encounter-coded.v1", subject, at),
-        FeedEntry(f"ev-{uuid.uuid4()}", other, "claim-submitted.v1", subject, at + dt.timedelta(minutes=1)),
-    ]
+    event_ids = [f"ev-{uuid.uuid4()}" for _ in range(3)]
+    entries = FeedRows(
+        event_ids=event_ids,
+        tenant_ids=[tenant, tenant, other],
+        event_types=["claim-submitted.v1", "encounter-coded.v1", "claim-submitted.v1"],
+        subjects=[subject] * 3,
+        occurred_at=[at + dt.timedelta(minutes=2), at, at + dt.timedelta(minutes=1)],
+    )
     engine = create_engine(pipeline.role_url("notifications"), pool_size=1)
     try:
         async with AsyncSession(engine) as session, session.begin():
             await ActivityFeed(session).record(entries)
-            await ActivityFeed(session).record([])
+            await ActivityFeed(session).record(FeedRows([], [], [], [], []))
         async with AsyncSession(engine) as session:
             mine = await ActivityRepository(session, tenant).for_subject(subject)
             theirs = await ActivityRepository(session, other).for_subject(subject)
@@ -41,10 +44,10 @@ async def test_a_batch_lands_and_each_tenant_reads_its_own(pipeline: Pipeline) -
         await engine.dispose()
 
     assert [(row.event_id, row.event_type, row.occurred_at) for row in mine] == [
-        (entries[1].event_id, "encounter-coded.v1", at),
-        (entries[0].event_id, "claim-submitted.v1", at + dt.timedelta(minutes=2)),
+        (event_ids[1], "encounter-coded.v1", at),
+        (event_ids[0], "claim-submitted.v1", at + dt.timedelta(minutes=2)),
     ]
-    assert [row.event_id for row in theirs] == [entries[2].event_id]
+    assert [row.event_id for row in theirs] == [event_ids[2]]
 
 
 async def test_an_event_delivered_three_times_is_in_the_feed_once(

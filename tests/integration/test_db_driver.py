@@ -75,6 +75,26 @@ async def test_the_transaction_is_the_sessions(
     assert await admin_db.fetchval(f"SELECT array_agg(n ORDER BY n) FROM {table}") == [1, 2, 4]  # noqa: S608
 
 
+async def test_a_sessions_next_transaction_begins_its_own(
+    sessions: async_sessionmaker[AsyncSession], admin_db: asyncpg.Connection, table: str
+) -> None:
+    """The connection kept for a session's transaction is not handed to its next one as it is: that one begins
+    again (and may hold another pooled connection)."""
+    async with sessions() as session:
+        first = await driver_connection(session)
+        await first.execute(f"INSERT INTO {table} VALUES (1)")  # noqa: S608 - the test's own table
+        await session.commit()
+        second = await driver_connection(session)
+        assert second.is_in_transaction()
+        await second.execute(f"INSERT INTO {table} VALUES (2)")  # noqa: S608
+        await session.rollback()
+        third = await driver_connection(session)
+        assert third.is_in_transaction()
+        await third.execute(f"INSERT INTO {table} VALUES (3)")  # noqa: S608
+        await session.commit()
+    assert await admin_db.fetchval(f"SELECT array_agg(n ORDER BY n) FROM {table}") == [1, 3]  # noqa: S608
+
+
 async def _server_pid(sessions: async_sessionmaker[AsyncSession]) -> int:
     async with unit_of_work(sessions) as session:
         return int((await session.execute(sa.text("SELECT pg_backend_pid()"))).scalar_one())
