@@ -1,7 +1,7 @@
 """Claims scaled out, posting unaffected: claims per second with 1 and with 2 claims replicas on the same backlog,
 and 835 posting alone and while claims work through a backlog beside it.
 
-    .venv/bin/python bench/claims_scale.py [--encounters 5000] [--claims-per-835 5000] [--test-stack]
+    .venv/bin/python bench/claims_scale.py [--encounters 20000] [--claims-per-835 5000] [--test-stack]
 
 1. A backlog of `--encounters` coded encounters (`encounter-coded`, as intake writes them) is produced first;
    then one claims process (consumer, scrubber, 837 batcher, relay) works it off. The same again with two
@@ -220,7 +220,7 @@ async def run(encounters: int, claims_per_835: int, servers: StackEndpoints | No
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--encounters", type=int, default=5_000)
+    parser.add_argument("--encounters", type=int, default=20_000)
     parser.add_argument("--claims-per-835", type=int, default=5_000)
     parser.add_argument("--test-stack", action="store_true", help="Use this checkout's test stack.")
     arguments = parser.parse_args()
