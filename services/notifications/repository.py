@@ -58,9 +58,10 @@ def array_insert(table: sa.Table, names: tuple[str, ...]) -> AsyncpgStatement | 
     return _ARRAY_INSERTS[key]
 
 
-async def run_array_insert(session: AsyncSession, statement: AsyncpgStatement, columns: dict[str, list[Any]]) -> None:
-    """An `array_insert` of a list per column (the statement's columns), on the session's asyncpg connection inside
-    its transaction: no SQLAlchemy execution, bind or result processing per batch."""
+async def run_array_insert(session: AsyncSession, statement: AsyncpgStatement, columns: dict[str, Any]) -> None:
+    """An insert from one array per column (`array_insert`'s, or the feed's with its text columns as `text_array`
+    literals), on the session's asyncpg connection inside its transaction: no SQLAlchemy execution, bind or result
+    processing per batch."""
     driver = await driver_connection(session)
     await driver.execute(statement.sql, *statement.args(**columns))
 
@@ -103,14 +104,14 @@ class ActivityFeed:
         what keeps the feed to one row per event."""
         if not rows.event_ids:
             return
-        driver = await driver_connection(self._session)
-        await driver.execute(
-            _FEED_INSERT.sql,
-            *_FEED_INSERT.args(
-                event_ids=text_array(rows.event_ids),
-                tenant_ids=text_array(rows.tenant_ids),
-                event_types=text_array(rows.event_types),
-                subjects=text_array(rows.subjects),
-                occurred_at=rows.occurred_at,
-            ),
+        await run_array_insert(
+            self._session,
+            _FEED_INSERT,
+            {
+                "event_ids": text_array(rows.event_ids),
+                "tenant_ids": text_array(rows.tenant_ids),
+                "event_types": text_array(rows.event_types),
+                "subjects": text_array(rows.subjects),
+                "occurred_at": rows.occurred_at,
+            },
         )

@@ -76,8 +76,8 @@ async def test_a_redelivered_event_and_an_event_twice_in_the_batch_are_applied_o
 
 
 async def test_an_event_twice_with_another_redelivered_is_still_applied_once() -> None:
-    """Two ids back for a batch of three where `a` is there twice and `d` was applied before: the count alone
-    does not tell; `a` once."""
+    """One id back for a batch of three where `a` is there twice and `d` was applied before: fewer ids than events,
+    so each event is checked; `a` once."""
     applied: list[str] = []
     batch = [_item(0, "a"), _item(1, "a"), _item(2, "d")]
     await _Runner({"a"}, applied)._apply(None, batch)  # type: ignore[arg-type]
